@@ -1,0 +1,66 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
+export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test install install-test env translations migrate seed serve test-sqlite test-postgres lock extract clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed translations
+
+# test-only tools are pinned in the same lock file; nothing extra to fetch
+install-test: install
+
+# a local env file with fresh secrets, made once and never committed (.gitignore)
+env: .env
+.env: | $(BIN)/python
+	@$(BIN)/python -c 'from casework.settings import new_key as k; print(f"CHANGTONG_SECRET_KEY={k()}\nCHANGTONG_PII_KEY={k()}\nCHANGTONG_QUERY_PEPPER={k()}")' > $@
+	@chmod 600 $@
+	@echo "wrote .env with fresh secrets (keep it; the encrypted data needs CHANGTONG_PII_KEY)"
+
+translations: $(BIN)/python
+	@$(BIN)/pybabel compile -d web/translations -D messages
+
+migrate: install env
+	$(BIN)/changtong db upgrade
+
+seed: migrate
+	$(BIN)/changtong seed-demo
+
+run: seed
+	@echo
+	@echo "Changtong is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@echo
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'web.wsgi:app'
+
+test: install-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+	@if [ -n "$$CI" ] || $(BIN)/python -c 'import psycopg,sys; psycopg.connect("$(subst +psycopg,,$(PG_TEST_URL))", connect_timeout=2).close()' 2>/dev/null; then \
+		echo "== again on PostgreSQL ($(PG_TEST_URL))"; \
+		TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"; \
+	else echo "(PostgreSQL not reachable: the suite ran on SQLite only; CI runs both)"; fi
+
+# refresh the pinned versions after changing dependencies in pyproject.toml
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^changtong' > requirements.lock
+
+extract:
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k pgettext:1c,2 -o web/translations/messages.pot --no-location --sort-output --project=changtong .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,213 @@
+"""Cases, their categories, their append-only timeline and their attachments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.db import Base, utcnow
+from casework.enums import TitledEnum, enum_column
+from casework.i18n import N_
+from casework.registry.models import Association, Unit
+
+
+class CaseType(TitledEnum):
+    complaint = "complaint", N_("Complaint")
+    report = "report", N_("Report")
+    mediation = "mediation", N_("Mediation request")
+    suggestion = "suggestion", N_("Suggestion")
+
+    @property
+    def number_prefix(self) -> str:
+        return {"complaint": "TS", "report": "JB", "mediation": "TJ", "suggestion": "JY"}[self.value]
+
+    @property
+    def category_group(self) -> "CategoryGroup":
+        return {
+            "complaint": CategoryGroup.grievance,
+            "report": CategoryGroup.grievance,
+            "mediation": CategoryGroup.mediation,
+            "suggestion": CategoryGroup.suggestion,
+        }[self.value]
+
+
+class CategoryGroup(TitledEnum):
+    grievance = "grievance", N_("Complaints and reports")
+    mediation = "mediation", N_("Mediation")
+    suggestion = "suggestion", N_("Suggestions")
+
+
+class CaseState(TitledEnum):
+    received = "received", N_("Awaiting routing")
+    pending_acceptance = "pending_acceptance", N_("Awaiting acceptance")
+    accepted = "accepted", N_("Being handled")
+    not_accepted = "not_accepted", N_("Not accepted")
+    need_info = "need_info", N_("Awaiting your material")
+    replied = "replied", N_("Replied")
+    under_review = "under_review", N_("Under review")
+    under_re_review = "under_re_review", N_("Under re-review")
+    mediating = "mediating", N_("In mediation")
+    mediated = "mediated", N_("Mediation succeeded")
+    mediation_failed = "mediation_failed", N_("Mediation failed")
+    closed = "closed", N_("Closed")
+    withdrawn = "withdrawn", N_("Withdrawn")
+
+
+class Channel(TitledEnum):
+    web = "web", N_("Website")
+    api = "api", N_("API")
+
+
+class Category(Base):
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    group: Mapped[CategoryGroup] = mapped_column(enum_column(CategoryGroup))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def display_name(self, locale: str) -> str:
+        return self.name_en if locale.startswith("en") else self.name
+
+
+class Case(Base):
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    association_id: Mapped[int | None] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    # what the complainant typed when they did not find the association in the registry
+    association_hint: Mapped[str | None] = mapped_column(sa.String(200))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.Text)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    # personal data: ciphertext only (casework.privacy.crypto)
+    complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    complainant_phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    complainant_email_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    complainant_id_number_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    respondent_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    respondent_phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # HMAC-SHA256 of the query code under the server pepper (never the code itself)
+    query_code_hash: Mapped[str] = mapped_column(sa.String(64))
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    association: Mapped[Association | None] = relationship()
+    category: Mapped[Category] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="case", order_by="Event.id", cascade="save-update, merge"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="case", order_by="Attachment.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # an anonymous case keeps no identity; only a report may be anonymous
+        sa.CheckConstraint(
+            "NOT anonymous OR (complainant_name_enc IS NULL AND complainant_phone_enc IS NULL"
+            " AND complainant_email_enc IS NULL AND complainant_id_number_enc IS NULL)",
+            name="anonymous_has_no_identity",
+        ),
+        sa.CheckConstraint("NOT anonymous OR type = 'report'", name="only_reports_anonymous"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number} {self.state.value}>"
+
+
+class EventKind(TitledEnum):
+    submitted = "submitted", N_("Submitted")
+    routed = "routed", N_("Routed")
+    state_changed = "state_changed", N_("State changed")
+    note = "note", N_("Note")
+    attachment_added = "attachment_added", N_("Attachment added")
+
+
+class ActorKind(TitledEnum):
+    public = "public", N_("Complainant")
+    staff = "staff", N_("Staff")
+    system = "system", N_("System")
+
+
+class Event(Base):
+    """One entry in a case's timeline. Rows are only ever inserted (see guard below)."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    actor_kind: Mapped[ActorKind] = mapped_column(enum_column(ActorKind))
+    actor_id: Mapped[int | None] = mapped_column()
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    from_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, name="event_from_state"))
+    to_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, name="event_to_state"))
+    # untranslated summary for staff and logs; never personal data
+    summary: Mapped[str] = mapped_column(sa.String(300))
+    # text the complainant sees (written by a person, shown as is)
+    public_text: Mapped[str | None] = mapped_column(sa.Text)
+    internal_text: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind in (EventKind.submitted, EventKind.state_changed) or bool(self.public_text)
+
+
+class Attachment(Base):
+    """An uploaded file. Both the original and the staff copy are stored encrypted on disk.
+
+    Before the case exists (a form that came back with errors) the file is staged under
+    the form's token, so the complainant does not have to upload it again.
+    """
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    staging_token: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="attachments")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(case_id IS NULL) <> (staging_token IS NULL)", name="case_or_staged"
+        ),
+        sa.CheckConstraint("size >= 0", name="size_nonnegative"),
+    )
+
+
+class IntakeReceipt(Base):
+    """For a short while after a submission, the number and (encrypted) query code, so a
+    replayed submit (double click, retry after a dropped connection) shows the same
+    receipt instead of filing a second case. Deleted when it expires."""
+
+    __tablename__ = "intake_receipt"
+
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
+    query_code_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

@@ -1,0 +1,176 @@
+"""Filing a case: the one operation every intake channel calls.
+
+``submit_case`` stores the case, its first event, its attachments and the notices to the
+complainant in one transaction (it flushes; the caller commits). A replayed submission
+(same idempotency key) returns the first one's receipt instead of filing again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from casework.cases.models import (
+    ActorKind, Attachment, Case, CaseState, Channel, Event, EventKind, IntakeReceipt,
+)
+from casework.cases.numbers import new_case_number
+from casework.context import Services
+from casework.db import as_utc
+from casework.intake.files import CleanFile
+from casework.intake.validation import Submission
+from casework.notify.models import OutboxChannel, OutboxMessage
+from casework.privacy.codes import hash_code, new_query_code
+
+NUMBER_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Receipt:
+    case_id: int
+    case_number: str
+    state: CaseState
+    # None when a replay comes after the receipt expired: the code was shown once already
+    query_code: str | None
+    replayed: bool = False
+
+
+def stage_file(session: Session, services: Services, token: str, clean: CleanFile) -> Attachment:
+    """Keep a checked upload under the form's token until the case is filed."""
+    key = services.files.new_key()
+    services.files.put(key, "orig", clean.original)
+    services.files.put(key, "staff", clean.staff_copy)
+    att = Attachment(
+        staging_token=token, filename=clean.filename, content_type=clean.content_type,
+        size=len(clean.original), sha256=clean.sha256, storage_key=key,
+        uploaded_at=services.clock(),
+    )
+    session.add(att)
+    session.flush()
+    return att
+
+
+def staged_files(session: Session, token: str) -> list[Attachment]:
+    if not token:
+        return []
+    return list(session.scalars(
+        select(Attachment).where(Attachment.staging_token == token).order_by(Attachment.id)
+    ))
+
+
+def unstage_file(session: Session, services: Services, token: str, attachment_id: int) -> None:
+    att = session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.staging_token == token
+    ))
+    if att is not None:
+        services.files.delete(att.storage_key)
+        session.delete(att)
+        session.flush()
+
+
+def find_receipt(session: Session, services: Services, idempotency_key: str) -> Receipt | None:
+    case = session.scalar(select(Case).where(Case.idempotency_key == idempotency_key))
+    if case is None:
+        return None
+    rec = session.get(IntakeReceipt, idempotency_key)
+    code = None
+    if rec is not None and rec.query_code_enc and as_utc(rec.expires_at) > services.clock():
+        code = services.cipher.decrypt_text(rec.query_code_enc, f"receipt:{case.number}")
+    return Receipt(case.id, case.number, case.state, code, replayed=True)
+
+
+def submit_case(
+    session: Session,
+    services: Services,
+    sub: Submission,
+    *,
+    channel: Channel,
+    idempotency_key: str | None = None,
+    staging_token: str | None = None,
+) -> Receipt:
+    if idempotency_key:
+        existing = find_receipt(session, services, idempotency_key)
+        if existing is not None:
+            return existing
+
+    now = services.clock()
+    cipher = services.cipher
+    code = new_query_code()
+    for attempt in range(NUMBER_ATTEMPTS):
+        number = new_case_number(sub.type, now)
+        case = Case(
+            number=number, type=sub.type, state=CaseState.received, channel=channel,
+            association_id=sub.association_id, association_hint=sub.association_hint,
+            category_id=sub.category_id, title=sub.title, description=sub.description,
+            anonymous=sub.anonymous, locale=sub.locale, idempotency_key=idempotency_key,
+            query_code_hash=hash_code(services.settings.query_pepper, number, code),
+            submitted_at=now, updated_at=now,
+            complainant_name_enc=cipher.encrypt_text(sub.complainant.name, "case.complainant.name"),
+            complainant_phone_enc=cipher.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
+            complainant_email_enc=cipher.encrypt_text(sub.complainant.email, "case.complainant.email"),
+            complainant_id_number_enc=cipher.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
+        )
+        if sub.respondent is not None:
+            case.respondent_name_enc = cipher.encrypt_text(sub.respondent.name, "case.respondent.name")
+            case.respondent_phone_enc = cipher.encrypt_text(sub.respondent.phone, "case.respondent.phone")
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+            break
+        except IntegrityError:
+            if idempotency_key:
+                existing = find_receipt(session, services, idempotency_key)
+                if existing is not None:  # the same submission won a race with itself
+                    return existing
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    session.add(Event(
+        case=case, created_at=now, actor_kind=ActorKind.public, kind=EventKind.submitted,
+        to_state=CaseState.received, summary=f"{sub.type.value} submitted via {channel.value}",
+        data={"channel": channel.value, "anonymous": sub.anonymous},
+    ))
+    if staging_token:
+        n = session.execute(
+            update(Attachment).where(Attachment.staging_token == staging_token)
+            .values(case_id=case.id, staging_token=None)
+        ).rowcount
+        if n:
+            session.add(Event(
+                case=case, created_at=now, actor_kind=ActorKind.public,
+                kind=EventKind.attachment_added, summary=f"{n} attachment(s) filed with the case",
+                data={"count": n},
+            ))
+    _queue_receipt_notices(session, services, case, code, sub)
+    if idempotency_key:
+        session.execute(delete(IntakeReceipt).where(IntakeReceipt.expires_at < now))
+        session.add(IntakeReceipt(
+            idempotency_key=idempotency_key, case_id=case.id,
+            query_code_enc=cipher.encrypt_text(code, f"receipt:{case.number}"),
+            expires_at=now + timedelta(minutes=services.settings.receipt_minutes),
+        ))
+    session.flush()
+    return Receipt(case.id, case.number, case.state, code)
+
+
+def _queue_receipt_notices(session, services, case: Case, code: str, sub: Submission) -> None:
+    """A copy of the number and code to the complainant's phone and e-mail (outbox)."""
+    payload = json.dumps({"case_number": case.number, "query_code": code}).encode()
+    for channel, recipient in ((OutboxChannel.sms, sub.complainant.phone),
+                               (OutboxChannel.email, sub.complainant.email)):
+        if not recipient:
+            continue
+        session.add(OutboxMessage(
+            dedupe_key=f"case:{case.id}:receipt:{channel.value}", case_id=case.id,
+            channel=channel, template="case_receipt", locale=sub.locale,
+            recipient_enc=services.cipher.encrypt_text(recipient, "outbox.recipient"),
+            payload_enc=services.cipher.encrypt(payload, "outbox.payload"),
+            created_at=case.submitted_at, next_attempt_at=case.submitted_at,
+        ))
+
+
+def count_staged(session: Session, token: str) -> int:
+    return session.scalar(select(func.count()).select_from(Attachment).where(Attachment.staging_token == token)) or 0

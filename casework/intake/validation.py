@@ -1,0 +1,245 @@
+"""Validation of a submission from any channel (web form, JSON API, hotline import).
+
+Input is a nested mapping as the JSON API takes it; the web form is flattened to the
+same shape. The result is either a clean ``Submission`` or errors per field, each a
+``Message`` (msgid + params) that the caller translates. Nothing is stored here.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import ric, uscc
+
+from casework.cases.models import CaseType, Category
+from casework.i18n import Message, N_
+from casework.registry.models import Association
+
+TITLE_MIN, TITLE_MAX = 4, 100
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 5000
+NAME_MAX = 50
+PARTY_MAX = 100
+HINT_MAX = 200
+UNKNOWN = {"", "unknown", "none", "不确定"}
+
+# letters of any script, the middle dots used in transliterated names, spaces, and the
+# punctuation company names carry; no markup, no digits in a person's name
+_PERSON_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ ·•.\-'])*$")
+_PARTY_NAME = re.compile(r"^[^<>{}\\]*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+@dataclass
+class Party:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+
+
+@dataclass
+class Submission:
+    type: CaseType
+    category_id: int
+    title: str
+    description: str
+    association_id: int | None = None
+    association_hint: str | None = None
+    anonymous: bool = False
+    complainant: Party = field(default_factory=Party)
+    respondent: Party | None = None
+    locale: str = "zh_CN"
+
+
+Errors = dict[str, list[Message]]
+
+
+def clean_text(value: Any, *, multiline: bool = False) -> str:
+    """NFC, no control or bidi-override characters, trimmed; newlines kept where asked."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        text = text.replace("\n", " ").replace("\t", " ")
+    text = _CONTROL.sub("", text)
+    return text.strip()
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "on", "yes", "y"}
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """A Chinese mobile number as 11 digits, or None when it is not one."""
+    try:
+        num = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if num.country_code != 86 or not phonenumbers.is_valid_number(num):
+        return None
+    if phonenumbers.number_type(num) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        return None
+    return str(num.national_number)
+
+
+def normalize_any_phone(raw: str) -> str | None:
+    """A Chinese mobile or fixed-line number in national format, or None."""
+    try:
+        num = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if num.country_code != 86 or not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: Errors = {}
+
+    def add(self, name: str, msgid: str, **params: Any) -> None:
+        self.errors.setdefault(name, []).append(Message(msgid, params))
+
+    def text(self, data: Mapping, name: str, lo: int, hi: int, *, required=True, multiline=False) -> str:
+        value = clean_text(data.get(name.split(".")[-1]), multiline=multiline)
+        if not value:
+            if required:
+                self.add(name, N_("This field is required."))
+            return ""
+        if len(value) < lo:
+            self.add(name, N_("Please write at least %(min)d characters."), min=lo)
+        elif len(value) > hi:
+            self.add(name, N_("Please keep this under %(max)d characters (now %(n)d)."), max=hi, n=len(value))
+        return value
+
+
+def _section(data: Mapping, key: str) -> Mapping:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def validate_submission(session: Session, data: Mapping[str, Any], *, locale: str = "zh_CN"):
+    """Return (Submission, {}) or (None, errors)."""
+    c = _Collector()
+    if not isinstance(data, Mapping):
+        c.add("__all__", N_("The request must be a JSON object."))
+        return None, c.errors
+
+    try:
+        case_type = CaseType(str(data.get("type") or ""))
+    except ValueError:
+        c.add("type", N_("Choose what you are filing: complaint, report, mediation request or suggestion."))
+        case_type = None
+
+    category = None
+    code = clean_text(data.get("category"))
+    if not code:
+        c.add("category", N_("Choose a category."))
+    else:
+        category = session.scalar(select(Category).where(Category.code == code, Category.active))
+        if category is None:
+            c.add("category", N_("Unknown category."))
+        elif case_type is not None and category.group != case_type.category_group:
+            c.add("category", N_("This category does not fit this kind of case."))
+
+    association_id = None
+    raw_assoc = clean_text(data.get("association")).upper()
+    if raw_assoc.lower() not in UNKNOWN:
+        if not uscc.is_valid(raw_assoc):
+            c.add("association", N_("This unified social credit code is not valid (18 characters with a check digit)."))
+        else:
+            association_id = session.scalar(
+                select(Association.id).where(Association.credit_code == uscc.compact(raw_assoc))
+            )
+            if association_id is None:
+                c.add("association", N_("No association with this code is in the registry. Choose \u201cnot sure\u201d and describe it instead."))
+    hint = c.text(data, "association_hint", 0, HINT_MAX, required=False) or None
+
+    title = c.text(data, "title", TITLE_MIN, TITLE_MAX)
+    description = c.text(data, "description", DESCRIPTION_MIN, DESCRIPTION_MAX, multiline=True)
+
+    anonymous = as_bool(data.get("anonymous"))
+    if anonymous and case_type not in (CaseType.report, None):
+        c.add("anonymous", N_("Only a report can be filed anonymously."))
+        anonymous = False
+
+    complainant = Party()
+    if not anonymous:
+        section = _section(data, "complainant")
+        contact_required = case_type in (CaseType.complaint, CaseType.report, CaseType.mediation)
+        complainant = _party(c, section, "complainant", required=contact_required)
+
+    respondent = None
+    if case_type is CaseType.mediation:
+        section = _section(data, "respondent")
+        name = c.text(section, "respondent.name", 2, PARTY_MAX)
+        if name and not _PARTY_NAME.match(name):
+            c.add("respondent.name", N_("This name contains characters that are not allowed."))
+        phone_raw = clean_text(section.get("phone"))
+        phone = normalize_any_phone(phone_raw) if phone_raw else None
+        if phone_raw and phone is None:
+            c.add("respondent.phone", N_("This is not a valid phone number in China."))
+        respondent = Party(name=name, phone=phone)
+
+    if not as_bool(data.get("privacy_consent")):
+        c.add("privacy_consent", N_("Please read and accept the privacy notice."))
+
+    if c.errors:
+        return None, c.errors
+    return (
+        Submission(
+            type=case_type,
+            category_id=category.id,
+            title=title,
+            description=description,
+            association_id=association_id,
+            association_hint=hint,
+            anonymous=anonymous,
+            complainant=complainant,
+            respondent=respondent,
+            locale=locale,
+        ),
+        {},
+    )
+
+
+def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool) -> Party:
+    name = c.text(section, f"{prefix}.name", 1, NAME_MAX, required=required)
+    if name and not _PERSON_NAME.match(name):
+        c.add(f"{prefix}.name", N_("Please give a name in letters only (no digits or symbols)."))
+    phone_raw = clean_text(section.get("phone"))
+    phone = None
+    if not phone_raw:
+        if required:
+            c.add(f"{prefix}.phone", N_("This field is required."))
+    else:
+        phone = normalize_mobile(phone_raw)
+        if phone is None:
+            c.add(f"{prefix}.phone", N_("Please give a mainland China mobile number (11 digits, e.g. 13800138000)."))
+    email_raw = clean_text(section.get("email"))
+    email = None
+    if email_raw:
+        try:
+            email = validate_email(email_raw, check_deliverability=False).normalized
+        except EmailNotValidError:
+            c.add(f"{prefix}.email", N_("This e-mail address is not valid."))
+    id_raw = clean_text(section.get("id_number")).upper()
+    id_number = None
+    if id_raw:
+        if ric.is_valid(id_raw):
+            id_number = ric.compact(id_raw)
+        else:
+            c.add(f"{prefix}.id_number", N_("This resident ID number is not valid."))
+    return Party(name=name or None, phone=phone, email=email, id_number=id_number)

@@ -1,0 +1,11 @@
+"""Import every model so that Base.metadata is complete (Alembic, tests)."""
+from casework.cases.models import (  # noqa: F401
+    ActorKind, Attachment, Case, CaseState, CaseType, Category, CategoryGroup, Channel, Event,
+    EventKind, IntakeReceipt,
+)
+from casework.db import Base  # noqa: F401
+from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus  # noqa: F401
+from casework.registry.models import (  # noqa: F401
+    Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
+)
+from casework.cases import guards  # noqa: F401,E402  (flush invariants)

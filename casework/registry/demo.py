@@ -1,0 +1,275 @@
+"""Demo data: units, a handful of associations and the starting set of categories.
+
+``load_demo`` and ``seed_categories`` are idempotent: each row is looked up by its stable
+key (``Unit.code``, ``Association.credit_code``, ``Category.code``) and inserted only when
+missing, so running them again changes nothing and never overwrites an administrator's
+edits. They flush; the caller commits.
+
+Only 中国复合材料工业协会's credit code is real. Every other association carries a made-up
+code with a valid GB 32100-2015 check digit and ``is_sample=True``; bodies that do not
+exist as named are marked （示例） / "(sample)".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc
+
+from casework.cases.models import Category, CategoryGroup
+from casework.registry.models import (
+    Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
+)
+from casework.registry.search import index_terms
+
+NATIONAL_REGION = "100000"
+TRIAGE_UNIT_CODE = "triage"
+JOINT_MEDIATION_UNIT_CODE = "sc-joint-mediation"
+
+
+def sample_credit_code(body: str) -> str:
+    """A credit code from a 17-character body plus its GB 32100-2015 check digit."""
+    if len(body) != 17:
+        raise ValueError("the body of a credit code has 17 characters")
+    code = body + uscc.calc_check_digit(body)
+    uscc.validate(code)
+    return code
+
+
+# --- units -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _UnitSpec:
+    code: str
+    name: str
+    name_en: str
+    kind: UnitKind
+    region_code: str
+
+
+_K = UnitKind
+DEMO_UNITS: tuple[_UnitSpec, ...] = (
+    # national
+    _UnitSpec("mca", "民政部", "Ministry of Civil Affairs", _K.registration_authority, "100000"),
+    _UnitSpec("miit", "工业和信息化部", "Ministry of Industry and Information Technology",
+              _K.industry_department, "100000"),
+    _UnitSpec("ndrc", "国家发展和改革委员会", "National Development and Reform Commission",
+              _K.industry_department, "100000"),
+    _UnitSpec("mofcom", "商务部", "Ministry of Commerce", _K.industry_department, "100000"),
+    _UnitSpec("mot", "交通运输部", "Ministry of Transport", _K.industry_department, "100000"),
+    _UnitSpec("samr", "国家市场监督管理总局", "State Administration for Market Regulation",
+              _K.industry_department, "100000"),
+    _UnitSpec("swd-central", "中央社会工作部", "Social Work Department of the CPC Central Committee",
+              _K.party_work_department, "100000"),
+    # Sichuan
+    _UnitSpec("sc-civil-affairs", "四川省民政厅", "Sichuan Provincial Department of Civil Affairs",
+              _K.registration_authority, "510000"),
+    _UnitSpec("sc-economy-it", "四川省经济和信息化厅",
+              "Sichuan Provincial Department of Economy and Information Technology",
+              _K.industry_department, "510000"),
+    # Guangdong
+    _UnitSpec("gd-civil-affairs", "广东省民政厅", "Guangdong Provincial Department of Civil Affairs",
+              _K.registration_authority, "440000"),
+    _UnitSpec("gd-industry-it", "广东省工业和信息化厅",
+              "Guangdong Provincial Department of Industry and Information Technology",
+              _K.industry_department, "440000"),
+    _UnitSpec("gd-commerce", "广东省商务厅", "Guangdong Provincial Department of Commerce",
+              _K.industry_department, "440000"),
+    # Shenzhen
+    _UnitSpec("sz-civil-affairs", "深圳市民政局", "Shenzhen Municipal Bureau of Civil Affairs",
+              _K.registration_authority, "440300"),
+    _UnitSpec("sz-transport", "深圳市交通运输局", "Shenzhen Municipal Transport Bureau",
+              _K.industry_department, "440300"),
+    # Chengdu
+    _UnitSpec("cd-civil-affairs", "成都市民政局", "Chengdu Municipal Bureau of Civil Affairs",
+              _K.registration_authority, "510100"),
+    _UnitSpec("cd-commerce", "成都市商务局", "Chengdu Municipal Bureau of Commerce",
+              _K.industry_department, "510100"),
+    # the same bureau in its other role, for an association that is not decoupled
+    _UnitSpec("cd-commerce-supervisor", "成都市商务局（业务主管单位）",
+              "Chengdu Municipal Bureau of Commerce, as business supervisory unit (sample)",
+              _K.supervisory_unit, "510100"),
+    # mediation bodies
+    _UnitSpec("caam-mediation", "中国汽车工业协会调解中心（示例）",
+              "CAAM Mediation Centre (sample)", _K.mediation_body, "100000"),
+    _UnitSpec(JOINT_MEDIATION_UNIT_CODE, "四川省行业协会商会联合调解中心（示例）",
+              "Sichuan Joint Mediation Centre of Industry Associations and Chambers of Commerce (sample)",
+              _K.mediation_body, "510000"),
+    # the platform's own queue
+    _UnitSpec(TRIAGE_UNIT_CODE, "平台分拨", "Platform triage", _K.triage, "100000"),
+)
+
+
+# --- associations ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _AssocSpec:
+    credit_code: str
+    name: str
+    name_en: str
+    abbreviation: str | None
+    level: AssociationLevel
+    region_code: str
+    registration_authority: str
+    main_industry_department: str
+    is_sample: bool
+    other_industry_departments: tuple[str, ...] = ()
+    decoupled: bool = True
+    supervisory_unit: str | None = None
+    mediation_body: str | None = None
+    party_work_department: str | None = None
+
+
+_L = AssociationLevel
+DEMO_ASSOCIATIONS: tuple[_AssocSpec, ...] = (
+    _AssocSpec(
+        sample_credit_code("51100000500099001"), "中国钢铁工业协会", "China Iron and Steel Association",
+        "中钢协", _L.national, NATIONAL_REGION, "mca", "miit", True,
+        other_industry_departments=("ndrc",), party_work_department="swd-central",
+    ),
+    _AssocSpec(
+        sample_credit_code("51100000500099002"), "中国汽车工业协会",
+        "China Association of Automobile Manufacturers", "中汽协", _L.national, NATIONAL_REGION,
+        "mca", "miit", True, other_industry_departments=("samr",),
+        mediation_body="caam-mediation", party_work_department="swd-central",
+    ),
+    _AssocSpec(
+        sample_credit_code("51100000500099003"), "中国物流与采购联合会",
+        "China Federation of Logistics & Purchasing", "中物联", _L.national, NATIONAL_REGION,
+        "mca", "ndrc", True, other_industry_departments=("mot", "mofcom"),
+        party_work_department="swd-central",
+    ),
+    _AssocSpec(
+        "51100000500009247D", "中国复合材料工业协会", "China Composites Industry Association",
+        "中国复材协会", _L.national, NATIONAL_REGION, "mca", "miit", False,
+        party_work_department="swd-central",
+    ),
+    _AssocSpec(
+        sample_credit_code("51510000MJ9900001"), "四川省食品工业协会",
+        "Sichuan Food Industry Association", None, _L.provincial, "510000",
+        "sc-civil-affairs", "sc-economy-it", True,
+    ),
+    _AssocSpec(
+        sample_credit_code("51440000MJ9900002"), "广东省家具协会", "Guangdong Furniture Association",
+        None, _L.provincial, "440000", "gd-civil-affairs", "gd-industry-it", True,
+        other_industry_departments=("gd-commerce",),
+    ),
+    _AssocSpec(
+        sample_credit_code("51440300MJ9900003"), "深圳市物流与供应链管理协会",
+        "Shenzhen Logistics and Supply Chain Management Association", None, _L.municipal,
+        "440300", "sz-civil-affairs", "sz-transport", True,
+    ),
+    _AssocSpec(
+        sample_credit_code("51510100MJ9900004"), "成都市餐饮同业公会", "Chengdu Catering Trade Association",
+        None, _L.municipal, "510100", "cd-civil-affairs", "cd-commerce", True,
+        decoupled=False, supervisory_unit="cd-commerce-supervisor",
+    ),
+)
+
+
+# --- categories --------------------------------------------------------------------------
+
+_G = CategoryGroup
+CATEGORIES: tuple[tuple[CategoryGroup, str, str, str], ...] = (
+    (_G.grievance, "illegal_fees", "违规收费/涉企乱收费", "Illegal fees / arbitrary charges on businesses"),
+    (_G.grievance, "forced_membership", "强制入会/强制摊派", "Forced membership / forced levies"),
+    (_G.grievance, "illegal_awards", "违规评比达标表彰", "Unauthorised ratings, compliance schemes and awards"),
+    (_G.grievance, "election_irregularities", "换届选举违规", "Irregularities in leadership elections"),
+    (_G.grievance, "illegal_branches", "违规设立企业或分支机构", "Unauthorised companies or branches"),
+    (_G.grievance, "finance_assets", "财务资产问题", "Finances and assets"),
+    (_G.grievance, "unfair_competition", "妨碍公平竞争/内卷式竞争",
+     "Obstructing fair competition / cut-throat competition"),
+    (_G.grievance, "service_quality", "服务质量", "Quality of service"),
+    (_G.grievance, "credit_rating_dispute", "信用评价异议", "Disputed credit rating"),
+    (_G.grievance, "leader_misconduct", "负责人违规违纪", "Misconduct by the association's leaders"),
+    (_G.grievance, "impersonation_illegal_org", "假冒协会名义/非法社会组织",
+     "Impersonating an association / illegal social organisation"),
+    (_G.grievance, "grievance_other", "其他", "Other"),
+    (_G.mediation, "member_contract", "会员间合同纠纷", "Contract dispute between members"),
+    (_G.mediation, "member_vs_association", "会员与协会纠纷", "Dispute between a member and the association"),
+    (_G.mediation, "consumer", "消费纠纷", "Consumer dispute"),
+    (_G.mediation, "intellectual_property", "知识产权纠纷", "Intellectual property dispute"),
+    (_G.mediation, "mediation_other", "其他", "Other"),
+    (_G.suggestion, "policy", "政策建议", "Policy suggestion"),
+    (_G.suggestion, "service_improvement", "服务改进", "Service improvement"),
+    (_G.suggestion, "suggestion_other", "其他", "Other"),
+)
+
+
+def seed_categories(session: Session) -> int:
+    """Insert the starting categories that are missing (by code). Returns how many were added."""
+    have = set(session.scalars(select(Category.code)))
+    added = 0
+    order: dict[CategoryGroup, int] = {}
+    for group, code, name, name_en in CATEGORIES:
+        order[group] = order.get(group, 0) + 10
+        if code in have:
+            continue
+        session.add(Category(code=code, group=group, name=name, name_en=name_en,
+                             sort_order=order[group], active=True))
+        added += 1
+    session.flush()
+    return added
+
+
+def load_demo(session: Session) -> None:
+    """Insert the demo units, associations and categories that are missing."""
+    units = {u.code: u for u in session.scalars(select(Unit))}
+    for spec in DEMO_UNITS:
+        if spec.code not in units:
+            unit = Unit(code=spec.code, name=spec.name, name_en=spec.name_en, kind=spec.kind,
+                        region_code=spec.region_code, active=True)
+            session.add(unit)
+            units[spec.code] = unit
+    session.flush()
+
+    # matched by credit code, or by name where the real association was imported under its
+    # real code (then the sample is not added next to it)
+    codes = [spec.credit_code for spec in DEMO_ASSOCIATIONS]
+    names = [spec.name for spec in DEMO_ASSOCIATIONS]
+    by_code: dict[str, Association] = {}
+    by_name: dict[str, Association] = {}
+    for a in session.scalars(select(Association).where(
+            Association.credit_code.in_(codes) | Association.name.in_(names)).order_by(Association.id)):
+        by_code[a.credit_code] = a
+        by_name.setdefault(a.name, a)
+    existing: dict[str, Association] = {}
+    for spec in DEMO_ASSOCIATIONS:
+        assoc = by_code.get(spec.credit_code) or by_name.get(spec.name)
+        if assoc is not None:
+            existing[spec.credit_code] = assoc
+        else:
+            assoc = Association(
+                credit_code=spec.credit_code,
+                name=spec.name,
+                name_en=spec.name_en,
+                abbreviation=spec.abbreviation,
+                level=spec.level,
+                region_code=spec.region_code,
+                status=AssociationStatus.active,
+                decoupled=spec.decoupled,
+                registration_authority=units[spec.registration_authority],
+                main_industry_department=units[spec.main_industry_department],
+                other_industry_departments=[units[c] for c in spec.other_industry_departments],
+                supervisory_unit=units[spec.supervisory_unit] if spec.supervisory_unit else None,
+                mediation_body=units[spec.mediation_body] if spec.mediation_body else None,
+                party_work_department=(
+                    units[spec.party_work_department] if spec.party_work_department else None
+                ),
+                is_sample=spec.is_sample,
+            )
+            index_terms(assoc)
+            session.add(assoc)
+            existing[spec.credit_code] = assoc
+    session.flush()
+
+    # an association's own mediation body names it (routing keeps cases about it away)
+    for spec in DEMO_ASSOCIATIONS:
+        if spec.mediation_body:
+            body = units[spec.mediation_body]
+            if body.association_id is None:
+                body.association_id = existing[spec.credit_code].id
+    session.flush()
+
+    seed_categories(session)

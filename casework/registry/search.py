@@ -1,0 +1,149 @@
+"""Type-ahead search over the association registry: name, abbreviation, pinyin initials, code.
+
+``pinyin_initials`` turns Chinese text into the first letters of its pinyin (中国钢铁工业协会 →
+``zggtgyxh``); ``index_terms`` stores those of an association's name and abbreviation in
+``Association.pinyin_initials`` so that a search for ``zggt`` or ``zgx`` finds it. Every
+writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
+``index_terms`` afterwards.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.intake.validation import clean_text
+from casework.registry.models import Association, AssociationStatus
+
+QUERY_MAX = 100  # longer input is cut: nothing in the registry is longer to type
+LIMIT_MAX = 100
+LIKE_ESCAPE = "\\"
+_PINYIN_COLUMN_MAX = 200  # Association.pinyin_initials is String(200)
+
+_ASCII_ALNUM = re.compile(r"^[a-z0-9]+$")
+
+
+def _is_cjk(ch: str) -> bool:
+    """Han characters (any block) and CJK punctuation/symbols, which carry no initial here."""
+    cp = ord(ch)
+    return (
+        0x2E80 <= cp <= 0x2FDF      # radicals supplement, Kangxi radicals
+        or 0x3000 <= cp <= 0x303F   # CJK symbols and punctuation
+        or 0x3040 <= cp <= 0x30FF   # kana (not pinyin-able; dropped)
+        or 0x3100 <= cp <= 0x31BF   # bopomofo
+        or 0x3400 <= cp <= 0x4DBF   # extension A
+        or 0x4E00 <= cp <= 0x9FFF   # unified ideographs
+        or 0xF900 <= cp <= 0xFAFF   # compatibility ideographs
+        or 0x20000 <= cp <= 0x3FFFF  # extensions B and later
+    )
+
+
+def pinyin_initials(text: str) -> str:
+    """First letters of the pinyin of ``text``, lower case; other letters and digits kept.
+
+    中国钢铁工业协会 → ``zggtgyxh``; ``中国ABC协会`` → ``zgabcxh``. Full-width forms are
+    folded (NFKC) first; punctuation, spaces and characters without a reading are dropped.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    for piece in lazy_pinyin(text, style=Style.FIRST_LETTER):
+        for ch in piece.lower():
+            if ch.isalnum() and not _is_cjk(ch):
+                out.append(ch)
+    return "".join(out)
+
+
+def index_terms(assoc: Association) -> str:
+    """Fill ``assoc.pinyin_initials`` from its name and abbreviation ("zggtgyxh zgx").
+
+    Returns the value set. Terms are space separated, without duplicates, cut to the
+    column's length at a term boundary.
+    """
+    terms: list[str] = []
+    for source in (assoc.name, assoc.abbreviation):
+        term = pinyin_initials(source or "")
+        if term and term not in terms:
+            terms.append(term)
+    value = ""
+    for term in terms:
+        candidate = f"{value} {term}" if value else term
+        if len(candidate) > _PINYIN_COLUMN_MAX:
+            if not value:  # a single over-long term: keep its beginning (prefix search still works)
+                value = term[:_PINYIN_COLUMN_MAX]
+            break
+        value = candidate
+    assoc.pinyin_initials = value
+    return value
+
+
+def escape_like(value: str) -> str:
+    """Escape LIKE wildcards (``%``, ``_``) and the escape character itself."""
+    return (
+        value.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+
+
+def search_associations(session: Session, q: str, limit: int = 20) -> list[Association]:
+    """Associations matching ``q`` by name, abbreviation, pinyin initials or credit code.
+
+    Matching is case-insensitive: name and abbreviation contain ``q``; pinyin initials
+    contain it (ASCII letters/digits only, spaces ignored); the credit code starts with it
+    (upper-cased). Order: exact name / abbreviation / credit code first, then prefix
+    matches (name, abbreviation, any pinyin term, credit code), then the rest; within a
+    rank active associations before deregistered ones; then by name. Blank ``q`` → ``[]``.
+    """
+    q = clean_text(q)[:QUERY_MAX]
+    if not q:
+        return []
+    limit = max(1, min(int(limit), LIMIT_MAX))
+
+    q_lower = q.lower()
+    contains = f"%{escape_like(q_lower)}%"
+    prefix = f"{escape_like(q_lower)}%"
+    code = "".join(q.split()).upper()
+    code_prefix = f"{escape_like(code)}%"
+    py = "".join(q_lower.split())
+    py_ok = bool(_ASCII_ALNUM.match(py))
+
+    name = Association.name
+    abbr = sa.func.coalesce(Association.abbreviation, "")
+    initials = Association.pinyin_initials
+
+    match = [
+        name.ilike(contains, escape=LIKE_ESCAPE),
+        abbr.ilike(contains, escape=LIKE_ESCAPE),
+        Association.credit_code.like(code_prefix, escape=LIKE_ESCAPE),
+    ]
+    exact = [
+        sa.func.lower(name) == sa.func.lower(sa.literal(q)),
+        sa.func.lower(abbr) == sa.func.lower(sa.literal(q)),
+        Association.credit_code == code,
+    ]
+    starts = [
+        name.ilike(prefix, escape=LIKE_ESCAPE),
+        abbr.ilike(prefix, escape=LIKE_ESCAPE),
+        Association.credit_code.like(code_prefix, escape=LIKE_ESCAPE),
+    ]
+    if py_ok:
+        match.append(initials.like(f"%{escape_like(py)}%", escape=LIKE_ESCAPE))
+        # a prefix of any space-separated term
+        starts.append(initials.like(f"{escape_like(py)}%", escape=LIKE_ESCAPE))
+        starts.append(initials.like(f"% {escape_like(py)}%", escape=LIKE_ESCAPE))
+
+    rank = sa.case((sa.or_(*exact), 0), (sa.or_(*starts), 1), else_=2)
+    inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
+    stmt = (
+        select(Association)
+        .where(sa.or_(*match))
+        .order_by(rank, inactive, Association.name, Association.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,91 @@
+"""One frozen, typed Settings read from the environment and passed in explicitly.
+
+Nothing here has a side effect: reading settings never creates a directory, opens a
+connection or generates a key. Secrets come from the environment (or an env file that
+`make run` writes outside the repository); a missing secret is an error, not a default.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _key(environ: Mapping[str, str], name: str) -> bytes:
+    raw = environ.get(name)
+    if not raw:
+        raise SettingsError(f"{name} is not set; run `changtong keys` to make one (never commit it)")
+    try:
+        key = base64.urlsafe_b64decode(raw.encode())
+    except ValueError as exc:  # binascii.Error is a ValueError
+        raise SettingsError(f"{name} is not url-safe base64") from exc
+    if len(key) != 32:
+        raise SettingsError(f"{name} must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def _keyring(environ: Mapping[str, str], name: str) -> tuple[bytes, ...]:
+    """The current key first, then retired keys (NAME_OLD, comma separated) for reading."""
+    keys = [_key(environ, name)]
+    for i, raw in enumerate(filter(None, (environ.get(f"{name}_OLD") or "").split(","))):
+        keys.append(_key({"k": raw.strip()}, "k"))
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    secret_key: str
+    pii_keys: tuple[bytes, ...] = field(repr=False)
+    query_pepper: bytes = field(repr=False)
+    redis_url: str | None = None
+    # uploads
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_files: int = 5
+    max_request_bytes: int = 100 * 1024 * 1024
+    # how long a submission's receipt (number + code) can be shown again to a replayed submit
+    receipt_minutes: int = 10
+    # failed query-code lookups allowed per case number per window
+    lookup_limit: str = "10 per 10 minutes"
+    default_locale: str = "zh_CN"
+    testing: bool = False
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def rate_limit_storage(self) -> str:
+        return self.redis_url or "memory://"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("CHANGTONG_DATA_DIR", "var")).resolve()
+        values = dict(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'changtong.db'}",
+            data_dir=data_dir,
+            secret_key=env.get("CHANGTONG_SECRET_KEY") or _missing("CHANGTONG_SECRET_KEY"),
+            pii_keys=_keyring(env, "CHANGTONG_PII_KEY"),
+            query_pepper=_key(env, "CHANGTONG_QUERY_PEPPER"),
+            redis_url=env.get("REDIS_URL") or None,
+        )
+        if "CHANGTONG_MAX_FILE_MB" in env:
+            values["max_file_bytes"] = int(env["CHANGTONG_MAX_FILE_MB"]) * 1024 * 1024
+        values.update(overrides)
+        return cls(**values)
+
+
+def _missing(name: str):
+    raise SettingsError(f"{name} is not set; run `changtong keys` to make one (never commit it)")
+
+
+def new_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()

@@ -1,0 +1,106 @@
+"""The public JSON API as a mini-program or hotline system uses it."""
+import json
+
+from sqlalchemy import func, select
+
+from casework.cases.models import Case
+
+
+def post_case(client, data, **headers):
+    return client.post("/api/v1/cases", data=json.dumps(data), content_type="application/json", headers=headers)
+
+
+def test_categories_per_case_type(client):
+    items = client.get("/api/v1/categories").get_json()["items"]
+    by_code = {c["code"]: c for c in items}
+    assert by_code["forced_membership"]["case_types"] == ["complaint", "report"]
+    assert by_code["forced_membership"]["name"] == "强制入会/强制摊派"
+    assert by_code["consumer"]["case_types"] == ["mediation"]
+    en = client.get("/api/v1/categories", headers={"Accept-Language": "en"}).get_json()["items"]
+    assert all(c["name"] and not any("\u4e00" <= ch <= "\u9fff" for ch in c["name"]) for c in en)
+
+
+def test_association_type_ahead(client):
+    for q in ("复合材料", "zgfh", "511000005000092", "中汽协"):
+        items = client.get("/api/v1/associations", query_string={"q": q}).get_json()["items"]
+        assert items, q
+    first = client.get("/api/v1/associations?q=复合材料").get_json()["items"][0]
+    assert first["credit_code"] == "51100000500009247D"
+    assert client.get("/api/v1/associations?q=").get_json()["items"] == []
+    assert client.get("/api/v1/associations?q=%25%25").get_json()["items"] == []
+
+
+def test_file_and_track_a_complaint(client, submission_data):
+    resp = post_case(client, submission_data())
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["state"] == "received" and body["case_number"].startswith("TS")
+    got = client.get(f"/api/v1/cases/{body['case_number']}", headers={"X-Query-Code": body["query_code"]})
+    assert got.status_code == 200
+    case = got.get_json()
+    assert case["state"] == "received" and case["title"] == "强制入会并收取会费"
+    assert case["association"] == "51100000500009247D" and case["association_name"] == "中国复合材料工业协会"
+    assert [e["title"] for e in case["timeline"]] == ["已提交"]
+    assert "13800138000" not in got.get_data(as_text=True)
+
+
+def test_wrong_code_and_unknown_number_both_404_alike(client, submission_data):
+    body = post_case(client, submission_data()).get_json()
+    wrong = client.get(f"/api/v1/cases/{body['case_number']}", headers={"X-Query-Code": "AAAA-AAAA-AAAA-AAAA"})
+    unknown = client.get("/api/v1/cases/TS2026010112345", headers={"X-Query-Code": body["query_code"]})
+    missing = client.get(f"/api/v1/cases/{body['case_number']}")
+    assert wrong.status_code == unknown.status_code == missing.status_code == 404
+    assert wrong.get_json() == unknown.get_json() == missing.get_json()
+
+
+def test_per_field_errors_in_the_callers_language(client, submission_data):
+    bad = submission_data(title="", complainant={"name": "张三", "phone": "12345"}, association="51100000500009247X")
+    zh = post_case(client, bad)
+    assert zh.status_code == 422
+    errors = zh.get_json()["errors"]
+    assert set(errors) == {"title", "complainant.phone", "association"}
+    assert errors["title"] == ["此项为必填项。"]
+    en = post_case(client, bad, **{"Accept-Language": "en"}).get_json()["errors"]
+    assert en["title"] == ["This field is required."]
+
+
+def test_anonymous_report_and_mediation_request(client, submission_data):
+    report = submission_data(type="report", anonymous=True, category="illegal_fees", complainant=None)
+    body = post_case(client, report).get_json()
+    assert body["case_number"].startswith("JB")
+    med = submission_data(type="mediation", category="member_contract",
+                          respondent={"name": "成都某某贸易有限公司"})
+    assert post_case(client, med).get_json()["case_number"].startswith("TJ")
+
+
+def test_idempotency_key_files_once(client, db, submission_data):
+    first = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123"})
+    again = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.get_json() == again.get_json()
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_malformed_requests_get_clear_errors_not_500(client):
+    bad_json = client.post("/api/v1/cases", data="{not json", content_type="application/json")
+    assert bad_json.status_code == 400 and "JSON" in bad_json.get_json()["error"]["message"]
+    assert client.post("/api/v1/cases", data="a=b").status_code == 415
+    assert post_case(client, [1, 2]).status_code == 422
+    assert post_case(client, {"type": {"nested": True}, "title": ["x"], "complainant": "张三"}).status_code == 422
+    assert client.get("/api/v1/nothing").get_json()["error"]["status"] == 404
+
+
+def test_api_needs_no_csrf_token_but_pages_do(client, submission_data):
+    assert post_case(client, submission_data()).status_code == 201
+    assert client.post("/track", data={"number": "x", "code": "y"}).status_code == 400
+
+
+def test_openapi_document_describes_every_public_route(client, app):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = set(spec["paths"])
+    routes = {str(r.rule).replace("<number>", "{case_number}") for r in app.url_map.iter_rules()
+              if str(r.rule).startswith("/api/v1/") and not r.rule.endswith("openapi.json")}
+    assert routes == documented

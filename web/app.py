@@ -1,0 +1,69 @@
+"""The Flask application factory. No side effects: no migrations, no network, no keys made."""
+from __future__ import annotations
+
+import io
+import logging
+
+from flask import Flask, Request
+
+from casework.context import Services
+from casework.db import Database
+from casework.settings import Settings
+
+
+class InMemoryRequest(Request):
+    """Uploads stay in memory (bounded by max_request_bytes), never in a temporary file on
+    disk: evidence is written to disk only once encrypted."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
+def create_app(settings: Settings, *, services: Services | None = None, database: Database | None = None) -> Flask:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+        static_url_path="/static",
+    )
+    app.request_class = InMemoryRequest
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
+        MAX_FORM_PARTS=1000,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.testing and not settings.database_url.startswith("sqlite"),
+        PERMANENT_SESSION_LIFETIME=1800,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; a long form still submits
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(root / "web" / "translations"),
+        TESTING=settings.testing,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["changtong.settings"] = settings
+    app.extensions["changtong.db"] = database or Database(settings.database_url)
+    app.extensions["changtong.services"] = services or Services.from_settings(settings)
+
+    from web import errors, extensions, requestdb, security
+    from web.api import bp as api_bp
+    from web.public import bp as public_bp
+
+    extensions.init_app(app, settings)
+    requestdb.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    from web.i18n import current_locale, title
+    from web.presenters import public_case
+
+    app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    extensions.csrf.exempt(api_bp)
+    logging.getLogger("werkzeug").addFilter(security.RedactFilter())
+    return app

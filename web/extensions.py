@@ -1,0 +1,38 @@
+"""Flask extensions, created unbound and initialised by create_app."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFProtect
+
+LOCALES = ("zh_CN", "en")
+LANG_COOKIE = "lang"
+
+babel = Babel()
+csrf = CSRFProtect()
+
+
+def _no_key() -> str:
+    # every limit in this app names its own key; nothing is keyed by IP address
+    return "global"
+
+
+limiter = Limiter(key_func=_no_key, default_limits=[], headers_enabled=False)
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES, "zh_CN")
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app, settings) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = settings.rate_limit_storage
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    limiter.init_app(app)

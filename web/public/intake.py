@@ -1,0 +1,170 @@
+"""Filing a case from a phone browser, without JavaScript if need be.
+
+One form per case type. Every POST keeps what was typed: a form with errors comes back
+filled, with each error beside its field; uploaded files are checked and staged under
+the form's token, so they are not lost either. The token doubles as the idempotency
+key: a double-clicked or re-sent form shows the first receipt and files nothing twice.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+
+from casework.cases.models import CaseType, Category, Channel
+from casework.intake import operations as ops
+from casework.intake.files import UploadRejected, inspect_upload
+from casework.intake.validation import validate_submission
+from casework.registry.models import Association
+from casework.registry.search import search_associations
+from sqlalchemy import select
+
+from web.i18n import current_locale, tr, tr_errors
+from web.public import bp
+from web.requestdb import db_session, services
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+FIELDS = (
+    "association", "association_q", "association_hint", "category", "title", "description",
+    "anonymous", "complainant.name", "complainant.phone", "complainant.email",
+    "complainant.id_number", "respondent.name", "respondent.phone", "privacy_consent",
+)
+
+
+def _case_type(slug: str) -> CaseType:
+    try:
+        return CaseType(slug)
+    except ValueError:
+        abort(404)
+
+
+def _nested(form) -> dict:
+    data: dict = {}
+    for name in FIELDS:
+        value = form.get(name, "")
+        if "." in name:
+            head, tail = name.split(".", 1)
+            data.setdefault(head, {})[tail] = value
+        else:
+            data[name] = value
+    return data
+
+
+def _categories(case_type: CaseType):
+    return list(db_session().scalars(
+        select(Category).where(Category.group == case_type.category_group, Category.active)
+        .order_by(Category.sort_order, Category.id)
+    ))
+
+
+def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None):
+    session = db_session()
+    selected = None
+    code = (values.get("association") or "").strip().upper()
+    if code and code.lower() != "unknown":
+        selected = session.scalar(select(Association).where(Association.credit_code == code))
+    return render_template(
+        "public/file.html",
+        case_type=case_type,
+        values=values,
+        token=token,
+        errors=errors or {},
+        categories=_categories(case_type),
+        selected_association=selected,
+        matches=matches,
+        staged=ops.staged_files(session, token),
+        max_files=services().settings.max_files,
+        max_mb=services().settings.max_file_bytes // (1024 * 1024),
+        notice=notice,
+        locale=current_locale(),
+    ), status
+
+
+@bp.get("/file/<slug>")
+def file_form(slug: str):
+    case_type = _case_type(slug)
+    values = {"association": request.args.get("association", "")}
+    return _render(case_type, values, secrets.token_urlsafe(24))
+
+
+@bp.post("/file/<slug>")
+def file_submit(slug: str):
+    case_type = _case_type(slug)
+    session = db_session()
+    svc = services()
+    token = request.form.get("form_token", "")
+    if not TOKEN.match(token):
+        token = secrets.token_urlsafe(24)
+    values = {name: request.form.get(name, "") for name in FIELDS}
+
+    replay = ops.find_receipt(session, svc, token)
+    if replay is not None:
+        return _receipt(replay, case_type, phone_given=False)
+
+    errors: dict[str, list[str]] = {}
+    remove = request.form.get("remove_file", "")
+    if remove.isdigit():
+        ops.unstage_file(session, svc, token, int(remove))
+    _stage_uploads(session, svc, token, errors)
+
+    action = request.form.get("action", "submit")
+    if action == "find" or remove:
+        q = values.get("association_q", "").strip()
+        matches = search_associations(session, q) if q else None
+        session.commit()
+        return _render(case_type, values, token, errors=errors, matches=matches)
+
+    data = _nested(request.form)
+    data["type"] = case_type.value
+    sub, domain_errors = validate_submission(session, data, locale=current_locale())
+    errors.update({k: errors.get(k, []) + v for k, v in tr_errors(domain_errors).items()})
+    if errors:
+        session.commit()  # keep the staged files for the next try
+        return _render(case_type, values, token, errors=errors, status=422,
+                       notice=_("Please correct the fields marked below. Nothing you entered has been lost."))
+    receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
+                              idempotency_key=token, staging_token=token)
+    session.commit()
+    return _receipt(receipt, case_type, phone_given=bool(sub.complainant.phone),
+                    email_given=bool(sub.complainant.email))
+
+
+def _stage_uploads(session, svc, token, errors) -> None:
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    if not files:
+        return
+    room = svc.settings.max_files - ops.count_staged(session, token)
+    for i, storage in enumerate(files):
+        if i >= room:
+            errors.setdefault("attachments", []).append(
+                _("At most %(n)d files can be attached; the rest were not kept.", n=svc.settings.max_files))
+            break
+        data = storage.read(svc.settings.max_file_bytes + 1)
+        try:
+            clean = inspect_upload(storage.filename, data, max_bytes=svc.settings.max_file_bytes)
+        except UploadRejected as rej:
+            errors.setdefault("attachments", []).append(tr(rej.message))
+            continue
+        ops.stage_file(session, svc, token, clean)
+
+
+def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False):
+    return render_template(
+        "public/receipt.html", receipt=receipt, case_type=case_type,
+        phone_given=phone_given, email_given=email_given,
+    )
+
+
+def csrf_failed_intake():
+    """A filing form whose CSRF token failed comes back filled in, not as an error page."""
+    if request.method != "POST" or request.endpoint != "public.file_submit":
+        return None
+    case_type = _case_type(request.view_args.get("slug", ""))
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    token = request.form.get("form_token", "")
+    if not TOKEN.match(token):
+        token = secrets.token_urlsafe(24)
+    notice = _("This form had expired. Everything you typed is still here; please attach any files again and send it once more.")
+    return _render(case_type, values, token, status=400, notice=notice)

@@ -1,0 +1,73 @@
+"""The complainant's status page, opened with the case number and the query code.
+
+A failed lookup answers the same whether the number exists or not, and counts against a
+limit per case number (no IP address is kept): guessing is slowed down for that number
+without locking anyone else out.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from casework.cases.numbers import normalize_number
+from casework.cases.queries import case_by_number, case_for_lookup, public_events
+from web.extensions import limiter
+from web.public import bp
+from web.requestdb import db_session, services
+
+TRACK_MINUTES = 30
+
+
+def _number_key() -> str:
+    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
+
+
+def _lookup_limit() -> str:
+    return services().settings.lookup_limit
+
+
+@bp.get("/track")
+def track_form():
+    return render_template("public/track.html", number=request.args.get("number", ""), error=None)
+
+
+@bp.post("/track")
+@limiter.limit(_lookup_limit, key_func=_number_key, deduct_when=lambda r: r.status_code == 404)
+def track_submit():
+    number = normalize_number(request.form.get("number", ""))
+    code = request.form.get("code", "")
+    case = case_for_lookup(db_session(), services().settings.query_pepper, number, code)
+    if case is None:
+        error = _("No case matches this case number and query code. Check both and try again.")
+        return render_template("public/track.html", number=number, error=error), 404
+    tracked = dict(session.get("tracked") or {})
+    tracked = {n: t for n, t in tracked.items() if t > time.time() - TRACK_MINUTES * 60}
+    tracked[case.number] = time.time()
+    session["tracked"] = tracked
+    return redirect(url_for("public.status", number=case.number), code=303)
+
+
+def _authorised(number: str) -> bool:
+    t = (session.get("tracked") or {}).get(number)
+    return t is not None and t > time.time() - TRACK_MINUTES * 60
+
+
+@bp.get("/track/<number>")
+def status(number: str):
+    number = normalize_number(number)
+    if not _authorised(number):
+        return redirect(url_for("public.track_form", number=number))
+    case = case_by_number(db_session(), number)
+    if case is None:
+        return redirect(url_for("public.track_form"))
+    return render_template("public/status.html", case=case, events=public_events(case))
+
+
+@bp.post("/track/<number>/leave")
+def leave(number: str):
+    tracked = dict(session.get("tracked") or {})
+    tracked.pop(normalize_number(number), None)
+    session["tracked"] = tracked
+    return redirect(url_for("public.index"), code=303)
