@@ -26,7 +26,7 @@ def _db():
     return current_app.extensions["changtong.db"]
 
 
-@main.command("keys")
+@main.command("keys", with_appcontext=False)
 def keys() -> None:
     """Print fresh secrets for an env file (never commit them)."""
     click.echo(f"CHANGTONG_SECRET_KEY={new_key()}")
