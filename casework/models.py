@@ -3,7 +3,9 @@ from casework.cases.models import (  # noqa: F401
     ActorKind, Attachment, Case, CaseState, CaseType, Category, CategoryGroup, Channel, Event,
     EventKind, IntakeReceipt,
 )
+from casework.accounts.models import ApiToken, Membership, Role, User  # noqa: F401
 from casework.db import Base  # noqa: F401
+from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule  # noqa: F401
 from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus  # noqa: F401
 from casework.registry.models import (  # noqa: F401
     Association, AssociationLevel, AssociationStatus, Unit, UnitKind,

@@ -69,6 +69,8 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(sa.String(200))
     sort_order: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # the association itself is a party (e.g. 会员与协会纠纷): its own bodies may not handle it
+    association_is_party: Mapped[bool] = mapped_column(default=False)
 
     def display_name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name
@@ -89,6 +91,12 @@ class Case(Base):
     title: Mapped[str] = mapped_column(sa.String(100))
     description: Mapped[str] = mapped_column(sa.Text)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    # while the case waits for the complainant's material: the state to go back to
+    resume_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, name="case_resume_state"))
+    # the last transfer, so that the receiving unit can send it back within its window
+    transferred_from_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    transferred_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # personal data: ciphertext only (casework.privacy.crypto)
     complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -107,7 +115,8 @@ class Case(Base):
 
     association: Mapped[Association | None] = relationship()
     category: Mapped[Category] = relationship()
-    unit: Mapped[Unit | None] = relationship()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    transferred_from_unit: Mapped[Unit | None] = relationship(foreign_keys=[transferred_from_unit_id])
     events: Mapped[list["Event"]] = relationship(
         back_populates="case", order_by="Event.id", cascade="save-update, merge"
     )
@@ -124,6 +133,9 @@ class Case(Base):
             name="anonymous_has_no_identity",
         ),
         sa.CheckConstraint("NOT anonymous OR type = 'report'", name="only_reports_anonymous"),
+        sa.CheckConstraint("(state = 'need_info') = (resume_state IS NOT NULL)", name="need_info_resumes"),
+        sa.CheckConstraint("state IN ('received', 'withdrawn') OR unit_id IS NOT NULL", name="routed_has_unit"),
+        sa.Index("ix_case_unit_state", "unit_id", "state"),
     )
 
     def __repr__(self) -> str:
@@ -133,6 +145,15 @@ class Case(Base):
 class EventKind(TitledEnum):
     submitted = "submitted", N_("Submitted")
     routed = "routed", N_("Routed")
+    accepted = "accepted", N_("Accepted")
+    not_accepted = "not_accepted", N_("Not accepted")
+    transferred = "transferred", N_("Transferred")
+    sent_back = "sent_back", N_("Sent back")
+    info_requested = "info_requested", N_("Material requested")
+    info_supplied = "info_supplied", N_("Material supplied")
+    replied = "replied", N_("Replied")
+    withdrawn = "withdrawn", N_("Withdrawn")
+    assigned = "assigned", N_("Assigned")
     state_changed = "state_changed", N_("State changed")
     note = "note", N_("Note")
     attachment_added = "attachment_added", N_("Attachment added")
@@ -166,9 +187,16 @@ class Event(Base):
 
     case: Mapped[Case] = relationship(back_populates="events")
 
+    PUBLIC_KINDS = frozenset({"submitted", "routed", "accepted", "not_accepted", "transferred",
+                              "sent_back", "info_requested", "info_supplied", "replied", "withdrawn",
+                              "state_changed"})
+
     @property
     def is_public(self) -> bool:
-        return self.kind in (EventKind.submitted, EventKind.state_changed) or bool(self.public_text)
+        """The complainant sees this entry (its public text, never the internal one)."""
+        if self.kind is EventKind.routed and self.to_state is None:
+            return False  # sent to triage: internal
+        return self.kind.value in self.PUBLIC_KINDS or bool(self.public_text)
 
 
 class Attachment(Base):
@@ -182,6 +210,9 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id"))
+    # a file staff attached to a reply (the complainant sees it), or the complainant's own
+    from_staff: Mapped[bool] = mapped_column(default=False)
     staging_token: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     filename: Mapped[str] = mapped_column(sa.String(200))
     content_type: Mapped[str] = mapped_column(sa.String(100))

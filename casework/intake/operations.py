@@ -144,6 +144,9 @@ def submit_case(
                 kind=EventKind.attachment_added, summary=f"{n} attachment(s) filed with the case",
                 data={"count": n},
             ))
+    from casework.routing.operations import route_new_case
+
+    route_new_case(session, services, case)
     _queue_receipt_notices(session, services, case, code, sub)
     if idempotency_key:
         session.execute(delete(IntakeReceipt).where(IntakeReceipt.expires_at < now))
@@ -152,6 +155,7 @@ def submit_case(
             query_code_enc=cipher.encrypt_text(code, f"receipt:{case.number}"),
             expires_at=now + timedelta(minutes=services.settings.receipt_minutes),
         ))
+    session.flush()
     session.flush()
     return Receipt(case.id, case.number, case.state, code)
 

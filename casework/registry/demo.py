@@ -197,6 +197,10 @@ CATEGORIES: tuple[tuple[CategoryGroup, str, str, str], ...] = (
 )
 
 
+# categories in which the association itself is a party: its own bodies may not handle them
+PARTY_CATEGORIES = frozenset({"member_vs_association"})
+
+
 def seed_categories(session: Session) -> int:
     """Insert the starting categories that are missing (by code). Returns how many were added."""
     have = set(session.scalars(select(Category.code)))
@@ -207,7 +211,8 @@ def seed_categories(session: Session) -> int:
         if code in have:
             continue
         session.add(Category(code=code, group=group, name=name, name_en=name_en,
-                             sort_order=order[group], active=True))
+                             sort_order=order[group], active=True,
+                             association_is_party=code in PARTY_CATEGORIES))
         added += 1
     session.flush()
     return added
@@ -273,3 +278,7 @@ def load_demo(session: Session) -> None:
     session.flush()
 
     seed_categories(session)
+
+    from casework.routing.defaults import seed_routing
+
+    seed_routing(session, joint_bodies={"51": JOINT_MEDIATION_UNIT_CODE})

@@ -48,6 +48,8 @@ class Unit(Base):
         index=True,
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # where set, only the unit lead may decide not to accept a case
+    lead_approves_not_accept: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("length(region_code) = 6", name="region_code_len"),)

@@ -52,7 +52,7 @@ def test_complaint_in_chinese_with_attachment(phone, live_server, evidence):
     assert "只显示这一次" in page.content()
 
     check_status(page, live_server, number, code)
-    assert page.locator("#case-state").inner_text() == "待分拨"
+    assert page.locator("#case-state").inner_text() == "待受理"
     body = page.content()
     assert "中国复合材料工业协会" in body and "收费凭证.jpg" in body and "已提交" in body
     assert "13800138000" not in body
@@ -91,7 +91,7 @@ def test_anonymous_report_in_english(phone, live_server):
     assert number.startswith("JB")
     assert "shown only this once" in page.content()
     check_status(page, live_server, number, code)
-    assert page.locator("#case-state").inner_text() == "Awaiting routing"
+    assert page.locator("#case-state").inner_text() == "Awaiting acceptance"
     assert "Submitted" in page.content()
 
 
@@ -113,4 +113,4 @@ def test_works_without_javascript(phone, live_server):
     number, code = read_receipt(page)
     assert number.startswith("TJ")
     check_status(page, live_server, number, code)
-    assert page.locator("#case-state").inner_text() == "待分拨"
+    assert page.locator("#case-state").inner_text() == "待受理"

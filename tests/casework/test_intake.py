@@ -81,12 +81,13 @@ def test_mediation_request_needs_a_respondent(session, submission_data):
 
 def test_filed_case_is_stored_with_event_encrypted_identity_and_hashed_code(db, services, file_case):
     receipt = file_case()
-    assert receipt.state is CaseState.received
+    assert receipt.state is CaseState.pending_acceptance  # routed by the default rules
     assert numbers.is_well_formed(receipt.case_number) and receipt.case_number.startswith("TS")
     assert codes.looks_like_code(receipt.query_code)
     with db.session_scope() as s:
         case = s.get(Case, receipt.case_id)
-        assert [e.kind for e in case.events] == [EventKind.submitted]
+        assert [e.kind for e in case.events] == [EventKind.submitted, EventKind.routed]
+        assert case.unit.code == "miit"
         assert case.query_code_hash == codes.hash_code(services.settings.query_pepper, case.number, receipt.query_code)
         assert services.cipher.decrypt_text(case.complainant_phone_enc, "case.complainant.phone") == "13800138000"
         raw = s.execute(text('SELECT * FROM "case" WHERE id = :id'), {"id": case.id}).one()

@@ -36,6 +36,13 @@ def test_migrations_up_down_and_head_matches_models(tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
+        # Alembic does not compare CHECK constraints: compare their names here
+        insp = inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            in_db = {c["name"] for c in insp.get_check_constraints(table.name)}
+            in_models = {c.name for c in table.constraints
+                         if c.__class__.__name__ == "CheckConstraint"}
+            assert in_db == in_models, (table.name, in_db ^ in_models)
     migrate.downgrade(url, "base")
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}

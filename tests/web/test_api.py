@@ -34,13 +34,13 @@ def test_file_and_track_a_complaint(client, submission_data):
     resp = post_case(client, submission_data())
     assert resp.status_code == 201
     body = resp.get_json()
-    assert body["state"] == "received" and body["case_number"].startswith("TS")
+    assert body["state"] == "pending_acceptance" and body["case_number"].startswith("TS")
     got = client.get(f"/api/v1/cases/{body['case_number']}", headers={"X-Query-Code": body["query_code"]})
     assert got.status_code == 200
     case = got.get_json()
-    assert case["state"] == "received" and case["title"] == "强制入会并收取会费"
+    assert case["state"] == "pending_acceptance" and case["title"] == "强制入会并收取会费"
     assert case["association"] == "51100000500009247D" and case["association_name"] == "中国复合材料工业协会"
-    assert [e["title"] for e in case["timeline"]] == ["已提交"]
+    assert [e["title"] for e in case["timeline"]] == ["已提交", "已分拨"]
     assert "13800138000" not in got.get_data(as_text=True)
 
 

@@ -156,7 +156,7 @@ def test_status_page_with_number_and_code(client):
     resp = client.post("/track", data={"csrf_token": csrf, "number": number, "code": code.lower().replace("-", " ")})
     assert resp.status_code == 303
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert number in html and "待分拨" in html and "强制入会并收取会费" in html and "已提交" in html
+    assert number in html and "待受理" in html and "强制入会并收取会费" in html and "已提交" in html
     assert "13800138000" not in html
 
 

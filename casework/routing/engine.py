@@ -1,0 +1,95 @@
+"""Deciding which unit receives a case, and applying that decision.
+
+A complaint, report or suggestion about an association never goes to a body of that
+association (a unit whose ``association_id`` is the association's), its own mediation
+body included; a mediation request may go to the association's mediation body unless
+the association itself is a party (the category says so). Every decision, including
+"no rule applies", becomes an event that names the rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from casework.cases.models import Case, CaseType
+from casework.registry.models import Association, Unit, UnitKind
+from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
+
+
+@dataclass
+class Decision:
+    unit: Unit | None
+    rule: RoutingRule | None
+    reason: str
+    skipped: list[str] = field(default_factory=list)
+
+
+def association_is_party(case: Case) -> bool:
+    if case.type is not CaseType.mediation:
+        return True  # a complaint, report or suggestion is about the association
+    return bool(case.category and case.category.association_is_party)
+
+
+def conflicted(unit: Unit, case: Case) -> bool:
+    """The unit belongs to the association the case is about."""
+    return (case.association_id is not None and unit.association_id == case.association_id
+            and association_is_party(case))
+
+
+def joint_mediation_body(session: Session, region_code: str | None) -> Unit | None:
+    if not region_code:
+        return None
+    rows = session.scalars(select(JointMediationBody)).all()
+    matches = [r for r in rows if region_code.startswith(r.region_prefix)]
+    return max(matches, key=lambda r: len(r.region_prefix)).unit if matches else None
+
+
+def resolve_target(session: Session, target: RouteTarget, assoc: Association) -> Unit | None:
+    if target is RouteTarget.joint_mediation_body:
+        return joint_mediation_body(session, assoc.region_code)
+    return {
+        RouteTarget.main_industry_department: assoc.main_industry_department,
+        RouteTarget.registration_authority: assoc.registration_authority,
+        RouteTarget.supervisory_unit: assoc.supervisory_unit,
+        RouteTarget.mediation_body: assoc.mediation_body,
+        RouteTarget.party_work_department: assoc.party_work_department,
+    }[target]
+
+
+def candidate_rules(session: Session, case: Case) -> list[RoutingRule]:
+    rules = session.scalars(select(RoutingRule).where(
+        RoutingRule.case_type == case.type, RoutingRule.active,
+        or_(RoutingRule.category_id.is_(None), RoutingRule.category_id == case.category_id),
+        or_(RoutingRule.association_id.is_(None), RoutingRule.association_id == case.association_id),
+    )).all()
+    return sorted(rules, key=lambda r: (r.association_id is None, r.category_id is None, r.priority, r.id))
+
+
+def check_unit_allowed(unit: Unit, case: Case) -> str | None:
+    """Why this unit may not receive the case, or None."""
+    if not unit.active:
+        return "unit inactive"
+    if unit.kind is UnitKind.triage:
+        return "triage is not a handling unit"
+    if conflicted(unit, case):
+        return "unit belongs to the association the case is about"
+    return None
+
+
+def decide(session: Session, case: Case) -> Decision:
+    if case.association is None:
+        return Decision(None, None, "association unknown")
+    skipped: list[str] = []
+    for rule in candidate_rules(session, case):
+        unit = resolve_target(session, rule.target, case.association)
+        if unit is None:
+            skipped.append(f"{rule.describe()}: association has no such unit")
+            continue
+        why = check_unit_allowed(unit, case)
+        if why:
+            skipped.append(f"{rule.describe()}: {unit.code} skipped, {why}")
+            continue
+        return Decision(unit, rule, f"chosen by {rule.describe()}", skipped)
+    return Decision(None, None, "no rule yields a unit", skipped)

@@ -1,0 +1,28 @@
+"""Applying a routing decision to a case, as an event."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from casework.cases.models import ActorKind, Case, CaseState, Event, EventKind
+from casework.context import Services
+from casework.routing.engine import Decision, decide
+
+
+def route_new_case(session: Session, services: Services, case: Case) -> Decision:
+    """Route a case just filed: to a unit (pending acceptance) or to triage (received)."""
+    decision = decide(session, case)
+    event = Event(case=case, created_at=services.clock(), actor_kind=ActorKind.system,
+                  kind=EventKind.routed, from_state=case.state)
+    if decision.unit is not None:
+        case.unit_id = decision.unit.id
+        case.state = CaseState.pending_acceptance
+        event.to_state = CaseState.pending_acceptance
+        event.summary = f"routed to {decision.unit.code}: {decision.reason}"[:300]
+        event.data = {"unit_id": decision.unit.id, "unit": decision.unit.code,
+                      "rule_id": decision.rule.id, "skipped": decision.skipped}
+    else:
+        event.to_state = None
+        event.summary = f"to triage: {decision.reason}"[:300]
+        event.data = {"triage": True, "reason": decision.reason, "skipped": decision.skipped}
+    session.add(event)
+    return decision

@@ -1,0 +1,23 @@
+"""The fixed lists a handler chooses from (信访工作条例, 市场监督管理投诉举报处理暂行办法)."""
+from __future__ import annotations
+
+from casework.enums import TitledEnum
+from casework.i18n import N_
+
+
+class NotAcceptReason(TitledEnum):
+    outside_remit = "outside_remit", N_("Outside this unit's remit, and no competent unit can be named")
+    no_clear_request = "no_clear_request", N_("No clear request, facts or grounds")
+    already_handled = "already_handled", N_("Already handled, with no new facts or grounds")
+    other_procedure = "other_procedure", N_("Before a court, arbitration or administrative review")
+    not_a_party = "not_a_party", N_("The complainant is not a party to the dispute")
+    unverifiable = "unverifiable", N_("The report gives no lead that can be checked")
+    other = "other", N_("Other (explained in the notice)")
+
+
+class TransferReason(TitledEnum):
+    other_unit_competent = "other_unit_competent", N_("Another unit is competent for this matter")
+    other_region = "other_region", N_("The matter belongs to another region")
+    wrong_category = "wrong_category", N_("The category or association was wrong")
+    conflict_of_interest = "conflict_of_interest", N_("Conflict of interest in this unit")
+    other = "other", N_("Other (explained)")
