@@ -15,7 +15,8 @@ from casework.db import Database
 from casework.settings import Settings, new_key
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "event", "case")
+CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "event", "case",
+               "api_token", "membership", "user_account")
 
 
 def needs_service(reason: str):
@@ -142,5 +143,31 @@ def file_case(db, services, submission_data):
             sub, errors = validate_submission(s, submission_data(**changes))
             assert not errors, errors
             return submit_case(s, services, sub, channel=Channel.api)
+
+    return make
+
+
+@pytest.fixture
+def make_staff(db):
+    """make_staff("miit", Role.handler) -> Actor (a new user with that role in that unit)."""
+    from sqlalchemy import select
+
+    from casework.accounts.actor import Actor
+    from casework.accounts.models import Role, User
+    from casework.accounts.operations import create_user, grant_role
+    from casework.registry.models import Unit
+
+    counter = iter(range(1, 10_000))
+
+    def make(unit_code: str, *roles: Role, username: str | None = None, password: str = "correct horse battery"):
+        with db.session_scope() as s:
+            unit = s.scalar(select(Unit).where(Unit.code == unit_code))
+            name = username or f"{unit_code}-{roles[0].value}-{next(counter)}".replace("_", "-")
+            user = create_user(s, name, f"{unit.name} {roles[0].value}", password)
+            for role in roles:
+                grant_role(s, user, unit, role)
+            s.flush()
+            user = s.scalar(select(User).where(User.id == user.id))
+            return Actor.staff(user)
 
     return make

@@ -1,0 +1,102 @@
+"""Routing at submission: rules with fallbacks, overrides, triage, and conflicts of interest."""
+from sqlalchemy import select
+
+from casework.cases.models import Case, CaseState, CaseType, Category, EventKind
+from casework.registry.models import Association, Unit
+from casework.routing.models import RouteTarget, RoutingRule
+
+CAAM = "中国汽车工业协会"
+
+
+def code_of(db, name):
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(Association.credit_code).where(Association.name == name))
+
+
+def add_rule(db, **kw):
+    with db.session_scope() as s:
+        kw["association_id"] = s.scalar(select(Association.id).where(Association.name == CAAM))
+        rule = RoutingRule(case_type=CaseType.complaint, **kw)
+        s.add(rule)
+        s.flush()
+        return rule.id
+
+
+def drop_rule(db, rule_id):
+    with db.session_scope() as s:
+        s.delete(s.get(RoutingRule, rule_id))
+
+
+def routed(db, receipt):
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, receipt.case_id)
+        ev = [e for e in case.events if e.kind is EventKind.routed][0]
+        return case.state, (case.unit.code if case.unit else None), ev
+
+
+def test_complaint_goes_to_the_main_industry_department_and_the_event_names_the_rule(db, file_case):
+    state, unit, ev = routed(db, file_case())
+    assert state is CaseState.pending_acceptance and unit == "miit"
+    assert ev.data["rule_id"] and f"rule {ev.data['rule_id']}" in ev.summary
+
+
+def test_category_rules_come_before_the_catch_all(db, file_case):
+    assert routed(db, file_case(category="election_irregularities"))[1] == "mca"
+    assert routed(db, file_case(type="report", category="leader_misconduct"))[1] == "swd-central"
+
+
+def test_unknown_association_lands_in_triage_with_an_internal_event(db, file_case):
+    state, unit, ev = routed(db, file_case(association="unknown", association_hint="某商会"))
+    assert state is CaseState.received and unit is None
+    assert ev.data["triage"] and not ev.is_public
+
+
+def test_mediation_goes_to_the_associations_own_body(db, file_case):
+    r = file_case(type="mediation", category="member_contract", association=code_of(db, CAAM),
+                  respondent={"name": "某某零部件有限公司"})
+    assert routed(db, r)[1] == "caam-mediation"
+
+
+def test_without_its_own_body_mediation_goes_to_the_regional_joint_body(db, file_case):
+    r = file_case(type="mediation", category="consumer", association=code_of(db, "四川省食品工业协会"),
+                  respondent={"name": "某食品厂"})
+    assert routed(db, r)[1] == "sc-joint-mediation"
+
+
+def test_a_dispute_with_the_association_never_goes_to_its_own_body(db, file_case):
+    r = file_case(type="mediation", category="member_vs_association", association=code_of(db, CAAM),
+                  respondent={"name": CAAM})
+    state, unit, ev = routed(db, r)
+    assert unit not in (None, "caam-mediation")
+
+
+def test_a_complaint_never_reaches_the_association_even_through_an_override(db, file_case):
+    rule_id = add_rule(db, target=RouteTarget.mediation_body, priority=1, note="misconfigured override")
+    try:
+        state, unit, ev = routed(db, file_case(association=code_of(db, CAAM)))
+        assert unit == "miit"
+        assert any("caam-mediation skipped" in s for s in ev.data["skipped"])
+    finally:
+        drop_rule(db, rule_id)
+
+
+def test_per_association_override_wins(db, file_case):
+    rule_id = add_rule(db, target=RouteTarget.registration_authority, priority=50)
+    try:
+        state, unit, ev = routed(db, file_case(association=code_of(db, CAAM)))
+        assert unit == "mca" and ev.data["rule_id"] == rule_id
+    finally:
+        drop_rule(db, rule_id)
+
+
+def set_active(db, code, active):
+    with db.session_scope() as s:
+        s.scalar(select(Unit).where(Unit.code == code)).active = active
+
+
+def test_an_inactive_unit_is_skipped_for_the_next_in_the_chain(db, file_case):
+    set_active(db, "miit", False)
+    try:
+        assert routed(db, file_case())[1] == "mca"
+    finally:
+        set_active(db, "miit", True)
