@@ -1,6 +1,6 @@
 """Import every model so that Base.metadata is complete (Alembic, tests)."""
 from casework.cases.models import (  # noqa: F401
-    ActorKind, Attachment, Case, CaseState, CaseType, Category, CategoryGroup, Channel, Event,
+    ActorKind, Attachment, CannedReply, Case, CaseState, CaseType, Category, CategoryGroup, Channel, Event,
     EventKind, IntakeReceipt,
 )
 from casework.accounts.models import ApiToken, Membership, Role, User  # noqa: F401

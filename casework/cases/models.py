@@ -97,6 +97,8 @@ class Case(Base):
     # the last transfer, so that the receiving unit can send it back within its window
     transferred_from_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     transferred_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # the deadline of the current stage (acceptance, handling, rating), for queues and sweeps
+    due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # personal data: ciphertext only (casework.privacy.crypto)
     complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -135,7 +137,8 @@ class Case(Base):
         sa.CheckConstraint("NOT anonymous OR type = 'report'", name="only_reports_anonymous"),
         sa.CheckConstraint("(state = 'need_info') = (resume_state IS NOT NULL)", name="need_info_resumes"),
         sa.CheckConstraint("state IN ('received', 'withdrawn') OR unit_id IS NOT NULL", name="routed_has_unit"),
-        sa.Index("ix_case_unit_state", "unit_id", "state"),
+        sa.Index("ix_case_unit_state_due", "unit_id", "state", "due_at"),
+        sa.Index("ix_case_state_due", "state", "due_at"),
     )
 
     def __repr__(self) -> str:
@@ -242,3 +245,15 @@ class IntakeReceipt(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
     query_code_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+class CannedReply(Base):
+    """A unit's reusable reply text, offered on the case page."""
+
+    __tablename__ = "canned_reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)

@@ -13,7 +13,10 @@ def route_new_case(session: Session, services: Services, case: Case) -> Decision
     decision = decide(session, case)
     event = Event(case=case, created_at=services.clock(), actor_kind=ActorKind.system,
                   kind=EventKind.routed, from_state=case.state)
+    from casework.deadlines.limits import due_at
+
     if decision.unit is not None:
+        case.due_at = due_at(case.type, "acceptance", case.submitted_at)
         case.unit_id = decision.unit.id
         case.state = CaseState.pending_acceptance
         event.to_state = CaseState.pending_acceptance
@@ -21,6 +24,7 @@ def route_new_case(session: Session, services: Services, case: Case) -> Decision
         event.data = {"unit_id": decision.unit.id, "unit": decision.unit.code,
                       "rule_id": decision.rule.id, "skipped": decision.skipped}
     else:
+        case.due_at = due_at(case.type, "triage", case.submitted_at)
         event.to_state = None
         event.summary = f"to triage: {decision.reason}"[:300]
         event.data = {"triage": True, "reason": decision.reason, "skipped": decision.skipped}

@@ -20,6 +20,7 @@ from casework.cases.models import (
 )
 from casework.context import Services
 from casework.deadlines.calendar import WorkingCalendar, china_date
+from casework.deadlines.limits import due_at
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
 from casework.routing.engine import check_unit_allowed
@@ -120,6 +121,8 @@ def _route(ctx: Ctx) -> dict:
     ctx.event.internal_text = _text(ctx, "internal_text", required=False)
     ctx.case.unit_id, ctx.case.handler_id = unit.id, None
     ctx.case.state = S.pending_acceptance
+    # the acceptance clock runs from submission; routing late does not give the unit more time
+    ctx.case.due_at = due_at(ctx.case.type, "acceptance", ctx.case.submitted_at)
     return {"unit_id": unit.id, "unit": unit.code}
 
 
@@ -127,6 +130,7 @@ def _accept(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=False)
     ctx.case.state = S.accepted
     ctx.case.transferred_from_unit_id = None
+    ctx.case.due_at = due_at(ctx.case.type, "handling", ctx.services.clock())
     if ctx.case.handler_id is None and ctx.actor.user_id is not None:
         ctx.case.handler_id = ctx.actor.user_id
     return {}
@@ -138,7 +142,7 @@ def _not_accept(ctx: Ctx) -> dict:
     if unit is not None and unit.lead_approves_not_accept and not ctx.actor.has(Role.unit_lead, unit.id):
         raise Forbidden(Message(N_("In this unit only the unit lead may decide not to accept a case.")))
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)
-    ctx.case.state = S.not_accepted
+    ctx.case.state, ctx.case.due_at = S.not_accepted, None
     return {"reason": reason.value}
 
 
@@ -191,12 +195,13 @@ def _supply_info(ctx: Ctx) -> dict:
 def _reply(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=10, hi=10000)
     ctx.case.state = S.replied
+    ctx.case.due_at = due_at(ctx.case.type, "rating", ctx.services.clock())
     return {}
 
 
 def _withdraw(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=False, hi=1000)
-    ctx.case.state, ctx.case.resume_state = S.withdrawn, None
+    ctx.case.state, ctx.case.resume_state, ctx.case.due_at = S.withdrawn, None, None
     return {}
 
 
