@@ -50,20 +50,31 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     app.extensions["changtong.db"] = database or Database(settings.database_url)
     app.extensions["changtong.services"] = services or Services.from_settings(settings)
 
-    from web import errors, extensions, requestdb, security
+    from web import auth, errors, extensions, requestdb, security
     from web.api import bp as api_bp
     from web.public import bp as public_bp
 
     extensions.init_app(app, settings)
     requestdb.init_app(app)
+    auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     from web.i18n import current_locale, title
     from web.presenters import public_case
 
     app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case)
+    from web.admin import bp as admin_bp
+    from web.desk import bp as desk_bp
+    from web.desk_api import bp as desk_api_bp
+    from web.staff import bp as staff_bp
+
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(desk_api_bp)
+    app.register_blueprint(admin_bp)
     extensions.csrf.exempt(api_bp)
+    extensions.csrf.exempt(desk_api_bp)  # bearer tokens, no cookies
     logging.getLogger("werkzeug").addFilter(security.RedactFilter())
     return app

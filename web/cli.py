@@ -87,3 +87,8 @@ def import_associations_cmd(path: str) -> None:
         click.echo(f"{len(result.errors)} error(s); nothing was imported", err=True)
         sys.exit(1)
     click.echo(f"imported: {result.created} new, {result.updated} updated")
+
+
+from web.cli_admin import routing_group  # noqa: E402
+
+main.add_command(routing_group)

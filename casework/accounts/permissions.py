@@ -1,0 +1,48 @@
+"""Permissions as domain predicates. Each view calls exactly one of these (or
+casework.workflow.machine.may for a move)."""
+from __future__ import annotations
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseState
+
+DESK_ROLES = (Role.handler, Role.unit_lead, Role.triage_operator, Role.supervisor)
+
+
+def can_use_desk(actor: Actor) -> bool:
+    return actor.is_staff and any(actor.has(r) for r in DESK_ROLES)
+
+
+def can_work_unit(actor: Actor, unit_id: int) -> bool:
+    """See and work a unit's queue."""
+    return bool(actor.roles_in(unit_id) & {Role.handler, Role.unit_lead})
+
+
+def can_triage(actor: Actor) -> bool:
+    return actor.has(Role.triage_operator)
+
+
+def can_supervise(actor: Actor) -> bool:
+    return actor.has(Role.supervisor)
+
+
+def can_administer(actor: Actor) -> bool:
+    return actor.has(Role.administrator)
+
+
+def can_view_case(actor: Actor, case: Case) -> bool:
+    """Case content: the holding unit's handlers and lead, triage operators while the case
+    waits for routing, supervisors (read only). Administrators are not given case content."""
+    if not actor.is_staff:
+        return False
+    if case.unit_id is not None and can_work_unit(actor, case.unit_id):
+        return True
+    if case.state is CaseState.received and can_triage(actor):
+        return True
+    return can_supervise(actor)
+
+
+def can_see_identity(actor: Actor, case: Case) -> bool:
+    """Masked identity on the case page; a report's identity is hidden altogether
+    (revealing it is an audited request, see the safety issue)."""
+    return can_view_case(actor, case) and not case.type.value == "report"

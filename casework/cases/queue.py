@@ -1,0 +1,99 @@
+"""A unit's queue: the filters, sort and counts the desk and the staff API share.
+
+Every query starts from the unit (``unit_id``) and the state, which the composite index
+(unit_id, state, due_at) serves; nothing here scans all cases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from casework.cases.models import Case, CaseState as S, CaseType
+
+OPEN_STATES = (S.received, S.pending_acceptance, S.accepted, S.need_info, S.replied,
+               S.under_review, S.under_re_review, S.mediating)
+
+# the tabs of a unit's queue, in order; each is a set of states
+TABS: dict[str, tuple[S, ...]] = {
+    "pending": (S.pending_acceptance,),
+    "handling": (S.accepted, S.under_review, S.under_re_review, S.mediating),
+    "need_info": (S.need_info,),
+    "replied": (S.replied,),
+    "done": (S.not_accepted, S.closed, S.withdrawn, S.mediated, S.mediation_failed),
+}
+TRIAGE_TAB = (S.received,)
+
+
+@dataclass
+class QueueFilter:
+    unit_id: int | None  # None: the triage queue (cases no unit holds yet)
+    tab: str = "pending"
+    case_type: CaseType | None = None
+    category_id: int | None = None
+    association_id: int | None = None
+    overdue: bool = False
+    due_within_days: int | None = None
+    handler_id: int | None = None
+    sort: str = "due"  # "due" | "-due" | "new"
+    page: int = 1
+    per_page: int = 25
+    now: datetime | None = None
+    states: tuple[S, ...] = field(default=())
+
+    def tab_states(self) -> tuple[S, ...]:
+        if self.states:
+            return self.states
+        if self.unit_id is None:
+            return TRIAGE_TAB
+        return TABS.get(self.tab, TABS["pending"])
+
+
+def queue_select(f: QueueFilter) -> Select:
+    q = select(Case)
+    q = q.where(Case.unit_id.is_(None)) if f.unit_id is None else q.where(Case.unit_id == f.unit_id)
+    q = q.where(Case.state.in_(f.tab_states()))
+    if f.case_type is not None:
+        q = q.where(Case.type == f.case_type)
+    if f.category_id is not None:
+        q = q.where(Case.category_id == f.category_id)
+    if f.association_id is not None:
+        q = q.where(Case.association_id == f.association_id)
+    if f.handler_id is not None:
+        q = q.where(Case.handler_id == f.handler_id)
+    now = f.now or datetime.now().astimezone()
+    if f.overdue:
+        q = q.where(Case.due_at < now)
+    if f.due_within_days is not None:
+        q = q.where(Case.due_at < now + timedelta(days=f.due_within_days))
+    return q
+
+
+def queue_page(session: Session, f: QueueFilter) -> tuple[list[Case], int]:
+    """One page of the queue and the total number of matching cases."""
+    q = queue_select(f)
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    order = {
+        "due": (Case.due_at.asc().nulls_last(), Case.id),
+        "-due": (Case.due_at.desc().nulls_last(), Case.id),
+        "new": (Case.submitted_at.desc(), Case.id.desc()),
+    }.get(f.sort, (Case.due_at.asc().nulls_last(), Case.id))
+    per_page = max(1, min(f.per_page, 100))
+    page = max(1, f.page)
+    rows = session.scalars(
+        q.options(joinedload(Case.category), joinedload(Case.association))
+        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).unique().all()
+    return list(rows), total
+
+
+def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:
+    """Cases per tab: one GROUP BY state over the unit's index range."""
+    q = select(Case.state, func.count()).group_by(Case.state)
+    q = q.where(Case.unit_id.is_(None)) if unit_id is None else q.where(Case.unit_id == unit_id)
+    per_state = {state: n for state, n in session.execute(q)}
+    if unit_id is None:
+        return {"triage": sum(per_state.get(s, 0) for s in TRIAGE_TAB)}
+    return {tab: sum(per_state.get(s, 0) for s in states) for tab, states in TABS.items()}
