@@ -10,7 +10,7 @@ import contextlib
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -36,6 +36,24 @@ def as_utc(dt: datetime | None) -> datetime | None:
     if dt is None or dt.tzinfo is not None:
         return dt
     return dt.replace(tzinfo=timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware timestamp on every database: stored in UTC, read back aware
+    (SQLite would otherwise return naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
 
 
 def make_engine(url: str, **kw) -> Engine:

@@ -5,6 +5,7 @@ from casework.cases.models import (  # noqa: F401
 )
 from casework.accounts.models import ApiToken, Membership, Role, User  # noqa: F401
 from casework.db import Base  # noqa: F401
+from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit  # noqa: F401
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule  # noqa: F401
 from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus  # noqa: F401
 from casework.registry.models import (  # noqa: F401

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.db import Base, utcnow
+from casework.db import Base, UTCDateTime, utcnow
 from casework.enums import TitledEnum, enum_column
 from casework.i18n import N_
 from casework.registry.models import Association, Unit
@@ -54,6 +54,28 @@ class CaseState(TitledEnum):
     withdrawn = "withdrawn", N_("Withdrawn")
 
 
+class Stage(TitledEnum):
+    triage = "triage", N_("Routing by the platform")
+    acceptance = "acceptance", N_("Decision on acceptance")
+    report_notice = "report_notice", N_("Telling a named reporter whether the report is taken up")
+    transfer_objection = "transfer_objection", N_("Objection to a transfer")
+    handling = "handling", N_("Handling, from acceptance to written reply")
+    extension = "extension", N_("Extension of handling")
+    rating = "rating", N_("Rating the reply")
+    review_request = "review_request", N_("Asking for a review")
+    review = "review", N_("Review decision")
+    re_review = "re_review", N_("Re-review decision")
+    mediation = "mediation", N_("Mediation, from consent to outcome")
+    mediation_end_notice = "mediation_end_notice", N_("Notice that mediation ended")
+    judicial_confirmation = "judicial_confirmation", N_("Reminder to seek judicial confirmation")
+
+
+class Rating(TitledEnum):
+    satisfied = "satisfied", N_("Satisfied")
+    basically_satisfied = "basically_satisfied", N_("Basically satisfied")
+    dissatisfied = "dissatisfied", N_("Dissatisfied")
+
+
 class Channel(TitledEnum):
     web = "web", N_("Website")
     api = "api", N_("API")
@@ -96,9 +118,20 @@ class Case(Base):
     resume_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, name="case_resume_state"))
     # the last transfer, so that the receiving unit can send it back within its window
     transferred_from_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
-    transferred_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    # the deadline of the current stage (acceptance, handling, rating), for queues and sweeps
-    due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the clock of the current stage (acceptance, handling, rating, …): when it started, when
+    # it ends (for queues and sweeps), and whether it is paused (待补正, appraisal)
+    stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, name="case_stage"))
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extended: Mapped[bool] = mapped_column(default=False)
+    # flags, not states: past the deadline, and how far supervision (督办) has escalated
+    overdue: Mapped[bool] = mapped_column(default=False)
+    supervision_level: Mapped[int] = mapped_column(default=0)
+    reviews_requested: Mapped[int] = mapped_column(default=0)
+    # the complainant's latest rating of a reply (statistics keep it after erasure)
+    rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # personal data: ciphertext only (casework.privacy.crypto)
     complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -111,8 +144,8 @@ class Case(Base):
     query_code_hash: Mapped[str] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
     association: Mapped[Association | None] = relationship()
@@ -139,6 +172,7 @@ class Case(Base):
         sa.CheckConstraint("state IN ('received', 'withdrawn') OR unit_id IS NOT NULL", name="routed_has_unit"),
         sa.Index("ix_case_unit_state_due", "unit_id", "state", "due_at"),
         sa.Index("ix_case_state_due", "state", "due_at"),
+        sa.CheckConstraint("reviews_requested BETWEEN 0 AND 2", name="reviews_at_most_two"),
     )
 
     def __repr__(self) -> str:
@@ -157,6 +191,22 @@ class EventKind(TitledEnum):
     replied = "replied", N_("Replied")
     withdrawn = "withdrawn", N_("Withdrawn")
     assigned = "assigned", N_("Assigned")
+    extended = "extended", N_("Deadline extended")
+    suspended = "suspended", N_("Suspended for appraisal")
+    resumed = "resumed", N_("Resumed")
+    rated = "rated", N_("Reply rated")
+    review_requested = "review_requested", N_("Review requested")
+    review_decided = "review_decided", N_("Review decided")
+    closed = "closed", N_("Closed")
+    reminder = "reminder", N_("Reminder sent")
+    overdue = "overdue", N_("Overdue")
+    supervised = "supervised", N_("Supervision notice (督办)")
+    mediation_started = "mediation_started", N_("Mediation started")
+    mediation_ended = "mediation_ended", N_("Mediation ended")
+    session_logged = "session_logged", N_("Mediation session")
+    identity_revealed = "identity_revealed", N_("Identity revealed")
+    linked = "linked", N_("Linked as duplicate")
+    rerouted = "rerouted", N_("Re-routed")
     state_changed = "state_changed", N_("State changed")
     note = "note", N_("Note")
     attachment_added = "attachment_added", N_("Attachment added")
@@ -175,7 +225,7 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_kind: Mapped[ActorKind] = mapped_column(enum_column(ActorKind))
     actor_id: Mapped[int | None] = mapped_column()
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
@@ -192,7 +242,9 @@ class Event(Base):
 
     PUBLIC_KINDS = frozenset({"submitted", "routed", "accepted", "not_accepted", "transferred",
                               "sent_back", "info_requested", "info_supplied", "replied", "withdrawn",
-                              "state_changed"})
+                              "extended", "suspended", "resumed", "rated", "review_requested",
+                              "review_decided", "closed", "mediation_started", "mediation_ended",
+                              "linked", "state_changed"})
 
     @property
     def is_public(self) -> bool:
@@ -222,7 +274,7 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(sa.String(64))
     storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="attachments")
 
@@ -244,7 +296,7 @@ class IntakeReceipt(Base):
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
     query_code_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class CannedReply(Base):

@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.db import Base, utcnow
+from casework.db import Base, UTCDateTime, utcnow
 from casework.enums import TitledEnum, enum_column
 from casework.i18n import N_
 
@@ -43,7 +43,7 @@ class OutboxMessage(Base):
         enum_column(OutboxStatus), default=OutboxStatus.pending, index=True
     )
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(300))

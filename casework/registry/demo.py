@@ -282,3 +282,7 @@ def load_demo(session: Session) -> None:
     from casework.routing.defaults import seed_routing
 
     seed_routing(session, joint_bodies={"51": JOINT_MEDIATION_UNIT_CODE})
+
+    from casework.deadlines.limits import seed_time_limits
+
+    seed_time_limits(session)

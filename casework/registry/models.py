@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.db import Base, utcnow
+from casework.db import Base, UTCDateTime, utcnow
 from casework.enums import TitledEnum, enum_column
 from casework.i18n import N_
 
@@ -50,7 +50,7 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # where set, only the unit lead may decide not to accept a case
     lead_approves_not_accept: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("length(region_code) = 6", name="region_code_len"),)
 
@@ -89,7 +89,7 @@ class Association(Base):
     party_work_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     # True where the credit code is a made-up sample (demo data), not the real one
     is_sample: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     registration_authority: Mapped[Unit] = relationship(foreign_keys=[registration_authority_id])
     main_industry_department: Mapped[Unit] = relationship(foreign_keys=[main_industry_department_id])

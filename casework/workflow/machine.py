@@ -16,11 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.accounts.actor import Actor
 from casework.accounts.models import Membership, Role, User
 from casework.cases.models import (
-    ActorKind, Case, CaseState as S, CaseType, Event, EventKind,
+    ActorKind, Case, CaseState as S, CaseType, Event, EventKind, Rating, Stage,
 )
 from casework.context import Services
 from casework.deadlines.calendar import WorkingCalendar, china_date
-from casework.deadlines.limits import due_at
+from casework.deadlines.limits import Deadlines
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
 from casework.routing.engine import check_unit_allowed
@@ -66,6 +66,7 @@ class Move:
     event: EventKind
     roles: frozenset = HANDLERS
     public: bool = False  # the complainant makes it (status page)
+    system: bool = False  # the workers make it (deadline sweep)
     types: frozenset = ALL_TYPES
     changes_state: bool = True
     apply: Callable[..., dict] = field(default=lambda ctx: {}, compare=False)
@@ -79,6 +80,27 @@ class Ctx:
     case: Case
     fields: dict[str, Any]
     event: Event
+    _deadlines: Deadlines | None = None
+
+    @property
+    def deadlines(self) -> Deadlines:
+        if self._deadlines is None:
+            self._deadlines = Deadlines.load(self.session)
+        return self._deadlines
+
+    @property
+    def now(self):
+        return self.services.clock()
+
+    def start_stage(self, stage: Stage | None, start=None) -> None:
+        """Open a stage's clock at ``start`` (default: now)."""
+        case = self.case
+        case.stage, case.paused_at, case.overdue, case.supervision_level = stage, None, False, 0
+        if stage is None:
+            case.stage_started_at = case.due_at = None
+            return
+        case.stage_started_at = start or self.now
+        case.due_at = self.deadlines.due(case.type, stage, case.stage_started_at)
 
 
 def _text(ctx: Ctx, name: str, *, required: bool, lo: int = 1, hi: int = 5000) -> str | None:
@@ -122,7 +144,7 @@ def _route(ctx: Ctx) -> dict:
     ctx.case.unit_id, ctx.case.handler_id = unit.id, None
     ctx.case.state = S.pending_acceptance
     # the acceptance clock runs from submission; routing late does not give the unit more time
-    ctx.case.due_at = due_at(ctx.case.type, "acceptance", ctx.case.submitted_at)
+    ctx.start_stage(Stage.acceptance, ctx.case.submitted_at)
     return {"unit_id": unit.id, "unit": unit.code}
 
 
@@ -130,7 +152,7 @@ def _accept(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=False)
     ctx.case.state = S.accepted
     ctx.case.transferred_from_unit_id = None
-    ctx.case.due_at = due_at(ctx.case.type, "handling", ctx.services.clock())
+    ctx.start_stage(Stage.handling)
     if ctx.case.handler_id is None and ctx.actor.user_id is not None:
         ctx.case.handler_id = ctx.actor.user_id
     return {}
@@ -142,7 +164,8 @@ def _not_accept(ctx: Ctx) -> dict:
     if unit is not None and unit.lead_approves_not_accept and not ctx.actor.has(Role.unit_lead, unit.id):
         raise Forbidden(Message(N_("In this unit only the unit lead may decide not to accept a case.")))
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)
-    ctx.case.state, ctx.case.due_at = S.not_accepted, None
+    ctx.case.state = S.not_accepted
+    ctx.start_stage(None)
     return {"reason": reason.value}
 
 
@@ -179,29 +202,125 @@ def _send_back(ctx: Ctx) -> dict:
     return {"from_unit_id": previous, "to_unit_id": back_to}
 
 
+def _pause(ctx: Ctx) -> None:
+    if ctx.case.paused_at is None:
+        ctx.case.paused_at = ctx.now
+
+
+def _unpause(ctx: Ctx) -> dict:
+    """The working days the clock stood still are added to the stage's deadline."""
+    case = ctx.case
+    if case.paused_at is None or case.due_at is None:
+        case.paused_at = None
+        return {}
+    before = case.due_at
+    case.due_at = ctx.deadlines.extend_by_pause(case.due_at, case.paused_at, ctx.now)
+    case.paused_at = None
+    if case.due_at > ctx.now:
+        case.overdue = False
+    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat()}
+
+
 def _request_info(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)
     ctx.case.resume_state = ctx.case.state
     ctx.case.state = S.need_info
+    _pause(ctx)
     return {"resume_state": ctx.case.resume_state.value}
 
 
 def _supply_info(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=2)
     ctx.case.state, ctx.case.resume_state = ctx.case.resume_state, None
-    return {"resumed": ctx.case.state.value}
+    return {"resumed": ctx.case.state.value, **_unpause(ctx)}
+
+
+def _extend(ctx: Ctx) -> dict:
+    case = ctx.case
+    if case.extended:
+        raise MoveNotAllowed(Message(N_("The handling time can be extended only once.")))
+    if case.stage is not Stage.handling or case.due_at is None:
+        raise MoveNotAllowed(Message(N_("Only the handling time can be extended.")))
+    ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)  # the reason, told to the complainant
+    before = case.due_at
+    comp = ctx.deadlines.explain(case.type, Stage.extension, case.due_at)
+    from casework.deadlines.limits import end_of_day
+
+    case.due_at, case.extended, case.overdue = end_of_day(comp.end), True, False
+    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat()}
+
+
+def _suspend(ctx: Ctx) -> dict:
+    if ctx.case.paused_at is not None:
+        raise MoveNotAllowed(Message(N_("The clock of this case is already paused.")))
+    ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)
+    _pause(ctx)
+    return {}
+
+
+def _resume(ctx: Ctx) -> dict:
+    if ctx.case.paused_at is None:
+        raise MoveNotAllowed(Message(N_("The clock of this case is not paused.")))
+    ctx.event.public_text = _text(ctx, "public_text", required=False)
+    return _unpause(ctx)
+
+
+def _rate(ctx: Ctx) -> dict:
+    rating = _enum(ctx, "rating", Rating)
+    ctx.event.public_text = _text(ctx, "public_text", required=False, hi=1000)
+    ctx.case.rating = rating
+    if rating is not Rating.dissatisfied or ctx.case.reviews_requested >= 2:
+        ctx.case.state = S.closed
+        ctx.start_stage(None)
+    return {"rating": rating.value}
+
+
+def _request_review(ctx: Ctx) -> dict:
+    case = ctx.case
+    if case.reviews_requested >= 2:
+        raise MoveNotAllowed(Message(N_("A review and a re-review have already been decided; that decision is final.")))
+    if case.due_at is not None and ctx.now > case.due_at:
+        raise MoveNotAllowed(Message(N_("The time to ask for a review has passed.")))
+    ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)
+    case.rating = Rating.dissatisfied
+    case.reviews_requested += 1
+    first = case.reviews_requested == 1
+    case.state = S.under_review if first else S.under_re_review
+    ctx.start_stage(Stage.review if first else Stage.re_review)
+    return {"round": case.reviews_requested}
+
+
+def _decide_review(ctx: Ctx) -> dict:
+    ctx.event.public_text = _text(ctx, "public_text", required=True, lo=10, hi=10000)
+    final = ctx.case.state is S.under_re_review
+    if final:
+        ctx.case.state = S.closed
+        ctx.start_stage(None)
+    else:
+        ctx.case.state = S.replied
+        ctx.start_stage(Stage.rating)
+    return {"final": final}
+
+
+def _close_unrated(ctx: Ctx) -> dict:
+    if ctx.case.due_at is None or ctx.now <= ctx.case.due_at:
+        raise MoveNotAllowed(Message(N_("The rating window is still open.")))
+    ctx.case.state = S.closed
+    ctx.start_stage(None)
+    return {"reason": "rating window lapsed"}
 
 
 def _reply(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=10, hi=10000)
     ctx.case.state = S.replied
-    ctx.case.due_at = due_at(ctx.case.type, "rating", ctx.services.clock())
+    ctx.start_stage(Stage.rating)
     return {}
 
 
 def _withdraw(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=False, hi=1000)
-    ctx.case.state, ctx.case.resume_state, ctx.case.due_at = S.withdrawn, None, None
+    ctx.case.state, ctx.case.resume_state = S.withdrawn, None
+    ctx.start_stage(None)
     return {}
 
 
@@ -245,6 +364,20 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("assign", N_("Assign"), frozenset({S.pending_acceptance, S.accepted, S.need_info}), EventKind.assigned,
          changes_state=False, apply=_assign),
     Move("note", N_("Internal note"), frozenset(S), EventKind.note, changes_state=False, apply=_note),
+    Move("extend", N_("Extend the handling time (unit lead)"), frozenset({S.accepted}), EventKind.extended,
+         roles=frozenset({Role.unit_lead}), changes_state=False, apply=_extend),
+    Move("suspend", N_("Pause the clock for a test or appraisal"), frozenset({S.accepted}), EventKind.suspended,
+         changes_state=False, apply=_suspend),
+    Move("resume", N_("Restart the clock"), frozenset({S.accepted}), EventKind.resumed,
+         changes_state=False, apply=_resume),
+    Move("rate", N_("Rate the reply"), frozenset({S.replied}), EventKind.rated, roles=frozenset(), public=True,
+         apply=_rate),
+    Move("request_review", N_("Ask for a review"), frozenset({S.replied}), EventKind.review_requested,
+         roles=frozenset(), public=True, types=ALL_TYPES - {CaseType.suggestion}, apply=_request_review),
+    Move("decide_review", N_("Decide the review"), frozenset({S.under_review, S.under_re_review}),
+         EventKind.review_decided, apply=_decide_review),
+    Move("close_unrated", N_("Close: rating window lapsed"), frozenset({S.replied}), EventKind.closed,
+         roles=frozenset(), system=True, apply=_close_unrated),
 ]}
 
 
@@ -254,6 +387,8 @@ def may(actor: Actor, case: Case, move: Move) -> bool:
         return False
     if move.public:
         return actor.kind == "public" and actor.case_id == case.id
+    if move.system:
+        return actor.kind == "system"
     if not actor.is_staff:
         return False
     if move.name == "route":
@@ -266,7 +401,7 @@ def available_moves(actor: Actor, case: Case) -> list[Move]:
 
 
 def perform(session: Session, services: Services, actor: Actor, case: Case, name: str,
-            *, version: int | None = None, **fields: Any) -> Event:
+            *, version: int | None = None, deadlines: Deadlines | None = None, **fields: Any) -> Event:
     move = MOVES.get(name)
     if move is None:
         raise MoveNotAllowed(Message(N_("There is no such action.")))
@@ -283,7 +418,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
         actor_kind=ActorKind(actor.kind), actor_id=actor.user_id, kind=move.event,
         from_state=before, summary=f"{name} by {actor.kind}:{actor.user_id or '-'}",
     )
-    ctx = Ctx(session, services, actor, case, fields, event)
+    ctx = Ctx(session, services, actor, case, fields, event, deadlines)
     with session.no_autoflush:
         data = move.apply(ctx)
     event.to_state = case.state if move.changes_state else None
