@@ -19,6 +19,15 @@ def _url() -> str:
     return url
 
 
+def render_item(type_, obj, autogen_context):
+    """Render the project's UTCDateTime as the plain type it stores."""
+    from casework.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
                       render_as_batch=True, compare_type=True)
@@ -39,7 +48,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 

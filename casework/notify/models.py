@@ -23,6 +23,7 @@ class OutboxChannel(TitledEnum):
 
 class OutboxStatus(TitledEnum):
     pending = "pending", N_("Pending")
+    sending = "sending", N_("Sending")
     sent = "sent", N_("Sent")
     failed = "failed", N_("Failed")
 
@@ -39,11 +40,13 @@ class OutboxMessage(Base):
     locale: Mapped[str] = mapped_column(sa.String(10))
     recipient_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     payload_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    status: Mapped[OutboxStatus] = mapped_column(
-        enum_column(OutboxStatus), default=OutboxStatus.pending, index=True
-    )
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a worker that took the message holds it until then; past it, another may retry
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
+
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)

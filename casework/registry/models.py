@@ -50,6 +50,11 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # where set, only the unit lead may decide not to accept a case
     lead_approves_not_accept: Mapped[bool] = mapped_column(default=False)
+    # where the unit's notices go (an office mailbox, not a person's)
+    notice_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # who receives supervision notices (督办) about this unit's overdue cases; the next
+    # level up is that unit's own supervising unit
+    supervising_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("length(region_code) = 6", name="region_code_len"),)
