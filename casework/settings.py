@@ -55,11 +55,27 @@ class Settings:
     # failed query-code lookups allowed per case number per window
     lookup_limit: str = "10 per 10 minutes"
     default_locale: str = "zh_CN"
+    # notices: SMS through an HTTP gateway when its URL is set, else files under data_dir
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "changtong@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    # the deadline sweep
+    reminder_working_days: int = 2
+    escalation_working_days: int = 5
     testing: bool = False
 
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def notice_dir(self) -> Path:
+        return self.data_dir / "notices"
 
     @property
     def rate_limit_storage(self) -> str:
@@ -77,6 +93,17 @@ class Settings:
             query_pepper=_key(env, "CHANGTONG_QUERY_PEPPER"),
             redis_url=env.get("REDIS_URL") or None,
         )
+        for key, name, conv in (
+            ("sms_url", "CHANGTONG_SMS_URL", str), ("sms_token", "CHANGTONG_SMS_TOKEN", str),
+            ("smtp_host", "CHANGTONG_SMTP_HOST", str), ("smtp_port", "CHANGTONG_SMTP_PORT", int),
+            ("smtp_sender", "CHANGTONG_SMTP_SENDER", str), ("smtp_username", "CHANGTONG_SMTP_USERNAME", str),
+            ("smtp_password", "CHANGTONG_SMTP_PASSWORD", str),
+            ("smtp_starttls", "CHANGTONG_SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
+            ("reminder_working_days", "CHANGTONG_REMINDER_WORKING_DAYS", int),
+            ("escalation_working_days", "CHANGTONG_ESCALATION_WORKING_DAYS", int),
+        ):
+            if env.get(name):
+                values[key] = conv(env[name])
         if "CHANGTONG_MAX_FILE_MB" in env:
             values["max_file_bytes"] = int(env["CHANGTONG_MAX_FILE_MB"]) * 1024 * 1024
         values.update(overrides)

@@ -129,6 +129,8 @@ class Case(Base):
     # flags, not states: past the deadline, and how far supervision (督办) has escalated
     overdue: Mapped[bool] = mapped_column(default=False)
     supervision_level: Mapped[int] = mapped_column(default=0)
+    # the deadline a reminder went out for (a new deadline gets its own reminder)
+    reminded_for_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviews_requested: Mapped[int] = mapped_column(default=0)
     # the complainant's latest rating of a reply (statistics keep it after erasure)
     rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
@@ -173,6 +175,11 @@ class Case(Base):
         sa.Index("ix_case_unit_state_due", "unit_id", "state", "due_at"),
         sa.Index("ix_case_state_due", "state", "due_at"),
         sa.CheckConstraint("reviews_requested BETWEEN 0 AND 2", name="reviews_at_most_two"),
+        # the sweep's work list: deadlines not yet marked overdue (a small part of all cases)
+        sa.Index("ix_case_due_open", "due_at", postgresql_where=sa.text("NOT overdue AND due_at IS NOT NULL"),
+                 sqlite_where=sa.text("NOT overdue AND due_at IS NOT NULL")),
+        sa.Index("ix_case_overdue_level", "supervision_level", "due_at", postgresql_where=sa.text("overdue"),
+                 sqlite_where=sa.text("overdue")),
     )
 
     def __repr__(self) -> str:
