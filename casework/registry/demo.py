@@ -286,3 +286,13 @@ def load_demo(session: Session) -> None:
     from casework.deadlines.limits import seed_time_limits
 
     seed_time_limits(session)
+
+    # demo notice mailboxes (they land in the development file sink) and one supervising
+    # unit above all others, so that overdue cases escalate somewhere visible
+    supervisor = units.get("swd-central")
+    for unit in units.values():
+        if unit.notice_email is None:
+            unit.notice_email = f"{unit.code}@notice.example"
+        if supervisor is not None and unit is not supervisor and unit.supervising_unit_id is None:
+            unit.supervising_unit_id = supervisor.id
+    session.flush()

@@ -59,6 +59,8 @@ class Unit(Base):
 
     __table_args__ = (sa.CheckConstraint("length(region_code) = 6", name="region_code_len"),)
 
+    supervising_unit: Mapped["Unit | None"] = relationship(remote_side=[id])
+
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
 

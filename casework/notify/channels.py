@@ -1,0 +1,106 @@
+"""Where notices go: an SMS gateway and e-mail, behind one small interface.
+
+Delivery is at-least-once from the outbox to the channel, with the outbox message's key as
+an idempotency key the channel honours, so that a worker dying between sending and
+recording cannot make the complainant receive a notice twice:
+- ``FileSink`` (the development/console backend) writes one file per message, created
+  exclusively: a second attempt finds it there and does nothing;
+- ``HttpSmsGateway`` sends the key as ``Idempotency-Key`` (gateways de-duplicate on it);
+- ``SmtpEmail`` sets a Message-ID derived from the key (mail systems drop duplicates).
+"""
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+
+class TransientError(Exception):
+    """Try again later (network, gateway busy)."""
+
+
+class PermanentError(Exception):
+    """Do not try again (invalid number, rejected)."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    key: str  # idempotency key
+    recipient: str
+    subject: str
+    body: str
+
+
+class FileSink:
+    """Development backend: one JSON file per notice under a directory (SMS or e-mail)."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def send(self, notice: Notice) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{notice.key.replace(':', '_')}.json"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return  # already delivered: the idempotency the real gateways give
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"to": notice.recipient, "subject": notice.subject, "body": notice.body}, fh,
+                      ensure_ascii=False)
+
+    def delivered(self) -> list[dict]:
+        if not self.directory.exists():
+            return []
+        return [json.loads(p.read_text(encoding="utf-8")) | {"key": p.stem}
+                for p in sorted(self.directory.glob("*.json"))]
+
+
+class HttpSmsGateway:
+    """A JSON-over-HTTP SMS gateway (the shape most Chinese SMS providers' HTTP APIs take)."""
+
+    def __init__(self, url: str, token: str, sign: str = "畅通", timeout: float = 10):
+        self.url, self.token, self.sign, self.timeout = url, token, sign, timeout
+
+    def send(self, notice: Notice) -> None:
+        body = json.dumps({"phone": notice.recipient, "sign": self.sign, "content": notice.body}).encode()
+        req = urllib.request.Request(self.url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {self.token}",
+            "Idempotency-Key": notice.key})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                resp.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code in (408, 429) or exc.code >= 500:
+                raise TransientError(f"gateway answered {exc.code}") from None
+            raise PermanentError(f"gateway refused: {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise TransientError(f"gateway unreachable: {exc.__class__.__name__}") from None
+
+
+class SmtpEmail:
+    def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
+                 password: str | None = None, starttls: bool = False, timeout: float = 15):
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
+
+    def send(self, notice: Notice) -> None:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, notice.recipient, notice.subject
+        msg["Message-ID"] = f"<{notice.key.replace(':', '.')}@changtong>"
+        msg.set_content(notice.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused:
+            raise PermanentError("recipient refused") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientError(f"smtp: {exc.__class__.__name__}") from None

@@ -1,0 +1,111 @@
+"""Sending what the outbox holds, once.
+
+Each message goes through three short transactions: take it (pending -> sending, with a
+lease), send it (outside any transaction), record the result (sent, or back to pending
+with back-off, or failed). A worker that dies in between leaves the message "sending"
+with a lease that runs out; the next run takes it again and the channel's idempotency key
+keeps the second attempt from reaching the person twice. Payloads (a query code) are
+erased once sent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from casework.context import Services
+from casework.db import Database
+from casework.notify.channels import (
+    FileSink, HttpSmsGateway, Notice, PermanentError, SmtpEmail, TransientError,
+)
+from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from casework.notify.templates import render
+
+log = logging.getLogger("changtong.notify")
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def channels_for(services: Services) -> dict[OutboxChannel, object]:
+    s = services.settings
+    sms = HttpSmsGateway(s.sms_url, s.sms_token or "") if s.sms_url else FileSink(s.notice_dir / "sms")
+    email = (SmtpEmail(s.smtp_host, s.smtp_port, s.smtp_sender, username=s.smtp_username,
+                       password=s.smtp_password, starttls=s.smtp_starttls)
+             if s.smtp_host else FileSink(s.notice_dir / "email"))
+    return {OutboxChannel.sms: sms, OutboxChannel.email: email}
+
+
+def due_ids(db: Database, now: datetime, limit: int = 500) -> list[int]:
+    with db.session_scope(write=False) as s:
+        return list(s.scalars(
+            select(OutboxMessage.id).where(or_(
+                (OutboxMessage.status == OutboxStatus.pending) & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.sending) & (OutboxMessage.locked_until < now),
+            )).order_by(OutboxMessage.id).limit(limit)
+        ))
+
+
+def _take(db: Database, message_id: int, now: datetime) -> bool:
+    """Atomically move one message to "sending" under a lease; False if someone else has it."""
+    with db.session_scope() as s:
+        n = s.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.id == message_id,
+                or_((OutboxMessage.status == OutboxStatus.pending) & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == OutboxStatus.sending) & (OutboxMessage.locked_until < now)),
+            ).values(status=OutboxStatus.sending, locked_until=now + LEASE,
+                     attempts=OutboxMessage.attempts + 1)
+        ).rowcount
+    return n == 1
+
+
+def send_message(db: Database, services: Services, message_id: int, channels=None) -> str:
+    """Send one outbox message if it is due; returns what happened (for logs and tests)."""
+    now = services.clock()
+    if not _take(db, message_id, now):
+        return "skipped"
+    with db.session_scope(write=False) as s:
+        msg = s.get(OutboxMessage, message_id)
+        cipher = services.cipher
+        recipient = cipher.decrypt_text(msg.recipient_enc, "outbox.recipient")
+        payload = json.loads(cipher.decrypt(msg.payload_enc, "outbox.payload")) if msg.payload_enc else {}
+        subject, body = render(msg.template, msg.locale, payload)
+        notice = Notice(key=f"outbox:{msg.id}:{msg.dedupe_key}", recipient=recipient, subject=subject, body=body)
+        channel, attempts = msg.channel, msg.attempts
+    sender = (channels or channels_for(services))[channel]
+    try:
+        sender.send(notice)
+    except TransientError as exc:
+        return _record(db, message_id, OutboxStatus.pending if attempts < MAX_ATTEMPTS else OutboxStatus.failed,
+                       str(exc), retry_at=services.clock() + backoff(attempts))
+    except PermanentError as exc:
+        return _record(db, message_id, OutboxStatus.failed, str(exc))
+    return _record(db, message_id, OutboxStatus.sent, None, sent_at=services.clock())
+
+
+def _record(db: Database, message_id: int, status: OutboxStatus, error: str | None, *,
+            retry_at: datetime | None = None, sent_at: datetime | None = None) -> str:
+    values = {"status": status, "locked_until": None, "last_error": error}
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    if status is OutboxStatus.sent:
+        values.update(sent_at=sent_at, payload_enc=None)  # a query code is not kept once sent
+    with db.session_scope() as s:
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    log.info("outbox message %s: %s%s", message_id, status.value, f" ({error})" if error else "")
+    return status.value
+
+
+def dispatch_due(db: Database, services: Services, limit: int = 500) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    channels = channels_for(services)
+    for mid in due_ids(db, services.clock(), limit):
+        result = send_message(db, services, mid, channels)
+        counts[result] = counts.get(result, 0) + 1
+    return counts

@@ -1,0 +1,44 @@
+"""Notice texts per template and language. A notice carries no case content: only that
+there is news and where to look (the receipt carries the number and code the complainant
+needs to look)."""
+from __future__ import annotations
+
+from string import Template
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    # template -> locale -> (subject, body)
+    "case_receipt": {
+        "zh_CN": ("您的案件已提交",
+                  "【畅通】您的案件已提交。案件编号 $case_number，查询码 $query_code。"
+                  "请妥善保存，凭编号和查询码查询办理进度。"),
+        "en": ("Your case has been filed",
+               "[Changtong] Your case has been filed. Case number $case_number, query code $query_code. "
+               "Keep them to check the status."),
+    },
+    "case_update": {
+        "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码查询。"),
+        "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it with your case number and query code."),
+    },
+    "unit_new_case": {
+        "zh_CN": ("新案件待受理", "【畅通】本单位有新案件 $case_number 待受理，请登录办理平台处理。"),
+        "en": ("A new case awaits acceptance", "[Changtong] Case $case_number awaits acceptance by your unit."),
+    },
+    "unit_reminder": {
+        "zh_CN": ("案件即将到期", "【畅通】案件 $case_number 的办理时限将于 $due 届满，请及时办理。"),
+        "en": ("A deadline is near", "[Changtong] The deadline of case $case_number ends on $due."),
+    },
+    "unit_overdue": {
+        "zh_CN": ("案件已超期", "【畅通】案件 $case_number 已超过办理时限（$due），请尽快办理。"),
+        "en": ("A case is overdue", "[Changtong] Case $case_number is past its deadline ($due)."),
+    },
+    "supervision": {
+        "zh_CN": ("督办通知", "【畅通】督办：$unit_name 的案件 $case_number 已超期（时限 $due），第 $level 级督办。"),
+        "en": ("Supervision notice", "[Changtong] Supervision, level $level: case $case_number at $unit_name is overdue (deadline $due)."),
+    },
+}
+
+
+def render(template: str, locale: str, values: dict) -> tuple[str, str]:
+    by_locale = TEMPLATES[template]
+    subject, body = by_locale.get("en" if locale.startswith("en") else "zh_CN")
+    return subject, Template(body).safe_substitute({k: str(v) for k, v in values.items()})

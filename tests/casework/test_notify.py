@@ -1,0 +1,167 @@
+"""The outbox: each notice reaches its person once, carrying no case content."""
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from casework.context import Services
+from casework.notify import dispatch
+from casework.notify.channels import FileSink, HttpSmsGateway, Notice, PermanentError, SmtpEmail, TransientError
+from casework.notify.models import OutboxMessage, OutboxStatus
+
+
+def at(services, delta):
+    return Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                    clock=lambda: services.clock() + delta)
+
+
+@pytest.fixture
+def sink(tmp_path):
+    return {"sms": FileSink(tmp_path / "sms"), "email": FileSink(tmp_path / "email")}
+
+
+def channels(sink):
+    from casework.notify.models import OutboxChannel
+
+    return {OutboxChannel.sms: sink["sms"], OutboxChannel.email: sink["email"]}
+
+
+def run(db, services, sink):
+    return [dispatch.send_message(db, services, mid, channels(sink))
+            for mid in dispatch.due_ids(db, services.clock())]
+
+
+def test_receipt_sms_carries_number_and_code_and_is_sent_once(db, services, file_case, sink):
+    r = file_case(complainant={"name": "张三", "phone": "13800138000", "email": "zs@example.cn"})
+    assert sorted(run(db, services, sink)) == ["sent", "sent"]
+    [sms] = sink["sms"].delivered()
+    assert sms["to"] == "13800138000"
+    assert r.case_number in sms["body"] and r.query_code in sms["body"]
+    assert sink["email"].delivered()[0]["to"] == "zs@example.cn"
+    assert run(db, services, sink) == []  # nothing left to send
+    with db.session_scope(write=False) as s:
+        for m in s.scalars(select(OutboxMessage)):
+            assert m.status is OutboxStatus.sent and m.payload_enc is None  # the code is not kept
+
+
+def test_a_worker_dying_after_taking_a_message_does_not_send_it_twice(db, services, file_case, sink):
+    file_case()
+    [mid] = dispatch.due_ids(db, services.clock())
+    assert dispatch._take(db, mid, services.clock())  # the worker took it ...
+    sink["sms"].send(Notice(f"outbox:{mid}:case:x", "13800138000", "s", "b"))  # ... maybe sent, then died
+    assert dispatch.due_ids(db, services.clock()) == []  # leased: nobody else takes it yet
+    later = at(services, dispatch.LEASE + timedelta(seconds=1))
+    with db.session_scope(write=False) as s:
+        key = f"outbox:{mid}:{s.get(OutboxMessage, mid).dedupe_key}"
+    sink["sms"].directory.joinpath(f"outbox_{mid}_case_x.json").unlink()
+    sink["sms"].send(Notice(key, "13800138000", "s", "b"))  # what the dead worker delivered
+    assert run(db, later, sink) == ["sent"]
+    assert len(sink["sms"].delivered()) == 1
+
+
+def test_transient_failures_back_off_then_succeed(db, services, file_case, sink):
+    file_case()
+
+    class Flaky:
+        calls = 0
+
+        def send(self, notice):
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise TransientError("gateway busy")
+            sink["sms"].send(notice)
+
+    from casework.notify.models import OutboxChannel
+
+    chans = {OutboxChannel.sms: Flaky(), OutboxChannel.email: sink["email"]}
+    [mid] = dispatch.due_ids(db, services.clock())
+    assert dispatch.send_message(db, services, mid, chans) == "pending"
+    assert dispatch.due_ids(db, services.clock()) == []  # backing off
+    assert dispatch.send_message(db, at(services, timedelta(minutes=2)), mid, chans) == "sent"
+    with db.session_scope(write=False) as s:
+        m = s.get(OutboxMessage, mid)
+        assert m.attempts == 2 and m.status is OutboxStatus.sent
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _Gateway.received.append((self.headers["Idempotency-Key"], body))
+        self.send_response(_Gateway.status)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def test_http_sms_gateway_sends_the_idempotency_key_and_classifies_failures():
+    server = HTTPServer(("127.0.0.1", 0), _Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gw = HttpSmsGateway(f"http://127.0.0.1:{server.server_port}/send", "t0ken")
+        gw.send(Notice("outbox:1:k", "13800138000", "subj", "【畅通】您的案件有新进展"))
+        assert _Gateway.received[-1] == ("outbox:1:k", {"phone": "13800138000", "sign": "畅通",
+                                                       "content": "【畅通】您的案件有新进展"})
+        _Gateway.status = 503
+        with pytest.raises(TransientError):
+            gw.send(Notice("outbox:2:k", "13800138000", "s", "b"))
+        _Gateway.status = 400
+        with pytest.raises(PermanentError):
+            gw.send(Notice("outbox:3:k", "1", "s", "b"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(TransientError):
+        HttpSmsGateway(f"http://127.0.0.1:{server.server_port}/send", "t").send(Notice("k", "1", "s", "b"))
+
+
+def test_smtp_email_through_a_real_smtp_server():
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            Handler.messages.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        SmtpEmail("127.0.0.1", port, "noreply@changtong.example").send(
+            Notice("outbox:9:case:1:x", "zs@example.cn", "您的案件有新进展", "【畅通】您的案件 TS1 有新进展"))
+    finally:
+        controller.stop()
+    [env] = Handler.messages
+    assert env.rcpt_tos == ["zs@example.cn"]
+    text = env.content.decode()
+    assert "Message-ID: <outbox.9.case.1.x@changtong>" in text
+
+
+def test_notices_to_the_complainant_carry_no_case_content(db, services, file_case, make_staff, sink):
+    from casework.accounts.models import Role
+    from casework.cases.models import Case
+    from casework.workflow.machine import perform
+
+    r = file_case(title="强制入会并收取会费", description="协会要求我公司必须入会并交两万元会费。")
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, r.case_id), "accept")
+    run(db, services, sink)
+    bodies = [m["body"] for m in sink["sms"].delivered()]
+    assert len(bodies) == 2
+    update = [b for b in bodies if r.query_code not in b][0]
+    assert r.case_number in update
+    for secret in ("强制入会", "会费", "两万", "工业和信息化部", "张三"):
+        assert secret not in update

@@ -1,0 +1,99 @@
+"""The deadline sweep: reminders, overdue flags, supervision in levels, closing unrated
+replies, each once however often it runs."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseState as S, Event, EventKind
+from casework.context import Services
+from casework.deadlines.sweep import sweep
+from casework.notify.models import OutboxMessage
+from casework.workflow.machine import perform
+
+
+def clock_at(services, moment):
+    return Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                    clock=lambda: moment)
+
+
+def kinds(db, case_id):
+    with db.session_scope(write=False) as s:
+        return [e.kind for e in s.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id))]
+
+
+def case(db, case_id):
+    with db.session_scope(write=False) as s:
+        return s.get(Case, case_id)
+
+
+def notices(db, template):
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == template))
+
+
+def test_reminder_overdue_and_supervision_each_once(db, services, file_case):
+    filed = file_case().case_id  # complaint: 7 working days to decide on acceptance
+    due = case(db, filed).due_at
+    before = clock_at(services, due - timedelta(days=1))
+    assert sweep(db, before).reminded == 1
+    assert sweep(db, before).reminded == 0  # a rerun reminds nobody twice
+    after = clock_at(services, due + timedelta(hours=1))
+    report = sweep(db, after)
+    assert (report.overdue, report.supervised) == (1, 1)
+    assert sweep(db, after).as_dict() | {"queries": 0} == {"reminded": 0, "overdue": 0, "supervised": 0,
+                                                          "closed": 0, "queries": 0, "errors": 0}
+    c = case(db, filed)
+    assert c.overdue and c.supervision_level == 1
+    # N working days later the second level goes out, once
+    much_later = clock_at(services, due + timedelta(days=10))
+    assert sweep(db, much_later).supervised == 1
+    assert sweep(db, much_later).supervised == 0
+    assert case(db, filed).supervision_level == 2
+    assert kinds(db, filed).count(EventKind.supervised) == 2
+    assert kinds(db, filed).count(EventKind.reminder) == 1 and kinds(db, filed).count(EventKind.overdue) == 1
+    assert notices(db, "unit_reminder") == 1 and notices(db, "unit_overdue") == 1 and notices(db, "supervision") == 2
+
+
+def test_a_paused_case_is_not_marked_overdue_and_gets_the_pause_back(db, services, file_case, make_staff):
+    filed = file_case().case_id
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, filed), "accept")
+    due = case(db, filed).due_at
+    start = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    with db.session_scope() as s:
+        perform(s, clock_at(services, start), handler, s.get(Case, filed), "request_info",
+                public_text="请补充缴费凭证。")
+    assert sweep(db, clock_at(services, due + timedelta(days=1))).overdue == 0
+    # answered a week later: five working days of pause are added to the deadline
+    from casework.accounts.actor import Actor
+
+    with db.session_scope() as s:
+        perform(s, clock_at(services, start + timedelta(days=7)), Actor.complainant(filed), s.get(Case, filed),
+                "supply_info", public_text="凭证已上传。")
+    c = case(db, filed)
+    assert c.state is S.accepted and c.paused_at is None
+    assert (c.due_at.date() - due.date()).days >= 7
+
+
+def test_a_reply_not_rated_in_time_is_closed(db, services, file_case, make_staff):
+    filed = file_case().case_id
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        c = s.get(Case, filed)
+        perform(s, services, handler, c, "accept")
+        perform(s, services, handler, c, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。")
+    due = case(db, filed).due_at
+    assert sweep(db, clock_at(services, due - timedelta(hours=1))).closed == 0
+    assert sweep(db, clock_at(services, due + timedelta(hours=1))).closed == 1
+    assert case(db, filed).state is S.closed
+    assert kinds(db, filed)[-1] is EventKind.closed
+
+
+def test_the_sweep_touches_only_due_cases(db, services, file_case):
+    for _ in range(5):
+        file_case()
+    report = sweep(db, services)  # nothing is due today
+    assert report.as_dict() | {"queries": 0} == {"reminded": 0, "overdue": 0, "supervised": 0, "closed": 0,
+                                                 "queries": 0, "errors": 0}

@@ -1,0 +1,77 @@
+"""The Celery application: outbox dispatch and the deadline sweep.
+
+Tasks take ids (or nothing), reload what they need, and are safe to run twice. The web
+never talks to the broker: it commits the case and its outbox rows, and the beat's
+frequent dispatch carries them out, so a broker that is down delays notices but never
+loses a submission. With REDIS_URL set the broker is Redis; without it (the embedded
+default) kombu's SQLAlchemy transport on a SQLite file in the data directory.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import Celery
+
+from casework.context import Services
+from casework.db import Database
+from casework.settings import Settings
+
+log = logging.getLogger("changtong.workers")
+
+DISPATCH_SECONDS = float(os.environ.get("CHANGTONG_DISPATCH_SECONDS", "5"))
+SWEEP_SECONDS = float(os.environ.get("CHANGTONG_SWEEP_SECONDS", "300"))
+
+
+def broker_urls(settings: Settings) -> tuple[str, str]:
+    if settings.redis_url:
+        return settings.redis_url, settings.redis_url
+    return (f"sqla+sqlite:///{settings.data_dir / 'broker.db'}",
+            f"db+sqlite:///{settings.data_dir / 'results.db'}")
+
+
+def make_celery(settings: Settings) -> Celery:
+    broker, backend = broker_urls(settings)
+    app = Celery("changtong", broker=broker, backend=backend)
+    app.conf.update(
+        task_acks_late=True,  # a task killed mid-way is delivered again; tasks are idempotent
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Shanghai",
+        beat_schedule={
+            "dispatch-outbox": {"task": "changtong.dispatch_outbox", "schedule": DISPATCH_SECONDS},
+            "sweep-deadlines": {"task": "changtong.sweep_deadlines", "schedule": SWEEP_SECONDS},
+        },
+    )
+    state: dict = {}
+
+    def context() -> tuple[Database, Services]:
+        if "db" not in state:  # one engine per worker process, made after fork
+            state["db"] = Database(settings.database_url)
+            state["services"] = Services.from_settings(settings)
+        return state["db"], state["services"]
+
+    @app.task(name="changtong.dispatch_outbox")
+    def dispatch_outbox() -> dict:
+        from casework.notify.dispatch import dispatch_due
+
+        db, services = context()
+        return dispatch_due(db, services)
+
+    @app.task(name="changtong.send_outbox_message")
+    def send_outbox_message(message_id: int) -> str:
+        from casework.notify.dispatch import send_message
+
+        db, services = context()
+        return send_message(db, services, message_id)
+
+    @app.task(name="changtong.sweep_deadlines")
+    def sweep_deadlines() -> dict:
+        from casework.deadlines.sweep import sweep
+
+        db, services = context()
+        return sweep(db, services).as_dict()
+
+    return app

@@ -1,0 +1,10 @@
+"""The worker's entry point: `celery -A workers.main worker -B` (settings from the env/.env)."""
+from dotenv import load_dotenv
+
+from casework.settings import Settings
+from workers.app import make_celery
+
+load_dotenv()
+settings = Settings.from_env()
+settings.data_dir.mkdir(parents=True, exist_ok=True)
+app = make_celery(settings)
