@@ -60,9 +60,11 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     security.init_app(app)
     errors.init_app(app)
     from web.i18n import current_locale, title
-    from web.presenters import public_case
+    from casework.cases.models import Rating
+    from web.presenters import public_case, public_moves
 
-    app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case)
+    app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case,
+                                 public_moves=public_moves, ratings=list(Rating))
     from web.admin import bp as admin_bp
     from web.desk import bp as desk_bp
     from web.desk_api import bp as desk_api_bp

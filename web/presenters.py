@@ -48,9 +48,23 @@ def association_name(case: Case) -> str | None:
     return case.association.name
 
 
+def public_deadline(case: Case) -> dict | None:
+    """The date the current stage should end, as the complainant may know it."""
+    if case.due_at is None or case.stage is None:
+        return None
+    return {
+        "stage": case.stage.value,
+        "stage_title": title(case.stage),
+        "due_date": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+        "paused": case.paused_at is not None,
+    }
+
+
 def public_case(case: Case) -> dict:
     locale = current_locale()
     return {
+        "deadline": public_deadline(case),
+        "version": case.version,
         "case_number": case.number,
         "type": case.type.value,
         "type_title": title(case.type),
@@ -69,3 +83,11 @@ def public_case(case: Case) -> dict:
             for ev in public_events(case)
         ],
     }
+
+
+def public_moves(case: Case) -> set[str]:
+    """The moves the complainant of this case may make now."""
+    from casework.accounts.actor import Actor
+    from casework.workflow.machine import available_moves
+
+    return {m.name for m in available_moves(Actor.complainant(case.id), case)}

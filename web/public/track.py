@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import time
 
-from flask import redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+
+from casework.accounts.actor import Actor
+from casework.workflow.machine import WorkflowError, perform
+from web.i18n import tr, tr_errors
 
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
@@ -62,7 +66,43 @@ def status(number: str):
     case = case_by_number(db_session(), number)
     if case is None:
         return redirect(url_for("public.track_form"))
-    return render_template("public/status.html", case=case, events=public_events(case))
+    return render_template("public/status.html", case=case, events=public_events(case),
+                           values={}, errors={}, failed_move=None)
+
+
+# what the complainant can do on the status page (the state machine decides when)
+PUBLIC_MOVES = ("supply_info", "rate", "request_review", "withdraw")
+DONE = {
+    "supply_info": lambda: _("Your material has been sent to the unit; the clock runs again."),
+    "rate": lambda: _("Thank you for rating the reply."),
+    "request_review": lambda: _("Your request for review has been received."),
+    "withdraw": lambda: _("Your case has been withdrawn."),
+}
+
+
+@bp.post("/track/<number>/moves/<move>")
+def public_move(number: str, move: str):
+    number = normalize_number(number)
+    if not _authorised(number):
+        return redirect(url_for("public.track_form", number=number), code=303)
+    if move not in PUBLIC_MOVES:
+        abort(404)
+    db = db_session()
+    case = case_by_number(db, number)
+    if case is None:
+        abort(404)
+    values = {k: request.form.get(k, "") for k in ("public_text", "rating")}
+    try:
+        perform(db, services(), Actor.complainant(case.id), case, move,
+                version=request.form.get("version"), **values)
+    except WorkflowError as err:
+        db.rollback()
+        case = case_by_number(db, number)
+        return render_template("public/status.html", case=case, events=public_events(case), values=values,
+                               errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message)), err.status
+    db.commit()
+    flash(DONE[move]())
+    return redirect(url_for("public.status", number=number), code=303)
 
 
 @bp.post("/track/<number>/leave")

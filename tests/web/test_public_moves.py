@@ -1,0 +1,110 @@
+"""What the complainant does on the status page: answer a request for material, rate,
+ask for review, withdraw. POST only, with the case opened by number and code."""
+import re
+
+import pytest
+
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseState as S
+from casework.workflow.machine import perform
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def opened(client, file_case):
+    """A filed complaint, opened on the status page; returns (receipt, csrf, get_page)."""
+    receipt = file_case()
+    page = client.get("/track").get_data(as_text=True)
+    csrf = CSRF.search(page).group(1)
+    assert client.post("/track", data={"csrf_token": csrf, "number": receipt.case_number,
+                                       "code": receipt.query_code}).status_code == 303
+
+    def get():
+        return client.get(f"/track/{receipt.case_number}").get_data(as_text=True)
+
+    return receipt, csrf, get
+
+
+def staff_move(db, services, actor, case_id, move, **fields):
+    with db.session_scope() as s:
+        perform(s, services, actor, s.get(Case, case_id), move, **fields)
+
+
+def state(db, case_id):
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case_id)
+        return c.state, c.version
+
+
+def post(client, receipt, csrf, move, db, **data):
+    return client.post(f"/track/{receipt.case_number}/moves/{move}",
+                       data={"csrf_token": csrf, "version": state(db, receipt.case_id)[1], **data})
+
+
+def test_the_status_page_shows_the_deadline(opened):
+    receipt, csrf, get = opened
+    assert re.search(r"受理决定：\d{4}-\d{2}-\d{2}前", get())
+
+
+def test_answering_a_request_for_material(client, db, services, make_staff, opened):
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    page = get()
+    assert "请补充缴费凭证的照片。" in page and "计时暂停" in page
+    empty = post(client, receipt, csrf, "supply_info", db, public_text="")
+    assert empty.status_code == 422 and "此项为必填项" in empty.get_data(as_text=True)
+    ok = post(client, receipt, csrf, "supply_info", db, public_text="凭证已通过邮件寄出，编号 123。")
+    assert ok.status_code == 303
+    assert state(db, receipt.case_id)[0] is S.accepted
+    assert "您的补正材料已送达办理单位" in get()
+
+
+def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened):
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    page = get()
+    assert "经核查，协会已退还会费并停止强制入会。" in page and 'id="rate-form"' in page
+    assert 'id="withdraw-form"' not in page
+    missing = post(client, receipt, csrf, "rate", db)
+    assert missing.status_code == 422 and 'id="rating-error"' in missing.get_data(as_text=True)
+    assert post(client, receipt, csrf, "rate", db, rating="satisfied", public_text="处理及时。").status_code == 303
+    assert state(db, receipt.case_id)[0] is S.closed
+
+
+def test_review_then_re_review_then_final(client, db, services, make_staff, opened):
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
+    assert state(db, receipt.case_id)[0] is S.under_review
+    staff_move(db, services, handler, receipt.case_id, "decide_review", public_text="复查后维持原答复意见。")
+    assert post(client, receipt, csrf, "request_review", db, public_text="仍不满意，申请复核。").status_code == 303
+    assert state(db, receipt.case_id)[0] is S.under_re_review
+    staff_move(db, services, handler, receipt.case_id, "decide_review", public_text="复核决定：责令协会整改。")
+    assert state(db, receipt.case_id)[0] is S.closed
+    refused = post(client, receipt, csrf, "request_review", db, public_text="再申请一次。")
+    assert refused.status_code == 422
+
+
+def test_withdraw_before_a_reply(client, db, opened):
+    receipt, csrf, get = opened
+    assert 'id="withdraw-form"' in get()
+    assert post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。").status_code == 303
+    assert state(db, receipt.case_id)[0] is S.withdrawn
+    assert "您的案件已撤回" in get()
+
+
+def test_moves_need_the_opened_case_and_a_csrf_token(client, db, file_case, opened):
+    receipt, csrf, get = opened
+    other = file_case()
+    resp = client.post(f"/track/{other.case_number}/moves/withdraw", data={"csrf_token": csrf, "version": 1})
+    assert resp.status_code == 303 and state(db, other.case_id)[0] is S.pending_acceptance
+    assert client.post(f"/track/{receipt.case_number}/moves/withdraw", data={"version": 1}).status_code == 400
+    assert client.get(f"/track/{receipt.case_number}/moves/withdraw").status_code == 405
+    assert post(client, receipt, csrf, "accept", db).status_code == 404  # not a complainant's move
