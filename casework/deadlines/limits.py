@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import select
+from time import monotonic
+
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from casework.cases.models import CaseType
@@ -58,6 +60,19 @@ def seed_time_limits(session: Session) -> int:
     return added
 
 
+CACHE_SECONDS = 30.0
+_cache: dict = {}
+_generation = [0]
+
+
+@event.listens_for(Session, "after_flush")
+def _invalidate(session, _ctx) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, (TimeLimit, CalendarOverride, CalendarYear)):
+            _generation[0] += 1
+            return
+
+
 class Deadlines:
     def __init__(self, limits: dict[tuple[CaseType | None, Stage], Limit], calendar: WorkingCalendar):
         self.limits = limits
@@ -69,6 +84,21 @@ class Deadlines:
 
     @classmethod
     def load(cls, session: Session) -> "Deadlines":
+        """The limits and calendar, cached per process for CACHE_SECONDS; a change made in
+        this process (admin page, CLI, tests) is seen at once, one made by another
+        process within CACHE_SECONDS."""
+        key = (str(session.get_bind().url), _generation[0])
+        hit = _cache.get(key)
+        now = monotonic()
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        loaded = cls._load(session)
+        _cache.clear()
+        _cache[key] = (now, loaded)
+        return loaded
+
+    @classmethod
+    def _load(cls, session: Session) -> "Deadlines":
         limits = dict(DEFAULTS)
         for t in session.scalars(select(TimeLimit)):
             limits[(t.case_type, t.stage)] = Limit(t.amount, t.working_days)

@@ -1,3 +1,5 @@
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from web.admin import views  # noqa: E402,F401  (registers the routes)
