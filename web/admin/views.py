@@ -90,7 +90,9 @@ def _form(fields) -> dict[str, str]:
 
 @bp.get("", strict_slashes=False)
 def index():
-    return render_template("admin/index.html")
+    from casework.deadlines.operations import unconfirmed_deadlines
+
+    return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()))
 
 
 # --- routing rules ----------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""What an administrator changes about deadlines: calendar overrides, confirmed years,
+time limits; and the list of deadlines that fall in a year without a confirmed schedule."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from casework.cases.models import Case, CaseType, Stage
+from casework.deadlines.calendar import library_confirms
+from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
+from casework.i18n import Message, N_
+
+OPEN_STATES = ("received", "pending_acceptance", "accepted", "need_info", "replied",
+               "under_review", "under_re_review", "mediating")
+
+
+class DeadlineAdminError(ValueError):
+    def __init__(self, errors: dict[str, list[Message]]):
+        super().__init__("; ".join(m.msgid for ms in errors.values() for m in ms))
+        self.errors = errors
+
+
+def parse_day(raw: str) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+def set_override(session: Session, day: date, working: bool, note: str) -> CalendarOverride:
+    note = (note or "").strip()
+    if not note or len(note) > 200:
+        raise DeadlineAdminError({"note": [Message(N_("Say why (for example the State Council notice), in at most 200 characters."))]})
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        row = CalendarOverride(day=day, working=working, note=note)
+        session.add(row)
+    else:
+        row.working, row.note = working, note
+    session.flush()
+    return row
+
+
+def remove_override(session: Session, day: date) -> None:
+    row = session.get(CalendarOverride, day)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def set_year(session: Session, year: int, confirmed: bool, note: str = "") -> CalendarYear:
+    row = session.get(CalendarYear, year)
+    if row is None:
+        row = CalendarYear(year=year, confirmed=confirmed, note=note)
+        session.add(row)
+    else:
+        row.confirmed, row.note = confirmed, note
+    session.flush()
+    return row
+
+
+def update_limit(session: Session, limit_id: int, amount_raw: str, working_days: bool) -> TimeLimit:
+    row = session.get(TimeLimit, limit_id)
+    if row is None:
+        raise DeadlineAdminError({"amount": [Message(N_("No such time limit."))]})
+    try:
+        amount = int(str(amount_raw).strip())
+    except ValueError:
+        amount = 0
+    if not 1 <= amount <= 366:
+        raise DeadlineAdminError({"amount": [Message(N_("A whole number of days from 1 to 366."))]})
+    row.amount, row.working_days = amount, working_days
+    session.flush()
+    return row
+
+
+@dataclass
+class ImportResult:
+    imported: int
+    errors: list[tuple[int, str]]
+
+
+def import_overrides(session: Session, text: str) -> ImportResult:
+    """CSV ``date,working,note`` (working: 1/0, true/false, 上班/休息); all or nothing."""
+    rows, errors = [], []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    for line, rec in enumerate(reader, start=1):
+        if not rec or (line == 1 and rec[0].strip().lower() == "date"):
+            continue
+        if len(rec) < 3:
+            errors.append((line, "expected date,working,note"))
+            continue
+        day = parse_day(rec[0])
+        flag = rec[1].strip().lower()
+        if day is None:
+            errors.append((line, "date must be YYYY-MM-DD"))
+        elif flag not in {"1", "0", "true", "false", "上班", "休息", "working", "rest"}:
+            errors.append((line, "working must be 1/0, true/false, working/rest or 上班/休息"))
+        elif not rec[2].strip():
+            errors.append((line, "a note is required"))
+        else:
+            rows.append((day, flag in {"1", "true", "上班", "working"}, rec[2].strip()[:200]))
+    if errors:
+        return ImportResult(0, errors)
+    for day, working, note in rows:
+        set_override(session, day, working, note)
+    return ImportResult(len(rows), [])
+
+
+def unconfirmed_deadlines(session: Session, today: date | None = None) -> list[tuple[int, int]]:
+    """(year, open cases whose deadline falls in it) for years without a confirmed schedule."""
+    today = today or date.today()
+    confirmed = {y.year: y.confirmed for y in session.scalars(select(CalendarYear))}
+    out = []
+    for year in range(today.year, today.year + 3):
+        if confirmed.get(year, library_confirms(year)):
+            continue
+        start = datetime(year, 1, 1, tzinfo=timezone.utc)
+        end = datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+        n = session.scalar(select(func.count()).select_from(Case).where(
+            Case.state.in_(OPEN_STATES), Case.due_at >= start, Case.due_at < end)) or 0
+        out.append((year, n))
+    return out
+
+
+def limit_rows(session: Session) -> list[TimeLimit]:
+    order = {s: i for i, s in enumerate(Stage)}
+    rows = list(session.scalars(select(TimeLimit)))
+    return sorted(rows, key=lambda t: (order[t.stage], t.case_type is not None, t.case_type.value if t.case_type else ""))
+
+
+__all__ = ["CaseType"]

@@ -1,0 +1,80 @@
+"""Administrators keep the working-day calendar and the time limits."""
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseType, Stage
+from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
+from tests.web.test_admin_routing import login_as
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def admin(client, db, make_staff):
+    login_as(client, db, make_staff("mca", Role.administrator))
+    yield client
+    with db.session_scope() as s:
+        s.execute(text("DELETE FROM calendar_override"))
+        s.execute(text("DELETE FROM calendar_year"))
+
+
+def csrf(client, path="/admin/calendar"):
+    return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_an_override_needs_a_reason_and_changes_deadlines(admin, db):
+    token = csrf(admin)
+    bad = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0", "note": ""})
+    assert bad.status_code == 422 and 'value="2026-10-12"' in bad.get_data(as_text=True)
+    before = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
+    assert "ends 2026-10-12" in before
+    ok = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0",
+                                                      "note": "演练：临时调整"})
+    assert ok.status_code == 303
+    after = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
+    assert "ends 2026-10-13" in after and "override: 演练：临时调整" in after
+    with db.session_scope(write=False) as s:
+        assert s.get(CalendarOverride, datetime(2026, 10, 12).date()).working is False
+
+
+def test_unconfirmed_year_is_flagged_until_confirmed(admin, db, file_case):
+    filed = file_case().case_id
+    with db.session_scope() as s:  # a deadline that falls in 2027 (no confirmed schedule yet)
+        s.execute(text('UPDATE "case" SET due_at = :d WHERE id = :id'),
+                  {"d": datetime(2027, 1, 6, tzinfo=timezone.utc), "id": filed})
+    page = admin.get("/admin").get_data(as_text=True)
+    assert 'id="unconfirmed-2027"' in page and "2027" in page
+    admin.post("/admin/calendar/years/2027", data={"csrf_token": csrf(admin), "confirmed": "1", "note": "国办通知"})
+    assert 'id="unconfirmed-2027"' not in admin.get("/admin").get_data(as_text=True)
+
+
+def test_time_limits_are_edited_and_used_for_new_stages(admin, db, file_case):
+    with db.session_scope(write=False) as s:
+        limit = s.scalar(select(TimeLimit).where(TimeLimit.case_type == CaseType.complaint,
+                                                  TimeLimit.stage == Stage.acceptance))
+        limit_id, old = limit.id, limit.amount
+    token = csrf(admin, "/admin/time-limits")
+    bad = admin.post(f"/admin/time-limits/{limit_id}", data={"csrf_token": token, "amount": "0", "working_days": "1"})
+    assert bad.status_code == 422 and f'id="amount-{limit_id}-error"' in bad.get_data(as_text=True)
+    try:
+        assert admin.post(f"/admin/time-limits/{limit_id}",
+                          data={"csrf_token": token, "amount": "3", "working_days": "1"}).status_code == 303
+        receipt = file_case()
+        with db.session_scope(write=False) as s:
+            case = s.get(Case, receipt.case_id)
+            from casework.deadlines.calendar import WorkingCalendar, china_date
+
+            assert china_date(case.due_at) == WorkingCalendar().add_working_days(china_date(case.submitted_at), 3)
+    finally:
+        with db.session_scope() as s:
+            s.get(TimeLimit, limit_id).amount = old
+
+
+def test_only_administrators(client, db, make_staff):
+    login_as(client, db, make_staff("miit", Role.handler))
+    assert client.get("/admin/calendar").status_code == 403
+    assert client.get("/admin/time-limits").status_code == 403

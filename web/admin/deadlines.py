@@ -1,0 +1,103 @@
+"""Administration of deadlines: time limits, calendar overrides, confirmed years."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casework.deadlines import operations as ops
+from casework.deadlines.calendar import WorkingCalendar, library_confirms
+from casework.deadlines.limits import Deadlines
+from casework.deadlines.models import CalendarOverride, CalendarYear
+from web.admin import bp
+from web.i18n import tr_errors
+from web.requestdb import db_session
+
+
+def _calendar_page(values=None, errors=None, status=200, check=None):
+    s = db_session()
+    today = date.today()
+    years = []
+    confirmed = {y.year: y for y in s.scalars(select(CalendarYear))}
+    for year in range(today.year - 1, today.year + 3):
+        row = confirmed.get(year)
+        years.append({"year": year, "library": library_confirms(year),
+                      "confirmed": row.confirmed if row else library_confirms(year), "note": row.note if row else ""})
+    return render_template(
+        "admin/calendar.html", overrides=list(s.scalars(select(CalendarOverride).order_by(CalendarOverride.day.desc()))),
+        years=years, unconfirmed=ops.unconfirmed_deadlines(s), values=values or {}, errors=errors or {},
+        check=check), status
+
+
+@bp.get("/calendar")
+def calendar():
+    check = None
+    if request.args.get("start"):
+        day = ops.parse_day(request.args["start"])
+        try:
+            n = int(request.args.get("days", "0"))
+        except ValueError:
+            n = 0
+        if day is not None and 0 < n <= 366:
+            cal = Deadlines.load(db_session()).calendar
+            check = cal.compute(day, n, working_days=request.args.get("kind") != "calendar")
+    return _calendar_page(check=check)
+
+
+@bp.post("/calendar/overrides")
+def calendar_override_save():
+    values = {k: request.form.get(k, "") for k in ("day", "working", "note")}
+    day = ops.parse_day(values["day"])
+    s = db_session()
+    try:
+        if day is None:
+            raise ops.DeadlineAdminError({"day": [ops.Message(ops.N_("A date as YYYY-MM-DD, please."))]})
+        ops.set_override(s, day, values["working"] == "1", values["note"])
+    except ops.DeadlineAdminError as err:
+        s.rollback()
+        return _calendar_page(values, tr_errors(err.errors), 422)
+    s.commit()
+    flash(_("Saved: %(day)s.", day=day.isoformat()))
+    return redirect(url_for("admin.calendar"), code=303)
+
+
+@bp.post("/calendar/overrides/<day>/remove")
+def calendar_override_remove(day: str):
+    parsed = ops.parse_day(day)
+    if parsed is not None:
+        s = db_session()
+        ops.remove_override(s, parsed)
+        s.commit()
+    return redirect(url_for("admin.calendar"), code=303)
+
+
+@bp.post("/calendar/years/<int:year>")
+def calendar_year(year: int):
+    s = db_session()
+    ops.set_year(s, year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200])
+    s.commit()
+    return redirect(url_for("admin.calendar"), code=303)
+
+
+@bp.get("/time-limits")
+def time_limits():
+    return render_template("admin/time_limits.html", limits=ops.limit_rows(db_session()), errors={}, failed=None)
+
+
+@bp.post("/time-limits/<int:limit_id>")
+def time_limit_save(limit_id: int):
+    s = db_session()
+    try:
+        ops.update_limit(s, limit_id, request.form.get("amount", ""), request.form.get("working_days") == "1")
+    except ops.DeadlineAdminError as err:
+        s.rollback()
+        return render_template("admin/time_limits.html", limits=ops.limit_rows(s), errors=tr_errors(err.errors),
+                               failed=limit_id), 422
+    s.commit()
+    flash(_("Time limit saved; new stages use it from now on."))
+    return redirect(url_for("admin.time_limits"), code=303)
+
+
+__all__ = ["WorkingCalendar"]
