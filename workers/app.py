@@ -21,6 +21,8 @@ log = logging.getLogger("changtong.workers")
 
 DISPATCH_SECONDS = float(os.environ.get("CHANGTONG_DISPATCH_SECONDS", "5"))
 SWEEP_SECONDS = float(os.environ.get("CHANGTONG_SWEEP_SECONDS", "300"))
+FANOUT_AT = 50  # a backlog larger than this is split across worker processes
+BATCH = 50
 
 
 def broker_urls(settings: Settings) -> tuple[str, str]:
@@ -55,10 +57,24 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name="changtong.dispatch_outbox")
     def dispatch_outbox() -> dict:
-        from casework.notify.dispatch import dispatch_due
+        """Send what is due: a few inline, a backlog fanned out in batches so that every
+        worker process takes a share."""
+        from casework.notify.dispatch import due_ids, send_message
 
         db, services = context()
-        return dispatch_due(db, services)
+        ids = due_ids(db, services.clock(), limit=5000)
+        if len(ids) <= FANOUT_AT:
+            return {"sent_inline": sum(send_message(db, services, i) == "sent" for i in ids)}
+        for start in range(0, len(ids), BATCH):
+            send_outbox_batch.delay(ids[start:start + BATCH])
+        return {"batches": (len(ids) + BATCH - 1) // BATCH}
+
+    @app.task(name="changtong.send_outbox_batch")
+    def send_outbox_batch(message_ids: list[int]) -> int:
+        from casework.notify.dispatch import send_message
+
+        db, services = context()
+        return sum(send_message(db, services, i) == "sent" for i in message_ids)
 
     @app.task(name="changtong.send_outbox_message")
     def send_outbox_message(message_id: int) -> str:

@@ -1,35 +1,39 @@
 """The deadline sweep (Celery beat runs it): reminders before a deadline, the overdue flag
-after it, supervision (督办) in levels, and closing replies whose rating window lapsed.
+after it with supervision (督办) level 1 at once, level 2 some working days later, and
+closing replies whose rating window lapsed.
 
-It touches only due cases (partial indexes on open deadlines and on overdue cases), and
-each case in its own short transaction, where the flag, the event and the notice are
-written together: a sweep killed half-way leaves every case either done or untouched, and
-a rerun does each thing once (the flags and markers say what is done).
+It is set-based: each step is one ``UPDATE … WHERE <due> … RETURNING`` over at most CHUNK
+cases, whose rows then become events and notices inserted in bulk, all in one transaction.
+The WHERE clause is also the "not done yet" test (the flag, the level, the reminder
+marker), so a sweep killed mid-way leaves whole chunks done or untouched and a rerun does
+each thing once. The work lists come from partial indexes on open deadlines and on
+overdue cases: nothing scans all cases. Flag changes do not bump the case's version (a
+handler's open form stays valid); state changes (closing) go through the state machine.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.cases.models import ActorKind, Case, CaseState as S, Event, EventKind
+from casework.cases.models import Case, CaseState as S, Event, EventKind
 from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.db import Database
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
-from casework.notify.models import OutboxChannel
-from casework.notify.queue import queue_message
+from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Unit
 
 log = logging.getLogger("changtong.sweep")
 CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review,
                 S.mediating)
-MAX_LEVEL = 2
+CHUNK = 1000
 
 
 @dataclass
@@ -45,92 +49,89 @@ class SweepReport:
         return {k: v for k, v in self.__dict__.items() if k != "errors"} | {"errors": len(self.errors)}
 
 
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    notice_email: str | None
+    supervising_unit_id: int | None
+
+
 def _fmt(dt: datetime) -> str:
     return dt.astimezone(CHINA).strftime("%Y-%m-%d")
 
 
-def _unit_notice(session, services, case: Case, unit: Unit | None, template: str, key: str, **values) -> None:
-    if unit is None or not unit.notice_email:
-        return
-    queue_message(session, services, dedupe_key=key, case=case, channel=OutboxChannel.email,
-                  template=template, locale="zh_CN", recipient=unit.notice_email,
-                  payload={"case_number": case.number, **values})
+class _Writer:
+    """Collects the events and notices of one chunk and inserts them in bulk."""
+
+    def __init__(self, services: Services, units: dict[int, UnitInfo]):
+        self.services, self.units = services, units
+        self.now = services.clock()
+        self.events: list[dict] = []
+        self.notices: list[dict] = []
+
+    def event(self, case_id: int, kind: EventKind, summary: str, data: dict) -> None:
+        self.events.append({"case_id": case_id, "created_at": self.now, "actor_kind": "system",
+                            "kind": kind.value, "summary": summary[:300], "data": data})
+
+    def notice(self, case_id: int, unit_id: int | None, template: str, key: str, payload: dict) -> None:
+        unit = self.units.get(unit_id) if unit_id else None
+        if unit is None or not unit.notice_email:
+            return
+        c = self.services.cipher
+        self.notices.append({
+            "dedupe_key": key, "case_id": case_id, "channel": OutboxChannel.email.value, "template": template,
+            "locale": "zh_CN", "recipient_enc": c.encrypt_text(unit.notice_email, "outbox.recipient"),
+            "payload_enc": c.encrypt(json.dumps(payload, ensure_ascii=False).encode(), "outbox.payload"),
+            "status": "pending", "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+
+    def flush(self, session: Session) -> None:
+        if self.events:
+            session.execute(insert(Event.__table__), self.events)
+        if self.notices:
+            session.execute(insert(OutboxMessage.__table__), self.notices)
 
 
-def _event(case: Case, services: Services, kind: EventKind, summary: str, data: dict) -> Event:
-    return Event(case=case, created_at=services.clock(), actor_kind=ActorKind.system, kind=kind,
-                 summary=summary, data=data)
+def _load_units(session: Session) -> dict[int, UnitInfo]:
+    return {u.id: UnitInfo(u.id, u.code, u.name, u.notice_email, u.supervising_unit_id)
+            for u in session.scalars(select(Unit))}
 
 
-def remind(session: Session, services: Services, case_id: int, cutoff: datetime) -> bool:
-    case = session.get(Case, case_id, with_for_update=not _sqlite(session))
-    now = services.clock()
-    if (case is None or case.state not in CLOCK_STATES or case.due_at is None or case.paused_at is not None
-            or not (now <= case.due_at <= cutoff) or case.reminded_for_due == case.due_at):
-        return False
-    case.reminded_for_due = case.due_at
-    session.add(_event(case, services, EventKind.reminder, f"reminder: {case.stage.value if case.stage else '-'} due {_fmt(case.due_at)}",
-                       {"stage": case.stage.value if case.stage else None, "due": case.due_at.isoformat()}))
-    _unit_notice(session, services, case, case.unit, "unit_reminder",
-                 f"case:{case.id}:reminder:{case.due_at.isoformat()}", due=_fmt(case.due_at))
-    return True
-
-
-def mark_overdue(session: Session, services: Services, case_id: int) -> bool:
-    case = session.get(Case, case_id, with_for_update=not _sqlite(session))
-    now = services.clock()
-    if (case is None or case.state not in CLOCK_STATES or case.due_at is None or case.paused_at is not None
-            or case.overdue or case.due_at >= now):
-        return False
-    case.overdue = True
-    session.add(_event(case, services, EventKind.overdue, f"overdue: {case.stage.value if case.stage else '-'} due {_fmt(case.due_at)}",
-                       {"stage": case.stage.value if case.stage else None, "due": case.due_at.isoformat()}))
-    _unit_notice(session, services, case, case.unit, "unit_overdue",
-                 f"case:{case.id}:overdue:{case.due_at.isoformat()}", due=_fmt(case.due_at))
-    return True
-
-
-def supervising_unit(case: Case, level: int) -> Unit | None:
-    """Level 1: the supervising unit of the unit holding the case; level 2: the one above
-    it (or the same one again where there is nothing above)."""
-    first = case.unit.supervising_unit if case.unit is not None else None
+def _supervisor(units: dict[int, UnitInfo], unit_id: int | None, level: int) -> int | None:
+    first = units[unit_id].supervising_unit_id if unit_id in units else None
     if level == 1 or first is None:
         return first
-    return first.supervising_unit or first
+    return units[first].supervising_unit_id or first
 
 
-def escalate(session: Session, services: Services, case_id: int, level: int, deadlines: Deadlines) -> bool:
-    case = session.get(Case, case_id, with_for_update=not _sqlite(session))
-    if case is None or not case.overdue or case.supervision_level != level - 1 or case.state not in CLOCK_STATES:
-        return False
-    if level > 1:  # the next level comes N working days after the previous deadline
-        later = end_of_day(deadlines.calendar.add_working_days(china_date(case.due_at),
-                                                                services.settings.escalation_working_days))
-        if services.clock() <= later:
-            return False
-    target = supervising_unit(case, level)
-    case.supervision_level = level
-    session.add(_event(case, services, EventKind.supervised,
-                       f"supervision level {level} to {target.code if target else 'nobody configured'}",
-                       {"level": level, "unit_id": target.id if target else None}))
-    _unit_notice(session, services, case, target, "supervision", f"case:{case.id}:supervision:{level}:{case.due_at.isoformat()}",
-                 level=level, due=_fmt(case.due_at), unit_name=case.unit.name if case.unit else "")
-    return True
+def _returning():
+    return (Case.id, Case.number, Case.unit_id, Case.due_at, Case.stage)
 
 
-def _sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+def _run_chunks(db: Database, services: Services, units, make_update, handle, report: SweepReport, attr: str) -> None:
+    """Repeat one UPDATE … RETURNING step until it matches nothing."""
+    while True:
+        with db.session_scope() as s:
+            rows = s.execute(make_update()).all()
+            report.queries += 1
+            if not rows:
+                return
+            w = _Writer(services, units)
+            for row in rows:
+                handle(w, row)
+            w.flush(s)
+        setattr(report, attr, getattr(report, attr) + len(rows))
+        if len(rows) < CHUNK:
+            return
 
 
-def _each(db: Database, ids: list[int], fn, report: SweepReport, attr: str) -> None:
-    for cid in ids:
-        try:
-            with db.session_scope() as s:
-                if fn(s, cid):
-                    setattr(report, attr, getattr(report, attr) + 1)
-        except Exception as exc:  # one bad case does not stop the sweep
-            log.exception("sweep failed on case %s", cid)
-            report.errors.append(f"{cid}: {exc.__class__.__name__}")
+def working_days_before(deadlines: Deadlines, day, n: int):
+    while n > 0:
+        day -= timedelta(days=1)
+        if deadlines.calendar.is_working_day(day):
+            n -= 1
+    return day
 
 
 def sweep(db: Database, services: Services) -> SweepReport:
@@ -138,35 +139,87 @@ def sweep(db: Database, services: Services) -> SweepReport:
     now = services.clock()
     with db.session_scope(write=False) as s:
         deadlines = Deadlines.load(s)
-        cutoff = end_of_day(deadlines.calendar.add_working_days(china_date(now), services.settings.reminder_working_days))
-        open_due = select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), Case.state.in_(CLOCK_STATES))
-        remind_ids = list(s.scalars(open_due.where(Case.due_at >= now, Case.due_at <= cutoff)))
-        overdue_ids = list(s.scalars(open_due.where(Case.due_at < now)))
-        level1_ids = list(s.scalars(select(Case.id).where(Case.overdue, Case.supervision_level == 0)))
-        level2_ids = list(s.scalars(select(Case.id).where(
-            Case.overdue, Case.supervision_level == 1, Case.due_at < now)))
-        close_ids = list(s.scalars(select(Case.id).where(Case.state == S.replied, Case.due_at < now)))
-        report.queries = 5
-    _each(db, remind_ids, lambda s, cid: remind(s, services, cid, cutoff), report, "reminded")
-    _each(db, overdue_ids, lambda s, cid: mark_overdue(s, services, cid), report, "overdue")
-    level1_ids = sorted(set(level1_ids) | set(overdue_ids))
-    _each(db, level1_ids, lambda s, cid: escalate(s, services, cid, 1, deadlines), report, "supervised")
-    _each(db, level2_ids, lambda s, cid: escalate(s, services, cid, 2, deadlines), report, "supervised")
+        units = _load_units(s)
+    today = china_date(now)
+    remind_until = end_of_day(deadlines.calendar.add_working_days(today, services.settings.reminder_working_days))
+    # level 2 for cases whose deadline is more than N working days past
+    level2_before = end_of_day(working_days_before(deadlines, today, services.settings.escalation_working_days))
+    running = Case.state.in_(CLOCK_STATES) & Case.paused_at.is_(None)
 
+    def remind_update():
+        ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at >= now,
+                                     Case.due_at <= remind_until,
+                                     or_(Case.reminded_for_due.is_(None), Case.reminded_for_due != Case.due_at))
+               .limit(CHUNK).scalar_subquery())
+        return (update(Case).where(Case.id.in_(ids)).values(reminded_for_due=Case.due_at)
+                .returning(*_returning()).execution_options(synchronize_session=False))
+
+    def remind(w: _Writer, r) -> None:
+        stage = r.stage.value if r.stage else None
+        w.event(r.id, EventKind.reminder, f"reminder: {stage} due {_fmt(r.due_at)}",
+                {"stage": stage, "due": r.due_at.isoformat()})
+        w.notice(r.id, r.unit_id, "unit_reminder", f"case:{r.id}:reminder:{r.due_at.isoformat()}",
+                 {"case_number": r.number, "due": _fmt(r.due_at)})
+
+    def overdue_update():
+        ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at < now)
+               .limit(CHUNK).scalar_subquery())
+        return (update(Case).where(Case.id.in_(ids)).values(overdue=True, supervision_level=1)
+                .returning(*_returning()).execution_options(synchronize_session=False))
+
+    def overdue(w: _Writer, r) -> None:
+        stage = r.stage.value if r.stage else None
+        w.event(r.id, EventKind.overdue, f"overdue: {stage} due {_fmt(r.due_at)}",
+                {"stage": stage, "due": r.due_at.isoformat()})
+        w.notice(r.id, r.unit_id, "unit_overdue", f"case:{r.id}:overdue:{r.due_at.isoformat()}",
+                 {"case_number": r.number, "due": _fmt(r.due_at)})
+        _supervise(w, r, 1)
+
+    def level2_update():
+        ids = (select(Case.id).where(Case.overdue, Case.supervision_level == 1, running,
+                                     Case.due_at < level2_before)
+               .limit(CHUNK).scalar_subquery())
+        return (update(Case).where(Case.id.in_(ids)).values(supervision_level=2)
+                .returning(*_returning()).execution_options(synchronize_session=False))
+
+    def _supervise(w: _Writer, r, level: int) -> None:
+        target = _supervisor(units, r.unit_id, level)
+        code = units[target].code if target in units else "nobody configured"
+        w.event(r.id, EventKind.supervised, f"supervision level {level} to {code}",
+                {"level": level, "unit_id": target})
+        w.notice(r.id, target, "supervision", f"case:{r.id}:supervision:{level}:{r.due_at.isoformat()}",
+                 {"case_number": r.number, "level": level, "due": _fmt(r.due_at),
+                  "unit_name": units[r.unit_id].name if r.unit_id in units else ""})
+
+    _run_chunks(db, services, units, remind_update, remind, report, "reminded")
+    _run_chunks(db, services, units, overdue_update, overdue, report, "overdue")
+    report.supervised = report.overdue
+    level2 = SweepReport()
+    _run_chunks(db, services, units, level2_update, lambda w, r: _supervise(w, r, 2), level2, "supervised")
+    report.supervised += level2.supervised
+    report.queries += level2.queries
+    _close_unrated(db, services, deadlines, now, report)
+    log.info("sweep: %s", report.as_dict())
+    return report
+
+
+def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: datetime, report: SweepReport) -> None:
+    """Replies not rated in time are closed through the state machine, case by case."""
     from casework.workflow.machine import MoveNotAllowed, perform
 
     system = Actor.system("sweep")
-
-    def close(s, cid):
-        case = s.get(Case, cid)
-        if case is None or case.state is not S.replied:
-            return False
+    with db.session_scope(write=False) as s:
+        ids = list(s.scalars(select(Case.id).where(Case.state == S.replied, Case.due_at < now)))
+        report.queries += 1
+    for cid in ids:
         try:
-            perform(s, services, system, case, "close_unrated", deadlines=deadlines)
+            with db.session_scope() as s:
+                case = s.get(Case, cid)
+                if case is not None and case.state is S.replied:
+                    perform(s, services, system, case, "close_unrated", deadlines=deadlines)
+                    report.closed += 1
         except MoveNotAllowed:
-            return False
-        return True
-
-    _each(db, close_ids, close, report, "closed")
-    log.info("sweep: %s", report.as_dict())
-    return report
+            continue
+        except Exception as exc:
+            log.exception("sweep could not close case %s", cid)
+            report.errors.append(f"{cid}: {exc.__class__.__name__}")

@@ -1,0 +1,400 @@
+"""The handler desk through the Flask test client: sign-in, queues, the case page, moves."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from casework.accounts.models import Role, User
+from casework.cases.models import CannedReply, Case, CaseState as S
+from casework.db import utcnow
+from casework.registry.models import Unit
+from casework.workflow import machine
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+PASSWORD = "correct horse battery"
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def username_of(db, actor):
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(User.username).where(User.id == actor.user_id))
+
+
+def unit_id(db, code):
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(Unit.id).where(Unit.code == code))
+
+
+def csrf(client, path="/staff/login"):
+    return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def login(client, db, actor, password=PASSWORD, next_url=None):
+    data = {"csrf_token": csrf(client), "username": username_of(db, actor), "password": password}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/staff/login", data=data)
+
+
+def logout(client):
+    page = client.get("/desk", follow_redirects=True).get_data(as_text=True)
+    return client.post("/staff/logout", data={"csrf_token": CSRF.search(page).group(1)})
+
+
+def signed_in(client, db, actor):
+    resp = login(client, db, actor)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    return client
+
+
+def case_of(db, number):
+    with db.session_scope(write=False) as s:
+        case = s.scalar(select(Case).where(Case.number == number))
+        return case.state, (case.unit.code if case.unit else None), case.version, case.handler_id
+
+
+def post_move(client, number, move, version=None, **fields):
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    data = {"csrf_token": CSRF.search(page).group(1),
+            "version": version if version is not None else VERSION.search(page).group(1), **fields}
+    return client.post(f"/desk/cases/{number}/moves/{move}", data=data)
+
+
+def act(db, services, actor, case_id, move, **fields):
+    """A move made elsewhere (another desk, the API) in its own transaction."""
+    with db.session_scope() as s:
+        machine.perform(s, services, actor, s.get(Case, case_id), move, **fields)
+
+
+def queue_html(client, unit, **params):
+    resp = client.get(f"/desk/units/{unit}", query_string=params)
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def rows(html):
+    return re.findall(r'id="row-([A-Z]{2}\d{14})"', html)
+
+
+@pytest.fixture
+def handler(make_staff):
+    return make_staff("miit", Role.handler)
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, db, handler):
+    wrong = login(client, db, handler, password="not the password")
+    unknown = client.post("/staff/login", data={"csrf_token": csrf(client), "username": "nobody-here",
+                                                "password": PASSWORD})
+    for resp in (wrong, unknown):
+        assert resp.status_code == 401
+        assert "用户名或密码错误" in resp.get_data(as_text=True)
+    assert client.get("/desk").status_code == 302  # still signed out
+
+
+def test_sign_in_goes_to_the_desk_and_sign_out_ends_the_session(client, db, handler):
+    resp = login(client, db, handler)
+    assert resp.status_code == 303 and resp.headers["Location"] == "/desk"
+    queue = client.get("/desk")
+    assert queue.status_code == 302 and queue.headers["Location"] == f"/desk/units/{unit_id(db, 'miit')}"
+    html = client.get(queue.headers["Location"]).get_data(as_text=True)
+    assert "工业和信息化部" in html and "退出" in html
+    out = client.post("/staff/logout", data={"csrf_token": CSRF.search(html).group(1)})
+    assert out.status_code == 303 and out.headers["Location"] == "/staff/login"
+    again = client.get("/desk")
+    assert again.status_code == 302 and again.headers["Location"].startswith("/staff/login")
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, db, handler):
+    asked = client.get("/desk/triage?x=1")
+    assert asked.status_code == 302 and "next=" in asked.headers["Location"]
+    assert login(client, db, handler, next_url="/desk/triage?x=1").headers["Location"] == "/desk/triage?x=1"
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"):
+        logout(client)
+        assert login(client, db, handler, next_url=evil).headers["Location"] == "/desk", evil
+
+
+def test_failed_sign_ins_are_throttled_per_account_name(client, db, handler, make_staff):
+    other = make_staff("miit", Role.handler)
+    for _ in range(10):
+        assert login(client, db, handler, password="wrong password!").status_code == 401
+    assert login(client, db, handler).status_code == 429  # even the right password, for a while
+    assert login(client, db, other, password="wrong password!").status_code == 401  # others unaffected
+    assert login(client, db, other).status_code == 303
+
+
+def test_a_form_without_its_csrf_token_is_refused(client, db, handler, file_case):
+    number = file_case().case_number
+    assert client.post("/staff/login", data={"username": "x", "password": "y"}).status_code == 400
+    signed_in(client, db, handler)
+    resp = client.post(f"/desk/cases/{number}/moves/accept", data={"version": "1"})
+    assert resp.status_code == 400
+    assert case_of(db, number)[0] is S.pending_acceptance
+    assert client.post("/staff/logout").status_code == 400
+
+
+# -- queues -------------------------------------------------------------------------------
+
+def test_the_queue_shows_this_units_cases_and_not_another_units(client, db, services, file_case, make_staff):
+    ours = file_case()
+    theirs = file_case(category="finance_assets")  # routed to the registration authority (民政部)
+    assert case_of(db, theirs.case_number)[1] == "mca"
+    signed_in(client, db, make_staff("miit", Role.handler))
+    html = queue_html(client, unit_id(db, "miit"))
+    assert rows(html) == [ours.case_number]
+    assert "强制入会并收取会费" in html and "中国复合材料工业协会" in html
+    # another unit's queue is not this handler's to see
+    assert client.get(f"/desk/units/{unit_id(db, 'mca')}").status_code == 403
+    assert client.get("/desk/triage").status_code == 403
+
+
+def test_tab_counts_and_tabs(client, db, services, file_case, handler):
+    a, b, c = file_case(), file_case(), file_case()
+    act(db, services, handler, b.case_id, "accept")
+    act(db, services, handler, c.case_id, "accept")
+    signed_in(client, db, handler)
+    html = queue_html(client, unit_id(db, "miit"))
+    count = lambda tab: int(re.search(rf'id="tab-{tab}"[^>]*>[^<]*<span class="count">(\d+)<', html).group(1))
+    assert (count("pending"), count("handling"), count("replied")) == (1, 2, 0)
+    assert rows(html) == [a.case_number]
+    assert sorted(rows(queue_html(client, unit_id(db, "miit"), tab="handling"))) == sorted([b.case_number, c.case_number])
+
+
+def test_filters_type_overdue_mine_and_association(client, db, services, file_case, make_staff):
+    me, colleague = make_staff("miit", Role.handler), make_staff("miit", Role.handler)
+    complaint, report = file_case(), file_case(type="report")
+    late, mine = file_case(), file_case()
+    with db.session_scope() as s:  # time passed (a direct write, as the deadline sweep sees it)
+        s.execute(update(Case).where(Case.id == late.case_id).values(due_at=utcnow() - timedelta(days=2)))
+    act(db, services, colleague, mine.case_id, "assign", handler_id=str(me.user_id))
+    signed_in(client, db, me)
+    miit = unit_id(db, "miit")
+    assert rows(queue_html(client, miit, type="report")) == [report.case_number]
+    assert set(rows(queue_html(client, miit, type="complaint"))) == {complaint.case_number, late.case_number,
+                                                                    mine.case_number}
+    overdue = queue_html(client, miit, overdue="1")
+    assert rows(overdue) == [late.case_number]
+    assert 'class="row overdue"' in overdue and "已超期" in overdue
+    assert rows(queue_html(client, miit, mine="1")) == [mine.case_number]
+    # the deadline sort puts the overdue case first
+    assert rows(queue_html(client, miit))[0] == late.case_number
+    assert len(rows(queue_html(client, miit, association="51100000500009247D"))) == 4
+    unknown = queue_html(client, miit, association="91110000000000000X")
+    assert rows(unknown) == [] and 'id="f-association-error"' in unknown
+    # a value that does not parse is ignored, not an error page
+    assert len(rows(queue_html(client, miit, type="nonsense", due_within="abc", page="-3"))) == 4
+
+
+def test_the_queue_is_paged_by_25(client, db, file_case, handler):
+    numbers = {file_case().case_number for _ in range(30)}
+    signed_in(client, db, handler)
+    miit = unit_id(db, "miit")
+    first, second = queue_html(client, miit), queue_html(client, miit, page="2")
+    assert len(rows(first)) == 25 and len(rows(second)) == 5
+    assert set(rows(first)) | set(rows(second)) == numbers
+    assert "第 1 / 2 页" in first and 'rel="next"' in first and 'rel="prev"' in second
+
+
+def test_triage_queue_and_routing_a_case(client, db, file_case, make_staff):
+    lost = file_case(association="unknown", association_hint="某某商会")
+    assert case_of(db, lost.case_number)[0] is S.received
+    operator = make_staff("triage", Role.triage_operator)
+    signed_in(client, db, operator)
+    assert client.get("/desk").headers["Location"] == "/desk/triage"
+    html = client.get("/desk/triage").get_data(as_text=True)
+    assert rows(html) == [lost.case_number] and "某某商会" in html
+    page = client.get(f"/desk/cases/{lost.case_number}").get_data(as_text=True)
+    assert 'id="move-route"' in page and "平台分拨</option>" not in page
+    resp = post_move(client, lost.case_number, "route", unit_id=str(unit_id(db, "samr")))
+    assert resp.status_code == 303 and resp.headers["Location"] == "/desk"
+    assert case_of(db, lost.case_number)[:2] == (S.pending_acceptance, "samr")
+    # routed away: the triage operator no longer sees its content
+    assert client.get(f"/desk/cases/{lost.case_number}").status_code == 404
+
+
+def test_bulk_assign_reports_what_was_assigned_and_what_was_stale(client, db, services, file_case, make_staff):
+    me, colleague = make_staff("miit", Role.handler), make_staff("miit", Role.unit_lead)
+    a, b, c = file_case(), file_case(), file_case()
+    signed_in(client, db, me)
+    miit = unit_id(db, "miit")
+    html = queue_html(client, miit)
+    versions = dict(re.findall(r'name="version-(\d+)" value="(\d+)"', html))
+    # someone accepts c after this page was shown
+    act(db, services, colleague, c.case_id, "note", internal_text="先看一下")
+    data = {"csrf_token": CSRF.search(html).group(1), "handler_id": str(colleague.user_id),
+            "case": [str(a.case_id), str(b.case_id), str(c.case_id)],
+            "back": f"/desk/units/{miit}?sort=new",
+            **{f"version-{k}": v for k, v in versions.items()}}
+    resp = client.post(f"/desk/units/{miit}/assign", data=data)
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/desk/units/{miit}?sort=new"
+    after = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert re.search(rf"已分派：[^<]*{a.case_number}", after) and b.case_number in after
+    assert re.search(rf"未分派：{c.case_number}", after)
+    assert case_of(db, a.case_number)[3] == case_of(db, b.case_number)[3] == colleague.user_id
+    assert case_of(db, c.case_number)[3] is None
+    # a handler of another unit cannot be given the cases
+    outsider = make_staff("samr", Role.handler)
+    html = queue_html(client, miit)
+    data.update(csrf_token=CSRF.search(html).group(1), handler_id=str(outsider.user_id), case=[str(c.case_id)],
+                **{f"version-{k}": v for k, v in re.findall(r'name="version-(\d+)" value="(\d+)"', html)})
+    after = client.post(f"/desk/units/{miit}/assign", data=data, follow_redirects=True).get_data(as_text=True)
+    assert "请选择本单位的承办人" in after and case_of(db, c.case_number)[3] is None
+
+
+# -- the case page ------------------------------------------------------------------------
+
+def test_the_case_page_shows_the_facts_and_masked_contact_data(client, db, file_case, handler):
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    resp = client.get(f"/desk/cases/{number}")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "138****8000" in html and "13800138000" not in html
+    assert "张*" in html and "张三" not in html
+    assert "协会要求我公司必须入会" in html and "中国复合材料工业协会" in html and "待受理" in html
+    assert 'id="move-accept"' in html and 'id="move-not_accept"' in html and 'id="move-transfer"' in html
+    assert 'id="move-reply"' not in html  # not before acceptance
+
+
+def test_a_reports_identity_is_hidden(client, db, file_case, handler):
+    number = file_case(type="report").case_number
+    signed_in(client, db, handler)
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "举报人身份已隐藏" in html
+    assert "138****8000" not in html and "13800138000" not in html and "张*" not in html
+
+
+def test_a_case_of_another_unit_is_not_found_for_a_handler(client, db, file_case, make_staff):
+    number = file_case().case_number
+    signed_in(client, db, make_staff("samr", Role.handler))
+    assert client.get(f"/desk/cases/{number}").status_code == 404
+    assert client.get("/desk/cases/TS20990101000000").status_code == 404
+    assert post_move_without_page(client, number, "accept").status_code == 404
+    assert case_of(db, number)[0] is S.pending_acceptance
+
+
+def post_move_without_page(client, number, move):
+    token = CSRF.search(client.get("/desk", follow_redirects=True).get_data(as_text=True)).group(1)
+    return client.post(f"/desk/cases/{number}/moves/{move}", data={"csrf_token": token, "version": "1"})
+
+
+def test_administrators_get_no_case_content(client, db, file_case, make_staff):
+    number = file_case().case_number
+    admin = make_staff("mca", Role.administrator)
+    signed_in(client, db, admin)
+    assert client.get("/desk").status_code == 403
+    assert client.get(f"/desk/cases/{number}").status_code == 404
+
+
+def test_a_supervisor_reads_the_case_without_actions(client, db, file_case, make_staff):
+    number = file_case().case_number
+    signed_in(client, db, make_staff("mca", Role.supervisor))
+    assert client.get("/desk").status_code == 200
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "强制入会并收取会费" in html and 'id="move-' not in html
+    resp = post_move(client, number, "accept", version="1")
+    assert resp.status_code == 403 and "不能" in resp.get_data(as_text=True)
+
+
+def test_accept_transfer_accept_reply_through_the_forms(client, db, file_case, make_staff):
+    number = file_case().case_number
+    miit, samr = make_staff("miit", Role.handler), make_staff("samr", Role.handler)
+    signed_in(client, db, miit)
+    resp = post_move(client, number, "accept", public_text="您的投诉已受理。")
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/desk/cases/{number}"
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已完成：受理" in html and "办理中" in html and "您的投诉已受理。" in html
+    assert case_of(db, number)[3] == miit.user_id  # accepting takes the case
+    resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other_unit_competent",
+                     public_text="已转国家市场监督管理总局办理。", internal_text="属于市场监管职责")
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/desk/units/{unit_id(db, 'miit')}"
+    assert "已不在您的队列中" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert case_of(db, number)[:2] == (S.pending_acceptance, "samr")
+
+    logout(client)
+    signed_in(client, db, samr)
+    assert post_move(client, number, "accept").status_code == 303
+    assert post_move(client, number, "note", internal_text="已电话联系协会核实").status_code == 303
+    reply = "经核查，协会已退还会费并停止强制入会做法。"
+    assert post_move(client, number, "reply", public_text=reply).status_code == 303
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert case_of(db, number)[0] is S.replied and "已答复" in html
+    timeline = html[html.index('id="timeline"'):]
+    for text in ("已转国家市场监督管理总局办理。", "属于市场监管职责", "已电话联系协会核实", reply,
+                 "转至：国家市场监督管理总局", "其他单位有管辖权"):
+        assert text in timeline, text
+    # the note is marked internal, the reply public
+    note = re.search(r'<li class="entry (entry-\w+)">(?:(?!</li>).)*已电话联系协会核实', timeline, re.S)
+    assert note.group(1) == "entry-internal"
+    answer = re.search(r'<li class="entry (entry-\w+)">(?:(?!</li>).)*经核查，协会已退还', timeline, re.S)
+    assert answer.group(1) == "entry-public"
+
+
+def test_a_stale_version_gets_409_and_the_current_state(client, db, services, file_case, make_staff):
+    number = file_case()
+    me, colleague = make_staff("miit", Role.handler), make_staff("miit", Role.handler)
+    signed_in(client, db, me)
+    page = client.get(f"/desk/cases/{number.case_number}").get_data(as_text=True)
+    old = VERSION.search(page).group(1)
+    act(db, services, colleague, number.case_id, "accept")  # meanwhile, at another desk
+    resp = post_move(client, number.case_number, "not_accept", version=old, reason="no_clear_request",
+                     public_text="您的投诉缺少明确诉求。")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    assert "其他人刚刚修改了此案件" in html
+    assert re.search(r'id="case-state">办理中<', html)  # the state as it is now
+    assert f'name="version" value="{case_of(db, number.case_number)[2]}"' in html
+    assert case_of(db, number.case_number)[0] is S.accepted
+
+
+def test_a_move_with_missing_fields_gets_422_with_the_error_beside_the_field(client, db, file_case, handler):
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other",
+                     public_text="您的投诉将转交其他单位。", internal_text="")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "请检查标出的内容" in html
+    field = re.search(r'<textarea id="m-transfer-internal_text"[^>]*>.*?</div>', html, re.S).group(0)
+    assert 'aria-invalid="true"' in field and "此项为必填项" in field
+    assert ">您的投诉将转交其他单位。</textarea>" in html  # what was typed is kept
+    assert re.search(r'<option value="other" selected>', html)
+    assert case_of(db, number)[:2] == (S.pending_acceptance, "miit")
+
+
+def test_canned_replies_are_offered_with_the_reply(client, db, services, file_case, handler):
+    number = file_case()
+    with db.session_scope() as s:
+        s.add(CannedReply(unit_id=unit_id(db, "miit"), title="已退费", body="经核查，协会已退还相关费用。"))
+        s.add(CannedReply(unit_id=unit_id(db, "samr"), title="别的单位", body="不应出现的模板"))
+    act(db, services, handler, number.case_id, "accept")
+    signed_in(client, db, handler)
+    html = client.get(f"/desk/cases/{number.case_number}").get_data(as_text=True)
+    assert 'id="move-reply"' in html
+    assert "已退费" in html and "经核查，协会已退还相关费用。" in html and "不应出现的模板" not in html
+    assert 'data-canned-target="m-reply-public_text"' in html
+    assert "<script>" not in html and "style=" not in html  # CSP: script-src and style-src 'self'
+
+
+def test_claiming_a_case(client, db, file_case, handler):
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="claim"' in html
+    assert post_move(client, number, "assign", handler_id=str(handler.user_id)).status_code == 303
+    assert case_of(db, number)[3] == handler.user_id
+    assert 'id="claim"' not in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+
+
+def test_the_desk_speaks_english_when_asked(client, db, file_case, handler):
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    client.set_cookie("lang", "en")
+    html = queue_html(client, unit_id(db, "miit"))
+    assert "Awaiting acceptance" in html and "Sign out" in html and "待受理" not in html
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "Timeline" in html and "Public" in html and "138****8000" in html

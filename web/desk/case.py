@@ -1,0 +1,174 @@
+"""The case page and the moves made from it.
+
+A case the actor may not see answers 404, exactly like a number that was never issued:
+a handler of one unit cannot probe another unit's case numbers. A move goes through the
+state machine (``perform``); a refused move comes back on the same page with the status
+the machine gave (403, 409, 422), its errors beside the fields and what was typed kept.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import User
+from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
+from casework.cases.models import ActorKind, Case, EventKind
+from casework.cases.numbers import normalize_number
+from casework.privacy import masking
+from casework.privacy.crypto import DecryptionError
+from casework.registry.models import Unit
+from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
+from casework.workflow.reasons import NotAcceptReason, TransferReason
+from web.auth import current_actor
+from web.desk import bp
+from web.desk.forms import (
+    canned_replies, is_overdue, move_fields, receiving_units, unit_handlers,
+)
+from web.i18n import title, tr, tr_errors
+from web.presenters import association_name, event_title, local_time
+from web.requestdb import db_session, services
+
+IDENTITY = (
+    ("name", "case.complainant.name", masking.mask_name),
+    ("phone", "case.complainant.phone", masking.mask_phone),
+    ("email", "case.complainant.email", masking.mask_email),
+    ("id_number", "case.complainant.id_number", masking.mask_id_number),
+)
+RESPONDENT = (
+    ("name", "case.respondent.name", masking.mask_name),
+    ("phone", "case.respondent.phone", masking.mask_phone),
+)
+
+
+def _load(number: str, actor: Actor) -> Case:
+    case = db_session().scalar(
+        select(Case).where(Case.number == normalize_number(number)[:20])
+        .options(selectinload(Case.events), selectinload(Case.attachments))
+    )
+    if case is None or not can_view_case(actor, case):
+        abort(404)  # the same answer for "no such case" and "not yours"
+    return case
+
+
+def _masked(case: Case, specs, prefix: str) -> dict[str, str]:
+    cipher = services().cipher
+    out = {}
+    for key, purpose, mask in specs:
+        blob = getattr(case, f"{prefix}_{key}_enc")
+        try:
+            value = cipher.decrypt_text(blob, purpose)
+        except DecryptionError:
+            value, mask = _("(cannot be read)"), (lambda v: v)
+        if value:
+            out[key] = mask(value)
+    return out
+
+
+def _timeline(session, case: Case) -> list[dict]:
+    user_ids, unit_ids = set(), set()
+    for ev in case.events:
+        if ev.actor_id:
+            user_ids.add(ev.actor_id)
+        data = ev.data or {}
+        if isinstance(data.get("to_handler_id"), int):
+            user_ids.add(data["to_handler_id"])
+        for key in ("to_unit_id", "unit_id"):
+            if isinstance(data.get(key), int):
+                unit_ids.add(data[key])
+    users = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids)))} \
+        if user_ids else {}
+    units = {u.id: u.name for u in session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} \
+        if unit_ids else {}
+    entries = []
+    for ev in case.events:
+        data = ev.data or {}
+        if ev.actor_kind is ActorKind.staff:
+            who = users.get(ev.actor_id) or title(ActorKind.staff)
+        else:
+            who = title(ev.actor_kind)
+        details = []
+        to_unit = data.get("to_unit_id", data.get("unit_id"))
+        if ev.kind in (EventKind.routed, EventKind.transferred, EventKind.sent_back) and to_unit in units:
+            details.append(_("To: %(unit)s", unit=units[to_unit]))
+        elif ev.kind is EventKind.assigned and data.get("to_handler_id") in users:
+            details.append(_("Handler: %(name)s", name=users[data["to_handler_id"]]))
+        reason = data.get("reason")
+        enum = NotAcceptReason if ev.kind is EventKind.not_accepted else TransferReason
+        if reason in enum._value2member_map_:
+            details.append(_("Reason: %(reason)s", reason=title(enum(reason))))
+        entries.append({
+            "at": local_time(ev.created_at), "who": who, "title": event_title(ev), "public": ev.is_public,
+            "details": details, "public_text": ev.public_text, "internal_text": ev.internal_text,
+        })
+    return entries
+
+
+def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
+                failed_move: str | None = None, values: dict | None = None, errors: dict | None = None):
+    session = db_session()
+    now = services().clock()
+    moves = available_moves(actor, case)
+    names = {m.name for m in moves}
+    handler = session.get(User, case.handler_id) if case.handler_id else None
+    handlers = unit_handlers(session, case.unit_id) if "assign" in names else []
+    units = receiving_units(session, case) if names & {"route", "transfer"} else []
+    show_identity = can_see_identity(actor, case)
+    return render_template(
+        "desk/case.html",
+        case=case, now=now, overdue=is_overdue(case, now), handler=handler,
+        assoc_name=association_name(case),
+        identity=_masked(case, IDENTITY, "complainant") if show_identity else None,
+        respondent=_masked(case, RESPONDENT, "respondent") if show_identity else None,
+        timeline=_timeline(session, case),
+        moves=moves, move_names=names,
+        units_options=[(u.id, u.name) for u in units],
+        not_accept_options=[(r.value, title(r)) for r in NotAcceptReason],
+        transfer_options=[(r.value, title(r)) for r in TransferReason],
+        handler_options=[(u.id, u.display_name) for u in handlers],
+        can_claim=("assign" in names and case.handler_id != actor.user_id
+                   and any(u.id == actor.user_id for u in handlers)),
+        canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
+        error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
+        me=actor.user_id, current_unit_id=case.unit_id,
+    ), status
+
+
+@bp.get("/cases/<number>")
+def case_page(number: str):
+    actor = current_actor()
+    return render_case(actor, _load(number, actor))
+
+
+@bp.post("/cases/<number>/moves/<move>")
+def case_move(number: str, move: str):
+    actor = current_actor()
+    case = _load(number, actor)
+    if move not in MOVES:
+        abort(404)
+    session = db_session()
+    fields = move_fields(move, request.form)
+    unit_before = case.unit_id
+    try:
+        perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
+    except WorkflowError as err:
+        session.rollback()
+        case = _load(number, actor)  # after a 409: the case as it is now
+        errors = tr_errors(err.errors)
+        # an error about a field this form does not show goes into the message at the top
+        stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
+        return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
+                           failed_move=move, values=fields, errors=errors)
+    session.commit()
+    action = _(MOVES[move].title)
+    if can_view_case(actor, case):
+        flash(_("Done: %(action)s.", action=action), "success")
+        return redirect(url_for("desk.case_page", number=case.number), code=303)
+    # transferred or routed away: the case has left this desk
+    flash(_("Case %(number)s: %(action)s done; it is no longer in your queue.", number=case.number, action=action),
+          "success")
+    if unit_before is not None and can_work_unit(actor, unit_before):
+        return redirect(url_for("desk.unit_queue", unit_id=unit_before), code=303)
+    return redirect(url_for("desk.home"), code=303)

@@ -1,0 +1,158 @@
+"""The desk's queues: where a handler lands, a unit's queue, the triage queue, bulk assign."""
+from __future__ import annotations
+
+from math import ceil
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import User
+from casework.accounts.permissions import can_triage, can_use_desk, can_work_unit
+from casework.cases.models import Case, CaseType
+from casework.cases.queue import TABS, queue_page, tab_counts
+from casework.registry.models import Unit
+from casework.workflow.machine import StaleCase, WorkflowError, perform
+from web.auth import current_actor
+from web.desk import bp
+from web.desk.forms import (
+    SORTS, QueueArgs, categories, is_overdue, parse_queue_args, unit_handlers,
+)
+from web.i18n import tr
+from web.requestdb import db_session, services
+from web.staff.views import safe_next
+
+BULK_MAX = 100
+TAB_TITLES = {
+    "pending": lambda: _("Awaiting acceptance"),
+    "handling": lambda: _("Being handled"),
+    "need_info": lambda: _("Awaiting material"),
+    "replied": lambda: _("Replied"),
+    "done": lambda: _("Finished"),
+}
+SORT_TITLES = {
+    "due": lambda: _("Deadline, soonest first"),
+    "-due": lambda: _("Deadline, latest first"),
+    "new": lambda: _("Newest first"),
+}
+
+
+def workable_unit_ids(actor: Actor) -> list[int]:
+    return sorted(u for u in actor.unit_ids() if can_work_unit(actor, u))
+
+
+@bp.get("")
+def home():
+    actor = current_actor()
+    wanted = request.args.get("unit", "")
+    if wanted == "triage" and can_triage(actor):
+        return redirect(url_for("desk.triage_queue"))
+    if wanted.isdigit() and can_work_unit(actor, int(wanted)):
+        return redirect(url_for("desk.unit_queue", unit_id=int(wanted)))
+    units = workable_unit_ids(actor)
+    if units:
+        return redirect(url_for("desk.unit_queue", unit_id=units[0]))
+    if can_triage(actor):
+        return redirect(url_for("desk.triage_queue"))
+    # a supervisor has no queue here; an administrator has no business on the desk at all
+    return render_template("desk/no_queue.html"), (200 if can_use_desk(actor) else 403)
+
+
+@bp.get("/units/<int:unit_id>")
+def unit_queue(unit_id: int):
+    actor = current_actor()
+    if not can_work_unit(actor, unit_id):
+        abort(403)
+    session = db_session()
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    return _render_queue(actor, unit)
+
+
+@bp.get("/triage")
+def triage_queue():
+    actor = current_actor()
+    if not can_triage(actor):
+        abort(403)
+    return _render_queue(actor, None)
+
+
+def _render_queue(actor: Actor, unit: Unit | None):
+    session = db_session()
+    now = services().clock()
+    unit_id = unit.id if unit is not None else None
+    qa: QueueArgs = parse_queue_args(session, request.args, unit_id=unit_id, user_id=actor.user_id, now=now)
+    rows, total = ([], 0) if qa.empty else queue_page(session, qa.filter)
+    pages = max(1, ceil(total / qa.filter.per_page))
+    handler_ids = {c.handler_id for c in rows if c.handler_id}
+    names = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(handler_ids)))} \
+        if handler_ids else {}
+    endpoint, view_args = (("desk.unit_queue", {"unit_id": unit_id}) if unit is not None
+                           else ("desk.triage_queue", {}))
+
+    def queue_url(**changes) -> str:
+        return url_for(endpoint, **view_args, **qa.link_args(**changes))
+
+    return render_template(
+        "desk/queue.html",
+        unit=unit, qa=qa, rows=rows, total=total, page=qa.filter.page, pages=pages,
+        counts=tab_counts(session, unit_id), tabs=[(t, TAB_TITLES[t]()) for t in TABS],
+        sorts=[(s, SORT_TITLES[s]()) for s in SORTS], types=list(CaseType),
+        categories=categories(session), handler_names=names,
+        handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
+        queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage",
+    )
+
+
+@bp.post("/units/<int:unit_id>/assign")
+def bulk_assign(unit_id: int):
+    """Assign the ticked cases to one handler. Each case is its own transaction: a case
+    someone else changed meanwhile (its version moved on) is reported, not overwritten."""
+    actor = current_actor()
+    if not can_work_unit(actor, unit_id):
+        abort(403)
+    session = db_session()
+    queue = url_for("desk.unit_queue", unit_id=unit_id)
+    raw = request.form.get("back") or ""
+    # back to the same filtered page of this queue, and nowhere else
+    back = safe_next(raw, queue) if raw == queue or raw.startswith(queue + "?") else queue
+    ids = list(dict.fromkeys(int(x) for x in request.form.getlist("case") if x.isdigit()))[:BULK_MAX]
+    handler_id = request.form.get("handler_id", "")
+    if not ids:
+        flash(_("Tick at least one case to assign."), "error")
+        return redirect(back, code=303)
+    done: list[str] = []
+    stale: list[str] = []
+    refused: dict[str, list[str]] = {}
+    elsewhere = 0
+    for case_id in ids:
+        case = session.get(Case, case_id)
+        if case is None or case.unit_id != unit_id:
+            elsewhere += 1
+            continue
+        number = case.number
+        try:
+            perform(session, services(), actor, case, "assign",
+                    version=request.form.get(f"version-{case_id}", ""), handler_id=handler_id)
+            session.commit()
+            done.append(number)
+        except StaleCase:
+            session.rollback()
+            stale.append(number)
+        except WorkflowError as err:
+            session.rollback()
+            messages = [tr(m) for msgs in err.errors.values() for m in msgs] or [tr(err.message)]
+            refused.setdefault(" ".join(messages), []).append(number)
+    if done:
+        flash(_("Assigned: %(numbers)s.", numbers="、".join(done)), "success")
+    if stale:
+        flash(_("Someone else changed these cases meanwhile; they were not assigned: %(numbers)s. Check them and try again.",
+                numbers="、".join(stale)), "warning")
+    for message, numbers in refused.items():
+        flash(_("Not assigned: %(numbers)s. %(reason)s", numbers="、".join(numbers), reason=message), "error")
+    if elsewhere:
+        flash(_("%(n)d of the ticked cases are no longer in this unit's queue and were left alone.", n=elsewhere),
+              "warning")
+    return redirect(back, code=303)
