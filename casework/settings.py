@@ -67,6 +67,7 @@ class Settings:
     # the deadline sweep
     reminder_working_days: int = 2
     escalation_working_days: int = 5
+    sweep_chunk: int = 1000  # cases per transaction in the sweep
     testing: bool = False
 
     @property
@@ -101,6 +102,7 @@ class Settings:
             ("smtp_starttls", "CHANGTONG_SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
             ("reminder_working_days", "CHANGTONG_REMINDER_WORKING_DAYS", int),
             ("escalation_working_days", "CHANGTONG_ESCALATION_WORKING_DAYS", int),
+            ("sweep_chunk", "CHANGTONG_SWEEP_CHUNK", int),
         ):
             if env.get(name):
                 values[key] = conv(env[name])

@@ -25,6 +25,8 @@ TABS: dict[str, tuple[S, ...]] = {
     "done": (S.not_accepted, S.closed, S.withdrawn, S.mediated, S.mediation_failed),
 }
 TRIAGE_TAB = (S.received,)
+UNIT_CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review,
+                     S.mediating)
 
 
 @dataclass
@@ -64,8 +66,8 @@ def queue_select(f: QueueFilter) -> Select:
     if f.handler_id is not None:
         q = q.where(Case.handler_id == f.handler_id)
     now = f.now or datetime.now().astimezone()
-    if f.overdue:
-        q = q.where(Case.due_at < now)
+    if f.overdue:  # past the deadline of a stage whose clock the unit holds, and not paused
+        q = q.where(Case.due_at < now, Case.paused_at.is_(None), Case.state.in_(UNIT_CLOCK_STATES))
     if f.due_within_days is not None:
         q = q.where(Case.due_at < now + timedelta(days=f.due_within_days))
     return q

@@ -2,7 +2,7 @@
 after it with supervision (督办) level 1 at once, level 2 some working days later, and
 closing replies whose rating window lapsed.
 
-It is set-based: each step is one ``UPDATE … WHERE <due> … RETURNING`` over at most CHUNK
+It is set-based: each step is one ``UPDATE … WHERE <due> … RETURNING`` over at most ``sweep_chunk``
 cases, whose rows then become events and notices inserted in bulk, all in one transaction.
 The WHERE clause is also the "not done yet" test (the flag, the level, the reminder
 marker), so a sweep killed mid-way leaves whole chunks done or untouched and a rerun does
@@ -33,7 +33,6 @@ from casework.registry.models import Unit
 log = logging.getLogger("changtong.sweep")
 CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review,
                 S.mediating)
-CHUNK = 1000
 
 
 @dataclass
@@ -111,6 +110,7 @@ def _returning():
 
 def _run_chunks(db: Database, services: Services, units, make_update, handle, report: SweepReport, attr: str) -> None:
     """Repeat one UPDATE … RETURNING step until it matches nothing."""
+    chunk = services.settings.sweep_chunk
     while True:
         with db.session_scope() as s:
             rows = s.execute(make_update()).all()
@@ -122,7 +122,7 @@ def _run_chunks(db: Database, services: Services, units, make_update, handle, re
                 handle(w, row)
             w.flush(s)
         setattr(report, attr, getattr(report, attr) + len(rows))
-        if len(rows) < CHUNK:
+        if len(rows) < chunk:
             return
 
 
@@ -145,12 +145,13 @@ def sweep(db: Database, services: Services) -> SweepReport:
     # level 2 for cases whose deadline is more than N working days past
     level2_before = end_of_day(working_days_before(deadlines, today, services.settings.escalation_working_days))
     running = Case.state.in_(CLOCK_STATES) & Case.paused_at.is_(None)
+    chunk = services.settings.sweep_chunk
 
     def remind_update():
         ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at >= now,
                                      Case.due_at <= remind_until,
                                      or_(Case.reminded_for_due.is_(None), Case.reminded_for_due != Case.due_at))
-               .limit(CHUNK).scalar_subquery())
+               .limit(chunk).scalar_subquery())
         return (update(Case).where(Case.id.in_(ids)).values(reminded_for_due=Case.due_at)
                 .returning(*_returning()).execution_options(synchronize_session=False))
 
@@ -163,7 +164,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
 
     def overdue_update():
         ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at < now)
-               .limit(CHUNK).scalar_subquery())
+               .limit(chunk).scalar_subquery())
         return (update(Case).where(Case.id.in_(ids)).values(overdue=True, supervision_level=1)
                 .returning(*_returning()).execution_options(synchronize_session=False))
 
@@ -178,7 +179,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
     def level2_update():
         ids = (select(Case.id).where(Case.overdue, Case.supervision_level == 1, running,
                                      Case.due_at < level2_before)
-               .limit(CHUNK).scalar_subquery())
+               .limit(chunk).scalar_subquery())
         return (update(Case).where(Case.id.in_(ids)).values(supervision_level=2)
                 .returning(*_returning()).execution_options(synchronize_session=False))
 

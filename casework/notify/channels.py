@@ -45,13 +45,19 @@ class FileSink:
     def send(self, notice: Notice) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{notice.key.replace(':', '_')}.json"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if path.exists():
             return  # already delivered: the idempotency the real gateways give
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        tmp = self.directory / f".{path.name}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"to": notice.recipient, "subject": notice.subject, "body": notice.body}, fh,
                       ensure_ascii=False)
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # appears whole, and only once
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def delivered(self) -> list[dict]:
         if not self.directory.exists():

@@ -65,13 +65,13 @@ def test_worker_killed_mid_sweep_misses_and_doubles_nothing(db, settings, file_c
 
     total = _many_due_cases(db, file_case, 1500)
     client = make_celery(type(settings)(**{**settings.__dict__, "redis_url": redis_server.url}))
-    worker = start_worker(redis_server.url)
+    worker = start_worker(redis_server.url, CHANGTONG_SWEEP_CHUNK=25)
     client.send_task("changtong.sweep_deadlines")
-    wait_for(lambda: reminders(db) >= 20, timeout=60, interval=0.05, what="the sweep to start")
+    wait_for(lambda: reminders(db) >= 25, timeout=60, interval=0.02, what="the sweep to start")
     worker.kill()  # SIGKILL, mid-sweep
     partial = reminders(db)
     assert 0 < partial < total, "the worker was not killed mid-sweep"
-    start_worker(redis_server.url)
+    start_worker(redis_server.url, CHANGTONG_SWEEP_CHUNK=25)
     client.send_task("changtong.sweep_deadlines")  # what beat does on its next tick
     wait_for(lambda: reminders(db) >= total, timeout=120, what="the sweep to finish")
     client.send_task("changtong.sweep_deadlines")  # and once more: nothing doubles
