@@ -41,6 +41,7 @@ seed: migrate
 	$(BIN)/changtong seed-demo
 
 run: seed
+	@$(BIN)/changtong users demo
 	@echo
 	@echo "Changtong is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo

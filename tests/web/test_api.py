@@ -98,9 +98,21 @@ def test_api_needs_no_csrf_token_but_pages_do(client, submission_data):
 
 
 def test_openapi_document_describes_every_public_route(client, app):
+    import re
+
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     documented = set(spec["paths"])
-    routes = {str(r.rule).replace("<number>", "{case_number}") for r in app.url_map.iter_rules()
+
+    def openapi_path(rule: str) -> str:  # /cases/<int:x> -> /cases/{x}; the public API's <number> is {case_number}
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule).replace("{number}", "{case_number}")
+
+    routes = {openapi_path(str(r.rule)) for r in app.url_map.iter_rules()
               if str(r.rule).startswith("/api/v1/") and not r.rule.endswith("openapi.json")}
     assert routes == documented
+    # the staff API names its bearer token
+    assert spec["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+    for path in documented:
+        if path.startswith("/api/v1/desk/"):
+            for operation in spec["paths"][path].values():
+                assert operation["security"] == [{"bearerToken": []}], path

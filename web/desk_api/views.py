@@ -1,0 +1,259 @@
+"""The staff JSON API: a unit's queue, a case, and the moves on it, for a bearer token.
+
+The same rules as the desk: a queue needs ``can_work_unit``; a case the caller may not
+see answers 404 exactly like a number never issued; every move goes through the state
+machine, whose refusals come back with its status (403, 409, 422) and messages in the
+caller's language (Accept-Language).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.accounts.permissions import can_triage, can_view_case, can_work_unit
+from casework.cases.models import Case, CaseType, Category
+from casework.cases.numbers import normalize_number
+from casework.cases.queue import TABS, QueueFilter, queue_page, tab_counts
+from casework.registry.models import Association, Unit
+from casework.workflow.machine import MOVES, StaleCase, WorkflowError, perform
+from web.auth import current_actor, current_user
+from web.desk_api import bp
+from web.desk_api.serialize import case_detail, case_summary, handler_names, unit_ref
+from web.i18n import title, tr, tr_errors
+from web.requestdb import db_session, services
+
+SORTS = ("due", "-due", "new")
+PER_PAGE, MAX_PER_PAGE = 25, 100
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+TEXT, ID = "text", "id"
+# what each move takes from the JSON body (anything else is ignored); the public and
+# system moves take nothing here, and the machine refuses them to staff (403)
+MOVE_FIELDS: dict[str, dict[str, str]] = {
+    "route": {"unit_id": ID, "internal_text": TEXT},
+    "accept": {"public_text": TEXT},
+    "not_accept": {"reason": TEXT, "public_text": TEXT},
+    "transfer": {"unit_id": ID, "reason": TEXT, "public_text": TEXT, "internal_text": TEXT},
+    "send_back": {"internal_text": TEXT},
+    "request_info": {"public_text": TEXT},
+    "reply": {"public_text": TEXT},
+    "acknowledge_reply": {"public_text": TEXT},
+    "assign": {"handler_id": ID},
+    "note": {"internal_text": TEXT},
+    "extend": {"public_text": TEXT},
+    "suspend": {"public_text": TEXT},
+    "resume": {"public_text": TEXT},
+    "decide_review": {"public_text": TEXT},
+}
+
+
+def _error(status: int, message: str, **extra):
+    return jsonify({"error": {"status": status, "message": message}, **extra}), status
+
+
+def _invalid(errors: dict[str, list[str]]):
+    return _error(422, _("Please check the marked fields."), errors=errors)
+
+
+# -- who am I ---------------------------------------------------------------------------
+
+@bp.get("/me")
+def me():
+    user = current_user()
+    actor = current_actor()
+    units = {u.id: u for u in db_session().scalars(select(Unit).where(Unit.id.in_(actor.unit_ids())))}
+    return jsonify({
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "units": [
+            {**unit_ref(units[uid]), "roles": [
+                {"role": r.value, "title": title(r)}
+                for r in Role if r in actor.roles_in(uid)
+            ]}
+            for uid in sorted(units)
+        ],
+    })
+
+
+# -- the queue --------------------------------------------------------------------------
+
+def _flag(args, name: str, errors: dict) -> bool:
+    raw = (args.get(name) or "").strip().lower()
+    if raw in TRUE:
+        return True
+    if raw not in FALSE:
+        errors[name] = [_("Use true or false.")]
+    return False
+
+
+def _int(args, name: str, errors: dict, *, default: int | None, lo: int, hi: int) -> int | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        errors[name] = [_("A whole number from %(lo)d to %(hi)d, please.", lo=lo, hi=hi)]
+        return default
+    return int(raw)
+
+
+def _queue_unit(actor: Actor, raw: str, errors: dict) -> tuple[bool, int | None]:
+    """(allowed, unit id); unit id None is the triage queue."""
+    raw = raw.strip()
+    if not raw:
+        workable = sorted(u for u in actor.unit_ids(Role.handler, Role.unit_lead) if can_work_unit(actor, u))
+        if workable:
+            return True, workable[0]
+        return can_triage(actor), None
+    if raw == "triage":
+        return can_triage(actor), None
+    if not raw.isdigit():
+        errors["unit"] = [_("Give a unit id (see /api/v1/desk/me) or \u201ctriage\u201d.")]
+        return True, None
+    return can_work_unit(actor, int(raw)), int(raw)
+
+
+@bp.get("/cases")
+def queue():
+    actor = current_actor()
+    session = db_session()
+    now = services().clock()
+    args = request.args
+    errors: dict[str, list[str]] = {}
+    allowed, unit_id = _queue_unit(actor, args.get("unit", ""), errors)
+    if not allowed:
+        return _error(403, _("You may not work this unit's queue."))
+    f = QueueFilter(unit_id=unit_id, now=now)
+    tab = args.get("tab", "").strip()
+    if tab and tab not in TABS:
+        errors["tab"] = [_("Choose one of: %(choices)s.", choices=", ".join(TABS))]
+    f.tab = tab or "pending"
+    raw_type = args.get("type", "").strip()
+    if raw_type:
+        try:
+            f.case_type = CaseType(raw_type)
+        except ValueError:
+            errors["type"] = [_("Choose one of: %(choices)s.", choices=", ".join(t.value for t in CaseType))]
+    code = args.get("category", "").strip()
+    if code:
+        f.category_id = session.scalar(select(Category.id).where(Category.code == code[:64]))
+        if f.category_id is None:
+            errors["category"] = [_("No category has this code.")]
+    credit = args.get("association", "").strip().upper()
+    if credit:
+        f.association_id = session.scalar(select(Association.id).where(Association.credit_code == credit[:18]))
+        if f.association_id is None:
+            errors["association"] = [_("No association has this credit code.")]
+    f.overdue = _flag(args, "overdue", errors)
+    if _flag(args, "mine", errors):
+        f.handler_id = actor.user_id
+    f.due_within_days = _int(args, "due_within", errors, default=None, lo=0, hi=366)
+    f.sort = args.get("sort", "").strip() or "due"
+    if f.sort not in SORTS:
+        errors["sort"] = [_("Choose one of: %(choices)s.", choices=", ".join(SORTS))]
+    f.page = _int(args, "page", errors, default=1, lo=1, hi=100_000)
+    f.per_page = _int(args, "per_page", errors, default=PER_PAGE, lo=1, hi=MAX_PER_PAGE)
+    if errors:
+        return _invalid(errors)
+    rows, total = queue_page(session, f)
+    names = handler_names(session, rows)
+    return jsonify({
+        "unit": unit_ref(session.get(Unit, unit_id)) if unit_id is not None else None,
+        "tab": f.tab if unit_id is not None else "triage",
+        "items": [case_summary(c, names, now) for c in rows],
+        "page": f.page,
+        "per_page": f.per_page,
+        "total": total,
+        "counts": tab_counts(session, unit_id),
+    })
+
+
+# -- one case ---------------------------------------------------------------------------
+
+def _load(number: str) -> Case | None:
+    return db_session().scalar(
+        select(Case).where(Case.number == normalize_number(number)[:20])
+        .options(selectinload(Case.events), selectinload(Case.attachments))
+    )
+
+
+def _not_found():
+    return _error(404, _("No case with this number is open to you."))
+
+
+def _detail(actor: Actor, case: Case) -> dict:
+    return case_detail(db_session(), services().cipher, actor, case, services().clock())
+
+
+@bp.get("/cases/<case_number>")
+def case_view(case_number: str):
+    actor = current_actor()
+    found = _load(case_number)
+    if found is None or not can_view_case(actor, found):
+        return _not_found()  # the same answer for "no such case" and "not yours"
+    return jsonify(_detail(actor, found))
+
+
+def _move_fields(move: str, data: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The move's fields as the machine takes them (strings), or errors per field."""
+    fields, errors = {}, {}
+    for name, kind in MOVE_FIELDS.get(move, {}).items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if kind == ID and isinstance(value, int) and not isinstance(value, bool):
+            fields[name] = str(value)
+        elif kind == ID and not (isinstance(value, str) and value.strip().isdigit()):
+            errors[name] = [_("Give the id as a whole number.")]
+        elif not isinstance(value, str):
+            errors[name] = [_("Give this as text.")]
+        else:
+            fields[name] = value.strip() if kind == ID else value
+    return fields, errors
+
+
+@bp.post("/cases/<case_number>/<move>")
+def make_move(case_number: str, move: str):
+    actor = current_actor()
+    session = db_session()
+    found = _load(case_number)
+    if found is None or not can_view_case(actor, found):
+        return _not_found()
+    if move not in MOVES:
+        return _error(404, _("There is no such action."))
+    if not request.is_json:
+        return _error(415, _("Send the move as JSON (Content-Type: application/json)."))
+    try:
+        data = json.loads(request.get_data(cache=False) or b"")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, _("The request body is not valid JSON."))
+    if not isinstance(data, dict):
+        return _invalid({"__all__": [_("The request must be a JSON object.")]})
+    fields, errors = _move_fields(move, data)
+    version = data.get("version")
+    if version is None:
+        errors["version"] = [_("This field is required.")]
+    elif isinstance(version, bool) or not isinstance(version, int):
+        errors["version"] = [_("Give the version as a whole number (from the case you read).")]
+    if errors:
+        return _invalid(errors)
+    try:
+        perform(session, services(), actor, found, move, version=version, **fields)
+    except WorkflowError as err:
+        session.rollback()
+        extra = {}
+        if isinstance(err, StaleCase):
+            current = _load(case_number)
+            extra["case"] = _detail(actor, current)
+        if err.errors:
+            extra["errors"] = tr_errors(err.errors)
+        return _error(err.status, tr(err.message), **extra)
+    session.commit()
+    # the case as it is now, even when the move sent it away from the caller's unit (their
+    # own move; identity is then hidden, as can_see_identity no longer holds)
+    return jsonify(_detail(actor, _load(case_number)))
