@@ -21,5 +21,9 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, gettext) -> str:
+        """Translate, translating parameters that are messages themselves (a state's title)."""
         text = gettext(self.msgid)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        params = {k: v.render(gettext) if isinstance(v, Message) else v for k, v in self.params.items()}
+        return text % params

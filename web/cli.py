@@ -80,7 +80,8 @@ def import_associations_cmd(path: str) -> None:
     with open(path, encoding="utf-8-sig", newline="") as fh, \
             click.progressbar(length=max(total, 0), label="checking and importing") as bar:
         with _db().session_scope() as session:
-            result = import_associations(session, fh, progress=bar.update)
+            # the importer reports a running total; the bar wants increments
+            result = import_associations(session, fh, progress=lambda n: bar.update(n - bar.pos))
             if result.errors:
                 session.rollback()
     if result.errors:
@@ -249,5 +250,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 from web.cli_admin import routing_group  # noqa: E402
+from web.cli_calendar import calendar_group  # noqa: E402
 
 main.add_command(routing_group)
+main.add_command(calendar_group)

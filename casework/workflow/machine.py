@@ -411,7 +411,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
         raise StaleCase(Message(N_("Someone else changed this case a moment ago. Here is its current state; please check before acting again.")))
     if case.state not in move.sources:
         raise MoveNotAllowed(Message(N_("This cannot be done while the case is \u201c%(state)s\u201d."),
-                                     {"state": case.state.title}))
+                                     {"state": Message(case.state.title)}))
     before = case.state
     event = Event(
         case=case, created_at=services.clock(),
