@@ -46,7 +46,7 @@ run: seed
 	@echo "Changtong is starting on http://$(HOST):$(PORT)/ with a worker and its beat (Ctrl-C stops both)"
 	@echo "Notices land in $(CHANGTONG_DATA_DIR)/notices/ (set CHANGTONG_SMS_URL / CHANGTONG_SMTP_HOST to send them)"
 	@echo
-	@$(BIN)/celery -A workers.main worker -B -c 1 --loglevel INFO -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
+	@$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - \
 	  --access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' 'web.wsgi:app'
