@@ -12,3 +12,4 @@ from casework.registry.models import (  # noqa: F401
     Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
 )
 from casework.cases import guards  # noqa: F401,E402  (flush invariants)
+from casework.mediation.models import Mediation, MediationSession, MediatorRecusal  # noqa: F401,E402

@@ -25,6 +25,11 @@ class Actor:
         return cls("public", case_id=case_id, name="complainant")
 
     @classmethod
+    def respondent(cls, case_id: int) -> "Actor":
+        """The other party of a mediation request, who proved it holds the respondent code."""
+        return cls("respondent", case_id=case_id, name="respondent")
+
+    @classmethod
     def system(cls, name: str = "system") -> "Actor":
         return cls("system", name=name)
 

@@ -172,7 +172,8 @@ class Case(Base):
         sa.CheckConstraint("NOT anonymous OR type = 'report'", name="only_reports_anonymous"),
         sa.CheckConstraint("(state = 'need_info') = (resume_state IS NOT NULL)", name="need_info_resumes"),
         sa.CheckConstraint("state IN ('received', 'withdrawn') OR unit_id IS NOT NULL", name="routed_has_unit"),
-        sa.Index("ix_case_unit_state_due", "unit_id", "state", "due_at"),
+        # a queue page: the unit's cases in a state by deadline, ids straight from the index
+        sa.Index("ix_case_unit_state_due_id", "unit_id", "state", "due_at", "id"),
         sa.Index("ix_case_state_due", "state", "due_at"),
         sa.CheckConstraint("reviews_requested BETWEEN 0 AND 2", name="reviews_at_most_two"),
         # the sweep's work list: deadlines not yet marked overdue (a small part of all cases)
@@ -221,6 +222,7 @@ class EventKind(TitledEnum):
 
 class ActorKind(TitledEnum):
     public = "public", N_("Complainant")
+    respondent = "respondent", N_("Respondent")
     staff = "staff", N_("Staff")
     system = "system", N_("System")
 

@@ -84,11 +84,23 @@ def queue_page(session: Session, f: QueueFilter) -> tuple[list[Case], int]:
     }.get(f.sort, (Case.due_at.asc().nulls_last(), Case.id))
     per_page = max(1, min(f.per_page, 100))
     page = max(1, f.page)
+    # the page's ids first, from the index alone; then only those rows with their joins
+    ids = (q.with_only_columns(Case.id, Case.due_at, Case.submitted_at).order_by(*order)
+           .limit(per_page).offset((page - 1) * per_page).subquery())
     rows = session.scalars(
-        q.options(joinedload(Case.category), joinedload(Case.association))
-        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        select(Case).join(ids, ids.c.id == Case.id)
+        .options(joinedload(Case.category), joinedload(Case.association))
+        .order_by(*_order(ids, f.sort))
     ).unique().all()
     return list(rows), total
+
+
+def _order(ids, sort: str):
+    return {
+        "due": (ids.c.due_at.asc().nulls_last(), ids.c.id),
+        "-due": (ids.c.due_at.desc().nulls_last(), ids.c.id),
+        "new": (ids.c.submitted_at.desc(), ids.c.id.desc()),
+    }.get(sort, (ids.c.due_at.asc().nulls_last(), ids.c.id))
 
 
 def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:

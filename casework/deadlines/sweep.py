@@ -31,8 +31,8 @@ from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Unit
 
 log = logging.getLogger("changtong.sweep")
-CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review,
-                S.mediating)
+# states whose clock the handling unit holds (mediation ends when its time runs out instead)
+CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review)
 
 
 @dataclass
@@ -200,6 +200,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
     report.supervised += level2.supervised
     report.queries += level2.queries
     _close_unrated(db, services, deadlines, now, report)
+    _end_timed_out_mediations(db, services, deadlines, now, report)
     log.info("sweep: %s", report.as_dict())
     return report
 
@@ -223,4 +224,28 @@ def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: 
             continue
         except Exception as exc:
             log.exception("sweep could not close case %s", cid)
+            report.errors.append(f"{cid}: {exc.__class__.__name__}")
+
+
+def _end_timed_out_mediations(db: Database, services: Services, deadlines: Deadlines, now: datetime,
+                              report: SweepReport) -> None:
+    """Mediation that reached its limit without agreement ends (人民调解法: no agreement)."""
+    from casework.workflow.machine import MoveNotAllowed, perform
+
+    system = Actor.system("sweep")
+    with db.session_scope(write=False) as s:
+        ids = list(s.scalars(select(Case.id).where(Case.state == S.mediating, Case.due_at < now,
+                                                   Case.paused_at.is_(None))))
+        report.queries += 1
+    for cid in ids:
+        try:
+            with db.session_scope() as s:
+                case = s.get(Case, cid)
+                if case is not None and case.state is S.mediating:
+                    perform(s, services, system, case, "mediation_timeout", deadlines=deadlines)
+                    report.closed += 1
+        except MoveNotAllowed:
+            continue
+        except Exception as exc:
+            log.exception("sweep could not end mediation %s", cid)
             report.errors.append(f"{cid}: {exc.__class__.__name__}")

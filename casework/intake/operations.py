@@ -144,6 +144,14 @@ def submit_case(
                 kind=EventKind.attachment_added, summary=f"{n} attachment(s) filed with the case",
                 data={"count": n},
             ))
+    if sub.mediation is not None:
+        from casework.mediation.models import Mediation, RespondentKind
+
+        session.add(Mediation(case_id=case.id, respondent_kind=RespondentKind(sub.mediation.respondent_kind),
+                              claim=sub.mediation.claim, amount=sub.mediation.amount))
+        session.flush()
+        session.refresh(case, ["mediation"])
+
     from casework.routing.operations import route_new_case
 
     route_new_case(session, services, case)

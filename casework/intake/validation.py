@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 import phonenumbers
@@ -44,6 +45,13 @@ class Party:
 
 
 @dataclass
+class MediationRequest:
+    respondent_kind: str
+    claim: str
+    amount: "Decimal | None" = None
+
+
+@dataclass
 class Submission:
     type: CaseType
     category_id: int
@@ -54,6 +62,7 @@ class Submission:
     anonymous: bool = False
     complainant: Party = field(default_factory=Party)
     respondent: Party | None = None
+    mediation: MediationRequest | None = None
     locale: str = "zh_CN"
 
 
@@ -182,6 +191,7 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         complainant = _party(c, section, "complainant", required=contact_required)
 
     respondent = None
+    mediation = None
     if case_type is CaseType.mediation:
         section = _section(data, "respondent")
         name = c.text(section, "respondent.name", 2, PARTY_MAX)
@@ -192,6 +202,7 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         if phone_raw and phone is None:
             c.add("respondent.phone", N_("This is not a valid phone number in China."))
         respondent = Party(name=name, phone=phone)
+        mediation = _mediation(c, data, section)
 
     if not as_bool(data.get("privacy_consent")):
         c.add("privacy_consent", N_("Please read and accept the privacy notice."))
@@ -209,10 +220,34 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
             anonymous=anonymous,
             complainant=complainant,
             respondent=respondent,
+            mediation=mediation,
             locale=locale,
         ),
         {},
     )
+
+
+RESPONDENT_KINDS = ("member_company", "association", "consumer", "other")
+AMOUNT_MAX = Decimal("1000000000000")
+
+
+def _mediation(c: "_Collector", data: Mapping, respondent: Mapping) -> MediationRequest:
+    kind = clean_text(respondent.get("kind"))
+    if kind not in RESPONDENT_KINDS:
+        c.add("respondent.kind", N_("Say who the other party is."))
+    claim = c.text(data, "claim", 5, 2000, multiline=True)
+    amount = None
+    raw = clean_text(data.get("amount")).replace(",", "").replace("，", "")
+    if raw:
+        try:
+            amount = Decimal(raw)
+            if not amount.is_finite() or amount < 0 or amount >= AMOUNT_MAX:
+                raise InvalidOperation
+            amount = amount.quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            c.add("amount", N_("Give the amount in yuan as a number, e.g. 20000 or 20000.50."))
+            amount = None
+    return MediationRequest(respondent_kind=kind, claim=claim, amount=amount)
 
 
 def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool) -> Party:

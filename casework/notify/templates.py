@@ -19,6 +19,21 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码查询。"),
         "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it with your case number and query code."),
     },
+    "respondent_invite": {
+        "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
+                              "请凭编号和答复码在平台“答复调解邀请”页面表示是否同意调解。"),
+        "en": ("Invitation to mediation", "[Changtong] A party has asked for mediation of a dispute with you: case "
+               "$case_number, your answer code $respondent_code. Use them on the platform's 'Answer a mediation request' page."),
+    },
+    "mediation_ended": {
+        "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束，请凭编号查询结果。"),
+        "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended; check the result with your codes."),
+    },
+    "judicial_confirmation": {
+        "zh_CN": ("司法确认提醒", "【畅通】调解案件 $case_number 已达成调解协议。双方可自协议生效之日起30日内共同向人民法院申请司法确认。"),
+        "en": ("Judicial confirmation", "[Changtong] Mediation case $case_number reached an agreement. Both parties may jointly "
+               "apply to a people's court for judicial confirmation within 30 days."),
+    },
     "unit_new_case": {
         "zh_CN": ("新案件待受理", "【畅通】本单位有新案件 $case_number 待受理，请登录办理平台处理。"),
         "en": ("A new case awaits acceptance", "[Changtong] Case $case_number awaits acceptance by your unit."),

@@ -29,6 +29,9 @@ class Decision:
 def association_is_party(case: Case) -> bool:
     if case.type is not CaseType.mediation:
         return True  # a complaint, report or suggestion is about the association
+    mediation = getattr(case, "mediation", None)
+    if mediation is not None and mediation.respondent_kind.value == "association":
+        return True  # the association is the other party
     return bool(case.category and case.category.association_is_party)
 
 

@@ -67,6 +67,7 @@ class Move:
     roles: frozenset = HANDLERS
     public: bool = False  # the complainant makes it (status page)
     system: bool = False  # the workers make it (deadline sweep)
+    respondent: bool = False  # the other party of a mediation (its consent link)
     types: frozenset = ALL_TYPES
     changes_state: bool = True
     apply: Callable[..., dict] = field(default=lambda ctx: {}, compare=False)
@@ -239,7 +240,7 @@ def _extend(ctx: Ctx) -> dict:
     case = ctx.case
     if case.extended:
         raise MoveNotAllowed(Message(N_("The handling time can be extended only once.")))
-    if case.stage is not Stage.handling or case.due_at is None:
+    if case.stage not in (Stage.handling, Stage.mediation) or case.due_at is None:
         raise MoveNotAllowed(Message(N_("Only the handling time can be extended.")))
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=5)  # the reason, told to the complainant
     before = case.due_at
@@ -331,6 +332,14 @@ def _assign(ctx: Ctx) -> dict:
             m.unit_id == ctx.case.unit_id and m.role in HANDLERS for m in user.memberships):
         raise InvalidMove(Message(N_("Please check the marked fields.")),
                           {"handler_id": [Message(N_("Choose a handler of this unit."))]})
+    if ctx.case.type is CaseType.mediation:
+        from casework.mediation.models import MediatorRecusal
+        from sqlalchemy import select as _select
+
+        if ctx.session.scalar(_select(MediatorRecusal.id).where(
+                MediatorRecusal.case_id == ctx.case.id, MediatorRecusal.user_id == user.id)):
+            raise InvalidMove(Message(N_("Please check the marked fields.")),
+                              {"handler_id": [Message(N_("This mediator has withdrawn from this case (回避) and cannot be assigned."))]})
     previous = ctx.case.handler_id
     ctx.case.handler_id = user.id
     return {"from_handler_id": previous, "to_handler_id": user.id, "handler": user.username}
@@ -361,10 +370,10 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          types=frozenset({CaseType.suggestion}), apply=_reply),
     Move("withdraw", N_("Withdraw"), OPEN_BEFORE_REPLY, EventKind.withdrawn, roles=frozenset(), public=True,
          apply=_withdraw),
-    Move("assign", N_("Assign"), frozenset({S.pending_acceptance, S.accepted, S.need_info}), EventKind.assigned,
+    Move("assign", N_("Assign"), frozenset({S.pending_acceptance, S.accepted, S.need_info, S.mediating}), EventKind.assigned,
          changes_state=False, apply=_assign),
     Move("note", N_("Internal note"), frozenset(S), EventKind.note, changes_state=False, apply=_note),
-    Move("extend", N_("Extend the handling time (unit lead)"), frozenset({S.accepted}), EventKind.extended,
+    Move("extend", N_("Extend the handling time (unit lead)"), frozenset({S.accepted, S.mediating}), EventKind.extended,
          roles=frozenset({Role.unit_lead}), changes_state=False, apply=_extend),
     Move("suspend", N_("Pause the clock for a test or appraisal"), frozenset({S.accepted}), EventKind.suspended,
          changes_state=False, apply=_suspend),
@@ -387,6 +396,8 @@ def may(actor: Actor, case: Case, move: Move) -> bool:
         return False
     if move.public:
         return actor.kind == "public" and actor.case_id == case.id
+    if move.respondent:
+        return actor.kind == "respondent" and actor.case_id == case.id
     if move.system:
         return actor.kind == "system"
     if not actor.is_staff:
@@ -434,3 +445,10 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
 
     queue_case_update(session, services, case, event)
     return event
+
+
+def register(move: Move) -> None:
+    MOVES[move.name] = move
+
+
+from casework.mediation import moves as _mediation_moves  # noqa: E402,F401  (registers its moves)

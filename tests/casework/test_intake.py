@@ -74,9 +74,14 @@ def test_anonymous_report_keeps_no_identity(session, submission_data, file_case,
 
 def test_mediation_request_needs_a_respondent(session, submission_data):
     data = submission_data(type="mediation", category="member_contract")
-    assert "respondent.name" in errors_for(session, data)
-    data["respondent"] = {"name": "某某贸易有限公司", "phone": "028-85551234"}
-    assert errors_for(session, data) == {}
+    assert {"respondent.name", "respondent.kind", "claim"} <= set(errors_for(session, data))
+    data["respondent"] = {"name": "某某贸易有限公司", "phone": "028-85551234", "kind": "member_company"}
+    data["claim"] = "请求对方支付拖欠的货款。"
+    data["amount"] = "-5"
+    assert set(errors_for(session, data)) == {"amount"}
+    data["amount"] = "300,000.5"
+    sub, errors = validate_submission(session, data)
+    assert not errors and str(sub.mediation.amount) == "300000.50"
 
 
 def test_filed_case_is_stored_with_event_encrypted_identity_and_hashed_code(db, services, file_case):

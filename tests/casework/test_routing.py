@@ -53,19 +53,19 @@ def test_unknown_association_lands_in_triage_with_an_internal_event(db, file_cas
 
 def test_mediation_goes_to_the_associations_own_body(db, file_case):
     r = file_case(type="mediation", category="member_contract", association=code_of(db, CAAM),
-                  respondent={"name": "某某零部件有限公司"})
+                  respondent={"name": "某某零部件有限公司", "kind": "member_company"}, claim="请求支付货款。")
     assert routed(db, r)[1] == "caam-mediation"
 
 
 def test_without_its_own_body_mediation_goes_to_the_regional_joint_body(db, file_case):
     r = file_case(type="mediation", category="consumer", association=code_of(db, "四川省食品工业协会"),
-                  respondent={"name": "某食品厂"})
+                  respondent={"name": "某食品厂", "kind": "member_company"}, claim="请求退还货款。")
     assert routed(db, r)[1] == "sc-joint-mediation"
 
 
 def test_a_dispute_with_the_association_never_goes_to_its_own_body(db, file_case):
     r = file_case(type="mediation", category="member_vs_association", association=code_of(db, CAAM),
-                  respondent={"name": CAAM})
+                  respondent={"name": CAAM, "kind": "member_company"}, claim="请求退还会费。")
     state, unit, ev = routed(db, r)
     assert unit not in (None, "caam-mediation")
 
@@ -100,3 +100,11 @@ def test_an_inactive_unit_is_skipped_for_the_next_in_the_chain(db, file_case):
         assert routed(db, file_case())[1] == "mca"
     finally:
         set_active(db, "miit", True)
+
+
+def test_a_request_against_the_association_itself_never_goes_to_its_body(db, file_case):
+    r = file_case(type="mediation", category="member_contract", association=code_of(db, CAAM),
+                  respondent={"name": CAAM, "kind": "association"}, claim="请求协会退还违规收取的费用。")
+    state, unit, ev = routed(db, r)
+    assert unit != "caam-mediation"  # a national association has no regional joint body: triage decides
+    assert any("caam-mediation skipped" in s for s in ev.data["skipped"])

@@ -68,8 +68,8 @@ def test_anonymous_report_and_mediation_request(client, submission_data):
     report = submission_data(type="report", anonymous=True, category="illegal_fees", complainant=None)
     body = post_case(client, report).get_json()
     assert body["case_number"].startswith("JB")
-    med = submission_data(type="mediation", category="member_contract",
-                          respondent={"name": "成都某某贸易有限公司"})
+    med = submission_data(type="mediation", category="member_contract", claim="请求对方支付货款三十万元。",
+                          amount="300000", respondent={"name": "成都某某贸易有限公司", "kind": "member_company"})
     assert post_case(client, med).get_json()["case_number"].startswith("TJ")
 
 

@@ -29,7 +29,8 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 FIELDS = (
     "association", "association_q", "association_hint", "category", "title", "description",
     "anonymous", "complainant.name", "complainant.phone", "complainant.email",
-    "complainant.id_number", "respondent.name", "respondent.phone", "privacy_consent",
+    "complainant.id_number", "respondent.name", "respondent.phone", "respondent.kind", "amount", "claim",
+    "privacy_consent",
 )
 
 

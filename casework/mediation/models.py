@@ -1,0 +1,87 @@
+"""Mediation by an association's mediation body (or a regional joint body): the request's
+particulars, the respondent's consent, sessions, recusals and the outcome."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.cases.models import Case
+from casework.db import Base, UTCDateTime, utcnow
+from casework.enums import TitledEnum, enum_column
+from casework.i18n import N_
+
+
+class RespondentKind(TitledEnum):
+    member_company = "member_company", N_("A member company")
+    association = "association", N_("The association itself")
+    consumer = "consumer", N_("A consumer")
+    other = "other", N_("Another party")
+
+
+class Outcome(TitledEnum):
+    agreement = "agreement", N_("Agreement reached")
+    no_agreement = "no_agreement", N_("No agreement")
+    refused = "refused", N_("Consent refused")
+    timed_out = "timed_out", N_("Time limit passed without agreement")
+
+
+class Mediation(Base):
+    __tablename__ = "mediation"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    respondent_kind: Mapped[RespondentKind] = mapped_column(enum_column(RespondentKind))
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    claim: Mapped[str] = mapped_column(sa.Text)
+    # the respondent's own code (consent link), stored like a query code: keyed hash only
+    respondent_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    respondent_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
+    facts: Mapped[str | None] = mapped_column(sa.Text)
+    terms: Mapped[str | None] = mapped_column(sa.Text)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the 调解协议书 PDF (encrypted, in the file store)
+    agreement_key: Mapped[str | None] = mapped_column(sa.String(100))
+    # the complaint this failed mediation was turned into
+    followup_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"))
+
+    case: Mapped[Case] = relationship(foreign_keys=[case_id], backref=sa.orm.backref("mediation", uselist=False))
+    sessions: Mapped[list["MediationSession"]] = relationship(
+        order_by="MediationSession.scheduled_at", primaryjoin="Mediation.case_id == foreign(MediationSession.case_id)",
+        viewonly=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_nonnegative"),
+        sa.CheckConstraint("outcome <> 'agreement' OR terms IS NOT NULL", name="agreement_has_terms"),
+    )
+
+
+class MediationSession(Base):
+    __tablename__ = "mediation_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(sa.String(200))
+    online: Mapped[bool] = mapped_column(default=False)
+    held: Mapped[bool] = mapped_column(default=False)
+    attendees: Mapped[str | None] = mapped_column(sa.String(500))
+    summary: Mapped[str | None] = mapped_column(sa.Text)  # the parties see it
+    internal_notes: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MediatorRecusal(Base):
+    """A mediator who may not mediate this case (回避): a party's member, a relative …"""
+
+    __tablename__ = "mediator_recusal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "user_id", name="uq_recusal_case_user"),)
