@@ -141,11 +141,8 @@ def _schedule(ctx: Ctx) -> dict:
         raise _invalid("scheduled_at", N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
     place = m._text(ctx, "place", required=True, lo=2, hi=200)
     online = str(ctx.fields.get("online") or "").lower() in ("1", "true", "on", "yes")
-    session = MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online)
-    ctx.session.add(session)
-    ctx.session.flush()
-    return {"action": "scheduled", "session_id": session.id, "scheduled_at": when.isoformat(), "place": place,
-            "online": online}
+    ctx.session.add(MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online))
+    return {"action": "scheduled", "scheduled_at": when.isoformat(), "place": place, "online": online}
 
 
 def _log_session(ctx: Ctx) -> dict:
