@@ -70,11 +70,11 @@ def make_celery(settings: Settings) -> Celery:
         return {"batches": (len(ids) + BATCH - 1) // BATCH}
 
     @app.task(name="changtong.send_outbox_batch")
-    def send_outbox_batch(message_ids: list[int]) -> int:
-        from casework.notify.dispatch import send_message
+    def send_outbox_batch(message_ids: list[int]) -> dict:
+        from casework.notify.dispatch import send_batch
 
         db, services = context()
-        return sum(send_message(db, services, i) == "sent" for i in message_ids)
+        return send_batch(db, services, message_ids)
 
     @app.task(name="changtong.send_outbox_message")
     def send_outbox_message(message_id: int) -> str:

@@ -62,34 +62,43 @@ def _fmt(dt: datetime) -> str:
 
 
 class _Writer:
-    """Collects the events and notices of one chunk and inserts them in bulk."""
+    """Collects the events of one chunk, and one digest notice per unit and kind (a unit
+    gets "N cases are due", not N e-mails), and inserts them in bulk."""
+
+    DIGEST_LIST = 50  # case numbers named in one digest
 
     def __init__(self, services: Services, units: dict[int, UnitInfo]):
         self.services, self.units = services, units
         self.now = services.clock()
         self.events: list[dict] = []
-        self.notices: list[dict] = []
+        self.digests: dict[tuple[int, str], list[str]] = {}
 
     def event(self, case_id: int, kind: EventKind, summary: str, data: dict) -> None:
         self.events.append({"case_id": case_id, "created_at": self.now, "actor_kind": "system",
                             "kind": kind.value, "summary": summary[:300], "data": data})
 
-    def notice(self, case_id: int, unit_id: int | None, template: str, key: str, payload: dict) -> None:
+    def notice(self, unit_id: int | None, template: str, case_number: str) -> None:
         unit = self.units.get(unit_id) if unit_id else None
-        if unit is None or not unit.notice_email:
-            return
-        c = self.services.cipher
-        self.notices.append({
-            "dedupe_key": key, "case_id": case_id, "channel": OutboxChannel.email.value, "template": template,
-            "locale": "zh_CN", "recipient_enc": c.encrypt_text(unit.notice_email, "outbox.recipient"),
-            "payload_enc": c.encrypt(json.dumps(payload, ensure_ascii=False).encode(), "outbox.payload"),
-            "status": "pending", "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+        if unit is not None and unit.notice_email:
+            self.digests.setdefault((unit.id, template), []).append(case_number)
 
-    def flush(self, session: Session) -> None:
+    def flush(self, session: Session, chunk_key: str) -> None:
         if self.events:
             session.execute(insert(Event.__table__), self.events)
-        if self.notices:
-            session.execute(insert(OutboxMessage.__table__), self.notices)
+        if not self.digests:
+            return
+        c = self.services.cipher
+        rows = []
+        for (unit_id, template), numbers in self.digests.items():
+            payload = {"count": len(numbers), "case_numbers": " ".join(numbers[:self.DIGEST_LIST]),
+                       "more": max(0, len(numbers) - self.DIGEST_LIST)}
+            rows.append({
+                "dedupe_key": f"sweep:{chunk_key}:{template}:unit:{unit_id}", "case_id": None,
+                "channel": OutboxChannel.email.value, "template": template, "locale": "zh_CN",
+                "recipient_enc": c.encrypt_text(self.units[unit_id].notice_email, "outbox.recipient"),
+                "payload_enc": c.encrypt(json.dumps(payload, ensure_ascii=False).encode(), "outbox.payload"),
+                "status": "pending", "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+        session.execute(insert(OutboxMessage.__table__), rows)
 
 
 def _load_units(session: Session) -> dict[int, UnitInfo]:
@@ -120,7 +129,7 @@ def _run_chunks(db: Database, services: Services, units, make_update, handle, re
             w = _Writer(services, units)
             for row in rows:
                 handle(w, row)
-            w.flush(s)
+            w.flush(s, f"{attr}:{rows[0].id}:{services.clock().isoformat()}")
         setattr(report, attr, getattr(report, attr) + len(rows))
         if len(rows) < chunk:
             return
@@ -159,8 +168,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
         stage = r.stage.value if r.stage else None
         w.event(r.id, EventKind.reminder, f"reminder: {stage} due {_fmt(r.due_at)}",
                 {"stage": stage, "due": r.due_at.isoformat()})
-        w.notice(r.id, r.unit_id, "unit_reminder", f"case:{r.id}:reminder:{r.due_at.isoformat()}",
-                 {"case_number": r.number, "due": _fmt(r.due_at)})
+        w.notice(r.unit_id, "unit_reminder", r.number)
 
     def overdue_update():
         ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at < now)
@@ -172,8 +180,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
         stage = r.stage.value if r.stage else None
         w.event(r.id, EventKind.overdue, f"overdue: {stage} due {_fmt(r.due_at)}",
                 {"stage": stage, "due": r.due_at.isoformat()})
-        w.notice(r.id, r.unit_id, "unit_overdue", f"case:{r.id}:overdue:{r.due_at.isoformat()}",
-                 {"case_number": r.number, "due": _fmt(r.due_at)})
+        w.notice(r.unit_id, "unit_overdue", r.number)
         _supervise(w, r, 1)
 
     def level2_update():
@@ -188,9 +195,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
         code = units[target].code if target in units else "nobody configured"
         w.event(r.id, EventKind.supervised, f"supervision level {level} to {code}",
                 {"level": level, "unit_id": target})
-        w.notice(r.id, target, "supervision", f"case:{r.id}:supervision:{level}:{r.due_at.isoformat()}",
-                 {"case_number": r.number, "level": level, "due": _fmt(r.due_at),
-                  "unit_name": units[r.unit_id].name if r.unit_id in units else ""})
+        w.notice(target, f"supervision_{level}", r.number)
 
     _run_chunks(db, services, units, remind_update, remind, report, "reminded")
     _run_chunks(db, services, units, overdue_update, overdue, report, "overdue")

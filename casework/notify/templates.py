@@ -38,17 +38,22 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("新案件待受理", "【畅通】本单位有新案件 $case_number 待受理，请登录办理平台处理。"),
         "en": ("A new case awaits acceptance", "[Changtong] Case $case_number awaits acceptance by your unit."),
     },
+    # digests to a unit's office mailbox, one per sweep and kind
     "unit_reminder": {
-        "zh_CN": ("案件即将到期", "【畅通】案件 $case_number 的办理时限将于 $due 届满，请及时办理。"),
-        "en": ("A deadline is near", "[Changtong] The deadline of case $case_number ends on $due."),
+        "zh_CN": ("案件即将到期", "【畅通】本单位有 $count 件案件的办理时限将在2个工作日内届满：$case_numbers（另有 $more 件）。请登录办理平台及时办理。"),
+        "en": ("Deadlines are near", "[Changtong] $count of your unit's cases are due within 2 working days: $case_numbers (and $more more)."),
     },
     "unit_overdue": {
-        "zh_CN": ("案件已超期", "【畅通】案件 $case_number 已超过办理时限（$due），请尽快办理。"),
-        "en": ("A case is overdue", "[Changtong] Case $case_number is past its deadline ($due)."),
+        "zh_CN": ("案件已超期", "【畅通】本单位有 $count 件案件已超过办理时限：$case_numbers（另有 $more 件）。请尽快办理。"),
+        "en": ("Cases are overdue", "[Changtong] $count of your unit's cases are past their deadline: $case_numbers (and $more more)."),
     },
-    "supervision": {
-        "zh_CN": ("督办通知", "【畅通】督办：$unit_name 的案件 $case_number 已超期（时限 $due），第 $level 级督办。"),
-        "en": ("Supervision notice", "[Changtong] Supervision, level $level: case $case_number at $unit_name is overdue (deadline $due)."),
+    "supervision_1": {
+        "zh_CN": ("督办通知", "【畅通】督办（第一级）：您督办的单位有 $count 件案件超期：$case_numbers（另有 $more 件）。"),
+        "en": ("Supervision notice", "[Changtong] Supervision, level 1: $count overdue cases in units you supervise: $case_numbers (and $more more)."),
+    },
+    "supervision_2": {
+        "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers（另有 $more 件）。"),
+        "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: $count cases overdue by more than 5 working days: $case_numbers (and $more more)."),
     },
 }
 

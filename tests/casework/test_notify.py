@@ -165,3 +165,12 @@ def test_notices_to_the_complainant_carry_no_case_content(db, services, file_cas
     assert r.case_number in update
     for secret in ("强制入会", "会费", "两万", "工业和信息化部", "张三"):
         assert secret not in update
+
+
+def test_a_batch_is_taken_and_recorded_together_and_survives_a_crash(db, services, file_case, sink):
+    for i in range(5):
+        file_case(complainant={"name": "张三", "phone": f"1380013800{i}"})
+    ids = dispatch.due_ids(db, services.clock())
+    assert dispatch.send_batch(db, services, ids, channels(sink)) == {"sent": 5, "skipped": 0}
+    assert dispatch.send_batch(db, services, ids, channels(sink)) == {"skipped": 5}
+    assert len(sink["sms"].delivered()) == 5

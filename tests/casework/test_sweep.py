@@ -52,7 +52,8 @@ def test_reminder_overdue_and_supervision_each_once(db, services, file_case):
     assert case(db, filed).supervision_level == 2
     assert kinds(db, filed).count(EventKind.supervised) == 2
     assert kinds(db, filed).count(EventKind.reminder) == 1 and kinds(db, filed).count(EventKind.overdue) == 1
-    assert notices(db, "unit_reminder") == 1 and notices(db, "unit_overdue") == 1 and notices(db, "supervision") == 2
+    assert notices(db, "unit_reminder") == 1 and notices(db, "unit_overdue") == 1
+    assert notices(db, "supervision_1") == 1 and notices(db, "supervision_2") == 1
 
 
 def test_a_paused_case_is_not_marked_overdue_and_gets_the_pause_back(db, services, file_case, make_staff):
@@ -97,3 +98,16 @@ def test_the_sweep_touches_only_due_cases(db, services, file_case):
     report = sweep(db, services)  # nothing is due today
     assert report.as_dict() | {"queries": 0} == {"reminded": 0, "overdue": 0, "supervised": 0, "closed": 0,
                                                  "queries": 0, "errors": 0}
+
+
+def test_a_unit_gets_one_digest_not_one_mail_per_case(db, services, file_case):
+    import json
+
+    filed = [file_case().case_id for _ in range(3)]
+    due = max(case(db, c).due_at for c in filed)
+    sweep(db, clock_at(services, due + timedelta(hours=1)))
+    with db.session_scope(write=False) as s:
+        [digest] = s.scalars(select(OutboxMessage).where(OutboxMessage.template == "unit_overdue")).all()
+        payload = json.loads(services.cipher.decrypt(digest.payload_enc, "outbox.payload"))
+        numbers = {s.get(Case, c).number for c in filed}
+    assert payload["count"] == 3 and set(payload["case_numbers"].split()) == numbers
