@@ -111,7 +111,7 @@ def count_statements(db: Database):
     return counter
 
 
-def bench_sweep(url: str, cases: int, due_percent: float, reuse: bool) -> None:
+def bench_sweep(url: str, cases: int, due_percent: float, reuse: bool, chunk: int = 1000) -> None:
     from casework.deadlines.sweep import sweep
 
     had = ensure_database(url, reuse)
@@ -122,7 +122,9 @@ def bench_sweep(url: str, cases: int, due_percent: float, reuse: bool) -> None:
     db = Database(url)
     load = prepare_open_load(db, due_percent)
     print(f"load: {load['cases']:,} cases, {load['open']:,} open, {load['due']:,} due within 3 days")
-    services = Services.from_settings(settings_for(url, Path(tempfile.mkdtemp())))
+    settings = settings_for(url, Path(tempfile.mkdtemp()))
+    services = Services.from_settings(type(settings)(**{**settings.__dict__, "sweep_chunk": chunk}))
+    print(f"sweep chunk: {chunk} cases per transaction")
     counter = count_statements(db)
     for label in ("first sweep", "second sweep (nothing to do)"):
         counter["n"] = 0
@@ -212,9 +214,10 @@ def main(argv=None) -> None:
     ap.add_argument("--notices", type=int, default=5000)
     ap.add_argument("--reuse", action="store_true", help="keep an already generated database")
     ap.add_argument("--skip-notices", action="store_true")
+    ap.add_argument("--chunk", type=int, default=1000, help="cases per sweep transaction (CHANGTONG_SWEEP_CHUNK)")
     ap.add_argument("--drop", action="store_true", help="drop the database at the end")
     a = ap.parse_args(argv)
-    bench_sweep(a.postgres, a.cases, a.due_percent, a.reuse)
+    bench_sweep(a.postgres, a.cases, a.due_percent, a.reuse, a.chunk)
     if not a.skip_notices:
         bench_notices(a.postgres, a.notices)
     if a.drop:

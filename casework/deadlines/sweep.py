@@ -83,7 +83,7 @@ class _Writer:
             self.digests.setdefault((unit.id, template), []).append(case_number)
 
     def flush(self, session: Session, chunk_key: str) -> None:
-        if self.events:
+        if self.events:  # executemany: psycopg pipelines the rows (a rendered multi-VALUES was slower)
             session.execute(insert(Event.__table__), self.events)
         if not self.digests:
             return
@@ -177,11 +177,14 @@ def sweep(db: Database, services: Services) -> SweepReport:
                 .returning(*_returning()).execution_options(synchronize_session=False))
 
     def overdue(w: _Writer, r) -> None:
+        """Overdue and supervision level 1 happen together: one event records both."""
         stage = r.stage.value if r.stage else None
-        w.event(r.id, EventKind.overdue, f"overdue: {stage} due {_fmt(r.due_at)}",
-                {"stage": stage, "due": r.due_at.isoformat()})
+        target = _supervisor(units, r.unit_id, 1)
+        code = units[target].code if target in units else "nobody configured"
+        w.event(r.id, EventKind.overdue, f"overdue: {stage} due {_fmt(r.due_at)}; supervision level 1 to {code}",
+                {"stage": stage, "due": r.due_at.isoformat(), "supervision_level": 1, "supervision_unit_id": target})
         w.notice(r.unit_id, "unit_overdue", r.number)
-        _supervise(w, r, 1)
+        w.notice(target, "supervision_1", r.number)
 
     def level2_update():
         ids = (select(Case.id).where(Case.overdue, Case.supervision_level == 1, running,

@@ -50,7 +50,10 @@ def test_reminder_overdue_and_supervision_each_once(db, services, file_case):
     assert sweep(db, much_later).supervised == 1
     assert sweep(db, much_later).supervised == 0
     assert case(db, filed).supervision_level == 2
-    assert kinds(db, filed).count(EventKind.supervised) == 2
+    assert kinds(db, filed).count(EventKind.supervised) == 1  # level 2; level 1 is in the overdue event
+    with db.session_scope(write=False) as s:
+        overdue = s.scalar(select(Event).where(Event.case_id == filed, Event.kind == EventKind.overdue))
+        assert overdue.data["supervision_level"] == 1 and overdue.data["supervision_unit_id"]
     assert kinds(db, filed).count(EventKind.reminder) == 1 and kinds(db, filed).count(EventKind.overdue) == 1
     assert notices(db, "unit_reminder") == 1 and notices(db, "unit_overdue") == 1
     assert notices(db, "supervision_1") == 1 and notices(db, "supervision_2") == 1

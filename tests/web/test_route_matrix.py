@@ -42,6 +42,9 @@ PUBLIC_ENDPOINTS = {
     "public.index", "public.privacy", "public.healthz", "public.set_language",
     "public.file_form", "public.file_submit",
     "public.track_form", "public.track_submit", "public.status", "public.leave", "public.public_move",
+    # mediation: the respondent's page (its own code) and the applicant's agreement and follow-up complaint
+    "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",
+    "public.respond_agreement", "public.respond_leave", "public.track_agreement", "public.track_complaint",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
 }
 
@@ -63,6 +66,10 @@ ENDPOINTS = {
     # an empty note without the case's version: stale (409) for those who may make it
     "desk.case_move": _each(LOGIN, {409}, {409}, {404}, {403}, {404}),
     "desk.bulk_assign": _each(LOGIN, {303}, {303}, {403}, {403}, {403}),  # nothing ticked: back to the queue
+    # the agreement PDF of a case (a complaint has none: 404 for those who see it, as for those who do not)
+    "desk.case_agreement": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
+    # the mediator's list: mediators and coordinators of a mediation body only (none of these roles)
+    "desk.mediation_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # the staff API's "who am I": any token, administrators included (no case content in it)
     "desk_api.me": _each({401}, {200}, {200}, {200}, {200}, {200}),
 }

@@ -1,0 +1,321 @@
+"""Mediation through the Flask test client: the coordinator's desk, the respondent's page
+(its own code), the applicant's status page, the agreement PDF and the mediator's list."""
+import io
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select, text
+
+from casework.accounts.models import Role, User
+from casework.cases.models import Case, CaseState as S
+from casework.cases.numbers import CHINA
+from casework.mediation.models import MediationSession
+from casework.registry.models import Association
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+CODE = re.compile(r'id="respondent-code">([0-9A-Z-]+)<')
+PASSWORD = "correct horse battery"
+TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
+FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
+
+
+@pytest.fixture(autouse=True)
+def _unlink_followups(db):
+    """The shared clean-up deletes every case at once; PostgreSQL refuses while a mediation
+    still names its follow-up complaint (the foreign key has no ON DELETE), so unlink first."""
+    yield
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE mediation SET followup_case_id = NULL"))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+@pytest.fixture
+def mediation(db, file_case):
+    with db.session_scope(write=False) as s:
+        caam = s.scalar(select(Association.credit_code).where(Association.name == "中国汽车工业协会"))
+    return file_case(type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
+                     amount="300000", respondent={"name": "某某零部件有限公司", "kind": "member_company",
+                                                  "phone": "13900139000"})
+
+
+def sign_in(client, db, actor):
+    with db.session_scope(write=False) as s:
+        username = s.scalar(select(User.username).where(User.id == actor.user_id))
+    page = client.get("/staff/login").get_data(as_text=True)
+    resp = client.post("/staff/login", data={"csrf_token": CSRF.search(page).group(1), "username": username,
+                                              "password": PASSWORD})
+    assert resp.status_code == 303
+    return client
+
+
+def desk_move(client, number, move, **fields):
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    data = {"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1), **fields}
+    return client.post(f"/desk/cases/{number}/moves/{move}", data=data)
+
+
+def open_as_respondent(client, number, code):
+    page = client.get("/respond").get_data(as_text=True)
+    return client.post("/respond", data={"csrf_token": CSRF.search(page).group(1), "number": number, "code": code})
+
+
+def open_as_applicant(client, receipt):
+    page = client.get("/track").get_data(as_text=True)
+    resp = client.post("/track", data={"csrf_token": CSRF.search(page).group(1), "number": receipt.case_number,
+                                       "code": receipt.query_code})
+    assert resp.status_code == 303
+
+
+def case_state(db, case_id):
+    with db.session_scope(write=False) as s:
+        return s.get(Case, case_id).state
+
+
+def accept(client, receipt) -> str:
+    resp = desk_move(client, receipt.case_number, "accept_mediation", public_text="调解中心已受理您的申请。")
+    assert resp.status_code == 200
+    return CODE.search(resp.get_data(as_text=True)).group(1)
+
+
+def consent(app, receipt, code):
+    respondent = app.test_client()
+    assert open_as_respondent(respondent, receipt.case_number, code).status_code == 303
+    page = respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
+    resp = respondent.post(f"/respond/{receipt.case_number}/moves/respondent_consent",
+                           data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1)})
+    assert resp.status_code == 303
+    return respondent
+
+
+def in_days(days: int, hour: int = 10) -> str:
+    when = datetime.now(CHINA) + timedelta(days=days)
+    return when.strftime(f"%Y-%m-%dT{hour:02d}:00")
+
+
+@pytest.fixture
+def coordinator(client, db, make_staff):
+    actor = make_staff("caam-mediation", Role.unit_lead)
+    sign_in(client, db, actor)
+    return actor
+
+
+# -- tests --------------------------------------------------------------------------------
+
+def test_accept_shows_the_code_once_and_the_respondent_consents(app, client, db, coordinator, mediation):
+    number = mediation.case_number
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="move-accept_mediation"' in page and 'id="mediation-claim"' in page
+    resp = desk_move(client, number, "accept_mediation", public_text="调解中心已受理您的申请。")
+    assert resp.status_code == 200 and "短信发送到被申请人的手机" in resp.get_data(as_text=True)
+    code = CODE.search(resp.get_data(as_text=True)).group(1)
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
+    assert case_state(db, mediation.case_id) is S.accepted
+    again = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert code not in again and 'id="respondent-code"' not in again  # shown once
+
+    respondent = app.test_client()
+    resp = open_as_respondent(respondent, number.lower(), code.replace("-", ""))
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/respond/{number}")
+    page = respondent.get(f"/respond/{number}").get_data(as_text=True)
+    assert "同意调解" in page and "不同意调解" in page
+    assert "中国汽车工业协会调解中心（示例）" in page  # the body handling it
+    assert "张*" in page and "张三" not in page  # the applicant, masked
+    assert "请求对方支付货款三十万元。" in page and "300,000.00" in page
+    assert "13800138000" not in page and mediation.query_code not in page
+    resp = respondent.post(f"/respond/{number}/moves/respondent_consent",
+                           data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1)})
+    assert resp.status_code == 303
+    assert case_state(db, mediation.case_id) is S.mediating
+    page = respondent.get(f"/respond/{number}").get_data(as_text=True)
+    assert "调解中" in page and 'id="consent-form"' not in page
+
+    # the applicant's query code does not open the respondent's page, nor the other way round
+    other = app.test_client()
+    assert open_as_respondent(other, number, mediation.query_code).status_code == 404
+    page = other.get("/track").get_data(as_text=True)
+    assert other.post("/track", data={"csrf_token": CSRF.search(page).group(1), "number": number,
+                                      "code": code}).status_code == 404
+    # and without opening it, the respondent's pages send you to the form
+    assert other.get(f"/respond/{number}").status_code == 302
+
+
+def test_a_wrong_code_looks_like_an_unknown_number(app, client, db, coordinator, mediation):
+    accept(client, mediation)
+    anyone = app.test_client()
+    wrong = open_as_respondent(anyone, mediation.case_number, "ABCD-EFGH-JKMN-PQRS")
+    unknown = open_as_respondent(anyone, "TJ2099010100001", "ABCD-EFGH-JKMN-PQRS")
+    assert wrong.status_code == unknown.status_code == 404
+
+    def body(resp, number):
+        return CSRF.sub("", resp.get_data(as_text=True)).replace(number, "N")
+
+    assert body(wrong, mediation.case_number) == body(unknown, "TJ2099010100001")
+    assert "没有与此案件编号和答复码相符的调解申请" in wrong.get_data(as_text=True)
+
+
+def test_guessing_answer_codes_is_throttled_per_case_number(app, client, db, coordinator, mediation):
+    code = accept(client, mediation)
+    guesser = app.test_client()
+    statuses = [open_as_respondent(guesser, mediation.case_number, f"AAAA-BBBB-CCCC-{i:04d}").status_code
+                for i in range(10)]
+    assert statuses == [404] * 10
+    assert open_as_respondent(guesser, mediation.case_number, code).status_code == 429  # even the right code, for now
+    assert open_as_respondent(guesser, "TJ2099010100001", "AAAA-BBBB-CCCC-0000").status_code == 404  # others not
+
+
+def test_a_refusal_ends_it_and_the_applicant_is_told_the_other_routes(app, client, db, coordinator, mediation):
+    code = accept(client, mediation)
+    respondent = app.test_client()
+    open_as_respondent(respondent, mediation.case_number, code)
+    page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
+    resp = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse",
+                           data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
+                                 "public_text": "我方认为货款已结清。"})
+    assert resp.status_code == 303
+    assert case_state(db, mediation.case_id) is S.mediation_failed
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    page = applicant.get(f"/track/{mediation.case_number}").get_data(as_text=True)
+    assert "我方认为货款已结清。" in page and "仲裁" in page and 'id="complaint-form"' in page
+
+
+def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, mediation):
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    bad = desk_move(client, number, "schedule_session", scheduled_at="下周三", place="协会三楼会议室")
+    assert bad.status_code == 422 and 'id="m-schedule_session-scheduled_at-error"' in bad.get_data(as_text=True)
+    when = in_days(3)
+    assert desk_move(client, number, "schedule_session", scheduled_at=when, place="协会三楼会议室").status_code == 303
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(10, 14), place="腾讯会议 123-456",
+                     online="1").status_code == 303
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="sessions-table"' in page and "协会三楼会议室" in page
+    with db.session_scope(write=False) as s:
+        first = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation.case_id)
+                         .order_by(MediationSession.scheduled_at))
+    resp = desk_move(client, number, "log_session", session_id=str(first), attendees="申请人、被申请人、调解员",
+                     summary="双方就付款期限交换了意见。", internal_text="被申请人资金紧张，可分期。")
+    assert resp.status_code == 303
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "被申请人资金紧张，可分期。" in page  # staff see the internal notes
+
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    for page in (applicant.get(f"/track/{number}").get_data(as_text=True),
+                 respondent.get(f"/respond/{number}").get_data(as_text=True)):
+        assert 'id="sessions"' in page
+        assert when.replace("T", " ") in page and "协会三楼会议室" in page
+        assert "腾讯会议 123-456" in page and "线上" in page
+        assert "双方就付款期限交换了意见。" in page
+        assert "被申请人资金紧张" not in page  # never the internal notes
+
+
+def test_a_recused_mediator_cannot_be_assigned(app, client, db, coordinator, mediation, make_staff):
+    number = mediation.case_number
+    mediator = make_staff("caam-mediation", Role.handler)
+    accept(client, mediation)
+    resp = desk_move(client, number, "recuse", user_id=str(mediator.user_id), internal_text="系被申请人股东的亲属")
+    assert resp.status_code == 303
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="recusals"' in page and "系被申请人股东的亲属" in page and "已回避" in page
+    resp = desk_move(client, number, "assign", handler_id=str(mediator.user_id))
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert 'id="m-assign-handler_id-error"' in page and "回避" in page
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, mediation.case_id).handler_id != mediator.user_id
+
+
+def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, coordinator, mediation, make_staff):
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    short = desk_move(client, number, "record_agreement", facts=FACTS, terms="")
+    assert short.status_code == 422 and 'id="m-record_agreement-terms-error"' in short.get_data(as_text=True)
+    resp = desk_move(client, number, "record_agreement", facts=FACTS, terms=TERMS)
+    assert resp.status_code == 303
+    assert case_state(db, mediation.case_id) is S.mediated
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert f"/desk/cases/{number}/agreement.pdf" in page
+
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    status = applicant.get(f"/track/{number}").get_data(as_text=True)
+    assert f"/track/{number}/agreement.pdf" in status and "一、被申请人于2026年12月31日前" in status
+    assert "司法确认" in status
+    respondent_page = respondent.get(f"/respond/{number}").get_data(as_text=True)
+    assert f"/respond/{number}/agreement.pdf" in respondent_page and 'id="agreement-terms"' in respondent_page
+
+    for who, url in ((client, f"/desk/cases/{number}/agreement.pdf"),
+                     (applicant, f"/track/{number}/agreement.pdf"),
+                     (respondent, f"/respond/{number}/agreement.pdf")):
+        resp = who.get(url)
+        assert resp.status_code == 200, url
+        assert resp.mimetype == "application/pdf"
+        assert resp.headers["Content-Disposition"].startswith("attachment")
+        assert "no-store" in resp.headers["Cache-Control"]
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
+        assert "调解协议书" in text and "某某零部件有限公司" in text and "张三" in text
+
+    anonymous = app.test_client()
+    for url in (f"/desk/cases/{number}/agreement.pdf", f"/track/{number}/agreement.pdf",
+                f"/respond/{number}/agreement.pdf"):
+        resp = anonymous.get(url)
+        assert resp.status_code in (302, 404) and not resp.data.startswith(b"%PDF"), url
+    outsider = sign_in(app.test_client(), db, make_staff("miit", Role.handler))
+    assert outsider.get(f"/desk/cases/{number}/agreement.pdf").status_code == 404
+
+
+def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator, mediation):
+    number = mediation.case_number
+    consent(app, mediation, accept(client, mediation))
+    resp = desk_move(client, number, "record_no_agreement", public_text="双方分歧较大，建议通过仲裁或向人民法院起诉解决。")
+    assert resp.status_code == 303
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    page = applicant.get(f"/track/{number}").get_data(as_text=True)
+    assert "双方分歧较大" in page and 'id="complaint-form"' in page and "转为投诉" in page
+    token = CSRF.search(page).group(1)
+    missing = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": ""})
+    assert missing.status_code == 422 and 'id="category-error"' in missing.get_data(as_text=True)
+    resp = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": "forced_membership"})
+    assert resp.status_code == 200
+    receipt = resp.get_data(as_text=True)
+    new_number = re.search(r'id="case-number" class="code">([A-Z]{2}\d{14})<', receipt).group(1)
+    new_code = re.search(r'id="query-code" class="code">([0-9A-Z-]+)<', receipt).group(1)
+    assert new_number.startswith("TS") and "只显示这一次" in receipt
+    page = applicant.get(f"/track/{number}").get_data(as_text=True)
+    assert 'id="followup"' in page and new_number in page and 'id="complaint-form"' not in page
+    assert new_code not in page
+    again = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": "forced_membership"})
+    assert again.status_code == 422 and new_number in again.get_data(as_text=True)
+    desk_page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="mediation-followup"' in desk_page and new_number in desk_page
+    # the new complaint opens with its own number and code
+    other = app.test_client()
+    form = other.get("/track").get_data(as_text=True)
+    assert other.post("/track", data={"csrf_token": CSRF.search(form).group(1), "number": new_number,
+                                      "code": new_code}).status_code == 303
+
+
+def test_the_mediators_list(app, client, db, coordinator, mediation, make_staff):
+    number = mediation.case_number
+    mediator = make_staff("caam-mediation", Role.handler)
+    consent(app, mediation, accept(client, mediation))
+    assert desk_move(client, number, "assign", handler_id=str(mediator.user_id)).status_code == 303
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(2), place="协会三楼会议室").status_code == 303
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(45), place="很久以后").status_code == 303
+    phone = sign_in(app.test_client(), db, mediator)
+    resp = phone.get("/desk/mediation")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert f'id="mcase-{number}"' in page and f'href="/desk/cases/{number}"' in page
+    assert "协会三楼会议室" in page and "很久以后" not in page.split('id="my-cases"')[0]  # next 30 days only
+    assert 'href="/desk/mediation"' in phone.get(f"/desk/cases/{number}").get_data(as_text=True)
+    # the coordinator has nothing assigned; someone outside a mediation body may not look
+    assert f'id="mcase-{number}"' not in client.get("/desk/mediation").get_data(as_text=True)
+    outsider = sign_in(app.test_client(), db, make_staff("miit", Role.handler))
+    assert outsider.get("/desk/mediation").status_code == 403
