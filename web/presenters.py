@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from casework.cases.models import Case, CaseState, EventKind
+from casework.cases.models import Case, CaseState, CaseType, EventKind
 from casework.cases.queries import public_events
 from casework.db import as_utc
 from casework.cases.numbers import CHINA
@@ -33,6 +33,8 @@ def event_title(ev) -> str:
         return _("%(n)d file(s) attached", n=int((ev.data or {}).get("count", 0)))
     if ev.kind is EventKind.state_changed and ev.to_state is not None:
         return _("Status: %(state)s", state=title(ev.to_state))
+    if ev.kind is EventKind.linked and (ev.data or {}).get("followup"):
+        return _("Turned into complaint %(number)s", number=ev.data["followup"])
     return title(ev.kind)
 
 
@@ -60,6 +62,19 @@ def public_deadline(case: Case) -> dict | None:
     }
 
 
+# a mediation request's steps read differently from a complaint's
+MEDIATION_NEXT_STEP = {
+    CaseState.pending_acceptance: lambda: _("The mediation body will decide whether to accept your request and tell you."),
+    CaseState.accepted: lambda: _("The mediation body accepted your request and has asked the other party whether it agrees to mediation. Mediation starts only when both parties agree."),
+}
+
+
+def next_step(case: Case) -> str:
+    if case.type is CaseType.mediation and case.state in MEDIATION_NEXT_STEP:
+        return MEDIATION_NEXT_STEP[case.state]()
+    return NEXT_STEP[case.state]()
+
+
 def public_case(case: Case) -> dict:
     locale = current_locale()
     return {
@@ -70,7 +85,7 @@ def public_case(case: Case) -> dict:
         "type_title": title(case.type),
         "state": case.state.value,
         "state_title": title(case.state),
-        "next_step": NEXT_STEP[case.state](),
+        "next_step": next_step(case),
         "category": case.category.code,
         "category_title": case.category.display_name(locale),
         "association": case.association.credit_code if case.association else None,
@@ -91,3 +106,68 @@ def public_moves(case: Case) -> set[str]:
     from casework.workflow.machine import available_moves
 
     return {m.name for m in available_moves(Actor.complainant(case.id), case)}
+
+
+# -- mediation: what the parties see ----------------------------------------------------
+
+RESPONDENT_NEXT_STEP = {
+    CaseState.pending_acceptance: lambda: _("The mediation body has not yet decided whether to take up this request."),
+    CaseState.accepted: lambda: _("The mediation body has taken up the request. Mediation starts only if you agree: please answer below."),
+    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from both parties' consent)."),
+    CaseState.mediated: lambda: _("Mediation reached an agreement. You may jointly apply to a court for judicial confirmation within 30 days."),
+    CaseState.mediation_failed: lambda: _("Mediation has ended without an agreement. Either party may turn to arbitration or a court."),
+    CaseState.withdrawn: lambda: _("The applicant withdrew the request."),
+    CaseState.not_accepted: lambda: _("The mediation body did not take up this request."),
+}
+
+
+def money(amount) -> str | None:
+    return None if amount is None else f"{amount:,.2f}"
+
+
+def _mediation_end(case: Case):
+    """The latest event that ended the mediation (its public text: terms or advice)."""
+    ended = [ev for ev in case.events if ev.kind is EventKind.mediation_ended]
+    return ended[-1] if ended else None
+
+
+def public_mediation(case: Case, party: str = "applicant") -> dict | None:
+    """What a party of a mediation sees: the body, the request, the schedule (never the
+    internal notes), the outcome, the agreement document and, for the applicant after a
+    failed mediation, whether it can go on as a complaint."""
+    med = case.mediation if case.type is CaseType.mediation else None
+    if med is None:
+        return None
+    from casework.mediation.models import Outcome
+    from casework.mediation.operations import can_turn_into_complaint
+
+    sessions = [{
+        "id": s.id,
+        "at": local_time(s.scheduled_at),
+        "place": s.place,
+        "online": s.online,
+        "held": s.held,
+        "summary": s.summary if s.held else None,
+    } for s in med.sessions]
+    end = _mediation_end(case) if med.outcome is not None else None
+    followup = None
+    if med.followup_case_id:
+        followup = next((ev.data.get("followup") for ev in reversed(case.events)
+                         if ev.kind is EventKind.linked and (ev.data or {}).get("followup")), None)
+    return {
+        "body": case.unit.name if case.unit is not None else None,
+        "respondent_kind": title(med.respondent_kind),
+        "claim": med.claim,
+        "amount": money(med.amount),
+        "consented": med.respondent_consented_at is not None,
+        "sessions": sessions,
+        "outcome": med.outcome.value if med.outcome else None,
+        "outcome_title": title(med.outcome) if med.outcome else None,
+        "terms": med.terms if med.outcome is Outcome.agreement else None,
+        "end_text": end.public_text if end is not None and med.outcome is not Outcome.agreement else None,
+        "has_agreement": bool(med.agreement_key),
+        "followup": followup,
+        "can_turn_into_complaint": party == "applicant" and can_turn_into_complaint(case),
+        "next_step": RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])() if party == "respondent"
+        else next_step(case),
+    }

@@ -7,7 +7,7 @@ the machine gave (403, 409, 422), its errors beside the fields and what was type
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -15,8 +15,10 @@ from sqlalchemy.orm import selectinload
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
-from casework.cases.models import ActorKind, Case, EventKind
+from casework.cases.models import ActorKind, Case, CaseType, EventKind
 from casework.cases.numbers import normalize_number
+from casework.mediation.models import MediationSession, MediatorRecusal
+from casework.mediation.operations import store_agreement
 from casework.privacy import masking
 from casework.privacy.crypto import DecryptionError
 from casework.registry.models import Unit
@@ -25,10 +27,11 @@ from casework.workflow.reasons import NotAcceptReason, TransferReason
 from web.auth import current_actor
 from web.desk import bp
 from web.desk.forms import (
-    canned_replies, is_overdue, move_fields, receiving_units, unit_handlers,
+    canned_replies, is_overdue, move_fields, receiving_units, unit_handlers, unit_members,
 )
 from web.i18n import title, tr, tr_errors
-from web.presenters import association_name, event_title, local_time
+from web.presenters import association_name, event_title, local_time, money
+from web.public.respond import agreement_response
 from web.requestdb import db_session, services
 
 IDENTITY = (
@@ -106,14 +109,46 @@ def _timeline(session, case: Case) -> list[dict]:
     return entries
 
 
+def _mediation(session, case: Case, names: set[str]) -> dict:
+    """The mediation parts of the case page: particulars, sessions, recusals, outcome."""
+    med = case.mediation if case.type is CaseType.mediation else None
+    if med is None:
+        return {"mediation": None, "recused_ids": set()}
+    sessions = list(session.scalars(select(MediationSession).where(MediationSession.case_id == case.id)
+                                    .order_by(MediationSession.scheduled_at, MediationSession.id)))
+    recusals = list(session.scalars(select(MediatorRecusal).where(MediatorRecusal.case_id == case.id)
+                                    .order_by(MediatorRecusal.id)))
+    recused_ids = {r.user_id for r in recusals}
+    names_by_id = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(recused_ids)))} \
+        if recused_ids else {}
+    followup = session.get(Case, med.followup_case_id) if med.followup_case_id else None
+    members = unit_members(session, case.unit_id) if "recuse" in names else []
+    return {
+        "mediation": med,
+        "amount": money(med.amount),
+        "sessions": [{"id": x.id, "at": local_time(x.scheduled_at), "place": x.place, "online": x.online,
+                      "held": x.held, "attendees": x.attendees, "summary": x.summary,
+                      "internal_notes": x.internal_notes} for x in sessions],
+        "session_options": [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions if not x.held],
+        "recusals": [{"name": names_by_id.get(r.user_id, "?"), "reason": r.reason, "at": local_time(r.created_at)}
+                     for r in recusals],
+        "recused_ids": recused_ids,
+        "member_options": [(u.id, u.display_name) for u in members if u.id not in recused_ids],
+        "followup_number": followup.number if followup is not None else None,
+    }
+
+
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
-                failed_move: str | None = None, values: dict | None = None, errors: dict | None = None):
+                failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
+                respondent_code: str | None = None, code_sent: bool = False):
     session = db_session()
     now = services().clock()
     moves = available_moves(actor, case)
     names = {m.name for m in moves}
     handler = session.get(User, case.handler_id) if case.handler_id else None
     handlers = unit_handlers(session, case.unit_id) if "assign" in names else []
+    med = _mediation(session, case, names)
+    withdrawn = _("withdrawn (回避)")
     units = receiving_units(session, case) if names & {"route", "transfer"} else []
     show_identity = can_see_identity(actor, case)
     return render_template(
@@ -127,12 +162,14 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         units_options=[(u.id, u.name) for u in units],
         not_accept_options=[(r.value, title(r)) for r in NotAcceptReason],
         transfer_options=[(r.value, title(r)) for r in TransferReason],
-        handler_options=[(u.id, u.display_name) for u in handlers],
+        handler_options=[(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
+                         for u in handlers],
         can_claim=("assign" in names and case.handler_id != actor.user_id
                    and any(u.id == actor.user_id for u in handlers)),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
         me=actor.user_id, current_unit_id=case.unit_id,
+        med=med, respondent_code=respondent_code, code_sent=code_sent,
     ), status
 
 
@@ -152,7 +189,7 @@ def case_move(number: str, move: str):
     fields = move_fields(move, request.form)
     unit_before = case.unit_id
     try:
-        perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
+        event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
     except WorkflowError as err:
         session.rollback()
         case = _load(number, actor)  # after a 409: the case as it is now
@@ -161,8 +198,21 @@ def case_move(number: str, move: str):
         stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
         return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
                            failed_move=move, values=fields, errors=errors)
+    if move == "record_agreement":
+        try:
+            store_agreement(session, services(), case)  # the 调解协议书, in the same transaction
+        except Exception:  # fonts or Pango missing, a full disk: the agreement is not kept either
+            current_app.logger.exception("mediation agreement document failed for %s", number)
+            session.rollback()
+            return render_case(actor, _load(number, actor), status=500, failed_move=move, values=fields,
+                               error=_("The mediation agreement document could not be produced, so the agreement was not recorded. Please try again or tell the platform's administrator."))
     session.commit()
     action = _(MOVES[move].title)
+    code = getattr(event, "respondent_code", None)
+    if code and can_view_case(actor, case):
+        # shown this once, on this page (not through the session cookie), and never stored
+        return render_case(actor, _load(number, actor), respondent_code=code,
+                           code_sent=bool((event.data or {}).get("respondent_invited_by_sms")))
     if can_view_case(actor, case):
         flash(_("Done: %(action)s.", action=action), "success")
         return redirect(url_for("desk.case_page", number=case.number), code=303)
@@ -172,3 +222,12 @@ def case_move(number: str, move: str):
     if unit_before is not None and can_work_unit(actor, unit_before):
         return redirect(url_for("desk.unit_queue", unit_id=unit_before), code=303)
     return redirect(url_for("desk.home"), code=303)
+
+
+@bp.get("/cases/<number>/agreement.pdf")
+def case_agreement(number: str):
+    actor = current_actor()
+    case = _load(number, actor)
+    if case.type is not CaseType.mediation:
+        abort(404)
+    return agreement_response(case)

@@ -40,6 +40,15 @@ MOVE_FIELDS: dict[str, tuple[str, ...]] = {
     "suspend": ("public_text",),
     "resume": ("public_text",),
     "decide_review": ("public_text",),
+    # mediation
+    "accept_mediation": ("public_text",),
+    "record_consent": ("public_text",),
+    "record_refusal": ("public_text",),
+    "schedule_session": ("scheduled_at", "place", "online"),
+    "log_session": ("session_id", "attendees", "summary", "internal_text"),
+    "recuse": ("user_id", "internal_text"),
+    "record_agreement": ("facts", "terms"),
+    "record_no_agreement": ("public_text",),
 }
 # a move added to the machine later gets a text to the complainant until it has its own form
 GENERIC_FIELDS = ("public_text",)
@@ -138,6 +147,17 @@ def unit_handlers(session: Session, unit_id: int | None) -> list[User]:
     return list(session.scalars(
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.unit_id == unit_id, Membership.role.in_(HANDLER_ROLES), User.active)
+        .distinct().order_by(User.display_name, User.id)
+    ))
+
+
+def unit_members(session: Session, unit_id: int | None) -> list[User]:
+    """Everyone with a role in this unit (a mediation body's mediators), for recusal."""
+    if unit_id is None:
+        return []
+    return list(session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.unit_id == unit_id, User.active)
         .distinct().order_by(User.display_name, User.id)
     ))
 

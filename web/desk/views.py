@@ -1,6 +1,7 @@
 """The desk's queues: where a handler lands, a unit's queue, the triage queue, bulk assign."""
 from __future__ import annotations
 
+from datetime import timedelta
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -10,9 +11,10 @@ from sqlalchemy import select
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_triage, can_use_desk, can_work_unit
-from casework.cases.models import Case, CaseType
+from casework.cases.models import Case, CaseState, CaseType
 from casework.cases.queue import TABS, queue_page, tab_counts
-from casework.registry.models import Unit
+from casework.mediation.models import MediationSession
+from casework.registry.models import Unit, UnitKind
 from casework.workflow.machine import StaleCase, WorkflowError, perform
 from web.auth import current_actor
 from web.desk import bp
@@ -156,3 +158,65 @@ def bulk_assign(unit_id: int):
         flash(_("%(n)d of the ticked cases are no longer in this unit's queue and were left alone.", n=elsewhere),
               "warning")
     return redirect(back, code=303)
+
+
+# -- the mediator's list (phone-friendly) -------------------------------------------------
+
+MEDIATION_OPEN = (CaseState.pending_acceptance, CaseState.accepted, CaseState.mediating)
+UPCOMING_DAYS = 30
+
+
+def mediation_unit_ids(actor: Actor) -> list[int]:
+    """The mediation bodies this actor works as a mediator (handler) or coordinator (lead)."""
+    ids = workable_unit_ids(actor)
+    if not ids:
+        return []
+    return sorted(db_session().scalars(select(Unit.id).where(Unit.id.in_(ids), Unit.kind == UnitKind.mediation_body)))
+
+
+@bp.context_processor
+def _mediation_nav():
+    """Whether to show the link to the mediator's list (``desk_mediation``) in the desk nav."""
+    from flask import g
+
+    if g.get("staff_user") is None:
+        return {"desk_mediation": False}
+    return {"desk_mediation": bool(mediation_unit_ids(Actor.staff(g.staff_user)))}
+
+
+@bp.get("/mediation")
+def mediation_list():
+    actor = current_actor()
+    units = mediation_unit_ids(actor)
+    if not units:
+        abort(403)
+    session = db_session()
+    now = services().clock()
+    cases = list(session.scalars(
+        select(Case).where(Case.handler_id == actor.user_id, Case.type == CaseType.mediation,
+                           Case.unit_id.in_(units), Case.state.in_(MEDIATION_OPEN))
+        .order_by(Case.due_at.is_(None), Case.due_at, Case.id)))
+    upcoming = session.execute(
+        select(MediationSession, Case.number, Case.title).join(Case, Case.id == MediationSession.case_id)
+        .where(Case.handler_id == actor.user_id, Case.unit_id.in_(units), Case.state == CaseState.mediating,
+               MediationSession.held.is_(False), MediationSession.scheduled_at >= now,
+               MediationSession.scheduled_at <= now + timedelta(days=UPCOMING_DAYS))
+        .order_by(MediationSession.scheduled_at)).all()
+    return render_template(
+        "desk/mediation.html", cases=cases, upcoming=upcoming, days=UPCOMING_DAYS,
+        overdue={c.id for c in cases if is_overdue(c, now)},
+        current_unit_id=units[0] if len(units) == 1 else None,
+        next_sessions=_next_sessions(session, [c.id for c in cases], now),
+    )
+
+
+def _next_sessions(session, case_ids: list[int], now) -> dict[int, MediationSession]:
+    """Each case's next session not yet held."""
+    if not case_ids:
+        return {}
+    out: dict[int, MediationSession] = {}
+    for s in session.scalars(select(MediationSession).where(
+            MediationSession.case_id.in_(case_ids), MediationSession.held.is_(False),
+            MediationSession.scheduled_at >= now).order_by(MediationSession.scheduled_at)):
+        out.setdefault(s.case_id, s)
+    return out

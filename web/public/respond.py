@@ -1,0 +1,205 @@
+"""The other party of a mediation (the respondent), and the mediation parts of the
+applicant's status page.
+
+The respondent opens its page with the case number and its own code (given once to the
+mediation body's coordinator, and sent to its phone), exactly as the applicant opens the
+status page: a wrong code and an unknown number answer the same 404, and failed tries
+count against a limit per case number. On its page it agrees to or refuses
+mediation, sees the schedule and, after an agreement, downloads the 调解协议书.
+
+The applicant downloads the same document from the status page and, after a failed
+mediation, turns the request into a complaint (the new number and query code are shown
+once).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from casework.accounts.actor import Actor
+from casework.cases.models import Case, CaseType
+from casework.cases.numbers import normalize_number
+from casework.cases.queries import case_by_number, public_events
+from casework.mediation.operations import (
+    agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
+)
+from casework.privacy import masking
+from casework.privacy.crypto import DecryptionError
+from casework.workflow.machine import WorkflowError, available_moves, perform
+from web.extensions import limiter
+from web.i18n import current_locale, tr, tr_errors
+from web.presenters import public_mediation
+from web.public import bp
+from web.public.track import _authorised as _applicant_authorised
+from web.requestdb import db_session, services
+
+RESPOND_MINUTES = 30
+RESPONDENT_MOVES = ("respondent_consent", "respondent_refuse")
+DONE = {
+    "respondent_consent": lambda: _("Thank you. You agreed to mediation; the mediation body will contact both parties."),
+    "respondent_refuse": lambda: _("Your answer has been recorded: you do not agree to mediation."),
+}
+
+
+@bp.context_processor
+def _mediation_helpers():
+    return {"public_mediation": public_mediation,
+            "complaint_categories": lambda: grievance_categories(db_session())}
+
+
+def _number_key() -> str:
+    # the key the status page's lookup uses too (no IP address: per case number)
+    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
+
+
+def _lookup_limit() -> str:
+    return services().settings.lookup_limit
+
+
+def _responding(number: str) -> bool:
+    t = (session.get("responding") or {}).get(number)
+    return t is not None and t > time.time() - RESPOND_MINUTES * 60
+
+
+def _mediation_case(number: str) -> Case:
+    case = case_by_number(db_session(), number)
+    if case is None or case.type is not CaseType.mediation or case.mediation is None:
+        abort(404)
+    return case
+
+
+def agreement_response(case: Case) -> Response:
+    """The 调解协议书 as a download (never cached); 404 when there is none."""
+    med = case.mediation
+    if med is None or not med.agreement_key:
+        abort(404)
+    try:
+        data = agreement_bytes(services(), med)
+    except (LookupError, OSError, DecryptionError):
+        abort(404)
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{agreement_filename(case)}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# -- the respondent -------------------------------------------------------------------
+
+@bp.get("/respond")
+def respond_form():
+    return render_template("public/respond.html", number=request.args.get("number", ""), error=None)
+
+
+@bp.post("/respond")
+# a shared "lookup" bucket per case number: the status page's lookup can join it (shared_limit
+# with the same scope and key) so that wrong answer codes and wrong query codes count together
+@limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
+                      deduct_when=lambda r: r.status_code == 404)
+def respond_submit():
+    number = normalize_number(request.form.get("number", ""))
+    case = respondent_lookup(db_session(), services().settings.query_pepper, number, request.form.get("code", ""))
+    if case is None:
+        error = _("No mediation request matches this case number and answer code. Check both and try again.")
+        return render_template("public/respond.html", number=number, error=error), 404
+    responding = {n: t for n, t in (session.get("responding") or {}).items()
+                  if t > time.time() - RESPOND_MINUTES * 60}
+    responding[case.number] = time.time()
+    session["responding"] = responding
+    return redirect(url_for("public.respond_status", number=case.number), code=303)
+
+
+def _render_respondent(case: Case, *, status: int = 200, values=None, errors=None, failed_move=None,
+                       move_error=None):
+    try:
+        applicant = masking.mask_name(services().cipher.decrypt_text(case.complainant_name_enc,
+                                                                     "case.complainant.name"))
+    except DecryptionError:
+        applicant = ""
+    moves = {m.name for m in available_moves(Actor.respondent(case.id), case)}
+    return render_template(
+        "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
+        category=case.category.display_name(current_locale()), moves=moves, values=values or {},
+        errors=errors or {}, failed_move=failed_move, move_error=move_error,
+    ), status
+
+
+@bp.get("/respond/<number>")
+def respond_status(number: str):
+    number = normalize_number(number)
+    if not _responding(number):
+        return redirect(url_for("public.respond_form", number=number))
+    return _render_respondent(_mediation_case(number))
+
+
+@bp.post("/respond/<number>/moves/<move>")
+def respond_move(number: str, move: str):
+    number = normalize_number(number)
+    if not _responding(number):
+        return redirect(url_for("public.respond_form", number=number), code=303)
+    if move not in RESPONDENT_MOVES:
+        abort(404)
+    db = db_session()
+    case = _mediation_case(number)
+    values = {"public_text": request.form.get("public_text", "")}
+    try:
+        perform(db, services(), Actor.respondent(case.id), case, move,
+                version=request.form.get("version"), **values)
+    except WorkflowError as err:
+        db.rollback()
+        return _render_respondent(_mediation_case(number), status=err.status, values=values,
+                                  errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message))
+    db.commit()
+    flash(DONE[move]())
+    return redirect(url_for("public.respond_status", number=number), code=303)
+
+
+@bp.get("/respond/<number>/agreement.pdf")
+def respond_agreement(number: str):
+    number = normalize_number(number)
+    if not _responding(number):
+        return redirect(url_for("public.respond_form", number=number))
+    return agreement_response(_mediation_case(number))
+
+
+@bp.post("/respond/<number>/leave")
+def respond_leave(number: str):
+    responding = dict(session.get("responding") or {})
+    responding.pop(normalize_number(number), None)
+    session["responding"] = responding
+    return redirect(url_for("public.index"), code=303)
+
+
+# -- the applicant ---------------------------------------------------------------------
+
+@bp.get("/track/<number>/agreement.pdf")
+def track_agreement(number: str):
+    number = normalize_number(number)
+    if not _applicant_authorised(number):
+        return redirect(url_for("public.track_form", number=number))
+    return agreement_response(_mediation_case(number))
+
+
+@bp.post("/track/<number>/complaint")
+def track_complaint(number: str):
+    """Turn a failed mediation into a complaint; the new receipt is shown this once."""
+    number = normalize_number(number)
+    if not _applicant_authorised(number):
+        return redirect(url_for("public.track_form", number=number), code=303)
+    db = db_session()
+    case = _mediation_case(number)
+    category = request.form.get("category", "")
+    try:
+        receipt = turn_into_complaint(db, services(), case, category)
+    except WorkflowError as err:
+        db.rollback()
+        case = _mediation_case(number)
+        return render_template(
+            "public/status.html", case=case, events=public_events(case), values={"category": category},
+            errors=tr_errors(err.errors), failed_move="turn_into_complaint", move_error=tr(err.message),
+        ), err.status
+    db.commit()
+    return render_template("public/receipt.html", receipt=receipt, case_type=CaseType.complaint,
+                           phone_given=case.complainant_phone_enc is not None,
+                           email_given=case.complainant_email_enc is not None)
