@@ -15,7 +15,8 @@ from casework.db import Database
 from casework.settings import Settings, new_key
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "event", "case",
+CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "mediation_session", "mediator_recusal",
+               "mediation", "event", "case",
                "api_token", "membership", "user_account")
 
 

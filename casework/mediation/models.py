@@ -45,7 +45,7 @@ class Mediation(Base):
     # the 调解协议书 PDF (encrypted, in the file store)
     agreement_key: Mapped[str | None] = mapped_column(sa.String(100))
     # the complaint this failed mediation was turned into
-    followup_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"))
+    followup_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"))
 
     case: Mapped[Case] = relationship(foreign_keys=[case_id], backref=sa.orm.backref("mediation", uselist=False))
     sessions: Mapped[list["MediationSession"]] = relationship(

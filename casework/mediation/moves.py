@@ -56,13 +56,14 @@ def _accept_mediation(ctx: Ctx) -> dict:
     if ctx.case.handler_id is None and ctx.actor.user_id is not None:
         ctx.case.handler_id = ctx.actor.user_id
     phone = _respondent_phone(ctx)
-    if phone and len(phone) == 11 and phone.startswith("1"):
+    mobile = bool(phone and len(phone) == 11 and phone.startswith("1"))
+    if mobile:
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{ctx.case.id}:respondent_invite:sms",
                       case=ctx.case, channel=OutboxChannel.sms, template="respondent_invite",
                       locale=ctx.case.locale, recipient=phone,
                       payload={"case_number": ctx.case.number, "respondent_code": code})
     ctx.event.respondent_code = code  # shown once to the coordinator; never stored
-    return {"respondent_invited_by_sms": bool(phone)}
+    return {"respondent_invited_by_sms": mobile}
 
 
 def _consent(ctx: Ctx) -> dict:

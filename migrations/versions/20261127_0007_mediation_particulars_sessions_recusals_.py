@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.CheckConstraint("outcome <> 'agreement' OR terms IS NOT NULL", name=op.f('ck_mediation_agreement_has_terms')),
     sa.CheckConstraint('amount IS NULL OR amount >= 0', name=op.f('ck_mediation_amount_nonnegative')),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_mediation_case_id_case'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['followup_case_id'], ['case.id'], name=op.f('fk_mediation_followup_case_id_case')),
+    sa.ForeignKeyConstraint(['followup_case_id'], ['case.id'], name=op.f('fk_mediation_followup_case_id_case'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_mediation'))
     )
     op.create_table('mediation_session',

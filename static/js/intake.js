@@ -58,4 +58,6 @@
     }, 200);
   });
   q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); } });
+  // text typed before this script ran (a slow phone) is searched at once
+  if (q.value.trim() && !box.querySelector("input")) { q.dispatchEvent(new Event("input")); }
 })();

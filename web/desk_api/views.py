@@ -49,6 +49,15 @@ MOVE_FIELDS: dict[str, dict[str, str]] = {
     "suspend": {"public_text": TEXT},
     "resume": {"public_text": TEXT},
     "decide_review": {"public_text": TEXT},
+    # mediation
+    "accept_mediation": {"public_text": TEXT},
+    "record_consent": {"public_text": TEXT},
+    "record_refusal": {"public_text": TEXT},
+    "schedule_session": {"scheduled_at": TEXT, "place": TEXT, "online": TEXT},
+    "log_session": {"session_id": ID, "attendees": TEXT, "summary": TEXT, "internal_text": TEXT},
+    "recuse": {"user_id": ID, "internal_text": TEXT},
+    "record_agreement": {"facts": TEXT, "terms": TEXT},
+    "record_no_agreement": {"public_text": TEXT},
 }
 
 
@@ -243,7 +252,11 @@ def make_move(case_number: str, move: str):
     if errors:
         return _invalid(errors)
     try:
-        perform(session, services(), actor, found, move, version=version, **fields)
+        event = perform(session, services(), actor, found, move, version=version, **fields)
+        if move == "record_agreement":
+            from casework.mediation.operations import store_agreement
+
+            store_agreement(session, services(), found)
     except WorkflowError as err:
         session.rollback()
         extra = {}
@@ -256,4 +269,8 @@ def make_move(case_number: str, move: str):
     session.commit()
     # the case as it is now, even when the move sent it away from the caller's unit (their
     # own move; identity is then hidden, as can_see_identity no longer holds)
-    return jsonify(_detail(actor, _load(case_number)))
+    body = _detail(actor, _load(case_number))
+    code = getattr(event, "respondent_code", None)
+    if code:
+        body["respondent_code"] = code  # shown this once; only its hash is kept
+    return jsonify(body)

@@ -32,7 +32,7 @@ from web.extensions import limiter
 from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public import bp
-from web.public.track import _authorised as _applicant_authorised
+from web.public.track import authorised as _applicantauthorised
 from web.requestdb import db_session, services
 
 RESPOND_MINUTES = 30
@@ -176,7 +176,7 @@ def respond_leave(number: str):
 @bp.get("/track/<number>/agreement.pdf")
 def track_agreement(number: str):
     number = normalize_number(number)
-    if not _applicant_authorised(number):
+    if not _applicantauthorised(number):
         return redirect(url_for("public.track_form", number=number))
     return agreement_response(_mediation_case(number))
 
@@ -185,7 +185,7 @@ def track_agreement(number: str):
 def track_complaint(number: str):
     """Turn a failed mediation into a complaint; the new receipt is shown this once."""
     number = normalize_number(number)
-    if not _applicant_authorised(number):
+    if not _applicantauthorised(number):
         return redirect(url_for("public.track_form", number=number), code=303)
     db = db_session()
     case = _mediation_case(number)

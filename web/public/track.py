@@ -38,7 +38,8 @@ def track_form():
 
 
 @bp.post("/track")
-@limiter.limit(_lookup_limit, key_func=_number_key, deduct_when=lambda r: r.status_code == 404)
+@limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
+                      deduct_when=lambda r: r.status_code == 404)
 def track_submit():
     number = normalize_number(request.form.get("number", ""))
     code = request.form.get("code", "")
@@ -51,6 +52,11 @@ def track_submit():
     tracked[case.number] = time.time()
     session["tracked"] = tracked
     return redirect(url_for("public.status", number=case.number), code=303)
+
+
+def authorised(number: str) -> bool:
+    """This browser opened the case with its number and query code in the last 30 minutes."""
+    return _authorised(number)
 
 
 def _authorised(number: str) -> bool:
