@@ -172,3 +172,18 @@ def make_staff(db):
             return Actor.staff(user)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def cjk_pdf():
+    """WeasyPrint needs Pango and the Noto CJK fonts from the system (Debian packages)."""
+    import shutil
+    import subprocess
+
+    try:
+        import weasyprint  # noqa: F401  (fails without Pango)
+    except OSError as exc:
+        needs_service(f"Pango for WeasyPrint (apt-get install libpango-1.0-0 libpangoft2-1.0-0): {exc}")
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True).stdout if shutil.which("fc-list") else ""
+    if "Noto Sans CJK" not in fonts:
+        needs_service("Noto CJK fonts (apt-get install fonts-noto-cjk)")

@@ -20,7 +20,7 @@ from casework.accounts.models import Role, User
 from casework.cases.numbers import CHINA
 from tests.browser.conftest import ARTIFACTS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cjk_pdf")]
 
 PASSWORD = "correct horse battery"
 CLAIM = "请求对方支付拖欠的货款三十万元。"

@@ -18,6 +18,8 @@ from casework.mediation.operations import (
 from casework.registry.models import Association
 from casework.workflow.machine import InvalidMove, MoveNotAllowed, perform
 
+pytestmark = pytest.mark.usefixtures("cjk_pdf")
+
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。\n履行方式：银行转账至申请人账户。"
 

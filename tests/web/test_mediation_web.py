@@ -14,6 +14,8 @@ from casework.cases.numbers import CHINA
 from casework.mediation.models import MediationSession
 from casework.registry.models import Association
 
+pytestmark = pytest.mark.usefixtures("cjk_pdf")
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 CODE = re.compile(r'id="respondent-code">([0-9A-Z-]+)<')
