@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework.cases.models import Case, CaseType, Stage
+from casework.cases.models import Case, Stage
 from casework.deadlines.calendar import library_confirms
 from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
 from casework.i18n import Message, N_
@@ -133,5 +133,3 @@ def limit_rows(session: Session) -> list[TimeLimit]:
     rows = list(session.scalars(select(TimeLimit)))
     return sorted(rows, key=lambda t: (order[t.stage], t.case_type is not None, t.case_type.value if t.case_type else ""))
 
-
-__all__ = ["CaseType"]

@@ -213,47 +213,38 @@ def sweep(db: Database, services: Services) -> SweepReport:
     return report
 
 
-def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: datetime, report: SweepReport) -> None:
-    """Replies not rated in time are closed through the state machine, case by case."""
+def _system_moves(db: Database, services: Services, deadlines: Deadlines, ids_query, move: str,
+                  report: SweepReport) -> None:
+    """A state change the sweep makes (closing, ending), through the state machine, case by case."""
     from casework.workflow.machine import MoveNotAllowed, perform
 
     system = Actor.system("sweep")
     with db.session_scope(write=False) as s:
-        ids = list(s.scalars(select(Case.id).where(Case.state == S.replied, Case.due_at < now)))
+        ids = list(s.scalars(ids_query))
         report.queries += 1
     for cid in ids:
         try:
             with db.session_scope() as s:
                 case = s.get(Case, cid)
-                if case is not None and case.state is S.replied:
-                    perform(s, services, system, case, "close_unrated", deadlines=deadlines)
+                if case is not None:
+                    perform(s, services, system, case, move, deadlines=deadlines)
                     report.closed += 1
         except MoveNotAllowed:
             continue
         except Exception as exc:
-            log.exception("sweep could not close case %s", cid)
+            log.exception("sweep could not %s case %s", move, cid)
             report.errors.append(f"{cid}: {exc.__class__.__name__}")
+
+
+def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: datetime, report: SweepReport) -> None:
+    """Replies not rated in time are closed."""
+    _system_moves(db, services, deadlines, select(Case.id).where(Case.state == S.replied, Case.due_at < now),
+                  "close_unrated", report)
 
 
 def _end_timed_out_mediations(db: Database, services: Services, deadlines: Deadlines, now: datetime,
                               report: SweepReport) -> None:
     """Mediation that reached its limit without agreement ends (人民调解法: no agreement)."""
-    from casework.workflow.machine import MoveNotAllowed, perform
-
-    system = Actor.system("sweep")
-    with db.session_scope(write=False) as s:
-        ids = list(s.scalars(select(Case.id).where(Case.state == S.mediating, Case.due_at < now,
-                                                   Case.paused_at.is_(None))))
-        report.queries += 1
-    for cid in ids:
-        try:
-            with db.session_scope() as s:
-                case = s.get(Case, cid)
-                if case is not None and case.state is S.mediating:
-                    perform(s, services, system, case, "mediation_timeout", deadlines=deadlines)
-                    report.closed += 1
-        except MoveNotAllowed:
-            continue
-        except Exception as exc:
-            log.exception("sweep could not end mediation %s", cid)
-            report.errors.append(f"{cid}: {exc.__class__.__name__}")
+    _system_moves(db, services, deadlines,
+                  select(Case.id).where(Case.state == S.mediating, Case.due_at < now, Case.paused_at.is_(None)),
+                  "mediation_timeout", report)

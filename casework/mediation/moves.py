@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework.accounts.models import Role, User
+from casework.accounts.models import User
 from casework.cases.models import CaseState as S, CaseType, EventKind, Stage
 from casework.i18n import Message, N_
 from casework.mediation.models import MediationSession, MediatorRecusal, Outcome
@@ -174,7 +174,6 @@ def _recuse(ctx: Ctx) -> dict:
     return {"recused_user_id": user.id}
 
 
-HANDLERS = m.HANDLERS
 for move in [
     Move("accept_mediation", N_("Accept the mediation request"), frozenset({S.pending_acceptance}),
          EventKind.accepted, types=MED, apply=_accept_mediation),
@@ -200,5 +199,3 @@ for move in [
          EventKind.mediation_ended, roles=frozenset(), system=True, types=MED, apply=_timeout),
 ]:
     register(move)
-
-__all__ = ["Role", "HANDLERS"]

@@ -35,3 +35,35 @@ def mask_id_number(value: str | None) -> str:
     if not value:
         return ""
     return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:]
+
+
+# (field, encryption purpose, mask) of the personal data a case may hold, per party
+PARTY_FIELDS = {
+    "complainant": (
+        ("name", "case.complainant.name", mask_name),
+        ("phone", "case.complainant.phone", mask_phone),
+        ("email", "case.complainant.email", mask_email),
+        ("id_number", "case.complainant.id_number", mask_id_number),
+    ),
+    "respondent": (
+        ("name", "case.respondent.name", mask_name),
+        ("phone", "case.respondent.phone", mask_phone),
+    ),
+}
+
+
+def masked_party(cipher, case, party: str, unreadable: str = "?") -> dict[str, str]:
+    """A party's personal data as staff see it: decrypted, then masked. A value that does
+    not decrypt (a lost or wrong key) shows as ``unreadable`` instead of failing the page."""
+    from casework.privacy.crypto import DecryptionError
+
+    out = {}
+    for key, purpose, mask in PARTY_FIELDS[party]:
+        try:
+            value = cipher.decrypt_text(getattr(case, f"{party}_{key}_enc"), purpose)
+        except DecryptionError:
+            out[key] = unreadable
+            continue
+        if value:
+            out[key] = mask(value)
+    return out

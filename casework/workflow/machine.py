@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.accounts.actor import Actor
-from casework.accounts.models import Membership, Role, User
+from casework.accounts.models import Role, User
 from casework.cases.models import (
     ActorKind, Case, CaseState as S, CaseType, Event, EventKind, Rating, Stage,
 )

@@ -1,5 +1,4 @@
 """A person on a phone files a case with evidence, keeps the number and code, checks it."""
-import io
 import re
 
 import pytest

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from casework.cases import numbers
 from casework.cases.guards import InvariantViolation
-from casework.cases.models import Case, CaseState, Channel, Event, EventKind, IntakeReceipt
+from casework.cases.models import Case, CaseState, Channel, Event, EventKind
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
 from casework.notify.models import OutboxMessage

@@ -1,7 +1,7 @@
 """Routing at submission: rules with fallbacks, overrides, triage, and conflicts of interest."""
 from sqlalchemy import select
 
-from casework.cases.models import Case, CaseState, CaseType, Category, EventKind
+from casework.cases.models import Case, CaseState, CaseType, EventKind
 from casework.registry.models import Association, Unit
 from casework.routing.models import RouteTarget, RoutingRule
 

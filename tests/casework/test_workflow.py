@@ -82,8 +82,6 @@ def test_moves_from_the_wrong_state_are_refused(db, file_case, make_staff, act):
     with pytest.raises(MoveNotAllowed) as exc:
         act(handler, case, "accept")
     assert exc.value.message.params["state"].msgid == "Being handled"
-    from flask_babel import Babel  # noqa: F401  (the web layer translates it)
-
     zh = {"This cannot be done while the case is \u201c%(state)s\u201d.": "案件处于“%(state)s”状态时不能进行此操作。",
           "Being handled": "办理中"}
     assert exc.value.message.render(lambda m: zh.get(m, m)) == "案件处于“办理中”状态时不能进行此操作。"

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseType, Stage
-from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
+from casework.deadlines.models import CalendarOverride, TimeLimit
 from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -2,11 +2,10 @@
 import io
 import re
 
-import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from casework.cases.models import Attachment, Case
+from casework.cases.models import Case
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from casework.deadlines import operations as ops
-from casework.deadlines.calendar import WorkingCalendar, library_confirms
+from casework.deadlines.calendar import library_confirms
 from casework.deadlines.limits import Deadlines
 from casework.deadlines.models import CalendarOverride, CalendarYear
 from web.admin import bp
@@ -99,5 +99,3 @@ def time_limit_save(limit_id: int):
     flash(_("Time limit saved; new stages use it from now on."))
     return redirect(url_for("admin.time_limits"), code=303)
 
-
-__all__ = ["WorkingCalendar"]

@@ -20,7 +20,7 @@ from casework.cases.numbers import normalize_number
 from casework.mediation.models import MediationSession, MediatorRecusal
 from casework.mediation.operations import store_agreement
 from casework.privacy import masking
-from casework.privacy.crypto import DecryptionError
+
 from casework.registry.models import Unit
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
@@ -34,16 +34,6 @@ from web.presenters import association_name, event_title, local_time, money
 from web.public.respond import agreement_response
 from web.requestdb import db_session, services
 
-IDENTITY = (
-    ("name", "case.complainant.name", masking.mask_name),
-    ("phone", "case.complainant.phone", masking.mask_phone),
-    ("email", "case.complainant.email", masking.mask_email),
-    ("id_number", "case.complainant.id_number", masking.mask_id_number),
-)
-RESPONDENT = (
-    ("name", "case.respondent.name", masking.mask_name),
-    ("phone", "case.respondent.phone", masking.mask_phone),
-)
 
 
 def _load(number: str, actor: Actor) -> Case:
@@ -56,18 +46,8 @@ def _load(number: str, actor: Actor) -> Case:
     return case
 
 
-def _masked(case: Case, specs, prefix: str) -> dict[str, str]:
-    cipher = services().cipher
-    out = {}
-    for key, purpose, mask in specs:
-        blob = getattr(case, f"{prefix}_{key}_enc")
-        try:
-            value = cipher.decrypt_text(blob, purpose)
-        except DecryptionError:
-            value, mask = _("(cannot be read)"), (lambda v: v)
-        if value:
-            out[key] = mask(value)
-    return out
+def _masked(case: Case, party: str) -> dict[str, str]:
+    return masking.masked_party(services().cipher, case, party, unreadable=_("(cannot be read)"))
 
 
 def _timeline(session, case: Case) -> list[dict]:
@@ -155,8 +135,8 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), handler=handler,
         assoc_name=association_name(case),
-        identity=_masked(case, IDENTITY, "complainant") if show_identity else None,
-        respondent=_masked(case, RESPONDENT, "respondent") if show_identity else None,
+        identity=_masked(case, "complainant") if show_identity else None,
+        respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
         moves=moves, move_names=names,
         units_options=[(u.id, u.name) for u in units],

@@ -18,24 +18,13 @@ from casework.accounts.permissions import can_see_identity
 from casework.cases.models import Case, Event
 from casework.db import as_utc
 from casework.privacy import masking
-from casework.privacy.crypto import Cipher, DecryptionError
+from casework.privacy.crypto import Cipher
 from casework.registry.models import Unit
 from casework.workflow.machine import available_moves
 from web.desk.forms import is_overdue
 from web.i18n import current_locale, title
 from web.presenters import association_name, event_title
 
-# (key, encryption purpose, mask) of the personal data a case may hold
-COMPLAINANT = (
-    ("name", "case.complainant.name", masking.mask_name),
-    ("phone", "case.complainant.phone", masking.mask_phone),
-    ("email", "case.complainant.email", masking.mask_email),
-    ("id_number", "case.complainant.id_number", masking.mask_id_number),
-)
-RESPONDENT = (
-    ("name", "case.respondent.name", masking.mask_name),
-    ("phone", "case.respondent.phone", masking.mask_phone),
-)
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -79,17 +68,8 @@ def case_summary(case: Case, names: dict[int, str], now: datetime) -> dict:
     }
 
 
-def _masked(cipher: Cipher, case: Case, specs, prefix: str) -> dict[str, str]:
-    out = {}
-    for key, purpose, mask in specs:
-        try:
-            value = cipher.decrypt_text(getattr(case, f"{prefix}_{key}_enc"), purpose)
-        except DecryptionError:
-            out[key] = _("(cannot be read)")
-            continue
-        if value:
-            out[key] = mask(value)
-    return out
+def _masked(cipher: Cipher, case: Case, party: str) -> dict[str, str]:
+    return masking.masked_party(cipher, case, party, unreadable=_("(cannot be read)"))
 
 
 def _event(ev: Event) -> dict:
@@ -112,8 +92,8 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
     names = handler_names(session, [case])
     body = case_summary(case, names, now)
     if can_see_identity(actor, case):
-        complainant: dict = _masked(cipher, case, COMPLAINANT, "complainant")
-        respondent = _masked(cipher, case, RESPONDENT, "respondent") or None
+        complainant: dict = _masked(cipher, case, "complainant")
+        respondent = _masked(cipher, case, "respondent") or None
     else:
         complainant, respondent = {"hidden": True}, None
     body.update({
