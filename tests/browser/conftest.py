@@ -1,5 +1,6 @@
 """A live server on a free port and Debian's Chromium driven by Playwright."""
 import os
+import re
 import shutil
 import threading
 
@@ -50,3 +51,54 @@ def phone(browser, request):
     page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"), full_page=True)
     ctx.close()
     assert external == [], f"page loaded from another host: {external}"
+
+
+STAFF_PASSWORD = "correct horse battery"  # what tests/conftest.py's make_staff sets
+
+
+@pytest.fixture
+def pages(browser, request):
+    """open_page(name, phone=False) -> a page in its own browser context (zh-CN), desktop
+    1280x900 or a phone. A request to another host, a CSP violation, a script error or a
+    failed load fails the test; every page is screenshot into tests/artifacts/ at the end."""
+    opened = []
+
+    def open_page(name, *, phone=False):
+        if phone:
+            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      locale="zh-CN")
+        else:
+            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = ctx.new_page()
+        problems = []
+        page.on("request", lambda r: problems.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.on("dialog", lambda d: d.accept())
+        opened.append((name, ctx, page, problems))
+        return page
+
+    yield open_page
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    for name, ctx, page, problems in opened:
+        page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
+        ctx.close()
+        assert problems == [], f"{name}: other hosts, CSP violations, script errors or failed loads: {problems}"
+
+
+def shot(page, request, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
+
+
+def sign_in(page, base, username, then="/desk", landing=None):
+    """Open ``then``, get sent to the login page, sign in, and land on ``landing`` (default: ``then``)."""
+    page.goto(base + then)
+    page.wait_for_url(re.compile(r".*/staff/login\?next="))
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(landing or rf".*{re.escape(then)}$"))

@@ -4,7 +4,6 @@
 replies (starting from a canned reply) and leaves an internal note. The complainant sees the
 public reply, and neither the internal note nor any handler's name.
 """
-import os
 import re
 
 import pytest
@@ -13,46 +12,13 @@ from sqlalchemy import select
 from casework.accounts.models import Role, User
 from casework.cases.models import CannedReply
 from casework.registry.models import Unit
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import shot, sign_in
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 REPLY = "经核查，该协会已停止强制入会做法，并已退还贵公司缴纳的会费两万元。"
 NOTE = "内部：已与协会秘书长电话核实，退费凭证存档。"
 TRANSFER_NOTE = "收费属于市场监管职责，转总局处理。"
-
-
-@pytest.fixture
-def desktop(browser, request):
-    """open_desk(name) -> a desktop page (1280x900, zh-CN) in its own browser context."""
-    opened = []
-
-    def open_desk(name):
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        page = ctx.new_page()
-        problems = []
-        page.on("request", lambda r: problems.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
-        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        page.on("dialog", lambda d: d.accept())
-        opened.append((name, ctx, page, problems))
-        return page
-
-    yield open_desk
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    for name, ctx, page, problems in opened:
-        page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
-        ctx.close()
-        assert problems == [], f"{name}: other hosts, CSP violations, script errors or failed loads: {problems}"
-
-
-def shot(page, request, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
 
 
 def staff(db, make_staff, unit_code):
@@ -62,23 +28,13 @@ def staff(db, make_staff, unit_code):
         return user.username, user.display_name
 
 
-def sign_in(page, base, username):
-    page.goto(base + "/desk")
-    page.wait_for_url(re.compile(r".*/staff/login\?next="))
-    assert page.locator("html").get_attribute("lang") == "zh-CN"
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/desk/units/\d+$"))
-
-
 def open_case(page, number):
     page.get_by_role("link", name=number).click()
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
 
 
 def test_complaint_through_two_desks_and_back_to_the_complainant(
-        desktop, phone, live_server, db, file_case, make_staff, request):
+        pages, phone, live_server, db, file_case, make_staff, request):
     receipt = file_case()
     number, code = receipt.case_number, receipt.query_code
     miit_user, miit_name = staff(db, make_staff, "miit")
@@ -88,8 +44,8 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
         s.add(CannedReply(unit_id=samr, title="停止强制入会并退费", body=REPLY))
 
     # 工业和信息化部: accept, then transfer to 国家市场监督管理总局
-    page = desktop("miit")
-    sign_in(page, live_server, miit_user)
+    page = pages("miit")
+    sign_in(page, live_server, miit_user, landing=r".*/desk/units/\d+$")
     assert page.locator("#staff-name").inner_text() == miit_name
     assert page.locator("#tab-pending .count").inner_text() == "1"
     shot(page, request, "miit_queue")
@@ -112,8 +68,8 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
     assert page.locator(f"#row-{number}").count() == 0
 
     # 国家市场监督管理总局: accept, reply from a canned reply, add an internal note
-    page = desktop("samr")
-    sign_in(page, live_server, samr_user)
+    page = pages("samr")
+    sign_in(page, live_server, samr_user, landing=r".*/desk/units/\d+$")
     assert page.locator(f"#row-{number}").count() == 1
     open_case(page, number)
     page.locator("#move-accept button[type=submit]").click()

@@ -8,7 +8,6 @@ schedules and logs a session and records the agreement; the applicant downloads 
 调解协议书, whose extracted text is Chinese and holds the terms.
 """
 import io
-import os
 import re
 from datetime import datetime, timedelta
 
@@ -18,11 +17,10 @@ from sqlalchemy import select
 
 from casework.accounts.models import Role, User
 from casework.cases.numbers import CHINA
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cjk_pdf")]
 
-PASSWORD = "correct horse battery"
 CLAIM = "请求对方支付拖欠的货款三十万元。"
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
@@ -30,54 +28,9 @@ SUMMARY = "双方就付款期限交换了意见，被申请人同意年底前付
 NOTE = "被申请人资金紧张，内部记录。"
 
 
-@pytest.fixture
-def contexts(browser, request):
-    """open_page(name, phone=bool) -> a page in its own browser context (zh-CN)."""
-    opened = []
-
-    def open_page(name, *, phone=False):
-        if phone:
-            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      locale="zh-CN")
-        else:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        page = ctx.new_page()
-        problems = []
-        page.on("request", lambda r: problems.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
-        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        page.on("dialog", lambda d: d.accept())
-        opened.append((name, ctx, page, problems))
-        return page
-
-    yield open_page
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    for name, ctx, page, problems in opened:
-        page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
-        ctx.close()
-        assert problems == [], f"{name}: other hosts, CSP violations, script errors or failed loads: {problems}"
-
-
-def shot(page, request, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}_{name}.png"), full_page=True)
-
-
 def username(db, actor):
     with db.session_scope(write=False) as s:
         return s.scalar(select(User.username).where(User.id == actor.user_id))
-
-
-def sign_in(page, base, name, then):
-    page.goto(base + then)
-    page.wait_for_url(re.compile(r".*/staff/login\?next="))
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(rf".*{re.escape(then)}$"))
 
 
 def no_sideways_scroll(page):
@@ -85,11 +38,11 @@ def no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_mediation_from_request_to_agreement(contexts, live_server, db, make_staff, request):
+def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff, request):
     base = live_server
 
     # the applicant files on a phone
-    applicant = contexts("applicant", phone=True)
+    applicant = pages("applicant", phone=True)
     applicant.goto(base + "/")
     applicant.get_by_role("link", name=re.compile("申请调解")).click()
     applicant.wait_for_url(re.compile(r".*/file/mediation$"))
@@ -116,7 +69,7 @@ def test_mediation_from_request_to_agreement(contexts, live_server, db, make_sta
     # the coordinator of 中国汽车工业协会调解中心 accepts it at the desk
     coordinator_actor = make_staff("caam-mediation", Role.unit_lead)
     mediator_actor = make_staff("caam-mediation", Role.handler)
-    desk = contexts("coordinator")
+    desk = pages("coordinator")
     sign_in(desk, base, username(db, coordinator_actor), f"/desk/cases/{number}")
     assert desk.locator("#case-state").inner_text() == "待受理"
     assert desk.locator("#mediation-claim").inner_text() == CLAIM
@@ -136,7 +89,7 @@ def test_mediation_from_request_to_agreement(contexts, live_server, db, make_sta
     desk.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
 
     # the respondent opens its page on its own phone and agrees
-    respondent = contexts("respondent", phone=True)
+    respondent = pages("respondent", phone=True)
     respondent.goto(base + "/respond")
     respondent.get_by_label("案件编号").fill(number)
     respondent.get_by_label("答复码").fill(answer_code)
@@ -152,7 +105,7 @@ def test_mediation_from_request_to_agreement(contexts, live_server, db, make_sta
     assert respondent.locator("#case-state").inner_text() == "调解中"
 
     # the mediator, on a phone: its list, then the case: a session scheduled and logged, the agreement
-    mediator = contexts("mediator", phone=True)
+    mediator = pages("mediator", phone=True)
     sign_in(mediator, base, username(db, mediator_actor), "/desk/mediation")
     mediator.locator(f"#mcase-{number} a.number").click()
     mediator.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))

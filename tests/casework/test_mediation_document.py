@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, text
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
@@ -15,31 +14,12 @@ from casework.mediation.document import amount_in_words, numbered_lines, split_t
 from casework.mediation.operations import (
     agreement_bytes, respondent_lookup, store_agreement, turn_into_complaint,
 )
-from casework.registry.models import Association
 from casework.workflow.machine import InvalidMove, MoveNotAllowed, perform
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。\n履行方式：银行转账至申请人账户。"
-
-
-@pytest.fixture(autouse=True)
-def _unlink_followups(db):
-    """The shared clean-up deletes every case at once; PostgreSQL refuses while a mediation
-    still names its follow-up complaint (the foreign key has no ON DELETE), so unlink first."""
-    yield
-    with db.engine.begin() as conn:
-        conn.execute(text("UPDATE mediation SET followup_case_id = NULL"))
-
-
-@pytest.fixture
-def mediation(db, file_case):
-    with db.session_scope(write=False) as s:
-        caam = s.scalar(select(Association.credit_code).where(Association.name == "中国汽车工业协会"))
-    return file_case(type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
-                     amount="300000", respondent={"name": "某某零部件有限公司", "kind": "member_company",
-                                                  "phone": "13900139000"})
 
 
 def act(db, services, actor, case_id, move, **fields):

@@ -6,13 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from casework.accounts.models import Role, User
 from casework.cases.models import Case, CaseState as S
 from casework.cases.numbers import CHINA
 from casework.mediation.models import MediationSession
-from casework.registry.models import Association
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
@@ -24,25 +23,7 @@ TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 
 
-@pytest.fixture(autouse=True)
-def _unlink_followups(db):
-    """The shared clean-up deletes every case at once; PostgreSQL refuses while a mediation
-    still names its follow-up complaint (the foreign key has no ON DELETE), so unlink first."""
-    yield
-    with db.engine.begin() as conn:
-        conn.execute(text("UPDATE mediation SET followup_case_id = NULL"))
-
-
 # -- helpers ------------------------------------------------------------------------------
-
-@pytest.fixture
-def mediation(db, file_case):
-    with db.session_scope(write=False) as s:
-        caam = s.scalar(select(Association.credit_code).where(Association.name == "中国汽车工业协会"))
-    return file_case(type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
-                     amount="300000", respondent={"name": "某某零部件有限公司", "kind": "member_company",
-                                                  "phone": "13900139000"})
-
 
 def sign_in(client, db, actor):
     with db.session_scope(write=False) as s:
