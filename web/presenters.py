@@ -171,3 +171,48 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "next_step": RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])() if party == "respondent"
         else next_step(case),
     }
+
+
+def _day_label(note) -> str:
+    reason = note.reason
+    if reason == "weekend":
+        return _("Weekend")
+    if reason.startswith("holiday: "):
+        return reason.split(": ", 1)[1]
+    if reason.startswith("make-up"):
+        return _("Make-up working day (调休)")
+    if reason.startswith("override: "):
+        return _("Override: %(note)s", note=reason.split(": ", 1)[1])
+    return reason
+
+
+def deadline_explanation(session, case: Case) -> dict | None:
+    """How the current stage's deadline was computed: start, the limit, each rest day
+    skipped and make-up day counted, and the pauses and extension that moved it since."""
+    from casework.deadlines.limits import Deadlines
+
+    if case.stage is None or case.stage_started_at is None or case.due_at is None:
+        return None
+    deadlines = Deadlines.load(session)
+    limit = deadlines.limit(case.type, case.stage)
+    comp = deadlines.explain(case.type, case.stage, case.stage_started_at)
+    moves = []
+    for ev in case.events:
+        data = ev.data or {}
+        if "due_before" in data and "due_after" in data and as_utc(ev.created_at) >= as_utc(case.stage_started_at):
+            moves.append({"at": local_time(ev.created_at), "what": title(ev.kind),
+                          "before": data["due_before"][:10], "after": data["due_after"][:10]})
+    return {
+        "stage": title(case.stage),
+        "start": comp.start.isoformat(),
+        "amount": limit.amount,
+        "working_days": limit.working_days,
+        "computed_end": comp.end.isoformat(),
+        "skipped": [{"day": n.day.isoformat(), "label": _day_label(n)} for n in comp.skipped],
+        "counted": [{"day": n.day.isoformat(), "label": _day_label(n)} for n in comp.makeup_days],
+        "rolled": [{"day": n.day.isoformat(), "label": _day_label(n)} for n in comp.rolled_forward],
+        "moves": moves,
+        "due": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+        "paused": case.paused_at is not None,
+        "unconfirmed": sorted(comp.unconfirmed_years),
+    }

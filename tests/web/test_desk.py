@@ -398,3 +398,22 @@ def test_the_desk_speaks_english_when_asked(client, db, file_case, handler):
     assert "Awaiting acceptance" in html and "Sign out" in html and "待受理" not in html
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "Timeline" in html and "Public" in html and "138****8000" in html
+
+
+def test_the_case_page_explains_its_deadline(client, db, services, file_case, make_staff):
+    from casework.cases.models import Case
+    from casework.workflow.machine import perform
+
+    receipt = file_case()
+    handler = make_staff("miit", Role.handler)
+    login(client, db, handler)
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert "办理时限如何计算" in page and "7 个工作日" in page
+    assert "周末" in page  # seven working days always span a weekend
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, receipt.case_id), "accept")
+    with db.session_scope() as s:
+        perform(s, services, make_staff("miit", Role.unit_lead), s.get(Case, receipt.case_id), "extend",
+                public_text="需要调取协会财务资料，延期30日。")
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert "60 个自然日" in page and "期限由" in page
