@@ -90,4 +90,7 @@ def make_celery(settings: Settings) -> Celery:
         db, services = context()
         return sweep(db, services).as_dict()
 
+    from workers import search_tasks
+
+    search_tasks.register(app, context)
     return app

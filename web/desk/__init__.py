@@ -25,3 +25,4 @@ def _desk_nav():
 
 
 from web.desk import case, views  # noqa: E402,F401
+from web.desk import search  # noqa: E402,F401

@@ -1,0 +1,101 @@
+"""The desk's search page: what each role finds, highlighting, filters and paging."""
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.models import Role
+from casework.registry.models import Unit
+from casework.search.sync import reindex_all
+from casework.search.whoosh_backend import WhooshBackend
+from tests.web.test_admin_routing import login_as
+
+
+@pytest.fixture
+def backend(app, tmp_path, monkeypatch):
+    b = WhooshBackend(tmp_path / "search")
+    monkeypatch.setitem(app.config, "CHANGTONG_SEARCH_BACKEND", b)
+    return b
+
+
+@pytest.fixture
+def world(db, services, backend, file_case):
+    cases = {
+        "ours": file_case(title="<i>协会</i>收取会费问题"),
+        "theirs": file_case(category="finance_assets"),
+        "triage": file_case(association="unknown", association_hint="某某商会"),
+    }
+    reindex_all(db, services, backend)
+    return {k: v.case_number for k, v in cases.items()}
+
+
+def page(client, **params):
+    resp = client.get("/desk/search", query_string=params)
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def test_a_handler_finds_only_their_units_cases_highlighted(client, db, world, make_staff):
+    login_as(client, db, make_staff("miit", Role.handler))
+    status, html = page(client, q="会费")
+    assert status == 200
+    assert world["ours"] in html and world["theirs"] not in html and world["triage"] not in html
+    assert 'id="search-total">找到 1 件案件<' in html
+    # the title is escaped case text with the match marked, linked to the case page
+    assert "&lt;i&gt;协会&lt;/i&gt;收取<mark>会费</mark>问题" in html
+    assert "<i>协会</i>" not in html
+    assert f'href="/desk/cases/{world["ours"]}"' in html
+    # asking for another unit through the filter finds nothing
+    with db.session_scope(write=False) as s:
+        mca = s.scalar(select(Unit.id).where(Unit.code == "mca"))
+    status, html = page(client, q="会费", unit=mca)
+    assert world["theirs"] not in html
+
+
+def test_a_triage_operator_finds_the_cases_waiting_for_routing(client, db, world, make_staff):
+    login_as(client, db, make_staff("triage", Role.triage_operator))
+    status, html = page(client, q="会费")
+    assert status == 200 and world["triage"] in html
+    assert world["ours"] not in html and world["theirs"] not in html
+
+
+def test_a_supervisor_searches_across_units_with_filters(client, db, world, make_staff):
+    login_as(client, db, make_staff("mca", Role.supervisor))
+    status, html = page(client, q="会费")
+    assert status == 200 and all(n in html for n in world.values())
+    status, html = page(client, q="会费", category="finance_assets")
+    assert world["theirs"] in html and world["ours"] not in html
+    status, html = page(client, q="会费", **{"from": "2000-01-01", "to": "2000-01-02"})
+    assert not any(n in html for n in world.values())
+    # filters alone (no words) list cases too; a bad date is ignored
+    status, html = page(client, state="received", to="not-a-date")
+    assert status == 200 and world["triage"] in html and world["ours"] not in html
+
+
+def test_an_administrator_gets_403(client, db, world, make_staff):
+    login_as(client, db, make_staff("mca", Role.administrator))
+    assert page(client, q="会费")[0] == 403
+
+
+def test_paging(client, db, services, backend, file_case, make_staff):
+    numbers = {file_case().case_number for _ in range(22)}
+    reindex_all(db, services, backend)
+    login_as(client, db, make_staff("miit", Role.handler))
+    _, first = page(client, q="会费")
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    _, second = page(client, q="会费", page=2)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    found = {n for n in numbers if f'id="hit-{n}"' in first or f'id="hit-{n}"' in second}
+    assert found == numbers
+
+
+def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tmp_path):
+    from web.cli_search import reindex_command
+
+    for _ in range(3):
+        file_case()
+    target = tmp_path / "search"
+    out = app.test_cli_runner().invoke(reindex_command, ["--index-dir", str(target)])
+    assert out.exit_code == 0, out.output
+    assert "Indexed 3 cases" in out.output
+    assert WhooshBackend(target).count() == 3
+    # again: a fresh directory swapped in, still 3 documents
+    assert app.test_cli_runner().invoke(reindex_command, ["--index-dir", str(target)]).exit_code == 0
+    assert WhooshBackend(target).count() == 3

@@ -1,0 +1,112 @@
+"""Searching cases from the desk: words in Chinese or English, filters, ranked and
+highlighted results. What a user may see is part of the search query itself
+(casework.search), so a case they may not see is neither shown nor counted."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import abort, current_app, render_template, request, url_for
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.accounts.permissions import can_supervise, can_triage, can_use_desk
+from casework.cases.models import Case, CaseState, CaseType, Category
+from casework.cases.numbers import CHINA
+from casework.registry.models import Unit
+from casework.search import SearchBackend, SearchQuery, default_backend
+from web.auth import current_actor
+from web.desk import bp
+from web.requestdb import db_session, services
+
+PER_PAGE = 20
+MAX_QUERY = 200
+
+
+def search_backend() -> SearchBackend:
+    """The app's backend (tests and other deployments put one in app.config), else Whoosh
+    in the data directory."""
+    return current_app.config.get("CHANGTONG_SEARCH_BACKEND") or default_backend(services().settings)
+
+
+def scope(actor: Actor) -> tuple[frozenset[int] | None, bool]:
+    """(allowed unit ids or None for all, whether cases waiting for routing are included)."""
+    if can_supervise(actor):
+        return None, True
+    return frozenset(actor.unit_ids(Role.handler, Role.unit_lead)), can_triage(actor)
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=CHINA) if day else None
+
+
+def _enum(enum, value: str) -> str | None:
+    return value if value in {m.value for m in enum} else None
+
+
+def _visible(actor: Actor, unit_ids, include_triage, unit_id, state) -> bool:
+    if unit_ids is None:
+        return True
+    if unit_id is not None:
+        return unit_id in unit_ids
+    return include_triage and state is CaseState.received
+
+
+@bp.get("/search")
+def search():
+    actor = current_actor()
+    if not can_use_desk(actor):
+        abort(403)  # administrators get no case content
+    args = request.args
+    unit_ids, include_triage = scope(actor)
+    text = args.get("q", "").strip()[:MAX_QUERY]
+    unit = args.get("unit", "")
+    day_from, day_to = _day(args.get("from", "")), _day(args.get("to", ""))
+    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    values = {"q": text, "state": _enum(CaseState, args.get("state", "")) or "",
+              "type": _enum(CaseType, args.get("type", "")) or "", "category": args.get("category", "")[:64],
+              "unit": unit if unit.isdigit() else "", "from": day_from.isoformat() if day_from else "",
+              "to": day_to.isoformat() if day_to else ""}
+    query = SearchQuery(
+        text=text, unit_ids=unit_ids, include_triage=include_triage,
+        state=values["state"] or None, type=values["type"] or None, category=values["category"] or None,
+        unit=int(values["unit"]) if values["unit"] else None,
+        date_from=_start_of(day_from), date_to=_start_of(day_to + timedelta(days=1)) if day_to else None,
+        page=page, per_page=PER_PAGE)
+    searched = bool(text) or any(values[k] for k in ("state", "type", "category", "unit", "from", "to"))
+    result = search_backend().search(query) if searched else None
+
+    session = db_session()
+    hits, cases = [], {}
+    if result is not None and result.hits:
+        # the index may lag a transfer by a few seconds: check each hit against the database
+        rows = session.execute(select(Case.id, Case.unit_id, Case.state).where(
+            Case.id.in_([h.case_id for h in result.hits])))
+        cases = {r.id: r for r in rows}
+        hits = [h for h in result.hits if h.case_id in cases
+                and _visible(actor, unit_ids, include_triage, cases[h.case_id].unit_id, cases[h.case_id].state)]
+    unit_query = select(Unit).order_by(Unit.id)
+    if unit_ids is not None:
+        unit_query = unit_query.where(Unit.id.in_(unit_ids or [-1]))
+    units = list(session.scalars(unit_query))
+    categories = list(session.scalars(select(Category).where(Category.active)
+                                      .order_by(Category.group, Category.sort_order, Category.id)))
+
+    def search_url(**changes):
+        params = {k: v for k, v in {**values, "page": page, **changes}.items() if v not in (None, "", 1) or k == "q"}
+        if params.get("page") == 1:
+            params.pop("page")
+        return url_for("desk.search", **params)
+
+    return render_template(
+        "desk/search.html", values=values, result=result, hits=hits, searched=searched,
+        states=list(CaseState), types=list(CaseType), categories=categories, units=units,
+        search_url=search_url, hit_state=lambda h: cases[h.case_id].state,
+        hit_type=lambda h: CaseType(h.type))
