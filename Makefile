@@ -52,7 +52,7 @@ run: seed
 	  --access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' 'web.wsgi:app'
 
 test: install-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres"
 	@if [ -n "$$CI" ] || $(BIN)/python -c 'import psycopg,sys; psycopg.connect("$(subst +psycopg,,$(PG_TEST_URL))", connect_timeout=2).close()' 2>/dev/null; then \
 		echo "== again on PostgreSQL ($(PG_TEST_URL))"; \
 		TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"; \

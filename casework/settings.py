@@ -68,6 +68,8 @@ class Settings:
     reminder_working_days: int = 2
     escalation_working_days: int = 5
     sweep_chunk: int = 1000  # cases per transaction in the sweep
+    # search: Whoosh files under data_dir (one machine) or a PostgreSQL table (many nodes)
+    search_backend: str = "whoosh"
     testing: bool = False
 
     @property
@@ -103,6 +105,7 @@ class Settings:
             ("reminder_working_days", "CHANGTONG_REMINDER_WORKING_DAYS", int),
             ("escalation_working_days", "CHANGTONG_ESCALATION_WORKING_DAYS", int),
             ("sweep_chunk", "CHANGTONG_SWEEP_CHUNK", int),
+            ("search_backend", "CHANGTONG_SEARCH_BACKEND", str),
         ):
             if env.get(name):
                 values[key] = conv(env[name])

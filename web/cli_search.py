@@ -18,13 +18,13 @@ from flask.cli import with_appcontext
 def reindex_command(index_dir: Path | None) -> None:
     """Rebuild the search index from the database into a new directory, then swap it in.
     Search keeps answering from the old index until the swap."""
-    from casework.search import default_backend
+    from casework.search import make_backend
     from casework.search.sync import case_count, reindex_all
     from casework.search.whoosh_backend import WhooshBackend
 
     db = current_app.extensions["changtong.db"]
     services = current_app.extensions["changtong.services"]
-    backend = WhooshBackend(index_dir) if index_dir else default_backend(services.settings)
+    backend = WhooshBackend(index_dir) if index_dir else make_backend(services.settings, db)
     total = case_count(db)
     with click.progressbar(length=total, label="Indexing cases", show_pos=True) as bar:
         n = reindex_all(db, services, backend, progress=bar.update)

@@ -25,11 +25,11 @@ SEARCH_SECONDS = float(os.environ.get("CHANGTONG_SEARCH_SECONDS", "10"))
 def register(app, context: Callable) -> None:
     @app.task(name="changtong.index_search")
     def index_search() -> dict:
-        from casework.search import default_backend
+        from casework.search import make_backend
         from casework.search.sync import sync_once
 
         db, services = context()
-        return {"indexed_new": sync_once(db, services, default_backend(services.settings))}
+        return {"indexed_new": sync_once(db, services, make_backend(services.settings, db))}
 
     app.conf.beat_schedule.setdefault(
         "index-search", {"task": "changtong.index_search", "schedule": SEARCH_SECONDS})

@@ -16,7 +16,7 @@ from casework.notify.models import OutboxChannel, OutboxMessage
 
 # events after which the complainant is told to look at the status page
 NOTIFY_COMPLAINANT = frozenset({
-    "routed", "accepted", "not_accepted", "transferred", "info_requested", "replied",
+    "routed", "accepted", "not_accepted", "transferred", "info_requested", "replied", "linked",
 })
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from casework.search.backend import CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
 
 __all__ = ["CaseDoc", "SearchBackend", "SearchHit", "SearchQuery", "SearchResult", "search_root",
-           "default_backend"]
+           "default_backend", "make_backend"]
 
 
 def search_root(settings) -> Path:
@@ -19,3 +19,24 @@ def default_backend(settings) -> SearchBackend:
     from casework.search.whoosh_backend import WhooshBackend
 
     return WhooshBackend(search_root(settings))
+
+
+BACKENDS = ("whoosh", "postgres")
+
+
+def make_backend(settings, db=None) -> SearchBackend:
+    """The configured backend: Whoosh files under data_dir/search (one machine), or the
+    ``search_document`` table (PostgreSQL only; many web nodes can share it). Chosen by
+    the ``search_backend`` setting (CHANGTONG_SEARCH_BACKEND=whoosh|postgres)."""
+    kind = (settings.search_backend or "whoosh").strip().lower()
+    if kind == "whoosh":
+        return default_backend(settings)
+    if kind in ("postgres", "postgresql"):
+        from casework.search.pg_backend import PostgresBackend
+
+        if db is None:
+            raise ValueError("the postgres search backend needs the database")
+        # sync keeps its watermark and lock under root: apart from Whoosh's, so that switching
+        # backends does not start the new one from the other's watermark
+        return PostgresBackend(db, Path(settings.data_dir) / "search-postgres")
+    raise ValueError(f"CHANGTONG_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}, not {kind!r}")

@@ -68,6 +68,8 @@ class Move:
     public: bool = False  # the complainant makes it (status page)
     system: bool = False  # the workers make it (deadline sweep)
     respondent: bool = False  # the other party of a mediation (its consent link)
+    # roles that may make it on a case no unit holds yet (triage), whatever their unit
+    unrouted_roles: frozenset = frozenset()
     types: frozenset = ALL_TYPES
     changes_state: bool = True
     apply: Callable[..., dict] = field(default=lambda ctx: {}, compare=False)
@@ -352,7 +354,7 @@ def _note(ctx: Ctx) -> dict:
 
 MOVES: dict[str, Move] = {m.name: m for m in [
     Move("route", N_("Route to a unit"), frozenset({S.received}), EventKind.routed,
-         roles=frozenset({Role.triage_operator}), apply=_route),
+         roles=frozenset(), unrouted_roles=frozenset({Role.triage_operator}), apply=_route),
     Move("accept", N_("Accept"), frozenset({S.pending_acceptance}), EventKind.accepted,
          types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, apply=_accept),
     Move("not_accept", N_("Do not accept"), frozenset({S.pending_acceptance}), EventKind.not_accepted,
@@ -403,8 +405,8 @@ def may(actor: Actor, case: Case, move: Move) -> bool:
         return actor.kind == "system"
     if not actor.is_staff:
         return False
-    if move.name == "route":
-        return any(actor.has(r) for r in move.roles)
+    if case.unit_id is None:
+        return any(actor.has(r) for r in move.unrouted_roles)
     return bool(actor.roles_in(case.unit_id) & move.roles)
 
 
@@ -453,3 +455,4 @@ def register(move: Move) -> None:
 
 
 from casework.mediation import moves as _mediation_moves  # noqa: E402,F401  (registers its moves)
+from casework.workflow import duplicates as _duplicate_moves  # noqa: E402,F401  (registers link_duplicate)

@@ -1,6 +1,7 @@
 """Full-text search: Chinese segmentation, English words, permission filtering inside the
 query, no identity in the index, escaped highlighting, filters, and indexing that survives a
 crash and a rebuild (casework.search)."""
+import os
 from datetime import timedelta
 
 import pytest
@@ -16,11 +17,51 @@ from casework.search.whoosh_backend import WhooshBackend
 from casework.workflow import machine
 
 LONG = "，请协会依法处理并答复。"  # descriptions need at least 10 characters
+# the PostgreSQL backend runs in the suite's PostgreSQL pass (`make test` runs it in CI)
+ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def _postgres_backend(db, root):
+    from casework.search.pg_backend import PostgresBackend
+
+    if db.engine.dialect.name != "postgresql":
+        # `make test` runs the suite again on PostgreSQL (TEST_DATABASE_URL), where this runs
+        pytest.skip("the PostgreSQL search backend needs TEST_DATABASE_URL on PostgreSQL")
+    backend = PostgresBackend(db, root)
+    backend.clear()
+    return backend
+
+
+@pytest.fixture(params=["whoosh", "postgres"] if ON_POSTGRES else ["whoosh"])
+def backend(request, tmp_path):
+    """Every test taking ``backend`` runs against both backends."""
+    if request.param == "whoosh":
+        yield WhooshBackend(tmp_path / "search")
+        return
+    backend = _postgres_backend(request.getfixturevalue("db"), tmp_path / "search")
+    yield backend
+    backend.clear()
 
 
 @pytest.fixture
-def backend(tmp_path):
+def whoosh(tmp_path):
+    """For what only the Whoosh backend has (index directories, its write lock)."""
     return WhooshBackend(tmp_path / "search")
+
+
+def is_whoosh(backend):
+    return isinstance(backend, WhooshBackend)
+
+
+def stored_bytes(db, backend) -> bytes:
+    """Everything the backend stored: the index files, or the search_document rows."""
+    if is_whoosh(backend):
+        return b"".join(p.read_bytes() for p in backend.root.rglob("*") if p.is_file())
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT s::text FROM search_document s")).scalars()
+        return "\n".join(rows).encode()
 
 
 def index_all(db, services, backend):
@@ -104,7 +145,7 @@ def test_a_reporters_identity_is_never_in_the_index(db, services, backend, file_
     assert backend.count() == 2
     assert find(backend, name).total == 0 and find(backend, phone).total == 0
     assert find(backend, "欧阳").total == 0
-    blob = b"".join(p.read_bytes() for p in backend.root.rglob("*") if p.is_file())
+    blob = stored_bytes(db, backend)
     assert "两万元".encode() in blob  # the case text is there in plain bytes: the grep is meaningful
     for secret in (name, phone, "欧阳"):
         assert secret.encode() not in blob, secret
@@ -166,7 +207,8 @@ def test_filters_and_pages(db, services, backend, file_case):
 
 # -- indexing: rebuild and incremental -------------------------------------------------------
 
-def test_reindex_all_builds_aside_and_swaps_atomically(db, services, backend, file_case):
+def test_reindex_all_builds_aside_and_swaps_atomically(db, services, whoosh, file_case):
+    backend = whoosh
     cases = [file_case() for _ in range(3)]
     stale = case_doc_like(db, cases[0].case_id, case_id=999_999, number="TS-GONE")
     backend.index_cases([stale])
@@ -271,12 +313,13 @@ def test_the_worker_task_indexes_from_the_watermark(db, services, settings, file
     backend.clear()
 
 
-def test_a_second_writer_waits_for_the_lock_instead_of_corrupting(db, services, backend, file_case):
+def test_a_second_writer_waits_for_the_lock_instead_of_corrupting(db, services, whoosh, file_case):
     import threading
     import time
 
     from whoosh import index as whoosh_index
 
+    backend = whoosh
     a, b = file_case(), file_case()
     with db.session_scope(write=False) as s:
         docs = [case_doc(s.get(Case, r.case_id)) for r in (a, b)]
@@ -295,16 +338,18 @@ def test_a_second_writer_waits_for_the_lock_instead_of_corrupting(db, services, 
 def test_a_rebuild_that_dies_leaves_the_live_index_answering(db, services, backend, file_case):
     cases = [file_case() for _ in range(2)]
     sync.reindex_all(db, services, backend)
-    live = backend.link.resolve()
+    live = backend.link.resolve() if is_whoosh(backend) else None
 
     def killed(n):
         raise KeyboardInterrupt("rebuild killed")
 
     with pytest.raises(KeyboardInterrupt):
         sync.reindex_all(db, services, backend, killed)
-    assert backend.link.resolve() == live and backend.count() == 2
+    assert backend.count() == 2
     assert numbers(find(backend, "会费")) == {c.case_number for c in cases}
-    assert not list(backend.root.glob("building-*"))
+    if is_whoosh(backend):
+        assert backend.link.resolve() == live
+        assert not list(backend.root.glob("building-*"))
     # and the next rebuild matches the database
     file_case()
     assert sync.reindex_all(db, services, backend) == 3 and backend.count() == 3
@@ -322,3 +367,75 @@ def test_query_syntax_is_words_only(db, services, backend, file_case):
         assert numbers(result) <= {ours.case_number}, text
     assert numbers(find(backend, "会费 NOT 两万元", **mine)) == set()
     assert numbers(find(backend, "会费 OR 不存在的词", **mine)) == {ours.case_number}
+
+
+# -- the PostgreSQL backend ------------------------------------------------------------------
+
+@pytest.fixture
+def pg_backend(db, tmp_path):
+    backend = _postgres_backend(db, tmp_path / "search")
+    yield backend
+    backend.clear()
+
+
+@pytest.mark.postgres
+def test_postgres_reindex_all_rewrites_in_place_and_search_keeps_answering(db, services, pg_backend, file_case,
+                                                                           monkeypatch):
+    backend = pg_backend
+    cases = [file_case() for _ in range(3)]
+    stale = case_doc_like(db, cases[0].case_id, number="TS-OLD", title="旧的标题会费")
+    backend.index_cases([stale])
+    monkeypatch.setattr(sync, "BATCH", 2)
+    seen_during = []
+
+    def progress(n):  # batch by batch: every search in between answers
+        seen_during.append(find(backend, "会费").total)
+
+    assert sync.reindex_all(db, services, backend, progress) == 3
+    assert seen_during == [2, 3]  # the first batch replaced TS-OLD and added one; never empty
+    assert backend.count() == 3
+    assert numbers(find(backend, "会费")) == {c.case_number for c in cases}
+    assert sync.read_watermark(backend) <= services.clock()
+
+
+@pytest.mark.postgres
+def test_postgres_rows_go_with_their_case(db, services, pg_backend, file_case):
+    from sqlalchemy import text
+
+    a, b = file_case(), file_case()
+    index_all(db, services, pg_backend)
+    with db.engine.begin() as conn:  # what still points at the case without a cascade goes first
+        for table in ("event", "attachment", "intake_receipt"):
+            conn.execute(text(f'DELETE FROM "{table}" WHERE case_id = :id'), {"id": a.case_id})
+        conn.execute(text('DELETE FROM "case" WHERE id = :id'), {"id": a.case_id})
+    assert pg_backend.count() == 1 and numbers(find(pg_backend, "会费")) == {b.case_number}
+
+
+@pytest.mark.postgres
+def test_postgres_ranks_title_matches_first_and_takes_odd_input(db, services, pg_backend, file_case):
+    in_title = file_case(title="强制入会的投诉材料", description="详细情况见附件，请协会依法处理并答复。")
+    in_text = file_case(title="其他问题说明材料", description="协会要求我们强制入会" + LONG)
+    index_all(db, services, pg_backend)
+    hits = find(pg_backend, "强制入会").hits
+    assert [h.number for h in hits] == [in_title.case_number, in_text.case_number]
+    assert hits[0].score > hits[1].score
+    for text in ("'", "\\", "a'b", "&|!", "<->", ":*", "'会费':*A", "NOT", "OR OR", '""'):
+        find(pg_backend, text)  # no error: the tsquery is built from lexemes, never from input
+
+
+def test_the_backend_is_chosen_by_a_setting(db, settings):
+    from dataclasses import replace
+
+    from casework.search import make_backend
+
+    assert is_whoosh(make_backend(settings, db))
+    with pytest.raises(ValueError):
+        make_backend(replace(settings, search_backend="nonsense"), db)
+    pg = replace(settings, search_backend="postgres")
+    if db.engine.dialect.name == "postgresql":
+        from casework.search.pg_backend import PostgresBackend
+
+        assert isinstance(make_backend(pg, db), PostgresBackend)
+    else:
+        with pytest.raises(RuntimeError):  # on SQLite the table exists but the backend refuses
+            make_backend(pg, db)

@@ -8,14 +8,14 @@ the machine gave (403, 409, 422), its errors beside the fields and what was type
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
-from casework.cases.models import ActorKind, Case, CaseType, EventKind
+from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
 from casework.mediation.models import MediationSession, MediatorRecusal
 from casework.mediation.operations import store_agreement
@@ -32,6 +32,8 @@ from web.desk.forms import (
 from web.i18n import title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money
 from web.public.respond import agreement_response
+from casework.search.similar import EXCLUDED as NOT_SIMILAR, similar_cases, unit_keys
+from casework.workflow.duplicates import NAME as LINK_DUPLICATE
 from web.requestdb import db_session, services
 
 
@@ -78,6 +80,10 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("To: %(unit)s", unit=units[to_unit]))
         elif ev.kind is EventKind.assigned and data.get("to_handler_id") in users:
             details.append(_("Handler: %(name)s", name=users[data["to_handler_id"]]))
+        if ev.kind is EventKind.linked and isinstance(data.get("duplicate_of"), str):
+            details.append(_("Duplicate of: %(number)s", number=data["duplicate_of"]))
+        elif ev.kind is EventKind.note and isinstance(data.get("duplicate"), str):
+            details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
         reason = data.get("reason")
         enum = NotAcceptReason if ev.kind is EventKind.not_accepted else TransferReason
         if reason in enum._value2member_map_:
@@ -118,6 +124,26 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
     }
 
 
+def _similar(actor: Actor, case: Case) -> list:
+    """The similar-cases box: what the viewer may see (the search page's scope)."""
+    if case.state in NOT_SIMILAR:
+        return []
+    from web.desk.search import scope, search_backend
+
+    try:
+        return similar_cases(search_backend(), case, allowed_unit_keys=unit_keys(*scope(actor)),
+                             now=services().clock(), session=db_session())
+    except Exception:  # an index being rebuilt or unreachable must not take the case page down
+        current_app.logger.exception("similar cases failed for %s", case.number)
+        return []
+
+
+def duplicate_notice(case: Case, number: str) -> str:
+    """The default text to the duplicate's complainant, in the case's language."""
+    with force_locale(case.locale or "zh_CN"):
+        return _("The matter you raised is being handled in case %(number)s.", number=number)
+
+
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
                 respondent_code: str | None = None, code_sent: bool = False):
@@ -150,6 +176,8 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
         me=actor.user_id, current_unit_id=case.unit_id,
         med=med, respondent_code=respondent_code, code_sent=code_sent,
+        similar=_similar(actor, case), can_link=LINK_DUPLICATE in names,
+        similar_state=lambda v: title(CaseState(v)),
     ), status
 
 
@@ -167,6 +195,10 @@ def case_move(number: str, move: str):
         abort(404)
     session = db_session()
     fields = move_fields(move, request.form)
+    if move == LINK_DUPLICATE:
+        fields["duplicate_of"] = request.form.get("duplicate_of", "").strip()[:40]
+        if not fields.get("public_text", "").strip() and fields["duplicate_of"]:
+            fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
     unit_before = case.unit_id
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)

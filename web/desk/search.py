@@ -14,7 +14,7 @@ from casework.accounts.permissions import can_supervise, can_triage, can_use_des
 from casework.cases.models import Case, CaseState, CaseType, Category
 from casework.cases.numbers import CHINA
 from casework.registry.models import Unit
-from casework.search import SearchBackend, SearchQuery, default_backend
+from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
 from web.desk import bp
 from web.requestdb import db_session, services
@@ -24,9 +24,10 @@ MAX_QUERY = 200
 
 
 def search_backend() -> SearchBackend:
-    """The app's backend (tests and other deployments put one in app.config), else Whoosh
-    in the data directory."""
-    return current_app.config.get("CHANGTONG_SEARCH_BACKEND") or default_backend(services().settings)
+    """The app's backend (tests put one in app.config), else the configured one."""
+    from web.requestdb import database
+
+    return current_app.config.get("CHANGTONG_SEARCH_BACKEND") or make_backend(services().settings, database())
 
 
 def scope(actor: Actor) -> tuple[frozenset[int] | None, bool]:

@@ -19,6 +19,7 @@ from casework.intake.files import UploadRejected, inspect_upload
 from casework.intake.validation import validate_submission
 from casework.registry.models import Association
 from casework.registry.search import search_associations
+from casework.search.similar import open_matters
 from sqlalchemy import select
 
 from web.i18n import current_locale, tr, tr_errors
@@ -74,6 +75,8 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         errors=errors or {},
         categories=_categories(case_type),
         selected_association=selected,
+        # counts per category only, none below 3: nothing that could point to a person
+        open_matters=open_matters(session, selected.id, now=services().clock()) if selected is not None else [],
         matches=matches,
         staged=ops.staged_files(session, token),
         max_files=services().settings.max_files,
