@@ -93,7 +93,7 @@ def main(argv=None) -> None:
         print(f"generated {a.cases:,} cases in {time.perf_counter() - t:.0f} s")
     db = Database(url)
     backend = WhooshBackend(work / "search")
-    if not (a.reuse and backend.link.exists()):
+    if not (a.reuse and backend.link.exists() and backend.count() > 0):
         t = time.perf_counter()
         n = backend.rebuild(docs(db))
         wall = time.perf_counter() - t
