@@ -33,7 +33,7 @@ def _key(environ: Mapping[str, str], name: str) -> bytes:
 def _keyring(environ: Mapping[str, str], name: str) -> tuple[bytes, ...]:
     """The current key first, then retired keys (NAME_OLD, comma separated) for reading."""
     keys = [_key(environ, name)]
-    for i, raw in enumerate(filter(None, (environ.get(f"{name}_OLD") or "").split(","))):
+    for raw in filter(None, (environ.get(f"{name}_OLD") or "").split(",")):
         keys.append(_key({"k": raw.strip()}, "k"))
     return tuple(keys)
 

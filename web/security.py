@@ -21,9 +21,8 @@ def init_app(app) -> None:
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if not resp.cache_control.public and "static" not in (resp.headers.get("X-Static") or ""):
-            if resp.mimetype in ("text/html", "application/json"):
-                resp.headers["Cache-Control"] = "no-store"
+        if resp.mimetype in ("text/html", "application/json") and not resp.cache_control.public:
+            resp.headers["Cache-Control"] = "no-store"  # pages and API answers may hold case data
         return resp
 
 

@@ -5,7 +5,7 @@ Every query starts from the unit (``unit_id``) and the state, which the composit
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -43,11 +43,8 @@ class QueueFilter:
     page: int = 1
     per_page: int = 25
     now: datetime | None = None
-    states: tuple[S, ...] = field(default=())
 
     def tab_states(self) -> tuple[S, ...]:
-        if self.states:
-            return self.states
         if self.unit_id is None:
             return TRIAGE_TAB
         return TABS.get(self.tab, TABS["pending"])

@@ -27,8 +27,11 @@ MED = frozenset({CaseType.mediation})
 CHINA_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 
 
+RESPONDENT_PREFIX = "R:"  # keeps a respondent code from ever matching as a query code
+
+
 def respondent_code_hash(pepper: bytes, case_number: str, code: str) -> str:
-    return hash_code(pepper, "R:" + case_number, code)
+    return hash_code(pepper, RESPONDENT_PREFIX + case_number, code)
 
 
 def _mediation(ctx: Ctx):

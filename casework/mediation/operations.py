@@ -5,7 +5,6 @@ Like every operation these flush and never commit; the caller (the request) comm
 """
 from __future__ import annotations
 
-import hmac
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +19,8 @@ from casework.i18n import Message, N_
 from casework.intake.operations import Receipt, submit_case
 from casework.intake.validation import DESCRIPTION_MAX, TITLE_MAX, Party, Submission
 from casework.mediation.models import Mediation, Outcome
-from casework.mediation.moves import respondent_code_hash
+from casework.mediation.moves import RESPONDENT_PREFIX
+from casework.privacy.codes import check_code
 from casework.workflow.machine import InvalidMove, MoveNotAllowed
 
 FOLLOWUP_TITLE = "调解不成转投诉："
@@ -83,9 +83,7 @@ def respondent_lookup(session: Session, pepper: bytes, number: str, code: str) -
         .where(Case.number == number)
     ).first()
     case, stored = (row[0], row[1]) if row is not None else (None, None)
-    candidate = respondent_code_hash(pepper, number, code or "")
-    ok = hmac.compare_digest(candidate, stored or "0" * 64) and stored is not None
-    return case if ok else None
+    return case if check_code(pepper, RESPONDENT_PREFIX + number, code or "", stored) else None
 
 
 # -- a failed mediation goes on as a complaint --------------------------------------------

@@ -13,9 +13,7 @@ once).
 """
 from __future__ import annotations
 
-import time
-
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
@@ -28,14 +26,13 @@ from casework.mediation.operations import (
 from casework.privacy import masking
 from casework.privacy.crypto import DecryptionError
 from casework.workflow.machine import WorkflowError, available_moves, perform
-from web.extensions import limiter
 from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public import bp
+from web.public.opened import RESPONDENT, forget, grant, is_open, lookup_limited
 from web.public.track import authorised as _applicantauthorised
 from web.requestdb import db_session, services
 
-RESPOND_MINUTES = 30
 RESPONDENT_MOVES = ("respondent_consent", "respondent_refuse")
 DONE = {
     "respondent_consent": lambda: _("Thank you. You agreed to mediation; the mediation body will contact both parties."),
@@ -49,18 +46,9 @@ def _mediation_helpers():
             "complaint_categories": lambda: grievance_categories(db_session())}
 
 
-def _number_key() -> str:
-    # the key the status page's lookup uses too (no IP address: per case number)
-    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
-
-
-def _lookup_limit() -> str:
-    return services().settings.lookup_limit
-
 
 def _responding(number: str) -> bool:
-    t = (session.get("responding") or {}).get(number)
-    return t is not None and t > time.time() - RESPOND_MINUTES * 60
+    return is_open(RESPONDENT, number)
 
 
 def _mediation_case(number: str) -> Case:
@@ -93,30 +81,20 @@ def respond_form():
 
 
 @bp.post("/respond")
-# a shared "lookup" bucket per case number: the status page's lookup can join it (shared_limit
-# with the same scope and key) so that wrong answer codes and wrong query codes count together
-@limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
-                      deduct_when=lambda r: r.status_code == 404)
+@lookup_limited
 def respond_submit():
     number = normalize_number(request.form.get("number", ""))
     case = respondent_lookup(db_session(), services().settings.query_pepper, number, request.form.get("code", ""))
     if case is None:
         error = _("No mediation request matches this case number and answer code. Check both and try again.")
         return render_template("public/respond.html", number=number, error=error), 404
-    responding = {n: t for n, t in (session.get("responding") or {}).items()
-                  if t > time.time() - RESPOND_MINUTES * 60}
-    responding[case.number] = time.time()
-    session["responding"] = responding
+    grant(RESPONDENT, case.number)
     return redirect(url_for("public.respond_status", number=case.number), code=303)
 
 
 def _render_respondent(case: Case, *, status: int = 200, values=None, errors=None, failed_move=None,
                        move_error=None):
-    try:
-        applicant = masking.mask_name(services().cipher.decrypt_text(case.complainant_name_enc,
-                                                                     "case.complainant.name"))
-    except DecryptionError:
-        applicant = ""
+    applicant = masking.masked_party(services().cipher, case, "complainant", unreadable="").get("name", "")
     moves = {m.name for m in available_moves(Actor.respondent(case.id), case)}
     return render_template(
         "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
@@ -165,9 +143,7 @@ def respond_agreement(number: str):
 
 @bp.post("/respond/<number>/leave")
 def respond_leave(number: str):
-    responding = dict(session.get("responding") or {})
-    responding.pop(normalize_number(number), None)
-    session["responding"] = responding
+    forget(RESPONDENT, number)
     return redirect(url_for("public.index"), code=303)
 
 

@@ -6,30 +6,18 @@ without locking anyone else out.
 """
 from __future__ import annotations
 
-import time
-
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
-from casework.workflow.machine import WorkflowError, perform
-from web.i18n import tr, tr_errors
-
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
-from web.extensions import limiter
+from casework.workflow.machine import WorkflowError, perform
+from web.i18n import tr, tr_errors
 from web.public import bp
+from web.public.opened import APPLICANT, forget, grant, is_open, lookup_limited
 from web.requestdb import db_session, services
 
-TRACK_MINUTES = 30
-
-
-def _number_key() -> str:
-    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
-
-
-def _lookup_limit() -> str:
-    return services().settings.lookup_limit
 
 
 @bp.get("/track")
@@ -38,8 +26,7 @@ def track_form():
 
 
 @bp.post("/track")
-@limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
-                      deduct_when=lambda r: r.status_code == 404)
+@lookup_limited
 def track_submit():
     number = normalize_number(request.form.get("number", ""))
     code = request.form.get("code", "")
@@ -47,27 +34,19 @@ def track_submit():
     if case is None:
         error = _("No case matches this case number and query code. Check both and try again.")
         return render_template("public/track.html", number=number, error=error), 404
-    tracked = dict(session.get("tracked") or {})
-    tracked = {n: t for n, t in tracked.items() if t > time.time() - TRACK_MINUTES * 60}
-    tracked[case.number] = time.time()
-    session["tracked"] = tracked
+    grant(APPLICANT, case.number)
     return redirect(url_for("public.status", number=case.number), code=303)
 
 
 def authorised(number: str) -> bool:
     """This browser opened the case with its number and query code in the last 30 minutes."""
-    return _authorised(number)
-
-
-def _authorised(number: str) -> bool:
-    t = (session.get("tracked") or {}).get(number)
-    return t is not None and t > time.time() - TRACK_MINUTES * 60
+    return is_open(APPLICANT, number)
 
 
 @bp.get("/track/<number>")
 def status(number: str):
     number = normalize_number(number)
-    if not _authorised(number):
+    if not authorised(number):
         return redirect(url_for("public.track_form", number=number))
     case = case_by_number(db_session(), number)
     if case is None:
@@ -89,7 +68,7 @@ DONE = {
 @bp.post("/track/<number>/moves/<move>")
 def public_move(number: str, move: str):
     number = normalize_number(number)
-    if not _authorised(number):
+    if not authorised(number):
         return redirect(url_for("public.track_form", number=number), code=303)
     if move not in PUBLIC_MOVES:
         abort(404)
@@ -113,7 +92,5 @@ def public_move(number: str, move: str):
 
 @bp.post("/track/<number>/leave")
 def leave(number: str):
-    tracked = dict(session.get("tracked") or {})
-    tracked.pop(normalize_number(number), None)
-    session["tracked"] = tracked
+    forget(APPLICANT, number)
     return redirect(url_for("public.index"), code=303)

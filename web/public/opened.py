@@ -1,0 +1,50 @@
+"""Cases this browser opened with a number and a code, and the lookup budget they share.
+
+The applicant (query code) and the respondent (answer code) each open a case for 30
+minutes; the grant lives in the signed session under its own key. Failed lookups of either
+kind count against one limit per case number (no IP address is kept).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import request, session
+
+from casework.cases.numbers import normalize_number
+from web.extensions import limiter
+from web.requestdb import services
+
+MINUTES = 30
+APPLICANT = "tracked"
+RESPONDENT = "responding"
+
+
+def grant(kind: str, number: str) -> None:
+    now = time.time()
+    opened = {n: t for n, t in (session.get(kind) or {}).items() if t > now - MINUTES * 60}
+    opened[number] = now
+    session[kind] = opened
+
+
+def is_open(kind: str, number: str) -> bool:
+    t = (session.get(kind) or {}).get(number)
+    return t is not None and t > time.time() - MINUTES * 60
+
+
+def forget(kind: str, number: str) -> None:
+    opened = dict(session.get(kind) or {})
+    opened.pop(normalize_number(number), None)
+    session[kind] = opened
+
+
+def _number_key() -> str:
+    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
+
+
+def _lookup_limit() -> str:
+    return services().settings.lookup_limit
+
+
+# decorate a lookup view: wrong query codes and wrong answer codes count together per number
+lookup_limited = limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
+                                      deduct_when=lambda r: r.status_code == 404)
