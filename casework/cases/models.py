@@ -76,6 +76,14 @@ class Rating(TitledEnum):
     dissatisfied = "dissatisfied", N_("Dissatisfied")
 
 
+class Finding(TitledEnum):
+    """What handling a complaint or report found (查实情况), recorded with the reply."""
+
+    substantiated = "substantiated", N_("Substantiated")
+    partly_substantiated = "partly_substantiated", N_("Partly substantiated")
+    not_substantiated = "not_substantiated", N_("Not substantiated")
+
+
 class Channel(TitledEnum):
     web = "web", N_("Website")
     api = "api", N_("API")
@@ -134,6 +142,8 @@ class Case(Base):
     reviews_requested: Mapped[int] = mapped_column(default=0)
     # the complainant's latest rating of a reply (statistics keep it after erasure)
     rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
+    # what the reply found (reports must say; statistics and risk grades count it)
+    finding: Mapped[Finding | None] = mapped_column(enum_column(Finding))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # personal data: ciphertext only (casework.privacy.crypto)
     complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -147,7 +157,8 @@ class Case(Base):
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # every change moves it: search indexing and statistics pick up changes by it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     association: Mapped[Association | None] = relationship()
