@@ -70,6 +70,11 @@ class Settings:
     sweep_chunk: int = 1000  # cases per transaction in the sweep
     # search: Whoosh files under data_dir (one machine) or a PostgreSQL table (many nodes)
     search_backend: str = "whoosh"
+    # statistics: public pages show a count below this as "fewer than N" (no small groups)
+    public_min_count: int = 5
+    # risk grade weights per factor (casework.stats.risk), points out of their sum
+    risk_weights: tuple[tuple[str, float], ...] = (
+        ("volume", 30.0), ("substantiated", 30.0), ("overdue", 20.0), ("repeat", 20.0))
     testing: bool = False
 
     @property
@@ -106,6 +111,8 @@ class Settings:
             ("escalation_working_days", "CHANGTONG_ESCALATION_WORKING_DAYS", int),
             ("sweep_chunk", "CHANGTONG_SWEEP_CHUNK", int),
             ("search_backend", "CHANGTONG_SEARCH_BACKEND", str),
+            ("public_min_count", "CHANGTONG_PUBLIC_MIN_COUNT", int),
+            ("risk_weights", "CHANGTONG_RISK_WEIGHTS", parse_weights),
         ):
             if env.get(name):
                 values[key] = conv(env[name])
@@ -113,6 +120,26 @@ class Settings:
             values["max_file_bytes"] = int(env["CHANGTONG_MAX_FILE_MB"]) * 1024 * 1024
         values.update(overrides)
         return cls(**values)
+
+
+def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
+    """``volume=30,substantiated=30,overdue=20,repeat=20`` -> pairs; unknown factors refused."""
+    from casework.stats.risk import FACTORS
+
+    pairs = []
+    for part in raw.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in FACTORS:
+            raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: unknown factor {name!r} (one of {', '.join(FACTORS)})")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: {name} needs a number, not {value!r}") from None
+        if weight < 0:
+            raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: {name} cannot be negative")
+        pairs.append((name, weight))
+    return tuple(pairs)
 
 
 def _missing(name: str):

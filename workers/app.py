@@ -1,4 +1,4 @@
-"""The Celery application: outbox dispatch and the deadline sweep.
+"""The Celery application: outbox dispatch, the deadline sweep, search indexing, statistics.
 
 Tasks take ids (or nothing), reload what they need, and are safe to run twice. The web
 never talks to the broker: it commits the case and its outbox rows, and the beat's
@@ -90,7 +90,8 @@ def make_celery(settings: Settings) -> Celery:
         db, services = context()
         return sweep(db, services).as_dict()
 
-    from workers import search_tasks
+    from workers import search_tasks, stats_tasks
 
     search_tasks.register(app, context)
+    stats_tasks.register(app, context)
     return app

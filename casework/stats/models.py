@@ -1,8 +1,10 @@
 """Pre-aggregated statistics, maintained by the workers (casework.stats.rollup).
 
-``stat_rollup`` holds one row per (dimension, key, month, case type): ``dim`` is ``all`` (key
-0), ``unit`` (the unit holding the case, 0 for none), ``category`` or ``association`` (0 for a
-case filed without one). Months are calendar months in Beijing time, by the day a case was
+``stat_rollup`` holds one row per (dimension, key, key2, month, case type): ``dim`` is ``all``
+(key 0), ``unit`` (the unit holding the case, 0 for none), ``category``, ``association`` (0 for
+a case filed without one), and within one unit ``unit_category`` and ``unit_association``
+(key the unit, key2 the category or association), so that a dashboard filtered to a unit
+still reads a few hundred rows. Months are calendar months in Beijing time, by the day a case was
 filed (``YYYY-MM``). Every measure is a count of cases; rates are computed when shown.
 
 ``association_risk`` is the risk grade per association (casework.stats.risk), with each
@@ -38,7 +40,7 @@ MEASURES = (
     "with_finding",    # complaints and reports replied with a finding
     "substantiated",   # … found substantiated in whole or in part
 )
-DIMENSIONS = ("all", "unit", "category", "association")
+DIMENSIONS = ("all", "unit", "category", "association", "unit_category", "unit_association")
 
 
 class StatRollup(Base):
@@ -46,6 +48,7 @@ class StatRollup(Base):
 
     dim: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key2: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=0)
     month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
 

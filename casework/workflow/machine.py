@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role, User
 from casework.cases.models import (
-    ActorKind, Case, CaseState as S, CaseType, Event, EventKind, Rating, Stage,
+    ActorKind, Case, CaseState as S, CaseType, Event, EventKind, Finding, Rating, Stage,
 )
 from casework.context import Services
 from casework.deadlines.calendar import WorkingCalendar, china_date
@@ -313,11 +313,31 @@ def _close_unrated(ctx: Ctx) -> dict:
     return {"reason": "rating window lapsed"}
 
 
+def _finding(ctx: Ctx) -> Finding | None:
+    """What the handling found: a report must say (查实情况), a complaint may; other types
+    have none."""
+    raw = str(ctx.fields.get("finding") or "")
+    if ctx.case.type not in (CaseType.complaint, CaseType.report):
+        return None
+    if not raw:
+        if ctx.case.type is CaseType.report:
+            raise InvalidMove(Message(N_("Please check the marked fields.")),
+                              {"finding": [Message(N_("Say what the handling of the report found."))]})
+        return None
+    try:
+        return Finding(raw)
+    except ValueError:
+        raise InvalidMove(Message(N_("Please check the marked fields.")),
+                          {"finding": [Message(N_("Choose one of the listed findings."))]}) from None
+
+
 def _reply(ctx: Ctx) -> dict:
     ctx.event.public_text = _text(ctx, "public_text", required=True, lo=10, hi=10000)
+    finding = _finding(ctx)
+    ctx.case.finding = finding
     ctx.case.state = S.replied
     ctx.start_stage(Stage.rating)
-    return {}
+    return {"finding": finding.value} if finding else {}
 
 
 def _withdraw(ctx: Ctx) -> dict:

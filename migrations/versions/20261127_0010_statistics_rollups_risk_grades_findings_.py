@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.create_table('stat_rollup',
     sa.Column('dim', sa.String(length=16), nullable=False),
     sa.Column('key', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('key2', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('received', sa.Integer(), nullable=False),
@@ -42,7 +43,7 @@ def upgrade() -> None:
     sa.Column('mediation_agreed', sa.Integer(), nullable=False),
     sa.Column('with_finding', sa.Integer(), nullable=False),
     sa.Column('substantiated', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('dim', 'key', 'month', 'type', name=op.f('pk_stat_rollup'))
+    sa.PrimaryKeyConstraint('dim', 'key', 'key2', 'month', 'type', name=op.f('pk_stat_rollup'))
     )
     with op.batch_alter_table('stat_rollup', schema=None) as batch_op:
         batch_op.create_index('ix_stat_rollup_dim_month', ['dim', 'month'], unique=False)

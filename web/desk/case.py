@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
-from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
+from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind, Finding
 from casework.cases.numbers import normalize_number
 from casework.mediation.models import MediationSession, MediatorRecusal
 from casework.mediation.operations import store_agreement
@@ -168,6 +168,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         units_options=[(u.id, u.name) for u in units],
         not_accept_options=[(r.value, title(r)) for r in NotAcceptReason],
         transfer_options=[(r.value, title(r)) for r in TransferReason],
+        finding_options=[(f.value, title(f)) for f in Finding],
         handler_options=[(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
                          for u in handlers],
         can_claim=("assign" in names and case.handler_id != actor.user_id

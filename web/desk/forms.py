@@ -32,7 +32,7 @@ MOVE_FIELDS: dict[str, tuple[str, ...]] = {
     "transfer": ("unit_id", "reason", "public_text", "internal_text"),
     "send_back": ("internal_text",),
     "request_info": ("public_text",),
-    "reply": ("public_text",),
+    "reply": ("public_text", "finding"),
     "acknowledge_reply": ("public_text",),
     "assign": ("handler_id",),
     "note": ("internal_text",),

@@ -41,7 +41,7 @@ MOVE_FIELDS: dict[str, dict[str, str]] = {
     "transfer": {"unit_id": ID, "reason": TEXT, "public_text": TEXT, "internal_text": TEXT},
     "send_back": {"internal_text": TEXT},
     "request_info": {"public_text": TEXT},
-    "reply": {"public_text": TEXT},
+    "reply": {"public_text": TEXT, "finding": TEXT},
     "acknowledge_reply": {"public_text": TEXT},
     "assign": {"handler_id": ID},
     "note": {"internal_text": TEXT},

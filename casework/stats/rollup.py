@@ -1,0 +1,183 @@
+"""Keeping ``stat_rollup`` in step with the cases.
+
+Each case counts in the month it was filed (Beijing time). A refresh finds the months of the
+cases changed since its watermark (``Case.updated_at`` moves with every change, the sweep's
+included), recomputes those months from the cases and their events, and replaces their rows in
+one transaction per month. The facts of a case are read in a read session and aggregated in
+Python, so the work is the same on SQLite and PostgreSQL and a month's write is short.
+
+As with search (casework.search.sync), the new watermark lags the time the cases were read by
+OVERLAP, so a change committed while a refresh ran is picked up by the next one; recomputing a
+month twice gives the same rows.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Rating
+from casework.cases.numbers import CHINA
+from casework.stats.models import MEASURES, StatRefresh, StatRollup
+
+log = logging.getLogger(__name__)
+
+JOB = "rollup"
+OVERLAP = timedelta(minutes=2)
+S = CaseState
+DONE = frozenset({S.not_accepted, S.closed, S.withdrawn, S.mediated, S.mediation_failed})
+TAKEN_UP = frozenset({S.accepted, S.replied, S.under_review, S.under_re_review, S.mediating, S.mediated})
+REPLIED = frozenset({S.replied, S.under_review, S.under_re_review})
+SATISFIED = frozenset({Rating.satisfied, Rating.basically_satisfied})
+SUBSTANTIATED = frozenset({Finding.substantiated, Finding.partly_substantiated})
+INDEX = {m: i for i, m in enumerate(MEASURES)}
+
+
+def month_of(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(CHINA).strftime("%Y-%m")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[start, end) of a ``YYYY-MM`` month in Beijing time, as UTC instants."""
+    year, mon = int(month[:4]), int(month[5:7])
+    start = datetime(year, mon, 1, tzinfo=CHINA)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=CHINA)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def months_between(first: str, last: str) -> list[str]:
+    out, (y, m) = [], (int(first[:4]), int(first[5:7]))
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _happened(*kinds: EventKind):
+    return select(Event.id).where(Event.case_id == Case.id, Event.kind.in_(kinds)).exists()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one case contributes, measure by measure (casework.stats.models.MEASURES)."""
+
+    type: str
+    unit_id: int | None
+    category_id: int
+    association_id: int | None
+    values: tuple[int, ...]
+
+
+def case_facts(row) -> Facts:
+    state, overdue = row.state, bool(row.overdue)
+    concluded = state in DONE
+    ever_overdue = bool(row.ex_overdue) or overdue
+    v = [0] * len(MEASURES)
+    v[INDEX["received"]] = 1
+    v[INDEX["accepted"]] = int(bool(row.ex_accepted) or state in TAKEN_UP)
+    v[INDEX["not_accepted"]] = int(state is S.not_accepted)
+    v[INDEX["replied"]] = int(bool(row.ex_replied) or state in REPLIED)
+    v[INDEX["concluded"]] = int(concluded)
+    v[INDEX["on_time"]] = int(concluded and not ever_overdue)
+    v[INDEX["overdue_now"]] = int(overdue and not concluded)
+    v[INDEX["ever_overdue"]] = int(ever_overdue)
+    v[INDEX["rated"]] = int(row.rating is not None)
+    v[INDEX["satisfied"]] = int(row.rating in SATISFIED)
+    v[INDEX["reviewed"]] = int((row.reviews_requested or 0) > 0)
+    v[INDEX["supervised"]] = int(bool(row.ex_supervised) or (row.supervision_level or 0) > 0)
+    mediation = row.type is CaseType.mediation
+    v[INDEX["mediation_ended"]] = int(mediation and state in (S.mediated, S.mediation_failed))
+    v[INDEX["mediation_agreed"]] = int(mediation and state is S.mediated)
+    v[INDEX["with_finding"]] = int(row.finding is not None)
+    v[INDEX["substantiated"]] = int(row.finding in SUBSTANTIATED)
+    return Facts(row.type.value, row.unit_id, row.category_id, row.association_id, tuple(v))
+
+
+def facts_query(start: datetime, end: datetime):
+    return (select(Case.type, Case.state, Case.unit_id, Case.category_id, Case.association_id, Case.overdue,
+                   Case.rating, Case.reviews_requested, Case.supervision_level, Case.finding,
+                   _happened(EventKind.accepted, EventKind.mediation_started).label("ex_accepted"),
+                   _happened(EventKind.replied).label("ex_replied"),
+                   _happened(EventKind.overdue).label("ex_overdue"),
+                   _happened(EventKind.supervised).label("ex_supervised"))
+            .where(Case.submitted_at >= start, Case.submitted_at < end))
+
+
+def aggregate(month: str, facts: Iterable[Facts]) -> list[dict]:
+    """The rollup rows of one month from its cases' facts."""
+    sums: dict[tuple[str, int, int, str], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    for f in facts:
+        unit, assoc = f.unit_id or 0, f.association_id or 0
+        for key in (("all", 0, 0), ("unit", unit, 0), ("category", f.category_id, 0),
+                    ("association", assoc, 0), ("unit_category", unit, f.category_id),
+                    ("unit_association", unit, assoc)):
+            acc = sums[(*key, f.type)]
+            for i, x in enumerate(f.values):
+                acc[i] += x
+    return [{"dim": dim, "key": key, "key2": key2, "month": month, "type": type_, **dict(zip(MEASURES, vals))}
+            for (dim, key, key2, type_), vals in sums.items()]
+
+
+def recompute_month(db, month: str) -> int:
+    """Replace one month's rows; returns how many rows it now has."""
+    start, end = month_bounds(month)
+    with db.session_scope(write=False) as s:
+        rows = aggregate(month, (case_facts(r) for r in s.execute(facts_query(start, end))))
+    try:
+        with db.session_scope() as s:
+            s.execute(delete(StatRollup).where(StatRollup.month == month))
+            if rows:
+                s.execute(insert(StatRollup), rows)
+    except IntegrityError:
+        # another refresh wrote the same month at the same moment: its rows are as good
+        log.info("stat rollup %s written concurrently; kept the other refresh's rows", month)
+    return len(rows)
+
+
+def _state(session) -> StatRefresh:
+    row = session.get(StatRefresh, JOB)
+    if row is None:
+        row = StatRefresh(job=JOB)
+        session.add(row)
+    return row
+
+
+def changed_months(db, since: datetime | None) -> list[str]:
+    with db.session_scope(write=False) as s:
+        if since is None:
+            first, last = s.execute(select(func.min(Case.submitted_at), func.max(Case.submitted_at))).one()
+            return months_between(month_of(first), month_of(last)) if first is not None else []
+        return sorted({month_of(t) for t in s.scalars(select(Case.submitted_at).where(Case.updated_at >= since))})
+
+
+def refresh(db, clock: Callable[[], datetime], *, full: bool = False,
+            progress: Callable[[str], None] | None = None) -> list[str]:
+    """Recompute the months with changes since the last refresh (every month with ``full``);
+    returns the months recomputed."""
+    started = clock()
+    with db.session_scope(write=False) as s:
+        row = s.get(StatRefresh, JOB)
+        since = None if full or row is None else row.watermark
+    months = changed_months(db, since)
+    for month in months:
+        recompute_month(db, month)
+        if progress is not None:
+            progress(month)
+    with db.session_scope() as s:
+        state = _state(s)
+        state.watermark = started - OVERLAP
+        state.refreshed_at = clock()
+    return months
+
+
+def refreshed_at(session) -> datetime | None:
+    row = session.get(StatRefresh, JOB)
+    return row.refreshed_at if row is not None else None
+

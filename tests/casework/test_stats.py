@@ -1,0 +1,172 @@
+"""Statistics: rollups checked against a hand-counted set of cases, kept current by the
+refresh, and the risk grade explained factor by factor."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseState as S, Finding
+from casework.context import Services
+from casework.deadlines.sweep import sweep
+from casework.registry.models import Unit
+from casework.stats import queries
+from casework.stats.models import AssociationRisk
+from casework.stats.risk import grade_all, score, spot_checks
+from casework.stats.rollup import month_bounds, month_of, refresh
+from casework.workflow.machine import InvalidMove, perform
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def at(services, moment):
+    return Services(settings=services.settings, cipher=services.cipher, files=services.files, clock=lambda: moment)
+
+
+@pytest.fixture
+def act(db, services, make_staff):
+    handlers = {}
+
+    def do(case_id, name, **fields):
+        actor = Actor.complainant(case_id) if name in ("rate", "request_review") else None
+        if actor is None:
+            with db.session_scope(write=False) as s:
+                code = s.get(Unit, s.get(Case, case_id).unit_id).code
+            if code not in handlers:
+                handlers[code] = make_staff(code, Role.handler)
+            actor = handlers[code]
+        with db.session_scope() as s:
+            c = s.get(Case, case_id)
+            perform(s, services, actor, c, name, **fields)
+            return c.state
+
+    return do
+
+
+REPLY = "经核查，协会已停止强制入会做法并退还会费。"
+
+
+@pytest.fixture
+def hand_counted(db, services, file_case, act):
+    """Five cases whose figures are counted by hand in the tests below."""
+    a, b, c, d = (file_case().case_id for _ in range(4))
+    e = file_case(type="report", title="协会违规收费", description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    act(a, "accept")
+    act(a, "reply", public_text=REPLY, finding="substantiated")
+    assert act(a, "rate", rating="satisfied") is S.closed
+    act(b, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
+    act(c, "accept")
+    act(c, "reply", public_text=REPLY)
+    act(c, "request_review", public_text="答复没有解决问题，请复查。")
+    act(e, "accept")
+    act(e, "reply", public_text="经核查，未发现违规收费情况。", finding="not_substantiated")
+    with db.session_scope(write=False) as s:
+        due = s.get(Case, d).due_at
+    sweep(db, at(services, due + timedelta(hours=1)))  # d: past its acceptance deadline, supervised
+    return {"a": a, "b": b, "c": c, "d": d, "e": e}
+
+
+def test_month_is_the_beijing_month():
+    assert month_of(datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)) == "2026-11"  # 01:00 in Beijing
+    assert month_of(datetime(2026, 10, 31, 15, 59, tzinfo=timezone.utc)) == "2026-10"
+    start, end = month_bounds("2026-12")
+    assert start == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    assert end == datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc)
+
+
+def test_totals_match_the_hand_count(db, hand_counted):
+    refresh(db, utcnow)
+    period = queries.Period.last_months(utcnow())
+    with db.session_scope(write=False) as s:
+        t = queries.totals(s, period)
+        report = queries.totals(s, period, type="report")
+    expected = {"received": 5, "accepted": 3, "not_accepted": 1, "replied": 3, "concluded": 2, "on_time": 2,
+                "overdue_now": 1, "ever_overdue": 1, "rated": 2, "satisfied": 1, "reviewed": 1, "supervised": 1,
+                "mediation_ended": 0, "mediation_agreed": 0, "with_finding": 2, "substantiated": 1}
+    assert t.counts == expected
+    assert t.acceptance_rate == 3 / 4 and t.on_time_rate == 1.0 and t.satisfaction_rate == 1 / 2
+    assert t.review_rate == 1 / 3 and t.substantiated_rate == 1 / 2 and t.mediation_success_rate is None
+    assert (report["received"], report["with_finding"], report["substantiated"]) == (1, 1, 0)
+
+
+def test_breakdowns_add_up_and_a_unit_filter_narrows(db, hand_counted):
+    refresh(db, utcnow)
+    period = queries.Period.last_months(utcnow())
+    with db.session_scope(write=False) as s:
+        units = queries.breakdown(s, "unit", period)
+        assert sum(f["received"] for _, f in units) == 5
+        unit_id, biggest = units[0]
+        assert biggest["received"] == max(f["received"] for _, f in units)
+        in_unit = queries.totals(s, period, unit=unit_id)
+        assert in_unit.counts == biggest.counts
+        cats = queries.breakdown(s, "category", period, unit=unit_id)
+        assert sum(f["received"] for _, f in cats) == biggest["received"]
+        assocs = queries.breakdown(s, "association", period)
+        assert sum(f["received"] for _, f in assocs) == 5
+        months = queries.by_month(s, period)
+    assert len(months) == 12 and months[-1][0] == month_of(utcnow())
+    assert months[-1][1]["received"] == 5 and all(f["received"] == 0 for _, f in months[:-1])
+
+
+def test_refresh_picks_up_changes_and_is_idempotent(db, file_case, act):
+    first = file_case().case_id
+    assert refresh(db, utcnow) == [month_of(utcnow())]
+    period = queries.Period.last_months(utcnow())
+    act(first, "accept")
+    file_case()
+    refresh(db, utcnow)
+    refresh(db, utcnow)  # a second run over the same changes gives the same rows
+    with db.session_scope(write=False) as s:
+        t = queries.totals(s, period)
+    assert (t["received"], t["accepted"]) == (2, 1)
+    # once the watermark has passed every change, a refresh recomputes nothing
+    later = utcnow() + timedelta(minutes=10)
+    refresh(db, lambda: later)
+    assert refresh(db, lambda: later) == []
+
+
+def test_reports_need_a_finding(db, file_case, act):
+    e = file_case(type="report").case_id
+    act(e, "accept")
+    with pytest.raises(InvalidMove) as info:
+        act(e, "reply", public_text=REPLY)
+    assert "finding" in info.value.errors
+    with pytest.raises(InvalidMove):
+        act(e, "reply", public_text=REPLY, finding="probably")
+    act(e, "reply", public_text=REPLY, finding="partly_substantiated")
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, e).finding is Finding.partly_substantiated
+
+
+def test_risk_factors_are_explained_and_weighted():
+    weights = {"volume": 30, "substantiated": 30, "overdue": 20, "repeat": 20}
+    counts = {"received": 10, "ever_overdue": 1, "substantiated": 3}
+    points, factors = score(counts, repeat_categories=0, member_count=100, median_received=2, weights=weights)
+    # 10 per 100 members (full at 5) → 30; 3 substantiated (full at 3) → 30; 10% overdue (full at 20%) → 10
+    assert [factors[f]["points"] for f in ("volume", "substantiated", "overdue", "repeat")] == [30, 30, 10, 0]
+    assert points == 70 and factors["volume"]["basis"] == "per_100_members"
+    # membership unknown: compared with the median association (5× the median is full)
+    _, factors = score(counts, repeat_categories=0, member_count=None, median_received=4, weights=weights)
+    assert factors["volume"]["basis"] == "times_median" and factors["volume"]["points"] == 15
+    # the weights are settings: only what the operator weighs counts
+    points, _ = score(counts, repeat_categories=0, member_count=100, median_received=2,
+                      weights={"volume": 0, "substantiated": 1, "overdue": 0, "repeat": 0})
+    assert points == 100
+
+
+def test_grades_and_the_spot_check_list(db, services, hand_counted):
+    refresh(db, utcnow)
+    assert grade_all(db, services.settings, utcnow) == 1  # all five cases are about one association
+    with db.session_scope(write=False) as s:
+        risk = s.scalar(select(AssociationRisk))
+        assert risk.cases == 5 and risk.factors["substantiated"]["value"] == 1
+        assert risk.factors["overdue"]["value"] == 0.2 and risk.factors["repeat"]["value"] == 1
+        assert risk.score == sum(f["points"] for f in risk.factors.values())
+        listed = spot_checks(s, grades=("high", "medium", "low"))
+        assert [r.association_id for r, _ in listed] == [risk.association_id]
+        authority = listed[0][1].registration_authority_id
+        assert spot_checks(s, authority, grades=("high", "medium", "low"))
+        assert not spot_checks(s, authority + 10_000, grades=("high", "medium", "low"))
