@@ -70,6 +70,8 @@ class Move:
     respondent: bool = False  # the other party of a mediation (its consent link)
     # roles that may make it on a case no unit holds yet (triage), whatever their unit
     unrouted_roles: frozenset = frozenset()
+    # roles that may make it on any case, whatever its unit (supervision, 督办)
+    anywhere_roles: frozenset = frozenset()
     types: frozenset = ALL_TYPES
     changes_state: bool = True
     apply: Callable[..., dict] = field(default=lambda ctx: {}, compare=False)
@@ -425,6 +427,8 @@ def may(actor: Actor, case: Case, move: Move) -> bool:
         return actor.kind == "system"
     if not actor.is_staff:
         return False
+    if any(actor.has(r) for r in move.anywhere_roles):
+        return True
     if case.unit_id is None:
         return any(actor.has(r) for r in move.unrouted_roles)
     return bool(actor.roles_in(case.unit_id) & move.roles)
@@ -476,3 +480,4 @@ def register(move: Move) -> None:
 
 from casework.mediation import moves as _mediation_moves  # noqa: E402,F401  (registers its moves)
 from casework.workflow import duplicates as _duplicate_moves  # noqa: E402,F401  (registers link_duplicate)
+from casework.workflow import supervision as _supervision_moves  # noqa: E402,F401  (registers issue_supervision)

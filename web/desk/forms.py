@@ -40,6 +40,7 @@ MOVE_FIELDS: dict[str, tuple[str, ...]] = {
     "suspend": ("public_text",),
     "resume": ("public_text",),
     "decide_review": ("public_text",),
+    "issue_supervision": ("respond_by", "internal_text"),
     # mediation
     "accept_mediation": ("public_text",),
     "record_consent": ("public_text",),
