@@ -201,3 +201,68 @@ def mediation(db, file_case):
     return file_case(type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
                      amount="300000", respondent={"name": "某某零部件有限公司", "kind": "member_company",
                                                   "phone": "13900139000"})
+
+
+# -- statistics: a hand-counted set of cases ---------------------------------------------------
+
+@pytest.fixture
+def act(db, services, make_staff):
+    """act(case_id, move, **fields): the complainant rates and asks for review; anything else
+    is done by a handler of the case's unit. Returns the case's new state."""
+    from casework.accounts.actor import Actor
+    from casework.accounts.models import Role
+    from casework.cases.models import Case
+    from casework.registry.models import Unit
+    from casework.workflow.machine import perform
+
+    handlers = {}
+
+    def do(case_id, name, **fields):
+        actor = Actor.complainant(case_id) if name in ("rate", "request_review") else None
+        if actor is None:
+            with db.session_scope(write=False) as s:
+                code = s.get(Unit, s.get(Case, case_id).unit_id).code
+            if code not in handlers:
+                handlers[code] = make_staff(code, Role.handler)
+            actor = handlers[code]
+        with db.session_scope() as s:
+            c = s.get(Case, case_id)
+            perform(s, services, actor, c, name, **fields)
+            return c.state
+
+    return do
+
+
+@pytest.fixture
+def hand_counted(db, services, file_case, act):
+    """Five cases about 中国复合材料工业协会, filed now, whose figures are counted by hand:
+    a accepted, replied (substantiated), rated satisfied, closed; b not accepted; c accepted,
+    replied, review asked; d left past its acceptance deadline (overdue, supervised by the
+    sweep); e a report accepted and replied (not substantiated).
+    Totals: received 5, accepted 3, not_accepted 1, replied 3, concluded 2, on_time 2,
+    overdue_now 1, ever_overdue 1, rated 2, satisfied 1, reviewed 1, supervised 1,
+    with_finding 2, substantiated 1."""
+    from datetime import timedelta
+
+    from casework.cases.models import Case, CaseState
+    from casework.context import Services
+    from casework.deadlines.sweep import sweep
+
+    reply = "经核查，协会已停止强制入会做法并退还会费。"
+    a, b, c, d = (file_case().case_id for _ in range(4))
+    e = file_case(type="report", title="协会违规收费", description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    act(a, "accept")
+    act(a, "reply", public_text=reply, finding="substantiated")
+    assert act(a, "rate", rating="satisfied") is CaseState.closed
+    act(b, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
+    act(c, "accept")
+    act(c, "reply", public_text=reply)
+    act(c, "request_review", public_text="答复没有解决问题，请复查。")
+    act(e, "accept")
+    act(e, "reply", public_text="经核查，未发现违规收费情况。", finding="not_substantiated")
+    with db.session_scope(write=False) as s:
+        due = s.get(Case, d).due_at
+    later = due + timedelta(hours=1)
+    sweep(db, Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                       clock=lambda: later))
+    return {"a": a, "b": b, "c": c, "d": d, "e": e}

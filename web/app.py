@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session)
     from web.admin import bp as admin_bp
+    from web.supervise import bp as supervise_bp
     from web.desk import bp as desk_bp
     from web.desk_api import bp as desk_api_bp
     from web.staff import bp as staff_bp
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     app.register_blueprint(desk_bp)
     app.register_blueprint(desk_api_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(supervise_bp)
     extensions.csrf.exempt(api_bp)
     extensions.csrf.exempt(desk_api_bp)  # bearer tokens, no cookies
     logging.getLogger("werkzeug").addFilter(security.RedactFilter())

@@ -252,7 +252,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 from web.cli_admin import routing_group  # noqa: E402
 from web.cli_calendar import calendar_group  # noqa: E402
 from web.cli_search import reindex_command  # noqa: E402
+from web.cli_stats import stats_group  # noqa: E402
 
 main.add_command(routing_group)
 main.add_command(calendar_group)
 main.add_command(reindex_command)
+main.add_command(stats_group)

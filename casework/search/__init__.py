@@ -3,6 +3,7 @@
 full indexing the worker and `changtong reindex` run (sync.py)."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from casework.search.backend import CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
@@ -15,10 +16,21 @@ def search_root(settings) -> Path:
     return Path(settings.data_dir) / "search"
 
 
+_WHOOSH: dict[Path, SearchBackend] = {}
+_WHOOSH_LOCK = threading.Lock()
+
+
 def default_backend(settings) -> SearchBackend:
+    """The Whoosh backend for this data directory, one per process: it keeps the index open
+    and a searcher per thread between requests (opening a large index costs ~100 ms)."""
     from casework.search.whoosh_backend import WhooshBackend
 
-    return WhooshBackend(search_root(settings))
+    root = search_root(settings).resolve()
+    with _WHOOSH_LOCK:
+        backend = _WHOOSH.get(root)
+        if backend is None:
+            backend = _WHOOSH[root] = WhooshBackend(root)
+        return backend
 
 
 BACKENDS = ("whoosh", "postgres")

@@ -1,72 +1,23 @@
-"""Statistics: rollups checked against a hand-counted set of cases, kept current by the
-refresh, and the risk grade explained factor by factor."""
+"""Statistics: rollups checked against a hand-counted set of cases (the ``hand_counted``
+fixture in tests/conftest.py), kept current by the refresh, and the risk grade explained
+factor by factor."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from casework.accounts.actor import Actor
-from casework.accounts.models import Role
-from casework.cases.models import Case, CaseState as S, Finding
-from casework.context import Services
-from casework.deadlines.sweep import sweep
-from casework.registry.models import Unit
+from casework.cases.models import Case, Finding
 from casework.stats import queries
 from casework.stats.models import AssociationRisk
 from casework.stats.risk import grade_all, score, spot_checks
 from casework.stats.rollup import month_bounds, month_of, refresh
-from casework.workflow.machine import InvalidMove, perform
+from casework.workflow.machine import InvalidMove
+
+STATS_REPLY = "经核查，协会已停止强制入会做法并退还会费。"
 
 
 def utcnow():
     return datetime.now(timezone.utc)
-
-
-def at(services, moment):
-    return Services(settings=services.settings, cipher=services.cipher, files=services.files, clock=lambda: moment)
-
-
-@pytest.fixture
-def act(db, services, make_staff):
-    handlers = {}
-
-    def do(case_id, name, **fields):
-        actor = Actor.complainant(case_id) if name in ("rate", "request_review") else None
-        if actor is None:
-            with db.session_scope(write=False) as s:
-                code = s.get(Unit, s.get(Case, case_id).unit_id).code
-            if code not in handlers:
-                handlers[code] = make_staff(code, Role.handler)
-            actor = handlers[code]
-        with db.session_scope() as s:
-            c = s.get(Case, case_id)
-            perform(s, services, actor, c, name, **fields)
-            return c.state
-
-    return do
-
-
-REPLY = "经核查，协会已停止强制入会做法并退还会费。"
-
-
-@pytest.fixture
-def hand_counted(db, services, file_case, act):
-    """Five cases whose figures are counted by hand in the tests below."""
-    a, b, c, d = (file_case().case_id for _ in range(4))
-    e = file_case(type="report", title="协会违规收费", description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
-    act(a, "accept")
-    act(a, "reply", public_text=REPLY, finding="substantiated")
-    assert act(a, "rate", rating="satisfied") is S.closed
-    act(b, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
-    act(c, "accept")
-    act(c, "reply", public_text=REPLY)
-    act(c, "request_review", public_text="答复没有解决问题，请复查。")
-    act(e, "accept")
-    act(e, "reply", public_text="经核查，未发现违规收费情况。", finding="not_substantiated")
-    with db.session_scope(write=False) as s:
-        due = s.get(Case, d).due_at
-    sweep(db, at(services, due + timedelta(hours=1)))  # d: past its acceptance deadline, supervised
-    return {"a": a, "b": b, "c": c, "d": d, "e": e}
 
 
 def test_month_is_the_beijing_month():
@@ -132,11 +83,11 @@ def test_reports_need_a_finding(db, file_case, act):
     e = file_case(type="report").case_id
     act(e, "accept")
     with pytest.raises(InvalidMove) as info:
-        act(e, "reply", public_text=REPLY)
+        act(e, "reply", public_text=STATS_REPLY)
     assert "finding" in info.value.errors
     with pytest.raises(InvalidMove):
-        act(e, "reply", public_text=REPLY, finding="probably")
-    act(e, "reply", public_text=REPLY, finding="partly_substantiated")
+        act(e, "reply", public_text=STATS_REPLY, finding="probably")
+    act(e, "reply", public_text=STATS_REPLY, finding="partly_substantiated")
     with db.session_scope(write=False) as s:
         assert s.get(Case, e).finding is Finding.partly_substantiated
 

@@ -290,14 +290,15 @@ def test_administrators_get_no_case_content(client, db, file_case, make_staff):
     assert client.get(f"/desk/cases/{number}").status_code == 404
 
 
-def test_a_supervisor_reads_the_case_without_actions(client, db, file_case, make_staff):
+def test_a_supervisor_reads_the_case_and_may_only_supervise(client, db, file_case, make_staff):
     number = file_case().case_number
     signed_in(client, db, make_staff("mca", Role.supervisor))
-    assert client.get("/desk").status_code == 200
+    assert client.get("/desk").headers["Location"].endswith("/supervise")
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
-    assert "强制入会并收取会费" in html and 'id="move-' not in html
+    assert "强制入会并收取会费" in html
+    assert re.findall(r'id="move-([a-z_]+)"', html) == ["issue_supervision"]
     resp = post_move(client, number, "accept", version="1")
-    assert resp.status_code == 403 and "不能" in resp.get_data(as_text=True)
+    assert resp.status_code == 403 and "无权" in resp.get_data(as_text=True)
 
 
 def test_accept_transfer_accept_reply_through_the_forms(client, db, file_case, make_staff):

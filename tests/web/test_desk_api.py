@@ -289,10 +289,11 @@ def test_reply_while_pending_acceptance_is_not_allowed(client, db, make_staff, f
 
 
 def test_who_may_not_accept(client, db, make_staff, file_case):
-    """A supervisor sees every case (read only): 403. A handler elsewhere does not see it: 404."""
+    """A supervisor sees every case and may only supervise it: 403. A handler elsewhere does not
+    see it: 404."""
     number = file_case().case_number
     supervisor = token_for(db, make_staff("swd-central", Role.supervisor))
-    assert get(client, supervisor, f"/cases/{number}").get_json()["allowed_moves"] == []
+    assert get(client, supervisor, f"/cases/{number}").get_json()["allowed_moves"] == ["issue_supervision"]
     refused = move(client, supervisor, number, "accept", version=1)
     assert refused.status_code == 403 and refused.get_json()["error"]["status"] == 403
     admin = token_for(db, make_staff("mca", Role.administrator))

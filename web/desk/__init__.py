@@ -20,6 +20,7 @@ def _desk_nav():
     return {
         "desk_units": [units[k] for k in sorted(units)],
         "desk_triage": any(m.role is Role.triage_operator for m in user.memberships),
+        "desk_supervisor": any(m.role is Role.supervisor for m in user.memberships),
         **helpers,
     }
 

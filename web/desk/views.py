@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
-from casework.accounts.permissions import can_triage, can_use_desk, can_work_unit
+from casework.accounts.permissions import can_supervise, can_triage, can_use_desk, can_work_unit
 from casework.cases.models import Case, CaseState, CaseType
 from casework.cases.queue import TABS, queue_page, tab_counts
 from casework.mediation.models import MediationSession
@@ -57,7 +57,9 @@ def home():
         return redirect(url_for("desk.unit_queue", unit_id=units[0]))
     if can_triage(actor):
         return redirect(url_for("desk.triage_queue"))
-    # a supervisor has no queue here; an administrator has no business on the desk at all
+    if can_supervise(actor):  # a supervisor without a queue starts at the supervision pages
+        return redirect(url_for("supervise.dashboard"))
+    # an administrator has no business on the desk at all
     return render_template("desk/no_queue.html"), (200 if can_use_desk(actor) else 403)
 
 

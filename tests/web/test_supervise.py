@@ -1,0 +1,121 @@
+"""The supervisor's pages through the test client: the dashboard's figures against the
+hand-counted cases, exports that open in a spreadsheet, the overdue list, the risk list,
+issuing a supervision notice from the case page, and who may see any of it."""
+import csv
+import io
+import re
+from datetime import datetime, timedelta, timezone
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from casework.accounts.models import Role, User
+from casework.cases.models import Case, Event, EventKind
+from casework.cases.numbers import CHINA
+from casework.stats.risk import grade_all
+from casework.stats.rollup import refresh
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def sign_in(client, db, actor):
+    with db.session_scope(write=False) as s:
+        username = s.get(User, actor.user_id).username
+    page = client.get("/staff/login").get_data(as_text=True)
+    resp = client.post("/staff/login", data={"csrf_token": CSRF.search(page).group(1), "username": username,
+                                             "password": PASSWORD})
+    assert resp.status_code == 303
+    return client
+
+
+def tile(html, name):
+    return re.search(rf'id="tile-{name}"><span class="n">([^<]+)</span>', html).group(1)
+
+
+def test_the_dashboard_shows_the_hand_counted_figures(client, db, make_staff, hand_counted):
+    refresh(db, utcnow)
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    html = client.get("/supervise?lang=zh_CN").get_data(as_text=True)
+    assert tile(html, "received") == "5"
+    assert tile(html, "acceptance") == "75.0%"  # 3 accepted of 4 decided
+    assert tile(html, "on-time") == "100.0%" and tile(html, "overdue") == "1"
+    assert tile(html, "satisfaction") == "50.0%" and tile(html, "review") == "33.3%"
+    assert tile(html, "mediation") == "—"  # no mediation ended: no rate, not 0%
+    assert 'id="freshness"' in html and "Figures have not been computed" not in html
+    # each chart sits with its table; the charting library comes from this site
+    assert 'data-chart="line"' in html and 'id="table-monthly"' in html and 'id="table-units"' in html
+    assert "/static/vendor/chartjs/chart.umd.min.js" in html
+    assert all(src.startswith("/") for src in re.findall(r'src="([^"]+)"', html))  # nothing from another host
+    # a filter by type narrows every figure
+    report_only = client.get("/supervise?type=report").get_data(as_text=True)
+    assert tile(report_only, "received") == "1"
+
+
+def test_filtering_to_a_unit_and_exports(client, db, make_staff, hand_counted):
+    refresh(db, utcnow)
+    with db.session_scope(write=False) as s:
+        unit_id = s.get(Case, hand_counted["a"]).unit_id
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    html = client.get(f"/supervise?unit={unit_id}").get_data(as_text=True)
+    assert tile(html, "received") == "5" and 'id="table-units"' not in html
+    resp = client.get(f"/supervise/export/categories.csv?unit={unit_id}")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
+    assert rows[0][0] in ("Category", "事项分类") and len(rows) == 2 and rows[1][1] == "5"
+    resp = client.get("/supervise/export/monthly.xlsx")
+    assert resp.status_code == 200
+    sheet = load_workbook(io.BytesIO(resp.get_data())).active
+    values = [row for row in sheet.iter_rows(values_only=True)]
+    this_month = utcnow().astimezone(CHINA).strftime("%Y-%m")
+    assert any(r and r[0] == this_month and r[1] == 5 for r in values)
+    assert client.get("/supervise/export/nothing.csv").status_code == 404
+    assert client.get("/supervise/export/monthly.pdf").status_code == 404
+
+
+def test_overdue_list_and_risk_list(client, db, services, make_staff, hand_counted):
+    refresh(db, utcnow)
+    grade_all(db, services.settings, utcnow)
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    with db.session_scope(write=False) as s:
+        overdue_number = s.get(Case, hand_counted["d"]).number
+        others = [s.get(Case, hand_counted[k]).number for k in "abce"]
+    html = client.get("/supervise/overdue").get_data(as_text=True)
+    assert overdue_number in html and not any(n in html for n in others)
+    assert overdue_number not in client.get("/supervise/overdue?level=2").get_data(as_text=True)
+    risk = client.get("/supervise/risk?authority=").get_data(as_text=True)
+    assert 'id="risk-list"' in risk and 'id="risk-method"' in risk
+    resp = client.get("/supervise/export/risk.csv?authority=")
+    assert resp.status_code == 200 and len(list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))) >= 1
+
+
+def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_case):
+    number = file_case().case_number
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="move-issue_supervision"' in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    respond_by = (utcnow().astimezone(CHINA).date() + timedelta(days=7)).isoformat()
+    resp = client.post(f"/desk/cases/{number}/moves/issue_supervision", data={
+        "csrf_token": CSRF.search(page).group(1), "version": version, "respond_by": respond_by,
+        "internal_text": "请于七日内核实并报告。"})
+    assert resp.status_code == 303
+    with db.session_scope(write=False) as s:
+        case = s.scalar(select(Case).where(Case.number == number))
+        event = s.scalar(select(Event).where(Event.case_id == case.id, Event.kind == EventKind.supervised))
+    assert event.data["respond_by"] == respond_by and event.internal_text == "请于七日内核实并报告。"
+
+
+def test_only_supervisors(client, db, make_staff):
+    for role, unit in ((Role.handler, "miit"), (Role.administrator, "mca"), (Role.unit_lead, "miit")):
+        c = client.application.test_client()
+        sign_in(c, db, make_staff(unit, role))
+        for path in ("/supervise", "/supervise/overdue", "/supervise/risk", "/supervise/export/monthly.csv"):
+            assert c.get(path).status_code == 403, (role, path)
+    anonymous = client.application.test_client()
+    assert anonymous.get("/supervise").status_code == 302  # to the sign-in page
