@@ -105,7 +105,7 @@ def main(argv=None) -> None:
                                  'ORDER BY count(*) DESC LIMIT 1')).scalar()
     rng = random.Random(7)
     probe = backend.search(SearchQuery(text="会费", unit_ids=None))
-    print(f"'会费' matches {probe.total:,} documents")
+    print(f"'会费' matches {'more than ' if probe.more else ''}{probe.total:,} documents (counting stops at the cap)")
     kinds = {
         "one word, all cases": lambda: backend.search(SearchQuery(text=rng.choice(ONE_WORD), unit_ids=None)),
         "two words, all cases": lambda: backend.search(SearchQuery(text=rng.choice(TWO_WORDS), unit_ids=None)),

@@ -65,12 +65,19 @@ class SearchHit:
     snippet_html: Markup
 
 
+# matches are counted up to this many; beyond it a result says "more than COUNT_CAP" (counting
+# every one of 200,000 matches of a common word costs more than finding the best 20)
+COUNT_CAP = 1000
+
+
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[SearchHit] = field(default_factory=list)
     total: int = 0
     page: int = 1
     per_page: int = 20
+    # True when there are more than ``total`` (= COUNT_CAP) matches
+    more: bool = False
 
     @property
     def pages(self) -> int:

@@ -32,47 +32,19 @@ from pathlib import Path
 from typing import Iterable
 
 import sqlalchemy as sa
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from casework.search.backend import CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
+from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
 from casework.search.models import SearchDocument
-from casework.search.whoosh_backend import SNIPPET_CHARS, unit_key
+from casework.search.text import hit_html, lexemes
+from casework.search.whoosh_backend import unit_key
 
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 MAX_POSITIONS_PER_LEXEME = 256
 FIELD_GAP = 100  # positions between fields, so a phrase never spans two fields
 T = SearchDocument.__table__
-
-_analyzer_cache = []
-
-
-def analyzer():
-    if not _analyzer_cache:
-        from jieba.analyse import ChineseAnalyzer
-
-        _analyzer_cache.append(ChineseAnalyzer())
-    return _analyzer_cache[0]
-
-
-def lexemes(text: str) -> list[str]:
-    """The words of ``text`` as the index knows them (search mode: 强制入会 gives 强制, 入会
-    and 强制入会)."""
-    return [t.text for t in analyzer()(text or "") if t.text.strip()]
-
-
-def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """Character ranges of ``text`` whose word is one of ``terms``, overlaps merged."""
-    found = sorted((t.startchar, t.endchar) for t in analyzer()(text or "", chars=True)
-                   if t.text in terms)
-    merged: list[list[int]] = []
-    for start, end in found:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(s, e) for s, e in merged]
 
 
 def _quote(lexeme: str) -> str:
@@ -128,33 +100,6 @@ def parse(text: str) -> tuple[str | None, set[str]]:
         return None, set()
     positive = {p.replace("''", "'").replace("\\\\", "\\") for p in positive}
     return " ".join(expr), positive
-
-
-# -- highlighting ------------------------------------------------------------------------------
-
-def mark(text: str, terms: set[str], start: int = 0, end: int | None = None) -> str:
-    end = len(text) if end is None else end
-    out, at = [], start
-    for s, e in spans(text, terms):
-        if e <= start or s >= end:
-            continue
-        s, e = max(s, start), min(e, end)
-        out.append(str(escape(text[at:s])))
-        out.append("<mark>%s</mark>" % escape(text[s:e]))
-        at = e
-    out.append(str(escape(text[at:end])))
-    return "".join(out)
-
-
-def snippet(text: str, terms: set[str]) -> str:
-    """A window of about SNIPPET_CHARS around the first matched word, or "" without one."""
-    found = spans(text, terms) if terms else []
-    if not found:
-        return ""
-    first = found[0][0]
-    start = max(0, first - 40)
-    end = min(len(text), start + SNIPPET_CHARS)
-    return ("…" if start else "") + mark(text, terms, start, end) + ("…" if end < len(text) else "")
 
 
 class PostgresBackend(SearchBackend):
@@ -261,19 +206,13 @@ class PostgresBackend(SearchBackend):
         cols = [T.c.case_id, T.c.number, T.c.state, T.c.type, T.c.unit_id, T.c.submitted_at, T.c.title,
                 T.c.description, T.c.replies, T.c.association_name, score.label("score")]
         with self.db.engine.connect() as conn:
-            total = conn.scalar(sa.select(sa.func.count()).select_from(T).where(*where)) or 0
+            capped = sa.select(T.c.case_id).where(*where).limit(COUNT_CAP + 1).subquery()
+            total = conn.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
             rows = conn.execute(sa.select(*cols).where(*where).order_by(*order)
                                 .limit(per_page).offset((page - 1) * per_page)).all()
         hits = []
         for r in rows:
-            title = mark(r.title, terms) if terms else str(escape(r.title))
-            snip = ""
-            for text in (r.description, r.replies, r.association_name):
-                snip = snippet(text or "", terms)
-                if snip:
-                    break
-            if not snip:
-                snip = str(escape(r.description[:SNIPPET_CHARS]))
+            title, snip = hit_html(terms, r.title, r.description, r.replies, r.association_name)
             submitted = r.submitted_at
             if submitted is not None and submitted.tzinfo is None:
                 submitted = submitted.replace(tzinfo=timezone.utc)
@@ -281,7 +220,7 @@ class PostgresBackend(SearchBackend):
                 case_id=r.case_id, number=r.number, state=r.state, type=r.type, unit_id=r.unit_id,
                 submitted_at=submitted, score=float(r.score or 0.0),
                 title_html=Markup(title), snippet_html=Markup(snip)))
-        return SearchResult(hits, total, page, per_page)
+        return SearchResult(hits, min(total, COUNT_CAP), page, per_page, more=total > COUNT_CAP)
 
 
 def _aware(value):

@@ -439,3 +439,35 @@ def test_the_backend_is_chosen_by_a_setting(db, settings):
     else:
         with pytest.raises(RuntimeError):  # on SQLite the table exists but the backend refuses
             make_backend(pg, db)
+
+
+def test_counting_stops_at_the_cap_and_says_there_are_more(db, services, file_case, backend, monkeypatch):
+    import casework.search.pg_backend as pg
+    import casework.search.whoosh_backend as wh
+
+    for module in (wh, pg):
+        monkeypatch.setattr(module, "COUNT_CAP", 3)
+    for _ in range(5):
+        file_case(description="协会强制企业缴纳会费" + LONG)
+    index_all(db, services, backend)
+    result = find(backend, "会费")
+    assert (result.total, result.more, len(result.hits)) == (3, True, 5)
+    assert find(backend, "会费", per_page=2, page=3).hits  # the pages go on past the count
+    few = find(backend, "会费", unit_ids=frozenset({-1}))
+    assert (few.total, few.more) == (0, False)  # counted within what the user may see
+
+
+def test_an_index_of_an_earlier_version_is_replaced_and_refilled(db, services, file_case, whoosh):
+    from whoosh import index
+    from whoosh.fields import ID, TEXT, Schema
+
+    file_case(description="协会强制企业缴纳会费" + LONG)
+    old = whoosh.root / "index-old"
+    old.mkdir(parents=True)
+    index.create_in(str(old), Schema(case_id=ID(stored=True, unique=True), title=TEXT(stored=True)))
+    os.symlink(old.name, whoosh.link)
+    sync.write_watermark(whoosh, sync.EPOCH + timedelta(days=365 * 60))  # "everything indexed"
+    assert find(whoosh, "会费").total == 0  # an empty index of the current kind, not an error
+    assert sync.read_watermark(whoosh) == sync.EPOCH
+    sync.sync_once(db, services, whoosh)  # the worker's next run fills it
+    assert find(whoosh, "会费").total == 1

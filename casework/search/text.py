@@ -1,0 +1,77 @@
+"""What both search backends agree on: what a word is (jieba's ChineseAnalyzer: jieba search
+mode, lower case, English stop words, Porter stemming) and how a hit is shown (the case's own
+text, HTML-escaped, with ``<mark>`` around the searched words as the only markup)."""
+from __future__ import annotations
+
+from markupsafe import escape
+
+SNIPPET_CHARS = 160
+
+_analyzer_cache = []
+
+
+def analyzer():
+    if not _analyzer_cache:
+        from jieba.analyse import ChineseAnalyzer
+
+        _analyzer_cache.append(ChineseAnalyzer())
+    return _analyzer_cache[0]
+
+
+def lexemes(text: str) -> list[str]:
+    """The words of ``text`` as the index knows them (search mode: 强制入会 gives 强制, 入会
+    and 强制入会)."""
+    return [t.text for t in analyzer()(text or "") if t.text.strip()]
+
+
+def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
+    """Character ranges of ``text`` whose word is one of ``terms``, overlaps merged."""
+    found = sorted((t.startchar, t.endchar) for t in analyzer()(text or "", chars=True)
+                   if t.text in terms)
+    merged: list[list[int]] = []
+    for start, end in found:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def mark(text: str, terms: set[str], start: int = 0, end: int | None = None) -> str:
+    end = len(text) if end is None else end
+    out, at = [], start
+    for s, e in spans(text, terms):
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(str(escape(text[at:s])))
+        out.append("<mark>%s</mark>" % escape(text[s:e]))
+        at = e
+    out.append(str(escape(text[at:end])))
+    return "".join(out)
+
+
+def snippet(text: str, terms: set[str]) -> str:
+    """A window of about SNIPPET_CHARS around the first matched word, or "" without one."""
+    found = spans(text, terms) if terms else []
+    if not found:
+        return ""
+    first = found[0][0]
+    start = max(0, first - 40)
+    end = min(len(text), start + SNIPPET_CHARS)
+    return ("…" if start else "") + mark(text, terms, start, end) + ("…" if end < len(text) else "")
+
+
+def hit_html(terms: set[str], title: str, description: str, replies: str, association_name: str) -> tuple[str, str]:
+    """(title, snippet) as HTML: the title with its matched words marked, and a window of the
+    first of description, replies and association name with a matched word (else the start of
+    the description)."""
+    shown = mark(title, terms) if terms else str(escape(title))
+    snip = ""
+    for text in (description, replies, association_name):
+        snip = snippet(text or "", terms)
+        if snip:
+            break
+    if not snip:
+        snip = str(escape((description or "")[:SNIPPET_CHARS]))
+    return shown, snip
