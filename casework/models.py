@@ -15,3 +15,5 @@ from casework.cases import guards  # noqa: F401,E402  (flush invariants)
 from casework.mediation.models import Mediation, MediationSession, MediatorRecusal  # noqa: F401,E402
 from casework.search.models import SearchDocument  # noqa: F401,E402
 from casework.stats.models import AssociationRisk, StatRefresh, StatRollup  # noqa: F401,E402
+from casework.audit.models import AuditEntry  # noqa: F401,E402
+from casework.notify.templates import NoticeTemplate  # noqa: F401,E402

@@ -18,9 +18,9 @@ def _db():
 
 
 def _actor():
-    from casework.accounts.actor import Actor
+    from casework.audit.operations import cli_actor
 
-    return Actor.system("cli")
+    return cli_actor()
 
 
 @routing_group.command("export")
@@ -50,15 +50,22 @@ def import_cmd(path: str, replace: bool) -> None:
 
     Without --replace each row updates the rule with the same case_type, category,
     association and target, or adds one; other rules stay."""
+    from casework.audit.operations import Change, record
     from casework.routing.csvio import import_rules
 
     data = Path(path).read_bytes()
     total = max(data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1), 0)
     with click.progressbar(length=total, label="checking and importing") as bar, \
             _db().session_scope() as session:
-        result = import_rules(session, _actor(), data, replace=replace, progress=bar.update)
+        actor = _actor()
+        result = import_rules(session, actor, data, replace=replace, progress=bar.update)
         if result.errors:
             session.rollback()
+        else:  # one audit entry for the file, in the import's transaction
+            record(session, actor, Change("routing_rule", "imported", None, None, {
+                "file": Path(path).name[:100], "mode": "replace" if replace else "upsert",
+                "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                "deleted": result.deleted}))
     if result.errors:
         for err in result.errors:
             click.echo(f"line {err.line}: {err.field or 'row'}: {err.reason}", err=True)

@@ -42,6 +42,7 @@ def add_cmd(start: str, n: int, calendar_days: bool) -> None:
 @click.option("--note", required=True, help="Why (e.g. the State Council notice).")
 def override_cmd(day: str, working: bool, note: str) -> None:
     """Set one date's status, overriding the maintained calendar."""
+    from casework.audit.operations import cli_actor
     from casework.deadlines.operations import DeadlineAdminError, parse_day, set_override
 
     parsed = parse_day(day)
@@ -51,7 +52,7 @@ def override_cmd(day: str, working: bool, note: str) -> None:
     db = current_app.extensions["changtong.db"]
     try:
         with db.session_scope() as s:
-            set_override(s, parsed, working, note)
+            set_override(s, parsed, working, note, actor=cli_actor())
     except DeadlineAdminError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
@@ -62,11 +63,12 @@ def override_cmd(day: str, working: bool, note: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_cmd(path: str) -> None:
     """Import overrides from CSV (date,working,note); a file with any bad line imports nothing."""
+    from casework.audit.operations import cli_actor
     from casework.deadlines.operations import import_overrides
 
     db = current_app.extensions["changtong.db"]
     with open(path, encoding="utf-8-sig") as fh, db.session_scope() as s:
-        result = import_overrides(s, fh.read())
+        result = import_overrides(s, fh.read(), actor=cli_actor())
         if result.errors:
             s.rollback()
     if result.errors:

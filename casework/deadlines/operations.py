@@ -1,5 +1,8 @@
 """What an administrator changes about deadlines: calendar overrides, confirmed years,
-time limits; and the list of deadlines that fall in a year without a confirmed schedule."""
+time limits; and the list of deadlines that fall in a year without a confirmed schedule.
+
+Every change is recorded in the audit trail (casework.audit) in the caller's transaction;
+an import of overrides is one entry with its count."""
 from __future__ import annotations
 
 import csv
@@ -10,6 +13,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from casework.accounts.actor import Actor
+from casework.audit.operations import Change, record
 from casework.cases.models import Case, Stage
 from casework.deadlines.calendar import library_confirms
 from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
@@ -32,39 +37,63 @@ def parse_day(raw: str) -> date | None:
         return None
 
 
-def set_override(session: Session, day: date, working: bool, note: str) -> CalendarOverride:
+def _override_snapshot(row: CalendarOverride) -> dict:
+    return {"day": row.day.isoformat(), "working": row.working, "note": row.note}
+
+
+def set_override(session: Session, day: date, working: bool, note: str, *, actor: Actor,
+                 audit: bool = True) -> CalendarOverride:
     note = (note or "").strip()
     if not note or len(note) > 200:
         raise DeadlineAdminError({"note": [Message(N_("Say why (for example the State Council notice), in at most 200 characters."))]})
     row = session.get(CalendarOverride, day)
+    before = None if row is None else _override_snapshot(row)
     if row is None:
         row = CalendarOverride(day=day, working=working, note=note)
         session.add(row)
     else:
         row.working, row.note = working, note
     session.flush()
+    if audit:
+        record(session, actor, Change("calendar_override", "updated" if before else "created", day.isoformat(),
+                                      before, _override_snapshot(row)))
     return row
 
 
-def remove_override(session: Session, day: date) -> None:
+def remove_override(session: Session, day: date, *, actor: Actor) -> None:
     row = session.get(CalendarOverride, day)
     if row is not None:
+        before = _override_snapshot(row)
         session.delete(row)
         session.flush()
+        record(session, actor, Change("calendar_override", "removed", day.isoformat(), before, None))
 
 
-def set_year(session: Session, year: int, confirmed: bool, note: str = "") -> CalendarYear:
+def _year_snapshot(row: CalendarYear) -> dict:
+    return {"year": row.year, "confirmed": row.confirmed, "note": row.note or ""}
+
+
+def set_year(session: Session, year: int, confirmed: bool, note: str = "", *, actor: Actor) -> CalendarYear:
     row = session.get(CalendarYear, year)
+    before = None if row is None else _year_snapshot(row)
     if row is None:
         row = CalendarYear(year=year, confirmed=confirmed, note=note)
         session.add(row)
     else:
         row.confirmed, row.note = confirmed, note
     session.flush()
+    record(session, actor, Change("calendar_year", "updated" if before else "created", year, before,
+                                  _year_snapshot(row)))
     return row
 
 
-def update_limit(session: Session, limit_id: int, amount_raw: str, working_days: bool) -> TimeLimit:
+def _limit_snapshot(row: TimeLimit) -> dict:
+    return {"case_type": row.case_type.value if row.case_type else None, "stage": row.stage.value,
+            "amount": row.amount, "working_days": row.working_days}
+
+
+def update_limit(session: Session, limit_id: int, amount_raw: str, working_days: bool, *,
+                 actor: Actor) -> TimeLimit:
     row = session.get(TimeLimit, limit_id)
     if row is None:
         raise DeadlineAdminError({"amount": [Message(N_("No such time limit."))]})
@@ -74,8 +103,10 @@ def update_limit(session: Session, limit_id: int, amount_raw: str, working_days:
         amount = 0
     if not 1 <= amount <= 366:
         raise DeadlineAdminError({"amount": [Message(N_("A whole number of days from 1 to 366."))]})
+    before = _limit_snapshot(row)
     row.amount, row.working_days = amount, working_days
     session.flush()
+    record(session, actor, Change("time_limit", "updated", row.id, before, _limit_snapshot(row)))
     return row
 
 
@@ -85,8 +116,9 @@ class ImportResult:
     errors: list[tuple[int, str]]
 
 
-def import_overrides(session: Session, text: str) -> ImportResult:
-    """CSV ``date,working,note`` (working: 1/0, true/false, 上班/休息); all or nothing."""
+def import_overrides(session: Session, text: str, *, actor: Actor) -> ImportResult:
+    """CSV ``date,working,note`` (working: 1/0, true/false, 上班/休息); all or nothing.
+    Audited as one entry with the count and the first and last date."""
     rows, errors = [], []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     for line, rec in enumerate(reader, start=1):
@@ -108,7 +140,11 @@ def import_overrides(session: Session, text: str) -> ImportResult:
     if errors:
         return ImportResult(0, errors)
     for day, working, note in rows:
-        set_override(session, day, working, note)
+        set_override(session, day, working, note, actor=actor, audit=False)
+    if rows:
+        days = sorted(day for day, _, _ in rows)
+        record(session, actor, Change("calendar_override", "imported", None, None,
+                                      {"count": len(rows), "first": days[0].isoformat(), "last": days[-1].isoformat()}))
     return ImportResult(len(rows), [])
 
 

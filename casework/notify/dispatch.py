@@ -21,7 +21,7 @@ from casework.notify.channels import (
     FileSink, HttpSmsGateway, Notice, PermanentError, SmtpEmail, TransientError,
 )
 from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
-from casework.notify.templates import render
+from casework.notify.templates import load_overrides, render
 
 log = logging.getLogger("changtong.notify")
 LEASE = timedelta(minutes=2)
@@ -75,7 +75,7 @@ def send_message(db: Database, services: Services, message_id: int, channels=Non
         cipher = services.cipher
         recipient = cipher.decrypt_text(msg.recipient_enc, "outbox.recipient")
         payload = json.loads(cipher.decrypt(msg.payload_enc, "outbox.payload")) if msg.payload_enc else {}
-        subject, body = render(msg.template, msg.locale, payload)
+        subject, body = render(msg.template, msg.locale, payload, load_overrides(s))
         notice = Notice(key=f"outbox:{msg.id}:{msg.dedupe_key}", recipient=recipient, subject=subject, body=body)
         channel, attempts = msg.channel, msg.attempts
     sender = (channels or channels_for(services))[channel]
@@ -122,12 +122,13 @@ def send_batch(db: Database, services: Services, message_ids: list[int], channel
                        OutboxMessage.attempts)
             .execution_options(synchronize_session=False)
         ).all()
+        overrides = load_overrides(s)  # the administrators' texts, read once for the lot
     chans = channels or channels_for(services)
     cipher = services.cipher
     outcome: dict[int, tuple[OutboxStatus, str | None]] = {}
     for m in taken:
         payload = json.loads(cipher.decrypt(m.payload_enc, "outbox.payload")) if m.payload_enc else {}
-        subject, body = render(m.template, m.locale, payload)
+        subject, body = render(m.template, m.locale, payload, overrides)
         notice = Notice(key=f"outbox:{m.id}:{m.dedupe_key}", subject=subject, body=body,
                         recipient=cipher.decrypt_text(m.recipient_enc, "outbox.recipient"))
         try:

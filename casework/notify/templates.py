@@ -1,9 +1,33 @@
 """Notice texts per template and language. A notice carries no case content: only that
 there is news and where to look (the receipt carries the number and code the complainant
-needs to look)."""
+needs to look).
+
+The texts below are the defaults. An administrator may override a template's subject and
+body for one language (table ``notice_template``); ``render`` uses the override where there
+is one. An override may use only the placeholders its template's defaults use ($case_number
+and the like, filled from the notice's payload), so it cannot bring in anything more about
+a case; and it must keep the ones the recipient cannot do without (the receipt's query
+code, the respondent's answer code).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from string import Template
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from casework.accounts.actor import Actor
+from casework.audit.operations import Change, record
+from casework.db import Base, UTCDateTime, utcnow
+from casework.i18n import Message, N_
+from casework.intake.validation import clean_text
+
+LOCALES = ("zh_CN", "en")
+SUBJECT_MAX, BODY_MAX = 200, 1000
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     # template -> locale -> (subject, body)
@@ -62,7 +86,150 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def render(template: str, locale: str, values: dict) -> tuple[str, str]:
-    by_locale = TEMPLATES[template]
-    subject, body = by_locale.get("en" if locale.startswith("en") else "zh_CN")
-    return subject, Template(body).safe_substitute({k: str(v) for k, v in values.items()})
+# placeholders a template cannot do without: the recipient needs them to look anything up
+REQUIRED: dict[str, frozenset[str]] = {
+    "case_receipt": frozenset({"case_number", "query_code"}),
+    "respondent_invite": frozenset({"case_number", "respondent_code"}),
+}
+
+Overrides = Mapping[tuple[str, str], tuple[str, str]]
+
+
+class NoticeTemplate(Base):
+    """An administrator's text for one template in one language, used instead of the default."""
+
+    __tablename__ = "notice_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(sa.String(64))
+    locale: Mapped[str] = mapped_column(sa.String(10))
+    subject: Mapped[str] = mapped_column(sa.String(SUBJECT_MAX))
+    body: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("template", "locale", name="uq_notice_template_template_locale"),)
+
+
+def _locale(locale: str) -> str:
+    return "en" if (locale or "").startswith("en") else "zh_CN"
+
+
+def render(template: str, locale: str, values: dict, overrides: Overrides | None = None) -> tuple[str, str]:
+    """Subject and body of a notice; an administrator's override of the template in that
+    language (``overrides``, from ``load_overrides``) wins over the default."""
+    locale = _locale(locale)
+    subject, body = (overrides or {}).get((template, locale)) or TEMPLATES[template][locale]
+    filled = {k: str(v) for k, v in values.items()}
+    return Template(subject).safe_substitute(filled), Template(body).safe_substitute(filled)
+
+
+def load_overrides(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(row.template, row.locale): (row.subject, row.body)
+            for row in session.scalars(select(NoticeTemplate)) if row.template in TEMPLATES}
+
+
+def placeholders(template: str) -> list[str]:
+    """The placeholders a template knows: those its default texts use, in any language."""
+    names: dict[str, None] = {}
+    for subject, body in TEMPLATES[template].values():
+        for text in (subject, body):
+            names.update(dict.fromkeys(Template(text).get_identifiers()))
+    return list(names)
+
+
+# --- administration ------------------------------------------------------------------------------
+
+@dataclass
+class TemplateRow:
+    """One template in one language as the administrator's list shows it."""
+
+    template: str
+    locale: str
+    subject: str
+    body: str
+    default_subject: str
+    default_body: str
+    overridden: bool
+    placeholders: list[str]
+    required: list[str]
+
+
+def template_rows(session: Session) -> list[TemplateRow]:
+    overrides = load_overrides(session)
+    rows = []
+    for name, by_locale in TEMPLATES.items():
+        for locale in LOCALES:
+            default_subject, default_body = by_locale[locale]
+            subject, body = overrides.get((name, locale), (default_subject, default_body))
+            rows.append(TemplateRow(name, locale, subject, body, default_subject, default_body,
+                                    (name, locale) in overrides, placeholders(name),
+                                    sorted(REQUIRED.get(name, ()))))
+    return rows
+
+
+def template_row(session: Session, template: str, locale: str) -> TemplateRow | None:
+    return next((r for r in template_rows(session) if (r.template, r.locale) == (template, locale)), None)
+
+
+def check_text(template: str, subject: str, body: str) -> tuple[tuple[str, str] | None, dict[str, list[Message]]]:
+    """Validate an override: lengths, well-formed placeholders, none the template does not
+    know, the required ones kept."""
+    errors: dict[str, list[Message]] = {}
+    known = set(placeholders(template))
+    subject, body = clean_text(subject), clean_text(body, multiline=True)
+    for name, text, most in (("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)):
+        problems: list[Message] = []
+        if not 1 <= len(text) <= most:
+            problems.append(Message(N_("Required, at most %(max)d characters."), {"max": most}))
+        tpl = Template(text)
+        if not tpl.is_valid():
+            problems.append(Message(N_("A $ must start a placeholder such as $case_number; write $$ for a "
+                                       "dollar sign.")))
+        else:
+            unknown = [p for p in dict.fromkeys(tpl.get_identifiers()) if p not in known]
+            if unknown:
+                problems.append(Message(N_("Unknown placeholders: %(unknown)s. This notice knows only: %(known)s."),
+                                        {"unknown": ", ".join("$" + p for p in unknown),
+                                         "known": ", ".join("$" + p for p in placeholders(template))}))
+        if problems:
+            errors[name] = problems
+    if "body" not in errors:
+        missing = sorted(REQUIRED.get(template, frozenset()) - set(Template(body).get_identifiers()))
+        if missing:
+            errors["body"] = [Message(N_("The text must keep %(missing)s: the recipient needs it."),
+                                      {"missing": ", ".join("$" + p for p in missing)})]
+    return (None, errors) if errors else ((subject, body), {})
+
+
+def _snapshot(subject: str, body: str, overridden: bool) -> dict:
+    return {"subject": subject, "body": body, "overridden": overridden}
+
+
+def save_override(session: Session, actor: Actor, template: str, locale: str, subject: str, body: str) -> Change:
+    """Set the override (checked by ``check_text`` first)."""
+    row = session.scalar(select(NoticeTemplate).where(NoticeTemplate.template == template,
+                                                      NoticeTemplate.locale == locale))
+    default = TEMPLATES[template][locale]
+    before = _snapshot(row.subject, row.body, True) if row else _snapshot(*default, False)
+    if row is None:
+        row = NoticeTemplate(template=template, locale=locale)
+        session.add(row)
+    row.subject, row.body = subject, body
+    session.flush()
+    change = Change("notice_template", "updated", f"{template}:{locale}", before, _snapshot(subject, body, True))
+    record(session, actor, change)
+    return change
+
+
+def reset_override(session: Session, actor: Actor, template: str, locale: str) -> Change | None:
+    """Back to the default text; None when there was no override."""
+    row = session.scalar(select(NoticeTemplate).where(NoticeTemplate.template == template,
+                                                      NoticeTemplate.locale == locale))
+    if row is None:
+        return None
+    change = Change("notice_template", "reset", f"{template}:{locale}", _snapshot(row.subject, row.body, True),
+                    _snapshot(*TEMPLATES[template][locale], False))
+    session.delete(row)
+    session.flush()
+    record(session, actor, change)
+    return change

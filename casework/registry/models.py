@@ -96,6 +96,9 @@ class Association(Base):
     party_work_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     # True where the credit code is a made-up sample (demo data), not the real one
     is_sample: Mapped[bool] = mapped_column(default=False)
+    # member companies, as the association reports them (risk grading weighs cases by it);
+    # None where not known
+    member_count: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     registration_authority: Mapped[Unit] = relationship(foreign_keys=[registration_authority_id])
@@ -114,7 +117,12 @@ class Association(Base):
         sa.CheckConstraint(
             "NOT decoupled OR supervisory_unit_id IS NULL", name="decoupled_no_supervisor"
         ),
+        sa.CheckConstraint("member_count IS NULL OR member_count >= 0", name="member_count_nonnegative"),
     )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is AssociationStatus.active
 
     def __repr__(self) -> str:
         return f"<Association {self.credit_code} {self.name}>"

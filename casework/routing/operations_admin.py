@@ -4,9 +4,9 @@ the units' canned replies.
 Each change is validated first (``check_*``: values or errors per field, each a
 ``Message`` the caller translates; the CSV import renders the same messages in English),
 then applied by an operation that flushes and returns a ``Change`` with the row's
-before/after snapshot. Every change is also written as one structured log line
-(``changtong.admin``) that names ids, codes and changed fields only: no free text, no
-names, nothing personal. The caller commits.
+before/after snapshot. Every change is recorded in the audit trail (casework.audit, same
+transaction) and written as one structured log line (``changtong.admin``) that names ids,
+codes and changed fields only: no free text, no names, nothing personal. The caller commits.
 
 ``explain`` shows, for a case (saved or a transient one built by ``sample_case``), every
 rule the engine tries, in its order, and why each was skipped; the verdict itself always
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from stdnum.cn import uscc
 
 from casework.accounts.actor import Actor
+from casework.audit.operations import Change, record
 from casework.cases.models import CannedReply, Case, CaseType, Category
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
@@ -47,24 +48,10 @@ _PREFIX = re.compile(r"^[0-9]{2}(?:[0-9]{2}){0,2}$")
 Errors = dict[str, list[Message]]
 
 
-@dataclass
-class Change:
-    """One applied change: what the row looked like before (None when created) and after."""
-
-    kind: str  # "routing_rule" | "joint_mediation_body" | "canned_reply"
-    action: str  # "created" | "updated" | "deactivated" | "removed"
-    row_id: int
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-    @property
-    def changed(self) -> list[str]:
-        before, after = self.before or {}, self.after or {}
-        return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
-
-
-def _log(change: Change, actor: Actor, *, free_text: tuple[str, ...] = ()) -> None:
-    """One JSON line per change; free-text fields are named as changed, never printed."""
+def _log(session: Session, change: Change, actor: Actor, *, free_text: tuple[str, ...] = ()) -> None:
+    """The change's audit entry (same transaction), and one JSON line in the log, where
+    free-text fields are named as changed, never printed."""
+    record(session, actor, change)
     changes = {k: ("changed" if k in free_text else [(change.before or {}).get(k), (change.after or {}).get(k)])
                for k in change.changed}
     log.info("%s.%s %s", change.kind, change.action, json.dumps(
@@ -238,7 +225,7 @@ def create_rule(session: Session, actor: Actor, values: RuleValues, *, log_chang
     session.flush()
     change = Change("routing_rule", "created", rule.id, None, rule_snapshot(rule))
     if log_change:
-        _log(change, actor, free_text=("note",))
+        _log(session, change, actor, free_text=("note",))
     return change
 
 
@@ -249,7 +236,7 @@ def update_rule(session: Session, actor: Actor, rule: RoutingRule, values: RuleV
     session.flush()
     change = Change("routing_rule", "updated", rule.id, before, rule_snapshot(rule))
     if log_change and change.changed:
-        _log(change, actor, free_text=("note",))
+        _log(session, change, actor, free_text=("note",))
     return change
 
 
@@ -259,7 +246,7 @@ def deactivate_rule(session: Session, actor: Actor, rule: RoutingRule) -> Change
     session.flush()
     change = Change("routing_rule", "deactivated", rule.id, before, rule_snapshot(rule))
     if change.changed:
-        _log(change, actor)
+        _log(session, change, actor)
     return change
 
 
@@ -373,7 +360,7 @@ def add_joint_body(session: Session, actor: Actor, prefix: str, unit: Unit) -> C
     session.add(body)
     session.flush()
     change = Change("joint_mediation_body", "created", body.id, None, joint_body_snapshot(body))
-    _log(change, actor)
+    _log(session, change, actor)
     return change
 
 
@@ -381,7 +368,7 @@ def remove_joint_body(session: Session, actor: Actor, body: JointMediationBody) 
     change = Change("joint_mediation_body", "removed", body.id, joint_body_snapshot(body), None)
     session.delete(body)
     session.flush()
-    _log(change, actor)
+    _log(session, change, actor)
     return change
 
 
@@ -434,7 +421,7 @@ def save_canned_reply(session: Session, actor: Actor, values: ReplyValues,
     change = Change("canned_reply", "updated" if before else "created", reply.id, before,
                     reply_snapshot(reply, values.unit))
     if change.changed:
-        _log(change, actor, free_text=("title", "body"))
+        _log(session, change, actor, free_text=("title", "body"))
     return change
 
 
@@ -445,5 +432,5 @@ def deactivate_canned_reply(session: Session, actor: Actor, reply: CannedReply) 
     session.flush()
     change = Change("canned_reply", "deactivated", reply.id, before, reply_snapshot(reply, unit))
     if change.changed:
-        _log(change, actor, free_text=("title", "body"))
+        _log(session, change, actor, free_text=("title", "body"))
     return change

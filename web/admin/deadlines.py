@@ -12,6 +12,7 @@ from casework.deadlines.calendar import library_confirms
 from casework.deadlines.limits import Deadlines
 from casework.deadlines.models import CalendarOverride, CalendarYear
 from web.admin import bp
+from web.auth import current_actor
 from web.i18n import tr_errors
 from web.requestdb import db_session
 
@@ -54,7 +55,7 @@ def calendar_override_save():
     try:
         if day is None:
             raise ops.DeadlineAdminError({"day": [ops.Message(ops.N_("A date as YYYY-MM-DD, please."))]})
-        ops.set_override(s, day, values["working"] == "1", values["note"])
+        ops.set_override(s, day, values["working"] == "1", values["note"], actor=current_actor())
     except ops.DeadlineAdminError as err:
         s.rollback()
         return _calendar_page(values, tr_errors(err.errors), 422)
@@ -68,7 +69,7 @@ def calendar_override_remove(day: str):
     parsed = ops.parse_day(day)
     if parsed is not None:
         s = db_session()
-        ops.remove_override(s, parsed)
+        ops.remove_override(s, parsed, actor=current_actor())
         s.commit()
     return redirect(url_for("admin.calendar"), code=303)
 
@@ -76,7 +77,8 @@ def calendar_override_remove(day: str):
 @bp.post("/calendar/years/<int:year>")
 def calendar_year(year: int):
     s = db_session()
-    ops.set_year(s, year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200])
+    ops.set_year(s, year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200],
+                 actor=current_actor())
     s.commit()
     return redirect(url_for("admin.calendar"), code=303)
 
@@ -90,7 +92,8 @@ def time_limits():
 def time_limit_save(limit_id: int):
     s = db_session()
     try:
-        ops.update_limit(s, limit_id, request.form.get("amount", ""), request.form.get("working_days") == "1")
+        ops.update_limit(s, limit_id, request.form.get("amount", ""), request.form.get("working_days") == "1",
+                         actor=current_actor())
     except ops.DeadlineAdminError as err:
         s.rollback()
         return render_template("admin/time_limits.html", limits=ops.limit_rows(s), errors=tr_errors(err.errors),
