@@ -3,6 +3,9 @@ mode, lower case, English stop words, Porter stemming) and how a hit is shown (t
 text, HTML-escaped, with ``<mark>`` around the searched words as the only markup)."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from markupsafe import escape
 
 SNIPPET_CHARS = 160
@@ -25,16 +28,28 @@ def lexemes(text: str) -> list[str]:
 
 
 def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """Character ranges of ``text`` whose word is one of ``terms``, overlaps merged."""
-    found = sorted((t.startchar, t.endchar) for t in analyzer()(text or "", chars=True)
-                   if t.text in terms)
+    """Character ranges of ``text`` where one of ``terms`` occurs (any case), overlaps merged.
+
+    A plain scan, not the analyzer: segmenting every shown text again cost ~1.5 ms a hit, and
+    what a reader expects marked is where the searched word is written."""
+    pattern = _pattern(frozenset(t for t in terms if t))
+    if pattern is None:
+        return []
     merged: list[list[int]] = []
-    for start, end in found:
+    for m in pattern.finditer(text or ""):
+        start, end = m.span()
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
     return [(s, e) for s, e in merged]
+
+
+@lru_cache(maxsize=256)
+def _pattern(terms: frozenset[str]):
+    if not terms:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
 
 
 def mark(text: str, terms: set[str], start: int = 0, end: int | None = None) -> str:
