@@ -6,7 +6,7 @@ caller gets every error with its line number (the header is line 1). Otherwise e
 updates the association with the same credit code or inserts a new one, and the session
 is flushed (the caller commits).
 
-Columns (all required in the header; ``name_en`` may be added):
+Columns (all required in the header; ``name_en`` and ``member_count`` may be added):
 
 =============================  ===========================================================
 credit_code                    统一社会信用代码, 18 characters, check digit per GB 32100-2015
@@ -23,6 +23,7 @@ supervisory_unit               Unit.code of a business supervisory unit (not if 
 mediation_body                 Unit.code of a mediation body
 party_work_department          Unit.code of a party social work department
 is_sample                      true / false (blank = false): the credit code is made up
+member_count                   optional: number of member companies, a whole number ≥ 0
 =============================  ===========================================================
 
 Empty optional cells clear the field on update. Reasons in ``RowError`` are English and
@@ -52,7 +53,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "registration_authority", "main_industry_department", "other_industry_departments",
     "supervisory_unit", "mediation_body", "party_work_department", "is_sample",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("name_en",)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("name_en", "member_count")
+MEMBER_COUNT_MAX = 10_000_000
 
 NAME_MIN, NAME_MAX = 2, 200
 ABBREVIATION_MAX = 100
@@ -139,6 +141,7 @@ class _Row:
     mediation_body: Unit | None
     party_work_department: Unit | None
     is_sample: bool
+    member_count: int | None = None
 
 
 Source = Iterable[str] | Iterable[bytes] | IO[str] | IO[bytes] | str | bytes
@@ -215,7 +218,7 @@ def import_associations(
             result.created += 1
         else:
             result.updated += 1
-        _apply(assoc, row, "name_en" in columns)
+        _apply(assoc, row, columns)
         if i % _FLUSH_EVERY == 0:
             session.flush()
     session.flush()
@@ -371,6 +374,14 @@ def _validate(
     if is_sample is None:
         err("is_sample", f"not a yes/no value: {cell('is_sample')!r} (true/false, 是/否 or 1/0)")
 
+    member_count = None
+    if cell("member_count"):
+        raw_count = cell("member_count").replace(",", "")
+        if not re.fullmatch(r"[0-9]{1,9}", raw_count) or int(raw_count) > MEMBER_COUNT_MAX:
+            err("member_count", f"must be a whole number from 0 to {MEMBER_COUNT_MAX}: {cell('member_count')!r}")
+        else:
+            member_count = int(raw_count)
+
     # related units
     found: dict[str, Unit | None] = {}
     for column, kind in _UNIT_COLUMNS.items():
@@ -419,6 +430,7 @@ def _validate(
         mediation_body=body,
         party_work_department=found["party_work_department"],
         is_sample=is_sample,
+        member_count=member_count,
     )
 
 
@@ -455,11 +467,13 @@ def _unit(
 
 # --- writing -----------------------------------------------------------------------------
 
-def _apply(assoc: Association, row: _Row, has_name_en: bool) -> None:
+def _apply(assoc: Association, row: _Row, columns: list[str]) -> None:
     assoc.name = row.name
     assoc.abbreviation = row.abbreviation
-    if has_name_en:
+    if "name_en" in columns:
         assoc.name_en = row.name_en
+    if "member_count" in columns:
+        assoc.member_count = row.member_count
     assoc.level = row.level
     assoc.region_code = row.region_code
     assoc.status = row.status

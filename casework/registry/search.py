@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from pypinyin import Style, lazy_pinyin
@@ -91,7 +92,51 @@ def escape_like(value: str) -> str:
     )
 
 
-def search_associations(session: Session, q: str, limit: int = 20) -> list[Association]:
+@dataclass(frozen=True)
+class _Terms:
+    """What a query means against the registry's columns."""
+
+    q: str
+    contains: str
+    prefix: str
+    code_prefix: str
+    code: str
+    py: str
+    py_ok: bool
+
+    @classmethod
+    def of(cls, raw: str) -> "_Terms | None":
+        q = clean_text(raw)[:QUERY_MAX]
+        if not q:
+            return None
+        q_lower = q.lower()
+        code = "".join(q.split()).upper()
+        py = "".join(q_lower.split())
+        return cls(q, f"%{escape_like(q_lower)}%", f"{escape_like(q_lower)}%", f"{escape_like(code)}%", code,
+                   py, bool(_ASCII_ALNUM.match(py)))
+
+    def match(self):
+        """Name or abbreviation contains q, the credit code starts with it, or (ASCII
+        letters and digits only) the pinyin initials contain it."""
+        clauses = [
+            Association.name.ilike(self.contains, escape=LIKE_ESCAPE),
+            sa.func.coalesce(Association.abbreviation, "").ilike(self.contains, escape=LIKE_ESCAPE),
+            Association.credit_code.like(self.code_prefix, escape=LIKE_ESCAPE),
+        ]
+        if self.py_ok:
+            clauses.append(Association.pinyin_initials.like(f"%{escape_like(self.py)}%", escape=LIKE_ESCAPE))
+        return sa.or_(*clauses)
+
+
+def match_associations(q: str):
+    """The WHERE clause of a registry search for ``q`` (None for a blank query): the
+    administrators' list pages through it; ``search_associations`` ranks it."""
+    terms = _Terms.of(q)
+    return None if terms is None else terms.match()
+
+
+def search_associations(session: Session, q: str, limit: int = 20, *,
+                        include_deregistered: bool = False) -> list[Association]:
     """Associations matching ``q`` by name, abbreviation, pinyin initials or credit code.
 
     Matching is case-insensitive: name and abbreviation contain ``q``; pinyin initials
@@ -99,51 +144,41 @@ def search_associations(session: Session, q: str, limit: int = 20) -> list[Assoc
     (upper-cased). Order: exact name / abbreviation / credit code first, then prefix
     matches (name, abbreviation, any pinyin term, credit code), then the rest; within a
     rank active associations before deregistered ones; then by name. Blank ``q`` → ``[]``.
+
+    Deregistered associations stay in the registry (for statistics and old cases) but are
+    not offered to someone filing a case: they are left out unless ``include_deregistered``.
     """
-    q = clean_text(q)[:QUERY_MAX]
-    if not q:
+    terms = _Terms.of(q)
+    if terms is None:
         return []
     limit = max(1, min(int(limit), LIMIT_MAX))
-
-    q_lower = q.lower()
-    contains = f"%{escape_like(q_lower)}%"
-    prefix = f"{escape_like(q_lower)}%"
-    code = "".join(q.split()).upper()
-    code_prefix = f"{escape_like(code)}%"
-    py = "".join(q_lower.split())
-    py_ok = bool(_ASCII_ALNUM.match(py))
 
     name = Association.name
     abbr = sa.func.coalesce(Association.abbreviation, "")
     initials = Association.pinyin_initials
-
-    match = [
-        name.ilike(contains, escape=LIKE_ESCAPE),
-        abbr.ilike(contains, escape=LIKE_ESCAPE),
-        Association.credit_code.like(code_prefix, escape=LIKE_ESCAPE),
-    ]
     exact = [
-        sa.func.lower(name) == sa.func.lower(sa.literal(q)),
-        sa.func.lower(abbr) == sa.func.lower(sa.literal(q)),
-        Association.credit_code == code,
+        sa.func.lower(name) == sa.func.lower(sa.literal(terms.q)),
+        sa.func.lower(abbr) == sa.func.lower(sa.literal(terms.q)),
+        Association.credit_code == terms.code,
     ]
     starts = [
-        name.ilike(prefix, escape=LIKE_ESCAPE),
-        abbr.ilike(prefix, escape=LIKE_ESCAPE),
-        Association.credit_code.like(code_prefix, escape=LIKE_ESCAPE),
+        name.ilike(terms.prefix, escape=LIKE_ESCAPE),
+        abbr.ilike(terms.prefix, escape=LIKE_ESCAPE),
+        Association.credit_code.like(terms.code_prefix, escape=LIKE_ESCAPE),
     ]
-    if py_ok:
-        match.append(initials.like(f"%{escape_like(py)}%", escape=LIKE_ESCAPE))
+    if terms.py_ok:
         # a prefix of any space-separated term
-        starts.append(initials.like(f"{escape_like(py)}%", escape=LIKE_ESCAPE))
-        starts.append(initials.like(f"% {escape_like(py)}%", escape=LIKE_ESCAPE))
+        starts.append(initials.like(f"{escape_like(terms.py)}%", escape=LIKE_ESCAPE))
+        starts.append(initials.like(f"% {escape_like(terms.py)}%", escape=LIKE_ESCAPE))
 
     rank = sa.case((sa.or_(*exact), 0), (sa.or_(*starts), 1), else_=2)
     inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
     stmt = (
         select(Association)
-        .where(sa.or_(*match))
+        .where(terms.match())
         .order_by(rank, inactive, Association.name, Association.id)
         .limit(limit)
     )
+    if not include_deregistered:
+        stmt = stmt.where(Association.status == AssociationStatus.active)
     return list(session.scalars(stmt))

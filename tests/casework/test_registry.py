@@ -162,9 +162,11 @@ def test_search_ranking(demo_db):
         add(803, "测试协会联合会", m.AssociationStatus.deregistered)        # prefix, deregistered
         add(804, "测试协会总会")                                             # prefix, active
         s.flush()
-        assert names(search_associations(s, "测试协会")) == [
+        assert names(search_associations(s, "测试协会", include_deregistered=True)) == [
             "测试协会", "测试协会总会", "测试协会联合会", "全国测试协会分会",
         ]
+        # a deregistered association is not offered to someone filing a case
+        assert names(search_associations(s, "测试协会")) == ["测试协会", "测试协会总会", "全国测试协会分会"]
 
 
 # --- demo --------------------------------------------------------------------------------
