@@ -1,4 +1,5 @@
-"""Creating staff accounts, checking passwords and API tokens."""
+"""Creating staff accounts, checking passwords and API tokens; the administrators' audited
+changes to accounts and roles."""
 from __future__ import annotations
 
 import hashlib
@@ -8,9 +9,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.accounts.actor import Actor
 from casework.accounts.models import ApiToken, Membership, Role, User
 from casework.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from casework.audit.operations import Change, record
 from casework.db import utcnow
+from casework.i18n import Message, N_
+from casework.intake.validation import clean_text
 from casework.registry.models import Unit, UnitKind
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -84,3 +89,141 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+# --- administration: audited changes to accounts and roles ------------------------------------
+#
+# The web admin checks a form with ``check_new_user`` / ``check_membership`` (messages per
+# field) before calling these; the command line relies on the AccountError that
+# create_user / grant_role raise. Each records its change in the audit trail (casework.audit):
+# usernames, display names, units and roles; never a password or its hash.
+
+DISPLAY_NAME_MAX = 100
+PASSWORD_MAX = 200
+
+
+def user_snapshot(user: User) -> dict:
+    return {"username": user.username, "display_name": user.display_name, "active": user.active,
+            "roles": ", ".join(sorted(f"{m.role.value}@{m.unit.code}" for m in user.memberships)) or None}
+
+
+def membership_snapshot(m: Membership) -> dict:
+    return {"user": m.user.username, "unit": m.unit.code, "role": m.role.value}
+
+
+def generate_password() -> str:
+    """An initial password to hand over once: 16 characters, ~96 random bits."""
+    return secrets.token_urlsafe(12)
+
+
+def check_new_user(session: Session, raw) -> dict[str, list[Message]]:
+    """The new-account form: username, display name, password (blank: generated), unit and role."""
+    errors: dict[str, list[Message]] = {}
+
+    def err(name: str, msgid: str, **params) -> None:
+        errors.setdefault(name, []).append(Message(msgid, params))
+
+    username = clean_text(raw.get("username")).lower()
+    if not USERNAME.match(username):
+        err("username", N_("3 to 64 lower-case letters, digits, dots, hyphens or underscores, e.g. wang.li."))
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        err("username", N_("The username %(name)s is taken."), name=username)
+    if len(clean_text(raw.get("display_name"))) > DISPLAY_NAME_MAX:
+        err("display_name", N_("At most %(max)d characters."), max=DISPLAY_NAME_MAX)
+    errors.update(check_password(raw.get("password") or "", required=False))
+    errors.update(check_membership(session, raw))
+    return errors
+
+
+def check_password(password: str, *, required: bool = True) -> dict[str, list[Message]]:
+    if not password and not required:
+        return {}
+    if not MIN_LENGTH <= len(password) <= PASSWORD_MAX:
+        return {"password": [Message(N_("A password of %(min)d to %(max)d characters."),
+                                     {"min": MIN_LENGTH, "max": PASSWORD_MAX})]}
+    return {}
+
+
+def check_membership(session: Session, raw) -> dict[str, list[Message]]:
+    errors: dict[str, list[Message]] = {}
+    code = clean_text(raw.get("unit"))
+    unit = session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    if unit is None or not unit.active:
+        errors["unit"] = [Message(N_("Choose a unit in use."))]
+    role = Role._value2member_map_.get(clean_text(raw.get("role")))
+    if role is None:
+        errors["role"] = [Message(N_("Choose a role."))]
+    elif unit is not None and role is Role.triage_operator and unit.kind is not UnitKind.triage:
+        errors["role"] = [Message(N_("A triage operator belongs to the platform triage unit."))]
+    return errors
+
+
+def create_staff_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
+                      unit: Unit, roles: list[Role]) -> tuple[User, Change]:
+    """A new account with its roles in one unit (raises AccountError)."""
+    user = create_user(session, username, display_name, password)
+    for role in roles:
+        grant_role(session, user, unit, role)
+    change = Change("user", "created", user.username, None, user_snapshot(user))
+    record(session, actor, change)
+    return user, change
+
+
+def set_user_active(session: Session, actor: Actor, user: User, active: bool) -> Change:
+    """Disable an account (its sessions and API tokens stop working at once) or enable it
+    again. Nobody disables their own account."""
+    if not active and actor.user_id == user.id:
+        raise AccountError("you cannot disable your own account")
+    before = user_snapshot(user)
+    user.active = active
+    session.flush()
+    change = Change("user", "reactivated" if active else "deactivated", user.username, before, user_snapshot(user))
+    record(session, actor, change)
+    return change
+
+
+def set_password(session: Session, actor: Actor, user: User, password: str) -> Change:
+    """A new password set by an administrator; the user's sessions end (their password
+    version changes). The audit entry says that it was set, nothing more."""
+    if len(password) < MIN_LENGTH:
+        raise AccountError(f"password: at least {MIN_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    session.flush()
+    change = Change("user", "password_set", user.username, None, None)
+    record(session, actor, change)
+    return change
+
+
+def grant_membership(session: Session, actor: Actor, user: User, unit: Unit, role: Role) -> Change | None:
+    """Give a role in a unit; None when the user had it already (nothing recorded)."""
+    exists = session.scalar(select(Membership.id).where(
+        Membership.user_id == user.id, Membership.unit_id == unit.id, Membership.role == role))
+    if exists is not None:
+        return None
+    m = grant_role(session, user, unit, role)
+    change = Change("membership", "granted", m.id, None, membership_snapshot(m))
+    record(session, actor, change)
+    return change
+
+
+def revoke_membership(session: Session, actor: Actor, m: Membership) -> Change:
+    """Take a role away. Nobody takes away their own administrator role (there would be
+    no one left to give it back, perhaps)."""
+    if m.user_id == actor.user_id and m.role is Role.administrator:
+        raise AccountError("you cannot remove your own administrator role")
+    change = Change("membership", "revoked", m.id, membership_snapshot(m), None)
+    user = m.user
+    session.delete(m)
+    session.flush()
+    session.refresh(user, ["memberships"])
+    record(session, actor, change)
+    return change
+
+
+def record_token(session: Session, actor: Actor, token: ApiToken, action: str) -> Change:
+    """The audit entry for an API token issued or revoked (its label and owner; never the token)."""
+    snap = {"user": token.user.username, "label": token.label}
+    change = Change("api_token", action, token.id, None if action == "created" else snap,
+                    snap if action == "created" else {**snap, "revoked": True})
+    record(session, actor, change)
+    return change

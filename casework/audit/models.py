@@ -35,7 +35,7 @@ class AuditKind(TitledEnum):
     time_limit = "time_limit", N_("Time limit")
     calendar_override = "calendar_override", N_("Calendar override")
     calendar_year = "calendar_year", N_("Calendar year")
-    association = "association", N_("Association")
+    association = "association", N_("Industry association")
     unit = "unit", N_("Unit")
     user = "user", N_("User")
     membership = "membership", N_("Role in a unit")
