@@ -1,5 +1,5 @@
 """Administration: routing rules (with "try it"), regional joint mediation bodies, and the
-units' canned replies.
+units' canned replies; the blueprint's access check and template helpers.
 
 Every view in this blueprint is for administrators only (``can_administer``, checked once
 for the whole blueprint before any view runs). Each POST validates one form, calls one
@@ -14,16 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casework.accounts.permissions import can_administer
+from casework.audit.models import AuditAction, AuditKind
 from casework.cases.models import CannedReply, CaseType, Category, CategoryGroup
 from casework.registry.models import Unit, UnitKind
 from casework.routing import operations_admin as ops
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
 from web.admin import bp
+from web.admin.common import CHANGE, carry_change, change_value, form_values
 from web.auth import current_actor
 from web.i18n import current_locale, title, tr_errors
+from web.presenters import local_time
 from web.requestdb import db_session
 
-CHANGE = "admin_change"  # the session key that carries the last change to the next page
 RULE_DEFAULTS = {"case_type": CaseType.complaint.value, "category": "", "association": "",
                  "target": "", "priority": str(ops.DEFAULT_PRIORITY), "active": "1", "note": ""}
 
@@ -50,40 +52,25 @@ def _labels():
     def unit_choices(units) -> list[tuple[str, str]]:
         return [(u.code, f"{unit_label(u)} ({u.code})") for u in units]
 
+    def kind_label(kind: str) -> str:
+        return title(AuditKind(kind)) if kind in AuditKind._value2member_map_ else kind
+
+    def action_label(action: str) -> str:
+        return title(AuditAction(action)) if action in AuditAction._value2member_map_ else action
+
     return {"unit_label": unit_label, "assoc_label": assoc_label, "cat_label": cat_label,
-            "unit_choices": unit_choices, "change_value": _change_value,
+            "unit_choices": unit_choices, "change_value": change_value, "kind_label": kind_label,
+            "action_label": action_label, "local_time": local_time,
             "can_sign_out": "staff.logout" in current_app.view_functions,
             "changes": [c for c in [web_session.pop(CHANGE, None)] if c]}
 
 
-def _change_value(key: str, value) -> str:
-    """A snapshot value as the before/after table shows it."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    enum_cls = {"case_type": CaseType, "target": RouteTarget}.get(key)
-    if enum_cls is not None and value in enum_cls._value2member_map_:
-        return title(enum_cls(value))
-    if value == ops.ANY and key in ("category", "association"):
-        return _("Any")
-    return str(value)
-
-
 def _carry_change(change: ops.Change, *, hide: tuple[str, ...] = ()) -> None:
-    """Before/after for the next page; long free text is only marked as changed."""
-    def trim(snap):
-        return None if snap is None else {k: ("…" if k in hide else v) for k, v in snap.items()}
-
-    web_session[CHANGE] = {"kind": change.kind, "action": change.action, "id": change.row_id,
-                           "changed": change.changed, "before": trim(change.before), "after": trim(change.after)}
+    carry_change(change, hide=hide)
 
 
 def _form(fields) -> dict[str, str]:
-    values = {name: request.form.get(name, "") for name in fields}
-    if "active" in fields:
-        values["active"] = "1" if request.form.get("active") else ""
-    return values
+    return form_values(fields, flags=("active",) if "active" in fields else ())
 
 
 # --- index ------------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""What the administration pages share: the change just made, carried to the next page;
+form values as typed; how a snapshot value is shown; paging."""
+from __future__ import annotations
+
+from flask import request, session as web_session
+from flask_babel import gettext as _
+
+from casework.accounts.models import Role
+from casework.audit.operations import Change
+from casework.cases.models import CaseType, CategoryGroup, Stage
+from casework.registry.models import AssociationLevel, AssociationStatus, UnitKind
+from casework.routing import operations_admin as routing_ops
+from casework.routing.models import RouteTarget
+from web.i18n import title
+
+CHANGE = "admin_change"  # the session key that carries the last change to the next page
+_ENUMS = {"case_type": CaseType, "target": RouteTarget, "level": AssociationLevel, "status": AssociationStatus,
+          "kind": UnitKind, "group": CategoryGroup, "role": Role, "stage": Stage}
+LONG = 200  # longer texts are folded away in the before/after tables
+
+
+def change_value(key: str, value) -> str:
+    """A snapshot value as the before/after table shows it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    enum_cls = _ENUMS.get(key)
+    if enum_cls is not None and value in enum_cls._value2member_map_:
+        return title(enum_cls(value))
+    if value == routing_ops.ANY and key in ("category", "association"):
+        return _("Any")
+    return str(value)
+
+
+def carry_change(change: Change | None, *, hide: tuple[str, ...] = ()) -> None:
+    """Before/after for the next page; long free text is only marked as changed (the audit
+    log keeps it)."""
+    if change is None:
+        return
+
+    def trim(snap):
+        return None if snap is None else {k: ("…" if k in hide else v) for k, v in snap.items()}
+
+    web_session[CHANGE] = {"kind": change.kind, "action": change.action, "id": change.row_id,
+                           "changed": change.changed, "before": trim(change.before), "after": trim(change.after),
+                           # the session's JSON sorts keys: keep the snapshot's own order
+                           "keys": list(change.after or change.before or {})}
+
+
+def form_values(fields, flags=()) -> dict[str, str]:
+    """The posted values of ``fields`` as typed; checkboxes in ``flags`` as "1" or ""."""
+    values = {name: request.form.get(name, "") for name in fields}
+    for name in flags:
+        values[name] = "1" if request.form.get(name) else ""
+    return values
+
+
+def page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
