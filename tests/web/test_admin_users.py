@@ -1,0 +1,235 @@
+"""Administrators keep units, staff accounts and their roles, categories and notice texts;
+only administrators may, and every change is in the audit log."""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.models import Membership, Role, User
+from casework.accounts.operations import authenticate
+from casework.audit.models import AuditEntry
+from casework.cases.models import Category
+from casework.notify import templates as notices
+from casework.registry.models import Unit
+from tests.web.test_admin_routing import login_as
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)")
+PAGES = ["/admin/units", "/admin/units/new", "/admin/units/miit", "/admin/users", "/admin/users/new",
+         "/admin/users?unit=miit", "/admin/categories", "/admin/categories/new?group=grievance",
+         "/admin/categories/illegal_fees/edit", "/admin/notice-templates",
+         "/admin/notice-templates/case_update/zh_CN", "/admin/associations", "/admin/associations/import",
+         "/admin/audit", "/admin/audit?kind=identity_revealed&since=2026-01-01", "/admin"]
+_n = itertools.count(1)
+
+
+def csrf(client, path="/admin/units/new") -> str:
+    return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def admin(client, db, make_staff):
+    actor = make_staff("mca", Role.administrator)
+    login_as(client, db, actor)
+    return actor
+
+
+def last_entry(db, **where) -> AuditEntry:
+    with db.session_scope(write=False) as s:
+        q = select(AuditEntry).order_by(AuditEntry.id.desc())
+        for k, v in where.items():
+            q = q.where(getattr(AuditEntry, k) == v)
+        entry = s.scalars(q).first()
+        s.expunge_all()
+        return entry
+
+
+def test_every_admin_page_renders_for_an_administrator(client, admin):
+    for path in PAGES:
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        html = resp.get_data(as_text=True)
+        assert not INLINE_SCRIPT.search(html), path  # the CSP allows no inline script
+        assert not re.search(r'(?:src|href)="(?://|https?:)', html), path  # nothing loaded from elsewhere
+
+
+@pytest.mark.parametrize("role", [Role.handler, Role.unit_lead, Role.supervisor])
+def test_other_roles_get_403_on_every_admin_page(client, db, make_staff, role):
+    login_as(client, db, make_staff("miit" if role is not Role.supervisor else "mca", role))
+    for path in PAGES:
+        assert client.get(path).status_code == 403, path
+
+
+def test_signed_out_is_sent_to_sign_in(client):
+    resp = client.get("/admin/users")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/staff/login?next=")
+
+
+# --- units --------------------------------------------------------------------------------------
+
+def test_create_and_edit_a_unit_with_its_audit(client, db, admin):
+    code = f"sz-test-{next(_n)}"
+    token = csrf(client)
+    bad = client.post("/admin/units/new", data={"csrf_token": token, "code": "Bad Code", "name": "深圳市测试局",
+                                                "kind": "industry_department", "region_code": "4403",
+                                                "notice_email": "not-an-address", "supervising_unit": "nowhere"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'value="深圳市测试局"' in html
+    for field in ("code", "region_code", "notice_email", "supervising_unit"):
+        assert f'id="{field}-error"' in html, field
+    resp = client.post("/admin/units/new", data={
+        "csrf_token": token, "code": code, "name": "深圳市测试局", "name_en": "Shenzhen Test Bureau",
+        "kind": "industry_department", "region_code": "440300", "notice_email": "office@test.example.cn",
+        "supervising_unit": "sz-civil-affairs", "active": "1"})
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/admin/units/{code}"
+    entry = last_entry(db, kind="unit", object_id=code)
+    assert entry.action.value == "created" and entry.after["notice_email"] == "office@test.example.cn"
+    assert entry.after["supervising_unit"] == "sz-civil-affairs"
+
+    resp = client.post(f"/admin/units/{code}", data={
+        "csrf_token": token, "name": "深圳市测试局", "name_en": "Shenzhen Test Bureau", "kind": "industry_department",
+        "region_code": "440300", "notice_email": "", "supervising_unit": "sz-civil-affairs"})  # "active" unticked
+    assert resp.status_code == 303
+    entry = last_entry(db, kind="unit", object_id=code)
+    assert entry.action.value == "updated" and set(entry.changed) == {"notice_email", "active"}
+    with db.session_scope(write=False) as s:
+        unit = s.scalar(select(Unit).where(Unit.code == code))
+        assert unit.active is False and unit.notice_email is None
+    listing = client.get("/admin/units").get_data(as_text=True)
+    assert f'id="unit-{code}" class="inactive"' in listing
+
+
+def test_a_unit_that_associations_name_keeps_its_kind(client, admin):
+    resp = client.post("/admin/units/miit", data={"csrf_token": csrf(client), "name": "工业和信息化部",
+                                                  "kind": "registration_authority", "region_code": "100000",
+                                                  "active": "1"})
+    assert resp.status_code == 422 and 'id="kind-error"' in resp.get_data(as_text=True)
+
+
+# --- staff accounts --------------------------------------------------------------------------------
+
+def test_create_a_user_with_a_generated_password_shown_once(client, db, admin):
+    token = csrf(client, "/admin/users/new")
+    name = f"test.li{next(_n)}"
+    resp = client.post("/admin/users/new", data={"csrf_token": token, "username": name, "display_name": "李测试",
+                                                 "password": "", "unit": "miit", "role": "handler"})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    password = re.search(r'<code id="password">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
+    with db.session_scope() as s:
+        user = authenticate(s, name, password)
+        assert user is not None and [(m.unit.code, m.role) for m in user.memberships] == [("miit", Role.handler)]
+        user_id = user.id
+    page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert password not in page  # shown once, never again
+    entry = last_entry(db, kind="user", object_id=name)
+    assert entry.after == {"username": name, "display_name": "李测试", "active": True, "roles": "handler@miit"}
+    assert password not in repr(entry.after)
+
+
+def test_bad_new_user_keeps_the_fields_but_not_the_password(client, db, admin):
+    token = csrf(client, "/admin/users/new")
+    resp = client.post("/admin/users/new", data={"csrf_token": token, "username": "X", "display_name": "王五",
+                                                 "password": "short", "unit": "miit", "role": "triage_operator"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'value="王五"' in html and 'value="short"' not in html
+    for field in ("username", "password", "role"):
+        assert f'id="{field}-error"' in html, field
+
+
+def test_roles_disable_and_password_change_are_audited(client, db, admin, make_staff):
+    other = make_staff("miit", Role.handler)
+    token = csrf(client, f"/admin/users/{other.user_id}")
+    assert client.post(f"/admin/users/{other.user_id}/memberships",
+                       data={"csrf_token": token, "unit": "samr", "role": "unit_lead"}).status_code == 303
+    granted = last_entry(db, kind="membership")
+    assert granted.action.value == "granted" and granted.after["unit"] == "samr"
+    with db.session_scope(write=False) as s:
+        m = s.scalar(select(Membership).where(Membership.user_id == other.user_id, Membership.role == Role.unit_lead))
+        mid = m.id
+    assert client.post(f"/admin/users/{other.user_id}/memberships/{mid}/remove",
+                       data={"csrf_token": token}).status_code == 303
+    assert last_entry(db, kind="membership").action.value == "revoked"
+
+    assert client.post(f"/admin/users/{other.user_id}/active",
+                       data={"csrf_token": token, "active": "0"}).status_code == 303
+    with db.session_scope(write=False) as s:
+        assert s.get(User, other.user_id).active is False
+    assert last_entry(db, kind="user").action.value == "deactivated"
+
+    resp = client.post(f"/admin/users/{other.user_id}/password",
+                       data={"csrf_token": token, "password": "a brand new secret"})
+    assert resp.status_code == 303
+    entry = last_entry(db, kind="user")
+    assert entry.action.value == "password_set" and entry.before is None and entry.after is None
+    short = client.post(f"/admin/users/{other.user_id}/password", data={"csrf_token": token, "password": "short"})
+    assert short.status_code == 422 and 'id="password-error"' in short.get_data(as_text=True)
+
+
+def test_an_administrator_cannot_lock_themselves_out(client, db, admin):
+    token = csrf(client, f"/admin/users/{admin.user_id}")
+    assert client.post(f"/admin/users/{admin.user_id}/active",
+                       data={"csrf_token": token, "active": "0"}).status_code == 409
+    with db.session_scope(write=False) as s:
+        me = s.get(User, admin.user_id)
+        assert me.active
+        mid = me.memberships[0].id
+    assert client.post(f"/admin/users/{admin.user_id}/memberships/{mid}/remove",
+                       data={"csrf_token": token}).status_code == 409
+    assert client.get("/admin/users").status_code == 200  # still an administrator
+
+
+# --- categories --------------------------------------------------------------------------------------
+
+def test_categories_add_edit_deactivate(client, db, admin):
+    code = f"audit_cat_{next(_n)}"
+    token = csrf(client, "/admin/categories/new")
+    bad = client.post("/admin/categories/new", data={"csrf_token": token, "code": code, "group": "grievance",
+                                                     "name": "", "name_en": "Test", "sort_order": "abc"})
+    assert bad.status_code == 422 and 'id="name-error"' in bad.get_data(as_text=True)
+    assert client.post("/admin/categories/new", data={
+        "csrf_token": token, "code": code, "group": "grievance", "name": "测试类别", "name_en": "Test category",
+        "sort_order": "990"}).status_code == 303
+    assert client.post(f"/admin/categories/{code}/edit", data={
+        "csrf_token": token, "name": "测试类别（改）", "name_en": "Test category", "sort_order": "991"}).status_code == 303
+    entry = last_entry(db, kind="category", object_id=code)
+    assert (entry.before["name"], entry.after["name"]) == ("测试类别", "测试类别（改）")
+    assert set(entry.changed) == {"name", "sort_order"}
+    # offered on the filing form until it is out of use
+    assert code in client.get("/file/complaint").get_data(as_text=True)
+    assert client.post(f"/admin/categories/{code}/active", data={"csrf_token": token, "active": "0"}).status_code == 303
+    assert last_entry(db, kind="category", object_id=code).action.value == "deactivated"
+    assert code not in client.get("/file/complaint").get_data(as_text=True)
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(Category.active).where(Category.code == code)) is False
+
+
+# --- notice texts ----------------------------------------------------------------------------------
+
+def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db, admin):
+    path = "/admin/notice-templates/case_update/zh_CN"
+    token = csrf(client, path)
+    bad = client.post(path, data={"csrf_token": token, "subject": "新进展",
+                                  "body": "案件 $case_number：$title 已处理"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="body-error"' in html and "$title" in html
+    assert "案件 $case_number：$title 已处理" in html  # what was typed is kept
+    good = client.post(path, data={"csrf_token": token, "subject": "新进展",
+                                   "body": "【畅通】案件 $case_number 有新消息。"})
+    assert good.status_code == 303
+    listing = client.get("/admin/notice-templates").get_data(as_text=True)
+    row = listing[listing.index('id="tpl-case_update-zh_CN"'):]
+    assert "【畅通】案件 $case_number 有新消息。" in row[:row.index("</tr>")]
+    with db.session_scope(write=False) as s:
+        overrides = notices.load_overrides(s)
+    assert notices.render("case_update", "zh_CN", {"case_number": "TS1"}, overrides)[1] == "【畅通】案件 TS1 有新消息。"
+    entry = last_entry(db, kind="notice_template", object_id="case_update:zh_CN")
+    assert entry.after["body"] == "【畅通】案件 $case_number 有新消息。"
+    assert client.post(f"{path}/reset", data={"csrf_token": token}).status_code == 303
+    assert last_entry(db, kind="notice_template").action.value == "reset"
+    with db.session_scope(write=False) as s:
+        assert notices.load_overrides(s) == {}
+    assert client.get("/admin/notice-templates/nothing/zh_CN").status_code == 404
+    assert client.get("/admin/notice-templates/case_update/fr").status_code == 404
