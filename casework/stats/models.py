@@ -4,7 +4,8 @@
 (key 0), ``unit`` (the unit holding the case, 0 for none), ``category``, ``association`` (0 for
 a case filed without one), and within one unit ``unit_category`` and ``unit_association``
 (key the unit, key2 the category or association), so that a dashboard filtered to a unit
-still reads a few hundred rows. Months are calendar months in Beijing time, by the day a case was
+still reads a few hundred rows. Each group has a row per case type and one with type ``*``
+for all types together, so that a page without a type filter reads one row per group and month. Months are calendar months in Beijing time, by the day a case was
 filed (``YYYY-MM``). Every measure is a count of cases; rates are computed when shown.
 
 ``association_risk`` is the risk grade per association (casework.stats.risk), with each
@@ -40,6 +41,8 @@ MEASURES = (
     "with_finding",    # complaints and reports replied with a finding
     "substantiated",   # … found substantiated in whole or in part
 )
+# the ``type`` of the rows that sum every case type (a page without a type filter reads these)
+ALL_TYPES = "*"
 DIMENSIONS = ("all", "unit", "category", "association", "unit_category", "unit_association")
 
 

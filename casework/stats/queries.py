@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from casework.stats.models import MEASURES, StatRollup
+from casework.stats.models import ALL_TYPES, MEASURES, StatRollup
 from casework.stats.rollup import month_of, months_between
 
 R = StatRollup
@@ -76,16 +76,14 @@ class Figures:
         return {**{m: self[m] for m in MEASURES}, **{r: getattr(self, r) for r in self.RATES}}
 
 
-def _sums():
-    return [func.coalesce(func.sum(getattr(R, m)), 0).label(m) for m in MEASURES]
+def _sums(measures: tuple[str, ...] = MEASURES):
+    return [func.coalesce(func.sum(getattr(R, m)), 0).label(m) for m in measures]
 
 
 def _where(dim: str, period: Period, *, type: str | None, key: int | None = None):
-    where = [R.dim == dim, R.month >= period.first, R.month <= period.last]
+    where = [R.dim == dim, R.month >= period.first, R.month <= period.last, R.type == (type or ALL_TYPES)]
     if key is not None:
         where.append(R.key == key)
-    if type:
-        where.append(R.type == type)
     return where
 
 
@@ -98,7 +96,7 @@ def _scope(unit: int | None, association: int | None) -> tuple[str, int | None]:
 
 
 def _figures(row) -> Figures:
-    return Figures({m: int(getattr(row, m) or 0) for m in MEASURES})
+    return Figures({m: int(getattr(row, m, 0) or 0) for m in MEASURES})
 
 
 def totals(session, period: Period, *, type: str | None = None, unit: int | None = None,
@@ -117,16 +115,18 @@ def by_month(session, period: Period, *, type: str | None = None, unit: int | No
 
 
 def breakdown(session, by: str, period: Period, *, type: str | None = None, unit: int | None = None,
-              limit: int | None = None, order: str = "received") -> list[tuple[int, Figures]]:
+              limit: int | None = None, order: str = "received",
+              measures: tuple[str, ...] = MEASURES) -> list[tuple[int, Figures]]:
     """Figures per unit, category or association (``by``), largest ``order`` first. Within a
-    unit (``unit``), by category or association."""
+    unit (``unit``), by category or association. ``measures``: only these are summed (a page
+    that shows seven of them reads less)."""
     if by not in ("unit", "category", "association"):
         raise ValueError(by)
     if unit is not None and by != "unit":
         key_col, where = R.key2, _where(f"unit_{by}", period, type=type, key=unit)
     else:
         key_col, where = R.key, _where(by, period, type=type, key=unit if by == "unit" else None)
-    sums = _sums()
+    sums = _sums(tuple(dict.fromkeys((order, *measures))))
     order_col = next(c for c in sums if c.name == order)
     q = select(key_col.label("k"), *sums).where(*where).group_by(key_col).order_by(order_col.desc(), key_col)
     if limit:

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, select
 
 from casework.cases.models import Case
 from casework.registry.models import Association
-from casework.stats.models import AssociationRisk, StatRollup
+from casework.stats.models import ALL_TYPES, AssociationRisk, StatRollup
 from casework.stats.rollup import month_bounds, month_of
 
 FACTORS = ("volume", "substantiated", "overdue", "repeat")
@@ -90,7 +90,7 @@ def grade_all(db, settings, clock: Callable[[], datetime]) -> int:
     with db.session_scope(write=False) as s:
         counts = {r.key: {c: getattr(r, c) or 0 for c in cols} for r in s.execute(
             select(StatRollup.key, *(func.sum(getattr(StatRollup, c)).label(c) for c in cols))
-            .where(StatRollup.dim == "association", StatRollup.key != 0,
+            .where(StatRollup.dim == "association", StatRollup.key != 0, StatRollup.type == ALL_TYPES,
                    StatRollup.month >= first, StatRollup.month <= last)
             .group_by(StatRollup.key))}
         per_category = select(Case.association_id, Case.category_id).where(

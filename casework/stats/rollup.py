@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Rating
 from casework.cases.numbers import CHINA
-from casework.stats.models import MEASURES, StatRefresh, StatRollup
+from casework.stats.models import ALL_TYPES, MEASURES, StatRefresh, StatRollup
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,10 @@ def aggregate(month: str, facts: Iterable[Facts]) -> list[dict]:
         for key in (("all", 0, 0), ("unit", unit, 0), ("category", f.category_id, 0),
                     ("association", assoc, 0), ("unit_category", unit, f.category_id),
                     ("unit_association", unit, assoc)):
-            acc = sums[(*key, f.type)]
-            for i, x in enumerate(f.values):
-                acc[i] += x
+            for type_ in (f.type, ALL_TYPES):  # each type, and all types together
+                acc = sums[(*key, type_)]
+                for i, x in enumerate(f.values):
+                    acc[i] += x
     return [{"dim": dim, "key": key, "key2": key2, "month": month, "type": type_, **dict(zip(MEASURES, vals))}
             for (dim, key, key2, type_), vals in sums.items()]
 

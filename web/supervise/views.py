@@ -77,6 +77,11 @@ FIGURE_COLUMNS = (
 )
 
 
+# what the breakdown tables need to show FIGURE_COLUMNS (the rates' parts included)
+BREAKDOWN_MEASURES = ("received", "accepted", "concluded", "on_time", "overdue_now", "satisfied", "rated",
+                      "reviewed", "replied")
+
+
 def _labels() -> dict[str, str]:
     return {
         "received": _("Received"), "accepted": _("Accepted"), "concluded": _("Concluded"),
@@ -110,17 +115,19 @@ def dashboard_tables(session, f: dict) -> tuple[queries.Figures, list[Table]]:
                             chart="line", series=(1, 3, 4))]
     args = _query_args(f)
     if unit is None:
-        units = queries.breakdown(session, "unit", period, type=type_, limit=TOP)
+        units = queries.breakdown(session, "unit", period, type=type_, limit=TOP, measures=BREAKDOWN_MEASURES)
         names = _names(session, Unit, [k for k, _f in units])
         tables.append(_figure_table(
             "units", _("By unit (the %(n)d with most cases)", n=TOP), _("Unit"),
             [(names.get(k, _("No unit yet")), fig) for k, fig in units], chart="hbar", series=(1, 5),
             links=[url_for("supervise.dashboard", **{**args, "unit": k}) if k else None for k, _f in units]))
-    cats = queries.breakdown(session, "category", period, type=type_, unit=unit, limit=TOP)
+    cats = queries.breakdown(session, "category", period, type=type_, unit=unit, limit=TOP,
+                            measures=BREAKDOWN_MEASURES)
     cat_names = _names(session, Category, [k for k, _f in cats])
     tables.append(_figure_table("categories", _("By category"), _("Category"),
                                 [(cat_names.get(k, "—"), fig) for k, fig in cats], chart="hbar", series=(1,)))
-    assocs = queries.breakdown(session, "association", period, type=type_, unit=unit, limit=TOP)
+    assocs = queries.breakdown(session, "association", period, type=type_, unit=unit, limit=TOP,
+                              measures=BREAKDOWN_MEASURES)
     assoc_names = _names(session, Association, [k for k, _f in assocs])
     tables.append(_figure_table(
         "associations", _("By association (the %(n)d with most cases)", n=TOP), _("Association"),
