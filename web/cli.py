@@ -73,23 +73,9 @@ def seed_demo() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_associations_cmd(path: str) -> None:
     """Import associations from a CSV file; a file with any bad row imports nothing."""
-    from casework.registry.importer import import_associations
+    from web.cli_admin_registry import import_associations_cmd as run
 
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        total = sum(1 for _ in fh) - 1
-    with open(path, encoding="utf-8-sig", newline="") as fh, \
-            click.progressbar(length=max(total, 0), label="checking and importing") as bar:
-        with _db().session_scope() as session:
-            # the importer reports a running total; the bar wants increments
-            result = import_associations(session, fh, progress=lambda n: bar.update(n - bar.pos))
-            if result.errors:
-                session.rollback()
-    if result.errors:
-        for err in result.errors:
-            click.echo(f"line {err.line}: {err.field}: {err.reason}", err=True)
-        click.echo(f"{len(result.errors)} error(s); nothing was imported", err=True)
-        sys.exit(1)
-    click.echo(f"imported: {result.created} new, {result.updated} updated")
+    run(path)
 
 
 # -- staff accounts ----------------------------------------------------------------------
@@ -139,7 +125,8 @@ def _read_password(from_stdin: bool) -> str:
 def users_create(name: str, unit_code: str, roles: tuple[str, ...], display_name: str,
                  password_stdin: bool) -> None:
     """Create the staff account NAME with a role in a unit."""
-    from casework.accounts.operations import AccountError, create_user, grant_role
+    from casework.accounts.operations import AccountError, create_staff_user
+    from casework.audit.operations import cli_actor
 
     with _db().session_scope(write=False) as session:
         _unit(session, unit_code)  # a typo in the unit fails before the password is asked
@@ -147,9 +134,8 @@ def users_create(name: str, unit_code: str, roles: tuple[str, ...], display_name
     try:
         with _db().session_scope() as session:
             unit = _unit(session, unit_code)
-            user = create_user(session, name, display_name or name, password)
-            for role in roles:
-                grant_role(session, user, unit, Role(role))
+            user, _ = create_staff_user(session, cli_actor(), name, display_name or name, password, unit,
+                                        [Role(r) for r in dict.fromkeys(roles)])
             username = user.username
     except AccountError as err:
         raise click.ClickException(str(err)) from None
@@ -162,11 +148,12 @@ def users_create(name: str, unit_code: str, roles: tuple[str, ...], display_name
 @click.option("--role", required=True, type=click.Choice(ROLE_NAMES))
 def users_grant(name: str, unit_code: str, role: str) -> None:
     """Give NAME a role in a unit (nothing changes if it has it already)."""
-    from casework.accounts.operations import AccountError, grant_role
+    from casework.accounts.operations import AccountError, grant_membership
+    from casework.audit.operations import cli_actor
 
     try:
         with _db().session_scope() as session:
-            grant_role(session, _user(session, name), _unit(session, unit_code), Role(role))
+            grant_membership(session, cli_actor(), _user(session, name), _unit(session, unit_code), Role(role))
     except AccountError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"{name}: {role} at {unit_code}")
@@ -177,13 +164,14 @@ def users_grant(name: str, unit_code: str, role: str) -> None:
 @click.option("--label", default="", help="What the token is for, e.g. hotline-sync")
 def users_token(name: str, label: str) -> None:
     """Issue an API token for NAME. It is printed once; only its hash is stored."""
-    from casework.accounts.operations import issue_token
+    from casework.accounts.operations import issue_api_token
+    from casework.audit.operations import cli_actor
 
     with _db().session_scope() as session:
         user = _user(session, name)
         if not user.active:
             raise click.ClickException(f"{user.username} is disabled")
-        token = issue_token(session, user, label=label[:100])
+        token = issue_api_token(session, cli_actor(), user, label=label[:100])
     click.echo(token)
     click.echo("(shown once: store it now; send it as `Authorization: Bearer <token>`)", err=True)
 
@@ -194,7 +182,8 @@ def users_token(name: str, label: str) -> None:
 def users_revoke_tokens(name: str, label: str | None) -> None:
     """Revoke NAME's API tokens (all of them, or those with a label)."""
     from casework.accounts.models import ApiToken
-    from casework.db import utcnow
+    from casework.accounts.operations import revoke_api_token
+    from casework.audit.operations import cli_actor
 
     with _db().session_scope() as session:
         user = _user(session, name)
@@ -203,7 +192,7 @@ def users_revoke_tokens(name: str, label: str | None) -> None:
             q = q.where(ApiToken.label == label)
         tokens = list(session.scalars(q))
         for token in tokens:
-            token.revoked_at = utcnow()
+            revoke_api_token(session, cli_actor(), token)
     click.echo(f"revoked {len(tokens)} token(s) of {name}")
 
 
@@ -250,11 +239,17 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 from web.cli_admin import routing_group  # noqa: E402
+from web.cli_admin_registry import associations_group, audit_cmd, categories_group, units_group  # noqa: E402
+from web.cli_admin_users import users_disable  # noqa: E402,F401  (adds its commands to the users group)
 from web.cli_calendar import calendar_group  # noqa: E402
 from web.cli_search import reindex_command  # noqa: E402
 from web.cli_stats import stats_group  # noqa: E402
 
 main.add_command(routing_group)
+main.add_command(associations_group)
+main.add_command(units_group)
+main.add_command(categories_group)
+main.add_command(audit_cmd)
 main.add_command(calendar_group)
 main.add_command(reindex_command)
 main.add_command(stats_group)

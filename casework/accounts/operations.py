@@ -220,10 +220,22 @@ def revoke_membership(session: Session, actor: Actor, m: Membership) -> Change:
     return change
 
 
-def record_token(session: Session, actor: Actor, token: ApiToken, action: str) -> Change:
-    """The audit entry for an API token issued or revoked (its label and owner; never the token)."""
-    snap = {"user": token.user.username, "label": token.label}
-    change = Change("api_token", action, token.id, None if action == "created" else snap,
-                    snap if action == "created" else {**snap, "revoked": True})
+def _token_snapshot(token: ApiToken) -> dict:
+    return {"user": token.user.username, "label": token.label, "revoked": token.revoked_at is not None}
+
+
+def issue_api_token(session: Session, actor: Actor, user: User, label: str = "") -> str:
+    """``issue_token``, audited (the owner and label; never the token)."""
+    token = issue_token(session, user, label)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    record(session, actor, Change("api_token", "created", row.id, None, _token_snapshot(row)))
+    return token
+
+
+def revoke_api_token(session: Session, actor: Actor, token: ApiToken) -> Change:
+    before = _token_snapshot(token)
+    token.revoked_at = token.revoked_at or utcnow()
+    session.flush()
+    change = Change("api_token", "revoked", token.id, before, _token_snapshot(token))
     record(session, actor, change)
     return change
