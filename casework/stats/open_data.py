@@ -77,8 +77,8 @@ FIELDS = {f.name: f for f in (
        "Mediation success rate = mediation_agreed ÷ mediation_ended, 0–1, four decimals"),
     _F("figures_as_of", "datetime", "统计数据最近一次计算的时间（ISO 8601，北京时间）",
        "When the figures were last computed (ISO 8601, Beijing time)"),
-    _F("suppressed", "list", "因数量过小而不公开的字段名（CSV 中以空格分隔，JSON 中为列表）",
-       "Names of the fields withheld because their group is too small (space separated in CSV, a list in JSON)"),
+    _F("suppressed", "list", "因涉及的案件过少而不公开的字段名（CSV 中以空格分隔，JSON 中为列表）",
+       "Names of the fields withheld because too few cases are behind them (space separated in CSV, a list in JSON)"),
 )}
 
 FIGURES = (*PUBLIC_MEASURES, *PUBLIC_RATES)

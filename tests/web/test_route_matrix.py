@@ -46,6 +46,8 @@ PUBLIC_ENDPOINTS = {
     "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",
     "public.respond_agreement", "public.respond_leave", "public.track_agreement", "public.track_complaint",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
+    # public statistics and open data (信息公开)
+    "public.stats", "public.stats_association", "public.stats_unit", "public.open_data", "public.open_data_file",
 }
 
 

@@ -1,0 +1,91 @@
+"""The public statistics on a 360 px phone: charts drawn from their tables (a small group is a
+gap), no sideways scrolling, nothing from another host; the tables alone without JavaScript."""
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from casework.registry.models import Association
+from casework.stats.rollup import month_of, refresh
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def figures(db, file_case):
+    """Six complaints about 中国复合材料工业协会 and two (a small group) about 四川省食品工业协会."""
+    with db.session_scope(write=False) as s:
+        sichuan = s.scalar(select(Association.credit_code).where(Association.name == "四川省食品工业协会"))
+    for _ in range(6):
+        file_case()
+    for _ in range(2):
+        file_case(association=sichuan, category="illegal_fees")
+    refresh(db, lambda: datetime.now(timezone.utc))
+
+
+def watch(page):
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+# what the chart holds, next to what its table says (empty data-value: null)
+CHART_AND_TABLE = """(id) => {
+  const figure = document.getElementById(id);
+  const chart = Chart.getChart(figure.querySelector("canvas"));
+  const rows = Array.from(figure.querySelectorAll("tbody tr"));
+  const table = rows.map(r => { const v = r.cells[1].getAttribute("data-value"); return v === "" ? null : Number(v); });
+  return {drawn: figure.getAttribute("data-drawn"), labels: chart.data.labels,
+          chart: chart.data.datasets[0].data, table: table,
+          names: rows.map(r => r.cells[0].textContent.trim()),
+          width: figure.querySelector("canvas").width};
+}"""
+
+
+def test_statistics_on_a_phone(phone, live_server, figures):
+    page = phone
+    problems = watch(page)
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="公开数据").click()
+    page.wait_for_selector("#trend canvas")
+    assert page.locator("#total-received").inner_text() == "8"
+
+    trend = page.evaluate(CHART_AND_TABLE, "trend")
+    assert trend["drawn"] == "1" and trend["width"] > 0
+    assert trend["chart"] == trend["table"] and len(trend["chart"]) == 12
+    assert trend["labels"][-1] == month_of(datetime.now(timezone.utc)) and trend["chart"][-1] == 8
+
+    units = page.evaluate(CHART_AND_TABLE, "by-unit")
+    assert units["chart"] == units["table"]
+    small = units["names"].index("四川省经济和信息化厅")
+    assert units["chart"][small] is None  # fewer than 5: a gap, never a zero
+    assert page.locator("#by-unit tbody tr").nth(small).locator("td").first.inner_text() == "少于5"
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert problems == []
+
+    page.get_by_role("link", name="中国复合材料工业协会").click()
+    page.wait_for_selector("#trend canvas")
+    assert page.locator("#total-received").inner_text() == "6"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto(live_server + "/open-data")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto(live_server + "/stats")  # the screenshot (tests/artifacts/) is of the overview
+    page.wait_for_selector("#trend canvas")
+    assert problems == []
+
+
+@pytest.mark.parametrize("phone", [False], indirect=True)
+def test_statistics_without_javascript(phone, live_server, figures):
+    page = phone
+    page.goto(live_server + "/stats")
+    assert page.locator("canvas").count() == 0
+    assert page.locator("#trend tbody tr").count() == 12
+    assert page.locator("#total-received").inner_text() == "8"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.locator("#q").fill("食品")
+    page.get_by_role("button", name="查找").click()
+    assert page.locator(".assoc-list li").count() == 1
+    page.get_by_role("link", name="四川省食品工业协会").click()
+    assert page.locator("#total-received").inner_text() == "少于5"

@@ -1,0 +1,280 @@
+"""Public statistics and open data against a hand-counted set of cases: the right numbers,
+small groups shown as "fewer than N" (the threshold is a setting), CSV and JSON agreeing with
+the pages, and nothing personal anywhere."""
+import csv
+import io
+import json
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case
+from casework.registry.models import Association, Unit
+from casework.stats.open_data import DATASETS
+from casework.stats.rollup import month_of, refresh
+from casework.workflow.machine import perform
+
+COMPOSITES = "51100000500009247D"  # 中国复合材料工业协会: complaints go to 工业和信息化部
+PEOPLE = [("欧阳娜娜", "13912345678"), ("司马光明", "13987654321")]
+TITLE = "协会强迫我公司入会并收取高额会费"
+TEXT = "协会要求我公司必须入会并缴纳会费三万元，否则不出具行业证明，请依法处理。"
+REPLY = "经核查，协会已停止强制入会做法并退还会费。"
+PAGES = ["/stats", "/open-data"]
+FILES = [f"/open-data/{name}.{fmt}" for name in DATASETS for fmt in ("csv", "json")]
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def act(db, services, make_staff):
+    handlers = {}
+
+    def do(case_id, move, **fields):
+        if move == "rate":
+            actor = Actor.complainant(case_id)
+        else:
+            with db.session_scope(write=False) as s:
+                code = s.get(Unit, s.get(Case, case_id).unit_id).code
+            actor = handlers.setdefault(code, make_staff(code, Role.handler))
+        with db.session_scope() as s:
+            perform(s, services, actor, s.get(Case, case_id), move, **fields)
+
+    return do
+
+
+@pytest.fixture
+def counted(db, file_case, act):
+    """Six complaints about 中国复合材料工业协会 (at 工业和信息化部, forced membership) and two
+    about 四川省食品工业协会 (at 四川省经济和信息化厅, illegal fees), counted by hand:
+
+    composites: a, b accepted, replied, rated satisfied (closed on time); c accepted and replied;
+    d not accepted; e accepted; f waiting. → received 6, accepted 4, not accepted 1 (acceptance
+    4 of 5 = 80%), finished 3, rated 2.
+    sichuan: two waiting. All: received 8, accepted 4, not accepted 1, finished 3.
+    """
+    with db.session_scope(write=False) as s:
+        sichuan = s.scalar(select(Association.credit_code).where(Association.name == "四川省食品工业协会"))
+    ids, numbers = [], []
+    for i in range(6):
+        name, phone = PEOPLE[i % 2]
+        r = file_case(title=TITLE, description=TEXT, complainant={"name": name, "phone": phone})
+        ids.append(r.case_id)
+        numbers.append(r.case_number)
+    for i in range(2):
+        r = file_case(association=sichuan, category="illegal_fees", title=TITLE, description=TEXT,
+                      complainant={"name": PEOPLE[i][0], "phone": PEOPLE[i][1]})
+        numbers.append(r.case_number)
+    a, b, c, d, e, _f = ids
+    for x in (a, b, c, e):
+        act(x, "accept")
+    for x in (a, b, c):
+        act(x, "reply", public_text=REPLY)
+    for x in (a, b):
+        act(x, "rate", rating="satisfied")
+    act(d, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
+    refresh(db, utcnow)
+    with db.session_scope(write=False) as s:
+        ids = {
+            "composites": s.scalar(select(Association.id).where(Association.credit_code == COMPOSITES)),
+            "sichuan": s.scalar(select(Association.id).where(Association.credit_code == sichuan)),
+            "miit": s.scalar(select(Unit.id).where(Unit.code == "miit")),
+            "sc": s.scalar(select(Unit.id).where(Unit.code == "sc-economy-it")),
+        }
+    return {**ids, "numbers": numbers}
+
+
+@pytest.fixture
+def threshold(app, services, monkeypatch):
+    """threshold(n): pages and files from now on suppress below n (Settings.public_min_count)."""
+
+    def set_to(n):
+        changed = replace(services, settings=replace(services.settings, public_min_count=n))
+        monkeypatch.setitem(app.extensions, "changtong.services", changed)
+
+    return set_to
+
+
+def text_of(html: str, element_id: str) -> str:
+    m = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:dd|tr|strong)>', html, re.S)
+    assert m, element_id
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(1))).strip()
+
+
+def row(html: str, figure_id: str, label: str) -> list[str]:
+    """The cells of the row whose header reads ``label`` in the table of a figure."""
+    figure = re.search(rf'<figure[^>]*id="{figure_id}".*?</figure>', html, re.S).group(0)
+    for tr in re.findall(r"<tr>(.*?)</tr>", figure, re.S):
+        cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        if cells and cells[0] == label:
+            return cells[1:]
+    raise AssertionError(f"no row {label} in {figure_id}")
+
+
+@pytest.fixture
+def en(client):
+    """The pages in English (the catalogue's Chinese is checked in test_chinese_by_default)."""
+    client.set_cookie("lang", "en")
+    return client
+
+
+def page(client, url) -> str:
+    resp = client.get(url)
+    assert resp.status_code == 200, url
+    return resp.get_data(as_text=True)
+
+
+def test_the_overview_shows_the_hand_count(client, en, counted):
+    html = page(client, "/stats")
+    assert text_of(html, "total-received") == "8"
+    assert text_of(html, "total-accepted") == "fewer than 5"  # 4
+    assert text_of(html, "total-concluded") == "fewer than 5"  # 3
+    assert text_of(html, "acceptance-rate") == "80.0%"  # 4 of 5 decisions
+    assert "of 5 decisions on acceptance" in html
+    assert text_of(html, "on-time-rate") == "—"  # 3 finished: too few to base a rate on
+    assert "Beijing time" in text_of(html, "figures-as-of")
+    # this month: all eight; the earlier months are zeros, shown as 0
+    month = month_of(utcnow())
+    assert row(html, "trend", month)[:1] == ["8"]
+    assert all(r[:1] == ["0"] for m, r in [(m, row(html, "trend", m)) for m in re.findall(r"<th scope=\"row\">(\d{4}-\d{2})</th>", html)] if m != month)
+    # units and categories: the small group is a gap, every figure of it withheld
+    assert row(html, "by-unit", "Ministry of Industry and Information Technology")[:2] == ["6", "fewer than 5"]
+    assert row(html, "by-unit", "Sichuan Provincial Department of Economy and Information Technology") == ["fewer than 5", "fewer than 5", "—", "—"]
+    assert row(html, "by-category", "Forced membership / forced levies")[0] == "6"
+    assert row(html, "by-category", "Illegal fees / arbitrary charges on businesses")[:2] == ["fewer than 5", "fewer than 5"]
+    assert re.search(r'data-value="">\s*<span class="suppressed">fewer than 5', html)
+    # the association list links to each association's page
+    assert f'/stats/associations/{counted["composites"]}' in html and f'/stats/associations/{counted["sichuan"]}' in html
+    assert f'/stats/units/{counted["miit"]}' in html
+
+
+def test_association_and_unit_pages(client, en, counted):
+    html = page(client, f"/stats/associations/{counted['composites']}")
+    assert "中国复合材料工业协会" in html and COMPOSITES in html
+    assert text_of(html, "total-received") == "6" and text_of(html, "acceptance-rate") == "80.0%"
+    html = page(client, f"/stats/associations/{counted['sichuan']}")
+    assert text_of(html, "total-received") == "fewer than 5" and text_of(html, "total-concluded") == "fewer than 5"
+    assert text_of(html, "acceptance-rate") == "—"
+
+    html = page(client, f"/stats/units/{counted['miit']}")
+    assert text_of(html, "total-received") == "6"
+    assert row(html, "by-category", "Forced membership / forced levies")[0] == "6"
+    html = page(client, f"/stats/units/{counted['sc']}")
+    assert row(html, "by-category", "Illegal fees / arbitrary charges on businesses") == ["fewer than 5", "fewer than 5", "—", "—"]
+    assert 'id="mediation"' not in html  # no mediation at an industry department
+
+
+def test_the_threshold_is_a_setting(client, en, counted, threshold):
+    threshold(2)
+    html = page(client, "/stats")
+    assert text_of(html, "total-accepted") == "4" and text_of(html, "total-concluded") == "3"
+    assert row(html, "by-unit", "Sichuan Provincial Department of Economy and Information Technology")[0] == "2"
+    assert text_of(html, "on-time-rate") == "100.0%"  # 3 of 3 finished on time
+    threshold(10)
+    html = page(client, "/stats")
+    assert text_of(html, "total-received") == "fewer than 10"
+    assert all(text_of(html, r) == "—" for r in ("acceptance-rate", "on-time-rate", "satisfaction-rate"))
+    assert "fewer than 10" in page(client, f"/stats/associations/{counted['composites']}")
+
+
+def test_open_data_agree_with_the_pages(client, en, counted):
+    resp = client.get("/open-data/associations.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert resp.data.startswith(b"\xef\xbb\xbf") and "attachment" in resp.headers["Content-Disposition"]
+    table = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    by_code = {r["credit_code"]: r for r in table}
+    assert len(table) == 2
+    composites = by_code[COMPOSITES]
+    assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("6", "", "0.8")
+    assert composites["suppressed"].split() == ["accepted", "not_accepted", "concluded", "on_time", "rated", "satisfied",
+                                                "on_time_rate", "satisfaction_rate"]
+    sichuan = next(r for c, r in by_code.items() if c != COMPOSITES)
+    assert sichuan["received"] == "" and "received" in sichuan["suppressed"].split()
+
+    doc = client.get("/open-data/associations.json").get_json()
+    assert doc["schema_version"] == 1 and doc["dataset"] == "associations"
+    assert [f["name"] for f in doc["fields"]] == list(DATASETS["associations"].columns)
+    rows = {r["credit_code"]: r for r in doc["rows"]}
+    assert rows[COMPOSITES]["received"] == 6 and rows[COMPOSITES]["accepted"] is None
+    assert rows[COMPOSITES]["acceptance_rate"] == 0.8 and rows[COMPOSITES]["not_accepted"] is None
+    assert rows[COMPOSITES]["mediation_ended"] == 0 and rows[COMPOSITES]["mediation_success_rate"] is None
+    assert "mediation_success_rate" not in rows[COMPOSITES]["suppressed"]  # no base: not applicable
+    assert doc["period"]["end"] == month_of(utcnow()) and doc["figures_as_of"].endswith("+08:00")
+    # JSON keeps the column order of the CSV
+    raw = client.get("/open-data/associations.json").get_data(as_text=True)
+    first = json.loads(raw)["rows"][0]
+    assert list(first) == list(DATASETS["associations"].columns)
+
+    units = {r["unit_code"]: r for r in client.get("/open-data/units.json").get_json()["rows"]}
+    assert set(units) == {"miit", "sc-economy-it"} and units["miit"]["received"] == 6
+    assert units["sc-economy-it"]["received"] is None
+
+    monthly = client.get("/open-data/monthly.json").get_json()
+    assert len(monthly["rows"]) == 12 * 4
+    now = {r["case_type"]: r for r in monthly["rows"] if r["month"] == month_of(utcnow())}
+    assert now["complaint"]["received"] == 8 and now["complaint"]["acceptance_rate"] == 0.8
+    assert now["report"]["received"] == 0 and now["report"]["suppressed"] == []
+    monthly_csv = list(csv.DictReader(io.StringIO(client.get("/open-data/monthly.csv").data.decode("utf-8-sig"))))
+    assert [(r["month"], r["case_type"], r["received"]) for r in monthly_csv] == \
+        [(r["month"], r["case_type"], "" if r["received"] is None else str(r["received"])) for r in monthly["rows"]]
+    # the page says the same as the files
+    html = page(client, "/stats")
+    assert text_of(html, "total-received") == str(sum(r["received"] or 0 for r in monthly["rows"]))
+
+
+def test_nothing_personal_on_any_page_or_file(client, counted):
+    urls = PAGES + FILES + [f"/stats/associations/{counted['composites']}", f"/stats/associations/{counted['sichuan']}",
+                            f"/stats/units/{counted['miit']}", f"/stats/units/{counted['sc']}", "/stats?q=复合"]
+    secrets = [p for person in PEOPLE for p in person] + counted["numbers"] + [TITLE, TEXT, REPLY, "1391234"]
+    for url in urls:
+        body = client.get(url).get_data(as_text=True)
+        for secret in secrets:
+            assert secret not in body, f"{secret} in {url}"
+
+
+def test_association_search_and_paging(client, counted):
+    html = page(client, "/stats?q=复合")
+    assert "中国复合材料工业协会" in html and "四川省食品工业协会" not in html
+    assert "中国复合材料工业协会" in page(client, "/stats?q=zgfh")
+    assert "/stats/associations/" not in page(client, "/stats?q=不存在的协会")
+    assert page(client, "/stats?page=abc") and page(client, "/stats?page=99")
+
+
+def test_unknown_ids_are_404(client, counted):
+    assert client.get("/stats/associations/999999").status_code == 404
+    assert client.get("/stats/units/999999").status_code == 404
+    assert client.get("/stats/associations/0").status_code == 404
+    assert client.get("/open-data/cases.csv").status_code == 404
+    assert client.get("/open-data/monthly.xml").status_code == 404
+
+
+def test_before_the_first_computation_the_pages_say_so(client, db, file_case):
+    file_case()
+    html = page(client, "/stats")
+    assert 'id="never-computed"' in html and 'id="total-received"' not in html
+    doc = client.get("/open-data/monthly.json").get_json()
+    assert doc["rows"] == [] and doc["figures_as_of"] is None
+    assert client.get("/open-data/units.csv").data.decode("utf-8-sig").strip() == ",".join(DATASETS["units"].columns)
+
+
+def test_chinese_by_default(client, counted):
+    html = page(client, "/stats")
+    assert text_of(html, "total-accepted") == "少于5"
+    assert "北京时间" in text_of(html, "figures-as-of")
+    assert row(html, "by-unit", "四川省经济和信息化厅") == ["少于5", "少于5", "—", "—"]
+    assert 'href="/stats"' in page(client, "/")  # every page links to the statistics
+
+
+def test_the_open_data_page_lists_files_and_every_field(client, counted):
+    html = page(client, "/open-data")
+    for name in DATASETS:
+        assert f"/open-data/{name}.csv" in html and f"/open-data/{name}.json" in html
+        for field in DATASETS[name].columns:
+            assert f'id="field-{field}"' in html

@@ -1,0 +1,162 @@
+"""Public statistics (信息公开): the overview, one association, one unit, and the open data.
+
+No sign-in. Every figure goes through casework.stats.disclosure (small groups suppressed) and
+is read from the rollups, never from the cases: nothing personal can reach these pages.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Response, abort, render_template, request
+from sqlalchemy import and_, func, select
+
+from casework.cases.models import Category
+from casework.registry.models import Association, Unit, UnitKind
+from casework.registry.search import match_associations
+from casework.stats import queries
+from casework.stats.disclosure import disclose, disclose_rows, display_order
+from casework.stats.models import ALL_TYPES, StatRollup as R
+from casework.stats.open_data import DATASETS, FIELDS, SCHEMA_VERSION, rows, to_csv, to_json
+from casework.stats.rollup import refreshed_at
+from web.i18n import current_locale
+from web.presenters import local_time
+from web.public import bp
+from web.requestdb import db_session, services
+
+PER_PAGE = 20
+TOP_UNITS = 10
+QUERY_MAX = 50
+
+
+def _basis():
+    """Session, period, threshold and when the figures were computed, for every page here."""
+    svc = services()
+    session = db_session()
+    return session, queries.Period.last_months(svc.clock()), svc.settings.public_min_count, refreshed_at(session)
+
+
+def _common(period, threshold, as_of) -> dict:
+    return {"period": period, "threshold": threshold, "as_of": local_time(as_of) if as_of else None}
+
+
+def _name(obj) -> str:
+    if obj is None:
+        return ""
+    if current_locale().startswith("en") and getattr(obj, "name_en", None):
+        return obj.name_en
+    return obj.name
+
+
+def _named(session, model, rows):
+    """Breakdown rows as (key, object or None for key 0, group), in display order."""
+    ids = [k for k, _ in rows if k]
+    found = {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+    ordered = display_order(rows, lambda k: _name(found.get(k)))
+    return [(k, found.get(k), g) for k, g in ordered]
+
+
+def _months(session, period, threshold, **scope):
+    return disclose_rows(queries.by_month(session, period, **scope), threshold)
+
+
+def _associations_with_cases(session, period, q: str, page: int):
+    """Associations with cases filed in the period, filtered by name, a page of them by name;
+    with each one's received count. (A reading of the rollups that could join
+    casework.stats.queries.)"""
+    received = func.sum(R.received).label("received")
+    stmt = (select(Association.id, Association.name, Association.name_en, received)
+            .join(R, and_(R.dim == "association", R.key == Association.id, R.type == ALL_TYPES))
+            .where(R.month >= period.first, R.month <= period.last)
+            .group_by(Association.id, Association.name, Association.name_en)
+            .having(func.sum(R.received) > 0))
+    where = match_associations(q)
+    if where is not None:
+        stmt = stmt.where(where)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    found = session.execute(stmt.order_by(Association.name, Association.id)
+                            .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return found, total
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("/stats")
+def stats():
+    session, period, threshold, as_of = _basis()
+    q = (request.args.get("q") or "").strip()[:QUERY_MAX]
+    page = _page_number()
+    listed, total = _associations_with_cases(session, period, q, page)
+    listed = [(a, disclose(queries.Figures({"received": int(a.received)}), threshold)) for a in listed]
+    return render_template(
+        "public/stats.html", **_common(period, threshold, as_of),
+        totals=disclose(queries.totals(session, period), threshold),
+        months=_months(session, period, threshold),
+        units=_named(session, Unit, disclose_rows(
+            queries.breakdown(session, "unit", period, limit=TOP_UNITS), threshold)),
+        categories=_named(session, Category, disclose_rows(queries.breakdown(session, "category", period), threshold)),
+        q=q, page=page, pages=max(1, -(-total // PER_PAGE)), listed=listed, listed_total=total)
+
+
+@bp.get("/stats/associations/<int:association_id>")
+def stats_association(association_id: int):
+    session, period, threshold, as_of = _basis()
+    association = session.get(Association, association_id)
+    if association is None:
+        abort(404)
+    totals = disclose(queries.totals(session, period, association=association_id), threshold)
+    return render_template(
+        "public/stats_association.html", **_common(period, threshold, as_of),
+        association=association, name=_name(association), totals=totals,
+        months=_months(session, period, threshold, association=association_id),
+        mediation=association.mediation_body_id is not None or bool(totals.counts["mediation_ended"].value))
+
+
+@bp.get("/stats/units/<int:unit_id>")
+def stats_unit(unit_id: int):
+    session, period, threshold, as_of = _basis()
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    totals = disclose(queries.totals(session, period, unit=unit_id), threshold)
+    return render_template(
+        "public/stats_unit.html", **_common(period, threshold, as_of),
+        unit=unit, name=_name(unit), totals=totals,
+        months=_months(session, period, threshold, unit=unit_id),
+        categories=_named(session, Category, disclose_rows(
+            queries.breakdown(session, "category", period, unit=unit_id), threshold)),
+        mediation=unit.kind is UnitKind.mediation_body or bool(totals.counts["mediation_ended"].value))
+
+
+@bp.get("/open-data")
+def open_data():
+    _, period, threshold, as_of = _basis()
+    return render_template("public/open_data.html", **_common(period, threshold, as_of),
+                           datasets=list(DATASETS.values()), fields=list(FIELDS.values()),
+                           schema_version=SCHEMA_VERSION)
+
+
+@bp.get("/open-data/<name>")
+def open_data_file(name: str):
+    stem, _, fmt = name.rpartition(".")
+    if stem not in DATASETS or fmt not in ("csv", "json"):
+        abort(404)
+    session, period, threshold, as_of = _basis()
+    dataset = DATASETS[stem]
+    data = rows(session, stem, period, threshold, as_of)
+    if fmt == "csv":
+        resp = Response(to_csv(dataset, data), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = (
+            f'attachment; filename="changtong-{stem}-{period.first}-{period.last}.csv"')
+    else:
+        doc = to_json(dataset, data, period=period, threshold=threshold, refreshed_at=as_of,
+                      generated_at=services().clock())
+        resp = Response(json.dumps(doc, ensure_ascii=False, indent=1), mimetype="application/json")
+    resp.headers["Access-Control-Allow-Origin"] = "*"  # open data: anyone's page may read it
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 300
+    return resp
