@@ -61,7 +61,7 @@ def _each(anonymous, handler, unit_lead, triage_operator, supervisor, administra
 ENDPOINTS = {
     "staff.login": _each({200}, {302}, {302}, {302}, {302}, {302}),       # GET; signed in: on to the desk
     "staff.logout": _each(LOGIN, {303}, {303}, {303}, {303}, {303}),
-    "desk.home": _each(LOGIN, {302}, {302}, {302}, {200}, {403}),
+    "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {403}),      # a supervisor: on to supervision
     "desk.unit_queue": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),   # the miit queue
     "desk.triage_queue": _each(LOGIN, {403}, {403}, {200}, {403}, {403}),
     "desk.case_page": _each(LOGIN, {200}, {200}, {404}, {200}, {404}),    # a miit case awaiting acceptance
@@ -74,6 +74,11 @@ ENDPOINTS = {
     "desk.mediation_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # case search: every desk role (each within what it may see); administrators get no case content
     "desk.search": _each(LOGIN, {200}, {200}, {200}, {200}, {403}),
+    # supervision: supervisors only (an export of an unknown table is 404 for them)
+    "supervise.dashboard": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
+    "supervise.overdue": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
+    "supervise.risk": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
+    "supervise.export": _each(LOGIN, {403}, {403}, {403}, {404}, {403}),
     # the staff API's "who am I": any token, administrators included (no case content in it)
     "desk_api.me": _each({401}, {200}, {200}, {200}, {200}, {200}),
 }
