@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -11,11 +12,17 @@ from casework.accounts.models import ApiToken, User
 from casework.audit.models import AuditActorKind, AuditEntry
 from casework.cases.models import Category
 from casework.registry.models import Association, AssociationStatus, Unit
-from tests.web.test_admin_registry import csv_file, new_code
+from tests.web.test_admin_registry import csv_file, forget_test_rows, new_code
 from tests.web.test_cli import env_for
 from web.cli import main
 
 PASSWORD = "a long enough secret"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_afterwards(db):
+    yield
+    forget_test_rows(db)
 
 
 def run(settings, *args, input=None):
