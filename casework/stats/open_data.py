@@ -132,14 +132,14 @@ def rows(session, name: str, period: Period, threshold: int, refreshed_at: datet
                 for m in period.months for t in CaseType]
     span = {"period_start": period.first, "period_end": period.last}
     if name == "associations":
-        figures = {k: f for k, f in queries.breakdown(session, "association", period) if k}
+        figures = {k: f for k, f in queries.breakdown(session, "association", period, measures=PUBLIC_MEASURES) if k}
         found = session.scalars(select(Association).where(Association.id.in_(figures))
                                 .order_by(Association.credit_code)) if figures else []
         return [_row({**span, "credit_code": a.credit_code, "association_name": a.name,
                       "association_name_en": a.name_en, "association_level": a.level.value,
                       "region_code": a.region_code}, figures[a.id], threshold, as_of) for a in found]
     if name == "units":
-        figures = {k: f for k, f in queries.breakdown(session, "unit", period) if k}
+        figures = {k: f for k, f in queries.breakdown(session, "unit", period, measures=PUBLIC_MEASURES) if k}
         found = session.scalars(select(Unit).where(Unit.id.in_(figures)).order_by(Unit.code)) if figures else []
         return [_row({**span, "unit_code": u.code, "unit_name": u.name, "unit_name_en": u.name_en,
                       "unit_kind": u.kind.value, "region_code": u.region_code}, figures[u.id], threshold, as_of)

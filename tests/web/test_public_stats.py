@@ -25,6 +25,10 @@ TITLE = "协会强迫我公司入会并收取高额会费"
 TEXT = "协会要求我公司必须入会并缴纳会费三万元，否则不出具行业证明，请依法处理。"
 REPLY = "经核查，协会已停止强制入会做法并退还会费。"
 PAGES = ["/stats", "/open-data"]
+MIIT = "Ministry of Industry and Information Technology"
+SICHUAN_UNIT = "Sichuan Provincial Department of Economy and Information Technology"
+FORCED = "Forced membership / forced levies"
+FEES = "Illegal fees / arbitrary charges on businesses"
 FILES = [f"/open-data/{name}.{fmt}" for name in DATASETS for fmt in ("csv", "json")]
 
 
@@ -143,15 +147,17 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
     # this month: all eight; the earlier months are zeros, shown as 0
     month = month_of(utcnow())
     assert row(html, "trend", month)[:1] == ["8"]
-    assert all(r[:1] == ["0"] for m, r in [(m, row(html, "trend", m)) for m in re.findall(r"<th scope=\"row\">(\d{4}-\d{2})</th>", html)] if m != month)
+    earlier = [m for m in re.findall(r'<th scope="row">(\d{4}-\d{2})</th>', html) if m != month]
+    assert len(earlier) == 11 and all(row(html, "trend", m)[0] == "0" for m in earlier)
     # units and categories: the small group is a gap, every figure of it withheld
-    assert row(html, "by-unit", "Ministry of Industry and Information Technology")[:2] == ["6", "fewer than 5"]
-    assert row(html, "by-unit", "Sichuan Provincial Department of Economy and Information Technology") == ["fewer than 5", "fewer than 5", "—", "—"]
-    assert row(html, "by-category", "Forced membership / forced levies")[0] == "6"
-    assert row(html, "by-category", "Illegal fees / arbitrary charges on businesses")[:2] == ["fewer than 5", "fewer than 5"]
+    assert row(html, "by-unit", MIIT)[:2] == ["6", "fewer than 5"]
+    assert row(html, "by-unit", SICHUAN_UNIT) == ["fewer than 5", "fewer than 5", "—", "—"]
+    assert row(html, "by-category", FORCED)[0] == "6"
+    assert row(html, "by-category", FEES)[:2] == ["fewer than 5", "fewer than 5"]
     assert re.search(r'data-value="">\s*<span class="suppressed">fewer than 5', html)
     # the association list links to each association's page
-    assert f'/stats/associations/{counted["composites"]}' in html and f'/stats/associations/{counted["sichuan"]}' in html
+    for key in ("composites", "sichuan"):
+        assert f'/stats/associations/{counted[key]}' in html
     assert f'/stats/units/{counted["miit"]}' in html
 
 
@@ -165,9 +171,9 @@ def test_association_and_unit_pages(client, en, counted):
 
     html = page(client, f"/stats/units/{counted['miit']}")
     assert text_of(html, "total-received") == "6"
-    assert row(html, "by-category", "Forced membership / forced levies")[0] == "6"
+    assert row(html, "by-category", FORCED)[0] == "6"
     html = page(client, f"/stats/units/{counted['sc']}")
-    assert row(html, "by-category", "Illegal fees / arbitrary charges on businesses") == ["fewer than 5", "fewer than 5", "—", "—"]
+    assert row(html, "by-category", FEES) == ["fewer than 5", "fewer than 5", "—", "—"]
     assert 'id="mediation"' not in html  # no mediation at an industry department
 
 
@@ -193,8 +199,8 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     assert len(table) == 2
     composites = by_code[COMPOSITES]
     assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("6", "", "0.8")
-    assert composites["suppressed"].split() == ["accepted", "not_accepted", "concluded", "on_time", "rated", "satisfied",
-                                                "on_time_rate", "satisfaction_rate"]
+    assert composites["suppressed"].split() == ["accepted", "not_accepted", "concluded", "on_time", "rated",
+                                                "satisfied", "on_time_rate", "satisfaction_rate"]
     sichuan = next(r for c, r in by_code.items() if c != COMPOSITES)
     assert sichuan["received"] == "" and "received" in sichuan["suppressed"].split()
 
@@ -230,21 +236,28 @@ def test_open_data_agree_with_the_pages(client, en, counted):
 
 
 def test_nothing_personal_on_any_page_or_file(client, counted):
-    urls = PAGES + FILES + [f"/stats/associations/{counted['composites']}", f"/stats/associations/{counted['sichuan']}",
-                            f"/stats/units/{counted['miit']}", f"/stats/units/{counted['sc']}", "/stats?q=复合"]
-    secrets = [p for person in PEOPLE for p in person] + counted["numbers"] + [TITLE, TEXT, REPLY, "1391234"]
+    urls = PAGES + FILES + ["/stats?q=复合"] + [f"/stats/associations/{counted[k]}" for k in ("composites", "sichuan")] \
+        + [f"/stats/units/{counted[k]}" for k in ("miit", "sc")]
+    secrets = [p for person in PEOPLE for p in person] + ["139****5678", "139****4321"] + counted["numbers"] \
+        + [TITLE, TEXT, REPLY]
     for url in urls:
         body = client.get(url).get_data(as_text=True)
         for secret in secrets:
             assert secret not in body, f"{secret} in {url}"
 
 
-def test_association_search_and_paging(client, counted):
+def test_association_search_and_paging(client, counted, monkeypatch):
     html = page(client, "/stats?q=复合")
     assert "中国复合材料工业协会" in html and "四川省食品工业协会" not in html
-    assert "中国复合材料工业协会" in page(client, "/stats?q=zgfh")
+    assert "中国复合材料工业协会" in page(client, "/stats?q=zgfh")  # pinyin initials
     assert "/stats/associations/" not in page(client, "/stats?q=不存在的协会")
     assert page(client, "/stats?page=abc") and page(client, "/stats?page=99")
+    monkeypatch.setattr("web.public.stats.PER_PAGE", 1)
+    first, second = page(client, "/stats"), page(client, "/stats?page=2")
+    names = ("中国复合材料工业协会</a>", "四川省食品工业协会</a>")
+    assert [n in first for n in names] == [n not in second for n in names]  # one each (by name; collation decides)
+    assert sum(n in first for n in names) == 1 and 'rel="next"' in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
 def test_unknown_ids_are_404(client, counted):

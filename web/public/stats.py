@@ -14,7 +14,7 @@ from casework.cases.models import Category
 from casework.registry.models import Association, Unit, UnitKind
 from casework.registry.search import match_associations
 from casework.stats import queries
-from casework.stats.disclosure import disclose, disclose_rows, display_order
+from casework.stats.disclosure import PUBLIC_MEASURES, disclose, disclose_rows, display_order
 from casework.stats.models import ALL_TYPES, StatRollup as R
 from casework.stats.open_data import DATASETS, FIELDS, SCHEMA_VERSION, rows, to_csv, to_json
 from casework.stats.rollup import refreshed_at
@@ -97,8 +97,9 @@ def stats():
         totals=disclose(queries.totals(session, period), threshold),
         months=_months(session, period, threshold),
         units=_named(session, Unit, disclose_rows(
-            queries.breakdown(session, "unit", period, limit=TOP_UNITS), threshold)),
-        categories=_named(session, Category, disclose_rows(queries.breakdown(session, "category", period), threshold)),
+            queries.breakdown(session, "unit", period, limit=TOP_UNITS, measures=PUBLIC_MEASURES), threshold)),
+        categories=_named(session, Category, disclose_rows(queries.breakdown(
+            session, "category", period, measures=PUBLIC_MEASURES), threshold)),
         q=q, page=page, pages=max(1, -(-total // PER_PAGE)), listed=listed, listed_total=total)
 
 
@@ -128,7 +129,7 @@ def stats_unit(unit_id: int):
         unit=unit, name=_name(unit), totals=totals,
         months=_months(session, period, threshold, unit=unit_id),
         categories=_named(session, Category, disclose_rows(
-            queries.breakdown(session, "category", period, unit=unit_id), threshold)),
+            queries.breakdown(session, "category", period, unit=unit_id, measures=PUBLIC_MEASURES), threshold)),
         mediation=unit.kind is UnitKind.mediation_body or bool(totals.counts["mediation_ended"].value))
 
 
