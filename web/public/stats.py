@@ -47,11 +47,11 @@ def _name(obj) -> str:
     return obj.name
 
 
-def _named(session, model, rows):
+def _named(session, model, grouped):
     """Breakdown rows as (key, object or None for key 0, group), in display order."""
-    ids = [k for k, _ in rows if k]
+    ids = [k for k, _ in grouped if k]
     found = {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
-    ordered = display_order(rows, lambda k: _name(found.get(k)))
+    ordered = display_order(grouped, lambda k: _name(found.get(k)))
     return [(k, found.get(k), g) for k, g in ordered]
 
 
