@@ -12,10 +12,8 @@ description for comparison. Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from bench.generate import generate  # noqa: E402
+from bench.common import timed  # noqa: E402
 from sqlalchemy import or_, select, text  # noqa: E402
 
 from casework.cases.models import Case, Category  # noqa: E402
@@ -35,13 +35,6 @@ from casework.search.whoosh_backend import WhooshBackend  # noqa: E402
 
 ONE_WORD = ["会费", "强制入会", "收费", "评比", "换届", "分支机构", "财务", "服务", "信用", "假冒"]
 TWO_WORDS = ["强制入会 会费", "违规 收费", "评比 表彰", "换届 选举", "会员 纠纷"]
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def docs(db: Database, batch: int = 5000, lo: int = 0, hi: int | None = None):
@@ -100,16 +93,6 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{u.database}"')
 
 
-def timed(fn, n):
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    out.sort()
-    return statistics.median(out), out[max(0, int(len(out) * 0.99) - 1)]
-
-
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -145,7 +128,7 @@ def main(argv=None) -> None:
             for f in work.glob("cases.sqlite*"):
                 f.unlink()
         t = time.perf_counter()
-        _generator().generate(url, cases=a.cases, quiet=True)
+        generate(url, cases=a.cases, quiet=True)
         print(f"generated {a.cases:,} cases in {time.perf_counter() - t:.0f} s")
     from casework import migrate
 

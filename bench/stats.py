@@ -17,10 +17,8 @@ Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from bench.generate import generate  # noqa: E402
+from bench.common import timed  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from casework import migrate  # noqa: E402
@@ -47,23 +47,6 @@ PASSWORD = "bench-supervisor-2026"
 
 def utcnow():
     return datetime.now(timezone.utc)
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn, n: int) -> tuple[float, float]:
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    out.sort()
-    return statistics.median(out), out[max(0, int(len(out) * 0.99) - 1)]
 
 
 def main(argv=None) -> None:
@@ -88,7 +71,7 @@ def main(argv=None) -> None:
             for f in Path(a.sqlite).parent.glob(Path(a.sqlite).name + "*"):
                 f.unlink()
         t = time.perf_counter()
-        _generator().generate(url, cases=a.cases, quiet=True)
+        generate(url, cases=a.cases, quiet=True)
         print(f"generated {a.cases:,} cases in {time.perf_counter() - t:.0f} s")
     t = time.perf_counter()
     migrate.upgrade(url)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import os
 import shutil
 import signal
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from bench.generate import generate  # noqa: E402
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
 from casework.context import Services  # noqa: E402
@@ -40,13 +40,6 @@ from casework.db import Database, utcnow  # noqa: E402
 from casework.settings import Settings, new_key  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/bench_sweep"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def ensure_database(url: str, reuse: bool) -> bool:
@@ -117,7 +110,7 @@ def bench_sweep(url: str, cases: int, due_percent: float, reuse: bool, chunk: in
     had = ensure_database(url, reuse)
     if not had:
         t = time.perf_counter()
-        _generator().generate(url, cases=cases, quiet=True)
+        generate(url, cases=cases, quiet=True)
         print(f"generated {cases:,} cases in {time.perf_counter() - t:.0f} s")
     db = Database(url)
     load = prepare_open_load(db, due_percent)
