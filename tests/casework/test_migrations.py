@@ -47,3 +47,33 @@ def test_migrations_up_down_and_head_matches_models(tmp_path):
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_migrations_keep_cases_and_their_events(tmp_path, settings, services, submission_data):
+    """Down and up again with a case and its timeline in the database: SQLite rebuilds tables
+    to alter them, which must not trip over the rows that refer to them."""
+    from casework.cases.models import Channel
+    from casework.db import Database
+    from casework.intake.operations import submit_case
+    from casework.intake.validation import validate_submission
+    from casework.registry.demo import load_demo
+
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session_scope() as s:
+        load_demo(s)
+    with db.session_scope() as s:
+        sub, errors = validate_submission(s, submission_data())
+        assert not errors
+        number = submit_case(s, services, sub, channel=Channel.web).case_number
+    db.dispose()
+    migrate.downgrade(url, "0002")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        case_id = conn.execute(text('SELECT id FROM "case" WHERE number = :n'), {"n": number}).scalar()
+        assert case_id is not None
+        assert conn.execute(text("SELECT count(*) FROM event WHERE case_id = :c"), {"c": case_id}).scalar() >= 1
+    migrate.downgrade(url, "base")
+    engine.dispose()
