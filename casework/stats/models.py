@@ -5,7 +5,9 @@
 a case filed without one), and within one unit ``unit_category`` and ``unit_association``
 (key the unit, key2 the category or association), so that a dashboard filtered to a unit
 still reads a few hundred rows. Each group has a row per case type and one with type ``*``
-for all types together, so that a page without a type filter reads one row per group and month. Months are calendar months in Beijing time, by the day a case was
+for all types together, so that a page without a type filter reads one row per group and month
+(the two within-a-unit dimensions have only the ``*`` rows: they would otherwise hold about as
+many rows as there are cases). Months are calendar months in Beijing time, by the day a case was
 filed (``YYYY-MM``). Every measure is a count of cases; rates are computed when shown.
 
 ``association_risk`` is the risk grade per association (casework.stats.risk), with each
@@ -49,11 +51,12 @@ DIMENSIONS = ("all", "unit", "category", "association", "unit_category", "unit_a
 class StatRollup(Base):
     __tablename__ = "stat_rollup"
 
+    # key order: a group's months are next to each other (dim, type, key, key2, month)
     dim: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     key2: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=0)
     month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
-    type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
 
     received: Mapped[int] = mapped_column(default=0)
     accepted: Mapped[int] = mapped_column(default=0)
@@ -74,7 +77,7 @@ class StatRollup(Base):
 
     __table_args__ = (
         # a period across a dimension (top associations in the last 12 months)
-        sa.Index("ix_stat_rollup_dim_month", "dim", "month"),
+        sa.Index("ix_stat_rollup_dim_type_month", "dim", "type", "month"),
     )
 
 

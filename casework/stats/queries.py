@@ -116,14 +116,16 @@ def by_month(session, period: Period, *, type: str | None = None, unit: int | No
 
 def breakdown(session, by: str, period: Period, *, type: str | None = None, unit: int | None = None,
               limit: int | None = None, order: str = "received",
-              measures: tuple[str, ...] = MEASURES) -> list[tuple[int, Figures]]:
+              measures: tuple[str, ...] = MEASURES) -> list[tuple[int, Figures]] | None:
     """Figures per unit, category or association (``by``), largest ``order`` first. Within a
-    unit (``unit``), by category or association. ``measures``: only these are summed (a page
+    unit (``unit``), by category or association, for all types together (None with a type). ``measures``: only these are summed (a page
     that shows seven of them reads less)."""
     if by not in ("unit", "category", "association"):
         raise ValueError(by)
     if unit is not None and by != "unit":
-        key_col, where = R.key2, _where(f"unit_{by}", period, type=type, key=unit)
+        if type:
+            return None  # within a unit the rollups hold all types together only
+        key_col, where = R.key2, _where(f"unit_{by}", period, type=None, key=unit)
     else:
         key_col, where = R.key, _where(by, period, type=type, key=unit if by == "unit" else None)
     sums = _sums(tuple(dict.fromkeys((order, *measures))))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Rating
@@ -36,6 +36,7 @@ REPLIED = frozenset({S.replied, S.under_review, S.under_re_review})
 SATISFIED = frozenset({Rating.satisfied, Rating.basically_satisfied})
 SUBSTANTIATED = frozenset({Finding.substantiated, Finding.partly_substantiated})
 INDEX = {m: i for i, m in enumerate(MEASURES)}
+ANALYZE_AFTER = 3  # months recomputed at once: refresh the planner's statistics afterwards
 
 
 def month_of(moment: datetime) -> str:
@@ -113,15 +114,20 @@ def facts_query(start: datetime, end: datetime):
 def aggregate(month: str, facts: Iterable[Facts]) -> list[dict]:
     """The rollup rows of one month from its cases' facts."""
     sums: dict[tuple[str, int, int, str], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+
+    def add(dim: str, key: int, key2: int, type_: str, values: tuple[int, ...]) -> None:
+        acc = sums[(dim, key, key2, type_)]
+        for i, x in enumerate(values):
+            acc[i] += x
+
     for f in facts:
         unit, assoc = f.unit_id or 0, f.association_id or 0
-        for key in (("all", 0, 0), ("unit", unit, 0), ("category", f.category_id, 0),
-                    ("association", assoc, 0), ("unit_category", unit, f.category_id),
-                    ("unit_association", unit, assoc)):
-            for type_ in (f.type, ALL_TYPES):  # each type, and all types together
-                acc = sums[(*key, type_)]
-                for i, x in enumerate(f.values):
-                    acc[i] += x
+        for dim, key in (("all", 0), ("unit", unit), ("category", f.category_id), ("association", assoc)):
+            add(dim, key, 0, f.type, f.values)
+            add(dim, key, 0, ALL_TYPES, f.values)
+        # within a unit: all types together only
+        add("unit_category", unit, f.category_id, ALL_TYPES, f.values)
+        add("unit_association", unit, assoc, ALL_TYPES, f.values)
     return [{"dim": dim, "key": key, "key2": key2, "month": month, "type": type_, **dict(zip(MEASURES, vals))}
             for (dim, key, key2, type_), vals in sums.items()]
 
@@ -171,6 +177,9 @@ def refresh(db, clock: Callable[[], datetime], *, full: bool = False,
         recompute_month(db, month)
         if progress is not None:
             progress(month)
+    if len(months) >= ANALYZE_AFTER:  # a table that grew a lot: let the planner know its shape
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE stat_rollup"))
     with db.session_scope() as s:
         state = _state(s)
         state.watermark = started - OVERLAP

@@ -43,10 +43,10 @@ def upgrade() -> None:
     sa.Column('mediation_agreed', sa.Integer(), nullable=False),
     sa.Column('with_finding', sa.Integer(), nullable=False),
     sa.Column('substantiated', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('dim', 'key', 'key2', 'month', 'type', name=op.f('pk_stat_rollup'))
+    sa.PrimaryKeyConstraint('dim', 'type', 'key', 'key2', 'month', name=op.f('pk_stat_rollup'))
     )
     with op.batch_alter_table('stat_rollup', schema=None) as batch_op:
-        batch_op.create_index('ix_stat_rollup_dim_month', ['dim', 'month'], unique=False)
+        batch_op.create_index('ix_stat_rollup_dim_type_month', ['dim', 'type', 'month'], unique=False)
 
     op.create_table('association_risk',
     sa.Column('association_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -80,7 +80,7 @@ def downgrade() -> None:
 
     op.drop_table('association_risk')
     with op.batch_alter_table('stat_rollup', schema=None) as batch_op:
-        batch_op.drop_index('ix_stat_rollup_dim_month')
+        batch_op.drop_index('ix_stat_rollup_dim_type_month')
 
     op.drop_table('stat_rollup')
     op.drop_table('stat_refresh')

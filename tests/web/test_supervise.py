@@ -63,6 +63,8 @@ def test_filtering_to_a_unit_and_exports(client, db, make_staff, hand_counted):
     sign_in(client, db, make_staff("mca", Role.supervisor))
     html = client.get(f"/supervise?unit={unit_id}").get_data(as_text=True)
     assert tile(html, "received") == "5" and 'id="table-units"' not in html
+    both = client.get(f"/supervise?unit={unit_id}&type=complaint").get_data(as_text=True)
+    assert tile(both, "received") == "4" and 'id="unit-type-note"' in both and 'id="table-categories"' not in both
     resp = client.get(f"/supervise/export/categories.csv?unit={unit_id}")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "attachment" in resp.headers["Content-Disposition"]

@@ -123,15 +123,18 @@ def dashboard_tables(session, f: dict) -> tuple[queries.Figures, list[Table]]:
             links=[url_for("supervise.dashboard", **{**args, "unit": k}) if k else None for k, _f in units]))
     cats = queries.breakdown(session, "category", period, type=type_, unit=unit, limit=TOP,
                             measures=BREAKDOWN_MEASURES)
-    cat_names = _names(session, Category, [k for k, _f in cats])
-    tables.append(_figure_table("categories", _("By category"), _("Category"),
-                                [(cat_names.get(k, "—"), fig) for k, fig in cats], chart="hbar", series=(1,)))
+    if cats is not None:  # None: one unit and one type (the rollups keep a unit's types together)
+        cat_names = _names(session, Category, [k for k, _f in cats])
+        tables.append(_figure_table("categories", _("By category"), _("Category"),
+                                    [(cat_names.get(k, "—"), fig) for k, fig in cats], chart="hbar", series=(1,)))
     assocs = queries.breakdown(session, "association", period, type=type_, unit=unit, limit=TOP,
                               measures=BREAKDOWN_MEASURES)
-    assoc_names = _names(session, Association, [k for k, _f in assocs])
-    tables.append(_figure_table(
-        "associations", _("By association (the %(n)d with most cases)", n=TOP), _("Association"),
-        [(assoc_names.get(k, _("Association not named")), fig) for k, fig in assocs], chart="hbar", series=(1,)))
+    if assocs is not None:
+        assoc_names = _names(session, Association, [k for k, _f in assocs])
+        tables.append(_figure_table(
+            "associations", _("By association (the %(n)d with most cases)", n=TOP), _("Association"),
+            [(assoc_names.get(k, _("Association not named")), fig) for k, fig in assocs], chart="hbar",
+            series=(1,)))
     return totals, tables
 
 
