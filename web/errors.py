@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("changtong.web")
+RETRY_AFTER = 5  # seconds: a database restart or fail-over takes about that long
 
 
 def _messages():
@@ -30,7 +32,55 @@ def _respond(code: int, message: str):
     return render_template("errors/error.html", code=code, message=message), code
 
 
+def _database_unavailable():
+    """The database went away (restart, fail-over, connection cut) during this request.
+
+    What the request wrote is rolled back, nothing is retried here (a write is not repeated
+    behind the client's back); the client is told to send it again: a 503 with Retry-After,
+    as JSON under /api/ and as a page for the forms. Resending is safe: the API's
+    Idempotency-Key returns the first case if it was stored after all."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+            session.close()
+        except Exception:  # the connection is gone; the pool discards it
+            log.debug("rollback after a lost connection failed", exc_info=True)
+    log.warning("database unavailable on %s %s", request.method, request.path)
+    if request.path.startswith("/api/"):
+        message = _("The service is briefly unavailable and nothing was saved. Please send the same request again in a few seconds.")
+        resp = jsonify({"error": {"status": 503, "message": message, "retry_after": RETRY_AFTER}})
+    else:
+        message = _("The service is briefly unavailable. Please try again in a few seconds.")
+        hint = _("If you were sending a form, go back and send it again: it will not be filed twice.") \
+            if request.method == "POST" else None
+        resp = _page("errors/unavailable.html", message=message, hint=hint)
+    resp.status_code = 503
+    resp.headers["Retry-After"] = str(RETRY_AFTER)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _page(template: str, **context):
+    return make_response(render_template(template, code=503, **context))
+
+
+def _lost_connection(err: DBAPIError) -> bool:
+    return isinstance(err, OperationalError) or bool(getattr(err, "connection_invalidated", False))
+
+
 def init_app(app) -> None:
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DisconnectionError)
+    def _db_unavailable(err):
+        return _database_unavailable()
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(err: DBAPIError):
+        if _lost_connection(err):
+            return _database_unavailable()
+        return _unexpected(err)
+
     @app.errorhandler(CSRFError)
     def _csrf(err):
         from web.public.intake import csrf_failed_intake
