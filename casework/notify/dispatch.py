@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -24,7 +25,9 @@ from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
 from casework.notify.templates import load_overrides, render
 
 log = logging.getLogger("changtong.notify")
-LEASE = timedelta(minutes=2)
+# how long a taken message is held before another run may take it again (a worker killed
+# between taking and recording); longer than a batch takes to send
+LEASE = timedelta(seconds=float(os.environ.get("CHANGTONG_OUTBOX_LEASE_SECONDS", "120")))
 MAX_ATTEMPTS = 8
 
 
