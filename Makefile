@@ -27,9 +27,9 @@ install-test: install
 # a local env file with fresh secrets, made once and never committed (.gitignore)
 env: .env
 .env: | $(BIN)/python
-	@$(BIN)/python -c 'from casework.settings import new_key as k; print(f"CHANGTONG_SECRET_KEY={k()}\nCHANGTONG_PII_KEY={k()}\nCHANGTONG_QUERY_PEPPER={k()}")' > $@
+	@$(BIN)/python -c 'from casework.settings import new_key as k; print(f"CHANGTONG_SECRET_KEY={k()}\nCHANGTONG_PII_KEY={k()}\nCHANGTONG_IDENTITY_KEY={k()}\nCHANGTONG_QUERY_PEPPER={k()}")' > $@
 	@chmod 600 $@
-	@echo "wrote .env with fresh secrets (keep it; the encrypted data needs CHANGTONG_PII_KEY)"
+	@echo "wrote .env with fresh secrets (keep it; the encrypted data needs CHANGTONG_PII_KEY and CHANGTONG_IDENTITY_KEY)"
 
 translations: $(BIN)/python
 	@$(BIN)/pybabel compile -d web/translations -D messages

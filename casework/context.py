@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Callable
 
@@ -17,6 +18,15 @@ class Services:
     cipher: Cipher
     files: FileStore
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    @cached_property
+    def identity_cipher(self) -> Cipher:
+        """A report's (举报) identity: its own key ring, never the PII cipher."""
+        return Cipher(self.settings.identity_keyring)
+
+    def party_cipher(self, case_type) -> Cipher:
+        """The cipher of the complainant's identity on a case of this type."""
+        return self.identity_cipher if getattr(case_type, "value", case_type) == "report" else self.cipher
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> "Services":

@@ -17,3 +17,4 @@ from casework.search.models import SearchDocument  # noqa: F401,E402
 from casework.stats.models import AssociationRisk, StatRefresh, StatRollup  # noqa: F401,E402
 from casework.audit.models import AuditEntry  # noqa: F401,E402
 from casework.notify.templates import NoticeTemplate  # noqa: F401,E402
+from casework.privacy.models import RevealRequest  # noqa: F401,E402

@@ -45,6 +45,11 @@ class Settings:
     secret_key: str
     pii_keys: tuple[bytes, ...] = field(repr=False)
     query_pepper: bytes = field(repr=False)
+    # a report's (举报) identity: its own key ring (CHANGTONG_IDENTITY_KEY); empty means derived
+    # from the PII keys under a distinct HKDF label (see identity_keyring)
+    identity_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # personal data and files of cases closed longer than this are erased (casework.retention)
+    retention_days: int = 1095
     redis_url: str | None = None
     # uploads
     max_file_bytes: int = 10 * 1024 * 1024
@@ -86,6 +91,16 @@ class Settings:
         return self.data_dir / "notices"
 
     @property
+    def identity_keyring(self) -> tuple[bytes, ...]:
+        """Keys for a report's identity: CHANGTONG_IDENTITY_KEY (and _OLD) when set, then, for
+        reading only, keys derived from each PII key (what an install without the setting
+        wrote). Without the setting, the derived keys alone (the first one writes)."""
+        from casework.privacy.crypto import derive_identity_key
+
+        derived = tuple(derive_identity_key(k) for k in self.pii_keys)
+        return tuple(dict.fromkeys(self.identity_keys + derived))
+
+    @property
     def rate_limit_storage(self) -> str:
         return self.redis_url or "memory://"
 
@@ -101,6 +116,8 @@ class Settings:
             query_pepper=_key(env, "CHANGTONG_QUERY_PEPPER"),
             redis_url=env.get("REDIS_URL") or None,
         )
+        if env.get("CHANGTONG_IDENTITY_KEY"):
+            values["identity_keys"] = _keyring(env, "CHANGTONG_IDENTITY_KEY")
         for key, name, conv in (
             ("sms_url", "CHANGTONG_SMS_URL", str), ("sms_token", "CHANGTONG_SMS_TOKEN", str),
             ("smtp_host", "CHANGTONG_SMTP_HOST", str), ("smtp_port", "CHANGTONG_SMTP_PORT", int),
@@ -113,6 +130,7 @@ class Settings:
             ("search_backend", "CHANGTONG_SEARCH_BACKEND", str),
             ("public_min_count", "CHANGTONG_PUBLIC_MIN_COUNT", int),
             ("risk_weights", "CHANGTONG_RISK_WEIGHTS", parse_weights),
+            ("retention_days", "CHANGTONG_RETENTION_DAYS", _positive_int),
         ):
             if env.get(name):
                 values[key] = conv(env[name])
@@ -140,6 +158,13 @@ def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: {name} cannot be negative")
         pairs.append((name, weight))
     return tuple(pairs)
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise SettingsError(f"a number of days of at least 1, not {raw!r}")
+    return value
 
 
 def _missing(name: str):

@@ -16,7 +16,7 @@ from casework.settings import Settings, new_key
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "mediation_session", "mediator_recusal",
-               "mediation", "event", "case",
+               "mediation", "reveal_request", "event", "case",
                "api_token", "membership", "user_account", "stat_rollup", "association_risk", "stat_refresh")
 
 

@@ -33,6 +33,7 @@ def keys() -> None:
     """Print fresh secrets for an env file (never commit them)."""
     click.echo(f"CHANGTONG_SECRET_KEY={new_key()}")
     click.echo(f"CHANGTONG_PII_KEY={new_key()}")
+    click.echo(f"CHANGTONG_IDENTITY_KEY={new_key()}")
     click.echo(f"CHANGTONG_QUERY_PEPPER={new_key()}")
 
 

@@ -18,6 +18,8 @@ class Role(TitledEnum):
     triage_operator = "triage_operator", N_("Triage operator")
     supervisor = "supervisor", N_("Supervisor")
     administrator = "administrator", N_("Administrator")
+    # decides requests to see a report's (举报) identity; sees no case content itself
+    custodian = "custodian", N_("Identity custodian")
 
 
 class User(Base):

@@ -46,3 +46,15 @@ def can_see_identity(actor: Actor, case: Case) -> bool:
     """Masked identity on the case page; a report's identity is hidden altogether
     (revealing it is an audited request, see the safety issue)."""
     return can_view_case(actor, case) and not case.type.value == "report"
+
+
+def can_request_reveal(actor: Actor, case: Case) -> bool:
+    """Ask to see a report's identity: a handler or lead of the unit holding it."""
+    return (case.type.value == "report" and case.unit_id is not None and actor.is_staff
+            and can_work_unit(actor, case.unit_id))
+
+
+def can_decide_reveals(actor: Actor) -> bool:
+    """The custodian's list of requests (each decision is checked against the case's unit
+    by the state machine: a custodian of the unit holding the report)."""
+    return actor.is_staff and actor.has(Role.custodian)

@@ -42,6 +42,9 @@ class AuditKind(TitledEnum):
     api_token = "api_token", N_("API token")
     category = "category", N_("Category")
     notice_template = "notice_template", N_("Notice template")
+    identity_reveal = "identity_reveal", N_("Identity reveal")
+    case_file = "case_file", N_("Original file")
+    retention = "retention", N_("Retention")
 
 
 class AuditAction(TitledEnum):
@@ -57,6 +60,12 @@ class AuditAction(TitledEnum):
     revoked = "revoked", N_("Revoked")
     password_set = "password_set", N_("Password set")
     reset = "reset", N_("Reset to default")
+    requested = "requested", N_("Requested")
+    approved = "approved", N_("Approved")
+    denied = "denied", N_("Denied")
+    viewed = "viewed", N_("Viewed")
+    downloaded = "downloaded", N_("Downloaded")
+    erased = "erased", N_("Erased")
 
 
 class AuditEntry(Base):

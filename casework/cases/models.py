@@ -229,6 +229,11 @@ class EventKind(TitledEnum):
     state_changed = "state_changed", N_("State changed")
     note = "note", N_("Note")
     attachment_added = "attachment_added", N_("Attachment added")
+    # a report's identity: asked for, decided (internal only; the view is identity_revealed)
+    reveal_requested = "reveal_requested", N_("Identity reveal requested")
+    reveal_decided = "reveal_decided", N_("Identity reveal decided")
+    original_opened = "original_opened", N_("Original file downloaded")
+    erased = "erased", N_("Personal data erased")
 
 
 class ActorKind(TitledEnum):
@@ -295,6 +300,8 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # retention erased the files on disk (the row stays for counts; filename blanked)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case | None] = relationship(back_populates="attachments")
 

@@ -98,6 +98,7 @@ def submit_case(
 
     now = services.clock()
     cipher = services.cipher
+    who = services.party_cipher(sub.type)  # a report's identity: its own key
     code = new_query_code()
     for attempt in range(NUMBER_ATTEMPTS):
         number = new_case_number(sub.type, now)
@@ -108,10 +109,10 @@ def submit_case(
             anonymous=sub.anonymous, locale=sub.locale, idempotency_key=idempotency_key,
             query_code_hash=hash_code(services.settings.query_pepper, number, code),
             submitted_at=now, updated_at=now,
-            complainant_name_enc=cipher.encrypt_text(sub.complainant.name, "case.complainant.name"),
-            complainant_phone_enc=cipher.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
-            complainant_email_enc=cipher.encrypt_text(sub.complainant.email, "case.complainant.email"),
-            complainant_id_number_enc=cipher.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
+            complainant_name_enc=who.encrypt_text(sub.complainant.name, "case.complainant.name"),
+            complainant_phone_enc=who.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
+            complainant_email_enc=who.encrypt_text(sub.complainant.email, "case.complainant.email"),
+            complainant_id_number_enc=who.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
         )
         if sub.respondent is not None:
             case.respondent_name_enc = cipher.encrypt_text(sub.respondent.name, "case.respondent.name")

@@ -43,7 +43,7 @@ def queue_case_update(session: Session, services: Services, case: Case, event: E
         return
     if event.kind.value == "routed" and event.to_state is None:
         return
-    cipher = services.cipher
+    cipher = services.party_cipher(case.type)
     for channel, blob, purpose in (
         (OutboxChannel.sms, case.complainant_phone_enc, "case.complainant.phone"),
         (OutboxChannel.email, case.complainant_email_enc, "case.complainant.email"),

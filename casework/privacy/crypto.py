@@ -13,9 +13,20 @@ import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = 1
+
+
+IDENTITY_LABEL = b"changtong identity key v1"
+
+
+def derive_identity_key(pii_key: bytes) -> bytes:
+    """The identity key of an install that has no CHANGTONG_IDENTITY_KEY: HKDF-SHA256 of the
+    PII key under its own label (a different key, though not an independent secret)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=IDENTITY_LABEL).derive(pii_key)
 
 
 class DecryptionError(Exception):

@@ -481,3 +481,4 @@ def register(move: Move) -> None:
 from casework.mediation import moves as _mediation_moves  # noqa: E402,F401  (registers its moves)
 from casework.workflow import duplicates as _duplicate_moves  # noqa: E402,F401  (registers link_duplicate)
 from casework.workflow import supervision as _supervision_moves  # noqa: E402,F401  (registers issue_supervision)
+from casework.workflow import reveal as _reveal_moves  # noqa: E402,F401  (registers request_reveal, decide_reveal)

@@ -55,7 +55,7 @@ def test_seed_demo_and_upgrade_are_safe_to_repeat(settings, db):
     assert count(db) == before
 
 
-def test_keys_prints_three_fresh_secrets():
+def test_keys_prints_fresh_secrets():
     out = CliRunner().invoke(main, ["keys"]).output
     lines = dict(line.split("=", 1) for line in out.strip().splitlines())
-    assert set(lines) == {"CHANGTONG_SECRET_KEY", "CHANGTONG_PII_KEY", "CHANGTONG_QUERY_PEPPER"}
+    assert set(lines) == {"CHANGTONG_SECRET_KEY", "CHANGTONG_PII_KEY", "CHANGTONG_IDENTITY_KEY", "CHANGTONG_QUERY_PEPPER"}

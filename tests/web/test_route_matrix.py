@@ -74,6 +74,13 @@ ENDPOINTS = {
     "desk.mediation_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # case search: every desk role (each within what it may see); administrators get no case content
     "desk.search": _each(LOGIN, {200}, {200}, {200}, {200}, {403}),
+    # a report's identity and originals (the world's case is a complaint: nothing to reveal)
+    "desk.reveal_request": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),
+    "desk.reveal_identity": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),
+    "desk.case_file": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),           # no such file
+    "desk.case_file_original": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
+    "desk.reveal_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),        # custodians only
+    "desk.reveal_decide": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # supervision: supervisors only (an export of an unknown table is 404 for them)
     "supervise.dashboard": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
     "supervise.overdue": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),

@@ -34,6 +34,7 @@ from web.presenters import association_name, event_title, local_time, money
 from web.public.respond import agreement_response
 from casework.search.similar import EXCLUDED as NOT_SIMILAR, similar_cases, unit_keys
 from casework.workflow.duplicates import NAME as LINK_DUPLICATE
+from casework.workflow import reveal
 from web.requestdb import db_session, services
 
 
@@ -149,8 +150,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
                 respondent_code: str | None = None, code_sent: bool = False):
     session = db_session()
     now = services().clock()
-    moves = available_moves(actor, case)
-    names = {m.name for m in moves}
+    all_moves = available_moves(actor, case)
+    names = {m.name for m in all_moves}
+    moves = [m for m in all_moves if m.name not in reveal.NAMES]  # their own forms (web.desk.reveals)
     handler = session.get(User, case.handler_id) if case.handler_id else None
     handlers = unit_handlers(session, case.unit_id) if "assign" in names else []
     med = _mediation(session, case, names)
@@ -179,7 +181,30 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         med=med, respondent_code=respondent_code, code_sent=code_sent,
         similar=_similar(actor, case), can_link=LINK_DUPLICATE in names,
         similar_state=lambda v: title(CaseState(v)),
+        reveal=_reveal_box(session, actor, case, names, now),
     ), status
+
+
+def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict:
+    """The identity box of a report and the original-file buttons."""
+    from casework.privacy.models import RevealRequest, RevealStatus
+
+    mine = None
+    if case.type is CaseType.report and actor.user_id is not None:
+        mine = session.scalar(select(RevealRequest).where(
+            RevealRequest.case_id == case.id, RevealRequest.requested_by == actor.user_id)
+            .order_by(RevealRequest.id.desc()).limit(1))
+    active = reveal.active_reveal(session, actor, case, now)
+    return {
+        "report": case.type is CaseType.report,
+        "has_identity": reveal.has_identity(case),
+        "can_request": reveal.REQUEST in names and reveal.has_identity(case)
+                       and not (mine is not None and mine.status is RevealStatus.pending),
+        "mine": mine, "active": active,
+        "expires": local_time(active.expires_at) if active else None,
+        "originals": reveal.may_open_original(session, actor, case, now),
+        "needs_reason": case.type is not CaseType.report,
+    }
 
 
 @bp.get("/cases/<number>")
@@ -192,8 +217,8 @@ def case_page(number: str):
 def case_move(number: str, move: str):
     actor = current_actor()
     case = _load(number, actor)
-    if move not in MOVES:
-        abort(404)
+    if move not in MOVES or move in reveal.NAMES:
+        abort(404)  # reveals have their own routes (web.desk.reveals)
     session = db_session()
     fields = move_fields(move, request.form)
     if move == LINK_DUPLICATE:
@@ -244,3 +269,6 @@ def case_agreement(number: str):
     if case.type is not CaseType.mediation:
         abort(404)
     return agreement_response(case)
+
+
+from web.desk import reveals  # noqa: E402,F401  (identity reveals and files)

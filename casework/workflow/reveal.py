@@ -1,0 +1,169 @@
+"""Seeing a report's (举报) identity: a request with a reason, a custodian's decision, and
+views for a limited time, each an internal event and an audit entry.
+
+``request_reveal`` and ``decide_reveal`` are moves of the one state machine (they change no
+state). A view is not a move (it changes nothing in the case): ``view_identity`` checks for
+an approved, unexpired request of this very handler, then writes an ``identity_revealed``
+event and an audit entry before it decrypts. Nothing else decrypts a report's identity for a
+person (notices decrypt the contact to send news, never to show it).
+
+Who: a handler or unit lead of the unit holding the report asks; a custodian (身份保管人) of
+that same unit decides, and never on their own request. The approval is for the requester
+only, for ``REVEAL_HOURS``. Originals of uploads (the evidence) are behind the same approval
+for reports; for other cases the unit lead may download one, with a reason (``open_original``).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.audit.operations import Change, record
+from casework.cases.models import ActorKind, Attachment, Case, CaseState as S, CaseType, Event, EventKind
+from casework.context import Services
+from casework.i18n import Message, N_
+from casework.privacy.masking import PARTY_FIELDS
+from casework.privacy.models import RevealRequest, RevealStatus
+from casework.workflow import machine as m
+from casework.workflow.machine import Forbidden, InvalidMove, Move, MoveNotAllowed, register
+
+REQUEST = "request_reveal"
+DECIDE = "decide_reveal"
+NAMES = frozenset({REQUEST, DECIDE})
+REVEAL_HOURS = 24
+REASON_MIN = 10
+REPORTS = frozenset({CaseType.report})
+
+
+def _invalid(name: str, msgid: str, **params) -> InvalidMove:
+    return InvalidMove(Message(N_("Please check the marked fields.")), {name: [Message(msgid, params)]})
+
+
+def has_identity(case: Case) -> bool:
+    return not case.anonymous and any(getattr(case, f"complainant_{k}_enc") is not None
+                                      for k, _p, _m in PARTY_FIELDS["complainant"])
+
+
+def _request(ctx: m.Ctx) -> dict:
+    if not has_identity(ctx.case):
+        raise MoveNotAllowed(Message(N_("This report holds no identity to reveal.")))
+    reason = m._text(ctx, "reason", required=True, lo=REASON_MIN, hi=1000)
+    pending = ctx.session.scalar(select(RevealRequest.id).where(
+        RevealRequest.case_id == ctx.case.id, RevealRequest.requested_by == ctx.actor.user_id,
+        RevealRequest.status == RevealStatus.pending))
+    if pending is not None:
+        raise MoveNotAllowed(Message(N_("You already have a request waiting for the custodian on this case.")))
+    ctx.session.add(RevealRequest(case=ctx.case, requested_by=ctx.actor.user_id, requested_at=ctx.now,
+                                  reason=reason, status=RevealStatus.pending))
+    ctx.event.internal_text = reason
+    record(ctx.session, ctx.actor, Change("identity_reveal", "requested", ctx.case.number, None,
+                                          {"case": ctx.case.number, "reason": reason}))
+    return {}
+
+
+def _decide(ctx: m.Ctx) -> dict:
+    raw = str(ctx.fields.get("request_id") or "")
+    req = ctx.session.get(RevealRequest, int(raw)) if raw.isdigit() else None
+    if req is None or req.case_id != ctx.case.id or req.status is not RevealStatus.pending:
+        raise MoveNotAllowed(Message(N_("There is no such request waiting for a decision.")))
+    if req.requested_by == ctx.actor.user_id:
+        raise Forbidden(Message(N_("You may not decide your own request.")))
+    decision = str(ctx.fields.get("decision") or "")
+    if decision not in ("approve", "deny"):
+        raise _invalid("decision", N_("Choose approve or deny."))
+    note = m._text(ctx, "note", required=True, lo=2, hi=1000)
+    req.status = RevealStatus.approved if decision == "approve" else RevealStatus.denied
+    req.decided_by, req.decided_at, req.note = ctx.actor.user_id, ctx.now, note
+    if req.status is RevealStatus.approved:
+        req.expires_at = ctx.now + timedelta(hours=REVEAL_HOURS)
+    ctx.event.internal_text = note
+    data = {"request_id": req.id, "requested_by": req.requested_by, "decision": req.status.value,
+            "expires_at": req.expires_at.isoformat() if req.expires_at else None}
+    record(ctx.session, ctx.actor, Change("identity_reveal", req.status.value, ctx.case.number,
+                                          {"case": ctx.case.number, "request_id": req.id, "status": "pending"},
+                                          {"case": ctx.case.number, **data, "note": note}))
+    return data
+
+
+register(Move(REQUEST, N_("Request to see the reporter's identity"), frozenset(S), EventKind.reveal_requested,
+              types=REPORTS, changes_state=False, apply=_request))
+register(Move(DECIDE, N_("Decide a request to see the reporter's identity"), frozenset(S),
+              EventKind.reveal_decided, roles=frozenset({Role.custodian}), types=REPORTS, changes_state=False,
+              apply=_decide))
+
+
+def request_reveal(session: Session, services: Services, actor: Actor, case: Case, reason: str) -> Event:
+    return m.perform(session, services, actor, case, REQUEST, reason=reason)
+
+
+def decide_reveal(session: Session, services: Services, actor: Actor, case: Case, request_id: int,
+                  decision: str, note: str) -> Event:
+    return m.perform(session, services, actor, case, DECIDE, request_id=str(request_id), decision=decision,
+                     note=note)
+
+
+def active_reveal(session: Session, actor: Actor, case: Case, now) -> RevealRequest | None:
+    """This handler's approved, unexpired request on this report, while they still work its unit."""
+    if not actor.is_staff or actor.user_id is None or case.type is not CaseType.report:
+        return None
+    if case.unit_id is None or not (actor.roles_in(case.unit_id) & m.HANDLERS):
+        return None
+    return session.scalar(select(RevealRequest).where(
+        RevealRequest.case_id == case.id, RevealRequest.requested_by == actor.user_id,
+        RevealRequest.status == RevealStatus.approved, RevealRequest.expires_at > now,
+    ).order_by(RevealRequest.expires_at.desc()).limit(1))
+
+
+def _internal_event(case: Case, services: Services, actor: Actor, kind: EventKind, summary: str,
+                    data: dict) -> Event:
+    return Event(case=case, created_at=services.clock(), actor_kind=ActorKind.staff, actor_id=actor.user_id,
+                 kind=kind, summary=summary[:300], data=data)
+
+
+def view_identity(session: Session, services: Services, actor: Actor, case: Case) -> dict[str, str]:
+    """The report's identity in clear, for one view by the approved handler (event + audit first)."""
+    req = active_reveal(session, actor, case, services.clock())
+    if req is None:
+        raise Forbidden(Message(N_("You have no approved request to see this identity, or it has expired.")))
+    session.add(_internal_event(case, services, actor, EventKind.identity_revealed,
+                                f"identity viewed by staff:{actor.user_id}", {"request_id": req.id}))
+    record(session, actor, Change("identity_reveal", "viewed", case.number, None,
+                                  {"case": case.number, "request_id": req.id}))
+    session.flush()
+    cipher = services.identity_cipher
+    out = {}
+    for key, purpose, _mask in PARTY_FIELDS["complainant"]:
+        value = cipher.decrypt_text(getattr(case, f"complainant_{key}_enc"), purpose)
+        if value:
+            out[key] = value
+    return out
+
+
+def may_open_original(session: Session, actor: Actor, case: Case, now) -> bool:
+    """A report: the handler with an approved, unexpired reveal. Other cases: the unit lead
+    of the unit holding the case (with a reason, see open_original)."""
+    if case.type is CaseType.report:
+        return active_reveal(session, actor, case, now) is not None
+    return actor.is_staff and case.unit_id is not None and actor.has(Role.unit_lead, case.unit_id)
+
+
+def open_original(session: Session, services: Services, actor: Actor, case: Case, attachment: Attachment,
+                  reason: str | None = None) -> bytes:
+    """The original upload (the evidence) in clear, after an event and an audit entry."""
+    if attachment.case_id != case.id or attachment.erased_at is not None:
+        raise MoveNotAllowed(Message(N_("There is no such file.")))
+    if not may_open_original(session, actor, case, services.clock()):
+        raise Forbidden(Message(N_("You may not download the original of this file.")))
+    reason = " ".join((reason or "").split())
+    if case.type is not CaseType.report and len(reason) < REASON_MIN:
+        raise _invalid("reason", N_("Between %(lo)d and %(hi)d characters, please."), lo=REASON_MIN, hi=1000)
+    data = {"attachment_id": attachment.id}
+    session.add(_internal_event(case, services, actor, EventKind.original_opened,
+                                f"original of attachment {attachment.id} by staff:{actor.user_id}", data))
+    record(session, actor, Change("case_file", "downloaded", case.number, None,
+                                  {"case": case.number, **data, "reason": reason or None}))
+    session.flush()
+    return services.files.get(attachment.storage_key, "orig")

@@ -1,0 +1,151 @@
+"""A report's identity and the originals of uploads, behind an audited reveal.
+
+A handler asks on the case page (with a reason); the custodian (身份保管人) of the unit holding
+the report decides on ``/desk/reveals``; the approved handler then presses "Show identity",
+a POST whose answer shows the identity once and is never cached. Originals of uploads (the
+evidence) are POST downloads behind the same approval (reports) or, for other cases, the unit
+lead's reason. The staff copy (re-encoded, without metadata) is a plain GET for anyone who may
+see the case. Every step is an event and an audit entry (casework.workflow.reveal).
+"""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casework.accounts.models import Role, User
+from casework.accounts.permissions import can_decide_reveals, can_request_reveal
+from casework.cases.models import Attachment, Case
+from casework.privacy.models import RevealRequest, RevealStatus
+from casework.workflow import reveal
+from casework.workflow.machine import WorkflowError
+from web.auth import current_actor
+from web.desk import bp
+from web.desk.case import _load, render_case
+from web.i18n import title, tr, tr_errors
+from web.presenters import local_time
+from web.requestdb import db_session, services
+
+NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
+
+
+@bp.post("/cases/<number>/reveal-request")
+def reveal_request(number: str):
+    actor = current_actor()
+    case = _load(number, actor)
+    if not can_request_reveal(actor, case):
+        abort(403)
+    session = db_session()
+    fields = {"reason": request.form.get("reason", "")}
+    try:
+        reveal.request_reveal(session, services(), actor, case, fields["reason"])
+    except WorkflowError as err:
+        session.rollback()
+        return render_case(actor, _load(number, actor), status=err.status, error=tr(err.message),
+                           failed_move=reveal.REQUEST, values=fields, errors=tr_errors(err.errors))
+    session.commit()
+    flash(_("Your request was sent to the identity custodian."), "success")
+    return redirect(url_for("desk.case_page", number=case.number), code=303)
+
+
+@bp.post("/cases/<number>/identity")
+def reveal_identity(number: str):
+    actor = current_actor()
+    case = _load(number, actor)
+    session = db_session()
+    try:
+        identity = reveal.view_identity(session, services(), actor, case)
+    except WorkflowError as err:
+        session.rollback()
+        abort(err.status)
+    session.commit()
+    body = render_template("desk/identity.html", case=case, identity=identity)
+    return Response(body, 200, headers=NO_STORE, mimetype="text/html")
+
+
+def _attachment(case: Case, attachment_id: int) -> Attachment:
+    att = next((a for a in case.attachments if a.id == attachment_id), None)
+    if att is None or att.erased_at is not None:
+        abort(404)
+    return att
+
+
+def _file_response(data: bytes, att: Attachment, name: str) -> Response:
+    from urllib.parse import quote
+
+    headers = {**NO_STORE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+               "X-Content-Type-Options": "nosniff"}
+    return Response(data, 200, headers=headers, mimetype=att.content_type or "application/octet-stream")
+
+
+@bp.get("/cases/<number>/files/<int:attachment_id>")
+def case_file(number: str, attachment_id: int):
+    """The staff copy: re-encoded, without metadata."""
+    actor = current_actor()
+    case = _load(number, actor)
+    att = _attachment(case, attachment_id)
+    return _file_response(services().files.get(att.storage_key, "staff"), att, att.filename)
+
+
+@bp.post("/cases/<number>/files/<int:attachment_id>/original")
+def case_file_original(number: str, attachment_id: int):
+    actor = current_actor()
+    case = _load(number, actor)
+    att = _attachment(case, attachment_id)
+    session = db_session()
+    try:
+        data = reveal.open_original(session, services(), actor, case, att, request.form.get("reason", ""))
+    except WorkflowError as err:
+        session.rollback()
+        if err.status == 422:
+            return render_case(actor, _load(number, actor), status=422, error=tr(err.message),
+                               failed_move="original", values={"reason": request.form.get("reason", "")},
+                               errors=tr_errors(err.errors))
+        abort(err.status)
+    session.commit()
+    return _file_response(data, att, "original-" + att.filename)
+
+
+@bp.get("/reveals")
+def reveal_list():
+    actor = current_actor()
+    if not can_decide_reveals(actor):
+        abort(403)
+    session = db_session()
+    units = actor.unit_ids(Role.custodian)
+    pending = list(session.scalars(
+        select(RevealRequest).join(Case, Case.id == RevealRequest.case_id)
+        .where(RevealRequest.status == RevealStatus.pending, Case.unit_id.in_(units))
+        .order_by(RevealRequest.requested_at, RevealRequest.id)))
+    decided = list(session.scalars(
+        select(RevealRequest).where(RevealRequest.decided_by == actor.user_id)
+        .order_by(RevealRequest.decided_at.desc()).limit(20)))
+    ids = {r.requested_by for r in pending + decided}
+    names = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    return render_template("desk/reveals.html", pending=pending, decided=decided, names=names,
+                           local_time=local_time, title=title, me=actor.user_id), 200, NO_STORE
+
+
+@bp.post("/reveals/<int:request_id>")
+def reveal_decide(request_id: int):
+    actor = current_actor()
+    if not can_decide_reveals(actor):
+        abort(403)
+    session = db_session()
+    req = session.get(RevealRequest, request_id)
+    if req is None:
+        abort(404)
+    case = req.case
+    try:
+        reveal.decide_reveal(session, services(), actor, case, request_id, request.form.get("decision", ""),
+                             request.form.get("note", ""))
+    except WorkflowError as err:
+        session.rollback()
+        if err.status == 403:
+            abort(403)
+        flash(tr(err.message) + " " + " ".join(m for msgs in tr_errors(err.errors).values() for m in msgs), "error")
+        return redirect(url_for("desk.reveal_list"), code=303)
+    session.commit()
+    flash(_("Decision recorded for case %(number)s.", number=case.number), "success")
+    return redirect(url_for("desk.reveal_list"), code=303)
+
