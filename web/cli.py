@@ -254,3 +254,5 @@ main.add_command(audit_cmd)
 main.add_command(calendar_group)
 main.add_command(reindex_command)
 main.add_command(stats_group)
+from web.cli_retention import retention_group  # noqa: E402
+main.add_command(retention_group)

@@ -94,4 +94,6 @@ def make_celery(settings: Settings) -> Celery:
 
     search_tasks.register(app, context)
     stats_tasks.register(app, context)
+    from workers import retention_tasks  # noqa: E402
+    retention_tasks.register(app, context)
     return app

@@ -79,7 +79,10 @@ def _form(fields) -> dict[str, str]:
 def index():
     from casework.deadlines.operations import unconfirmed_deadlines
 
-    return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()))
+    from web.requestdb import services
+
+    return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()),
+                           retention_days=services().settings.retention_days)
 
 
 # --- routing rules ----------------------------------------------------------------------------
