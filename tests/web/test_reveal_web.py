@@ -22,9 +22,9 @@ PASSWORD = "correct horse battery"
 PHONE = "13900139000"
 
 
-def marked_png(marker: str) -> bytes:
+def marked_png(marker: str, pad: int = 0) -> bytes:
     info = PngImagePlugin.PngInfo()
-    info.add_text("Comment", marker)
+    info.add_text("Comment", marker + "." * pad)
     info.add_text("GPS", marker)
     out = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 30, 30)).save(out, format="PNG", pnginfo=info)
@@ -79,9 +79,11 @@ def scan(roots, marker: bytes, since: float) -> list[str]:
 def test_an_uploaded_marker_is_nowhere_in_plaintext_on_disk(client, db, settings):
     marker = f"MARKER-{uuid.uuid4().hex}"
     since = time.time() - 1
-    number = file_report(client, files=[(io.BytesIO(marked_png(marker)), "receipt.png")])
+    # a large one too: a request body over 500 KB is where a parser would spill to a temporary file
+    number = file_report(client, files=[(io.BytesIO(marked_png(marker)), "receipt.png"),
+                                        (io.BytesIO(marked_png(marker, pad=700_000)), "scan.png")])
     with db.session_scope(write=False) as s:
-        assert s.scalar(select(func.count()).select_from(Attachment).join(Case).where(Case.number == number)) == 1
+        assert s.scalar(select(func.count()).select_from(Attachment).join(Case).where(Case.number == number)) == 2
     found = scan([settings.data_dir, tempfile.gettempdir()], marker.encode(), since)
     assert not found, found
 
