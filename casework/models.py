@@ -3,7 +3,7 @@ from casework.cases.models import (  # noqa: F401
     ActorKind, Attachment, CannedReply, Case, CaseState, CaseType, Category, CategoryGroup, Channel, Event,
     EventKind, IntakeReceipt,
 )
-from casework.accounts.models import ApiToken, Membership, Role, User  # noqa: F401
+from casework.accounts.models import ApiToken, Membership, Role, StaffSession, User  # noqa: F401
 from casework.db import Base  # noqa: F401
 from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit  # noqa: F401
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule  # noqa: F401
@@ -16,5 +16,6 @@ from casework.mediation.models import Mediation, MediationSession, MediatorRecus
 from casework.search.models import SearchDocument  # noqa: F401,E402
 from casework.stats.models import AssociationRisk, StatRefresh, StatRollup  # noqa: F401,E402
 from casework.audit.models import AuditEntry  # noqa: F401,E402
+from casework.accounts import sessions as _staff_sessions  # noqa: F401,E402  (sessions end on password change)
 from casework.notify.templates import NoticeTemplate  # noqa: F401,E402
 from casework.privacy.models import RevealRequest  # noqa: F401,E402

@@ -17,7 +17,7 @@ from casework.settings import Settings, new_key
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "mediation_session", "mediator_recusal",
                "mediation", "reveal_request", "event", "case",
-               "api_token", "membership", "user_account", "stat_rollup", "association_risk", "stat_refresh")
+               "staff_session", "api_token", "membership", "user_account", "stat_rollup", "association_risk", "stat_refresh")
 
 
 def needs_service(reason: str):

@@ -6,35 +6,24 @@ permission check (casework.workflow.machine.may / casework.accounts.permissions)
 """
 from __future__ import annotations
 
-import hashlib
-import time
-
 from flask import abort, g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.operations import user_for_token
+from web import sessions as staff_sessions
 from web.requestdb import db_session
 
 PUBLIC_BLUEPRINTS = {"public", "api"}
 PUBLIC_ENDPOINTS = {"static", "staff.login"}
-IDLE_SECONDS = 30 * 60
 
 
 def _load_session_user() -> User | None:
-    uid, seen = session.get("uid"), session.get("seen", 0)
+    uid = staff_sessions.load_user_id()  # the server-side row; the Flask session holds no identity
     if uid is None:
         return None
-    if time.time() - seen > IDLE_SECONDS:
-        session.clear()
-        return None
-    user = db_session().scalar(select(User).where(User.id == uid, User.active))
-    if user is None or session.get("pwv") != _password_version(user):
-        session.clear()  # account disabled, or password changed since this login
-        return None
-    session["seen"] = int(time.time())
-    return user
+    return db_session().scalar(select(User).where(User.id == uid, User.active))
 
 
 def _load_token_user() -> User | None:
@@ -57,23 +46,19 @@ def current_actor() -> Actor:
     return Actor.staff(user)
 
 
-def _password_version(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def start_session(user: User) -> None:
-    session.clear()  # a new session at login (no fixation)
-    session.permanent = True
-    session["uid"] = user.id
-    session["seen"] = int(time.time())
-    session["pwv"] = _password_version(user)
+    session.clear()  # anonymous data (CSRF token, opened cases) starts afresh at sign-in
+    staff_sessions.begin(user)  # a new server-side session; the one this browser had ends
 
 
 def end_session() -> None:
+    staff_sessions.end()
     session.clear()
 
 
 def init_app(app) -> None:
+    staff_sessions.init_app(app)
+
     @app.before_request
     def _require_login():
         if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:

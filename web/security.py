@@ -12,6 +12,8 @@ CSP = (
 
 
 def init_app(app) -> None:
+    from flask import request
+
     @app.after_request
     def _headers(resp):
         h = resp.headers
@@ -21,8 +23,10 @@ def init_app(app) -> None:
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if resp.mimetype in ("text/html", "application/json") and not resp.cache_control.public:
-            resp.headers["Cache-Control"] = "no-store"  # pages and API answers may hold case data
+        # every answer but the static assets and what a view marks public may hold case or
+        # personal data (pages, API answers, files, errors, redirects): nothing keeps a copy
+        if request.endpoint != "static" and not resp.cache_control.public:
+            resp.headers["Cache-Control"] = "no-store"
         return resp
 
 

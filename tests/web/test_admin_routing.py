@@ -1,9 +1,7 @@
 """Administrators edit routing rules, joint mediation bodies and canned replies in the browser."""
 from __future__ import annotations
 
-import hashlib
 import re
-import time
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -21,14 +19,13 @@ PAGES = ["/admin", "/admin/routing", "/admin/routing/new", "/admin/joint-mediati
 
 
 def login_as(client, db, actor) -> None:
-    """A signed-in session for this staff member, as web.auth.start_session writes it."""
-    with db.session_scope(write=False) as s:
-        password_hash = s.get(User, actor.user_id).password_hash
-    with client.session_transaction() as sess:
-        sess.clear()
-        sess["uid"] = actor.user_id
-        sess["seen"] = int(time.time())
-        sess["pwv"] = hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+    """A signed-in session for this staff member, as web.auth.start_session opens it."""
+    from casework.accounts.sessions import open_session
+    from web.sessions import COOKIE
+
+    with db.session_scope() as s:
+        session_id = open_session(s, s.get(User, actor.user_id))
+    client.set_cookie(COOKIE, session_id)
 
 
 def csrf_token(client, path="/admin/routing/new") -> str:
