@@ -278,3 +278,26 @@ def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool) -> P
         else:
             c.add(f"{prefix}.id_number", N_("This resident ID number is not valid."))
     return Party(name=name or None, phone=phone, email=email, id_number=id_number)
+
+
+# -- a text that gives away its own code ----------------------------------------------------
+# A complainant who pastes the query code into a text sent to the unit would show it to staff
+# (and to every later reader of the file). Only the code's keyed hash is stored, so every
+# 16-character stretch of letters and digits in the text is hashed and compared.
+
+OWN_QUERY_CODE = N_("Your text contains your query code. Staff would see it: remove the code and send again.")
+OWN_ANSWER_CODE = N_("Your text contains your answer code. Staff would see it: remove the code and send again.")
+_CODE_RUN = re.compile(r"[0-9A-Za-z](?:[\s\-_]*[0-9A-Za-z])*")
+
+
+def mentions_code(text: str | None, matches) -> bool:
+    """True if some stretch of ``text`` is a code for which ``matches(code)`` holds
+    (case, spaces, dashes and full-width characters ignored, as when a code is typed in)."""
+    from casework.privacy.codes import LENGTH, normalize
+
+    for run in _CODE_RUN.finditer(unicodedata.normalize("NFKC", text or "")):
+        chars = normalize(run.group())
+        for i in range(len(chars) - LENGTH + 1):
+            if matches(chars[i:i + LENGTH]):
+                return True
+    return False

@@ -146,7 +146,8 @@ def test_guessing_answer_codes_is_throttled_per_case_number(app, client, db, coo
     statuses = [open_as_respondent(guesser, mediation.case_number, f"AAAA-BBBB-CCCC-{i:04d}").status_code
                 for i in range(10)]
     assert statuses == [404] * 10
-    assert open_as_respondent(guesser, mediation.case_number, code).status_code == 429  # even the right code, for now
+    assert open_as_respondent(guesser, mediation.case_number, "AAAA-BBBB-CCCC-9999").status_code == 429
+    assert open_as_respondent(app.test_client(), mediation.case_number, code).status_code == 303  # the right code opens
     assert open_as_respondent(guesser, "TJ2099010100001", "AAAA-BBBB-CCCC-0000").status_code == 404  # others not
 
 

@@ -174,8 +174,10 @@ def test_lookups_are_throttled_per_case_number_only(client, app):
     number, code, csrf = file_one(client)
     for _ in range(10):
         assert client.post("/track", data={"csrf_token": csrf, "number": number, "code": "AAAA"}).status_code == 404
-    limited = client.post("/track", data={"csrf_token": csrf, "number": number, "code": code})
+    limited = client.post("/track", data={"csrf_token": csrf, "number": number, "code": "AAAA"})
     assert limited.status_code == 429 and "尝试次数过多" in limited.get_data(as_text=True)
+    # only failures are refused: the complainant's right code still opens the case
+    assert client.post("/track", data={"csrf_token": csrf, "number": number, "code": code}).status_code == 303
     other, other_code, _ = file_one(client)
     assert client.post("/track", data={"csrf_token": csrf, "number": other, "code": other_code}).status_code == 303
 

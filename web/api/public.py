@@ -115,9 +115,15 @@ def _header_number_key() -> str:
     return "lookup:" + normalize_number(request.view_args.get("number", ""))[:20]
 
 
+def _right_code() -> bool:
+    """A correct code is never refused (only failures count, see web.public.opened)."""
+    number, code = request.view_args.get("number", ""), request.headers.get("X-Query-Code", "")
+    return case_for_lookup(db_session(), services().settings.query_pepper, number, code) is not None
+
+
 @bp.get("/cases/<number>")
 @limiter.limit(lambda: services().settings.lookup_limit, key_func=_header_number_key,
-               deduct_when=lambda r: r.status_code == 404)
+               deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code)
 def get_case(number: str):
     code = request.headers.get("X-Query-Code", "")
     case = case_for_lookup(db_session(), services().settings.query_pepper, number, code)

@@ -2,7 +2,10 @@
 
 The applicant (query code) and the respondent (answer code) each open a case for 30
 minutes; the grant lives in the signed session under its own key. Failed lookups of either
-kind count against one limit per case number (no IP address is kept).
+kind count against one limit per case number (no IP address is kept). Only failures count
+and only failures are refused: a correct code always opens the case, so strangers guessing
+at a number cannot lock its complainant out. (A correct answer past the limit is an oracle,
+but an 80-bit code at the rate one server answers is out of reach.)
 """
 from __future__ import annotations
 
@@ -41,10 +44,20 @@ def _number_key() -> str:
     return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
 
 
+def _right_code() -> bool:
+    from casework.cases.queries import case_for_lookup
+    from casework.mediation.operations import respondent_lookup
+    from web.requestdb import db_session
+
+    lookup = respondent_lookup if request.endpoint == "public.respond_submit" else case_for_lookup
+    number, code = request.form.get("number", ""), request.form.get("code", "")
+    return lookup(db_session(), services().settings.query_pepper, number, code) is not None
+
+
 def _lookup_limit() -> str:
     return services().settings.lookup_limit
 
 
 # decorate a lookup view: wrong query codes and wrong answer codes count together per number
 lookup_limited = limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
-                                      deduct_when=lambda r: r.status_code == 404)
+                                      deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code)

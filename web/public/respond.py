@@ -20,10 +20,12 @@ from casework.accounts.actor import Actor
 from casework.cases.models import Case, CaseType
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, public_events
+from casework.intake.validation import OWN_ANSWER_CODE, mentions_code
 from casework.mediation.operations import (
-    agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
+    RESPONDENT_PREFIX, agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
 )
 from casework.privacy import masking
+from casework.privacy.codes import check_code
 from casework.privacy.crypto import DecryptionError
 from casework.workflow.machine import WorkflowError, available_moves, perform
 from web.i18n import current_locale, tr, tr_errors
@@ -111,6 +113,12 @@ def respond_status(number: str):
     return _render_respondent(_mediation_case(number))
 
 
+def own_code_in(text: str, case: Case) -> bool:
+    stored = case.mediation.respondent_code_hash if case.mediation else None
+    pepper = services().settings.query_pepper
+    return mentions_code(text, lambda c: check_code(pepper, RESPONDENT_PREFIX + case.number, c, stored))
+
+
 @bp.post("/respond/<number>/moves/<move>")
 def respond_move(number: str, move: str):
     number = normalize_number(number)
@@ -121,6 +129,10 @@ def respond_move(number: str, move: str):
     db = db_session()
     case = _mediation_case(number)
     values = {"public_text": request.form.get("public_text", "")}
+    if own_code_in(values["public_text"], case):
+        message = _(OWN_ANSWER_CODE)
+        return _render_respondent(case, status=422, values=values, errors={"public_text": [message]},
+                                  failed_move=move, move_error=message)
     try:
         perform(db, services(), Actor.respondent(case.id), case, move,
                 version=request.form.get("version"), **values)

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from casework.accounts.actor import Actor
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
+from casework.intake.validation import OWN_QUERY_CODE, mentions_code
+from casework.privacy.codes import check_code
 from casework.workflow.machine import WorkflowError, perform
 from web.i18n import tr, tr_errors
 from web.public import bp
@@ -77,6 +79,11 @@ def public_move(number: str, move: str):
     if case is None:
         abort(404)
     values = {k: request.form.get(k, "") for k in ("public_text", "rating")}
+    pepper = services().settings.query_pepper
+    if mentions_code(values["public_text"], lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
+        message = _(OWN_QUERY_CODE)
+        return render_template("public/status.html", case=case, events=public_events(case), values=values,
+                               errors={"public_text": [message]}, failed_move=move, move_error=message), 422
     try:
         perform(db, services(), Actor.complainant(case.id), case, move,
                 version=request.form.get("version"), **values)
