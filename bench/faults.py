@@ -134,6 +134,7 @@ class Stack:
         self.web: Server | None = None
         self.env: dict[str, str] = {}
         self.leased_at_kill = 0
+        self.settle: dict[str, float] = {}
 
     def __enter__(self) -> "Stack":
         try:
@@ -181,7 +182,7 @@ class Stack:
         """SIGKILL the newest worker without beat (and its pool), start a replacement; returns
         how many outbox messages were held under a lease at that moment (by either worker)."""
         victim = next(w for w in reversed(self.workers) if not w.beat and w.proc is not None)
-        deadline = time.monotonic() + 5  # aim for a moment when a batch is being sent
+        deadline = time.monotonic() + 1  # aim for a moment when a batch is being sent
         while leased(self) == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
         victim.kill()
@@ -226,6 +227,7 @@ class Load:
     pages: Counter = field(default_factory=Counter)  # form page probes: status -> count
     page_503_ok: int = 0  # 503 pages with Retry-After and the message
     events: dict[str, float] = field(default_factory=dict)  # fault name -> seconds into the run
+    t0: float = 0.0
 
     @property
     def statuses(self) -> Counter:
@@ -252,7 +254,7 @@ def run_clients(base_port: int, load: Load, clients: int, offset: int,
     lock = threading.Lock()
     todo = list(enumerate(load.keys))
     done = [0]
-    t0 = time.monotonic()
+    t0 = load.t0 = time.monotonic()
 
     def client() -> None:
         conn = http.client.HTTPConnection(HOST, base_port, timeout=60)
@@ -382,15 +384,26 @@ def case_ids(stack: Stack) -> set[int]:
 def wait_settled(stack: Stack, timeout: float = 600) -> float:
     """Seconds until the outbox is drained and the index holds exactly the cases."""
     t = time.monotonic()
+    stack.settle = {}
 
     def settled():
         try:
-            return unsent(stack) == 0 and index_ids(stack) == case_ids(stack)
+            if "outbox" not in stack.settle and unsent(stack) == 0:
+                stack.settle["outbox"] = time.monotonic() - t
+            if "index" not in stack.settle and index_ids(stack) == case_ids(stack):
+                stack.settle["index"] = time.monotonic() - t
+            # both at once, at the end: nothing came undone meanwhile
+            return len(stack.settle) == 2 and unsent(stack) == 0 and index_ids(stack) == case_ids(stack)
         except Exception:  # the database may still be coming back
             return False
 
     wait_for(settled, timeout=timeout, interval=0.5, what="the outbox to drain and the index to catch up")
     return time.monotonic() - t
+
+
+def settle_text(stack: Stack, offset: float = 0.0) -> str:
+    return (f"outbox drained {stack.settle['outbox'] + offset:.1f} s, "
+            f"index caught up {stack.settle['index'] + offset:.1f} s")
 
 
 def check(stack: Stack, loads: list[Load]) -> dict:
@@ -451,9 +464,10 @@ def run_redis_and_worker_faults(stack: Stack, n: int, clients: int, tag: str = "
     load = Load([f"{tag}-{i:06d}-{os.urandom(4).hex()}" for i in range(n)])
     run_clients(stack.web.port, load, clients, offset=0, faults=[
         (0.3, "redis restart", stack.restart_redis), (0.6, "worker SIGKILL", stack.kill_worker)])
-    after_load = wait_settled(stack)
-    last_fault = load.seconds - load.events.get("worker SIGKILL done", load.seconds) + after_load
-    return load, last_fault
+    load.events["settle wait from"] = time.monotonic() - load.t0
+    wait_settled(stack)
+    last_fault = max(load.events["redis restart done"], load.events["worker SIGKILL done"])
+    return load, load.events["settle wait from"] - last_fault + stack.settle["outbox"]
 
 
 def run_database_restart(stack: Stack, n: int, clients: int, tag: str = "c", at: float = 0.3) -> tuple[Load, float]:
@@ -504,17 +518,20 @@ def main(argv=None) -> int:
             print(f"A. {args.submissions} submissions, {args.clients} clients; Redis restarted (down 2 s) "
                   f"and a worker SIGKILLed mid-way\n{describe(a)}")
             print(f"  outbox messages under a lease when the worker was killed: {stack.leased_at_kill}")
-            print(f"  outbox drained and index caught up {drain:.1f} s after the last fault "
-                  f"(lease {args.lease:.0f} s: a batch the killed worker held waits that long)")
+            print(f"  after the load ended: {settle_text(stack, a.events['settle wait from'] - a.seconds)}; "
+                  f"the outbox drained {drain:.1f} s after the last fault")
             print("B. checks after A:\n" + "\n".join(f"  {k}: {v}" for k, v in check(stack, [a]).items()), flush=True)
             c, took = run_database_restart(stack, args.burst, args.burst_clients)
-            settle = wait_settled(stack)
+            leased_after = leased(stack)
+            wait_settled(stack)
             ok503 = sum(1 for u in c.unavailable if u["retry_after"] and u["message"])
             print(f"C. {args.burst} submissions, {args.burst_clients} clients; PostgreSQL restarted "
                   f"(pg_ctl restart -m fast, {took:.1f} s)\n{describe(c)}")
             print(f"  API 503s: {len(c.unavailable)} (with Retry-After and a JSON message: {ok503}); "
                   f"form page probes: {dict(c.pages)}, 503 pages with Retry-After and the notice: {c.page_503_ok}")
-            print(f"  settled {settle:.1f} s after the burst")
+            print(f"  outbox messages under a lease when the burst ended: {leased_after}; after the burst: "
+                  f"{settle_text(stack)} (a batch whose result could not be recorded while the "
+                  f"database was down waits for its {args.lease:.0f} s lease)")
             print("   checks over the whole database after C:\n"
                   + "\n".join(f"  {k}: {v}" for k, v in check(stack, [a, c]).items()))
         except BaseException:

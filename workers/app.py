@@ -43,7 +43,11 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="Asia/Shanghai",
         beat_schedule={
-            "dispatch-outbox": {"task": "changtong.dispatch_outbox", "schedule": DISPATCH_SECONDS},
+            # a run still queued when the next is due is dropped (each run does all that is due):
+            # otherwise runs that take longer than their interval (indexing under load) pile up
+            # in the one queue and notices wait behind them
+            "dispatch-outbox": {"task": "changtong.dispatch_outbox", "schedule": DISPATCH_SECONDS,
+                                "options": {"expires": 2 * DISPATCH_SECONDS}},
             "sweep-deadlines": {"task": "changtong.sweep_deadlines", "schedule": SWEEP_SECONDS},
         },
     )

@@ -7,7 +7,8 @@ Wired by workers/app.py (inside make_celery, after the other tasks)::
 
 and in the beat schedule::
 
-    "index-search": {"task": "changtong.index_search", "schedule": SEARCH_SECONDS},
+    "index-search": {"task": "changtong.index_search", "schedule": SEARCH_SECONDS,
+                     "options": {"expires": 2 * SEARCH_SECONDS}},
 
 The task reads ``Case.updated_at >= watermark`` from the database (the database is the
 outbox: every committed change moves updated_at), writes the index, and only then stores the
@@ -32,4 +33,8 @@ def register(app, context: Callable) -> None:
         return {"indexed_new": sync_once(db, services, make_backend(services.settings, db))}
 
     app.conf.beat_schedule.setdefault(
-        "index-search", {"task": "changtong.index_search", "schedule": SEARCH_SECONDS})
+        "index-search", {"task": "changtong.index_search", "schedule": SEARCH_SECONDS,
+                         # a queued run older than the next one is dropped: one run indexes
+                         # everything since the watermark, so a backlog of runs only delays
+                         # the other tasks (the outbox) behind it
+                         "options": {"expires": 2 * SEARCH_SECONDS}})
