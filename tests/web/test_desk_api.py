@@ -335,3 +335,21 @@ def test_assign_and_note_through_the_api(client, db, make_staff, file_case):
     assert note.status_code == 200
     last = note.get_json()["timeline"][-1]
     assert last["kind"] == "note" and last["internal_text"] == "已电话联系协会" and last["public"] is False
+
+
+def test_a_handler_asks_to_see_a_reporters_identity_through_the_api(client, db, make_staff, file_case):
+    receipt = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                        description="协会以评比为名违规收取费用，要求企业缴纳赞助费。")
+    with db.session_scope(write=False) as s:
+        code = s.get(Case, receipt.case_id).unit.code
+    token = token_for(db, make_staff(code, Role.handler))
+    number = receipt.case_number
+    assert "request_reveal" in get(client, token, f"/cases/{number}").get_json()["allowed_moves"]
+    short = move(client, token, number, "request_reveal", version=version_of(client, token, number), reason="看")
+    assert short.status_code == 422 and "reason" in short.get_json()["errors"]
+    asked = move(client, token, number, "request_reveal", version=version_of(client, token, number),
+                 reason="需要联系举报人核实违规收费的具体时间和金额。")
+    assert asked.status_code == 200, asked.get_json()
+    with db.session_scope(write=False) as s:
+        kinds = [e.kind.value for e in s.get(Case, receipt.case_id).events]
+    assert "reveal_requested" in kinds

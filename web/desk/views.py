@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
-from casework.accounts.permissions import can_supervise, can_triage, can_use_desk, can_work_unit
+from casework.accounts.permissions import (
+    can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
+)
 from casework.cases.models import Case, CaseState, CaseType
 from casework.cases.queue import TABS, queue_page, tab_counts
 from casework.mediation.models import MediationSession
@@ -59,6 +61,8 @@ def home():
         return redirect(url_for("desk.triage_queue"))
     if can_supervise(actor):  # a supervisor without a queue starts at the supervision pages
         return redirect(url_for("supervise.dashboard"))
+    if can_decide_reveals(actor):  # a custodian starts at the requests waiting for a decision
+        return redirect(url_for("desk.reveal_list"))
     # an administrator has no business on the desk at all
     return render_template("desk/no_queue.html"), (200 if can_use_desk(actor) else 403)
 

@@ -50,6 +50,7 @@ MOVE_FIELDS: dict[str, dict[str, str]] = {
     "resume": {"public_text": TEXT},
     "decide_review": {"public_text": TEXT},
     "issue_supervision": {"respond_by": TEXT, "internal_text": TEXT},
+    "request_reveal": {"reason": TEXT},
     # mediation
     "accept_mediation": {"public_text": TEXT},
     "record_consent": {"public_text": TEXT},
