@@ -530,9 +530,9 @@ def main(argv=None) -> int:
             print(f"  API 503s: {len(c.unavailable)} (with Retry-After and a JSON message: {ok503}); "
                   f"form page probes: {dict(c.pages)}, 503 pages with Retry-After and the notice: {c.page_503_ok}")
             print(f"  outbox messages under a lease when the burst ended: {leased_after}; after the burst: "
-                  f"{settle_text(stack)} (a batch whose result could not be recorded while the "
-                  f"database was down waits for its {args.lease:.0f} s lease)")
-            print("   checks over the whole database after C:\n"
+                  f"{settle_text(stack)}" + (f" (a batch whose result could not be recorded while the database "
+                                             f"was down waits for its {args.lease:.0f} s lease)" if leased_after else ""))
+            print("D. checks over the whole database after C:\n"
                   + "\n".join(f"  {k}: {v}" for k, v in check(stack, [a, c]).items()))
         except BaseException:
             print(stack.logs(), file=sys.stderr)

@@ -48,7 +48,7 @@ def _database_unavailable():
             log.debug("rollback after a lost connection failed", exc_info=True)
     log.warning("database unavailable on %s %s", request.method, request.path)
     if request.path.startswith("/api/"):
-        message = _("The service is briefly unavailable and nothing was saved. Please send the same request again in a few seconds.")
+        message = _("The service is briefly unavailable. Please send the same request again, with the same Idempotency-Key, in a few seconds.")
         resp = jsonify({"error": {"status": 503, "message": message, "retry_after": RETRY_AFTER}})
     else:
         message = _("The service is briefly unavailable. Please try again in a few seconds.")

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from casework.db import Database
+from tests.conftest import needs_service
 from tests.workers.conftest import free_port
 
 
