@@ -7,6 +7,7 @@ database's job: the column is unique and the caller retries on a collision.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,4 +31,7 @@ def is_well_formed(number: str) -> bool:
 
 
 def normalize_number(number: str) -> str:
-    return "".join((number or "").split()).upper()
+    """Upper-case ASCII letters and digits only: spaces, dashes and full-width forms as typed
+    are forgiven, and nothing else (a NUL byte, say) ever reaches a query."""
+    text = unicodedata.normalize("NFKC", number or "").upper()
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())

@@ -226,3 +226,22 @@ def test_supply_info_with_its_own_code_is_refused(app, db, file_case, act):
     resp = client.post(f"/track/{receipt.case_number}/moves/supply_info", data={
         "csrf_token": csrf(client), "version": version, "public_text": f"凭证已补充。查询码{receipt.query_code}"})
     assert resp.status_code == 422
+
+
+
+def test_a_respondent_text_with_its_own_answer_code_is_refused(app, client, db, make_staff, mediation):
+    from casework.accounts.models import Role
+    from tests.web.test_mediation_web import VERSION, accept, open_as_respondent
+    from tests.web.test_mediation_web import sign_in as desk_sign_in
+
+    desk_sign_in(client, db, make_staff("caam-mediation", Role.unit_lead))
+    code = accept(client, mediation)  # shown once to the mediation body's coordinator
+    respondent = app.test_client()
+    assert open_as_respondent(respondent, mediation.case_number, code).status_code == 303
+    page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
+    before = row_counts(db)
+    resp = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse", data={
+        "csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
+        "public_text": f"我方不同意调解。答复码 {code.lower()}"})
+    assert resp.status_code == 422 and "答复码" in resp.get_data(as_text=True)
+    assert row_counts(db) == before
