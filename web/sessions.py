@@ -51,9 +51,11 @@ def load_user_id() -> int | None:
 
 
 def begin(user: User) -> None:
-    """At sign-in: the old session (if any) ends, a new id is issued."""
+    """At sign-in: the old session (if any) ends, a new id is issued; rows of sessions that
+    have expired meanwhile (anyone's) are swept out."""
     with _store() as s:
         store.close_session(s, request.cookies.get(COOKIE))
+        store.purge_expired(s, lifetimes=lifetimes())
         g.staff_cookie = store.open_session(s, s.get(User, user.id), lifetimes=lifetimes())
 
 

@@ -185,3 +185,12 @@ def test_sign_in_is_throttled_per_account_for_existing_and_unknown_alike(app, cl
     assert _normalised(a, name)[1:] == _normalised(b, unknown)[1:]
     other = make_staff("miit", Role.handler)
     assert sign_in(client, _username(db, other)).status_code == 303  # nobody else is locked out
+
+
+def test_expired_rows_are_swept_at_the_next_sign_in(app, db, handler, make_staff):
+    sign_in(app.test_client(), _username(db, handler))
+    with db.session_scope() as s:
+        s.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    other = make_staff("miit", Role.handler)
+    sign_in(app.test_client(), _username(db, other))
+    assert _rows(db, handler.user_id) == [] and len(_rows(db, other.user_id)) == 1
