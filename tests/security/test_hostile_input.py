@@ -162,3 +162,12 @@ def test_public_moves_with_hostile_text_never_fail(app, db, file_case, act):
             assert row_counts(db) == before
 
     run()
+
+
+def test_a_nul_byte_in_a_query_or_form_value_is_a_400_and_changes_nothing(app, db):
+    client = app.test_client()
+    before = row_counts(db)
+    assert client.get("/file/complaint?association=%00").status_code == 400
+    assert client.get("/api/v1/associations?q=a%00b").status_code == 400
+    assert client.post("/file/complaint", data={"association_q": "\x00", "action": "lookup"}).status_code == 400
+    assert row_counts(db) == before

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from casework.cases.models import CaseType, Category, Channel
 from casework.intake import operations as ops
 from casework.intake.files import UploadRejected, inspect_upload
-from casework.intake.validation import validate_submission
+from casework.intake.validation import clean_text, validate_submission
 from casework.registry.models import Association
 from casework.registry.search import search_associations
 from casework.search.similar import open_matters
@@ -64,7 +64,7 @@ def _categories(case_type: CaseType):
 def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None):
     session = db_session()
     selected = None
-    code = (values.get("association") or "").strip().upper()
+    code = clean_text(values.get("association")).upper()  # no NUL or control characters reach a query
     if code and code.lower() != "unknown":
         selected = session.scalar(select(Association).where(Association.credit_code == code))
     return render_template(
