@@ -26,7 +26,8 @@ from sqlalchemy import delete, func, insert, select
 from casework.cases.models import Case
 from casework.registry.models import Association
 from casework.stats.models import ALL_TYPES, AssociationRisk, StatRollup
-from casework.stats.rollup import month_bounds, month_of
+from casework.stats.queries import Period
+from casework.stats.rollup import month_bounds
 
 FACTORS = ("volume", "substantiated", "overdue", "repeat")
 WINDOW_MONTHS = 12
@@ -37,14 +38,6 @@ OVERDUE_FULL = 0.2
 REPEAT_MIN = 3
 REPEAT_FULL = 3
 GRADES = (("high", 60.0), ("medium", 30.0), ("low", 0.0))
-
-
-def window(now: datetime) -> tuple[str, str]:
-    last = month_of(now)
-    y, m = int(last[:4]), int(last[5:7]) - (WINDOW_MONTHS - 1)
-    while m < 1:
-        y, m = y - 1, m + 12
-    return f"{y:04d}-{m:02d}", last
 
 
 def grade_of(score: float) -> str:
@@ -82,7 +75,8 @@ def score(counts: dict, repeat_categories: int, member_count: int | None, median
 def grade_all(db, settings, clock: Callable[[], datetime]) -> int:
     """Grade every association with cases in the window; returns how many were graded."""
     now = clock()
-    first, last = window(now)
+    period = Period.last_months(now, WINDOW_MONTHS)
+    first, last = period.first, period.last
     start, _ = month_bounds(first)
     _, end = month_bounds(last)
     weights = dict(settings.risk_weights)

@@ -8,17 +8,17 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from casework.accounts.models import Role, User
+from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S
 from casework.cases.numbers import CHINA
 from casework.mediation.models import MediationSession
+from tests.web.test_admin_routing import login_as
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 CODE = re.compile(r'id="respondent-code">([0-9A-Z-]+)<')
-PASSWORD = "correct horse battery"
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 
@@ -26,12 +26,7 @@ FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货�
 # -- helpers ------------------------------------------------------------------------------
 
 def sign_in(client, db, actor):
-    with db.session_scope(write=False) as s:
-        username = s.scalar(select(User.username).where(User.id == actor.user_id))
-    page = client.get("/staff/login").get_data(as_text=True)
-    resp = client.post("/staff/login", data={"csrf_token": CSRF.search(page).group(1), "username": username,
-                                              "password": PASSWORD})
-    assert resp.status_code == 303
+    login_as(client, db, actor)
     return client
 
 

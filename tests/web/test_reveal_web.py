@@ -12,13 +12,13 @@ import pytest
 from PIL import Image, PngImagePlugin
 from sqlalchemy import func, select
 
-from casework.accounts.models import Role, User
+from casework.accounts.models import Role
 from casework.audit.models import AuditEntry
 from casework.cases.models import Attachment, Case, Event, EventKind
+from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 PHONE = "13900139000"
 
 
@@ -46,12 +46,7 @@ def file_report(client, *, files=None, slug="report", category="illegal_fees") -
 
 def sign_in(app, db, actor):
     client = app.test_client()
-    with db.session_scope(write=False) as s:
-        username = s.scalar(select(User.username).where(User.id == actor.user_id))
-    page = client.get("/staff/login").get_data(as_text=True)
-    resp = client.post("/staff/login", data={"csrf_token": CSRF.search(page).group(1), "username": username,
-                                             "password": PASSWORD})
-    assert resp.status_code == 303
+    login_as(client, db, actor)
     return client
 
 

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta, timezone
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from casework.accounts.models import Role, User
+from casework.accounts.models import Role
 from casework.cases.models import Case, Event, EventKind
 from casework.cases.numbers import CHINA
 from casework.stats.risk import grade_all
 from casework.stats.rollup import refresh
+from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 
 
 def utcnow():
@@ -24,12 +24,7 @@ def utcnow():
 
 
 def sign_in(client, db, actor):
-    with db.session_scope(write=False) as s:
-        username = s.get(User, actor.user_id).username
-    page = client.get("/staff/login").get_data(as_text=True)
-    resp = client.post("/staff/login", data={"csrf_token": CSRF.search(page).group(1), "username": username,
-                                             "password": PASSWORD})
-    assert resp.status_code == 303
+    login_as(client, db, actor)
     return client
 
 

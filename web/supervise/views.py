@@ -17,7 +17,7 @@ from casework.stats.models import AssociationRisk
 from casework.stats.risk import FACTORS, spot_checks
 from casework.stats.rollup import refreshed_at
 from web.auth import current_actor
-from web.i18n import current_locale, title
+from web.i18n import current_locale
 from web.requestdb import db_session, services
 from web.supervise import bp
 from web.supervise.tables import Column, Table, to_csv, to_xlsx
@@ -110,14 +110,20 @@ def _figure_table(key: str, caption: str, first_label: str, items, *, chart=None
     return t
 
 
-def dashboard_tables(session, f: dict) -> tuple[queries.Figures, list[Table]]:
+def dashboard_tables(session, f: dict, only: str | None = None) -> list[Table]:
+    """The dashboard's tables; ``only``: just that one (an export)."""
     period, type_, unit = f["period"], f["type"], f["unit"]
-    totals = queries.totals(session, period, type=type_, unit=unit)
-    tables = [_figure_table("monthly", _("By month of filing"), _("Month"),
-                            queries.by_month(session, period, type=type_, unit=unit),
-                            chart="line", series=(1, 3, 4))]
+    tables = []
+
+    def wanted(key: str) -> bool:
+        return only is None or only == key
+
+    if wanted("monthly"):
+        tables.append(_figure_table("monthly", _("By month of filing"), _("Month"),
+                                    queries.by_month(session, period, type=type_, unit=unit),
+                                    chart="line", series=(1, 3, 4)))
     args = _query_args(f)
-    if unit is None:
+    if unit is None and wanted("units"):
         units = queries.breakdown(session, "unit", period, type=type_, limit=TOP, measures=BREAKDOWN_MEASURES)
         names = _names(session, Unit, [k for k, _f in units])
         tables.append(_figure_table(
@@ -125,20 +131,20 @@ def dashboard_tables(session, f: dict) -> tuple[queries.Figures, list[Table]]:
             [(names.get(k, _("No unit yet")), fig) for k, fig in units], chart="hbar", series=(1, 5),
             links=[url_for("supervise.dashboard", **{**args, "unit": k}) if k else None for k, _f in units]))
     cats = queries.breakdown(session, "category", period, type=type_, unit=unit, limit=TOP,
-                            measures=BREAKDOWN_MEASURES)
+                             measures=BREAKDOWN_MEASURES) if wanted("categories") else None
     if cats is not None:  # None: one unit and one type (the rollups keep a unit's types together)
         cat_names = _names(session, Category, [k for k, _f in cats])
         tables.append(_figure_table("categories", _("By category"), _("Category"),
                                     [(cat_names.get(k, "—"), fig) for k, fig in cats], chart="hbar", series=(1,)))
     assocs = queries.breakdown(session, "association", period, type=type_, unit=unit, limit=TOP,
-                              measures=BREAKDOWN_MEASURES)
+                               measures=BREAKDOWN_MEASURES) if wanted("associations") else None
     if assocs is not None:
         assoc_names = _names(session, Association, [k for k, _f in assocs])
         tables.append(_figure_table(
             "associations", _("By association (the %(n)d with most cases)", n=TOP), _("Association"),
             [(assoc_names.get(k, _("Association not named")), fig) for k, fig in assocs], chart="hbar",
             series=(1,)))
-    return totals, tables
+    return tables
 
 
 def _freshness(session) -> datetime | None:
@@ -150,7 +156,8 @@ def dashboard():
     _require_supervisor()
     f = _filters()
     session = db_session()
-    totals, tables = dashboard_tables(session, f)
+    totals = queries.totals(session, f["period"], type=f["type"], unit=f["unit"])
+    tables = dashboard_tables(session, f)
     overdue_levels = dict(session.execute(
         select(Case.supervision_level, func.count()).where(OVERDUE).group_by(Case.supervision_level)).all())
     units = list(session.scalars(select(Unit).order_by(Unit.kind, Unit.id)))
@@ -170,7 +177,7 @@ def export(table: str, fmt: str):
     if table == "risk":
         tables = [risk_table(session, _authority())]
     else:
-        tables = dashboard_tables(session, _filters())[1]
+        tables = dashboard_tables(session, _filters(), only=table)
     found = next((t for t in tables if t.key == table), None)
     if found is None:
         abort(404)
