@@ -7,7 +7,7 @@ PORT   ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install install-test env translations migrate seed serve test-sqlite test-postgres lock extract clean
+.PHONY: run test install install-test env translations migrate seed serve test-sqlite test-postgres lock extract clean cluster
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -48,8 +48,7 @@ run: seed
 	@echo
 	@$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - \
-	  --access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' 'web.wsgi:app'
+	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
 
 test: install-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres"
@@ -66,6 +65,11 @@ lock: $(BIN)/python
 extract:
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k pgettext:1c,2 -o web/translations/messages.pot --no-location --sort-output --project=changtong .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
+
+# docker-compose.yml's topology without Docker (PostgreSQL and redis-server binaries needed):
+# two web nodes, two workers and one beat from the same settings, and a scenario across them
+cluster: install
+	$(BIN)/python -m bench.cluster
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

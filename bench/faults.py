@@ -28,14 +28,11 @@ through the same functions and asserts them.
 from __future__ import annotations
 
 import argparse
-import glob
 import http.client
 import json
 import os
-import pwd
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,8 +47,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.cluster import Postgres  # noqa: E402
 from bench.intake import Server  # noqa: E402
-from tests.workers.conftest import RedisServer, Worker, free_port, wait_for  # noqa: E402
+from tests.workers.conftest import RedisServer, Worker, wait_for  # noqa: E402
 
 HOST = "127.0.0.1"
 CASES = "/api/v1/cases"
@@ -68,56 +66,6 @@ def submission(i: int) -> bytes:
 
 
 # -- the parts ----------------------------------------------------------------------------------
-
-class Postgres:
-    """A cluster of our own: initdb into a temporary directory, pg_ctl on a free port."""
-
-    def __init__(self, root: Path):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not bins:
-            raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
-        self.bin = Path(bins[-1]).parent
-        self.root, self.port = root, free_port()
-        self.data, self.log = root / "pgdata", root / "postgres.log"
-        self.running = False
-
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = list(args)
-        if os.geteuid() == 0:  # postgres refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
-
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
-        # fsync off: a benchmark cluster on a shared machine; restarts here are clean (-m fast)
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses={HOST} -c max_connections=200 "
-                "-c fsync=off -c full_page_writes=off")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-o", opts, "start")
-        self.running = True
-        import psycopg
-
-        with psycopg.connect(f"host={HOST} port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute("CREATE DATABASE changtong")
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@{HOST}:{self.port}/changtong"
-
-    def restart(self) -> float:
-        t = time.monotonic()
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-m", "fast", "restart")
-        return time.monotonic() - t
-
-    def stop(self) -> None:
-        if self.running:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop", check=False)
-            self.running = False
-
 
 class Stack:
     """PostgreSQL, Redis, two workers (one with beat) and gunicorn, from one environment.
