@@ -6,6 +6,8 @@ complainant in one transaction (it flushes; the caller commits). A replayed subm
 """
 from __future__ import annotations
 
+import hashlib
+
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,6 +71,15 @@ def unstage_file(session: Session, services: Services, token: str, attachment_id
         services.files.delete(att.storage_key)
         session.delete(att)
         session.flush()
+
+
+def scoped_key(namespace: str, raw: str) -> str:
+    """A client's idempotency key in one channel's namespace (``api:``, ``open311:``), within
+    the 64 characters stored: a longer one is replaced by its SHA-256 (still one key per key)."""
+    key = f"{namespace}:{raw}"
+    if len(key) > 64:
+        key = f"{namespace}:" + hashlib.sha256(raw.encode()).hexdigest()[:63 - len(namespace)]
+    return key
 
 
 def find_receipt(session: Session, services: Services, idempotency_key: str) -> Receipt | None:

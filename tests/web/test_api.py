@@ -83,6 +83,17 @@ def test_idempotency_key_files_once(client, db, submission_data):
         assert s.scalar(select(func.count()).select_from(Case)) == 1
 
 
+def test_a_64_character_idempotency_key_files_once(client, db, submission_data):
+    key = "k" * 64  # the longest the API takes: namespaced, it no longer fits the column as is
+    first = post_case(client, submission_data(), **{"Idempotency-Key": key})
+    again = post_case(client, submission_data(), **{"Idempotency-Key": key})
+    other = post_case(client, submission_data(), **{"Idempotency-Key": "k" * 63 + "j"})
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert first.get_json() == again.get_json() != other.get_json()
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 2
+
+
 def test_malformed_requests_get_clear_errors_not_500(client):
     bad_json = client.post("/api/v1/cases", data="{not json", content_type="application/json")
     assert bad_json.status_code == 400 and "JSON" in bad_json.get_json()["error"]["message"]

@@ -88,7 +88,7 @@ def create_case():
         return _unprocessable({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.: characters.")]})
     session = db_session()
     svc = services()
-    idem = f"api:{key}" if key else None
+    idem = ops.scoped_key("api", key) if key else None
     if idem:
         replay = ops.find_receipt(session, svc, idem)
         if replay is not None:

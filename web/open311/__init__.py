@@ -1,0 +1,12 @@
+"""An Open311 GeoReport v2 facade over Changtong (docs/open311.md).
+
+Services are the categories, service requests are cases. Civic-reporting clients (Open311
+mobile apps, the open311 client libraries) can list services, read a service definition, file
+a case and follow it with its query code, in XML or JSON. No cookie is read or set, so the
+blueprint is exempt from CSRF protection (see web/app.py).
+"""
+from flask import Blueprint
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+from web.open311 import catalog, intake, render, status  # noqa: E402,F401

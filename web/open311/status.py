@@ -1,0 +1,130 @@
+"""GET /requests: a case as an Open311 service request, for whoever holds its query code.
+
+Changtong publishes no individual case: the list without ids is empty (counts are public at
+/stats), and one request is read with its number and its query code (``X-Query-Code`` header
+or ``query_code`` parameter). A wrong code and a number never issued get the same 404, and
+failures count against the same per-number budget as the /track page and the JSON API's
+lookups (web.public.opened): only failures count, so a right code always opens the case.
+"""
+from __future__ import annotations
+
+from flask import request
+from flask_babel import gettext as _
+
+from casework.cases.models import ActorKind, Case, CaseState
+from casework.cases.numbers import normalize_number
+from casework.cases.queries import case_for_lookup, public_events
+from casework.db import as_utc
+from casework.registry.models import UnitKind
+from web.extensions import limiter
+from web.i18n import current_locale, title
+from web.open311 import bp
+from web.open311.catalog import FMT
+from web.open311.render import error_response, iso, localized, respond
+from web.presenters import next_step
+from web.requestdb import db_session, services
+
+# the case's handling is over: nothing more happens to it on the platform (a failed mediation
+# may go on as a new complaint, with its own number)
+CLOSED = frozenset({CaseState.closed, CaseState.withdrawn, CaseState.not_accepted,
+                    CaseState.mediated, CaseState.mediation_failed})
+# who writes the replies a complainant reads (not the complainant, not the other party)
+REPLYING = frozenset({ActorKind.staff, ActorKind.system})
+
+
+def _asked_number() -> str:
+    return (request.view_args or {}).get("service_request_id") or request.args.get("service_request_id", "")
+
+
+def _asked_code() -> str:
+    return request.headers.get("X-Query-Code") or request.args.get("query_code", "")
+
+
+def _lookup_key() -> str:
+    # the key web.public.opened uses for the same number: one budget for every way in
+    return "lookup:" + normalize_number(_asked_number())[:20]
+
+
+def _right_code() -> bool:
+    number, code = _asked_number(), _asked_code()
+    if not number or not code or "," in number:
+        return False
+    return case_for_lookup(db_session(), services().settings.query_pepper, number, code) is not None
+
+
+lookup_limited = limiter.shared_limit(lambda: services().settings.lookup_limit, scope="lookup",
+                                      key_func=_lookup_key, deduct_when=lambda r: r.status_code == 404,
+                                      exempt_when=_right_code)
+
+
+def status_notes(case: Case) -> str:
+    """The state as the status page names it, then the latest reply the complainant was sent."""
+    state = title(case.state)
+    replies = [ev for ev in public_events(case) if ev.public_text and ev.actor_kind in REPLYING]
+    return _("%(state)s: %(reply)s", state=state, reply=replies[-1].public_text) if replies else state
+
+
+def agency(case: Case) -> str:
+    unit = case.unit
+    if unit is None:
+        return title(UnitKind.triage)
+    return unit.name_en if current_locale().startswith("en") and unit.name_en else unit.name
+
+
+def expected(case: Case):
+    """The current stage's deadline; none while the clock is paused or once the case is over."""
+    if case.state in CLOSED or case.stage is None or case.paused_at is not None:
+        return None
+    return case.due_at
+
+
+def service_request(case: Case) -> dict:
+    events = public_events(case)
+    updated = max([case.submitted_at] + [ev.created_at for ev in events], key=as_utc)
+    return {
+        "service_request_id": case.number,
+        "status": "closed" if case.state in CLOSED else "open",
+        "status_notes": status_notes(case),
+        "service_name": case.category.display_name(current_locale()),
+        "service_code": case.category.code,
+        "description": case.description,
+        "agency_responsible": agency(case),
+        "service_notice": next_step(case),
+        "requested_datetime": iso(case.submitted_at),
+        "updated_datetime": iso(updated),
+        "expected_datetime": iso(expected(case)),
+        # no geography: an association is not a place on a map
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": None,
+    }
+
+
+def _one(fmt: str, number: str):
+    case = case_for_lookup(db_session(), services().settings.query_pepper, number, _asked_code())
+    if case is None:
+        return error_response(fmt, 404, ["service_request_id: " + _("No case matches this case number and query code.")])
+    return respond(fmt, "service_requests", [service_request(case)])
+
+
+@bp.get(f"/requests/<service_request_id>.{FMT}")
+@lookup_limited
+@localized
+def get_request(service_request_id: str, fmt: str):
+    return _one(fmt, service_request_id)
+
+
+@bp.get(f"/requests.{FMT}")
+@lookup_limited
+@localized
+def list_requests(fmt: str):
+    ids = [i.strip() for i in request.args.get("service_request_id", "").split(",") if i.strip()]
+    if not ids:
+        return respond(fmt, "service_requests", [])
+    if len(ids) > 1:
+        return error_response(fmt, 400, ["service_request_id: " + _(
+            "Ask for one service request at a time: each has its own query code.")])
+    return _one(fmt, ids[0])
