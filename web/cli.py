@@ -256,3 +256,5 @@ main.add_command(reindex_command)
 main.add_command(stats_group)
 from web.cli_retention import retention_group  # noqa: E402
 main.add_command(retention_group)
+from web.cli_backup import backup_group  # noqa: E402
+main.add_command(backup_group)
