@@ -80,6 +80,11 @@ class Settings:
     # risk grade weights per factor (casework.stats.risk), points out of their sum
     risk_weights: tuple[tuple[str, float], ...] = (
         ("volume", 30.0), ("substantiated", 30.0), ("overdue", 20.0), ("repeat", 20.0))
+    # operations: /metrics asks for this bearer token when it is set; a Celery worker serves
+    # its task metrics on this port (on this address) when the port is set
+    metrics_token: str | None = field(default=None, repr=False)
+    worker_metrics_port: int | None = None
+    worker_metrics_addr: str = "127.0.0.1"
     testing: bool = False
 
     @property
@@ -131,6 +136,9 @@ class Settings:
             ("public_min_count", "CHANGTONG_PUBLIC_MIN_COUNT", int),
             ("risk_weights", "CHANGTONG_RISK_WEIGHTS", parse_weights),
             ("retention_days", "CHANGTONG_RETENTION_DAYS", _positive_int),
+            ("metrics_token", "CHANGTONG_METRICS_TOKEN", str),
+            ("worker_metrics_port", "CHANGTONG_WORKER_METRICS_PORT", int),
+            ("worker_metrics_addr", "CHANGTONG_WORKER_METRICS_ADDR", str),
         ):
             if env.get(name):
                 values[key] = conv(env[name])

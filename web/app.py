@@ -55,6 +55,9 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     from web.public import bp as public_bp
 
     extensions.init_app(app, settings)
+    from web import ops
+
+    ops.init_app(app)  # /healthz, /readyz, /metrics; its request hooks run first
     requestdb.init_app(app)
     auth.init_app(app)
     security.init_app(app)
@@ -82,6 +85,10 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     app.register_blueprint(desk_api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(supervise_bp)
+    from web.open311 import bp as open311_bp
+
+    app.register_blueprint(open311_bp)
+    extensions.csrf.exempt(open311_bp)  # Open311 clients send no cookies
     extensions.csrf.exempt(api_bp)
     extensions.csrf.exempt(desk_api_bp)  # bearer tokens, no cookies
     logging.getLogger("werkzeug").addFilter(security.RedactFilter())

@@ -15,7 +15,7 @@ from casework.accounts.operations import user_for_token
 from web import sessions as staff_sessions
 from web.requestdb import db_session
 
-PUBLIC_BLUEPRINTS = {"public", "api"}
+PUBLIC_BLUEPRINTS = {"public", "api", "open311", "ops"}  # ops: probes and scrapers
 PUBLIC_ENDPOINTS = {"static", "staff.login"}
 
 

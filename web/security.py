@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import re
 
+from casework.logs import redact  # personal data in a logged path is masked too
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -47,5 +49,5 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_QUERY.sub(r"\1?…", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(redact(_QUERY.sub(r"\1?…", a)) if isinstance(a, str) else a for a in record.args)
         return True

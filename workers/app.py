@@ -100,4 +100,7 @@ def make_celery(settings: Settings) -> Celery:
     stats_tasks.register(app, context)
     from workers import retention_tasks  # noqa: E402
     retention_tasks.register(app, context)
+    from workers import metrics  # noqa: E402
+
+    metrics.install(app, settings)  # task counters, JSON logs, the metrics port
     return app

@@ -30,7 +30,7 @@ def _never_issued(number: str) -> str:
 
 def _shape(resp, number):
     body = CSRF.sub("CSRF", resp.get_data(as_text=True)).replace(number, "NUMBER")
-    headers = sorted((k, v) for k, v in resp.headers.items() if k not in ("Date", "Set-Cookie", "Content-Length"))
+    headers = sorted((k, v) for k, v in resp.headers.items() if k not in ("Date", "Set-Cookie", "Content-Length", "X-Request-ID"))
     cookies = sorted(c.split("=", 1)[0] + ";" + c.split(";", 1)[-1] for c in resp.headers.getlist("Set-Cookie"))
     return resp.status_code, body, headers, cookies
 

@@ -34,18 +34,23 @@ STAFF = [r for r in ROLES if r != "anonymous"]
 
 LOGIN = "login"  # a 302 to the sign-in page, with next= (an HTML page for someone not signed in)
 NOT_AUTH = "not-auth"  # anything but 401/403 and server errors: open to everyone
-PUBLIC_BLUEPRINTS = {"public", "api"}
+PUBLIC_BLUEPRINTS = {"public", "api", "ops", "open311"}
 
 # Public pages and the public API: open to everyone, signed in or not. Listed one by one,
 # so that a new public route is a decision, not an accident.
 PUBLIC_ENDPOINTS = {
-    "public.index", "public.privacy", "public.healthz", "public.set_language",
+    "public.index", "public.privacy", "public.set_language",
+    # probes and the Prometheus scrape (web.ops); /metrics takes a token when one is set
+    "ops.healthz", "ops.readyz", "ops.metrics",
     "public.file_form", "public.file_submit",
     "public.track_form", "public.track_submit", "public.status", "public.leave", "public.public_move",
     # mediation: the respondent's page (its own code) and the applicant's agreement and follow-up complaint
     "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",
     "public.respond_agreement", "public.respond_leave", "public.track_agreement", "public.track_complaint",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
+    # the Open311 GeoReport v2 facade (web.open311): a request is read with its query code
+    "open311.discovery", "open311.services", "open311.service_definition", "open311.create_request",
+    "open311.list_requests", "open311.get_request", "open311.fallback",
     # public statistics and open data (信息公开)
     "public.stats", "public.stats_association", "public.stats_unit", "public.open_data", "public.open_data_file",
 }
@@ -140,7 +145,7 @@ def _value(rule, name, world):
     converter = rule._converters.get(name)
     if type(converter).__name__ == "IntegerConverter":
         return 999_999  # an id of nothing: reading it is safe, changing it changes nothing
-    return {"move": "note", "slug": "complaint", "code": "zh_CN"}.get(name, "x")
+    return {"move": "note", "slug": "complaint", "code": "zh_CN", "fmt": "json"}.get(name, "x")
 
 
 def _sign_in(client, db, make_staff, role):

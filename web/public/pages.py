@@ -30,8 +30,3 @@ def set_language(code: str):
     if code in LOCALES:
         resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return resp
-
-
-@bp.get("/healthz")
-def healthz():
-    return {"status": "ok"}

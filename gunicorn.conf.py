@@ -1,0 +1,84 @@
+"""Gunicorn settings for Changtong: `gunicorn -c gunicorn.conf.py web.wsgi:app`.
+
+Gunicorn also reads this file on its own when it starts in the repository's root. Options
+given on the command line win over what is set here.
+
+Environment:
+  CHANGTONG_BIND             address to listen on (default 127.0.0.1:5000; 0.0.0.0:5000 in a container)
+  WEB_CONCURRENCY            worker processes (default 2; about 2 x cores + 1 for a busy node)
+  CHANGTONG_TIMEOUT          seconds a worker may spend on one request before it is restarted (60)
+  FORWARDED_ALLOW_IPS        proxies whose X-Forwarded-Proto/-For are believed (default 127.0.0.1;
+                             the address of the reverse proxy in front, or "*" only where nothing
+                             else can reach gunicorn's port)
+  CHANGTONG_LOG_FORMAT       json (default) or text; CHANGTONG_LOG_LEVEL (INFO)
+  CHANGTONG_GUNICORN_ACCESS_LOG=1  also gunicorn's own access lines (off: the app writes one line
+                             per request with its id and URL rule; gunicorn's carries the raw path)
+  PROMETHEUS_MULTIPROC_DIR   where the workers write their metrics; wiped at start. Unset, a private
+                             temporary directory is made and removed at exit. One directory per
+                             gunicorn instance: two instances must not share one.
+"""
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
+from pathlib import Path as _Path
+
+# -- metrics: multiprocess mode, chosen before prometheus_client is imported anywhere -----------
+if not _os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="changtong-metrics-")  # the workers inherit it
+    _os.environ["CHANGTONG_OWN_METRICS_DIR"] = _os.environ["PROMETHEUS_MULTIPROC_DIR"]  # removed at exit
+_metrics_dir = _Path(_os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+from casework import logs as _logs  # noqa: E402
+
+bind = [_os.environ.get("CHANGTONG_BIND", "127.0.0.1:5000")]
+workers = int(_os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = int(_os.environ.get("CHANGTONG_TIMEOUT", "60"))
+graceful_timeout = 20
+keepalive = 5
+# X-Forwarded-* headers are believed only from these addresses (gunicorn's own default too)
+forwarded_allow_ips = _os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# requests larger than this header size are refused before the app sees them
+limit_request_line = 8190
+# no control socket ($HOME/.gunicorn/gunicorn.ctl): nothing uses it, and two instances on one
+# host would contend for the one path
+control_socket_disable = True
+
+# -- logs: every line a JSON object (casework.logs), personal data masked ------------------------
+# the access format, should gunicorn's access log be turned on: no client address, no query string
+access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'
+logconfig_dict = _logs.dict_config()
+logconfig_dict["filters"]["request_id"] = {"()": "web.ops.RequestIdFilter"}
+logconfig_dict["handlers"]["changtong"]["filters"].append("request_id")
+logconfig_dict["loggers"].update({
+    "gunicorn.error": {"level": _logs.level(), "handlers": ["changtong"], "propagate": False},
+    "alembic": {"level": "WARNING"},  # /readyz reads the schema's revision: no line per probe
+    "gunicorn.access": {"level": "INFO" if _os.environ.get("CHANGTONG_GUNICORN_ACCESS_LOG") == "1" else "WARNING",
+                        "handlers": ["changtong"], "propagate": False},
+})
+
+
+def on_starting(server):
+    """The master, before the first worker: counters of an earlier run are wiped."""
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    # jieba's dictionary (search, duplicates) loaded once here, before the fork: every worker
+    # shares it instead of spending 1-3 s loading its own copy on its first search
+    import jieba
+
+    jieba.setLogLevel(_logs.level())
+    jieba.initialize()
+
+
+def child_exit(server, worker):
+    """A worker that ended (restarted or stopped) hands back its live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))
+
+
+def on_exit(server):
+    own = _os.environ.get("CHANGTONG_OWN_METRICS_DIR")
+    if own and own == str(_metrics_dir):
+        _shutil.rmtree(own, ignore_errors=True)
