@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/production.py [--seconds 60] [--clients 16] [--probe-rate 2]
                                          [--web-concurrency 2] [--warmup 5] [--keep]
+                                         [--search-backend whoosh|postgres]
 
 One script, one run, on this machine. It starts the production topology from docker-compose.yml
 without Docker (``bench.cluster.Cluster``: its own PostgreSQL and redis-server on free ports,
@@ -310,7 +311,7 @@ def report(phases: list[Phase], args) -> None:
     print()
     print(f"production benchmark: PostgreSQL + Redis, gunicorn ({args.web_concurrency} sync workers per node, "
           f"gunicorn.conf.py), 2 Celery workers + 1 beat, {args.clients} connections, {args.seconds:.0f} s per load, "
-          f"{os.cpu_count()} CPUs")
+          f"search: {args.search_backend}, {os.cpu_count()} CPUs")
     print(f"{'nodes':<6}{'what':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  errors")
     for p in phases:
         s = p.submissions
@@ -340,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe-rate", type=float, default=2.0, help="desk queue and search requests per second, each")
     ap.add_argument("--web-concurrency", type=int, default=2, help="gunicorn workers per node")
     ap.add_argument("--warmup", type=float, default=5)
+    ap.add_argument("--search-backend", choices=("whoosh", "postgres"), default="whoosh",
+                    help="CHANGTONG_SEARCH_BACKEND of every process (default whoosh, as .env.example)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args(argv)
 
@@ -351,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     phases: list[Phase] = []
     tmp = Path(tempfile.mkdtemp(prefix="changtong-production-"))
-    with Cluster(web_nodes=1, workers=2, web_concurrency=args.web_concurrency, keep=args.keep) as cluster:
+    with Cluster(web_nodes=1, workers=2, web_concurrency=args.web_concurrency, keep=args.keep,
+                 env={"CHANGTONG_SEARCH_BACKEND": args.search_backend}) as cluster:
         print(f"cluster up: PostgreSQL, redis-server, {len(cluster.nodes)} node, workers and beat ({cluster.tmp})",
               flush=True)
         submit_one(cluster.nodes[0].base_url)

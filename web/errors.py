@@ -39,13 +39,7 @@ def _database_unavailable():
     behind the client's back); the client is told to send it again: a 503 with Retry-After,
     as JSON under /api/ and as a page for the forms. Resending is safe: the API's
     Idempotency-Key returns the first case if it was stored after all."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        try:
-            session.rollback()
-            session.close()
-        except Exception:  # the connection is gone; the pool discards it
-            log.debug("rollback after a lost connection failed", exc_info=True)
+    discard_request_session()
     log.warning("database unavailable on %s %s", request.method, request.path)
     if request.path.startswith("/api/"):
         message = _("The service is briefly unavailable. Please send the same request again, with the same Idempotency-Key, in a few seconds.")
@@ -59,6 +53,17 @@ def _database_unavailable():
     resp.headers["Retry-After"] = str(RETRY_AFTER)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def discard_request_session() -> None:
+    """Roll back and close this request's session after its connection was lost."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+            session.close()
+        except Exception:  # the connection is gone; the pool discards it
+            log.debug("rollback after a lost connection failed", exc_info=True)
 
 
 def _page(template: str, **context):

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from casework.cases.numbers import CHINA
 from casework.db import as_utc
+from web.errors import discard_request_session
 from web.extensions import LOCALES
 from web.open311 import bp
 
@@ -151,16 +152,6 @@ def http_error(err: HTTPException) -> Response:
     return resp
 
 
-def _rollback() -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        try:
-            session.rollback()
-            session.close()
-        except Exception:  # the connection is gone; the pool discards it
-            log.debug("rollback after a lost connection failed", exc_info=True)
-
-
 @bp.errorhandler(HTTPException)
 def _http(err: HTTPException):
     return http_error(err)
@@ -173,7 +164,7 @@ def _unexpected(err: Exception):
     lost = isinstance(err, (OperationalError, DisconnectionError)) or (
         isinstance(err, DBAPIError) and bool(getattr(err, "connection_invalidated", False)))
     if lost:
-        _rollback()
+        discard_request_session()
         log.warning("database unavailable on %s %s", request.method, request.path)
         code = 503
     else:
