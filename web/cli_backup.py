@@ -45,6 +45,12 @@ def create_command(file: Path, verbose: bool) -> None:
                                progress=(lambda m: click.echo(f"  {m}")) if verbose else None)
     except BackupError as err:
         raise click.ClickException(str(err)) from None
+    from casework.audit.operations import cli_actor
+    from casework.backup.audit import record_backup
+
+    if not record_backup(db, cli_actor(), result.path, result.manifest):  # who took a copy of everything, when
+        click.echo("(not recorded in the audit log: the database's schema is older than this version; "
+                   "`changtong db upgrade` brings it up to date)", err=True)
     click.echo(f"Backup written to {result.path} ({_size(result.path.stat().st_size)}): {_summary(result.manifest)}.")
     click.echo("Keep CHANGTONG_PII_KEY, CHANGTONG_IDENTITY_KEY and CHANGTONG_QUERY_PEPPER apart from it: "
                "the backup does not hold them and cannot be read without them.")
@@ -79,5 +85,9 @@ def restore_command(file: Path, no_reindex: bool) -> None:
                                 reindex=not no_reindex)
     except BackupError as err:
         raise click.ClickException(str(err)) from None
+    from casework.audit.operations import cli_actor
+    from casework.backup.audit import record_restore
+
+    record_restore(ext["changtong.db"], cli_actor(), file, result.manifest)
     click.echo(f"Restored {result.cases} cases ({result.rows} rows, {result.files + result.files_present} upload "
                f"files) from {file}; the database is at schema revision {result.revision}.")

@@ -45,6 +45,7 @@ class AuditKind(TitledEnum):
     identity_reveal = "identity_reveal", N_("Identity reveal")
     case_file = "case_file", N_("Original file")
     retention = "retention", N_("Retention")
+    backup = "backup", N_("Backup")
 
 
 class AuditAction(TitledEnum):
