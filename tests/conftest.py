@@ -122,14 +122,19 @@ def submission_data():
             "complainant": {"name": "张三", "phone": "13800138000"},
             "privacy_consent": True,
         }
-        for key, value in changes.items():
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
-        return data
+        return changed(data, changes)
 
     return make
+
+
+def changed(data: dict, changes: dict) -> dict:
+    """``data`` with ``changes`` applied: a value replaces the field, None removes it."""
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
 
 
 @pytest.fixture

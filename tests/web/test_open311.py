@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from casework.accounts.models import Role, User
 from casework.cases.models import Case, CaseState
 from casework.mediation.models import Mediation
+from tests.conftest import changed
 from tests.security.helpers import CSRF, sign_in
 
 COMPOSITES = "51100000500009247D"  # 中国复合材料工业协会: complaints go to 工业和信息化部 (miit)
@@ -27,12 +28,7 @@ def form(**changes):
         "attribute[association_credit_code]": COMPOSITES,
         "attribute[privacy_consent]": "true",
     }
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return data
+    return changed(data, changes)
 
 
 def post(client, data, fmt="json", **headers):
