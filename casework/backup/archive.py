@@ -111,7 +111,10 @@ class ArchiveReader:
 
     def __init__(self, fileobj: BinaryIO):
         with _damaged():
-            self._tar = tarfile.open(fileobj=fileobj, mode="r|gz")
+            # gzip (not tarfile's own "r|gz", which never checks the trailer) verifies the CRC-32
+            # and length of the whole stream once it is read to its end (see items())
+            self._gz = gzip.GzipFile(fileobj=fileobj, mode="rb")
+            self._tar = tarfile.open(fileobj=self._gz, mode="r|")
             self._members = iter(self._tar)
             first = self._next("manifest.json")
             if first.name != MANIFEST:
@@ -145,6 +148,8 @@ class ArchiveReader:
             extra = next(self._members, None)
             if extra is not None:
                 raise BackupError(f"the archive holds an unexpected member {extra.name!r}")
+            while self._gz.read(CHUNK):  # the tar's padding, then the gzip trailer's checks
+                pass
 
     def _rows(self, member: tarfile.TarInfo, info: dict) -> Iterator[list]:
         digest, size, count, width = hashlib.sha256(), 0, 0, len(info["columns"])

@@ -381,12 +381,16 @@ def test_restore_into_a_database_with_cases_is_refused_and_changes_nothing(setti
 
 
 def test_a_damaged_archive_is_refused_by_verify_and_restore(settings, archive, fresh, tmp_path):
-    data = bytearray(archive.read_bytes())
-    data[len(data) // 2] ^= 0x40  # one flipped bit in the compressed stream
-    flipped = tmp_path / "flipped.tar.gz"
-    flipped.write_bytes(bytes(data))
-    result = cli(settings, "verify", str(flipped))
-    assert result.exit_code == 1 and "damaged" in result.output, result.output
+    original = archive.read_bytes()
+    # one flipped bit: in the middle of the compressed stream, near its end (where only the tar's
+    # zero padding is: every checksum of the content still matches) and in the gzip trailer
+    for at in (len(original) // 2, len(original) - 12, len(original) - 6, len(original) - 2):
+        data = bytearray(original)
+        data[at] ^= 0x40
+        flipped = tmp_path / "flipped.tar.gz"
+        flipped.write_bytes(bytes(data))
+        result = cli(settings, "verify", str(flipped))
+        assert result.exit_code == 1 and "damaged" in result.output, (at, len(original), result.output)
 
     # an intact gzip stream whose upload file had a byte changed: only the sha256 can tell
     tampered = tmp_path / "tampered.tar.gz"
