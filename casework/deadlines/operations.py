@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
 from casework.cases.models import Case, Stage
+from casework.cases.queue import OPEN_STATES
 from casework.deadlines.calendar import library_confirms
 from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
 from casework.i18n import Message, N_
 
-OPEN_STATES = ("received", "pending_acceptance", "accepted", "need_info", "replied",
-               "under_review", "under_re_review", "mediating")
 
 
 class DeadlineAdminError(ValueError):

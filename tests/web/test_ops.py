@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.cluster import free_port
 from casework.logs import JsonFormatter, RedactFilter, redact
 from tests.conftest import needs_service
 
@@ -252,12 +253,6 @@ def test_text_lines_when_asked_are_masked_too(monkeypatch):
 
 # -- a real gunicorn --------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, **headers) -> tuple[int, bytes]:
     req = urllib.request.Request(url, headers=headers)
     try:
@@ -280,7 +275,7 @@ def _send(url: str, body: bytes, content_type: str) -> tuple[int, bytes]:
 def gunicorn(settings, db, tmp_path):
     import base64
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHANGTONG_", "PROMETHEUS_"))}
     env.update({
         "DATABASE_URL": settings.database_url, "CHANGTONG_DATA_DIR": str(settings.data_dir),

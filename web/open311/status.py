@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 
-from casework.cases.models import ActorKind, Case, CaseState
-from casework.cases.numbers import normalize_number
+from casework.cases.models import ActorKind, Case
 from casework.cases.queries import case_for_lookup, public_events
+from casework.cases.queue import OPEN_STATES
 from casework.db import as_utc
 from casework.registry.models import UnitKind
 from web.extensions import limiter
@@ -22,12 +22,9 @@ from web.open311 import bp
 from web.open311.catalog import FMT
 from web.open311.render import error_response, iso, localized, respond
 from web.presenters import next_step
+from web.public.opened import lookup_key
 from web.requestdb import db_session, services
 
-# the case's handling is over: nothing more happens to it on the platform (a failed mediation
-# may go on as a new complaint, with its own number)
-CLOSED = frozenset({CaseState.closed, CaseState.withdrawn, CaseState.not_accepted,
-                    CaseState.mediated, CaseState.mediation_failed})
 # who writes the replies a complainant reads (not the complainant, not the other party)
 REPLYING = frozenset({ActorKind.staff, ActorKind.system})
 
@@ -41,8 +38,7 @@ def _asked_code() -> str:
 
 
 def _lookup_key() -> str:
-    # the key web.public.opened uses for the same number: one budget for every way in
-    return "lookup:" + normalize_number(_asked_number())[:20]
+    return lookup_key(_asked_number())  # one budget per number for every way in
 
 
 def _right_code() -> bool:
@@ -71,9 +67,15 @@ def agency(case: Case) -> str:
     return unit.name_en if current_locale().startswith("en") and unit.name_en else unit.name
 
 
+def is_closed(case: Case) -> bool:
+    """Handling is over (closed, withdrawn, not accepted, mediated or mediation failed): the
+    queue's open states are everything else."""
+    return case.state not in OPEN_STATES
+
+
 def expected(case: Case):
     """The current stage's deadline; none while the clock is paused or once the case is over."""
-    if case.state in CLOSED or case.stage is None or case.paused_at is not None:
+    if is_closed(case) or case.stage is None or case.paused_at is not None:
         return None
     return case.due_at
 
@@ -83,7 +85,7 @@ def service_request(case: Case) -> dict:
     updated = max([case.submitted_at] + [ev.created_at for ev in events], key=as_utc)
     return {
         "service_request_id": case.number,
-        "status": "closed" if case.state in CLOSED else "open",
+        "status": "closed" if is_closed(case) else "open",
         "status_notes": status_notes(case),
         "service_name": case.category.display_name(current_locale()),
         "service_code": case.category.code,

@@ -40,8 +40,13 @@ def forget(kind: str, number: str) -> None:
     session[kind] = opened
 
 
+def lookup_key(number: str) -> str:
+    """The rate-limit key of failed lookups of one case number, whichever way they come in."""
+    return "lookup:" + normalize_number(number)[:20]
+
+
 def _number_key() -> str:
-    return "lookup:" + normalize_number(request.form.get("number", ""))[:20]
+    return lookup_key(request.form.get("number", ""))
 
 
 def _right_code() -> bool:
