@@ -51,8 +51,8 @@ from casework.cases.models import Case, Category, Event  # noqa: E402
 from casework.db import Database  # noqa: E402
 from casework.migrate import upgrade  # noqa: E402
 from casework.registry.demo import load_demo  # noqa: E402
+from casework.registry.lookup import pinyin_initials  # noqa: E402
 from casework.registry.models import Association, Unit  # noqa: E402
-from casework.registry.search import pinyin_initials  # noqa: E402
 
 UTC = timezone.utc
 DAY = 86400.0

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
 from casework.cases.models import Category, CategoryGroup
+from casework.registry.lookup import index_terms
 from casework.registry.models import (
     Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
 )
-from casework.registry.search import index_terms
 
 NATIONAL_REGION = "100000"
 TRIAGE_UNIT_CODE = "triage"

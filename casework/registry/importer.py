@@ -46,7 +46,7 @@ from casework.intake.validation import clean_text
 from casework.registry.models import (
     Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
 )
-from casework.registry.search import index_terms
+from casework.registry.lookup import index_terms
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "credit_code", "name", "abbreviation", "level", "region_code", "status", "decoupled",

@@ -8,7 +8,7 @@ commits. The import is audited as one entry with its counts; a file with any bad
 imports nothing and writes no entry.
 
 A deregistered association stays in the registry: old cases and statistics point to it,
-but it is no longer offered to someone filing a case (casework.registry.search).
+but it is no longer offered to someone filing a case (casework.registry.lookup).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from casework.registry.importer import (
     ImportResult, Source, import_associations,
 )
 from casework.registry.models import Association, AssociationLevel, AssociationStatus, Unit, UnitKind
-from casework.registry.search import index_terms, match_associations
+from casework.registry.lookup import index_terms, match_associations
 
 Errors = dict[str, list[Message]]
 PAGE_SIZE = 50

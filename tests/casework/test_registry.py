@@ -12,7 +12,7 @@ import casework.models as m
 from casework.db import Database
 from casework.registry import demo
 from casework.registry.importer import REQUIRED_COLUMNS, import_associations
-from casework.registry.search import index_terms, pinyin_initials, search_associations
+from casework.registry.lookup import index_terms, pinyin_initials, search_associations
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 HEADER = ",".join(REQUIRED_COLUMNS)

@@ -14,7 +14,7 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
-from casework.registry.search import search_associations
+from casework.registry.lookup import search_associations
 from web.api import bp
 from web.extensions import limiter
 from web.i18n import current_locale, tr_errors

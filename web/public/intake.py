@@ -18,7 +18,7 @@ from casework.intake import operations as ops
 from casework.intake.files import UploadRejected, inspect_upload
 from casework.intake.validation import clean_text, validate_submission
 from casework.registry.models import Association
-from casework.registry.search import search_associations
+from casework.registry.lookup import search_associations
 from casework.search.similar import open_matters
 from sqlalchemy import select
 

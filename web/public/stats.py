@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 
 from casework.cases.models import Category
 from casework.registry.models import Association, Unit, UnitKind
-from casework.registry.search import match_associations
+from casework.registry.lookup import match_associations
 from casework.stats import queries
 from casework.stats.disclosure import PUBLIC_MEASURES, disclose, disclose_rows, display_order
 from casework.stats.models import ALL_TYPES, StatRollup as R

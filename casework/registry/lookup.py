@@ -1,4 +1,4 @@
-"""Type-ahead search over the association registry: name, abbreviation, pinyin initials, code.
+"""Type-ahead lookup of an association in the registry: name, abbreviation, pinyin initials, code.
 
 ``pinyin_initials`` turns Chinese text into the first letters of its pinyin (中国钢铁工业协会 →
 ``zggtgyxh``); ``index_terms`` stores those of an association's name and abbreviation in
