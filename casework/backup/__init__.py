@@ -6,7 +6,7 @@ a new, empty instance on SQLite or PostgreSQL; ``verify_backup`` (casework.backu
 checks an archive without restoring it. The archive never holds a key: personal data and
 files stay encrypted with CHANGTONG_PII_KEY / CHANGTONG_IDENTITY_KEY, and query codes are
 checked with CHANGTONG_QUERY_PEPPER; without those three the restored instance cannot read
-them. The CLI is web/cli_backup.py (`changtong backup ...`).
+them. The CLI is web/cli/backup.py (`changtong backup ...`).
 """
 from casework.backup.archive import verify_backup
 from casework.backup.dump import BackupResult, create_backup

@@ -87,7 +87,7 @@ def test_paging(client, db, services, backend, file_case, make_staff):
 
 
 def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tmp_path):
-    from web.cli_search import reindex_command
+    from web.cli.search import reindex_command
 
     for _ in range(3):
         file_case()

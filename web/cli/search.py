@@ -1,6 +1,6 @@
 """`changtong reindex`: rebuild the whole search index without stopping search.
 
-Registered in web/cli.py with ``main.add_command(reindex_command)``.
+Registered in web/cli/__init__.py with ``main.add_command(reindex_command)``.
 """
 from __future__ import annotations
 

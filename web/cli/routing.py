@@ -1,5 +1,5 @@
-"""`changtong routing …`: routing rules from and to CSV, and why a case went where it went
-(the administrator's CLI). The CSV format is described in casework.routing.csvio."""
+"""`changtong routing …`: routing rules from and to CSV, and why a case went where it went.
+The CSV format is described in casework.routing.csvio."""
 from __future__ import annotations
 
 import sys

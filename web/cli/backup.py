@@ -1,5 +1,5 @@
 """`changtong backup create|verify|restore FILE`: the database and the uploads in one archive
-(casework.backup). Registered in web/cli.py. Exit status 0 when done, 1 with a message."""
+(casework.backup). Registered in web/cli/__init__.py. Exit status 0 when done, 1 with a message."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,90 +1,33 @@
-"""The `changtong` command: a Flask CLI group with the project's own commands."""
+"""`changtong users …`: staff accounts, their roles per unit and API tokens (create, grant,
+revoke, disable, enable, set-password, token, revoke-tokens, list, demo).
+Every change is audited with actor kind "cli"."""
 from __future__ import annotations
 
 import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup
 from sqlalchemy import select
 
-from casework import migrate
 from casework.accounts.models import Role
-from casework.settings import Settings, new_key
-
-
-def _create_app():
-    from web.app import create_app
-
-    return create_app(Settings.from_env())
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
-    """Changtong: complaints, reports and mediation for industry associations."""
+from web.cli.table import table
 
 
 def _db():
     return current_app.extensions["changtong.db"]
 
 
-@main.command("keys", with_appcontext=False)
-def keys() -> None:
-    """Print fresh secrets for an env file (never commit them)."""
-    click.echo(f"CHANGTONG_SECRET_KEY={new_key()}")
-    click.echo(f"CHANGTONG_PII_KEY={new_key()}")
-    click.echo(f"CHANGTONG_IDENTITY_KEY={new_key()}")
-    click.echo(f"CHANGTONG_QUERY_PEPPER={new_key()}")
+def _actor():
+    from casework.audit.operations import cli_actor
 
+    return cli_actor()
 
-@main.group("db")
-def db_group() -> None:
-    """Database schema (Alembic migrations)."""
-
-
-@db_group.command("upgrade")
-@click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
-    """Migrate the database up to REVISION (default: head)."""
-    settings: Settings = current_app.extensions["changtong.settings"]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.database_url, revision)
-    click.echo(f"database at {revision}")
-
-
-@db_group.command("downgrade")
-@click.argument("revision")
-def db_downgrade(revision: str) -> None:
-    """Migrate the database down to REVISION (e.g. -1 or base)."""
-    migrate.downgrade(current_app.extensions["changtong.settings"].database_url, revision)
-    click.echo(f"database at {revision}")
-
-
-@main.command("seed-demo")
-def seed_demo() -> None:
-    """Load demo units, associations and categories (safe to run again)."""
-    from casework.registry.demo import load_demo
-
-    with _db().session_scope() as session:
-        load_demo(session)
-    click.echo("demo data loaded")
-
-
-@main.command("import-associations")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_associations_cmd(path: str) -> None:
-    """Import associations from a CSV file; a file with any bad row imports nothing."""
-    from web.cli_admin_registry import import_associations_cmd as run
-
-    run(path)
-
-
-# -- staff accounts ----------------------------------------------------------------------
 
 ROLE_NAMES = [r.value for r in Role]
 
 
-@main.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """Staff accounts, their roles per unit, and API tokens."""
 
@@ -207,7 +150,7 @@ def users_list() -> None:
         rows = [(u.username, u.display_name, "yes" if u.active else "no",
                  ", ".join(sorted(f"{m.role.value}@{m.unit.code}" for m in u.memberships)) or "-")
                 for u in users]
-    _table(("username", "display name", "active", "roles"), rows)
+    table(("username", "display name", "active", "roles"), rows)
 
 
 @users_group.command("demo")
@@ -221,40 +164,67 @@ def users_demo() -> None:
     except LookupError as err:
         raise click.ClickException(f"{err} (run `changtong seed-demo`)") from None
     click.echo("Demo staff logins (DEMO ONLY: fixed passwords; never on a database with real cases):")
-    _table(("username", "password", "unit", "role", ""),
+    table(("username", "password", "unit", "role", ""),
            [(r.spec.username, r.spec.password, r.spec.unit_code, r.spec.role.value,
              "new" if r.created else "") for r in results])
 
 
-def _width(text: str) -> int:
-    """Terminal columns: Chinese characters take two."""
-    import unicodedata
+def _set_active(name: str, active: bool) -> None:
+    from casework.accounts.operations import set_user_active
 
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(_width(str(c)) for c in col) for col in zip(header, *rows)]
-    for row in (header, *rows):
-        click.echo("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)).rstrip())
+    with _db().session_scope() as session:
+        user = _user(session, name)
+        set_user_active(session, _actor(), user, active)
+        username = user.username
+    click.echo(f"{username}: {'enabled' if active else 'disabled'}")
 
 
-from web.cli_admin import routing_group  # noqa: E402
-from web.cli_admin_registry import associations_group, audit_cmd, categories_group, units_group  # noqa: E402
-from web.cli_admin_users import users_disable  # noqa: E402,F401  (adds its commands to the users group)
-from web.cli_calendar import calendar_group  # noqa: E402
-from web.cli_search import reindex_command  # noqa: E402
-from web.cli_stats import stats_group  # noqa: E402
+@users_group.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable NAME: it can no longer sign in, and its API tokens stop working."""
+    _set_active(name, False)
 
-main.add_command(routing_group)
-main.add_command(associations_group)
-main.add_command(units_group)
-main.add_command(categories_group)
-main.add_command(audit_cmd)
-main.add_command(calendar_group)
-main.add_command(reindex_command)
-main.add_command(stats_group)
-from web.cli_retention import retention_group  # noqa: E402
-main.add_command(retention_group)
-from web.cli_backup import backup_group  # noqa: E402
-main.add_command(backup_group)
+
+@users_group.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Enable NAME again."""
+    _set_active(name, True)
+
+
+@users_group.command("revoke")
+@click.argument("name")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit")
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES))
+def users_revoke(name: str, unit_code: str, role: str) -> None:
+    """Take NAME's role in a unit away."""
+    from casework.accounts.models import Membership
+    from casework.accounts.operations import revoke_membership
+
+    with _db().session_scope() as session:
+        user, unit = _user(session, name), _unit(session, unit_code)
+        m = session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.unit_id == unit.id,
+                                                    Membership.role == Role(role)))
+        if m is None:
+            raise click.ClickException(f"{user.username} has no role {role} at {unit.code}")
+        revoke_membership(session, _actor(), m)
+    click.echo(f"{name}: no longer {role} at {unit_code}")
+
+
+@users_group.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin")
+def users_set_password(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME; its signed-in sessions end."""
+    from casework.accounts.operations import AccountError, set_password
+
+    with _db().session_scope(write=False) as session:
+        _user(session, name)  # a typo fails before the password is asked
+    password = _read_password(password_stdin)
+    try:
+        with _db().session_scope() as session:
+            set_password(session, _actor(), _user(session, name), password)
+    except AccountError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{name}: new password set")

@@ -1,6 +1,6 @@
 """`changtong stats refresh|risk|show`: the statistics the workers keep, by hand.
 
-Registered in web/cli.py with ``main.add_command(stats_group)``.
+Registered in web/cli/__init__.py with ``main.add_command(stats_group)``.
 """
 from __future__ import annotations
 

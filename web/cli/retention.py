@@ -1,5 +1,5 @@
 """`changtong retention run [--dry-run]`: erase the personal data of cases closed longer than
-the retention period (the worker does this daily). Registered in web/cli.py."""
+the retention period (the worker does this daily). Registered in web/cli/__init__.py."""
 from __future__ import annotations
 
 import click

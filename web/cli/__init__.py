@@ -1,0 +1,84 @@
+"""The `changtong` command: a Flask CLI group with the project's own commands.
+
+The commands of one subject live in a module of this package named after it (routing,
+registry, users, audit, calendar, search, stats, retention, backup); this module defines the
+group, the few commands of its own (keys, db, seed-demo) and adds the others to it."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from casework import migrate
+from casework.settings import Settings, new_key
+from web.cli.audit import audit_cmd
+from web.cli.backup import backup_group
+from web.cli.calendar import calendar_group
+from web.cli.registry import associations_group, categories_group, import_associations_command, units_group
+from web.cli.retention import retention_group
+from web.cli.routing import routing_group
+from web.cli.search import reindex_command
+from web.cli.stats import stats_group
+from web.cli.users import users_group
+
+
+def _create_app():
+    from web.app import create_app
+
+    return create_app(Settings.from_env())
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Changtong: complaints, reports and mediation for industry associations."""
+
+
+def _db():
+    return current_app.extensions["changtong.db"]
+
+
+@main.command("keys", with_appcontext=False)
+def keys() -> None:
+    """Print fresh secrets for an env file (never commit them)."""
+    click.echo(f"CHANGTONG_SECRET_KEY={new_key()}")
+    click.echo(f"CHANGTONG_PII_KEY={new_key()}")
+    click.echo(f"CHANGTONG_IDENTITY_KEY={new_key()}")
+    click.echo(f"CHANGTONG_QUERY_PEPPER={new_key()}")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    settings: Settings = current_app.extensions["changtong.settings"]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. -1 or base)."""
+    migrate.downgrade(current_app.extensions["changtong.settings"].database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load demo units, associations and categories (safe to run again)."""
+    from casework.registry.demo import load_demo
+
+    with _db().session_scope() as session:
+        load_demo(session)
+    click.echo("demo data loaded")
+
+
+for command in (routing_group, associations_group, import_associations_command, units_group, categories_group,
+                users_group, audit_cmd, calendar_group, reindex_command, stats_group, retention_group, backup_group):
+    main.add_command(command)
