@@ -1,7 +1,5 @@
-from flask import Blueprint
+from web.admin.blueprint import bp  # noqa: F401
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from web.admin import views  # noqa: E402,F401  (registers the routes)
-from web.admin import deadlines  # noqa: E402,F401
-from web.admin import registry, units, users, categories, notices, audit  # noqa: E402,F401
+from web.admin import views  # noqa: F401  (registers the routes)
+from web.admin import deadlines  # noqa: F401
+from web.admin import registry, units, users, categories, notices, audit  # noqa: F401

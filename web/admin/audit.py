@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from casework.audit.models import AuditKind
 from casework.audit.queries import REVEAL, Filters, actor_names, audit_log
 from casework.cases.models import EventKind
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import page_arg
 from web.i18n import title
 from web.requestdb import db_session

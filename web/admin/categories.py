@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from casework.cases.models import CategoryGroup
 from casework.registry import categories as ops
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import carry_change, form_values
 from web.auth import current_actor
 from web.i18n import title, tr, tr_errors

@@ -11,7 +11,7 @@ from casework.deadlines import operations as ops
 from casework.deadlines.calendar import library_confirms
 from casework.deadlines.limits import Deadlines
 from casework.deadlines.models import CalendarOverride, CalendarYear
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.auth import current_actor
 from web.i18n import tr_errors
 from web.requestdb import db_session

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 
 from casework.notify import templates as ops
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import carry_change
 from web.auth import current_actor
 from web.i18n import tr_errors

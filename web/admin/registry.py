@@ -9,7 +9,7 @@ from sqlalchemy import select
 from casework.registry import operations as ops
 from casework.registry.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from casework.registry.models import AssociationLevel, AssociationStatus, Unit, UnitKind
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import carry_change, form_values, page_arg
 from web.auth import current_actor
 from web.i18n import title, tr_errors

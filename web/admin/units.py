@@ -8,7 +8,7 @@ from sqlalchemy import select
 from casework.accounts.models import Membership, User
 from casework.registry import units as ops
 from casework.registry.models import Association, Unit, UnitKind
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import carry_change, form_values
 from web.auth import current_actor
 from web.i18n import title, tr_errors

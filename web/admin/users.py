@@ -11,7 +11,7 @@ from casework.accounts import operations as ops
 from casework.accounts.models import Membership, Role, User
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import carry_change, form_values
 from web.auth import current_actor
 from web.i18n import title, tr, tr_errors

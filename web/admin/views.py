@@ -19,7 +19,7 @@ from casework.cases.models import CannedReply, CaseType, Category, CategoryGroup
 from casework.registry.models import Unit, UnitKind
 from casework.routing import operations_admin as ops
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.admin.common import CHANGE, carry_change, change_value, form_values
 from web.auth import current_actor
 from web.i18n import current_locale, title, tr_errors

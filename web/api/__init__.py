@@ -1,5 +1,3 @@
-from flask import Blueprint
+from web.api.blueprint import bp  # noqa: F401
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from web.api import public  # noqa: E402,F401
+from web.api import public  # noqa: F401

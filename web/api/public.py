@@ -15,7 +15,7 @@ from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
 from casework.registry.lookup import search_associations
-from web.api import bp
+from web.api.blueprint import bp
 from web.extensions import limiter
 from web.i18n import current_locale, tr_errors
 from web.presenters import public_case

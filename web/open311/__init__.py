@@ -5,8 +5,6 @@ mobile apps, the open311 client libraries) can list services, read a service def
 a case and follow it with its query code, in XML or JSON. No cookie is read or set, so the
 blueprint is exempt from CSRF protection (see web/app.py).
 """
-from flask import Blueprint
+from web.open311.blueprint import bp  # noqa: F401
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-
-from web.open311 import catalog, intake, render, status  # noqa: E402,F401
+from web.open311 import catalog, intake, render, status  # noqa: F401

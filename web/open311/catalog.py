@@ -14,7 +14,7 @@ from casework.cases.numbers import CHINA
 from casework.intake.validation import TITLE_MAX, TITLE_MIN
 from casework.mediation.models import RespondentKind
 from web.i18n import current_locale, title
-from web.open311 import bp
+from web.open311.blueprint import bp
 from web.open311.render import cacheable, http_error, localized, respond
 from web.requestdb import db_session
 from web.requestdb import services as app_services

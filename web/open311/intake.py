@@ -18,7 +18,7 @@ from casework.cases.models import Case, Channel
 from casework.intake import operations as ops
 from casework.intake.validation import clean_text, validate_submission
 from web.i18n import current_locale, tr_errors
-from web.open311 import bp
+from web.open311.blueprint import bp
 from web.open311.catalog import FMT, active_category, case_types
 from web.open311.render import FORM_TYPES, error_response, localized, respond
 from web.presenters import next_step

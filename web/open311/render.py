@@ -23,7 +23,7 @@ from casework.cases.numbers import CHINA
 from casework.db import as_utc
 from web.errors import discard_request_session
 from web.extensions import LOCALES
-from web.open311 import bp
+from web.open311.blueprint import bp
 
 log = logging.getLogger("changtong.web")
 

@@ -18,7 +18,7 @@ from casework.db import as_utc
 from casework.registry.models import UnitKind
 from web.extensions import limiter
 from web.i18n import current_locale, title
-from web.open311 import bp
+from web.open311.blueprint import bp
 from web.open311.catalog import FMT
 from web.open311.render import error_response, iso, localized, respond
 from web.presenters import next_step

@@ -1,7 +1,5 @@
-from flask import Blueprint
+from web.public.blueprint import bp  # noqa: F401
 
-bp = Blueprint("public", __name__)
-
-from web.public import intake, pages, track  # noqa: E402,F401
-from web.public import respond  # noqa: E402,F401
-from web.public import stats  # noqa: E402,F401
+from web.public import intake, pages, track  # noqa: F401
+from web.public import respond  # noqa: F401
+from web.public import stats  # noqa: F401

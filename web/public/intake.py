@@ -23,7 +23,7 @@ from casework.search.similar import open_matters
 from sqlalchemy import select
 
 from web.i18n import current_locale, tr, tr_errors
-from web.public import bp
+from web.public.blueprint import bp
 from web.requestdb import db_session, services
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

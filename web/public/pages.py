@@ -7,7 +7,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from casework.cases.models import CaseType
 from web.extensions import LANG_COOKIE, LOCALES
-from web.public import bp
+from web.public.blueprint import bp
 
 
 @bp.get("/")

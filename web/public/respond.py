@@ -30,7 +30,7 @@ from casework.privacy.crypto import DecryptionError
 from casework.workflow.machine import WorkflowError, available_moves, perform
 from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
-from web.public import bp
+from web.public.blueprint import bp
 from web.public.opened import RESPONDENT, forget, grant, is_open, lookup_limited
 from web.public.track import authorised as _applicantauthorised
 from web.requestdb import db_session, services

@@ -20,7 +20,7 @@ from casework.stats.open_data import DATASETS, FIELDS, SCHEMA_VERSION, rows, to_
 from casework.stats.rollup import refreshed_at
 from web.i18n import current_locale
 from web.presenters import local_time
-from web.public import bp
+from web.public.blueprint import bp
 from web.requestdb import db_session, services
 
 PER_PAGE = 20

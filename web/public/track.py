@@ -16,7 +16,7 @@ from casework.intake.validation import OWN_QUERY_CODE, mentions_code
 from casework.privacy.codes import check_code
 from casework.workflow.machine import WorkflowError, perform
 from web.i18n import tr, tr_errors
-from web.public import bp
+from web.public.blueprint import bp
 from web.public.opened import APPLICANT, forget, grant, is_open, lookup_limited
 from web.requestdb import db_session, services
 

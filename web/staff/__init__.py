@@ -1,5 +1,3 @@
-from flask import Blueprint
+from web.staff.blueprint import bp  # noqa: F401
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-from web.staff import views  # noqa: E402,F401
+from web.staff import views  # noqa: F401

@@ -16,7 +16,7 @@ from casework.accounts.operations import authenticate
 from web.auth import current_user, end_session, start_session
 from web.extensions import limiter
 from web.requestdb import db_session
-from web.staff import bp
+from web.staff.blueprint import bp
 
 LOGIN_LIMIT = "10 per 15 minutes"
 

@@ -19,7 +19,7 @@ from casework.stats.rollup import refreshed_at
 from web.auth import current_actor
 from web.i18n import current_locale
 from web.requestdb import db_session, services
-from web.supervise import bp
+from web.supervise.blueprint import bp
 from web.supervise.tables import Column, Table, to_csv, to_xlsx
 
 MONTHS = (3, 6, 12, 24)
