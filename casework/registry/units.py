@@ -21,7 +21,7 @@ from casework.accounts.models import Membership
 from casework.audit.operations import Change, record
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
-from casework.registry.importer import NATIONAL_REGION, PROVINCE_CODES
+from casework.registry.validation import NATIONAL_REGION, PROVINCE_CODES
 from casework.registry.models import Association, Unit, UnitKind, association_industry_department
 
 Errors = dict[str, list[Message]]

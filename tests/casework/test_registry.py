@@ -1,4 +1,4 @@
-"""Association registry: pinyin search, CSV import, demo data. No Flask; a fresh database per test."""
+"""Association registry: pinyin search, CSV import, the rules, demo data. No Flask; a fresh database per test."""
 from __future__ import annotations
 
 import io
@@ -12,7 +12,11 @@ import casework.models as m
 from casework.db import Database
 from casework.registry import demo
 from casework.registry.importer import REQUIRED_COLUMNS, import_associations
+from casework.i18n import Message
 from casework.registry.lookup import index_terms, pinyin_initials, search_associations
+from casework.registry.validation import (
+    KEPT_WHEN_ABSENT, UNIT_FIELDS, check_association, field_messages, units_by_code,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 HEADER = ",".join(REQUIRED_COLUMNS)
@@ -363,3 +367,59 @@ def test_demo_does_not_duplicate_an_association_already_registered_by_name(regdb
         demo.load_demo(s)
         assert s.scalar(select(func.count()).where(m.Association.name == "中国钢铁工业协会")) == 1
         assert count(s, m.Association) == len(demo.DEMO_ASSOCIATIONS)
+
+
+# --- the rules (casework.registry.validation), as the form and the import share them ------------
+
+def as_plain(a: m.Association) -> dict:
+    """An association as the plain values a channel hands to check_association."""
+    def code_of(unit):
+        return unit.code if unit is not None else ""
+
+    return {"credit_code": a.credit_code, "name": a.name, "abbreviation": a.abbreviation or "",
+            "name_en": a.name_en or "", "level": a.level.value, "region_code": a.region_code,
+            "status": a.status.value, "decoupled": a.decoupled, "is_sample": a.is_sample,
+            "member_count": "" if a.member_count is None else str(a.member_count),
+            "other_industry_departments": [u.code for u in a.other_industry_departments],
+            **{f: code_of(getattr(a, f)) for f in UNIT_FIELDS}}
+
+
+def test_every_demo_association_keeps_the_rules(demo_db):
+    with demo_db.session_scope() as s:
+        units = units_by_code(s)
+        for a in s.scalars(select(m.Association)):
+            values, problems = check_association(as_plain(a), units, a)
+            assert problems == [], (a.name, problems)
+            assert values.credit_code == a.credit_code and values.mediation_body is a.mediation_body
+
+
+def test_a_field_the_channel_leaves_out_keeps_its_value(demo_db):
+    with demo_db.session_scope() as s:
+        a = s.scalar(select(m.Association).where(m.Association.name == "中国汽车工业协会"))
+        a.status, a.member_count, a.name_en = m.AssociationStatus.deregistered, 12, "CAAM"
+        raw = as_plain(a)
+        for kept in KEPT_WHEN_ABSENT:  # as the edit form: no credit code, status or sample flag
+            del raw[kept]
+        values, problems = check_association(raw, units_by_code(s), a)
+        assert problems == []
+        assert (values.credit_code, values.status, values.is_sample, values.member_count, values.name_en) == (
+            a.credit_code, m.AssociationStatus.deregistered, a.is_sample, 12, "CAAM")
+        # a new association has nothing to keep: the credit code is required, the rest default
+        values, problems = check_association(raw, units_by_code(s), None)
+        assert [(p.field, p.reason) for p in problems] == [
+            ("credit_code", "required"),
+            ("mediation_body", "mediation body 'caam-mediation' belongs to another association")]
+        # a form's multiple choice and the import's "a; b" are the same list
+        raw = {**as_plain(a), "other_industry_departments": "ndrc；mofcom; ndrc"}
+        values, problems = check_association(raw, units_by_code(s), a)
+        assert [u.code for u in values.other_industry_departments] == ["ndrc", "mofcom"]
+
+
+def test_a_form_shows_each_message_once(demo_db):
+    with demo_db.session_scope() as s:
+        a = s.scalar(select(m.Association).where(m.Association.name == "中国汽车工业协会"))
+        raw = {**as_plain(a), "other_industry_departments": ["nope", "mca", "sc-civil-affairs"]}
+        _, problems = check_association(raw, units_by_code(s), a)
+        assert len(problems) == 3
+        assert field_messages(problems) == {
+            "other_industry_departments": [Message("Choose industry departments only.")]}

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from casework.registry import operations as ops
 from casework.registry.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from casework.registry.models import AssociationLevel, AssociationStatus, Unit, UnitKind
+from casework.registry.validation import UNIT_FIELDS, check_association, field_messages, units_by_code
 from web.admin.blueprint import bp
 from web.admin.common import carry_change, form_values, page_arg
 from web.auth import current_actor
 from web.i18n import title, tr_errors
 from web.requestdb import db_session
 
-EDIT_FIELDS = ("name", "abbreviation", "name_en", "level", "region_code", "member_count", *ops.UNIT_FIELDS)
+EDIT_FIELDS = ("name", "abbreviation", "name_en", "level", "region_code", "member_count", *UNIT_FIELDS)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -33,16 +34,18 @@ def associations():
 
 
 def _unit_options(assoc) -> dict[str, list[tuple[str, str]]]:
-    """Per unit field, the units it may name: of the right kind, in use (or already chosen)."""
+    """Per unit field, the units it may name: of the right kind and in use. A unit out of use
+    that the association names still shows, chosen, so that the refusal beside it says why
+    rather than the field going blank."""
     units = db_session().scalars(select(Unit).order_by(Unit.code)).all()
-    chosen = {getattr(assoc, f).id for f in ops.UNIT_FIELDS if getattr(assoc, f) is not None}
+    chosen = {getattr(assoc, f).id for f in UNIT_FIELDS if getattr(assoc, f) is not None}
     chosen |= {u.id for u in assoc.other_industry_departments}
 
     def options(kind: UnitKind, extra=lambda u: True):
         return [(u.code, f"{u.name} ({u.code})") for u in units
                 if u.kind is kind and (u.active or u.id in chosen) and extra(u)]
 
-    out = {field: options(kind) for field, kind in ops.UNIT_FIELDS.items()}
+    out = {field: options(kind) for field, kind in UNIT_FIELDS.items()}
     out["mediation_body"] = options(UnitKind.mediation_body,
                                     lambda u: u.association_id in (None, assoc.id))
     out["other_industry_departments"] = options(UnitKind.industry_department)
@@ -63,9 +66,11 @@ def association_edit(credit_code: str):
     session = db_session()
     values = form_values(EDIT_FIELDS, flags=("decoupled",))
     values["other_industry_departments"] = request.form.getlist("other_industry_departments")
-    checked, errors = ops.check_association(session, assoc, values)
-    if errors:
-        return _edit_page(assoc, values, tr_errors(errors), 422)
+    # the rules of the CSV import too; the checkbox is a yes/no, unticked is no
+    checked, problems = check_association({**values, "decoupled": bool(values["decoupled"])},
+                                          units_by_code(session), assoc)
+    if problems:
+        return _edit_page(assoc, values, tr_errors(field_messages(problems)), 422)
     change = ops.update_association(session, current_actor(), assoc, checked)
     session.commit()
     carry_change(change)
