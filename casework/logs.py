@@ -122,6 +122,10 @@ class TextFormatter(logging.Formatter):
         return redact(f"{line} {extra}" if extra else line)
 
 
+# CHANGTONG_LOG_FORMAT and CHANGTONG_LOG_LEVEL are read from the environment when logging is set
+# up, not from Settings: gunicorn.conf.py configures the master's logging before the app (and
+# the secrets Settings needs) is loaded, and a Celery worker sets up its logging before any task.
+# Read when called, never at import (tests/test_settings_env.py allows these two names only).
 def formatter_class() -> type[logging.Formatter]:
     return TextFormatter if os.environ.get("CHANGTONG_LOG_FORMAT", "json").lower() == "text" else JsonFormatter
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -69,6 +70,16 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
+    # how long a worker holds an outbox message it took before another run may take it again
+    # (a worker killed between taking and recording); longer than a batch takes to send
+    outbox_lease_seconds: float = 120.0
+    # the beat's intervals, in seconds (workers.schedule: one row per periodic task)
+    dispatch_seconds: float = 5.0  # the outbox
+    sweep_seconds: float = 300.0  # deadlines: reminders, overdue, supervision
+    search_seconds: float = 10.0  # the search index, from its watermark
+    stats_seconds: float = 60.0  # the statistics rollups
+    risk_seconds: float = 3600.0  # associations' risk grades
+    retention_seconds: float = 24 * 3600.0  # erasing the personal data of long-closed cases
     # the deadline sweep
     reminder_working_days: int = 2
     escalation_working_days: int = 5
@@ -106,6 +117,10 @@ class Settings:
         return tuple(dict.fromkeys(self.identity_keys + derived))
 
     @property
+    def outbox_lease(self) -> timedelta:
+        return timedelta(seconds=self.outbox_lease_seconds)
+
+    @property
     def rate_limit_storage(self) -> str:
         return self.redis_url or "memory://"
 
@@ -139,6 +154,13 @@ class Settings:
             ("metrics_token", "CHANGTONG_METRICS_TOKEN", str),
             ("worker_metrics_port", "CHANGTONG_WORKER_METRICS_PORT", int),
             ("worker_metrics_addr", "CHANGTONG_WORKER_METRICS_ADDR", str),
+            ("outbox_lease_seconds", "CHANGTONG_OUTBOX_LEASE_SECONDS", _seconds),
+            ("dispatch_seconds", "CHANGTONG_DISPATCH_SECONDS", _seconds),
+            ("sweep_seconds", "CHANGTONG_SWEEP_SECONDS", _seconds),
+            ("search_seconds", "CHANGTONG_SEARCH_SECONDS", _seconds),
+            ("stats_seconds", "CHANGTONG_STATS_SECONDS", _seconds),
+            ("risk_seconds", "CHANGTONG_RISK_SECONDS", _seconds),
+            ("retention_seconds", "CHANGTONG_RETENTION_SECONDS", _seconds),
         ):
             if env.get(name):
                 values[key] = conv(env[name])
@@ -172,6 +194,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise SettingsError(f"a number of days of at least 1, not {raw!r}")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise SettingsError(f"a number of seconds above 0, not {raw!r}")
     return value
 
 

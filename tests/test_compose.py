@@ -219,9 +219,11 @@ def test_env_example_values_are_ones_the_app_accepts():
     env.update({k: new_key() for k in ("CHANGTONG_SECRET_KEY", "CHANGTONG_PII_KEY", "CHANGTONG_QUERY_PEPPER")})
     s = Settings.from_env(env)
     assert s.max_file_bytes == 10 * 1024 * 1024 and s.sms_url is None and s.search_backend == "whoosh"
-    for name in ("CHANGTONG_DISPATCH_SECONDS", "CHANGTONG_SWEEP_SECONDS", "CHANGTONG_OUTBOX_LEASE_SECONDS",
-                 "WEB_CONCURRENCY", "CHANGTONG_TIMEOUT"):
-        float(env[name])  # read with float()/int() at import: an empty value would stop the process
+    for name in ("outbox_lease_seconds", "dispatch_seconds", "sweep_seconds", "search_seconds", "stats_seconds",
+                 "risk_seconds", "retention_seconds"):  # the example says what the defaults are
+        assert getattr(s, name) == Settings.__dataclass_fields__[name].default, name
+    for name in ("WEB_CONCURRENCY", "CHANGTONG_TIMEOUT"):
+        float(env[name])  # gunicorn.conf.py reads them with int() at import: an empty value would stop it
 
 
 def test_secrets_stay_out_of_git_and_the_image():

@@ -4,23 +4,24 @@ Tasks take ids (or nothing), reload what they need, and are safe to run twice. T
 never talks to the broker: it commits the case and its outbox rows, and the beat's
 frequent dispatch carries them out, so a broker that is down delays notices but never
 loses a submission. With REDIS_URL set the broker is Redis; without it (the embedded
-default) kombu's SQLAlchemy transport on a SQLite file in the data directory.
+default) kombu's SQLAlchemy transport on a SQLite file in the data directory. What beat
+sends, and how often, is the one table in workers/schedule.py. Each task belongs to the app
+that defined it (shared=False): a second app in one process (the tests make several) gets
+its own tasks bound to its own settings, not the first app's.
 """
 from __future__ import annotations
 
 import logging
-import os
 
 from celery import Celery
 
 from casework.context import Services
 from casework.db import Database
 from casework.settings import Settings
+from workers.schedule import beat_schedule
 
 log = logging.getLogger("changtong.workers")
 
-DISPATCH_SECONDS = float(os.environ.get("CHANGTONG_DISPATCH_SECONDS", "5"))
-SWEEP_SECONDS = float(os.environ.get("CHANGTONG_SWEEP_SECONDS", "300"))
 FANOUT_AT = 50  # a backlog larger than this is split across worker processes
 BATCH = 50
 
@@ -42,14 +43,7 @@ def make_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         timezone="Asia/Shanghai",
-        beat_schedule={
-            # a run still queued when the next is due is dropped (each run does all that is due):
-            # otherwise runs that take longer than their interval (indexing under load) pile up
-            # in the one queue and notices wait behind them
-            "dispatch-outbox": {"task": "changtong.dispatch_outbox", "schedule": DISPATCH_SECONDS,
-                                "options": {"expires": 2 * DISPATCH_SECONDS}},
-            "sweep-deadlines": {"task": "changtong.sweep_deadlines", "schedule": SWEEP_SECONDS},
-        },
+        beat_schedule=beat_schedule(settings),
     )
     state: dict = {}
 
@@ -59,7 +53,7 @@ def make_celery(settings: Settings) -> Celery:
             state["services"] = Services.from_settings(settings)
         return state["db"], state["services"]
 
-    @app.task(name="changtong.dispatch_outbox")
+    @app.task(name="changtong.dispatch_outbox", shared=False)
     def dispatch_outbox() -> dict:
         """Send what is due: a few inline, a backlog fanned out in batches so that every
         worker process takes a share."""
@@ -73,34 +67,31 @@ def make_celery(settings: Settings) -> Celery:
             send_outbox_batch.delay(ids[start:start + BATCH])
         return {"batches": (len(ids) + BATCH - 1) // BATCH}
 
-    @app.task(name="changtong.send_outbox_batch")
+    @app.task(name="changtong.send_outbox_batch", shared=False)
     def send_outbox_batch(message_ids: list[int]) -> dict:
         from casework.notify.dispatch import send_batch
 
         db, services = context()
         return send_batch(db, services, message_ids)
 
-    @app.task(name="changtong.send_outbox_message")
+    @app.task(name="changtong.send_outbox_message", shared=False)
     def send_outbox_message(message_id: int) -> str:
         from casework.notify.dispatch import send_message
 
         db, services = context()
         return send_message(db, services, message_id)
 
-    @app.task(name="changtong.sweep_deadlines")
+    @app.task(name="changtong.sweep_deadlines", shared=False)
     def sweep_deadlines() -> dict:
         from casework.deadlines.sweep import sweep
 
         db, services = context()
         return sweep(db, services).as_dict()
 
-    from workers import search_tasks, stats_tasks
+    from workers import metrics, retention_tasks, search_tasks, stats_tasks
 
     search_tasks.register(app, context)
     stats_tasks.register(app, context)
-    from workers import retention_tasks  # noqa: E402
     retention_tasks.register(app, context)
-    from workers import metrics  # noqa: E402
-
     metrics.install(app, settings)  # task counters, JSON logs, the metrics port
     return app

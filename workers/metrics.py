@@ -79,7 +79,11 @@ def _json_logs(logger=None, **_):
 
 def multiprocess_dir() -> Path:
     """The directory the pool's children write their counters to: PROMETHEUS_MULTIPROC_DIR,
-    or a temporary one of this worker's (set in the environment the children inherit)."""
+    or a temporary one of this worker's (set in the environment the children inherit).
+
+    Not a Settings field: PROMETHEUS_MULTIPROC_DIR is prometheus_client's own convention, read
+    by the library from the environment of every process (the pool's children too), so the
+    environment is where it must be; read here when the worker starts, never at import."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         own = tempfile.mkdtemp(prefix="changtong-worker-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = own

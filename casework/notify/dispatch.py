@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -25,9 +24,6 @@ from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
 from casework.notify.templates import load_overrides, render
 
 log = logging.getLogger("changtong.notify")
-# how long a taken message is held before another run may take it again (a worker killed
-# between taking and recording); longer than a batch takes to send
-LEASE = timedelta(seconds=float(os.environ.get("CHANGTONG_OUTBOX_LEASE_SECONDS", "120")))
 MAX_ATTEMPTS = 8
 
 
@@ -54,15 +50,16 @@ def due_ids(db: Database, now: datetime, limit: int = 500) -> list[int]:
         ))
 
 
-def _take(db: Database, message_id: int, now: datetime) -> bool:
-    """Atomically move one message to "sending" under a lease; False if someone else has it."""
+def _take(db: Database, message_id: int, now: datetime, lease: timedelta) -> bool:
+    """Atomically move one message to "sending" under a lease (Settings.outbox_lease: held
+    until then, then another run may take it again); False if someone else has it."""
     with db.session_scope() as s:
         n = s.execute(
             update(OutboxMessage).where(
                 OutboxMessage.id == message_id,
                 or_((OutboxMessage.status == OutboxStatus.pending) & (OutboxMessage.next_attempt_at <= now),
                     (OutboxMessage.status == OutboxStatus.sending) & (OutboxMessage.locked_until < now)),
-            ).values(status=OutboxStatus.sending, locked_until=now + LEASE,
+            ).values(status=OutboxStatus.sending, locked_until=now + lease,
                      attempts=OutboxMessage.attempts + 1)
         ).rowcount
     return n == 1
@@ -71,7 +68,7 @@ def _take(db: Database, message_id: int, now: datetime) -> bool:
 def send_message(db: Database, services: Services, message_id: int, channels=None) -> str:
     """Send one outbox message if it is due; returns what happened (for logs and tests)."""
     now = services.clock()
-    if not _take(db, message_id, now):
+    if not _take(db, message_id, now, services.settings.outbox_lease):
         return "skipped"
     with db.session_scope(write=False) as s:
         msg = s.get(OutboxMessage, message_id)
@@ -116,10 +113,11 @@ def send_batch(db: Database, services: Services, message_ids: list[int], channel
     leased; it is taken again when the lease runs out, and the idempotency keys keep the
     messages already delivered from going out twice."""
     now = services.clock()
+    lease = services.settings.outbox_lease
     with db.session_scope() as s:
         taken = s.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(message_ids), _due_clause(now))
-            .values(status=OutboxStatus.sending, locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .values(status=OutboxStatus.sending, locked_until=now + lease, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.channel, OutboxMessage.template,
                        OutboxMessage.locale, OutboxMessage.recipient_enc, OutboxMessage.payload_enc,
                        OutboxMessage.attempts)

@@ -50,16 +50,41 @@ def test_receipt_sms_carries_number_and_code_and_is_sent_once(db, services, file
 def test_a_worker_dying_after_taking_a_message_does_not_send_it_twice(db, services, file_case, sink):
     file_case()
     [mid] = dispatch.due_ids(db, services.clock())
-    assert dispatch._take(db, mid, services.clock())  # the worker took it ...
+    assert dispatch._take(db, mid, services.clock(), services.settings.outbox_lease)  # the worker took it ...
     sink["sms"].send(Notice(f"outbox:{mid}:case:x", "13800138000", "s", "b"))  # ... maybe sent, then died
     assert dispatch.due_ids(db, services.clock()) == []  # leased: nobody else takes it yet
-    later = at(services, dispatch.LEASE + timedelta(seconds=1))
+    later = at(services, services.settings.outbox_lease + timedelta(seconds=1))
     with db.session_scope(write=False) as s:
         key = f"outbox:{mid}:{s.get(OutboxMessage, mid).dedupe_key}"
     sink["sms"].directory.joinpath(f"outbox_{mid}_case_x.json").unlink()
     sink["sms"].send(Notice(key, "13800138000", "s", "b"))  # what the dead worker delivered
     assert run(db, later, sink) == ["sent"]
     assert len(sink["sms"].delivered()) == 1
+
+
+def test_the_lease_is_the_settings_one(db, services, file_case, sink):
+    """CHANGTONG_OUTBOX_LEASE_SECONDS reaches both ways of taking messages, through Settings."""
+    from dataclasses import replace
+
+    short = Services(settings=replace(services.settings, outbox_lease_seconds=30), cipher=services.cipher,
+                     files=services.files, clock=services.clock)
+
+    class Dies:  # the worker is killed while sending
+        def send(self, notice):
+            raise SystemExit
+
+    file_case()
+    [mid] = dispatch.due_ids(db, services.clock())
+    assert dispatch._take(db, mid, short.clock(), short.settings.outbox_lease)
+    assert dispatch.due_ids(db, at(short, timedelta(seconds=29)).clock()) == []
+    assert dispatch.due_ids(db, at(short, timedelta(seconds=31)).clock()) == [mid]
+    assert run(db, at(short, timedelta(seconds=31)), sink) == ["sent"]
+    file_case()
+    [other] = dispatch.due_ids(db, services.clock())
+    with pytest.raises(SystemExit):
+        dispatch.send_batch(db, short, [other], {k: Dies() for k in channels(sink)})
+    assert dispatch.due_ids(db, at(short, timedelta(seconds=29)).clock()) == []
+    assert dispatch.due_ids(db, at(short, timedelta(seconds=31)).clock()) == [other]
 
 
 def test_transient_failures_back_off_then_succeed(db, services, file_case, sink):
