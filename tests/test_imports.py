@@ -24,24 +24,7 @@ PACKAGES = ("casework", "web", "workers")
 
 # Module-level imports (importer, imported) that close a known cycle and are left out of the
 # graph. Delete an entry when its cycle is gone.
-ALLOWED = {
-    # being removed by the workflow table: the case page imports the reveal views at its bottom
-    # (to register their routes) and they import the case page
-    ("web.desk.case", "web.desk.reveals"),
-    # being removed by the workflow table: machine.py imports the modules that register() further
-    # moves at its bottom, and each of them imports machine
-    ("casework.workflow.machine", "casework.mediation.moves"),
-    ("casework.workflow.machine", "casework.workflow.duplicates"),
-    ("casework.workflow.machine", "casework.workflow.reveal"),
-    ("casework.workflow.machine", "casework.workflow.supervision"),
-    # being removed by the workflow table (web/desk and web/desk_api are being rewritten): the
-    # package defines bp and imports its view modules, which import bp from the package; the
-    # other blueprints keep bp in a module of its own (web/admin/blueprint.py, ...)
-    ("web.desk", "web.desk.case"),
-    ("web.desk", "web.desk.search"),
-    ("web.desk", "web.desk.views"),
-    ("web.desk_api", "web.desk_api.views"),
-}
+ALLOWED: set[tuple[str, str]] = set()  # no cycle is allowed; name one here only with the reason
 # the web framework and its HTTP layer; flask_* extensions too (Jinja is only a template engine:
 # casework/mediation/document.py uses it)
 FLASK = ("flask", "werkzeug")

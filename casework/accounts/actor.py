@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from casework.accounts.models import Role, User
+from casework.cases.models import ActorKind
 
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "staff" | "public" | "system"
+    kind: ActorKind  # staff, public (the complainant), respondent, system
     user_id: int | None = None
     name: str = ""
     roles: frozenset[tuple[int, Role]] = field(default_factory=frozenset)
@@ -17,21 +18,21 @@ class Actor:
 
     @classmethod
     def staff(cls, user: User) -> "Actor":
-        return cls("staff", user.id, user.display_name,
+        return cls(ActorKind.staff, user.id, user.display_name,
                    frozenset((m.unit_id, m.role) for m in user.memberships))
 
     @classmethod
     def complainant(cls, case_id: int) -> "Actor":
-        return cls("public", case_id=case_id, name="complainant")
+        return cls(ActorKind.public, case_id=case_id, name="complainant")
 
     @classmethod
     def respondent(cls, case_id: int) -> "Actor":
         """The other party of a mediation request, who proved it holds the respondent code."""
-        return cls("respondent", case_id=case_id, name="respondent")
+        return cls(ActorKind.respondent, case_id=case_id, name="respondent")
 
     @classmethod
     def system(cls, name: str = "system") -> "Actor":
-        return cls("system", name=name)
+        return cls(ActorKind.system, name=name)
 
     def has(self, role: Role, unit_id: int | None = None) -> bool:
         return any(r is role and (unit_id is None or u == unit_id) for u, r in self.roles)
@@ -44,4 +45,4 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.kind == "staff"
+        return self.kind is ActorKind.staff

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
-from casework.cases.models import Case, CaseState
+from casework.cases.models import Case, CaseState, CaseType
 
 DESK_ROLES = (Role.handler, Role.unit_lead, Role.triage_operator, Role.supervisor)
 
@@ -45,12 +45,12 @@ def can_view_case(actor: Actor, case: Case) -> bool:
 def can_see_identity(actor: Actor, case: Case) -> bool:
     """Masked identity on the case page; a report's identity is hidden altogether
     (revealing it is an audited request, see the safety issue)."""
-    return can_view_case(actor, case) and not case.type.value == "report"
+    return can_view_case(actor, case) and case.type is not CaseType.report
 
 
 def can_request_reveal(actor: Actor, case: Case) -> bool:
     """Ask to see a report's identity: a handler or lead of the unit holding it."""
-    return (case.type.value == "report" and case.unit_id is not None and actor.is_staff
+    return (case.type is CaseType.report and case.unit_id is not None and actor.is_staff
             and can_work_unit(actor, case.unit_id))
 
 

@@ -58,7 +58,7 @@ def cli_actor(login: str | None = None) -> Actor:
 
 
 def _who(session: Session, actor: Actor) -> tuple[AuditActorKind, int | None, str]:
-    if actor.kind == "staff" and actor.user_id is not None:
+    if actor.is_staff and actor.user_id is not None:
         user = session.get(User, actor.user_id)
         return AuditActorKind.staff, actor.user_id, user.username if user else ""
     if actor.name == CLI or actor.name.startswith(_CLI_PREFIX):

@@ -12,21 +12,20 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from casework.cases.models import Case, CaseState as S, CaseType
+from casework.db import as_utc
 
-OPEN_STATES = (S.received, S.pending_acceptance, S.accepted, S.need_info, S.replied,
-               S.under_review, S.under_re_review, S.mediating)
+from casework.workflow.states import CAN_BE_OVERDUE, OPEN, TABS, TRIAGE
 
-# the tabs of a unit's queue, in order; each is a set of states
-TABS: dict[str, tuple[S, ...]] = {
-    "pending": (S.pending_acceptance,),
-    "handling": (S.accepted, S.under_review, S.under_re_review, S.mediating),
-    "need_info": (S.need_info,),
-    "replied": (S.replied,),
-    "done": (S.not_accepted, S.closed, S.withdrawn, S.mediated, S.mediation_failed),
-}
-TRIAGE_TAB = (S.received,)
-UNIT_CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review,
-                     S.mediating)
+OPEN_STATES = tuple(s for s in S if s in OPEN)  # in the enum's order (metrics list them)
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    """The sweep's flag, or a deadline passed since the sweep last ran (clock not paused,
+    and a state where a passed deadline makes a case overdue)."""
+    if case.overdue:
+        return True
+    return (case.due_at is not None and case.paused_at is None and case.state in CAN_BE_OVERDUE
+            and as_utc(case.due_at) < now)
 
 
 @dataclass
@@ -46,7 +45,7 @@ class QueueFilter:
 
     def tab_states(self) -> tuple[S, ...]:
         if self.unit_id is None:
-            return TRIAGE_TAB
+            return TRIAGE
         return TABS.get(self.tab, TABS["pending"])
 
 
@@ -64,7 +63,7 @@ def queue_select(f: QueueFilter) -> Select:
         q = q.where(Case.handler_id == f.handler_id)
     now = f.now or datetime.now().astimezone()
     if f.overdue:  # past the deadline of a stage whose clock the unit holds, and not paused
-        q = q.where(Case.due_at < now, Case.paused_at.is_(None), Case.state.in_(UNIT_CLOCK_STATES))
+        q = q.where(Case.due_at < now, Case.paused_at.is_(None), Case.state.in_(CAN_BE_OVERDUE))
     if f.due_within_days is not None:
         q = q.where(Case.due_at < now + timedelta(days=f.due_within_days))
     return q
@@ -106,5 +105,5 @@ def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:
     q = q.where(Case.unit_id.is_(None)) if unit_id is None else q.where(Case.unit_id == unit_id)
     per_state = {state: n for state, n in session.execute(q)}
     if unit_id is None:
-        return {"triage": sum(per_state.get(s, 0) for s in TRIAGE_TAB)}
+        return {"triage": sum(per_state.get(s, 0) for s in TRIAGE)}
     return {tab: sum(per_state.get(s, 0) for s in states) for tab, states in TABS.items()}

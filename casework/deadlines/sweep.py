@@ -29,10 +29,9 @@ from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
 from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Unit
+from casework.workflow.states import CAN_BE_OVERDUE, CLOCK_RUNNING
 
 log = logging.getLogger("changtong.sweep")
-# states whose clock the handling unit holds (mediation ends when its time runs out instead)
-CLOCK_STATES = (S.received, S.pending_acceptance, S.accepted, S.under_review, S.under_re_review)
 
 
 @dataclass
@@ -153,7 +152,10 @@ def sweep(db: Database, services: Services) -> SweepReport:
     remind_until = end_of_day(deadlines.calendar.add_working_days(today, services.settings.reminder_working_days))
     # level 2 for cases whose deadline is more than N working days past
     level2_before = end_of_day(working_days_before(deadlines, today, services.settings.escalation_working_days))
-    running = Case.state.in_(CLOCK_STATES) & Case.paused_at.is_(None)
+    # reminders before any running deadline (a mediation body's too); overdue and supervision
+    # only where a passed deadline does not end the case by itself (states.CAN_BE_OVERDUE)
+    running = Case.state.in_(CLOCK_RUNNING) & Case.paused_at.is_(None)
+    overdue_ok = Case.state.in_(CAN_BE_OVERDUE) & Case.paused_at.is_(None)
     chunk = services.settings.sweep_chunk
 
     def remind_update():
@@ -171,7 +173,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
         w.notice(r.unit_id, "unit_reminder", r.number)
 
     def overdue_update():
-        ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at < now)
+        ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), overdue_ok, Case.due_at < now)
                .limit(chunk).scalar_subquery())
         return (update(Case).where(Case.id.in_(ids)).values(overdue=True, supervision_level=1)
                 .returning(*_returning()).execution_options(synchronize_session=False))
@@ -187,7 +189,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
         w.notice(target, "supervision_1", r.number)
 
     def level2_update():
-        ids = (select(Case.id).where(Case.overdue, Case.supervision_level == 1, running,
+        ids = (select(Case.id).where(Case.overdue, Case.supervision_level == 1, overdue_ok,
                                      Case.due_at < level2_before)
                .limit(chunk).scalar_subquery())
         return (update(Case).where(Case.id.in_(ids)).values(supervision_level=2)

@@ -21,7 +21,7 @@ from casework.intake.validation import DESCRIPTION_MAX, TITLE_MAX, Party, Submis
 from casework.mediation.models import Mediation, Outcome
 from casework.mediation.moves import RESPONDENT_PREFIX
 from casework.privacy.codes import check_code
-from casework.workflow.machine import InvalidMove, MoveNotAllowed
+from casework.workflow.spec import InvalidMove, MoveNotAllowed
 
 FOLLOWUP_TITLE = "调解不成转投诉："
 

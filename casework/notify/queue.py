@@ -14,11 +14,6 @@ from casework.cases.models import Case, Event
 from casework.context import Services
 from casework.notify.models import OutboxChannel, OutboxMessage
 
-# events after which the complainant is told to look at the status page
-NOTIFY_COMPLAINANT = frozenset({
-    "routed", "accepted", "not_accepted", "transferred", "info_requested", "replied", "linked",
-})
-
 
 def queue_message(session: Session, services: Services, *, dedupe_key: str, case: Case | None,
                   channel: OutboxChannel, template: str, locale: str, recipient: str | None,
@@ -39,9 +34,9 @@ def queue_message(session: Session, services: Services, *, dedupe_key: str, case
 
 
 def queue_case_update(session: Session, services: Services, case: Case, event: Event) -> None:
-    if event.kind.value not in NOTIFY_COMPLAINANT or case.anonymous:
-        return
-    if event.kind.value == "routed" and event.to_state is None:
+    """Tell the complainant to look at the status page (the moves that do are marked in the
+    workflow table); an anonymous complainant gave no contact."""
+    if case.anonymous:
         return
     cipher = services.party_cipher(case.type)
     for channel, blob, purpose in (

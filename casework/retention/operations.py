@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
-from casework.cases.models import ActorKind, Attachment, Case, CaseState as S, Event, EventKind, IntakeReceipt
+from casework.cases.models import ActorKind, Attachment, Case, Event, EventKind, IntakeReceipt
 from casework.context import Services
 from casework.mediation.models import Mediation, MediationSession
 from casework.notify.models import OutboxMessage
+from casework.workflow.states import FINISHED
 
-FINAL = frozenset({S.closed, S.not_accepted, S.withdrawn, S.mediated, S.mediation_failed})
+FINAL = FINISHED  # the retention period runs from the end of the case
 PERSONAL = ("complainant_name_enc", "complainant_phone_enc", "complainant_email_enc", "complainant_id_number_enc",
             "respondent_name_enc", "respondent_phone_enc")
 ERASED_NAME = "-"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, object_session
 from casework.cases.models import Case, CaseState as S, Category
 from casework.db import utcnow
 from casework.search.backend import SearchBackend, SearchHit, SearchQuery
+from casework.workflow.states import IN_HAND, NOT_SIMILAR
 
 RECENT_DAYS = 180
 MIN_PUBLIC_COUNT = 3
@@ -33,10 +34,8 @@ GENERIC_WORDS = frozenset({
     "协会", "商会", "学会", "行业", "问题", "处理", "答复", "要求", "依法", "反映", "投诉", "举报", "情况", "我们",
     "公司", "我公司", "企业", "请求", "希望", "相关", "进行", "没有", "association", "complaint", "please",
 })
-EXCLUDED = frozenset({S.closed, S.withdrawn})
-# "being handled" for the public: filed and not finished
-OPEN_PUBLIC = frozenset({S.received, S.pending_acceptance, S.accepted, S.need_info, S.mediating,
-                         S.under_review, S.under_re_review})
+EXCLUDED = NOT_SIMILAR
+OPEN_PUBLIC = IN_HAND  # "being handled" for the public: filed, not finished, not waiting on a rating
 
 
 def unit_keys(unit_ids: frozenset[int] | set[int] | None, include_triage: bool) -> frozenset[str] | None:

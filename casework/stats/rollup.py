@@ -24,15 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Rating
 from casework.cases.numbers import CHINA
 from casework.stats.models import ALL_TYPES, MEASURES, StatRefresh, StatRollup
+from casework.workflow.states import FINISHED as DONE, REPLIED, TAKEN_UP
 
 log = logging.getLogger(__name__)
 
 JOB = "rollup"
 OVERLAP = timedelta(minutes=2)
 S = CaseState
-DONE = frozenset({S.not_accepted, S.closed, S.withdrawn, S.mediated, S.mediation_failed})
-TAKEN_UP = frozenset({S.accepted, S.replied, S.under_review, S.under_re_review, S.mediating, S.mediated})
-REPLIED = frozenset({S.replied, S.under_review, S.under_re_review})
 SATISFIED = frozenset({Rating.satisfied, Rating.basically_satisfied})
 SUBSTANTIATED = frozenset({Finding.substantiated, Finding.partly_substantiated})
 INDEX = {m: i for i, m in enumerate(MEASURES)}

@@ -1,5 +1,4 @@
-"""Linking a case as a duplicate of another (``link_duplicate``), registered into the one
-state machine.
+"""Linking a case as a duplicate of another (``link_duplicate`` in the workflow table).
 
 The duplicate leaves the queue by a state change (-> closed) with a ``linked`` event whose
 data is ``{"duplicate_of": <number>}`` and whose public text tells the complainant where the
@@ -15,22 +14,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from casework.accounts.models import Role
 from casework.accounts.permissions import can_view_case
-from casework.cases.models import ActorKind, Case, CaseState as S, Event, EventKind
+from casework.cases.models import Case, Event, EventKind
 from casework.cases.numbers import normalize_number
-from casework.i18n import Message, N_
-from casework.workflow import machine as m
-from casework.workflow.machine import Ctx, InvalidMove, Move, register
+from casework.i18n import N_
+from casework.workflow.spec import Ctx, invalid
+from casework.workflow.states import LINK_TARGETS
 
 NAME = "link_duplicate"
-SOURCES = frozenset({S.received, S.pending_acceptance, S.accepted})
-# the original must still be worth pointing to
-DEAD = frozenset({S.closed, S.withdrawn, S.not_accepted})
 
 
-def _invalid(msgid: str, **params) -> InvalidMove:
-    return InvalidMove(Message(N_("Please check the marked fields.")), {"duplicate_of": [Message(msgid, params)]})
+def _invalid(msgid: str, **params):
+    return invalid("duplicate_of", msgid, **params)
 
 
 def duplicate_of(event: Event) -> str | None:
@@ -46,36 +41,25 @@ def is_duplicate(session, case: Case) -> bool:
         Event.case_id == case.id, Event.kind == EventKind.linked, Event.to_state.is_not(None)).limit(1)) is not None
 
 
-def _link(ctx: Ctx) -> dict:
-    raw = str(ctx.fields.get("duplicate_of") or "").strip()
-    if not raw:
-        raise _invalid(N_("This field is required."))
-    number = normalize_number(raw)[:20]
+def link(ctx: Ctx) -> dict:
+    number = normalize_number(ctx.values["duplicate_of"])[:20]
     if number == ctx.case.number:
         raise _invalid(N_("A case cannot be a duplicate of itself."))
     original = ctx.session.scalar(select(Case).where(Case.number == number))
     # a number the actor may not see is answered like one that does not exist
     if original is None or not can_view_case(ctx.actor, original):
         raise _invalid(N_("There is no case with this number that you may see."))
-    if original.state in DEAD or is_duplicate(ctx.session, original):
+    if original.state not in LINK_TARGETS or is_duplicate(ctx.session, original):
         raise _invalid(N_("That case is closed or is itself a duplicate; link to the case where the matter is handled."))
     if ctx.case.unit_id is None and original.unit_id is None:
         raise _invalid(N_("That case has not been routed yet; route it first, then link this one to it."))
-    ctx.event.public_text = m._text(ctx, "public_text", required=False, hi=1000)
     if ctx.case.unit_id is None:
         ctx.case.unit_id = original.unit_id
-    ctx.case.state, ctx.case.resume_state = S.closed, None
-    ctx.start_stage(None)
+    ctx.case.resume_state = None
     # the original's timeline names the duplicate (staff only); it does not change its state
     ctx.session.add(Event(
-        case=original, created_at=ctx.now, actor_kind=ActorKind(ctx.actor.kind), actor_id=ctx.actor.user_id,
+        case=original, created_at=ctx.now, actor_kind=ctx.actor.kind, actor_id=ctx.actor.user_id,
         kind=EventKind.note, summary=f"duplicate {ctx.case.number} linked by {ctx.actor.kind}:{ctx.actor.user_id or '-'}",
         internal_text=f"{ctx.case.number} → {original.number}",  # numbers only: the page titles it
         data={"move": "note", "duplicate": ctx.case.number}))
     return {"duplicate_of": original.number}
-
-
-# a triage operator may link a case that no unit holds yet
-MOVE = Move(NAME, N_("Mark as a duplicate"), SOURCES, EventKind.linked,
-            unrouted_roles=frozenset({Role.triage_operator}), apply=_link)
-register(MOVE)

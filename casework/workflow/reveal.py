@@ -1,8 +1,8 @@
 """Seeing a report's (举报) identity: a request with a reason, a custodian's decision, and
 views for a limited time, each an internal event and an audit entry.
 
-``request_reveal`` and ``decide_reveal`` are moves of the one state machine (they change no
-state). A view is not a move (it changes nothing in the case): ``view_identity`` checks for
+``request_reveal`` and ``decide_reveal`` are moves of the workflow table (they change no
+state; their forms are on the case page's identity box and the custodian's list). A view is not a move (it changes nothing in the case): ``view_identity`` checks for
 an approved, unexpired request of this very handler, then writes an ``identity_revealed``
 event and an audit entry before it decrypts. Nothing else decrypts a report's identity for a
 person (notices decrypt the contact to send news, never to show it).
@@ -22,24 +22,19 @@ from sqlalchemy.orm import Session
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.audit.operations import Change, record
-from casework.cases.models import ActorKind, Attachment, Case, CaseState as S, CaseType, Event, EventKind
+from casework.cases.models import ActorKind, Attachment, Case, CaseType, Event, EventKind
 from casework.context import Services
 from casework.i18n import Message, N_
 from casework.privacy.masking import PARTY_FIELDS
 from casework.privacy.models import RevealRequest, RevealStatus
-from casework.workflow import machine as m
-from casework.workflow.machine import Forbidden, InvalidMove, Move, MoveNotAllowed, register
+from casework.workflow.spec import HANDLERS, Ctx, Forbidden, MoveNotAllowed, invalid
 
 REQUEST = "request_reveal"
 DECIDE = "decide_reveal"
 NAMES = frozenset({REQUEST, DECIDE})
 REVEAL_HOURS = 24
 REASON_MIN = 10
-REPORTS = frozenset({CaseType.report})
-
-
-def _invalid(name: str, msgid: str, **params) -> InvalidMove:
-    return InvalidMove(Message(N_("Please check the marked fields.")), {name: [Message(msgid, params)]})
+DECISIONS = ("approve", "deny")
 
 
 def has_identity(case: Case) -> bool:
@@ -47,10 +42,12 @@ def has_identity(case: Case) -> bool:
                                       for k, _p, _m in PARTY_FIELDS["complainant"])
 
 
-def _request(ctx: m.Ctx) -> dict:
-    if not has_identity(ctx.case):
-        raise MoveNotAllowed(Message(N_("This report holds no identity to reveal.")))
-    reason = m._text(ctx, "reason", required=True, lo=REASON_MIN, hi=1000)
+def identity_held(case: Case, now) -> Message | None:
+    return None if has_identity(case) else Message(N_("This report holds no identity to reveal."))
+
+
+def request(ctx: Ctx) -> dict:
+    reason = ctx.values["reason"]
     pending = ctx.session.scalar(select(RevealRequest.id).where(
         RevealRequest.case_id == ctx.case.id, RevealRequest.requested_by == ctx.actor.user_id,
         RevealRequest.status == RevealStatus.pending))
@@ -64,17 +61,17 @@ def _request(ctx: m.Ctx) -> dict:
     return {}
 
 
-def _decide(ctx: m.Ctx) -> dict:
-    raw = str(ctx.fields.get("request_id") or "")
+def decide(ctx: Ctx) -> dict:
+    raw = str(ctx.values.get("request_id") or "")
     req = ctx.session.get(RevealRequest, int(raw)) if raw.isdigit() else None
     if req is None or req.case_id != ctx.case.id or req.status is not RevealStatus.pending:
         raise MoveNotAllowed(Message(N_("There is no such request waiting for a decision.")))
     if req.requested_by == ctx.actor.user_id:
         raise Forbidden(Message(N_("You may not decide your own request.")))
-    decision = str(ctx.fields.get("decision") or "")
-    if decision not in ("approve", "deny"):
-        raise _invalid("decision", N_("Choose approve or deny."))
-    note = m._text(ctx, "note", required=True, lo=2, hi=1000)
+    decision = str(ctx.values.get("decision") or "")
+    if decision not in DECISIONS:
+        raise invalid("decision", N_("Choose approve or deny."))
+    note = ctx.values["note"]
     req.status = RevealStatus.approved if decision == "approve" else RevealStatus.denied
     req.decided_by, req.decided_at, req.note = ctx.actor.user_id, ctx.now, note
     if req.status is RevealStatus.approved:
@@ -88,28 +85,11 @@ def _decide(ctx: m.Ctx) -> dict:
     return data
 
 
-register(Move(REQUEST, N_("Request to see the reporter's identity"), frozenset(S), EventKind.reveal_requested,
-              types=REPORTS, changes_state=False, apply=_request))
-register(Move(DECIDE, N_("Decide a request to see the reporter's identity"), frozenset(S),
-              EventKind.reveal_decided, roles=frozenset({Role.custodian}), types=REPORTS, changes_state=False,
-              apply=_decide))
-
-
-def request_reveal(session: Session, services: Services, actor: Actor, case: Case, reason: str) -> Event:
-    return m.perform(session, services, actor, case, REQUEST, reason=reason)
-
-
-def decide_reveal(session: Session, services: Services, actor: Actor, case: Case, request_id: int,
-                  decision: str, note: str) -> Event:
-    return m.perform(session, services, actor, case, DECIDE, request_id=str(request_id), decision=decision,
-                     note=note)
-
-
 def active_reveal(session: Session, actor: Actor, case: Case, now) -> RevealRequest | None:
     """This handler's approved, unexpired request on this report, while they still work its unit."""
     if not actor.is_staff or actor.user_id is None or case.type is not CaseType.report:
         return None
-    if case.unit_id is None or not (actor.roles_in(case.unit_id) & m.HANDLERS):
+    if case.unit_id is None or not (actor.roles_in(case.unit_id) & HANDLERS):
         return None
     return session.scalar(select(RevealRequest).where(
         RevealRequest.case_id == case.id, RevealRequest.requested_by == actor.user_id,
@@ -159,7 +139,7 @@ def open_original(session: Session, services: Services, actor: Actor, case: Case
         raise Forbidden(Message(N_("You may not download the original of this file.")))
     reason = " ".join((reason or "").split())
     if case.type is not CaseType.report and len(reason) < REASON_MIN:
-        raise _invalid("reason", N_("Between %(lo)d and %(hi)d characters, please."), lo=REASON_MIN, hi=1000)
+        raise invalid("reason", N_("Between %(lo)d and %(hi)d characters, please."), lo=REASON_MIN, hi=1000)
     data = {"attachment_id": attachment.id}
     session.add(_internal_event(case, services, actor, EventKind.original_opened,
                                 f"original of attachment {attachment.id} by staff:{actor.user_id}", data))

@@ -13,7 +13,7 @@ from casework.context import Services
 from casework.privacy.crypto import Cipher, DecryptionError, derive_identity_key
 from casework.privacy.models import RevealStatus
 from casework.settings import Settings, new_key
-from casework.workflow import reveal
+from casework.workflow import machine, reveal
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, available_moves
 
 IDENTITY = {"name": "李四", "phone": "13900139000", "email": "li@example.cn", "id_number": "11010519491231002X"}
@@ -75,21 +75,21 @@ def test_reveal_takes_a_reason_a_custodians_approval_and_records_every_view(db, 
         with pytest.raises(Forbidden):  # nobody sees it before an approval
             reveal.view_identity(s, services, handler, case)
         with pytest.raises(InvalidMove):  # a reason of at least ten characters
-            reveal.request_reveal(s, services, handler, case, "need it")
+            machine.perform(s, services, handler, case, "request_reveal", reason="need it")
         for who in (custodian, admin):
             with pytest.raises(Forbidden):
-                reveal.request_reveal(s, services, who, case, "a long enough reason here")
-        reveal.request_reveal(s, services, handler, case, "需要当面核实举报材料的来源和细节")
+                machine.perform(s, services, who, case, "request_reveal", reason="a long enough reason here")
+        machine.perform(s, services, handler, case, "request_reveal", reason="需要当面核实举报材料的来源和细节")
         assert reveal.REQUEST not in {m.name for m in available_moves(custodian, case)}
     with db.session_scope() as s:
         case = load(s, report)
         req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.case_id == case.id))
         for who in (foreign_custodian, handler, other_handler):
             with pytest.raises(Forbidden):
-                reveal.decide_reveal(s, services, who, case, req.id, "approve", "ok")
-        reveal.decide_reveal(s, services, custodian, case, req.id, "approve", "同意，限本次核实")
+                machine.perform(s, services, who, case, "decide_reveal", request_id=str(req.id), decision="approve", note="ok")
+        machine.perform(s, services, custodian, case, "decide_reveal", request_id=str(req.id), decision="approve", note="同意，限本次核实")
         with pytest.raises(MoveNotAllowed):  # decided once
-            reveal.decide_reveal(s, services, custodian, case, req.id, "deny", "no")
+            machine.perform(s, services, custodian, case, "decide_reveal", request_id=str(req.id), decision="deny", note="no")
     with db.session_scope() as s:
         case = load(s, report)
         for who in (other_handler, custodian, admin):  # the approval is the requester's alone
@@ -120,11 +120,11 @@ def test_reveal_takes_a_reason_a_custodians_approval_and_records_every_view(db, 
 def test_a_denied_request_reveals_nothing(db, services, report, make_staff):
     handler, custodian = make_staff("miit", Role.handler), make_staff("miit", Role.custodian)
     with db.session_scope() as s:
-        reveal.request_reveal(s, services, handler, load(s, report), "需要联系举报人补充证据材料")
+        machine.perform(s, services, handler, load(s, report), "request_reveal", reason="需要联系举报人补充证据材料")
     with db.session_scope() as s:
         case = load(s, report)
         req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.case_id == case.id))
-        reveal.decide_reveal(s, services, custodian, case, req.id, "deny", "理由不足")
+        machine.perform(s, services, custodian, case, "decide_reveal", request_id=str(req.id), decision="deny", note="理由不足")
     with db.session_scope() as s:
         assert s.scalar(select(reveal.RevealRequest.status)) is RevealStatus.denied
         with pytest.raises(Forbidden):
@@ -134,12 +134,12 @@ def test_a_denied_request_reveals_nothing(db, services, report, make_staff):
 def test_one_cannot_approve_ones_own_request(db, services, report, make_staff):
     both = make_staff("miit", Role.handler, Role.custodian)
     with db.session_scope() as s:
-        reveal.request_reveal(s, services, both, load(s, report), "需要联系举报人补充证据材料")
+        machine.perform(s, services, both, load(s, report), "request_reveal", reason="需要联系举报人补充证据材料")
     with db.session_scope() as s:
         case = load(s, report)
         req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.case_id == case.id))
         with pytest.raises(Forbidden):
-            reveal.decide_reveal(s, services, both, case, req.id, "approve", "self")
+            machine.perform(s, services, both, case, "decide_reveal", request_id=str(req.id), decision="approve", note="self")
 
 
 def test_complaints_and_anonymous_reports_have_no_reveal(db, services, file_case, make_staff):
@@ -148,6 +148,6 @@ def test_complaints_and_anonymous_reports_have_no_reveal(db, services, file_case
     anon = file_case(type="report", category="illegal_fees", anonymous=True, complainant=None).case_number
     with db.session_scope() as s:
         with pytest.raises(Forbidden):
-            reveal.request_reveal(s, services, handler, load(s, complaint), "a long enough reason here")
+            machine.perform(s, services, handler, load(s, complaint), "request_reveal", reason="a long enough reason here")
         with pytest.raises(MoveNotAllowed):
-            reveal.request_reveal(s, services, handler, load(s, anon), "a long enough reason here")
+            machine.perform(s, services, handler, load(s, anon), "request_reveal", reason="a long enough reason here")

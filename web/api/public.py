@@ -1,6 +1,7 @@
 """The public JSON API: what a mini-program or a hotline system needs to file and track."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -25,9 +26,17 @@ OPENAPI = Path(__file__).with_name("openapi.json")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 
+@functools.cache
+def openapi_document() -> bytes:
+    """The OpenAPI file, with the staff moves' part made from the workflow table."""
+    from web.move_fields import openapi_moves
+
+    return json.dumps(openapi_moves(json.loads(OPENAPI.read_bytes())), ensure_ascii=False, indent=1).encode()
+
+
 @bp.get("/openapi.json")
 def openapi():
-    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+    return Response(openapi_document(), mimetype="application/json")
 
 
 @bp.get("/categories")
@@ -97,7 +106,6 @@ def create_case():
     if errors:
         return _unprocessable(tr_errors(errors))
     receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=idem)
-    session.commit()
     return _created(receipt)
 
 

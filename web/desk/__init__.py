@@ -1,29 +1,3 @@
-from flask import Blueprint
+from web.desk.blueprint import bp  # noqa: F401
 
-bp = Blueprint("desk", __name__, url_prefix="/desk")
-
-
-@bp.context_processor
-def _desk_nav():
-    """The unit switcher: the units this user works, and triage for a triage operator."""
-    from flask import g
-
-    from casework.accounts.models import Role
-
-    from web.presenters import association_name, local_time
-
-    helpers = {"local_time": local_time, "association_name": association_name}
-    user = g.get("staff_user")
-    if user is None:
-        return {"desk_units": [], "desk_triage": False, **helpers}
-    units = {m.unit_id: m.unit for m in user.memberships if m.role in (Role.handler, Role.unit_lead)}
-    return {
-        "desk_units": [units[k] for k in sorted(units)],
-        "desk_triage": any(m.role is Role.triage_operator for m in user.memberships),
-        "desk_supervisor": any(m.role is Role.supervisor for m in user.memberships),
-        **helpers,
-    }
-
-
-from web.desk import case, views  # noqa: E402,F401
-from web.desk import search  # noqa: E402,F401
+from web.desk import case, reveals, search, views  # noqa: F401

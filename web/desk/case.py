@@ -15,26 +15,25 @@ from sqlalchemy.orm import selectinload
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
-from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind, Finding
+from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
+from casework.cases.queue import is_overdue
 from casework.mediation.models import MediationSession, MediatorRecusal
-from casework.mediation.operations import store_agreement
 from casework.privacy import masking
-
 from casework.registry.models import Unit
+from casework.search.similar import similar_cases, unit_keys
+from casework.workflow import reveal
+from casework.workflow.duplicates import NAME as LINK_DUPLICATE
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
+from casework.workflow.states import NOT_SIMILAR
+from web import move_fields
 from web.auth import current_actor
-from web.desk import bp
-from web.desk.forms import (
-    canned_replies, is_overdue, move_fields, receiving_units, unit_handlers, unit_members,
-)
+from web.desk.blueprint import bp
+from web.desk.choices import canned_replies, receiving_units, unit_handlers, unit_members
 from web.i18n import title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money
 from web.public.respond import agreement_response
-from casework.search.similar import EXCLUDED as NOT_SIMILAR, similar_cases, unit_keys
-from casework.workflow.duplicates import NAME as LINK_DUPLICATE
-from casework.workflow import reveal
 from web.requestdb import db_session, services
 
 
@@ -145,19 +144,40 @@ def duplicate_notice(case: Case, number: str) -> str:
         return _("The matter you raised is being handled in case %(number)s.", number=number)
 
 
+def _options(session, case: Case, move_names: set[str], med: dict, actor: Actor) -> dict[str, list]:
+    """The lists the move forms offer: each ``ref`` field names one of these (its ``choices``),
+    each ``choice`` field lists its enum."""
+    withdrawn = _("withdrawn (回避)")
+    handlers = unit_handlers(session, case.unit_id) if "assign" in move_names else []
+    units = receiving_units(session, case) if move_names & {"route", "transfer"} else []
+    return {
+        "units": [(u.id, u.name) for u in units],
+        "handlers": [(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
+                     for u in handlers],
+        "sessions": med.get("session_options", []),
+        "mediators": med.get("member_options", []),
+        "_handler_ids": {u.id for u in handlers},
+    }
+
+
+def choices(field, options: dict[str, list]) -> list:
+    """The (value, label) pairs a select offers for a move's field."""
+    if isinstance(field.choices, str):
+        return options.get(field.choices, [])
+    return [(c.value, title(c)) for c in field.choices] if field.choices else []
+
+
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
                 respondent_code: str | None = None, code_sent: bool = False):
     session = db_session()
     now = services().clock()
-    all_moves = available_moves(actor, case)
+    all_moves = available_moves(actor, case, now)
     names = {m.name for m in all_moves}
-    moves = [m for m in all_moves if m.name not in reveal.NAMES]  # their own forms (web.desk.reveals)
+    moves = [m for m in all_moves if not m.own_page]  # reveals: the identity box and the custodian's list
     handler = session.get(User, case.handler_id) if case.handler_id else None
-    handlers = unit_handlers(session, case.unit_id) if "assign" in names else []
     med = _mediation(session, case, names)
-    withdrawn = _("withdrawn (回避)")
-    units = receiving_units(session, case) if names & {"route", "transfer"} else []
+    options = _options(session, case, names, med, actor)
     show_identity = can_see_identity(actor, case)
     return render_template(
         "desk/case.html",
@@ -166,15 +186,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         identity=_masked(case, "complainant") if show_identity else None,
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
-        moves=moves, move_names=names,
-        units_options=[(u.id, u.name) for u in units],
-        not_accept_options=[(r.value, title(r)) for r in NotAcceptReason],
-        transfer_options=[(r.value, title(r)) for r in TransferReason],
-        finding_options=[(f.value, title(f)) for f in Finding],
-        handler_options=[(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
-                         for u in handlers],
+        moves=moves, move_names=names, field_options=lambda fd: choices(fd, options),
         can_claim=("assign" in names and case.handler_id != actor.user_id
-                   and any(u.id == actor.user_id for u in handlers)),
+                   and actor.user_id in options["_handler_ids"]),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
         me=actor.user_id, current_unit_id=case.unit_id,
@@ -217,14 +231,12 @@ def case_page(number: str):
 def case_move(number: str, move: str):
     actor = current_actor()
     case = _load(number, actor)
-    if move not in MOVES or move in reveal.NAMES:
+    if move not in MOVES or MOVES[move].own_page:
         abort(404)  # reveals have their own routes (web.desk.reveals)
     session = db_session()
-    fields = move_fields(move, request.form)
-    if move == LINK_DUPLICATE:
-        fields["duplicate_of"] = request.form.get("duplicate_of", "").strip()[:40]
-        if not fields.get("public_text", "").strip() and fields["duplicate_of"]:
-            fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
+    fields = move_fields.from_form(MOVES[move], request.form)
+    if move == LINK_DUPLICATE and not fields.get("public_text", "").strip() and fields["duplicate_of"].strip():
+        fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
     unit_before = case.unit_id
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
@@ -236,14 +248,6 @@ def case_move(number: str, move: str):
         stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
         return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
                            failed_move=move, values=fields, errors=errors)
-    if move == "record_agreement":
-        try:
-            store_agreement(session, services(), case)  # the 调解协议书, in the same transaction
-        except Exception:  # fonts or Pango missing, a full disk: the agreement is not kept either
-            current_app.logger.exception("mediation agreement document failed for %s", number)
-            session.rollback()
-            return render_case(actor, _load(number, actor), status=500, failed_move=move, values=fields,
-                               error=_("The mediation agreement document could not be produced, so the agreement was not recorded. Please try again or tell the platform's administrator."))
     session.commit()
     action = _(MOVES[move].title)
     code = getattr(event, "respondent_code", None)
@@ -270,5 +274,3 @@ def case_agreement(number: str):
         abort(404)
     return agreement_response(case)
 
-
-from web.desk import reveals  # noqa: E402,F401  (identity reveals and files)

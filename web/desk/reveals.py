@@ -18,9 +18,9 @@ from casework.accounts.permissions import can_decide_reveals, can_request_reveal
 from casework.cases.models import Attachment, Case
 from casework.privacy.models import RevealRequest, RevealStatus
 from casework.workflow import reveal
-from casework.workflow.machine import WorkflowError
+from casework.workflow.machine import WorkflowError, perform
 from web.auth import current_actor
-from web.desk import bp
+from web.desk.blueprint import bp
 from web.desk.case import _load, render_case
 from web.i18n import title, tr, tr_errors
 from web.presenters import local_time
@@ -38,7 +38,7 @@ def reveal_request(number: str):
     session = db_session()
     fields = {"reason": request.form.get("reason", "")}
     try:
-        reveal.request_reveal(session, services(), actor, case, fields["reason"])
+        perform(session, services(), actor, case, reveal.REQUEST, reason=fields["reason"])
     except WorkflowError as err:
         session.rollback()
         return render_case(actor, _load(number, actor), status=err.status, error=tr(err.message),
@@ -137,8 +137,8 @@ def reveal_decide(request_id: int):
         abort(404)
     case = req.case
     try:
-        reveal.decide_reveal(session, services(), actor, case, request_id, request.form.get("decision", ""),
-                             request.form.get("note", ""))
+        perform(session, services(), actor, case, reveal.DECIDE, request_id=str(request_id),
+                decision=request.form.get("decision", ""), note=request.form.get("note", ""))
     except WorkflowError as err:
         session.rollback()
         if err.status == 403:

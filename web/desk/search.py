@@ -16,7 +16,7 @@ from casework.cases.numbers import CHINA
 from casework.registry.models import Unit
 from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
-from web.desk import bp
+from web.desk.blueprint import bp
 from web.requestdb import db_session, services
 
 PER_PAGE = 20

@@ -14,15 +14,15 @@ from casework.accounts.permissions import (
     can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import Case, CaseState, CaseType
-from casework.cases.queue import TABS, queue_page, tab_counts
+from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
 from casework.mediation.models import MediationSession
 from casework.registry.models import Unit, UnitKind
+from casework.workflow import states
 from casework.workflow.machine import StaleCase, WorkflowError, perform
 from web.auth import current_actor
-from web.desk import bp
-from web.desk.forms import (
-    SORTS, QueueArgs, categories, is_overdue, parse_queue_args, unit_handlers,
-)
+from web.desk.blueprint import bp
+from web.desk.choices import categories, unit_handlers
+from web.desk.filters import SORTS, QueueArgs, parse_queue_args
 from web.i18n import tr
 from web.requestdb import db_session, services
 from web.staff.views import safe_next
@@ -168,7 +168,6 @@ def bulk_assign(unit_id: int):
 
 # -- the mediator's list (phone-friendly) -------------------------------------------------
 
-MEDIATION_OPEN = (CaseState.pending_acceptance, CaseState.accepted, CaseState.mediating)
 UPCOMING_DAYS = 30
 
 
@@ -200,7 +199,7 @@ def mediation_list():
     now = services().clock()
     cases = list(session.scalars(
         select(Case).where(Case.handler_id == actor.user_id, Case.type == CaseType.mediation,
-                           Case.unit_id.in_(units), Case.state.in_(MEDIATION_OPEN))
+                           Case.unit_id.in_(units), Case.state.in_(states.MEDIATION_OPEN))
         .order_by(Case.due_at.is_(None), Case.due_at, Case.id)))
     upcoming = session.execute(
         select(MediationSession, Case.number, Case.title).join(Case, Case.id == MediationSession.case_id)

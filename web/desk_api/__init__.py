@@ -1,5 +1,3 @@
-from flask import Blueprint
+from web.desk_api.blueprint import bp  # noqa: F401
 
-bp = Blueprint("desk_api", __name__, url_prefix="/api/v1/desk")
-
-from web.desk_api import views  # noqa: E402,F401
+from web.desk_api import views  # noqa: F401

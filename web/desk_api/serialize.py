@@ -16,12 +16,12 @@ from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity
 from casework.cases.models import Case, Event
+from casework.cases.queue import is_overdue
 from casework.db import as_utc
 from casework.privacy import masking
 from casework.privacy.crypto import Cipher
 from casework.registry.models import Unit
 from casework.workflow.machine import available_moves
-from web.desk.forms import is_overdue
 from web.i18n import current_locale, title
 from web.presenters import association_name, event_title
 
@@ -108,6 +108,6 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
              "from_staff": a.from_staff, "uploaded_at": iso(a.uploaded_at)}
             for a in case.attachments
         ],
-        "allowed_moves": [m.name for m in available_moves(actor, case)],
+        "allowed_moves": [m.name for m in available_moves(actor, case, now)],
     })
     return body

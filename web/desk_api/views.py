@@ -22,8 +22,9 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queue import TABS, QueueFilter, queue_page, tab_counts
 from casework.registry.models import Association, Unit
 from casework.workflow.machine import MOVES, StaleCase, WorkflowError, perform
+from web import move_fields
 from web.auth import current_actor, current_user
-from web.desk_api import bp
+from web.desk_api.blueprint import bp
 from web.desk_api.serialize import case_detail, case_summary, handler_names, unit_ref
 from web.i18n import title, tr, tr_errors
 from web.requestdb import db_session, services
@@ -31,36 +32,6 @@ from web.requestdb import db_session, services
 SORTS = ("due", "-due", "new")
 PER_PAGE, MAX_PER_PAGE = 25, 100
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
-TEXT, ID = "text", "id"
-# what each move takes from the JSON body (anything else is ignored); the public and
-# system moves take nothing here, and the machine refuses them to staff (403)
-MOVE_FIELDS: dict[str, dict[str, str]] = {
-    "route": {"unit_id": ID, "internal_text": TEXT},
-    "accept": {"public_text": TEXT},
-    "not_accept": {"reason": TEXT, "public_text": TEXT},
-    "transfer": {"unit_id": ID, "reason": TEXT, "public_text": TEXT, "internal_text": TEXT},
-    "send_back": {"internal_text": TEXT},
-    "request_info": {"public_text": TEXT},
-    "reply": {"public_text": TEXT, "finding": TEXT},
-    "acknowledge_reply": {"public_text": TEXT},
-    "assign": {"handler_id": ID},
-    "note": {"internal_text": TEXT},
-    "extend": {"public_text": TEXT},
-    "suspend": {"public_text": TEXT},
-    "resume": {"public_text": TEXT},
-    "decide_review": {"public_text": TEXT},
-    "issue_supervision": {"respond_by": TEXT, "internal_text": TEXT},
-    "request_reveal": {"reason": TEXT},
-    # mediation
-    "accept_mediation": {"public_text": TEXT},
-    "record_consent": {"public_text": TEXT},
-    "record_refusal": {"public_text": TEXT},
-    "schedule_session": {"scheduled_at": TEXT, "place": TEXT, "online": TEXT},
-    "log_session": {"session_id": ID, "attendees": TEXT, "summary": TEXT, "internal_text": TEXT},
-    "recuse": {"user_id": ID, "internal_text": TEXT},
-    "record_agreement": {"facts": TEXT, "terms": TEXT},
-    "record_no_agreement": {"public_text": TEXT},
-}
 
 
 def _error(status: int, message: str, **extra):
@@ -210,24 +181,6 @@ def case_view(case_number: str):
     return jsonify(_detail(actor, found))
 
 
-def _move_fields(move: str, data: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The move's fields as the machine takes them (strings), or errors per field."""
-    fields, errors = {}, {}
-    for name, kind in MOVE_FIELDS.get(move, {}).items():
-        value = data.get(name)
-        if value is None:
-            continue
-        if kind == ID and isinstance(value, int) and not isinstance(value, bool):
-            fields[name] = str(value)
-        elif kind == ID and not (isinstance(value, str) and value.strip().isdigit()):
-            errors[name] = [_("Give the id as a whole number.")]
-        elif not isinstance(value, str):
-            errors[name] = [_("Give this as text.")]
-        else:
-            fields[name] = value.strip() if kind == ID else value
-    return fields, errors
-
-
 @bp.post("/cases/<case_number>/<move>")
 def make_move(case_number: str, move: str):
     actor = current_actor()
@@ -245,7 +198,7 @@ def make_move(case_number: str, move: str):
         return _error(400, _("The request body is not valid JSON."))
     if not isinstance(data, dict):
         return _invalid({"__all__": [_("The request must be a JSON object.")]})
-    fields, errors = _move_fields(move, data)
+    fields, errors = move_fields.from_json(MOVES[move], data)
     version = data.get("version")
     if version is None:
         errors["version"] = [_("This field is required.")]
@@ -255,10 +208,6 @@ def make_move(case_number: str, move: str):
         return _invalid(errors)
     try:
         event = perform(session, services(), actor, found, move, version=version, **fields)
-        if move == "record_agreement":
-            from casework.mediation.operations import store_agreement
-
-            store_agreement(session, services(), found)
     except WorkflowError as err:
         session.rollback()
         extra = {}

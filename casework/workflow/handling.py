@@ -1,0 +1,222 @@
+"""The steps of the handling moves (route, accept, transfer, reply, review ...) and their
+guards. The table (casework.workflow.table) says when each runs and with which checked
+values; a step changes what the table cannot say in one word and returns the event's data.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from casework.accounts.models import User
+from casework.cases.models import CaseState as S, CaseType, Rating, Stage
+from casework.deadlines.calendar import WorkingCalendar, china_date
+from casework.deadlines.limits import end_of_day
+from casework.i18n import Message, N_
+from casework.registry.models import Unit
+from casework.routing.engine import check_unit_allowed
+from casework.workflow.spec import HANDLERS, Ctx, invalid
+
+SEND_BACK_WORKING_DAYS = 5
+MAX_REVIEWS = 2  # a review (复查) and a re-review (复核); the re-review is final
+
+
+def unit_field(ctx: Ctx, name: str = "unit_id") -> Unit:
+    raw = ctx.values.get(name)
+    unit = ctx.session.get(Unit, int(raw)) if str(raw or "").isdigit() else None
+    if unit is None or check_unit_allowed(unit, ctx.case):
+        raise invalid(name, N_("This unit cannot receive this case."))
+    return unit
+
+
+# -- guards: why a move is not possible now (None: it is) -----------------------------------
+
+def came_by_transfer(case, now) -> Message | None:
+    if case.transferred_from_unit_id is None or case.transferred_at is None:
+        return Message(N_("This case did not come to this unit by a transfer."))
+    used = WorkingCalendar().working_days_after(china_date(case.transferred_at), china_date(now))
+    if used > SEND_BACK_WORKING_DAYS:
+        return Message(N_("The %(n)d working days to send a transfer back have passed."), {"n": SEND_BACK_WORKING_DAYS})
+    return None
+
+
+def extendable(case, now) -> Message | None:
+    if case.extended:
+        return Message(N_("The handling time can be extended only once."))
+    if case.stage not in (Stage.handling, Stage.mediation) or case.due_at is None:
+        return Message(N_("Only the handling time can be extended."))
+    return None
+
+
+def clock_running(case, now) -> Message | None:
+    return Message(N_("The clock of this case is already paused.")) if case.paused_at is not None else None
+
+
+def clock_paused(case, now) -> Message | None:
+    return Message(N_("The clock of this case is not paused.")) if case.paused_at is None else None
+
+
+def review_open(case, now) -> Message | None:
+    if case.reviews_requested >= MAX_REVIEWS:
+        return Message(N_("A review and a re-review have already been decided; that decision is final."))
+    if case.due_at is not None and now > case.due_at:
+        return Message(N_("The time to ask for a review has passed."))
+    return None
+
+
+def rating_lapsed(case, now) -> Message | None:
+    if case.due_at is None or now <= case.due_at:
+        return Message(N_("The rating window is still open."))
+    return None
+
+
+def reply_has_finding(case) -> bool:
+    return case.type in (CaseType.complaint, CaseType.report)
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+def route(ctx: Ctx) -> dict:
+    unit = unit_field(ctx)
+    ctx.case.unit_id, ctx.case.handler_id = unit.id, None
+    return {"unit_id": unit.id, "unit": unit.code}
+
+
+def accept(ctx: Ctx) -> dict:
+    ctx.case.transferred_from_unit_id = None
+    if ctx.case.handler_id is None and ctx.actor.user_id is not None:
+        ctx.case.handler_id = ctx.actor.user_id
+    return {}
+
+
+def not_accept(ctx: Ctx) -> dict:
+    return {"reason": ctx.values["reason"].value}
+
+
+def transfer(ctx: Ctx) -> dict:
+    unit = unit_field(ctx)
+    if unit.id == ctx.case.unit_id:
+        raise invalid("unit_id", N_("The case is already at this unit."))
+    previous = ctx.case.unit_id
+    ctx.case.transferred_from_unit_id, ctx.case.transferred_at = previous, ctx.now
+    ctx.case.unit_id, ctx.case.handler_id = unit.id, None
+    return {"from_unit_id": previous, "to_unit_id": unit.id, "unit": unit.code, "reason": ctx.values["reason"].value}
+
+
+def send_back(ctx: Ctx) -> dict:
+    case = ctx.case
+    back_to, previous = case.transferred_from_unit_id, case.unit_id
+    case.unit_id, case.handler_id = back_to, None
+    case.transferred_from_unit_id, case.transferred_at = None, None
+    return {"from_unit_id": previous, "to_unit_id": back_to}
+
+
+def pause(ctx: Ctx) -> None:
+    if ctx.case.paused_at is None:
+        ctx.case.paused_at = ctx.now
+
+
+def unpause(ctx: Ctx) -> dict:
+    """The time the clock stood still is added to the stage's deadline."""
+    case = ctx.case
+    if case.paused_at is None or case.due_at is None:
+        case.paused_at = None
+        return {}
+    before = case.due_at
+    case.due_at = ctx.deadlines.extend_by_pause(case.due_at, case.paused_at, ctx.now)
+    case.paused_at = None
+    if case.due_at > ctx.now:
+        case.overdue = False
+    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat()}
+
+
+def request_info(ctx: Ctx) -> dict:
+    ctx.case.resume_state = ctx.case.state
+    pause(ctx)
+    return {"resume_state": ctx.case.resume_state.value}
+
+
+def supply_info(ctx: Ctx) -> dict:
+    ctx.case.state, ctx.case.resume_state = ctx.case.resume_state, None
+    return {"resumed": ctx.case.state.value, **unpause(ctx)}
+
+
+def extend(ctx: Ctx) -> dict:
+    case = ctx.case
+    before = case.due_at
+    comp = ctx.deadlines.explain(case.type, Stage.extension, case.due_at)
+    case.due_at, case.extended, case.overdue = end_of_day(comp.end), True, False
+    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat()}
+
+
+def suspend(ctx: Ctx) -> dict:
+    pause(ctx)
+    return {}
+
+
+def resume(ctx: Ctx) -> dict:
+    return unpause(ctx)
+
+
+def rate(ctx: Ctx) -> dict:
+    """Rated: closed, unless dissatisfied while a review may still be asked for."""
+    rating = ctx.values["rating"]
+    ctx.case.rating = rating
+    if rating is not Rating.dissatisfied or ctx.case.reviews_requested >= MAX_REVIEWS:
+        ctx.case.state = S.closed
+        ctx.start_stage(None)
+    return {"rating": rating.value}
+
+
+def request_review(ctx: Ctx) -> dict:
+    """The first request opens the review (复查), the second the re-review (复核)."""
+    case = ctx.case
+    case.rating = Rating.dissatisfied
+    case.reviews_requested += 1
+    first = case.reviews_requested == 1
+    case.state = S.under_review if first else S.under_re_review
+    ctx.start_stage(Stage.review if first else Stage.re_review)
+    return {"round": case.reviews_requested}
+
+
+def decide_review(ctx: Ctx) -> dict:
+    """A review decision goes back to the complainant (replied, rating clock); a re-review
+    decision is final (closed)."""
+    final = ctx.case.state is S.under_re_review
+    ctx.case.state = S.closed if final else S.replied
+    ctx.start_stage(None if final else Stage.rating)
+    return {"final": final}
+
+
+def close_unrated(ctx: Ctx) -> dict:
+    return {"reason": "rating window lapsed"}
+
+
+def reply(ctx: Ctx) -> dict:
+    finding = ctx.values.get("finding")
+    ctx.case.finding = finding
+    return {"finding": finding.value} if finding else {}
+
+
+def withdraw(ctx: Ctx) -> dict:
+    ctx.case.resume_state = None
+    return {}
+
+
+def assign(ctx: Ctx) -> dict:
+    raw = ctx.values.get("handler_id")
+    user = ctx.session.get(User, int(raw)) if str(raw or "").isdigit() else None
+    if user is None or not user.active or not any(
+            m.unit_id == ctx.case.unit_id and m.role in HANDLERS for m in user.memberships):
+        raise invalid("handler_id", N_("Choose a handler of this unit."))
+    if ctx.case.type is CaseType.mediation:
+        from casework.mediation.models import MediatorRecusal
+
+        if ctx.session.scalar(select(MediatorRecusal.id).where(
+                MediatorRecusal.case_id == ctx.case.id, MediatorRecusal.user_id == user.id)):
+            raise invalid("handler_id", N_("This mediator has withdrawn from this case (回避) and cannot be assigned."))
+    previous = ctx.case.handler_id
+    ctx.case.handler_id = user.id
+    return {"from_handler_id": previous, "to_handler_id": user.id, "handler": user.username}
+
+
+def note(ctx: Ctx) -> dict:
+    return {}

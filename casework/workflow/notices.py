@@ -1,0 +1,73 @@
+"""The notices a move sends (the ``notices`` column of the workflow table), written into the
+outbox in the move's transaction. A notice says only that there is news and where to look;
+no case content travels by SMS or e-mail.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from casework.cases.models import Case, Event
+from casework.notify.models import OutboxChannel
+from casework.notify.queue import queue_case_update, queue_message
+from casework.workflow.spec import Ctx, Notice
+
+SUPERVISION_TEMPLATE = "supervision_notice"
+
+
+def _mobile(phone: str | None) -> str | None:
+    return phone if phone and len(phone) == 11 and phone.startswith("1") else None
+
+
+def respondent_mobile(ctx: Ctx) -> str | None:
+    """The mediation respondent's mobile number, if one was given."""
+    return _mobile(ctx.services.cipher.decrypt_text(ctx.case.respondent_phone_enc, "case.respondent.phone"))
+
+
+def _complainant(ctx: Ctx, event: Event) -> None:
+    queue_case_update(ctx.session, ctx.services, ctx.case, event)
+
+
+def _respondent_invite(ctx: Ctx, event: Event) -> None:
+    phone = respondent_mobile(ctx)
+    code = getattr(event, "respondent_code", None)
+    if phone and code:
+        queue_message(ctx.session, ctx.services, dedupe_key=f"case:{ctx.case.id}:respondent_invite:sms",
+                      case=ctx.case, channel=OutboxChannel.sms, template="respondent_invite",
+                      locale=ctx.case.locale, recipient=phone,
+                      payload={"case_number": ctx.case.number, "respondent_code": code})
+
+
+def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
+    def send(ctx: Ctx, event: Event) -> None:
+        case: Case = ctx.case
+        c = ctx.services.cipher
+        applicant = None if case.anonymous else c.decrypt_text(case.complainant_phone_enc, "case.complainant.phone")
+        for who, phone in (("applicant", _mobile(applicant)), ("respondent", respondent_mobile(ctx))):
+            if phone:
+                queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:{template}:{who}",
+                              case=case, channel=OutboxChannel.sms, template=template, locale=case.locale,
+                              recipient=phone, payload={"case_number": case.number})
+    return send
+
+
+def _unit_supervision(ctx: Ctx, event: Event) -> None:
+    unit = ctx.case.unit
+    if unit is not None and unit.notice_email:
+        queue_message(ctx.session, ctx.services, dedupe_key=f"supervise:{ctx.case.id}:{ctx.now.isoformat()}",
+                      case=ctx.case, channel=OutboxChannel.email, template=SUPERVISION_TEMPLATE, locale="zh_CN",
+                      recipient=unit.notice_email,
+                      payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
+
+
+SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
+    Notice.complainant: _complainant,
+    Notice.respondent_invite: _respondent_invite,
+    Notice.mediation_ended: _both_parties("mediation_ended"),
+    Notice.judicial_confirmation: _both_parties("judicial_confirmation"),
+    Notice.unit_supervision: _unit_supervision,
+}
+
+
+def send(ctx: Ctx, event: Event, notices: tuple[Notice, ...]) -> None:
+    for notice in notices:
+        SENDERS[notice](ctx, event)

@@ -1,0 +1,219 @@
+"""The workflow, as one table: every move a case can make, top to bottom.
+
+Each row says from which states (``sources``) to which (``to``), the timeline event it
+writes, who may make it (``who``) and on which case types, the fields it takes (checked by
+the machine before the step runs), any further condition (``when``), what it does to the
+stage clock, the notices it sends and the work that follows it. The step function (in
+handling, mediation.moves, duplicates, supervision, reveal) does what the row cannot say in
+a word.
+
+Everything else is derived from this table: ``machine.may`` and ``available_moves`` (what the
+desk, the status page, the respondent's page and the staff API offer), the desk's move forms,
+the staff API's fields and its OpenAPI schema, and the tests' move × role matrix. Adding a
+move is one row here plus its step; ``tests/casework/test_workflow_table.py`` fails until the
+move has fields, a permission and a place in the role matrix.
+
+Legal anchors: 信访工作条例 (2022) for acceptance, transfer, reply, review and re-review;
+市场监督管理投诉举报处理暂行办法 (2022) for complaints, reports and material requests;
+人民调解法 for mediation. Time limits are rows of their own (casework.deadlines).
+"""
+from __future__ import annotations
+
+from casework.accounts.models import Role
+from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, Rating, Stage
+from casework.i18n import N_
+from casework.mediation import moves as med
+from casework.mediation.operations import store_agreement
+from casework.workflow import duplicates, handling as h, reveal, supervision
+from casework.workflow.reasons import NotAcceptReason, TransferReason
+from casework.workflow.spec import (
+    ALL_TYPES, BY_STEP, COMPLAINANT, HANDLERS, KEEP, RESPONDENT, STOP, SYSTEM, Field, Kind, Move, Notice,
+    Staff, reached, start,
+)
+from casework.workflow.states import BEFORE_REPLY, SUPERVISABLE
+
+MEDIATION = frozenset({CaseType.mediation})
+NOT_MEDIATION = ALL_TYPES - MEDIATION
+REPORTS = frozenset({CaseType.report})
+UNIT = Staff(HANDLERS)
+LEAD = Staff(frozenset({Role.unit_lead}))
+
+
+# -- the fields, by what they are for -------------------------------------------------------
+
+def notice(label=N_("Notice to the complainant (optional)"), *, required=False, lo=1, hi=5000, hint=None, rows=3):
+    """A text the complainant (or the parties) will read on the status page."""
+    return Field("public_text", Kind.text, label, required=required, lo=lo, hi=hi, hint=hint, rows=rows)
+
+
+def internal(label=N_("Internal note"), *, required=False, lo=1, hi=5000, hint=None, rows=3):
+    """A text only staff read."""
+    return Field("internal_text", Kind.text, label, required=required, lo=lo, hi=hi, hint=hint, rows=rows)
+
+
+def to_unit(label=N_("To unit")):
+    return Field("unit_id", Kind.ref, label, required=True, choices="units")
+
+
+REPLY_TEXT = notice(N_("Reply to the complainant"), required=True, lo=10, hi=10000, rows=8)
+FINDING = Field("finding", Kind.choice, N_("Finding"), choices=Finding, only=h.reply_has_finding,
+                required=lambda case, values: case.type is CaseType.report,
+                missing=N_("Say what the handling of the report found."),
+                wrong=N_("Choose one of the listed findings."))
+
+
+MOVES: dict[str, Move] = {m.name: m for m in [
+    # -- routing and acceptance (信访工作条例 第二十一、二十二条) ---------------------------------
+    Move("route", N_("Route to a unit"), reached(S.received), reached(S.pending_acceptance), E.routed,
+         who=Staff(frozenset(), unrouted=frozenset({Role.triage_operator})), step=h.route,
+         fields=(to_unit(), internal(hint=N_("Staff only (optional)."))),
+         # the acceptance clock runs from submission: routing late gives the unit no more time
+         clock=start(Stage.acceptance, from_submission=True), notices=(Notice.complainant,), primary=True),
+    Move("accept", N_("Accept"), reached(S.pending_acceptance), reached(S.accepted), E.accepted,
+         who=UNIT, types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, step=h.accept,
+         fields=(notice(),), clock=start(Stage.handling), notices=(Notice.complainant,), primary=True),
+    Move("not_accept", N_("Do not accept"), reached(S.pending_acceptance), reached(S.not_accepted), E.not_accepted,
+         who=Staff(HANDLERS, lead_when=lambda unit: unit.lead_approves_not_accept),
+         types=ALL_TYPES - {CaseType.suggestion}, step=h.not_accept,
+         fields=(Field("reason", Kind.choice, N_("Reason"), required=True, choices=NotAcceptReason),
+                 notice(N_("Notice to the complainant"), required=True, lo=5,
+                        hint=N_("Tell the complainant why, and where they can turn instead."), rows=4)),
+         clock=STOP, notices=(Notice.complainant,)),
+    Move("transfer", N_("Transfer"), reached(S.pending_acceptance, S.accepted), reached(S.pending_acceptance),
+         E.transferred, who=UNIT, step=h.transfer,
+         fields=(to_unit(), Field("reason", Kind.choice, N_("Reason"), required=True, choices=TransferReason),
+                 notice(),
+                 internal(required=lambda case, values: values.get("reason") == TransferReason.other.value,
+                          hint=N_("Staff only. Required when the reason is “Other”."))),
+         # the clock keeps running: a transfer gives the next unit no new time
+         clock=KEEP, notices=(Notice.complainant,)),
+    Move("send_back", N_("Send back to the transferring unit"), reached(S.pending_acceptance),
+         reached(S.pending_acceptance), E.sent_back, who=UNIT, step=h.send_back, when=h.came_by_transfer,
+         fields=(internal(N_("Why this unit is not competent"), required=True, lo=5, rows=4),)),
+    # -- material (办法 第十五条): the clock stands still until the complainant answers ------------
+    Move("request_info", N_("Ask for missing material"), reached(S.pending_acceptance, S.accepted),
+         reached(S.need_info), E.info_requested, who=UNIT, types=NOT_MEDIATION, step=h.request_info,
+         fields=(notice(N_("What the complainant should supply"), required=True, lo=5, rows=4),),
+         notices=(Notice.complainant,)),
+    Move("supply_info", N_("Send the material asked for"), reached(S.need_info),
+         reached(S.pending_acceptance, S.accepted), E.info_supplied, who=COMPLAINANT, step=h.supply_info,
+         fields=(notice(N_("Your answer"), required=True, lo=2, rows=4),)),
+    # -- handling and reply (信访工作条例 第三十二、三十三条) ---------------------------------------
+    Move("assign", N_("Assign"), reached(S.pending_acceptance, S.accepted, S.need_info, S.mediating), frozenset(),
+         E.assigned, who=UNIT, step=h.assign,
+         fields=(Field("handler_id", Kind.ref, N_("Handler"), required=True, choices="handlers"),)),
+    Move("note", N_("Internal note"), frozenset(S), frozenset(), E.note, who=UNIT, step=h.note,
+         fields=(internal(N_("Note (staff only)"), required=True),)),
+    Move("extend", N_("Extend the handling time (unit lead)"), reached(S.accepted, S.mediating), frozenset(),
+         E.extended, who=LEAD, step=h.extend, when=h.extendable,
+         fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),)),
+    Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
+         who=UNIT, types=NOT_MEDIATION, step=h.suspend, when=h.clock_running,
+         fields=(notice(N_("What is being tested or appraised (told to the complainant)"), required=True, lo=5),)),
+    Move("resume", N_("Restart the clock"), reached(S.accepted), frozenset(), E.resumed,
+         who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
+    Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied), E.replied,
+         who=UNIT, types=NOT_MEDIATION, step=h.reply, fields=(REPLY_TEXT, FINDING),
+         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True),
+    Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
+         E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply, fields=(REPLY_TEXT,),
+         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True),
+    Move("link_duplicate", N_("Mark as a duplicate"), reached(S.received, S.pending_acceptance, S.accepted),
+         reached(S.closed), E.linked, who=Staff(HANDLERS, unrouted=frozenset({Role.triage_operator})),
+         step=duplicates.link,
+         fields=(Field("duplicate_of", Kind.line, N_("Number of the case where the matter is handled"),
+                       required=True, hi=40),
+                 notice(hi=1000, hint=N_("If left empty, the complainant is told which case handles the matter."))),
+         clock=STOP, notices=(Notice.complainant,)),
+    # -- the complainant's answer to the reply: rating, review, re-review (第三十五、三十六条) ------
+    Move("withdraw", N_("Withdraw"), BEFORE_REPLY, reached(S.withdrawn), E.withdrawn, who=COMPLAINANT,
+         step=h.withdraw, fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),), clock=STOP),
+    # rated: closed, unless dissatisfied while a review can still be asked for (the step decides)
+    Move("rate", N_("Rate the reply"), reached(S.replied), reached(S.closed, S.replied), E.rated, who=COMPLAINANT,
+         step=h.rate, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating),
+                              notice(N_("Comment (optional)"), hi=1000)), clock=BY_STEP),
+    # the first request opens the review (复查), the second the re-review (复核)
+    Move("request_review", N_("Ask for a review"), reached(S.replied), reached(S.under_review, S.under_re_review),
+         E.review_requested, who=COMPLAINANT, types=ALL_TYPES - {CaseType.suggestion}, step=h.request_review,
+         when=h.review_open, fields=(notice(N_("Why you are not satisfied"), required=True, lo=5, rows=4),),
+         clock=BY_STEP),
+    # a review decision goes back to the complainant; a re-review decision is final
+    Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
+         reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review,
+         fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),),
+         clock=BY_STEP),
+    Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
+         who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),
+    # -- supervision (督办) and a report's identity: no change of state -------------------------
+    Move("issue_supervision", N_("Issue a supervision notice (督办单)"), SUPERVISABLE, frozenset(), E.supervised,
+         who=Staff(frozenset(), anywhere=frozenset({Role.supervisor})), step=supervision.issue,
+         fields=(Field("respond_by", Kind.date, N_("Act and report by"), required=True),
+                 internal(N_("Instructions to the unit (staff only)"), required=True, lo=5, hi=2000, rows=4)),
+         notices=(Notice.unit_supervision,)),
+    Move("request_reveal", N_("Request to see the reporter's identity"), frozenset(S), frozenset(),
+         E.reveal_requested, who=UNIT, types=REPORTS, step=reveal.request, when=reveal.identity_held,
+         fields=(Field("reason", Kind.text, N_("Why you need to see it (at least 10 characters; the custodian and the audit trail see it)"),
+                       required=True, lo=reveal.REASON_MIN, hi=1000),),
+         own_page=True),
+    Move("decide_reveal", N_("Decide a request to see the reporter's identity"), frozenset(S), frozenset(),
+         E.reveal_decided, who=Staff(frozenset({Role.custodian})), types=REPORTS, step=reveal.decide,
+         fields=(Field("request_id", Kind.ref, N_("Request"), required=True, choices="reveal_requests"),
+                 Field("decision", Kind.line, N_("Decision"), required=True, hi=10),
+                 Field("note", Kind.text, N_("Note"), required=True, lo=2, hi=1000)),
+         own_page=True),
+    # -- mediation (人民调解法 第十七、二十二、二十八、二十九条) -------------------------------------
+    Move("accept_mediation", N_("Accept the mediation request"), reached(S.pending_acceptance), reached(S.accepted),
+         E.accepted, who=UNIT, types=MEDIATION, step=med.accept_mediation, fields=(notice(N_("Notice to the applicant (optional)")),),
+         # the mediation clock starts with the respondent's consent
+         clock=STOP, notices=(Notice.complainant, Notice.respondent_invite), primary=True,
+         hint=N_("The respondent gets its own answer code (shown once on the next page, and sent to its phone if one was given). Mediation starts when it agrees.")),
+    Move("record_consent", N_("Record the respondent's consent"), reached(S.accepted), reached(S.mediating),
+         E.mediation_started, who=UNIT, types=MEDIATION, step=med.consent,
+         fields=(notice(N_("How the respondent answered (the parties see it; optional)"), hi=1000),),
+         clock=start(Stage.mediation)),
+    Move("respondent_consent", N_("Agree to mediation"), reached(S.accepted), reached(S.mediating),
+         E.mediation_started, who=RESPONDENT, types=MEDIATION, step=med.consent,
+         fields=(notice(N_("Comment (optional)"), hi=1000),), clock=start(Stage.mediation)),
+    Move("record_refusal", N_("Record that the respondent refused"), reached(S.accepted), reached(S.mediation_failed),
+         E.mediation_ended, who=UNIT, types=MEDIATION, step=med.refuse,
+         fields=(notice(N_("How the respondent answered (the parties see it; optional)"), hi=1000),),
+         clock=STOP, notices=(Notice.mediation_ended,)),
+    Move("respondent_refuse", N_("Refuse mediation"), reached(S.accepted), reached(S.mediation_failed),
+         E.mediation_ended, who=RESPONDENT, types=MEDIATION, step=med.refuse,
+         fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),),
+         clock=STOP, notices=(Notice.mediation_ended,)),
+    Move("schedule_session", N_("Schedule a session"), reached(S.mediating), frozenset(), E.session_logged,
+         who=UNIT, types=MEDIATION, step=med.schedule,
+         fields=(Field("scheduled_at", Kind.datetime, N_("Date and time (Beijing time)"), required=True,
+                       hint=N_("YYYY-MM-DD HH:MM")),
+                 Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
+                 Field("online", Kind.flag, N_("Online session")))),
+    Move("log_session", N_("Log a session"), reached(S.mediating), frozenset(), E.session_logged,
+         who=UNIT, types=MEDIATION, step=med.log_session,
+         fields=(Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions",
+                       empty=N_("Schedule a session first; held sessions are not listed.")),
+                 Field("attendees", Kind.line, N_("Attendees"), required=True, lo=2, hi=500),
+                 Field("summary", Kind.text, N_("Summary (the parties see it)"), required=True, lo=5, rows=4),
+                 internal(N_("Internal notes (staff only)")))),
+    Move("recuse", N_("Mark a mediator as conflicted (回避)"), reached(S.pending_acceptance, S.accepted, S.mediating),
+         frozenset(), E.note, who=UNIT, types=MEDIATION, step=med.recuse,
+         fields=(Field("user_id", Kind.ref, N_("Mediator"), required=True, choices="mediators"),
+                 internal(N_("Reason (staff only)"), required=True, lo=2, hi=300, rows=2,
+                          hint=N_("For example: related to a party, or a member of the respondent company.")))),
+    Move("record_agreement", N_("Record the agreement"), reached(S.mediating), reached(S.mediated),
+         E.mediation_ended, who=UNIT, types=MEDIATION, step=med.agreement,
+         fields=(Field("facts", Kind.text, N_("Main facts of the dispute"), required=True, lo=10, rows=5),
+                 Field("terms", Kind.text, N_("Agreed terms, one per line"), required=True, lo=10, rows=6,
+                       hint=N_("Each line becomes a numbered term of the mediation agreement. Lines starting with 履行方式 or 履行期限 go into the section on performance."))),
+         clock=start(Stage.judicial_confirmation), notices=(Notice.mediation_ended, Notice.judicial_confirmation),
+         # the 调解协议书 is made in the same transaction: no agreement without its document
+         followup=store_agreement,
+         followup_error=N_("The mediation agreement document could not be produced, so the agreement was not recorded. Please try again or tell the platform's administrator.")),
+    Move("record_no_agreement", N_("Record that no agreement was reached"), reached(S.mediating),
+         reached(S.mediation_failed), E.mediation_ended, who=UNIT, types=MEDIATION, step=med.no_agreement,
+         fields=(notice(N_("Advice to the parties on arbitration or litigation"), required=True, lo=10, rows=5),),
+         clock=STOP, notices=(Notice.mediation_ended,)),
+    Move("mediation_timeout", N_("End: mediation time limit passed"), reached(S.mediating),
+         reached(S.mediation_failed), E.mediation_ended, who=SYSTEM, types=MEDIATION, step=med.timeout,
+         when=med.timed_out, clock=STOP, notices=(Notice.mediation_ended,)),
+]}

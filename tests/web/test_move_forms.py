@@ -1,0 +1,168 @@
+"""The forms people see and the staff API agree with the workflow table.
+
+Every move form on the desk's case page sends exactly the fields of the move's row; every
+form on the complainant's status page and the respondent's page sends every required field
+of its move and nothing the move does not take; the staff API's OpenAPI document lists the
+staff moves and their fields from the same rows. A form, the API and the table that
+disagree fail here.
+"""
+from __future__ import annotations
+
+import re
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case, Finding
+from casework.workflow.machine import MOVES, perform
+from web.move_fields import staff_moves
+
+from tests.web.test_admin_routing import login_as
+
+ACTION = re.compile(r'<form[^>]*action="[^"]*/moves/(\w+)"[^>]*>(.*?)</form>', re.S)
+NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
+PLUMBING = {"csrf_token", "version", "go"}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def names(html: str) -> set[str]:
+    return set(NAME.findall(html)) - PLUMBING
+
+
+def expected(move_name: str, case: Case) -> set[str]:
+    return {f.name for f in MOVES[move_name].fields if f.applies(case)}
+
+
+def act(db, services, actor, case_id, move, **fields):
+    with db.session_scope() as s:
+        perform(s, services, actor, s.get(Case, case_id), move, **fields)
+
+
+def desk_forms(client, db, number) -> dict[str, set[str]]:
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    aside = page[page.index('<aside class="case-side"'):page.index("</aside>")]
+    forms = {}
+    for block in re.split(r'(?=<details class="move move-)', aside)[1:]:
+        name = re.match(r'<details class="move move-(\w+)"', block).group(1)
+        forms[name] = names(block)
+    return forms
+
+
+def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services, file_case, make_staff, mediation):
+    handler, lead = make_staff("miit", Role.handler), make_staff("miit", Role.unit_lead)
+    seen: set[str] = set()
+
+    def check(actor, case_id):
+        login_as(client, db, actor)
+        with db.session_scope(write=False) as s:
+            case = s.get(Case, case_id)
+            number = case.number
+            forms = desk_forms(client, db, number)
+            for move, sent in forms.items():
+                assert sent == expected(move, case), f"{number} {case.state.value}: the {move} form"
+        seen.update(forms)
+
+    complaint = file_case().case_id
+    check(handler, complaint)                       # awaiting acceptance
+    act(db, services, handler, complaint, "accept")
+    check(lead, complaint)                          # being handled, as the lead (extend)
+    act(db, services, handler, complaint, "suspend", public_text="送检测机构检验产品质量")
+    check(handler, complaint)                       # clock paused (resume)
+    act(db, services, handler, complaint, "resume")
+    act(db, services, handler, complaint, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
+    check(handler, complaint)                       # under review (decide_review)
+    report = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                       description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    act(db, services, handler, report, "accept")
+    check(handler, report)                          # a report: the reply asks for a finding
+    suggestion = file_case(type="suggestion", category="suggestion_other", title="建议简化入会流程",
+                           description="建议协会简化入会流程，减少企业提交的材料。", complainant=None).case_id
+    check(handler, suggestion)
+    # mediation at the association's mediation body
+    with db.session_scope(write=False) as s:
+        body = s.get(Case, mediation.case_id).unit.code
+    mediator = make_staff(body, Role.handler)
+    check(mediator, mediation.case_id)
+    act(db, services, mediator, mediation.case_id, "accept_mediation")
+    check(mediator, mediation.case_id)
+    act(db, services, mediator, mediation.case_id, "record_consent")
+    act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-05 10:00", place="协会三楼会议室")
+    check(mediator, mediation.case_id)
+    # a supervisor's notice
+    check(make_staff("mca", Role.supervisor), complaint)
+    offered = {m.name for m in staff_moves() if not m.own_page}
+    assert offered - seen <= {"route", "send_back", "link_duplicate"}, f"not checked: {offered - seen}"
+
+
+def test_the_triage_desk_forms_match_the_table(client, db, file_case, make_staff):
+    receipt = file_case(association=None, association_hint="某某行业协会")
+    login_as(client, db, make_staff("triage", Role.triage_operator))
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, receipt.case_id)
+        assert case.unit_id is None
+        forms = desk_forms(client, db, receipt.case_number)
+        assert {"route", "link_duplicate"} <= set(forms)
+        for move, sent in forms.items():
+            assert sent == expected(move, case), move
+
+
+def test_the_complainants_forms_send_what_their_moves_take(client, db, services, file_case, make_staff):
+    handler = make_staff("miit", Role.handler)
+    receipt = file_case()
+    page = client.get("/track").get_data(as_text=True)
+    client.post("/track", data={"csrf_token": CSRF.search(page).group(1), "number": receipt.case_number,
+                                "code": receipt.query_code})
+    seen = set()
+
+    def check():
+        html = client.get(f"/track/{receipt.case_number}").get_data(as_text=True)
+        with db.session_scope(write=False) as s:
+            case = s.get(Case, receipt.case_id)
+            for move, body in ACTION.findall(html):
+                sent, fields = names(body), MOVES[move].fields
+                required = {f.name for f in fields if f.applies(case) and f.is_required(case)}
+                assert required <= sent <= expected(move, case), f"status page, {move}: sends {sent}"
+                seen.add(move)
+
+    check()                                                   # withdraw
+    act(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    check()                                                   # supply_info
+    act(db, services, Actor.complainant(receipt.case_id), receipt.case_id, "supply_info", public_text="已上传凭证。")
+    act(db, services, handler, receipt.case_id, "accept")
+    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    check()                                                   # rate, request_review
+    assert seen == {"withdraw", "supply_info", "rate", "request_review"}
+
+
+def test_the_openapi_document_lists_the_staff_moves_and_their_fields(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    post = spec["paths"]["/api/v1/desk/cases/{case_number}/{move}"]["post"]
+    enum = next(p for p in post["parameters"] if p["name"] == "move")["schema"]["enum"]
+    assert enum == [m.name for m in staff_moves()]
+    props = spec["components"]["schemas"]["MoveRequest"]["properties"]
+    for move in staff_moves():
+        for f in move.fields:
+            assert f.name in props, (move.name, f.name)
+        assert f"{move.name}:" in post["description"]
+    assert props["unit_id"]["type"] == "integer" and props["online"]["type"] == "boolean"
+    assert props["finding"]["enum"] == [f.value for f in Finding]
+
+
+def test_the_staff_api_takes_each_moves_fields_and_ignores_others(client, db, file_case, make_staff):
+    from casework.accounts.operations import issue_token
+    from casework.accounts.models import User
+
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        token = issue_token(s, s.get(User, handler.user_id), "test")
+    receipt = file_case()
+    auth = {"Authorization": f"Bearer {token}"}
+    version = client.get(f"/api/v1/desk/cases/{receipt.case_number}", headers=auth).get_json()["version"]
+    resp = client.post(f"/api/v1/desk/cases/{receipt.case_number}/note", headers=auth,
+                       json={"version": version, "internal_text": "已电话联系协会", "public_text": "ignored", "unit_id": "x"})
+    assert resp.status_code == 200, resp.get_json()
+    note = [e for e in resp.get_json()["timeline"] if e["kind"] == "note"][-1]
+    assert note.get("internal_text") == "已电话联系协会" and not note.get("public_text")
+    resp = client.post(f"/api/v1/desk/cases/{receipt.case_number}/assign", headers=auth,
+                       json={"version": version + 1, "handler_id": "abc"})
+    assert resp.status_code == 422 and "handler_id" in resp.get_json()["errors"]

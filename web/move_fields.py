@@ -1,0 +1,104 @@
+"""A move's fields as the web takes them: from a form (desk, status page, respondent page),
+from a staff API body, and as the staff API's OpenAPI schema. All three read the fields of
+the move's row in the workflow table (casework.workflow.table); nothing here lists a move.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from flask_babel import gettext as _
+
+from casework.workflow.spec import Kind, Move, Party, Staff
+from casework.workflow.table import MOVES
+
+
+def from_form(move: Move, form) -> dict[str, str]:
+    """The move's fields from a submitted form, as typed (kept to show again on an error);
+    anything else in the form is ignored."""
+    return {f.name: form.get(f.name, "") for f in move.fields}
+
+
+def from_json(move: Move, data: dict) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The move's fields from a JSON body (strings for the machine), or errors per field."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for f in move.fields:
+        value = data.get(f.name)
+        if value is None:
+            continue
+        if f.kind is Kind.ref:
+            if isinstance(value, int) and not isinstance(value, bool):
+                fields[f.name] = str(value)
+            elif isinstance(value, str) and value.strip().isdigit():
+                fields[f.name] = value.strip()
+            else:
+                errors[f.name] = [_("Give the id as a whole number.")]
+        elif f.kind is Kind.flag and isinstance(value, bool):
+            fields[f.name] = "1" if value else ""
+        elif not isinstance(value, str):
+            errors[f.name] = [_("Give this as text.")]
+        else:
+            fields[f.name] = value
+    return fields, errors
+
+
+def staff_moves() -> list[Move]:
+    """The moves staff make through the API (the complainant's, the respondent's and the
+    workers' are not offered there)."""
+    return [m for m in MOVES.values() if isinstance(m.who, Staff)]
+
+
+def party_moves(party: Party) -> tuple[str, ...]:
+    return tuple(name for name, m in MOVES.items() if m.who == party)
+
+
+_JSON_TYPES = {Kind.ref: "integer", Kind.flag: "boolean"}
+
+
+def _property(f) -> dict:
+    prop: dict[str, Any] = {"type": _JSON_TYPES.get(f.kind, "string")}
+    if f.kind in (Kind.text, Kind.line):
+        prop["maxLength"] = f.hi
+    if isinstance(f.choices, type) and issubclass(f.choices, enum.Enum):
+        prop["enum"] = [c.value for c in f.choices]
+    if f.kind is Kind.date:
+        prop["format"] = "date"
+    if f.kind is Kind.datetime:
+        prop["description"] = "YYYY-MM-DD HH:MM, Beijing time"
+    return prop
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """One property for a field name that several moves take (``reason`` is a choice for one
+    move and a text for another): every value either accepts."""
+    out = {k: v for k, v in a.items() if b.get(k) == v}
+    if "enum" in a and "enum" in b:
+        out["enum"] = list(dict.fromkeys(a["enum"] + b["enum"]))
+    if "maxLength" in a and "maxLength" in b:
+        out["maxLength"] = max(a["maxLength"], b["maxLength"])
+    return out
+
+
+def openapi_moves(spec: dict) -> dict:
+    """The OpenAPI document with the staff move endpoint's list of moves, its request schema
+    and its per-move description made from the table."""
+    moves = staff_moves()
+    path = spec["paths"]["/api/v1/desk/cases/{case_number}/{move}"]["post"]
+    for p in path["parameters"]:
+        if p["name"] == "move":
+            p["schema"]["enum"] = [m.name for m in moves]
+    lines = []
+    for m in moves:
+        parts = [f.name + ("" if f.required is True else "?") for f in m.fields]
+        lines.append(f"{m.name}: {', '.join(parts) or '(no fields)'}")
+    path["description"] = (
+        "Send the version of the case as last read; if someone changed the case meanwhile the answer is "
+        "409 with the current case. Fields per move (? optional or conditional): " + "; ".join(lines)
+        + ". Other fields are ignored.")
+    props: dict[str, Any] = {"version": {"type": "integer"}}
+    for m in moves:
+        for f in m.fields:
+            props[f.name] = _merge(props[f.name], _property(f)) if f.name in props else _property(f)
+    spec["components"]["schemas"]["MoveRequest"] = {"type": "object", "required": ["version"], "properties": props}
+    return spec
