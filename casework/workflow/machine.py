@@ -127,8 +127,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
     session.add(event)
     try:
         session.flush()
-    except StaleDataError:
-        session.rollback()
+    except StaleDataError:  # another transaction changed the case first; the caller rolls back
         raise StaleCase(Message(STALE)) from None
     notices.send(ctx, event, move.notices)
     if move.followup is not None:
