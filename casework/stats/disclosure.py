@@ -12,26 +12,20 @@ so a figure is hidden the same way wherever it is published. With the threshold 
 - a rate whose base (its denominator) is below N is suppressed; a rate with no base at all
   is not applicable (no cases), which is not a suppression.
 
-Only the measures in ``PUBLIC_MEASURES`` and the rates in ``RATE_BASES`` are published;
-the others (overdue, supervision, findings) stay on the supervisors' pages.
+Only the measures in ``PUBLIC_MEASURES`` and the rates in ``PUBLIC_RATES`` (their parts in
+casework.stats.queries.RATE_PARTS) are published; the others (overdue, supervision,
+findings) stay on the supervisors' pages.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 from casework.stats.queries import Figures
 
 PUBLIC_MEASURES = ("received", "accepted", "not_accepted", "concluded", "on_time", "rated", "satisfied",
                    "mediation_ended", "mediation_agreed")
-# each published rate and the measures whose sum is its base
-RATE_BASES: Mapping[str, tuple[str, ...]] = {
-    "acceptance_rate": ("accepted", "not_accepted"),
-    "on_time_rate": ("concluded",),
-    "satisfaction_rate": ("rated",),
-    "mediation_success_rate": ("mediation_ended",),
-}
-PUBLIC_RATES = tuple(RATE_BASES)
+PUBLIC_RATES = ("acceptance_rate", "on_time_rate", "satisfaction_rate", "mediation_success_rate")
 
 K = TypeVar("K")
 
@@ -91,9 +85,8 @@ def disclose(figures: Figures, threshold: int) -> Group:
     hidden = small(figures["received"], threshold)
     counts = {m: Count(None if hidden or small(figures[m], threshold) else figures[m]) for m in PUBLIC_MEASURES}
     rates = {}
-    for name, parts in RATE_BASES.items():
-        base = sum(figures[p] for p in parts)
-        value = getattr(figures, name)
+    for name in PUBLIC_RATES:
+        base, value = figures.base(name), figures.rate(name)
         if base and (hidden or base < threshold):
             rates[name] = Rate(None, None, suppressed=True)
         else:

@@ -23,7 +23,7 @@ from casework.db import as_utc
 from casework.registry.models import Association, Unit
 from casework.stats import queries
 from casework.stats.disclosure import PUBLIC_MEASURES, PUBLIC_RATES, disclose
-from casework.stats.queries import Period
+from casework.stats.queries import RATE_PARTS, Period
 
 SCHEMA_VERSION = 1
 
@@ -37,6 +37,19 @@ class Field:
 
 
 _F = Field
+
+
+def _count(name: str, zh: str, en: str) -> Field:
+    return Field(name, "integer", zh, en)
+
+
+def _rate(name: str, zh: str, en: str) -> Field:
+    """A published rate, described by its parts (casework.stats.queries.RATE_PARTS)."""
+    numerator, parts = RATE_PARTS[name]
+    formula = f"{numerator} ÷ " + (parts[0] if len(parts) == 1 else f"({' + '.join(parts)})")
+    return Field(name, "decimal", f"{zh} = {formula}，0–1，四位小数", f"{en} = {formula}, 0–1, four decimals")
+
+
 FIELDS = {f.name: f for f in (
     _F("month", "month", "案件提交的月份（北京时间），YYYY-MM", "Month the cases were filed (Beijing time), YYYY-MM"),
     _F("case_type", "string", "案件类型：complaint 投诉，report 举报，mediation 调解申请，suggestion 建议",
@@ -57,24 +70,20 @@ FIELDS = {f.name: f for f in (
        "party_work_department 党委社会工作部门，mediation_body 调解组织，triage 平台分拨",
        "Kind of unit: industry_department, registration_authority, supervisory_unit, party_work_department, "
        "mediation_body, triage (the platform's routing desk)"),
-    _F("received", "integer", "收到的案件数", "Cases filed"),
-    _F("accepted", "integer", "已受理的案件数（调解：调解已开始）", "Cases taken up (accepted, or mediation started)"),
-    _F("not_accepted", "integer", "不予受理的案件数", "Cases not accepted"),
-    _F("concluded", "integer", "已办结的案件数（办结、不予受理、撤回、调解成功、调解不成）",
-       "Cases finished (closed, not accepted, withdrawn, mediation succeeded or failed)"),
-    _F("on_time", "integer", "按时办结的案件数（从未超过期限）", "Cases finished without ever passing a deadline"),
-    _F("rated", "integer", "投诉人评价了答复的案件数", "Cases whose reply the complainant rated"),
-    _F("satisfied", "integer", "评价为满意或基本满意的案件数", "Cases rated satisfied or basically satisfied"),
-    _F("mediation_ended", "integer", "调解已结束的案件数（成功或不成）", "Mediations ended (agreement or not)"),
-    _F("mediation_agreed", "integer", "调解成功（达成协议）的案件数", "Mediations that reached an agreement"),
-    _F("acceptance_rate", "decimal", "受理率 = accepted ÷ (accepted + not_accepted)，0–1，四位小数",
-       "Acceptance rate = accepted ÷ (accepted + not_accepted), 0–1, four decimals"),
-    _F("on_time_rate", "decimal", "按时办结率 = on_time ÷ concluded，0–1，四位小数",
-       "On-time rate = on_time ÷ concluded, 0–1, four decimals"),
-    _F("satisfaction_rate", "decimal", "满意率 = satisfied ÷ rated，0–1，四位小数",
-       "Satisfaction rate = satisfied ÷ rated, 0–1, four decimals"),
-    _F("mediation_success_rate", "decimal", "调解成功率 = mediation_agreed ÷ mediation_ended，0–1，四位小数",
-       "Mediation success rate = mediation_agreed ÷ mediation_ended, 0–1, four decimals"),
+    _count("received", "收到的案件数", "Cases filed"),
+    _count("accepted", "已受理的案件数（调解：调解已开始）", "Cases taken up (accepted, or mediation started)"),
+    _count("not_accepted", "不予受理的案件数", "Cases not accepted"),
+    _count("concluded", "已办结的案件数（办结、不予受理、撤回、调解成功、调解不成）",
+           "Cases finished (closed, not accepted, withdrawn, mediation succeeded or failed)"),
+    _count("on_time", "按时办结的案件数（从未超过期限）", "Cases finished without ever passing a deadline"),
+    _count("rated", "投诉人评价了答复的案件数", "Cases whose reply the complainant rated"),
+    _count("satisfied", "评价为满意或基本满意的案件数", "Cases rated satisfied or basically satisfied"),
+    _count("mediation_ended", "调解已结束的案件数（成功或不成）", "Mediations ended (agreement or not)"),
+    _count("mediation_agreed", "调解成功（达成协议）的案件数", "Mediations that reached an agreement"),
+    _rate("acceptance_rate", "受理率", "Acceptance rate"),
+    _rate("on_time_rate", "按时办结率", "On-time rate"),
+    _rate("satisfaction_rate", "满意率", "Satisfaction rate"),
+    _rate("mediation_success_rate", "调解成功率", "Mediation success rate"),
     _F("figures_as_of", "datetime", "统计数据最近一次计算的时间（ISO 8601，北京时间）",
        "When the figures were last computed (ISO 8601, Beijing time)"),
     _F("suppressed", "list", "因涉及的案件过少而不公开的字段名（CSV 中以空格分隔，JSON 中为列表）",

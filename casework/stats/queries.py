@@ -32,48 +32,43 @@ class Period:
         return months_between(self.first, self.last)
 
 
+# each rate: its numerator and the measures whose sum is its base (its denominator)
+RATE_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "acceptance_rate": ("accepted", ("accepted", "not_accepted")),
+    "on_time_rate": ("on_time", ("concluded",)),
+    "satisfaction_rate": ("satisfied", ("rated",)),
+    "review_rate": ("reviewed", ("replied",)),
+    "mediation_success_rate": ("mediation_agreed", ("mediation_ended",)),
+    "substantiated_rate": ("substantiated", ("with_finding",)),
+}
+
+
 @dataclass
 class Figures:
-    """The measures of one group, with the rates derived from them."""
+    """The measures of one group, with the rates derived from them (``figures.on_time_rate``:
+    a share between 0 and 1, None without a base)."""
 
     counts: dict[str, int]
+
+    RATES = tuple(RATE_PARTS)
 
     def __getitem__(self, name: str) -> int:
         return self.counts.get(name, 0)
 
-    @staticmethod
-    def _rate(num: int, den: int) -> float | None:
-        return num / den if den else None
+    def base(self, rate: str) -> int:
+        return sum(self[m] for m in RATE_PARTS[rate][1])
 
-    @property
-    def acceptance_rate(self) -> float | None:
-        return self._rate(self["accepted"], self["accepted"] + self["not_accepted"])
+    def rate(self, name: str) -> float | None:
+        base = self.base(name)
+        return self[RATE_PARTS[name][0]] / base if base else None
 
-    @property
-    def on_time_rate(self) -> float | None:
-        return self._rate(self["on_time"], self["concluded"])
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self._rate(self["satisfied"], self["rated"])
-
-    @property
-    def review_rate(self) -> float | None:
-        return self._rate(self["reviewed"], self["replied"])
-
-    @property
-    def mediation_success_rate(self) -> float | None:
-        return self._rate(self["mediation_agreed"], self["mediation_ended"])
-
-    @property
-    def substantiated_rate(self) -> float | None:
-        return self._rate(self["substantiated"], self["with_finding"])
-
-    RATES = ("acceptance_rate", "on_time_rate", "satisfaction_rate", "review_rate", "mediation_success_rate",
-             "substantiated_rate")
+    def __getattr__(self, name: str) -> float | None:
+        if name in RATE_PARTS:
+            return self.rate(name)
+        raise AttributeError(name)
 
     def as_dict(self) -> dict:
-        return {**{m: self[m] for m in MEASURES}, **{r: getattr(self, r) for r in self.RATES}}
+        return {**{m: self[m] for m in MEASURES}, **{r: self.rate(r) for r in self.RATES}}
 
 
 def _sums(measures: tuple[str, ...] = MEASURES):
