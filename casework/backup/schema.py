@@ -25,29 +25,26 @@ EXCLUDED = {
     "search_document": "the PostgreSQL search index: rebuilt from the cases after a restore",
 }
 
-KINDS = ("int", "text", "bool", "float", "decimal", "datetime", "date", "bytes", "json")
+# the kind a column is written as, by its type; the first match wins (a Float is a Numeric)
+_KIND_OF: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (sa.JSON, "json"),
+    (sa.LargeBinary, "bytes"),
+    (sa.DateTime, "datetime"),
+    (sa.Date, "date"),
+    (sa.Float, "float"),
+    (sa.Numeric, "decimal"),
+    (sa.Boolean, "bool"),
+    (sa.Integer, "int"),
+    ((sa.String, sa.Text, sa.Enum), "text"),
+)
+KINDS = tuple(kind for _types, kind in _KIND_OF)
 
 
 def column_kind(type_: sa.types.TypeEngine) -> str:
     """How a value of this column is written into the archive (portable between databases)."""
-    if isinstance(type_, sa.JSON):
-        return "json"
-    if isinstance(type_, sa.LargeBinary):
-        return "bytes"
-    if isinstance(type_, sa.DateTime):
-        return "datetime"
-    if isinstance(type_, sa.Date):
-        return "date"
-    if isinstance(type_, sa.Float):
-        return "float"
-    if isinstance(type_, sa.Numeric):
-        return "decimal"
-    if isinstance(type_, sa.Boolean):
-        return "bool"
-    if isinstance(type_, sa.Integer):
-        return "int"
-    if isinstance(type_, (sa.String, sa.Text, sa.Enum)):
-        return "text"
+    for types, kind in _KIND_OF:
+        if isinstance(type_, types):
+            return kind
     raise BackupError(f"a column of type {type_!r} cannot be written into a backup")
 
 
