@@ -9,6 +9,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from casework.deadlines.calendar import library_confirms
 from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
 from casework.i18n import Message, N_
 
+R = TypeVar("R")
 
 
 class DeadlineAdminError(ValueError):
@@ -36,6 +38,24 @@ def parse_day(raw: str) -> date | None:
         return None
 
 
+def _put(session: Session, actor: Actor, model: type[R], key: dict[str, Any], values: dict[str, Any],
+         snapshot: Callable[[R], dict], kind: str, row_id: int | str, *, audit: bool = True) -> R:
+    """The row with this primary key, updated with ``values`` or added; audited as updated
+    or created (unless ``audit`` is False)."""
+    row = session.get(model, key)
+    before = None if row is None else snapshot(row)
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    session.flush()
+    if audit:
+        record(session, actor, Change(kind, "updated" if before else "created", row_id, before, snapshot(row)))
+    return row
+
+
 def _override_snapshot(row: CalendarOverride) -> dict:
     return {"day": row.day.isoformat(), "working": row.working, "note": row.note}
 
@@ -45,18 +65,8 @@ def set_override(session: Session, day: date, working: bool, note: str, *, actor
     note = (note or "").strip()
     if not note or len(note) > 200:
         raise DeadlineAdminError({"note": [Message(N_("Say why (for example the State Council notice), in at most 200 characters."))]})
-    row = session.get(CalendarOverride, day)
-    before = None if row is None else _override_snapshot(row)
-    if row is None:
-        row = CalendarOverride(day=day, working=working, note=note)
-        session.add(row)
-    else:
-        row.working, row.note = working, note
-    session.flush()
-    if audit:
-        record(session, actor, Change("calendar_override", "updated" if before else "created", day.isoformat(),
-                                      before, _override_snapshot(row)))
-    return row
+    return _put(session, actor, CalendarOverride, {"day": day}, {"working": working, "note": note},
+                _override_snapshot, "calendar_override", day.isoformat(), audit=audit)
 
 
 def remove_override(session: Session, day: date, *, actor: Actor) -> None:
@@ -73,17 +83,8 @@ def _year_snapshot(row: CalendarYear) -> dict:
 
 
 def set_year(session: Session, year: int, confirmed: bool, note: str = "", *, actor: Actor) -> CalendarYear:
-    row = session.get(CalendarYear, year)
-    before = None if row is None else _year_snapshot(row)
-    if row is None:
-        row = CalendarYear(year=year, confirmed=confirmed, note=note)
-        session.add(row)
-    else:
-        row.confirmed, row.note = confirmed, note
-    session.flush()
-    record(session, actor, Change("calendar_year", "updated" if before else "created", year, before,
-                                  _year_snapshot(row)))
-    return row
+    return _put(session, actor, CalendarYear, {"year": year}, {"confirmed": confirmed, "note": note},
+                _year_snapshot, "calendar_year", year)
 
 
 def _limit_snapshot(row: TimeLimit) -> dict:
