@@ -87,15 +87,21 @@ def as_bool(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "on", "yes", "y"}
 
 
-def normalize_mobile(raw: str) -> str | None:
-    """A Chinese mobile number as 11 digits, or None when it is not one."""
+def _china_number(raw: str) -> phonenumbers.PhoneNumber | None:
+    """A valid Chinese (+86) phone number, or None."""
     try:
         num = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
         return None
     if num.country_code != 86 or not phonenumbers.is_valid_number(num):
         return None
-    if phonenumbers.number_type(num) not in (
+    return num
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """A Chinese mobile number as 11 digits, or None when it is not one."""
+    num = _china_number(raw)
+    if num is None or phonenumbers.number_type(num) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
@@ -105,11 +111,8 @@ def normalize_mobile(raw: str) -> str | None:
 
 def normalize_any_phone(raw: str) -> str | None:
     """A Chinese mobile or fixed-line number in national format, or None."""
-    try:
-        num = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException:
-        return None
-    if num.country_code != 86 or not phonenumbers.is_valid_number(num):
+    num = _china_number(raw)
+    if num is None:
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
