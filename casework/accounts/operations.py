@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from casework.accounts.actor import Actor
 from casework.accounts.models import ApiToken, Membership, Role, User
 from casework.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
-from casework.audit.operations import Change, record
+from casework.audit.operations import Change, record, set_active
 from casework.db import utcnow
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
@@ -174,12 +174,7 @@ def set_user_active(session: Session, actor: Actor, user: User, active: bool) ->
     again. Nobody disables their own account."""
     if not active and actor.user_id == user.id:
         raise AccountError("you cannot disable your own account")
-    before = user_snapshot(user)
-    user.active = active
-    session.flush()
-    change = Change("user", "reactivated" if active else "deactivated", user.username, before, user_snapshot(user))
-    record(session, actor, change)
-    return change
+    return set_active(session, actor, "user", user, user.username, active, user_snapshot)
 
 
 def set_password(session: Session, actor: Actor, user: User, password: str) -> Change:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,18 @@ class Change:
     def is_noop(self) -> bool:
         """An update (or deactivation …) that left every field as it was."""
         return self.before is not None and self.after is not None and not self.changed
+
+
+def set_active(session: Session, actor: Actor, kind: str, row: Any, row_id: int | str, active: bool,
+               snapshot: Callable[[Any], dict[str, Any]]) -> Change:
+    """Take ``row`` out of use or back into use (its ``active``), recorded as deactivated or
+    reactivated (nothing when it already was)."""
+    before = snapshot(row)
+    row.active = active
+    session.flush()
+    change = Change(kind, "reactivated" if active else "deactivated", row_id, before, snapshot(row))
+    record(session, actor, change)
+    return change
 
 
 def cli_actor(login: str | None = None) -> Actor:

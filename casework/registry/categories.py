@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.audit.operations import Change, record
+from casework.audit.operations import Change, record, set_active
 from casework.cases.models import Category, CategoryGroup
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
@@ -123,13 +123,7 @@ def set_category_active(session: Session, actor: Actor, cat: Category, active: b
         if others == 0:
             raise CategoryError(Message(N_("%(code)s is the last category in use for these case types; "
                                            "add another before taking it out of use."), {"code": cat.code}))
-    before = category_snapshot(cat)
-    cat.active = active
-    session.flush()
-    change = Change("category", "reactivated" if active else "deactivated", cat.code, before,
-                    category_snapshot(cat))
-    record(session, actor, change)
-    return change
+    return set_active(session, actor, "category", cat, cat.code, active, category_snapshot)
 
 
 def by_code(session: Session, code: str) -> Category | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, object_session
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Membership
-from casework.audit.operations import Change, record
+from casework.audit.operations import Change, record, set_active
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
 from casework.registry.validation import NATIONAL_REGION, PROVINCE_CODES
@@ -193,12 +193,7 @@ def update_unit(session: Session, actor: Actor, unit: Unit, values: UnitValues) 
 
 
 def set_unit_active(session: Session, actor: Actor, unit: Unit, active: bool) -> Change:
-    before = unit_snapshot(unit)
-    unit.active = active
-    session.flush()
-    change = Change("unit", "reactivated" if active else "deactivated", unit.code, before, unit_snapshot(unit))
-    record(session, actor, change)
-    return change
+    return set_active(session, actor, "unit", unit, unit.code, active, unit_snapshot)
 
 
 def unit_list(session: Session) -> list[tuple[Unit, int]]:
