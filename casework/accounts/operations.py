@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from casework.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash,
 from casework.audit.operations import Change, record, set_active
 from casework.db import utcnow
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.intake.validation import Errors, add_error, clean_text
 from casework.registry.models import Unit, UnitKind
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -116,12 +117,10 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def check_new_user(session: Session, raw) -> dict[str, list[Message]]:
+def check_new_user(session: Session, raw) -> Errors:
     """The new-account form: username, display name, password (blank: generated), unit and role."""
-    errors: dict[str, list[Message]] = {}
-
-    def err(name: str, msgid: str, **params) -> None:
-        errors.setdefault(name, []).append(Message(msgid, params))
+    errors: Errors = {}
+    err = partial(add_error, errors)
 
     username = clean_text(raw.get("username")).lower()
     if not USERNAME.match(username):
@@ -135,7 +134,7 @@ def check_new_user(session: Session, raw) -> dict[str, list[Message]]:
     return errors
 
 
-def check_password(password: str, *, required: bool = True) -> dict[str, list[Message]]:
+def check_password(password: str, *, required: bool = True) -> Errors:
     if not password and not required:
         return {}
     if not MIN_LENGTH <= len(password) <= PASSWORD_MAX:
@@ -144,8 +143,8 @@ def check_password(password: str, *, required: bool = True) -> dict[str, list[Me
     return {}
 
 
-def check_membership(session: Session, raw) -> dict[str, list[Message]]:
-    errors: dict[str, list[Message]] = {}
+def check_membership(session: Session, raw) -> Errors:
+    errors: Errors = {}
     code = clean_text(raw.get("unit"))
     unit = session.scalar(select(Unit).where(Unit.code == code)) if code else None
     if unit is None or not unit.active:

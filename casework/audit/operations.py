@@ -47,18 +47,6 @@ class Change:
         return self.before is not None and self.after is not None and not self.changed
 
 
-def set_active(session: Session, actor: Actor, kind: str, row: Any, row_id: int | str, active: bool,
-               snapshot: Callable[[Any], dict[str, Any]]) -> Change:
-    """Take ``row`` out of use or back into use (its ``active``), recorded as deactivated or
-    reactivated (nothing when it already was)."""
-    before = snapshot(row)
-    row.active = active
-    session.flush()
-    change = Change(kind, "reactivated" if active else "deactivated", row_id, before, snapshot(row))
-    record(session, actor, change)
-    return change
-
-
 def cli_actor(login: str | None = None) -> Actor:
     """The actor for a command run on the server: the system, named after the login."""
     if login is None:
@@ -94,3 +82,39 @@ def record(session: Session, actor: Actor, change: Change) -> AuditEntry | None:
     session.add(entry)
     session.flush()
     return entry
+
+
+Snapshot = Callable[[Any], dict[str, Any]]
+
+
+def record_created(session: Session, actor: Actor, kind: str, row: Any, row_id: int | str,
+                   snapshot: Snapshot) -> Change:
+    """Add the new ``row`` and record it as created."""
+    session.add(row)
+    session.flush()
+    change = Change(kind, "created", row_id, None, snapshot(row))
+    record(session, actor, change)
+    return change
+
+
+def record_edit(session: Session, actor: Actor, kind: str, row: Any, row_id: int | str, snapshot: Snapshot,
+                edit: Callable[[Any], None], action: str = "updated") -> Change:
+    """Make ``edit`` to ``row`` and record it with the row's snapshot before and after
+    (nothing when it changed nothing). An update that only took the row out of use, or
+    back, is recorded as deactivated or reactivated."""
+    before = snapshot(row)
+    edit(row)
+    session.flush()
+    change = Change(kind, action, row_id, before, snapshot(row))
+    if action == "updated" and change.changed == ["active"]:
+        change.action = "reactivated" if row.active else "deactivated"
+    record(session, actor, change)
+    return change
+
+
+def set_active(session: Session, actor: Actor, kind: str, row: Any, row_id: int | str, active: bool,
+               snapshot: Snapshot) -> Change:
+    """Take ``row`` out of use or back into use (its ``active``), recorded as deactivated or
+    reactivated (nothing when it already was)."""
+    return record_edit(session, actor, kind, row, row_id, snapshot, lambda r: setattr(r, "active", active),
+                       "reactivated" if active else "deactivated")

@@ -66,7 +66,12 @@ class Submission:
     locale: str = "zh_CN"
 
 
-Errors = dict[str, list[Message]]
+Errors = dict[str, list[Message]]  # field -> its messages (a form's or a CSV row's)
+
+
+def add_error(errors: Errors, name: str, msgid: str, **params: Any) -> None:
+    """One more message for the field ``name``."""
+    errors.setdefault(name, []).append(Message(msgid, params))
 
 
 def clean_text(value: Any, *, multiline: bool = False) -> str:
@@ -122,7 +127,7 @@ class _Collector:
         self.errors: Errors = {}
 
     def add(self, name: str, msgid: str, **params: Any) -> None:
-        self.errors.setdefault(name, []).append(Message(msgid, params))
+        add_error(self.errors, name, msgid, **params)
 
     def text(self, data: Mapping, name: str, lo: int, hi: int, *, required=True, multiline=False) -> str:
         value = clean_text(data.get(name.split(".")[-1]), multiline=multiline)

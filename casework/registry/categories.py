@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.audit.operations import Change, record, set_active
+from casework.audit.operations import Change, record_created, record_edit, set_active
 from casework.cases.models import Category, CategoryGroup
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.intake.validation import Errors, add_error, clean_text
+from casework.registry.validation import new_code
 
-Errors = dict[str, list[Message]]
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 NAME_MAX, NAME_EN_MAX, SORT_MAX = 100, 200, 9999
 FIELDS = ("code", "group", "name", "name_en", "sort_order", "association_is_party")
@@ -53,21 +54,22 @@ class CategoryValues:
     sort_order: int
     association_is_party: bool
 
+    def apply_to(self, cat: Category) -> None:
+        """The fields a category's edit form changes (not its code or group)."""
+        cat.name, cat.name_en, cat.sort_order = self.name, self.name_en, self.sort_order
+        cat.association_is_party = self.association_is_party
+
 
 def check_category(session: Session, raw: Mapping[str, str],
                    cat: Category | None = None) -> tuple[CategoryValues | None, Errors]:
     """Validate a category form (``cat`` None: a new one, whose code and group are checked)."""
     errors: Errors = {}
-
-    def err(name: str, msgid: str, **params) -> None:
-        errors.setdefault(name, []).append(Message(msgid, params))
+    err = partial(add_error, errors)
 
     if cat is None:
-        code = clean_text(raw.get("code")).lower()
-        if not CODE.match(code):
-            err("code", N_("A code of 2 to 64 lower-case letters, digits and underscores, starting with a letter."))
-        elif session.scalar(select(Category.id).where(Category.code == code)) is not None:
-            err("code", N_("Another category has the code %(code)s."), code=code)
+        code = new_code(session, Category.code, raw.get("code"), CODE, err,
+                        N_("A code of 2 to 64 lower-case letters, digits and underscores, starting with a letter."),
+                        N_("Another category has the code %(code)s."))
         group = CategoryGroup._value2member_map_.get(clean_text(raw.get("group")))
         if group is None:
             err("group", N_("Choose the case types this category is for."))
@@ -97,21 +99,11 @@ def check_category(session: Session, raw: Mapping[str, str],
 def create_category(session: Session, actor: Actor, values: CategoryValues) -> Change:
     cat = Category(code=values.code, group=values.group, name=values.name, name_en=values.name_en,
                    sort_order=values.sort_order, association_is_party=values.association_is_party, active=True)
-    session.add(cat)
-    session.flush()
-    change = Change("category", "created", cat.code, None, category_snapshot(cat))
-    record(session, actor, change)
-    return change
+    return record_created(session, actor, "category", cat, cat.code, category_snapshot)
 
 
 def update_category(session: Session, actor: Actor, cat: Category, values: CategoryValues) -> Change:
-    before = category_snapshot(cat)
-    cat.name, cat.name_en, cat.sort_order = values.name, values.name_en, values.sort_order
-    cat.association_is_party = values.association_is_party
-    session.flush()
-    change = Change("category", "updated", cat.code, before, category_snapshot(cat))
-    record(session, actor, change)
-    return change
+    return record_edit(session, actor, "category", cat, cat.code, category_snapshot, values.apply_to)
 
 
 def set_category_active(session: Session, actor: Actor, cat: Category, active: bool) -> Change:

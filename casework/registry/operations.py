@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.audit.operations import Change, record
+from casework.audit.operations import Change, record, record_edit
 from casework.intake.validation import clean_text
 from casework.registry.importer import ImportResult, Source, import_associations
 from casework.registry.models import Association, AssociationStatus, Unit
@@ -97,22 +97,15 @@ def form_values(assoc: Association) -> dict[str, Any]:
 
 def update_association(session: Session, actor: Actor, assoc: Association, values: AssociationValues) -> Change:
     """Apply values that casework.registry.validation.check_association returned for ``assoc``."""
-    before = association_snapshot(assoc)
-    values.apply_to(assoc)
-    session.flush()
-    change = Change("association", "updated", assoc.credit_code, before, association_snapshot(assoc))
-    record(session, actor, change)
-    return change
+    return record_edit(session, actor, "association", assoc, assoc.credit_code, association_snapshot,
+                       values.apply_to)
 
 
 def _set_status(session: Session, actor: Actor, assoc: Association, status: AssociationStatus,
                 action: str) -> Change:
-    before = association_snapshot(assoc)
-    assoc.status = status
-    session.flush()
-    change = Change("association", action, assoc.credit_code, before, association_snapshot(assoc))
-    record(session, actor, change)  # nothing when it already had that status
-    return change
+    # nothing is recorded when it already had that status
+    return record_edit(session, actor, "association", assoc, assoc.credit_code, association_snapshot,
+                       lambda a: setattr(a, "status", status), action)
 
 
 def deregister_association(session: Session, actor: Actor, assoc: Association) -> Change:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -18,13 +19,12 @@ from sqlalchemy.orm import Session, object_session
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Membership
-from casework.audit.operations import Change, record, set_active
-from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
-from casework.registry.validation import NATIONAL_REGION, PROVINCE_CODES
+from casework.audit.operations import Change, record_created, record_edit, set_active
+from casework.i18n import N_
+from casework.intake.validation import Errors, add_error, clean_text
+from casework.registry.validation import NATIONAL_REGION, PROVINCE_CODES, new_code
 from casework.registry.models import Association, Unit, UnitKind, association_industry_department
 
-Errors = dict[str, list[Message]]
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 NAME_MIN, NAME_MAX, NAME_EN_MAX = 2, 200, 300
 FIELDS = ("code", "name", "name_en", "kind", "region_code", "notice_email", "supervising_unit", "association",
@@ -79,16 +79,12 @@ class UnitValues:
 def check_unit(session: Session, raw: Mapping[str, str], unit: Unit | None = None) -> tuple[UnitValues | None, Errors]:
     """Validate a unit form (``unit`` None: a new unit, whose code is checked)."""
     errors: Errors = {}
-
-    def err(name: str, msgid: str, **params) -> None:
-        errors.setdefault(name, []).append(Message(msgid, params))
+    err = partial(add_error, errors)
 
     if unit is None:
-        code = clean_text(raw.get("code")).lower()
-        if not CODE.match(code):
-            err("code", N_("A code of 2 to 64 lower-case letters, digits and hyphens, e.g. sc-miit."))
-        elif session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
-            err("code", N_("Another unit has the code %(code)s."), code=code)
+        code = new_code(session, Unit.code, raw.get("code"), CODE, err,
+                        N_("A code of 2 to 64 lower-case letters, digits and hyphens, e.g. sc-miit."),
+                        N_("Another unit has the code %(code)s."))
     else:
         code = unit.code
 
@@ -174,22 +170,11 @@ def _apply(unit: Unit, values: UnitValues) -> None:
 def create_unit(session: Session, actor: Actor, values: UnitValues) -> Change:
     unit = Unit(code=values.code)
     _apply(unit, values)
-    session.add(unit)
-    session.flush()
-    change = Change("unit", "created", unit.code, None, unit_snapshot(unit))
-    record(session, actor, change)
-    return change
+    return record_created(session, actor, "unit", unit, unit.code, unit_snapshot)
 
 
 def update_unit(session: Session, actor: Actor, unit: Unit, values: UnitValues) -> Change:
-    before = unit_snapshot(unit)
-    _apply(unit, values)
-    session.flush()
-    change = Change("unit", "updated", unit.code, before, unit_snapshot(unit))
-    if change.changed == ["active"]:  # only taken out of use, or back
-        change.action = "reactivated" if unit.active else "deactivated"
-    record(session, actor, change)
-    return change
+    return record_edit(session, actor, "unit", unit, unit.code, unit_snapshot, lambda u: _apply(u, values))
 
 
 def set_unit_active(session: Session, actor: Actor, unit: Unit, active: bool) -> Change:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -122,6 +122,18 @@ class AssociationValues:
 def units_by_code(session: Session) -> dict[str, Unit]:
     """Every unit by its code: the lookup ``check_association`` takes (load it once per file)."""
     return {u.code: u for u in session.scalars(select(Unit))}
+
+
+def new_code(session: Session, column: Any, raw: Any, pattern: re.Pattern[str], err: Callable[..., None],
+             malformed: str, taken: str) -> str:
+    """The code typed for a new unit or category, lower-cased; ``err("code", …)`` with
+    ``malformed`` when ``pattern`` refuses it, with ``taken`` when ``column`` has it already."""
+    code = clean_text(raw).lower()
+    if not pattern.match(code):
+        err("code", malformed)
+    elif session.scalar(select(column).where(column == code)) is not None:
+        err("code", taken, code=code)
+    return code
 
 
 def field_messages(problems: Iterable[Problem]) -> dict[str, list[Message]]:

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
 from casework.cases.models import CannedReply, Case, CaseType, Category
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.intake.validation import Errors, add_error, clean_text
 from casework.registry.models import Association, Unit, UnitKind
 from casework.routing.engine import Decision, candidate_rules, check_unit_allowed, decide, resolve_target
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
@@ -45,7 +46,6 @@ _TRUE = {"1", "true", "yes", "y", "on", "是"}
 _FALSE = {"0", "false", "no", "n", "off", "否", ""}
 _PREFIX = re.compile(r"^[0-9]{2}(?:[0-9]{2}){0,2}$")
 
-Errors = dict[str, list[Message]]
 
 
 def _log(session: Session, change: Change, actor: Actor, *, free_text: tuple[str, ...] = ()) -> None:
@@ -112,9 +112,7 @@ def check_rule(lookups: Lookups, raw: Mapping[str, str]) -> tuple[RuleValues | N
     """Validate a rule given as strings (a form or a CSV row). Category and association
     take a code, or "" / "*" for any."""
     errors: Errors = {}
-
-    def err(name: str, msgid: str, **params) -> None:
-        errors.setdefault(name, []).append(Message(msgid, params))
+    err = partial(add_error, errors)
 
     case_type = _enum(CaseType, raw.get("case_type"))
     if case_type is None:
