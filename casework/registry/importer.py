@@ -96,39 +96,12 @@ def import_associations(
     """
     result = ImportResult()
     decode_errors: list[RowError] = []
-    reader = csv.reader(_text_lines(lines, decode_errors))
-
-    units = units_by_code(session)
-    parsed: list[tuple[int, dict[str, str]]] = []
-    columns: list[str] | None = None
-    try:
-        prev = 0
-        for record in reader:
-            start, prev = prev + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank line
-            if columns is None:
-                columns = _check_header(record, result.errors)
-                if columns is None:
-                    break
-                continue
-            if len(record) > len(columns):
-                extra = record[len(columns):]
-                if any(cell.strip() for cell in extra):
-                    result.errors.append(RowError(
-                        start, "", f"{len(record)} cells, but the header has {len(columns)} columns"
-                    ))
-                    continue
-            parsed.append((start, {col: (record[i] if i < len(record) else "") for i, col in enumerate(columns)}))
-    except csv.Error as exc:
-        result.errors.append(RowError(reader.line_num or 1, "", f"malformed CSV: {exc}"))
+    parsed = read_table(_text_lines(lines, decode_errors), REQUIRED_COLUMNS, OPTIONAL_COLUMNS, result.errors)
     result.errors[:0] = decode_errors
-
-    if columns is None:
-        if not result.errors:
-            result.errors.append(RowError(1, "", "missing header row"))
+    if parsed is None:
         return result
 
+    units = units_by_code(session)
     existing = _existing(session, parsed)
     rows: list[AssociationValues] = []
     first_line: dict[str, int] = {}
@@ -192,7 +165,45 @@ def _utf8(data: bytes, line: int, errors: list[RowError]) -> bool:
     return True
 
 
-def _check_header(record: list[str], errors: list[RowError]) -> list[str] | None:
+Table = list[tuple[int, dict[str, str]]]
+
+
+def read_table(lines: Iterable[str], required: tuple[str, ...], optional: tuple[str, ...],
+               errors: list[RowError]) -> Table | None:
+    """The data rows of a CSV whose first row names its columns (in any order), each with
+    the line it starts on (the header is line 1) and its cells by column; blank lines are
+    skipped but counted. None when the header is missing or names a column twice, one not
+    in ``required`` or ``optional``, or lacks a required one. Every problem goes to ``errors``;
+    a row with more cells than the header has is left out."""
+    reader = csv.reader(lines)
+    rows: Table = []
+    columns: list[str] | None = None
+    try:
+        prev = 0
+        for record in reader:
+            start, prev = prev + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank line
+            if columns is None:
+                columns = _check_header(record, required, optional, errors)
+                if columns is None:
+                    return None
+                continue
+            if len(record) > len(columns) and any(cell.strip() for cell in record[len(columns):]):
+                errors.append(RowError(start, "", f"{len(record)} cells, but the header has {len(columns)} columns"))
+                continue
+            rows.append((start, {col: (record[i] if i < len(record) else "") for i, col in enumerate(columns)}))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num or 1, "", f"malformed CSV: {exc}"))
+    if columns is None:
+        if not errors:
+            errors.append(RowError(1, "", "missing header row"))
+        return None
+    return rows
+
+
+def _check_header(record: list[str], required: tuple[str, ...], optional: tuple[str, ...],
+                  errors: list[RowError]) -> list[str] | None:
     columns = [clean_text(c).lower() for c in record]
     ok = True
     seen: set[str] = set()
@@ -201,10 +212,10 @@ def _check_header(record: list[str], errors: list[RowError]) -> list[str] | None
             errors.append(RowError(1, col, "column appears twice in the header"))
             ok = False
         seen.add(col)
-        if col not in REQUIRED_COLUMNS and col not in OPTIONAL_COLUMNS:
+        if col not in required and col not in optional:
             errors.append(RowError(1, col, f"unknown column {col!r}"))
             ok = False
-    for col in REQUIRED_COLUMNS:
+    for col in required:
         if col not in seen:
             errors.append(RowError(1, col, "missing column in the header"))
             ok = False

@@ -23,7 +23,7 @@ import csv
 import io
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Callable
 
 from sqlalchemy import delete, select
@@ -32,7 +32,7 @@ from stdnum.cn import uscc
 
 from casework.accounts.actor import Actor
 from casework.intake.validation import clean_text
-from casework.registry.importer import RowError
+from casework.registry.importer import ImportResult, RowError, read_table
 from casework.routing.models import RoutingRule
 from casework.routing.operations_admin import (
     ANY, RULE_FIELDS, Lookups, RuleValues, check_rule, create_rule, rule_key, rule_snapshot,
@@ -44,16 +44,9 @@ COLUMNS = RULE_FIELDS
 
 
 @dataclass
-class RuleImportResult:
-    created: int = 0
-    updated: int = 0
+class RuleImportResult(ImportResult):
     unchanged: int = 0
     deleted: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -87,34 +80,7 @@ def read_rows(data: str | bytes, errors: list[RowError]) -> list[tuple[int, dict
             line = data[:exc.start].count(b"\n") + 1
             errors.append(RowError(line, "", "not valid UTF-8 (save the file as UTF-8)"))
             return []
-    reader = csv.reader(io.StringIO(data.lstrip("\ufeff"), newline=""))
-    rows: list[tuple[int, dict[str, str]]] = []
-    columns: list[str] | None = None
-    prev = 0
-    try:
-        for record in reader:
-            start, prev = prev + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if columns is None:
-                columns = [clean_text(c).lower() for c in record]
-                problems = [RowError(1, c, f"unknown column {c!r}") for c in columns if c not in COLUMNS]
-                problems += [RowError(1, c, "missing column in the header") for c in COLUMNS if c not in columns]
-                problems += [RowError(1, c, "column appears twice in the header")
-                             for i, c in enumerate(columns) if c in columns[:i]]
-                if problems:
-                    errors.extend(problems)
-                    return []
-                continue
-            if len(record) > len(columns) and any(c.strip() for c in record[len(columns):]):
-                errors.append(RowError(start, "", f"{len(record)} cells, but the header has {len(columns)} columns"))
-                continue
-            rows.append((start, {c: (record[i] if i < len(record) else "") for i, c in enumerate(columns)}))
-    except csv.Error as exc:
-        errors.append(RowError(reader.line_num or 1, "", f"malformed CSV: {exc}"))
-    if columns is None and not errors:
-        errors.append(RowError(1, "", "missing header row"))
-    return rows
+    return read_table(io.StringIO(data.lstrip("\ufeff"), newline=""), COLUMNS, (), errors) or []
 
 
 def check_rows(session: Session, rows: list[tuple[int, dict[str, str]]], errors: list[RowError],
