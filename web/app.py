@@ -9,6 +9,7 @@ from flask import Flask, Request
 from casework.context import Services
 from casework.db import Database
 from casework.settings import Settings
+from web import requestdb
 
 
 class InMemoryRequest(Request):
@@ -19,11 +20,21 @@ class InMemoryRequest(Request):
         return io.BytesIO()
 
 
+class App(Flask):
+    """Flask, with the request as the transaction boundary (web.requestdb): the session is
+    committed or rolled back as soon as the answer is made, before every after-request hook
+    (the staff cookie, the security headers, the request log and its counters see the answer
+    that is sent, a failed commit's error page included) and before anything is sent."""
+
+    def process_response(self, response):
+        return super().process_response(requestdb.settle(response))
+
+
 def create_app(settings: Settings, *, services: Services | None = None, database: Database | None = None) -> Flask:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(root / "templates"),
         static_folder=str(root / "static"),

@@ -56,7 +56,8 @@ def _database_unavailable():
 
 
 def discard_request_session() -> None:
-    """Roll back and close this request's session after its connection was lost."""
+    """Roll back and close this request's session after its connection was lost (the
+    boundary, web.requestdb.settle, then has nothing left to commit or roll back)."""
     session = g.pop("db_session", None)
     if session is not None:
         try:

@@ -2,9 +2,13 @@
 server-side row (casework.accounts.sessions), never from Flask's signed cookie session,
 which keeps only anonymous data (the CSRF token, cases opened with a query code).
 
-On a GET (whose request session only reads) the store runs in its own short transaction;
-on other methods in the request's write session (SQLite has one writer at a time), which
-sign-in and sign-out commit.
+A session is resumed in a short transaction of its own, committed at once, when the request
+has not used the database yet (every GET, and the sign-in check before any other view):
+resuming is activity (the idle clock moves on) whatever the request's answer. Sign-in and
+sign-out, and a resume after the request's writes began, use the request's write session
+(SQLite has one writer at a time), committed by the request's boundary (web.requestdb).
+A 5xx answer leaves the browser's staff cookie as it was: what the request did to the
+session rows was rolled back.
 """
 from __future__ import annotations
 
@@ -28,21 +32,19 @@ def lifetimes() -> store.Lifetimes:
 
 
 @contextlib.contextmanager
-def _store():
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+def _own_unless_writing():
+    if request.method in ("GET", "HEAD", "OPTIONS") or "db_session" not in g:
         with database().session_scope() as s:
             yield s
     else:
-        s = db_session()
-        yield s
-        s.commit()
+        yield db_session()
 
 
 def load_user_id() -> int | None:
     sid = request.cookies.get(COOKIE)
     if not sid:
         return None
-    with _store() as s:
+    with _own_unless_writing() as s:
         user = store.resume_session(s, sid, lifetimes=lifetimes())
         if user is None:
             g.staff_cookie = ""  # clear a dead cookie
@@ -53,15 +55,14 @@ def load_user_id() -> int | None:
 def begin(user: User) -> None:
     """At sign-in: the old session (if any) ends, a new id is issued; rows of sessions that
     have expired meanwhile (anyone's) are swept out."""
-    with _store() as s:
-        store.close_session(s, request.cookies.get(COOKIE))
-        store.purge_expired(s, lifetimes=lifetimes())
-        g.staff_cookie = store.open_session(s, s.get(User, user.id), lifetimes=lifetimes())
+    s = db_session()
+    store.close_session(s, request.cookies.get(COOKIE))
+    store.purge_expired(s, lifetimes=lifetimes())
+    g.staff_cookie = store.open_session(s, s.get(User, user.id), lifetimes=lifetimes())
 
 
 def end() -> None:
-    with _store() as s:
-        store.close_session(s, request.cookies.get(COOKIE))
+    store.close_session(db_session(), request.cookies.get(COOKIE))
     g.staff_cookie = ""
 
 
@@ -75,7 +76,7 @@ def init_app(app) -> None:
     @app.after_request
     def _cookie(resp):
         value = g.pop("staff_cookie", None)
-        if value is None:
+        if value is None or resp.status_code >= 500:
             return resp
         secure = app.config["SESSION_COOKIE_SECURE"]
         if value:

@@ -44,7 +44,6 @@ def category_new():
     if errors:
         return _form_page(values, tr_errors(errors), status=422)
     change = ops.create_category(session, current_actor(), checked)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.categories", _anchor=f"category-{checked.code}"), code=303)
 
@@ -61,7 +60,6 @@ def category_edit(code: str):
     if errors:
         return _form_page(values, tr_errors(errors), cat, status=422)
     change = ops.update_category(session, current_actor(), cat, checked)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.categories", _anchor=f"category-{cat.code}"), code=303)
 
@@ -73,8 +71,6 @@ def category_active(code: str):
     try:
         change = ops.set_category_active(session, current_actor(), cat, request.form.get("active") == "1")
     except ops.CategoryError as err:
-        session.rollback()
         return _list_page(tr(err.message), status=409)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.categories", _anchor=f"category-{cat.code}"), code=303)

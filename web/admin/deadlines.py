@@ -57,9 +57,7 @@ def calendar_override_save():
             raise ops.DeadlineAdminError({"day": [ops.Message(ops.N_("A date as YYYY-MM-DD, please."))]})
         ops.set_override(s, day, values["working"] == "1", values["note"], actor=current_actor())
     except ops.DeadlineAdminError as err:
-        s.rollback()
         return _calendar_page(values, tr_errors(err.errors), 422)
-    s.commit()
     flash(_("Saved: %(day)s.", day=day.isoformat()))
     return redirect(url_for("admin.calendar"), code=303)
 
@@ -68,18 +66,14 @@ def calendar_override_save():
 def calendar_override_remove(day: str):
     parsed = ops.parse_day(day)
     if parsed is not None:
-        s = db_session()
-        ops.remove_override(s, parsed, actor=current_actor())
-        s.commit()
+        ops.remove_override(db_session(), parsed, actor=current_actor())
     return redirect(url_for("admin.calendar"), code=303)
 
 
 @bp.post("/calendar/years/<int:year>")
 def calendar_year(year: int):
-    s = db_session()
-    ops.set_year(s, year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200],
+    ops.set_year(db_session(), year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200],
                  actor=current_actor())
-    s.commit()
     return redirect(url_for("admin.calendar"), code=303)
 
 
@@ -95,10 +89,8 @@ def time_limit_save(limit_id: int):
         ops.update_limit(s, limit_id, request.form.get("amount", ""), request.form.get("working_days") == "1",
                          actor=current_actor())
     except ops.DeadlineAdminError as err:
-        s.rollback()
         return render_template("admin/time_limits.html", limits=ops.limit_rows(s), errors=tr_errors(err.errors),
                                failed=limit_id), 422
-    s.commit()
     flash(_("Time limit saved; new stages use it from now on."))
     return redirect(url_for("admin.time_limits"), code=303)
 

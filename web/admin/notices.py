@@ -40,7 +40,6 @@ def notice_template_edit(template: str, locale: str):
         return _form_page(row, values, tr_errors(errors), 422)
     session = db_session()
     change = ops.save_override(session, current_actor(), template, locale, *checked)
-    session.commit()
     carry_change(change, hide=HIDE)
     return redirect(url_for("admin.notice_templates", _anchor=f"tpl-{template}-{locale}"), code=303)
 
@@ -50,6 +49,5 @@ def notice_template_reset(template: str, locale: str):
     _row(template, locale)
     session = db_session()
     change = ops.reset_override(session, current_actor(), template, locale)
-    session.commit()
     carry_change(change, hide=HIDE)
     return redirect(url_for("admin.notice_templates", _anchor=f"tpl-{template}-{locale}"), code=303)

@@ -60,7 +60,6 @@ def unit_new():
     if errors:
         return _unit_page(values, tr_errors(errors), status=422)
     change = ops.create_unit(session, current_actor(), checked)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.unit_edit", code=checked.code), code=303)
 
@@ -77,6 +76,5 @@ def unit_edit(code: str):
     if errors:
         return _unit_page(values, tr_errors(errors), unit, status=422)
     change = ops.update_unit(session, current_actor(), unit, checked)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.unit_edit", code=unit.code), code=303)

@@ -70,7 +70,6 @@ def user_new():
     unit = session.scalar(select(Unit).where(Unit.code == values["unit"].strip()))
     user, change = ops.create_staff_user(session, current_actor(), values["username"], values["display_name"],
                                          password, unit, [Role(values["role"].strip())])
-    session.commit()
     carry_change(change)
     if not values["password"]:
         return _shown_once(user, password, _("Account created"))
@@ -95,9 +94,7 @@ def user_active(user_id: int):
     try:
         change = ops.set_user_active(session, current_actor(), user, request.form.get("active") == "1")
     except ops.AccountError:
-        session.rollback()
         return _user_page(user, status=409, problem=tr(Message(N_("You cannot disable your own account."))))
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)
 
@@ -112,7 +109,6 @@ def user_membership_add(user_id: int):
         return _user_page(user, values, tr_errors(errors), 422)
     unit = session.scalar(select(Unit).where(Unit.code == values["unit"].strip()))
     change = ops.grant_membership(session, current_actor(), user, unit, Role(values["role"].strip()))
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)
 
@@ -127,11 +123,9 @@ def user_membership_remove(user_id: int, membership_id: int):
     try:
         change = ops.revoke_membership(session, current_actor(), m)
     except ops.AccountError:
-        session.rollback()
         return _user_page(user, status=409,
                           problem=tr(Message(N_("You cannot remove your own administrator role; "
                                                 "ask another administrator."))))
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)
 
@@ -146,7 +140,6 @@ def user_password(user_id: int):
         return _user_page(user, errors=tr_errors(errors), status=422)
     password = typed or ops.generate_password()
     ops.set_password(session, current_actor(), user, password)
-    session.commit()
     if not typed:
         return _shown_once(user, password, _("New password set"))
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)

@@ -157,7 +157,6 @@ def _save_rule(rule: RoutingRule | None):
     actor = current_actor()
     change = (ops.update_rule(session, actor, rule, checked) if rule
               else ops.create_rule(session, actor, checked))
-    session.commit()
     _carry_change(change)
     return redirect(url_for("admin.routing", _anchor=f"rule-{change.row_id}"))
 
@@ -188,7 +187,6 @@ def rule_deactivate(rule_id: int):
     session = db_session()
     rule = session.get(RoutingRule, rule_id) or abort(404)
     change = ops.deactivate_rule(session, current_actor(), rule)
-    session.commit()
     _carry_change(change)
     return redirect(url_for("admin.routing", _anchor=f"rule-{rule_id}"))
 
@@ -215,7 +213,6 @@ def joint_mediation():
     if errors:
         return _joint_page(values, tr_errors(errors), status=422)
     change = ops.add_joint_body(session, current_actor(), *checked)
-    session.commit()
     _carry_change(change)
     return redirect(url_for("admin.joint_mediation"))
 
@@ -225,7 +222,6 @@ def joint_mediation_remove(body_id: int):
     session = db_session()
     body = session.get(JointMediationBody, body_id) or abort(404)
     change = ops.remove_joint_body(session, current_actor(), body)
-    session.commit()
     _carry_change(change)
     return redirect(url_for("admin.joint_mediation"))
 
@@ -266,7 +262,6 @@ def _save_reply(reply: CannedReply | None):
     if errors:
         return _reply_page(values, tr_errors(errors), reply, status=422)
     change = ops.save_canned_reply(session, current_actor(), checked, reply)
-    session.commit()
     _carry_change(change, hide=("body",))
     return redirect(url_for("admin.canned_replies", unit=checked.unit.code))
 
@@ -294,6 +289,5 @@ def canned_reply_deactivate(reply_id: int):
     session = db_session()
     reply = session.get(CannedReply, reply_id) or abort(404)
     change = ops.deactivate_canned_reply(session, current_actor(), reply)
-    session.commit()
     _carry_change(change, hide=("body",))
     return redirect(url_for("admin.canned_replies", unit=change.after["unit"]))

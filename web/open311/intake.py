@@ -181,7 +181,6 @@ def create_request(fmt: str):
         if errors:
             return error_response(fmt, 400, error_lines(tr_errors(errors), title_derived=derived))
         receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=key)
-        session.commit()
     case = session.get(Case, receipt.case_id)
     notice = next_step(case) + " " + (
         _("Keep the query code: with the case number it opens the case on the website and in this API. It is shown only once.")

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from web.i18n import current_locale, tr, tr_errors
 from web.public.blueprint import bp
-from web.requestdb import db_session, services
+from web.requestdb import db_session, keep_on_error, services
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 FIELDS = (
@@ -117,7 +117,6 @@ def file_submit(slug: str):
     if action == "find" or remove:
         q = values.get("association_q", "").strip()
         matches = search_associations(session, q) if q else None
-        session.commit()
         return _render(case_type, values, token, errors=errors, matches=matches)
 
     data = _nested(request.form)
@@ -125,12 +124,11 @@ def file_submit(slug: str):
     sub, domain_errors = validate_submission(session, data, locale=current_locale())
     errors.update({k: errors.get(k, []) + v for k, v in tr_errors(domain_errors).items()})
     if errors:
-        session.commit()  # keep the staged files for the next try
+        keep_on_error()  # the staged files wait for the next try
         return _render(case_type, values, token, errors=errors, status=422,
                        notice=_("Please correct the fields marked below. Nothing you entered has been lost."))
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token)
-    session.commit()
     return _receipt(receipt, case_type, phone_given=bool(sub.complainant.phone),
                     email_given=bool(sub.complainant.email))
 

@@ -33,7 +33,7 @@ from web.presenters import public_mediation
 from web.public.blueprint import bp
 from web.public.opened import RESPONDENT, forget, grant, is_open, lookup_limited
 from web.public.track import authorised as _applicantauthorised
-from web.requestdb import db_session, services
+from web.requestdb import db_session, discard_changes, services
 
 RESPONDENT_MOVES = ("respondent_consent", "respondent_refuse")
 DONE = {
@@ -137,10 +137,9 @@ def respond_move(number: str, move: str):
         perform(db, services(), Actor.respondent(case.id), case, move,
                 version=request.form.get("version"), **values)
     except WorkflowError as err:
-        db.rollback()
+        discard_changes()
         return _render_respondent(_mediation_case(number), status=err.status, values=values,
                                   errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message))
-    db.commit()
     flash(DONE[move]())
     return redirect(url_for("public.respond_status", number=number), code=303)
 
@@ -181,13 +180,12 @@ def track_complaint(number: str):
     try:
         receipt = turn_into_complaint(db, services(), case, category)
     except WorkflowError as err:
-        db.rollback()
+        discard_changes()
         case = _mediation_case(number)
         return render_template(
             "public/status.html", case=case, events=public_events(case), values={"category": category},
             errors=tr_errors(err.errors), failed_move="turn_into_complaint", move_error=tr(err.message),
         ), err.status
-    db.commit()
     return render_template("public/receipt.html", receipt=receipt, case_type=CaseType.complaint,
                            phone_given=case.complainant_phone_enc is not None,
                            email_given=case.complainant_email_enc is not None)

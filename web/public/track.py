@@ -18,7 +18,7 @@ from casework.workflow.machine import WorkflowError, perform
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
 from web.public.opened import APPLICANT, forget, grant, is_open, lookup_limited
-from web.requestdb import db_session, services
+from web.requestdb import db_session, discard_changes, services
 
 
 
@@ -88,11 +88,10 @@ def public_move(number: str, move: str):
         perform(db, services(), Actor.complainant(case.id), case, move,
                 version=request.form.get("version"), **values)
     except WorkflowError as err:
-        db.rollback()
+        discard_changes()
         case = case_by_number(db, number)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message)), err.status
-    db.commit()
     flash(DONE[move]())
     return redirect(url_for("public.status", number=number), code=303)
 

@@ -47,13 +47,11 @@ def login():
             return redirect(safe_next(next_url, url_for("desk.home")))
         return render_template("staff/login.html", username="", next_url=next_url, error=None)
     username = request.form.get("username", "")
-    session = db_session()
-    user = authenticate(session, username, request.form.get("password", ""))
+    user = authenticate(db_session(), username, request.form.get("password", ""))
     if user is None:
         error = _("Wrong user name or password.")
         return render_template("staff/login.html", username=username, next_url=next_url, error=error), 401
-    session.commit()  # last login time, and a rehashed password where parameters changed
-    start_session(user)
+    start_session(user)  # with the last login time (and a rehashed password), committed with the redirect
     return redirect(safe_next(next_url, url_for("desk.home")), code=303)
 
 
