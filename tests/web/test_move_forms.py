@@ -166,3 +166,10 @@ def test_the_staff_api_takes_each_moves_fields_and_ignores_others(client, db, fi
     resp = client.post(f"/api/v1/desk/cases/{receipt.case_number}/assign", headers=auth,
                        json={"version": version + 1, "handler_id": "abc"})
     assert resp.status_code == 422 and "handler_id" in resp.get_json()["errors"]
+
+
+def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_done_message():
+    from web.public import respond, track
+
+    assert set(track.PUBLIC_MOVES) == set(track.DONE) == {"supply_info", "rate", "request_review", "withdraw"}
+    assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse"}

@@ -72,7 +72,6 @@ def association_edit(credit_code: str):
     if problems:
         return _edit_page(assoc, values, tr_errors(field_messages(problems)), 422)
     change = ops.update_association(session, current_actor(), assoc, checked)
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.associations", q=assoc.credit_code), code=303)
 
@@ -81,7 +80,6 @@ def association_edit(credit_code: str):
 def association_deregister(credit_code: str):
     session = db_session()
     change = ops.deregister_association(session, current_actor(), _association(credit_code))
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.associations", q=credit_code), code=303)
 
@@ -90,7 +88,6 @@ def association_deregister(credit_code: str):
 def association_reinstate(credit_code: str):
     session = db_session()
     change = ops.reinstate_association(session, current_actor(), _association(credit_code))
-    session.commit()
     carry_change(change)
     return redirect(url_for("admin.associations", q=credit_code), code=303)
 
@@ -114,8 +111,6 @@ def association_import():
     session = db_session()
     result = ops.import_audited(session, current_actor(), data, filename=upload.filename)
     if not result.ok:
-        session.rollback()
-        return _import_page(report=result, status=422)
-    session.commit()
+        return _import_page(report=result, status=422)  # a 422 keeps nothing of the import
     flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated))
     return redirect(url_for("admin.associations"), code=303)

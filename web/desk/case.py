@@ -34,7 +34,7 @@ from web.desk.choices import canned_replies, receiving_units, unit_handlers, uni
 from web.i18n import title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money
 from web.public.respond import agreement_response
-from web.requestdb import db_session, services
+from web.requestdb import db_session, discard_changes, services
 
 
 
@@ -241,14 +241,13 @@ def case_move(number: str, move: str):
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
     except WorkflowError as err:
-        session.rollback()
+        discard_changes()
         case = _load(number, actor)  # after a 409: the case as it is now
         errors = tr_errors(err.errors)
         # an error about a field this form does not show goes into the message at the top
         stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
         return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
                            failed_move=move, values=fields, errors=errors)
-    session.commit()
     action = _(MOVES[move].title)
     code = getattr(event, "respondent_code", None)
     if code and can_view_case(actor, case):

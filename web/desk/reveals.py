@@ -24,7 +24,7 @@ from web.desk.blueprint import bp
 from web.desk.case import _load, render_case
 from web.i18n import title, tr, tr_errors
 from web.presenters import local_time
-from web.requestdb import db_session, services
+from web.requestdb import db_session, discard_changes, services
 
 NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 
@@ -40,10 +40,9 @@ def reveal_request(number: str):
     try:
         perform(session, services(), actor, case, reveal.REQUEST, reason=fields["reason"])
     except WorkflowError as err:
-        session.rollback()
+        discard_changes()
         return render_case(actor, _load(number, actor), status=err.status, error=tr(err.message),
                            failed_move=reveal.REQUEST, values=fields, errors=tr_errors(err.errors))
-    session.commit()
     flash(_("Your request was sent to the identity custodian."), "success")
     return redirect(url_for("desk.case_page", number=case.number), code=303)
 
@@ -56,9 +55,7 @@ def reveal_identity(number: str):
     try:
         identity = reveal.view_identity(session, services(), actor, case)
     except WorkflowError as err:
-        session.rollback()
         abort(err.status)
-    session.commit()
     body = render_template("desk/identity.html", case=case, identity=identity)
     return Response(body, 200, headers=NO_STORE, mimetype="text/html")
 
@@ -96,13 +93,12 @@ def case_file_original(number: str, attachment_id: int):
     try:
         data = reveal.open_original(session, services(), actor, case, att, request.form.get("reason", ""))
     except WorkflowError as err:
-        session.rollback()
+        discard_changes()
         if err.status == 422:
             return render_case(actor, _load(number, actor), status=422, error=tr(err.message),
                                failed_move="original", values={"reason": request.form.get("reason", "")},
                                errors=tr_errors(err.errors))
         abort(err.status)
-    session.commit()
     return _file_response(data, att, "original-" + att.filename)
 
 
@@ -140,12 +136,11 @@ def reveal_decide(request_id: int):
         perform(session, services(), actor, case, reveal.DECIDE, request_id=str(request_id),
                 decision=request.form.get("decision", ""), note=request.form.get("note", ""))
     except WorkflowError as err:
-        session.rollback()
+        discard_changes()  # the answer is a redirect, which commits: nothing of the refusal is kept
         if err.status == 403:
             abort(403)
         flash(tr(err.message) + " " + " ".join(m for msgs in tr_errors(err.errors).values() for m in msgs), "error")
         return redirect(url_for("desk.reveal_list"), code=303)
-    session.commit()
     flash(_("Decision recorded for case %(number)s.", number=case.number), "success")
     return redirect(url_for("desk.reveal_list"), code=303)
 

@@ -18,7 +18,7 @@ from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
 from casework.mediation.models import MediationSession
 from casework.registry.models import Unit, UnitKind
 from casework.workflow import states
-from casework.workflow.machine import StaleCase, WorkflowError, perform
+from casework.workflow.bulk import BULK_MAX, perform_many
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import categories, unit_handlers
@@ -27,7 +27,6 @@ from web.i18n import tr
 from web.requestdb import db_session, services
 from web.staff.views import safe_next
 
-BULK_MAX = 100
 TAB_TITLES = {
     "pending": lambda: _("Awaiting acceptance"),
     "handling": lambda: _("Being handled"),
@@ -116,8 +115,9 @@ def _render_queue(actor: Actor, unit: Unit | None):
 
 @bp.post("/units/<int:unit_id>/assign")
 def bulk_assign(unit_id: int):
-    """Assign the ticked cases to one handler. Each case is its own transaction: a case
-    someone else changed meanwhile (its version moved on) is reported, not overwritten."""
+    """Assign the ticked cases to one handler, each in a savepoint of its own: a case someone
+    else changed meanwhile (its version moved on) is reported, not overwritten, and the
+    others are kept."""
     actor = current_actor()
     if not can_work_unit(actor, unit_id):
         abort(403)
@@ -131,28 +131,10 @@ def bulk_assign(unit_id: int):
     if not ids:
         flash(_("Tick at least one case to assign."), "error")
         return redirect(back, code=303)
-    done: list[str] = []
-    stale: list[str] = []
-    refused: dict[str, list[str]] = {}
-    elsewhere = 0
-    for case_id in ids:
-        case = session.get(Case, case_id)
-        if case is None or case.unit_id != unit_id:
-            elsewhere += 1
-            continue
-        number = case.number
-        try:
-            perform(session, services(), actor, case, "assign",
-                    version=request.form.get(f"version-{case_id}", ""), handler_id=handler_id)
-            session.commit()
-            done.append(number)
-        except StaleCase:
-            session.rollback()
-            stale.append(number)
-        except WorkflowError as err:
-            session.rollback()
-            messages = [tr(m) for msgs in err.errors.values() for m in msgs] or [tr(err.message)]
-            refused.setdefault(" ".join(messages), []).append(number)
+    versions = {case_id: request.form.get(f"version-{case_id}", "") for case_id in ids}
+    result = perform_many(session, services(), actor, unit_id, versions, "assign", handler_id=handler_id)
+    done, stale, elsewhere = result.done, result.stale, result.elsewhere
+    refused = {" ".join(tr(m) for m in messages): numbers for messages, numbers in result.reasons()}
     if done:
         flash(_("Assigned: %(numbers)s.", numbers="、".join(done)), "success")
     if stale:

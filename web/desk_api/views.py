@@ -27,7 +27,7 @@ from web.auth import current_actor, current_user
 from web.desk_api.blueprint import bp
 from web.desk_api.serialize import case_detail, case_summary, handler_names, unit_ref
 from web.i18n import title, tr, tr_errors
-from web.requestdb import db_session, services
+from web.requestdb import db_session, discard_changes, services
 
 SORTS = ("due", "-due", "new")
 PER_PAGE, MAX_PER_PAGE = 25, 100
@@ -209,7 +209,7 @@ def make_move(case_number: str, move: str):
     try:
         event = perform(session, services(), actor, found, move, version=version, **fields)
     except WorkflowError as err:
-        session.rollback()
+        discard_changes()
         extra = {}
         if isinstance(err, StaleCase):
             current = _load(case_number)
@@ -217,7 +217,6 @@ def make_move(case_number: str, move: str):
         if err.errors:
             extra["errors"] = tr_errors(err.errors)
         return _error(err.status, tr(err.message), **extra)
-    session.commit()
     # the case as it is now, even when the move sent it away from the caller's unit (their
     # own move; identity is then hidden, as can_see_identity no longer holds)
     body = _detail(actor, _load(case_number))

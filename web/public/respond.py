@@ -27,7 +27,9 @@ from casework.mediation.operations import (
 from casework.privacy import masking
 from casework.privacy.codes import check_code
 from casework.privacy.crypto import DecryptionError
-from casework.workflow.machine import WorkflowError, available_moves, perform
+from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
+from casework.workflow.spec import RESPONDENT as RESPONDENT_PARTY
+from web import move_fields
 from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public.blueprint import bp
@@ -35,7 +37,7 @@ from web.public.opened import RESPONDENT, forget, grant, is_open, lookup_limited
 from web.public.track import authorised as _applicantauthorised
 from web.requestdb import db_session, discard_changes, services
 
-RESPONDENT_MOVES = ("respondent_consent", "respondent_refuse")
+RESPONDENT_MOVES = move_fields.party_moves(RESPONDENT_PARTY)  # the table's moves for the respondent
 DONE = {
     "respondent_consent": lambda: _("Thank you. You agreed to mediation; the mediation body will contact both parties."),
     "respondent_refuse": lambda: _("Your answer has been recorded: you do not agree to mediation."),
@@ -128,8 +130,8 @@ def respond_move(number: str, move: str):
         abort(404)
     db = db_session()
     case = _mediation_case(number)
-    values = {"public_text": request.form.get("public_text", "")}
-    if own_code_in(values["public_text"], case):
+    values = move_fields.from_form(MOVES[move], request.form)
+    if own_code_in(values.get("public_text", ""), case):
         message = _(OWN_ANSWER_CODE)
         return _render_respondent(case, status=422, values=values, errors={"public_text": [message]},
                                   failed_move=move, move_error=message)

@@ -14,7 +14,9 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
 from casework.intake.validation import OWN_QUERY_CODE, mentions_code
 from casework.privacy.codes import check_code
-from casework.workflow.machine import WorkflowError, perform
+from casework.workflow.machine import MOVES, WorkflowError, perform
+from casework.workflow.spec import COMPLAINANT
+from web import move_fields
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
 from web.public.opened import APPLICANT, forget, grant, is_open, lookup_limited
@@ -57,8 +59,9 @@ def status(number: str):
                            values={}, errors={}, failed_move=None)
 
 
-# what the complainant can do on the status page (the state machine decides when)
-PUBLIC_MOVES = ("supply_info", "rate", "request_review", "withdraw")
+# what the complainant can do on the status page: the table's moves for the complainant (the
+# state machine decides when); each says what was done in its own words
+PUBLIC_MOVES = move_fields.party_moves(COMPLAINANT)
 DONE = {
     "supply_info": lambda: _("Your material has been sent to the unit; the clock runs again."),
     "rate": lambda: _("Thank you for rating the reply."),
@@ -78,9 +81,9 @@ def public_move(number: str, move: str):
     case = case_by_number(db, number)
     if case is None:
         abort(404)
-    values = {k: request.form.get(k, "") for k in ("public_text", "rating")}
+    values = move_fields.from_form(MOVES[move], request.form)
     pepper = services().settings.query_pepper
-    if mentions_code(values["public_text"], lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
+    if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
         message = _(OWN_QUERY_CODE)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors={"public_text": [message]}, failed_move=move, move_error=message), 422
