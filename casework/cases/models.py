@@ -65,9 +65,11 @@ class Stage(TitledEnum):
     review_request = "review_request", N_("Asking for a review")
     review = "review", N_("Review decision")
     re_review = "re_review", N_("Re-review decision")
-    mediation = "mediation", N_("Mediation, from consent to outcome")
+    mediation = "mediation", N_("Mediation, from acceptance to outcome")
     mediation_end_notice = "mediation_end_notice", N_("Notice that mediation ended")
     judicial_confirmation = "judicial_confirmation", N_("Reminder to seek judicial confirmation")
+    mediation_answer = "mediation_answer", N_("The respondent's answer to a mediation request")
+    performance_followup = "performance_followup", N_("Follow-up on performing a mediation agreement")
 
 
 class Rating(TitledEnum):

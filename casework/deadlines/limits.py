@@ -42,9 +42,16 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     (None, Stage.review_request): Limit(30, False),
     (None, Stage.review): Limit(30, False),
     (None, Stage.re_review): Limit(30, False),
+    # the respondent's answer to a mediation request: silence by then is refusal (人民调解法 第十七条
+    # says only that a party's clear refusal ends it; the 10 working days are the design's choice)
+    (None, Stage.mediation_answer): Limit(10, True),
+    # from acceptance, testing and appraisal not counted (市场监督管理投诉举报处理暂行办法 第二十、二十一条)
     (None, Stage.mediation): Limit(45, True),
     (None, Stage.mediation_end_notice): Limit(7, True),
     (None, Stage.judicial_confirmation): Limit(30, False),
+    # the follow-up on performance (回访), after the agreement's performance deadline (人民调解法
+    # 第三十一条 sets no time: a setting)
+    (None, Stage.performance_followup): Limit(5, True),
 }
 
 

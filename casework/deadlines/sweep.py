@@ -211,6 +211,8 @@ def sweep(db: Database, services: Services) -> SweepReport:
     report.queries += level2.queries
     _close_unrated(db, services, deadlines, now, report)
     _end_timed_out_mediations(db, services, deadlines, now, report)
+    _end_unanswered_mediations(db, services, deadlines, now, report)
+    _remind_followups(db, services, units, today, report)
     log.info("sweep: %s", report.as_dict())
     return report
 
@@ -250,3 +252,44 @@ def _end_timed_out_mediations(db: Database, services: Services, deadlines: Deadl
     _system_moves(db, services, deadlines,
                   select(Case.id).where(Case.state == S.mediating, Case.due_at < now, Case.paused_at.is_(None)),
                   "mediation_timeout", report)
+
+
+def _end_unanswered_mediations(db: Database, services: Services, deadlines: Deadlines, now: datetime,
+                               report: SweepReport) -> None:
+    """A respondent silent past its time to answer has refused (人民调解法 第十七条)."""
+    from casework.mediation.models import Mediation
+
+    _system_moves(db, services, deadlines,
+                  select(Case.id).join(Mediation, Mediation.case_id == Case.id)
+                  .where(Case.state == S.accepted, Mediation.answer_due_at < now,
+                         Mediation.respondent_consented_at.is_(None)),
+                  "mediation_no_answer", report)
+
+
+def _remind_followups(db: Database, services: Services, units, today, report: SweepReport) -> None:
+    """The follow-up on an agreement's performance (回访, 人民调解法 第三十一条) is due: one
+    reminder event and the unit's digest, once per agreement (the flag is the "not done yet")."""
+    from casework.mediation.models import Mediation
+
+    chunk = services.settings.sweep_chunk
+    while True:
+        with db.session_scope() as s:
+            ids = (select(Mediation.case_id).where(Mediation.followup_due <= today, Mediation.followed_up_at.is_(None),
+                                                   ~Mediation.followup_reminded)
+                   .limit(chunk).scalar_subquery())
+            done = s.execute(update(Mediation).where(Mediation.case_id.in_(ids), ~Mediation.followup_reminded)
+                             .values(followup_reminded=True).returning(Mediation.case_id, Mediation.followup_due)
+                             .execution_options(synchronize_session=False)).all()
+            report.queries += 1
+            if not done:
+                return
+            due = {r.case_id: r.followup_due for r in done}
+            w = _Writer(services, units)
+            for cid, number, unit_id in s.execute(select(Case.id, Case.number, Case.unit_id).where(Case.id.in_(due))):
+                w.event(cid, EventKind.reminder, f"reminder: performance follow-up due {due[cid].isoformat()}",
+                        {"stage": "performance_followup", "due": due[cid].isoformat()})
+                w.notice(unit_id, "unit_reminder", number)
+            w.flush(s, f"followup:{min(due)}:{services.clock().isoformat()}")
+        report.reminded += len(done)
+        if len(done) < chunk:
+            return

@@ -1,9 +1,12 @@
 """The 调解协议书 (mediation agreement) as a PDF, in the customary form.
 
-The parties, the facts of the dispute, the request, the agreed terms as numbered lines
-(terms that say how and by when they are performed get their own section), the note on
-judicial confirmation within 30 days (人民调解法 第三十三条) and a signatures block with
-the body's name. The document is for the parties, so their names are given in full.
+What 人民调解法 第二十九条 lists: the parties' particulars (name; ID number or credit code;
+address; legal representative or agent), the main facts, the matters in dispute and each
+party's responsibility, the agreed terms as numbered lines, and how and by when they are
+performed; then when it takes effect (the parties sign, seal or fingerprint it, the mediator
+signs and the body seals it), the note on judicial confirmation within 30 days of that day
+(人民调解法 第三十三条 for a 人民调解委员会, 民事诉讼法 第二百零五条 for any other mediation
+body) and a signatures block with the body's name. The document is for the parties, so their names are given in full.
 
 Rendered from templates/documents with a plain Jinja2 environment (casework has no Flask)
 and WeasyPrint, with "Noto Sans CJK SC" (Debian fonts-noto-cjk) embedded. WeasyPrint is
@@ -128,9 +131,23 @@ def amount_in_words(amount: Decimal) -> str:
     return out
 
 
+# where the 30 days for 司法确认 come from: 人民调解法 第三十三条 for a 人民调解委员会, the Civil
+# Procedure Law (2023) for any other mediation organisation set up under the law
+CONFIRMATION_BASIS = {
+    True: "依照《中华人民共和国人民调解法》第三十三条的规定",
+    False: "依照《中华人民共和国民事诉讼法》第二百零五条的规定",
+}
+
+
 def agreement_html(case, mediation, *, applicant_name: str, respondent_name: str, body_name: str,
-                   mediator_name: str | None) -> str:
+                   mediator_name: str | None, particulars: dict | None = None,
+                   people_mediation: bool = False) -> str:
     terms, performance = split_terms(mediation.terms or "")
+    if mediation.performance_method:
+        # performance is its own part of the agreement (人民调解法 第二十九条 (三))
+        terms, performance = numbered_lines(mediation.terms or ""), [mediation.performance_method]
+    due = getattr(mediation, "performance_due", None)
+    p = particulars or {}
     amount = mediation.amount
     kind = getattr(mediation.respondent_kind, "value", mediation.respondent_kind)
     return _env().get_template(TEMPLATE).render(
@@ -147,15 +164,28 @@ def agreement_html(case, mediation, *, applicant_name: str, respondent_name: str
         amount_words=amount_in_words(amount) if amount is not None else None,
         terms=terms,
         performance=performance,
+        performance_due=f"{due.year}年{due.month}月{due.day}日" if due else None,
+        issues=mediation.issues or "",
+        liability=mediation.liability or "",
+        applicant=p_party(p, "applicant"),
+        respondent=p_party(p, "respondent"),
+        confirmation_basis=CONFIRMATION_BASIS[bool(people_mediation)],
+        body_kind="人民调解委员会" if people_mediation else "调解组织",
         mediator_name=mediator_name or "",
     )
 
 
+def p_party(particulars: dict, who: str) -> dict:
+    return {k: particulars.get(f"{who}_{k}", "") for k in ("id", "address", "agent")}
+
+
 def agreement_pdf(case, mediation, *, applicant_name: str, respondent_name: str, body_name: str,
-                  mediator_name: str | None) -> bytes:
+                  mediator_name: str | None, particulars: dict | None = None,
+                  people_mediation: bool = False) -> bytes:
     """The 调解协议书 of this case as PDF bytes (fonts embedded)."""
     from weasyprint import HTML  # heavy: only when a document is made
 
     html = agreement_html(case, mediation, applicant_name=applicant_name, respondent_name=respondent_name,
-                          body_name=body_name, mediator_name=mediator_name)
+                          body_name=body_name, mediator_name=mediator_name, particulars=particulars,
+                          people_mediation=people_mediation)
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

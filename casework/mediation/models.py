@@ -2,7 +2,7 @@
 particulars, the respondent's consent, sessions, recusals and the outcome."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -26,6 +26,20 @@ class Outcome(TitledEnum):
     no_agreement = "no_agreement", N_("No agreement")
     refused = "refused", N_("Consent refused")
     timed_out = "timed_out", N_("Time limit passed without agreement")
+    ended_by_party = "ended_by_party", N_("Ended by a party")
+
+
+class RecusalDecision(TitledEnum):
+    granted = "granted", N_("Granted: the mediator steps aside")
+    refused = "refused", N_("Refused: the mediator stays")
+
+
+class Performance(TitledEnum):
+    """What the follow-up (回访) on an agreement found (人民调解法 第三十一条)."""
+
+    performed = "performed", N_("Performed in full")
+    partly = "partly", N_("Partly performed")
+    not_performed = "not_performed", N_("Not performed")
 
 
 class Mediation(Base):
@@ -42,6 +56,29 @@ class Mediation(Base):
     facts: Mapped[str | None] = mapped_column(sa.Text)
     terms: Mapped[str | None] = mapped_column(sa.Text)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the respondent's answer is due by then; silence counts as refusal (人民调解法 第十七条)
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a party asked for a mediator's recusal (回避): mediation is suspended until decided
+    recusal_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recusal_requested_by: Mapped[str | None] = mapped_column(sa.String(20))
+    recusal_request: Mapped[str | None] = mapped_column(sa.Text)
+    recusal_paused_clock: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # the 调解协议书 (人民调解法 第二十九条): the parties' particulars (ID or credit code,
+    # address, representative or agent; ciphertext, a JSON object), the dispute, each
+    # party's responsibility, and how and by when it is performed
+    particulars_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    issues: Mapped[str | None] = mapped_column(sa.Text)
+    liability: Mapped[str | None] = mapped_column(sa.Text)
+    performance_method: Mapped[str | None] = mapped_column(sa.Text)
+    performance_due: Mapped[date | None] = mapped_column(sa.Date)
+    # the day the parties signed (sealed, fingerprinted) and the mediator signed and the body
+    # sealed: the agreement takes effect, and the 30 days for 司法确认 run from it
+    signed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # the follow-up on performance (回访): due after the performance deadline, and what it found
+    followup_due: Mapped[date | None] = mapped_column(sa.Date)
+    followup_reminded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    performance: Mapped[Performance | None] = mapped_column(enum_column(Performance))
     # the 调解协议书 PDF (encrypted, in the file store)
     agreement_key: Mapped[str | None] = mapped_column(sa.String(100))
     # the complaint this failed mediation was turned into

@@ -1,23 +1,50 @@
 """The steps of the mediation moves (declared in casework.workflow.table).
 
-pending_acceptance --accept_mediation--> accepted (awaiting the respondent's consent)
-accepted --record_consent / respondent_consent--> mediating (45 working days)
+pending_acceptance --accept_mediation--> accepted (the 45 working days start; the respondent
+    has 10 working days to answer: 人民调解法 第十七条, 办法 第二十一条)
+accepted --record_consent / respondent_consent--> mediating (the clock keeps running)
 accepted --record_refusal / respondent_refuse--> mediation_failed (refused)
+accepted --mediation_no_answer (the sweep)--> mediation_failed (refused: silence)
+accepted, mediating --end_mediation (applicant) / respondent_end_mediation--> mediation_failed
+    (人民调解法 第二十三条)
 mediating --record_agreement--> mediated · --record_no_agreement--> mediation_failed
 mediating --mediation_timeout (the sweep)--> mediation_failed (timed out)
-sessions, recusals: no state change.
+mediated --record_signing--> (the agreement takes effect: 第二十九条; 司法确认 within 30 days: 第三十三条)
+mediated --record_followup--> (回访 on performance: 第三十一条)
+sessions, recusals, a party's recusal request and its decision (办法 第十九条), a pause for
+testing or appraisal (办法 第二十条): no state change.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 
 from casework.accounts.models import User
 from casework.i18n import Message, N_
-from casework.mediation.models import MediationSession, MediatorRecusal, Outcome
+from casework.cases.models import Stage
+from casework.deadlines.calendar import china_date
+from casework.deadlines.limits import end_of_day
+from casework.mediation.models import MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision
 from casework.privacy.codes import hash_code, new_query_code
+from casework.workflow.handling import pause, unpause
 from casework.workflow.spec import Ctx, MoveNotAllowed, invalid
+
+PARTICULARS_PURPOSE = "mediation.particulars"
+# the parties' particulars on the 调解协议书 (人民调解法 第二十九条 (一)): form field -> key
+PARTICULARS = ("applicant_id", "applicant_address", "applicant_agent",
+               "respondent_id", "respondent_address", "respondent_agent")
+# what a party is told when mediation ends without agreement: the other routes
+OTHER_ROUTES = {
+    "zh": "调解未能进行或未达成协议。您可以依法申请仲裁、向人民法院提起诉讼，或者将本申请转为投诉。",
+    "en": ("Mediation could not go ahead or reached no agreement. You may apply for arbitration, "
+           "bring a claim in court, or turn this request into a complaint."),
+}
+NO_ANSWER = {
+    "zh": "被申请人未在期限内答复是否同意调解，视为拒绝调解。",
+    "en": "The respondent did not answer within the time limit, which counts as refusing mediation.",
+}
 
 CHINA_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 RESPONDENT_PREFIX = "R:"  # keeps a respondent code from ever matching as a query code
@@ -41,12 +68,115 @@ def accept_mediation(ctx: Ctx) -> dict:
     if ctx.case.handler_id is None and ctx.actor.user_id is not None:
         ctx.case.handler_id = ctx.actor.user_id
     ctx.event.respondent_code = code  # shown once to the coordinator, sent by SMS; never stored
-    return {}
+    med.answer_due_at = answer_due(ctx)
+    return {"answer_due": med.answer_due_at.isoformat()}
 
 
 def consent(ctx: Ctx) -> dict:
-    _mediation(ctx).respondent_consented_at = ctx.now
+    med = _mediation(ctx)
+    med.respondent_consented_at, med.answer_due_at = ctx.now, None
+    if ctx.case.stage is not Stage.mediation:  # a case accepted before the clock ran from acceptance
+        ctx.start_stage(Stage.mediation)
     return {"consent": "respondent"}
+
+
+def _lang(case) -> str:
+    return "en" if (case.locale or "").startswith("en") else "zh"
+
+
+def answer_due(ctx: Ctx) -> datetime:
+    """The respondent's deadline to answer (time limit mediation_answer, 10 working days)."""
+    return ctx.deadlines.due(ctx.case.type, Stage.mediation_answer, ctx.now)
+
+
+def no_answer_due(case, now) -> Message | None:
+    med = case.mediation
+    if med is None or med.answer_due_at is None or med.respondent_consented_at is not None or now <= med.answer_due_at:
+        return Message(N_("The respondent's time to answer has not passed."))
+    return None
+
+
+def no_answer(ctx: Ctx) -> dict:
+    """Silence counts as refusal (人民调解法 第十七条): ended, and the applicant is told the other routes."""
+    med = _mediation(ctx)
+    lang = _lang(ctx.case)
+    ctx.event.public_text = NO_ANSWER[lang] + ("" if lang == "zh" else " ") + OTHER_ROUTES[lang]
+    return {**_end(ctx, med, Outcome.refused), "silence": True, "answer_due": med.answer_due_at.isoformat()}
+
+
+def party_end(ctx: Ctx) -> dict:
+    """A party ends mediation (人民调解法 第二十三条 (二): 要求终止调解)."""
+    med = _mediation(ctx)
+    who = "respondent" if ctx.actor.kind.value == "respondent" else "applicant"
+    reason = ctx.values.get("public_text")
+    ctx.event.public_text = ((reason + "\n") if reason else "") + OTHER_ROUTES[_lang(ctx.case)]
+    if med.recusal_requested_at is not None:
+        med.recusal_requested_at = med.recusal_requested_by = med.recusal_request = None
+        med.recusal_paused_clock = False
+    return {**_end(ctx, med, Outcome.ended_by_party), "by": who}
+
+
+# -- recusal asked for by a party (办法 第十九条; 人民调解法 第二十三条 (一)) -------------------
+
+def no_recusal_pending(case, now) -> Message | None:
+    med = case.mediation
+    if med is not None and med.recusal_requested_at is not None:
+        return Message(N_("A request for a mediator's recusal is waiting for the coordinator's decision; mediation is suspended until then."))
+    return None
+
+
+def recusal_pending(case, now) -> Message | None:
+    med = case.mediation
+    if med is None or med.recusal_requested_at is None:
+        return Message(N_("No party has asked for a mediator's recusal."))
+    return None
+
+
+def request_recusal(ctx: Ctx) -> dict:
+    """Mediation is suspended (the clock stands still) until the coordinator decides."""
+    med = _mediation(ctx)
+    who = "respondent" if ctx.actor.kind.value == "respondent" else "applicant"
+    med.recusal_requested_at, med.recusal_requested_by = ctx.now, who
+    med.recusal_request = ctx.values["public_text"]
+    med.recusal_paused_clock = ctx.case.paused_at is None and ctx.case.due_at is not None
+    if med.recusal_paused_clock:
+        pause(ctx)
+    return {"recusal_requested_by": who, "paused": med.recusal_paused_clock}
+
+
+def decide_recusal(ctx: Ctx) -> dict:
+    med = _mediation(ctx)
+    decision = ctx.values["decision"]
+    data: dict = {"decision": decision.value, "requested_by": med.recusal_requested_by}
+    if decision is RecusalDecision.granted:
+        if not str(ctx.values.get("user_id") or "").strip():
+            raise invalid("user_id", N_("Choose the mediator who steps aside."))
+        ctx.values["internal_text"] = ctx.values.get("internal_text") or med.recusal_request or ""
+        data.update(recuse(ctx))
+    if med.recusal_paused_clock:
+        data.update(unpause(ctx))
+    med.recusal_requested_at = med.recusal_requested_by = med.recusal_request = None
+    med.recusal_paused_clock = False
+    return data
+
+
+# -- testing or appraisal (检定、鉴定): not counted in the 45 working days (办法 第二十条) -------
+
+def suspend(ctx: Ctx) -> dict:
+    pause(ctx)
+    return {"appraisal": True}
+
+
+def appraisal_paused(case, now) -> Message | None:
+    if case.paused_at is None:
+        return Message(N_("The clock of this case is not paused."))
+    if case.mediation is not None and case.mediation.recusal_paused_clock:
+        return Message(N_("Mediation is suspended for a recusal request; it restarts with the coordinator's decision."))
+    return None
+
+
+def resume(ctx: Ctx) -> dict:
+    return unpause(ctx)
 
 
 def refuse(ctx: Ctx) -> dict:
@@ -59,11 +189,85 @@ def _end(ctx: Ctx, med, outcome: Outcome) -> dict:
     return {"outcome": outcome.value}
 
 
+def _day(ctx: Ctx, name: str) -> date:
+    raw = str(ctx.values.get(name) or "").strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise invalid(name, N_("Give the date as YYYY-MM-DD.")) from None
+
+
 def agreement(ctx: Ctx) -> dict:
+    """The 调解协议书's content (人民调解法 第二十九条): the parties' particulars, the main facts,
+    the dispute items and each party's responsibility, the agreed content, and how and by
+    when it is performed. It takes effect only when signed (record_signing)."""
     med = _mediation(ctx)
-    med.facts, med.terms = ctx.values["facts"], ctx.values["terms"]
-    ctx.event.public_text = med.terms
-    return _end(ctx, med, Outcome.agreement)
+    v = ctx.values
+    due = _day(ctx, "performance_due")
+    if due < china_date(ctx.now):
+        raise invalid("performance_due", N_("The performance deadline cannot be in the past."))
+    particulars = {k: v.get(k) or "" for k in PARTICULARS}
+    med.particulars_enc = ctx.services.cipher.encrypt(
+        json.dumps(particulars, ensure_ascii=False).encode(), PARTICULARS_PURPOSE)
+    med.facts, med.issues, med.liability, med.terms = v["facts"], v["issues"], v["liability"], v["terms"]
+    med.performance_method, med.performance_due = v["performance_method"], due
+    ctx.event.public_text = f"{med.terms}\n{med.performance_method}（{due.isoformat()}）"
+    return {**_end(ctx, med, Outcome.agreement), "performance_due": due.isoformat()}
+
+
+def particulars(services, med) -> dict[str, str]:
+    """The parties' particulars of the agreement, decrypted ({} when none were recorded)."""
+    if not med.particulars_enc:
+        return {}
+    return json.loads(services.cipher.decrypt(med.particulars_enc, PARTICULARS_PURPOSE).decode())
+
+
+# -- signing: the agreement takes effect (人民调解法 第二十九条), 司法确认 within 30 days of it --
+
+def not_signed(case, now) -> Message | None:
+    med = case.mediation
+    if med is None or med.outcome is not Outcome.agreement:
+        return Message(N_("There is no agreement to sign."))
+    if med.signed_on is not None:
+        return Message(N_("The signing of this agreement has already been recorded."))
+    return None
+
+
+def signing(ctx: Ctx) -> dict:
+    med = _mediation(ctx)
+    if not ctx.values.get("confirmed"):
+        raise invalid("confirmed", N_("Confirm that the parties and the mediator signed and the body sealed the agreement."))
+    day = _day(ctx, "signed_on")
+    if day > china_date(ctx.now) or (med.ended_at is not None and day < china_date(med.ended_at)):
+        raise invalid("signed_on", N_("The signing date lies between the day the agreement was recorded and today."))
+    med.signed_on = day
+    from casework.cases.numbers import CHINA
+
+    signed_at = datetime.combine(day, time(0, 0), tzinfo=CHINA)
+    ctx.start_stage(Stage.judicial_confirmation, signed_at)
+    # the follow-up on performance (回访) is due some working days after the performance deadline
+    if med.performance_due is not None:
+        med.followup_due = china_date(ctx.deadlines.due(ctx.case.type, Stage.performance_followup,
+                                                        end_of_day(med.performance_due)))
+        med.followup_reminded = False
+    return {"signed_on": day.isoformat(), "judicial_confirmation_by": china_date(ctx.case.due_at).isoformat(),
+            "followup_due": med.followup_due.isoformat() if med.followup_due else None}
+
+
+def signed(case, now) -> Message | None:
+    med = case.mediation
+    if med is None or med.signed_on is None:
+        return Message(N_("Record the signing of the agreement first."))
+    return None
+
+
+def followup(ctx: Ctx) -> dict:
+    """The outcome of the follow-up on performance (人民调解法 第三十一条: the body supervises
+    performance and urges the parties to perform)."""
+    med = _mediation(ctx)
+    result: Performance = ctx.values["performance"]
+    med.performance, med.followed_up_at = result, ctx.now
+    return {"performance": result.value}
 
 
 def no_agreement(ctx: Ctx) -> dict:

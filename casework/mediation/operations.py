@@ -44,6 +44,8 @@ def store_agreement(session: Session, services: Services, case: Case) -> str:
         raise MoveNotAllowed(Message(N_("There is no agreement to put into a document.")))
     if med.agreement_key:
         return med.agreement_key
+    from casework.mediation.moves import particulars
+
     mediator = session.get(User, case.handler_id) if case.handler_id else None
     pdf = agreement_pdf(
         case, med,
@@ -51,6 +53,8 @@ def store_agreement(session: Session, services: Services, case: Case) -> str:
         respondent_name=_decrypted(services, case, "respondent_name_enc", "case.respondent.name"),
         body_name=case.unit.name if case.unit is not None else "",
         mediator_name=mediator.display_name if mediator is not None else None,
+        particulars=particulars(services, med),
+        people_mediation=bool(case.unit is not None and case.unit.people_mediation_committee),
     )
     key = services.files.new_key()
     services.files.put(key, "orig", pdf)

@@ -55,6 +55,9 @@ class Unit(Base):
     # who receives supervision notices (督办) about this unit's overdue cases; the next
     # level up is that unit's own supervising unit
     supervising_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    # a mediation body that is a 人民调解委员会: its agreements cite 人民调解法 第三十三条 for
+    # judicial confirmation; any other mediation body cites 民事诉讼法 第二百零五条
+    people_mediation_committee: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("length(region_code) = 6", name="region_code_len"),)

@@ -24,6 +24,7 @@ from casework.cases.models import CaseState as S, CaseType, EventKind as E, Find
 from casework.i18n import N_
 from casework.mediation import moves as med
 from casework.mediation.operations import store_agreement
+from casework.mediation.models import Performance, RecusalDecision
 from casework.workflow import duplicates, handling as h, reveal, supervision
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.spec import (
@@ -161,19 +162,20 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  Field("decision", Kind.line, N_("Decision"), required=True, hi=10),
                  Field("note", Kind.text, N_("Note"), required=True, lo=2, hi=1000)),
          own_page=True),
-    # -- mediation (人民调解法 第十七、二十二、二十八、二十九条) -------------------------------------
+    # -- mediation (人民调解法 第十七、二十三、二十九、三十一、三十三条; 办法 第十九至二十一条) ------
     Move("accept_mediation", N_("Accept the mediation request"), reached(S.pending_acceptance), reached(S.accepted),
          E.accepted, who=UNIT, types=MEDIATION, step=med.accept_mediation, fields=(notice(N_("Notice to the applicant (optional)")),),
-         # the mediation clock starts with the respondent's consent
-         clock=STOP, notices=(Notice.complainant, Notice.respondent_invite), primary=True,
+         # the 45 working days run from acceptance (办法 第二十一条); the respondent has its own
+         # time to answer (mediation_answer), after which silence is refusal (mediation_no_answer)
+         clock=start(Stage.mediation), notices=(Notice.complainant, Notice.respondent_invite), primary=True,
          hint=N_("The respondent gets its own answer code (shown once on the next page, and sent to its phone if one was given). Mediation starts when it agrees.")),
     Move("record_consent", N_("Record the respondent's consent"), reached(S.accepted), reached(S.mediating),
          E.mediation_started, who=UNIT, types=MEDIATION, step=med.consent,
          fields=(notice(N_("How the respondent answered (the parties see it; optional)"), hi=1000),),
-         clock=start(Stage.mediation)),
+         clock=KEEP),
     Move("respondent_consent", N_("Agree to mediation"), reached(S.accepted), reached(S.mediating),
          E.mediation_started, who=RESPONDENT, types=MEDIATION, step=med.consent,
-         fields=(notice(N_("Comment (optional)"), hi=1000),), clock=start(Stage.mediation)),
+         fields=(notice(N_("Comment (optional)"), hi=1000),), clock=KEEP),
     Move("record_refusal", N_("Record that the respondent refused"), reached(S.accepted), reached(S.mediation_failed),
          E.mediation_ended, who=UNIT, types=MEDIATION, step=med.refuse,
          fields=(notice(N_("How the respondent answered (the parties see it; optional)"), hi=1000),),
@@ -182,8 +184,42 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          E.mediation_ended, who=RESPONDENT, types=MEDIATION, step=med.refuse,
          fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),),
          clock=STOP, notices=(Notice.mediation_ended,)),
+    # silence by the respondent's deadline counts as refusal (人民调解法 第十七条); the applicant is
+    # told the other routes
+    Move("mediation_no_answer", N_("End: the respondent did not answer in time"), reached(S.accepted),
+         reached(S.mediation_failed), E.mediation_ended, who=SYSTEM, types=MEDIATION, step=med.no_answer,
+         when=med.no_answer_due, clock=STOP, notices=(Notice.mediation_ended,)),
+    # either party may end mediation at any time (人民调解法 第二十三条 (二))
+    Move("end_mediation", N_("End the mediation"), reached(S.accepted, S.mediating), reached(S.mediation_failed),
+         E.mediation_ended, who=COMPLAINANT, types=MEDIATION, step=med.party_end,
+         fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),), clock=STOP, notices=(Notice.mediation_ended,)),
+    Move("respondent_end_mediation", N_("End the mediation"), reached(S.mediating), reached(S.mediation_failed),
+         E.mediation_ended, who=RESPONDENT, types=MEDIATION, step=med.party_end,
+         fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),), clock=STOP, notices=(Notice.mediation_ended,)),
+    # a party may ask for a mediator's recusal (回避): mediation is suspended, its clock paused, until
+    # the coordinator decides (办法 第十九条; 人民调解法 第二十三条 (一))
+    Move("request_recusal", N_("Ask for a mediator's recusal"), reached(S.mediating), frozenset(), E.note,
+         who=COMPLAINANT, types=MEDIATION, step=med.request_recusal, when=med.no_recusal_pending,
+         fields=(notice(N_("Which mediator, and why"), required=True, lo=5, hi=1000, rows=3),)),
+    Move("respondent_request_recusal", N_("Ask for a mediator's recusal"), reached(S.mediating), frozenset(), E.note,
+         who=RESPONDENT, types=MEDIATION, step=med.request_recusal, when=med.no_recusal_pending,
+         fields=(notice(N_("Which mediator, and why"), required=True, lo=5, hi=1000, rows=3),)),
+    Move("decide_recusal", N_("Decide the request for recusal"), reached(S.mediating), frozenset(), E.note,
+         who=UNIT, types=MEDIATION, step=med.decide_recusal, when=med.recusal_pending,
+         fields=(Field("decision", Kind.choice, N_("Decision"), required=True, choices=RecusalDecision,
+                       wrong=N_("Choose one of the listed decisions.")),
+                 Field("user_id", Kind.ref, N_("Mediator who steps aside (when granted)"), choices="mediators"),
+                 notice(N_("Decision as the parties are told it"), required=True, lo=5, hi=1000),
+                 internal(N_("Reason (staff only)"), hi=300, rows=2)),
+         notices=(Notice.complainant,), primary=True),
+    # time for testing or appraisal (检定、鉴定) is not counted in the 45 working days (办法 第二十条)
+    Move("suspend_mediation", N_("Pause the clock for testing or appraisal"), reached(S.accepted, S.mediating),
+         frozenset(), E.suspended, who=UNIT, types=MEDIATION, step=med.suspend, when=h.clock_running,
+         fields=(notice(N_("What is being tested or appraised (the parties see it)"), required=True, lo=5),)),
+    Move("resume_mediation", N_("Restart the clock"), reached(S.accepted, S.mediating), frozenset(), E.resumed,
+         who=UNIT, types=MEDIATION, step=med.resume, when=med.appraisal_paused, fields=(notice(),)),
     Move("schedule_session", N_("Schedule a session"), reached(S.mediating), frozenset(), E.session_logged,
-         who=UNIT, types=MEDIATION, step=med.schedule,
+         who=UNIT, types=MEDIATION, step=med.schedule, when=med.no_recusal_pending,
          fields=(Field("scheduled_at", Kind.datetime, N_("Date and time (Beijing time)"), required=True,
                        hint=N_("YYYY-MM-DD HH:MM")),
                  Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
@@ -200,20 +236,48 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(Field("user_id", Kind.ref, N_("Mediator"), required=True, choices="mediators"),
                  internal(N_("Reason (staff only)"), required=True, lo=2, hi=300, rows=2,
                           hint=N_("For example: related to a party, or a member of the respondent company.")))),
+    # the 调解协议书's content (人民调解法 第二十九条); it takes effect when signed (record_signing)
     Move("record_agreement", N_("Record the agreement"), reached(S.mediating), reached(S.mediated),
-         E.mediation_ended, who=UNIT, types=MEDIATION, step=med.agreement,
-         fields=(Field("facts", Kind.text, N_("Main facts of the dispute"), required=True, lo=10, rows=5),
+         E.mediation_ended, who=UNIT, types=MEDIATION, step=med.agreement, when=med.no_recusal_pending,
+         fields=(Field("applicant_id", Kind.line, N_("Applicant: ID number or unified social credit code"), required=True, lo=6, hi=30),
+                 Field("applicant_address", Kind.line, N_("Applicant: address"), required=True, lo=4, hi=200),
+                 Field("applicant_agent", Kind.line, N_("Applicant: legal representative or agent (if any)"), hi=100),
+                 Field("respondent_id", Kind.line, N_("Respondent: ID number or unified social credit code"), required=True, lo=6, hi=30),
+                 Field("respondent_address", Kind.line, N_("Respondent: address"), required=True, lo=4, hi=200),
+                 Field("respondent_agent", Kind.line, N_("Respondent: legal representative or agent (if any)"), hi=100),
+                 Field("facts", Kind.text, N_("Main facts of the dispute"), required=True, lo=10, rows=5),
+                 Field("issues", Kind.text, N_("The matters in dispute"), required=True, lo=4, rows=3),
+                 Field("liability", Kind.text, N_("Each party's responsibility"), required=True, lo=4, rows=3),
                  Field("terms", Kind.text, N_("Agreed terms, one per line"), required=True, lo=10, rows=6,
-                       hint=N_("Each line becomes a numbered term of the mediation agreement. Lines starting with 履行方式 or 履行期限 go into the section on performance."))),
-         clock=start(Stage.judicial_confirmation), notices=(Notice.mediation_ended, Notice.judicial_confirmation),
+                       hint=N_("Each line becomes a numbered term of the mediation agreement.")),
+                 Field("performance_method", Kind.text, N_("How the agreement is performed"), required=True, lo=4, hi=1000, rows=2),
+                 Field("performance_due", Kind.date, N_("Performance deadline"), required=True, hint=N_("YYYY-MM-DD"))),
+         clock=STOP, notices=(Notice.mediation_ended,),
          # the 调解协议书 is made in the same transaction: no agreement without its document
          followup=store_agreement,
          followup_error=N_("The mediation agreement document could not be produced, so the agreement was not recorded. Please try again or tell the platform's administrator.")),
     Move("record_no_agreement", N_("Record that no agreement was reached"), reached(S.mediating),
          reached(S.mediation_failed), E.mediation_ended, who=UNIT, types=MEDIATION, step=med.no_agreement,
+         when=med.no_recusal_pending,
          fields=(notice(N_("Advice to the parties on arbitration or litigation"), required=True, lo=10, rows=5),),
          clock=STOP, notices=(Notice.mediation_ended,)),
     Move("mediation_timeout", N_("End: mediation time limit passed"), reached(S.mediating),
          reached(S.mediation_failed), E.mediation_ended, who=SYSTEM, types=MEDIATION, step=med.timeout,
          when=med.timed_out, clock=STOP, notices=(Notice.mediation_ended,)),
+    # the agreement takes effect when the parties have signed, sealed or fingerprinted it and the
+    # mediator signed and the body sealed it (人民调解法 第二十九条); 司法确认 within 30 days of
+    # that day (第三十三条); the follow-up on performance is scheduled after its deadline
+    Move("record_signing", N_("Record the signing of the agreement"), reached(S.mediated), frozenset(),
+         E.note, who=UNIT, types=MEDIATION, step=med.signing, when=med.not_signed,
+         fields=(Field("signed_on", Kind.date, N_("Date the agreement was signed and sealed"), required=True,
+                       hint=N_("YYYY-MM-DD")),
+                 Field("confirmed", Kind.flag, N_("The parties signed, sealed or fingerprinted it, the mediator signed it and the body sealed it"))),
+         clock=BY_STEP, notices=(Notice.judicial_confirmation,), primary=True),
+    # the follow-up on performance (回访; 人民调解法 第三十一条); the sweep reminds when it is due
+    Move("record_followup", N_("Record the follow-up on performance"), reached(S.mediated), frozenset(),
+         E.note, who=UNIT, types=MEDIATION, step=med.followup, when=med.signed,
+         fields=(Field("performance", Kind.choice, N_("Was the agreement performed?"), required=True, choices=Performance,
+                       wrong=N_("Choose one of the listed answers.")),
+                 notice(N_("Note to the parties (optional)"), hi=1000),
+                 internal(N_("Internal notes (staff only)")))),
 ]}

@@ -1,6 +1,6 @@
 """Mediation in the domain: consent before anything starts, conflicted mediators kept
 out, outcomes, and the time limit."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +14,22 @@ from casework.mediation.models import MediationSession, Outcome
 from casework.mediation.moves import respondent_code_hash
 from casework.notify.models import OutboxMessage
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, perform
+
+
+# the 调解协议书's content (人民调解法 第二十九条)
+AGREEMENT = dict(
+    applicant_id="110101199001011234", applicant_address="北京市东城区示例路1号",
+    respondent_id="91110000100000000X", respondent_address="上海市浦东新区示例大道8号", respondent_agent="法定代表人 李四",
+    facts="被申请人拖欠申请人货款三十万元。", issues="被申请人应否支付所欠货款。", liability="被申请人应承担付款责任。",
+    terms="一、被申请人支付货款三十万元。", performance_method="银行转账。", performance_due="2099-12-31")
+
+
+def agree(db, services, coordinator, case_id, **changes):
+    act(db, services, coordinator, case_id, "record_agreement", **{**AGREEMENT, **changes})
+
+
+def at(services, when):
+    return Services(settings=services.settings, cipher=services.cipher, files=services.files, clock=lambda: when)
 
 
 @pytest.fixture
@@ -40,7 +56,7 @@ def test_accepting_gives_the_respondent_a_code_of_its_own(db, services, mediatio
         act(db, services, coordinator, mediation_id, "accept")
     code = act(db, services, coordinator, mediation_id, "accept_mediation")
     c = case(db, mediation_id)
-    assert c.state is S.accepted and c.stage is None  # no clock until consent
+    assert c.state is S.accepted and c.stage is Stage.mediation  # the 45 days run from acceptance
     assert c.mediation.respondent_code_hash == respondent_code_hash(services.settings.query_pepper, c.number, code)
     with db.session_scope(write=False) as s:
         invite = s.scalar(select(OutboxMessage).where(OutboxMessage.template == "respondent_invite"))
@@ -59,15 +75,21 @@ def test_no_mediation_without_consent_and_refusal_ends_it(db, services, mediatio
     assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.refused
 
 
-def test_consent_starts_the_45_working_day_clock(db, services, mediation_id, make_staff):
-    coordinator = make_staff("caam-mediation", Role.unit_lead)
-    act(db, services, coordinator, mediation_id, "accept_mediation")
-    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
-    c = case(db, mediation_id)
-    assert c.state is S.mediating and c.stage is Stage.mediation and c.mediation.respondent_consented_at
+def test_the_45_working_days_run_from_acceptance_not_consent(db, services, mediation_id, make_staff):
+    """办法 第二十一条 (五): 自投诉受理之日起四十五个工作日内 … 未能达成调解协议 ends mediation:
+    the clock starts when the body accepts, and the respondent's consent does not restart it."""
     from casework.deadlines.calendar import WorkingCalendar, china_date
 
-    assert china_date(c.due_at) == WorkingCalendar().add_working_days(china_date(c.stage_started_at), 45)
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    accepted = case(db, mediation_id)
+    assert china_date(accepted.due_at) == WorkingCalendar().add_working_days(china_date(accepted.stage_started_at), 45)
+    later = Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                     clock=lambda: accepted.stage_started_at + timedelta(days=3))
+    act(db, later, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    c = case(db, mediation_id)
+    assert c.state is S.mediating and c.stage is Stage.mediation and c.mediation.respondent_consented_at
+    assert c.due_at == accepted.due_at and c.stage_started_at == accepted.stage_started_at
 
 
 def test_a_recused_mediator_cannot_be_assigned(db, services, mediation_id, make_staff):
@@ -94,16 +116,13 @@ def test_sessions_then_agreement_and_the_reminders(db, services, mediation_id, m
         session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
     act(db, services, coordinator, mediation_id, "log_session", session_id=session_id, attendees="申请人、被申请人、调解员",
         summary="双方就付款期限交换意见。", internal_text="被申请人资金紧张")
-    with pytest.raises(InvalidMove):
-        act(db, services, coordinator, mediation_id, "record_agreement", facts="", terms="")
-    act(db, services, coordinator, mediation_id, "record_agreement",
-        facts="被申请人拖欠申请人货款三十万元。", terms="一、被申请人于2026年12月31日前支付货款三十万元。")
+    agree(db, services, coordinator, mediation_id)
     c = case(db, mediation_id)
     assert c.state is S.mediated and c.mediation.outcome is Outcome.agreement
-    assert c.stage is Stage.judicial_confirmation
+    assert c.stage is None  # not in effect until signed: no 司法确认 clock yet
     with db.session_scope(write=False) as s:
         templates = sorted(m.template for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == mediation_id)))
-        assert templates.count("judicial_confirmation") == 2 and templates.count("mediation_ended") == 2
+        assert templates.count("judicial_confirmation") == 0 and templates.count("mediation_ended") == 2
 
 
 def test_mediation_past_its_limit_ends_without_agreement(db, services, mediation_id, make_staff):
@@ -117,3 +136,246 @@ def test_mediation_past_its_limit_ends_without_agreement(db, services, mediation
     c = case(db, mediation_id)
     assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.timed_out
     assert report.overdue == 0  # ended, not flagged overdue
+
+
+# -- 人民调解法 第十七条: the respondent's time to answer; silence is refusal -----------------------
+
+def test_the_respondent_has_10_working_days_to_answer_and_silence_is_refusal(db, services, mediation_id, make_staff):
+    """人民调解法 第十七条 (当事人一方明确拒绝调解的，不得调解): the respondent answers within the
+    mediation_answer time limit (10 working days); the sweep ends a silent one as refused
+    (mediation_no_answer) and the applicant is told the other routes."""
+    from casework.deadlines.calendar import WorkingCalendar, china_date
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    c = case(db, mediation_id)
+    due = c.mediation.answer_due_at
+    assert china_date(due) == WorkingCalendar().add_working_days(china_date(c.stage_started_at), 10)
+    with pytest.raises(MoveNotAllowed):  # not before the deadline
+        act(db, services, Actor.system(), mediation_id, "mediation_no_answer")
+    sweep(db, at(services, due - timedelta(hours=1)))
+    assert case(db, mediation_id).state is S.accepted
+    report = sweep(db, at(services, due + timedelta(hours=1)))
+    c = case(db, mediation_id)
+    assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.refused and report.overdue == 0
+    with db.session_scope(write=False) as s:
+        ended = s.get(Case, mediation_id).events[-1]
+        assert ended.data["move"] == "mediation_no_answer" and ended.data["silence"] is True
+        assert "视为拒绝调解" in ended.public_text and "仲裁" in ended.public_text and "诉讼" in ended.public_text
+        assert "投诉" in ended.public_text
+        sms = [m.template for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == mediation_id))]
+        assert sms.count("mediation_ended") == 2
+
+
+def test_the_answer_deadline_is_a_time_limit_row(db, services, mediation_id, make_staff):
+    """The 10 working days are a setting (time limit mediation_answer), not a constant."""
+    from casework.deadlines.calendar import WorkingCalendar, china_date
+    from casework.deadlines.models import TimeLimit
+
+    with db.session_scope() as s:
+        row = s.scalar(select(TimeLimit).where(TimeLimit.stage == Stage.mediation_answer))
+        if row is None:
+            s.add(TimeLimit(case_type=None, stage=Stage.mediation_answer, amount=3, working_days=True, note="test"))
+        else:
+            row.amount = 3
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    c = case(db, mediation_id)
+    assert china_date(c.mediation.answer_due_at) == WorkingCalendar().add_working_days(china_date(c.stage_started_at), 3)
+
+
+# -- 人民调解法 第二十三条: either party may end mediation, or ask for a mediator's recusal -------
+
+def test_either_party_may_end_mediation_at_any_time(db, services, mediation, make_staff):
+    """人民调解法 第二十三条 (二) (接受调解、拒绝调解或者要求终止调解): the applicant ends it
+    (even before the respondent answers), the respondent ends it once mediating; both are told
+    the other routes, and a mediation ended this way may still become a complaint."""
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    first = mediation.case_id
+    act(db, services, coordinator, first, "accept_mediation")
+    act(db, services, Actor.complainant(first), first, "end_mediation", public_text="我方决定起诉。")
+    c = case(db, first)
+    assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.ended_by_party and c.stage is None
+    with db.session_scope(write=False) as s:
+        ended = s.get(Case, first).events[-1]
+        assert ended.data["by"] == "applicant" and "我方决定起诉。" in ended.public_text and "仲裁" in ended.public_text
+
+
+def test_the_respondent_may_end_mediation(db, services, mediation_id, make_staff):
+    """人民调解法 第二十三条 (二): the respondent, too, may ask to end mediation once under way."""
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    with pytest.raises(MoveNotAllowed):  # before consenting it refuses instead
+        act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_end_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    with pytest.raises(Forbidden):
+        act(db, services, Actor.complainant(mediation_id), mediation_id, "respondent_end_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_end_mediation")
+    c = case(db, mediation_id)
+    assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.ended_by_party
+
+
+def test_a_recusal_request_suspends_mediation_until_the_coordinator_decides(db, services, mediation_id, make_staff):
+    """办法 第十九条 (回避申请 … 中止调解，并作出是否回避的决定) and 人民调解法 第二十三条 (一): a
+    party's request pauses the clock and blocks sessions and outcomes; the coordinator's decision
+    (granted: the mediator steps aside) restarts the clock with the paused days added."""
+    from casework.deadlines.calendar import china_date
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    mediator = make_staff("caam-mediation", Role.handler)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    act(db, services, coordinator, mediation_id, "assign", handler_id=mediator.user_id)
+    before = case(db, mediation_id)
+    start = before.stage_started_at
+    act(db, at(services, start + timedelta(days=1)), Actor.respondent(mediation_id), mediation_id,
+        "respondent_request_recusal", public_text="调解员王某系申请人亲属。")
+    c = case(db, mediation_id)
+    assert c.paused_at is not None and c.mediation.recusal_requested_by == "respondent"
+    with pytest.raises(MoveNotAllowed):  # one request at a time
+        act(db, services, Actor.complainant(mediation_id), mediation_id, "request_recusal", public_text="另一请求。")
+    with pytest.raises(MoveNotAllowed):  # suspended: no session, no outcome
+        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 10:00", place="会议室")
+    with pytest.raises(MoveNotAllowed):
+        agree(db, services, coordinator, mediation_id)
+    with pytest.raises(MoveNotAllowed):  # not lifted by the appraisal's restart either
+        act(db, services, coordinator, mediation_id, "resume_mediation")
+    # past the mediation deadline while suspended: the sweep does not end it
+    sweep(db, at(services, before.due_at + timedelta(days=1)))
+    assert case(db, mediation_id).state is S.mediating
+    with pytest.raises(InvalidMove):  # granted needs the mediator
+        act(db, at(services, start + timedelta(days=15)), coordinator, mediation_id, "decide_recusal",
+            decision="granted", public_text="回避申请成立，更换调解员。")
+    act(db, at(services, start + timedelta(days=15)), coordinator, mediation_id, "decide_recusal",
+        decision="granted", user_id=mediator.user_id, public_text="回避申请成立，更换调解员。")
+    c = case(db, mediation_id)
+    assert c.paused_at is None and c.mediation.recusal_requested_at is None and c.handler_id is None
+    assert china_date(c.due_at) > china_date(before.due_at)  # the suspended days are added
+    with db.session_scope(write=False) as s:
+        from casework.mediation.models import MediatorRecusal
+
+        assert s.scalar(select(MediatorRecusal.user_id).where(MediatorRecusal.case_id == mediation_id)) == mediator.user_id
+
+
+def test_a_refused_recusal_restarts_mediation_with_the_same_mediator(db, services, mediation_id, make_staff):
+    """办法 第十九条: the coordinator may refuse; mediation goes on."""
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    act(db, services, Actor.complainant(mediation_id), mediation_id, "request_recusal", public_text="调解员态度偏颇。")
+    act(db, services, coordinator, mediation_id, "decide_recusal", decision="refused", public_text="经审查，不存在应当回避的情形。")
+    c = case(db, mediation_id)
+    assert c.paused_at is None and c.handler_id == coordinator.user_id
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 10:00", place="协会会议室")
+
+
+# -- 办法 第二十条: testing and appraisal are not counted in the 45 working days -----------------
+
+def test_testing_or_appraisal_time_is_not_counted(db, services, mediation_id, make_staff):
+    """办法 第二十条 (检定、检验、检测、鉴定所需时间不计算在调解期限内)."""
+    from casework.deadlines.calendar import china_date
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    with pytest.raises(Forbidden):  # the complaint's pause is not for mediation
+        act(db, services, coordinator, mediation_id, "suspend", public_text="送检")
+    before = case(db, mediation_id)
+    act(db, services, coordinator, mediation_id, "suspend_mediation", public_text="委托检测机构鉴定零部件质量。")
+    assert case(db, mediation_id).paused_at is not None
+    act(db, at(services, before.stage_started_at + timedelta(days=14)), coordinator, mediation_id, "resume_mediation",
+        public_text="鉴定结论已出。")
+    c = case(db, mediation_id)
+    assert c.paused_at is None and china_date(c.due_at) > china_date(before.due_at)
+
+
+# -- 第二十九、三十三条: the agreement takes effect when signed; 司法确认 30 days from then ---------
+
+def test_the_agreement_needs_its_article_29_contents(db, services, mediation_id, make_staff):
+    """人民调解法 第二十九条: the particulars, the dispute items and responsibility, and the
+    performance method and deadline are required; the particulars are stored encrypted."""
+    from casework.mediation.moves import particulars
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    with pytest.raises(InvalidMove) as exc:
+        agree(db, services, coordinator, mediation_id, applicant_id="", respondent_address="", issues="",
+              liability="", performance_method="", performance_due="")
+    assert {"applicant_id", "respondent_address", "issues", "liability", "performance_method"} <= set(exc.value.errors)
+    with pytest.raises(InvalidMove) as exc:
+        agree(db, services, coordinator, mediation_id, performance_due="下个月")
+    assert "performance_due" in exc.value.errors
+    agree(db, services, coordinator, mediation_id)
+    with db.session_scope(write=False) as s:
+        med = s.get(Case, mediation_id).mediation
+        assert b"110101199001011234" not in med.particulars_enc
+        assert particulars(services, med)["respondent_id"] == "91110000100000000X"
+        assert med.performance_due == date(2099, 12, 31) and med.issues and med.liability
+
+
+def test_judicial_confirmation_runs_from_the_signing_date(db, services, mediation_id, make_staff):
+    """人民调解法 第二十九条 (生效: the parties sign, seal or fingerprint, the mediator signs and the
+    body seals) and 第三十三条 (自调解协议生效之日起三十日内 … 申请司法确认): a staff move records
+    the signing date, and the 30 days count from it, not from recording the agreement."""
+    from casework.cases.numbers import CHINA
+    from casework.deadlines.calendar import china_date
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    agree(db, services, coordinator, mediation_id)
+    today = china_date(services.clock())
+    with pytest.raises(InvalidMove):  # the signatures and seal must be confirmed
+        act(db, services, coordinator, mediation_id, "record_signing", signed_on=today.isoformat())
+    with pytest.raises(InvalidMove):  # not in the future
+        act(db, services, coordinator, mediation_id, "record_signing", signed_on=(today + timedelta(days=2)).isoformat(),
+            confirmed="1")
+    act(db, at(services, services.clock() + timedelta(days=3)), coordinator, mediation_id, "record_signing",
+        signed_on=today.isoformat(), confirmed="1")
+    c = case(db, mediation_id)
+    assert c.mediation.signed_on == today and c.stage is Stage.judicial_confirmation
+    assert c.stage_started_at.astimezone(CHINA).date() == today
+    assert china_date(c.due_at) == today + timedelta(days=30)
+    with pytest.raises(MoveNotAllowed):  # once
+        act(db, services, coordinator, mediation_id, "record_signing", signed_on=today.isoformat(), confirmed="1")
+    with db.session_scope(write=False) as s:
+        templates = [m.template for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == mediation_id))]
+        assert templates.count("judicial_confirmation") == 2
+
+
+# -- 第三十一条: the follow-up on performance (回访) ---------------------------------------------
+
+def test_a_followup_is_scheduled_after_the_performance_deadline_and_recorded(db, services, mediation_id, make_staff):
+    """人民调解法 第三十一条 (人民调解委员会应当对调解协议的履行情况进行监督): the follow-up falls
+    due 5 working days (time limit performance_followup) after the performance deadline; the sweep
+    reminds the body once; the outcome is recorded by a staff move."""
+    from casework.deadlines.calendar import WorkingCalendar, china_date
+    from casework.cases.numbers import CHINA
+    from datetime import datetime, time
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    perform_by = china_date(services.clock()) + timedelta(days=20)
+    agree(db, services, coordinator, mediation_id, performance_due=perform_by.isoformat())
+    with pytest.raises(MoveNotAllowed):  # not before the agreement is in effect
+        act(db, services, coordinator, mediation_id, "record_followup", performance="performed")
+    act(db, services, coordinator, mediation_id, "record_signing", signed_on=china_date(services.clock()).isoformat(),
+        confirmed="1")
+    due = case(db, mediation_id).mediation.followup_due
+    assert due == WorkingCalendar().add_working_days(perform_by, 5)
+    sweep(db, at(services, datetime.combine(due - timedelta(days=1), time(12), tzinfo=CHINA)))
+    assert not case(db, mediation_id).mediation.followup_reminded
+    when = datetime.combine(due, time(12), tzinfo=CHINA)
+    sweep(db, at(services, when))
+    sweep(db, at(services, when + timedelta(hours=1)))  # once
+    with db.session_scope(write=False) as s:
+        reminders = [e for e in s.get(Case, mediation_id).events if (e.data or {}).get("stage") == "performance_followup"]
+        assert len(reminders) == 1
+    with pytest.raises(InvalidMove):
+        act(db, services, coordinator, mediation_id, "record_followup", performance="maybe")
+    act(db, services, coordinator, mediation_id, "record_followup", performance="partly",
+        internal_text="被申请人已付二十万元，余款承诺月底付清。")
+    med = case(db, mediation_id).mediation
+    assert med.performance.value == "partly" and med.followed_up_at is not None

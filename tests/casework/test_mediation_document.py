@@ -19,7 +19,14 @@ from casework.workflow.machine import InvalidMove, MoveNotAllowed, perform
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
-TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。\n履行方式：银行转账至申请人账户。"
+TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
+# the 调解协议书's content (人民调解法 第二十九条)
+AGREEMENT = dict(
+    applicant_id="110101199001011234", applicant_address="北京市东城区示例路1号", applicant_agent="",
+    respondent_id="91110000100000000X", respondent_address="上海市浦东新区示例大道8号",
+    respondent_agent="法定代表人 李四", issues="被申请人应否支付所欠货款及支付期限。",
+    liability="被申请人未按合同约定付款，应承担付款责任。", terms=TERMS,
+    performance_method="银行转账至申请人账户。", performance_due="2099-12-31")
 
 
 def act(db, services, actor, case_id, move, **fields):
@@ -53,9 +60,13 @@ def embedded_fonts(data: bytes) -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_the_agreement_pdf_in_the_customary_form(db, services, make_staff, mediation):
+def test_the_agreement_pdf_carries_what_article_29_lists(db, services, make_staff, mediation):
+    """人民调解法 第二十九条: the parties' particulars, the main facts, the matters in dispute and
+    each party's responsibility, the agreed content and how and by when it is performed; it takes
+    effect when the parties sign, seal or fingerprint it and the mediator signs and the body seals
+    it. A body that is not a 人民调解委员会 cites 民事诉讼法 第二百零五条 for 司法确认."""
     coordinator, _ = mediating(db, services, make_staff, mediation.case_id)
-    act(db, services, coordinator, mediation.case_id, "record_agreement", facts=FACTS, terms=TERMS)
+    act(db, services, coordinator, mediation.case_id, "record_agreement", facts=FACTS, **AGREEMENT)
     with db.session_scope() as s:
         case = s.get(Case, mediation.case_id)
         key = store_agreement(s, services, case)
@@ -71,10 +82,16 @@ def test_the_agreement_pdf_in_the_customary_form(db, services, make_staff, media
                      "纠纷主要事实", FACTS, "调解请求", "请求对方支付货款三十万元。", "300,000.00", "叁拾万元整",
                      "经调解，双方自愿达成如下协议",
                      "一、被申请人于2026年12月31日前向申请人支付货款三十万元。", "二、申请人放弃其他请求。",
-                     "履行方式和期限", "履行方式：银行转账至申请人账户。",
-                     "本协议自双方当事人签字（盖章）之日起生效", "第三十三条", "三十日内", "司法确认",
-                     "申请人（签名）", "被申请人（签名或盖章）", "调解员（签名）", "中国汽车工业协会调解中心（示例）"):
-        assert expected in text, expected
+                     "履行方式和期限", "银行转账至申请人账户。", "履行期限：2099年12月31日前履行完毕。",
+                     "110101199001011234", "北京市东城区示例路1号", "91110000100000000X", "上海市浦东新区示例大道8号",
+                     "法定代表人 李四", "争议事项", "被申请人应否支付所欠货款及支付期限。", "各方当事人的责任",
+                     "被申请人未按合同约定付款，应承担付款责任。",
+                     "本协议自各方当事人签名、盖章或者按指印，调解员签名并加盖调解组织印章之日起生效",
+                     "民事诉讼法》第二百零五条", "三十日内", "司法确认",
+                     "申请人（签名、盖章或按指印）", "被申请人（签名、盖章或按指印）", "调解员（签名）",
+                     "中国汽车工业协会调解中心（示例）"):
+        assert expected in text.replace("\n", ""), expected
+    assert "人民调解法" not in text
     fonts = embedded_fonts(data)
     assert fonts and all(files for _name, files in fonts), fonts  # every font embedded
     assert any("NotoSansCJK" in name.replace("-", "") for name, _files in fonts), fonts
@@ -141,3 +158,17 @@ def test_a_failed_mediation_becomes_a_complaint_once(db, services, make_staff, m
         assert new.state is S.pending_acceptance and new.unit is not None  # routed like any complaint
         assert new.unit.code != "caam-mediation"
         assert case_for_lookup(s, services.settings.query_pepper, receipt.case_number, receipt.query_code) is not None
+
+
+def test_a_peoples_mediation_committee_cites_article_33(db, services, make_staff, mediation):
+    """人民调解法 第三十三条 is cited only where the body is a 人民调解委员会 (a unit setting)."""
+    from casework.mediation.document import agreement_html
+
+    coordinator, _ = mediating(db, services, make_staff, mediation.case_id)
+    act(db, services, coordinator, mediation.case_id, "record_agreement", facts=FACTS, **AGREEMENT)
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, mediation.case_id)
+        html = agreement_html(case, case.mediation, applicant_name="张三", respondent_name="某某公司",
+                              body_name="某市汽车行业人民调解委员会", mediator_name=None, people_mediation=True)
+    assert "《中华人民共和国人民调解法》第三十三条" in html and "民事诉讼法" not in html
+    assert "加盖人民调解委员会印章之日起生效" in html

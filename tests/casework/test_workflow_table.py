@@ -56,6 +56,16 @@ MATRIX: dict[str, set[str]] = {
     "record_agreement": {"handler", "unit_lead"},
     "record_no_agreement": {"handler", "unit_lead"},
     "mediation_timeout": {"system"},
+    "mediation_no_answer": {"system"},
+    "end_mediation": {"complainant"},
+    "respondent_end_mediation": {"respondent"},
+    "request_recusal": {"complainant"},
+    "respondent_request_recusal": {"respondent"},
+    "decide_recusal": {"handler", "unit_lead"},
+    "suspend_mediation": {"handler", "unit_lead"},
+    "resume_mediation": {"handler", "unit_lead"},
+    "record_signing": {"handler", "unit_lead"},
+    "record_followup": {"handler", "unit_lead"},
 }
 STAFF_ROLES = ("handler", "unit_lead", "triage_operator", "supervisor", "custodian", "administrator")
 
