@@ -59,6 +59,9 @@ def public_deadline(case: Case) -> dict | None:
         "stage_title": title(case.stage),
         "due_date": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
         "paused": case.paused_at is not None,
+        # waiting for material (补正): the complainant's own deadline, while the stage clock stands still
+        "material_due": (as_utc(case.info_due_at).astimezone(CHINA).strftime("%Y-%m-%d")
+                         if case.state is CaseState.need_info and case.info_due_at is not None else None),
     }
 
 

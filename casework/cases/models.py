@@ -68,6 +68,9 @@ class Stage(TitledEnum):
     mediation = "mediation", N_("Mediation, from acceptance to outcome")
     mediation_end_notice = "mediation_end_notice", N_("Notice that mediation ended")
     judicial_confirmation = "judicial_confirmation", N_("Reminder to seek judicial confirmation")
+    # the complainant's time to supply missing material (补正); it runs while the stage clock is
+    # paused, and the case is closed as not accepted when it lapses (办法 第十五条第一款第五项)
+    material = "material", N_("Supplying missing material")
     mediation_answer = "mediation_answer", N_("The respondent's answer to a mediation request")
     performance_followup = "performance_followup", N_("Follow-up on performing a mediation agreement")
 
@@ -135,6 +138,9 @@ class Case(Base):
     stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # while waiting for material (need_info): when the complainant's time to supply it ends
+    # (the material time limit); meaningful only in need_info
+    info_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended: Mapped[bool] = mapped_column(default=False)
     # flags, not states: past the deadline, and how far supervision (督办) has escalated
     overdue: Mapped[bool] = mapped_column(default=False)

@@ -7,7 +7,7 @@ The statutory defaults below seed the table and serve where it has no row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from time import monotonic
 
@@ -35,7 +35,11 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     (CaseType.mediation, Stage.acceptance): Limit(7, True),
     (CaseType.suggestion, Stage.acceptance): Limit(60, False),  # answered, not accepted
     (CaseType.report, Stage.report_notice): Limit(5, True),
+    # 信访工作条例 第二十三条第三款: a unit objects to a transfer outside its remit within 5 working days
     (None, Stage.transfer_objection): Limit(5, True),
+    # 补正: no statute fixes the period (办法 第十五条第一款第五项 only makes missing material a
+    # ground not to accept); the design's 15 days, counted in calendar days
+    (None, Stage.material): Limit(15, False),
     (None, Stage.handling): Limit(60, False),
     (None, Stage.extension): Limit(30, False),
     (None, Stage.rating): Limit(15, False),
@@ -94,7 +98,7 @@ class Deadlines:
         """The limits and calendar, cached per process for CACHE_SECONDS; a change made in
         this process (admin page, CLI, tests) is seen at once, one made by another
         process within CACHE_SECONDS."""
-        key = (str(session.get_bind().url), _generation[0])
+        key = (str(session.get_bind().engine.url), _generation[0])
         hit = _cache.get(key)
         now = monotonic()
         if hit is not None and now - hit[0] < CACHE_SECONDS:
@@ -123,12 +127,29 @@ class Deadlines:
     def due(self, case_type: CaseType, stage: Stage, start: datetime) -> datetime:
         return end_of_day(self.explain(case_type, stage, start).end)
 
-    def extend_by_pause(self, due_at: datetime, paused_from: datetime, resumed_at: datetime) -> datetime:
-        """A deadline moved on by the working days a pause (待补正, appraisal) took."""
-        paused = self.calendar.working_days_after(china_date(paused_from), china_date(resumed_at))
+    def extend_by_pause(self, due_at: datetime, paused_from: datetime, resumed_at: datetime,
+                        *, working_days: bool = True) -> datetime:
+        """A deadline moved on by the time a pause (待补正, appraisal) took, counted as the
+        stage counts: the working days paused on a working-day stage, the calendar days paused
+        on a calendar-day stage (a deadline that then falls on a rest day moves to the next
+        working day, Civil Code art. 203)."""
+        start, end = china_date(paused_from), china_date(resumed_at)
+        if not working_days:
+            paused = (end - start).days
+            if paused <= 0:
+                return due_at
+            day = china_date(due_at) + timedelta(days=paused)
+            while not self.calendar.is_working_day(day):
+                day += timedelta(days=1)
+            return end_of_day(day)
+        paused = self.calendar.working_days_after(start, end)
         if paused <= 0:
             return due_at
         return end_of_day(self.calendar.add_working_days(china_date(due_at), paused))
+
+    def pause_counts_working_days(self, case_type: CaseType, stage: Stage | None) -> bool:
+        """Whether a pause of this stage's clock is counted in working days (as the stage is)."""
+        return stage is None or self.limit(case_type, stage).working_days
 
 
 def end_of_day(day) -> datetime:

@@ -1,6 +1,6 @@
 """The deadline sweep (Celery beat runs it): reminders before a deadline, the overdue flag
-after it with supervision (督办) level 1 at once, level 2 some working days later, and
-closing replies whose rating window lapsed.
+after it with supervision (督办) level 1 at once, level 2 some working days later,
+closing replies whose rating window lapsed and cases whose material (补正) did not come in time.
 
 It is set-based: each step is one ``UPDATE … WHERE <due> … RETURNING`` over at most ``sweep_chunk``
 cases, whose rows then become events and notices inserted in bulk, all in one transaction.
@@ -210,6 +210,7 @@ def sweep(db: Database, services: Services) -> SweepReport:
     report.supervised += level2.supervised
     report.queries += level2.queries
     _close_unrated(db, services, deadlines, now, report)
+    _close_lapsed_material(db, services, deadlines, now, report)
     _end_timed_out_mediations(db, services, deadlines, now, report)
     _end_unanswered_mediations(db, services, deadlines, now, report)
     _remind_followups(db, services, units, today, report)
@@ -244,6 +245,15 @@ def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: 
     """Replies not rated in time are closed."""
     _system_moves(db, services, deadlines, select(Case.id).where(Case.state == S.replied, Case.due_at < now),
                   "close_unrated", report)
+
+
+def _close_lapsed_material(db: Database, services: Services, deadlines: Deadlines, now: datetime,
+                           report: SweepReport) -> None:
+    """Material asked for (补正) and not supplied by its time limit: not accepted, with a written
+    notice (市场监督管理投诉举报处理暂行办法 第十五条第一款第五项)."""
+    _system_moves(db, services, deadlines,
+                  select(Case.id).where(Case.state == S.need_info, Case.info_due_at < now),
+                  "close_material_lapsed", report)
 
 
 def _end_timed_out_mediations(db: Database, services: Services, deadlines: Deadlines, now: datetime,

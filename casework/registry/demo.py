@@ -62,6 +62,13 @@ DEMO_UNITS: tuple[_UnitSpec, ...] = (
               _K.industry_department, "100000"),
     _UnitSpec("swd-central", "中央社会工作部", "Social Work Department of the CPC Central Committee",
               _K.party_work_department, "100000"),
+    # discipline inspection and supervision (纪检监察): leaders' misconduct goes here
+    _UnitSpec("discipline-central", "行业协会商会纪检监察组（示例）",
+              "Discipline inspection and supervision group for industry associations (sample)",
+              _K.discipline_inspection, "100000"),
+    _UnitSpec("sc-discipline", "四川省行业协会商会纪检监察组（示例）",
+              "Sichuan discipline inspection and supervision group for industry associations (sample)",
+              _K.discipline_inspection, "510000"),
     # Sichuan
     _UnitSpec("sc-civil-affairs", "四川省民政厅", "Sichuan Provincial Department of Civil Affairs",
               _K.registration_authority, "510000"),

@@ -16,6 +16,8 @@ class UnitKind(TitledEnum):
     registration_authority = "registration_authority", N_("Registration authority")
     supervisory_unit = "supervisory_unit", N_("Business supervisory unit")
     party_work_department = "party_work_department", N_("Party social work department")
+    # 纪检监察: leaders' misconduct (负责人违规违纪) goes here, not to the party work department
+    discipline_inspection = "discipline_inspection", N_("Discipline inspection and supervision body")
     mediation_body = "mediation_body", N_("Mediation body")
     triage = "triage", N_("Platform triage")
 

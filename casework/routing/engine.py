@@ -49,9 +49,32 @@ def joint_mediation_body(session: Session, region_code: str | None) -> Unit | No
     return max(matches, key=lambda r: len(r.region_prefix)).unit if matches else None
 
 
+def regions_covering(region_code: str) -> list[str]:
+    """The GB/T 2260 codes of the region and those above it, nearest first: county, city,
+    province. A national association's region is the national level ("100000"); a local
+    association never reaches a national body this way."""
+    code = region_code or ""
+    out = [code, code[:4] + "00", code[:2] + "0000"]
+    return list(dict.fromkeys(c for c in out if len(c) == 6))
+
+
+def discipline_inspection_body(session: Session, region_code: str | None) -> Unit | None:
+    """The discipline inspection and supervision unit (纪检监察) of the association's region, or
+    of the nearest level above it."""
+    units = session.scalars(select(Unit).where(Unit.kind == UnitKind.discipline_inspection, Unit.active)).all()
+    by_region: dict[str, Unit] = {}
+    for unit in sorted(units, key=lambda u: u.id):
+        by_region.setdefault(unit.region_code, unit)
+    return next((by_region[c] for c in regions_covering(region_code or "") if c in by_region), None)
+
+
 def resolve_target(session: Session, target: RouteTarget, assoc: Association) -> Unit | None:
     if target is RouteTarget.joint_mediation_body:
         return joint_mediation_body(session, assoc.region_code)
+    if target is RouteTarget.discipline_inspection:
+        return discipline_inspection_body(session, assoc.region_code)
+    if target is RouteTarget.supervisory_unit and assoc.decoupled:
+        return None  # a decoupled association has no business supervisory unit
     return {
         RouteTarget.main_industry_department: assoc.main_industry_department,
         RouteTarget.registration_authority: assoc.registration_authority,
@@ -88,7 +111,9 @@ def decide(session: Session, case: Case) -> Decision:
     for rule in candidate_rules(session, case):
         unit = resolve_target(session, rule.target, case.association)
         if unit is None:
-            skipped.append(f"{rule.describe()}: association has no such unit")
+            decoupled = rule.target is RouteTarget.supervisory_unit and case.association.decoupled
+            skipped.append(f"{rule.describe()}: " + ("association is decoupled (no business supervisory unit)"
+                                                     if decoupled else "association has no such unit"))
             continue
         why = check_unit_allowed(unit, case)
         if why:

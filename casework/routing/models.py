@@ -18,6 +18,8 @@ class RouteTarget(TitledEnum):
     mediation_body = "mediation_body", N_("The association's mediation body")
     party_work_department = "party_work_department", N_("Party social work department")
     joint_mediation_body = "joint_mediation_body", N_("Regional joint mediation body")
+    # the discipline inspection and supervision body of the association's region (纪检监察)
+    discipline_inspection = "discipline_inspection", N_("Discipline inspection body of the region")
 
 
 class RoutingRule(Base):

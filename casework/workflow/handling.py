@@ -5,17 +5,17 @@ values; a step changes what the table cannot say in one word and returns the eve
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from casework.accounts.models import User
-from casework.cases.models import CaseState as S, CaseType, Rating, Stage
-from casework.deadlines.calendar import WorkingCalendar, china_date
-from casework.deadlines.limits import end_of_day
+from casework.cases.models import Case, CaseState as S, CaseType, Rating, Stage
+from casework.deadlines.calendar import china_date
+from casework.deadlines.limits import Deadlines, end_of_day
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
 from casework.routing.engine import check_unit_allowed
 from casework.workflow.spec import HANDLERS, Ctx, invalid
 
-SEND_BACK_WORKING_DAYS = 5
 MAX_REVIEWS = 2  # a review (复查) and a re-review (复核); the re-review is final
 
 
@@ -30,12 +30,24 @@ def unit_field(ctx: Ctx, name: str = "unit_id") -> Unit:
 # -- guards: why a move is not possible now (None: it is) -----------------------------------
 
 def came_by_transfer(case, now) -> Message | None:
+    """A unit that received a transfer outside its remit objects within the transfer-objection
+    time limit (信访工作条例 第二十三条第三款: 5 working days from receipt), counted on the
+    calendar with the administrator's overrides."""
     if case.transferred_from_unit_id is None or case.transferred_at is None:
         return Message(N_("This case did not come to this unit by a transfer."))
-    used = WorkingCalendar().working_days_after(china_date(case.transferred_at), china_date(now))
-    if used > SEND_BACK_WORKING_DAYS:
-        return Message(N_("The %(n)d working days to send a transfer back have passed."), {"n": SEND_BACK_WORKING_DAYS})
+    deadlines = deadlines_of(case)
+    if now > deadlines.due(case.type, Stage.transfer_objection, case.transferred_at):
+        lim = deadlines.limit(case.type, Stage.transfer_objection)
+        return Message(N_("The %(n)d working days to send a transfer back have passed.") if lim.working_days
+                       else N_("The %(n)d days to send a transfer back have passed."), {"n": lim.amount})
     return None
+
+
+def deadlines_of(case: Case) -> Deadlines:
+    """The time limits and calendar (with the administrator's overrides) where the case is
+    stored; the statutory defaults for a case in no session."""
+    session = object_session(case)
+    return Deadlines.load(session) if session is not None else Deadlines.defaults()
 
 
 def extendable(case, now) -> Message | None:
@@ -121,7 +133,9 @@ def unpause(ctx: Ctx) -> dict:
         case.paused_at = None
         return {}
     before = case.due_at
-    case.due_at = ctx.deadlines.extend_by_pause(case.due_at, case.paused_at, ctx.now)
+    case.due_at = ctx.deadlines.extend_by_pause(
+        case.due_at, case.paused_at, ctx.now,
+        working_days=ctx.deadlines.pause_counts_working_days(case.type, case.stage))
     case.paused_at = None
     if case.due_at > ctx.now:
         case.overdue = False
@@ -129,14 +143,50 @@ def unpause(ctx: Ctx) -> dict:
 
 
 def request_info(ctx: Ctx) -> dict:
-    ctx.case.resume_state = ctx.case.state
+    """The stage clock stands still; the complainant's own clock (the material time limit)
+    starts (办法 第十五条第一款第五项: without the material the complaint is not accepted)."""
+    case = ctx.case
+    case.resume_state = case.state
     pause(ctx)
-    return {"resume_state": ctx.case.resume_state.value}
+    case.info_due_at = ctx.deadlines.due(case.type, Stage.material, ctx.now)
+    return {"resume_state": case.resume_state.value, "info_due": case.info_due_at.isoformat()}
 
 
 def supply_info(ctx: Ctx) -> dict:
-    ctx.case.state, ctx.case.resume_state = ctx.case.resume_state, None
+    ctx.case.state, ctx.case.resume_state, ctx.case.info_due_at = ctx.case.resume_state, None, None
     return {"resumed": ctx.case.state.value, **unpause(ctx)}
+
+
+def material_lapsed(case, now) -> Message | None:
+    if case.info_due_at is None or now <= case.info_due_at:
+        return Message(N_("The time to supply the material has not passed."))
+    return None
+
+
+# the written notice of 不予受理 when the material did not come (its text is the event's public
+# text, kept in the complainant's language like the other notices a system move writes)
+MATERIAL_LAPSED_NOTICE = {
+    "zh": ("不予受理告知：本平台于{asked}请您补正材料，截至{due}未收到补正材料，依据《市场监督管理投诉举报处理"
+           "暂行办法》第十五条第一款第五项，对您的投诉（举报、建议）不予受理。您可以随时重新提交，"
+           "请在新的提交中附上所需材料。"),
+    "en": ("Notice of non-acceptance: on {asked} you were asked to supply missing material; none was received "
+           "by {due}, so your case is not accepted (Interim Measures on Handling Complaints and Reports "
+           "concerning Market Regulation, art. 15(1)(5)). You may file the matter again at any time, as a new "
+           "case with the material asked for."),
+}
+
+
+def close_material_lapsed(ctx: Ctx) -> dict:
+    """The material was not supplied in time: not accepted (办法 第十五条第一款第五项), with a
+    written notice saying why and how to file again."""
+    case = ctx.case
+    asked, due, was = case.paused_at or ctx.now, case.info_due_at, case.resume_state
+    case.resume_state, case.info_due_at, case.paused_at = None, None, None
+    lang = "en" if (case.locale or "").startswith("en") else "zh"
+    ctx.event.public_text = MATERIAL_LAPSED_NOTICE[lang].format(
+        asked=china_date(asked).isoformat(), due=china_date(due or asked).isoformat())
+    return {"reason": "material_not_supplied", "was": was.value if was else None,
+            "info_due": due.isoformat() if due else None}
 
 
 def extend(ctx: Ctx) -> dict:

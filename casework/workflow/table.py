@@ -99,6 +99,11 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("supply_info", N_("Send the material asked for"), reached(S.need_info),
          reached(S.pending_acceptance, S.accepted), E.info_supplied, who=COMPLAINANT, step=h.supply_info,
          fields=(notice(N_("Your answer"), required=True, lo=2, rows=4),)),
+    # the material time limit lapsed: not accepted (办法 第十五条第一款第五项), the written notice
+    # (the step's text) says why and how to file again
+    Move("close_material_lapsed", N_("Not accepted: the material was not supplied in time"), reached(S.need_info),
+         reached(S.not_accepted), E.not_accepted, who=SYSTEM, types=NOT_MEDIATION, step=h.close_material_lapsed,
+         when=h.material_lapsed, clock=STOP, notices=(Notice.complainant,)),
     # -- handling and reply (信访工作条例 第三十二、三十三条) ---------------------------------------
     Move("assign", N_("Assign"), reached(S.pending_acceptance, S.accepted, S.need_info, S.mediating), frozenset(),
          E.assigned, who=UNIT, step=h.assign,

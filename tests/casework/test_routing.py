@@ -1,4 +1,5 @@
 """Routing at submission: rules with fallbacks, overrides, triage, and conflicts of interest."""
+import pytest
 from sqlalchemy import select
 
 from casework.cases.models import Case, CaseState, CaseType, EventKind
@@ -42,7 +43,7 @@ def test_complaint_goes_to_the_main_industry_department_and_the_event_names_the_
 
 def test_category_rules_come_before_the_catch_all(db, file_case):
     assert routed(db, file_case(category="election_irregularities"))[1] == "mca"
-    assert routed(db, file_case(type="report", category="leader_misconduct"))[1] == "swd-central"
+    assert routed(db, file_case(type="report", category="leader_misconduct"))[1] == "discipline-central"
 
 
 def test_unknown_association_lands_in_triage_with_an_internal_event(db, file_case):
@@ -108,3 +109,60 @@ def test_a_request_against_the_association_itself_never_goes_to_its_body(db, fil
     state, unit, ev = routed(db, r)
     assert unit != "caam-mediation"  # a national association has no regional joint body: triage decides
     assert any("caam-mediation skipped" in s for s in ev.data["skipped"])
+
+
+# -- associations not yet decoupled (未脱钩) and leaders' misconduct (纪检监察) ---------------------
+
+CATERING = "成都市餐饮同业公会"  # not decoupled; its business supervisory unit is cd-commerce-supervisor
+
+
+@pytest.mark.parametrize("case_type,category", [
+    ("complaint", "forced_membership"), ("report", "illegal_fees"), ("complaint", "election_irregularities"),
+    ("report", "finance_assets"), ("complaint", "credit_rating_dispute"), ("suggestion", "policy"),
+])
+def test_an_association_not_yet_decoupled_goes_to_its_business_supervisory_unit_first(
+        db, file_case, case_type, category):
+    """The 2025 opinion on deepening the reform of industry associations and chambers of
+    commerce (sections 一 and 八): an association not yet decoupled (未脱钩) answers first to its
+    business supervisory unit (业务主管单位), for complaints, reports and suggestions alike."""
+    extra = {"complainant": {"name": "张三", "phone": "13800138000"}} if case_type != "report" else {}
+    state, unit, ev = routed(db, file_case(type=case_type, category=category, association=code_of(db, CATERING),
+                                           **extra))
+    assert (state, unit) == (CaseState.pending_acceptance, "cd-commerce-supervisor")
+
+
+def test_a_decoupled_association_skips_the_supervisory_unit_and_says_why(db, file_case):
+    """A decoupled association has no business supervisory unit (the opinion, 一): the chain goes
+    on to the main industry department, and the routing event says why it skipped."""
+    state, unit, ev = routed(db, file_case())
+    assert unit == "miit"
+    assert any("decoupled" in s for s in ev.data["skipped"])
+
+
+def test_impersonation_stays_with_the_registration_authority_even_when_not_decoupled(db, file_case):
+    """An impersonation or an illegal organisation (假冒协会名义/非法社会组织) is the registration
+    authority's alone (社会团体登记管理条例), whatever the association's status."""
+    assert routed(db, file_case(category="impersonation_illegal_org", association=code_of(db, CATERING)))[1] \
+        == "cd-civil-affairs"
+
+
+@pytest.mark.parametrize("case_type", ["report", "complaint"])
+def test_leaders_misconduct_goes_to_the_discipline_inspection_body_of_the_region(db, file_case, case_type):
+    """负责人违规违纪 goes to the discipline inspection and supervision unit (纪检监察) of the
+    association's region, never to the party work department (issue: reports, last bullet)."""
+    national = routed(db, file_case(type=case_type, category="leader_misconduct"))
+    assert national[1] == "discipline-central" and national[1] != "swd-central"
+    sichuan = routed(db, file_case(type=case_type, category="leader_misconduct",
+                                   association=code_of(db, "四川省食品工业协会")))
+    assert sichuan[1] == "sc-discipline"
+    chengdu = routed(db, file_case(type=case_type, category="leader_misconduct", association=code_of(db, CATERING)))
+    assert chengdu[1] == "sc-discipline"  # no city body: the province's
+
+
+def test_leaders_misconduct_without_a_discipline_body_in_the_region_falls_back(db, file_case):
+    """No 纪检监察 unit for Guangdong in the demo: a local association never reaches the national
+    body; the chain goes on (supervisory unit, then the registration authority)."""
+    state, unit, ev = routed(db, file_case(type="report", category="leader_misconduct",
+                                           association=code_of(db, "广东省家具协会")))
+    assert unit == "gd-civil-affairs"
+    assert any("discipline_inspection" in s for s in ev.data["skipped"])

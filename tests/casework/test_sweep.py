@@ -62,13 +62,16 @@ def test_reminder_overdue_and_supervision_each_once(db, services, file_case):
 def test_a_paused_case_is_not_marked_overdue_and_gets_the_pause_back(db, services, file_case, make_staff):
     filed = file_case().case_id
     handler = make_staff("miit", Role.handler)
-    with db.session_scope() as s:
-        perform(s, services, handler, s.get(Case, filed), "accept")
-    due = case(db, filed).due_at
     start = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    # accepted 55 days before the material is asked for: the 60-day handling deadline passes
+    # while the complainant still has time to supply it (15 days, 办法 第十五条)
+    with db.session_scope() as s:
+        perform(s, clock_at(services, start - timedelta(days=55)), handler, s.get(Case, filed), "accept")
+    due = case(db, filed).due_at
     with db.session_scope() as s:
         perform(s, clock_at(services, start), handler, s.get(Case, filed), "request_info",
                 public_text="请补充缴费凭证。")
+    assert due + timedelta(days=1) < case(db, filed).info_due_at
     assert sweep(db, clock_at(services, due + timedelta(days=1))).overdue == 0
     # answered a week later: five working days of pause are added to the deadline
     from casework.accounts.actor import Actor

@@ -29,6 +29,7 @@ MATRIX: dict[str, set[str]] = {
     "send_back": {"handler", "unit_lead"},
     "request_info": {"handler", "unit_lead"},
     "supply_info": {"complainant"},
+    "close_material_lapsed": {"system"},
     "assign": {"handler", "unit_lead"},
     "note": {"handler", "unit_lead"},
     "extend": {"unit_lead"},
