@@ -19,3 +19,4 @@ from casework.audit.models import AuditEntry  # noqa: F401,E402
 from casework.accounts import sessions as _staff_sessions  # noqa: F401,E402  (sessions end on password change)
 from casework.notify.templates import NoticeTemplate  # noqa: F401,E402
 from casework.privacy.models import RevealRequest  # noqa: F401,E402
+from casework.documents.models import CaseDocument, DocumentTemplate  # noqa: F401,E402

@@ -33,9 +33,11 @@ def queue_message(session: Session, services: Services, *, dedupe_key: str, case
     return msg
 
 
-def queue_case_update(session: Session, services: Services, case: Case, event: Event) -> None:
+def queue_case_update(session: Session, services: Services, case: Case, event: Event,
+                      template: str = "case_update") -> None:
     """Tell the complainant to look at the status page (the moves that do are marked in the
-    workflow table); an anonymous complainant gave no contact."""
+    workflow table); an anonymous complainant gave no contact. ``case_document`` says a
+    written notice is there to download (never what it says)."""
     if case.anonymous:
         return
     cipher = services.party_cipher(case.type)
@@ -47,6 +49,6 @@ def queue_case_update(session: Session, services: Services, case: Case, event: E
             continue
         queue_message(
             session, services, dedupe_key=f"case:{case.id}:event:{event.id}:{channel.value}",
-            case=case, channel=channel, template="case_update", locale=case.locale,
+            case=case, channel=channel, template=template, locale=case.locale,
             recipient=cipher.decrypt_text(blob, purpose), payload={"case_number": case.number},
         )

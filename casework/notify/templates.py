@@ -43,6 +43,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码查询。"),
         "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it with your case number and query code."),
     },
+    # the move made a written notice (casework.documents): where to download it, not what it says
+    "case_document": {
+        "zh_CN": ("您的案件有新的书面告知", "【畅通】您的案件 $case_number 有新进展，并有一份书面告知文书可供下载。请凭案件编号和查询码在查询页面查看和下载。"),
+        "en": ("A written notice on your case", "[Changtong] There is news on case $case_number and a written notice to download. Open it with your case number and query code."),
+    },
     "respondent_invite": {
         "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
                               "请凭编号和答复码在平台“答复调解邀请”页面表示是否同意调解。"),

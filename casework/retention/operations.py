@@ -26,6 +26,7 @@ from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
 from casework.cases.models import ActorKind, Attachment, Case, Event, EventKind, IntakeReceipt
 from casework.context import Services
+from casework.documents.models import CaseDocument
 from casework.mediation.models import Mediation, MediationSession
 from casework.notify.models import OutboxMessage
 from casework.workflow.states import FINISHED
@@ -80,6 +81,11 @@ def _erase(session: Session, services: Services, case: Case, now: datetime, keys
                                                         Attachment.erased_at.is_(None))):
         keys.append(att.storage_key)
         att.erased_at, att.filename = now, ERASED_NAME
+        files += 1
+    for doc in session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id,
+                                                         CaseDocument.storage_key.is_not(None))):
+        keys.append(doc.storage_key)  # the written notices name the complainant
+        doc.storage_key, doc.erased_at = None, now
         files += 1
     med = session.get(Mediation, case.id)
     if med is not None:

@@ -20,6 +20,7 @@ from casework.accounts.actor import Actor
 from casework.cases.models import Case, Event
 from casework.context import Services
 from casework.deadlines.limits import Deadlines
+from casework.documents.operations import produce
 from casework.i18n import Message, N_
 from casework.intake.validation import as_bool, clean_text
 from casework.workflow import notices
@@ -123,12 +124,17 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
         _land(ctx, move)
     event.to_state = case.state if move.changes_state else None
     event.data = {"move": name, **data}
+    document = move.document_for(case, event)
+    if document is not None:
+        event.data["document"] = document.value  # the notice says a document is there
     case.updated_at = now
     session.add(event)
     try:
         session.flush()
     except StaleDataError:  # another transaction changed the case first; the caller rolls back
         raise StaleCase(Message(STALE)) from None
+    if document is not None:
+        _document(session, services, case, event, move, document)
     notices.send(ctx, event, move.notices)
     if move.followup is not None:
         _follow_up(session, services, case, move)
@@ -146,6 +152,17 @@ def _land(ctx: Ctx, move: Move) -> None:
         ctx.start_stage(None)
     if move.to and ctx.case.state not in move.to:
         raise AssertionError(f"{move.name} left the case {ctx.case.state.value}, not one of its declared states")
+
+
+def _document(session: Session, services: Services, case: Case, event: Event, move: Move, kind) -> None:
+    """The written notice the row declares, made, stored and recorded within the move: a move
+    whose document cannot be made is not kept (the complainant is owed it in writing)."""
+    try:
+        produce(session, services, case, event, kind)
+    except Exception as exc:  # fonts missing, a full disk
+        log.exception("document %s of %s failed for %s", kind.value, move.name, case.number)
+        raise FollowUpFailed(Message(N_("The written notice to the complainant could not be produced, so this was "
+                                        "not recorded. Please try again or tell the platform's administrator."))) from exc
 
 
 def _follow_up(session: Session, services: Services, case: Case, move: Move) -> None:

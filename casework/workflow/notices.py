@@ -24,7 +24,8 @@ def respondent_mobile(ctx: Ctx) -> str | None:
 
 
 def _complainant(ctx: Ctx, event: Event) -> None:
-    queue_case_update(ctx.session, ctx.services, ctx.case, event)
+    template = "case_document" if (event.data or {}).get("document") else "case_update"
+    queue_case_update(ctx.session, ctx.services, ctx.case, event, template)
 
 
 def _respondent_invite(ctx: Ctx, event: Event) -> None:

@@ -16,6 +16,7 @@ from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Stage
 from casework.context import Services
 from casework.deadlines.limits import Deadlines
+from casework.documents.kinds import Document
 from casework.i18n import Message, N_
 
 ALL_TYPES = frozenset(CaseType)
@@ -215,6 +216,9 @@ class Move:
     # work that belongs to the move, in the same transaction (e.g. the 调解协议书 PDF)
     followup: Callable[[Session, Services, Case], Any] | None = field(default=None, compare=False)
     followup_error: str | None = None
+    # the written notice (书面告知) the move gives the complainant, made and stored by the machine:
+    # a kind, or a function of the case and the move's event choosing one (None: no document)
+    document: Document | Callable[[Case, Event], Document | None] | None = field(default=None, compare=False)
     hint: str | None = None  # a msgid shown above the move's form
     primary: bool = False  # the desk opens its form by default
     own_page: bool = False  # made from its own page, not the case page's move list
@@ -225,6 +229,10 @@ class Move:
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def document_for(self, case: Case, event: Event) -> Document | None:
+        """The kind of written notice this move makes on this case (its event says from where)."""
+        return self.document(case, event) if callable(self.document) else self.document
 
 
 @dataclass

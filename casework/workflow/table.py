@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from casework.accounts.models import Role
 from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, Rating, Stage
+from casework.documents.kinds import Document, reply_document, review_document
 from casework.i18n import N_
 from casework.mediation import moves as med
 from casework.mediation.operations import store_agreement
@@ -72,14 +73,15 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          clock=start(Stage.acceptance, from_submission=True), notices=(Notice.complainant,), primary=True),
     Move("accept", N_("Accept"), reached(S.pending_acceptance), reached(S.accepted), E.accepted,
          who=UNIT, types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, step=h.accept,
-         fields=(notice(),), clock=start(Stage.handling), notices=(Notice.complainant,), primary=True),
+         fields=(notice(),), clock=start(Stage.handling), notices=(Notice.complainant,), primary=True,
+         document=Document.acceptance),
     Move("not_accept", N_("Do not accept"), reached(S.pending_acceptance), reached(S.not_accepted), E.not_accepted,
          who=Staff(HANDLERS, lead_when=lambda unit: unit.lead_approves_not_accept),
          types=ALL_TYPES - {CaseType.suggestion}, step=h.not_accept,
          fields=(Field("reason", Kind.choice, N_("Reason"), required=True, choices=NotAcceptReason),
                  notice(N_("Notice to the complainant"), required=True, lo=5,
                         hint=N_("Tell the complainant why, and where they can turn instead."), rows=4)),
-         clock=STOP, notices=(Notice.complainant,)),
+         clock=STOP, notices=(Notice.complainant,), document=Document.non_acceptance),
     Move("transfer", N_("Transfer"), reached(S.pending_acceptance, S.accepted), reached(S.pending_acceptance),
          E.transferred, who=UNIT, step=h.transfer,
          fields=(to_unit(), Field("reason", Kind.choice, N_("Reason"), required=True, choices=TransferReason),
@@ -87,7 +89,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  internal(required=lambda case, values: values.get("reason") == TransferReason.other.value,
                           hint=N_("Staff only. Required when the reason is “Other”."))),
          # the clock keeps running: a transfer gives the next unit no new time
-         clock=KEEP, notices=(Notice.complainant,)),
+         clock=KEEP, notices=(Notice.complainant,), document=Document.transfer),
     Move("send_back", N_("Send back to the transferring unit"), reached(S.pending_acceptance),
          reached(S.pending_acceptance), E.sent_back, who=UNIT, step=h.send_back, when=h.came_by_transfer,
          fields=(internal(N_("Why this unit is not competent"), required=True, lo=5, rows=4),)),
@@ -120,7 +122,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
     Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied), E.replied,
          who=UNIT, types=NOT_MEDIATION, step=h.reply, fields=(REPLY_TEXT, FINDING),
-         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True),
+         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True, document=reply_document),
     Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
          E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply, fields=(REPLY_TEXT,),
          clock=start(Stage.rating), notices=(Notice.complainant,), primary=True),
@@ -147,7 +149,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),),
-         clock=BY_STEP),
+         clock=BY_STEP, notices=(Notice.complainant,), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
          who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),
     # -- supervision (督办) and a report's identity: no change of state -------------------------

@@ -57,10 +57,11 @@ def test_accept_then_reply(db, file_case, make_staff, act):
         assert [e.kind for e in c.events][-2:] == [EventKind.accepted, EventKind.replied]
         assert c.handler_id == handler.user_id
         notices = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case,
-                                                        OutboxMessage.template == "case_update")).all()
-        # accepted, replied (the receipt went at filing); each says only that there is news
+                                                        OutboxMessage.template != "case_receipt")).all()
+        # accepted, replied (the receipt went at filing); each says only that there is news and a
+        # written notice to download (the 受理告知书, the 信访处理意见书)
         assert len(notices) == 2
-        assert all(n.template == "case_update" for n in notices)
+        assert all(n.template == "case_document" for n in notices)
 
 
 def test_another_units_handler_may_not_act_and_nothing_changes(db, file_case, make_staff, act):

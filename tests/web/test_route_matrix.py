@@ -47,6 +47,8 @@ PUBLIC_ENDPOINTS = {
     # mediation: the respondent's page (its own code) and the applicant's agreement and follow-up complaint
     "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",
     "public.respond_agreement", "public.respond_leave", "public.track_agreement", "public.track_complaint",
+    # the complainant's written notices (受理告知书 ... 复核意见书), with the case opened by number and query code
+    "public.track_document",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
     # the Open311 GeoReport v2 facade (web.open311): a request is read with its query code
     "open311.discovery", "open311.services", "open311.service_definition", "open311.create_request",
@@ -75,6 +77,8 @@ ENDPOINTS = {
     "desk.bulk_assign": _each(LOGIN, {303}, {303}, {403}, {403}, {403}),  # nothing ticked: back to the queue
     # the agreement PDF of a case (a complaint has none: 404 for those who see it, as for those who do not)
     "desk.case_agreement": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
+    # a written notice of the case (the world's case has none yet: 404, as for those who may not see it)
+    "desk.case_document": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
     # the mediator's list: mediators and coordinators of a mediation body only (none of these roles)
     "desk.mediation_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # case search: every desk role (each within what it may see); administrators get no case content

@@ -1,0 +1,221 @@
+"""The written notices (书面告知): each move that owes the complainant a document makes it in
+the move, stores it encrypted and records it; the PDF's Chinese text is extracted back.
+Each test names the article that requires the document."""
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select, update
+
+from casework.accounts.actor import Actor
+from casework.cases.models import Case, CaseState as S
+from casework.documents.kinds import Document
+from casework.documents.models import CaseDocument
+from casework.documents.operations import case_documents, check_text, document_bytes, reset_template, save_template
+from casework.documents.texts import TEMPLATES
+from casework.notify.models import OutboxMessage
+from casework.registry.models import Unit
+
+pytestmark = pytest.mark.usefixtures("cjk_pdf")
+
+REPLY = "经核查，协会已退还会费两万元，并停止强制入会的做法。"
+
+
+def pdf_text(data: bytes) -> str:
+    """The text, lines joined again (a Chinese line breaks anywhere; an English one at a space)."""
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return text.replace("\n", "") + "\n" + text.replace("\n", " ")
+
+
+def documents(db, services, case_id) -> list[tuple[Document, str]]:
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, case_id)
+        return [(d.kind, pdf_text(document_bytes(services, d))) for d in case_documents(s, case)]
+
+
+def last(db, services, case_id, kind) -> str:
+    found = [text for k, text in documents(db, services, case_id) if k is kind]
+    assert found, f"no {kind.value} among {[k for k, _ in documents(db, services, case_id)]}"
+    return found[-1]
+
+
+def routed(db, file_case, **changes):
+    receipt = file_case(**changes)
+    with db.session_scope(write=False) as s:
+        case = s.scalar(select(Case).where(Case.number == receipt.case_number))
+        assert case.state is S.pending_acceptance, case.state
+        return case.id, case.number
+
+
+def test_acceptance_notice(db, services, file_case, act):
+    """受理告知书: 信访工作条例 第二十三条 (written notice of acceptance and of the way it will be handled)."""
+    case_id, number = routed(db, file_case)
+    act(case_id, "accept")
+    text = last(db, services, case_id, Document.acceptance)
+    for part in ("受理告知书", number, "张三", "强制入会并收取会费", "予以受理", "书面答复", "第二十三条"):
+        assert part in text, part
+    with db.session_scope(write=False) as s:
+        doc = s.scalar(select(CaseDocument).where(CaseDocument.case_id == case_id))
+        assert doc.locale == "zh_CN" and doc.event_id is not None
+        # encrypted at rest, and the notice says only that a document is there
+        assert b"%PDF" not in services.files._path(doc.storage_key, "orig").read_bytes()
+        templates = set(s.scalars(select(OutboxMessage.template).where(OutboxMessage.case_id == case_id)))
+    assert "case_document" in templates
+
+
+def test_non_acceptance_notice_gives_the_reason_and_the_remedies(db, services, file_case, act):
+    """不予受理告知书: 信访工作条例 第二十三条 (tell where to turn) and 第三十一条 (legal procedures)."""
+    case_id, number = routed(db, file_case)
+    act(case_id, "not_accept", reason="other_procedure", public_text="该争议已由仲裁委员会受理。")
+    text = last(db, services, case_id, Document.non_acceptance)
+    for part in ("不予受理告知书", number, "不予受理", "不予受理的理由", "诉讼、仲裁、行政复议", "该争议已由仲裁委员会受理。",
+                 "您可以采取的途径", "仲裁机构", "第三十一条"):
+        assert part in text, part
+
+
+def test_transfer_notice_names_the_receiving_unit(db, services, file_case, act):
+    """转送告知书: 信访工作条例 第二十三条 (tell the complainant where the matter was transferred)."""
+    case_id, number = routed(db, file_case)
+    with db.session_scope(write=False) as s:
+        here = s.get(Case, case_id).unit
+        other = s.scalar(select(Unit).where(Unit.id != here.id, Unit.active.is_(True), Unit.kind == here.kind))
+        here_name, other_id, other_name = here.name, other.id, other.name
+    act(case_id, "transfer", unit_id=str(other_id), reason="other_unit_competent")
+    text = last(db, services, case_id, Document.transfer)
+    for part in ("转送告知书", number, other_name, here_name, "其他机关、单位的职责范围", "查询码不变", "第二十三条"):
+        assert part in text, part
+
+
+def test_handling_opinion_states_finding_opinion_basis_and_review(db, services, file_case, act):
+    """信访处理意见书: 信访工作条例 第三十二条 (the opinion) and 第三十五条 (复查 within 30 days of
+    receipt, asked of the body one level above the unit that replied)."""
+    case_id, number = routed(db, file_case)
+    act(case_id, "accept")
+    act(case_id, "reply", public_text=REPLY, finding="substantiated")
+    with db.session_scope(write=False) as s:
+        upper = s.get(Case, case_id).unit.supervising_unit
+        assert upper is not None
+        upper_name = upper.name
+    text = last(db, services, case_id, Document.handling_opinion)
+    for part in ("信访处理意见书", number, "您的请求", "协会要求我公司必须入会", "经调查核实的情况", "问题属实",
+                 "处理意见", REPLY, "法律依据", "第三十二条", "第三十五条", "收到本意见书之日起30日内", upper_name,
+                 "请求复查"):
+        assert part in text, part
+
+
+def test_handling_opinion_without_an_upper_level_says_the_platform_assigns_it(db, services, file_case, act):
+    """信访工作条例 第三十五条: with no level above configured, the document still says where to go."""
+    case_id, _ = routed(db, file_case)
+    with db.session_scope() as s:
+        s.get(Case, case_id).unit.supervising_unit_id = None
+    act(case_id, "accept")
+    act(case_id, "reply", public_text=REPLY, finding="partly_substantiated")
+    text = last(db, services, case_id, Document.handling_opinion)
+    assert "本平台将指定" in text and "部分属实" in text
+
+
+def _reviewed(db, services, file_case, act):
+    case_id, number = routed(db, file_case)
+    act(case_id, "accept")
+    act(case_id, "reply", public_text=REPLY, finding="not_substantiated")
+    act(case_id, "request_review", public_text="我不同意处理意见。")
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, case_id)
+        assert case.state is S.under_review and case.unit is not None
+    act(case_id, "decide_review", public_text="经复查，原处理意见认定事实清楚，予以维持。")
+    return case_id, number
+
+
+def test_review_opinion_says_where_and_by_when_to_ask_for_re_review(db, services, file_case, act):
+    """复查意见书: 信访工作条例 第三十六条 (复核 within 30 days of receipt, asked of the level above the reviewing body)."""
+    case_id, number = _reviewed(db, services, file_case, act)
+    with db.session_scope(write=False) as s:
+        upper = s.get(Case, case_id).unit.supervising_unit
+        body = upper.name if upper is not None else "本平台将指定"
+    text = last(db, services, case_id, Document.review_opinion)
+    for part in ("复查意见书", number, "原处理意见认定事实清楚", "第三十五条", "第三十六条", "收到本意见书之日起30日内",
+                 body, "请求复核"):
+        assert part in text, part
+
+
+def test_re_review_opinion_is_final(db, services, file_case, act):
+    """复核意见书: 信访工作条例 第三十六条 (final: the same facts and reasons are not accepted again)."""
+    case_id, number = _reviewed(db, services, file_case, act)
+    with db.session_scope() as s:  # a level above the reviewing body, where the registry has none
+        reviewing = s.get(Case, case_id).unit
+        if reviewing.supervising_unit_id is None:
+            reviewing.supervising_unit_id = s.scalar(select(Unit.id).where(Unit.code == "mca"))
+    act(case_id, "request_review", public_text="我仍然不同意。")
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, case_id).state is S.under_re_review
+    act(case_id, "decide_review", public_text="经复核，维持复查意见。")
+    text = last(db, services, case_id, Document.re_review_opinion)
+    for part in ("复核意见书", number, "经复核，维持复查意见。", "最终意见", "同一事实和理由", "不再受理", "第三十六条"):
+        assert part in text, part
+
+
+def test_an_edited_template_is_used_and_one_dropping_a_required_part_is_refused(db, services, file_case, act,
+                                                                                 make_staff):
+    """信访工作条例 第三十五条: a 处理意见书 must state the review body and the deadline."""
+    title, body = TEMPLATES[Document.handling_opinion]["zh_CN"]
+    checked, errors = check_text(Document.handling_opinion, title, body.replace("$review_body", "上级机关"))
+    assert checked is None and "$review_body" in errors["body"][0].params["missing"]
+    _, errors = check_text(Document.handling_opinion, title, body + "$secret")
+    assert "$secret" in errors["body"][0].params["unknown"]
+    admin = make_staff("mca", __import__("casework.accounts.models", fromlist=["Role"]).Role.administrator)
+    edited = body.replace("现将处理意见书面答复如下。", "现将处理意见书面答复如下（试行文本）。")
+    checked, errors = check_text(Document.handling_opinion, "信访事项处理意见书", edited)
+    assert not errors
+    with db.session_scope() as s:
+        save_template(s, admin, Document.handling_opinion, "zh_CN", *checked)
+    case_id, _ = routed(db, file_case)
+    act(case_id, "accept")
+    act(case_id, "reply", public_text=REPLY, finding="substantiated")
+    text = last(db, services, case_id, Document.handling_opinion)
+    assert "信访事项处理意见书" in text and "试行文本" in text
+    with db.session_scope() as s:
+        assert reset_template(s, admin, Document.handling_opinion, "zh_CN") is not None
+
+
+def test_a_report_names_no_reporter(db, services, file_case, act):
+    """信访工作条例 第二十三条, and the reporter's identity stays with its custodian: the addressee is 举报人."""
+    case_id, _ = routed(db, file_case, type="report", category="illegal_fees")
+    act(case_id, "accept")
+    text = last(db, services, case_id, Document.acceptance)
+    assert "举报人" in text and "张三" not in text
+
+
+def test_the_complainants_language(db, services, file_case, act):
+    """A case filed in English gets the English text (the Chinese one is the default)."""
+    case_id, number = routed(db, file_case)
+    with db.session_scope() as s:  # as filed from the English pages
+        s.execute(update(Case).where(Case.id == case_id).values(locale="en"))
+    act(case_id, "accept")
+    text = last(db, services, case_id, Document.acceptance)
+    assert "Notice of acceptance" in text and number in text and "article 23" in text
+
+
+def test_a_move_without_a_document_makes_none(db, services, file_case, act):
+    case_id, _ = routed(db, file_case)
+    assert documents(db, services, case_id) == []
+    act(case_id, "note", internal_text="内部备注")
+    assert documents(db, services, case_id) == []
+
+
+def test_retention_erases_the_documents(db, services, file_case, act):
+    """The documents name the complainant: erased with the case's personal data."""
+    from casework.retention.operations import _erase_case
+
+    case_id, _ = routed(db, file_case)
+    act(case_id, "accept")
+    keys: list[str] = []
+    with db.session_scope() as s:
+        case = s.get(Case, case_id)
+        files, _outbox = _erase_case(s, services, case, services.clock(), keys)
+        assert files == 1 and len(keys) == 1
+    for key in keys:
+        services.files.delete(key)
+    assert documents(db, services, case_id) == []
+    with db.session_scope(write=False) as s:
+        doc = s.scalar(select(CaseDocument).where(CaseDocument.case_id == case_id))
+        assert doc.storage_key is None and doc.erased_at is not None

@@ -1,0 +1,51 @@
+"""The written notices (casework.documents) as downloads: the complainant's, on the status page
+opened with the case number and query code; staff get the same files from the desk's case page
+(web.desk.documents). Never cached; a document of another case, or one erased, is a 404."""
+from __future__ import annotations
+
+from flask import Response, abort, redirect, url_for
+
+from casework.cases.models import Case
+from casework.cases.numbers import normalize_number
+from casework.cases.queries import case_by_number
+from casework.documents.operations import case_document, case_documents, document_bytes, document_filename
+from casework.privacy.crypto import DecryptionError
+from web.presenters import local_time
+from web.public.blueprint import bp
+from web.public.track import authorised
+from web.requestdb import db_session, services
+
+
+def document_response(case: Case, document_id: int) -> Response:
+    doc = case_document(db_session(), case, document_id)
+    if doc is None:
+        abort(404)
+    try:
+        data = document_bytes(services(), doc)
+    except (LookupError, OSError, DecryptionError):
+        abort(404)
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{document_filename(case, doc)}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def written_notices(case: Case) -> list[dict]:
+    """The case's documents as the status page and the desk list them, oldest first."""
+    return [{"id": d.id, "kind": d.kind, "at": local_time(d.created_at)} for d in case_documents(db_session(), case)]
+
+
+@bp.app_context_processor
+def _documents():
+    return {"written_notices": written_notices}
+
+
+@bp.get("/track/<number>/documents/<int:document_id>.pdf")
+def track_document(number: str, document_id: int):
+    number = normalize_number(number)
+    if not authorised(number):
+        return redirect(url_for("public.track_form", number=number))
+    case = case_by_number(db_session(), number)
+    if case is None:
+        abort(404)
+    return document_response(case, document_id)
