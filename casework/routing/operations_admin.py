@@ -263,7 +263,7 @@ def rules_in_engine_order(session: Session) -> list[RoutingRule]:
 class Step:
     rule: RoutingRule
     unit: Unit | None
-    outcome: str  # "chosen" | "no_unit" | "not_allowed" | "not_reached"
+    outcome: str  # "chosen" | "no_unit" | "decoupled" | "not_allowed" | "not_reached"
     reason: str = ""  # the engine's words (English) when not allowed
 
 
@@ -317,7 +317,8 @@ def explain(session: Session, case: Case) -> Explanation:
             continue
         unit = resolve_target(session, rule.target, case.association)
         if unit is None:
-            steps.append(Step(rule, None, "no_unit"))
+            decoupled = rule.target is RouteTarget.supervisory_unit and case.association.decoupled
+            steps.append(Step(rule, None, "decoupled" if decoupled else "no_unit"))
             continue
         why = check_unit_allowed(unit, case)
         if why:

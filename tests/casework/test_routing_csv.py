@@ -191,8 +191,10 @@ def test_explain_prints_the_rules_tried_and_why(settings, db, file_case):
     assert receipt.case_number in out and "routed: routed to miit" in out
     lines = [line for line in out.splitlines() if line.startswith("  ")]
     assert "skipped: caam-mediation, unit belongs to the association" in lines[0]
-    assert "CHOSEN: miit" in lines[1]
-    assert "not reached" in lines[2]
+    # a decoupled association has no business supervisory unit (未脱钩 ones go there first)
+    assert "supervisory_unit" in lines[1] and "skipped: the association is decoupled" in lines[1]
+    assert "CHOSEN: miit" in lines[2]
+    assert "not reached" in lines[3]
     assert "decision: miit" in out
     assert "张三" not in out and "13800138000" not in out
     missing = run(settings, "explain", "TS00000000000000")

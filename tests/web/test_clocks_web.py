@@ -36,3 +36,19 @@ def test_an_administrator_adds_a_discipline_inspection_unit(client, db, admin): 
         unit = s.scalar(select(Unit).where(Unit.code == "gd-discipline-test"))
         assert unit.kind is UnitKind.discipline_inspection
         s.delete(unit)
+
+
+def test_try_it_says_why_a_decoupled_association_skips_the_supervisory_unit(client, db, admin):  # noqa: F811
+    """未脱钩 associations go to their business supervisory unit first (the 2025 opinion, 一 and 八);
+    for a decoupled one the page says why that rule was skipped, and where the case goes."""
+    from casework.registry.models import Association
+
+    with db.session_scope(write=False) as s:
+        decoupled = s.scalar(select(Association.credit_code).where(Association.name == "中国复合材料工业协会"))
+        catering = s.scalar(select(Association.credit_code).where(Association.name == "成都市餐饮同业公会"))
+    html = client.get(f"/admin/routing?case_type=complaint&category=forced_membership&association={decoupled}"
+                      ).get_data(as_text=True)
+    assert "跳过：该协会已脱钩（没有业务主管单位）" in html
+    html = client.get(f"/admin/routing?case_type=complaint&category=forced_membership&association={catering}"
+                      ).get_data(as_text=True)
+    assert "成都市商务局（业务主管单位）" in html

@@ -122,6 +122,8 @@ def _outcome(step: ops.Step) -> str:
         return _("Chosen")
     if step.outcome == "no_unit":
         return _("Skipped: the association has no such unit")
+    if step.outcome == "decoupled":
+        return _("Skipped: the association is decoupled (it has no business supervisory unit)")
     if step.outcome == "not_reached":
         return _("Not tried: an earlier rule already chose a unit")
     return {

@@ -79,6 +79,7 @@ def import_cmd(path: str, replace: bool) -> None:
 _OUTCOME = {
     "chosen": "CHOSEN",
     "no_unit": "skipped: the association has no such unit",
+    "decoupled": "skipped: the association is decoupled (no business supervisory unit)",
     "not_allowed": "skipped",
     "not_reached": "not reached (an earlier rule chose)",
 }
