@@ -105,7 +105,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # (the step's text) says why and how to file again
     Move("close_material_lapsed", N_("Not accepted: the material was not supplied in time"), reached(S.need_info),
          reached(S.not_accepted), E.not_accepted, who=SYSTEM, types=NOT_MEDIATION, step=h.close_material_lapsed,
-         when=h.material_lapsed, clock=STOP, notices=(Notice.complainant,)),
+         when=h.material_lapsed, clock=STOP, notices=(Notice.complainant,), document=Document.non_acceptance),
     # -- handling and reply (信访工作条例 第三十二、三十三条) ---------------------------------------
     Move("assign", N_("Assign"), reached(S.pending_acceptance, S.accepted, S.need_info, S.mediating), frozenset(),
          E.assigned, who=UNIT, step=h.assign,

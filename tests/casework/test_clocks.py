@@ -15,6 +15,8 @@ from casework.context import Services
 from casework.deadlines.calendar import WorkingCalendar, china_date
 from casework.deadlines.limits import DEFAULTS, Deadlines, Limit, end_of_day
 from casework.deadlines.models import CalendarOverride, TimeLimit
+from casework.documents.kinds import Document
+from casework.documents.models import CaseDocument
 from casework.deadlines.sweep import sweep
 from casework.notify.models import OutboxMessage
 from casework.registry.models import Unit
@@ -105,6 +107,9 @@ def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(d
         assert "第十五条" in event.public_text and "重新提交" in event.public_text
         assert "2026-12-14" in event.public_text
         assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.case_id == filed))
+        # the written notice (不予受理告知书) is made with the move
+        doc = s.scalar(select(CaseDocument).where(CaseDocument.event_id == event.id))
+        assert doc is not None and doc.kind is Document.non_acceptance
     assert sweep(db, at(services, due + timedelta(days=1))).closed == 0  # once
 
 
