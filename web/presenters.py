@@ -17,7 +17,7 @@ NEXT_STEP = {
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),
     CaseState.under_review: lambda: _("Your request for review is being decided (within 30 days)."),
     CaseState.under_re_review: lambda: _("Your request for re-review is being decided (within 30 days); that decision is final."),
-    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from both parties' consent)."),
+    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
     CaseState.mediated: lambda: _("Mediation reached an agreement. You may jointly apply to a court for judicial confirmation within 30 days."),
     CaseState.mediation_failed: lambda: _("Mediation did not reach an agreement. You may go to arbitration or court, or turn this into a complaint."),
     CaseState.not_accepted: lambda: _("Your case was not accepted; the reason is shown below."),
@@ -116,7 +116,7 @@ def public_moves(case: Case) -> set[str]:
 RESPONDENT_NEXT_STEP = {
     CaseState.pending_acceptance: lambda: _("The mediation body has not yet decided whether to take up this request."),
     CaseState.accepted: lambda: _("The mediation body has taken up the request. Mediation starts only if you agree: please answer below."),
-    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from both parties' consent)."),
+    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
     CaseState.mediated: lambda: _("Mediation reached an agreement. You may jointly apply to a court for judicial confirmation within 30 days."),
     CaseState.mediation_failed: lambda: _("Mediation has ended without an agreement. Either party may turn to arbitration or a court."),
     CaseState.withdrawn: lambda: _("The applicant withdrew the request."),

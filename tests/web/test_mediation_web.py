@@ -21,6 +21,11 @@ VERSION = re.compile(r'name="version" value="(\d+)"')
 CODE = re.compile(r'id="respondent-code">([0-9A-Z-]+)<')
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
+AGREEMENT = dict(
+    applicant_id="110101199001011234", applicant_address="北京市东城区示例路1号", applicant_agent="",
+    respondent_id="91110000100000000X", respondent_address="上海市浦东新区示例大道8号", respondent_agent="",
+    facts=FACTS, issues="被申请人应否支付所欠货款。", liability="被申请人应承担付款责任。", terms=TERMS,
+    performance_method="银行转账至申请人账户。", performance_due="2099-12-31")
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -212,13 +217,21 @@ def test_a_recused_mediator_cannot_be_assigned(app, client, db, coordinator, med
 def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, coordinator, mediation, make_staff):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
-    short = desk_move(client, number, "record_agreement", facts=FACTS, terms="")
+    short = desk_move(client, number, "record_agreement", **{**AGREEMENT, "terms": "", "performance_method": ""})
     assert short.status_code == 422 and 'id="m-record_agreement-terms-error"' in short.get_data(as_text=True)
-    resp = desk_move(client, number, "record_agreement", facts=FACTS, terms=TERMS)
+    assert 'id="m-record_agreement-performance_method-error"' in short.get_data(as_text=True)
+    resp = desk_move(client, number, "record_agreement", **AGREEMENT)
     assert resp.status_code == 303
     assert case_state(db, mediation.case_id) is S.mediated
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert f"/desk/cases/{number}/agreement.pdf" in page
+    # 人民调解法 第二十九、三十三条: the signing date is recorded at the desk; 司法确认 runs from it
+    today = datetime.now(CHINA).date()
+    resp = desk_move(client, number, "record_signing", signed_on=today.isoformat(), confirmed="1")
+    assert resp.status_code == 303
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, mediation.case_id)
+        assert c.mediation.signed_on == today and c.stage.value == "judicial_confirmation"
 
     applicant = app.test_client()
     open_as_applicant(applicant, mediation)
@@ -298,3 +311,47 @@ def test_the_mediators_list(app, client, db, coordinator, mediation, make_staff)
     assert f'id="mcase-{number}"' not in client.get("/desk/mediation").get_data(as_text=True)
     outsider = sign_in(app.test_client(), db, make_staff("miit", Role.handler))
     assert outsider.get("/desk/mediation").status_code == 403
+
+
+def public_post(client, base, number, move, **fields):
+    page = client.get(f"{base}/{number}").get_data(as_text=True)
+    data = {"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1), **fields}
+    return client.post(f"{base}/{number}/moves/{move}", data=data)
+
+
+def test_the_applicant_ends_mediation_on_the_status_page(app, client, db, coordinator, mediation):
+    """人民调解法 第二十三条: the applicant may end mediation at any time, from its status page, and
+    is told the other routes."""
+    number = mediation.case_number
+    consent(app, mediation, accept(client, mediation))
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    page = applicant.get(f"/track/{number}").get_data(as_text=True)
+    assert 'id="end-mediation-form"' in page and 'id="recusal-form"' in page
+    resp = public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。")
+    assert resp.status_code == 303
+    assert case_state(db, mediation.case_id) is S.mediation_failed
+    page = applicant.get(f"/track/{number}").get_data(as_text=True)
+    assert "您已终止调解" in page and "仲裁" in page and 'id="complaint-form"' in page
+
+
+def test_the_respondent_asks_for_recusal_and_the_coordinator_decides(app, client, db, coordinator, mediation):
+    """办法 第十九条, 人民调解法 第二十三条: the respondent asks on its page; mediation is suspended
+    (no session can be scheduled) until the coordinator decides at the desk."""
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    page = respondent.get(f"/respond/{number}").get_data(as_text=True)
+    assert 'id="respondent-recusal-form"' in page and 'id="respondent-end-form"' in page
+    short = public_post(respondent, "/respond", number, "respondent_request_recusal", public_text="")
+    assert short.status_code == 422
+    resp = public_post(respondent, "/respond", number, "respondent_request_recusal", public_text="调解员与申请人系同学关系。")
+    assert resp.status_code == 303
+    assert "中止" in respondent.get(f"/respond/{number}").get_data(as_text=True)
+    desk = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'move-decide_recusal' in desk and 'move-schedule_session' not in desk
+    resp = desk_move(client, number, "decide_recusal", decision="refused", public_text="经审查，不存在应当回避的情形。")
+    assert resp.status_code == 303
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, mediation.case_id)
+        assert c.paused_at is None and c.mediation.recusal_requested_at is None
+    assert 'move-schedule_session' in client.get(f"/desk/cases/{number}").get_data(as_text=True)

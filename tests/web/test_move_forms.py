@@ -14,6 +14,7 @@ from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, Finding
 from casework.workflow.machine import MOVES, perform
+from casework.deadlines.calendar import china_date
 from web.move_fields import staff_moves
 
 from tests.web.test_admin_routing import login_as
@@ -88,6 +89,21 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, mediator, mediation.case_id, "record_consent")
     act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-05 10:00", place="协会三楼会议室")
     check(mediator, mediation.case_id)
+    act(db, services, Actor.respondent(mediation.case_id), mediation.case_id, "respondent_request_recusal",
+        public_text="调解员与申请人系同学关系。")
+    check(mediator, mediation.case_id)              # suspended for a recusal request (decide_recusal)
+    act(db, services, mediator, mediation.case_id, "decide_recusal", decision="refused", public_text="不存在应当回避的情形。")
+    act(db, services, mediator, mediation.case_id, "suspend_mediation", public_text="委托鉴定零部件质量。")
+    check(mediator, mediation.case_id)              # paused for appraisal (resume_mediation)
+    act(db, services, mediator, mediation.case_id, "resume_mediation")
+    act(db, services, mediator, mediation.case_id, "record_agreement", applicant_id="110101199001011234",
+        applicant_address="北京市东城区示例路1号", respondent_id="91110000100000000X", respondent_address="上海市示例大道8号",
+        facts="被申请人拖欠申请人货款三十万元。", issues="是否支付货款。", liability="被申请人承担付款责任。",
+        terms="一、被申请人支付货款三十万元。", performance_method="银行转账。", performance_due="2099-12-31")
+    check(mediator, mediation.case_id)              # an agreement not yet signed (record_signing)
+    act(db, services, mediator, mediation.case_id, "record_signing", signed_on=china_date(services.clock()).isoformat(),
+        confirmed="1")
+    check(mediator, mediation.case_id)              # signed (record_followup)
     # a supervisor's notice
     check(make_staff("mca", Role.supervisor), complaint)
     offered = {m.name for m in staff_moves() if not m.own_page}
@@ -171,5 +187,8 @@ def test_the_staff_api_takes_each_moves_fields_and_ignores_others(client, db, fi
 def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_done_message():
     from web.public import respond, track
 
-    assert set(track.PUBLIC_MOVES) == set(track.DONE) == {"supply_info", "rate", "request_review", "withdraw"}
-    assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse"}
+    assert set(track.PUBLIC_MOVES) == set(track.DONE) == {"supply_info", "rate", "request_review", "withdraw",
+                                                                   "end_mediation", "request_recusal"}
+    assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse",
+                                                                      "respondent_end_mediation",
+                                                                      "respondent_request_recusal"}

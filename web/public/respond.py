@@ -41,6 +41,8 @@ RESPONDENT_MOVES = move_fields.party_moves(RESPONDENT_PARTY)  # the table's move
 DONE = {
     "respondent_consent": lambda: _("Thank you. You agreed to mediation; the mediation body will contact both parties."),
     "respondent_refuse": lambda: _("Your answer has been recorded: you do not agree to mediation."),
+    "respondent_end_mediation": lambda: _("You ended the mediation. Either party may now turn to arbitration or a court."),
+    "respondent_request_recusal": lambda: _("Your request for a mediator's recusal has been received. Mediation is suspended until the mediation body decides."),
 }
 
 

@@ -67,6 +67,8 @@ DONE = {
     "rate": lambda: _("Thank you for rating the reply."),
     "request_review": lambda: _("Your request for review has been received."),
     "withdraw": lambda: _("Your case has been withdrawn."),
+    "end_mediation": lambda: _("You ended the mediation. You may apply for arbitration, go to court, or turn this request into a complaint."),
+    "request_recusal": lambda: _("Your request for a mediator's recusal has been received. Mediation is suspended until the mediation body decides."),
 }
 
 
