@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from casework.cases.models import Case, CaseState, CaseType, EventKind
+from casework.cases.models import Case, CaseState, CaseType, EventKind, Stage
 from casework.cases.queries import public_events
 from casework.db import as_utc
 from casework.cases.numbers import CHINA
@@ -78,10 +78,32 @@ def next_step(case: Case) -> str:
     return NEXT_STEP[case.state]()
 
 
+def unit_title(unit) -> str:
+    return unit.name_en if current_locale().startswith("en") and unit.name_en else unit.name
+
+
+def review_info(case: Case) -> dict | None:
+    """Who decides a review and by when it may be asked (信访工作条例 第三十五、三十六条): the
+    body one level above the unit that decided last; while a review is decided, that body."""
+    from casework.workflow.handling import review_body
+
+    if case.type is not CaseType.complaint:
+        return None
+    if case.state in (CaseState.under_review, CaseState.under_re_review):
+        return {"deciding": unit_title(case.unit) if case.unit is not None else None}
+    if case.state is CaseState.replied and case.stage is Stage.review_request and case.due_at is not None:
+        body = review_body(case)
+        return {"body": unit_title(body) if body is not None else None,
+                "by": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+                "re_review": case.reviews_requested >= 1}
+    return None
+
+
 def public_case(case: Case) -> dict:
     locale = current_locale()
     return {
         "deadline": public_deadline(case),
+        "review": review_info(case),
         "version": case.version,
         "case_number": case.number,
         "type": case.type.value,

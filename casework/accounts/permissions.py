@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
-from casework.cases.models import Case, CaseState, CaseType
+from casework.cases.models import Case, CaseType
+from casework.workflow.states import TRIAGE
 
 DESK_ROLES = (Role.handler, Role.unit_lead, Role.triage_operator, Role.supervisor)
 
@@ -32,12 +33,12 @@ def can_administer(actor: Actor) -> bool:
 
 def can_view_case(actor: Actor, case: Case) -> bool:
     """Case content: the holding unit's handlers and lead, triage operators while the case
-    waits for routing, supervisors (read only). Administrators are not given case content."""
+    waits for routing (a new case, or a review with no upper level), supervisors (read only). Administrators are not given case content."""
     if not actor.is_staff:
         return False
     if case.unit_id is not None and can_work_unit(actor, case.unit_id):
         return True
-    if case.state is CaseState.received and can_triage(actor):
+    if case.unit_id is None and case.state in TRIAGE and can_triage(actor):
         return True
     return can_supervise(actor)
 

@@ -190,7 +190,9 @@ class Case(Base):
         ),
         sa.CheckConstraint("NOT anonymous OR type = 'report'", name="only_reports_anonymous"),
         sa.CheckConstraint("(state = 'need_info') = (resume_state IS NOT NULL)", name="need_info_resumes"),
-        sa.CheckConstraint("state IN ('received', 'withdrawn') OR unit_id IS NOT NULL", name="routed_has_unit"),
+        # a review waits for triage with no unit when the unit that decided has no upper level
+        sa.CheckConstraint("state IN ('received', 'withdrawn', 'under_review', 'under_re_review') OR unit_id IS NOT NULL",
+                           name="routed_has_unit"),
         # a queue page: the unit's cases in a state by deadline, ids straight from the index
         sa.Index("ix_case_unit_state_due_id", "unit_id", "state", "due_at", "id"),
         sa.Index("ix_case_state_due", "state", "due_at"),

@@ -29,6 +29,7 @@ from casework.deadlines.limits import end_of_day
 from casework.mediation.models import MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision
 from casework.privacy.codes import hash_code, new_query_code
 from casework.workflow.handling import pause, unpause
+from casework.workflow.notices import respondent_mobile
 from casework.workflow.spec import Ctx, MoveNotAllowed, invalid
 
 PARTICULARS_PURPOSE = "mediation.particulars"
@@ -69,7 +70,8 @@ def accept_mediation(ctx: Ctx) -> dict:
         ctx.case.handler_id = ctx.actor.user_id
     ctx.event.respondent_code = code  # shown once to the coordinator, sent by SMS; never stored
     med.answer_due_at = answer_due(ctx)
-    return {"answer_due": med.answer_due_at.isoformat()}
+    # the invitation goes by SMS to a mobile number only (casework.workflow.notices)
+    return {"answer_due": med.answer_due_at.isoformat(), "respondent_invited_by_sms": bool(respondent_mobile(ctx))}
 
 
 def consent(ctx: Ctx) -> dict:

@@ -108,6 +108,14 @@ DEMO_UNITS: tuple[_UnitSpec, ...] = (
 )
 
 
+# the level above a unit where the demo has one (the others answer to swd-central)
+DEMO_UPPER_LEVELS = {
+    "sc-economy-it": "miit", "gd-industry-it": "miit", "gd-commerce": "mofcom", "sz-transport": "mot",
+    "cd-commerce": "mofcom", "sz-civil-affairs": "gd-civil-affairs", "cd-civil-affairs": "sc-civil-affairs",
+    "gd-civil-affairs": "mca", "sc-civil-affairs": "mca",
+}
+
+
 # --- associations ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -294,12 +302,15 @@ def load_demo(session: Session) -> None:
 
     seed_time_limits(session)
 
-    # demo notice mailboxes (they land in the development file sink) and one supervising
-    # unit above all others, so that overdue cases escalate somewhere visible
+    # demo notice mailboxes (they land in the development file sink) and the levels above each
+    # unit: a province's department answers to its ministry, a city's to its province (复查 and
+    # 复核 go one level up, overdue cases escalate there); the rest to one unit above all others,
+    # so that overdue cases escalate somewhere visible
     supervisor = units.get("swd-central")
     for unit in units.values():
         if unit.notice_email is None:
             unit.notice_email = f"{unit.code}@notice.example"
-        if supervisor is not None and unit is not supervisor and unit.supervising_unit_id is None:
-            unit.supervising_unit_id = supervisor.id
+        upper = units.get(DEMO_UPPER_LEVELS.get(unit.code, ""), supervisor)
+        if upper is not None and unit is not upper and unit.supervising_unit_id is None:
+            unit.supervising_unit_id = upper.id
     session.flush()

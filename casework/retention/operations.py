@@ -90,6 +90,7 @@ def _erase(session: Session, services: Services, case: Case, now: datetime, keys
     med = session.get(Mediation, case.id)
     if med is not None:
         med.respondent_code_hash = None
+        med.particulars_enc = None  # the parties' ID or credit code and address in the agreement
         if med.agreement_key:
             keys.append(med.agreement_key)
             med.agreement_key = None
@@ -117,8 +118,12 @@ def erase_expired(db, services: Services, *, dry_run: bool = False, chunk: int =
         with db.session_scope(write=False) as s:
             ids = due_cases(s, result.cutoff)
             result.cases = list(s.scalars(select(Case.number).where(Case.id.in_(ids)))) if ids else []
-            result.files = s.scalar(select(func.count()).select_from(Attachment).where(
-                Attachment.case_id.in_(ids), Attachment.erased_at.is_(None))) if ids else 0
+            result.files = (s.scalar(select(func.count()).select_from(Attachment).where(
+                Attachment.case_id.in_(ids), Attachment.erased_at.is_(None)))
+                + s.scalar(select(func.count()).select_from(CaseDocument).where(
+                    CaseDocument.case_id.in_(ids), CaseDocument.storage_key.is_not(None)))
+                + s.scalar(select(func.count()).select_from(Mediation).where(
+                    Mediation.case_id.in_(ids), Mediation.agreement_key.is_not(None)))) if ids else 0
         return result
     while True:
         keys: list[str] = []

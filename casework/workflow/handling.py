@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from casework.accounts.models import User
-from casework.cases.models import Case, CaseState as S, CaseType, Rating, Stage
+from casework.cases.models import Case, CaseState as S, CaseType, EventKind, Rating, Stage
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
 from casework.i18n import Message, N_
@@ -51,9 +51,13 @@ def deadlines_of(case: Case) -> Deadlines:
 
 
 def extendable(case, now) -> Message | None:
+    """Once per case, with the lead's approval: the handling time of a complaint or a mediation
+    (信访工作条例 第三十三条: up to 30 days), the decision whether to open a report
+    (立案, 市场监督管理行政处罚程序规定 第十八条: 15 working days more)."""
     if case.extended:
         return Message(N_("The handling time can be extended only once."))
-    if case.stage not in (Stage.handling, Stage.mediation) or case.due_at is None:
+    stages = (Stage.acceptance,) if case.type is CaseType.report else (Stage.handling, Stage.mediation)
+    if case.stage not in stages or case.due_at is None:
         return Message(N_("Only the handling time can be extended."))
     return None
 
@@ -67,16 +71,75 @@ def clock_paused(case, now) -> Message | None:
 
 
 def review_open(case, now) -> Message | None:
+    """复查 within 30 days of the reply, 复核 within 30 days of the 复查 decision (信访工作条例
+    第三十五、三十六条); the re-review decision is final."""
     if case.reviews_requested >= MAX_REVIEWS:
         return Message(N_("A review and a re-review have already been decided; that decision is final."))
-    if case.due_at is not None and now > case.due_at:
+    if case.stage is not Stage.review_request or (case.due_at is not None and now > case.due_at):
         return Message(N_("The time to ask for a review has passed."))
     return None
 
 
+def rating_open(case, now) -> Message | None:
+    """The satisfaction rating has its own window (15 days from the reply or the review
+    decision), shorter than the window to ask for a review."""
+    start = case.stage_started_at
+    if start is None or now > deadlines_of(case).due(case.type, Stage.rating, start):
+        return Message(N_("The time to rate the reply has passed."))
+    return None
+
+
 def rating_lapsed(case, now) -> Message | None:
+    """Closed when every window after the reply has lapsed: the rating's and, for a complaint,
+    the review's (the case stays open while a review may still be asked for)."""
     if case.due_at is None or now <= case.due_at:
         return Message(N_("The rating window is still open."))
+    return None
+
+
+# -- who decides a review: one level up, never the unit that decided -------------------------
+
+def deciding_units(case: Case) -> set[int]:
+    """The units that replied to this case or decided a review of it: none of them may decide
+    a review of it (信访工作条例 第三十五、三十六条)."""
+    return {ev.data["unit_id"] for ev in case.events
+            if ev.kind in (EventKind.replied, EventKind.review_decided)
+            and isinstance((ev.data or {}).get("unit_id"), int)}
+
+
+def review_body(case: Case):
+    """The unit one level above the unit that holds the case's last decision, or None when
+    none is configured (the platform's triage then assigns one)."""
+    unit = case.unit
+    upper = unit.supervising_unit if unit is not None else None
+    if upper is None or not upper.active or upper.id in deciding_units(case) or check_unit_allowed(upper, case):
+        return None
+    return upper
+
+
+def not_own_decision(case, now) -> Message | None:
+    if case.unit_id is not None and case.unit_id in deciding_units(case):
+        return Message(N_("The unit that made the decision under review may not decide the review."))
+    return None
+
+
+def review_to_route(case, now) -> Message | None:
+    return None if case.unit_id is None else Message(N_("This review already has its deciding body."))
+
+
+def reporter_named(case: Case) -> bool:
+    return not case.anonymous and (case.complainant_phone_enc is not None or case.complainant_email_enc is not None)
+
+
+def reporter_to_tell(case, now) -> Message | None:
+    if case.stage is not Stage.report_notice:
+        return Message(N_("The reporter has been told the decision already."))
+    return None
+
+
+def not_withdrawn_yet(case, now) -> Message | None:
+    if any(ev.kind is EventKind.withdrawn for ev in case.events):
+        return Message(N_("Your withdrawal has been recorded already."))
     return None
 
 
@@ -93,9 +156,21 @@ def route(ctx: Ctx) -> dict:
 
 
 def accept(ctx: Ctx) -> dict:
-    ctx.case.transferred_from_unit_id = None
-    if ctx.case.handler_id is None and ctx.actor.user_id is not None:
-        ctx.case.handler_id = ctx.actor.user_id
+    """Accepted (a report: a case is opened, 立案): the handling clock starts. A named reporter
+    not told the decision with it is told within 5 working days (the report_notice stage,
+    市场监督管理投诉举报处理暂行办法 第三十一条), and handling runs from the decision."""
+    case = ctx.case
+    case.transferred_from_unit_id = None
+    if case.handler_id is None and ctx.actor.user_id is not None:
+        case.handler_id = ctx.actor.user_id
+    tell_later = case.type is CaseType.report and reporter_named(case) and not ctx.values.get("public_text")
+    ctx.start_stage(Stage.report_notice if tell_later else Stage.handling)
+    return {"reporter_to_be_told": True} if tell_later else {}
+
+
+def notify_reporter(ctx: Ctx) -> dict:
+    """The named reporter is told the decision; the handling clock runs from the decision."""
+    ctx.start_stage(Stage.handling, ctx.case.stage_started_at)
     return {}
 
 
@@ -217,23 +292,44 @@ def rate(ctx: Ctx) -> dict:
 
 
 def request_review(ctx: Ctx) -> dict:
-    """The first request opens the review (复查), the second the re-review (复核)."""
+    """The first request opens the review (复查), the second the re-review (复核); each goes to
+    the body one level above the unit that decided last, never back to it (信访工作条例
+    第三十五、三十六条). With no upper level configured it waits for the platform's triage,
+    with an internal note saying why."""
     case = ctx.case
+    from_unit = case.unit
+    upper = review_body(case)
     case.rating = Rating.dissatisfied
     case.reviews_requested += 1
     first = case.reviews_requested == 1
     case.state = S.under_review if first else S.under_re_review
+    case.unit, case.handler_id = upper, None
     ctx.start_stage(Stage.review if first else Stage.re_review)
-    return {"round": case.reviews_requested}
+    if upper is None:
+        ctx.event.internal_text = (f"{from_unit.name if from_unit else '-'}: no upper level (supervising unit) is "
+                                   "configured; the platform's triage assigns the body that decides the "
+                                   + ("review" if first else "re-review"))
+    return {"round": case.reviews_requested, "from_unit_id": from_unit.id if from_unit else None,
+            "to_unit_id": upper.id if upper is not None else None}
+
+
+def route_review(ctx: Ctx) -> dict:
+    """Triage names the body that decides a review when no upper level was configured: any
+    unit but one that decided this case already."""
+    unit = unit_field(ctx)
+    if unit.id in deciding_units(ctx.case):
+        raise invalid("unit_id", N_("The unit that made the decision under review may not decide the review."))
+    ctx.case.unit, ctx.case.handler_id = unit, None
+    return {"unit_id": unit.id, "unit": unit.code}
 
 
 def decide_review(ctx: Ctx) -> dict:
-    """A review decision goes back to the complainant (replied, rating clock); a re-review
-    decision is final (closed)."""
+    """A review (复查) decision goes back to the complainant, who may ask for a re-review within
+    30 days (and rate it); a re-review (复核) decision is final (closed)."""
     final = ctx.case.state is S.under_re_review
     ctx.case.state = S.closed if final else S.replied
-    ctx.start_stage(None if final else Stage.rating)
-    return {"final": final}
+    ctx.start_stage(None if final else Stage.review_request)
+    return {"final": final, "unit_id": ctx.case.unit_id}
 
 
 def close_unrated(ctx: Ctx) -> dict:
@@ -241,9 +337,21 @@ def close_unrated(ctx: Ctx) -> dict:
 
 
 def reply(ctx: Ctx) -> dict:
+    """The written reply (处理意见书). A complaint waits for the complainant: the review window
+    (30 days, 信访工作条例 第三十五条) holds the case open, the rating has 15 of them. A report is
+    not rated or reviewed (市场监督管理投诉举报处理暂行办法 第三十一、三十二条): its reply closes it.
+    A suggestion is answered and may be rated."""
+    case = ctx.case
     finding = ctx.values.get("finding")
-    ctx.case.finding = finding
-    return {"finding": finding.value} if finding else {}
+    case.finding = finding
+    if case.type is CaseType.report:
+        case.state = S.closed
+        ctx.start_stage(None)
+    else:
+        case.state = S.replied
+        ctx.start_stage(Stage.rating if case.type is CaseType.suggestion else Stage.review_request)
+    data = {"unit_id": case.unit_id}
+    return {**data, "finding": finding.value} if finding else data
 
 
 def withdraw(ctx: Ctx) -> dict:

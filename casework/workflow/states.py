@@ -54,5 +54,5 @@ TABS: dict[str, tuple[S, ...]] = {
     "replied": (S.replied,),
     "done": tuple(s for s in S if s in FINISHED),
 }
-# the triage desk's one list: cases no unit holds yet
-TRIAGE = (S.received,)
+# the triage desk's list: cases no unit holds yet (new cases; reviews with no upper level)
+TRIAGE = (S.received, S.under_review, S.under_re_review)

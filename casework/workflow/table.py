@@ -71,10 +71,16 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(to_unit(), internal(hint=N_("Staff only (optional)."))),
          # the acceptance clock runs from submission: routing late gives the unit no more time
          clock=start(Stage.acceptance, from_submission=True), notices=(Notice.complainant,), primary=True),
+    # a report: the decision to open a case (立案), within 15 working days (办法 第三十一条)
     Move("accept", N_("Accept"), reached(S.pending_acceptance), reached(S.accepted), E.accepted,
          who=UNIT, types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, step=h.accept,
-         fields=(notice(),), clock=start(Stage.handling), notices=(Notice.complainant,), primary=True,
+         fields=(notice(),), clock=BY_STEP, notices=(Notice.complainant,), primary=True,
          document=Document.acceptance),
+    # a named reporter not told with the decision is told within 5 working days (report_notice)
+    Move("notify_reporter", N_("Tell the reporter the decision"), reached(S.accepted), frozenset(), E.note,
+         who=UNIT, types=REPORTS, step=h.notify_reporter, when=h.reporter_to_tell,
+         fields=(notice(N_("The decision, as the reporter is told it"), required=True, lo=5),),
+         clock=BY_STEP, notices=(Notice.complainant,), primary=True),
     Move("not_accept", N_("Do not accept"), reached(S.pending_acceptance), reached(S.not_accepted), E.not_accepted,
          who=Staff(HANDLERS, lead_when=lambda unit: unit.lead_approves_not_accept),
          types=ALL_TYPES - {CaseType.suggestion}, step=h.not_accept,
@@ -112,7 +118,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(Field("handler_id", Kind.ref, N_("Handler"), required=True, choices="handlers"),)),
     Move("note", N_("Internal note"), frozenset(S), frozenset(), E.note, who=UNIT, step=h.note,
          fields=(internal(N_("Note (staff only)"), required=True),)),
-    Move("extend", N_("Extend the handling time (unit lead)"), reached(S.accepted, S.mediating), frozenset(),
+    # once: the handling time (第三十三条), or a report's decision whether to open a case
+    Move("extend", N_("Extend the handling time (unit lead)"), reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(),
          E.extended, who=LEAD, step=h.extend, when=h.extendable,
          fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),)),
     Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
@@ -120,12 +127,13 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(notice(N_("What is being tested or appraised (told to the complainant)"), required=True, lo=5),)),
     Move("resume", N_("Restart the clock"), reached(S.accepted), frozenset(), E.resumed,
          who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
-    Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied), E.replied,
+    # a complaint then waits for review (30 days) and rating (15); a report's reply closes it
+    Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied, S.closed), E.replied,
          who=UNIT, types=NOT_MEDIATION, step=h.reply, fields=(REPLY_TEXT, FINDING),
-         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True, document=reply_document),
+         clock=BY_STEP, notices=(Notice.complainant,), primary=True, document=reply_document),
     Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
          E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply, fields=(REPLY_TEXT,),
-         clock=start(Stage.rating), notices=(Notice.complainant,), primary=True),
+         clock=BY_STEP, notices=(Notice.complainant,), primary=True),
     Move("link_duplicate", N_("Mark as a duplicate"), reached(S.received, S.pending_acceptance, S.accepted),
          reached(S.closed), E.linked, who=Staff(HANDLERS, unrouted=frozenset({Role.triage_operator})),
          step=duplicates.link,
@@ -135,19 +143,31 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          clock=STOP, notices=(Notice.complainant,)),
     # -- the complainant's answer to the reply: rating, review, re-review (第三十五、三十六条) ------
     Move("withdraw", N_("Withdraw"), BEFORE_REPLY, reached(S.withdrawn), E.withdrawn, who=COMPLAINANT,
-         step=h.withdraw, fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),), clock=STOP),
+         types=ALL_TYPES - REPORTS, step=h.withdraw, fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),),
+         clock=STOP),
+    # a reporter's withdrawal is recorded; the unit decides whether the handling goes on
+    Move("withdraw_report", N_("Withdraw"), BEFORE_REPLY, frozenset(), E.withdrawn, who=COMPLAINANT,
+         types=REPORTS, step=h.note, when=h.not_withdrawn_yet,
+         fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),)),
     # rated: closed, unless dissatisfied while a review can still be asked for (the step decides)
+    # no rating and no review of a report (办法 第三十一、三十二条; 信访工作条例 第三十一条)
     Move("rate", N_("Rate the reply"), reached(S.replied), reached(S.closed, S.replied), E.rated, who=COMPLAINANT,
-         step=h.rate, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating),
+         types=frozenset({CaseType.complaint, CaseType.suggestion}), step=h.rate, when=h.rating_open, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating),
                               notice(N_("Comment (optional)"), hi=1000)), clock=BY_STEP),
-    # the first request opens the review (复查), the second the re-review (复核)
+    # the first request opens the review (复查), the second the re-review (复核), each decided one
+    # level above the unit that decided last (第三十五、三十六条)
     Move("request_review", N_("Ask for a review"), reached(S.replied), reached(S.under_review, S.under_re_review),
-         E.review_requested, who=COMPLAINANT, types=ALL_TYPES - {CaseType.suggestion}, step=h.request_review,
+         E.review_requested, who=COMPLAINANT, types=frozenset({CaseType.complaint}), step=h.request_review,
          when=h.review_open, fields=(notice(N_("Why you are not satisfied"), required=True, lo=5, rows=4),),
          clock=BY_STEP),
     # a review decision goes back to the complainant; a re-review decision is final
+    # with no upper level configured, the platform's triage names the deciding body
+    Move("route_review", N_("Name the body that decides the review"), reached(S.under_review, S.under_re_review),
+         frozenset(), E.routed, who=Staff(frozenset(), unrouted=frozenset({Role.triage_operator})),
+         types=frozenset({CaseType.complaint}), step=h.route_review, when=h.review_to_route,
+         fields=(to_unit(), internal(hint=N_("Staff only (optional)."))), notices=(Notice.complainant,), primary=True),
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
-         reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review,
+         reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),),
          clock=BY_STEP, notices=(Notice.complainant,), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from casework.accounts.actor import Actor
-from casework.cases.models import Attachment, Case, Channel, Event, EventKind
+from casework.accounts.models import Role
+from casework.cases.models import ActorKind, Attachment, Case, CaseType, Channel, Event, EventKind
 from casework.context import Services
 from casework.intake.operations import submit_case
 from casework.intake.validation import validate_submission
@@ -25,7 +26,8 @@ def at(services, moment):
 
 
 def closed_case(db, services, submission_data, when, **changes) -> str:
-    """A case filed and withdrawn at ``when`` (closed then), with one uploaded file."""
+    """A case filed and withdrawn (a report: not opened by its unit) at ``when``, with one
+    uploaded file."""
     clock = at(services, when)
     with db.session_scope() as s:
         sub, errors = validate_submission(s, submission_data(**changes))
@@ -37,7 +39,11 @@ def closed_case(db, services, submission_data, when, **changes) -> str:
         services.files.put(key, "staff", b"staff copy")
         s.add(Attachment(case_id=case.id, filename="凭证.png", content_type="image/png", size=17, sha256="0" * 64,
                          storage_key=key, uploaded_at=when))
-        perform(s, clock, Actor.complainant(case.id), case, "withdraw", public_text="不再需要处理")
+        if case.type is CaseType.report:  # a reporter's withdrawal does not end a report: its unit does
+            unit = Actor(ActorKind.staff, roles=frozenset({(case.unit_id, Role.handler)}))
+            perform(s, clock, unit, case, "not_accept", reason="unverifiable", public_text="举报内容无法核实，不予立案。")
+        else:
+            perform(s, clock, Actor.complainant(case.id), case, "withdraw", public_text="不再需要处理")
     return number
 
 
@@ -69,16 +75,17 @@ def test_cases_closed_longer_than_the_period_are_erased_and_statistics_stay(db, 
     before = figures(db, services, now)
 
     dry = erase_expired(db, later, dry_run=True)
-    assert sorted(dry.cases) == sorted([old, anon]) and dry.files == 2
+    # each: its upload and the written 不予受理告知书 of its unit (casework.documents)
+    assert sorted(dry.cases) == sorted([old, anon]) and dry.files == 4
     with db.session_scope(write=False) as s:
         assert load(s, old).complainant_phone_enc is not None  # a dry run changes nothing
 
     result = erase_expired(db, later)
-    assert sorted(result.cases) == sorted([old, anon]) and result.files == 2 and result.outbox >= 1
+    assert sorted(result.cases) == sorted([old, anon]) and result.files == 4 and result.outbox >= 1
     with db.session_scope(write=False) as s:
         case = load(s, old)
         assert all(getattr(case, col) is None for col in PERSONAL)
-        assert case.state.value == "withdrawn" and case.category.code == "illegal_fees" and case.unit_id
+        assert case.state.value == "not_accepted" and case.category.code == "illegal_fees" and case.unit_id
         att = s.scalar(select(Attachment).where(Attachment.case_id == case.id))
         assert att.erased_at is not None and att.filename == "-" and att.size == 17
         assert all(m.recipient_enc is None and m.payload_enc is None

@@ -24,6 +24,7 @@ UNIT, OTHER = 5, 9
 MATRIX: dict[str, set[str]] = {
     "route": {"triage_operator@unrouted"},
     "accept": {"handler", "unit_lead"},
+    "notify_reporter": {"handler", "unit_lead"},
     "not_accept": {"handler", "unit_lead"},
     "transfer": {"handler", "unit_lead"},
     "send_back": {"handler", "unit_lead"},
@@ -39,8 +40,10 @@ MATRIX: dict[str, set[str]] = {
     "acknowledge_reply": {"handler", "unit_lead"},
     "link_duplicate": {"handler", "unit_lead", "triage_operator@unrouted"},
     "withdraw": {"complainant"},
+    "withdraw_report": {"complainant"},
     "rate": {"complainant"},
     "request_review": {"complainant"},
+    "route_review": {"triage_operator@unrouted"},
     "decide_review": {"handler", "unit_lead"},
     "close_unrated": {"system"},
     "issue_supervision": {"supervisor", "supervisor@unrouted"},

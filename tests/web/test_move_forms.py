@@ -71,7 +71,7 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, handler, complaint, "resume")
     act(db, services, handler, complaint, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
-    check(handler, complaint)                       # under review (decide_review)
+    check(make_staff("swd-central", Role.handler), complaint)  # under review one level up (decide_review)
     report = file_case(type="report", category="illegal_fees", title="协会违规收费",
                        description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
     act(db, services, handler, report, "accept")
@@ -106,8 +106,14 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     check(mediator, mediation.case_id)              # signed (record_followup)
     # a supervisor's notice
     check(make_staff("mca", Role.supervisor), complaint)
+    # a named report decided without telling the reporter: tell them (notify_reporter)
+    act(db, services, handler, report, "reply", public_text="经调查，举报属实，已责令整改。", finding="substantiated")
+    named = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                      description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    act(db, services, handler, named, "accept")
+    check(handler, named)
     offered = {m.name for m in staff_moves() if not m.own_page}
-    assert offered - seen <= {"route", "send_back", "link_duplicate"}, f"not checked: {offered - seen}"
+    assert offered - seen <= {"route", "send_back", "link_duplicate", "route_review"}, f"not checked: {offered - seen}"
 
 
 def test_the_triage_desk_forms_match_the_table(client, db, file_case, make_staff):
@@ -188,7 +194,7 @@ def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_do
     from web.public import respond, track
 
     assert set(track.PUBLIC_MOVES) == set(track.DONE) == {"supply_info", "rate", "request_review", "withdraw",
-                                                                   "end_mediation", "request_recusal"}
+                                                                   "withdraw_report", "end_mediation", "request_recusal"}
     assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse",
                                                                       "respondent_end_mediation",
                                                                       "respondent_request_recusal"}

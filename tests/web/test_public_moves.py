@@ -3,9 +3,11 @@ ask for review, withdraw. POST only, with the case opened by number and code."""
 import re
 
 import pytest
+from sqlalchemy import select
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S
+from casework.registry.models import Unit
 from casework.workflow.machine import perform
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -77,16 +79,25 @@ def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened
 
 
 def test_review_then_re_review_then_final(client, db, services, make_staff, opened):
+    """信访工作条例 第三十五、三十六条: the page names the body one level up and the date to ask by."""
     receipt, csrf, get = opened
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
     staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    assert "中央社会工作部" in get().split('id="review-where"')[1][:300]  # the level above 工业和信息化部
     assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
     assert state(db, receipt.case_id)[0] is S.under_review
-    staff_move(db, services, handler, receipt.case_id, "decide_review", public_text="复查后维持原答复意见。")
+    assert "中央社会工作部" in get().split('id="review-body"')[1][:200]
+    upper = make_staff("swd-central", Role.handler)
+    staff_move(db, services, upper, receipt.case_id, "decide_review", public_text="复查后维持原答复意见。")
     assert post(client, receipt, csrf, "request_review", db, public_text="仍不满意，申请复核。").status_code == 303
-    assert state(db, receipt.case_id)[0] is S.under_re_review
-    staff_move(db, services, handler, receipt.case_id, "decide_review", public_text="复核决定：责令协会整改。")
+    assert state(db, receipt.case_id)[0] is S.under_re_review  # no level above 中央社会工作部: triage names one
+    triage = make_staff("triage", Role.triage_operator)
+    with db.session_scope(write=False) as s:
+        ndrc = s.scalar(select(Unit.id).where(Unit.code == "ndrc"))
+    staff_move(db, services, triage, receipt.case_id, "route_review", unit_id=str(ndrc))
+    staff_move(db, services, make_staff("ndrc", Role.handler), receipt.case_id, "decide_review",
+               public_text="复核决定：责令协会整改。")
     assert state(db, receipt.case_id)[0] is S.closed
     refused = post(client, receipt, csrf, "request_review", db, public_text="再申请一次。")
     assert refused.status_code == 422

@@ -69,6 +69,7 @@ DONE = {
     "withdraw": lambda: _("Your case has been withdrawn."),
     "end_mediation": lambda: _("You ended the mediation. You may apply for arbitration, go to court, or turn this request into a complaint."),
     "request_recusal": lambda: _("Your request for a mediator's recusal has been received. Mediation is suspended until the mediation body decides."),
+    "withdraw_report": lambda: _("Your withdrawal has been recorded. The unit decides whether the handling of the report goes on."),
 }
 
 

@@ -1,0 +1,181 @@
+"""Review (复查) and re-review (复核) up the chain, their windows, and reports handled as
+reports. Each test names the article it follows."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseState as S, EventKind, Stage
+from casework.context import Services
+from casework.registry.models import Association, Unit
+from casework.workflow import machine
+from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed
+
+REPLY = "经核查，协会已退还多收的会费，并停止强制入会的做法。"
+SICHUAN_FOOD = "四川省食品工业协会"  # its main industry department: 四川省经济和信息化厅 (sc-economy-it)
+
+
+def at(services, days):
+    return Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                    clock=lambda: services.clock() + timedelta(days=days))
+
+
+@pytest.fixture
+def do(db, services):
+    def run(actor, case_id, move, svc=None, **fields):
+        with db.session_scope() as s:
+            machine.perform(s, svc or services, actor, s.get(Case, case_id), move, **fields)
+            c = s.get(Case, case_id)
+            return c.state, c.unit.code if c.unit else None
+    return run
+
+
+def moves(db, actor, case_id, now=None):
+    with db.session_scope(write=False) as s:
+        return {m.name for m in machine.available_moves(actor, s.get(Case, case_id), now)}
+
+
+@pytest.fixture
+def sichuan_complaint(db, file_case):
+    with db.session_scope(write=False) as s:
+        code = s.scalar(select(Association.credit_code).where(Association.name == SICHUAN_FOOD))
+    return file_case(association=code).case_id
+
+
+def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_that_decided(
+        db, services, sichuan_complaint, make_staff, do):
+    """信访工作条例（2022）第三十五条: 复查 by the body one level above the unit that replied;
+    第三十六条: 复核 by the level above the reviewing body, final."""
+    case = sichuan_complaint
+    province, ministry, top = (make_staff(code, Role.handler) for code in ("sc-economy-it", "miit", "swd-central"))
+    complainant = Actor.complainant(case)
+    do(province, case, "accept")
+    assert do(province, case, "reply", public_text=REPLY) == (S.replied, "sc-economy-it")
+    assert do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。") == (S.under_review, "miit")
+    with pytest.raises(Forbidden):  # the unit that replied no longer decides anything on it
+        do(province, case, "decide_review", public_text="维持原处理意见。经复查，事实清楚。")
+    assert do(ministry, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。") == (S.replied, "miit")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.stage is Stage.review_request  # 30 days to ask for 复核
+    assert do(complainant, case, "request_review", public_text="对复查意见不服，请求复核。") == (S.under_re_review, "swd-central")
+    assert do(top, case, "decide_review", public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
+    assert "request_review" not in moves(db, complainant, case)
+
+
+def test_with_no_upper_level_the_review_goes_to_triage_and_never_to_a_unit_that_decided(
+        db, services, file_case, make_staff, do):
+    """信访工作条例 第三十五、三十六条: the deciding body is never the one that decided; where no
+    upper level is configured the platform's triage names one (a clear internal note says why)."""
+    case = file_case().case_id  # 中国复合材料工业协会: 工业和信息化部, whose upper level is 中央社会工作部
+    miit, top = make_staff("miit", Role.handler), make_staff("swd-central", Role.handler)
+    triage = make_staff("triage", Role.triage_operator)
+    complainant = Actor.complainant(case)
+    do(miit, case, "accept")
+    do(miit, case, "reply", public_text=REPLY)
+    do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
+    do(top, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    assert do(complainant, case, "request_review", public_text="请求复核。理由如下。") == (S.under_re_review, None)
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        note = [e for e in c.events if e.kind is EventKind.review_requested][-1].internal_text
+        assert "no upper level" in note
+    assert "route_review" in moves(db, triage, case)
+    with db.session_scope(write=False) as s:
+        ids = {u.code: u.id for u in s.scalars(select(Unit))}
+    for decided in ("miit", "swd-central"):
+        with pytest.raises(InvalidMove) as err:
+            do(triage, case, "route_review", unit_id=str(ids[decided]))
+        assert "unit_id" in err.value.errors
+    assert do(triage, case, "route_review", unit_id=str(ids["ndrc"])) == (S.under_re_review, "ndrc")
+
+
+def test_the_rating_window_is_shorter_than_the_review_window_and_the_case_stays_open_while_review_may_be_asked(
+        db, services, file_case, make_staff, do):
+    """信访工作条例 第三十五条: 30 days to ask for 复查, whatever the 15-day satisfaction rating."""
+    case = file_case().case_id
+    miit = make_staff("miit", Role.handler)
+    complainant = Actor.complainant(case)
+    do(miit, case, "accept")
+    do(miit, case, "reply", public_text=REPLY)
+    day = lambda n: at(services, n).clock()  # noqa: E731
+    assert {"rate", "request_review"} <= moves(db, complainant, case, day(10))
+    assert "rate" not in moves(db, complainant, case, day(17))
+    assert "request_review" in moves(db, complainant, case, day(25))
+    system = Actor.system("sweep")
+    with pytest.raises(MoveNotAllowed):
+        do(system, case, "close_unrated", svc=at(services, 25))
+    assert do(system, case, "close_unrated", svc=at(services, 32))[0] is S.closed
+
+
+def test_a_report_is_neither_rated_nor_reviewed_its_reply_closes_it(db, services, file_case, make_staff, do):
+    """市场监督管理投诉举报处理暂行办法 第三十一、三十二条; 信访工作条例 第三十一条."""
+    case = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                     description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    miit = make_staff("miit", Role.handler)
+    do(miit, case, "accept", public_text="你举报的事项已立案调查。")
+    assert do(miit, case, "reply", public_text="经调查，举报情况属实，已责令协会退还费用。", finding="substantiated")[0] is S.closed
+    reporter = Actor.complainant(case)
+    assert not {"rate", "request_review"} & moves(db, reporter, case)
+
+
+def test_a_named_reporter_not_told_with_the_decision_is_told_within_five_working_days(
+        db, services, file_case, make_staff, do):
+    """办法 第三十一条: the decision to open a case (立案) within 15 working days; a named reporter
+    is told within 5 working days of it (the report_notice time limit)."""
+    case = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                     description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    miit = make_staff("miit", Role.handler)
+    do(miit, case, "accept")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        decided, due = c.stage_started_at, c.due_at
+        assert c.stage is Stage.report_notice
+        working = machine.MOVES["notify_reporter"]
+        assert (due - decided).days <= 9  # 5 working days, weekends and holidays skipped
+    assert "notify_reporter" in moves(db, miit, case)
+    do(miit, case, "notify_reporter", public_text="你举报的事项已于今日立案调查。")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.stage is Stage.handling and c.stage_started_at == decided  # handling runs from the decision
+    assert "notify_reporter" not in moves(db, miit, case) and working.notices
+
+
+def test_an_anonymous_report_goes_straight_to_handling(db, file_case, make_staff, do):
+    case = file_case(type="report", category="illegal_fees", anonymous=True, complainant=None,
+                     title="协会违规收费", description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    do(make_staff("miit", Role.handler), case, "accept")
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, case).stage is Stage.handling
+
+
+def test_the_lead_extends_a_reports_filing_decision_once(db, services, file_case, make_staff, do):
+    """市场监督管理行政处罚程序规定 第十八条: the decision whether to open a case (立案) may be
+    extended once by 15 working days with the lead's approval."""
+    case = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                     description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    lead, handler = make_staff("miit", Role.unit_lead), make_staff("miit", Role.handler)
+    assert "extend" not in moves(db, handler, case)
+    with db.session_scope(write=False) as s:
+        before = s.get(Case, case).due_at
+    do(lead, case, "extend", public_text="案情复杂，需要进一步核查，延长立案审查期限。")
+    with db.session_scope(write=False) as s:
+        after = s.get(Case, case).due_at
+    assert after - before >= timedelta(days=15 + 4)  # 15 working days: three weeks at least
+    assert "extend" not in moves(db, lead, case)
+
+
+def test_a_reporters_withdrawal_is_recorded_and_the_handling_goes_on(db, file_case, make_staff, do):
+    """A report is a lead for the authority, not the reporter's claim: withdrawing it does not
+    end the handling (信访工作条例 第三十一条; 办法 第三十一条); the unit decides."""
+    case = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                     description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
+    reporter = Actor.complainant(case)
+    assert "withdraw" not in moves(db, reporter, case) and "withdraw_report" in moves(db, reporter, case)
+    assert do(reporter, case, "withdraw_report", public_text="不想再追究了。")[0] is S.pending_acceptance
+    with db.session_scope(write=False) as s:
+        assert [e.kind for e in s.get(Case, case).events].count(EventKind.withdrawn) == 1
+    assert "withdraw_report" not in moves(db, reporter, case)
+    assert "accept" in moves(db, make_staff("miit", Role.handler), case)
