@@ -18,6 +18,7 @@ from casework.cases.models import CaseType
 from casework.cases.numbers import CHINA
 from casework.deadlines.calendar import Computation, WorkingCalendar, china_date
 from casework.deadlines.models import CalendarOverride, CalendarYear, Stage, TimeLimit
+from casework.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     (CaseType.mediation, Stage.acceptance): Limit(7, True),
     (CaseType.suggestion, Stage.acceptance): Limit(60, False),  # answered, not accepted
     (CaseType.report, Stage.report_notice): Limit(5, True),
+    # a report's 立案 decision is extended once by 15 working days (行政处罚程序规定 第十八条), not
+    # by the 30 days of a complaint's handling
+    (CaseType.report, Stage.extension): Limit(15, True),
     # 信访工作条例 第二十三条第三款: a unit objects to a transfer outside its remit within 5 working days
     (None, Stage.transfer_objection): Limit(5, True),
     # 补正: no statute fixes the period (办法 第十五条第一款第五项 only makes missing material a
@@ -57,6 +61,57 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     # 第三十一条 sets no time: a setting)
     (None, Stage.performance_followup): Limit(5, True),
 }
+
+
+# (case type or None for any, stage) -> the legal basis of its default, shown on /admin/time-limits
+# beside the limit. An article is cited only where the statute sets the figure; "Design default"
+# where the law sets none and the figure is the design's. docs/legal.md says which citations were
+# checked against a published text and which were not.
+_DESIGN = N_("Design default (no statute sets it)")
+_ACCEPTANCE_BANFA = N_("市场监督管理投诉举报处理暂行办法 art. 14: 7 working days to decide on acceptance")
+BASIS: dict[tuple[CaseType | None, Stage], str] = {
+    (None, Stage.triage): _DESIGN,
+    (CaseType.complaint, Stage.acceptance): _ACCEPTANCE_BANFA,
+    (CaseType.report, Stage.acceptance): N_(
+        "市场监督管理行政处罚程序规定 art. 18: 15 working days to decide whether to open a case (立案)"),
+    (CaseType.mediation, Stage.acceptance): _ACCEPTANCE_BANFA,
+    (CaseType.suggestion, Stage.acceptance): N_(
+        "Design default (a suggestion is answered, not accepted; no statute sets the period)"),
+    (CaseType.report, Stage.report_notice): N_(
+        "市场监督管理投诉举报处理暂行办法 art. 31: a named reporter is told within 5 working days of the 立案 decision"),
+    (None, Stage.transfer_objection): N_(
+        "信访工作条例 art. 23 para. 3: objection to a transfer within 5 working days of receipt"),
+    (None, Stage.material): N_(
+        "Design default (no statute sets the 补正 period; 办法 art. 15 para. 1 item 5 only makes missing "
+        "material a ground not to accept)"),
+    (None, Stage.handling): N_(
+        "信访工作条例 (2022): 60 days from acceptance (article number not yet checked, see docs/legal.md)"),
+    (CaseType.report, Stage.extension): N_(
+        "市场监督管理行政处罚程序规定 art. 18: once, 15 working days more, with the head's approval"),
+    (None, Stage.extension): N_(
+        "信访工作条例 (2022): at most 30 days more, with the head's approval (article number not yet checked, "
+        "see docs/legal.md)"),
+    (None, Stage.rating): N_("Design default (no statute sets a period for rating the reply)"),
+    (None, Stage.review_request): N_(
+        "信访工作条例 art. 35 (复查) and art. 36 (复核): 30 days from receiving the written answer"),
+    (None, Stage.review): N_("信访工作条例 art. 35: the 复查 opinion within 30 days of the request"),
+    (None, Stage.re_review): N_("信访工作条例 art. 36: the 复核 opinion within 30 days of the request"),
+    (None, Stage.mediation_answer): N_("Design default (人民调解法 art. 17 sets no period for the answer)"),
+    (None, Stage.mediation): N_(
+        "市场监督管理投诉举报处理暂行办法 art. 21 para. 1 item 5: 45 working days from acceptance; art. 20: "
+        "testing and appraisal not counted"),
+    (None, Stage.mediation_end_notice): N_(
+        "市场监督管理投诉举报处理暂行办法 art. 21: the parties are told within 7 working days of the end"),
+    (None, Stage.judicial_confirmation): N_(
+        "人民调解法 art. 33: 30 days from the agreement taking effect (民事诉讼法 for other mediation bodies)"),
+    (None, Stage.performance_followup): N_("Design default (人民调解法 art. 31 sets no time for the follow-up)"),
+}
+
+
+def basis(case_type: CaseType | None, stage: Stage) -> str:
+    """The legal basis of a time limit (an untranslated message): its own row's, else the stage's
+    ("" where none is recorded; tests/web/test_time_limit_basis.py keeps that from happening)."""
+    return BASIS.get((case_type, stage)) or BASIS.get((None, stage), "")
 
 
 def seed_time_limits(session: Session) -> int:

@@ -28,7 +28,7 @@ from casework.registry.models import Association, Unit, UnitKind, association_in
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 NAME_MIN, NAME_MAX, NAME_EN_MAX = 2, 200, 300
 FIELDS = ("code", "name", "name_en", "kind", "region_code", "notice_email", "supervising_unit", "association",
-          "lead_approves_not_accept", "active")
+          "lead_approves_not_accept", "people_mediation_committee", "active")
 
 
 def unit_snapshot(unit: Unit) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def unit_snapshot(unit: Unit) -> dict[str, Any]:
         "supervising_unit": unit.supervising_unit.code if unit.supervising_unit else None,
         "association": _association_code(unit),
         "lead_approves_not_accept": unit.lead_approves_not_accept,
+        "people_mediation_committee": unit.people_mediation_committee,
         "active": unit.active,
     }
 
@@ -58,6 +59,7 @@ def form_values(unit: Unit) -> dict[str, str]:
     snap = unit_snapshot(unit)
     values = {k: ("" if v is None else str(v)) for k, v in snap.items()}
     values["lead_approves_not_accept"] = "1" if unit.lead_approves_not_accept else ""
+    values["people_mediation_committee"] = "1" if unit.people_mediation_committee else ""
     values["active"] = "1" if unit.active else ""
     return values
 
@@ -74,6 +76,9 @@ class UnitValues:
     association: Association | None
     lead_approves_not_accept: bool
     active: bool
+    # a mediation body that is a 人民调解委员会: its 调解协议书 cites 人民调解法 第三十三条 for
+    # 司法确认; any other mediation body's cites 民事诉讼法 (casework.mediation.document)
+    people_mediation_committee: bool = False
 
 
 def check_unit(session: Session, raw: Mapping[str, str], unit: Unit | None = None) -> tuple[UnitValues | None, Errors]:
@@ -137,11 +142,15 @@ def check_unit(session: Session, raw: Mapping[str, str], unit: Unit | None = Non
         elif kind is not None and kind is not UnitKind.mediation_body:
             err("association", N_("Only a mediation body belongs to an association."))
 
+    people_mediation = _flag(raw.get("people_mediation_committee"))
+    if people_mediation and kind is not None and kind is not UnitKind.mediation_body:
+        err("people_mediation_committee", N_("Only a mediation body can be a people's mediation committee."))
+
     if errors:
         return None, errors
     assert kind is not None
     return UnitValues(code, name, name_en, kind, region_code, notice_email, supervising, association,
-                      _flag(raw.get("lead_approves_not_accept")), _flag(raw.get("active"))), {}
+                      _flag(raw.get("lead_approves_not_accept")), _flag(raw.get("active")), people_mediation), {}
 
 
 def associations_naming(session: Session, unit: Unit) -> int:
@@ -165,6 +174,7 @@ def _apply(unit: Unit, values: UnitValues) -> None:
     unit.supervising_unit_id = values.supervising_unit.id if values.supervising_unit else None
     unit.association_id = values.association.id if values.association else None
     unit.lead_approves_not_accept, unit.active = values.lead_approves_not_accept, values.active
+    unit.people_mediation_committee = values.people_mediation_committee
 
 
 def create_unit(session: Session, actor: Actor, values: UnitValues) -> Change:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from casework.deadlines import operations as ops
 from casework.deadlines.calendar import library_confirms
-from casework.deadlines.limits import Deadlines
+from casework.deadlines.limits import Deadlines, basis
 from casework.deadlines.models import CalendarOverride, CalendarYear
 from web.admin.blueprint import bp
 from web.auth import current_actor
@@ -79,7 +79,8 @@ def calendar_year(year: int):
 
 @bp.get("/time-limits")
 def time_limits():
-    return render_template("admin/time_limits.html", limits=ops.limit_rows(db_session()), errors={}, failed=None)
+    return render_template("admin/time_limits.html", limits=ops.limit_rows(db_session()), basis=basis, errors={},
+                           failed=None)
 
 
 @bp.post("/time-limits/<int:limit_id>")
@@ -89,8 +90,8 @@ def time_limit_save(limit_id: int):
         ops.update_limit(s, limit_id, request.form.get("amount", ""), request.form.get("working_days") == "1",
                          actor=current_actor())
     except ops.DeadlineAdminError as err:
-        return render_template("admin/time_limits.html", limits=ops.limit_rows(s), errors=tr_errors(err.errors),
-                               failed=limit_id), 422
+        return render_template("admin/time_limits.html", limits=ops.limit_rows(s), basis=basis,
+                               errors=tr_errors(err.errors), failed=limit_id), 422
     flash(_("Time limit saved; new stages use it from now on."))
     return redirect(url_for("admin.time_limits"), code=303)
 

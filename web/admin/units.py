@@ -14,7 +14,7 @@ from web.auth import current_actor
 from web.i18n import title, tr_errors
 from web.requestdb import db_session
 
-FLAGS = ("lead_approves_not_accept", "active")
+FLAGS = ("lead_approves_not_accept", "people_mediation_committee", "active")
 
 
 def _unit(code: str) -> Unit:

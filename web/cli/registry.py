@@ -132,14 +132,18 @@ def units_list_cmd(kind: str | None) -> None:
 @click.option("--supervising-unit", default="", help="Code of the unit that receives supervision notices")
 @click.option("--association", default="", help="Credit code of the association a mediation body belongs to")
 @click.option("--lead-approves-not-accept", is_flag=True, help="Only the unit lead may decline a case")
+@click.option("--people-mediation-committee", is_flag=True,
+              help="A mediation body that is a 人民调解委员会 (its agreements cite 人民调解法)")
 def units_create_cmd(code: str, name: str, name_en: str, kind: str, region_code: str, notice_email: str,
-                     supervising_unit: str, association: str, lead_approves_not_accept: bool) -> None:
+                     supervising_unit: str, association: str, lead_approves_not_accept: bool,
+                     people_mediation_committee: bool) -> None:
     """Create the unit CODE (lower-case letters, digits, hyphens; fixed once created)."""
     from casework.registry import units as ops
 
     raw = {"code": code, "name": name, "name_en": name_en, "kind": kind, "region_code": region_code,
            "notice_email": notice_email, "supervising_unit": supervising_unit, "association": association,
-           "lead_approves_not_accept": "1" if lead_approves_not_accept else "", "active": "1"}
+           "lead_approves_not_accept": "1" if lead_approves_not_accept else "",
+           "people_mediation_committee": "1" if people_mediation_committee else "", "active": "1"}
     with _db().session_scope() as session:
         values, errors = ops.check_unit(session, raw)
         if errors:
