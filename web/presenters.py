@@ -33,6 +33,10 @@ def event_title(ev) -> str:
         return _("%(n)d file(s) attached", n=int((ev.data or {}).get("count", 0)))
     if ev.kind is EventKind.state_changed and ev.to_state is not None:
         return _("Status: %(state)s", state=title(ev.to_state))
+    if ev.kind is EventKind.review_requested and ev.to_state is CaseState.under_re_review:
+        return _("Re-review requested")
+    if ev.kind is EventKind.review_decided and ev.from_state is CaseState.under_re_review:
+        return _("Re-review decided (final)")
     if ev.kind is EventKind.linked and (ev.data or {}).get("followup"):
         return _("Turned into complaint %(number)s", number=ev.data["followup"])
     return title(ev.kind)
@@ -56,7 +60,7 @@ def public_deadline(case: Case) -> dict | None:
         return None
     return {
         "stage": case.stage.value,
-        "stage_title": title(case.stage),
+        "stage_title": _("Asking for a re-review") if re_review_open(case) else title(case.stage),
         "due_date": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
         "paused": case.paused_at is not None,
         # waiting for material (补正): the complainant's own deadline, while the stage clock stands still
@@ -72,9 +76,18 @@ MEDIATION_NEXT_STEP = {
 }
 
 
+def re_review_open(case: Case) -> bool:
+    """A review was decided: what may be asked now is the re-review (复核), not a review."""
+    return case.state is CaseState.replied and case.stage is Stage.review_request and case.reviews_requested >= 1
+
+
 def next_step(case: Case) -> str:
     if case.type is CaseType.mediation and case.state in MEDIATION_NEXT_STEP:
         return MEDIATION_NEXT_STEP[case.state]()
+    if case.state is CaseState.closed and case.type is CaseType.complaint and case.reviews_requested >= 2:
+        return _("This case is closed. The re-review decision is final: the same matter on the same facts and reasons is not accepted again.")
+    if re_review_open(case):
+        return _("The review has been decided. If you are not satisfied, you can ask once for a re-review; its decision is final.")
     return NEXT_STEP[case.state]()
 
 

@@ -73,6 +73,13 @@ DONE = {
 }
 
 
+def done(move: str, case) -> str:
+    """What the page says after a move; the second request for review is the re-review (复核)."""
+    if move == "request_review" and case.reviews_requested > 1:
+        return _("Your request for re-review has been received.")
+    return DONE[move]()
+
+
 @bp.post("/track/<number>/moves/<move>")
 def public_move(number: str, move: str):
     number = normalize_number(number)
@@ -98,7 +105,7 @@ def public_move(number: str, move: str):
         case = case_by_number(db, number)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message)), err.status
-    flash(DONE[move]())
+    flash(done(move, case))
     return redirect(url_for("public.status", number=number), code=303)
 
 
