@@ -838,7 +838,8 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
     c["notices"] = len(rows)
     c["notice_templates"] = dict(Counter(r[2] for r in rows))
     c["receipts"] = sum(1 for r in rows if r[2] == "case_receipt" and r[1] in (case1_id, case2_id))
-    c["updates_to_complainant"] = sum(1 for r in rows if r[2] == "case_update" and r[1] == case1_id)
+    # news for the complainant: "look at your case", or "a written notice is there" (casework.documents)
+    c["updates_to_complainant"] = sum(1 for r in rows if r[2] in ("case_update", "case_document") and r[1] == case1_id)
     c["sweep_notices"] = sum(1 for r in rows if r[1] is None and r[2] in ("unit_overdue", "supervision_1"))
     c["files"] = len(files)
     c["files_per_notice"] = dict(Counter(file_ids[i] for i in row_ids))  # {1: all} is right

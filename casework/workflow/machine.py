@@ -114,7 +114,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
     values = check_fields(move, case, fields)
     before = case.state
     event = Event(
-        case=case, created_at=now, actor_kind=actor.kind, actor_id=actor.user_id, kind=move.event,
+        created_at=now, actor_kind=actor.kind, actor_id=actor.user_id, kind=move.event,
         from_state=before, summary=f"{name} by {actor.kind}:{actor.user_id or '-'}",
         public_text=values.get("public_text"), internal_text=values.get("internal_text"),
     )
@@ -128,6 +128,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
     if document is not None:
         event.data["document"] = document.value  # the notice says a document is there
     case.updated_at = now
+    event.case = case  # on the timeline only now: a refused step (or one that flushes) leaves none
     session.add(event)
     try:
         session.flush()
