@@ -1,13 +1,19 @@
 """Shared fixtures: a real database (SQLite file, or PostgreSQL with TEST_DATABASE_URL),
-migrated once per run with Alembic, demo registry loaded once, case tables emptied
-between tests. Factories return callables."""
+migrated once per run with Alembic, demo registry loaded once. Each test runs in one
+transaction rolled back at its end: every session of the test (its own, the app's request
+sessions, operations through session_scope, the CLI run in-process) joins it through a
+SAVEPOINT. A test marked ``commits`` (its data must reach another connection: a worker
+process, a live server thread, racing threads, a backup) commits for real, and every table
+but the demo registry is emptied after it. Factories return callables."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import MetaData, event, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.ddl import sort_tables
 
 from casework import migrate
 from casework.context import Services
@@ -15,9 +21,19 @@ from casework.db import Database
 from casework.settings import Settings, new_key
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CASE_TABLES = ("intake_receipt", "outbox_message", "attachment", "mediation_session", "mediator_recusal",
-               "mediation", "reveal_request", "event", "case",
-               "staff_session", "api_token", "membership", "user_account", "stat_rollup", "association_risk", "stat_refresh")
+ROOT = Path(__file__).resolve().parents[1]
+TRANSLATIONS = ROOT / "web" / "translations"
+
+
+def pytest_configure(config):
+    """Stop at once when a catalog is not compiled: without the .mo files the pages come out
+    in English and dozens of tests fail without saying why."""
+    stale = [str(po.with_suffix(".mo").relative_to(ROOT)) for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+             if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
+    if stale:
+        pytest.exit(f"the translations are not compiled: {', '.join(stale)} is missing or older than its messages.po. "
+                    "Run `make translations` (or `.venv/bin/pybabel compile -d web/translations -D messages`), "
+                    "then the tests again.", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def needs_service(reason: str):
@@ -72,14 +88,103 @@ def db(settings) -> Database:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def _emptied_after_commits(db) -> list[str]:
+    """The tables a committing test empties, children first: every table but those holding
+    rows once migrated and seeded (the demo registry, the default limits, alembic_version)."""
+    meta = MetaData()
+    with db.engine.connect() as conn:
+        meta.reflect(conn)
+        empty = [t for t in meta.tables.values() if conn.scalar(select(func.count()).select_from(t)) == 0]
+    return [t.name for t in reversed(sort_tables(empty))]
+
+
 @pytest.fixture(autouse=True)
-def _clean_cases(request):
-    yield
-    if "db" in request.fixturenames:
-        database: Database = request.getfixturevalue("db")
+def _isolation(request):
+    """Every test that touches the database runs in one transaction, rolled back at its end;
+    a test marked ``commits`` commits, and its rows are deleted afterwards."""
+    if "db" not in request.fixturenames:
+        yield
+        return
+    database: Database = request.getfixturevalue("db")
+    emptied = request.getfixturevalue("_emptied_after_commits")
+    limits_before = _limits_generation()
+    if request.node.get_closest_marker("commits"):
+        yield
         with database.engine.begin() as conn:
-            for table in CASE_TABLES:
+            for table in emptied:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+        _forget_cached_limits(limits_before)
+        return
+    from web.cli import main as cli_main
+
+    mp = pytest.MonkeyPatch()
+    with database.engine.connect() as conn:
+        outer = conn.begin()
+        joined = sessionmaker(conn, class_=JoinedSession, expire_on_commit=False,
+                              join_transaction_mode="create_savepoint")
+        mp.setattr(database, "read", joined)
+        mp.setattr(database, "write", joined)
+        # the CLI run in-process (CliRunner) builds its app from the environment: with this database
+        mp.setattr(cli_main, "create_app", lambda: _cli_app(database))
+        try:
+            yield
+        finally:
+            mp.undo()
+            outer.rollback()
+            _forget_cached_limits(limits_before)
+
+
+class JoinedSession(Session):
+    """A session of a test: its transaction is a SAVEPOINT on the test's connection. Closed
+    without a commit or a rollback, one that wrote nothing releases its savepoint instead of
+    rolling back to it: ROLLBACK TO would also undo what another session committed inside it
+    meanwhile (a request made while the test's read session is open), which a transaction of
+    its own never did."""
+
+    def close(self) -> None:
+        transaction = self.get_transaction()
+        if transaction is not None and transaction.is_active and not self.info.get("wrote"):
+            self.commit()
+        super().close()
+
+
+@event.listens_for(JoinedSession, "before_flush")
+def _flushing(session, _ctx, _instances) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(JoinedSession, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("wrote", None)
+
+
+@event.listens_for(JoinedSession, "do_orm_execute")
+def _executed(state) -> None:
+    if not state.is_select:
+        state.session.info["wrote"] = True
+
+
+def _cli_app(database: Database):
+    from web.app import create_app
+
+    return create_app(Settings.from_env(), database=database)
+
+
+def _limits_generation() -> int:
+    from casework.deadlines import limits
+
+    return limits._generation[0]
+
+
+def _forget_cached_limits(since: int) -> None:
+    """The time limits and calendar are cached per process until one of their rows changes:
+    drop what a test that changed them put there (its rows are gone)."""
+    from casework.deadlines import limits
+
+    if limits._generation[0] != since:
+        limits._cache.clear()
 
 
 @pytest.fixture(scope="session")

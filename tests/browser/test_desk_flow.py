@@ -14,7 +14,8 @@ from casework.cases.models import CannedReply
 from casework.registry.models import Unit
 from tests.browser.conftest import shot, sign_in
 
-pytestmark = pytest.mark.browser
+# the live server answers from threads of its own: the test commits its rows
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
 REPLY = "经核查，该协会已停止强制入会做法，并已退还贵公司缴纳的会费两万元。"
 NOTE = "内部：已与协会秘书长电话核实，退费凭证存档。"

@@ -4,7 +4,8 @@ import re
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.browser
+# the live server answers from threads of its own: the test commits its rows
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
 
 @pytest.fixture

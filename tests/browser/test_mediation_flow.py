@@ -19,7 +19,8 @@ from casework.accounts.models import Role, User
 from casework.cases.numbers import CHINA
 from tests.browser.conftest import shot, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cjk_pdf")]
+# the live server answers from threads of its own: the test commits its rows
+pytestmark = [pytest.mark.browser, pytest.mark.commits, pytest.mark.usefixtures("cjk_pdf")]
 
 CLAIM = "请求对方支付拖欠的货款三十万元。"
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"

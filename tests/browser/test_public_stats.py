@@ -8,7 +8,8 @@ from sqlalchemy import select
 from casework.registry.models import Association
 from casework.stats.rollup import month_of, refresh
 
-pytestmark = pytest.mark.browser
+# the live server answers from threads of its own: the test commits its rows
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
 
 @pytest.fixture

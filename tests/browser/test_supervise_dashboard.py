@@ -11,7 +11,8 @@ from casework.stats.risk import grade_all
 from casework.stats.rollup import refresh
 from tests.browser.conftest import shot, sign_in
 
-pytestmark = pytest.mark.browser
+# the live server answers from threads of its own: the test commits its rows
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
 
 def utcnow():

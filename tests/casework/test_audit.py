@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role, User
@@ -131,9 +131,6 @@ def test_time_limits_and_calendar_changes_are_audited(db, admin):
     assert (got[0].before["amount"], got[0].after["amount"]) == (old, old + 1)
     assert got[3].before == {"day": "2031-05-06", "working": True, "note": "测试调休"} and got[3].after is None
     assert got[4].after == {"count": 2, "first": "2031-10-08", "last": "2031-10-09"}
-    with db.session_scope() as s:
-        s.execute(text("DELETE FROM calendar_override"))
-        s.execute(text("DELETE FROM calendar_year"))
 
 
 def test_account_changes_are_audited_without_passwords(db, admin):

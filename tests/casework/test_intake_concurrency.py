@@ -3,11 +3,17 @@ Runs on SQLite and, in CI, on PostgreSQL where the race is real."""
 import logging
 import threading
 
+import pytest
+
 from sqlalchemy import func, select
 
 from casework.cases.models import Case, Channel
 from casework.intake.operations import submit_case
 from casework.intake.validation import validate_submission
+
+# threads racing on connections of their own; and the SQL log of a connection opened after the
+# level is set: every test here commits
+pytestmark = pytest.mark.commits
 
 
 def race(db, services, data, n, key=None):

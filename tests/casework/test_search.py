@@ -32,7 +32,8 @@ def _postgres_backend(db, root):
     return backend
 
 
-@pytest.fixture(params=["whoosh", "postgres"] if ON_POSTGRES else ["whoosh"])
+# the PostgreSQL backend writes its rows through connections of its own: those tests commit
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.commits)] if ON_POSTGRES else ["whoosh"])
 def backend(request, tmp_path):
     """Every test taking ``backend`` runs against both backends."""
     if request.param == "whoosh":
@@ -377,6 +378,7 @@ def pg_backend(db, tmp_path):
 
 
 @pytest.mark.postgres
+@pytest.mark.commits
 def test_postgres_reindex_all_rewrites_in_place_and_search_keeps_answering(db, services, pg_backend, file_case,
                                                                            monkeypatch):
     backend = pg_backend
@@ -397,6 +399,7 @@ def test_postgres_reindex_all_rewrites_in_place_and_search_keeps_answering(db, s
 
 
 @pytest.mark.postgres
+@pytest.mark.commits
 def test_postgres_rows_go_with_their_case(db, services, pg_backend, file_case):
     from sqlalchemy import text
 
@@ -410,6 +413,7 @@ def test_postgres_rows_go_with_their_case(db, services, pg_backend, file_case):
 
 
 @pytest.mark.postgres
+@pytest.mark.commits
 def test_postgres_ranks_title_matches_first_and_takes_odd_input(db, services, pg_backend, file_case):
     in_title = file_case(title="强制入会的投诉材料", description="详细情况见附件，请协会依法处理并答复。")
     in_text = file_case(title="其他问题说明材料", description="协会要求我们强制入会" + LONG)

@@ -14,14 +14,16 @@ def table_names(db) -> list[str]:
 
 
 def row_counts(db) -> dict[str, int]:
-    with db.engine.connect() as conn:
+    with db.session_scope(write=False) as s:  # the test's own connection: what it wrote, committed or not
+        conn = s.connection()
         return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in table_names(db)}
 
 
 def dump(db) -> str:
     """Every row of every table, every column, as text (bytes decoded as latin-1 and as hex)."""
     out = []
-    with db.engine.connect() as conn:
+    with db.session_scope(write=False) as s:
+        conn = s.connection()
         for t in table_names(db):
             for row in conn.execute(text(f'SELECT * FROM "{t}"')):
                 for value in row:

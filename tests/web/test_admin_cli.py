@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -12,17 +11,11 @@ from casework.accounts.models import ApiToken, User
 from casework.audit.models import AuditActorKind, AuditEntry
 from casework.cases.models import Category
 from casework.registry.models import Association, AssociationStatus, Unit
-from tests.web.test_admin_registry import csv_file, forget_test_rows, new_code
+from tests.web.test_admin_registry import csv_file, new_code
 from tests.web.test_cli import env_for
 from web.cli import main
 
 PASSWORD = "a long enough secret"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forget_afterwards(db):
-    yield
-    forget_test_rows(db)
 
 
 def run(settings, *args, input=None):
@@ -153,10 +146,6 @@ def test_routing_import_and_calendar_are_audited_as_cli(settings, db, tmp_path):
     assert got[0].after["mode"] == "upsert" and got[0].after["file"] == "rules.csv"
     assert all(e.actor_kind is AuditActorKind.cli for e in got)
     assert rules.exists()
-    with db.session_scope() as s:
-        from sqlalchemy import text
-
-        s.execute(text("DELETE FROM calendar_override"))
 
 
 def test_audit_prints_entries_with_filters(settings, db):

@@ -44,26 +44,6 @@ def csrf(client, path="/admin/associations/import") -> str:
     return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
 
 
-def forget_test_rows(db) -> None:
-    """The registry rows these admin tests made (the registry is shared by the whole run)."""
-    from sqlalchemy import text
-
-    with db.session_scope() as s:
-        made = "SELECT id FROM association WHERE credit_code LIKE '51440300MJ77%'"
-        s.execute(text(f"DELETE FROM association_industry_department WHERE association_id IN ({made})"))
-        s.execute(text(f"UPDATE unit SET association_id = NULL WHERE association_id IN ({made})"))
-        s.execute(text("DELETE FROM association WHERE credit_code LIKE '51440300MJ77%'"))
-        s.execute(text("DELETE FROM unit WHERE code LIKE 'sz-test-%' OR code LIKE 'cli-test-%'"))
-        s.execute(text("DELETE FROM category WHERE (code LIKE 'audit\\_%' ESCAPE '\\' OR code LIKE 'cli\\_%' ESCAPE '\\')"
-                       " AND id NOT IN (SELECT category_id FROM \"case\")"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forget_afterwards(db):
-    yield
-    forget_test_rows(db)
-
-
 @pytest.fixture
 def admin(client, db, make_staff):
     actor = make_staff("mca", Role.administrator)

@@ -14,7 +14,6 @@ from casework.audit.models import AuditEntry
 from casework.cases.models import Category
 from casework.notify import templates as notices
 from casework.registry.models import Unit
-from tests.web.test_admin_registry import forget_test_rows
 from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -29,12 +28,6 @@ _n = itertools.count(1)
 
 def csrf(client, path="/admin/units/new") -> str:
     return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forget_afterwards(db):
-    yield
-    forget_test_rows(db)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from casework.accounts.models import Role
 from casework.registry.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_associations
 from casework.registry.models import Association, Unit, UnitKind
 from casework.registry.validation import check_association, units_by_code
-from tests.web.test_admin_registry import csrf, forget_test_rows, new_code
+from tests.web.test_admin_registry import csrf, new_code
 from tests.web.test_admin_routing import login_as
 
 FORM_ERROR = re.compile(r'<p class="error" id="([a-z_]+)-error">')
@@ -66,7 +66,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def target(db) -> str:
     """An association whose main industry department has since been taken out of use."""
     with db.session_scope() as s:
@@ -78,8 +78,7 @@ def target(db) -> str:
         assert result.ok, result.errors
         for unit in s.scalars(select(Unit).where(Unit.code.in_((RETIRED, OFF)))):
             unit.active = False
-    yield code
-    forget_test_rows(db)
+    return code
 
 
 def csv_text(values: dict) -> str:

@@ -22,19 +22,13 @@ def test_calendar_days_roll_forward_and_bad_input_is_refused(settings, db):
 
 
 def test_override_and_import(settings, db, tmp_path):
-    from sqlalchemy import text
-
     runner = CliRunner()
-    try:
-        ok = runner.invoke(main, ["calendar", "override", "2027-01-02", "--working", "--note", "2027 元旦调休"],
-                           env=env_for(settings))
-        assert ok.exit_code == 0, ok.output
-        out = runner.invoke(main, ["calendar", "add", "2026-12-31", "1"], env=env_for(settings))
-        assert out.output.strip().splitlines()[-1] == "2027-01-02"
-        bad = tmp_path / "bad.csv"
-        bad.write_text("date,working,note\n2027-02-06,maybe,春节调休\n", encoding="utf-8")
-        res = runner.invoke(main, ["calendar", "import", str(bad)], env=env_for(settings))
-        assert res.exit_code == 1 and "line 2" in res.output
-    finally:
-        with db.session_scope() as s:
-            s.execute(text("DELETE FROM calendar_override"))
+    ok = runner.invoke(main, ["calendar", "override", "2027-01-02", "--working", "--note", "2027 元旦调休"],
+                       env=env_for(settings))
+    assert ok.exit_code == 0, ok.output
+    out = runner.invoke(main, ["calendar", "add", "2026-12-31", "1"], env=env_for(settings))
+    assert out.output.strip().splitlines()[-1] == "2027-01-02"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,working,note\n2027-02-06,maybe,春节调休\n", encoding="utf-8")
+    res = runner.invoke(main, ["calendar", "import", str(bad)], env=env_for(settings))
+    assert res.exit_code == 1 and "line 2" in res.output

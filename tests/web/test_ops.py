@@ -309,6 +309,7 @@ def gunicorn(settings, db, tmp_path):
             proc.wait(20)
 
 
+@pytest.mark.commits  # gunicorn's workers file the case: other processes, rows of their own
 def test_gunicorn_aggregates_workers_and_logs_json_without_personal_data(gunicorn, submission_data):
     base, out, err = gunicorn
     body = json.dumps(submission_data(complainant={"name": NAME, "phone": PHONE, "email": EMAIL})).encode()

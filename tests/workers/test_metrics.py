@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.workers.conftest import free_port, wait_for
 
-pytestmark = pytest.mark.redis
+# a Celery worker process reads and writes the rows: the test commits them
+pytestmark = [pytest.mark.redis, pytest.mark.commits]
 
 
 def _scrape(port: int) -> dict:

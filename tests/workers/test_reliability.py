@@ -14,7 +14,8 @@ from casework.notify.channels import FileSink
 from casework.notify.models import OutboxMessage, OutboxStatus
 from tests.workers.conftest import wait_for
 
-pytestmark = pytest.mark.redis
+# a Celery worker process reads and writes the rows: the test commits them
+pytestmark = [pytest.mark.redis, pytest.mark.commits]
 
 
 def test_redis_down_while_200_cases_are_filed(db, settings, client, submission_data, redis_server, start_worker):
