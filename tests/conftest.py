@@ -364,9 +364,10 @@ def act(db, services, make_staff):
 def hand_counted(db, services, file_case, act):
     """Five cases about 中国复合材料工业协会, filed now, whose figures are counted by hand:
     a accepted, replied (substantiated), rated satisfied, closed; b not accepted; c accepted,
-    replied, review asked; d left past its acceptance deadline (overdue, supervised by the
-    sweep); e a report accepted and replied (not substantiated).
-    Totals: received 5, accepted 3, not_accepted 1, replied 3, concluded 2, on_time 2,
+    replied, review asked (now decided one level up, at 中央社会工作部); d left past its acceptance
+    deadline (overdue, supervised by the sweep); e a report accepted and replied (not
+    substantiated), which closes it (a report is neither rated nor reviewed).
+    Totals: received 5, accepted 3, not_accepted 1, replied 3, concluded 3, on_time 3,
     overdue_now 1, ever_overdue 1, rated 2, satisfied 1, reviewed 1, supervised 1,
     with_finding 2, substantiated 1."""
     from datetime import timedelta

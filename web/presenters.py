@@ -107,6 +107,7 @@ def review_info(case: Case) -> dict | None:
     if case.state is CaseState.replied and case.stage is Stage.review_request and case.due_at is not None:
         body = review_body(case)
         return {"body": unit_title(body) if body is not None else None,
+                "decided_by": unit_title(case.unit) if case.unit is not None else None,
                 "by": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
                 "re_review": case.reviews_requested >= 1}
     return None

@@ -32,6 +32,9 @@ DEMO_STAFF: tuple[DemoStaff, ...] = (
     DemoStaff("demo-lead-miit", "演示·工信部负责人", "miit", Role.unit_lead),
     DemoStaff("demo-handler-mca", "演示·民政部承办人", "mca", Role.handler),
     DemoStaff("demo-handler-samr", "演示·市场监管总局承办人", "samr", Role.handler),
+    # a Sichuan complaint's reply, its 复查 one level up (miit) and its 复核 one more (swd-central)
+    DemoStaff("demo-handler-sc", "演示·四川省经信厅承办人", "sc-economy-it", Role.handler),
+    DemoStaff("demo-handler-swd", "演示·社会工作部承办人", "swd-central", Role.handler),
     DemoStaff("demo-triage", "演示·平台分拨员", "triage", Role.triage_operator),
     DemoStaff("demo-mediator-caam", "演示·中汽协调解员", "caam-mediation", Role.handler),
     DemoStaff("demo-supervisor", "演示·社会工作部督办人员", "swd-central", Role.supervisor),

@@ -92,8 +92,12 @@ def _check(f: Field, case: Case, value: Any, raw: dict[str, Any]) -> Any:
             # an empty choice says what is missing where the row says so, else which to choose
             missing = not text and f.missing != REQUIRED
             raise _FieldError(Message(f.missing if missing else f.wrong)) from None
-    # ref, date, datetime: the step resolves them (it needs the database or the calendar)
-    return str(value).strip() if value is not None else None
+    # ref, date, datetime: the step resolves them (it needs the database or the calendar); a
+    # required one left empty is said at once, with the others
+    text = str(value).strip() if value is not None else ""
+    if not text and f.is_required(case, raw):
+        raise _FieldError(Message(f.missing))
+    return text or None
 
 
 def perform(session: Session, services: Services, actor: Actor, case: Case, name: str,

@@ -152,7 +152,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # rated: closed, unless dissatisfied while a review can still be asked for (the step decides)
     # no rating and no review of a report (办法 第三十一、三十二条; 信访工作条例 第三十一条)
     Move("rate", N_("Rate the reply"), reached(S.replied), reached(S.closed, S.replied), E.rated, who=COMPLAINANT,
-         types=frozenset({CaseType.complaint, CaseType.suggestion}), step=h.rate, when=h.rating_open, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating),
+         types=frozenset({CaseType.complaint, CaseType.suggestion}), step=h.rate, when=h.rating_open, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating,
+                                    missing=N_("Choose how satisfied you are."), wrong=N_("Choose how satisfied you are.")),
                               notice(N_("Comment (optional)"), hi=1000)), clock=BY_STEP),
     # the first request opens the review (复查), the second the re-review (复核), each decided one
     # level above the unit that decided last (第三十五、三十六条)
@@ -278,7 +279,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  Field("terms", Kind.text, N_("Agreed terms, one per line"), required=True, lo=10, rows=6,
                        hint=N_("Each line becomes a numbered term of the mediation agreement.")),
                  Field("performance_method", Kind.text, N_("How the agreement is performed"), required=True, lo=4, hi=1000, rows=2),
-                 Field("performance_due", Kind.date, N_("Performance deadline"), required=True, hint=N_("YYYY-MM-DD"))),
+                 Field("performance_due", Kind.date, N_("Performance deadline"), required=True)),
          clock=STOP, notices=(Notice.mediation_ended,),
          # the 调解协议书 is made in the same transaction: no agreement without its document
          followup=store_agreement,

@@ -130,8 +130,13 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     mediator.locator("#move-log_session button[type=submit]").click()
     mediator.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     mediator.locator("#move-record_agreement summary").click()
-    mediator.locator("#m-record_agreement-facts").fill(FACTS)
-    mediator.locator("#m-record_agreement-terms").fill(TERMS)
+    # the parties' particulars, the dispute and the performance (人民调解法 第二十九条)
+    for name, value in (("applicant_id", "110101199001011234"), ("applicant_address", "北京市东城区示例路1号"),
+                        ("respondent_id", "91110000100000000X"), ("respondent_address", "天津市滨海新区示例大道8号"),
+                        ("facts", FACTS), ("issues", "货款三十万元是否应当支付"),
+                        ("liability", "被申请人逾期付款，应承担主要责任"), ("terms", TERMS),
+                        ("performance_method", "银行转账至申请人账户"), ("performance_due", "2099-12-31")):
+        mediator.locator(f"#m-record_agreement-{name}").fill(value)
     mediator.locator("#move-record_agreement button[type=submit]").click()
     mediator.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     assert mediator.locator("#case-state").inner_text() == "调解成功"

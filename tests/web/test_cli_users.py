@@ -108,6 +108,7 @@ def test_demo_staff_are_made_once_and_can_sign_in(settings, db):
     assert roles_of(db, "demo-supervisor") == [("swd-central", "supervisor")]
     assert roles_of(db, "demo-admin") == [("mca", "administrator")]
     wanted = {("miit", "handler"), ("miit", "unit_lead"), ("mca", "handler"), ("samr", "handler"),
+              ("sc-economy-it", "handler"), ("swd-central", "handler"),
               ("triage", "triage_operator"), ("caam-mediation", "handler"), ("swd-central", "supervisor"),
               ("mca", "administrator")}
     assert {(d.unit_code, d.role.value) for d in DEMO_STAFF} == wanted
