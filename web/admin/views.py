@@ -65,10 +65,6 @@ def _labels():
             "changes": [c for c in [web_session.pop(CHANGE, None)] if c]}
 
 
-def _carry_change(change: ops.Change, *, hide: tuple[str, ...] = ()) -> None:
-    carry_change(change, hide=hide)
-
-
 def _form(fields) -> dict[str, str]:
     return form_values(fields, flags=("active",) if "active" in fields else ())
 
@@ -159,7 +155,7 @@ def _save_rule(rule: RoutingRule | None):
     actor = current_actor()
     change = (ops.update_rule(session, actor, rule, checked) if rule
               else ops.create_rule(session, actor, checked))
-    _carry_change(change)
+    carry_change(change)
     return redirect(url_for("admin.routing", _anchor=f"rule-{change.row_id}"))
 
 
@@ -189,7 +185,7 @@ def rule_deactivate(rule_id: int):
     session = db_session()
     rule = session.get(RoutingRule, rule_id) or abort(404)
     change = ops.deactivate_rule(session, current_actor(), rule)
-    _carry_change(change)
+    carry_change(change)
     return redirect(url_for("admin.routing", _anchor=f"rule-{rule_id}"))
 
 
@@ -215,7 +211,7 @@ def joint_mediation():
     if errors:
         return _joint_page(values, tr_errors(errors), status=422)
     change = ops.add_joint_body(session, current_actor(), *checked)
-    _carry_change(change)
+    carry_change(change)
     return redirect(url_for("admin.joint_mediation"))
 
 
@@ -224,7 +220,7 @@ def joint_mediation_remove(body_id: int):
     session = db_session()
     body = session.get(JointMediationBody, body_id) or abort(404)
     change = ops.remove_joint_body(session, current_actor(), body)
-    _carry_change(change)
+    carry_change(change)
     return redirect(url_for("admin.joint_mediation"))
 
 
@@ -264,7 +260,7 @@ def _save_reply(reply: CannedReply | None):
     if errors:
         return _reply_page(values, tr_errors(errors), reply, status=422)
     change = ops.save_canned_reply(session, current_actor(), checked, reply)
-    _carry_change(change, hide=("body",))
+    carry_change(change, hide=("body",))
     return redirect(url_for("admin.canned_replies", unit=checked.unit.code))
 
 
@@ -291,5 +287,5 @@ def canned_reply_deactivate(reply_id: int):
     session = db_session()
     reply = session.get(CannedReply, reply_id) or abort(404)
     change = ops.deactivate_canned_reply(session, current_actor(), reply)
-    _carry_change(change, hide=("body",))
+    carry_change(change, hide=("body",))
     return redirect(url_for("admin.canned_replies", unit=change.after["unit"]))

@@ -3,6 +3,8 @@ opened with the case number and query code; staff get the same files from the de
 (web.desk.documents). Never cached; a document of another case, or one erased, is a 404."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import Response, abort, redirect, url_for
 
 from casework.cases.models import Case
@@ -16,18 +18,24 @@ from web.public.track import authorised
 from web.requestdb import db_session, services
 
 
+def pdf_download(read: Callable[[], bytes], filename: str) -> Response:
+    """A stored PDF as a download, never cached; 404 when it cannot be read (gone, erased, or
+    not decryptable): the written notices and the 调解协议书."""
+    try:
+        data = read()
+    except (LookupError, OSError, DecryptionError):
+        abort(404)
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def document_response(case: Case, document_id: int) -> Response:
     doc = case_document(db_session(), case, document_id)
     if doc is None:
         abort(404)
-    try:
-        data = document_bytes(services(), doc)
-    except (LookupError, OSError, DecryptionError):
-        abort(404)
-    resp = Response(data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{document_filename(case, doc)}"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return pdf_download(lambda: document_bytes(services(), doc), document_filename(case, doc))
 
 
 def written_notices(case: Case) -> list[dict]:

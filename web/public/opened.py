@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import time
 
-from flask import request, session
+from flask import redirect, render_template, request, session, url_for
 
 from casework.cases.numbers import normalize_number
 from web.extensions import limiter
-from web.requestdb import services
+from web.requestdb import db_session, services
 
 MINUTES = 30
 APPLICANT = "tracked"
@@ -40,6 +40,17 @@ def forget(kind: str, number: str) -> None:
     session[kind] = opened
 
 
+def open_case(kind: str, lookup, template: str, error: str, endpoint: str):
+    """The posted number and code: a wrong code and an unknown number answer the same 404 on
+    ``template``; the right ones open the case for ``kind`` and go on to ``endpoint``."""
+    number = normalize_number(request.form.get("number", ""))
+    case = lookup(db_session(), services().settings.query_pepper, number, request.form.get("code", ""))
+    if case is None:
+        return render_template(template, number=number, error=error), 404
+    grant(kind, case.number)
+    return redirect(url_for(endpoint, number=case.number), code=303)
+
+
 def lookup_key(number: str) -> str:
     """The rate-limit key of failed lookups of one case number, whichever way they come in."""
     return "lookup:" + normalize_number(number)[:20]
@@ -52,7 +63,6 @@ def _number_key() -> str:
 def _right_code() -> bool:
     from casework.cases.queries import case_for_lookup
     from casework.mediation.operations import respondent_lookup
-    from web.requestdb import db_session
 
     lookup = respondent_lookup if request.endpoint == "public.respond_submit" else case_for_lookup
     number, code = request.form.get("number", ""), request.form.get("code", "")

@@ -26,14 +26,14 @@ from casework.mediation.operations import (
 )
 from casework.privacy import masking
 from casework.privacy.codes import check_code
-from casework.privacy.crypto import DecryptionError
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.spec import RESPONDENT as RESPONDENT_PARTY
 from web import move_fields
 from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public.blueprint import bp
-from web.public.opened import RESPONDENT, forget, grant, is_open, lookup_limited
+from web.public.documents import pdf_download
+from web.public.opened import RESPONDENT, forget, is_open, lookup_limited, open_case
 from web.public.track import authorised as _applicantauthorised
 from web.requestdb import db_session, discard_changes, services
 
@@ -69,14 +69,7 @@ def agreement_response(case: Case) -> Response:
     med = case.mediation
     if med is None or not med.agreement_key:
         abort(404)
-    try:
-        data = agreement_bytes(services(), med)
-    except (LookupError, OSError, DecryptionError):
-        abort(404)
-    resp = Response(data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{agreement_filename(case)}"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return pdf_download(lambda: agreement_bytes(services(), med), agreement_filename(case))
 
 
 # -- the respondent -------------------------------------------------------------------
@@ -89,13 +82,9 @@ def respond_form():
 @bp.post("/respond")
 @lookup_limited
 def respond_submit():
-    number = normalize_number(request.form.get("number", ""))
-    case = respondent_lookup(db_session(), services().settings.query_pepper, number, request.form.get("code", ""))
-    if case is None:
-        error = _("No mediation request matches this case number and answer code. Check both and try again.")
-        return render_template("public/respond.html", number=number, error=error), 404
-    grant(RESPONDENT, case.number)
-    return redirect(url_for("public.respond_status", number=case.number), code=303)
+    return open_case(RESPONDENT, respondent_lookup, "public/respond.html",
+                     _("No mediation request matches this case number and answer code. Check both and try again."),
+                     "public.respond_status")
 
 
 def _render_respondent(case: Case, *, status: int = 200, values=None, errors=None, failed_move=None,

@@ -103,34 +103,39 @@ def stats():
         q=q, page=page, pages=max(1, -(-total // PER_PAGE)), listed=listed, listed_total=total)
 
 
+def _one(model, scope: str, ident: int):
+    """The page of one association or unit (404 when there is none): the row, its period and
+    threshold, and the totals and months counted for it alone."""
+    session, period, threshold, as_of = _basis()
+    row = session.get(model, ident)
+    if row is None:
+        abort(404)
+    totals = disclose(queries.totals(session, period, **{scope: ident}), threshold)
+    page = dict(_common(period, threshold, as_of), name=_name(row), totals=totals,
+                months=_months(session, period, threshold, **{scope: ident}))
+    return session, period, threshold, row, totals, page
+
+
+def _mediation_ended(totals) -> bool:
+    return bool(totals.counts["mediation_ended"].value)
+
+
 @bp.get("/stats/associations/<int:association_id>")
 def stats_association(association_id: int):
-    session, period, threshold, as_of = _basis()
-    association = session.get(Association, association_id)
-    if association is None:
-        abort(404)
-    totals = disclose(queries.totals(session, period, association=association_id), threshold)
+    *_, association, totals, page = _one(Association, "association", association_id)
     return render_template(
-        "public/stats_association.html", **_common(period, threshold, as_of),
-        association=association, name=_name(association), totals=totals,
-        months=_months(session, period, threshold, association=association_id),
-        mediation=association.mediation_body_id is not None or bool(totals.counts["mediation_ended"].value))
+        "public/stats_association.html", **page, association=association,
+        mediation=association.mediation_body_id is not None or _mediation_ended(totals))
 
 
 @bp.get("/stats/units/<int:unit_id>")
 def stats_unit(unit_id: int):
-    session, period, threshold, as_of = _basis()
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
-    totals = disclose(queries.totals(session, period, unit=unit_id), threshold)
+    session, period, threshold, unit, totals, page = _one(Unit, "unit", unit_id)
     return render_template(
-        "public/stats_unit.html", **_common(period, threshold, as_of),
-        unit=unit, name=_name(unit), totals=totals,
-        months=_months(session, period, threshold, unit=unit_id),
+        "public/stats_unit.html", **page, unit=unit,
         categories=_named(session, Category, disclose_rows(
             queries.breakdown(session, "category", period, unit=unit_id, measures=PUBLIC_MEASURES), threshold)),
-        mediation=unit.kind is UnitKind.mediation_body or bool(totals.counts["mediation_ended"].value))
+        mediation=unit.kind is UnitKind.mediation_body or _mediation_ended(totals))
 
 
 @bp.get("/open-data")

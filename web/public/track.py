@@ -19,7 +19,7 @@ from casework.workflow.spec import COMPLAINANT
 from web import move_fields
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
-from web.public.opened import APPLICANT, forget, grant, is_open, lookup_limited
+from web.public.opened import APPLICANT, forget, is_open, lookup_limited, open_case
 from web.requestdb import db_session, discard_changes, services
 
 
@@ -32,14 +32,8 @@ def track_form():
 @bp.post("/track")
 @lookup_limited
 def track_submit():
-    number = normalize_number(request.form.get("number", ""))
-    code = request.form.get("code", "")
-    case = case_for_lookup(db_session(), services().settings.query_pepper, number, code)
-    if case is None:
-        error = _("No case matches this case number and query code. Check both and try again.")
-        return render_template("public/track.html", number=number, error=error), 404
-    grant(APPLICANT, case.number)
-    return redirect(url_for("public.status", number=case.number), code=303)
+    return open_case(APPLICANT, case_for_lookup, "public/track.html",
+                     _("No case matches this case number and query code. Check both and try again."), "public.status")
 
 
 def authorised(number: str) -> bool:
