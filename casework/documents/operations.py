@@ -7,7 +7,6 @@ commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import Template
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from casework.documents.models import CaseDocument, DocumentTemplate
 from casework.documents.texts import BODY_MAX, LOCALES, REQUIRED, TEMPLATES, TITLE_MAX, placeholders
 from casework.i18n import Message, N_
 from casework.intake.validation import clean_text
+from casework.notify.templates import check_placeholders
 
 
 def text_of(session: Session, kind: Document, locale: str) -> tuple[str, str]:
@@ -105,30 +105,11 @@ def template_row(session: Session, kind: Document, locale: str) -> TemplateRow |
 def check_text(kind: Document, title: str, body: str) -> tuple[tuple[str, str] | None, dict[str, list[Message]]]:
     """Validate an administrator's text: lengths, well-formed placeholders, none the kind does
     not know, and every part the law requires kept (REQUIRED)."""
-    errors: dict[str, list[Message]] = {}
-    known = placeholders(kind)
     title, body = clean_text(title), clean_text(body, multiline=True)
-    for name, text, most in (("title", title, TITLE_MAX), ("body", body, BODY_MAX)):
-        problems: list[Message] = []
-        if not 1 <= len(text) <= most:
-            problems.append(Message(N_("Required, at most %(max)d characters."), {"max": most}))
-        tpl = Template(text)
-        if not tpl.is_valid():
-            problems.append(Message(N_("A $ must start a placeholder such as $case_number; write $$ for a "
-                                       "dollar sign.")))
-        else:
-            unknown = [p for p in dict.fromkeys(tpl.get_identifiers()) if p not in known]
-            if unknown:
-                problems.append(Message(N_("Unknown placeholders: %(unknown)s. This document knows only: %(known)s."),
-                                        {"unknown": ", ".join("$" + p for p in unknown),
-                                         "known": ", ".join("$" + p for p in known)}))
-        if problems:
-            errors[name] = problems
-    if "body" not in errors:
-        missing = sorted(REQUIRED[kind] - set(Template(body).get_identifiers()))
-        if missing:
-            errors["body"] = [Message(N_("This document must keep %(missing)s: the law requires it to state "
-                                         "that part."), {"missing": ", ".join("$" + p for p in missing)})]
+    errors = check_placeholders(
+        (("title", title, TITLE_MAX), ("body", body, BODY_MAX)), placeholders(kind), REQUIRED[kind],
+        unknown=N_("Unknown placeholders: %(unknown)s. This document knows only: %(known)s."),
+        missing=N_("This document must keep %(missing)s: the law requires it to state that part."))
     return (None, errors) if errors else ((title, body), {})
 
 

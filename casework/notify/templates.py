@@ -176,13 +176,13 @@ def template_row(session: Session, template: str, locale: str) -> TemplateRow | 
     return next((r for r in template_rows(session) if (r.template, r.locale) == (template, locale)), None)
 
 
-def check_text(template: str, subject: str, body: str) -> tuple[tuple[str, str] | None, dict[str, list[Message]]]:
-    """Validate an override: lengths, well-formed placeholders, none the template does not
-    know, the required ones kept."""
+def check_placeholders(texts: tuple[tuple[str, str, int], ...], known, required, *, unknown: str,
+                       missing: str) -> dict[str, list[Message]]:
+    """An administrator's texts (field name, text, most characters) against the placeholders a
+    template knows and the ones it must keep (``$name``, string.Template); errors per field.
+    ``unknown`` and ``missing`` are the msgids that say so, in the words of the template's kind."""
     errors: dict[str, list[Message]] = {}
-    known = set(placeholders(template))
-    subject, body = clean_text(subject), clean_text(body, multiline=True)
-    for name, text, most in (("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)):
+    for name, text, most in texts:
         problems: list[Message] = []
         if not 1 <= len(text) <= most:
             problems.append(Message(N_("Required, at most %(max)d characters."), {"max": most}))
@@ -191,18 +191,29 @@ def check_text(template: str, subject: str, body: str) -> tuple[tuple[str, str] 
             problems.append(Message(N_("A $ must start a placeholder such as $case_number; write $$ for a "
                                        "dollar sign.")))
         else:
-            unknown = [p for p in dict.fromkeys(tpl.get_identifiers()) if p not in known]
-            if unknown:
-                problems.append(Message(N_("Unknown placeholders: %(unknown)s. This notice knows only: %(known)s."),
-                                        {"unknown": ", ".join("$" + p for p in unknown),
-                                         "known": ", ".join("$" + p for p in placeholders(template))}))
+            wrong = [p for p in dict.fromkeys(tpl.get_identifiers()) if p not in known]
+            if wrong:
+                problems.append(Message(unknown, {"unknown": ", ".join("$" + p for p in wrong),
+                                                  "known": ", ".join("$" + p for p in known)}))
         if problems:
             errors[name] = problems
-    if "body" not in errors:
-        missing = sorted(REQUIRED.get(template, frozenset()) - set(Template(body).get_identifiers()))
-        if missing:
-            errors["body"] = [Message(N_("The text must keep %(missing)s: the recipient needs it."),
-                                      {"missing": ", ".join("$" + p for p in missing)})]
+    body = texts[-1][1]
+    if texts[-1][0] not in errors:
+        lacking = sorted(set(required) - set(Template(body).get_identifiers()))
+        if lacking:
+            errors[texts[-1][0]] = [Message(missing, {"missing": ", ".join("$" + p for p in lacking)})]
+    return errors
+
+
+def check_text(template: str, subject: str, body: str) -> tuple[tuple[str, str] | None, dict[str, list[Message]]]:
+    """Validate an override: lengths, well-formed placeholders, none the template does not
+    know, the required ones kept."""
+    subject, body = clean_text(subject), clean_text(body, multiline=True)
+    errors = check_placeholders(
+        (("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)), placeholders(template),
+        REQUIRED.get(template, frozenset()),
+        unknown=N_("Unknown placeholders: %(unknown)s. This notice knows only: %(known)s."),
+        missing=N_("The text must keep %(missing)s: the recipient needs it."))
     return (None, errors) if errors else ((subject, body), {})
 
 
