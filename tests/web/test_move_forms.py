@@ -198,3 +198,19 @@ def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_do
     assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse",
                                                                       "respondent_end_mediation",
                                                                       "respondent_request_recusal"}
+
+
+def test_an_empty_form_says_every_missing_field_at_once(client, db, file_case, make_staff):
+    """A stranger submitting the transfer form empty is told of the unit and the reason together
+    (a required unit was said only after the reason was fixed)."""
+    receipt = file_case()
+    login_as(client, db, make_staff("miit", Role.handler))
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    csrf = CSRF.search(page).group(1)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    resp = client.post(f"/desk/cases/{receipt.case_number}/moves/transfer",
+                       data={"csrf_token": csrf, "version": version}, headers={"Accept-Language": "zh-CN"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert 'id="m-transfer-unit_id-error"' in html and 'id="m-transfer-reason-error"' in html
+    assert "至少 5 个字" in client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)  # said before
