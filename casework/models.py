@@ -14,6 +14,7 @@ from casework.registry.models import (  # noqa: F401
 from casework.cases import guards  # noqa: F401,E402  (flush invariants)
 from casework.mediation.models import Mediation, MediationSession, MediatorRecusal  # noqa: F401,E402
 from casework.search.models import SearchDocument  # noqa: F401,E402
+from casework.ratelimit import RateLimitCounter  # noqa: F401,E402
 from casework.stats.models import AssociationRisk, StatRefresh, StatRollup  # noqa: F401,E402
 from casework.audit.models import AuditEntry  # noqa: F401,E402
 from casework.accounts import sessions as _staff_sessions  # noqa: F401,E402  (sessions end on password change)

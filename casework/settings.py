@@ -122,7 +122,12 @@ class Settings:
 
     @property
     def rate_limit_storage(self) -> str:
-        return self.redis_url or "memory://"
+        """Where the rate limits count: Redis when set (every node shares it), else the
+        database (casework.ratelimit): never process memory, which each gunicorn worker has
+        its own of."""
+        from casework.ratelimit import URI
+
+        return self.redis_url or URI
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":

@@ -34,5 +34,8 @@ def init_app(app, settings) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = settings.rate_limit_storage
+    # the database storage (no Redis) counts in the app's own database (casework.ratelimit)
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = ({"database": app.extensions["changtong.db"]}
+                                               if not settings.redis_url else {})
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)

@@ -23,6 +23,7 @@ EXCLUDED = {
     "staff_session": "staff sign-ins: after a restore everyone signs in again",
     "intake_receipt": "receipts shown again to a replayed submit for ten minutes; transient",
     "search_document": "the PostgreSQL search index: rebuilt from the cases after a restore",
+    "rate_limit_counter": "rate-limit windows of a few minutes (casework.ratelimit); transient",
 }
 
 # the kind a column is written as, by its type; the first match wins (a Float is a Numeric)
