@@ -42,7 +42,7 @@ PUBLIC_ENDPOINTS = {
     "public.index", "public.privacy", "public.set_language",
     # probes and the Prometheus scrape (web.ops); /metrics takes a token when one is set
     "ops.healthz", "ops.readyz", "ops.metrics",
-    "public.file_form", "public.file_submit",
+    "public.file_form", "public.file_submit", "public.file_receipt",
     "public.track_form", "public.track_submit", "public.status", "public.leave", "public.public_move",
     # mediation: the respondent's page (its own code) and the applicant's agreement and follow-up complaint
     "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",

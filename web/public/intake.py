@@ -4,19 +4,22 @@ One form per case type. Every POST keeps what was typed: a form with errors come
 filled, with each error beside its field; uploaded files are checked and staged under
 the form's token, so they are not lost either. The token doubles as the idempotency
 key: a double-clicked or re-sent form shows the first receipt and files nothing twice.
+The receipt also has a GET address for this browser alone (the token in its signed session,
+within the receipt's minutes), so a language switch or a reload shows it again.
 """
 from __future__ import annotations
 
 import re
 import secrets
 
-from flask import abort, render_template, request
+from flask import abort, g, redirect, render_template, request, session as browser, url_for
 from flask_babel import gettext as _
 
-from casework.cases.models import CaseType, Category, Channel
+from casework.cases.models import Case, CaseType, Category, Channel
 from casework.intake import operations as ops
 from casework.intake.files import UploadRejected, inspect_upload
 from casework.intake.validation import clean_text, validate_submission
+from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Association
 from casework.registry.lookup import search_associations
 from casework.search.similar import open_matters
@@ -27,6 +30,7 @@ from web.public.blueprint import bp
 from web.requestdb import db_session, keep_on_error, services
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+RECEIPT = "receipt"  # the signed session's key for the token of this browser's last filing
 FIELDS = (
     "association", "association_q", "association_hint", "category", "title", "description",
     "anonymous", "complainant.name", "complainant.phone", "complainant.email",
@@ -105,7 +109,7 @@ def file_submit(slug: str):
 
     replay = ops.find_receipt(session, svc, token)
     if replay is not None:
-        return _receipt(replay, case_type, phone_given=False)
+        return _shown(token, replay)
 
     errors: dict[str, list[str]] = {}
     remove = request.form.get("remove_file", "")
@@ -129,8 +133,31 @@ def file_submit(slug: str):
                        notice=_("Please correct the fields marked below. Nothing you entered has been lost."))
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token)
-    return _receipt(receipt, case_type, phone_given=bool(sub.complainant.phone),
-                    email_given=bool(sub.complainant.email))
+    return _shown(token, receipt)
+
+
+@bp.get("/file/<slug>/receipt")
+def file_receipt(slug: str):
+    """The receipt again, for the browser that filed (a language switch, a reload), while the
+    receipt lasts; anyone else, or later, is sent to the status form."""
+    _case_type(slug)
+    token = browser.get(RECEIPT) or ""
+    receipt = ops.find_receipt(db_session(), services(), token) if TOKEN.match(token) else None
+    if receipt is None or receipt.query_code is None:
+        browser.pop(RECEIPT, None)
+        return redirect(url_for("public.track_form"), code=303)
+    return _shown(token, receipt)
+
+
+def _shown(token: str, receipt):
+    """The receipt page of a filing, remembered by this browser under its form token."""
+    browser[RECEIPT] = token
+    case = db_session().get(Case, receipt.case_id)
+    g.language_next = url_for("public.file_receipt", slug=case.type.value)
+    sent = set(db_session().scalars(select(OutboxMessage.channel).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.template == "case_receipt")))
+    return _receipt(receipt, case.type, phone_given=OutboxChannel.sms in sent,
+                    email_given=OutboxChannel.email in sent)
 
 
 def _stage_uploads(session, svc, token, errors) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import current_app, g, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from casework.cases.models import CaseType
 from web.extensions import LANG_COOKIE, LOCALES
@@ -26,7 +28,38 @@ def set_language(code: str):
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         target = url_for("public.index")  # never an open redirect
+    else:
+        target = get_page(parts.path, parts.query)
     resp = make_response(redirect(target))
     if code in LOCALES:
         resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return resp
+
+
+def get_page(path: str, query: str = "") -> str:
+    """The page a language link goes back to: ``path`` when a GET answers it, else the nearest
+    page above it that a GET does answer (``…/moves/<move>`` → the case or status page,
+    ``/desk/units/3/assign`` → the queue): never a POST-only address, which would be a 405."""
+    adapter = current_app.url_map.bind("localhost")
+    while path.startswith("/"):
+        try:
+            adapter.match(path, method="GET")
+            return path + ("?" + query if query else "")
+        except RequestRedirect:
+            return path + ("?" + query if query else "")
+        except (MethodNotAllowed, NotFound):
+            query = ""  # a query belongs to the page it was given with
+            path = path.rstrip("/").rsplit("/", 1)[0]
+            if not path:
+                break
+    return url_for("public.index")
+
+
+@bp.app_template_global()
+def language_next() -> str:
+    """Where the language link of this page sends the browser back to: this page when it was
+    a GET; after a POST, the GET page the view named (``g.language_next``: the receipt) or the
+    page above the form's address."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    return g.get("language_next") or get_page(request.path)

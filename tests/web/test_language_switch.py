@@ -1,0 +1,100 @@
+"""The language link: the receipt survives it (and a reload) for the browser that filed, within
+its minutes; after a form answered to a POST it goes back to a GET page, never to a 405."""
+import html as htmllib
+import re
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from casework.accounts.models import Role
+from casework.cases.models import IntakeReceipt
+from casework.db import utcnow
+from tests.web.test_desk import post_move, signed_in
+from tests.web.test_public_pages import form_data, open_form
+
+LANG = re.compile(r'<a href="(/lang/[^"]+)" lang=')
+NUMBER = re.compile(r'id="case-number"[^>]*>([A-Z0-9]+)<')
+CODE = re.compile(r'id="query-code"[^>]*>([0-9A-Z-]+)<')
+
+
+def language_link(page) -> str:
+    return htmllib.unescape(LANG.search(page.get_data(as_text=True)).group(1))
+
+
+def switch(client, page):
+    """Follow the page's language link as a browser does: the redirect, then a GET."""
+    resp = client.get(language_link(page))
+    assert resp.status_code == 302
+    return resp.headers["Location"], client.get(resp.headers["Location"])
+
+
+def filed(client):
+    csrf, token, _ = open_form(client)
+    resp = client.post("/file/complaint", data=form_data(csrf, token))
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    return resp, NUMBER.search(html).group(1), CODE.search(html).group(1)
+
+
+def test_the_receipt_survives_a_language_switch_and_a_reload(client, db):
+    resp, number, code = filed(client)
+    where, english = switch(client, resp)
+    assert where == "/file/complaint/receipt"
+    html = english.get_data(as_text=True)
+    assert english.status_code == 200 and english.headers["Cache-Control"] == "no-store"
+    assert 'lang="en"' in html and "Query code" in html
+    assert number in html and code in html
+    reload = client.get(where).get_data(as_text=True)
+    assert number in reload and code in reload
+    _, chinese = switch(client, english)
+    assert code in chinese.get_data(as_text=True) and "查询码" in chinese.get_data(as_text=True)
+
+
+def test_the_receipt_address_shows_nothing_to_another_browser_or_after_its_minutes(app, client, db):
+    _, number, code = filed(client)
+    stranger = app.test_client()
+    other = stranger.get("/file/complaint/receipt")
+    assert other.status_code == 303 and other.headers["Location"].endswith("/track")
+    assert code not in other.get_data(as_text=True)
+    with db.session_scope() as s:
+        s.execute(update(IntakeReceipt).values(expires_at=utcnow() - timedelta(seconds=1)))
+    late = client.get("/file/complaint/receipt")
+    assert late.status_code == 303 and code not in late.get_data(as_text=True)
+    assert number not in late.headers["Location"] and code not in late.headers["Location"]
+
+
+def test_a_failed_filing_form_switches_language_back_to_the_form(client, db):
+    csrf, token, _ = open_form(client)
+    resp = client.post("/file/complaint", data=form_data(csrf, token, title=""))
+    assert resp.status_code == 422
+    where, page = switch(client, resp)
+    assert where == "/file/complaint" and page.status_code == 200
+
+
+def test_a_refused_desk_move_switches_language_back_to_the_case_page(client, db, file_case, make_staff):
+    number = file_case().case_number
+    signed_in(client, db, make_staff("miit", Role.handler))
+    resp = post_move(client, number, "transfer", reason="other", public_text="", internal_text="")
+    assert resp.status_code == 422
+    where, page = switch(client, resp)
+    assert where == f"/desk/cases/{number}"
+    assert page.status_code == 200 and 'lang="en"' in page.get_data(as_text=True)
+
+
+def test_a_failed_rating_switches_language_back_to_the_status_page(client, db, file_case):
+    receipt = file_case()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/track").get_data(as_text=True)).group(1)
+    client.post("/track", data={"csrf_token": csrf, "number": receipt.case_number, "code": receipt.query_code})
+    resp = client.post(f"/track/{receipt.case_number}/moves/rate", data={"csrf_token": csrf, "version": "1"})
+    assert resp.status_code >= 400 and resp.status_code != 405
+    where, page = switch(client, resp)
+    assert where == f"/track/{receipt.case_number}" and page.status_code == 200
+
+
+def test_the_switch_never_sends_a_browser_to_a_post_only_address(client):
+    for asked, answer in (("/desk/cases/TS20260101000001/moves/accept", "/desk/cases/TS20260101000001"),
+                          ("/track/TS20260101000001/moves/rate", "/track/TS20260101000001"),
+                          ("/track/TS20260101000001/leave", "/track/TS20260101000001"),
+                          ("/file/complaint?x=1", "/file/complaint?x=1"),
+                          ("/no/such/page", "/")):
+        assert client.get(f"/lang/en?next={asked}").headers["Location"] == answer, asked
