@@ -9,7 +9,8 @@ different locales. Title and association name weigh A, description and public re
 
 A query is segmented the same way. Words are ANDed; ``OR``, ``NOT`` and "phrases" (the
 words of a phrase ANDed) work as in the Whoosh backend; anything else is just words. The
-tsquery is a literal too, so no input is syntax to PostgreSQL. Permission (``unit_key`` IN
+tsquery is a literal too, so no input is syntax to PostgreSQL. A query that is a case number
+(as casework.cases.numbers normalises it) also finds that case. Permission (``unit_key`` IN
 …) and every filter are inside the SQL, and the total is counted with the same WHERE, so a
 case the user may not see is neither returned nor counted. Ranking is ``ts_rank_cd``; the
 highlighting is done in Python over the stored text, HTML-escaped, with ``<mark>`` as the
@@ -39,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
 from casework.search.models import SearchDocument
 from casework.search.text import hit_html, lexemes
-from casework.search.whoosh_backend import unit_key
+from casework.search.whoosh_backend import case_number, unit_key
 
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 MAX_POSITIONS_PER_LEXEME = 256
@@ -194,10 +195,13 @@ class PostgresBackend(SearchBackend):
         terms: set[str] = set()
         if (query.text or "").strip():
             tsquery, terms = parse(query.text)
-            if tsquery is None:  # nothing searchable was typed
+            number = case_number(query.text)
+            if tsquery is None and number is None:  # nothing searchable was typed
                 return SearchResult([], 0, page, per_page)
-            q = sa.cast(sa.literal(tsquery, sa.Text), postgresql.TSQUERY)
-            where.append(T.c.tsv.op("@@")(q))
+            q = sa.cast(sa.literal(tsquery or "", sa.Text), postgresql.TSQUERY)
+            matches = T.c.tsv.op("@@")(q)
+            # a case number typed: that case, besides any text that says it
+            where.append(matches if number is None else sa.or_(matches, T.c.number == number))
             score = sa.func.ts_rank_cd(T.c.tsv, q)
             order = [score.desc(), T.c.submitted_at.desc(), T.c.case_id.desc()]
         else:

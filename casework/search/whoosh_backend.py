@@ -8,7 +8,8 @@ Layout under the root directory (``data_dir/search``)::
 
 The searchable text is one field (``text``); title, description, replies and association name
 are stored beside it for display, highlighted by casework.search.text as the PostgreSQL backend
-does. Counting stops at COUNT_CAP matches (a common word matches a fifth of all cases).
+does; a query that is a case number also finds that case. Counting stops at COUNT_CAP
+matches (a common word matches a fifth of all cases).
 
 Permission filtering is a filter query inside the search (``unit`` is ``u<id>``, ``triage``
 for a case waiting for routing, ``none`` for a case without a unit that is not waiting), so a
@@ -36,6 +37,7 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.qparser import AndGroup, FieldsPlugin, QueryParser, WildcardPlugin
 from whoosh.query import And, DateRange, Every, Not, Or, Term
 
+from casework.cases.numbers import is_well_formed, normalize_number
 from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
 from casework.search.text import analyzer, hit_html
 
@@ -92,9 +94,9 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 class WhooshBackend(SearchBackend):
     """One instance per index root and process (``casework.search.default_backend`` keeps
-    it): the open index is shared by the threads, each thread keeps its own searcher and
-    refreshes it when a writer has committed (a directory listing, no reopen), and a rebuild
-    that swapped the link makes the next search open the new index."""
+    it): the open index is shared by the threads, each thread keeps its own searcher (is it up
+    to date is a directory listing) and opens a new one after a writer has committed, and a
+    rebuild that swapped the link makes the next search open the new index."""
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
@@ -158,8 +160,8 @@ class WhooshBackend(SearchBackend):
         held = getattr(self._local, "held", None)
         if held is not None and held[0] is ix and held[1].up_to_date():
             searcher = held[1]  # nothing committed since: a directory listing, no reopening
-        elif held is not None and held[0] is ix and held[1].reader().segments():
-            searcher = held[1].refresh()  # reopens only the segments that changed
+        elif held is not None and held[0] is ix:
+            searcher = _reopen(ix, held[1])
         else:
             if held is not None:
                 held[1].close()
@@ -339,6 +341,9 @@ class WhooshBackend(SearchBackend):
             return SearchResult([], 0, page, per_page)
         searcher = self._searcher()
         q = self._parse(searcher.schema, query.text)
+        number = case_number(query.text)
+        if number is not None:  # a case number typed: that case, besides any text that says it
+            q = Or([q, Term("number", number)])
         filter_q = self._filter(query)
         # no words: newest first; words: ranked (BM25F), skipping blocks that cannot make the page
         order = {} if query.text.strip() else {"sortedby": "submitted_at", "reverse": True}
@@ -357,6 +362,42 @@ class WhooshBackend(SearchBackend):
                 score=float(hit.score or 0.0),
                 title_html=Markup(title), snippet_html=Markup(snip)))
         return SearchResult(hits, total, page, per_page, more=more)
+
+
+def _reopen(ix, old):
+    """A searcher over the segments the index lists now, keeping the old searcher's reader of
+    each segment listed again with the same deletions (opening every segment anew costs
+    ~10 ms a segment); the old searcher is not to be used afterwards.
+
+    Not Searcher.refresh(): whoosh-reloaded's ``reader(reuse=…)`` adds back every segment of
+    the old reader that the index no longer lists (a writer merged it away) and reuses a
+    segment's reader with its old deletions, so each commit that replaced a case made its
+    earlier versions show again, more of them with every refresh (issue 16)."""
+    from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+    from whoosh.searching import Searcher
+
+    toc = ix._read_toc()
+    held = {r.segment().segment_id(): r for r, _ in old.reader().leaf_readers() if r.segment() is not None}
+    readers = []
+    for seg in toc.segments:
+        r = held.get(seg.segment_id())
+        if r is not None and r.segment().deleted_count() == seg.deleted_count():
+            del held[seg.segment_id()]  # unchanged: deletions only ever grow
+        else:
+            r = SegmentReader(ix.storage, toc.schema, seg, generation=toc.generation)
+        readers.append(r)
+    for r in held.values():  # merged away, or with new deletions
+        r.close()
+    old.is_closed = True
+    reader = MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
+    return Searcher(reader, fromindex=ix)
+
+
+def case_number(text: str) -> str | None:
+    """The case number a query is, as stored (``ts 2026-1127-4839-27`` -> ``TS20261127483927``),
+    or None when it is not one."""
+    number = normalize_number(text)
+    return number if is_well_formed(number) else None
 
 
 def positive_terms(q) -> set[str]:

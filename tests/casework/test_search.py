@@ -473,3 +473,48 @@ def test_an_index_of_an_earlier_version_is_replaced_and_refilled(db, services, f
     assert sync.read_watermark(whoosh) == sync.EPOCH
     sync.sync_once(db, services, whoosh)  # the worker's next run fills it
     assert find(whoosh, "会费").total == 1
+
+
+# -- one document per case (issue 16) --------------------------------------------------------
+
+def test_a_case_is_one_document_however_often_the_worker_indexes_it(db, services, backend, file_case,
+                                                                     make_staff):
+    """Each worker run re-indexes the changed cases; searches from threads that keep their
+    searcher between runs (as web threads do) must still see each case once. Whoosh's
+    Searcher.refresh() brought back the replaced versions: 3 hits, then 4, 5, … 13."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [file_case() for _ in range(3)]
+    handler = make_staff("miit", Role.handler)
+    expected = {c.case_number for c in cases}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for run in range(6):
+            if run == 2:
+                with db.session_scope() as s:
+                    machine.perform(s, services, handler, s.get(Case, cases[0].case_id), "accept",
+                                    public_text="已受理，正在核查退还会费事宜。")
+            sync.reindex_changed(db, services, backend, sync.EPOCH)  # every case changed again
+            assert backend.count() == 3
+            for result in pool.map(lambda _: find(backend, "会费", per_page=50), range(8)):
+                ids = [h.case_id for h in result.hits]
+                assert len(ids) == len(set(ids)) == 3 and result.total == 3, (run, ids, result.total)
+                assert numbers(result) == expected
+    hits = find(backend, "核查").hits
+    assert [(h.number, h.state) for h in hits] == [(cases[0].case_number, "accepted")]
+
+
+def test_a_case_number_finds_that_case(db, services, backend, file_case):
+    wanted, other = file_case(), file_case()
+    index_all(db, services, backend)
+    number = wanted.case_number
+    for typed in (number, number.lower(), f" {number[:2]} {number[2:10]}-{number[10:]} "):
+        result = find(backend, typed)
+        assert numbers(result) == {number} and result.total == 1, typed
+    assert numbers(find(backend, other.case_number)) == {other.case_number}
+    # within what the user may see, as any search
+    assert find(backend, number, unit_ids=frozenset({-1})).total == 0
+    # a well-formed number of no case finds nothing
+    from stdnum import luhn
+
+    body = "1999010100000"
+    assert find(backend, "TS" + body + luhn.calc_check_digit(body)).total == 0

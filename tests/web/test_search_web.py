@@ -86,6 +86,23 @@ def test_paging(client, db, services, backend, file_case, make_staff):
     assert found == numbers
 
 
+def test_each_case_is_listed_once_after_many_index_runs_and_its_number_finds_it(client, db, services, world,
+                                                                                backend, make_staff):
+    """Issue 16: each worker run listed the re-indexed case once more (找到 18 件 for 3 cases)."""
+    from casework.search.sync import EPOCH, reindex_changed
+
+    login_as(client, db, make_staff("mca", Role.supervisor))
+    for _ in range(4):
+        reindex_changed(db, services, backend, EPOCH)
+        _, html = page(client, q="会费")
+        assert 'id="search-total">找到 3 件案件<' in html
+        assert all(html.count(f'id="hit-{n}"') == 1 for n in world.values())
+    # the desk finds a case by its number, typed as it is read out
+    number = world["theirs"]
+    _, html = page(client, q=f"{number[:2].lower()} {number[2:]}")
+    assert 'id="search-total">找到 1 件案件<' in html and f'id="hit-{number}"' in html
+
+
 def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tmp_path):
     from web.cli.search import reindex_command
 
