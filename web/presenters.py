@@ -186,6 +186,8 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "place": s.place,
         "online": s.online,
         "held": s.held,
+        # once mediation has ended, a session never logged as held did not take place
+        "not_held": not s.held and med.outcome is not None,
         "summary": s.summary if s.held else None,
     } for s in med.sessions]
     end = _mediation_end(case) if med.outcome is not None else None

@@ -127,6 +127,18 @@ def no_recusal_pending(case, now) -> Message | None:
     return None
 
 
+def agreement_ready(case, now) -> Message | None:
+    """An agreement follows a session that was held (a product rule: 人民调解法 sets no such
+    step, but an agreement recorded before any session met, or while the only one is still to
+    come, is out of order); and not while a recusal request waits."""
+    if (why := no_recusal_pending(case, now)) is not None:
+        return why
+    med = case.mediation
+    if med is None or not any(s.held for s in med.sessions):
+        return Message(N_("Log a held session before recording the agreement."))
+    return None
+
+
 def recusal_pending(case, now) -> Message | None:
     med = case.mediation
     if med is None or med.recusal_requested_at is None:

@@ -25,7 +25,21 @@ AGREEMENT = dict(
 
 
 def agree(db, services, coordinator, case_id, **changes):
+    """Records the agreement, after holding a session if none was held (record_agreement's guard)."""
+    with db.session_scope(write=False) as s:
+        held = s.scalar(select(MediationSession.id).where(MediationSession.case_id == case_id, MediationSession.held))
+    if held is None:
+        hold_session(db, services, coordinator, case_id)
     act(db, services, coordinator, case_id, "record_agreement", **{**AGREEMENT, **changes})
+
+
+def hold_session(db, services, coordinator, case_id, when="2026-12-03 10:00"):
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=when, place="协会会议室")
+    with db.session_scope(write=False) as s:
+        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == case_id,
+                                                                MediationSession.held.is_(False)))
+    act(db, services, coordinator, case_id, "log_session", session_id=session_id, attendees="申请人、被申请人、调解员",
+        summary="双方就付款期限交换意见。")
 
 
 def at(services, when):
@@ -290,6 +304,26 @@ def test_testing_or_appraisal_time_is_not_counted(db, services, mediation_id, ma
 
 
 # -- 第二十九、三十三条: the agreement takes effect when signed; 司法确认 30 days from then ---------
+
+def test_an_agreement_follows_a_held_session(db, services, mediation_id, make_staff):
+    """A product rule (人民调解法 names no such step): no agreement while the only session is
+    still to come; once it is logged as held, the agreement can be recorded."""
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    with pytest.raises(MoveNotAllowed) as exc:
+        act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
+    assert "held session" in exc.value.message.msgid
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 10:00", place="协会会议室")
+    with pytest.raises(MoveNotAllowed):
+        act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
+    with db.session_scope(write=False) as s:
+        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
+    act(db, services, coordinator, mediation_id, "log_session", session_id=session_id, attendees="申请人、被申请人",
+        summary="双方达成一致。")
+    act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
+    assert case(db, mediation_id).state is S.mediated
+
 
 def test_the_agreement_needs_its_article_29_contents(db, services, mediation_id, make_staff):
     """人民调解法 第二十九条: the particulars, the dispute items and responsibility, and the

@@ -15,6 +15,7 @@ from casework.mediation.operations import (
     agreement_bytes, respondent_lookup, store_agreement, turn_into_complaint,
 )
 from casework.workflow.machine import InvalidMove, MoveNotAllowed, perform
+from tests.casework.test_mediation import hold_session
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
@@ -39,6 +40,7 @@ def mediating(db, services, make_staff, case_id):
     coordinator = make_staff("caam-mediation", Role.unit_lead)
     code = act(db, services, coordinator, case_id, "accept_mediation")
     act(db, services, Actor.respondent(case_id), case_id, "respondent_consent")
+    hold_session(db, services, coordinator, case_id)  # an agreement follows a held session
     return coordinator, code
 
 

@@ -167,6 +167,48 @@ def test_a_refusal_ends_it_and_the_applicant_is_told_the_other_routes(app, clien
     assert "我方认为货款已结清。" in page and "仲裁" in page and 'id="complaint-form"' in page
 
 
+def hold_session(client, db, mediation, days=1):
+    """Schedules a session and logs it as held (record_agreement needs one)."""
+    number = mediation.case_number
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(days), place="协会会议室").status_code == 303
+    with db.session_scope(write=False) as s:
+        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation.case_id,
+                                                                MediationSession.held.is_(False)))
+    assert desk_move(client, number, "log_session", session_id=str(session_id), attendees="申请人、被申请人、调解员",
+                     summary="双方就付款期限交换了意见。").status_code == 303
+
+
+def test_an_agreement_waits_for_a_held_session_and_an_unheld_one_is_not_left_scheduled(
+        app, client, db, coordinator, mediation):
+    """Issue 16 (5): no agreement while the only session is still to come; the desk's session
+    picker starts on the only session; after the agreement, the parties' pages say a session
+    never logged did not take place instead of listing it as scheduled."""
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(3), place="协会三楼会议室").status_code == 303
+    resp = desk_move(client, number, "record_agreement", **AGREEMENT)
+    assert resp.status_code == 422 and "先记录一次已进行的调解会议" in resp.get_data(as_text=True)
+    assert case_state(db, mediation.case_id) is S.mediating
+    with db.session_scope(write=False) as s:
+        first = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation.case_id))
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    picker = re.search(r'<select id="m-log_session-session_id".*?</select>', page, re.S).group(0)
+    assert re.search(rf'<option value="{first}"[^>]*\bselected', picker)
+    assert desk_move(client, number, "log_session", session_id=str(first), attendees="申请人、被申请人、调解员",
+                     summary="双方就付款期限交换了意见。").status_code == 303
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(10), place="腾讯会议 123-456",
+                     online="1").status_code == 303
+    assert desk_move(client, number, "record_agreement", **AGREEMENT).status_code == 303
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    for page in (applicant.get(f"/track/{number}").get_data(as_text=True),
+                 respondent.get(f"/respond/{number}").get_data(as_text=True)):
+        items = re.findall(r'<li class="session[^"]*".*?</li>', page, re.S)
+        assert len(items) == 2
+        assert "已进行" in items[0] and "双方就付款期限交换了意见。" in items[0]
+        assert "未举行" in items[1] and "已安排" not in items[1] and "not-held" in items[1]
+
+
 def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, mediation):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
@@ -217,6 +259,7 @@ def test_a_recused_mediator_cannot_be_assigned(app, client, db, coordinator, med
 def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, coordinator, mediation, make_staff):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
+    hold_session(client, db, mediation)
     short = desk_move(client, number, "record_agreement", **{**AGREEMENT, "terms": "", "performance_method": ""})
     assert short.status_code == 422 and 'id="m-record_agreement-terms-error"' in short.get_data(as_text=True)
     assert 'id="m-record_agreement-performance_method-error"' in short.get_data(as_text=True)

@@ -96,6 +96,12 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, mediator, mediation.case_id, "suspend_mediation", public_text="委托鉴定零部件质量。")
     check(mediator, mediation.case_id)              # paused for appraisal (resume_mediation)
     act(db, services, mediator, mediation.case_id, "resume_mediation")
+    with db.session_scope(write=False) as s:
+        session_id = s.get(Case, mediation.case_id).mediation.sessions[0].id
+    act(db, services, mediator, mediation.case_id, "log_session", session_id=str(session_id),
+        attendees="申请人、被申请人、调解员", summary="双方就付款期限交换意见。")
+    act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-12 10:00", place="协会三楼会议室")
+    check(mediator, mediation.case_id)              # a session held (record_agreement)
     act(db, services, mediator, mediation.case_id, "record_agreement", applicant_id="110101199001011234",
         applicant_address="北京市东城区示例路1号", respondent_id="91110000100000000X", respondent_address="上海市示例大道8号",
         facts="被申请人拖欠申请人货款三十万元。", issues="是否支付货款。", liability="被申请人承担付款责任。",
@@ -129,6 +135,8 @@ def test_the_triage_desk_forms_match_the_table(client, db, file_case, make_staff
 
 
 def test_the_complainants_forms_send_what_their_moves_take(client, db, services, file_case, make_staff):
+    from web.public import track
+
     handler = make_staff("miit", Role.handler)
     receipt = file_case()
     page = client.get("/track").get_data(as_text=True)
@@ -142,6 +150,9 @@ def test_the_complainants_forms_send_what_their_moves_take(client, db, services,
             case = s.get(Case, receipt.case_id)
             for move, body in ACTION.findall(html):
                 sent, fields = names(body), MOVES[move].fields
+                if move in track.CONFIRMED:  # the page's own confirmation box, not a field of the move
+                    assert "confirm" in sent, f"status page, {move}: no confirmation"
+                    sent -= {"confirm"}
                 required = {f.name for f in fields if f.applies(case) and f.is_required(case)}
                 assert required <= sent <= expected(move, case), f"status page, {move}: sends {sent}"
                 seen.add(move)

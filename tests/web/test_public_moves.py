@@ -103,10 +103,56 @@ def test_review_then_re_review_then_final(client, db, services, make_staff, open
     assert refused.status_code == 422
 
 
+def ids(page: str) -> list[str]:
+    return re.findall(r'\bid="([^"]+)"', page)
+
+
+def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, make_staff, opened):
+    """Issue 16 (8): the rating's comment and the review's reason were both id="public_text", so
+    the review's label focused the rating box; after a 复查 decision the page offers 申请复核 only."""
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    page = get()
+    assert 'id="rate-form"' in page and 'id="review-form"' in page
+    assert len(ids(page)) == len(set(ids(page)))
+    assert 'id="public_text"' not in page
+    review = page.split('id="review-form"')[1].split("</form>")[0]
+    assert 'for="request_review-public_text"' in review and 'id="request_review-public_text"' in review
+    rate = page.split('id="rate-form"')[1].split("</form>")[0]
+    assert 'for="rate-public_text"' in rate and 'id="rate-public_text"' in rate
+    short = post(client, receipt, csrf, "request_review", db, public_text="")
+    assert short.status_code == 422 and 'id="request_review-public_text-error"' in short.get_data(as_text=True)
+    assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
+    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review",
+               public_text="复查后维持原答复意见。")
+    page = get()
+    review = page.split('id="review-form"')[1].split("</form>")[0]
+    assert "申请复核" in review and "申请复查" not in review
+    assert len(ids(page)) == len(set(ids(page)))
+
+
+def test_withdrawing_asks_for_a_ticked_confirmation(client, db, opened):
+    """Issue 16 (8): one tap did not withdraw: the box is required in the page (no script needed)
+    and checked by the server."""
+    receipt, csrf, get = opened
+    form = get().split('id="withdraw-form"')[1].split("</form>")[0]
+    assert re.search(r'<input id="withdraw-confirm" name="confirm" type="checkbox" value="1" required', form)
+    assert 'for="withdraw-confirm"' in form and 'id="withdraw-public_text"' in form
+    resp = post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。")
+    assert resp.status_code == 422 and state(db, receipt.case_id)[0] is S.pending_acceptance
+    page = resp.get_data(as_text=True)
+    assert 'id="withdraw-confirm-error"' in page and "确认" in page
+    assert "已与协会协商解决。" in page  # what was typed is kept
+    assert post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。", confirm="1").status_code == 303
+    assert state(db, receipt.case_id)[0] is S.withdrawn
+
+
 def test_withdraw_before_a_reply(client, db, opened):
     receipt, csrf, get = opened
     assert 'id="withdraw-form"' in get()
-    assert post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。").status_code == 303
+    assert post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。", confirm="1").status_code == 303
     assert state(db, receipt.case_id)[0] is S.withdrawn
     assert "您的案件已撤回" in get()
 

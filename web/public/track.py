@@ -67,6 +67,11 @@ DONE = {
 }
 
 
+# a withdrawal is not undone: the form asks for a ticked box (required in the page, and checked
+# here for a browser that does not check it), so one tap does not withdraw a case
+CONFIRMED = {"withdraw", "withdraw_report"}
+
+
 def done(move: str, case) -> str:
     """What the page says after a move; the second request for review is the re-review (复核)."""
     if move == "request_review" and case.reviews_requested > 1:
@@ -91,6 +96,10 @@ def public_move(number: str, move: str):
         message = _(OWN_QUERY_CODE)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors={"public_text": [message]}, failed_move=move, move_error=message), 422
+    if move in CONFIRMED and not request.form.get("confirm"):
+        message = _("Tick the box to confirm that you want to withdraw this case.")
+        return render_template("public/status.html", case=case, events=public_events(case), values=values,
+                               errors={"confirm": [message]}, failed_move=move, move_error=message), 422
     try:
         perform(db, services(), Actor.complainant(case.id), case, move,
                 version=request.form.get("version"), **values)
