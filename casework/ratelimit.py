@@ -19,6 +19,7 @@ ended, so the extra write is rare and never waits on the request's lock.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import sqlalchemy as sa
 from limits.errors import ConfigurationError
@@ -53,10 +54,12 @@ class DatabaseStorage(Storage):
     STORAGE_SCHEME = [SCHEME]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
-                 database: Database | None = None, **options) -> None:
+                 database: "Database | Callable[[], Database] | None" = None, **options) -> None:
         if database is None:
             raise ConfigurationError(f"{SCHEME}:// needs the application's Database (database=...)")
-        self.database = database
+        # a Database, or a function giving the one of the app being served (one limiter object
+        # serves every app made in a process, as in the tests)
+        self._database = database
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
@@ -96,6 +99,10 @@ class DatabaseStorage(Storage):
         expires_at = self._read(sa.select(_table.c.expires_at).where(_table.c.key == key))
         now = time.time()
         return float(expires_at) if expires_at is not None and expires_at > now else now
+
+    @property
+    def database(self) -> Database:
+        return self._database() if callable(self._database) else self._database
 
     def check(self) -> bool:
         try:

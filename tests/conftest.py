@@ -226,7 +226,8 @@ def app(settings, db, services):
 def client(app):
     from web.extensions import limiter
 
-    limiter.reset()
+    with app.app_context():  # the counters of this app's database
+        limiter.reset()
     return app.test_client()
 
 

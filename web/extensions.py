@@ -1,7 +1,7 @@
 """Flask extensions, created unbound and initialised by create_app."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_app_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
@@ -30,12 +30,22 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+_last_database: list = []
+
+
+def _current_database():
+    """The database of the app serving the request (the limiter is one object per process);
+    outside a request, the one of the app made last."""
+    return current_app.extensions["changtong.db"] if has_app_context() else _last_database[-1]
+
+
 def init_app(app, settings) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = settings.rate_limit_storage
     # the database storage (no Redis) counts in the app's own database (casework.ratelimit)
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = ({"database": app.extensions["changtong.db"]}
+    _last_database[:] = [app.extensions["changtong.db"]]
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = ({"database": _current_database}
                                                if not settings.redis_url else {})
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)
