@@ -30,7 +30,11 @@
   var timer = null, last = "";
   function render(items) {
     box.textContent = "";
+    // the association already chosen (a form sent back with errors shows it above) is not offered twice
+    var shown = {};
+    Array.prototype.forEach.call(form.querySelectorAll('input[name="association"]'), function (r) { shown[r.value] = true; });
     items.forEach(function (a) {
+      if (shown[a.credit_code]) return;
       var label = document.createElement("label");
       label.className = "option";
       var input = document.createElement("input");
