@@ -63,7 +63,7 @@ lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | grep -v '^changtong' > requirements.lock
 
 extract:
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k pgettext:1c,2 -o web/translations/messages.pot --no-location --sort-output --project=changtong .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k pgettext:1c,2 --ignore-dirs ".* __pycache__ node_modules" -o web/translations/messages.pot --no-location --sort-output --project=changtong .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
 
 # docker-compose.yml's topology without Docker (PostgreSQL and redis-server binaries needed):
