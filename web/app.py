@@ -76,13 +76,14 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     from web.i18n import current_locale, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
-    from web.presenters import deadline_explanation, public_case, public_moves
+    from web.presenters import deadline_explanation, public_case, public_moves, unit_title
     from web.requestdb import db_session
 
     app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case,
                                  public_moves=public_moves, ratings=list(Rating),
                                  respondent_kinds=list(RespondentKind),
-                                 deadline_explanation=deadline_explanation, db_session=db_session)
+                                 deadline_explanation=deadline_explanation, db_session=db_session,
+                                 unit_title=unit_title)
     from web.admin import bp as admin_bp
     from web.supervise import bp as supervise_bp
     from web.desk import bp as desk_bp

@@ -418,3 +418,33 @@ def test_the_case_page_explains_its_deadline(client, db, services, file_case, ma
                 public_text="需要调取协会财务资料，延期30日。")
     page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
     assert "60 个自然日" in page and "期限由" in page
+
+
+def test_english_desk_pages_name_units_in_english(client, db, file_case, make_staff):
+    """Issue 16, defect 6: the unit picker, Facts → Unit, the transfer's options and the
+    timeline's "To: …" use a unit's English name where the desk speaks English."""
+    number = file_case().case_number
+    miit, samr = make_staff("miit", Role.handler), make_staff("samr", Role.handler)
+    signed_in(client, db, miit)
+    client.set_cookie("lang", "en")
+    assert post_move(client, number, "accept").status_code == 303
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    picker = re.search(r'<select id="unit-switch".*?</select>', html, re.S).group(0)
+    assert "Ministry of Industry and Information Technology" in picker and "工业和信息化部" not in picker
+    assert re.search(r'<dd id="case-unit">Ministry of Industry and Information Technology</dd>', html)
+    transfer = html[html.index('id="move-transfer"'):]
+    transfer = transfer[:transfer.index("</details>")]
+    assert "State Administration for Market Regulation</option>" in transfer and "国家市场监督管理总局" not in transfer
+    assert "Ministry of Industry and Information Technology</h" in queue_html(client, unit_id(db, "miit"))
+    resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other_unit_competent",
+                     public_text="已转国家市场监督管理总局办理。")
+    assert resp.status_code == 303
+    logout(client)
+    signed_in(client, db, samr)
+    client.set_cookie("lang", "en")
+    timeline = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    timeline = timeline[timeline.index('id="timeline"'):]
+    assert "To: State Administration for Market Regulation" in timeline
+    client.set_cookie("lang", "zh")
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "转至：国家市场监督管理总局" in html and '<dd id="case-unit">国家市场监督管理总局</dd>' in html

@@ -32,7 +32,7 @@ from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import canned_replies, receiving_units, unit_handlers, unit_members
 from web.i18n import title, tr, tr_errors
-from web.presenters import association_name, event_title, local_time, money
+from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
 
@@ -65,7 +65,7 @@ def _timeline(session, case: Case) -> list[dict]:
                 unit_ids.add(data[key])
     users = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids)))} \
         if user_ids else {}
-    units = {u.id: u.name for u in session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} \
+    units = {u.id: unit_title(u) for u in session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} \
         if unit_ids else {}
     entries = []
     for ev in case.events:
@@ -151,7 +151,7 @@ def _options(session, case: Case, move_names: set[str], med: dict, actor: Actor)
     handlers = unit_handlers(session, case.unit_id) if "assign" in move_names else []
     units = receiving_units(session, case) if move_names & {"route", "transfer"} else []
     return {
-        "units": [(u.id, u.name) for u in units],
+        "units": [(u.id, unit_title(u)) for u in units],
         "handlers": [(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
                      for u in handlers],
         "sessions": med.get("session_options", []),
