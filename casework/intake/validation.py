@@ -25,8 +25,15 @@ from casework.registry.models import Association
 TITLE_MIN, TITLE_MAX = 4, 100
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 5000
 NAME_MAX = 50
-PARTY_MAX = 100
+PARTY_MIN, PARTY_MAX = 2, 100
+CLAIM_MIN, CLAIM_MAX = 5, 2000
 HINT_MAX = 200
+# the length limits of the form's text fields (lowest, highest), which the form states in its hints
+LIMITS = {
+    "association_hint": (0, HINT_MAX), "title": (TITLE_MIN, TITLE_MAX),
+    "description": (DESCRIPTION_MIN, DESCRIPTION_MAX), "complainant.name": (1, NAME_MAX),
+    "respondent.name": (PARTY_MIN, PARTY_MAX), "claim": (CLAIM_MIN, CLAIM_MAX),
+}
 UNKNOWN = {"", "unknown", "none", "不确定"}
 
 # letters of any script, the middle dots used in transliterated names, spaces, and the
@@ -202,7 +209,7 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
     mediation = None
     if case_type is CaseType.mediation:
         section = _section(data, "respondent")
-        name = c.text(section, "respondent.name", 2, PARTY_MAX)
+        name = c.text(section, "respondent.name", PARTY_MIN, PARTY_MAX)
         if name and not _PARTY_NAME.match(name):
             c.add("respondent.name", N_("This name contains characters that are not allowed."))
         phone_raw = clean_text(section.get("phone"))
@@ -243,7 +250,7 @@ def _mediation(c: "_Collector", data: Mapping, respondent: Mapping) -> Mediation
     kind = clean_text(respondent.get("kind"))
     if kind not in RESPONDENT_KINDS:
         c.add("respondent.kind", N_("Say who the other party is."))
-    claim = c.text(data, "claim", 5, 2000, multiline=True)
+    claim = c.text(data, "claim", CLAIM_MIN, CLAIM_MAX, multiline=True)
     amount = None
     raw = clean_text(data.get("amount")).replace(",", "").replace("，", "")
     if raw:

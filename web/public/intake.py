@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from casework.cases.models import Case, CaseType, Category, Channel
 from casework.intake import operations as ops
 from casework.intake.files import UploadRejected, inspect_upload
-from casework.intake.validation import clean_text, validate_submission
+from casework.intake.validation import LIMITS, clean_text, validate_submission
 from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Association
 from casework.registry.lookup import search_associations
@@ -87,6 +87,7 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         max_mb=services().settings.max_file_bytes // (1024 * 1024),
         notice=notice,
         locale=current_locale(),
+        limits=LIMITS,
     ), status
 
 
