@@ -132,6 +132,18 @@ def test_association_search_without_javascript(client):
     assert 'value="强制入会并收取会费"' in html
 
 
+def test_association_search_without_javascript_names_them_in_english_on_the_english_form(client):
+    """Issue 16, defect 6: the no-JS results use the English names, as the JavaScript lookup does."""
+    client.set_cookie("lang", "en")
+    csrf, token, _ = open_form(client)
+    resp = client.post("/file/complaint", data=form_data(csrf, token, action="find", association="", association_q="zggt"))
+    html = resp.get_data(as_text=True)
+    results = html[html.index('id="association-results"'):]
+    results = results[:results.index("</div>")]
+    assert resp.status_code == 200 and "China Iron and Steel Association" in results
+    assert "中国钢铁工业协会" not in results
+
+
 def test_anonymous_report_form_files_without_identity(client, db):
     csrf, token, html = open_form(client, "report")
     assert "匿名" in html

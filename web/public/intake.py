@@ -91,6 +91,21 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
     ), status
 
 
+class _EnglishMatch:
+    """An association as an English page's lookup names it."""
+    def __init__(self, a: Association):
+        self.name = a.name_en or a.name
+        self.abbreviation, self.credit_code, self.status = a.abbreviation, a.credit_code, a.status
+
+
+def _lookup(session, q: str) -> list:
+    """The associations the no-JS lookup offers, named as the JavaScript lookup
+    (/api/v1/associations) names them: in English on an English page where the registry has an
+    English name, in Chinese otherwise (issue 16, defect 6)."""
+    found = search_associations(session, q)
+    return [_EnglishMatch(a) for a in found] if current_locale().startswith("en") else found
+
+
 @bp.get("/file/<slug>")
 def file_form(slug: str):
     case_type = _case_type(slug)
@@ -121,7 +136,7 @@ def file_submit(slug: str):
     action = request.form.get("action", "submit")
     if action == "find" or remove:
         q = values.get("association_q", "").strip()
-        matches = search_associations(session, q) if q else None
+        matches = _lookup(session, q) if q else None
         return _render(case_type, values, token, errors=errors, matches=matches)
 
     data = _nested(request.form)
