@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
 from string import Template
 
-import jinja2
 
 from casework.cases.models import Case, CaseType, Event
 from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.documents.kinds import Document
 from casework.documents.texts import FINDINGS, LEGAL_BASIS, NOT_ACCEPT, TRANSFER_REASONS, WORDS
-from casework.mediation.document import TEMPLATES as TEMPLATE_DIR
+from casework.mediation.document import html_to_pdf, template_env
 
 FRAME = "written_notice.html"
 REQUEST_MAX = 2000  # the request as the document quotes it: the case's title and description
 _HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|\d+\.\s)")
-
-
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
-                              undefined=jinja2.StrictUndefined)
 
 
 def language(case: Case) -> str:
@@ -104,7 +96,7 @@ def lines(body: str) -> list[tuple[bool, str]]:
 
 def document_html(title: str, body: str, vals: dict[str, str], locale: str) -> str:
     words = WORDS[locale]
-    return _env().get_template(FRAME).render(
+    return template_env().get_template(FRAME).render(
         lang="en" if locale == "en" else "zh-CN", title=fill(title, vals), lines=lines(fill(body, vals)),
         number_label=words["number"], number=vals["case_number"], unit=vals["unit"], seal=words["issued_by"],
         date=vals["date"],
@@ -112,6 +104,4 @@ def document_html(title: str, body: str, vals: dict[str, str], locale: str) -> s
 
 
 def document_pdf(title: str, body: str, vals: dict[str, str], locale: str) -> bytes:
-    from weasyprint import HTML  # heavy: only when a document is made
-
-    return HTML(string=document_html(title, body, vals, locale), base_url=str(TEMPLATE_DIR)).write_pdf()
+    return html_to_pdf(document_html(title, body, vals, locale))

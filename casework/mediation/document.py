@@ -40,9 +40,18 @@ _PERFORMANCE = re.compile(r"^\s*履行(?:方式|期限|时间|地点)")
 
 
 @lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
+    """The templates of the platform's documents (templates/documents): the 调解协议书 and the
+    written notices (casework.documents)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                               undefined=jinja2.StrictUndefined)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A document's HTML as PDF bytes, its fonts embedded (WeasyPrint with Noto CJK)."""
+    from weasyprint import HTML  # heavy: only when a document is made
+
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
 
 
 def chinese_ordinal(n: int) -> str:
@@ -150,7 +159,7 @@ def agreement_html(case, mediation, *, applicant_name: str, respondent_name: str
     p = particulars or {}
     amount = mediation.amount
     kind = getattr(mediation.respondent_kind, "value", mediation.respondent_kind)
-    return _env().get_template(TEMPLATE).render(
+    return template_env().get_template(TEMPLATE).render(
         number=case.number,
         body_name=body_name,
         applicant_name=applicant_name,
@@ -183,9 +192,7 @@ def agreement_pdf(case, mediation, *, applicant_name: str, respondent_name: str,
                   mediator_name: str | None, particulars: dict | None = None,
                   people_mediation: bool = False) -> bytes:
     """The 调解协议书 of this case as PDF bytes (fonts embedded)."""
-    from weasyprint import HTML  # heavy: only when a document is made
-
     html = agreement_html(case, mediation, applicant_name=applicant_name, respondent_name=respondent_name,
                           body_name=body_name, mediator_name=mediator_name, particulars=particulars,
                           people_mediation=people_mediation)
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    return html_to_pdf(html)
