@@ -2,15 +2,20 @@
 
 One generic message for an unknown user and a wrong password (and the same work for
 both, see casework.accounts.passwords). Failed attempts count against a limit per account
-name, not per IP address: guessing one account's password is slowed down without locking
-anyone else out.
+name, not per IP address, shared by every process (the limiter's storage): past it, a wrong
+password is answered 429 and the form says when to try again. A right password is never
+refused, so strangers typing wrong passwords for a staff member's name cannot lock them out
+(as with the query-code lookups, web.public.opened); every attempt still costs the guesser a
+full password hash.
 """
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, url_for
+from flask import after_this_request, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from limits import parse
 
 from casework.accounts.operations import authenticate
 from web.auth import current_user, end_session, start_session
@@ -18,7 +23,7 @@ from web.extensions import limiter
 from web.requestdb import db_session
 from web.staff.blueprint import bp
 
-LOGIN_LIMIT = "10 per 15 minutes"
+LOGIN_LIMIT = parse("10 per 15 minutes")
 
 
 def _account_key() -> str:
@@ -37,9 +42,24 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def _wrong_password_allowed() -> tuple[bool, int]:
+    """Whether one more wrong password for this account name is answered as such, or (False,
+    seconds to wait); the attempt is counted once the request's transaction has ended (the
+    counter is a row of the same database, see casework.ratelimit)."""
+    key = _account_key()
+
+    @after_this_request
+    def count(response):
+        limiter.limiter.hit(LOGIN_LIMIT, key)
+        return response
+
+    if limiter.limiter.test(LOGIN_LIMIT, key):
+        return True, 0
+    reset = limiter.limiter.get_window_stats(LOGIN_LIMIT, key).reset_time
+    return False, max(1, int(reset - time.time()) + 1)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"],
-               deduct_when=lambda r: r.status_code == 401)
 def login():
     next_url = request.values.get("next", "")
     if request.method == "GET":
@@ -49,6 +69,13 @@ def login():
     username = request.form.get("username", "")
     user = authenticate(db_session(), username, request.form.get("password", ""))
     if user is None:
+        allowed, wait = _wrong_password_allowed()
+        if not allowed:
+            minutes = (wait + 59) // 60
+            error = _("Too many wrong passwords for this user name. Try again in %(minutes)d minutes.",
+                      minutes=minutes)
+            return (render_template("staff/login.html", username=username, next_url=next_url, error=error),
+                    429, {"Retry-After": str(wait)})
         error = _("Wrong user name or password.")
         return render_template("staff/login.html", username=username, next_url=next_url, error=error), 401
     start_session(user)  # with the last login time (and a rehashed password), committed with the redirect
