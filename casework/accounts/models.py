@@ -55,6 +55,28 @@ class Membership(Base):
     __table_args__ = (sa.UniqueConstraint("user_id", "unit_id", "role", name="uq_membership_user_unit_role"),)
 
 
+class PendingGrant(Base):
+    """A role that takes effect only once a second administrator confirms it: the identity
+    custodian's, who approves requests to see a reporter's identity (so no one administrator
+    alone can both ask for a reveal and approve it)."""
+
+    __tablename__ = "pending_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    requested_by_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_user_id], lazy="joined")
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "unit_id", "role", name="uq_pending_grant_user_unit_role"),)
+
+
 class ApiToken(Base):
     """A bearer token for the staff API; only its SHA-256 is stored."""
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.accounts.models import ApiToken, Membership, Role, User
+from casework.accounts.models import ApiToken, Membership, PendingGrant, Role, User
 from casework.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from casework.audit.operations import Change, record, set_active
 from casework.db import utcnow
@@ -157,15 +157,80 @@ def check_membership(session: Session, raw) -> Errors:
     return errors
 
 
+# roles an administrator's grant does not make effective alone: a second administrator confirms
+# (the custodian approves requests to see a reporter's identity; one administrator holding both
+# ends of that could reveal a reporter alone)
+NEEDS_SECOND_ADMINISTRATOR = frozenset({Role.custodian})
+
+
 def create_staff_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
                       unit: Unit, roles: list[Role]) -> tuple[User, Change]:
-    """A new account with its roles in one unit (raises AccountError)."""
+    """A new account with its roles in one unit (raises AccountError); a role that needs a
+    second administrator waits for one (``request_grant``)."""
     user = create_user(session, username, display_name, password)
     for role in roles:
-        grant_role(session, user, unit, role)
+        if role in NEEDS_SECOND_ADMINISTRATOR and actor.user_id is not None:
+            _pending(session, actor, user, unit, role)
+        else:
+            grant_role(session, user, unit, role)
     change = Change("user", "created", user.username, None, user_snapshot(user))
     record(session, actor, change)
     return user, change
+
+
+def _no_self_grant(actor: Actor, user: User) -> None:
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise AccountError("you cannot give yourself a role; ask another administrator")
+
+
+def pending_snapshot(p: PendingGrant) -> dict:
+    return {"user": p.user.username, "unit": p.unit.code, "role": p.role.value,
+            "requested_by": p.requested_by.username if p.requested_by else None}
+
+
+def _pending(session: Session, actor: Actor, user: User, unit: Unit, role: Role) -> PendingGrant:
+    existing = session.scalar(select(PendingGrant).where(
+        PendingGrant.user_id == user.id, PendingGrant.unit_id == unit.id, PendingGrant.role == role))
+    if existing is not None:
+        return existing
+    p = PendingGrant(user=user, unit=unit, role=role, requested_by_user_id=actor.user_id)
+    session.add(p)
+    session.flush()
+    return p
+
+
+def request_grant(session: Session, actor: Actor, user: User, unit: Unit, role: Role) -> Change | None:
+    """Ask for a role that a second administrator must confirm; None when the user has it or
+    it is already asked for."""
+    _no_self_grant(actor, user)
+    if session.scalar(select(Membership.id).where(
+            Membership.user_id == user.id, Membership.unit_id == unit.id, Membership.role == role)) is not None:
+        return None
+    p = _pending(session, actor, user, unit, role)
+    change = Change("membership", "requested", f"pending-{p.id}", None, pending_snapshot(p))
+    record(session, actor, change)
+    return change
+
+
+def confirm_grant(session: Session, actor: Actor, p: PendingGrant) -> Change:
+    """A second administrator confirms: neither the one who asked nor the account itself."""
+    if actor.user_id in (p.requested_by_user_id, p.user_id):
+        raise AccountError("a second administrator must confirm this role")
+    user, unit, role, asked = p.user, p.unit, p.role, pending_snapshot(p)["requested_by"]
+    session.delete(p)
+    session.flush()
+    m = grant_role(session, user, unit, role)
+    change = Change("membership", "approved", m.id, None, {**membership_snapshot(m), "requested_by": asked})
+    record(session, actor, change)
+    return change
+
+
+def cancel_grant(session: Session, actor: Actor, p: PendingGrant) -> Change:
+    change = Change("membership", "denied", f"pending-{p.id}", pending_snapshot(p), None)
+    session.delete(p)
+    session.flush()
+    record(session, actor, change)
+    return change
 
 
 def set_user_active(session: Session, actor: Actor, user: User, active: bool) -> Change:
@@ -189,7 +254,12 @@ def set_password(session: Session, actor: Actor, user: User, password: str) -> C
 
 
 def grant_membership(session: Session, actor: Actor, user: User, unit: Unit, role: Role) -> Change | None:
-    """Give a role in a unit; None when the user had it already (nothing recorded)."""
+    """Give a role in a unit; None when the user had it already (nothing recorded). Nobody
+    gives themselves a role (an administrator who made themselves a handler could ask to see a
+    reporter's identity); a custodian's role waits for a second administrator (request_grant)."""
+    if role in NEEDS_SECOND_ADMINISTRATOR and actor.user_id is not None:
+        return request_grant(session, actor, user, unit, role)
+    _no_self_grant(actor, user)
     exists = session.scalar(select(Membership.id).where(
         Membership.user_id == user.id, Membership.unit_id == unit.id, Membership.role == role))
     if exists is not None:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from casework.accounts import operations as ops
-from casework.accounts.models import Membership, Role, User
+from casework.accounts.models import Membership, PendingGrant, Role, User
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
 from web.admin.blueprint import bp
@@ -76,10 +76,17 @@ def user_new():
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)
 
 
+SELF_GRANT = N_("You cannot give yourself a role; ask another administrator.")
+SECOND_ADMIN = N_("A second administrator must confirm this role: not the one who asked for it, nor the account itself.")
+
+
 def _user_page(user: User, values=None, errors=None, status=200, problem: str | None = None):
+    pending = db_session().scalars(select(PendingGrant).where(PendingGrant.user_id == user.id)
+                                   .order_by(PendingGrant.id)).all()
     return render_template("admin/user.html", user=user, values=values or {"role": Role.handler.value},
                            errors=errors or {}, units=_units(), roles=_roles(), problem=problem,
-                           is_self=user.id == current_actor().user_id), status
+                           is_self=user.id == current_actor().user_id, pending=pending,
+                           me=current_actor().user_id), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -108,8 +115,37 @@ def user_membership_add(user_id: int):
     if errors:
         return _user_page(user, values, tr_errors(errors), 422)
     unit = session.scalar(select(Unit).where(Unit.code == values["unit"].strip()))
-    change = ops.grant_membership(session, current_actor(), user, unit, Role(values["role"].strip()))
+    try:
+        change = ops.grant_membership(session, current_actor(), user, unit, Role(values["role"].strip()))
+    except ops.AccountError:
+        return _user_page(user, values, status=409, problem=tr(Message(SELF_GRANT)))
     carry_change(change)
+    return redirect(url_for("admin.user_page", user_id=user.id), code=303)
+
+
+def _pending_grant(user: User, grant_id: int) -> PendingGrant:
+    p = db_session().get(PendingGrant, grant_id)
+    if p is None or p.user_id != user.id:
+        abort(404)
+    return p
+
+
+@bp.post("/users/<int:user_id>/pending/<int:grant_id>/confirm")
+def user_grant_confirm(user_id: int, grant_id: int):
+    """The second administrator's confirmation of a custodian's role (issue 17, item 5)."""
+    user = _user(user_id)
+    try:
+        change = ops.confirm_grant(db_session(), current_actor(), _pending_grant(user, grant_id))
+    except ops.AccountError:
+        return _user_page(user, status=409, problem=tr(Message(SECOND_ADMIN)))
+    carry_change(change)
+    return redirect(url_for("admin.user_page", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/pending/<int:grant_id>/cancel")
+def user_grant_cancel(user_id: int, grant_id: int):
+    user = _user(user_id)
+    carry_change(ops.cancel_grant(db_session(), current_actor(), _pending_grant(user, grant_id)))
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)
 
 
