@@ -84,6 +84,8 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,
                                  unit_title=unit_title)
+    # the move forms' file fields state the limits the machine checks
+    app.jinja_env.globals.update(max_files=settings.max_files, max_file_mb=settings.max_file_bytes // (1024 * 1024))
     from web.admin import bp as admin_bp
     from web.supervise import bp as supervise_bp
     from web.desk import bp as desk_bp

@@ -4,30 +4,56 @@ the move's row in the workflow table (casework.workflow.table); nothing here lis
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from typing import Any
 
 from flask_babel import gettext as _
 
+from casework.intake.files import Upload
 from casework.workflow.spec import Kind, Move, Party, Staff
 from casework.workflow.table import MOVES
 
 
-def from_form(move: Move, form) -> dict[str, str]:
+def _max_file_bytes() -> int:
+    from web.requestdb import services
+
+    return services().settings.max_file_bytes
+
+
+def from_form(move: Move, form, files=None) -> dict[str, Any]:
     """The move's fields from a submitted form, as typed (kept to show again on an error);
-    anything else in the form is ignored."""
-    return {f.name: form.get(f.name, "") for f in move.fields}
+    anything else in the form is ignored. A ``files`` field takes the form's uploads of that
+    name (read up to one byte over the size limit: the machine refuses a larger file)."""
+    out: dict[str, Any] = {}
+    for f in move.fields:
+        if f.kind is Kind.files:
+            limit = _max_file_bytes() + 1
+            out[f.name] = [Upload(s.filename, s.read(limit))
+                           for s in (files.getlist(f.name) if files is not None else []) if s and s.filename]
+        else:
+            out[f.name] = form.get(f.name, "")
+    return out
 
 
 def from_json(move: Move, data: dict) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The move's fields from a JSON body (strings for the machine), or errors per field."""
+    """The move's fields from a JSON body (strings for the machine), or errors per field.
+    Files are a list of ``{"name": ..., "content_base64": ...}``; a file whose base64 is longer
+    than the size limit allows is refused before it is decoded."""
     fields: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for f in move.fields:
         value = data.get(f.name)
         if value is None:
             continue
-        if f.kind is Kind.ref:
+        if f.kind is Kind.files:
+            uploads, problems = _json_files(value)
+            if problems:
+                errors[f.name] = problems
+            else:
+                fields[f.name] = uploads
+        elif f.kind is Kind.ref:
             if isinstance(value, int) and not isinstance(value, bool):
                 fields[f.name] = str(value)
             elif isinstance(value, str) and value.strip().isdigit():
@@ -43,6 +69,30 @@ def from_json(move: Move, data: dict) -> tuple[dict[str, Any], dict[str, list[st
     return fields, errors
 
 
+def _json_files(value) -> tuple[list[Upload], list[str]]:
+    if not isinstance(value, list):
+        return [], [_("Give the files as a list of objects with name and content_base64.")]
+    limit = _max_file_bytes()
+    uploads, problems = [], []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("content_base64"), str):
+            problems.append(_("Give the files as a list of objects with name and content_base64."))
+            continue
+        name = item.get("name") if isinstance(item.get("name"), str) else ""
+        encoded = item["content_base64"]
+        if len(encoded) > (limit // 3 + 1) * 4 + 4:  # larger than the limit once decoded
+            problems.append(_("The file \u201c%(name)s\u201d is larger than %(max)s MB.",
+                              name=name[:100], max=f"{limit / 1048576:.0f}"))
+            continue
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(_("The file \u201c%(name)s\u201d is not valid base64.", name=name[:100]))
+            continue
+        uploads.append(Upload(name, data))
+    return uploads, problems
+
+
 def staff_moves() -> list[Move]:
     """The moves staff make through the API (the complainant's, the respondent's and the
     workers' are not offered there)."""
@@ -56,7 +106,14 @@ def party_moves(party: Party) -> tuple[str, ...]:
 _JSON_TYPES = {Kind.ref: "integer", Kind.flag: "boolean"}
 
 
+FILES_SCHEMA = {"type": "array", "items": {
+    "type": "object", "required": ["content_base64"],
+    "properties": {"name": {"type": "string", "maxLength": 200}, "content_base64": {"type": "string"}}}}
+
+
 def _property(f) -> dict:
+    if f.kind is Kind.files:
+        return {**FILES_SCHEMA, "description": "JPEG, PNG, WebP or PDF, each as base64; cleaned like the filing form's uploads"}
     prop: dict[str, Any] = {"type": _JSON_TYPES.get(f.kind, "string")}
     if f.kind in (Kind.text, Kind.line):
         prop["maxLength"] = f.hi

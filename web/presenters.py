@@ -113,6 +113,15 @@ def review_info(case: Case) -> dict | None:
     return None
 
 
+def _event_files(ev) -> list[dict]:
+    """The files an event brought, as the complainant sees them: a reply's documents (``id``:
+    downloadable from the status page), the complainant's own evidence by name."""
+    if ev.kind not in (EventKind.replied, EventKind.evidence_added):
+        return []
+    return [{"id": a.id if a.from_staff else None, "filename": a.filename, "size": a.size}
+            for a in ev.files if a.erased_at is None]
+
+
 def public_case(case: Case) -> dict:
     locale = current_locale()
     return {
@@ -131,9 +140,11 @@ def public_case(case: Case) -> dict:
         "association_name": association_name(case),
         "title": case.title,
         "submitted_at": local_time(case.submitted_at),
-        "attachments": [{"filename": a.filename, "size": a.size} for a in case.attachments],
+        # the complainant's own files (a reply's documents are listed with the reply)
+        "attachments": [{"filename": a.filename, "size": a.size} for a in case.attachments if not a.from_staff],
         "timeline": [
-            {"at": local_time(ev.created_at), "title": event_title(ev), "text": ev.public_text or ""}
+            {"at": local_time(ev.created_at), "title": event_title(ev), "text": ev.public_text or "",
+             "kind": ev.kind.value, "files": _event_files(ev)}
             for ev in public_events(case)
         ],
     }

@@ -244,6 +244,10 @@ class EventKind(TitledEnum):
     reveal_decided = "reveal_decided", N_("Identity reveal decided")
     original_opened = "original_opened", N_("Original file downloaded")
     erased = "erased", N_("Personal data erased")
+    # the complainant's own moves after filing: more evidence or a statement; urging (催办) a case
+    # whose handling deadline has passed
+    evidence_added = "evidence_added", N_("Evidence added")
+    urged = "urged", N_("Urged (催办)")
 
 
 class ActorKind(TitledEnum):
@@ -274,12 +278,13 @@ class Event(Base):
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="events")
+    files: Mapped[list["Attachment"]] = relationship(back_populates="event", order_by="Attachment.id")
 
     PUBLIC_KINDS = frozenset({"submitted", "routed", "accepted", "not_accepted", "transferred",
                               "sent_back", "info_requested", "info_supplied", "replied", "withdrawn",
                               "extended", "suspended", "resumed", "rated", "review_requested",
                               "review_decided", "closed", "mediation_started", "mediation_ended",
-                              "linked", "state_changed"})
+                              "linked", "state_changed", "evidence_added", "urged"})
 
     @property
     def is_public(self) -> bool:
@@ -314,6 +319,8 @@ class Attachment(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case | None] = relationship(back_populates="attachments")
+    # the event the file came with (evidence added after filing, a reply's documents)
+    event: Mapped["Event | None"] = relationship(back_populates="files")
 
     __table_args__ = (
         sa.CheckConstraint(

@@ -39,6 +39,13 @@ class UploadRejected(Exception):
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file as sent (a form's upload, an API body's base64), before ``inspect_upload``."""
+    filename: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
 class CleanFile:
     filename: str
     content_type: str

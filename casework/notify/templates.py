@@ -84,6 +84,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("督办单", "【畅通】督办单：案件 $case_number 已被督办，请于 $respond_by 前办理并报告办理情况。请登录办理平台查看督办要求。"),
         "en": ("Supervision notice (督办单)", "[Changtong] Case $case_number is under supervision: act and report by $respond_by. Sign in to the desk for the instructions."),
     },
+    # the complainant urged (催办) a case past its deadline: to the unit's mailbox
+    "case_urged": {
+        "zh_CN": ("群众催办", "【畅通】案件 $case_number 已超过办理时限，投诉人（举报人）已催办。请登录办理平台尽快办理。"),
+        "en": ("A complainant urged a case", "[Changtong] Case $case_number is past its deadline and the complainant has urged it. Sign in to the desk and act on it."),
+    },
     "supervision_2": {
         "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers（另有 $more 件）。"),
         "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: $count cases overdue by more than 5 working days: $case_numbers (and $more more)."),

@@ -8,13 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from casework.accounts.models import User
-from casework.cases.models import Case, CaseState as S, CaseType, EventKind, Rating, Stage
+from casework.cases.models import Attachment, Case, CaseState as S, CaseType, EventKind, Rating, Stage
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
 from casework.i18n import Message, N_
 from casework.registry.models import Unit
 from casework.routing.engine import check_unit_allowed
 from casework.workflow.spec import HANDLERS, Ctx, invalid
+from casework.workflow.states import CAN_BE_OVERDUE
 
 MAX_REVIEWS = 2  # a review (复查) and a re-review (复核); the re-review is final
 
@@ -140,6 +141,17 @@ def reporter_to_tell(case, now) -> Message | None:
 def not_withdrawn_yet(case, now) -> Message | None:
     if any(ev.kind is EventKind.withdrawn for ev in case.events):
         return Message(N_("Your withdrawal has been recorded already."))
+    return None
+
+
+def urgeable(case, now) -> Message | None:
+    """催办: once the current handling deadline has passed (a case whose clock runs and that can
+    be overdue), once per deadline: a new deadline (an extension, a new stage) may be urged again."""
+    due = case.due_at
+    if case.state not in CAN_BE_OVERDUE or due is None or case.paused_at is not None or now <= due:
+        return Message(N_("You can urge the unit once its time limit has passed."))
+    if any(ev.kind is EventKind.urged and (ev.data or {}).get("due") == due.isoformat() for ev in case.events):
+        return Message(N_("You have urged the unit about this time limit already."))
     return None
 
 
@@ -336,6 +348,34 @@ def close_unrated(ctx: Ctx) -> dict:
     return {"reason": "rating window lapsed"}
 
 
+def store_files(ctx: Ctx, name: str = "files", *, from_staff: bool) -> list[str]:
+    """The move's cleaned files (CleanFile) stored encrypted, as Attachments of the case and of
+    the move's event, like the filing form's uploads; their names for the event's data."""
+    names = []
+    for clean in ctx.values.get(name) or []:
+        key = ctx.services.files.new_key()
+        ctx.services.files.put(key, "orig", clean.original)
+        ctx.services.files.put(key, "staff", clean.staff_copy)
+        ctx.session.add(Attachment(
+            case=ctx.case, event=ctx.event, from_staff=from_staff, filename=clean.filename,
+            content_type=clean.content_type, size=len(clean.original), sha256=clean.sha256,
+            storage_key=key, uploaded_at=ctx.now))
+        names.append(clean.filename)
+    return names
+
+
+def add_evidence(ctx: Ctx) -> dict:
+    """The complainant's statement (the event's public text) and/or files, added to an open case."""
+    names = store_files(ctx, from_staff=False)
+    return {"files": len(names)} if names else {}
+
+
+def urge(ctx: Ctx) -> dict:
+    """催办: recorded against the deadline it concerns (one urge per deadline); the unit's
+    mailbox is told (the table's notice) and its queue marks the case."""
+    return {"due": ctx.case.due_at.isoformat(), "unit_id": ctx.case.unit_id}
+
+
 def reply(ctx: Ctx) -> dict:
     """The written reply (处理意见书). A complaint waits for the complainant: the review window
     (30 days, 信访工作条例 第三十五条) holds the case open, the rating has 15 of them. A report is
@@ -351,6 +391,9 @@ def reply(ctx: Ctx) -> dict:
         case.state = S.replied
         ctx.start_stage(Stage.rating if case.type is CaseType.suggestion else Stage.review_request)
     data = {"unit_id": case.unit_id}
+    names = store_files(ctx, from_staff=True)  # documents with the reply, for the complainant
+    if names:
+        data["files"] = len(names)
     return {**data, "finding": finding.value} if finding else data
 
 

@@ -47,9 +47,11 @@ def available_moves(actor: Actor, case: Case, now: datetime | None = None) -> li
     return [m for m in MOVES.values() if case.state in m.sources and may(actor, case, m, now)]
 
 
-def check_fields(move: Move, case: Case, raw: dict[str, Any]) -> dict[str, Any]:
+def check_fields(move: Move, case: Case, raw: dict[str, Any], *, max_files: int = 5,
+                 max_file_bytes: int = 10 * 1024 * 1024) -> dict[str, Any]:
     """The move's values, cleaned and checked against its fields; a value for a field the
-    move does not have is ignored. Raises InvalidMove with every field's error at once."""
+    move does not have is ignored. Raises InvalidMove with every field's error at once.
+    Files go through the filing form's checks (casework.intake.files.inspect_upload)."""
     values: dict[str, Any] = {}
     errors: dict[str, list[Message]] = {}
     for f in move.fields:
@@ -57,17 +59,49 @@ def check_fields(move: Move, case: Case, raw: dict[str, Any]) -> dict[str, Any]:
             continue
         value = raw.get(f.name)
         try:
-            values[f.name] = _check(f, case, value, raw)
+            if f.kind is Kind.files:
+                values[f.name] = _check_files(f, case, value, raw, max_files, max_file_bytes)
+            else:
+                values[f.name] = _check(f, case, value, raw)
         except _FieldError as err:
-            errors[f.name] = [err.message]
+            errors[f.name] = err.messages
     if errors:
         raise InvalidMove(Message(CHECK_FIELDS), errors)
     return values
 
 
 class _FieldError(Exception):
-    def __init__(self, message: Message):
+    def __init__(self, message: Message, *more: Message):
         self.message = message
+        self.messages = [message, *more]
+
+
+def _check_files(f: Field, case: Case, value: Any, raw: dict[str, Any], max_files: int, max_bytes: int) -> list:
+    """Uploads (casework.intake.files.Upload) checked by content, re-encoded without metadata:
+    the cleaned files (CleanFile) for the step to store."""
+    from casework.intake.files import Upload, UploadRejected, inspect_upload
+
+    uploads = [u for u in value if u is not None] if isinstance(value, (list, tuple)) else []
+    if value not in (None, "", [], ()) and not isinstance(value, (list, tuple)):
+        raise _FieldError(Message(N_("Attach the files as files.")))
+    if not uploads:
+        if f.is_required(case, raw):
+            raise _FieldError(Message(f.missing))
+        return []
+    if len(uploads) > max_files:
+        raise _FieldError(Message(N_("At most %(n)d files can be attached at once."), {"n": max_files}))
+    cleaned, problems = [], []
+    for u in uploads:
+        if not isinstance(u, Upload):
+            problems.append(Message(N_("Attach the files as files.")))
+            continue
+        try:
+            cleaned.append(inspect_upload(u.filename, u.data, max_bytes=max_bytes))
+        except UploadRejected as rej:
+            problems.append(rej.message)
+    if problems:
+        raise _FieldError(*problems)
+    return cleaned
 
 
 def _check(f: Field, case: Case, value: Any, raw: dict[str, Any]) -> Any:
@@ -115,7 +149,8 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
                                      {"state": Message(case.state.title)}))
     if move.when is not None and (why := move.when(case, now)) is not None:
         raise MoveNotAllowed(why)
-    values = check_fields(move, case, fields)
+    values = check_fields(move, case, fields, max_files=services.settings.max_files,
+                          max_file_bytes=services.settings.max_file_bytes)
     before = case.state
     event = Event(
         created_at=now, actor_kind=actor.kind, actor_id=actor.user_id, kind=move.event,

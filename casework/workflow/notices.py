@@ -12,6 +12,7 @@ from casework.notify.queue import queue_case_update, queue_message
 from casework.workflow.spec import Ctx, Notice
 
 SUPERVISION_TEMPLATE = "supervision_notice"
+URGED_TEMPLATE = "case_urged"
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -60,12 +61,23 @@ def _unit_supervision(ctx: Ctx, event: Event) -> None:
                       payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
+def _unit_urged(ctx: Ctx, event: Event) -> None:
+    """The complainant urged (催办) an overdue case: the unit's mailbox is told which case (one
+    notice per urge; the queue marks the case too)."""
+    unit = ctx.case.unit
+    if unit is not None and unit.notice_email:
+        queue_message(ctx.session, ctx.services, dedupe_key=f"urged:{ctx.case.id}:{event.data.get('due', '')}",
+                      case=ctx.case, channel=OutboxChannel.email, template=URGED_TEMPLATE, locale="zh_CN",
+                      recipient=unit.notice_email, payload={"case_number": ctx.case.number})
+
+
 SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.complainant: _complainant,
     Notice.respondent_invite: _respondent_invite,
     Notice.mediation_ended: _both_parties("mediation_ended"),
     Notice.judicial_confirmation: _both_parties("judicial_confirmation"),
     Notice.unit_supervision: _unit_supervision,
+    Notice.unit_urged: _unit_urged,
 }
 
 

@@ -72,6 +72,7 @@ class Kind(str, enum.Enum):
     date = "date"          # YYYY-MM-DD
     datetime = "datetime"  # YYYY-MM-DD HH:MM, Beijing time
     flag = "flag"          # a tick box
+    files = "files"        # uploaded files (casework.intake.files.Upload), cleaned like the filing form's
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class Notice(str, enum.Enum):
     mediation_ended = "mediation_ended"      # both parties, by SMS
     judicial_confirmation = "judicial_confirmation"  # both parties: seek 司法确认 within 30 days
     unit_supervision = "unit_supervision"    # the unit's mailbox: a 督办单 with its date
+    unit_urged = "unit_urged"                # the unit's mailbox: the complainant urged (催办) an overdue case
 
 
 # -- a move -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from casework.workflow.spec import (
     ALL_TYPES, BY_STEP, COMPLAINANT, HANDLERS, KEEP, RESPONDENT, STOP, SYSTEM, Field, Kind, Move, Notice,
     Staff, reached, start,
 )
-from casework.workflow.states import BEFORE_REPLY, SUPERVISABLE
+from casework.workflow.states import BEFORE_REPLY, CAN_BE_OVERDUE, OPEN, SUPERVISABLE
 
 MEDIATION = frozenset({CaseType.mediation})
 NOT_MEDIATION = ALL_TYPES - MEDIATION
@@ -58,6 +58,14 @@ def to_unit(label=N_("To unit")):
 
 
 REPLY_TEXT = notice(N_("Reply to the complainant"), required=True, lo=10, hi=10000, rows=8)
+# files, checked by content and re-encoded without metadata like the filing form's uploads
+def files(label=N_("Files (optional)")):
+    return Field("files", Kind.files, label, hint=N_("Photos (JPEG, PNG, WebP) or PDF files."))
+
+
+EVIDENCE_TEXT = Field("public_text", Kind.text, N_("Your statement"), lo=2, rows=4,
+                      required=lambda case, values: not values.get("files"),
+                      missing=N_("Write a statement or attach a file."))
 FINDING = Field("finding", Kind.choice, N_("Finding"), choices=Finding, only=h.reply_has_finding,
                 required=lambda case, values: case.type is CaseType.report,
                 missing=N_("Say what the handling of the report found."),
@@ -129,10 +137,12 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
     # a complaint then waits for review (30 days) and rating (15); a report's reply closes it
     Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied, S.closed), E.replied,
-         who=UNIT, types=NOT_MEDIATION, step=h.reply, fields=(REPLY_TEXT, FINDING),
+         who=UNIT, types=NOT_MEDIATION, step=h.reply,
+         fields=(REPLY_TEXT, FINDING, files(N_("Documents for the complainant (optional)"))),
          clock=BY_STEP, notices=(Notice.complainant,), primary=True, document=reply_document),
     Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
-         E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply, fields=(REPLY_TEXT,),
+         E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply,
+         fields=(REPLY_TEXT, files(N_("Documents for the complainant (optional)"))),
          clock=BY_STEP, notices=(Notice.complainant,), primary=True),
     Move("link_duplicate", N_("Mark as a duplicate"), reached(S.received, S.pending_acceptance, S.accepted),
          reached(S.closed), E.linked, who=Staff(HANDLERS, unrouted=frozenset({Role.triage_operator})),
@@ -141,6 +151,14 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                        required=True, hi=40),
                  notice(hi=1000, hint=N_("If left empty, the complainant is told which case handles the matter."))),
          clock=STOP, notices=(Notice.complainant,)),
+    # -- the complainant after filing: more evidence, and 催办 once the deadline has passed ------
+    # (a reporter, anonymous or not, too); the handler's queue marks both until staff act
+    Move("add_evidence", N_("Add evidence or a statement"), OPEN, frozenset(), E.evidence_added,
+         who=COMPLAINANT, step=h.add_evidence, fields=(EVIDENCE_TEXT, files())),
+    Move("urge", N_("Urge the unit (催办)"), CAN_BE_OVERDUE, frozenset(), E.urged, who=COMPLAINANT,
+         step=h.urge, when=h.urgeable,
+         fields=(notice(N_("Message to the unit (optional)"), hi=500, rows=2),),
+         notices=(Notice.unit_urged,)),
     # -- the complainant's answer to the reply: rating, review, re-review (第三十五、三十六条) ------
     Move("withdraw", N_("Withdraw"), BEFORE_REPLY, reached(S.withdrawn), E.withdrawn, who=COMPLAINANT,
          types=ALL_TYPES - REPORTS, step=h.withdraw, fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),),

@@ -39,6 +39,8 @@ MATRIX: dict[str, set[str]] = {
     "reply": {"handler", "unit_lead"},
     "acknowledge_reply": {"handler", "unit_lead"},
     "link_duplicate": {"handler", "unit_lead", "triage_operator@unrouted"},
+    "add_evidence": {"complainant"},
+    "urge": {"complainant"},
     "withdraw": {"complainant"},
     "withdraw_report": {"complainant"},
     "rate": {"complainant"},

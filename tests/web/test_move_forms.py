@@ -9,6 +9,9 @@ disagree fail here.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
@@ -164,7 +167,17 @@ def test_the_complainants_forms_send_what_their_moves_take(client, db, services,
     act(db, services, handler, receipt.case_id, "accept")
     act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
     check()                                                   # rate, request_review
-    assert seen == {"withdraw", "supply_info", "rate", "request_review"}
+    assert seen == {"withdraw", "supply_info", "rate", "request_review", "add_evidence"}
+    # past its deadline, a case in hand can be urged (催办)
+    other = file_case()
+    client.post("/track", data={"csrf_token": CSRF.search(page).group(1), "number": other.case_number,
+                                "code": other.query_code})
+    act(db, services, handler, other.case_id, "accept")
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == other.case_id).values(due_at=services.clock() - timedelta(hours=1)))
+    receipt = other
+    check()                                                   # urge
+    assert "urge" in seen
 
 
 def test_the_openapi_document_lists_the_staff_moves_and_their_fields(client):
@@ -205,7 +218,8 @@ def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_do
     from web.public import respond, track
 
     assert set(track.PUBLIC_MOVES) == set(track.DONE) == {"supply_info", "rate", "request_review", "withdraw",
-                                                                   "withdraw_report", "end_mediation", "request_recusal"}
+                                                                   "withdraw_report", "end_mediation", "request_recusal",
+                                                                   "add_evidence", "urge"}
     assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse",
                                                                       "respondent_end_mediation",
                                                                       "respondent_request_recusal"}

@@ -52,6 +52,10 @@ def _masked(case: Case, party: str) -> dict[str, str]:
     return masking.masked_party(services().cipher, case, party, unreadable=_("(cannot be read)"))
 
 
+# the events that bring files (evidence after filing, a reply's documents): the timeline lists them
+FILE_EVENTS = (EventKind.evidence_added, EventKind.replied)
+
+
 def _timeline(session, case: Case) -> list[dict]:
     user_ids, unit_ids = set(), set()
     for ev in case.events:
@@ -91,6 +95,7 @@ def _timeline(session, case: Case) -> list[dict]:
         entries.append({
             "at": local_time(ev.created_at), "who": who, "title": event_title(ev), "public": ev.is_public,
             "details": details, "public_text": ev.public_text, "internal_text": ev.internal_text,
+            "files": list(ev.files) if ev.kind in FILE_EVENTS else [],
         })
     return entries
 
@@ -234,7 +239,7 @@ def case_move(number: str, move: str):
     if move not in MOVES or MOVES[move].own_page:
         abort(404)  # reveals have their own routes (web.desk.reveals)
     session = db_session()
-    fields = move_fields.from_form(MOVES[move], request.form)
+    fields = move_fields.from_form(MOVES[move], request.form, request.files)
     if move == LINK_DUPLICATE and not fields.get("public_text", "").strip() and fields["duplicate_of"].strip():
         fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
     unit_before = case.unit_id

@@ -6,14 +6,14 @@ from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import (
     can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
-from casework.cases.models import Case, CaseState, CaseType
+from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
 from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
 from casework.mediation.models import MediationSession
 from casework.registry.models import Unit, UnitKind
@@ -86,6 +86,31 @@ def triage_queue():
     return _render_queue(actor, None)
 
 
+def complainant_marks(session, case_ids: list[int]) -> dict[int, set[str]]:
+    """The queue's marks: "urged" (催办) and "evidence" (new material) where the complainant did
+    so after the last thing staff did on the case; both go once staff act on it."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Event.case_id, Event.kind, Event.actor_kind, func.max(Event.id))
+        .where(Event.case_id.in_(case_ids),
+               (Event.actor_kind == ActorKind.staff) | Event.kind.in_((EventKind.urged, EventKind.evidence_added)))
+        .group_by(Event.case_id, Event.kind, Event.actor_kind))
+    last_staff: dict[int, int] = {}
+    latest: dict[tuple[int, str], int] = {}
+    for case_id, kind, actor_kind, last in rows:
+        if actor_kind is ActorKind.staff:
+            last_staff[case_id] = max(last_staff.get(case_id, 0), last)
+        if kind in (EventKind.urged, EventKind.evidence_added) and actor_kind is not ActorKind.staff:
+            key = (case_id, "urged" if kind is EventKind.urged else "evidence")
+            latest[key] = max(latest.get(key, 0), last)
+    marks: dict[int, set[str]] = {}
+    for (case_id, mark), last in latest.items():
+        if last > last_staff.get(case_id, 0):
+            marks.setdefault(case_id, set()).add(mark)
+    return marks
+
+
 def _render_queue(actor: Actor, unit: Unit | None):
     session = db_session()
     now = services().clock()
@@ -109,6 +134,7 @@ def _render_queue(actor: Actor, unit: Unit | None):
         sorts=[(s, SORT_TITLES[s]()) for s in SORTS], types=list(CaseType),
         categories=categories(session), handler_names=names,
         handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
+        marks=complainant_marks(session, [c.id for c in rows]),
         queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage",
     )
 

@@ -57,3 +57,27 @@ def track_document(number: str, document_id: int):
     if case is None:
         abort(404)
     return document_response(case, document_id)
+
+
+@bp.get("/track/<number>/files/<int:attachment_id>")
+def track_file(number: str, attachment_id: int):
+    """A document staff attached to a reply (the copy without metadata), for the browser that
+    opened the case; the complainant's own files and another case's are a 404."""
+    from urllib.parse import quote
+
+    number = normalize_number(number)
+    if not authorised(number):
+        return redirect(url_for("public.track_form", number=number))
+    case = case_by_number(db_session(), number)
+    att = next((a for a in case.attachments if a.id == attachment_id), None) if case is not None else None
+    if att is None or not att.from_staff or att.erased_at is not None:
+        abort(404)
+    try:
+        data = services().files.get(att.storage_key, "staff")
+    except (LookupError, OSError, DecryptionError):
+        abort(404)
+    resp = Response(data, mimetype=att.content_type or "application/octet-stream")
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(att.filename)}"
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

@@ -64,6 +64,8 @@ DONE = {
     "end_mediation": lambda: _("You ended the mediation. You may apply for arbitration, go to court, or turn this request into a complaint."),
     "request_recusal": lambda: _("Your request for a mediator's recusal has been received. Mediation is suspended until the mediation body decides."),
     "withdraw_report": lambda: _("Your withdrawal has been recorded. The unit decides whether the handling of the report goes on."),
+    "add_evidence": lambda: _("Your evidence has been added to the case. The unit handling it can see it."),
+    "urge": lambda: _("The unit has been urged to handle your case."),
 }
 
 
@@ -90,7 +92,7 @@ def public_move(number: str, move: str):
     case = case_by_number(db, number)
     if case is None:
         abort(404)
-    values = move_fields.from_form(MOVES[move], request.form)
+    values = move_fields.from_form(MOVES[move], request.form, request.files)
     pepper = services().settings.query_pepper
     if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
         message = _(OWN_QUERY_CODE)
