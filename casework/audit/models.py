@@ -46,6 +46,7 @@ class AuditKind(TitledEnum):
     case_file = "case_file", N_("Original file")
     retention = "retention", N_("Retention")
     backup = "backup", N_("Backup")
+    contact_details = "contact_details", N_("Contact details seen by staff")
 
 
 class AuditAction(TitledEnum):

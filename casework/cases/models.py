@@ -244,6 +244,8 @@ class EventKind(TitledEnum):
     reveal_decided = "reveal_decided", N_("Identity reveal decided")
     original_opened = "original_opened", N_("Original file downloaded")
     erased = "erased", N_("Personal data erased")
+    # staff saw a complaint's or mediation's contact details, with a reason (internal only)
+    contact_viewed = "contact_viewed", N_("Contact details viewed")
     # the complainant's own moves after filing: more evidence or a statement; urging (催办) a case
     # whose handling deadline has passed
     evidence_added = "evidence_added", N_("Evidence added")

@@ -26,7 +26,7 @@ from casework.i18n import N_
 from casework.mediation import moves as med
 from casework.mediation.operations import store_agreement
 from casework.mediation.models import Performance, RecusalDecision
-from casework.workflow import duplicates, handling as h, reveal, supervision
+from casework.workflow import contact, duplicates, handling as h, reveal, supervision
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.spec import (
     ALL_TYPES, BY_STEP, COMPLAINANT, HANDLERS, KEEP, RESPONDENT, STOP, SYSTEM, Field, Kind, Move, Notice,
@@ -207,6 +207,13 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(Field("request_id", Kind.ref, N_("Request"), required=True, choices="reveal_requests"),
                  Field("decision", Kind.line, N_("Decision"), required=True, hi=10),
                  Field("note", Kind.text, N_("Note"), required=True, lo=2, hi=1000)),
+         own_page=True),
+    # the contact details of a complaint, mediation or suggestion in clear, to phone the parties:
+    # a reason, an internal event and an audit entry (casework.workflow.contact)
+    Move("reveal_contact", N_("Show contact details"), frozenset(S), frozenset(), E.contact_viewed,
+         who=UNIT, types=ALL_TYPES - REPORTS, step=contact.reveal, when=contact.contact_held,
+         fields=(Field("reason", Kind.text, N_("Why you need them (at least 5 characters, e.g. to phone the parties about the mediation; the audit trail keeps it)"),
+                       required=True, lo=contact.REASON_MIN, hi=500, rows=2),),
          own_page=True),
     # -- mediation (人民调解法 第十七、二十三、二十九、三十一、三十三条; 办法 第十九至二十一条) ------
     Move("accept_mediation", N_("Accept the mediation request"), reached(S.pending_acceptance), reached(S.accepted),

@@ -51,6 +51,7 @@ MATRIX: dict[str, set[str]] = {
     "issue_supervision": {"supervisor", "supervisor@unrouted"},
     "request_reveal": {"handler", "unit_lead"},
     "decide_reveal": {"custodian"},
+    "reveal_contact": {"handler", "unit_lead"},
     "accept_mediation": {"handler", "unit_lead"},
     "record_consent": {"handler", "unit_lead"},
     "respondent_consent": {"respondent"},

@@ -86,6 +86,9 @@ ENDPOINTS = {
     # a report's identity and originals (the world's case is a complaint: nothing to reveal)
     "desk.reveal_request": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),
     "desk.reveal_identity": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),
+    # a complaint's contact details: the unit's handler and lead (sent without a reason: 422),
+    # read-only supervisors 403, the rest cannot see the case (404)
+    "desk.contact_details": _each(LOGIN, {422}, {422}, {404}, {403}, {404}),
     "desk.case_file": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),           # no such file
     "desk.case_file_original": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
     "desk.reveal_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),        # custodians only

@@ -28,6 +28,8 @@ def change_value(key: str, value) -> str:
     enum_cls = _ENUMS.get(key)
     if enum_cls is not None and value in enum_cls._value2member_map_:
         return title(enum_cls(value))
+    if key == "fields" and isinstance(value, list):  # which personal data a reveal showed (never the data)
+        return ", ".join(str(v) for v in value)
     if value == routing_ops.ANY and key in ("category", "association"):
         return _("Any")
     return str(value)

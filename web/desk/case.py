@@ -22,7 +22,7 @@ from casework.mediation.models import MediationSession, MediatorRecusal
 from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
-from casework.workflow import reveal
+from casework.workflow import contact as contact_move, reveal
 from casework.workflow.duplicates import NAME as LINK_DUPLICATE
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
@@ -174,7 +174,10 @@ def choices(field, options: dict[str, list]) -> list:
 
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
-                respondent_code: str | None = None, code_sent: bool = False):
+                respondent_code: str | None = None, code_sent: bool = False,
+                contact: dict | None = None):
+    """The case page; ``contact``: the parties' contact details in clear, for the one answer
+    to the reveal_contact move (web.desk.reveals.contact_details, never cached)."""
     session = db_session()
     now = services().clock()
     all_moves = available_moves(actor, case, now)
@@ -201,6 +204,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         similar=_similar(actor, case), can_link=LINK_DUPLICATE in names,
         similar_state=lambda v: title(CaseState(v)),
         reveal=_reveal_box(session, actor, case, names, now),
+        contact=contact, can_reveal_contact=contact_move.NAME in names and contact is None,
     ), status
 
 

@@ -17,7 +17,7 @@ from casework.accounts.models import Role, User
 from casework.accounts.permissions import can_decide_reveals, can_request_reveal
 from casework.cases.models import Attachment, Case
 from casework.privacy.models import RevealRequest, RevealStatus
-from casework.workflow import reveal
+from casework.workflow import contact, reveal
 from casework.workflow.machine import WorkflowError, perform
 from web.auth import current_actor
 from web.desk.blueprint import bp
@@ -58,6 +58,28 @@ def reveal_identity(number: str):
         abort(err.status)
     body = render_template("desk/identity.html", case=case, identity=identity)
     return Response(body, 200, headers=NO_STORE, mimetype="text/html")
+
+
+@bp.post("/cases/<number>/contact")
+def contact_details(number: str):
+    """A complaint's, mediation's or suggestion's contact details in clear, with a reason: the
+    move reveal_contact (who may: the workflow table), an internal event and an audit entry;
+    the case page shows them in this answer only, never cached."""
+    actor = current_actor()
+    case = _load(number, actor)  # 404 for a case the actor may not see
+    session = db_session()
+    fields = {"reason": request.form.get("reason", "")}
+    try:
+        event = perform(session, services(), actor, case, contact.NAME, reason=fields["reason"])
+    except WorkflowError as err:
+        discard_changes()
+        if err.status == 403:
+            abort(403)
+        body, status = render_case(actor, _load(number, actor), status=err.status, error=tr(err.message),
+                                   failed_move=contact.NAME, values=fields, errors=tr_errors(err.errors))
+        return Response(body, status, headers=NO_STORE, mimetype="text/html")
+    body, status = render_case(actor, _load(number, actor), contact=event.contact)
+    return Response(body, status, headers=NO_STORE, mimetype="text/html")
 
 
 def _attachment(case: Case, attachment_id: int) -> Attachment:

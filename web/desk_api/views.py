@@ -223,4 +223,8 @@ def make_move(case_number: str, move: str):
     code = getattr(event, "respondent_code", None)
     if code:
         body["respondent_code"] = code  # shown this once; only its hash is kept
+    contact = getattr(event, "contact", None)
+    if contact is not None:  # reveal_contact: in this answer only, recorded with its reason, never cached
+        body["contact"] = contact
+        return jsonify(body), 200, {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
     return jsonify(body)
