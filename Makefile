@@ -44,9 +44,11 @@ run: seed
 	@$(BIN)/changtong users demo
 	@echo
 	@echo "Changtong is starting on http://$(HOST):$(PORT)/ with a worker and its beat (Ctrl-C stops both)"
-	@echo "Notices land in $(CHANGTONG_DATA_DIR)/notices/ (set CHANGTONG_SMS_URL / CHANGTONG_SMTP_HOST to send them)"
+	@echo "Notices land encrypted in $(CHANGTONG_DATA_DIR)/notices/: read them with .venv/bin/changtong notices"
+	@echo "(a development machine only; set CHANGTONG_SMS_URL / CHANGTONG_SMTP_HOST to send them)"
 	@echo
-	@$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
+	@export CHANGTONG_DEV_NOTICE_FILES=$${CHANGTONG_DEV_NOTICE_FILES:-1}; \
+	$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
 

@@ -108,7 +108,7 @@ class Stack:
             "DATABASE_URL": self.pg.url, "CHANGTONG_DATA_DIR": str(self.data_dir),
             "CHANGTONG_SECRET_KEY": new_key(), "CHANGTONG_PII_KEY": new_key(),
             "CHANGTONG_QUERY_PEPPER": new_key(), "REDIS_URL": self.redis.url,
-            "CHANGTONG_DISPATCH_SECONDS": "1", "CHANGTONG_SEARCH_SECONDS": "1",
+            "CHANGTONG_DISPATCH_SECONDS": "1", "CHANGTONG_SEARCH_SECONDS": "1", "CHANGTONG_DEV_NOTICE_FILES": "1",
             "CHANGTONG_OUTBOX_LEASE_SECONDS": str(self.lease), "CHANGTONG_SEARCH_BACKEND": "whoosh",
             "PYTHONPATH": str(ROOT),
         }

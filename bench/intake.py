@@ -120,6 +120,7 @@ def prepare_database(tmp: Path) -> tuple[dict[str, str], str]:
         "CHANGTONG_SECRET_KEY": new_key(),
         "CHANGTONG_PII_KEY": new_key(),
         "CHANGTONG_QUERY_PEPPER": new_key(),
+        "CHANGTONG_DEV_NOTICE_FILES": "1",
     }
     os.environ.update(env)
 

@@ -165,7 +165,7 @@ def bench_notices(url: str, n: int) -> None:
                    CHANGTONG_SECRET_KEY=settings.secret_key, REDIS_URL=settings.redis_url,
                    CHANGTONG_PII_KEY=base64.urlsafe_b64encode(settings.pii_keys[0]).decode(),
                    CHANGTONG_QUERY_PEPPER=base64.urlsafe_b64encode(settings.query_pepper).decode(),
-                   PYTHONPATH=str(ROOT))
+                   PYTHONPATH=str(ROOT), CHANGTONG_DEV_NOTICE_FILES="1")
         worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "workers.main", "worker",
                                    "-c", "2", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
                                   cwd=ROOT, env=env, start_new_session=True,

@@ -61,6 +61,10 @@ class Settings:
     # failed query-code lookups allowed per case number per window
     lookup_limit: str = "10 per 10 minutes"
     default_locale: str = "zh_CN"
+    # the site's public address (scheme, host, optional path): every absolute URL the site
+    # writes (Open311 documents, the respondent's address) starts with it, never with the
+    # request's Host header, which a client chooses (issue 17, item 11)
+    base_url: str = "http://localhost:5000"
     # notices: SMS through an HTTP gateway when its URL is set, else files under data_dir
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)
@@ -70,6 +74,10 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
+    # development only: notices without a gateway or mail server go to encrypted files under
+    # data_dir/notices (`changtong notices` prints them); without this, the web and the worker
+    # refuse to start unless both channels are configured (notice_problem)
+    dev_notice_files: bool = False
     # how long a worker holds an outbox message it took before another run may take it again
     # (a worker killed between taking and recording); longer than a batch takes to send
     outbox_lease_seconds: float = 120.0
@@ -80,6 +88,7 @@ class Settings:
     stats_seconds: float = 60.0  # the statistics rollups
     risk_seconds: float = 3600.0  # associations' risk grades
     retention_seconds: float = 24 * 3600.0  # erasing the personal data of long-closed cases
+    staged_seconds: float = 3600.0  # deleting staged uploads that never became part of a case
     # the deadline sweep
     reminder_working_days: int = 2
     escalation_working_days: int = 5
@@ -116,6 +125,26 @@ class Settings:
         derived = tuple(derive_identity_key(k) for k in self.pii_keys)
         return tuple(dict.fromkeys(self.identity_keys + derived))
 
+    def notice_problem(self) -> str | None:
+        """Why notices could not go out as they should, or None. Without CHANGTONG_SMS_URL or
+        CHANGTONG_SMTP_HOST notices would land in files (personal data on disk), which only a
+        development machine (CHANGTONG_DEV_NOTICE_FILES=1, as `make run` sets) or the tests may
+        do: the web and the worker refuse to start with this message instead."""
+        missing = [name for name, value in (("CHANGTONG_SMS_URL", self.sms_url),
+                                            ("CHANGTONG_SMTP_HOST", self.smtp_host)) if not value]
+        if not missing or self.dev_notice_files or self.testing:
+            return None
+        return (f"{' and '.join(missing)} not set: notices (with phone numbers and query codes) have "
+                "nowhere to go. Set them to your SMS gateway and mail server, or set "
+                "CHANGTONG_DEV_NOTICE_FILES=1 on a development machine to write them to encrypted "
+                "files under CHANGTONG_DATA_DIR/notices (read them with `changtong notices`).")
+
+    def require_notice_channels(self) -> None:
+        """Refuse to start (SettingsError) where notice_problem says so."""
+        problem = self.notice_problem()
+        if problem:
+            raise SettingsError(problem)
+
     @property
     def outbox_lease(self) -> timedelta:
         return timedelta(seconds=self.outbox_lease_seconds)
@@ -149,6 +178,7 @@ class Settings:
             ("smtp_sender", "CHANGTONG_SMTP_SENDER", str), ("smtp_username", "CHANGTONG_SMTP_USERNAME", str),
             ("smtp_password", "CHANGTONG_SMTP_PASSWORD", str),
             ("smtp_starttls", "CHANGTONG_SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
+            ("dev_notice_files", "CHANGTONG_DEV_NOTICE_FILES", lambda v: v.lower() in ("1", "true", "yes")),
             ("reminder_working_days", "CHANGTONG_REMINDER_WORKING_DAYS", int),
             ("escalation_working_days", "CHANGTONG_ESCALATION_WORKING_DAYS", int),
             ("sweep_chunk", "CHANGTONG_SWEEP_CHUNK", int),
@@ -156,6 +186,7 @@ class Settings:
             ("public_min_count", "CHANGTONG_PUBLIC_MIN_COUNT", int),
             ("risk_weights", "CHANGTONG_RISK_WEIGHTS", parse_weights),
             ("retention_days", "CHANGTONG_RETENTION_DAYS", _positive_int),
+            ("base_url", "CHANGTONG_BASE_URL", parse_base_url),
             ("metrics_token", "CHANGTONG_METRICS_TOKEN", str),
             ("worker_metrics_port", "CHANGTONG_WORKER_METRICS_PORT", int),
             ("worker_metrics_addr", "CHANGTONG_WORKER_METRICS_ADDR", str),
@@ -166,6 +197,7 @@ class Settings:
             ("stats_seconds", "CHANGTONG_STATS_SECONDS", _seconds),
             ("risk_seconds", "CHANGTONG_RISK_SECONDS", _seconds),
             ("retention_seconds", "CHANGTONG_RETENTION_SECONDS", _seconds),
+            ("staged_seconds", "CHANGTONG_STAGED_SECONDS", _seconds),
         ):
             if env.get(name):
                 values[key] = conv(env[name])
@@ -193,6 +225,24 @@ def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: {name} cannot be negative")
         pairs.append((name, weight))
     return tuple(pairs)
+
+
+def parse_base_url(raw: str) -> str:
+    """``https://changtong.example.org`` (or with a path the site is served under), without
+    a trailing slash; no user, query or fragment."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.query or parts.fragment or "\\" in value
+            or any(ch.isspace() or ord(ch) < 32 for ch in value)):
+        raise SettingsError(f"CHANGTONG_BASE_URL: an http(s) address such as https://changtong.example.org, not {raw!r}")
+    return value
 
 
 def _positive_int(raw: str) -> int:

@@ -5,4 +5,6 @@ from casework.settings import Settings
 from web.app import create_app
 
 load_dotenv()
-app = create_app(Settings.from_env())
+settings = Settings.from_env()
+settings.require_notice_channels()  # never personal data in plain files by accident
+app = create_app(settings)

@@ -6,5 +6,6 @@ from workers.app import make_celery
 
 load_dotenv()
 settings = Settings.from_env()
+settings.require_notice_channels()  # never personal data in plain files by accident
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 app = make_celery(settings)

@@ -3,7 +3,7 @@
 Delivery is at-least-once from the outbox to the channel, with the outbox message's key as
 an idempotency key the channel honours, so that a worker dying between sending and
 recording cannot make the complainant receive a notice twice:
-- ``FileSink`` (the development/console backend) writes one file per message, created
+- ``FileSink`` (the development backend) writes one encrypted file per message, created
   exclusively: a second attempt finds it there and does nothing;
 - ``HttpSmsGateway`` sends the key as ``Idempotency-Key`` (gateways de-duplicate on it);
 - ``SmtpEmail`` sets a Message-ID derived from the key (mail systems drop duplicates).
@@ -37,21 +37,30 @@ class Notice:
 
 
 class FileSink:
-    """Development backend: one JSON file per notice under a directory (SMS or e-mail)."""
+    """Development backend: one file per notice under a directory (SMS or e-mail), encrypted
+    with the personal-data key (it holds a phone number or address and perhaps a query code):
+    ``changtong notices`` prints them. Used only where CHANGTONG_DEV_NOTICE_FILES is set (the
+    web and the worker refuse to start without a real channel otherwise, see
+    casework.settings.Settings.notice_problem), and the retention sweep deletes files older than
+    FILE_DAYS."""
 
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
+    PURPOSE = "notice.file"
+    SUFFIX = ".notice"
+
+    def __init__(self, directory: Path, cipher):
+        self.directory, self.cipher = Path(directory), cipher
 
     def send(self, notice: Notice) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"{notice.key.replace(':', '_')}.json"
+        path = self.directory / f"{notice.key.replace(':', '_')}{self.SUFFIX}"
         if path.exists():
             return  # already delivered: the idempotency the real gateways give
         tmp = self.directory / f".{path.name}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"to": notice.recipient, "subject": notice.subject, "body": notice.body}, fh,
-                      ensure_ascii=False)
-        os.chmod(tmp, 0o600)
+        plain = json.dumps({"to": notice.recipient, "subject": notice.subject, "body": notice.body},
+                           ensure_ascii=False).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(self.cipher.encrypt(plain, self.PURPOSE))
         try:
             os.link(tmp, path)  # appears whole, and only once
         except FileExistsError:
@@ -60,10 +69,32 @@ class FileSink:
             tmp.unlink(missing_ok=True)
 
     def delivered(self) -> list[dict]:
+        """Every notice in the folder, oldest file name first, decrypted."""
         if not self.directory.exists():
             return []
-        return [json.loads(p.read_text(encoding="utf-8")) | {"key": p.stem}
-                for p in sorted(self.directory.glob("*.json"))]
+        return [self.read(p) | {"key": p.name[:-len(self.SUFFIX)]}
+                for p in sorted(self.directory.glob(f"*{self.SUFFIX}"))]
+
+    def read(self, path: Path) -> dict:
+        """One notice file, decrypted: {"to", "subject", "body"}."""
+        return json.loads(self.cipher.decrypt(Path(path).read_bytes(), self.PURPOSE))
+
+
+# days a development notice file is kept (the retention sweep deletes older ones)
+FILE_DAYS = 7
+
+
+def erase_old_files(directory: Path, now: float, days: int = FILE_DAYS) -> int:
+    """Delete development notice files older than ``days`` under ``directory``; how many."""
+    gone = 0
+    for path in Path(directory).glob(f"*/*{FileSink.SUFFIX}"):
+        try:
+            if path.stat().st_mtime < now - days * 86400:
+                path.unlink()
+                gone += 1
+        except FileNotFoundError:
+            pass
+    return gone
 
 
 class HttpSmsGateway:

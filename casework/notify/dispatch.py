@@ -32,11 +32,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def channels_for(services: Services) -> dict[OutboxChannel, object]:
+    """The configured channels; the development file sink only where the settings allow it
+    (Settings.notice_problem: never silently)."""
     s = services.settings
-    sms = HttpSmsGateway(s.sms_url, s.sms_token or "") if s.sms_url else FileSink(s.notice_dir / "sms")
+    s.require_notice_channels()
+    sms = (HttpSmsGateway(s.sms_url, s.sms_token or "") if s.sms_url
+           else FileSink(s.notice_dir / "sms", services.cipher))
     email = (SmtpEmail(s.smtp_host, s.smtp_port, s.smtp_sender, username=s.smtp_username,
                        password=s.smtp_password, starttls=s.smtp_starttls)
-             if s.smtp_host else FileSink(s.notice_dir / "email"))
+             if s.smtp_host else FileSink(s.notice_dir / "email", services.cipher))
     return {OutboxChannel.sms: sms, OutboxChannel.email: email}
 
 

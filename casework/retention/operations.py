@@ -28,6 +28,7 @@ from casework.cases.models import ActorKind, Attachment, Case, Event, EventKind,
 from casework.context import Services
 from casework.documents.models import CaseDocument
 from casework.mediation.models import Mediation, MediationSession
+from casework.notify.channels import erase_old_files
 from casework.notify.models import OutboxMessage
 from casework.workflow.states import FINISHED
 
@@ -44,10 +45,11 @@ class RetentionResult:
     files: int = 0
     outbox: int = 0
     dry_run: bool = False
+    notice_files: int = 0  # development notice files older than a week (casework.notify.channels)
 
     def as_dict(self) -> dict:
         return {"cutoff": self.cutoff.isoformat(), "cases": len(self.cases), "files": self.files,
-                "outbox": self.outbox, "dry_run": self.dry_run}
+                "outbox": self.outbox, "dry_run": self.dry_run, "notice_files": self.notice_files}
 
 
 def closed_at():
@@ -143,4 +145,7 @@ def erase_expired(db, services: Services, *, dry_run: bool = False, chunk: int =
         for key in keys:  # after the commit: a rolled-back chunk keeps its files
             services.files.delete(key)
         result.cases.extend(numbers)
+    # the development notice files (phone numbers, query codes) do not wait for the case's end:
+    # the outbox erases a sent code at once, the file goes after FILE_DAYS
+    result.notice_files = erase_old_files(services.settings.notice_dir, now.timestamp())
     return result

@@ -199,7 +199,8 @@ def test_unknown_placeholders_are_refused_by_name():
 
 
 def test_an_override_is_what_is_sent_and_a_reset_brings_the_default_back(db, services, file_case, tmp_path, admin):
-    sink = {OutboxChannel.sms: FileSink(tmp_path / "sms"), OutboxChannel.email: FileSink(tmp_path / "email")}
+    sink = {OutboxChannel.sms: FileSink(tmp_path / "sms", services.cipher),
+            OutboxChannel.email: FileSink(tmp_path / "email", services.cipher)}
     text_ = "【畅通】已收到：编号 $case_number，查询码 $query_code（管理员改写）"
     first = last_id(db)
     with db.session_scope() as s:

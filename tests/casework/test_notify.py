@@ -19,8 +19,8 @@ def at(services, delta):
 
 
 @pytest.fixture
-def sink(tmp_path):
-    return {"sms": FileSink(tmp_path / "sms"), "email": FileSink(tmp_path / "email")}
+def sink(tmp_path, services):
+    return {"sms": FileSink(tmp_path / "sms", services.cipher), "email": FileSink(tmp_path / "email", services.cipher)}
 
 
 def channels(sink):
@@ -56,7 +56,7 @@ def test_a_worker_dying_after_taking_a_message_does_not_send_it_twice(db, servic
     later = at(services, services.settings.outbox_lease + timedelta(seconds=1))
     with db.session_scope(write=False) as s:
         key = f"outbox:{mid}:{s.get(OutboxMessage, mid).dedupe_key}"
-    sink["sms"].directory.joinpath(f"outbox_{mid}_case_x.json").unlink()
+    sink["sms"].directory.joinpath(f"outbox_{mid}_case_x.notice").unlink()
     sink["sms"].send(Notice(key, "13800138000", "s", "b"))  # what the dead worker delivered
     assert run(db, later, sink) == ["sent"]
     assert len(sink["sms"].delivered()) == 1

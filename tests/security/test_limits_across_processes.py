@@ -89,7 +89,7 @@ def _two_servers(settings, tmp_path, redis: str | None):
         "CHANGTONG_SECRET_KEY": settings.secret_key,
         "CHANGTONG_PII_KEY": base64.urlsafe_b64encode(settings.pii_keys[0]).decode(),
         "CHANGTONG_QUERY_PEPPER": base64.urlsafe_b64encode(settings.query_pepper).decode(),
-        "WEB_CONCURRENCY": "1", "PYTHONPATH": str(ROOT),
+        "WEB_CONCURRENCY": "1", "PYTHONPATH": str(ROOT), "CHANGTONG_DEV_NOTICE_FILES": "1",
     })
     if redis:
         env["REDIS_URL"] = redis

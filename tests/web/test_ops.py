@@ -283,6 +283,7 @@ def gunicorn(settings, db, tmp_path):
         "CHANGTONG_PII_KEY": base64.urlsafe_b64encode(settings.pii_keys[0]).decode(),
         "CHANGTONG_QUERY_PEPPER": base64.urlsafe_b64encode(settings.query_pepper).decode(),
         "CHANGTONG_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "PYTHONPATH": str(ROOT),
+        "CHANGTONG_DEV_NOTICE_FILES": "1",
     })
     env.pop("REDIS_URL", None)
     out, err = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"

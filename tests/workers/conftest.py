@@ -36,6 +36,7 @@ def worker_env(settings, redis_url: str, **extra) -> dict:
         "CHANGTONG_QUERY_PEPPER": base64.urlsafe_b64encode(settings.query_pepper).decode(),
         "REDIS_URL": redis_url,
         "PYTHONPATH": str(ROOT),
+        "CHANGTONG_DEV_NOTICE_FILES": "1",  # notices to the encrypted files the tests read
     })
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, text
 from casework.cases.models import Case, Event, EventKind
 from casework.db import utcnow
 from casework.notify.channels import FileSink
+from casework.privacy.crypto import Cipher
 from casework.notify.models import OutboxMessage, OutboxStatus
 from tests.workers.conftest import wait_for
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.commits]
 
 def test_redis_down_while_200_cases_are_filed(db, settings, client, submission_data, redis_server, start_worker):
     shutil.rmtree(settings.notice_dir, ignore_errors=True)
-    sink = FileSink(settings.notice_dir / "sms")
+    sink = FileSink(settings.notice_dir / "sms", Cipher(settings.pii_keys))
     start_worker(redis_server.url, beat=True, CHANGTONG_DISPATCH_SECONDS=1)
     redis_server.stop()
     numbers = []

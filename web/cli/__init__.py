@@ -1,7 +1,7 @@
 """The `changtong` command: a Flask CLI group with the project's own commands.
 
 The commands of one subject live in a module of this package named after it (routing,
-registry, users, audit, calendar, search, stats, retention, backup); this module defines the
+registry, users, audit, calendar, search, stats, retention, backup, notices); this module defines the
 group, the few commands of its own (keys, db, seed-demo) and adds the others to it."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from casework.settings import Settings, new_key
 from web.cli.audit import audit_cmd
 from web.cli.backup import backup_group
 from web.cli.calendar import calendar_group
+from web.cli.notices import notices_command
 from web.cli.registry import associations_group, categories_group, import_associations_command, units_group
 from web.cli.retention import retention_group
 from web.cli.routing import routing_group
@@ -80,5 +81,6 @@ def seed_demo() -> None:
 
 
 for command in (routing_group, associations_group, import_associations_command, units_group, categories_group,
-                users_group, audit_cmd, calendar_group, reindex_command, stats_group, retention_group, backup_group):
+                users_group, audit_cmd, calendar_group, reindex_command, stats_group, retention_group, backup_group,
+                notices_command):
     main.add_command(command)
