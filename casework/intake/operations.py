@@ -24,7 +24,8 @@ from casework.context import Services
 from casework.db import as_utc
 from casework.intake.files import CleanFile
 from casework.intake.validation import Submission
-from casework.notify.models import OutboxChannel, OutboxMessage
+from casework.notify.models import OutboxChannel
+from casework.notify.queue import new_message
 from casework.privacy.codes import hash_code, new_query_code
 
 NUMBER_ATTEMPTS = 8
@@ -187,13 +188,34 @@ def _queue_receipt_notices(session, services, case: Case, code: str, sub: Submis
                                (OutboxChannel.email, sub.complainant.email)):
         if not recipient:
             continue
-        session.add(OutboxMessage(
-            dedupe_key=f"case:{case.id}:receipt:{channel.value}", case_id=case.id,
-            channel=channel, template="case_receipt", locale=sub.locale,
-            recipient_enc=services.cipher.encrypt_text(recipient, "outbox.recipient"),
-            payload_enc=services.cipher.encrypt(payload, "outbox.payload"),
-            created_at=case.submitted_at, next_attempt_at=case.submitted_at,
-        ))
+        new_message(session, services, dedupe_key=f"case:{case.id}:receipt:{channel.value}", case_id=case.id,
+                    channel=channel, template="case_receipt", locale=sub.locale, recipient=recipient,
+                    payload=payload, at=case.submitted_at)  # not past the recipient's daily cap
+
+
+STAGED_FOR = timedelta(days=1)  # how long an upload waits for its form to be sent
+
+
+def sweep_staged(db, services: Services, *, chunk: int = 500) -> int:
+    """Delete the staged uploads (rows and both encrypted files) older than ``STAGED_FOR`` that
+    never became part of a case. One statement per chunk deletes only rows still staged (a
+    filing that took one meanwhile keeps it); the files go after the commit."""
+    cutoff = services.clock() - STAGED_FOR
+    deleted = 0
+    while True:
+        with db.session_scope() as s:
+            ids = list(s.scalars(select(Attachment.id).where(
+                Attachment.case_id.is_(None), Attachment.staging_token.is_not(None),
+                Attachment.uploaded_at < cutoff).order_by(Attachment.id).limit(chunk)))
+            if not ids:
+                return deleted
+            keys = list(s.scalars(delete(Attachment).where(
+                Attachment.id.in_(ids), Attachment.case_id.is_(None)).returning(Attachment.storage_key)))
+        for key in keys:
+            services.files.delete(key)
+        deleted += len(keys)
+        if len(ids) < chunk:
+            return deleted
 
 
 def count_staged(session: Session, token: str) -> int:

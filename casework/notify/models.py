@@ -39,6 +39,9 @@ class OutboxMessage(Base):
     template: Mapped[str] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(10))
     recipient_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # a keyed hash of the normalised recipient (casework.notify.queue.recipient_hash): notices to
+    # one phone or address are counted per day without decrypting anything
+    recipient_hash: Mapped[str | None] = mapped_column(sa.String(64))
     payload_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -49,4 +52,5 @@ class OutboxMessage(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
 
-    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),
+                      sa.Index("ix_outbox_message_recipient_day", "recipient_hash", "created_at"))

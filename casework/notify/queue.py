@@ -5,14 +5,68 @@ or e-mail. The dedupe key makes writing it twice harmless.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
+import re
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.cases.models import Case, Event
 from casework.context import Services
 from casework.notify.models import OutboxChannel, OutboxMessage
+
+
+# notices addressed to a unit's mailbox (the unit asked for them; the sweep may send many a day);
+# every other template goes to a member of the public and is capped per recipient per day
+UNIT_TEMPLATES = frozenset({"unit_new_case", "unit_reminder", "unit_overdue", "supervision_1",
+                            "supervision_notice", "supervision_2", "case_urged"})
+# notices one phone number or address receives from the platform in 24 hours, at most: filing
+# forty cases in a second with a stranger's number must not send that stranger forty messages
+# (the receipt page still shows the number and code; issue 17, item 8)
+DAILY_CAP = {OutboxChannel.sms: 10, OutboxChannel.email: 20}
+log = logging.getLogger("changtong.notify")
+
+
+def recipient_hash(services: Services, channel: OutboxChannel, recipient: str) -> str:
+    """A keyed hash (HMAC with the query pepper) of the normalised recipient: digits of a phone
+    number, the lower-cased address; equal for the same person, useless without the key."""
+    value = re.sub(r"\D", "", recipient)[-11:] if channel is OutboxChannel.sms else recipient.strip().lower()
+    return hmac.new(services.settings.query_pepper, f"{channel.value}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def capped(session: Session, services: Services, channel: OutboxChannel, template: str, key: str) -> bool:
+    """Whether this recipient has had its day's notices (never for a unit's mailbox)."""
+    if template in UNIT_TEMPLATES:
+        return False
+    since = services.clock() - timedelta(days=1)
+    sent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.recipient_hash == key, OutboxMessage.created_at > since))
+    if sent >= DAILY_CAP[channel]:
+        log.warning("notice not queued: its recipient had %d %s notices in 24 hours (template %s)",
+                    sent, channel.value, template)  # never the recipient
+        return True
+    return False
+
+
+def new_message(session: Session, services: Services, *, dedupe_key: str, case_id: int | None,
+                channel: OutboxChannel, template: str, locale: str, recipient: str, payload: bytes,
+                at: datetime | None = None) -> OutboxMessage | None:
+    """One outbox row, unless the recipient's daily cap is reached (then None, nothing queued)."""
+    key = recipient_hash(services, channel, recipient)
+    if capped(session, services, channel, template, key):
+        return None
+    now = at or services.clock()
+    msg = OutboxMessage(
+        dedupe_key=dedupe_key, case_id=case_id, channel=channel, template=template, locale=locale,
+        recipient_enc=services.cipher.encrypt_text(recipient, "outbox.recipient"), recipient_hash=key,
+        payload_enc=services.cipher.encrypt(payload, "outbox.payload"), created_at=now, next_attempt_at=now,
+    )
+    session.add(msg)
+    return msg
 
 
 def queue_message(session: Session, services: Services, *, dedupe_key: str, case: Case | None,
@@ -22,15 +76,9 @@ def queue_message(session: Session, services: Services, *, dedupe_key: str, case
         return None
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
-    now = services.clock()
-    msg = OutboxMessage(
-        dedupe_key=dedupe_key, case_id=case.id if case else None, channel=channel, template=template,
-        locale=locale, recipient_enc=services.cipher.encrypt_text(recipient, "outbox.recipient"),
-        payload_enc=services.cipher.encrypt(json.dumps(payload or {}).encode(), "outbox.payload"),
-        created_at=now, next_attempt_at=now,
-    )
-    session.add(msg)
-    return msg
+    return new_message(session, services, dedupe_key=dedupe_key, case_id=case.id if case else None,
+                       channel=channel, template=template, locale=locale, recipient=recipient,
+                       payload=json.dumps(payload or {}).encode())
 
 
 def queue_case_update(session: Session, services: Services, case: Case, event: Event,

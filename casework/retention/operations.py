@@ -101,7 +101,7 @@ def _erase(session: Session, services: Services, case: Case, now: datetime, keys
     outbox = session.execute(update(OutboxMessage).where(
         OutboxMessage.case_id == case.id,
         (OutboxMessage.recipient_enc.is_not(None)) | (OutboxMessage.payload_enc.is_not(None)),
-    ).values(recipient_enc=None, payload_enc=None)).rowcount or 0
+    ).values(recipient_enc=None, recipient_hash=None, payload_enc=None)).rowcount or 0
     session.execute(IntakeReceipt.__table__.delete().where(IntakeReceipt.case_id == case.id))
     session.add(Event(case=case, created_at=now, actor_kind=ActorKind.system, actor_id=None, kind=EventKind.erased,
                       summary=f"personal data erased after {services.settings.retention_days} days",

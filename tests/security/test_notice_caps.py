@@ -1,0 +1,55 @@
+"""Issue 17, item 8: intake was an SMS and e-mail bomb (40 API filings in 1.2 s sent 80
+receipts to one victim). Every notice to a member of the public is now capped per recipient per
+day and channel (casework.notify.queue.DAILY_CAP), counted by a keyed hash of the normalised
+recipient, so the recipient stays encrypted; the filing itself still succeeds and its response
+carries the number and code. A unit's mailbox is not capped. docs/security.md names these tests."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from casework.notify.models import OutboxChannel, OutboxMessage
+from casework.notify.queue import DAILY_CAP, queue_message, recipient_hash
+
+VICTIM = "13912340000"
+
+
+def receipts(db, channel: OutboxChannel) -> int:
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.template == "case_receipt", OutboxMessage.channel == channel))
+
+
+def file(client, submission_data, **complainant):
+    resp = client.post("/api/v1/cases", data=json.dumps(submission_data(complainant={"name": "张三", **complainant})),
+                       content_type="application/json")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def test_one_phone_and_one_address_get_at_most_the_daily_cap_of_receipts(client, db, submission_data):
+    sms_before, mail_before = receipts(db, OutboxChannel.sms), receipts(db, OutboxChannel.email)
+    spellings = [VICTIM, f"+86 {VICTIM[:3]}-{VICTIM[3:7]}-{VICTIM[7:]}"]  # one number, however written
+    for i in range(DAILY_CAP[OutboxChannel.email] + 3):
+        body = file(client, submission_data, phone=spellings[i % 2], email="Victim@Example.cn" if i % 2 else "victim@example.cn")
+        assert body["case_number"] and body["query_code"]  # the filer still gets the number and code
+    assert receipts(db, OutboxChannel.sms) - sms_before == DAILY_CAP[OutboxChannel.sms]
+    assert receipts(db, OutboxChannel.email) - mail_before == DAILY_CAP[OutboxChannel.email]
+    file(client, submission_data, phone="13912340001")  # someone else is not affected
+    assert receipts(db, OutboxChannel.sms) - sms_before == DAILY_CAP[OutboxChannel.sms] + 1
+
+
+def test_the_count_needs_no_decryption_and_the_hash_is_keyed(services):
+    a = recipient_hash(services, OutboxChannel.sms, "139 1234 0000")
+    assert a == recipient_hash(services, OutboxChannel.sms, "+8613912340000")
+    assert VICTIM not in a and len(a) == 64
+    assert a != recipient_hash(services, OutboxChannel.email, VICTIM)
+
+
+def test_a_units_mailbox_is_not_capped(db, services):
+    with db.session_scope() as s:
+        for i in range(DAILY_CAP[OutboxChannel.email] + 5):
+            assert queue_message(s, services, dedupe_key=f"test-cap-unit-{i}", case=None, channel=OutboxChannel.email,
+                                 template="unit_overdue", locale="zh_CN", recipient="unit@example.gov.cn",
+                                 payload={"case_number": "X"}) is not None
