@@ -138,6 +138,13 @@ def public_case(case: Case) -> dict:
         "category_title": case.category.display_name(locale),
         "association": case.association.credit_code if case.association else None,
         "association_name": association_name(case),
+        # the unit answers, never a person (issue 16): who holds the case now, what the reply
+        # found and how the complainant rated it
+        "unit_name": unit_title(case.unit) if case.unit is not None else None,
+        "finding": case.finding.value if case.finding is not None else None,
+        "finding_title": title(case.finding) if case.finding is not None else None,
+        "rating": case.rating.value if case.rating is not None else None,
+        "rating_title": title(case.rating) if case.rating is not None else None,
         "title": case.title,
         "submitted_at": local_time(case.submitted_at),
         # the complainant's own files (a reply's documents are listed with the reply)
@@ -207,7 +214,7 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         followup = next((ev.data.get("followup") for ev in reversed(case.events)
                          if ev.kind is EventKind.linked and (ev.data or {}).get("followup")), None)
     return {
-        "body": case.unit.name if case.unit is not None else None,
+        "body": unit_title(case.unit) if case.unit is not None else None,
         "respondent_kind": title(med.respondent_kind),
         "claim": med.claim,
         "amount": money(med.amount),

@@ -3,6 +3,7 @@ nowhere else) survives switching the language and a reload."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_intake_phone import check_status, read_receipt
 
@@ -21,6 +22,18 @@ def test_the_receipt_survives_a_language_switch_and_a_reload(pages, live_server)
     page.get_by_label(re.compile("我已阅读隐私说明")).check()
     page.get_by_role("button", name="提交").click()
     number, code = read_receipt(page)
+    # issue 16: the copy button (JavaScript shows it) puts both on the clipboard, and the
+    # print view has the number, the code and its print button
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page.get_by_role("button", name="复制编号和查询码").click()
+    expect(page.locator("#copy-status")).to_have_text("已复制，请粘贴到安全的地方保存。")
+    assert page.evaluate("navigator.clipboard.readText()") == f"案件编号: {number}\n查询码: {code}"
+    page.get_by_role("link", name="打印或保存为图片").click()
+    page.wait_for_url(re.compile(r".*/file/report/receipt/print$"))
+    assert read_receipt(page) == (number, code) and page.locator("#case-type").inner_text() == "举报"
+    assert page.get_by_role("button", name="打印/保存").is_visible()
+    page.get_by_role("link", name="返回回执").click()
+    page.wait_for_url(re.compile(r".*/file/report/receipt$"))
 
     page.get_by_role("link", name="English").click()
     page.wait_for_url(re.compile(r".*/file/report/receipt$"))

@@ -42,7 +42,7 @@ PUBLIC_ENDPOINTS = {
     "public.index", "public.privacy", "public.set_language",
     # probes and the Prometheus scrape (web.ops); /metrics takes a token when one is set
     "ops.healthz", "ops.readyz", "ops.metrics",
-    "public.file_form", "public.file_submit", "public.file_receipt",
+    "public.file_form", "public.file_submit", "public.file_receipt", "public.file_receipt_print",
     "public.track_form", "public.track_submit", "public.status", "public.leave", "public.public_move",
     # mediation: the respondent's page (its own code) and the applicant's agreement and follow-up complaint
     "public.respond_form", "public.respond_submit", "public.respond_status", "public.respond_move",
@@ -83,6 +83,7 @@ ENDPOINTS = {
     "desk.mediation_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
     # case search: every desk role (each within what it may see); administrators get no case content
     "desk.search": _each(LOGIN, {200}, {200}, {200}, {200}, {403}),
+    "desk.find_case": _each(LOGIN, {200}, {200}, {200}, {200}, {403}),   # no number typed: the empty page
     # a report's identity and originals (the world's case is a complaint: nothing to reveal)
     "desk.reveal_request": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),
     "desk.reveal_identity": _each(LOGIN, {403}, {403}, {404}, {403}, {404}),

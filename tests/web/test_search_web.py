@@ -97,10 +97,10 @@ def test_each_case_is_listed_once_after_many_index_runs_and_its_number_finds_it(
         _, html = page(client, q="会费")
         assert 'id="search-total">找到 3 件案件<' in html
         assert all(html.count(f'id="hit-{n}"') == 1 for n in world.values())
-    # the desk finds a case by its number, typed as it is read out
+    # the desk finds a case by its number, typed as it is read out: a direct hit opens it
     number = world["theirs"]
-    _, html = page(client, q=f"{number[:2].lower()} {number[2:]}")
-    assert 'id="search-total">找到 1 件案件<' in html and f'id="hit-{number}"' in html
+    resp = client.get("/desk/search", query_string={"q": f"{number[:2].lower()} {number[2:]}"})
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/desk/cases/{number}"
 
 
 def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tmp_path):

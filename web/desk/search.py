@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
-from casework.accounts.permissions import can_supervise, can_triage, can_use_desk
+from casework.accounts.permissions import can_supervise, can_triage, can_use_desk, can_view_case
 from casework.cases.models import Case, CaseState, CaseType, Category
-from casework.cases.numbers import CHINA
+from casework.cases.numbers import CHINA, is_well_formed, normalize_number
 from casework.registry.models import Unit
 from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
@@ -60,6 +60,31 @@ def _visible(actor: Actor, unit_ids, include_triage, unit_id, state) -> bool:
     return include_triage and state is CaseState.received
 
 
+def visible_case(actor: Actor, typed: str) -> Case | None:
+    """The case whose number was typed (spaces, dashes, lower case and full-width forms
+    forgiven), if this actor may see it; None for a number never issued and for another
+    unit's case alike, so that the answer says nothing about numbers elsewhere."""
+    number = normalize_number(typed)
+    if not is_well_formed(number):
+        return None
+    case = db_session().scalar(select(Case).where(Case.number == number))
+    return case if case is not None and can_view_case(actor, case) else None
+
+
+@bp.get("/find")
+def find_case():
+    """The header's "find by number" box: an exact number opens the case; anything else, a
+    page that says no case was found (the same for a case of another unit)."""
+    actor = current_actor()
+    if not can_use_desk(actor):
+        abort(403)
+    typed = request.args.get("number", "").strip()[:40]
+    case = visible_case(actor, typed) if typed else None
+    if case is not None:
+        return redirect(url_for("desk.case_page", number=case.number), code=303)
+    return render_template("desk/find.html", find_number=typed), (404 if typed else 200)
+
+
 @bp.get("/search")
 def search():
     actor = current_actor()
@@ -68,6 +93,9 @@ def search():
     args = request.args
     unit_ids, include_triage = scope(actor)
     text = args.get("q", "").strip()[:MAX_QUERY]
+    direct = visible_case(actor, text) if text and args.get("page", "1") == "1" else None
+    if direct is not None:  # a case number is a direct hit: straight to the case
+        return redirect(url_for("desk.case_page", number=direct.number), code=303)
     unit = args.get("unit", "")
     day_from, day_to = _day(args.get("from", "")), _day(args.get("to", ""))
     page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1

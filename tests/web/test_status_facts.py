@@ -1,0 +1,66 @@
+"""Issue 16 (expected and missing): the status page names the unit that holds the case (never a
+person), what the reply found and the rating given; the respondent of a mediation request sees
+what the dispute is about before answering, without the applicant's contact details."""
+import re
+
+from casework.accounts.models import Role
+from tests.web.test_public_moves import CSRF, opened, post, staff_move  # noqa: F401  (opened is a fixture)
+
+
+def facts(page: str) -> str:
+    m = re.search(r'<dl class="facts" id="case-facts">(.*?)</dl>', page, re.S)
+    return m.group(1) if m else ""
+
+
+def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, services, make_staff, opened):
+    receipt, csrf, get = opened
+    page = get()
+    assert re.search(r'<dt>承办单位</dt><dd id="handling-unit">工业和信息化部</dd>', facts(page))
+    assert 'id="finding"' not in page and 'id="rating-given"' not in page
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", finding="partly_substantiated",
+               public_text="经核查，协会确有要求入会的情况，已责令整改。")
+    page = get()
+    assert '<dt>核查结论</dt><dd id="finding">部分属实</dd>' in facts(page)
+    assert 'id="rating-given"' not in page
+    assert post(client, receipt, csrf, "rate", db, rating="basically_satisfied").status_code == 303
+    shown = facts(get())
+    assert '<dd id="finding">部分属实</dd>' in shown and '<dt>您的评价</dt><dd id="rating-given">基本满意</dd>' in shown
+    # the unit answers, not a person: the handler's name is nowhere on the page
+    assert "工业和信息化部 handler" not in get()
+    client.set_cookie("lang", "en")
+    english = facts(get())
+    assert '<dt>Handling unit</dt><dd id="handling-unit">Ministry of Industry and Information Technology</dd>' in english
+    assert '<dd id="finding">Partly substantiated</dd>' in english and '<dd id="rating-given">Basically satisfied</dd>' in english
+
+
+def test_the_status_api_gives_the_same_facts(client, db, services, make_staff, file_case):
+    receipt = file_case()
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", finding="substantiated",
+               public_text="经核查，情况属实，已责令协会退还会费。")
+    data = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code}).get_json()
+    assert data["unit_name"] == "工业和信息化部"
+    assert (data["finding"], data["finding_title"]) == ("substantiated", "属实")
+    assert data["rating"] is None
+
+
+def test_the_respondent_sees_the_dispute_before_the_consent_buttons(app, client, db, make_staff, mediation):
+    from tests.web.test_mediation_web import accept, open_as_respondent, sign_in
+
+    sign_in(client, db, make_staff("caam-mediation", Role.unit_lead))
+    code = accept(client, mediation)
+    respondent = app.test_client()
+    assert open_as_respondent(respondent, mediation.case_number, code).status_code == 303
+    page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
+    facts_at, consent_at = page.index('id="request-facts"'), page.index('id="consent-form"')
+    assert facts_at < consent_at  # read the facts first, then answer
+    shown = page[facts_at:consent_at]
+    assert '<dd id="request-title">强制入会并收取会费</dd>' in shown
+    assert "协会要求我公司必须入会，并收取会费两万元，否则不予办理证明。" in shown.split('id="request-description"')[1]
+    assert "请求对方支付货款三十万元。" in shown and "300,000.00" in shown
+    # the public text only: the applicant's name masked, no contact details, no query code
+    assert '<dd id="applicant">张*</dd>' in shown
+    assert "张三" not in page and "13800138000" not in page and mediation.query_code not in page
