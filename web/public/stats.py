@@ -21,7 +21,11 @@ from casework.stats.rollup import refreshed_at
 from web.i18n import current_locale
 from web.presenters import local_time
 from web.public.blueprint import bp
+from web.public.charts import breakdown_chart, trend_chart
 from web.requestdb import db_session, services
+
+bp.add_app_template_global(trend_chart)
+bp.add_app_template_global(breakdown_chart)
 
 PER_PAGE = 20
 TOP_UNITS = 10

@@ -1,0 +1,56 @@
+"""The public statistics' charts are SVG drawn on the server (issue 16, defect 11): no chart
+library and no script on the page, each chart named (title, desc) and holding the table's
+figures, a figure too small to publish a gap, never a zero bar."""
+import re
+
+from web.public.charts import Series, columns, rows
+from tests.web.test_public_stats import MIIT, SICHUAN_UNIT, act, counted, en, page  # noqa: F401 (fixtures)
+
+
+def figure(html, figure_id):
+    return re.search(rf'<figure[^>]*id="{figure_id}".*?</figure>', html, re.S).group(0)
+
+
+def test_the_overview_draws_its_charts_without_a_script(en, counted):
+    html = page(en, "/stats")
+    assert "<script" not in html and "chart.umd" not in html and "charts.js" not in html
+    assert len(html.encode()) < 100 * 1024
+    trend = figure(html, "trend")
+    svg = re.search(r'<svg [^>]*role="img" aria-labelledby="(\S+) (\S+)"', trend)
+    assert svg and f'<title id="{svg.group(1)}">Monthly trend</title>' in trend
+    assert re.search(rf'<desc id="{svg.group(2)}">Cases received and finished in each month from \d{{4}}-\d\d to '
+                     rf'\d{{4}}-\d\d, and the on-time rate on a scale of 0 to 100%\. The figures are in the table below\.</desc>',
+                     trend)
+    # the last month: 8 received (first series); 3 finished is under 5, not published: no bar
+    last = re.findall(r'<g data-label="[^"]+">(.*?)</g>', trend, re.S)[-1]
+    assert 'data-series="0" data-value="8"' in last and 'data-series="1"' not in last
+    assert " style=" not in trend  # the Content Security Policy allows no style attribute
+
+    units = figure(html, "by-unit")
+    miit = re.search(rf'<g data-label="{MIIT}">(.*?)</g>', units, re.S).group(1)
+    assert 'data-value="6"' in miit and ">6</text>" in miit
+    sichuan = re.search(rf'<g data-label="{SICHUAN_UNIT}">(.*?)</g>', units, re.S).group(1)
+    assert "<rect" not in sichuan and ">fewer than 5</text>" in sichuan  # a gap with the table's words
+
+
+def test_the_chinese_chart_is_named_in_chinese(client, counted):
+    html = page(client, "/stats")
+    assert "<title" in figure(html, "trend") and ">月度趋势</title>" in figure(html, "trend")
+    assert "具体数字见下方表格" in figure(html, "trend")
+    assert ">少于5</text>" in figure(html, "by-unit")
+
+
+def test_a_gap_is_not_a_zero():
+    svg = columns("t", "d", ["2026-01", "2026-02", "2026-03"],
+                  [Series("a", [4, None, 0], "#000"), Series("r", [0.5, None, 1.0], "#111", share=True)])
+    assert svg.count("<rect") == 2 and 'data-value="0"' in svg  # 4 and 0, nothing for the gap
+    assert svg.count("<line") == 2  # the two axes: no rate segment crosses the gap
+    assert svg.count("<circle") == 2
+    bars = rows("t", "d", ["甲", "乙"], [None, 3], ["少于5", "3"], "#000")
+    assert bars.count("<rect") == 1 and ">少于5</text>" in bars
+
+
+def test_long_names_are_cut_in_the_chart_only():
+    name = "Sichuan Provincial Department of Economy and Information Technology"
+    svg = rows("t", "d", [name], [6], ["6"], "#000")
+    assert f'data-label="{name}"' in svg and ">Sichuan Provincial Department…</text>" in svg
