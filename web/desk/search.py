@@ -82,7 +82,7 @@ def find_case():
     case = visible_case(actor, typed) if typed else None
     if case is not None:
         return redirect(url_for("desk.case_page", number=case.number), code=303)
-    return render_template("desk/find.html", find_number=typed), (404 if typed else 200)
+    return render_template("desk/find.html", find_number=typed)  # like a search that found nothing
 
 
 @bp.get("/search")

@@ -1,0 +1,27 @@
+"""Issue 16: a handler types a case number, as read out over the phone, into the desk header's
+按编号查找 box and lands on the case; another unit's number says only that no case was found."""
+import re
+
+import pytest
+
+from tests.browser.conftest import shot, sign_in
+from tests.browser.test_desk_flow import staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
+
+
+def test_a_handler_opens_a_case_by_its_number_from_the_header(pages, live_server, db, file_case, make_staff, request):
+    mine = file_case().case_number
+    theirs = file_case(association="unknown", association_hint="某某商会").case_number  # waits for triage
+    user, _ = staff(db, make_staff, "miit")
+    page = pages("find")
+    sign_in(page, live_server, user, landing=r".*/desk/units/\d+$")
+    box = page.get_by_label("按编号查找")
+    box.fill(f"{mine[:2].lower()} {mine[2:10]} {mine[10:]}")
+    box.press("Enter")
+    page.wait_for_url(re.compile(rf".*/desk/cases/{mine}$"))
+    page.get_by_label("按编号查找").fill(theirs)
+    page.get_by_role("button", name="打开").click()
+    page.wait_for_url(re.compile(r".*/desk/find\?number="))
+    assert page.locator("#find-result").inner_text() == f"未找到编号为 {theirs} 的案件。"
+    shot(page, request, "not_found")
