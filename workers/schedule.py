@@ -35,6 +35,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("refresh-stats", "changtong.refresh_stats", "stats_seconds"),
     Periodic("grade-risk", "changtong.grade_risk", "risk_seconds"),
     Periodic("erase-expired", "changtong.erase_expired", "retention_seconds"),
+    Periodic("sweep-staged", "changtong.sweep_staged", "staged_seconds"),
 )
 
 

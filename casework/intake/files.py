@@ -1,9 +1,16 @@
 """Uploaded evidence: checked by content, size-limited, stripped of metadata, encrypted.
 
-The type is decided by the bytes (``filetype``), never by the name. Images are decoded
-and re-encoded by Pillow, which drops EXIF (location, device) and anything hidden after
-the image data; PDFs are parsed by pypdf and rewritten without their document info and
-XMP metadata. The original is kept too (it is the evidence), encrypted like the copy.
+The type is decided by the bytes (``filetype``), never by the name. The copy staff download is
+made by casework.intake.cleaning in a child process with a wall-time and a memory limit: images
+are rebuilt from their pixels alone (no EXIF, GPS, XMP, COM comment, PNG text or ICC profile),
+PDFs are rebuilt with pikepdf without metadata, annotations, JavaScript or embedded files and with
+every embedded image re-encoded. The original is kept too (it is the evidence), encrypted like
+the copy.
+
+Decoding is bounded per request (``UploadBudget``): an image over ``FILE_PIXELS`` is refused from
+its header before anything is decoded, the files of one request may decode at most
+``REQUEST_PIXELS`` between them (a PDF's images counted from their dictionaries before decoding),
+and all their cleaning together may take at most ``REQUEST_SECONDS`` of wall time.
 """
 from __future__ import annotations
 
@@ -11,15 +18,18 @@ import hashlib
 import io
 import os
 import secrets
+import subprocess
+import sys
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import filetype
-from PIL import Image, ImageOps
-from pypdf import PdfReader, PdfWriter
+from PIL import Image
 
 from casework.i18n import Message, N_
+from casework.intake import cleaning
 from casework.intake.validation import clean_text
 from casework.privacy.crypto import Cipher
 
@@ -29,7 +39,21 @@ ALLOWED = {
     "image/webp": "webp",
     "application/pdf": "pdf",
 }
-MAX_PIXELS = 40_000_000  # a decompression bomb is refused, not decoded
+FILE_PIXELS = 25_000_000  # one image: a 24-megapixel camera fits; a decompression bomb does not
+REQUEST_PIXELS = 60_000_000  # all files of one request (five 12-megapixel phone photos)
+REQUEST_SECONDS = 20.0  # wall time for cleaning all files of one request (gunicorn's timeout is 60)
+MAX_PIXELS = FILE_PIXELS  # the name older code and tests use
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class UploadBudget:
+    """What the files of one request may still cost: decoded pixels and wall time."""
+    pixels: int = REQUEST_PIXELS
+    deadline: float = field(default_factory=lambda: time.monotonic() + REQUEST_SECONDS)
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 class UploadRejected(Exception):
@@ -59,7 +83,32 @@ def display_name(name: str | None, ext: str) -> str:
     return base
 
 
-def inspect_upload(filename: str | None, data: bytes, *, max_bytes: int) -> CleanFile:
+def _too_many_pixels(filename: str | None) -> UploadRejected:
+    return UploadRejected(Message(
+        N_("The picture \u201c%(name)s\u201d has too many pixels to be checked here (at most %(file)d megapixels "
+           "for one picture and %(request)d megapixels for all files sent at once). Please send a smaller "
+           "picture or a screenshot, or send the other files with the next step."),
+        {"name": filename or "", "file": FILE_PIXELS // 1_000_000, "request": REQUEST_PIXELS // 1_000_000},
+    ))
+
+
+def _too_slow(filename: str | None) -> UploadRejected:
+    return UploadRejected(Message(
+        N_("The file \u201c%(name)s\u201d took too long to check and was not kept. Please send a smaller "
+           "file, or fewer files at once."),
+        {"name": filename or ""},
+    ))
+
+
+def _unreadable(filename: str | None) -> UploadRejected:
+    return UploadRejected(Message(
+        N_("The file \u201c%(name)s\u201d could not be read; it may be damaged."), {"name": filename or ""}
+    ))
+
+
+def inspect_upload(filename: str | None, data: bytes, *, max_bytes: int,
+                   budget: UploadBudget | None = None) -> CleanFile:
+    budget = budget if budget is not None else UploadBudget()
     if not data:
         raise UploadRejected(Message(N_("The file \u201c%(name)s\u201d is empty."), {"name": filename or ""}))
     if len(data) > max_bytes:
@@ -74,12 +123,21 @@ def inspect_upload(filename: str | None, data: bytes, *, max_bytes: int) -> Clea
             N_("The file \u201c%(name)s\u201d is not a JPEG, PNG or WebP image or a PDF (checked by its content, not its name)."),
             {"name": filename or ""},
         ))
-    try:
-        copy = _reencode_image(data, mime) if mime.startswith("image/") else _clean_pdf(data)
-    except Exception:  # any decoder error means a damaged or hostile file
-        raise UploadRejected(Message(
-            N_("The file \u201c%(name)s\u201d could not be read; it may be damaged."), {"name": filename or ""}
-        ))
+    allowed = budget.pixels
+    if mime.startswith("image/"):
+        try:  # the header only: nothing is decoded in this process
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                pixels = cleaning.image_pixels(data)
+        except Image.DecompressionBombError:
+            raise _too_many_pixels(filename)
+        except Exception:
+            raise _unreadable(filename)
+        if pixels > FILE_PIXELS or pixels > budget.pixels:
+            raise _too_many_pixels(filename)
+        allowed = min(FILE_PIXELS, budget.pixels)
+    copy, pixels = clean_in_child(filename, data, mime, allowed, budget.seconds_left())
+    budget.pixels -= pixels
     return CleanFile(
         filename=display_name(filename, ALLOWED[mime]),
         content_type=mime,
@@ -89,36 +147,24 @@ def inspect_upload(filename: str | None, data: bytes, *, max_bytes: int) -> Clea
     )
 
 
-def _reencode_image(data: bytes, mime: str) -> bytes:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
-        if img.width * img.height > MAX_PIXELS:
-            raise ValueError("too many pixels")
-        img.load()
-    img = ImageOps.exif_transpose(img)  # keep what the camera meant, then drop EXIF
-    out = io.BytesIO()
-    if mime == "image/png":
-        img.save(out, format="PNG", optimize=False)
-    else:
-        if img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
-        fmt = "WEBP" if mime == "image/webp" else "JPEG"
-        img.save(out, format=fmt, quality=90)
-    return out.getvalue()
-
-
-def _clean_pdf(data: bytes) -> bytes:
-    reader = PdfReader(io.BytesIO(data), strict=False)
-    if reader.is_encrypted:
-        raise ValueError("encrypted pdf")
-    writer = PdfWriter()
-    for page in reader.pages:
-        writer.add_page(page)
-    writer.metadata = None  # no /Info dictionary
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def clean_in_child(filename: str | None, data: bytes, mime: str, max_pixels: int, seconds: float) -> tuple[bytes, int]:
+    """The staff copy, made by ``python -m casework.intake.cleaning`` in a child process that is
+    killed after ``seconds``; it gets the file on its standard input and no key in its environment."""
+    if seconds <= 0:
+        raise _too_slow(filename)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-s", "-m", "casework.intake.cleaning", mime, str(max(0, max_pixels))],
+            input=data, capture_output=True, timeout=seconds, env=env, cwd=str(ROOT), check=False,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run killed it
+        raise _too_slow(filename)
+    if done.returncode == cleaning.EXIT_PIXELS:
+        raise _too_many_pixels(filename)
+    if done.returncode != 0 or len(done.stdout) < 9:
+        raise _unreadable(filename)
+    return done.stdout[8:], int.from_bytes(done.stdout[:8], "big")
 
 
 class FileStore:

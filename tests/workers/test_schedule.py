@@ -19,6 +19,7 @@ BEFORE = {
     "refresh-stats": ("changtong.refresh_stats", 60.0, None),
     "grade-risk": ("changtong.grade_risk", 3600.0, None),
     "erase-expired": ("changtong.erase_expired", 86400.0, None),
+    "sweep-staged": ("changtong.sweep_staged", 3600.0, None),  # issue 17, 4
 }
 
 
@@ -37,7 +38,8 @@ def celery(tmp_path):
 
     return make_celery(settings_from(tmp_path, CHANGTONG_DISPATCH_SECONDS="2", CHANGTONG_SWEEP_SECONDS="30",
                                      CHANGTONG_SEARCH_SECONDS="3", CHANGTONG_STATS_SECONDS="40",
-                                     CHANGTONG_RISK_SECONDS="500", CHANGTONG_RETENTION_SECONDS="600"))
+                                     CHANGTONG_RISK_SECONDS="500", CHANGTONG_RETENTION_SECONDS="600",
+                                     CHANGTONG_STAGED_SECONDS="700"))
 
 
 def test_the_defaults_are_what_beat_sent_before(tmp_path):
@@ -52,6 +54,7 @@ def test_the_app_schedules_each_periodic_task_once_at_its_settings_interval(cele
         "refresh-stats": ("changtong.refresh_stats", 40.0, None),
         "grade-risk": ("changtong.grade_risk", 500.0, None),
         "erase-expired": ("changtong.erase_expired", 600.0, None),
+        "sweep-staged": ("changtong.sweep_staged", 700.0, None),
     }
     ours = {name for name in celery.tasks if name.startswith("changtong.")}
     scheduled = [row.task for row in SCHEDULE]

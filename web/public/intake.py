@@ -1,23 +1,29 @@
 """Filing a case from a phone browser, without JavaScript if need be.
 
 One form per case type. Every POST keeps what was typed: a form with errors comes back
-filled, with each error beside its field; uploaded files are checked and staged under
-the form's token, so they are not lost either. The token doubles as the idempotency
+filled, with each error beside its field; files uploaded with a real submit (not with the
+association lookup) are checked and staged under the form's token, so they are not lost either.
+The token is issued by the server, signed and bound to this browser's session (``new_form_token``):
+a token the server did not issue to this browser stages and files nothing (the form comes back
+with a fresh one). The token doubles as the idempotency
 key: a double-clicked or re-sent form shows the first receipt and files nothing twice.
 The receipt also has a GET address for this browser alone (the token in its signed session,
 within the receipt's minutes), so a language switch or a reload shows it again.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 
-from flask import abort, g, redirect, render_template, request, session as browser, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session as browser, url_for
 from flask_babel import gettext as _
 
 from casework.cases.models import Case, CaseType, Category, Channel
 from casework.intake import operations as ops
-from casework.intake.files import UploadRejected, inspect_upload
+from casework.intake.files import UploadBudget, UploadRejected, inspect_upload
 from casework.intake.validation import LIMITS, clean_text, validate_submission
 from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Association
@@ -31,6 +37,8 @@ from web.requestdb import db_session, keep_on_error, services
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 RECEIPT = "receipt"  # the signed session's key for the token of this browser's last filing
+FORM_BINDING = "intake_binding"  # the signed session's key binding form tokens to this browser
+NONCE_CHARS = 32  # secrets.token_urlsafe(24); the signature adds 22 (16 bytes of HMAC-SHA256)
 FIELDS = (
     "association", "association_q", "association_hint", "category", "title", "description",
     "anonymous", "complainant.name", "complainant.phone", "complainant.email",
@@ -106,11 +114,36 @@ def _lookup(session, q: str) -> list:
     return [_EnglishMatch(a) for a in found] if current_locale().startswith("en") else found
 
 
+def _token_mac(nonce: str, binding: str) -> str:
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    mac = hmac.new(key, f"changtong form token|{binding}|{nonce}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def new_form_token() -> str:
+    """A filing form's token: a random nonce and its HMAC under the secret key, bound to a random
+    value kept in this browser's signed session. Staged files and the idempotency key use it."""
+    binding = browser.get(FORM_BINDING)
+    if not isinstance(binding, str) or not TOKEN.match(binding):
+        binding = browser[FORM_BINDING] = secrets.token_urlsafe(16)
+    nonce = secrets.token_urlsafe(24)
+    return nonce + _token_mac(nonce, binding)
+
+
+def form_token_valid(token: str) -> bool:
+    """Whether this server issued ``token`` to this browser (a client-chosen token is not)."""
+    binding = browser.get(FORM_BINDING)
+    if not isinstance(binding, str) or not TOKEN.match(token or "") or len(token) != NONCE_CHARS + 22:
+        return False
+    return hmac.compare_digest(token[NONCE_CHARS:], _token_mac(token[:NONCE_CHARS], binding))
+
+
 @bp.get("/file/<slug>")
 def file_form(slug: str):
     case_type = _case_type(slug)
     values = {"association": request.args.get("association", "")}
-    return _render(case_type, values, secrets.token_urlsafe(24))
+    return _render(case_type, values, new_form_token())
 
 
 @bp.post("/file/<slug>")
@@ -119,9 +152,10 @@ def file_submit(slug: str):
     session = db_session()
     svc = services()
     token = request.form.get("form_token", "")
-    if not TOKEN.match(token):
-        token = secrets.token_urlsafe(24)
     values = {name: request.form.get(name, "") for name in FIELDS}
+    if not form_token_valid(token):  # not issued to this browser: nothing is staged or filed
+        return _render(case_type, values, new_form_token(), status=400, notice=_(
+            "This form had expired. Everything you typed is still here; please attach any files again and send it once more."))
 
     replay = ops.find_receipt(session, svc, token)
     if replay is not None:
@@ -131,13 +165,16 @@ def file_submit(slug: str):
     remove = request.form.get("remove_file", "")
     if remove.isdigit():
         ops.unstage_file(session, svc, token, int(remove))
-    _stage_uploads(session, svc, token, errors)
 
     action = request.form.get("action", "submit")
     if action == "find" or remove:
+        # files are checked and kept only when the form is sent, not with a lookup or a removal
+        notice = (_("The files you chose were not kept yet: files are kept when you send the form. "
+                    "Please choose them again before you send it.") if _chosen_files() else None)
         q = values.get("association_q", "").strip()
         matches = _lookup(session, q) if q else None
-        return _render(case_type, values, token, errors=errors, matches=matches)
+        return _render(case_type, values, token, errors=errors, matches=matches, notice=notice)
+    _stage_uploads(session, svc, token, errors)
 
     data = _nested(request.form)
     data["type"] = case_type.value
@@ -176,10 +213,15 @@ def _shown(token: str, receipt):
                     email_given=OutboxChannel.email in sent)
 
 
+def _chosen_files() -> list:
+    return [f for f in request.files.getlist("attachments") if f and f.filename]
+
+
 def _stage_uploads(session, svc, token, errors) -> None:
-    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    files = _chosen_files()
     if not files:
         return
+    budget = UploadBudget()  # the pixels and the wall time all files of this request may cost
     room = svc.settings.max_files - ops.count_staged(session, token)
     for i, storage in enumerate(files):
         if i >= room:
@@ -188,7 +230,7 @@ def _stage_uploads(session, svc, token, errors) -> None:
             break
         data = storage.read(svc.settings.max_file_bytes + 1)
         try:
-            clean = inspect_upload(storage.filename, data, max_bytes=svc.settings.max_file_bytes)
+            clean = inspect_upload(storage.filename, data, max_bytes=svc.settings.max_file_bytes, budget=budget)
         except UploadRejected as rej:
             errors.setdefault("attachments", []).append(tr(rej.message))
             continue
@@ -209,7 +251,7 @@ def csrf_failed_intake():
     case_type = _case_type(request.view_args.get("slug", ""))
     values = {name: request.form.get(name, "") for name in FIELDS}
     token = request.form.get("form_token", "")
-    if not TOKEN.match(token):
-        token = secrets.token_urlsafe(24)
+    if not form_token_valid(token):
+        token = new_form_token()
     notice = _("This form had expired. Everything you typed is still here; please attach any files again and send it once more.")
     return _render(case_type, values, token, status=400, notice=notice)
