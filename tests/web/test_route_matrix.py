@@ -49,6 +49,8 @@ PUBLIC_ENDPOINTS = {
     "public.respond_agreement", "public.respond_leave", "public.track_agreement", "public.track_complaint",
     # the complainant's written notices (受理告知书 ... 复核意见书), with the case opened by number and query code
     "public.track_document",
+    # the documents attached to a reply, and the complainant's actions through the API (issue 16)
+    "public.track_file", "api.case_action",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
     # the Open311 GeoReport v2 facade (web.open311): a request is read with its query code
     "open311.discovery", "open311.services", "open311.service_definition", "open311.create_request",

@@ -133,8 +133,118 @@ def _right_code() -> bool:
 @limiter.limit(lambda: services().settings.lookup_limit, key_func=_header_number_key,
                deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code)
 def get_case(number: str):
-    code = request.headers.get("X-Query-Code", "")
-    case = case_for_lookup(db_session(), services().settings.query_pepper, number, code)
+    case = _case_by_code(number)
     if case is None:
-        return jsonify({"error": {"status": 404, "message": _("No case matches this case number and query code.")}}), 404
-    return jsonify(public_case(case))
+        return _no_case()
+    return jsonify(_public(case))
+
+
+# -- what the status page lets the complainant do, for mini-programs and hotline systems ---------
+
+# an action's name in the API -> the workflow table's moves it stands for, the first whose case
+# types include the case's (a report's withdrawal is recorded, not a state change)
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "answer": ("supply_info",),
+    "add_evidence": ("add_evidence",),
+    "rate": ("rate",),
+    "review": ("request_review",),
+    "urge": ("urge",),
+    "withdraw": ("withdraw", "withdraw_report"),
+    # a mediation's applicant: end the mediation, ask for a mediator's recusal
+    "end_mediation": ("end_mediation",),
+    "request_recusal": ("request_recusal",),
+}
+CONFIRM = frozenset({"withdraw"})  # not undone: the body says "confirm": true
+
+
+def _case_by_code(number: str):
+    code = request.headers.get("X-Query-Code", "")
+    return case_for_lookup(db_session(), services().settings.query_pepper, number, code)
+
+
+def _no_case():
+    return jsonify({"error": {"status": 404, "message": _("No case matches this case number and query code.")}}), 404
+
+
+def action_move(action: str, case) -> str | None:
+    """The move an action stands for on this case (by its type), or None."""
+    from casework.workflow.machine import MOVES
+
+    return next((m for m in ACTIONS.get(action, ()) if case.type in MOVES[m].types), None)
+
+
+def open_actions(case) -> list[str]:
+    """The actions the complainant can take on this case now (the state machine decides)."""
+    from casework.accounts.actor import Actor
+    from casework.workflow.machine import available_moves
+
+    now = {m.name for m in available_moves(Actor.complainant(case.id), case, services().clock())}
+    return [a for a in ACTIONS if action_move(a, case) in now]
+
+
+def _public(case) -> dict:
+    return {**public_case(case), "actions": open_actions(case)}
+
+
+def _error(status: int, message: str, **extra):
+    return jsonify({"error": {"status": status, "message": message}, **extra}), status
+
+
+@bp.post("/cases/<number>/<action>")
+@limiter.limit(lambda: services().settings.lookup_limit, key_func=_header_number_key,
+               deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code)
+def case_action(number: str, action: str):
+    """One of the complainant's actions through the state machine: 404 for a wrong code or
+    number alike (and an unknown action), 409 when the action is not open in the case's state
+    (or the version sent is stale), 422 with the errors per field."""
+    from casework.accounts.actor import Actor
+    from casework.intake.validation import OWN_QUERY_CODE, mentions_code
+    from casework.privacy.codes import check_code
+    from casework.workflow.machine import MOVES, InvalidMove, StaleCase, WorkflowError, may, perform
+    from web import move_fields
+    from web.i18n import tr
+    from web.public.track import done
+    from web.requestdb import discard_changes
+
+    case = _case_by_code(number)
+    if case is None:
+        return _no_case()
+    if action not in ACTIONS:
+        return _error(404, _("There is no such action."))
+    if not request.is_json:
+        return _error(415, _("Send the action as JSON (Content-Type: application/json)."))
+    try:
+        data = json.loads(request.get_data(cache=False) or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _error(400, _("The request body is not valid JSON."))
+    if not isinstance(data, dict):
+        return _unprocessable({"__all__": [_("The request must be a JSON object.")]})
+    name = action_move(action, case)
+    now = services().clock()
+    move = MOVES.get(name) if name else None
+    if move is None or case.state not in move.sources or not may(Actor.complainant(case.id), case, move, now):
+        why = move.when(case, now) if move is not None and move.when is not None and case.state in move.sources else None
+        return _error(409, tr(why) if why is not None else _("This cannot be done on this case now."),
+                      actions=open_actions(case))
+    fields, errors = move_fields.from_json(move, data)
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        errors["version"] = [_("Give the version as a whole number (from the case you read).")]
+    if action in CONFIRM and data.get("confirm") is not True:
+        errors["confirm"] = [_("Send \"confirm\": true to withdraw this case.")]
+    pepper = services().settings.query_pepper
+    if isinstance(fields.get("public_text"), str) and mentions_code(
+            fields["public_text"], lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
+        errors.setdefault("public_text", []).append(_(OWN_QUERY_CODE))
+    if errors:
+        return _unprocessable(errors)
+    try:
+        perform(db_session(), services(), Actor.complainant(case.id), case, name, version=version, **fields)
+    except WorkflowError as err:
+        discard_changes()
+        if isinstance(err, InvalidMove):
+            return _unprocessable(tr_errors(err.errors) or {"__all__": [tr(err.message)]})
+        status = 409 if isinstance(err, StaleCase) or err.status == 422 else err.status
+        current = _case_by_code(number)
+        return _error(status, tr(err.message), case=_public(current) if current is not None else None)
+    return jsonify({**_public(case), "message": done(name, case)})

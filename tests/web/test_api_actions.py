@@ -1,0 +1,144 @@
+"""The complainant's actions through the public JSON API (issue 16): what the status page lets a
+complainant do, a mini-program or a hotline system does with POST /api/v1/cases/<n>/<action>
+and the query code in X-Query-Code; GET /api/v1/cases/<n> lists the actions open now."""
+import base64
+import io
+from datetime import timedelta
+
+from PIL import Image
+from sqlalchemy import select, update
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Attachment, Case, CaseState as S, EventKind
+from casework.workflow.machine import perform
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (6, 6), (0, 90, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def act(db, services, actor, case_id, move, **fields):
+    with db.session_scope() as s:
+        perform(s, services, actor, s.get(Case, case_id), move, **fields)
+
+
+def do(client, receipt, action, body=None, code=None, **headers):
+    return client.post(f"/api/v1/cases/{receipt.case_number}/{action}", json=body if body is not None else {},
+                       headers={"X-Query-Code": code or receipt.query_code, **headers})
+
+
+def actions(client, receipt):
+    got = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code})
+    assert got.status_code == 200
+    return got.get_json()["actions"]
+
+
+def test_the_actions_open_now_follow_the_state(client, db, services, file_case, make_staff):
+    receipt = file_case()
+    assert actions(client, receipt) == ["add_evidence", "withdraw"]
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, receipt.case_id, "accept")
+    act(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    assert actions(client, receipt) == ["answer", "add_evidence", "withdraw"]
+    ok = do(client, receipt, "answer", {"public_text": "凭证已通过邮件寄出。"})
+    assert ok.status_code == 200 and ok.get_json()["state"] == "accepted"
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == receipt.case_id).values(due_at=services.clock() - timedelta(hours=1)))
+    assert actions(client, receipt) == ["add_evidence", "urge", "withdraw"]
+    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    assert actions(client, receipt) == ["add_evidence", "rate", "review"]
+
+
+def test_add_evidence_with_a_file_and_urge(client, db, services, file_case, make_staff):
+    receipt = file_case()
+    body = {"public_text": "协会又发来了催缴通知。",
+            "files": [{"name": "通知.png", "content_base64": base64.b64encode(png()).decode()}]}
+    ok = do(client, receipt, "add_evidence", body, **{"Accept-Language": "zh-CN"})
+    assert ok.status_code == 200, ok.get_json()
+    got = ok.get_json()
+    assert got["message"].startswith("您补充的材料已加入案件")
+    entry = [e for e in got["timeline"] if e["kind"] == "evidence_added"][-1]
+    assert entry["text"] == "协会又发来了催缴通知。" and entry["files"][0]["filename"] == "通知.png"
+    with db.session_scope(write=False) as s:
+        att = s.scalar(select(Attachment).where(Attachment.case_id == receipt.case_id, Attachment.filename == "通知.png"))
+        assert att.content_type == "image/png" and att.event.kind is EventKind.evidence_added
+    # the same cleaning as the filing form: a file that is not an image or a PDF is refused
+    bad = do(client, receipt, "add_evidence",
+             {"files": [{"name": "x.png", "content_base64": base64.b64encode(b"<script>").decode()}]})
+    assert bad.status_code == 422 and "files" in bad.get_json()["errors"]
+    # urge: not before the deadline (409), then once (200), then not again (409)
+    act(db, services, make_staff("miit", Role.handler), receipt.case_id, "accept")
+    early = do(client, receipt, "urge")
+    assert early.status_code == 409 and "urge" not in early.get_json()["actions"]
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == receipt.case_id).values(due_at=services.clock() - timedelta(hours=1)))
+    assert do(client, receipt, "urge", {"public_text": "已超期，请尽快处理。"}).status_code == 200
+    assert do(client, receipt, "urge").status_code == 409
+
+
+def test_a_wrong_code_or_number_is_404_alike(client, file_case):
+    receipt = file_case()
+    wrong = do(client, receipt, "add_evidence", {"public_text": "补充说明。"}, code="AAAA-AAAA-AAAA-AAAA")
+    unknown = client.post("/api/v1/cases/TS2026010112345/add_evidence", json={"public_text": "补充说明。"},
+                          headers={"X-Query-Code": receipt.query_code})
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.get_json() == unknown.get_json()
+    assert do(client, receipt, "no_such_action").status_code == 404
+
+
+def test_field_errors_are_422_per_field(client, db, services, file_case, make_staff):
+    receipt = file_case()
+    empty = do(client, receipt, "add_evidence", {}, **{"Accept-Language": "zh-CN"})
+    assert empty.status_code == 422 and empty.get_json()["errors"]["public_text"] == ["请填写陈述或附上文件。"]
+    assert do(client, receipt, "add_evidence", {"public_text": 5}).get_json()["errors"]["public_text"]
+    assert "version" in do(client, receipt, "add_evidence", {"public_text": "补充说明。", "version": "x"}).get_json()["errors"]
+    unconfirmed = do(client, receipt, "withdraw", {"public_text": "已自行协商解决。"})
+    assert unconfirmed.status_code == 422 and "confirm" in unconfirmed.get_json()["errors"]
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, receipt.case_id, "accept")
+    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    bad = do(client, receipt, "rate", {"rating": "ecstatic"})
+    assert bad.status_code == 422 and "rating" in bad.get_json()["errors"]
+    review = do(client, receipt, "review", {"public_text": "不"})
+    assert review.status_code == 422 and "public_text" in review.get_json()["errors"]
+    assert do(client, receipt, "rate", {"rating": "satisfied", "public_text": "处理及时。"}).get_json()["state"] == "closed"
+
+
+def test_an_action_not_open_in_the_state_is_409(client, db, services, file_case):
+    receipt = file_case()
+    for action in ("answer", "rate", "review", "urge"):
+        resp = do(client, receipt, action, {"public_text": "请尽快处理。", "rating": "satisfied"})
+        assert resp.status_code == 409, action
+    with db.session_scope(write=False) as s:
+        version = s.get(Case, receipt.case_id).version
+    stale = do(client, receipt, "add_evidence", {"public_text": "补充说明。", "version": version - 1})
+    assert stale.status_code == 409 and stale.get_json()["case"]["case_number"] == receipt.case_number
+    done = do(client, receipt, "withdraw", {"confirm": True, "version": version})
+    assert done.status_code == 200 and done.get_json()["state"] == "withdrawn"
+    assert done.get_json()["actions"] == []
+    assert do(client, receipt, "add_evidence", {"public_text": "补充说明。"}).status_code == 409
+
+
+def test_a_reporter_withdraws_and_a_mediation_request_is_not_ended_before_it_is_taken_up(client, db, services, file_case, mediation):
+    report = file_case(type="report", category="illegal_fees", title="协会违规收费", anonymous=True, complainant={},
+                       description="协会以评比为名违规收取费用，要求企业缴纳赞助费。")
+    resp = do(client, report, "withdraw", {"confirm": True})
+    assert resp.status_code == 200 and resp.get_json()["state"] != "withdrawn"  # recorded; the unit decides
+    assert "withdraw" not in resp.get_json()["actions"]
+    # a mediation request not yet taken up: withdrawn, not ended
+    assert actions(client, mediation) == ["add_evidence", "withdraw"]
+    assert do(client, mediation, "end_mediation", {"public_text": "已与对方自行和解。"}).status_code == 409
+
+
+def test_the_openapi_document_lists_the_actions(client):
+    from web.api.public import ACTIONS
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    post = spec["paths"]["/api/v1/cases/{case_number}/{action}"]["post"]
+    enum = next(p for p in post["parameters"] if p["name"] == "action")["schema"]["enum"]
+    assert enum == list(ACTIONS)
+    assert {"409", "422", "404"} <= set(post["responses"])
+    assert "actions" in spec["components"]["schemas"]["PublicCase"]["properties"]
