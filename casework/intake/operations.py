@@ -218,30 +218,5 @@ def sweep_staged(db, services: Services, *, chunk: int = 500) -> int:
             return deleted
 
 
-STAGED_FOR = timedelta(days=1)  # how long an upload waits for its form to be sent
-
-
-def sweep_staged(db, services: Services, *, chunk: int = 500) -> int:
-    """Delete the staged uploads (rows and both encrypted files) older than ``STAGED_FOR`` that
-    never became part of a case. One statement per chunk deletes only rows still staged (a
-    filing that took one meanwhile keeps it); the files go after the commit."""
-    cutoff = services.clock() - STAGED_FOR
-    deleted = 0
-    while True:
-        with db.session_scope() as s:
-            ids = list(s.scalars(select(Attachment.id).where(
-                Attachment.case_id.is_(None), Attachment.staging_token.is_not(None),
-                Attachment.uploaded_at < cutoff).order_by(Attachment.id).limit(chunk)))
-            if not ids:
-                return deleted
-            keys = list(s.scalars(delete(Attachment).where(
-                Attachment.id.in_(ids), Attachment.case_id.is_(None)).returning(Attachment.storage_key)))
-        for key in keys:
-            services.files.delete(key)
-        deleted += len(keys)
-        if len(ids) < chunk:
-            return deleted
-
-
 def count_staged(session: Session, token: str) -> int:
     return session.scalar(select(func.count()).select_from(Attachment).where(Attachment.staging_token == token)) or 0
