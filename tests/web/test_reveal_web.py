@@ -156,6 +156,10 @@ def test_reveal_through_the_desk(app, client, db, staff):
             AuditEntry.object_id == number))}
         assert {("identity_reveal", "requested"), ("identity_reveal", "approved"), ("identity_reveal", "viewed"),
                 ("case_file", "downloaded")} <= actions
+    # issue 17, item 5: the administrators' audit view shows why it was asked and what was decided
+    audit = admin.get("/admin/audit", query_string={"kind": "identity_reveal"}).get_data(as_text=True)
+    assert "需要联系举报人核实收费凭证的来源" in audit and "同意，仅限核实" in audit and number in audit
+    assert PHONE not in audit and "李四" not in audit
 
 
 def test_a_complaints_original_takes_the_unit_lead_and_a_reason(app, client, db, staff):
