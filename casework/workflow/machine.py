@@ -79,7 +79,7 @@ class _FieldError(Exception):
 def _check_files(f: Field, case: Case, value: Any, raw: dict[str, Any], max_files: int, max_bytes: int) -> list:
     """Uploads (casework.intake.files.Upload) checked by content, re-encoded without metadata:
     the cleaned files (CleanFile) for the step to store."""
-    from casework.intake.files import Upload, UploadRejected, inspect_upload
+    from casework.intake.files import Upload, UploadBudget, UploadRejected, inspect_upload
 
     uploads = [u for u in value if u is not None] if isinstance(value, (list, tuple)) else []
     if value not in (None, "", [], ()) and not isinstance(value, (list, tuple)):
@@ -91,12 +91,13 @@ def _check_files(f: Field, case: Case, value: Any, raw: dict[str, Any], max_file
     if len(uploads) > max_files:
         raise _FieldError(Message(N_("At most %(n)d files can be attached at once."), {"n": max_files}))
     cleaned, problems = [], []
+    budget = UploadBudget()  # the pixels and the wall time all files of this move may cost together
     for u in uploads:
         if not isinstance(u, Upload):
             problems.append(Message(N_("Attach the files as files.")))
             continue
         try:
-            cleaned.append(inspect_upload(u.filename, u.data, max_bytes=max_bytes))
+            cleaned.append(inspect_upload(u.filename, u.data, max_bytes=max_bytes, budget=budget))
         except UploadRejected as rej:
             problems.append(rej.message)
     if problems:

@@ -164,3 +164,24 @@ def test_the_cleaning_child_runs_under_gunicorn_sync_workers(settings, db, servi
     copy = services.files.get(key, "staff")
     assert [where for where, marker in MARKERS.items() if marker.encode() in copy] == []
     assert not Image.open(io.BytesIO(copy)).getexif()
+
+
+def test_evidence_added_to_an_open_case_shares_one_pixel_budget(client, db, file_case):
+    """The complainant's add_evidence move cleans its files like the filing form: all files of one
+    request together decode at most REQUEST_PIXELS (three 24-megapixel photos are too many)."""
+    from tests.web.test_evidence_urge import CSRF as TRACK_CSRF, version
+
+    receipt = file_case()
+    csrf = TRACK_CSRF.search(client.get("/track").get_data(as_text=True)).group(1)
+    assert client.post("/track", data={"csrf_token": csrf, "number": receipt.case_number,
+                                       "code": receipt.query_code}).status_code == 303
+    photo = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (90, 90, 90)).save(photo, format="JPEG", quality=10)
+    before = counts(db)
+    resp = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
+                       data={"csrf_token": csrf, "version": version(db, receipt.case_id),
+                             "files": [(io.BytesIO(photo.getvalue()), f"现场{i}.jpg") for i in range(3)]},
+                       headers={"Accept-Language": "zh-CN"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "图片“现场2.jpg”像素过多" in html and "图片“现场0.jpg”像素过多" not in html
+    assert counts(db) == before
