@@ -201,3 +201,26 @@ def test_a_reply_with_a_document_the_complainant_downloads(client, db, services,
     assert client.get(f"/track/{other.case_number}/files/{att_id}").status_code == 404
     client.post(f"/track/{receipt.case_number}/leave", data={"csrf_token": CSRF.search(page).group(1)})
     assert client.get(f"/track/{receipt.case_number}/files/{att_id}").status_code == 302
+
+
+def test_the_staff_api_replies_with_a_document(client, db, services, opened, make_staff):
+    """The staff API takes a reply's documents as base64, through the same cleaning."""
+    import base64
+
+    from casework.accounts.models import User
+    from casework.accounts.operations import issue_token
+
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    with db.session_scope() as s:
+        token = issue_token(s, s.get(User, handler.user_id), "test")
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"version": version(db, receipt.case_id), "public_text": "经核查，协会已退还会费，退款凭证见附件。",
+            "finding": "substantiated", "files": [{"name": "凭证.exe", "content_base64": base64.b64encode(b"MZ...").decode()}]}
+    bad = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
+    assert bad.status_code == 422 and "files" in bad.get_json()["errors"]
+    body["files"] = [{"name": "凭证.png", "content_base64": base64.b64encode(png()).decode()}]
+    ok = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
+    assert ok.status_code == 200, ok.get_json()
+    assert "凭证.png" in get()[get().index('class="timeline"'):]
