@@ -224,3 +224,25 @@ def test_the_staff_api_replies_with_a_document(client, db, services, opened, mak
     ok = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
     assert ok.status_code == 200, ok.get_json()
     assert "凭证.png" in get()[get().index('class="timeline"'):]
+
+
+def test_a_phone_photo_of_some_megabytes_is_taken(client, db, opened):
+    """Evidence is photos: a body of a few megabytes reaches the move (the forms and the API that
+    take files have the filing form's upload limit, not the small limit of text forms)."""
+    import base64
+    import os
+
+    receipt, csrf, get = opened
+    out = io.BytesIO()
+    Image.frombytes("RGB", (900, 800), os.urandom(900 * 800 * 3)).save(out, format="PNG")
+    photo = out.getvalue()
+    assert len(photo) > 2 * 1024 * 1024
+    resp = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
+                       data={"csrf_token": csrf, "version": version(db, receipt.case_id),
+                             "files": (io.BytesIO(photo), "现场照片.png")})
+    assert resp.status_code == 303
+    api = client.post(f"/api/v1/cases/{receipt.case_number}/add_evidence", headers={"X-Query-Code": receipt.query_code},
+                      json={"files": [{"name": "现场照片2.png", "content_base64": base64.b64encode(photo).decode()}]})
+    assert api.status_code == 200, api.status_code
+    page = get()
+    assert "现场照片.png" in page and "现场照片2.png" in page
