@@ -166,3 +166,16 @@ def test_the_intervals_are_settings_with_their_old_defaults():
 def test_an_interval_is_a_number_of_seconds_above_zero(raw):
     with pytest.raises((SettingsError, ValueError)):
         Settings.from_env(secrets(CHANGTONG_SWEEP_SECONDS=raw))
+
+
+def test_the_base_url_is_a_setting_checked_at_start():
+    """CHANGTONG_BASE_URL (issue 17, item 11): the address absolute URLs are written with."""
+    assert Settings.from_env(secrets()).base_url == "http://localhost:5000"
+    assert Settings.from_env(secrets(CHANGTONG_BASE_URL="https://ts.example.org/")).base_url == "https://ts.example.org"
+    assert Settings.from_env(secrets(CHANGTONG_BASE_URL="https://ts.example.org:8443/changtong")).base_url \
+        == "https://ts.example.org:8443/changtong"
+    for raw in ("ts.example.org", "ftp://ts.example.org", "https://", "https://user@ts.example.org",
+                "https://ts.example.org/?a=1", "https://ts.example.org/#top", "https://ts.example.org:port",
+                "https://ts.example.org/a b", "https://ts.example.org\\@evil.example"):
+        with pytest.raises(SettingsError):
+            Settings.from_env(secrets(CHANGTONG_BASE_URL=raw))

@@ -61,10 +61,12 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     app.extensions["changtong.db"] = database or Database(settings.database_url)
     app.extensions["changtong.services"] = services or Services.from_settings(settings)
 
-    from web import auth, errors, extensions, requestdb, security
+    from web import auth, errors, extensions, request_limits, requestdb, security, urls
     from web.api import bp as api_bp
     from web.public import bp as public_bp
 
+    request_limits.init_app(app, settings)  # first: the size of a body before anything reads it
+    urls.init_app(app)  # absolute URLs from CHANGTONG_BASE_URL, never from the Host header
     extensions.init_app(app, settings)
     from web import ops
 
@@ -73,7 +75,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    from web.i18n import current_locale, filer, for_filer, title
+    from web.i18n import current_locale, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
     from web.presenters import deadline_explanation, public_case, public_moves, unit_title
@@ -83,7 +85,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  public_moves=public_moves, ratings=list(Rating),
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,
-                                 unit_title=unit_title, filer=filer, for_filer=for_filer)
+                                 unit_title=unit_title)
     # the move forms' file fields state the limits the machine checks
     app.jinja_env.globals.update(max_files=settings.max_files, max_file_mb=settings.max_file_bytes // (1024 * 1024))
     from web.admin import bp as admin_bp

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -19,11 +19,25 @@ def _messages():
         403: _("You are not allowed to do this."),
         404: _("This page does not exist."),
         405: _("This page cannot be used this way."),
-        413: _("What you sent is too large. Files may be at most %(mb)d MB each; go back and choose smaller files.", mb=10),
+        413: _too_large(),
         429: _("Too many attempts. Please wait a few minutes and try again."),
         500: _("Something went wrong on our side. Nothing you sent was lost if you saw a case number; otherwise please try again."),
         503: _("The service is busy. Please try again in a moment."),
     }
+
+
+def _too_large() -> str:
+    """A body over its route's limit (web.request_limits): an upload form names the file
+    limit, any other form or API call the size it may be."""
+    from web.request_limits import SMALL_REQUEST_BYTES
+
+    limit = g.get("request_limit") or SMALL_REQUEST_BYTES
+    if limit > SMALL_REQUEST_BYTES:
+        settings = current_app.extensions["changtong.settings"]
+        return _("What you sent is too large. Files may be at most %(mb)d MB each; go back and choose smaller files.",
+                 mb=settings.max_file_bytes // 2**20)
+    return _("What you sent is too large: at most %(kb)d KB can be sent here. Shorten the text and send it again.",
+             kb=limit // 1024)
 
 
 def _respond(code: int, message: str):
@@ -98,7 +112,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
+        from web.request_limits import NestedTooDeep, too_deep_message
+
         code = err.code or 500
+        if isinstance(err, NestedTooDeep):
+            return _respond(code, too_deep_message())
         return _respond(code, _messages().get(code, err.description or ""))
 
     @app.errorhandler(Exception)

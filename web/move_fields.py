@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from casework.intake.files import Upload
 from casework.workflow.spec import Kind, Move, Party, Staff
 from casework.workflow.table import MOVES
+from web.request_limits import as_id
 
 
 def _max_file_bytes() -> int:
@@ -32,9 +33,19 @@ def from_form(move: Move, form, files=None) -> dict[str, Any]:
             limit = _max_file_bytes() + 1
             out[f.name] = [Upload(s.filename, s.read(limit))
                            for s in (files.getlist(f.name) if files is not None else []) if s and s.filename]
+        elif f.kind is Kind.ref:
+            # an id the database cannot hold (or not ASCII digits) is no id: "0" names nothing
+            raw = form.get(f.name, "")
+            out[f.name] = raw if not raw or as_id(raw) is not None else "0"
         else:
             out[f.name] = form.get(f.name, "")
     return out
+
+
+def text_max(move: Move, name: str) -> int:
+    """The most characters the move's text field ``name`` takes (0 when it has none): how far
+    a text is read before its length is checked (the own-code check reads no further)."""
+    return max((f.hi for f in move.fields if f.name == name and f.kind in (Kind.text, Kind.line)), default=0)
 
 
 def from_json(move: Move, data: dict) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -54,10 +65,10 @@ def from_json(move: Move, data: dict) -> tuple[dict[str, Any], dict[str, list[st
             else:
                 fields[f.name] = uploads
         elif f.kind is Kind.ref:
-            if isinstance(value, int) and not isinstance(value, bool):
-                fields[f.name] = str(value)
-            elif isinstance(value, str) and value.strip().isdigit():
-                fields[f.name] = value.strip()
+            # a positive id the database can hold (30 digits overflowed SQLite)
+            ref = as_id(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+            if ref is not None:
+                fields[f.name] = str(ref)
             else:
                 errors[f.name] = [_("Give the id as a whole number.")]
         elif f.kind is Kind.flag and isinstance(value, bool):

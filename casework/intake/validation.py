@@ -137,7 +137,11 @@ class _Collector:
         add_error(self.errors, name, msgid, **params)
 
     def text(self, data: Mapping, name: str, lo: int, hi: int, *, required=True, multiline=False) -> str:
-        value = clean_text(data.get(name.split(".")[-1]), multiline=multiline)
+        raw = data.get(name.split(".")[-1])
+        if isinstance(raw, str) and len(raw) > 2 * hi:  # too long however it is cleaned: refused unread
+            self.add(name, N_("Please keep this under %(max)d characters (now %(n)d)."), max=hi, n=len(raw))
+            return ""
+        value = clean_text(raw, multiline=multiline)
         if not value:
             if required:
                 self.add(name, N_("This field is required."))
@@ -297,22 +301,41 @@ def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool) -> P
 
 # -- a text that gives away its own code ----------------------------------------------------
 # A complainant who pastes the query code into a text sent to the unit would show it to staff
-# (and to every later reader of the file). Only the code's keyed hash is stored, so every
-# 16-character stretch of letters and digits in the text is hashed and compared.
+# (and to every later reader of the file). Only the code's keyed hash is stored, so each
+# stretch of the text shaped like a code is hashed and compared: words of letters and digits
+# in groups of four, joined by spaces, dashes or underscores, that add up to 16 characters of
+# the code's alphabet (as a code is shown and typed: in one piece or in its four groups). One
+# hash at most per word, and only the text up to the field's maximum is read: linear in a
+# bounded length (issue 17, item 2: hashing every 16-character window of a megabyte took 27 s).
+# A code glued to other letters (abcXXXX-XXXX-XXXX-XXXX) is not found.
 
 OWN_QUERY_CODE = N_("Your text contains your query code. Staff would see it: remove the code and send again.")
 OWN_ANSWER_CODE = N_("Your text contains your answer code. Staff would see it: remove the code and send again.")
-_CODE_RUN = re.compile(r"[0-9A-Za-z](?:[\s\-_]*[0-9A-Za-z])*")
+_WORD = re.compile(r"[0-9A-Za-z]+")
+_JOINER = re.compile(r"[\s\-_]*")
+# the longest text a move takes (a reply: 10,000 characters); a longer text is refused anyway
+SCAN_MAX = 10_000
 
 
-def mentions_code(text: str | None, matches) -> bool:
-    """True if some stretch of ``text`` is a code for which ``matches(code)`` holds
-    (case, spaces, dashes and full-width characters ignored, as when a code is typed in)."""
-    from casework.privacy.codes import LENGTH, normalize
+def code_candidates(text: str | None, *, limit: int = SCAN_MAX) -> list[str]:
+    """Every code-shaped stretch of ``text`` (normalised as a typed code is), read up to twice
+    ``limit`` characters (line breaks may come as two): at most one per word."""
+    from casework.privacy.codes import ALPHABET, LENGTH, normalize
 
-    for run in _CODE_RUN.finditer(unicodedata.normalize("NFKC", text or "")):
-        chars = normalize(run.group())
-        for i in range(len(chars) - LENGTH + 1):
-            if matches(chars[i:i + LENGTH]):
-                return True
-    return False
+    raw = unicodedata.normalize("NFKC", (text or "")[: 2 * limit])
+    # a code is written in groups of four: words of other lengths are no part of one
+    words = [(m.start(), m.end(), normalize(m.group())) for m in _WORD.finditer(raw) if len(m.group()) % 4 == 0]
+    found = {}
+    for i, (_start, end, word) in enumerate(words):
+        chars, last, j = word, end, i + 1
+        while len(chars) < LENGTH and j < len(words) and _JOINER.fullmatch(raw, last, words[j][0]):
+            chars, last, j = chars + words[j][2], words[j][1], j + 1
+        if len(chars) == LENGTH and all(ch in ALPHABET for ch in chars):
+            found[chars] = None
+    return list(found)
+
+
+def mentions_code(text: str | None, matches, *, limit: int = SCAN_MAX) -> bool:
+    """True if some code-shaped stretch of ``text`` is a code for which ``matches(code)``
+    holds (case, spaces, dashes and full-width characters ignored, as when a code is typed in)."""
+    return any(matches(code) for code in code_candidates(text, limit=limit))

@@ -30,7 +30,8 @@ def test_the_receipt_offers_a_copy_button_and_a_print_view(client, db):
     assert f'id="case-number" class="code">{number}<' in html and f'id="query-code" class="code">{code}<' in html
     assert '<dd id="case-type">投诉</dd>' in html
     assert re.search(r'<dd id="filed-at">\d{4}-\d{2}-\d{2} \d{2}:\d{2}</dd>', html)
-    assert "http://localhost/track" in html.split('id="how-to-track"')[1][:300]
+    # CHANGTONG_BASE_URL (its default here), never the Host header
+    assert "http://localhost:5000/track" in html.split('id="how-to-track"')[1][:300]
     assert re.search(r'<button[^>]*id="print-receipt"[^>]*hidden[^>]*>打印/保存</button>', html)
     assert 'href="/static/css/print.css"' in html
 

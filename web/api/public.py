@@ -16,6 +16,7 @@ from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
 from casework.registry.lookup import search_associations
+from web import request_limits
 from web.api.blueprint import bp
 from web.extensions import limiter
 from web.i18n import current_locale, tr_errors
@@ -87,7 +88,9 @@ def create_case():
     if not request.is_json:
         return jsonify({"error": {"status": 415, "message": _("Send the case as JSON (Content-Type: application/json).")}}), 415
     try:
-        data = json.loads(request.get_data(cache=False) or b"")
+        data = request_limits.loads(request.get_data(cache=False) or b"")
+    except request_limits.JSONTooDeep:
+        return jsonify({"error": {"status": 400, "message": request_limits.too_deep_message()}}), 400
     except (ValueError, UnicodeDecodeError):
         return jsonify({"error": {"status": 400, "message": _("The request body is not valid JSON.")}}), 400
     if not isinstance(data, dict):

@@ -17,6 +17,7 @@ from casework.cases.models import CaseType
 from casework.cases.queue import QueueFilter
 from casework.registry.models import Association
 from casework.workflow.states import TABS
+from web.request_limits import as_id
 
 PER_PAGE = 25
 SORTS = ("due", "-due", "new")
@@ -45,8 +46,8 @@ class QueueArgs:
 
 
 def _positive_int(raw: str | None, hi: int = 10_000_000) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= hi else None
+    value = as_id(raw)
+    return value if value is not None and value <= hi else None
 
 
 def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: int, now: datetime) -> QueueArgs:
@@ -65,7 +66,7 @@ def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: in
         values["category"] = ""
     assoc = values["association"]
     if assoc:
-        if assoc.isdigit() and len(assoc) < 18:
+        if assoc.isascii() and assoc.isdigit() and len(assoc) < 18:
             found = session.get(Association, int(assoc))
         else:
             found = session.scalar(select(Association).where(Association.credit_code == assoc.upper()))

@@ -18,6 +18,7 @@ from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.requestdb import db_session, services
+from web.request_limits import as_id
 
 PER_PAGE = 20
 MAX_QUERY = 200
@@ -98,10 +99,10 @@ def search():
         return redirect(url_for("desk.case_page", number=direct.number), code=303)
     unit = args.get("unit", "")
     day_from, day_to = _day(args.get("from", "")), _day(args.get("to", ""))
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = min(as_id(args.get("page")) or 1, 100_000)
     values = {"q": text, "state": _enum(CaseState, args.get("state", "")) or "",
               "type": _enum(CaseType, args.get("type", "")) or "", "category": args.get("category", "")[:64],
-              "unit": unit if unit.isdigit() else "", "from": day_from.isoformat() if day_from else "",
+              "unit": unit if as_id(unit) is not None else "", "from": day_from.isoformat() if day_from else "",
               "to": day_to.isoformat() if day_to else ""}
     query = SearchQuery(
         text=text, unit_ids=unit_ids, include_triage=include_triage,

@@ -26,6 +26,7 @@ from web.desk.filters import SORTS, QueueArgs, parse_queue_args
 from web.i18n import tr
 from web.requestdb import db_session, services
 from web.staff.views import safe_next
+from web.request_limits import as_id
 
 TAB_TITLES = {
     "pending": lambda: _("Awaiting acceptance"),
@@ -51,8 +52,8 @@ def home():
     wanted = request.args.get("unit", "")
     if wanted == "triage" and can_triage(actor):
         return redirect(url_for("desk.triage_queue"))
-    if wanted.isdigit() and can_work_unit(actor, int(wanted)):
-        return redirect(url_for("desk.unit_queue", unit_id=int(wanted)))
+    if as_id(wanted) is not None and can_work_unit(actor, as_id(wanted)):
+        return redirect(url_for("desk.unit_queue", unit_id=as_id(wanted)))
     units = workable_unit_ids(actor)
     if units:
         return redirect(url_for("desk.unit_queue", unit_id=units[0]))
@@ -152,7 +153,7 @@ def bulk_assign(unit_id: int):
     raw = request.form.get("back") or ""
     # back to the same filtered page of this queue, and nowhere else
     back = safe_next(raw, queue) if raw == queue or raw.startswith(queue + "?") else queue
-    ids = list(dict.fromkeys(int(x) for x in request.form.getlist("case") if x.isdigit()))[:BULK_MAX]
+    ids = list(dict.fromkeys(filter(None, map(as_id, request.form.getlist("case")))))[:BULK_MAX]
     handler_id = request.form.get("handler_id", "")
     if not ids:
         flash(_("Tick at least one case to assign."), "error")

@@ -7,8 +7,6 @@ caller's language (Accept-Language).
 """
 from __future__ import annotations
 
-import json
-
 from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,12 +20,13 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queue import TABS, QueueFilter, queue_page, tab_counts
 from casework.registry.models import Association, Unit
 from casework.workflow.machine import MOVES, StaleCase, WorkflowError, perform
-from web import move_fields
+from web import move_fields, request_limits
 from web.auth import current_actor, current_user
 from web.desk_api.blueprint import bp
 from web.desk_api.serialize import case_detail, case_summary, handler_names, unit_ref
 from web.i18n import title, tr, tr_errors
 from web.requestdb import db_session, discard_changes, services
+from web.request_limits import as_id
 
 SORTS = ("due", "-due", "new")
 PER_PAGE, MAX_PER_PAGE = 25, 100
@@ -78,7 +77,7 @@ def _int(args, name: str, errors: dict, *, default: int | None, lo: int, hi: int
     raw = (args.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not lo <= int(raw) <= hi:
         errors[name] = [_("A whole number from %(lo)d to %(hi)d, please.", lo=lo, hi=hi)]
         return default
     return int(raw)
@@ -94,7 +93,7 @@ def _queue_unit(actor: Actor, raw: str, errors: dict) -> tuple[bool, int | None]
         return can_triage(actor), None
     if raw == "triage":
         return can_triage(actor), None
-    if not raw.isdigit():
+    if as_id(raw) is None:
         errors["unit"] = [_("Give a unit id (see /api/v1/desk/me) or \u201ctriage\u201d.")]
         return True, None
     return can_work_unit(actor, int(raw)), int(raw)
@@ -193,7 +192,9 @@ def make_move(case_number: str, move: str):
     if not request.is_json:
         return _error(415, _("Send the move as JSON (Content-Type: application/json)."))
     try:
-        data = json.loads(request.get_data(cache=False) or b"")
+        data = request_limits.loads(request.get_data(cache=False) or b"")
+    except request_limits.JSONTooDeep:
+        return _error(400, request_limits.too_deep_message())
     except (ValueError, UnicodeDecodeError):
         return _error(400, _("The request body is not valid JSON."))
     if not isinstance(data, dict):

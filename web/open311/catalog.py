@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
@@ -18,6 +17,7 @@ from web.open311.blueprint import bp
 from web.open311.render import cacheable, http_error, localized, respond
 from web.requestdb import db_session
 from web.requestdb import services as app_services
+from web.urls import external_url
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FMT = "<any(json,xml):fmt>"
@@ -39,10 +39,10 @@ def discovery(fmt: str):
     # the service list is data an administrator edits and carries no change time: the
     # changeset is today's midnight (China time), so a client refreshes its cache daily
     today = datetime.combine(app_services().clock().astimezone(CHINA).date(), time(0), tzinfo=CHINA)
-    endpoint = url_for("open311.services", fmt="xml", _external=True).rsplit("/", 1)[0]
+    endpoint = external_url("open311.services", fmt="xml").rsplit("/", 1)[0]
     return cacheable(respond(fmt, "discovery", {
         "changeset": today.isoformat(timespec="seconds"),
-        "contact": _("Changtong complaint and report platform: %(url)s", url=url_for("public.index", _external=True)),
+        "contact": _("Changtong complaint and report platform: %(url)s", url=external_url("public.index")),
         "key_service": None,  # no key is needed (api_key is accepted and not required)
         "endpoints": [{
             "specification": SPECIFICATION,
@@ -144,7 +144,7 @@ def attributes(category: Category) -> list[dict]:
         ]
     attrs.append(_attr("privacy_consent", "singlevaluelist",
                        _("I have read the privacy notice (%(url)s) and agree that my data is used to handle this case.",
-                         url=url_for("public.privacy", _external=True)),
+                         url=external_url("public.privacy")),
                        required=True, values=[("true", _("I agree"))]))
     for n, attr in enumerate(attrs, start=1):
         attr["order"] = n

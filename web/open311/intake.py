@@ -7,7 +7,6 @@ like the form, or with an ``attribute`` object) is accepted as well.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Mapping
 
@@ -17,6 +16,7 @@ from flask_babel import gettext as _
 from casework.cases.models import Case, Channel
 from casework.intake import operations as ops
 from casework.intake.validation import clean_text, validate_submission
+from web import request_limits
 from web.i18n import current_locale, tr_errors
 from web.open311.blueprint import bp
 from web.open311.catalog import FMT, active_category, case_types
@@ -68,7 +68,9 @@ def read_body() -> tuple[dict[str, str], dict[str, str]]:
     """The standard fields and the attributes, as strings."""
     if request.is_json:
         try:
-            data = json.loads(request.get_data(cache=False) or b"")
+            data = request_limits.loads(request.get_data(cache=False) or b"")
+        except request_limits.JSONTooDeep as exc:
+            raise BadBody(request_limits.too_deep_message()) from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadBody(_("The request body is not valid JSON.")) from exc
         if not isinstance(data, dict):

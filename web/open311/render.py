@@ -144,9 +144,12 @@ def _messages() -> dict[int, str]:
 
 
 def http_error(err: HTTPException) -> Response:
+    from web.request_limits import NestedTooDeep, too_deep_message
+
     code = err.code or 500
     with force_locale(pick_locale()):
-        resp = error_response(request_format(), code, [_messages().get(code) or err.description or str(code)])
+        message = too_deep_message() if isinstance(err, NestedTooDeep) else _messages().get(code)
+        resp = error_response(request_format(), code, [message or err.description or str(code)])
     if code == 405 and getattr(err, "valid_methods", None):
         resp.headers["Allow"] = ", ".join(err.valid_methods)
     return resp

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from web.i18n import current_locale, tr, tr_errors
 from web.public.blueprint import bp
 from web.requestdb import db_session, keep_on_error, services
+from web.request_limits import as_id
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 RECEIPT = "receipt"  # the signed session's key for the token of this browser's last filing
@@ -163,8 +164,8 @@ def file_submit(slug: str):
 
     errors: dict[str, list[str]] = {}
     remove = request.form.get("remove_file", "")
-    if remove.isdigit():
-        ops.unstage_file(session, svc, token, int(remove))
+    if as_id(remove) is not None:
+        ops.unstage_file(session, svc, token, as_id(remove))
 
     action = request.form.get("action", "submit")
     if action == "find" or remove:
@@ -173,10 +174,6 @@ def file_submit(slug: str):
                     "Please choose them again before you send it.") if _chosen_files() else None)
         q = values.get("association_q", "").strip()
         matches = _lookup(session, q) if q else None
-        if matches is not None and len(matches) == 1 and action == "find":
-            # the one association found is the choice, not 不确定 (issue 16, 9): the form shows
-            # it checked among the results, and once
-            values["association"] = matches[0].credit_code
         return _render(case_type, values, token, errors=errors, matches=matches, notice=notice)
     _stage_uploads(session, svc, token, errors)
 

@@ -1,6 +1,7 @@
 """The landing page, the privacy notice and the language switch."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
@@ -12,19 +13,14 @@ from web.extensions import LANG_COOKIE, LOCALES
 from web.public.blueprint import bp
 
 
+# control characters (a newline breaks the Location header: it was a 500), backslashes (a
+# browser reads /\evil.example as //evil.example) and the Unicode line separators
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\\\u2028\u2029]")
+
+
 @bp.get("/")
 def index():
     return render_template("public/index.html", case_types=list(CaseType))
-
-
-@bp.get("/favicon.ico")
-def favicon():
-    """The site's icon where browsers look for it without a link (issue 16, 10): the file
-    itself, not a redirect, kept for a day."""
-    resp = current_app.send_static_file("favicon.ico")
-    resp.cache_control.public = True
-    resp.cache_control.max_age = 86400
-    return resp
 
 
 @bp.get("/privacy")
@@ -36,8 +32,9 @@ def privacy():
 def set_language(code: str):
     target = request.args.get("next") or url_for("public.index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.index")  # never an open redirect
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or _UNSAFE.search(target)):
+        target = url_for("public.index")  # never an open redirect, never a broken Location header
     else:
         target = get_page(parts.path, parts.query)
     resp = make_response(redirect(target))

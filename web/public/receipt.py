@@ -13,6 +13,7 @@ from web.presenters import local_time
 from web.public.blueprint import bp
 from web.public.intake import RECEIPT, TOKEN, _case_type
 from web.requestdb import db_session, services
+from web.urls import external_url
 
 
 @bp.get("/file/<slug>/receipt/print")
@@ -25,5 +26,5 @@ def file_receipt_print(slug: str):
     case = db_session().get(Case, receipt.case_id)
     return render_template(
         "public/receipt_print.html", receipt=receipt, case_type=case.type, filed_at=local_time(case.submitted_at),
-        track_url=url_for("public.track_form", _external=True),
+        track_url=external_url("public.track_form"),
     )

@@ -20,7 +20,7 @@ from casework.accounts.actor import Actor
 from casework.cases.models import Case, CaseType
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, public_events
-from casework.intake.validation import OWN_ANSWER_CODE, mentions_code
+from casework.intake.validation import OWN_ANSWER_CODE, SCAN_MAX, mentions_code
 from casework.mediation.operations import (
     RESPONDENT_PREFIX, agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
 )
@@ -106,10 +106,10 @@ def respond_status(number: str):
     return _render_respondent(_mediation_case(number))
 
 
-def own_code_in(text: str, case: Case) -> bool:
+def own_code_in(text: str, case: Case, limit: int = SCAN_MAX) -> bool:
     stored = case.mediation.respondent_code_hash if case.mediation else None
     pepper = services().settings.query_pepper
-    return mentions_code(text, lambda c: check_code(pepper, RESPONDENT_PREFIX + case.number, c, stored))
+    return mentions_code(text, lambda c: check_code(pepper, RESPONDENT_PREFIX + case.number, c, stored), limit=limit)
 
 
 @bp.post("/respond/<number>/moves/<move>")
@@ -122,7 +122,7 @@ def respond_move(number: str, move: str):
     db = db_session()
     case = _mediation_case(number)
     values = move_fields.from_form(MOVES[move], request.form)
-    if own_code_in(values.get("public_text", ""), case):
+    if own_code_in(values.get("public_text", ""), case, move_fields.text_max(MOVES[move], "public_text")):
         message = _(OWN_ANSWER_CODE)
         return _render_respondent(case, status=422, values=values, errors={"public_text": [message]},
                                   failed_move=move, move_error=message)

@@ -94,7 +94,8 @@ def public_move(number: str, move: str):
         abort(404)
     values = move_fields.from_form(MOVES[move], request.form, request.files)
     pepper = services().settings.query_pepper
-    if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash)):
+    if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash),
+                     limit=move_fields.text_max(MOVES[move], "public_text")):
         message = _(OWN_QUERY_CODE)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors={"public_text": [message]}, failed_move=move, move_error=message), 422

@@ -18,10 +18,10 @@ from casework.stats.risk import FACTORS, spot_checks
 from casework.stats.rollup import refreshed_at
 from web.auth import current_actor
 from web.i18n import current_locale
-from web.presenters import unit_title  # the English name on an English page (issue 16)
 from web.requestdb import db_session, services
 from web.supervise.blueprint import bp
 from web.supervise.tables import Column, Table, to_csv, to_xlsx
+from web.request_limits import as_id
 
 MONTHS = (3, 6, 12, 24)
 # "overdue" written bare, as the partial index ix_case_overdue_level says it: SQLite renders
@@ -42,14 +42,14 @@ def _require_supervisor():
 
 def _filters() -> dict:
     args = request.args
-    months = int(args["months"]) if args.get("months", "").isdigit() and int(args["months"]) in MONTHS else 12
+    months = as_id(args.get("months")) if as_id(args.get("months")) in MONTHS else 12
     now = services().clock()
     period = queries.Period.last_months(now, months)
     first, last = args.get("from", ""), args.get("to", "")
     if _MONTH.match(first) and _MONTH.match(last) and first <= last:
         period = queries.Period(first, last)
     type_ = args.get("type", "")
-    unit = int(args["unit"]) if args.get("unit", "").isdigit() else None
+    unit = as_id(args.get("unit"))
     return {"period": period, "months": months, "type": type_ if type_ in {t.value for t in CaseType} else None,
             "unit": unit}
 
@@ -166,7 +166,7 @@ def dashboard():
         "supervise/dashboard.html", f=f, totals=totals, tables=tables, labels=_labels(),
         refreshed=_freshness(session), months_choices=MONTHS, types=list(CaseType), units=units,
         query_args=_query_args(f), overdue_levels=overdue_levels,
-        unit_name=next((unit_title(u) for u in units if u.id == f["unit"]), None))
+        unit_name=next((u.name for u in units if u.id == f["unit"]), None))
 
 
 @bp.get("/export/<table>.<fmt>")
@@ -197,9 +197,9 @@ def overdue():
     _require_supervisor()
     session = db_session()
     args = request.args
-    unit = int(args["unit"]) if args.get("unit", "").isdigit() else None
-    level = int(args["level"]) if args.get("level", "").isdigit() else None
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    unit = as_id(args.get("unit"))
+    level = as_id(args.get("level"))
+    page = min(as_id(args.get("page")) or 1, 100_000)
     where = [OVERDUE]
     if unit is not None:
         where.append(Case.unit_id == unit)
@@ -220,8 +220,7 @@ def overdue():
 
 
 def _authority() -> int | None:
-    raw = request.args.get("authority", "")
-    return int(raw) if raw.isdigit() else None
+    return as_id(request.args.get("authority"))
 
 
 def factor_labels() -> dict[str, str]:
@@ -240,7 +239,7 @@ def risk_table(session, authority: int | None) -> Table:
     cols += [Column(labels[f], "int") for f in FACTORS]
     t = Table("risk", _("Suggested spot checks"), cols)
     for risk, assoc in spot_checks(session, authority, limit=200):
-        t.rows.append([unit_title(assoc), assoc.credit_code, grades.get(risk.grade, risk.grade), risk.score, risk.cases]
+        t.rows.append([assoc.name, assoc.credit_code, grades.get(risk.grade, risk.grade), risk.score, risk.cases]
                       + [risk.factors.get(f, {}).get("points", 0) for f in FACTORS])
     return t
 
