@@ -48,10 +48,12 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
 
     words = WORDS[locale]
     data = event.data or {}
+    # without a name the notice is addressed by role, the role of the case's type (issue 16, 10)
+    role = words["filer"].get(case.type.value, words["complainant"])
     if case.type is CaseType.report or case.anonymous:
-        addressee = words["anonymous"] if case.type is CaseType.report else words["complainant"]
+        addressee = words["anonymous"] if case.type is CaseType.report else role
     else:
-        addressee = services.cipher.decrypt_text(case.complainant_name_enc, "case.complainant.name") or words["complainant"]
+        addressee = services.cipher.decrypt_text(case.complainant_name_enc, "case.complainant.name") or role
     unit = case.unit
     if kind is Document.transfer and data.get("from_unit_id"):
         unit = session.get(Unit, data["from_unit_id"])  # the transferring unit writes the notice

@@ -92,12 +92,26 @@ def escape_like(value: str) -> str:
     )
 
 
+def _word_match(word: str):
+    """One whitespace-separated word of a query: in the name, the English name or the
+    abbreviation, or (ASCII letters and digits only) in the pinyin initials."""
+    contains = f"%{escape_like(word.lower())}%"
+    clauses = [
+        Association.name.ilike(contains, escape=LIKE_ESCAPE),
+        sa.func.coalesce(Association.name_en, "").ilike(contains, escape=LIKE_ESCAPE),
+        sa.func.coalesce(Association.abbreviation, "").ilike(contains, escape=LIKE_ESCAPE),
+    ]
+    if _ASCII_ALNUM.match(word.lower()):
+        clauses.append(Association.pinyin_initials.like(contains, escape=LIKE_ESCAPE))
+    return sa.or_(*clauses)
+
+
 @dataclass(frozen=True)
 class _Terms:
     """What a query means against the registry's columns."""
 
     q: str
-    contains: str
+    words: tuple[str, ...]
     prefix: str
     code_prefix: str
     code: str
@@ -112,15 +126,16 @@ class _Terms:
         q_lower = q.lower()
         code = "".join(q.split()).upper()
         py = "".join(q_lower.split())
-        return cls(q, f"%{escape_like(q_lower)}%", f"{escape_like(q_lower)}%", f"{escape_like(code)}%", code,
+        return cls(q, tuple(q.split()), f"{escape_like(q_lower)}%", f"{escape_like(code)}%", code,
                    py, bool(_ASCII_ALNUM.match(py)))
 
     def match(self):
-        """Name or abbreviation contains q, the credit code starts with it, or (ASCII
-        letters and digits only) the pinyin initials contain it."""
+        """Every whitespace-separated word is in the name, English name, abbreviation or
+        (ASCII letters and digits only) pinyin initials ("中国 复合" finds 中国复合材料工业协会);
+        or the credit code starts with the query, spaces left out; or (ASCII only) the
+        pinyin initials contain it, spaces left out ("zg gt")."""
         clauses = [
-            Association.name.ilike(self.contains, escape=LIKE_ESCAPE),
-            sa.func.coalesce(Association.abbreviation, "").ilike(self.contains, escape=LIKE_ESCAPE),
+            sa.and_(*(_word_match(w) for w in self.words)),
             Association.credit_code.like(self.code_prefix, escape=LIKE_ESCAPE),
         ]
         if self.py_ok:
@@ -139,8 +154,9 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
                         include_deregistered: bool = False) -> list[Association]:
     """Associations matching ``q`` by name, abbreviation, pinyin initials or credit code.
 
-    Matching is case-insensitive: name and abbreviation contain ``q``; pinyin initials
-    contain it (ASCII letters/digits only, spaces ignored); the credit code starts with it
+    Matching is case-insensitive: every whitespace-separated word of ``q`` is in the name,
+    English name or abbreviation, or (ASCII letters/digits) in the pinyin initials; or the
+    pinyin initials contain ``q`` (spaces ignored); or the credit code starts with it
     (upper-cased). Order: exact name / abbreviation / credit code first, then prefix
     matches (name, abbreviation, any pinyin term, credit code), then the rest; within a
     rank active associations before deregistered ones; then by name. Blank ``q`` → ``[]``.

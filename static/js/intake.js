@@ -30,11 +30,21 @@
   var timer = null, last = "";
   function render(items) {
     box.textContent = "";
+    if (!items.length) {
+      // a term that finds nothing says so (read out: the box is aria-live)
+      var none = document.createElement("p");
+      none.className = "hint no-match";
+      none.textContent = box.dataset.none || "";
+      box.appendChild(none);
+      return;
+    }
     // the association already chosen (a form sent back with errors shows it above) is not offered twice
     var shown = {};
     Array.prototype.forEach.call(form.querySelectorAll('input[name="association"]'), function (r) { shown[r.value] = true; });
-    items.forEach(function (a) {
-      if (shown[a.credit_code]) return;
+    var chosen = form.querySelector('input[name="association"]:checked');
+    var undecided = !chosen || chosen.value === "unknown";
+    var fresh = items.filter(function (a) { return !shown[a.credit_code]; });
+    fresh.forEach(function (a) {
       var label = document.createElement("label");
       label.className = "option";
       var input = document.createElement("input");
@@ -44,6 +54,8 @@
       var small = document.createElement("small");
       small.textContent = (a.name_zh && a.name_zh !== a.name ? a.name_zh + " · " : "") + a.credit_code;
       span.appendChild(small);
+      // the only association found is chosen, so that the case does not go to triage as 不确定
+      if (items.length === 1 && undecided) input.checked = true;
       label.appendChild(input); label.appendChild(span);
       box.appendChild(label);
     });
@@ -56,8 +68,8 @@
       last = term;
       if (!term) { box.textContent = ""; return; }
       fetch(q.dataset.typeahead + "?q=" + encodeURIComponent(term), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
-        .then(function (data) { if (q.value.trim() === term) render(data.items || []); })
+        .then(function (r) { return r.ok ? r.json() : null; })  // a failed lookup is not "no match"
+        .then(function (data) { if (data && q.value.trim() === term) render(data.items || []); })
         .catch(function () { /* the Search button still works */ });
     }, 200);
   });

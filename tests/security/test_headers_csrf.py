@@ -22,7 +22,7 @@ CASE_ENDPOINTS = {"public.status", "public.respond_status", "public.track_agreem
 # the one public state-changing route without a CSRF token: JSON only (a cross-site form cannot
 # send application/json without a CORS preflight, which this site never grants), and no cookie
 # is read or needed
-JSON_ONLY = {"api.create_case"}
+JSON_ONLY = {"api.create_case", "api.case_action"}
 
 
 def _directives(csp: str) -> dict[str, list[str]]:
@@ -140,4 +140,22 @@ def test_the_public_json_intake_takes_no_form_posts(client, db, submission_data)
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
         resp = client.post("/api/v1/cases", data=body, content_type=ctype)
         assert resp.status_code in (400, 415), (ctype, resp.status_code)
+    assert row_counts(db) == before
+
+
+def test_the_public_json_actions_take_no_form_posts(client, db, file_case):
+    """A complainant's action through the API (issue 16) needs the query code in a header and a
+    JSON body: a form another site could post (even one holding the right code) changes nothing."""
+    import json
+
+    receipt = file_case()
+    before = row_counts(db)
+    body = json.dumps({"public_text": "补充说明。"})
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        resp = client.post(f"/api/v1/cases/{receipt.case_number}/add_evidence", data=body, content_type=ctype,
+                           headers={"X-Query-Code": receipt.query_code})
+        assert resp.status_code in (400, 415), (ctype, resp.status_code)
+    resp = client.post(f"/api/v1/cases/{receipt.case_number}/add_evidence",
+                       data={"public_text": "补充说明。", "X-Query-Code": receipt.query_code})
+    assert resp.status_code == 404
     assert row_counts(db) == before

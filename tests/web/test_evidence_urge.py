@@ -201,3 +201,48 @@ def test_a_reply_with_a_document_the_complainant_downloads(client, db, services,
     assert client.get(f"/track/{other.case_number}/files/{att_id}").status_code == 404
     client.post(f"/track/{receipt.case_number}/leave", data={"csrf_token": CSRF.search(page).group(1)})
     assert client.get(f"/track/{receipt.case_number}/files/{att_id}").status_code == 302
+
+
+def test_the_staff_api_replies_with_a_document(client, db, services, opened, make_staff):
+    """The staff API takes a reply's documents as base64, through the same cleaning."""
+    import base64
+
+    from casework.accounts.models import User
+    from casework.accounts.operations import issue_token
+
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    with db.session_scope() as s:
+        token = issue_token(s, s.get(User, handler.user_id), "test")
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"version": version(db, receipt.case_id), "public_text": "经核查，协会已退还会费，退款凭证见附件。",
+            "finding": "substantiated", "files": [{"name": "凭证.exe", "content_base64": base64.b64encode(b"MZ...").decode()}]}
+    bad = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
+    assert bad.status_code == 422 and "files" in bad.get_json()["errors"]
+    body["files"] = [{"name": "凭证.png", "content_base64": base64.b64encode(png()).decode()}]
+    ok = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
+    assert ok.status_code == 200, ok.get_json()
+    assert "凭证.png" in get()[get().index('class="timeline"'):]
+
+
+def test_a_phone_photo_of_some_megabytes_is_taken(client, db, opened):
+    """Evidence is photos: a body of a few megabytes reaches the move (the forms and the API that
+    take files have the filing form's upload limit, not the small limit of text forms)."""
+    import base64
+    import os
+
+    receipt, csrf, get = opened
+    out = io.BytesIO()
+    Image.frombytes("RGB", (900, 800), os.urandom(900 * 800 * 3)).save(out, format="PNG")
+    photo = out.getvalue()
+    assert len(photo) > 2 * 1024 * 1024
+    resp = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
+                       data={"csrf_token": csrf, "version": version(db, receipt.case_id),
+                             "files": (io.BytesIO(photo), "现场照片.png")})
+    assert resp.status_code == 303
+    api = client.post(f"/api/v1/cases/{receipt.case_number}/add_evidence", headers={"X-Query-Code": receipt.query_code},
+                      json={"files": [{"name": "现场照片2.png", "content_base64": base64.b64encode(photo).decode()}]})
+    assert api.status_code == 200, api.status_code
+    page = get()
+    assert "现场照片.png" in page and "现场照片2.png" in page

@@ -41,6 +41,7 @@ PUBLIC_BLUEPRINTS = {"public", "api", "ops", "open311"}
 # so that a new public route is a decision, not an accident.
 PUBLIC_ENDPOINTS = {
     "public.index", "public.privacy", "public.set_language",
+    "public.favicon",  # /favicon.ico, the site's icon where browsers look for it unasked
     # probes and the Prometheus scrape (web.ops); /metrics takes a token when one is set
     "ops.healthz", "ops.readyz", "ops.metrics",
     "public.file_form", "public.file_submit", "public.file_receipt", "public.file_receipt_print",

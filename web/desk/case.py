@@ -31,7 +31,7 @@ from web import move_fields
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import canned_replies, receiving_units, unit_handlers, unit_members
-from web.i18n import title, tr, tr_errors
+from web.i18n import filer, for_filer, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
@@ -76,6 +76,8 @@ def _timeline(session, case: Case) -> list[dict]:
         data = ev.data or {}
         if ev.actor_kind is ActorKind.staff:
             who = users.get(ev.actor_id) or title(ActorKind.staff)
+        elif ev.actor_kind is ActorKind.public:
+            who = filer(case.type, capital=True)  # 投诉人, 举报人, 申请人 or 建议人 (issue 16, 10)
         else:
             who = title(ev.actor_kind)
         details = []
@@ -91,7 +93,7 @@ def _timeline(session, case: Case) -> list[dict]:
         reason = data.get("reason")
         enum = NotAcceptReason if ev.kind is EventKind.not_accepted else TransferReason
         if reason in enum._value2member_map_:
-            details.append(_("Reason: %(reason)s", reason=title(enum(reason))))
+            details.append(_("Reason: %(reason)s", reason=for_filer(title(enum(reason)), case.type)))
         entries.append({
             "at": local_time(ev.created_at), "who": who, "title": event_title(ev), "public": ev.is_public,
             "details": details, "public_text": ev.public_text, "internal_text": ev.internal_text,
@@ -165,11 +167,13 @@ def _options(session, case: Case, move_names: set[str], med: dict, actor: Actor)
     }
 
 
-def choices(field, options: dict[str, list]) -> list:
-    """The (value, label) pairs a select offers for a move's field."""
+def choices(field, options: dict[str, list], case_type=None) -> list:
+    """The (value, label) pairs a select offers for a move's field; a reason that names the
+    person who filed names them as ``case_type`` does (申请人不是纠纷当事人)."""
     if isinstance(field.choices, str):
         return options.get(field.choices, [])
-    return [(c.value, title(c)) for c in field.choices] if field.choices else []
+    return [(c.value, for_filer(title(c), case_type) if case_type else title(c))
+            for c in field.choices] if field.choices else []
 
 
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
@@ -194,7 +198,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         identity=_masked(case, "complainant") if show_identity else None,
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
-        moves=moves, move_names=names, field_options=lambda fd: choices(fd, options),
+        moves=moves, move_names=names, field_options=lambda fd: choices(fd, options, case.type),
         can_claim=("assign" in names and case.handler_id != actor.user_id
                    and actor.user_id in options["_handler_ids"]),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],

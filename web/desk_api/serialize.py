@@ -22,7 +22,7 @@ from casework.privacy import masking
 from casework.privacy.crypto import Cipher
 from casework.registry.models import Unit
 from casework.workflow.machine import available_moves
-from web.i18n import current_locale, title
+from web.i18n import current_locale, filer, title
 from web.presenters import association_name, event_title
 
 
@@ -100,6 +100,7 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
         "description": case.description,
         "association_hint": case.association_hint,
         "anonymous": case.anonymous,
+        "filer": filer(case.type),  # what the desk calls them: 投诉人, 举报人, 申请人, 建议人 (issue 16, 10)
         "complainant": complainant,
         "respondent": respondent,
         "timeline": [_event(ev) for ev in case.events],

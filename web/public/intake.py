@@ -174,6 +174,10 @@ def file_submit(slug: str):
                     "Please choose them again before you send it.") if _chosen_files() else None)
         q = values.get("association_q", "").strip()
         matches = _lookup(session, q) if q else None
+        if matches is not None and len(matches) == 1 and action == "find":
+            # the one association found is the choice, not 不确定 (issue 16, 9): the form shows
+            # it checked among the results, and once
+            values["association"] = matches[0].credit_code
         return _render(case_type, values, token, errors=errors, matches=matches, notice=notice)
     _stage_uploads(session, svc, token, errors)
 

@@ -23,6 +23,16 @@ def index():
     return render_template("public/index.html", case_types=list(CaseType))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon where browsers look for it without a link (issue 16, 10): the file
+    itself, not a redirect, kept for a day."""
+    resp = current_app.send_static_file("favicon.ico")
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 86400
+    return resp
+
+
 @bp.get("/privacy")
 def privacy():
     return render_template("public/privacy.html")

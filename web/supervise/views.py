@@ -18,6 +18,7 @@ from casework.stats.risk import FACTORS, spot_checks
 from casework.stats.rollup import refreshed_at
 from web.auth import current_actor
 from web.i18n import current_locale
+from web.presenters import unit_title  # the English name on an English page (issue 16)
 from web.requestdb import db_session, services
 from web.supervise.blueprint import bp
 from web.supervise.tables import Column, Table, to_csv, to_xlsx
@@ -166,7 +167,7 @@ def dashboard():
         "supervise/dashboard.html", f=f, totals=totals, tables=tables, labels=_labels(),
         refreshed=_freshness(session), months_choices=MONTHS, types=list(CaseType), units=units,
         query_args=_query_args(f), overdue_levels=overdue_levels,
-        unit_name=next((u.name for u in units if u.id == f["unit"]), None))
+        unit_name=next((unit_title(u) for u in units if u.id == f["unit"]), None))
 
 
 @bp.get("/export/<table>.<fmt>")
@@ -239,7 +240,7 @@ def risk_table(session, authority: int | None) -> Table:
     cols += [Column(labels[f], "int") for f in FACTORS]
     t = Table("risk", _("Suggested spot checks"), cols)
     for risk, assoc in spot_checks(session, authority, limit=200):
-        t.rows.append([assoc.name, assoc.credit_code, grades.get(risk.grade, risk.grade), risk.score, risk.cases]
+        t.rows.append([unit_title(assoc), assoc.credit_code, grades.get(risk.grade, risk.grade), risk.score, risk.cases]
                       + [risk.factors.get(f, {}).get("points", 0) for f in FACTORS])
     return t
 
