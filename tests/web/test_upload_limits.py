@@ -152,8 +152,10 @@ def test_the_cleaning_child_runs_under_gunicorn_sync_workers(settings, db, servi
         html = http.get(bases[0] + "/file/complaint", timeout=30).text
         csrf, token = CSRF.search(html).group(1), TOKEN.search(html).group(1)
         jpeg = jpeg_with_everything()
-        resp = http.post(bases[0] + "/file/complaint", data=form(csrf, token, title=""), timeout=60,
-                         files={"attachments": ("IMG_0001.jpg", jpeg, "image/jpeg")})
+        # the session cookie is Secure outside SQLite: sent back by hand over this plain-HTTP test
+        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        resp = requests.post(bases[0] + "/file/complaint", data=form(csrf, token, title=""), timeout=60,
+                             files={"attachments": ("IMG_0001.jpg", jpeg, "image/jpeg")}, headers={"Cookie": cookie})
         assert resp.status_code == 422 and "IMG_0001.jpg" in resp.text
     finally:
         for proc in procs:
