@@ -94,3 +94,12 @@ def test_a_written_notice_to_a_suggester_without_a_name_is_addressed_to_the_sugg
     act(receipt.case_id, "transfer", unit_id=str(other), reason="other_unit_competent")
     text = last(db, services, receipt.case_id, Document.transfer)
     assert "建议人：" in text and "信访人" not in text
+
+
+def test_a_suggesters_contact_details_are_headed_suggester(client, db, make_staff, suggestion):
+    from tests.web.test_contact_reveal import reveal
+
+    page = desk_page(client, db, make_staff, suggestion, role=Role.handler)
+    assert 'id="move-reveal_contact"' in page
+    shown = htmllib.unescape(reveal(client, suggestion.case_number, "电话联系建议人了解建议内容").get_data(as_text=True))
+    assert re.findall(r"<h4>([^<]*)</h4>", shown[shown.index('id="contact-details"'):])[0] == "建议人"
