@@ -152,7 +152,7 @@ def clean_in_child(filename: str | None, data: bytes, mime: str, max_pixels: int
     killed after ``seconds``; it gets the file on its standard input and no key in its environment."""
     if seconds <= 0:
         raise _too_slow(filename)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}
+    env = {"PATH": os.defpath, "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}  # no key, nothing inherited
     try:
         done = subprocess.run(
             [sys.executable, "-s", "-m", "casework.intake.cleaning", mime, str(max(0, max_pixels))],
