@@ -19,10 +19,10 @@ count). A checkbox or radio button counts as the larger of its own box and its <
 a tap on the label ticks it.
 """
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
@@ -197,6 +197,11 @@ def other_party_asked_in_a_legend(page):
     return []
 
 
+def shows(selector):
+    """That the page checked has the form it is there for."""
+    return lambda page: [] if page.locator(selector).count() else [f"{selector} is not on the page"]
+
+
 def submit_empty(base, slug, *, attach=False):
     def go(page):
         page.goto(f"{base}/file/{slug}")
@@ -230,6 +235,11 @@ def cases(db, services, file_case, make_staff, mediation):
         staff(r, "accept")
     staff(replied, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。")
     staff(need_info, "request_info", public_text="请补充缴费凭证的照片。")
+    overdue = file_case()  # past its time limit: the status page offers 催办 (urge)
+    staff(overdue, "accept")
+    with db.session_scope() as s:  # as if 90 days had gone by (a plain UPDATE: no move did it)
+        due = s.get(Case, overdue.case_id).due_at
+        s.execute(update(Case).where(Case.id == overdue.case_id).values(due_at=due - timedelta(days=90)))
     invited = mediation
     codes = {"invited": staff(invited, "accept_mediation").respondent_code}
     with db.session_scope(write=False) as s:
@@ -242,7 +252,7 @@ def cases(db, services, file_case, make_staff, mediation):
     with db.session_scope(write=False) as s:
         unit = s.scalar(select(Case.unit_id).where(Case.id == accepted.case_id))
         association = s.scalar(select(Case.association_id).where(Case.id == accepted.case_id))
-    return {"accepted": accepted, "replied": replied, "need_info": need_info, "invited": invited,
+    return {"accepted": accepted, "replied": replied, "need_info": need_info, "overdue": overdue, "invited": invited,
             "mediating": mediating, "codes": codes, "unit": unit, "association": association}
 
 
@@ -271,9 +281,10 @@ def test_every_public_page_on_a_phone(browser, live_server, cases, lang):
         p.wait_for_selector("#query-code")
     phone.visit("receipt", file_one)
 
-    for state in ("accepted", "replied", "need_info", "mediating"):
+    for state in ("accepted", "replied", "need_info", "overdue", "mediating"):
         r = cases[state]
-        phone.visit(f"status, {state}", lambda p, r=r: open_case(p, base, "/track", r.case_number, r.query_code))
+        phone.visit(f"status, {state}", lambda p, r=r: open_case(p, base, "/track", r.case_number, r.query_code),
+                    also=shows("#urge-form") if state == "overdue" else shows("#evidence-form") if state == "accepted" else None)
     for state in ("invited", "mediating"):
         r = cases[state]
         phone.visit(f"respondent, {state}", lambda p, r=r, state=state: open_case(
