@@ -41,7 +41,9 @@ def init_app(app) -> None:
 
 
 _FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-_QUERY = re.compile(r"(\"[A-Z]+ [^ ?\"]*)\?[^ \"]*")
+# the request line as werkzeug passes it ("GET /path?q=… HTTP/1.1", an argument of the record,
+# without the quotes of the format) or quoted in a finished line
+_QUERY = re.compile(r"(\"?[A-Z]+ [^ ?\"]*)\?[^ \"]*")
 
 
 class RedactFilter(logging.Filter):

@@ -117,3 +117,37 @@ def test_favicon_is_served_and_kept(client):
     svg = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
     icon = client.get(svg)
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+def test_the_words_searched_for_stay_out_of_the_access_log(app):
+    """What someone types into the lookup is not written to the server's access log (the path is)."""
+    import logging
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler, log = Capture(logging.INFO), logging.getLogger("werkzeug")
+    old_level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        q = urllib.parse.quote("张三 13800138000")
+        urllib.request.urlopen(f"http://127.0.0.1:{srv.server_port}/api/v1/associations?q={q}").read()
+    finally:
+        srv.shutdown()
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    logged = [line for line in lines if "/api/v1/associations" in line]
+    assert logged, lines
+    assert not [line for line in logged if "13800138000" in line or "q=" in line], logged
