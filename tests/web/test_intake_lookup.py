@@ -151,3 +151,14 @@ def test_the_words_searched_for_stay_out_of_the_access_log(app):
     logged = [line for line in lines if "/api/v1/associations" in line]
     assert logged, lines
     assert not [line for line in logged if "13800138000" in line or "q=" in line], logged
+
+
+def test_the_chosen_association_is_named_in_english_on_the_english_form(client):
+    client.set_cookie("lang", "en")
+    csrf, token, _ = open_form(client)
+    resp = client.post("/file/complaint", data=form_data(csrf, token, association=COMPOSITES, title=""))
+    page = htmllib.unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422
+    chosen = page[page.index('class="option selected"'):]
+    chosen = chosen[:chosen.index("</label>")]
+    assert "China Composites Industry Association" in chosen and "中国复合材料工业协会" not in chosen
