@@ -191,7 +191,7 @@ def _inline_image(iimage) -> bytes:
             + data + b" EI")
 
 
-def _rewrite_inline_images(dst) -> int:
+def _rewrite_inline_images(dst, max_pixels: int) -> int:
     """Every content stream (pages, forms, patterns, Type3 glyphs) with an inline image is written
     again with each inline image re-encoded from its pixels; returns their pixels."""
     import pikepdf
@@ -226,6 +226,8 @@ def _rewrite_inline_images(dst) -> int:
                 out.append(pikepdf.unparse_content_stream(run))
                 run = []
                 pixels += int(inst.iimage.width) * int(inst.iimage.height)
+                if pixels > max_pixels:  # from its dictionary, before it is decoded
+                    raise TooManyPixels()
                 out.append(_inline_image(inst.iimage))
             else:
                 run.append(inst)
@@ -270,9 +272,7 @@ def clean_pdf(data: bytes, max_pixels: int) -> tuple[bytes, int]:
     pixels = _image_pixels(dst)
     if pixels > max_pixels:
         raise TooManyPixels()
-    pixels += _rewrite_inline_images(dst)  # small by rule (4 KB); counted as they are decoded
-    if pixels > max_pixels:
-        raise TooManyPixels()
+    pixels += _rewrite_inline_images(dst, max_pixels - pixels)  # each counted before it is decoded
     for obj in list(dst.objects):
         if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
             for key in SCRUB:

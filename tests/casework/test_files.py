@@ -246,3 +246,30 @@ def test_cleaning_past_its_time_is_stopped_and_refused():
         inspect_upload("IMG_1.jpg", jpeg_with_gps(), max_bytes=10 * MB, budget=budget)
     assert "took too long" in exc.value.message.msgid
     assert time.monotonic() - started < 2.0
+
+
+def test_a_pdf_whose_images_claim_too_many_pixels_is_refused_before_decoding():
+    import time
+    import zlib
+
+    import pikepdf
+
+    for inline in (False, True):
+        pdf = pikepdf.new()
+        pdf.add_blank_page(page_size=(100, 100))
+        pixels = zlib.compress(b"\0" * 1_000_000)  # a few KB that claim 1.6 gigapixels
+        if inline:
+            pdf.pages[0].obj.Contents = pdf.make_stream(
+                b"q 50 0 0 50 10 10 cm BI /W 40000 /H 40000 /CS /G /BPC 8 /F /Fl ID " + pixels + b" EI Q")
+        else:
+            image = pdf.make_stream(pixels, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=40000,
+                                    Height=40000, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+                                    Filter=pikepdf.Name.FlateDecode)
+            pdf.pages[0].obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+            pdf.pages[0].obj.Contents = pdf.make_stream(b"q 50 0 0 50 10 10 cm /Im0 Do Q")
+        out = io.BytesIO()
+        pdf.save(out)
+        started = time.monotonic()
+        with pytest.raises(UploadRejected) as exc:
+            inspect_upload("scan.pdf", out.getvalue(), max_bytes=10 * MB)
+        assert "megapixels" in exc.value.message.msgid and time.monotonic() - started < 2.0, inline
