@@ -13,8 +13,9 @@ from web.extensions import LANG_COOKIE, LOCALES
 from web.public.blueprint import bp
 
 
-# control characters (a newline breaks the Location header: it was a 500), backslashes (a
-# browser reads /\evil.example as //evil.example) and the Unicode line separators
+# refused outright, before the nearest-page walk: control characters (a newline has no place
+# in a Location header), backslashes (a browser reads /\evil.example as //evil.example) and
+# the Unicode line separators
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\\\u2028\u2029]")
 
 
