@@ -12,15 +12,16 @@ from flask import abort, g, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-# the largest id SQLite (and PostgreSQL's bigint) can hold; a larger number overflowed SQLite
-MAX_ID = 2**63 - 1
+# the largest id the tables hold: their ids are PostgreSQL integers (2^31 - 1; a larger number
+# is "integer out of range" there, and past 2^63 - 1 an overflow in SQLite)
+MAX_ID = 2**31 - 1
 # every POST but the uploads: the longest legitimate form (a 10,000-character reply and a
 # 5,000-character internal note in Chinese, URL-encoded: 9 bytes a character) is about 135 KB
 SMALL_REQUEST_BYTES = 256 * 1024
 # a JSON body nested deeper than this is refused (400) before it is parsed; the deepest the API
 # takes is 3 (a move's files: an object holding a list of objects)
 JSON_MAX_DEPTH = 32
-_DIGITS = re.compile(r"[0-9]{1,19}")
+_DIGITS = re.compile(r"[0-9]{1,10}")
 _SPECIAL = re.compile(rb'["\\\[\]{}]')
 
 

@@ -331,42 +331,44 @@ def test_deeply_nested_json_is_a_400_on_every_json_post(app, db, file_case, make
     assert clients["anonymous"][0].post("/api/v1/cases", data=depth, content_type="application/json").status_code == 422
 
 
-def test_no_route_answers_500_to_ids_no_database_holds(app, db, file_case, make_staff):
+@pytest.mark.parametrize("huge", [HUGE, str(2**31)], ids=["30 digits", "2^31"])
+def test_no_route_answers_500_to_ids_no_database_holds(app, db, file_case, make_staff, huge):
     """Item 10: every rule of app.url_map, as a stranger, an administrator, a supervisor and a
-    handler, with a 30-digit number in every <int:> part, in every id-like query parameter and
-    form field (and the staff API's JSON): 404, 400, 422, a redirect, never a 500."""
+    handler, with a number no table's id reaches in every <int:> part, in every id-like query
+    parameter and form field (and the staff API's JSON): 404, 400, 422, a redirect, never a 500.
+    30 digits overflowed SQLite; 2^31 is "integer out of range" on PostgreSQL."""
     receipt = file_case()
     clients = _staff_clients(app, db, make_staff)
     rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint not in ("static", "staff.logout")),
                    key=lambda r: r.rule)
-    query = "&".join(f"{name}={HUGE}" for name in QUERY_IDS)
+    query = "&".join(f"{name}={huge}" for name in QUERY_IDS)
     checked = 0
     for role, (client, token) in clients.items():
         token_csrf = CSRF.search(client.get("/track").get_data(as_text=True)).group(1)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for rule in rules:
-            values = {name: HUGE for name in rule.arguments if isinstance(rule._converters.get(name), IntegerConverter)}
+            values = {name: huge for name in rule.arguments if isinstance(rule._converters.get(name), IntegerConverter)}
             values |= {"number": receipt.case_number, "case_number": receipt.case_number, "move": "assign"}
             with app.test_request_context():
                 url = url_for(rule.endpoint, **{n: values.get(n, _plain(rule, n)) for n in rule.arguments})
             if values.keys() - {"number", "case_number", "move"}:
-                assert HUGE in url
+                assert huge in url
             if "GET" in rule.methods:
                 resp = client.get(f"{url}?{query}", headers=headers)
                 assert resp.status_code < 500, (role, "GET", url, resp.status_code)
                 checked += 1
             if "POST" in rule.methods:
                 if rule.endpoint.split(".")[0] in JSON_POSTS:
-                    body = {name: int(HUGE) for name in FORM_IDS} | {"unit": HUGE}
+                    body = {name: int(huge) for name in FORM_IDS} | {"unit": huge}
                     resp = client.post(f"{url}?{query}", json=body, headers=headers)
                 else:
-                    resp = client.post(f"{url}?{query}", data={"csrf_token": token_csrf, **{n: HUGE for n in FORM_IDS}})
+                    resp = client.post(f"{url}?{query}", data={"csrf_token": token_csrf, **{n: huge for n in FORM_IDS}})
                 assert resp.status_code < 500, (role, "POST", url, resp.status_code)
                 checked += 1
-    assert clients["anonymous"][0].get(f"/stats/units/{HUGE}").status_code == 404
-    assert clients["anonymous"][0].get(f"/stats/associations/{HUGE}").status_code == 404
-    assert clients["administrator"][0].get(f"/admin/users/{HUGE}").status_code == 404
-    assert clients["supervisor"][0].get(f"/supervise/overdue?unit={HUGE}&page={HUGE}").status_code == 200
+    assert clients["anonymous"][0].get(f"/stats/units/{huge}").status_code == 404
+    assert clients["anonymous"][0].get(f"/stats/associations/{huge}").status_code == 404
+    assert clients["administrator"][0].get(f"/admin/users/{huge}").status_code == 404
+    assert clients["supervisor"][0].get(f"/supervise/overdue?unit={huge}&page={huge}").status_code == 200
     print(f"\nrequests with 30-digit ids: {checked}, no 500")
 
 
