@@ -764,7 +764,7 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
 
     t = time.monotonic()
     status, body = api("POST", n1.base_url + "/api/v1/cases", COMPLAINT,
-                       {"Idempotency-Key": f"cluster-{secrets.token_hex(8)}"})
+                       {"Idempotency-Key": f"cluster-{secrets.token_hex(16)}"})
     c["api_submit_status"] = status
     number, code = body.get("case_number", ""), body.get("query_code", "")
     rep.step(f"node 1: POST /api/v1/cases -> {status} {number}", t)

@@ -409,7 +409,7 @@ def check(stack: Stack, loads: list[Load]) -> dict:
 def run_redis_and_worker_faults(stack: Stack, n: int, clients: int, tag: str = "a") -> tuple[Load, float]:
     """Phase A: n submissions; Redis restarted at 30 %, a worker SIGKILLed at 60 %.
     Returns the load and the seconds from the last fault's end until everything settled."""
-    load = Load([f"{tag}-{i:06d}-{os.urandom(4).hex()}" for i in range(n)])
+    load = Load([f"{tag}-{i:06d}-{os.urandom(16).hex()}" for i in range(n)])
     run_clients(stack.web.port, load, clients, offset=0, faults=[
         (0.3, "redis restart", stack.restart_redis), (0.6, "worker SIGKILL", stack.kill_worker)])
     load.events["settle wait from"] = time.monotonic() - load.t0
@@ -421,7 +421,7 @@ def run_redis_and_worker_faults(stack: Stack, n: int, clients: int, tag: str = "
 def run_database_restart(stack: Stack, n: int, clients: int, tag: str = "c", at: float = 0.3) -> tuple[Load, float]:
     """Phase C: n submissions; PostgreSQL restarted (-m fast) when ``at`` of them are done,
     while another client reads the form page. Returns the load and the restart's duration."""
-    load = Load([f"{tag}-{i:06d}-{os.urandom(4).hex()}" for i in range(n)])
+    load = Load([f"{tag}-{i:06d}-{os.urandom(16).hex()}" for i in range(n)])
     took = [0.0]
     stop = threading.Event()
     prober = threading.Thread(target=probe_pages, args=(stack.web.port, load, stop), daemon=True)

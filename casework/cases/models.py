@@ -164,6 +164,9 @@ class Case(Base):
     query_code_hash: Mapped[str] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # SHA-256 of the request that first used the key (casework.intake.operations.request_digest):
+    # the key replays only that request, another body under it is refused
+    idempotency_digest: Mapped[str | None] = mapped_column(sa.String(64))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     # every change moves it: search indexing and statistics pick up changes by it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)

@@ -83,10 +83,26 @@ def scoped_key(namespace: str, raw: str) -> str:
     return key
 
 
-def find_receipt(session: Session, services: Services, idempotency_key: str) -> Receipt | None:
+class KeyReused(ValueError):
+    """An idempotency key sent again with a different request: it replays only its own."""
+
+
+def request_digest(data) -> str:
+    """SHA-256 of a request's content, independent of key order and spacing: what an
+    idempotency key is bound to (a replay must send the same request)."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def find_receipt(session: Session, services: Services, idempotency_key: str,
+                 digest: str | None = None) -> Receipt | None:
+    """The receipt of the case filed under this key (with its query code within the receipt's
+    minutes), or None; KeyReused when ``digest`` differs from the first request's."""
     case = session.scalar(select(Case).where(Case.idempotency_key == idempotency_key))
     if case is None:
         return None
+    if digest is not None and case.idempotency_digest is not None and digest != case.idempotency_digest:
+        raise KeyReused(idempotency_key)
     rec = session.get(IntakeReceipt, idempotency_key)
     code = None
     if rec is not None and rec.query_code_enc and as_utc(rec.expires_at) > services.clock():
@@ -101,10 +117,11 @@ def submit_case(
     *,
     channel: Channel,
     idempotency_key: str | None = None,
+    idempotency_digest: str | None = None,
     staging_token: str | None = None,
 ) -> Receipt:
     if idempotency_key:
-        existing = find_receipt(session, services, idempotency_key)
+        existing = find_receipt(session, services, idempotency_key, idempotency_digest)
         if existing is not None:
             return existing
 
@@ -119,6 +136,7 @@ def submit_case(
             association_id=sub.association_id, association_hint=sub.association_hint,
             category_id=sub.category_id, title=sub.title, description=sub.description,
             anonymous=sub.anonymous, locale=sub.locale, idempotency_key=idempotency_key,
+            idempotency_digest=idempotency_digest if idempotency_key else None,
             query_code_hash=hash_code(services.settings.query_pepper, number, code),
             submitted_at=now, updated_at=now,
             complainant_name_enc=who.encrypt_text(sub.complainant.name, "case.complainant.name"),
@@ -136,7 +154,7 @@ def submit_case(
             break
         except IntegrityError:
             if idempotency_key:
-                existing = find_receipt(session, services, idempotency_key)
+                existing = find_receipt(session, services, idempotency_key, idempotency_digest)
                 if existing is not None:  # the same submission won a race with itself
                     return existing
             if attempt == NUMBER_ATTEMPTS - 1:

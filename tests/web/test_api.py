@@ -74,8 +74,8 @@ def test_anonymous_report_and_mediation_request(client, submission_data):
 
 
 def test_idempotency_key_files_once(client, db, submission_data):
-    first = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123"})
-    again = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123"})
+    first = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123-5b0c2f7e9a1d4e36"})
+    again = post_case(client, submission_data(), **{"Idempotency-Key": "hotline-call-000123-5b0c2f7e9a1d4e36"})
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.get_json() == again.get_json()

@@ -291,7 +291,7 @@ def test_client_library_round_trip_in_xml(client):
 def test_idempotency_key_and_json_body(client, db):
     body = {"service_code": "forced_membership", "description": DESCRIPTION, "first_name": "三", "last_name": "张",
             "phone": "13800138000", "attribute": {"association_credit_code": COMPOSITES, "privacy_consent": True}}
-    headers = {"Idempotency-Key": "open311-app-request-0001"}
+    headers = {"Idempotency-Key": "open311-app-request-0001-9f3e1c2a7b5d4c8e"}
     first = client.post(f"{BASE}/requests.json", json=body, headers=headers)
     again = client.post(f"{BASE}/requests.json", json=body, headers=headers)
     assert first.status_code == again.status_code == 200

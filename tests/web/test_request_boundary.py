@@ -150,7 +150,7 @@ def test_an_api_filing_whose_commit_fails_is_a_500_and_can_be_sent_again(client,
                                                                          submission_data):
     def post():
         return client.post("/api/v1/cases", data=json.dumps(submission_data()), content_type="application/json",
-                           headers={"Idempotency-Key": "boundary-key-1"})
+                           headers={"Idempotency-Key": "boundary-key-1-3c9a7e51d2b84f06a1e2"})
 
     with db.session_scope(write=False) as s:
         before = s.scalar(select(func.count()).select_from(Case))

@@ -27,7 +27,7 @@ def dead_db_client(settings, services):
 
 def test_api_answers_503_with_retry_after_when_the_database_is_down(dead_db_client, submission_data):
     resp = dead_db_client.post("/api/v1/cases", data=json.dumps(submission_data()),
-                               content_type="application/json", headers={"Idempotency-Key": "fault-test-0001"})
+                               content_type="application/json", headers={"Idempotency-Key": "fault-test-0001-7d2e9b4c1a6f3e80b5c4"})
     assert resp.status_code == 503
     assert int(resp.headers["Retry-After"]) > 0
     body = resp.get_json()

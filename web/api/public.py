@@ -16,7 +16,7 @@ from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
 from casework.registry.lookup import search_associations
-from web import request_limits
+from web import idempotency, request_limits
 from web.api.blueprint import bp
 from web.extensions import limiter
 from web.i18n import current_locale, tr_errors
@@ -24,7 +24,6 @@ from web.presenters import public_case
 from web.requestdb import db_session, services
 
 OPENAPI = Path(__file__).with_name("openapi.json")
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 
 @functools.cache
@@ -96,19 +95,31 @@ def create_case():
     if not isinstance(data, dict):
         return _unprocessable({"__all__": [_("The request must be a JSON object.")]})
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_KEY.match(key):
-        return _unprocessable({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.: characters.")]})
+    if key is not None and not idempotency.KEY.match(key):
+        return _unprocessable({"Idempotency-Key": [_(idempotency.KEY_HINT)]})
     session = db_session()
     svc = services()
     idem = ops.scoped_key("api", key) if key else None
+    digest = ops.request_digest(data)
     if idem:
-        replay = ops.find_receipt(session, svc, idem)
+        try:
+            replay = ops.find_receipt(session, svc, idem, digest)
+        except ops.KeyReused:
+            idempotency.replay_refused(idem)
+            return _unprocessable({"Idempotency-Key": [_(idempotency.REUSED)]})
         if replay is not None:
+            if idempotency.replay_refused(idem):
+                return jsonify({"error": {"status": 429, "message": _(
+                    "Too many attempts. Please wait a few minutes and try again.")}}), 429
             return _created(replay)
     sub, errors = validate_submission(session, data, locale=current_locale())
     if errors:
         return _unprocessable(tr_errors(errors))
-    receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=idem)
+    try:
+        receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=idem,
+                                  idempotency_digest=digest)
+    except ops.KeyReused:  # another request under the key won the race
+        return _unprocessable({"Idempotency-Key": [_(idempotency.REUSED)]})
     return _created(receipt)
 
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from casework.cases.models import Case, Channel
 from casework.intake import operations as ops
 from casework.intake.validation import clean_text, validate_submission
-from web import request_limits
+from web import idempotency, request_limits
 from web.i18n import current_locale, tr_errors
 from web.open311.blueprint import bp
 from web.open311.catalog import FMT, active_category, case_types
@@ -24,7 +24,6 @@ from web.open311.render import FORM_TYPES, error_response, localized, respond
 from web.presenters import next_step
 from web.requestdb import db_session, services
 
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 KEY_PREFIX = "open311:"
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,64})\](?:\[\])?$")
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s)")
@@ -171,18 +170,26 @@ def create_request(fmt: str):
     except BadBody as err:
         return error_response(fmt, 400, [str(err)])
     raw_key = request.headers.get("Idempotency-Key")
-    if raw_key is not None and not IDEMPOTENCY_KEY.match(raw_key):
-        return error_response(fmt, 400, ["Idempotency-Key: " + _("Use 8 to 64 letters, digits or -_.: characters.")])
+    if raw_key is not None and not idempotency.KEY.match(raw_key):
+        return error_response(fmt, 400, ["Idempotency-Key: " + _(idempotency.KEY_HINT)])
     session = db_session()
     svc = services()
     key = idempotency_key(raw_key) if raw_key else None
-    receipt = ops.find_receipt(session, svc, key) if key else None
-    if receipt is None:
-        data, derived = submission_data(core, attrs)
-        sub, errors = validate_submission(session, data, locale=current_locale())
-        if errors:
-            return error_response(fmt, 400, error_lines(tr_errors(errors), title_derived=derived))
-        receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=key)
+    digest = ops.request_digest({"core": core, "attrs": attrs})
+    try:
+        receipt = ops.find_receipt(session, svc, key, digest) if key else None
+        if receipt is not None and idempotency.replay_refused(key):
+            return error_response(fmt, 429, [_("Too many attempts. Please wait a few minutes and try again.")])
+        if receipt is None:
+            data, derived = submission_data(core, attrs)
+            sub, errors = validate_submission(session, data, locale=current_locale())
+            if errors:
+                return error_response(fmt, 400, error_lines(tr_errors(errors), title_derived=derived))
+            receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=key,
+                                      idempotency_digest=digest)
+    except ops.KeyReused:
+        idempotency.replay_refused(key)
+        return error_response(fmt, 422, ["Idempotency-Key: " + _(idempotency.REUSED)])
     case = session.get(Case, receipt.case_id)
     notice = next_step(case) + " " + (
         _("Keep the query code: with the case number it opens the case on the website and in this API. It is shown only once.")
