@@ -7,8 +7,10 @@ association is unknown, the same hint), still open, not the case itself, and sti
 the viewer (the index may lag a transfer).
 
 ``open_matters`` is a SQL GROUP BY for the public filing form: only counts per category of an
-association's open cases, and none below MIN_PUBLIC_COUNT (a small count could identify a
-person).
+association's open complaints, mediation requests and suggestions, as of the end of yesterday
+(Beijing time), and none below the public threshold (Settings.public_min_count, as the public
+statistics): the association, looking at its own page, must not learn that a case, least of all
+a report (举报), was just filed (issue 17, item 7). Reports are never counted.
 """
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from casework.cases.models import Case, CaseState as S, Category
+from casework.cases.models import Case, CaseState as S, CaseType, Category
+from casework.cases.numbers import CHINA
 from casework.db import utcnow
 from casework.search.backend import SearchBackend, SearchHit, SearchQuery
 from casework.workflow.states import IN_HAND, NOT_SIMILAR
 
 RECENT_DAYS = 180
-MIN_PUBLIC_COUNT = 3
+MIN_PUBLIC_COUNT = 5  # Settings.public_min_count's default; the web passes the setting
 KEY_TERMS = 8
 CANDIDATES = 50
 # a hit scoring below this share of the best hit shares only a word or two by chance
@@ -136,17 +139,20 @@ class OpenMatter:
 
 def open_matters(session: Session, association_id: int | None, *, now: datetime | None = None,
                  minimum: int = MIN_PUBLIC_COUNT) -> list[OpenMatter]:
-    """Per category, how many of this association's cases filed in the last RECENT_DAYS are
-    being handled; categories with fewer than ``minimum`` are left out. Counts only."""
+    """Per category, how many of this association's cases (not reports) filed in the last
+    RECENT_DAYS and before today (Beijing time) are being handled; categories with fewer than
+    ``minimum`` are left out. Counts only, and none that moves when a case is filed today."""
     if association_id is None:
         return []
-    since = (now or utcnow()) - timedelta(days=RECENT_DAYS)
+    now = now or utcnow()
+    since = now - timedelta(days=RECENT_DAYS)
+    today = now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
     n = func.count(Case.id)
     rows = session.execute(
         select(Category.code, Category.name, Category.name_en, n)
         .join(Case, Case.category_id == Category.id)
         .where(Case.association_id == association_id, Case.state.in_(list(OPEN_PUBLIC)),
-               Case.submitted_at >= since)
+               Case.type != CaseType.report, Case.submitted_at >= since, Case.submitted_at < today)
         .group_by(Category.id, Category.code, Category.name, Category.name_en, Category.sort_order)
         .having(n >= minimum)
         .order_by(n.desc(), Category.sort_order, Category.code))

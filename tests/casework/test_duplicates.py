@@ -186,20 +186,28 @@ def test_cases_of_an_unknown_association_match_by_the_hint(db, services, backend
 
 # -- open matters (public) -------------------------------------------------------------------
 
-def test_open_matters_counts_only_and_nothing_below_three(db, services, file_case):
-    for _ in range(3):
+def test_open_matters_counts_only_as_of_yesterday_without_reports(db, services, file_case):
+    """Issue 17, item 7: a live count (threshold 3, reports included) told an association that a
+    report was just filed. Now: no reports, nothing filed today, none below the threshold."""
+    for _ in range(5):
         file_case()  # forced_membership
-    for _ in range(2):
+    for _ in range(4):
         file_case(category="illegal_fees")
+    reports = [file_case(type="report", anonymous=True, complainant=None) for _ in range(5)]
     done = file_case()
     with db.session_scope() as s:
         s.execute(update(Case).where(Case.id == done.case_id).values(state=S.withdrawn))
+        for case_id, at in s.execute(select(Case.id, Case.submitted_at)).all():
+            s.execute(update(Case).where(Case.id == case_id).values(submitted_at=at - timedelta(days=1)))
         assoc_id = s.scalar(select(Case.association_id).where(Case.id == done.case_id))
+    assert all(r.case_number.startswith("JB") for r in reports)
     with db.session_scope(write=False) as s:
-        matters = open_matters(s, assoc_id, now=services.clock())
-    assert [(m.category_code, m.count) for m in matters] == [("forced_membership", 3)]
+        matters = open_matters(s, assoc_id, now=services.clock(), minimum=5)
+    assert [(m.category_code, m.count) for m in matters] == [("forced_membership", 5)]  # not 10: no reports
     assert matters[0].name  # the category's name, nothing about any case
-    # old cases do not count
+    file_case()  # filed today: the count does not move until tomorrow
     with db.session_scope(write=False) as s:
-        assert open_matters(s, assoc_id, now=services.clock() + timedelta(days=181)) == []
+        assert [m.count for m in open_matters(s, assoc_id, now=services.clock(), minimum=5)] == [5]
+        # old cases do not count
+        assert open_matters(s, assoc_id, now=services.clock() + timedelta(days=181), minimum=5) == []
         assert open_matters(s, None) == []

@@ -1,6 +1,7 @@
 """Similar cases on the case page (and marking a duplicate from there), and the public filing
 form's "similar matters already being handled": counts per category only."""
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -106,13 +107,18 @@ def test_the_triage_page_suggests_waiting_cases_of_the_same_hint(client, db, ser
 
 
 def test_the_public_form_shows_counts_of_open_matters_only(client, db, file_case):
-    for i in range(3):
+    for i in range(5):
         file_case(title=f"秘密标题{i}号", description="只有内部才能看的描述文字" + LONG)
-    for _ in range(2):
+    for _ in range(4):
         file_case(category="illegal_fees", title="违规收费问题", description="乱收费" + LONG)
     html = client.get("/file/complaint", query_string={"association": ASSOC}).get_data(as_text=True)
+    assert 'id="open-matters"' not in html  # all filed today: counted from tomorrow
+    with db.session_scope() as s:
+        for case_id, at in s.execute(select(Case.id, Case.submitted_at)).all():
+            s.execute(update(Case).where(Case.id == case_id).values(submitted_at=at - timedelta(days=1)))
+    html = client.get("/file/complaint", query_string={"association": ASSOC}).get_data(as_text=True)
     assert 'id="open-matters"' in html
-    assert "该协会有 3 件「强制入会/强制摊派」事项正在办理中" in html
+    assert "该协会有 5 件「强制入会/强制摊派」事项正在办理中" in html
     assert "违规收费/涉企乱收费" not in html.split('id="open-matters"')[1].split("</div>")[0]
     assert "秘密标题" not in html and "只有内部" not in html
     with db.session_scope(write=False) as s:
@@ -121,7 +127,7 @@ def test_the_public_form_shows_counts_of_open_matters_only(client, db, file_case
     # after choosing the association on the no-JavaScript form, too
     csrf, token, _ = open_form(client)
     page = client.post("/file/complaint", data=form_data(csrf, token, action="find", association_q="")).get_data(as_text=True)
-    assert "该协会有 3 件" in page
+    assert "该协会有 5 件" in page
     # no association chosen: nothing
     assert 'id="open-matters"' not in client.get("/file/complaint").get_data(as_text=True)
 

@@ -88,8 +88,9 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         errors=errors or {},
         categories=_categories(case_type),
         selected_association=selected,
-        # counts per category only, none below 3: nothing that could point to a person
-        open_matters=open_matters(session, selected.id, now=services().clock()) if selected is not None else [],
+        # counts per category only, as of yesterday, no reports, none below the public threshold
+        open_matters=(open_matters(session, selected.id, now=services().clock(),
+                                   minimum=services().settings.public_min_count) if selected is not None else []),
         matches=matches,
         staged=ops.staged_files(session, token),
         max_files=services().settings.max_files,
