@@ -90,6 +90,9 @@ def test_adding_a_statement_and_a_photo(client, db, opened, make_staff):
     login_as(client, db, handler)
     desk = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
     assert "协会又发来了催缴会费的通知，见附件。" in desk and f"/files/{att[0].id}" in desk
+    said = desk[:desk.index("协会又发来了催缴会费的通知，见附件。")]
+    said = said[said.rindex('class="label"'):]
+    assert "本人所述" in said and "告知投诉人" not in said  # the complainant's words, not words to them
     assert client.get(f"/desk/cases/{receipt.case_number}/files/{att[0].id}").data.startswith(b"\x89PNG")
     with db.session_scope(write=False) as s:
         unit_id = s.scalar(select(Unit.id).where(Unit.code == "miit"))

@@ -97,6 +97,8 @@ def _timeline(session, case: Case) -> list[dict]:
         entries.append({
             "at": local_time(ev.created_at), "who": who, "title": event_title(ev), "public": ev.is_public,
             "details": details, "public_text": ev.public_text, "internal_text": ev.internal_text,
+            # the complainant's own words (material, evidence, a rating's comment) are from them, not to them
+            "from_filer": ev.actor_kind in (ActorKind.public, ActorKind.respondent),
             "files": list(ev.files) if ev.kind in FILE_EVENTS else [],
         })
     return entries
