@@ -62,3 +62,15 @@ def test_length_limits_are_stated_before_sending_in_english(client):
     assert f"{TITLE_MIN} to {TITLE_MAX} characters." in hint(html, "title")
     assert f"{DESCRIPTION_MIN} to {DESCRIPTION_MAX} characters." in hint(html, "description")
     assert f"At most {NAME_MAX} characters." in hint(html, "complainant-name")
+
+
+def test_the_mediation_form_says_what_the_other_party_will_read(client):
+    """The respondent reads the dispute before consenting (issue 16): the applicant is told so
+    while filing, and that the phone number and e-mail stay hidden."""
+    zh = client.get("/file/mediation", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    hint = zh[zh.index('id="respondent-sees"'):]
+    assert "对方在同意调解前会看到您填写的标题" in hint[:300] and "不会看到您的手机号码" in hint[:300]
+    client.get("/lang/en?next=/")
+    en = client.get("/file/mediation").get_data(as_text=True)
+    assert "the other party reads your title, description, claim and amount" in en
+    assert 'id="respondent-sees"' not in client.get("/file/complaint").get_data(as_text=True)
