@@ -15,15 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from casework.context import Services
 from casework.notify.channels import FILE_DAYS, FileSink, Notice
 from casework.notify.dispatch import channels_for
 from casework.retention.operations import erase_expired
 from casework.settings import SettingsError
-from tests.web.test_cli import env_for
-from web.cli import main
+from web.cli.notices import notices_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE, CODE = "13912345678", "K7Q2-M9XD-4TPA-8HRC"
@@ -95,11 +93,12 @@ def test_retention_deletes_notice_files_after_a_week(db, services):
             p.unlink()
 
 
-def test_the_notices_command_prints_them_decrypted(settings, services):
+def test_the_notices_command_prints_them_decrypted(app, services):
     sink = FileSink(services.settings.notice_dir / "sms", services.cipher)
     sink.send(Notice(key="outbox:903:cli", recipient=PHONE, subject="", body=f"查询码 {CODE}"))
     try:
-        out = CliRunner().invoke(main, ["notices", "--last", "50"], env=env_for(settings))
+        # the command on the tests' own app: a second app would take over the limiter's database
+        out = app.test_cli_runner().invoke(notices_command, ["--last", "50"])
         assert out.exit_code == 0 and PHONE in out.output and CODE in out.output
     finally:
         (services.settings.notice_dir / "sms" / "outbox_903_cli.notice").unlink()
