@@ -21,3 +21,4 @@ from casework.accounts import sessions as _staff_sessions  # noqa: F401,E402  (s
 from casework.notify.templates import NoticeTemplate  # noqa: F401,E402
 from casework.privacy.models import RevealRequest  # noqa: F401,E402
 from casework.documents.models import CaseDocument, DocumentTemplate  # noqa: F401,E402
+from casework.verify.models import PhoneVerification  # noqa: F401,E402

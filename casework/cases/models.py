@@ -158,8 +158,23 @@ class Case(Base):
     complainant_phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     complainant_email_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     complainant_id_number_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # a keyed hash of the normalised phone number (casework.notify.queue.recipient_hash), so that
+    # 我的诉求 finds a number's cases while the number itself stays encrypted; and whether the
+    # number was proved (sms: a code sent to it; api_client: a registered client vouched;
+    # unverified: nothing is ever sent to it) and when (issue 19)
+    complainant_phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone_verified_via: Mapped[str | None] = mapped_column(sa.String(16))
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     respondent_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     respondent_phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # "organisation": the complainant is a company or other organisation (its name and credit
+    # code, not personal data), complainant_* are the person filing for it (issue 19)
+    complainant_kind: Mapped[str] = mapped_column(sa.String(12), default="person", server_default="person")
+    organisation_name: Mapped[str | None] = mapped_column(sa.String(100))
+    organisation_credit_code: Mapped[str | None] = mapped_column(sa.String(18))
+    # the 委托代理人 who files for the complainant (personal data: ciphertext only)
+    agent_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    agent_phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     # HMAC-SHA256 of the query code under the server pepper (never the code itself)
     query_code_hash: Mapped[str] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
@@ -319,6 +334,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(sa.String(64))
     storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # what the file is for: "power_of_attorney" (an agent's 授权委托书), None for evidence
+    role: Mapped[str | None] = mapped_column(sa.String(20))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # retention erased the files on disk (the row stays for counts; filename blanked)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
