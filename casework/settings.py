@@ -65,9 +65,19 @@ class Settings:
     # writes (Open311 documents, the respondent's address) starts with it, never with the
     # request's Host header, which a client chooses (issue 17, item 11)
     base_url: str = "http://localhost:5000"
-    # notices: SMS through an HTTP gateway when its URL is set, else files under data_dir
+    # notices: SMS through 阿里云短信 or 腾讯云短信 (sms_provider, casework.notify.providers), or a
+    # JSON gateway when its URL is set, else files under data_dir
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)
+    sms_provider: str | None = None  # aliyun | tencent | http (the JSON gateway at sms_url)
+    sms_access_key_id: str | None = None  # Aliyun AccessKey ID / Tencent SecretId
+    sms_access_key_secret: str | None = field(default=None, repr=False)  # AccessKey Secret / SecretKey
+    sms_region: str | None = None  # the SDK's default when unset (cn-hangzhou, ap-guangzhou)
+    sms_endpoint: str | None = None  # the SDK's default when unset; https://host or http://host:port
+    sms_sign_name: str = "畅通"  # the approved sign (签名), without 【】
+    sms_sdk_app_id: str | None = None  # Tencent's SmsSdkAppId
+    # notice template -> the provider's approved template code (SMS_123456 / 1234567)
+    sms_templates: tuple[tuple[str, str], ...] = ()
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "changtong@localhost"
@@ -126,11 +136,11 @@ class Settings:
         return tuple(dict.fromkeys(self.identity_keys + derived))
 
     def notice_problem(self) -> str | None:
-        """Why notices could not go out as they should, or None. Without CHANGTONG_SMS_URL or
-        CHANGTONG_SMTP_HOST notices would land in files (personal data on disk), which only a
+        """Why notices could not go out as they should, or None. Without an SMS channel
+        (CHANGTONG_SMS_PROVIDER or CHANGTONG_SMS_URL) or CHANGTONG_SMTP_HOST notices would land in files (personal data on disk), which only a
         development machine (CHANGTONG_DEV_NOTICE_FILES=1, as `make run` sets) or the tests may
         do: the web and the worker refuse to start with this message instead."""
-        missing = [name for name, value in (("CHANGTONG_SMS_URL", self.sms_url),
+        missing = [name for name, value in (("CHANGTONG_SMS_URL", self.sms_url or self.sms_provider),
                                             ("CHANGTONG_SMTP_HOST", self.smtp_host)) if not value]
         if not missing or self.dev_notice_files or self.testing:
             return None
@@ -201,10 +211,50 @@ class Settings:
         ):
             if env.get(name):
                 values[key] = conv(env[name])
+        for key, name, conv in (
+            ("sms_provider", "CHANGTONG_SMS_PROVIDER", lambda v: v.strip().lower()),
+            ("sms_access_key_id", "CHANGTONG_SMS_ACCESS_KEY_ID", str),
+            ("sms_access_key_secret", "CHANGTONG_SMS_ACCESS_KEY_SECRET", str),
+            ("sms_region", "CHANGTONG_SMS_REGION", str), ("sms_endpoint", "CHANGTONG_SMS_ENDPOINT", str),
+            ("sms_sign_name", "CHANGTONG_SMS_SIGN_NAME", str), ("sms_sdk_app_id", "CHANGTONG_SMS_SDK_APP_ID", str),
+            ("sms_templates", "CHANGTONG_SMS_TEMPLATES", parse_sms_templates),
+        ):
+            if env.get(name):
+                values[key] = conv(env[name])
         if "CHANGTONG_MAX_FILE_MB" in env:
             values["max_file_bytes"] = int(env["CHANGTONG_MAX_FILE_MB"]) * 1024 * 1024
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        settings.check_sms()
+        return settings
+
+    def check_sms(self) -> None:
+        """The SMS provider's settings, complete, or SettingsError at start (never at the first
+        notice): the keys, the sign, Tencent's application and a template code for every
+        notice a phone receives (casework.notify.providers)."""
+        from casework.notify.providers import PROVIDERS, sms_templates
+
+        p = self.sms_provider
+        if p is None:
+            return
+        if p not in PROVIDERS:
+            raise SettingsError(f"CHANGTONG_SMS_PROVIDER: one of {', '.join(PROVIDERS)}, not {p!r}")
+        if p == "http":
+            if not self.sms_url:
+                raise SettingsError("CHANGTONG_SMS_PROVIDER=http needs CHANGTONG_SMS_URL (the JSON gateway)")
+            return
+        needed = [("CHANGTONG_SMS_ACCESS_KEY_ID", self.sms_access_key_id),
+                  ("CHANGTONG_SMS_ACCESS_KEY_SECRET", self.sms_access_key_secret),
+                  ("CHANGTONG_SMS_SIGN_NAME", self.sms_sign_name)]
+        if p == "tencent":
+            needed.append(("CHANGTONG_SMS_SDK_APP_ID", self.sms_sdk_app_id))
+        unset = [name for name, value in needed if not value]
+        if unset:
+            raise SettingsError(f"CHANGTONG_SMS_PROVIDER={p} needs {', '.join(unset)}")
+        lacking = [t for t in sms_templates() if t not in dict(self.sms_templates)]
+        if lacking:
+            raise SettingsError(f"CHANGTONG_SMS_TEMPLATES: no template code for {', '.join(lacking)} "
+                                "(see docs/operations.md, SMS providers)")
 
 
 def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
@@ -225,6 +275,25 @@ def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"CHANGTONG_RISK_WEIGHTS: {name} cannot be negative")
         pairs.append((name, weight))
     return tuple(pairs)
+
+
+def parse_sms_templates(raw: str) -> tuple[tuple[str, str], ...]:
+    """``case_receipt=SMS_123,case_update=SMS_456`` -> pairs; a notice template that does not
+    exist, or a code with spaces or quotes, is refused."""
+    import re
+
+    from casework.notify.templates import TEMPLATES
+
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, _, code = (x.strip() for x in part.partition("="))
+        if name not in TEMPLATES:
+            raise SettingsError(f"CHANGTONG_SMS_TEMPLATES: no notice template {name!r}")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+            raise SettingsError(f"CHANGTONG_SMS_TEMPLATES: {name} needs a template code such as SMS_123456, "
+                                f"not {code!r}")
+        pairs[name] = code
+    return tuple(pairs.items())
 
 
 def parse_base_url(raw: str) -> str:

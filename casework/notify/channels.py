@@ -6,6 +6,8 @@ recording cannot make the complainant receive a notice twice:
 - ``FileSink`` (the development backend) writes one encrypted file per message, created
   exclusively: a second attempt finds it there and does nothing;
 - ``HttpSmsGateway`` sends the key as ``Idempotency-Key`` (gateways de-duplicate on it);
+- ``AliyunSms`` / ``TencentSms`` (casework.notify.providers) send it as OutId / SessionContext,
+  so a retry is recognisable in the provider's delivery records;
 - ``SmtpEmail`` sets a Message-ID derived from the key (mail systems drop duplicates).
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import smtplib
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -34,6 +36,9 @@ class Notice:
     recipient: str
     subject: str
     body: str
+    # the notice template and its payload: what a templated SMS provider sends instead of the body
+    template: str = ""
+    params: dict = field(default_factory=dict, repr=False)
 
 
 class FileSink:

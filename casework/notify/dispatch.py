@@ -18,9 +18,10 @@ from sqlalchemy import or_, select, update
 from casework.context import Services
 from casework.db import Database
 from casework.notify.channels import (
-    FileSink, HttpSmsGateway, Notice, PermanentError, SmtpEmail, TransientError,
+    FileSink, Notice, PermanentError, SmtpEmail, TransientError,
 )
 from casework.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from casework.notify.providers import sms_channel
 from casework.notify.templates import load_overrides, render
 
 log = logging.getLogger("changtong.notify")
@@ -36,8 +37,7 @@ def channels_for(services: Services) -> dict[OutboxChannel, object]:
     (Settings.notice_problem: never silently)."""
     s = services.settings
     s.require_notice_channels()
-    sms = (HttpSmsGateway(s.sms_url, s.sms_token or "") if s.sms_url
-           else FileSink(s.notice_dir / "sms", services.cipher))
+    sms = sms_channel(s) or FileSink(s.notice_dir / "sms", services.cipher)
     email = (SmtpEmail(s.smtp_host, s.smtp_port, s.smtp_sender, username=s.smtp_username,
                        password=s.smtp_password, starttls=s.smtp_starttls)
              if s.smtp_host else FileSink(s.notice_dir / "email", services.cipher))
@@ -80,7 +80,8 @@ def send_message(db: Database, services: Services, message_id: int, channels=Non
         recipient = cipher.decrypt_text(msg.recipient_enc, "outbox.recipient")
         payload = json.loads(cipher.decrypt(msg.payload_enc, "outbox.payload")) if msg.payload_enc else {}
         subject, body = render(msg.template, msg.locale, payload, load_overrides(s))
-        notice = Notice(key=f"outbox:{msg.id}:{msg.dedupe_key}", recipient=recipient, subject=subject, body=body)
+        notice = Notice(key=f"outbox:{msg.id}:{msg.dedupe_key}", recipient=recipient, subject=subject, body=body,
+                        template=msg.template, params=payload)
         channel, attempts = msg.channel, msg.attempts
     sender = (channels or channels_for(services))[channel]
     try:
@@ -135,7 +136,8 @@ def send_batch(db: Database, services: Services, message_ids: list[int], channel
         payload = json.loads(cipher.decrypt(m.payload_enc, "outbox.payload")) if m.payload_enc else {}
         subject, body = render(m.template, m.locale, payload, overrides)
         notice = Notice(key=f"outbox:{m.id}:{m.dedupe_key}", subject=subject, body=body,
-                        recipient=cipher.decrypt_text(m.recipient_enc, "outbox.recipient"))
+                        recipient=cipher.decrypt_text(m.recipient_enc, "outbox.recipient"),
+                        template=m.template, params=payload)
         try:
             chans[m.channel].send(notice)
             outcome[m.id] = (OutboxStatus.sent, None)
@@ -168,3 +170,14 @@ def dispatch_due(db: Database, services: Services, limit: int = 500) -> dict[str
         result = send_message(db, services, mid, channels)
         counts[result] = counts.get(result, 0) + 1
     return counts
+
+
+def troubled(session, limit: int = 20) -> list[OutboxMessage]:
+    """The newest notices that failed or wait for a retry after an error (the administrator's
+    panel): template, channel, attempts, status, the provider's error. The caller shows none
+    of the recipient or the payload."""
+    return list(session.scalars(
+        select(OutboxMessage).where(or_(OutboxMessage.status == OutboxStatus.failed,
+                                        (OutboxMessage.status == OutboxStatus.pending)
+                                        & OutboxMessage.last_error.is_not(None)))
+        .order_by(OutboxMessage.next_attempt_at.desc(), OutboxMessage.id.desc()).limit(limit)))

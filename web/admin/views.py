@@ -77,8 +77,10 @@ def index():
 
     from web.requestdb import services
 
+    from casework.notify.dispatch import troubled
+
     return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()),
-                           retention_days=services().settings.retention_days)
+                           retention_days=services().settings.retention_days, troubled=troubled(db_session()))
 
 
 # --- routing rules ----------------------------------------------------------------------------
