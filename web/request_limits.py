@@ -108,6 +108,8 @@ def upload_limits(settings) -> dict[str, int]:
         "public.public_move": files,
         "desk.case_move": files,
         "api.case_action": as_json,
+        # a case filed through the JSON API: an agent's power of attorney as base64 (issue 19)
+        "api.create_case": (settings.max_file_bytes // 3 + 1) * 4 + 2**20,
         "desk_api.make_move": as_json,
     }
 

@@ -53,7 +53,9 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
     if case.type is CaseType.report or case.anonymous:
         addressee = words["anonymous"] if case.type is CaseType.report else role
     else:
-        addressee = services.cipher.decrypt_text(case.complainant_name_enc, "case.complainant.name") or role
+        # an organisation that complained is addressed by its name, not its filer's (issue 19)
+        addressee = (case.organisation_name
+                     or services.cipher.decrypt_text(case.complainant_name_enc, "case.complainant.name") or role)
     unit = case.unit
     if kind is Document.transfer and data.get("from_unit_id"):
         unit = session.get(Unit, data["from_unit_id"])  # the transferring unit writes the notice

@@ -41,16 +41,20 @@ class Receipt:
     replayed: bool = False
 
 
-def stage_file(session: Session, services: Services, token: str, clean: CleanFile) -> Attachment:
-    """Keep a checked upload under the form's token until the case is filed."""
+def stage_file(session: Session, services: Services, token: str | None, clean: CleanFile, *,
+               role: str | None = None, case_id: int | None = None) -> Attachment:
+    """Keep a checked upload under the form's token until the case is filed (or file it with
+    ``case_id`` at once); ``role`` marks an agent's power of attorney."""
     key = services.files.new_key()
     services.files.put(key, "orig", clean.original)
     services.files.put(key, "staff", clean.staff_copy)
     att = Attachment(
-        staging_token=token, filename=clean.filename, content_type=clean.content_type,
+        staging_token=None if case_id else token, case_id=case_id, role=role,
+        filename=clean.filename, content_type=clean.content_type,
         size=len(clean.original), sha256=clean.sha256, storage_key=key,
         uploaded_at=services.clock(),
     )
+
     session.add(att)
     session.flush()
     return att
@@ -119,6 +123,7 @@ def submit_case(
     idempotency_key: str | None = None,
     idempotency_digest: str | None = None,
     staging_token: str | None = None,
+    power_of_attorney: CleanFile | None = None,
 ) -> Receipt:
     if idempotency_key:
         existing = find_receipt(session, services, idempotency_key, idempotency_digest)
@@ -143,7 +148,14 @@ def submit_case(
             complainant_phone_enc=who.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
             complainant_email_enc=who.encrypt_text(sub.complainant.email, "case.complainant.email"),
             complainant_id_number_enc=who.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
+            complainant_kind=sub.complainant_kind,
         )
+        if sub.organisation is not None:
+            case.organisation_name = sub.organisation.name
+            case.organisation_credit_code = sub.organisation.credit_code
+        if sub.agent is not None:
+            case.agent_name_enc = who.encrypt_text(sub.agent.name, "case.agent.name")
+            case.agent_phone_enc = who.encrypt_text(sub.agent.phone, "case.agent.phone")
         if sub.respondent is not None:
             case.respondent_name_enc = cipher.encrypt_text(sub.respondent.name, "case.respondent.name")
             case.respondent_phone_enc = cipher.encrypt_text(sub.respondent.phone, "case.respondent.phone")
@@ -164,6 +176,18 @@ def submit_case(
         to_state=CaseState.received, summary=f"{sub.type.value} submitted via {channel.value}",
         data={"channel": channel.value, "anonymous": sub.anonymous},
     ))
+    if power_of_attorney is not None and sub.agent is not None:  # the API's: filed with the case
+        from casework.intake.validation import POWER_OF_ATTORNEY
+
+        stage_file(session, services, None, power_of_attorney, role=POWER_OF_ATTORNEY, case_id=case.id)
+    if staging_token and sub.agent is None:  # a power of attorney staged before "本人" was chosen stays out
+        from casework.intake.validation import POWER_OF_ATTORNEY
+
+        for att in session.scalars(select(Attachment).where(
+                Attachment.staging_token == staging_token, Attachment.role == POWER_OF_ATTORNEY)):
+            services.files.delete(att.storage_key)
+            session.delete(att)
+        session.flush()
     if staging_token:
         n = session.execute(
             update(Attachment).where(Attachment.staging_token == staging_token)

@@ -33,7 +33,14 @@ LIMITS = {
     "association_hint": (0, HINT_MAX), "title": (TITLE_MIN, TITLE_MAX),
     "description": (DESCRIPTION_MIN, DESCRIPTION_MAX), "complainant.name": (1, NAME_MAX),
     "respondent.name": (PARTY_MIN, PARTY_MAX), "claim": (CLAIM_MIN, CLAIM_MAX),
+    "organisation.name": (PARTY_MIN, PARTY_MAX), "agent.name": (1, NAME_MAX),
 }
+# who may file for an organisation or through an agent (委托代理人, 市场监管投诉举报处理暂行办法
+# 第九条): the case types that seek a remedy for the filer, a complaint and a mediation request.
+# A report (举报) is the informant's own and may be anonymous; a suggestion asks for no remedy.
+ORGANISATION_TYPES = (CaseType.complaint, CaseType.mediation)
+COMPLAINANT_KINDS = ("person", "organisation")
+POWER_OF_ATTORNEY = "power_of_attorney"  # Attachment.role of the agent's 授权委托书
 UNKNOWN = {"", "unknown", "none", "不确定"}
 
 # letters of any script, the middle dots used in transliterated names, spaces, and the
@@ -49,6 +56,13 @@ class Party:
     phone: str | None = None
     email: str | None = None
     id_number: str | None = None
+
+
+@dataclass
+class Organisation:
+    """A company, member enterprise or other organisation that complains: not personal data."""
+    name: str
+    credit_code: str
 
 
 @dataclass
@@ -71,6 +85,10 @@ class Submission:
     respondent: Party | None = None
     mediation: MediationRequest | None = None
     locale: str = "zh_CN"
+    # "organisation": the complainant is ``organisation``, ``complainant`` the person filing for it
+    complainant_kind: str = "person"
+    organisation: Organisation | None = None
+    agent: Party | None = None  # the 委托代理人 (name and phone) who files for the complainant
 
 
 Errors = dict[str, list[Message]]  # field -> its messages (a form's or a CSV row's)
@@ -208,6 +226,7 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         section = _section(data, "complainant")
         contact_required = case_type in (CaseType.complaint, CaseType.report, CaseType.mediation)
         complainant = _party(c, section, "complainant", required=contact_required)
+    kind, organisation, agent = _acting(c, data, case_type, anonymous)
 
     respondent = None
     mediation = None
@@ -241,9 +260,70 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
             respondent=respondent,
             mediation=mediation,
             locale=locale,
+            complainant_kind=kind,
+            organisation=organisation,
+            agent=agent,
         ),
         {},
     )
+
+
+def _acting(c: "_Collector", data: Mapping, case_type, anonymous: bool):
+    """Who files: a person, or an organisation (its name and 统一社会信用代码, GB 32100; the
+    complainant's name and phone are then those of the person filing for it), and an agent
+    (委托代理人) with a 授权委托书. Returns (kind, Organisation or None, agent Party or None)."""
+    section = _section(data, "complainant")
+    kind = clean_text(section.get("kind")) or "person"
+    agent_section = data.get("agent")
+    if anonymous:
+        if kind != "person" or agent_section:
+            c.add("anonymous", N_("An anonymous report names no organisation and no agent."))
+        return "person", None, None
+    organisation = None
+    if kind not in COMPLAINANT_KINDS:
+        c.add("complainant.kind", N_("Say whether you file as a person or for an organisation."))
+        kind = "person"
+    elif kind == "organisation":
+        if case_type is not None and case_type not in ORGANISATION_TYPES:
+            c.add("complainant.kind", N_("Only a complaint or a mediation request can be filed for an organisation."))
+        organisation = _organisation(c, _section(section, "organisation"))
+    agent = None
+    if agent_section is not None and agent_section != {}:
+        if not isinstance(agent_section, Mapping):
+            c.add("agent", N_("Give the agent as an object with name, phone and power_of_attorney."))
+        elif case_type is not None and case_type not in ORGANISATION_TYPES:
+            c.add("agent", N_("Only a complaint or a mediation request can be filed by an agent."))
+        else:
+            person = _party(c, {"name": agent_section.get("name"), "phone": agent_section.get("phone")},
+                            "agent", required=True)
+            agent = Party(name=person.name, phone=person.phone)
+            if not agent_section.get("power_of_attorney"):
+                c.add("agent.power_of_attorney", N_(
+                    "Attach the power of attorney (授权委托书) signed by the person or organisation you act for."))
+    return kind, organisation, agent
+
+
+def _organisation(c: "_Collector", section: Mapping) -> "Organisation | None":
+    from casework.registry.validation import credit_code_problem  # it imports this module
+
+    name = c.text(section, "organisation.name", PARTY_MIN, PARTY_MAX)
+    if name and not _PARTY_NAME.match(name):
+        c.add("organisation.name", N_("This name contains characters that are not allowed."))
+    code, problem = credit_code_problem(section.get("credit_code"))
+    if not code:
+        c.add("organisation.credit_code", N_("This field is required."))
+    elif problem and "18 characters" in problem:
+        c.add("organisation.credit_code", N_(
+            "A unified social credit code has 18 characters; this one has %(n)d."), n=len(code))
+    elif problem and "check digit" in problem:
+        c.add("organisation.credit_code", N_(
+            "The last character (check digit) of this unified social credit code does not match the others: "
+            "please copy the code again from the business licence."))
+    elif problem:
+        c.add("organisation.credit_code", N_(
+            "This unified social credit code has characters no such code has "
+            "(digits and capital letters other than I, O, S, V and Z)."))
+    return Organisation(name=name, credit_code=code) if name and code and not problem else None
 
 
 RESPONDENT_KINDS = ("member_company", "association", "consumer", "other")

@@ -49,6 +49,11 @@ PARTY_FIELDS = {
         ("name", "case.respondent.name", mask_name),
         ("phone", "case.respondent.phone", mask_phone),
     ),
+    # the 委托代理人 who filed for the complainant (issue 19)
+    "agent": (
+        ("name", "case.agent.name", mask_name),
+        ("phone", "case.agent.phone", mask_phone),
+    ),
 }
 
 

@@ -3,7 +3,7 @@
 A case is closed when it reached a final state (closed, not accepted, withdrawn, mediated,
 mediation failed); it was closed at the last event that moved it into that state. Once the
 period (``Settings.retention_days``) has passed since then, ``erase_expired`` sets every
-personal ``*_enc`` column of the case to NULL (complainant and respondent), the mediation's
+personal ``*_enc`` column of the case to NULL (complainant, respondent and agent), the mediation's
 respondent code and the names of those who attended its sessions, deletes the uploaded files
 and the mediation agreement document from disk (the attachment rows stay, marked erased,
 without a file name), blanks the recipient and payload of the case's outbox messages, and
@@ -34,7 +34,7 @@ from casework.workflow.states import FINISHED
 
 FINAL = FINISHED  # the retention period runs from the end of the case
 PERSONAL = ("complainant_name_enc", "complainant_phone_enc", "complainant_email_enc", "complainant_id_number_enc",
-            "respondent_name_enc", "respondent_phone_enc")
+            "respondent_name_enc", "respondent_phone_enc", "agent_name_enc", "agent_phone_enc")
 ERASED_NAME = "-"
 
 

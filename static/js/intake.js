@@ -23,6 +23,18 @@
     if (big.length) fileInput.reportValidity();
   });
 
+  // 2b. 以谁的名义: only the chosen part's fields (the server reads only those anyway).
+  var acting = form.querySelectorAll("input[name=acting_as]");
+  function showActing() {
+    var chosen = form.querySelector("input[name=acting_as]:checked");
+    var value = chosen ? chosen.value : "self";
+    Array.prototype.forEach.call(form.querySelectorAll(".acting-part"), function (part) {
+      part.hidden = (part.dataset.acting || "").split(" ").indexOf(value) < 0;
+    });
+  }
+  Array.prototype.forEach.call(acting, function (r) { r.addEventListener("change", showActing); });
+  if (acting.length) showActing();
+
   // 3. Type-ahead for the association, from the same API the mini-program uses.
   var q = document.getElementById("association_q");
   var box = document.getElementById("association-results");

@@ -113,14 +113,40 @@ def create_case():
                     "Too many attempts. Please wait a few minutes and try again.")}}), 429
             return _created(replay)
     sub, errors = validate_submission(session, data, locale=current_locale())
+    errors = tr_errors(errors)
+    power_of_attorney = _power_of_attorney(data, errors)
     if errors:
-        return _unprocessable(tr_errors(errors))
+        return _unprocessable(errors)
     try:
         receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=idem,
-                                  idempotency_digest=digest)
+                                  idempotency_digest=digest, power_of_attorney=power_of_attorney)
     except ops.KeyReused:  # another request under the key won the race
         return _unprocessable({"Idempotency-Key": [_(idempotency.REUSED)]})
     return _created(receipt)
+
+
+def _power_of_attorney(data: dict, errors: dict):
+    """The agent's 授权委托书 (``agent.power_of_attorney``: ``{"name", "content_base64"}``),
+    decoded and cleaned as every upload is, or None; its problems go to ``errors``."""
+    from casework.intake.files import UploadRejected, inspect_upload
+    from web.i18n import tr
+    from web.move_fields import _json_files
+
+    agent = data.get("agent")
+    value = agent.get("power_of_attorney") if isinstance(agent, dict) else None
+    if not value or "agent.power_of_attorney" in errors:
+        return None
+    uploads, problems = _json_files([value])
+    if problems:
+        errors.setdefault("agent.power_of_attorney", []).extend(problems)
+        return None
+    limit = services().settings.max_file_bytes
+    try:
+        return inspect_upload(uploads[0].filename or "power_of_attorney", uploads[0].data, max_bytes=limit)
+    except UploadRejected as rej:
+        errors.setdefault("agent.power_of_attorney", []).append(tr(rej.message))
+        return None
+
 
 
 def _created(receipt):

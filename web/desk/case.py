@@ -52,6 +52,22 @@ def _masked(case: Case, party: str) -> dict[str, str]:
     return masking.masked_party(services().cipher, case, party, unreadable=_("(cannot be read)"))
 
 
+def _acting(case: Case) -> dict | None:
+    """Who acts for whom (issue 19): "张* 代理 某某（北京）科技有限公司", the persons' names
+    masked as elsewhere, an organisation's name and credit code in full (not personal data)."""
+    if case.organisation_name is None and case.agent_name_enc is None:
+        return None
+    person = _masked(case, "complainant").get("name") or ""
+    agent = _masked(case, "agent") if case.agent_name_enc is not None else {}
+    principal = case.organisation_name or person
+    if agent:
+        line = _("%(agent)s acting for %(principal)s", agent=agent.get("name", ""), principal=principal)
+    else:
+        line = _("%(person)s on behalf of %(organisation)s", person=person, organisation=principal)
+    return {"line": line, "agent": agent, "organisation": case.organisation_name,
+            "credit_code": case.organisation_credit_code}
+
+
 # the events that bring files (evidence after filing, a reply's documents): the timeline lists them
 FILE_EVENTS = (EventKind.evidence_added, EventKind.replied)
 
@@ -198,6 +214,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         case=case, now=now, overdue=is_overdue(case, now), handler=handler,
         assoc_name=association_name(case),
         identity=_masked(case, "complainant") if show_identity else None,
+        acting=_acting(case) if show_identity else None,
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
         moves=moves, move_names=names, field_options=lambda fd: choices(fd, options, case.type),

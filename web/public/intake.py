@@ -44,8 +44,9 @@ FIELDS = (
     "association", "association_q", "association_hint", "category", "title", "description",
     "anonymous", "complainant.name", "complainant.phone", "complainant.email",
     "complainant.id_number", "respondent.name", "respondent.phone", "respondent.kind", "amount", "claim",
-    "privacy_consent",
+    "privacy_consent", "acting_as", "organisation.name", "organisation.credit_code", "agent.name", "agent.phone",
 )
+ACTING = ("self", "organisation", "agent")  # 以谁的名义: 本人, 单位, 代理他人 (issue 19)
 
 
 def _case_type(slug: str) -> CaseType:
@@ -65,6 +66,24 @@ def _nested(form) -> dict:
         else:
             data[name] = value
     return data
+
+
+def _acting(data: dict, token: str) -> None:
+    """The form's 以谁的名义 choice as the API's shape: an organisation inside the complainant,
+    an agent beside it (with its staged power of attorney). Fields of the other choices are
+    kept in the form but not read."""
+    from casework.intake.validation import POWER_OF_ATTORNEY
+
+    acting = data.pop("acting_as", "") or "self"
+    organisation, agent = data.pop("organisation", {}), data.pop("agent", {})
+    complainant = data.setdefault("complainant", {})
+    if acting == "organisation" or (acting == "agent" and any(v.strip() for v in organisation.values())):
+        complainant.update(kind="organisation", organisation=organisation)
+    elif acting not in ACTING:
+        complainant["kind"] = acting  # refused by the validation, in the user's language
+    if acting == "agent":
+        agent["power_of_attorney"] = any(a.role == POWER_OF_ATTORNEY for a in ops.staged_files(db_session(), token))
+        data["agent"] = agent
 
 
 def _categories(case_type: CaseType):
@@ -172,7 +191,7 @@ def file_submit(slug: str):
     if action == "find" or remove:
         # files are checked and kept only when the form is sent, not with a lookup or a removal
         notice = (_("The files you chose were not kept yet: files are kept when you send the form. "
-                    "Please choose them again before you send it.") if _chosen_files() else None)
+                    "Please choose them again before you send it.") if _chosen_files() or _chosen_power_of_attorney() else None)
         q = values.get("association_q", "").strip()
         matches = _lookup(session, q) if q else None
         if matches is not None and len(matches) == 1 and action == "find":
@@ -183,6 +202,7 @@ def file_submit(slug: str):
     _stage_uploads(session, svc, token, errors)
 
     data = _nested(request.form)
+    _acting(data, token)
     data["type"] = case_type.value
     sub, domain_errors = validate_submission(session, data, locale=current_locale())
     errors.update({k: errors.get(k, []) + v for k, v in tr_errors(domain_errors).items()})
@@ -223,13 +243,23 @@ def _chosen_files() -> list:
     return [f for f in request.files.getlist("attachments") if f and f.filename]
 
 
+def _chosen_power_of_attorney() -> bool:
+    f = request.files.get("agent.power_of_attorney")
+    return bool(f and f.filename)
+
+
 def _stage_uploads(session, svc, token, errors) -> None:
-    files = _chosen_files()
+    from casework.intake.validation import POWER_OF_ATTORNEY
+
+    files = [(f, None) for f in _chosen_files()]
+    poa = request.files.get("agent.power_of_attorney")
+    if poa and poa.filename and request.form.get("acting_as") == "agent":
+        files.insert(0, (poa, POWER_OF_ATTORNEY))  # an agent's 授权委托书: cleaned as every file, marked
     if not files:
         return
     budget = UploadBudget()  # the pixels and the wall time all files of this request may cost
     room = svc.settings.max_files - ops.count_staged(session, token)
-    for i, storage in enumerate(files):
+    for i, (storage, role) in enumerate(files):
         if i >= room:
             errors.setdefault("attachments", []).append(
                 _("At most %(n)d files can be attached; the rest were not kept.", n=svc.settings.max_files))
@@ -238,9 +268,9 @@ def _stage_uploads(session, svc, token, errors) -> None:
         try:
             clean = inspect_upload(storage.filename, data, max_bytes=svc.settings.max_file_bytes, budget=budget)
         except UploadRejected as rej:
-            errors.setdefault("attachments", []).append(tr(rej.message))
+            errors.setdefault("agent.power_of_attorney" if role else "attachments", []).append(tr(rej.message))
             continue
-        ops.stage_file(session, svc, token, clean)
+        ops.stage_file(session, svc, token, clean, role=role)
 
 
 def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False):
