@@ -211,3 +211,21 @@ def test_retention_erases_the_agents_name_and_phone(db, services, submission_dat
         case = load(s, number)
         assert case.agent_name_enc is None and case.agent_phone_enc is None and case.complainant_name_enc is None
         assert case.organisation_name == FULL  # not personal data: statistics and the file keep it
+
+
+def test_the_written_notice_addresses_the_organisation(db, services, file_case, act):
+    from casework.documents.kinds import Document
+    from tests.casework.test_documents import last, routed
+
+    case_id, number = routed(db, file_case, complainant={
+        "kind": "organisation", "organisation": {"name": FULL, "credit_code": CODE}, "name": "张三", "phone": "13800138000"})
+    act(case_id, "accept")
+    text = last(db, services, case_id, Document.acceptance)
+    assert FULL in text and "张三" not in text
+
+
+def test_the_openapi_document_describes_organisations_and_agents(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["NewCase"]["properties"]["agent"] == {"$ref": "#/components/schemas/Agent"}
+    assert "power_of_attorney" in schemas["Agent"]["required"]
+    assert schemas["Organisation"]["required"] == ["name", "credit_code"]
