@@ -325,3 +325,23 @@ def test_every_sms_notice_has_its_variables_from_its_payload():
 
     for template in sms_templates():
         assert set(variables(template)) == set(placeholders(template)), template
+
+
+def test_the_notice_texts_page_says_sms_use_the_providers_templates(settings, db, services, client, make_staff):
+    """An administrator editing an SMS text learns that a provider sends its approved template."""
+    from dataclasses import replace
+
+    from casework.accounts.models import Role
+    from tests.web.test_admin_routing import login_as
+    from web.app import create_app
+
+    login_as(client, db, make_staff("mca", Role.administrator))
+    assert 'id="sms-provider"' not in client.get("/admin/notice-templates").get_data(as_text=True)
+    with_aliyun = replace(settings, sms_provider="aliyun", sms_access_key_id=AK_ID, sms_access_key_secret=AK_SECRET,
+                          sms_templates=tuple(TEMPLATES.items()))
+    app = create_app(with_aliyun, database=db, services=Services(
+        settings=with_aliyun, cipher=services.cipher, files=services.files, clock=services.clock))
+    other = app.test_client()
+    login_as(other, db, make_staff("mca", Role.administrator))
+    page = other.get("/admin/notice-templates").get_data(as_text=True)
+    assert 'id="sms-provider"' in page and "阿里云短信" in page

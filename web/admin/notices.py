@@ -22,7 +22,10 @@ def _row(template: str, locale: str):
 
 @bp.get("/notice-templates")
 def notice_templates():
-    return render_template("admin/notice_templates.html", rows=ops.template_rows(db_session()))
+    from web.requestdb import services
+
+    provider = {"aliyun": "阿里云短信", "tencent": "腾讯云短信"}.get(services().settings.sms_provider or "")
+    return render_template("admin/notice_templates.html", rows=ops.template_rows(db_session()), sms_provider=provider)
 
 
 def _form_page(row, values, errors=None, status=200):
