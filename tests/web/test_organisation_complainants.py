@@ -229,3 +229,19 @@ def test_the_openapi_document_describes_organisations_and_agents(client):
     assert schemas["NewCase"]["properties"]["agent"] == {"$ref": "#/components/schemas/Agent"}
     assert "power_of_attorney" in schemas["Agent"]["required"]
     assert schemas["Organisation"]["required"] == ["name", "credit_code"]
+
+
+def test_open311_takes_an_organisation_but_no_agent(client, db):
+    from tests.web.test_open311 import BASE, form, post
+
+    definition = client.get(f"{BASE}/services/forced_membership.json").get_json()
+    codes = [a["code"] for a in definition["attributes"]]
+    assert "organisation_name" in codes and "organisation_credit_code" in codes and "agent" not in " ".join(codes)
+    resp = post(client, form(**{"attribute[organisation_name]": FULL, "attribute[organisation_credit_code]": CODE}))
+    assert resp.status_code == 200, resp.get_json()
+    case, _ = latest_case(db)
+    assert (case.complainant_kind, case.organisation_name, case.organisation_credit_code) == ("organisation", FULL, CODE)
+    wrong = post(client, form(**{"attribute[organisation_name]": FULL, "attribute[organisation_credit_code]": WRONG}))
+    assert wrong.status_code == 400
+    assert any(e["description"].startswith("attribute[organisation_credit_code]: 统一社会信用代码的最后一位")
+               for e in wrong.get_json())

@@ -131,6 +131,18 @@ def attributes(category: Category) -> list[dict]:
         attrs.append(_attr("anonymous", "singlevaluelist",
                            _("File the report anonymously (reports only). You can still follow it with the query code."),
                            values=[("false", _("No")), ("true", _("Yes"))]))
+    if CaseType.complaint in types or CaseType.mediation in types:
+        # an organisation complains (issue 19); an agent cannot file here: the power of attorney
+        # is a file, and Open311 sends none (media_url is never fetched)
+        attrs += [
+            _attr("organisation_name", "string", _(
+                "Complaints and mediation requests only: the name of the company or other organisation you file "
+                "for, as on its business licence. first_name, last_name and phone are then those of the person "
+                "filing for it."), hint=_("%(min)d to %(max)d characters", min=2, max=100)),
+            _attr("organisation_credit_code", "string", _(
+                "The organisation's unified social credit code (统一社会信用代码), with its name."),
+                hint=_("18 characters with a check digit")),
+        ]
     if group is CategoryGroup.mediation:
         attrs += [
             _attr("respondent_name", "string", _("The other party's name (a person or a company)."), required=True,

@@ -48,6 +48,9 @@ FIELD_NAMES = {
     "claim": "attribute[claim]",
     "amount": "attribute[amount]",
     "privacy_consent": "attribute[privacy_consent]",
+    "complainant.kind": "attribute[organisation_name]",
+    "organisation.name": "attribute[organisation_name]",
+    "organisation.credit_code": "attribute[organisation_credit_code]",
 }
 
 
@@ -144,6 +147,9 @@ def submission_data(core: Mapping[str, str], attrs: Mapping[str, str]) -> tuple[
         "amount": attrs.get("amount", ""),
         "privacy_consent": attrs.get("privacy_consent", ""),
     }
+    organisation = {"name": attrs.get("organisation_name", ""), "credit_code": attrs.get("organisation_credit_code", "")}
+    if any(clean_text(v) for v in organisation.values()):  # an organisation complains (issue 19)
+        data["complainant"].update(kind="organisation", organisation=organisation)
     return data, derived
 
 
