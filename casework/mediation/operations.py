@@ -17,7 +17,7 @@ from casework.cases.numbers import normalize_number
 from casework.context import Services
 from casework.i18n import Message, N_
 from casework.intake.operations import Receipt, submit_case
-from casework.intake.validation import DESCRIPTION_MAX, TITLE_MAX, Party, Submission
+from casework.intake.validation import DESCRIPTION_MAX, TITLE_MAX, Organisation, Party, Submission
 from casework.mediation.models import Mediation, Outcome
 from casework.mediation.moves import RESPONDENT_PREFIX
 from casework.privacy.codes import check_code
@@ -49,7 +49,9 @@ def store_agreement(session: Session, services: Services, case: Case) -> str:
     mediator = session.get(User, case.handler_id) if case.handler_id else None
     pdf = agreement_pdf(
         case, med,
-        applicant_name=_decrypted(services, case, "complainant_name_enc", "case.complainant.name"),
+        # an organisation that applied is the party to the agreement, not the person filing for it
+        applicant_name=case.organisation_name or _decrypted(services, case, "complainant_name_enc",
+                                                            "case.complainant.name"),
         respondent_name=_decrypted(services, case, "respondent_name_enc", "case.respondent.name"),
         body_name=case.unit.name if case.unit is not None else "",
         mediator_name=mediator.display_name if mediator is not None else None,
@@ -136,6 +138,13 @@ def turn_into_complaint(session: Session, services: Services, case: Case, catego
             id_number=c.decrypt_text(case.complainant_id_number_enc, "case.complainant.id_number"),
         ),
         locale=case.locale,
+        # the organisation that applied, and its agent, complain in the follow-up too (issue 19)
+        complainant_kind=case.complainant_kind or "person",
+        organisation=(Organisation(case.organisation_name, case.organisation_credit_code)
+                      if case.organisation_name else None),
+        agent=(Party(name=c.decrypt_text(case.agent_name_enc, "case.agent.name"),
+                     phone=c.decrypt_text(case.agent_phone_enc, "case.agent.phone"))
+               if case.agent_name_enc is not None else None),
     )
     receipt = submit_case(session, services, sub, channel=channel)
     now = services.clock()

@@ -245,3 +245,26 @@ def test_open311_takes_an_organisation_but_no_agent(client, db):
     assert wrong.status_code == 400
     assert any(e["description"].startswith("attribute[organisation_credit_code]: 统一社会信用代码的最后一位")
                for e in wrong.get_json())
+
+
+def test_a_failed_mediation_of_an_organisation_becomes_its_complaint_with_its_agent(db, services, make_staff, file_case):
+    from casework.mediation.operations import turn_into_complaint
+    from tests.casework.test_mediation_document import act, mediating
+
+    with db.session_scope(write=False) as s:
+        from casework.registry.models import Association
+        caam = s.scalar(select(Association.credit_code).where(Association.name == "中国汽车工业协会"))
+    mediation = file_case(
+        type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
+        respondent={"name": "某某零部件有限公司", "kind": "member_company"},
+        complainant={"kind": "organisation", "organisation": {"name": FULL, "credit_code": CODE},
+                     "name": "张三", "phone": "13800138000"},
+        agent={"name": "李四", "phone": AGENT_PHONE, "power_of_attorney": True})
+    coordinator, _ = mediating(db, services, make_staff, mediation.case_id)
+    act(db, services, coordinator, mediation.case_id, "record_no_agreement", public_text="双方分歧较大，建议通过仲裁或诉讼解决。")
+    with db.session_scope() as s:
+        receipt = turn_into_complaint(s, services, s.get(Case, mediation.case_id), "forced_membership")
+    with db.session_scope(write=False) as s:
+        new = s.get(Case, receipt.case_id)
+        assert (new.complainant_kind, new.organisation_name, new.organisation_credit_code) == ("organisation", FULL, CODE)
+        assert services.cipher.decrypt_text(new.agent_name_enc, "case.agent.name") == "李四"
