@@ -271,7 +271,7 @@ def file_case(db, services, submission_data):
         with db.session_scope() as s:
             sub, errors = validate_submission(s, submission_data(**changes))
             assert not errors, errors
-            return submit_case(s, services, sub, channel=Channel.api)
+            return submit_case(s, services, sub, channel=Channel.api, phone_verified="sms")  # a proved number
 
     return make
 
@@ -395,3 +395,19 @@ def hand_counted(db, services, file_case, act):
     sweep(db, Services(settings=services.settings, cipher=services.cipher, files=services.files,
                        clock=lambda: later))
     return {"a": a, "b": b, "c": c, "d": d, "e": e}
+
+
+@pytest.fixture
+def sms_code(db, services):
+    """The last verification code queued by SMS to a number (tests.phone_codes)."""
+    from tests.phone_codes import last_code
+
+    return lambda phone="13800138000": last_code(db, services, phone)
+
+
+@pytest.fixture
+def post_filing():
+    """Post a filing form, going through the SMS code step when it asks (tests.phone_codes)."""
+    from tests.phone_codes import post_filing
+
+    return post_filing

@@ -29,6 +29,7 @@ from casework.notify.queue import new_message
 from casework.privacy.codes import hash_code, new_query_code
 
 NUMBER_ATTEMPTS = 8
+VERIFIED_VIA = frozenset({"sms", "api_client"})  # case.phone_verified_via of a proved number
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ def stage_file(session: Session, services: Services, token: str | None, clean: C
         size=len(clean.original), sha256=clean.sha256, storage_key=key,
         uploaded_at=services.clock(),
     )
-
     session.add(att)
     session.flush()
     return att
@@ -124,7 +124,11 @@ def submit_case(
     idempotency_digest: str | None = None,
     staging_token: str | None = None,
     power_of_attorney: CleanFile | None = None,
+    phone_verified: str | None = None,
 ) -> Receipt:
+    """``phone_verified``: how the complainant's phone number was proved, ``sms`` (a code sent
+    to it, casework.verify) or ``api_client`` (a registered client vouched); otherwise the number
+    is kept as unverified and nothing is ever sent to it (issue 19)."""
     if idempotency_key:
         existing = find_receipt(session, services, idempotency_key, idempotency_digest)
         if existing is not None:
@@ -156,6 +160,12 @@ def submit_case(
         if sub.agent is not None:
             case.agent_name_enc = who.encrypt_text(sub.agent.name, "case.agent.name")
             case.agent_phone_enc = who.encrypt_text(sub.agent.phone, "case.agent.phone")
+        if sub.complainant.phone and not sub.anonymous:
+            from casework.verify.service import phone_hash
+
+            case.complainant_phone_hash = phone_hash(services, sub.complainant.phone)
+            case.phone_verified_via = phone_verified if phone_verified in VERIFIED_VIA else "unverified"
+            case.phone_verified_at = now if case.phone_verified_via != "unverified" else None
         if sub.respondent is not None:
             case.respondent_name_enc = cipher.encrypt_text(sub.respondent.name, "case.respondent.name")
             case.respondent_phone_enc = cipher.encrypt_text(sub.respondent.phone, "case.respondent.phone")
@@ -226,7 +236,8 @@ def submit_case(
 def _queue_receipt_notices(session, services, case: Case, code: str, sub: Submission) -> None:
     """A copy of the number and code to the complainant's phone and e-mail (outbox)."""
     payload = json.dumps({"case_number": case.number, "query_code": code}).encode()
-    for channel, recipient in ((OutboxChannel.sms, sub.complainant.phone),
+    phone = sub.complainant.phone if case.phone_verified_via in VERIFIED_VIA else None  # never an unverified number
+    for channel, recipient in ((OutboxChannel.sms, phone),
                                (OutboxChannel.email, sub.complainant.email)):
         if not recipient:
             continue

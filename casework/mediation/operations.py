@@ -146,7 +146,7 @@ def turn_into_complaint(session: Session, services: Services, case: Case, catego
                      phone=c.decrypt_text(case.agent_phone_enc, "case.agent.phone"))
                if case.agent_name_enc is not None else None),
     )
-    receipt = submit_case(session, services, sub, channel=channel)
+    receipt = submit_case(session, services, sub, channel=channel, phone_verified=case.phone_verified_via)
     now = services.clock()
     med.followup_case_id = receipt.case_id
     text = (f"Mediation did not succeed; it has been turned into complaint {receipt.case_number}."

@@ -95,6 +95,8 @@ def queue_case_update(session: Session, services: Services, case: Case, event: E
     ):
         if blob is None:
             continue
+        if channel is OutboxChannel.sms and case.phone_verified_via == "unverified":
+            continue  # nobody proved the number: nothing is sent to it (issue 19)
         queue_message(
             session, services, dedupe_key=f"case:{case.id}:event:{event.id}:{channel.value}",
             case=case, channel=channel, template=template, locale=case.locale,

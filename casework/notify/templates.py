@@ -39,6 +39,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "[Changtong] Your case has been filed. Case number $case_number, query code $query_code. "
                "Keep them to check the status."),
     },
+    # the code that proves a phone number (casework.verify): the code only, nothing of a case
+    "verify_code": {
+        "zh_CN": ("验证码", "【畅通】验证码 $code，5 分钟内有效。请勿告诉他人。"),
+        "en": ("Verification code", "[Changtong] Your code is $code, valid for 5 minutes. Do not tell anyone."),
+    },
     "case_update": {
         "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码查询。"),
         "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it with your case number and query code."),
@@ -99,6 +104,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 # placeholders a template cannot do without: the recipient needs them to look anything up
 REQUIRED: dict[str, frozenset[str]] = {
     "case_receipt": frozenset({"case_number", "query_code"}),
+    "verify_code": frozenset({"code"}),
     "respondent_invite": frozenset({"case_number", "respondent_code"}),
 }
 

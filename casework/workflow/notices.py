@@ -43,7 +43,9 @@ def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
     def send(ctx: Ctx, event: Event) -> None:
         case: Case = ctx.case
         c = ctx.services.cipher
-        applicant = None if case.anonymous else c.decrypt_text(case.complainant_phone_enc, "case.complainant.phone")
+        # an unproved number gets nothing (issue 19)
+        applicant = None if case.anonymous or case.phone_verified_via == "unverified" else c.decrypt_text(
+            case.complainant_phone_enc, "case.complainant.phone")
         for who, phone in (("applicant", _mobile(applicant)), ("respondent", respondent_mobile(ctx))):
             if phone:
                 queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:{template}:{who}",

@@ -10,6 +10,7 @@ from casework.accounts.models import Role
 from casework.cases.models import IntakeReceipt
 from casework.db import utcnow
 from tests.web.test_desk import post_move, signed_in
+from tests.phone_codes import post_filing
 from tests.web.test_public_pages import form_data, open_form
 
 LANG = re.compile(r'<a href="(/lang/[^"]+)" lang=')
@@ -30,7 +31,7 @@ def switch(client, page):
 
 def filed(client):
     csrf, token, _ = open_form(client)
-    resp = client.post("/file/complaint", data=form_data(csrf, token))
+    resp = post_filing(client, "/file/complaint", form_data(csrf, token))
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     return resp, NUMBER.search(html).group(1), CODE.search(html).group(1)

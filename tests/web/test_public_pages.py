@@ -54,9 +54,9 @@ def test_language_switch_is_not_an_open_redirect(client):
     assert client.get("/lang/en?next=//evil.example/").headers["Location"] == "/"
 
 
-def test_filing_a_complaint_shows_number_and_code_once(client, db):
+def test_filing_a_complaint_shows_number_and_code_once(client, db, post_filing):
     csrf, token, _ = open_form(client)
-    resp = client.post("/file/complaint", data=form_data(csrf, token))
+    resp = post_filing(client, "/file/complaint", form_data(csrf, token))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     number = re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', html).group(1)
@@ -70,7 +70,7 @@ def test_filing_a_complaint_shows_number_and_code_once(client, db):
     assert case_count(db) == 1
 
 
-def test_errors_come_back_beside_their_fields_with_everything_kept(client, db):
+def test_errors_come_back_beside_their_fields_with_everything_kept(client, db, post_filing):
     csrf, token, _ = open_form(client)
     resp = client.post("/file/complaint", data=form_data(
         csrf, token, title="短", **{"complainant.phone": "010-12345678"},
@@ -84,7 +84,7 @@ def test_errors_come_back_beside_their_fields_with_everything_kept(client, db):
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html and "<script>alert" not in html
     assert "凭证.png" in html  # the file is kept for the next try
     assert case_count(db) == 0
-    ok = client.post("/file/complaint", data=form_data(csrf, token))
+    ok = post_filing(client, "/file/complaint", form_data(csrf, token))
     assert ok.status_code == 200 and 'id="case-number"' in ok.get_data(as_text=True)
     with db.session_scope(write=False) as s:
         case = s.scalar(select(Case))
@@ -155,15 +155,15 @@ def test_anonymous_report_form_files_without_identity(client, db):
         assert case.anonymous and case.complainant_phone_enc is None
 
 
-def file_one(client):
+def file_one(client, post_filing):
     csrf, token, _ = open_form(client)
-    html = client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)
+    html = post_filing(client, "/file/complaint", form_data(csrf, token)).get_data(as_text=True)
     return (re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', html).group(1),
             re.search(r'id="query-code"[^>]*>([0-9A-Z-]+)<', html).group(1), csrf)
 
 
-def test_status_page_with_number_and_code(client):
-    number, code, csrf = file_one(client)
+def test_status_page_with_number_and_code(client, post_filing):
+    number, code, csrf = file_one(client, post_filing)
     resp = client.post("/track", data={"csrf_token": csrf, "number": number, "code": code.lower().replace("-", " ")})
     assert resp.status_code == 303
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -171,8 +171,8 @@ def test_status_page_with_number_and_code(client):
     assert "13800138000" not in html
 
 
-def test_wrong_code_and_unknown_number_look_the_same(client):
-    number, code, csrf = file_one(client)
+def test_wrong_code_and_unknown_number_look_the_same(client, post_filing):
+    number, code, csrf = file_one(client, post_filing)
     wrong = client.post("/track", data={"csrf_token": csrf, "number": number, "code": "AAAA-BBBB-CCCC-DDDD"})
     unknown = client.post("/track", data={"csrf_token": csrf, "number": "TS2026010100000", "code": code})
     assert wrong.status_code == unknown.status_code == 404
@@ -182,15 +182,15 @@ def test_wrong_code_and_unknown_number_look_the_same(client):
     assert client.get(f"/track/{number}").status_code == 302
 
 
-def test_lookups_are_throttled_per_case_number_only(client, app):
-    number, code, csrf = file_one(client)
+def test_lookups_are_throttled_per_case_number_only(client, app, post_filing):
+    number, code, csrf = file_one(client, post_filing)
     for _ in range(10):
         assert client.post("/track", data={"csrf_token": csrf, "number": number, "code": "AAAA"}).status_code == 404
     limited = client.post("/track", data={"csrf_token": csrf, "number": number, "code": "AAAA"})
     assert limited.status_code == 429 and "尝试次数过多" in limited.get_data(as_text=True)
     # only failures are refused: the complainant's right code still opens the case
     assert client.post("/track", data={"csrf_token": csrf, "number": number, "code": code}).status_code == 303
-    other, other_code, _ = file_one(client)
+    other, other_code, _ = file_one(client, post_filing)
     assert client.post("/track", data={"csrf_token": csrf, "number": other, "code": other_code}).status_code == 303
 
 

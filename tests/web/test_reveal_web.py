@@ -13,6 +13,7 @@ from PIL import Image, PngImagePlugin
 from sqlalchemy import func, select
 
 from casework.accounts.models import Role
+from tests.phone_codes import post_filing
 from casework.audit.models import AuditEntry
 from casework.cases.models import Attachment, Case, Event, EventKind
 from tests.web.test_admin_routing import login_as
@@ -39,7 +40,7 @@ def file_report(client, *, files=None, slug="report", category="illegal_fees") -
             "complainant.name": "李四", "complainant.phone": PHONE, "privacy_consent": "1"}
     if files:
         data["attachments"] = files
-    resp = client.post(f"/file/{slug}", data=data, content_type="multipart/form-data")
+    resp = post_filing(client, f"/file/{slug}", data, content_type="multipart/form-data")
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     return re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', resp.get_data(as_text=True)).group(1)
 

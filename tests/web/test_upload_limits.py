@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from casework.cases.models import Attachment, Case
 from casework.context import Services
 from casework.intake.operations import STAGED_FOR, sweep_staged
+from tests.phone_codes import post_filing
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -79,8 +80,8 @@ def test_a_token_the_server_did_not_issue_to_this_browser_stages_and_files_nothi
         assert counts(db) == before, forged
     # the fresh token it was given works
     fresh = TOKEN.search(html).group(1)
-    resp = client.post("/file/complaint", content_type="multipart/form-data", data=form(
-        csrf, fresh, attachments=[(io.BytesIO(png()), "凭证.png")]))
+    resp = post_filing(client, "/file/complaint", form(
+        csrf, fresh, attachments=[(io.BytesIO(png()), "凭证.png")]), content_type="multipart/form-data")
     assert resp.status_code == 200 and counts(db) == (before[0] + 1, before[1] + 1)
 
 

@@ -117,9 +117,13 @@ def create_case():
     power_of_attorney = _power_of_attorney(data, errors)
     if errors:
         return _unprocessable(errors)
+    verified, refused = _phone_proof(session, data, sub)
+    if refused is not None:
+        return refused
     try:
         receipt = ops.submit_case(session, svc, sub, channel=Channel.api, idempotency_key=idem,
-                                  idempotency_digest=digest, power_of_attorney=power_of_attorney)
+                                  idempotency_digest=digest, power_of_attorney=power_of_attorney,
+                                  phone_verified=verified)
     except ops.KeyReused:  # another request under the key won the race
         return _unprocessable({"Idempotency-Key": [_(idempotency.REUSED)]})
     return _created(receipt)
@@ -147,6 +151,68 @@ def _power_of_attorney(data: dict, errors: dict):
         errors.setdefault("agent.power_of_attorney", []).append(tr(rej.message))
         return None
 
+
+def _client_user():
+    """The staff user of a registered API client's token (Authorization: Bearer …), or None."""
+    from casework.accounts.operations import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    return user_for_token(db_session(), header[7:].strip()) if header.startswith("Bearer ") else None
+
+
+def _phone_proof(session, data: dict, sub):
+    """How the complainant's number is proved (issue 19): a verification's id and code
+    (``sms``), a registered client vouching (``api_client``), or not at all (the case is filed,
+    nothing is ever sent to the number); and an error answer, or None."""
+    from web import phone_verify
+    from web.requestdb import keep_on_error
+
+    if not sub.complainant.phone or sub.anonymous:
+        return None, None
+    proof = data.get("verification")
+    if proof is not None:
+        if not isinstance(proof, dict) or not isinstance(proof.get("id"), str) or not isinstance(proof.get("code"), str):
+            return None, _unprocessable({"verification": [_("Give the verification as {\"id\": …, \"code\": …}.")]})
+        checked = phone_verify.check(session, proof["id"], sub.complainant.phone, proof["code"])
+        if not checked.ok:
+            keep_on_error()  # the wrong code is counted
+            status = 429 if checked.reason == "dead" else 422
+            return None, (jsonify({"errors": {"verification": [phone_verify.checked_text(checked, sub.complainant.phone, None)]},
+                                   "tries_left": checked.tries_left}), status)
+        from casework.verify.service import use
+
+        use(checked.verification, services())
+        return "sms", None
+    if data.get("phone_verified_by_client") is True:
+        if _client_user() is None:
+            return None, _unprocessable({"phone_verified_by_client": [_(
+                "Only a registered API client (with its token) may vouch for a phone number.")]})
+        return "api_client", None
+    return None, None
+
+
+@bp.post("/verifications")
+def create_verification():
+    """Send a 6-digit code by SMS to a mainland mobile number; the answer is the verification's
+    id, to send with the code when filing (``verification``)."""
+    from casework.intake.validation import normalize_mobile
+    from casework.verify.service import CODE_MINUTES, Refused
+    from web import phone_verify
+
+    data = request.get_json(silent=True) if request.is_json else None
+    phone = normalize_mobile(data.get("phone", "")) if isinstance(data, dict) and isinstance(data.get("phone"), str) else None
+    if phone is None:
+        return _unprocessable({"phone": [_("Please give a mainland China mobile number (11 digits, e.g. 13800138000).")]})
+    header = request.headers.get("Authorization", "")
+    client = _client_user()
+    client_key = f"api-client:{header[7:].strip()}" if client is not None else None
+    try:
+        verification = phone_verify.send(db_session(), phone=phone, purpose="api", locale=current_locale(),
+                                         client_key=client_key)
+    except Refused as refused:
+        return (jsonify({"error": {"status": 429, "message": phone_verify.refused_text(refused)}}), 429,
+                {"Retry-After": str(refused.retry_after)})
+    return jsonify({"id": verification.id, "expires_in": CODE_MINUTES * 60, "resend_after": 60}), 201
 
 
 def _created(receipt):

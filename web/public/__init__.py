@@ -5,3 +5,4 @@ from web.public import respond  # noqa: F401
 from web.public import stats  # noqa: F401
 from web.public import documents  # noqa: F401
 from web.public import receipt  # noqa: F401
+from web.public import mine  # noqa: F401

@@ -31,6 +31,7 @@ from casework.registry.lookup import search_associations
 from casework.search.similar import open_matters
 from sqlalchemy import select
 
+from web import phone_verify
 from web.i18n import current_locale, tr, tr_errors
 from web.public.blueprint import bp
 from web.requestdb import db_session, keep_on_error, services
@@ -93,7 +94,7 @@ def _categories(case_type: CaseType):
     ))
 
 
-def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None):
+def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None, verify=None):
     session = db_session()
     selected = None
     code = clean_text(values.get("association")).upper()  # no NUL or control characters reach a query
@@ -115,6 +116,7 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         max_files=services().settings.max_files,
         max_mb=services().settings.max_file_bytes // (1024 * 1024),
         notice=notice,
+        verify=verify,
         locale=current_locale(),
         limits=LIMITS,
     ), status
@@ -210,9 +212,58 @@ def file_submit(slug: str):
         keep_on_error()  # the staged files wait for the next try
         return _render(case_type, values, token, errors=errors, status=422,
                        notice=_("Please correct the fields marked below. Nothing you entered has been lost."))
+    verified = None
+    if sub.complainant.phone and not sub.anonymous:
+        # the number is proved with a code sent to it before the case is filed (issue 19)
+        step = _phone_step(session, case_type, values, token, sub.complainant.phone, action)
+        if step is not None:
+            return step
+        verified = "sms"
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
-                              idempotency_key=token, staging_token=token)
+                              idempotency_key=token, staging_token=token, phone_verified=verified)
     return _shown(token, receipt)
+
+
+def _phone_step(session, case_type, values, token, phone: str, action: str):
+    """None when the form carries the right code for this number; otherwise the form again,
+    everything typed and staged kept, with the code box: a code just sent, or why not."""
+    from casework.privacy.masking import mask_phone
+    from casework.verify.service import Refused
+
+    key = phone_verify.browser_key()
+    vid = request.form.get("verification_id", "")[:32]
+    code = request.form.get("verify_code", "")
+    box = {"id": vid, "masked": mask_phone(phone)}
+
+    def again(status, errors=None, notice=None):
+        keep_on_error()  # the staged files and a wrong code's count are kept
+        return _render(case_type, values, token, errors=errors, status=status, notice=notice, verify=box)
+
+    if phone_verify.proved(phone) and action != "resend":
+        return None  # this browser proved the number in the last 30 minutes (a second case)
+    if vid and code.strip() and action != "resend":
+        checked = phone_verify.check(session, vid, phone, code)
+        if checked.ok:
+            from casework.verify.service import use
+
+            use(checked.verification, services())
+            phone_verify.remember(phone)
+            return None
+        if checked.reason in ("wrong", "dead"):
+            return again(429 if checked.reason == "dead" else 422,
+                         errors={"verify_code": [phone_verify.checked_text(checked, phone, key)]})
+        vid = ""  # expired, or sent to another number: a new code
+    elif vid and action != "resend":
+        return again(422, errors={"verify_code": [_("Enter the 6-digit code from the SMS.")]})
+    try:
+        verification = phone_verify.send(session, phone=phone, purpose="intake", locale=current_locale(),
+                                         client_key=key)
+    except Refused as refused:
+        return again(429, errors={"verify_code": [phone_verify.refused_text(refused)]})
+    box["id"] = verification.id
+    return _render(case_type, values, token, verify=box, notice=_(
+        "We sent a 6-digit code by SMS to %(phone)s. Enter it below and send the form again to file your case.",
+        phone=box["masked"]))
 
 
 @bp.get("/file/<slug>/receipt")

@@ -1,0 +1,69 @@
+"""The JSON API proves a phone number with a code (POST /api/v1/verifications), or a registered
+client vouches for it, or the case is filed with the number unverified and nothing is sent to it
+(issue 19)."""
+import json
+
+from sqlalchemy import func, select
+
+from casework.accounts.models import Role
+from casework.cases.models import Case
+from casework.notify.models import OutboxMessage
+from tests.web.test_desk_api import auth, token_for
+
+BODY = {
+    "type": "complaint", "association": "51100000500009247D", "category": "forced_membership",
+    "title": "强制入会并收取会费", "description": "协会要求我公司必须入会，并收取会费两万元，否则不予办理证明。",
+    "complainant": {"name": "张三", "phone": "13800138000"}, "privacy_consent": True,
+}
+
+
+def post(client, url, data, **headers):
+    return client.post(url, data=json.dumps(data), content_type="application/json", headers=headers)
+
+
+def the_case(db, number):
+    with db.session_scope(write=False) as s:
+        case = s.scalar(select(Case).where(Case.number == number))
+        sms = s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.case_id == case.id, OutboxMessage.channel == "sms"))
+        return case, sms
+
+
+def test_a_verification_code_files_a_verified_number(client, db, sms_code):
+    sent = post(client, "/api/v1/verifications", {"phone": "138 0013 8000"})
+    assert sent.status_code == 201
+    vid = sent.get_json()["id"]
+    assert sent.get_json()["expires_in"] == 300
+    wrong = post(client, "/api/v1/cases", {**BODY, "verification": {"id": vid, "code": "99999x"}})
+    assert wrong.status_code == 422 and wrong.get_json()["tries_left"] == 4
+    filed = post(client, "/api/v1/cases", {**BODY, "verification": {"id": vid, "code": sms_code()}})
+    assert filed.status_code == 201
+    case, sms = the_case(db, filed.get_json()["case_number"])
+    assert case.phone_verified_via == "sms" and sms == 1  # the receipt went to the proved number
+    again = post(client, "/api/v1/verifications", {"phone": "13800138000"})
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) <= 60
+
+
+def test_without_proof_the_case_is_filed_unverified_and_nothing_is_sent(client, db):
+    filed = post(client, "/api/v1/cases", BODY)
+    assert filed.status_code == 201 and filed.get_json()["query_code"]  # the code is only in the response
+    case, sms = the_case(db, filed.get_json()["case_number"])
+    assert case.phone_verified_via == "unverified" and case.phone_verified_at is None and sms == 0
+    # a stranger may not vouch
+    refused = post(client, "/api/v1/cases", {**BODY, "phone_verified_by_client": True})
+    assert refused.status_code == 422 and "phone_verified_by_client" in refused.get_json()["errors"]
+
+
+def test_a_registered_client_vouches_for_the_number(client, db, make_staff):
+    token = token_for(db, make_staff("miit", Role.handler))
+    filed = post(client, "/api/v1/cases", {**BODY, "phone_verified_by_client": True}, **auth(token))
+    assert filed.status_code == 201
+    case, sms = the_case(db, filed.get_json()["case_number"])
+    assert case.phone_verified_via == "api_client" and sms == 1
+
+
+def test_the_openapi_document_describes_verifications(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/verifications" in doc["paths"]
+    props = doc["components"]["schemas"]
+    assert any("verification" in json.dumps(v) for v in props.values())

@@ -1,0 +1,69 @@
+"""我的诉求 (issue 19): a phone number and a fresh SMS code list that number's cases, newest first,
+and open each without its query code; never another number's, an unproved one's or an anonymous one."""
+import json
+import re
+
+from sqlalchemy import select
+
+from casework.cases.models import Case
+from tests.phone_codes import VERIFICATION
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(client, sms_code, phone="13800138000"):
+    page = client.get("/mine").get_data(as_text=True)
+    csrf = CSRF.search(page).group(1)
+    asked = client.post("/mine", data={"csrf_token": csrf, "phone": phone, "action": "send"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "138****8000" in html
+    vid = VERIFICATION.search(html).group(1)
+    done = client.post("/mine", data={"csrf_token": csrf, "phone": phone, "verification_id": vid,
+                                      "verify_code": sms_code(phone), "action": "check"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/mine")
+    return csrf
+
+
+def test_my_cases_lists_only_this_numbers_proved_cases_and_opens_them(client, db, file_case, sms_code):
+    first = file_case(title="第一件投诉会费问题")
+    second = file_case(title="第二件投诉会费问题")
+    other = file_case(complainant={"name": "李四", "phone": "13900139000"})
+    anonymous = file_case(type="report", category="illegal_fees", anonymous=True, complainant=None)
+    unproved = client.post("/api/v1/cases", data=json.dumps({  # filed through the API by anyone: not proved
+        "type": "complaint", "association": "51100000500009247D", "category": "forced_membership",
+        "title": "别人用我的号码提交", "description": "协会要求我公司必须入会，并收取会费两万元，否则不予办理证明。",
+        "complainant": {"name": "王五", "phone": "13800138000"}, "privacy_consent": True}),
+        content_type="application/json").get_json()["case_number"]
+    assert client.get("/mine/" + first.case_number).status_code == 302  # not signed in
+
+    sign_in(client, sms_code)
+    html = client.get("/mine").get_data(as_text=True)
+    listed = re.findall(r'<span class="code">([A-Z0-9]+)</span>', html)
+    assert listed == [second.case_number, first.case_number]  # newest first
+    for hidden in (other.case_number, anonymous.case_number, unproved):
+        assert hidden not in html
+    assert "待受理" in html
+
+    opened = client.get("/mine/" + first.case_number)
+    assert opened.status_code == 303
+    status = client.get(opened.headers["Location"])
+    assert status.status_code == 200 and first.case_number in status.get_data(as_text=True)
+    assert client.get("/mine/" + other.case_number).status_code == 404
+    assert client.get(f"/track/{other.case_number}").status_code == 302  # still needs its code
+
+
+def test_a_wrong_code_does_not_sign_in(client, db, file_case, sms_code):
+    file_case()
+    csrf = CSRF.search(client.get("/mine").get_data(as_text=True)).group(1)
+    html = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000"}).get_data(as_text=True)
+    vid = VERIFICATION.search(html).group(1)
+    wrong = "000000" if sms_code() != "000000" else "111111"
+    resp = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000", "verification_id": vid,
+                                      "verify_code": wrong, "action": "check"})
+    assert resp.status_code == 422 and "还可以再试 4 次" in resp.get_data(as_text=True)
+    assert 'id="mine-cases"' not in client.get("/mine").get_data(as_text=True)
+
+
+def test_home_and_track_link_to_my_cases(client):
+    assert 'href="/mine"' in client.get("/").get_data(as_text=True)
+    assert 'href="/mine"' in client.get("/track").get_data(as_text=True)

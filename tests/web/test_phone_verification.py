@@ -1,0 +1,86 @@
+"""Filing with a phone number proves it first with a code sent by SMS (issue 19)."""
+import re
+
+from sqlalchemy import func, select
+
+from casework.cases.models import Case
+from casework.notify.models import OutboxMessage
+from tests.web.test_public_pages import form_data, open_form, png_bytes
+
+VID = re.compile(r'name="verification_id" value="([^"]*)"')
+
+
+def cases(db):
+    with db.session_scope(write=False) as s:
+        found = list(s.scalars(select(Case)))
+        for c in found:
+            c.attached = len(c.attachments)
+        return found
+
+
+def receipts(db):
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == "case_receipt"))
+
+
+def test_the_form_sends_a_code_keeps_what_was_typed_and_files_with_the_right_code(client, db, sms_code):
+    csrf, token, _ = open_form(client)
+    first = client.post("/file/complaint", data=form_data(csrf, token, title="会费问题投诉",
+                                                          attachments=(__import__("io").BytesIO(png_bytes()), "凭证.png")),
+                        content_type="multipart/form-data")
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and cases(db) == []
+    assert "138****8000" in html and "13800138000" in html  # masked in the message, kept in the field
+    assert 'value="会费问题投诉"' in html and "凭证.png" in html  # typed and staged: kept
+    vid = VID.search(html).group(1)
+    code = sms_code()
+    assert re.fullmatch(r"\d{6}", code)
+    done = client.post("/file/complaint", data=form_data(csrf, token, title="会费问题投诉", verification_id=vid,
+                                                         verify_code=code))
+    assert done.status_code == 200 and "查询码" in done.get_data(as_text=True)
+    [case] = cases(db)
+    assert case.phone_verified_via == "sms" and case.phone_verified_at is not None
+    assert case.complainant_phone_hash and case.attached == 1
+    assert receipts(db) == 1  # the receipt goes to the proved number
+
+
+def test_five_wrong_codes_kill_the_code_and_say_when_to_retry(client, db, sms_code):
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    right = sms_code()
+    wrong = "000000" if right != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        resp = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
+        assert resp.status_code == 422
+        assert f"还可以再试 {left} 次" in resp.get_data(as_text=True)
+    last = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
+    html = last.get_data(as_text=True)
+    assert last.status_code == 429 and "错误次数过多" in html and "15 分钟后" in html
+    # the right code is refused too now, and no new code is sent for a while
+    again = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=right))
+    assert again.status_code == 429 and cases(db) == []
+    resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
+    assert resend.status_code == 429 and "分钟后" in resend.get_data(as_text=True)
+    assert sms_code() == right  # nothing new went out
+
+
+def test_a_new_code_is_refused_within_a_minute(client, db, sms_code):
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    first = sms_code()
+    resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
+    html = resend.get_data(as_text=True)
+    assert resend.status_code == 429 and "不到一分钟" in html and "秒后" in html
+    assert sms_code() == first
+    # the code already sent still files the case
+    done = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=first))
+    assert done.status_code == 200 and len(cases(db)) == 1
+
+
+def test_an_anonymous_report_asks_for_no_code(client, db):
+    csrf, token, _ = open_form(client, "report")
+    resp = client.post("/file/report", data=form_data(csrf, token, anonymous="1", category="illegal_fees",
+                                                      **{"complainant.name": "", "complainant.phone": ""}))
+    assert resp.status_code == 200 and 'name="verification_id"' not in resp.get_data(as_text=True)
+    [case] = cases(db)
+    assert case.anonymous and case.complainant_phone_hash is None and case.phone_verified_via is None

@@ -1,0 +1,111 @@
+"""我的诉求: with a phone number and a fresh SMS code, the cases filed with that number (issue 19).
+
+The number is found by its keyed hash on the case (case.complainant_phone_hash), so it stays
+encrypted. Only cases whose number was proved when they were filed are listed (a code sent to
+it, or a registered client vouching): a case filed with someone else's unproved number is not
+shown to that number's holder. Never an anonymous report. Signing in lasts 30 minutes in this
+browser's signed session; each case listed opens without its query code (web.public.opened).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import abort, redirect, render_template, request, session as browser, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casework.cases.models import Case
+from casework.cases.numbers import normalize_number
+from casework.intake.operations import VERIFIED_VIA
+from casework.intake.validation import normalize_mobile
+from casework.privacy.masking import mask_phone
+from casework.verify.service import Refused, phone_hash, use
+from web import phone_verify
+from web.i18n import current_locale
+from web.public.blueprint import bp
+from web.public.opened import APPLICANT, MINUTES, grant
+from web.requestdb import db_session, keep_on_error, services
+
+SIGNED_IN = "mine"  # the signed session's key: the number's hash and when it was proved
+
+
+def _signed_in() -> str | None:
+    held = browser.get(SIGNED_IN)
+    if not isinstance(held, dict) or not isinstance(held.get("at"), (int, float)):
+        return None
+    if held["at"] <= time.time() - MINUTES * 60:
+        browser.pop(SIGNED_IN, None)
+        return None
+    return held.get("hash")
+
+
+def _cases(number_hash: str) -> list[Case]:
+    return list(db_session().scalars(select(Case).where(
+        Case.complainant_phone_hash == number_hash, Case.anonymous.is_(False),
+        Case.phone_verified_via.in_(sorted(VERIFIED_VIA)),
+    ).order_by(Case.submitted_at.desc(), Case.id.desc()).limit(200)))
+
+
+def _form(phone="", verify=None, error=None, notice=None, status=200):
+    return render_template("public/mine.html", phone=phone, verify=verify, error=error, notice=notice,
+                           cases=None), status
+
+
+@bp.get("/mine")
+def mine():
+    number_hash = _signed_in()
+    if number_hash is None:
+        return _form()
+    return render_template("public/mine.html", cases=_cases(number_hash), phone="", verify=None,
+                           error=None, notice=None)
+
+
+@bp.post("/mine")
+def mine_submit():
+    raw = request.form.get("phone", "")
+    phone = normalize_mobile(raw)
+    if phone is None:
+        return _form(raw, error=_("Please give a mainland China mobile number (11 digits, e.g. 13800138000)."),
+                     status=422)
+    key = phone_verify.browser_key()
+    vid = request.form.get("verification_id", "")[:32]
+    code = request.form.get("verify_code", "")
+    box = {"id": vid, "masked": mask_phone(phone)}
+    session = db_session()
+    if vid and request.form.get("action") != "resend":
+        if not code.strip():
+            return _form(phone, box, _("Enter the 6-digit code from the SMS."), status=422)
+        checked = phone_verify.check(session, vid, phone, code)
+        if checked.ok:
+            use(checked.verification, services())
+            phone_verify.remember(phone)
+            browser[SIGNED_IN] = {"hash": phone_hash(services(), phone), "at": time.time()}
+            return redirect(url_for("public.mine"), code=303)
+        keep_on_error()  # the wrong code is counted
+        return _form(phone, box, phone_verify.checked_text(checked, phone, key),
+                     status=429 if checked.reason == "dead" else 422)
+    try:
+        verification = phone_verify.send(session, phone=phone, purpose="mine", locale=current_locale(), client_key=key)
+    except Refused as refused:
+        return _form(phone, box if vid else None, phone_verify.refused_text(refused), status=429)
+    box["id"] = verification.id
+    return _form(phone, box, notice=_("We sent a 6-digit code by SMS to %(phone)s.", phone=box["masked"]))
+
+
+@bp.get("/mine/<number>")
+def mine_open(number: str):
+    """Open one of the listed cases: granted as if its query code had been typed."""
+    number_hash = _signed_in()
+    if number_hash is None:
+        return redirect(url_for("public.mine"))
+    number = normalize_number(number)
+    if not any(c.number == number for c in _cases(number_hash)):
+        abort(404)
+    grant(APPLICANT, number)
+    return redirect(url_for("public.status", number=number), code=303)
+
+
+@bp.post("/mine/leave")
+def mine_leave():
+    browser.pop(SIGNED_IN, None)
+    return redirect(url_for("public.mine"), code=303)
