@@ -8,7 +8,7 @@ Everything is the script's own, on free ports, in one temporary directory remove
 ``postgres`` user when started as root), a redis-server, two Celery worker processes
 (prefork, concurrency 1; the first also runs beat with dispatch and search every second) and
 gunicorn with two sync workers serving ``web.wsgi:app``; all from the same settings (notices
-to the FileSink under data_dir/notices, search in Whoosh under data_dir/search).
+to the encrypted FileSink under data_dir/notices, search in Whoosh under data_dir/search).
 
 A. ``--submissions`` cases through ``POST /api/v1/cases`` from ``--clients`` threads, each
    with its own Idempotency-Key and a phone number (a receipt SMS is queued). Mid-way the
@@ -375,7 +375,7 @@ def check(stack: Stack, loads: list[Load]) -> dict:
     by_key = Counter(k for _, _, k in rows)
     db_numbers = {n for _, n, _ in rows}
     ids = {i for i, _, _ in rows}
-    files = [p.stem for p in (stack.data_dir / "notices" / "sms").glob("*.json")]
+    files = [p.stem for p in (stack.data_dir / "notices" / "sms").glob("*.notice")]
     receipts = Counter()
     file_ids = set()
     for stem in files:
