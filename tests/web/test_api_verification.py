@@ -2,6 +2,7 @@
 client vouches for it, or the case is filed with the number unverified and nothing is sent to it
 (issue 19)."""
 import json
+import re
 
 from sqlalchemy import func, select
 
@@ -67,3 +68,16 @@ def test_the_openapi_document_describes_verifications(client):
     assert "/api/v1/verifications" in doc["paths"]
     props = doc["components"]["schemas"]
     assert any("verification" in json.dumps(v) for v in props.values())
+
+
+def test_the_desk_shows_how_the_number_was_verified(app, client, db, make_staff):
+    from tests.web.test_contact_reveal import signed_in
+
+    verified = post(client, "/api/v1/cases", {**BODY, "phone_verified_by_client": True},
+                    **auth(token_for(db, make_staff("miit", Role.handler)))).get_json()["case_number"]
+    unverified = post(client, "/api/v1/cases", BODY).get_json()["case_number"]
+    handler = signed_in(app, db, make_staff("miit", Role.handler))
+    shown = handler.get(f"/desk/cases/{verified}").get_data(as_text=True)
+    assert re.search(r'id="phone-verified">\s*由提交案件的接口客户端担保', shown)
+    shown = handler.get(f"/desk/cases/{unverified}").get_data(as_text=True)
+    assert re.search(r'id="phone-verified">\s*未验证：不向该号码发送短信', shown)
