@@ -102,3 +102,21 @@ def sign_in(page, base, username, then="/desk", landing=None):
     page.get_by_label("密码").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(re.compile(landing or rf".*{re.escape(then)}$"))
+
+
+@pytest.fixture
+def sms_step(app):
+    """After a filing form was sent: when it asks for the SMS code (issue 19), type the code the
+    outbox holds for ``phone`` (the notice worker does not run in browser tests) and send it."""
+    from tests.phone_codes import app_code
+
+    def step(page, phone="13800138000"):
+        page.wait_for_load_state()
+        box = page.locator("#verify_code")
+        if box.count() == 0:
+            return
+        box.fill(app_code(app, phone))
+        page.locator("button[name=action][value=submit]").click()
+        page.wait_for_load_state()
+
+    return step

@@ -33,7 +33,7 @@ def check_status(page, base, number, code):
     page.wait_for_url(re.compile(rf".*/track/{number}$"))
 
 
-def test_complaint_in_chinese_with_attachment(phone, live_server, evidence):
+def test_complaint_in_chinese_with_attachment(phone, live_server, evidence, sms_step):
     page = phone
     page.goto(live_server + "/")
     page.get_by_role("link", name=re.compile("我要投诉")).click()
@@ -43,10 +43,11 @@ def test_complaint_in_chinese_with_attachment(phone, live_server, evidence):
     page.get_by_label("标题").fill("强制入会并收取会费")
     page.get_by_label("具体情况").fill("协会要求我公司必须入会，并收取会费两万元，否则不予出具证明。")
     page.locator("#attachments").set_input_files(str(evidence))
-    page.get_by_label("姓名").fill("张三")
-    page.get_by_label("手机号码").fill("138 0013 8000")
+    page.locator("#complainant-name").fill("张三")
+    page.locator("#complainant-phone").fill("138 0013 8000")
     page.get_by_label(re.compile("我已阅读隐私说明")).check()
     page.get_by_role("button", name="提交").click()
+    sms_step(page)  # the code sent to the phone (issue 19)
     number, code = read_receipt(page)
     assert number.startswith("TS")
     assert "只显示这一次" in page.content()
@@ -63,12 +64,12 @@ def test_form_errors_keep_everything_on_a_phone(phone, live_server):
     page.goto(live_server + "/file/complaint")
     page.get_by_label("标题").fill("短")
     page.get_by_label("具体情况").fill("<script>alert('x')</script> 协会强制收费两万元。")
-    page.get_by_label("姓名").fill("李四")
-    page.get_by_label("手机号码").fill("010-12345678")
+    page.locator("#complainant-name").fill("李四")
+    page.locator("#complainant-phone").fill("010-12345678")
     page.get_by_role("button", name="提交").click()
     assert page.locator("#title-error").is_visible()
     assert "中国大陆手机号码" in page.locator("#complainant-phone-error").inner_text()
-    assert page.get_by_label("姓名").input_value() == "李四"
+    assert page.locator("#complainant-name").input_value() == "李四"
     assert page.get_by_label("具体情况").input_value().startswith("<script>")
     # no horizontal scrolling at 360 px
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -96,7 +97,7 @@ def test_anonymous_report_in_english(phone, live_server):
 
 
 @pytest.mark.parametrize("phone", [False], indirect=True)
-def test_works_without_javascript(phone, live_server):
+def test_works_without_javascript(phone, live_server, sms_step):
     page = phone
     page.goto(live_server + "/file/mediation")
     page.get_by_label("按名称、简称或拼音首字母查找").fill("中汽协")
@@ -105,14 +106,15 @@ def test_works_without_javascript(phone, live_server):
     page.get_by_label("事项分类").select_option(label="会员间合同纠纷")
     page.get_by_label("标题").fill("货款拖欠纠纷申请调解")
     page.get_by_label("具体情况").fill("对方拖欠货款三十万元，希望通过协会调解解决。")
-    page.get_by_label("会员企业").check()
+    page.get_by_role("radio", name="会员企业", exact=True).check()
     page.get_by_label("对方名称（企业、协会或个人）").fill("某某汽车零部件有限公司")
     page.get_by_label("争议金额（元，可选）").fill("300000")
     page.get_by_label("调解请求").fill("请求对方支付拖欠的货款三十万元。")
-    page.get_by_label("姓名").fill("王五")
-    page.get_by_label("手机号码").fill("13900139000")
+    page.locator("#complainant-name").fill("王五")
+    page.locator("#complainant-phone").fill("13900139000")
     page.get_by_label(re.compile("我已阅读隐私说明")).check()
     page.get_by_role("button", name="提交").click()
+    sms_step(page, "13900139000")
     number, code = read_receipt(page)
     assert number.startswith("TJ")
     check_status(page, live_server, number, code)

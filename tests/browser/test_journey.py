@@ -34,7 +34,7 @@ def photo(tmp_path):
     return path
 
 
-def file_complaint(page, base, t, *, js=True):
+def file_complaint(page, base, t, sms_step, *, js=True):
     page.goto(base + "/file/complaint")
     page.get_by_label(t["lookup"]).fill("zgfh")
     if not js:
@@ -47,6 +47,7 @@ def file_complaint(page, base, t, *, js=True):
     page.locator("#complainant-phone").fill("13800138000")
     page.get_by_label(re.compile(t["privacy"])).check()
     page.get_by_role("button", name=t["submit"]).click()
+    sms_step(page)  # the code sent to the phone (issue 19)
     return read_receipt(page)
 
 
@@ -64,13 +65,13 @@ def timeline(page) -> str:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_file_track_add_evidence_and_urge(pages, live_server, db, services, photo, lang):
+def test_file_track_add_evidence_and_urge(pages, live_server, db, services, photo, lang, sms_step):
     t = TEXT[lang]
     page = pages(f"journey_{lang}", phone=True)  # 390 x 844
     if lang == "en":
         page.goto(live_server + "/")
         page.get_by_role("link", name="English").click()
-    number, code = file_complaint(page, live_server, t)
+    number, code = file_complaint(page, live_server, t, sms_step)
     # the receipt in the other language still shows the number and the code
     page.get_by_role("link", name=t["lang"]).click()
     page.wait_for_url(re.compile(r".*/file/complaint/receipt$"))
@@ -97,7 +98,7 @@ def test_file_track_add_evidence_and_urge(pages, live_server, db, services, phot
     assert width <= 390, f"the status page scrolls sideways on a phone: {width}px"
 
 
-def test_without_javascript_file_track_and_add_evidence(browser, live_server, request, photo):
+def test_without_javascript_file_track_and_add_evidence(browser, live_server, request, photo, sms_step):
     t = TEXT["zh"]
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                               locale="zh-CN", java_script_enabled=False)
@@ -105,7 +106,7 @@ def test_without_javascript_file_track_and_add_evidence(browser, live_server, re
     external = []
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
     try:
-        number, code = file_complaint(page, live_server, t, js=False)
+        number, code = file_complaint(page, live_server, t, sms_step, js=False)
         check_status(page, live_server, number, code)
         add_evidence(page, photo, t)
         text = timeline(page)

@@ -39,7 +39,7 @@ def no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff, request):
+def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff, request, sms_step):
     base = live_server
 
     # the applicant files on a phone
@@ -52,7 +52,7 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     applicant.get_by_label("事项分类").select_option(label="会员间合同纠纷")
     applicant.get_by_label("标题").fill("会员企业拖欠货款")
     applicant.get_by_label("具体情况").fill("我公司向某某零部件有限公司供应零部件，对方拖欠货款三十万元至今未付。")
-    applicant.get_by_label("会员企业").check()
+    applicant.get_by_role("radio", name="会员企业", exact=True).check()
     applicant.locator("#respondent-name").fill("某某零部件有限公司")
     applicant.locator("#respondent-phone").fill("13900139000")
     applicant.locator("#amount").fill("300000")
@@ -62,6 +62,7 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     applicant.get_by_label(re.compile("我已阅读隐私说明")).check()
     no_sideways_scroll(applicant)
     applicant.get_by_role("button", name="提交").click()
+    sms_step(applicant)  # the code sent to the phone (issue 19)
     number = applicant.locator("#case-number").inner_text().strip()
     code = applicant.locator("#query-code").inner_text().strip()
     assert re.fullmatch(r"TJ\d{14}", number) and re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)

@@ -73,7 +73,7 @@ def pdf_text(phone, title):
     return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
 
 
-def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_staff, request):
+def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_staff, request, sms_step):
     base = live_server
 
     # the complainant files on a phone
@@ -85,10 +85,11 @@ def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_st
     phone.get_by_label("事项分类").select_option(label="强制入会/强制摊派")
     phone.get_by_label("标题").fill("强制入会并收取会费")
     phone.get_by_label("具体情况").fill(DESCRIPTION)
-    phone.get_by_label("姓名").fill("王五")
-    phone.get_by_label("手机号码").fill("13800138000")
+    phone.locator("#complainant-name").fill("王五")
+    phone.locator("#complainant-phone").fill("13800138000")
     phone.get_by_label(re.compile("我已阅读隐私说明")).check()
     phone.get_by_role("button", name="提交").click()
+    sms_step(phone)  # the code sent to the phone (issue 19)
     number = phone.locator("#case-number").inner_text().strip()
     code = phone.locator("#query-code").inner_text().strip()
     assert re.fullmatch(r"TS\d{14}", number)
