@@ -34,7 +34,8 @@ from casework.workflow.states import FINISHED
 
 FINAL = FINISHED  # the retention period runs from the end of the case
 PERSONAL = ("complainant_name_enc", "complainant_phone_enc", "complainant_email_enc", "complainant_id_number_enc",
-            "respondent_name_enc", "respondent_phone_enc", "agent_name_enc", "agent_phone_enc")
+            "respondent_name_enc", "respondent_phone_enc", "agent_name_enc", "agent_phone_enc",
+            "complainant_phone_hash")  # the number's keyed hash: 我的诉求 no longer finds an erased case
 ERASED_NAME = "-"
 
 

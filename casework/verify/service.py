@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from limits import RateLimitItem, parse
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from casework.context import Services
@@ -118,6 +118,8 @@ def send_code(session: Session, services: Services, limiter, *, phone: str, purp
     if capped(session, services, OutboxChannel.sms, TEMPLATE, number_hash):  # the outbox's daily cap
         raise Refused("number", 24 * 3600)
     now = services.clock()
+    # a day-old verification is of no use: gone with the next code sent (they hold a number's hash)
+    session.execute(delete(PhoneVerification).where(PhoneVerification.created_at < now - timedelta(days=1)))
     code = new_code()
     vid = secrets.token_urlsafe(16)
     verification = PhoneVerification(

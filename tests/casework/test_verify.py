@@ -127,3 +127,11 @@ def test_nothing_is_ever_sent_to_an_unverified_number(db, services, submission_d
         s.flush()
         channels = sorted(m.channel.value for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)))
     assert channels == [OutboxChannel.email.value, OutboxChannel.email.value]  # the receipt and the update, no SMS
+
+
+def test_a_day_old_verification_is_deleted_with_the_next_code(session, services, limiter):
+    old = send(session, services, limiter)
+    tomorrow = replace(services, clock=lambda: services.clock() + timedelta(days=1, minutes=1))
+    send(session, tomorrow, FixedWindowRateLimiter(MemoryStorage()))
+    session.expire_all()
+    assert session.get(PhoneVerification, old.id) is None
