@@ -84,3 +84,16 @@ def test_an_anonymous_report_asks_for_no_code(client, db):
     assert resp.status_code == 200 and 'name="verification_id"' not in resp.get_data(as_text=True)
     [case] = cases(db)
     assert case.anonymous and case.complainant_phone_hash is None and case.phone_verified_via is None
+
+
+def test_the_code_box_stays_through_a_lookup_and_an_error_elsewhere(client, db, sms_code):
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    looked = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="find",
+                                                           association_q="zggt"))
+    assert VID.search(looked.get_data(as_text=True)).group(1) == vid
+    error = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=sms_code(),
+                                                          title=""))
+    assert error.status_code == 422 and VID.search(error.get_data(as_text=True)).group(1) == vid
+    done = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=sms_code()))
+    assert done.status_code == 200 and len(cases(db)) == 1

@@ -96,6 +96,12 @@ def _categories(case_type: CaseType):
 
 def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None, verify=None):
     session = db_session()
+    if verify is None and request.method == "POST" and request.form.get("verification_id"):
+        # a code was sent: a lookup, a removed file or an error elsewhere keeps its box (issue 19)
+        from casework.privacy.masking import mask_phone
+
+        verify = {"id": request.form.get("verification_id", "")[:32],
+                  "masked": mask_phone(clean_text(values.get("complainant.phone")))}
     selected = None
     code = clean_text(values.get("association")).upper()  # no NUL or control characters reach a query
     if code and code.lower() != "unknown":
