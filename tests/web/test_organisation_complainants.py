@@ -268,3 +268,16 @@ def test_a_failed_mediation_of_an_organisation_becomes_its_complaint_with_its_ag
         new = s.get(Case, receipt.case_id)
         assert (new.complainant_kind, new.organisation_name, new.organisation_credit_code) == ("organisation", FULL, CODE)
         assert services.cipher.decrypt_text(new.agent_name_enc, "case.agent.name") == "李四"
+
+
+def test_the_staff_api_and_the_respondent_see_the_organisation(client, db, make_staff, submission_data):
+    from tests.web.test_desk_api import get, token_for
+
+    poa = {"name": "授权委托书.png", "content_base64": base64.b64encode(png_bytes()).decode()}
+    number = client.post("/api/v1/cases", json=api_body(submission_data, name="李四", phone=AGENT_PHONE,
+                                                        power_of_attorney=poa)).get_json()["case_number"]
+    case = get(client, token_for(db, make_staff("miit", Role.handler)), f"/cases/{number}").get_json()
+    assert case["complainant"]["kind"] == "organisation"
+    assert case["complainant"]["organisation"] == {"name": FULL, "credit_code": CODE}
+    assert case["complainant"]["agent"] == {"name": "李*", "phone": "137****7000"}
+    assert [a["role"] for a in case["attachments"]] == ["power_of_attorney"]

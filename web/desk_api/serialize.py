@@ -94,6 +94,13 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
     if can_see_identity(actor, case):
         complainant: dict = _masked(cipher, case, "complainant")
         respondent = _masked(cipher, case, "respondent") or None
+        # who acts for whom (issue 19): the organisation in full, the agent masked
+        if case.organisation_name:
+            complainant["kind"] = "organisation"
+            complainant["organisation"] = {"name": case.organisation_name,
+                                           "credit_code": case.organisation_credit_code}
+        if case.agent_name_enc is not None:
+            complainant["agent"] = _masked(cipher, case, "agent")
     else:
         complainant, respondent = {"hidden": True}, None
     body.update({
@@ -106,7 +113,8 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
         "timeline": [_event(ev) for ev in case.events],
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size,
-             "from_staff": a.from_staff, "uploaded_at": iso(a.uploaded_at)}
+             "from_staff": a.from_staff, "uploaded_at": iso(a.uploaded_at),
+             "role": a.role}  # "power_of_attorney": an agent's 授权委托书
             for a in case.attachments
         ],
         "allowed_moves": [m.name for m in available_moves(actor, case, now)],

@@ -89,7 +89,9 @@ def respond_submit():
 
 def _render_respondent(case: Case, *, status: int = 200, values=None, errors=None, failed_move=None,
                        move_error=None):
-    applicant = masking.masked_party(services().cipher, case, "complainant", unreadable="").get("name", "")
+    # an organisation that applies is named in full (not personal data); a person masked
+    applicant = case.organisation_name or masking.masked_party(
+        services().cipher, case, "complainant", unreadable="").get("name", "")
     moves = {m.name for m in available_moves(Actor.respondent(case.id), case)}
     return render_template(
         "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
