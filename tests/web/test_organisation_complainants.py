@@ -281,3 +281,22 @@ def test_the_staff_api_and_the_respondent_see_the_organisation(client, db, make_
     assert case["complainant"]["organisation"] == {"name": FULL, "credit_code": CODE}
     assert case["complainant"]["agent"] == {"name": "李*", "phone": "137****7000"}
     assert [a["role"] for a in case["attachments"]] == ["power_of_attorney"]
+
+
+def test_the_other_party_of_a_mediation_reads_the_applying_organisations_name(app, client, db, make_staff, file_case):
+    from casework.registry.models import Association
+    from tests.web.test_mediation_web import accept, open_as_respondent, sign_in
+
+    with db.session_scope(write=False) as s:
+        caam = s.scalar(select(Association.credit_code).where(Association.name == "中国汽车工业协会"))
+    mediation = file_case(
+        type="mediation", category="member_contract", association=caam, claim="请求对方支付货款三十万元。",
+        respondent={"name": "某某零部件有限公司", "kind": "member_company", "phone": "13900139000"},
+        complainant={"kind": "organisation", "organisation": {"name": FULL, "credit_code": CODE},
+                     "name": "张三", "phone": "13800138000"})
+    sign_in(client, db, make_staff("caam-mediation", Role.unit_lead))
+    code = accept(client, mediation)
+    respondent = app.test_client()
+    assert open_as_respondent(respondent, mediation.case_number, code).status_code == 303
+    page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
+    assert FULL in page and "张三" not in page and "张*" not in page
