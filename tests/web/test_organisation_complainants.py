@@ -300,3 +300,15 @@ def test_the_other_party_of_a_mediation_reads_the_applying_organisations_name(ap
     assert open_as_respondent(respondent, mediation.case_number, code).status_code == 303
     page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
     assert FULL in page and "张三" not in page and "张*" not in page
+
+
+def test_a_refused_power_of_attorney_says_why_once_and_the_form_keeps_the_rest(client, db):
+    csrf, token, _ = open_form(client)
+    data = form_data(csrf, token, acting_as="agent", **{"agent.name": "李四", "agent.phone": AGENT_PHONE})
+    data["agent.power_of_attorney"] = (io.BytesIO(b"<script>alert(1)</script>"), "委托书.png")
+    resp = post(client, "complaint", data, content_type="multipart/form-data")
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    box = re.search(r'id="agent-power_of_attorney-field".*?</div>', html, re.S).group(0)
+    assert box.count('class="error"') == 1 and "请上传被代理人签署的授权委托书" not in box
+    assert 'value="李四"' in html and 'name="acting_as" value="agent" checked' in html

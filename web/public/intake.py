@@ -213,6 +213,8 @@ def file_submit(slug: str):
     _acting(data, token)
     data["type"] = case_type.value
     sub, domain_errors = validate_submission(session, data, locale=current_locale())
+    if "agent.power_of_attorney" in errors:  # a refused file says why: not also "attach one"
+        domain_errors.pop("agent.power_of_attorney", None)
     errors.update({k: errors.get(k, []) + v for k, v in tr_errors(domain_errors).items()})
     if errors:
         keep_on_error()  # the staged files wait for the next try
