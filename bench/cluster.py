@@ -725,8 +725,25 @@ def _query(cluster: Cluster, fn):
         db.dispose()
 
 
-def file_through_form(base_url: str) -> tuple[int, str, str]:
-    """The phone form: open it, fill it in, submit; the receipt page shows number and code."""
+def last_sms_code(cluster: "Cluster") -> str:
+    """The code of the last SMS verification queued (issue 19), as the worker would send it."""
+    import json as _json
+
+    from sqlalchemy import select
+
+    from casework.notify.models import OutboxMessage
+    from casework.privacy.crypto import Cipher
+    from casework.settings import _keyring
+
+    blob = _query(cluster, lambda s: s.scalar(select(OutboxMessage.payload_enc).where(
+        OutboxMessage.template == "verify_code").order_by(OutboxMessage.id.desc()).limit(1)))
+    keys = _keyring(cluster.service_env("web"), "CHANGTONG_PII_KEY")
+    return _json.loads(Cipher(keys).decrypt(blob, "outbox.payload"))["code"]
+
+
+def file_through_form(base_url: str, cluster: "Cluster | None" = None) -> tuple[int, str, str]:
+    """The phone form: open it, fill it in, submit, type the SMS code it asks for (issue 19);
+    the receipt page shows number and code."""
     browser = Browser(base_url)
     status, page = browser.request("GET", "/file/complaint")
     if status != 200:
@@ -738,6 +755,14 @@ def file_through_form(base_url: str) -> tuple[int, str, str]:
         "category": COMPLAINT["category"], "title": "入会后被要求缴纳高额赞助费",
         "description": "协会通知必须缴纳赞助费五万元，否则取消会员资格。", "complainant.name": "李四",
         "complainant.phone": "13900139000", "privacy_consent": "1"})
+    asked = re.search(r'name="verification_id" value="([^"]*)"', page)
+    if status == 200 and asked and cluster is not None:
+        status, page = browser.request("POST", "/file/complaint", {
+            "csrf_token": csrf, "form_token": token, "association": COMPLAINT["association"],
+            "category": COMPLAINT["category"], "title": "入会后被要求缴纳高额赞助费",
+            "description": "协会通知必须缴纳赞助费五万元，否则取消会员资格。", "complainant.name": "李四",
+            "complainant.phone": "13900139000", "privacy_consent": "1",
+            "verification_id": asked.group(1), "verify_code": last_sms_code(cluster)})
     number = re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', page)
     code = re.search(r'id="query-code"[^>]*>([0-9A-Z-]+)<', page)
     return status, number.group(1) if number else "", code.group(1) if code else ""
@@ -763,14 +788,17 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
     n1, n2 = cluster.nodes[0], cluster.nodes[-1]
 
     t = time.monotonic()
-    status, body = api("POST", n1.base_url + "/api/v1/cases", COMPLAINT,
+    # the number proved with an SMS code asked on node 2 (issue 19): the receipt then goes to it
+    _, sent = api("POST", n2.base_url + "/api/v1/verifications", {"phone": COMPLAINT["complainant"]["phone"]})
+    proof = {"verification": {"id": sent.get("id", ""), "code": last_sms_code(cluster)}}
+    status, body = api("POST", n1.base_url + "/api/v1/cases", {**COMPLAINT, **proof},
                        {"Idempotency-Key": f"cluster-{secrets.token_hex(16)}"})
     c["api_submit_status"] = status
     number, code = body.get("case_number", ""), body.get("query_code", "")
     rep.step(f"node 1: POST /api/v1/cases -> {status} {number}", t)
 
     t = time.monotonic()
-    status, number2, code2 = file_through_form(n1.base_url)
+    status, number2, code2 = file_through_form(n1.base_url, cluster)
     c["form_submit_status"], c["form_receipt_shown"] = status, bool(number2 and code2)
     rep.step(f"node 1: the phone form -> {status} {number2}", t)
 
