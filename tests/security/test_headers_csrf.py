@@ -22,7 +22,7 @@ CASE_ENDPOINTS = {"public.status", "public.respond_status", "public.track_agreem
 # the one public state-changing route without a CSRF token: JSON only (a cross-site form cannot
 # send application/json without a CORS preflight, which this site never grants), and no cookie
 # is read or needed
-JSON_ONLY = {"api.create_case", "api.case_action"}
+JSON_ONLY = {"api.create_case", "api.case_action", "api.create_verification"}
 
 
 def _directives(csp: str) -> dict[str, list[str]]:

@@ -199,7 +199,9 @@ def create_verification():
     from casework.verify.service import CODE_MINUTES, Refused
     from web import phone_verify
 
-    data = request.get_json(silent=True) if request.is_json else None
+    if not request.is_json:  # JSON only: a cross-site form cannot send it (no CSRF token here)
+        return jsonify({"error": {"status": 415, "message": _("Send the case as JSON (Content-Type: application/json).")}}), 415
+    data = request.get_json(silent=True)
     phone = normalize_mobile(data.get("phone", "")) if isinstance(data, dict) and isinstance(data.get("phone"), str) else None
     if phone is None:
         return _unprocessable({"phone": [_("Please give a mainland China mobile number (11 digits, e.g. 13800138000).")]})
