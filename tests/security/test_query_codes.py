@@ -125,7 +125,8 @@ def test_request_timing_wrong_code_and_unknown_number_in_one_class(app, db, file
 
     def ask(n):
         def go():
-            limiter.reset()  # the per-number limit would turn these into 429s; timing is the point here
+            with app.app_context():  # this app's database, whatever app was made last
+                limiter.reset()  # the per-number limit would turn these into 429s; timing is the point here
             if channel == "web":
                 resp = client.post("/track", data={"csrf_token": token, "number": n, "code": "AAAA-BBBB-CCCC-DDDD"})
             else:
@@ -140,7 +141,8 @@ def test_request_timing_wrong_code_and_unknown_number_in_one_class(app, db, file
 
 @pytest.mark.parametrize("channel", ["web", "api"])
 def test_failures_are_refused_past_the_limit_but_the_right_code_still_opens(app, db, file_case, channel):
-    limiter.reset()
+    with app.app_context():
+        limiter.reset()
     receipt = file_case()
     number, code = receipt.case_number, receipt.query_code
     stranger, owner = app.test_client(), app.test_client()
@@ -159,7 +161,8 @@ def test_failures_are_refused_past_the_limit_but_the_right_code_still_opens(app,
     assert ask(owner, number, code).status_code == (303 if channel == "web" else 200)
     # and the stranger is still refused
     assert ask(stranger, number, new_query_code()).status_code == 429
-    limiter.reset()
+    with app.app_context():
+        limiter.reset()
 
 
 def test_the_database_holds_no_query_code(app, db, file_case, act, submission_data):
