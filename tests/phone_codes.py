@@ -39,3 +39,23 @@ def post_filing(client, url, data, **kw):
     again = {k: v for k, v in data.items() if k != "attachments"}
     again.update(verification_id=found.group(1), verify_code=app_code(client.application, data.get("complainant.phone", "")))
     return client.post(url, data=again, **kw)
+
+
+def notice_folder_code(app, phone: str) -> str | None:
+    """The code as a developer reads it under `make run`: the outbox sent by the worker's own
+    dispatch (casework.notify.dispatch.dispatch_due, run here in-process) to the development
+    notice folder, whose encrypted files are read back as `changtong notices` reads them."""
+    from casework.notify.channels import FileSink
+    from casework.notify.dispatch import dispatch_due
+
+    with app.app_context():
+        from web.requestdb import database, services
+
+        svc = services()
+        dispatch_due(database(), svc)
+        sent = FileSink(svc.settings.notice_dir / "sms", svc.cipher).delivered()
+    digits = re.sub(r"\D", "", phone)
+    mine = sorted((int(n["key"].split("_")[1]), n["body"]) for n in sent  # newest outbox id last
+                  if re.sub(r"\D", "", n["to"]) == digits)
+    codes = [m.group(1) for _, body in mine if (m := re.search(r"\b(\d{6})\b", body))]
+    return codes[-1] if codes else None
