@@ -17,6 +17,7 @@ from casework.registry.models import Unit
 from casework.workflow.machine import perform
 
 from tests.web.test_admin_routing import login_as
+from tests.web.test_public_moves import opened  # noqa: F401 (a fixture)
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -27,18 +28,7 @@ def png(color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def opened(client, file_case):
-    receipt = file_case()
-    page = client.get("/track").get_data(as_text=True)
-    csrf = CSRF.search(page).group(1)
-    assert client.post("/track", data={"csrf_token": csrf, "number": receipt.case_number,
-                                       "code": receipt.query_code}).status_code == 303
-
-    def get():
-        return client.get(f"/track/{receipt.case_number}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-
-    return receipt, csrf, get
+# `opened`: a filed complaint opened on the status page, (receipt, csrf, get_page)
 
 
 def version(db, case_id):
