@@ -20,7 +20,7 @@ from casework.documents.kinds import Document
 from casework.documents.models import CaseDocument, DocumentTemplate
 from casework.documents.texts import BODY_MAX, LOCALES, REQUIRED, TEMPLATES, TITLE_MAX, placeholders
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.notify.templates import check_placeholders
 
 

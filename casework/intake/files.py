@@ -30,7 +30,7 @@ from PIL import Image
 
 from casework.i18n import Message, N_
 from casework.intake import cleaning
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.privacy.crypto import Cipher
 
 ALLOWED = {

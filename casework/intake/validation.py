@@ -21,6 +21,8 @@ from stdnum.cn import ric, uscc
 from casework.cases.models import CaseType, Category
 from casework.i18n import Message, N_
 from casework.registry.models import Association
+from casework.registry.validation import credit_code_problem
+from casework.text import clean_text  # noqa: F401 (imported from here by many)
 
 TITLE_MIN, TITLE_MAX = 4, 100
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 5000
@@ -47,7 +49,6 @@ UNKNOWN = {"", "unknown", "none", "不确定"}
 # punctuation company names carry; no markup, no digits in a person's name
 _PERSON_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ ·•.\-'])*$")
 _PARTY_NAME = re.compile(r"^[^<>{}\\]*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -97,18 +98,6 @@ Errors = dict[str, list[Message]]  # field -> its messages (a form's or a CSV ro
 def add_error(errors: Errors, name: str, msgid: str, **params: Any) -> None:
     """One more message for the field ``name``."""
     errors.setdefault(name, []).append(Message(msgid, params))
-
-
-def clean_text(value: Any, *, multiline: bool = False) -> str:
-    """NFC, no control or bidi-override characters, trimmed; newlines kept where asked."""
-    if value is None:
-        return ""
-    text = unicodedata.normalize("NFC", str(value))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not multiline:
-        text = text.replace("\n", " ").replace("\t", " ")
-    text = _CONTROL.sub("", text)
-    return text.strip()
 
 
 def as_bool(value: Any) -> bool:
@@ -304,7 +293,6 @@ def _acting(c: "_Collector", data: Mapping, case_type, anonymous: bool):
 
 
 def _organisation(c: "_Collector", section: Mapping) -> "Organisation | None":
-    from casework.registry.validation import credit_code_problem  # it imports this module
 
     name = c.text(section, "organisation.name", PARTY_MIN, PARTY_MAX)
     if name and not _PARTY_NAME.match(name):

@@ -24,7 +24,7 @@ from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
 from casework.db import Base, UTCDateTime, utcnow
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 
 LOCALES = ("zh_CN", "en")
 SUBJECT_MAX, BODY_MAX = 200, 1000

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.registry.models import Association, Unit
 from casework.registry.validation import AssociationValues, check_association, units_by_code
 

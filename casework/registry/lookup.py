@@ -17,7 +17,7 @@ from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.registry.models import Association, AssociationStatus
 
 QUERY_MAX = 100  # longer input is cut: nothing in the registry is longer to type

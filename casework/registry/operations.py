@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record, record_edit
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.registry.importer import ImportResult, Source, import_associations
 from casework.registry.models import Association, AssociationStatus, Unit
 from casework.registry.lookup import match_associations

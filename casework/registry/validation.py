@@ -25,7 +25,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 from casework.i18n import Message, N_
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.registry.models import Association, AssociationLevel, AssociationStatus, Unit, UnitKind
 from casework.registry.lookup import index_terms
 

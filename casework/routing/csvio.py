@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
 from casework.accounts.actor import Actor
-from casework.intake.validation import clean_text
+from casework.text import clean_text
 from casework.registry.importer import ImportResult, RowError, read_table
 from casework.routing.models import RoutingRule
 from casework.routing.operations_admin import (
