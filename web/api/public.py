@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from pathlib import Path
 
 from flask import Response, jsonify, request
@@ -322,8 +321,10 @@ def case_action(number: str, action: str):
     if not request.is_json:
         return _error(415, _("Send the action as JSON (Content-Type: application/json)."))
     try:
-        data = json.loads(request.get_data(cache=False) or b"")
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = request_limits.loads(request.get_data(cache=False) or b"")
+    except request_limits.JSONTooDeep:
+        return _error(400, request_limits.too_deep_message())
+    except (ValueError, UnicodeDecodeError):
         return _error(400, _("The request body is not valid JSON."))
     if not isinstance(data, dict):
         return _unprocessable({"__all__": [_("The request must be a JSON object.")]})
