@@ -44,6 +44,7 @@ from stdnum.cn import uscc
 
 from casework.text import clean_text
 from casework.registry.models import Association, Unit
+from casework.registry.pinyin import precomputed
 from casework.registry.validation import AssociationValues, check_association, units_by_code
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -118,6 +119,14 @@ def import_associations(
         result.errors.sort(key=lambda e: e.line)
         return result
 
+    with precomputed(t for row in rows for t in (row.name, row.abbreviation)):
+        _write_rows(session, rows, existing, result)
+    session.flush()
+    return result
+
+
+def _write_rows(session: Session, rows: list[AssociationValues], existing: dict[str, Association],
+                result: ImportResult) -> None:
     for i, row in enumerate(rows, 1):
         assoc = existing.get(row.credit_code)
         if assoc is None:
@@ -129,8 +138,6 @@ def import_associations(
         row.apply_to(assoc)  # a column left out of the file keeps the association's value
         if i % _FLUSH_EVERY == 0:
             session.flush()
-    session.flush()
-    return result
 
 
 # --- reading -----------------------------------------------------------------------------

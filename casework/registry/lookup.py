@@ -1,7 +1,7 @@
 """Type-ahead lookup of an association in the registry: name, abbreviation, pinyin initials, code.
 
-``pinyin_initials`` turns Chinese text into the first letters of its pinyin (中国钢铁工业协会 →
-``zggtgyxh``); ``index_terms`` stores those of an association's name and abbreviation in
+``pinyin_initials`` (casework.registry.pinyin) turns Chinese text into the first letters of its
+pinyin (中国钢铁工业协会 → ``zggtgyxh``); ``index_terms`` stores those of an association's name and abbreviation in
 ``Association.pinyin_initials`` so that a search for ``zggt`` or ``zgx`` finds it. Every
 writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
 ``index_terms`` afterwards.
@@ -9,14 +9,13 @@ writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.registry.pinyin import pinyin_initials  # noqa: F401 - the lookup's counterpart
 from casework.text import clean_text
 from casework.registry.models import Association, AssociationStatus
 
@@ -26,38 +25,6 @@ LIKE_ESCAPE = "\\"
 _PINYIN_COLUMN_MAX = 200  # Association.pinyin_initials is String(200)
 
 _ASCII_ALNUM = re.compile(r"^[a-z0-9]+$")
-
-
-def _is_cjk(ch: str) -> bool:
-    """Han characters (any block) and CJK punctuation/symbols, which carry no initial here."""
-    cp = ord(ch)
-    return (
-        0x2E80 <= cp <= 0x2FDF      # radicals supplement, Kangxi radicals
-        or 0x3000 <= cp <= 0x303F   # CJK symbols and punctuation
-        or 0x3040 <= cp <= 0x30FF   # kana (not pinyin-able; dropped)
-        or 0x3100 <= cp <= 0x31BF   # bopomofo
-        or 0x3400 <= cp <= 0x4DBF   # extension A
-        or 0x4E00 <= cp <= 0x9FFF   # unified ideographs
-        or 0xF900 <= cp <= 0xFAFF   # compatibility ideographs
-        or 0x20000 <= cp <= 0x3FFFF  # extensions B and later
-    )
-
-
-def pinyin_initials(text: str) -> str:
-    """First letters of the pinyin of ``text``, lower case; other letters and digits kept.
-
-    中国钢铁工业协会 → ``zggtgyxh``; ``中国ABC协会`` → ``zgabcxh``. Full-width forms are
-    folded (NFKC) first; punctuation, spaces and characters without a reading are dropped.
-    """
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFKC", text)
-    out: list[str] = []
-    for piece in lazy_pinyin(text, style=Style.FIRST_LETTER):
-        for ch in piece.lower():
-            if ch.isalnum() and not _is_cjk(ch):
-                out.append(ch)
-    return "".join(out)
 
 
 def index_terms(assoc: Association) -> str:

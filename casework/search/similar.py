@@ -68,15 +68,13 @@ def key_terms(case: Case, n: int = KEY_TERMS) -> list[str]:
     """The title's words and the key terms of title + description (jieba TF-IDF), as plain
     lowercase words (no query syntax can come through), without the generic words and the
     association's own name (every case of the association has those)."""
-    import jieba
-    import jieba.analyse
+    from casework.search.segment import cut_for_search, extract_tags
 
     skip = set(GENERIC_WORDS)
     name = case.association.name if case.association is not None else (case.association_hint or "")
-    skip.update(w.lower() for w in jieba.cut_for_search(name))
+    skip.update(w.lower() for w in cut_for_search(name))
     words: list[str] = []
-    for w in list(jieba.cut_for_search(case.title or "")) + \
-            jieba.analyse.extract_tags(f"{case.title}\n{case.description}", topK=n):
+    for w in cut_for_search(case.title or "") + extract_tags(f"{case.title}\n{case.description}", top_k=n):
         w = w.strip().lower()
         if len(w) >= 2 and w.isalnum() and w not in words and w not in skip:
             words.append(w)

@@ -1,5 +1,6 @@
 """What both search backends agree on: what a word is (jieba's ChineseAnalyzer: jieba search
-mode, lower case, English stop words, Porter stemming) and how a hit is shown (the case's own
+mode, lower case, English stop words, Porter stemming; the words come from
+casework.search.segment, jieba's segmentation done by jieba-rs) and how a hit is shown (the case's own
 text, HTML-escaped, with ``<mark>`` around the searched words as the only markup)."""
 from __future__ import annotations
 
@@ -7,17 +8,47 @@ import re
 from functools import lru_cache
 
 from markupsafe import escape
+from whoosh.analysis import Token, Tokenizer
+
+from casework.search.segment import tokenize_search
 
 SNIPPET_CHARS = 160
 
 _analyzer_cache = []
 
+# jieba/analyse/analyzer.py: what ChineseAnalyzer drops and keeps
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in", "is", "it",
+    "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we", "when", "will", "with",
+    "yet", "you", "your", "的", "了", "和"))
+_ACCEPTED = re.compile(r"[\u4E00-\u9FD5]+")
+
+
+class ChineseTokenizer(Tokenizer):
+    """jieba.analyse's ChineseTokenizer over casework.search.segment: the same tokens (``pos``
+    is the character offset, as there), so an index written by either reads with the other."""
+
+    def __call__(self, text, **kwargs):
+        token = Token()
+        for word, start, end in tokenize_search(text):
+            if not _ACCEPTED.match(word) and len(word) <= 1:
+                continue
+            token.original = token.text = word
+            token.pos = start
+            token.startchar = start
+            token.endchar = end
+            yield token
+
 
 def analyzer():
+    """jieba.analyse.ChineseAnalyzer(): jieba's search-mode words, lower case, without
+    STOP_WORDS, Porter-stemmed."""
     if not _analyzer_cache:
-        from jieba.analyse import ChineseAnalyzer
+        from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter
+        from whoosh.lang.porter import stem
 
-        _analyzer_cache.append(ChineseAnalyzer())
+        _analyzer_cache.append(ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+                               | StemFilter(stemfn=stem, ignore=None, cachesize=50000))
     return _analyzer_cache[0]
 
 

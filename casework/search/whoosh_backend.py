@@ -33,13 +33,16 @@ from typing import Iterable
 
 from markupsafe import Markup
 from whoosh import index
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
 from whoosh.qparser import AndGroup, FieldsPlugin, QueryParser, WildcardPlugin
-from whoosh.query import And, DateRange, Every, Not, Or, Term
+from whoosh.matching import NullMatcherClass, WrappingMatcher
+from whoosh.query import And, DateRange, Every, Not, Or, Phrase, Term, WrappingQuery
 
 from casework.cases.numbers import is_well_formed, normalize_number
 from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
-from casework.search.text import analyzer, hit_html
+from casework.search.text import analyzer, hit_html, lexemes
 
 # the searchable text of a case: its title (twice, so that a match there weighs more), the
 # association's name, the description and the public replies, in one field; one posting list
@@ -49,7 +52,11 @@ TITLE_REPEAT = 2
 log = logging.getLogger(__name__)
 WRITE_TIMEOUT = 60.0
 BUILD_LIMIT_MB = 128  # per writing process
-SCHEMA_FIELD = "text"  # an index without it was built by an earlier version: rebuilt on open
+SCHEMA_FIELD = "text"
+# an index whose stored schema lacks it was built by an earlier version: replaced on open and
+# filled again by the worker (its pickled schema names its fields)
+VERSION_FIELD = "scoped"
+SCOPED = "scoped"
 
 
 def build_procs() -> int:
@@ -69,6 +76,10 @@ def make_schema() -> Schema:
         category=ID(stored=True),
         unit=ID(stored=True),
         unit_id=STORED(),
+        # the unit's own copy of each word ("u12|会费") and of its state ("u12/closed"): a search
+        # within some units reads only those units' postings (issue 18)
+        scoped=KEYWORD(scorable=True),
+        unit_state=ID(),
         association_id=ID(stored=True),
         submitted_at=DATETIME(stored=True, sortable=True),
         text=TEXT(analyzer=analyzer()),
@@ -116,7 +127,7 @@ class WhooshBackend(SearchBackend):
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"building-{secrets.token_hex(6)}"
         path.mkdir()
-        index.create_in(str(path), make_schema())
+        FileIndex.create(FileStorage(str(path), supports_mmap=False), make_schema(), "MAIN")
         return path
 
     @staticmethod
@@ -170,19 +181,23 @@ class WhooshBackend(SearchBackend):
         return searcher
 
     def _open_fresh(self):
-        if not self.link.exists() or not self._current(index.open_dir(str(self.link))):
+        if not self.link.exists() or not self._current(self.link):
             self.root.mkdir(parents=True, exist_ok=True)
             with open(self.root / "create.lock", "a+") as fh:  # one process creates or replaces it
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 if not self.link.exists():
                     self._swap(self._finish(self._new_dir()))
-                elif not self._current(index.open_dir(str(self.link))):
+                elif not self._current(self.link):
                     self._replace_outdated()
-        return index.open_dir(str(self.link))
+        return open_index(self.link)
 
     @staticmethod
-    def _current(ix) -> bool:
-        return SCHEMA_FIELD in ix.schema.names()
+    def _current(path: Path) -> bool:
+        """Whether the index at ``path`` has this version's fields, read from the bytes of its
+        newest table of contents: unpickling an older schema would import the analyzer it
+        names (jieba's, with its dictionaries)."""
+        tocs = sorted(path.glob("_MAIN_*.toc"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+        return bool(tocs) and VERSION_FIELD.encode() in tocs[-1].read_bytes()
 
     def _replace_outdated(self) -> None:
         """An index from an earlier version (other fields): swap in an empty one and move the
@@ -198,17 +213,21 @@ class WhooshBackend(SearchBackend):
     # -- writing -----------------------------------------------------------------------------
     @staticmethod
     def _fields(doc: CaseDoc) -> dict:
+        text = "\n".join([doc.title] * TITLE_REPEAT + [doc.association_name or "", doc.description, *doc.replies])
+        key = unit_key(doc.unit_id, doc.state)
         return {
             "case_id": str(doc.case_id),
             "number": doc.number,
             "type": doc.type,
             "state": doc.state,
             "category": doc.category_code,
-            "unit": unit_key(doc.unit_id, doc.state),
+            "unit": key,
             "unit_id": doc.unit_id,
+            "scoped": " ".join(f"{key}|{word}" for word in lexemes(text) if " " not in word),
+            "unit_state": f"{key}/{doc.state}",
             "association_id": str(doc.association_id or ""),
             "submitted_at": _naive_utc(doc.submitted_at),
-            "text": "\n".join([doc.title] * TITLE_REPEAT + [doc.association_name or "", doc.description, *doc.replies]),
+            "text": text,
             "title": doc.title,
             "description": doc.description,
             "replies": "\n".join(doc.replies),
@@ -250,7 +269,7 @@ class WhooshBackend(SearchBackend):
         procs = build_procs() if procs is None else procs
         options = {"procs": procs, "multisegment": True} if procs > 1 else {}
         try:
-            writer = index.open_dir(str(path)).writer(timeout=WRITE_TIMEOUT, limitmb=BUILD_LIMIT_MB, **options)
+            writer = open_index(path).writer(timeout=WRITE_TIMEOUT, limitmb=BUILD_LIMIT_MB, **options)
             n = 0
             try:
                 for batch in batches:
@@ -290,25 +309,29 @@ class WhooshBackend(SearchBackend):
 
     # -- searching ---------------------------------------------------------------------------
     @staticmethod
-    def _filter(query: SearchQuery):
-        parts = []
+    def _keys(query: SearchQuery) -> list[str] | None:
+        """The unit keys the search is confined to (None: every case)."""
+        keys = None
         if query.unit_ids is not None:
-            allowed = [Term("unit", f"u{u}") for u in sorted(query.unit_ids)]
-            if query.include_triage:
-                allowed.append(Term("unit", "triage"))
-            parts.append(Or(allowed))
-        if query.state:
+            keys = [f"u{u}" for u in sorted(query.unit_ids)] + (["triage"] if query.include_triage else [])
+        if query.unit is not None:
+            keys = [k for k in (keys if keys is not None else [f"u{query.unit}"]) if k == f"u{query.unit}"]
+        return keys
+
+    @staticmethod
+    def _filters(query: SearchQuery, keys: list[str] | None) -> list:
+        """The filters besides the units' (the state's too when no unit confines it)."""
+        parts = []
+        if query.state and keys is None:
             parts.append(Term("state", query.state))
         if query.type:
             parts.append(Term("type", query.type))
         if query.category:
             parts.append(Term("category", query.category))
-        if query.unit is not None:
-            parts.append(Term("unit", f"u{query.unit}"))
         if query.date_from or query.date_to:
             parts.append(DateRange("submitted_at", _naive_utc(query.date_from), _naive_utc(query.date_to),
                                    endexcl=True))
-        return And(parts) if parts else None
+        return parts
 
     def _parse(self, schema, text: str):
         text = (text or "").strip()
@@ -322,34 +345,59 @@ class WhooshBackend(SearchBackend):
         return parser.parse(text)
 
     @staticmethod
-    def _count(searcher, q, filter_q, results) -> tuple[int, bool]:
-        """(matches up to COUNT_CAP, whether there are more), within the same filter."""
-        if results.has_exact_length():
-            n = len(results)
-            return min(n, COUNT_CAP), n > COUNT_CAP
+    def _count(searcher, q) -> tuple[int, bool]:
+        """(matches up to COUNT_CAP, whether there are more)."""
         n = 0
-        for _ in searcher.docs_for_query(And([q, filter_q]) if filter_q is not None else q):
+        for _ in searcher.docs_for_query(q):
             n += 1
             if n > COUNT_CAP:
                 return COUNT_CAP, True
         return n, False
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Words, ranked (BM25F), or without words the newest first. Within some units (a
+        handler's view, or a unit chosen), each word is read from those units' own postings
+        (``scoped``) and the state from theirs (``unit_state``): the search costs what those
+        units' matches cost, however many cases other units hold. Every filter is a clause of
+        the query itself, not a set of allowed documents built from the whole index."""
         per_page = max(1, min(query.per_page, 100))
         page = max(1, query.page)
         if query.sees_nothing:
             return SearchResult([], 0, page, per_page)
         searcher = self._searcher()
-        q = self._parse(searcher.schema, query.text)
+        words = self._parse(searcher.schema, query.text)
         number = case_number(query.text)
+        keys = self._keys(query)
+        if keys is not None and not keys:
+            return SearchResult([], 0, page, per_page)
+        if keys is None:
+            q = words
+        elif isinstance(words, Every):
+            q = _any([Term("unit_state", f"{k}/{query.state}") if query.state else Term("unit", k) for k in keys])
+        else:
+            q = _scoped(words, keys)
+            if not _confined(words):  # e.g. "NOT 会费": it would match other units' cases
+                q = And([q, _quiet(_any([Term("unit", k) for k in keys]))])
+            if query.state:
+                q = And([q, _quiet(_any([Term("unit_state", f"{k}/{query.state}") for k in keys]))])
         if number is not None:  # a case number typed: that case, besides any text that says it
-            q = Or([q, Term("number", number)])
-        filter_q = self._filter(query)
-        # no words: newest first; words: ranked (BM25F), skipping blocks that cannot make the page
+            found = Term("number", number)
+            if keys is not None:
+                found = And([found, _any([Term("unit", k) for k in keys])])
+                if query.state:
+                    found = And([found, Term("state", query.state)])
+            q = Or([q, found])
+        filters = self._filters(query, keys)
+        if filters:
+            q = And([q, *map(_quiet, filters)])
+        # no words: newest first; words: ranked, skipping blocks that cannot make the page
         order = {} if query.text.strip() else {"sortedby": "submitted_at", "reverse": True}
-        results = searcher.search(q, filter=filter_q, limit=page * per_page, **order)
-        total, more = self._count(searcher, q, filter_q, results)
-        terms = positive_terms(q)
+        results = searcher.search(q, limit=page * per_page, **order)
+        if results.has_exact_length():
+            total, more = min(len(results), COUNT_CAP), len(results) > COUNT_CAP
+        else:
+            total, more = self._count(searcher, q)
+        terms = positive_terms(words)
         hits = []
         for hit in results[(page - 1) * per_page:page * per_page]:
             title, snip = hit_html(terms, hit["title"], hit["description"], hit.get("replies", ""),
@@ -362,6 +410,75 @@ class WhooshBackend(SearchBackend):
                 score=float(hit.score or 0.0),
                 title_html=Markup(title), snippet_html=Markup(snip)))
         return SearchResult(hits, total, page, per_page, more=more)
+
+
+class _Quiet(WrappingQuery):
+    """A clause that only filters: it adds nothing to a hit's score (a constant would flatten
+    the ranking that casework.search.similar cuts at a share of the best score). Not
+    ConstantScoreQuery: that reads every id of its clause into a list first (all cases of a
+    date range), and takes a score of 0 for "none given" (1.0)."""
+
+    def matcher(self, searcher, context=None):
+        m = self.child.matcher(searcher, context)
+        return m if isinstance(m, NullMatcherClass) else _QuietMatcher(m)
+
+
+class _QuietMatcher(WrappingMatcher):
+    def _replacement(self, newchild):
+        return _QuietMatcher(newchild)
+
+    def supports_block_quality(self):
+        return False
+
+    def score(self):
+        return 0.0
+
+
+def _quiet(q):
+    return _Quiet(q)
+
+
+def _any(parts: list):
+    return parts[0] if len(parts) == 1 else Or(parts)
+
+
+def _confined(q) -> bool:
+    """Whether every document ``q`` matches must contain one of its (positive) words: then the
+    scoped words alone confine it to the units; otherwise (a NOT alone, an unknown node) the
+    units are ANDed in as well."""
+    from whoosh.query import AndMaybe, AndNot, Require
+
+    if isinstance(q, (Term, Phrase)):
+        return q.fieldname == SCHEMA_FIELD
+    if isinstance(q, (AndNot, AndMaybe)):
+        return _confined(q.a)
+    if isinstance(q, Require):
+        return _confined(q.a) or _confined(q.b)
+    if isinstance(q, And):
+        return any(_confined(c) for c in q.children())
+    if isinstance(q, Or):
+        return bool(q.subqueries) and all(_confined(c) for c in q.children())
+    return False
+
+
+def _scoped(q, keys: list[str]):
+    """``q`` with each word of the text read from these units' own postings: ``会费`` becomes
+    ``u12|会费`` (OR ``u13|会费`` …); a phrase keeps its positions from the text and is found
+    among the documents that have each of its words in these units."""
+    if isinstance(q, Term) and q.fieldname == SCHEMA_FIELD:
+        text = q.text if isinstance(q.text, str) else q.text.decode("utf-8")
+        return _any([Term(SCOPED, f"{k}|{text}", boost=q.boost) for k in keys])
+    if isinstance(q, Phrase) and q.fieldname == SCHEMA_FIELD:
+        return And([*(_scoped(Term(SCHEMA_FIELD, w), keys) for w in q.words), q])
+    return q.apply(lambda child: _scoped(child, keys))
+
+
+def open_index(path: Path):
+    """The index at ``path`` with this version's schema (never unpickling the stored one: an
+    index written with jieba's analyzer has the same words, see casework.search.segment) and
+    without memory-mapping its files: mapped segment files count in every worker's memory
+    (~2.4× the index on disk per worker after a few searches), read ones stay in the page cache."""
+    return FileIndex(FileStorage(str(path), supports_mmap=False), schema=make_schema(), indexname="MAIN")
 
 
 def _reopen(ix, old):

@@ -1,0 +1,99 @@
+"""A search within one unit reads that unit's matches, not the platform's (issue 18): the
+Whoosh backend's matchers are watched while a handler searches, and every document they stop
+at is counted. With the unit's cases a hundredth of the word's matches, no document of another
+unit may be touched; before, every match of the word in the whole index was walked and
+dropped by a filter of allowed documents."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.mcore import ListMatcher
+
+from casework.search.backend import CaseDoc, SearchQuery
+from casework.search.whoosh_backend import WhooshBackend
+
+UNIT, OTHERS = 1, (2, 3, 4)
+T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+def _doc(case_id: int, unit: int, state: str, title: str) -> CaseDoc:
+    return CaseDoc(case_id=case_id, number=f"TS2026010{case_id:09d}"[:16], type="complaint", state=state,
+                   category_code="fees", unit_id=unit, association_id=1, association_name="中国测试协会",
+                   submitted_at=T0 + timedelta(minutes=case_id), title=title,
+                   description="协会强制入会并收取会费，请依法处理。")
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    """1,800 cases of three other units and 6 of ours, all saying 会费, interleaved as cases
+    arrive; one segment, so that the matchers' document numbers are the index's."""
+    backend = WhooshBackend(tmp_path_factory.mktemp("scope") / "search")
+    docs, ours = [], []
+    for i in range(1, 1807):
+        if i % 300 == 0:
+            unit = UNIT
+            ours.append(i)
+        else:
+            unit = OTHERS[i % 3]
+        docs.append(_doc(i, unit, "closed" if i % 2 else "accepted", "收取会费问题"))
+    backend.index_cases(docs)
+    assert len(backend._searcher().reader().leaf_readers()) == 1
+    backend.ours = ours
+    return backend
+
+
+@pytest.fixture
+def touched(monkeypatch):
+    """Every document number a posting matcher stops at, by the term it reads."""
+    seen: set[int] = set()
+
+    def watch(cls, name):
+        original = getattr(cls, name)
+
+        def wrapper(self, *args, **kwargs):
+            out = original(self, *args, **kwargs)
+            if self.is_active():
+                seen.add(self.id())
+            return out
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    for cls in (W3LeafMatcher, ListMatcher):
+        for name in ("next", "skip_to", "reset"):
+            watch(cls, name)
+    return seen
+
+
+def _units_of(backend, docnums):
+    searcher = backend._searcher()
+    return [searcher.stored_fields(n).get("unit") for n in docnums]
+
+
+def test_a_units_search_touches_no_other_units_cases(backend, touched):
+    result = backend.search(SearchQuery(text="会费", unit_ids=frozenset({UNIT})))
+    assert sorted(h.case_id for h in result.hits) == backend.ours
+    assert result.total == len(backend.ours) and not result.more
+    others = [u for u in _units_of(backend, touched) if u != f"u{UNIT}"]
+    assert others == [], f"the search stopped at {len(others)} cases of other units"
+
+
+def test_a_units_search_with_a_state_touches_no_other_units_cases(backend, touched):
+    result = backend.search(SearchQuery(text="会费", unit_ids=frozenset({UNIT}), state="accepted"))
+    assert sorted(h.case_id for h in result.hits) == [i for i in backend.ours if i % 2 == 0]
+    others = [u for u in _units_of(backend, touched) if u != f"u{UNIT}"]
+    assert others == []
+
+
+def test_a_not_alone_stays_within_the_unit(backend):
+    """"NOT 会费" has no word to confine it: the units are still part of the query."""
+    result = backend.search(SearchQuery(text="NOT 评比", unit_ids=frozenset({UNIT})))
+    assert sorted(h.case_id for h in result.hits) == backend.ours
+
+
+def test_a_supervisor_still_sees_every_match_counted_to_the_cap(backend):
+    result = backend.search(SearchQuery(text="会费", unit_ids=None))
+    assert result.more and result.total == 1000
+    two = backend.search(SearchQuery(text="会费", unit_ids=frozenset({UNIT, OTHERS[0]})))
+    assert two.total == len(backend.ours) + sum(1 for i in range(1, 1807) if i % 300 and i % 3 == 0)
