@@ -36,6 +36,31 @@ def pytest_configure(config):
                     "then the tests again.", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+def _reads_database_env(path: Path, _seen: dict = {}) -> bool:  # noqa: B006 - a per-run cache
+    if path not in _seen:
+        _seen[path] = "TEST_DATABASE_URL" in path.read_text(encoding="utf-8")
+    return _seen[path]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL pass (TEST_DATABASE_URL on PostgreSQL, the second half of `make test`) runs
+    only the tests that reach a database: those taking the ``database_url`` fixture (``db``,
+    ``app``, ``client``… all do), those marked ``postgres`` and those whose module reads
+    TEST_DATABASE_URL itself. The others ran identically on SQLite a moment before."""
+    if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        return
+    keep, dropped = [], []
+    for item in items:
+        if ("database_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres") is not None
+                or _reads_database_env(Path(str(item.fspath)))):
+            keep.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def needs_service(reason: str):
     """Skip outside CI only; in CI a missing service is a failure, not a skip."""
     if IN_CI:
@@ -125,13 +150,11 @@ def _isolation(request):
         return
     database: Database = request.getfixturevalue("db")
     emptied = request.getfixturevalue("_emptied_after_commits")
-    limits_before = _limits_generation()
     if request.node.get_closest_marker("commits"):
         yield
         with database.engine.begin() as conn:
             for table in emptied:
                 conn.execute(text(f'DELETE FROM "{table}"'))
-        _forget_cached_limits(limits_before)
         return
     from web.cli import main as cli_main
 
@@ -148,8 +171,7 @@ def _isolation(request):
             yield
         finally:
             mp.undo()
-            outer.rollback()
-            _forget_cached_limits(limits_before)
+            outer.rollback()  # the reference version goes back with it: the cached copy is reloaded
 
 
 class JoinedSession(Session):
@@ -187,21 +209,6 @@ def _cli_app(database: Database):
     from web.app import create_app
 
     return create_app(Settings.from_env(), database=database)
-
-
-def _limits_generation() -> int:
-    from casework.deadlines import limits
-
-    return limits._generation[0]
-
-
-def _forget_cached_limits(since: int) -> None:
-    """The time limits and calendar are cached per process until one of their rows changes:
-    drop what a test that changed them put there (its rows are gone)."""
-    from casework.deadlines import limits
-
-    if limits._generation[0] != since:
-        limits._cache.clear()
 
 
 @pytest.fixture(scope="session")
