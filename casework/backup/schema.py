@@ -24,6 +24,8 @@ EXCLUDED = {
     "intake_receipt": "receipts shown again to a replayed submit for ten minutes; transient",
     "search_document": "the PostgreSQL search index: rebuilt from the cases after a restore",
     "rate_limit_counter": "rate-limit windows of a few minutes (casework.ratelimit); transient",
+    "reference_version": "the stamp of the cached reference data (casework.reference): the restore's own "
+                         "writes set a new one",
 }
 
 # the kind a column is written as, by its type; the first match wins (a Float is a Numeric)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Mapping
 
 import holidays
@@ -65,9 +66,10 @@ class Computation:
 class WorkingCalendar:
     def __init__(self, overrides: Mapping[date, tuple[bool, str]] | None = None,
                  confirmed_years: Mapping[int, bool] | None = None):
-        # date -> (working?, note), set by an administrator
-        self.overrides = dict(overrides or {})
-        self.confirmed = dict(confirmed_years or {})
+        # date -> (working?, note), set by an administrator; read-only (a calendar is shared by the
+        # requests of a process, casework.reference)
+        self.overrides = MappingProxyType(dict(overrides or {}))
+        self.confirmed = MappingProxyType(dict(confirmed_years or {}))
 
     def is_confirmed(self, year: int) -> bool:
         if year in self.confirmed:

@@ -1,19 +1,21 @@
 """Deadlines of a case's stages: the administrator's time limits on the working calendar.
 
-``Deadlines.load(session)`` reads the limits and calendar overrides once; ``due`` gives
-the end of a stage (23:59:59 Beijing time on its last day) and ``explain`` says how.
+``Deadlines.load(session)`` gives the limits and calendar overrides of the current reference
+version (read once per version and process, casework.reference); ``due`` gives the end of a
+stage (23:59:59 Beijing time on its last day) and ``explain`` says how.
 The statutory defaults below seed the table and serve where it has no row.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Mapping
 
-from time import monotonic
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework import reference
 from casework.cases.models import CaseType
 from casework.cases.numbers import CHINA
 from casework.deadlines.calendar import Computation, WorkingCalendar, china_date
@@ -126,23 +128,14 @@ def seed_time_limits(session: Session) -> int:
     return added
 
 
-CACHE_SECONDS = 30.0
-_cache: dict = {}
-_generation = [0]
-
-
-@event.listens_for(Session, "after_flush")
-def _invalidate(session, _ctx) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, (TimeLimit, CalendarOverride, CalendarYear)):
-            _generation[0] += 1
-            return
-
-
 class Deadlines:
-    def __init__(self, limits: dict[tuple[CaseType | None, Stage], Limit], calendar: WorkingCalendar):
-        self.limits = limits
+    """The time limits and the working calendar of one version of the reference data: shared by
+    every request of a process (casework.reference), so never changed once made."""
+
+    def __init__(self, limits: Mapping[tuple[CaseType | None, Stage], Limit], calendar: WorkingCalendar):
+        self.limits = MappingProxyType(dict(limits))
         self.calendar = calendar
+        self._due: dict[tuple[CaseType, Stage, date], datetime] = {}  # due() by its arguments
 
     @classmethod
     def defaults(cls) -> "Deadlines":
@@ -150,18 +143,9 @@ class Deadlines:
 
     @classmethod
     def load(cls, session: Session) -> "Deadlines":
-        """The limits and calendar, cached per process for CACHE_SECONDS; a change made in
-        this process (admin page, CLI, tests) is seen at once, one made by another
-        process within CACHE_SECONDS."""
-        key = (str(session.get_bind().engine.url), _generation[0])
-        hit = _cache.get(key)
-        now = monotonic()
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        loaded = cls._load(session)
-        _cache.clear()
-        _cache[key] = (now, loaded)
-        return loaded
+        """The limits and calendar of the reference version this session sees: one SELECT of the
+        version, the rows read again only after one of them changed (in any process)."""
+        return reference.current(session).part("deadlines", cls._load, session)
 
     @classmethod
     def _load(cls, session: Session) -> "Deadlines":
@@ -180,7 +164,13 @@ class Deadlines:
         return self.calendar.compute(china_date(start), lim.amount, working_days=lim.working_days)
 
     def due(self, case_type: CaseType, stage: Stage, start: datetime) -> datetime:
-        return end_of_day(self.explain(case_type, stage, start).end)
+        key = (case_type, stage, china_date(start))
+        found = self._due.get(key)
+        if found is None:
+            if len(self._due) > DUE_KEPT:
+                self._due.clear()
+            found = self._due[key] = end_of_day(self.explain(case_type, stage, start).end)
+        return found
 
     def extend_by_pause(self, due_at: datetime, paused_from: datetime, resumed_at: datetime,
                         *, working_days: bool = True) -> datetime:
@@ -205,6 +195,9 @@ class Deadlines:
     def pause_counts_working_days(self, case_type: CaseType, stage: Stage | None) -> bool:
         """Whether a pause of this stage's clock is counted in working days (as the stage is)."""
         return stage is None or self.limit(case_type, stage).working_days
+
+
+DUE_KEPT = 4096  # due() results kept per Deadlines (stage ends by start day: a few hundred a year)
 
 
 def end_of_day(day) -> datetime:

@@ -1,32 +1,35 @@
 """Filing a case: the one operation every intake channel calls.
 
-``submit_case`` stores the case, its first event, its attachments and the notices to the
-complainant in one transaction (it flushes; the caller commits). A replayed submission
-(same idempotency key) returns the first one's receipt instead of filing again.
+``submit_case`` stores the case, its first events, its attachments and the notices to the
+complainant in one transaction (it writes and flushes; the caller commits). A replayed
+submission (same idempotency key) returns the first one's receipt instead of filing again.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-
 import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from casework.cases.models import (
-    ActorKind, Attachment, Case, CaseState, Channel, Event, EventKind, IntakeReceipt,
+    ActorKind, Attachment, Case, CaseState, CaseType, Channel, Event, EventKind, IntakeReceipt,
 )
 from casework.cases.numbers import new_case_number
 from casework.context import Services
 from casework.db import as_utc
 from casework.intake.files import CleanFile
 from casework.intake.validation import Submission
+from casework import reference
 from casework.notify.models import OutboxChannel
 from casework.notify.queue import new_message
 from casework.privacy.codes import hash_code, new_query_code
+from casework.routing.operations import Routed
 
 NUMBER_ATTEMPTS = 8
 VERIFIED_VIA = frozenset({"sms", "api_client"})  # case.phone_verified_via of a proved number
@@ -40,12 +43,17 @@ class Receipt:
     # None when a replay comes after the receipt expired: the code was shown once already
     query_code: str | None
     replayed: bool = False
+    # of a case just filed (None on a replay): its type, and the channels a copy of the receipt
+    # was queued on
+    case_type: CaseType | None = None
+    notices: frozenset[OutboxChannel] | None = None
 
 
 def stage_file(session: Session, services: Services, token: str | None, clean: CleanFile, *,
-               role: str | None = None, case_id: int | None = None) -> Attachment:
+               role: str | None = None, case_id: int | None = None, flush: bool = True) -> Attachment:
     """Keep a checked upload under the form's token until the case is filed (or file it with
-    ``case_id`` at once); ``role`` marks an agent's power of attorney."""
+    ``case_id`` at once); ``role`` marks an agent's power of attorney. ``flush=False`` leaves
+    the row to the caller's flush."""
     key = services.files.new_key()
     services.files.put(key, "orig", clean.original)
     services.files.put(key, "staff", clean.staff_copy)
@@ -56,7 +64,8 @@ def stage_file(session: Session, services: Services, token: str | None, clean: C
         uploaded_at=services.clock(),
     )
     session.add(att)
-    session.flush()
+    if flush:
+        session.flush()
     return att
 
 
@@ -128,122 +137,182 @@ def submit_case(
 ) -> Receipt:
     """``phone_verified``: how the complainant's phone number was proved, ``sms`` (a code sent
     to it, casework.verify) or ``api_client`` (a registered client vouched); otherwise the number
-    is kept as unverified and nothing is ever sent to it (issue 19)."""
-    if idempotency_key:
-        existing = find_receipt(session, services, idempotency_key, idempotency_digest)
-        if existing is not None:
-            return existing
+    is kept as unverified and nothing is ever sent to it (issue 19).
 
+    Cheap by design (issue 18; ``tests/casework/test_intake_budget.py`` holds it to its statement
+    budget): the number, the code, the ciphertexts, the routing decision and the deadline are
+    made first, from the cached reference data (casework.reference) and without a query; then
+    the reference version is read, the first statement of the write transaction (on SQLite the
+    one that takes the write lock), and the routing is made again only if it changed; then the
+    case goes in with its state, unit and clock in one INSERT (``ON CONFLICT DO NOTHING``: a
+    taken number is drawn again, a key already used returns that case's receipt), its events in
+    one more, and whatever ORM rows the rarer parts add (a mediation, an agent's power of
+    attorney, notices, the receipt of a keyed request) in the one flush at the end."""
     now = services.clock()
     cipher = services.cipher
     who = services.party_cipher(sub.type)  # a report's identity: its own key
     code = new_query_code()
-    for attempt in range(NUMBER_ATTEMPTS):
-        number = new_case_number(sub.type, now)
-        case = Case(
-            number=number, type=sub.type, state=CaseState.received, channel=channel,
-            association_id=sub.association_id, association_hint=sub.association_hint,
-            category_id=sub.category_id, title=sub.title, description=sub.description,
-            anonymous=sub.anonymous, locale=sub.locale, idempotency_key=idempotency_key,
-            idempotency_digest=idempotency_digest if idempotency_key else None,
-            query_code_hash=hash_code(services.settings.query_pepper, number, code),
-            submitted_at=now, updated_at=now,
-            complainant_name_enc=who.encrypt_text(sub.complainant.name, "case.complainant.name"),
-            complainant_phone_enc=who.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
-            complainant_email_enc=who.encrypt_text(sub.complainant.email, "case.complainant.email"),
-            complainant_id_number_enc=who.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
-            complainant_kind=sub.complainant_kind,
-        )
-        if sub.organisation is not None:
-            case.organisation_name = sub.organisation.name
-            case.organisation_credit_code = sub.organisation.credit_code
-        if sub.agent is not None:
-            case.agent_name_enc = who.encrypt_text(sub.agent.name, "case.agent.name")
-            case.agent_phone_enc = who.encrypt_text(sub.agent.phone, "case.agent.phone")
-        if sub.complainant.phone and not sub.anonymous:
-            from casework.verify.service import phone_hash
+    snapshot = reference.cached(session)
+    plan = _route(session, snapshot, sub, now)
+    values = dict(
+        type=sub.type, channel=channel,
+        association_id=sub.association_id, association_hint=sub.association_hint,
+        category_id=sub.category_id, title=sub.title, description=sub.description,
+        anonymous=sub.anonymous, locale=sub.locale, idempotency_key=idempotency_key,
+        idempotency_digest=idempotency_digest if idempotency_key else None,
+        submitted_at=now, updated_at=now,
+        complainant_name_enc=who.encrypt_text(sub.complainant.name, "case.complainant.name"),
+        complainant_phone_enc=who.encrypt_text(sub.complainant.phone, "case.complainant.phone"),
+        complainant_email_enc=who.encrypt_text(sub.complainant.email, "case.complainant.email"),
+        complainant_id_number_enc=who.encrypt_text(sub.complainant.id_number, "case.complainant.id_number"),
+        complainant_kind=sub.complainant_kind,
+        organisation_name=sub.organisation.name if sub.organisation is not None else None,
+        organisation_credit_code=sub.organisation.credit_code if sub.organisation is not None else None,
+        agent_name_enc=who.encrypt_text(sub.agent.name, "case.agent.name") if sub.agent is not None else None,
+        agent_phone_enc=who.encrypt_text(sub.agent.phone, "case.agent.phone") if sub.agent is not None else None,
+        respondent_name_enc=(cipher.encrypt_text(sub.respondent.name, "case.respondent.name")
+                             if sub.respondent is not None else None),
+        respondent_phone_enc=(cipher.encrypt_text(sub.respondent.phone, "case.respondent.phone")
+                              if sub.respondent is not None else None),
+        complainant_phone_hash=None, phone_verified_via=None, phone_verified_at=None,
+    )
+    if sub.complainant.phone and not sub.anonymous:
+        from casework.verify.service import phone_hash
 
-            case.complainant_phone_hash = phone_hash(services, sub.complainant.phone)
-            case.phone_verified_via = phone_verified if phone_verified in VERIFIED_VIA else "unverified"
-            case.phone_verified_at = now if case.phone_verified_via != "unverified" else None
-        if sub.respondent is not None:
-            case.respondent_name_enc = cipher.encrypt_text(sub.respondent.name, "case.respondent.name")
-            case.respondent_phone_enc = cipher.encrypt_text(sub.respondent.phone, "case.respondent.phone")
-        try:
-            with session.begin_nested():
-                session.add(case)
-                session.flush()
-            break
-        except IntegrityError:
-            if idempotency_key:
+        via = phone_verified if phone_verified in VERIFIED_VIA else "unverified"
+        values.update(complainant_phone_hash=phone_hash(services, sub.complainant.phone), phone_verified_via=via,
+                      phone_verified_at=now if via != "unverified" else None)
+
+    if session.new or session.deleted:  # rows the caller added first go in first
+        session.flush()
+    with session.no_autoflush:  # the caller's pending updates (a spent SMS code) ride in the one flush
+        fresh = reference.current(session)  # the write transaction's first statement
+        if fresh is not snapshot:  # the reference data changed since: route on what is current now
+            plan = _route(session, fresh, sub, now)
+        values.update(state=plan.state, unit_id=plan.unit_id, stage=plan.stage, stage_started_at=now,
+                      due_at=plan.due_at)
+        insert = _insert_case(session.get_bind().dialect.name)
+        for _attempt in range(NUMBER_ATTEMPTS):
+            number = new_case_number(sub.type, now)
+            values.update(number=number, query_code_hash=hash_code(services.settings.query_pepper, number, code))
+            case_id = session.execute(insert, values).scalar()
+            if case_id is not None:
+                break
+            if idempotency_key:  # the key's case exists (a replay, or the same submission racing itself)
                 existing = find_receipt(session, services, idempotency_key, idempotency_digest)
-                if existing is not None:  # the same submission won a race with itself
+                if existing is not None:
                     return existing
-            if attempt == NUMBER_ATTEMPTS - 1:
-                raise
-    session.add(Event(
-        case=case, created_at=now, actor_kind=ActorKind.public, kind=EventKind.submitted,
-        to_state=CaseState.received, summary=f"{sub.type.value} submitted via {channel.value}",
-        data={"channel": channel.value, "anonymous": sub.anonymous},
-    ))
+            # else the number was taken: draw another
+        else:
+            raise RuntimeError(f"no free case number after {NUMBER_ATTEMPTS} draws")
+        return _file(session, services, sub, case_id, number, code, plan, values, now, channel=channel,
+                     idempotency_key=idempotency_key, staging_token=staging_token,
+                     power_of_attorney=power_of_attorney)
+
+
+def _file(session, services, sub: Submission, case_id: int, number: str, code: str, plan: Routed, values: dict,
+          now, *, channel: Channel, idempotency_key, staging_token, power_of_attorney) -> Receipt:
+    """The case's row is in: its events, files, mediation, notices and receipt, one flush."""
+    events = [_event(case_id, now, ActorKind.public, EventKind.submitted, None, CaseState.received,
+                     f"{sub.type.value} submitted via {channel.value}",
+                     {"channel": channel.value, "anonymous": sub.anonymous})]
     if power_of_attorney is not None and sub.agent is not None:  # the API's: filed with the case
         from casework.intake.validation import POWER_OF_ATTORNEY
 
-        stage_file(session, services, None, power_of_attorney, role=POWER_OF_ATTORNEY, case_id=case.id)
-    if staging_token and sub.agent is None:  # a power of attorney staged before "本人" was chosen stays out
+        stage_file(session, services, None, power_of_attorney, role=POWER_OF_ATTORNEY, case_id=case_id,
+                   flush=False)
+    if staging_token:
         from casework.intake.validation import POWER_OF_ATTORNEY
 
-        for att in session.scalars(select(Attachment).where(
-                Attachment.staging_token == staging_token, Attachment.role == POWER_OF_ATTORNEY)):
-            services.files.delete(att.storage_key)
-            session.delete(att)
-        session.flush()
-    if staging_token:
-        n = session.execute(
+        filed = session.execute(
             update(Attachment).where(Attachment.staging_token == staging_token)
-            .values(case_id=case.id, staging_token=None)
-        ).rowcount
+            .values(case_id=case_id, staging_token=None)
+            .returning(Attachment.id, Attachment.role, Attachment.storage_key)
+        ).all()
+        # a power of attorney staged before "本人" was chosen stays out
+        stray = [(att_id, key) for att_id, role, key in filed if role == POWER_OF_ATTORNEY and sub.agent is None]
+        if stray:
+            session.execute(delete(Attachment).where(Attachment.id.in_([att_id for att_id, _ in stray])))
+            for _att_id, key in stray:
+                services.files.delete(key)
+        n = len(filed) - len(stray)
         if n:
-            session.add(Event(
-                case=case, created_at=now, actor_kind=ActorKind.public,
-                kind=EventKind.attachment_added, summary=f"{n} attachment(s) filed with the case",
-                data={"count": n},
-            ))
+            events.append(_event(case_id, now, ActorKind.public, EventKind.attachment_added, None, None,
+                                 f"{n} attachment(s) filed with the case", {"count": n}))
+    events.append(_event(case_id, now, ActorKind.system, EventKind.routed, CaseState.received, plan.to_state,
+                         plan.summary, plan.data))
+    session.execute(sa.insert(Event.__table__), events)
     if sub.mediation is not None:
         from casework.mediation.models import Mediation, RespondentKind
 
-        session.add(Mediation(case_id=case.id, respondent_kind=RespondentKind(sub.mediation.respondent_kind),
+        session.add(Mediation(case_id=case_id, respondent_kind=RespondentKind(sub.mediation.respondent_kind),
                               claim=sub.mediation.claim, amount=sub.mediation.amount))
-        session.flush()
-        session.refresh(case, ["mediation"])
-
-    from casework.routing.operations import route_new_case
-
-    route_new_case(session, services, case)
-    _queue_receipt_notices(session, services, case, code, sub)
+    sent = _queue_receipt_notices(session, services, case_id, number, code, sub, values["phone_verified_via"], now)
     if idempotency_key:
         session.execute(delete(IntakeReceipt).where(IntakeReceipt.expires_at < now))
         session.add(IntakeReceipt(
-            idempotency_key=idempotency_key, case_id=case.id,
-            query_code_enc=cipher.encrypt_text(code, f"receipt:{case.number}"),
+            idempotency_key=idempotency_key, case_id=case_id,
+            query_code_enc=services.cipher.encrypt_text(code, f"receipt:{number}"),
             expires_at=now + timedelta(minutes=services.settings.receipt_minutes),
         ))
     session.flush()
-    session.flush()
-    return Receipt(case.id, case.number, case.state, code)
+    return Receipt(case_id, number, plan.state, code, case_type=sub.type, notices=sent)
 
 
-def _queue_receipt_notices(session, services, case: Case, code: str, sub: Submission) -> None:
-    """A copy of the number and code to the complainant's phone and e-mail (outbox)."""
-    payload = json.dumps({"case_number": case.number, "query_code": code}).encode()
-    phone = sub.complainant.phone if case.phone_verified_via in VERIFIED_VIA else None  # never an unverified number
+_case = Case.__table__
+
+
+@functools.cache
+def _insert_case(dialect: str):
+    """INSERT INTO case … ON CONFLICT DO NOTHING RETURNING id: no row back when the number (or the
+    idempotency key) is taken. Made once: its parameters come with each execution."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_case).on_conflict_do_nothing() \
+        .returning(_case.c.id)
+
+
+_EVENT_KEYS = ("case_id", "created_at", "actor_kind", "actor_id", "kind", "from_state", "to_state", "summary",
+               "public_text", "internal_text", "data")
+
+
+def _event(case_id: int, at, actor_kind: ActorKind, kind: EventKind, from_state, to_state, summary: str,
+           data: dict) -> dict:
+    """An event row for the one INSERT of a submission's events (every row has every key)."""
+    return dict(zip(_EVENT_KEYS, (case_id, at, actor_kind, None, kind, from_state, to_state, summary[:300],
+                                  None, None, data)))
+
+
+def _route(session: Session, snapshot: reference.Snapshot, sub: Submission, now) -> Routed:
+    """Where the case goes and when its first stage ends, on one snapshot of the reference data
+    (no query, once the snapshot holds the parts and the association)."""
+    from casework.deadlines.limits import Deadlines
+    from casework.routing.engine import Facts, party_to, route, routing_data
+    from casework.routing.operations import routed
+
+    category = reference.categories(session, snapshot).by_id.get(sub.category_id)
+    facts = Facts(sub.type, sub.category_id, sub.association_id,
+                  party_to(sub.type, sub.mediation.respondent_kind if sub.mediation is not None else None,
+                           bool(category and category.association_is_party)))
+    assoc = snapshot.association_by_id(session, sub.association_id) if sub.association_id is not None else None
+    deadlines = snapshot.part("deadlines", Deadlines._load, session)
+    return routed(route(routing_data(session, snapshot), facts, assoc), deadlines, sub.type, now)
+
+
+def _queue_receipt_notices(session, services, case_id: int, number: str, code: str, sub: Submission,
+                           verified_via: str | None, at) -> frozenset[OutboxChannel]:
+    """A copy of the number and code to the complainant's phone and e-mail (outbox): the
+    channels queued."""
+    payload = json.dumps({"case_number": number, "query_code": code}).encode()
+    phone = sub.complainant.phone if verified_via in VERIFIED_VIA else None  # never an unverified number
+    sent = set()
     for channel, recipient in ((OutboxChannel.sms, phone),
                                (OutboxChannel.email, sub.complainant.email)):
         if not recipient:
             continue
-        new_message(session, services, dedupe_key=f"case:{case.id}:receipt:{channel.value}", case_id=case.id,
-                    channel=channel, template="case_receipt", locale=sub.locale, recipient=recipient,
-                    payload=payload, at=case.submitted_at)  # not past the recipient's daily cap
+        if new_message(session, services, dedupe_key=f"case:{case_id}:receipt:{channel.value}", case_id=case_id,
+                       channel=channel, template="case_receipt", locale=sub.locale, recipient=recipient,
+                       payload=payload, at=at) is not None:  # not past the recipient's daily cap
+            sent.add(channel)
+    return frozenset(sent)
 
 
 STAGED_FOR = timedelta(days=1)  # how long an upload waits for its form to be sent

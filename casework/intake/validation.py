@@ -14,13 +14,12 @@ from typing import Any, Mapping
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
-from casework.cases.models import CaseType, Category
+from casework import reference
+from casework.cases.models import CaseType
 from casework.i18n import Message, N_
-from casework.registry.models import Association
 from casework.registry.validation import credit_code_problem
 from casework.text import clean_text  # noqa: F401 (imported from here by many)
 
@@ -165,6 +164,15 @@ def _section(data: Mapping, key: str) -> Mapping:
     return value if isinstance(value, Mapping) else {}
 
 
+def _category(session: Session, code: str) -> "reference.CategoryRef | None":
+    """The category in use with this code: from the cached reference data, or, when it is not
+    there (or not in use), from the current version (a category added by another process)."""
+    found = reference.categories(session, reference.cached(session)).by_code.get(code)
+    if found is None or not found.active:
+        found = reference.categories(session).by_code.get(code)
+    return found if found is not None and found.active else None
+
+
 def validate_submission(session: Session, data: Mapping[str, Any], *, locale: str = "zh_CN"):
     """Return (Submission, {}) or (None, errors)."""
     c = _Collector()
@@ -178,12 +186,15 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         c.add("type", N_("Choose what you are filing: complaint, report, mediation request or suggestion."))
         case_type = None
 
+    # categories and associations come from this process's cached reference data (casework.
+    # reference): a category not found there is looked for again in the current version before it
+    # is refused; submit_case checks the version again in its transaction before it writes
     category = None
     code = clean_text(data.get("category"))
     if not code:
         c.add("category", N_("Choose a category."))
     else:
-        category = session.scalar(select(Category).where(Category.code == code, Category.active))
+        category = _category(session, code)
         if category is None:
             c.add("category", N_("Unknown category."))
         elif case_type is not None and category.group != case_type.category_group:
@@ -195,9 +206,9 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         if not uscc.is_valid(raw_assoc):
             c.add("association", N_("This unified social credit code is not valid (18 characters with a check digit)."))
         else:
-            association_id = session.scalar(
-                select(Association.id).where(Association.credit_code == uscc.compact(raw_assoc))
-            )
+            # remembered once found, else read from the database (a code not found is never remembered)
+            found = reference.cached(session).association(session, uscc.compact(raw_assoc))
+            association_id = found.id if found is not None else None
             if association_id is None:
                 c.add("association", N_("No association with this code is in the registry. Choose \u201cnot sure\u201d and describe it instead."))
     hint = c.text(data, "association_hint", 0, HINT_MAX, required=False) or None

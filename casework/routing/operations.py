@@ -1,35 +1,37 @@
-"""Applying a routing decision to a case, as an event."""
+"""Applying a routing decision to a case just filed: what it sets on the case, and its event."""
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from casework.cases.models import ActorKind, Case, CaseState, Event, EventKind
-from casework.context import Services
-from casework.routing.engine import Decision, decide
+from casework.cases.models import CaseState, CaseType, Stage
+from casework.deadlines.limits import Deadlines
+from casework.routing.engine import Route
 
 
-def route_new_case(session: Session, services: Services, case: Case) -> Decision:
-    """Route a case just filed: to a unit (pending acceptance) or to triage (received)."""
-    from casework.cases.models import Stage
-    from casework.deadlines.limits import Deadlines
+@dataclass(frozen=True)
+class Routed:
+    """A new case's routing: to a unit (pending acceptance) or to triage (received), the clock
+    of that stage, and the ``routed`` event's words."""
+    route: Route
+    state: CaseState
+    unit_id: int | None
+    stage: Stage
+    due_at: datetime
+    to_state: CaseState | None
+    summary: str
+    data: dict[str, Any]
 
-    deadlines = Deadlines.load(session)
-    decision = decide(session, case)
-    event = Event(case=case, created_at=services.clock(), actor_kind=ActorKind.system,
-                  kind=EventKind.routed, from_state=case.state)
-    stage = Stage.acceptance if decision.unit is not None else Stage.triage
-    case.stage, case.stage_started_at = stage, case.submitted_at
-    case.due_at = deadlines.due(case.type, stage, case.submitted_at)
-    if decision.unit is not None:
-        case.unit_id = decision.unit.id
-        case.state = CaseState.pending_acceptance
-        event.to_state = CaseState.pending_acceptance
-        event.summary = f"routed to {decision.unit.code}: {decision.reason}"[:300]
-        event.data = {"unit_id": decision.unit.id, "unit": decision.unit.code,
-                      "rule_id": decision.rule.id, "skipped": decision.skipped}
-    else:
-        event.to_state = None
-        event.summary = f"to triage: {decision.reason}"[:300]
-        event.data = {"triage": True, "reason": decision.reason, "skipped": decision.skipped}
-    session.add(event)
-    return decision
+
+def routed(decision: Route, deadlines: Deadlines, case_type: CaseType, submitted_at: datetime) -> Routed:
+    unit = decision.unit
+    stage = Stage.acceptance if unit is not None else Stage.triage
+    due = deadlines.due(case_type, stage, submitted_at)
+    if unit is not None:
+        return Routed(decision, CaseState.pending_acceptance, unit.id, stage, due, CaseState.pending_acceptance,
+                      f"routed to {unit.code}: {decision.reason}"[:300],
+                      {"unit_id": unit.id, "unit": unit.code, "rule_id": decision.rule.id,
+                       "skipped": list(decision.skipped)})
+    return Routed(decision, CaseState.received, None, stage, due, None, f"to triage: {decision.reason}"[:300],
+                  {"triage": True, "reason": decision.reason, "skipped": list(decision.skipped)})

@@ -31,7 +31,7 @@ from casework.cases.models import CannedReply, Case, CaseType, Category
 from casework.i18n import Message, N_
 from casework.intake.validation import Errors, add_error, clean_text
 from casework.registry.models import Association, Unit, UnitKind
-from casework.routing.engine import Decision, candidate_rules, check_unit_allowed, decide, resolve_target
+from casework.routing.engine import Decision, candidates, route_case
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
 
 log = logging.getLogger("changtong.admin")
@@ -306,26 +306,18 @@ def check_sample(lookups: Lookups, raw: Mapping[str, str]) -> tuple[Case | None,
 
 
 def explain(session: Session, case: Case) -> Explanation:
-    decision = decide(session, case)
-    steps: list[Step] = []
+    """Every rule the engine tries for the case, in its order, with what came of it: the
+    engine's own record of its decision (casework.routing.engine.route)."""
+    data, facts, r = route_case(session, case)
+    decision = Decision(session.get(Unit, r.unit.id) if r.unit else None,
+                        session.get(RoutingRule, r.rule.id) if r.rule else None, r.reason, list(r.skipped))
     if case.association is None:
-        return Explanation(decision, steps)
-    reached = True
-    for rule in candidate_rules(session, case):
-        if not reached:
-            steps.append(Step(rule, None, "not_reached"))
-            continue
-        unit = resolve_target(session, rule.target, case.association)
-        if unit is None:
-            decoupled = rule.target is RouteTarget.supervisory_unit and case.association.decoupled
-            steps.append(Step(rule, None, "decoupled" if decoupled else "no_unit"))
-            continue
-        why = check_unit_allowed(unit, case)
-        if why:
-            steps.append(Step(rule, unit, "not_allowed", why))
-            continue
-        steps.append(Step(rule, unit, "chosen"))
-        reached = False
+        return Explanation(decision, [])
+    steps = [Step(session.get(RoutingRule, t.rule.id), session.get(Unit, t.unit.id) if t.unit else None,
+                  t.outcome, t.reason) for t in r.tried]
+    if r.rule is not None:  # the rules after the chosen one
+        later = candidates(data, facts)[len(r.tried):]
+        steps += [Step(session.get(RoutingRule, rule.id), None, "not_reached") for rule in later]
     return Explanation(decision, steps)
 
 

@@ -290,11 +290,13 @@ def file_receipt(slug: str):
 def _shown(token: str, receipt):
     """The receipt page of a filing, remembered by this browser under its form token."""
     browser[RECEIPT] = token
-    case = db_session().get(Case, receipt.case_id)
-    g.language_next = url_for("public.file_receipt", slug=case.type.value)
-    sent = set(db_session().scalars(select(OutboxMessage.channel).where(
-        OutboxMessage.case_id == case.id, OutboxMessage.template == "case_receipt")))
-    return _receipt(receipt, case.type, phone_given=OutboxChannel.sms in sent,
+    case_type, sent = receipt.case_type, receipt.notices  # a case just filed says both
+    if case_type is None or sent is None:  # a replay: read them
+        case_type = db_session().get(Case, receipt.case_id).type
+        sent = set(db_session().scalars(select(OutboxMessage.channel).where(
+            OutboxMessage.case_id == receipt.case_id, OutboxMessage.template == "case_receipt")))
+    g.language_next = url_for("public.file_receipt", slug=case_type.value)
+    return _receipt(receipt, case_type, phone_given=OutboxChannel.sms in sent,
                     email_given=OutboxChannel.email in sent)
 
 
