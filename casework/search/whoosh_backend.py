@@ -1,4 +1,4 @@
-"""Whoosh (whoosh-reloaded) with jieba's Chinese analyzer.
+"""Whoosh (whoosh-reloaded) with jieba's words (casework.search.segment, from jieba-rs).
 
 Layout under the root directory (``data_dir/search``)::
 
@@ -8,18 +8,32 @@ Layout under the root directory (``data_dir/search``)::
 
 The searchable text is one field (``text``); title, description, replies and association name
 are stored beside it for display, highlighted by casework.search.text as the PostgreSQL backend
-does; a query that is a case number also finds that case. Counting stops at COUNT_CAP
-matches (a common word matches a fifth of all cases).
+does; a query that is a case number also finds that case.
 
-Permission filtering is a filter query inside the search (``unit`` is ``u<id>``, ``triage``
-for a case waiting for routing, ``none`` for a case without a unit that is not waiting), so a
-hit the user may not see is neither returned nor counted. Writers take Whoosh's write lock
-with a timeout (``ix.writer(timeout=…)``): two processes wait for each other instead of
-corrupting the index, and a writer that cannot get the lock raises instead of losing work.
+Each case also carries its words prefixed with its unit key (``scoped``: ``u12|会费``; the key is
+``u<id>``, ``triage`` for a case waiting for routing, ``none`` otherwise) and its unit key with
+its state (``unit_state``: ``u12/closed``). A search within some units (a handler's view)
+reads those units' postings only, so it costs what their matches cost whatever other units
+hold, and a case the user may not see is neither returned nor counted: permission is part of
+the query, not a filter over the platform's matches (issue 18).
+
+The ranking is tf·idf, and a search walks at most about COUNT_CAP + 1 matches: it starts near
+the end of the index, where the words' frequencies say that many matches are left, and walks
+further back only if they are not there. Up to COUNT_CAP matches, all are ranked and counted;
+beyond, the count says "more than COUNT_CAP" and the matches indexed last (cases filed or
+changed most recently) are ranked. A common word over a million cases costs about the same as
+over a thousand.
+
+The index is opened without memory-mapping its files, so what grows with the index stays in
+the page cache and not in each web worker's memory, and with this version's schema object
+(never unpickling an older one: that would import jieba's analyzer). Writers take Whoosh's
+write lock with a timeout (``ix.writer(timeout=…)``): two processes wait for each other instead
+of corrupting the index, and a writer that cannot get the lock raises instead of losing work.
 """
 from __future__ import annotations
 
 import fcntl
+import heapq
 import logging
 import multiprocessing
 import os
@@ -32,7 +46,7 @@ from pathlib import Path
 from typing import Iterable
 
 from markupsafe import Markup
-from whoosh import index
+from whoosh import index, scoring
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
@@ -57,6 +71,11 @@ SCHEMA_FIELD = "text"
 # filled again by the worker (its pickled schema names its fields)
 VERSION_FIELD = "scoped"
 SCOPED = "scoped"
+# ranking: tf·idf. BM25F's block bound (the block's top weight over its shortest document) is
+# so loose on complaints, which are much alike in length, that a common word scored every match:
+# 190 ms at 100,000 cases and ~2 s at a million, where tf·idf skips all but a few blocks (2 ms).
+# It reads no document lengths either (one file read per match without mmap).
+WEIGHTING = scoring.TF_IDF
 
 
 def build_procs() -> int:
@@ -176,7 +195,7 @@ class WhooshBackend(SearchBackend):
         else:
             if held is not None:
                 held[1].close()
-            searcher = ix.searcher()
+            searcher = ix.searcher(weighting=WEIGHTING())
         self._local.held = (ix, searcher)
         return searcher
 
@@ -344,18 +363,8 @@ class WhooshBackend(SearchBackend):
         parser.remove_plugin_class(WildcardPlugin)
         return parser.parse(text)
 
-    @staticmethod
-    def _count(searcher, q) -> tuple[int, bool]:
-        """(matches up to COUNT_CAP, whether there are more)."""
-        n = 0
-        for _ in searcher.docs_for_query(q):
-            n += 1
-            if n > COUNT_CAP:
-                return COUNT_CAP, True
-        return n, False
-
     def search(self, query: SearchQuery) -> SearchResult:
-        """Words, ranked (BM25F), or without words the newest first. Within some units (a
+        """Words, ranked (tf·idf), or without words the newest first. Within some units (a
         handler's view, or a unit chosen), each word is read from those units' own postings
         (``scoped``) and the state from theirs (``unit_state``): the search costs what those
         units' matches cost, however many cases other units hold. Every filter is a clause of
@@ -390,16 +399,13 @@ class WhooshBackend(SearchBackend):
         filters = self._filters(query, keys)
         if filters:
             q = And([q, *map(_quiet, filters)])
-        # no words: newest first; words: ranked, skipping blocks that cannot make the page
-        order = {} if query.text.strip() else {"sortedby": "submitted_at", "reverse": True}
-        results = searcher.search(q, limit=page * per_page, **order)
-        if results.has_exact_length():
-            total, more = min(len(results), COUNT_CAP), len(results) > COUNT_CAP
-        else:
-            total, more = self._count(searcher, q)
+        want = page * per_page
+        ranked = bool(query.text.strip())
+        docs, total, more = _collect(searcher, q, want, ranked)
         terms = positive_terms(words)
         hits = []
-        for hit in results[(page - 1) * per_page:page * per_page]:
+        for docnum, score in docs[(page - 1) * per_page:want]:
+            hit = searcher.stored_fields(docnum)
             title, snip = hit_html(terms, hit["title"], hit["description"], hit.get("replies", ""),
                                    hit.get("association_name", ""))
             submitted = hit.get("submitted_at")
@@ -407,9 +413,84 @@ class WhooshBackend(SearchBackend):
                 case_id=int(hit["case_id"]), number=hit["number"], state=hit["state"], type=hit["type"],
                 unit_id=hit.get("unit_id"),
                 submitted_at=submitted.replace(tzinfo=timezone.utc) if submitted else None,
-                score=float(hit.score or 0.0),
+                score=float(score if ranked else 0.0),
                 title_html=Markup(title), snippet_html=Markup(snip)))
         return SearchResult(hits, total, page, per_page, more=more)
+
+
+def _leaves(searcher):
+    return searcher.leaf_searchers() if searcher.subsearchers else [(searcher, 0)]
+
+
+def _walk(searcher, q, ranked: bool, start: int = 0):
+    """(global document number, sort key) for each match of ``q`` from document ``start`` on,
+    segment by segment (deleted documents are left out by the segments' own matchers). The key
+    is the score (``ranked``) or the submission time."""
+    context = searcher.context(weighting=searcher.weighting)
+    for sub, offset in _leaves(searcher):
+        if offset + sub.doc_count_all() <= start:
+            continue
+        m = q.matcher(sub, context)
+        if start > offset and m.is_active():
+            m.skip_to(start - offset)
+        dates = None if ranked else sub.reader().column_reader("submitted_at")
+        while m.is_active():
+            local = m.id()
+            yield offset + local, (m.score() if ranked else (dates[local] or datetime.min))
+            m.next()
+
+
+def _density(searcher, q) -> float:
+    """An upper bound of the share of documents ``q`` matches: the rarest of the words (or
+    unit clauses) that every match must have; 1.0 when there is none to go by."""
+    n = max(1, searcher.doc_count_all())
+    shares = [searcher.doc_frequency(field, text) / n for field, text in _required_terms(q)]
+    return max(min(shares), 1.0 / n) if shares else 1.0
+
+
+def _required_terms(q) -> list[tuple[str, object]]:
+    from whoosh.query import AndMaybe, AndNot
+
+    if isinstance(q, Term):
+        return [(q.fieldname, q.text)]
+    if isinstance(q, (AndNot, AndMaybe)):
+        return _required_terms(q.a)
+    if isinstance(q, And):
+        return [t for c in q.children() for t in _required_terms(c)]
+    if isinstance(q, _Quiet):
+        return _required_terms(q.child)
+    return []
+
+
+def _collect(searcher, q, want: int, ranked: bool) -> tuple[list[tuple[int, float]], int, bool]:
+    """The first ``want`` matches, best first (``ranked``: tf·idf, newer first among equals) or
+    newest submitted first; and how many match, counted up to COUNT_CAP.
+
+    The walk starts where, at the density the words' document frequencies allow at most, about
+    COUNT_CAP + 1 matches (or twice the pages asked for) are left before the end of the index,
+    skipping whole blocks to get there. When that tail holds more than COUNT_CAP matches, the
+    count says "more than COUNT_CAP" and these, the matches indexed last (cases filed or
+    changed most recently), are ranked. Otherwise the rest is walked too, until the count passes
+    COUNT_CAP or the index ends. A common word at a million cases costs about a thousand
+    postings, not the 200,000 it matches."""
+    need = max(COUNT_CAP + 1, 2 * want)
+    n = searcher.doc_count_all()
+    start = max(0, n - int(need * 1.2 / _density(searcher, q)))
+    seen = list(_walk(searcher, q, ranked, start))
+    while len(seen) < need and start > 0:
+        # fewer than the bound allowed (words that seldom meet): go back as far again as the
+        # density found says is needed, then further if need be
+        found = max(len(seen), 1) / (n - start)
+        earlier = max(0, start - int((need - len(seen)) * 1.5 / found))
+        head = []
+        for item in _walk(searcher, q, ranked, earlier):
+            if item[0] >= start:
+                break
+            head.append(item)
+        seen, start = head + seen, earlier
+    more = len(seen) > COUNT_CAP
+    top = heapq.nlargest(want, seen, key=lambda item: (item[1], item[0]))
+    return [(d, k if ranked else 0.0) for d, k in top], COUNT_CAP if more else len(seen), more
 
 
 class _Quiet(WrappingQuery):
@@ -507,7 +588,7 @@ def _reopen(ix, old):
         r.close()
     old.is_closed = True
     reader = MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
-    return Searcher(reader, fromindex=ix)
+    return Searcher(reader, fromindex=ix, weighting=WEIGHTING())
 
 
 def case_number(text: str) -> str | None:

@@ -97,3 +97,22 @@ def test_a_supervisor_still_sees_every_match_counted_to_the_cap(backend):
     assert result.more and result.total == 1000
     two = backend.search(SearchQuery(text="会费", unit_ids=frozenset({UNIT, OTHERS[0]})))
     assert two.total == len(backend.ours) + sum(1 for i in range(1, 1807) if i % 300 and i % 3 == 0)
+
+
+def test_more_matches_than_the_cap_rank_the_latest_and_say_more(tmp_path):
+    """Past COUNT_CAP matches the count says "more than 1,000" and the page is ranked among the
+    matches indexed last: the case filed last with the word in its title three times comes
+    first, and a search without words lists the newest submitted first."""
+    backend = WhooshBackend(tmp_path / "search")
+    docs = [_doc(i, OTHERS[i % 3], "closed", "收取会费问题") for i in range(1, 2501)]
+    docs.append(_doc(2501, OTHERS[0], "closed", "会费 会费 会费"))
+    backend.index_cases(docs[:1200])
+    backend.index_cases(docs[1200:])
+    ranked = backend.search(SearchQuery(text="会费", unit_ids=None))
+    assert ranked.more and ranked.total == 1000
+    assert ranked.hits[0].case_id == 2501
+    newest = backend.search(SearchQuery(text="", unit_ids=frozenset(OTHERS), per_page=5))
+    assert newest.more
+    assert [h.case_id for h in newest.hits] == [2501, 2500, 2499, 2498, 2497]
+    deep = backend.search(SearchQuery(text="会费", unit_ids=None, page=60, per_page=20))
+    assert len(deep.hits) == 20 and len({h.case_id for h in deep.hits}) == 20
