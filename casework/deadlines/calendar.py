@@ -23,6 +23,15 @@ def _china(year: int, language: str = "zh_CN") -> holidays.HolidayBase:
     return holidays.China(years=[year], language=language)
 
 
+def warm(years: int = 3) -> None:
+    """Build the calendars of this year and the next ones now (a server's master process, before
+    it forks its workers), not in the middle of the first request that counts a deadline."""
+    this_year = date.today().year
+    for year in range(this_year, this_year + years):
+        _china(year)
+        library_confirms(year)
+
+
 @lru_cache(maxsize=64)
 def library_confirms(year: int) -> bool:
     """The maintained calendar knows that year's make-up working days (it has been
