@@ -130,11 +130,16 @@ _guard = threading.Lock()
 
 
 def _key(session: Session) -> str:
-    return session.get_bind().engine.url.render_as_string(hide_password=False)
+    engine = session.get_bind().engine
+    key = engine.__dict__.get("_changtong_reference_key")
+    if key is None:  # the URL rendered once per engine
+        key = engine.__dict__["_changtong_reference_key"] = engine.url.render_as_string(hide_password=False)
+    return key
 
 
 def read_version(session: Session) -> int | None:
-    """The database's reference version as this session sees it (None before the first change)."""
+    """The database's reference version as this session sees it (None before the first change),
+    its own pending changes flushed first (autoflush), so that their triggers have run."""
     return session.execute(_READ).scalar()
 
 

@@ -99,7 +99,7 @@ def create_case():
     session = db_session()
     svc = services()
     idem = ops.scoped_key("api", key) if key else None
-    digest = ops.request_digest(data)
+    digest = ops.request_digest(data) if idem else None  # what a key is bound to: only with a key
     if idem:
         try:
             replay = ops.find_receipt(session, svc, idem, digest)
