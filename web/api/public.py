@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from casework.cases.models import CaseType, Category, Channel
+from casework import reference
+from casework.cases.models import CaseType, Channel
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
@@ -41,7 +41,7 @@ def openapi():
 @bp.get("/categories")
 def categories():
     locale = current_locale()
-    rows = db_session().scalars(select(Category).where(Category.active).order_by(Category.sort_order, Category.id))
+    rows = reference.categories(db_session()).offered()  # the cached reference data (casework.reference)
     return jsonify({"items": [
         {
             "code": c.code,

@@ -21,7 +21,8 @@ import secrets
 from flask import abort, current_app, g, redirect, render_template, request, session as browser, url_for
 from flask_babel import gettext as _
 
-from casework.cases.models import Case, CaseType, Category, Channel
+from casework import reference
+from casework.cases.models import Case, CaseType, Channel
 from casework.intake import operations as ops
 from casework.intake.files import UploadBudget, UploadRejected, inspect_upload
 from casework.intake.validation import LIMITS, clean_text, validate_submission
@@ -88,13 +89,14 @@ def _acting(data: dict, token: str) -> None:
 
 
 def _categories(case_type: CaseType):
-    return list(db_session().scalars(
-        select(Category).where(Category.group == case_type.category_group, Category.active)
-        .order_by(Category.sort_order, Category.id)
-    ))
+    """The categories in use for this case type, in their order (the reference data this
+    process holds for the current version: casework.reference)."""
+    return reference.categories(db_session()).offered(case_type.category_group)
 
 
-def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None, verify=None):
+def _render(case_type, values, token, *, errors=None, matches=None, status=200, notice=None, verify=None,
+            fresh=False):
+    """``fresh``: the token was made for this page, so nothing is staged under it yet."""
     session = db_session()
     if verify is None and request.method == "POST" and request.form.get("verification_id"):
         # a code was sent: a lookup, a removed file or an error elsewhere keeps its box (issue 19)
@@ -118,7 +120,7 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         open_matters=(open_matters(session, selected.id, now=services().clock(),
                                    minimum=services().settings.public_min_count) if selected is not None else []),
         matches=matches,
-        staged=ops.staged_files(session, token),
+        staged=[] if fresh else ops.staged_files(session, token),
         max_files=services().settings.max_files,
         max_mb=services().settings.max_file_bytes // (1024 * 1024),
         notice=notice,
@@ -172,7 +174,7 @@ def form_token_valid(token: str) -> bool:
 def file_form(slug: str):
     case_type = _case_type(slug)
     values = {"association": request.args.get("association", "")}
-    return _render(case_type, values, new_form_token())
+    return _render(case_type, values, new_form_token(), fresh=True)
 
 
 @bp.post("/file/<slug>")
