@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    from web.i18n import current_locale, filer, for_filer, title
+    from web.i18n import current_locale, filer, for_filer, template_gettext, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
     from web.presenters import deadline_explanation, public_case, public_moves, unit_title
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,
                                  unit_title=unit_title, filer=filer, for_filer=for_filer)
+    app.context_processor(template_gettext)  # the request's translations looked up once per page
     # the move forms' file fields state the limits the machine checks
     app.jinja_env.globals.update(max_files=settings.max_files, max_file_mb=settings.max_file_bytes // (1024 * 1024))
     from web.admin import bp as admin_bp
