@@ -93,3 +93,118 @@ def test_a_lookup_asked_again_sees_a_new_code_and_answers_alike(db, settings, fi
         assert case_for_lookup(s, pepper, number, "WXYZ-WXYZ-WXYZ-WXYZ") is case
         s.rollback()
         assert case_for_lookup(s, pepper, number, code) is not None
+
+
+# -- the filing form: rendered once per process, language and categories' version -------------------
+
+# The statements of a plain GET /file/<type> (no query, transaction control left out):
+#   1. SELECT the reference version (the categories listed are that version's; casework.reference)
+FORM_STATEMENTS = 1
+TYPES = ["complaint", "report", "mediation", "suggestion"]
+
+
+def _pages(app):
+    from web.pagecache import pages
+
+    with app.test_request_context():
+        return pages()
+
+
+def _headers(resp) -> dict:
+    """The answer's headers but its request id and a new session's cookie."""
+    return {k: v for k, v in resp.headers.items() if k not in ("X-Request-ID", "Set-Cookie")}
+
+
+def test_the_form_read_stays_within_its_statement_budget(client, db):
+    assert client.get("/file/complaint").status_code == 200  # rendered and kept
+    with counted(db) as seen:
+        resp = client.get("/file/complaint")
+    assert resp.status_code == 200 and 'name="form_token"' in resp.get_data(as_text=True)
+    assert len(seen["statements"]) <= FORM_STATEMENTS, "\n".join(seen["statements"])
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_kept_form_is_the_rendered_form_with_this_browsers_tokens(app, client, lang):
+    from flask.testing import FlaskClient
+
+    _pages(app).clear()
+    client.set_cookie("lang", lang)
+    for slug in TYPES:
+        rendered = client.get(f"/file/{slug}")  # rendered, then kept
+        kept = client.get(f"/file/{slug}")
+        assert rendered.status_code == kept.status_code == 200
+        assert _headers(rendered) == _headers(kept)
+        a, b = rendered.get_data(as_text=True), kept.get_data(as_text=True)
+        assert _tokens_out(a) == _tokens_out(b), slug
+        assert TOKEN.search(a).group(1) != TOKEN.search(b).group(1)  # a new form token each time
+        assert CSRF.search(b) is not None
+    # another browser gets its own tokens, bound to its own session
+    other = FlaskClient(app, app.response_class, use_cookies=True)
+    other.set_cookie("lang", lang)
+    mine, first = client.get("/file/complaint").get_data(as_text=True), other.get("/file/complaint")
+    theirs = first.get_data(as_text=True)
+    assert "session=" in first.headers.get("Set-Cookie", "")  # its session begins with its tokens
+    assert _tokens_out(mine) == _tokens_out(theirs)
+    assert CSRF.search(mine).group(1) != CSRF.search(theirs).group(1)
+    assert TOKEN.search(mine).group(1) != TOKEN.search(theirs).group(1)
+
+
+def test_a_language_switch_changes_the_kept_form(client):
+    client.get("/file/complaint")
+    assert "我要投诉" in client.get("/file/complaint").get_data(as_text=True)
+    client.get("/lang/en?next=/file/complaint")
+    english = client.get("/file/complaint").get_data(as_text=True)
+    assert "File a complaint" in english and 'lang="en"' in english and "我要投诉" not in english
+    client.get("/lang/zh_CN?next=/file/complaint")
+    assert "我要投诉" in client.get("/file/complaint").get_data(as_text=True)
+
+
+def test_the_tokens_of_a_kept_form_file_the_case_and_no_one_elses(app, client, db, post_filing):
+    from flask.testing import FlaskClient
+
+    from tests.web.test_public_pages import form_data, open_form
+
+    client.get("/file/complaint")  # kept
+    csrf, token, _ = open_form(client)
+    other = FlaskClient(app, app.response_class, use_cookies=True)
+    other_csrf, other_token, _ = open_form(other)
+    # another browser's tokens are refused here: the CSRF token, then the form token
+    assert client.post("/file/complaint", data=form_data(other_csrf, token)).status_code == 400
+    refused = client.post("/file/complaint", data=form_data(csrf, other_token))
+    assert refused.status_code == 400 and "此表单已过期" in refused.get_data(as_text=True)
+    assert TOKEN.search(refused.get_data(as_text=True)).group(1) not in (token, other_token)  # a new one
+    done = post_filing(client, "/file/complaint", form_data(csrf, token))
+    assert done.status_code == 200 and 'id="query-code"' in done.get_data(as_text=True)
+
+
+def test_a_change_of_the_categories_is_on_the_next_form(client, db):
+    from sqlalchemy import select
+
+    from casework.cases.models import Category
+
+    first = client.get("/file/complaint").get_data(as_text=True)
+    assert client.get("/file/complaint").get_data(as_text=True).count("<option") == first.count("<option")
+    with db.session_scope() as s:  # the trigger gives the reference data a new version
+        category = s.scalar(select(Category).where(Category.code == "forced_membership"))
+        before = category.name
+        category.name = "强制入会（新名称）"
+    changed = client.get("/file/complaint").get_data(as_text=True)
+    assert "强制入会（新名称）" in changed and before not in changed
+    assert "强制入会（新名称）" in client.get("/file/complaint").get_data(as_text=True)  # kept in turn
+
+
+def test_a_form_with_a_query_is_rendered_for_it(client):
+    client.get("/file/complaint")
+    chosen = client.get("/file/complaint?association=51100000500009247D").get_data(as_text=True)
+    assert 'value="51100000500009247D" checked' in chosen
+    assert 'value="51100000500009247D" checked' not in client.get("/file/complaint").get_data(as_text=True)
+
+
+def test_a_page_is_cut_only_where_each_value_stands_once():
+    from web.pagecache import TokenPage
+
+    page = TokenPage.cut('<a v="X1"><b v="Y2">', {"a": "X1", "b": "Y2"})
+    assert page.fill({"a": "P<", "b": "Q"}) == '<a v="P&lt;"><b v="Q">'  # escaped as the template does
+    assert TokenPage.cut('<a v="X1">X1', {"a": "X1"}) is None  # twice: not kept
+    assert TokenPage.cut('<a v="X1">', {"a": "X1", "b": "Y2"}) is None  # missing: not kept
+    assert TokenPage.cut('<a v="a&lt;b">', {"a": "a<b"}).fill({"a": "c"}) == '<a v="c">'

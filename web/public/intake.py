@@ -20,6 +20,7 @@ import secrets
 
 from flask import abort, current_app, g, redirect, render_template, request, session as browser, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from casework import reference
 from casework.cases.models import Case, CaseType, Channel
@@ -34,6 +35,7 @@ from sqlalchemy import select
 
 from web import phone_verify
 from web.i18n import current_locale, tr, tr_errors
+from web.pagecache import TokenPage, pages
 from web.public.blueprint import bp
 from web.requestdb import db_session, keep_on_error, services
 from web.request_limits import as_id
@@ -173,8 +175,25 @@ def form_token_valid(token: str) -> bool:
 @bp.get("/file/<slug>")
 def file_form(slug: str):
     case_type = _case_type(slug)
-    values = {"association": request.args.get("association", "")}
-    return _render(case_type, values, new_form_token(), fresh=True)
+    cache = pages() if not request.query_string and "_flashes" not in browser else None
+    if cache is None:  # ?association=… preselects one; a flash (none today) would be shown once
+        values = {"association": request.args.get("association", "")}
+        return _render(case_type, values, new_form_token(), fresh=True)
+    # the empty form is the same for everyone but for its two tokens: rendered once per process,
+    # language and version of the categories (web.pagecache), the tokens made for this browser
+    session = db_session()
+    snapshot = reference.current(session)  # one SELECT: the version of the categories listed
+    key = ("file_form", request.path, request.script_root, current_locale())
+    tokens = {"csrf_token": generate_csrf(), "form_token": new_form_token()}
+    page = cache.get(key, snapshot.version)
+    if page is not None:
+        return page.fill(tokens), 200
+    html, status = _render(case_type, {"association": ""}, tokens["form_token"], fresh=True)
+    if reference.cached(session) is snapshot:  # rendered from that version's categories
+        cut = TokenPage.cut(html, tokens)
+        if cut is not None:
+            cache.put(key, snapshot.version, cut)
+    return html, status
 
 
 @bp.post("/file/<slug>")
