@@ -2,6 +2,10 @@
 case, with what may be shown and highlighted (the case's own text and its public replies,
 never an identity or an internal note) and a tsvector of the jieba-segmented text.
 
+The tsvector also holds the document's filters as lexemes without positions (``'unit u5'``,
+``'state closed'``, ``'type …'``, ``'category …'``, ``'number …'``; see pg_backend), so that the GIN
+index answers a search within a unit with that unit's matches only.
+
 The table exists on SQLite too (models and migrations stay the same everywhere), but ``tsv``
 is plain TEXT there and the backend is only usable on PostgreSQL."""
 from __future__ import annotations
@@ -23,6 +27,8 @@ class SearchDocument(Base):
         sa.Index("ix_search_document_tsv", "tsv", postgresql_using="gin"),
         # an empty query lists what the user may see, newest first
         sa.Index("ix_search_document_unit_key_submitted_at", "unit_key", "submitted_at"),
+        # every unit's newest first: a supervisor's common word stops at the 1,001st newest match
+        sa.Index("ix_search_document_submitted_at", "submitted_at"),
     )
 
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True,
