@@ -59,14 +59,24 @@ def escape_like(value: str) -> str:
     )
 
 
-def _word_match(word: str):
+def _ilike(column, pattern: str, sqlite: bool):
+    """``column`` matches ``pattern`` whatever the case. SQLAlchemy writes ILIKE on SQLite as
+    ``lower(column) LIKE lower(pattern)``; SQLite's LIKE already ignores the case of ASCII letters
+    and its lower() folds only those, so plain LIKE there finds the same rows without two calls of
+    lower() per row and column (the lookup reads every row of the registry: ~40% of its time)."""
+    if sqlite:
+        return column.like(pattern, escape=LIKE_ESCAPE)
+    return column.ilike(pattern, escape=LIKE_ESCAPE)
+
+
+def _word_match(word: str, sqlite: bool = False):
     """One whitespace-separated word of a query: in the name, the English name or the
     abbreviation, or (ASCII letters and digits only) in the pinyin initials."""
     contains = f"%{escape_like(word.lower())}%"
     clauses = [
-        Association.name.ilike(contains, escape=LIKE_ESCAPE),
-        sa.func.coalesce(Association.name_en, "").ilike(contains, escape=LIKE_ESCAPE),
-        sa.func.coalesce(Association.abbreviation, "").ilike(contains, escape=LIKE_ESCAPE),
+        _ilike(Association.name, contains, sqlite),
+        _ilike(sa.func.coalesce(Association.name_en, ""), contains, sqlite),
+        _ilike(sa.func.coalesce(Association.abbreviation, ""), contains, sqlite),
     ]
     if _ASCII_ALNUM.match(word.lower()):
         clauses.append(Association.pinyin_initials.like(contains, escape=LIKE_ESCAPE))
@@ -96,13 +106,13 @@ class _Terms:
         return cls(q, tuple(q.split()), f"{escape_like(q_lower)}%", f"{escape_like(code)}%", code,
                    py, bool(_ASCII_ALNUM.match(py)))
 
-    def match(self):
+    def match(self, sqlite: bool = False):
         """Every whitespace-separated word is in the name, English name, abbreviation or
         (ASCII letters and digits only) pinyin initials ("中国 复合" finds 中国复合材料工业协会);
         or the credit code starts with the query, spaces left out; or (ASCII only) the
         pinyin initials contain it, spaces left out ("zg gt")."""
         clauses = [
-            sa.and_(*(_word_match(w) for w in self.words)),
+            sa.and_(*(_word_match(w, sqlite) for w in self.words)),
             Association.credit_code.like(self.code_prefix, escape=LIKE_ESCAPE),
         ]
         if self.py_ok:
@@ -135,6 +145,7 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
     if terms is None:
         return []
     limit = max(1, min(int(limit), LIMIT_MAX))
+    sqlite = session.get_bind().dialect.name == "sqlite"
 
     name = Association.name
     abbr = sa.func.coalesce(Association.abbreviation, "")
@@ -145,8 +156,8 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
         Association.credit_code == terms.code,
     ]
     starts = [
-        name.ilike(terms.prefix, escape=LIKE_ESCAPE),
-        abbr.ilike(terms.prefix, escape=LIKE_ESCAPE),
+        _ilike(name, terms.prefix, sqlite),
+        _ilike(abbr, terms.prefix, sqlite),
         Association.credit_code.like(terms.code_prefix, escape=LIKE_ESCAPE),
     ]
     if terms.py_ok:
@@ -158,7 +169,7 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
     inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
     stmt = (
         select(Association)
-        .where(terms.match())
+        .where(terms.match(sqlite))
         .order_by(rank, inactive, Association.name, Association.id)
         .limit(limit)
     )

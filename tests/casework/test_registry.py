@@ -173,6 +173,32 @@ def test_search_ranking(demo_db):
         assert names(search_associations(s, "测试协会")) == ["测试协会", "测试协会总会", "全国测试协会分会"]
 
 
+def test_search_on_sqlite_finds_what_ilike_finds(demo_db, monkeypatch):
+    """SQLite's plain LIKE (the lookup's shortcut there) finds and ranks what lower() LIKE
+    lower(), SQLAlchemy's ILIKE on SQLite, finds: ASCII in any case, other letters as typed."""
+    from casework.registry import lookup
+
+    with demo_db.session_scope() as s:
+        mca = s.scalar(select(m.Unit).where(m.Unit.code == "mca"))
+        miit = s.scalar(select(m.Unit).where(m.Unit.code == "miit"))
+        for n, (name, name_en, abbr) in enumerate([
+                ("测试ABC协会", "China ABC Testing Association", "ABC协"),
+                ("Ärzte协会", "Ärzte Association", "ÄRZ"), ("ärzte学会", None, None),
+                ("全角ＡＢＣ协会", "Full-width ＡＢＣ", None), ("下划线_协会", "Under_score", "U_S")]):
+            a = m.Association(credit_code=code(f"51100000500099{900 + n:03d}"), name=name, name_en=name_en,
+                              abbreviation=abbr, level=m.AssociationLevel.national, region_code="100000",
+                              registration_authority=mca, main_industry_department=miit, is_sample=True)
+            index_terms(a)
+            s.add(a)
+        s.flush()
+        queries = ["abc", "ABC", "Abc 协会", "china", "CHINA abc", "ärzte", "Ärzte", "ÄRZ", "ärz", "ａｂｃ",
+                   "ＡＢＣ", "under_", "u_s", "中国", "zg", "ZG", "5110", "51100000500009247d", "协会", "xh", "%"]
+        shortcut = {q: [a.id for a in search_associations(s, q, limit=50)] for q in queries}
+        monkeypatch.setattr(lookup, "_ilike", lambda column, pattern, sqlite: column.ilike(pattern, escape="\\"))
+        assert {q: [a.id for a in search_associations(s, q, limit=50)] for q in queries} == shortcut
+        assert shortcut["abc"] and shortcut["ärzte"] and shortcut["under_"]
+
+
 # --- demo --------------------------------------------------------------------------------
 
 def test_demo_is_idempotent(regdb):
