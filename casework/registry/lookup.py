@@ -69,16 +69,25 @@ def _ilike(column, pattern: str, sqlite: bool):
     return column.ilike(pattern, escape=LIKE_ESCAPE)
 
 
-def _word_match(word: str, sqlite: bool = False):
-    """One whitespace-separated word of a query: in the name, the English name or the
+def _param(name: str, values: dict[str, str] | None = None):
+    """A parameter of the lookup's clauses: named, its value given with each search of a kept
+    statement; or with its value from ``values`` (a clause for another statement)."""
+    key = f"lookup_{name}"
+    if values is None:
+        return sa.bindparam(key, type_=sa.String())
+    return sa.bindparam(key, values[key], type_=sa.String(), unique=True)
+
+
+def _word_match(i: int, ascii_word: bool, sqlite: bool = False, values=None):
+    """The ``i``-th whitespace-separated word of a query: in the name, the English name or the
     abbreviation, or (ASCII letters and digits only) in the pinyin initials."""
-    contains = f"%{escape_like(word.lower())}%"
+    contains = _param(f"w{i}", values)
     clauses = [
         _ilike(Association.name, contains, sqlite),
         _ilike(sa.func.coalesce(Association.name_en, ""), contains, sqlite),
         _ilike(sa.func.coalesce(Association.abbreviation, ""), contains, sqlite),
     ]
-    if _ASCII_ALNUM.match(word.lower()):
+    if ascii_word:
         clauses.append(Association.pinyin_initials.like(contains, escape=LIKE_ESCAPE))
     return sa.or_(*clauses)
 
@@ -106,25 +115,79 @@ class _Terms:
         return cls(q, tuple(q.split()), f"{escape_like(q_lower)}%", f"{escape_like(code)}%", code,
                    py, bool(_ASCII_ALNUM.match(py)))
 
-    def match(self, sqlite: bool = False):
-        """Every whitespace-separated word is in the name, English name, abbreviation or
-        (ASCII letters and digits only) pinyin initials ("中国 复合" finds 中国复合材料工业协会);
-        or the credit code starts with the query, spaces left out; or (ASCII only) the
-        pinyin initials contain it, spaces left out ("zg gt")."""
-        clauses = [
-            sa.and_(*(_word_match(w, sqlite) for w in self.words)),
-            Association.credit_code.like(self.code_prefix, escape=LIKE_ESCAPE),
-        ]
+    @property
+    def shape(self) -> tuple[tuple[bool, ...], bool]:
+        """What the statement depends on besides the values: each word ASCII or not, and the
+        whole query."""
+        return tuple(bool(_ASCII_ALNUM.match(w.lower())) for w in self.words), self.py_ok
+
+    def values(self) -> dict[str, str]:
+        """The values of the parameters of ``_match`` and ``_statement``."""
+        values = {f"w{i}": f"%{escape_like(w.lower())}%" for i, w in enumerate(self.words)}
+        values.update(q=self.q, code=self.code, prefix=self.prefix, code_prefix=self.code_prefix)
         if self.py_ok:
-            clauses.append(Association.pinyin_initials.like(f"%{escape_like(self.py)}%", escape=LIKE_ESCAPE))
-        return sa.or_(*clauses)
+            py = escape_like(self.py)
+            values.update(py_contains=f"%{py}%", py_prefix=f"{py}%", py_term=f"% {py}%")
+        return {f"lookup_{k}": v for k, v in values.items()}
+
+
+def _match(ascii_words: tuple[bool, ...], py_ok: bool, sqlite: bool = False, values=None):
+    """Every whitespace-separated word is in the name, English name, abbreviation or
+    (ASCII letters and digits only) pinyin initials ("中国 复合" finds 中国复合材料工业协会);
+    or the credit code starts with the query, spaces left out; or (ASCII only) the
+    pinyin initials contain it, spaces left out ("zg gt")."""
+    clauses = [
+        sa.and_(*(_word_match(i, a, sqlite, values) for i, a in enumerate(ascii_words))),
+        Association.credit_code.like(_param("code_prefix", values), escape=LIKE_ESCAPE),
+    ]
+    if py_ok:
+        clauses.append(Association.pinyin_initials.like(_param("py_contains", values), escape=LIKE_ESCAPE))
+    return sa.or_(*clauses)
 
 
 def match_associations(q: str):
     """The WHERE clause of a registry search for ``q`` (None for a blank query): the
     administrators' list pages through it; ``search_associations`` ranks it."""
     terms = _Terms.of(q)
-    return None if terms is None else terms.match()
+    return None if terms is None else _match(*terms.shape, values=terms.values())
+
+
+def _statement(ascii_words: tuple[bool, ...], py_ok: bool, include_deregistered: bool, sqlite: bool, limit: int):
+    name = Association.name
+    abbr = sa.func.coalesce(Association.abbreviation, "")
+    initials = Association.pinyin_initials
+    exact = [
+        sa.func.lower(name) == sa.func.lower(_param("q")),
+        sa.func.lower(abbr) == sa.func.lower(_param("q")),
+        Association.credit_code == _param("code"),
+    ]
+    starts = [
+        _ilike(name, _param("prefix"), sqlite),
+        _ilike(abbr, _param("prefix"), sqlite),
+        Association.credit_code.like(_param("code_prefix"), escape=LIKE_ESCAPE),
+    ]
+    if py_ok:
+        # a prefix of any space-separated term
+        starts.append(initials.like(_param("py_prefix"), escape=LIKE_ESCAPE))
+        starts.append(initials.like(_param("py_term"), escape=LIKE_ESCAPE))
+
+    rank = sa.case((sa.or_(*exact), 0), (sa.or_(*starts), 1), else_=2)
+    inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
+    stmt = (
+        select(Association)
+        .where(_match(ascii_words, py_ok, sqlite))
+        .order_by(rank, inactive, Association.name, Association.id)
+        .limit(limit)
+    )
+    if not include_deregistered:
+        stmt = stmt.where(Association.status == AssociationStatus.active)
+    return stmt
+
+
+# statements by shape, built once: building one took a fifth of a lookup, and a statement object
+# keeps its cache key; queries of more than a few words are built each time
+_STATEMENTS: dict[tuple, sa.Select] = {}
+_KEPT_WORDS, _KEPT_SHAPES = 4, 512
 
 
 def search_associations(session: Session, q: str, limit: int = 20, *,
@@ -145,34 +208,10 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
     if terms is None:
         return []
     limit = max(1, min(int(limit), LIMIT_MAX))
-    sqlite = session.get_bind().dialect.name == "sqlite"
-
-    name = Association.name
-    abbr = sa.func.coalesce(Association.abbreviation, "")
-    initials = Association.pinyin_initials
-    exact = [
-        sa.func.lower(name) == sa.func.lower(sa.literal(terms.q)),
-        sa.func.lower(abbr) == sa.func.lower(sa.literal(terms.q)),
-        Association.credit_code == terms.code,
-    ]
-    starts = [
-        _ilike(name, terms.prefix, sqlite),
-        _ilike(abbr, terms.prefix, sqlite),
-        Association.credit_code.like(terms.code_prefix, escape=LIKE_ESCAPE),
-    ]
-    if terms.py_ok:
-        # a prefix of any space-separated term
-        starts.append(initials.like(f"{escape_like(terms.py)}%", escape=LIKE_ESCAPE))
-        starts.append(initials.like(f"% {escape_like(terms.py)}%", escape=LIKE_ESCAPE))
-
-    rank = sa.case((sa.or_(*exact), 0), (sa.or_(*starts), 1), else_=2)
-    inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
-    stmt = (
-        select(Association)
-        .where(terms.match(sqlite))
-        .order_by(rank, inactive, Association.name, Association.id)
-        .limit(limit)
-    )
-    if not include_deregistered:
-        stmt = stmt.where(Association.status == AssociationStatus.active)
-    return list(session.scalars(stmt))
+    shape = (*terms.shape, include_deregistered, session.get_bind().dialect.name == "sqlite", limit)
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _statement(*shape)
+        if len(terms.words) <= _KEPT_WORDS and len(_STATEMENTS) < _KEPT_SHAPES:
+            _STATEMENTS[shape] = stmt
+    return list(session.scalars(stmt, terms.values()))

@@ -195,6 +195,7 @@ def test_search_on_sqlite_finds_what_ilike_finds(demo_db, monkeypatch):
                    "ＡＢＣ", "under_", "u_s", "中国", "zg", "ZG", "5110", "51100000500009247d", "协会", "xh", "%"]
         shortcut = {q: [a.id for a in search_associations(s, q, limit=50)] for q in queries}
         monkeypatch.setattr(lookup, "_ilike", lambda column, pattern, sqlite: column.ilike(pattern, escape="\\"))
+        monkeypatch.setattr(lookup, "_STATEMENTS", {})
         assert {q: [a.id for a in search_associations(s, q, limit=50)] for q in queries} == shortcut
         assert shortcut["abc"] and shortcut["ärzte"] and shortcut["under_"]
 
