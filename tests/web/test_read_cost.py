@@ -56,9 +56,9 @@ def test_bound_gettext_gives_the_pages_flask_babel_gave(app, client, lang):
 # out). The rate limit's exemption and the view ask the same lookup; the second ask uses the row
 # the first read (casework.cases.queries.case_for_lookup):
 #   1. SELECT id, query_code_hash of the number
-#   2. SELECT the case, its category, association and unit (joined)
-#   3-4. SELECT its events, its attachments
-API_CASE_STATEMENTS = 4
+#   2. SELECT the case, its category, association, unit and events (joined)
+#   3. SELECT its files (which are its events' files too)
+API_CASE_STATEMENTS = 3
 
 
 def test_the_case_api_read_stays_within_its_statement_budget(client, db, submission_data):
@@ -68,6 +68,45 @@ def test_the_case_api_read_stays_within_its_statement_budget(client, db, submiss
         resp = client.get(f"/api/v1/cases/{number}", headers={"X-Query-Code": code})
     assert resp.status_code == 200 and resp.get_json()["case_number"] == number
     assert len(seen["statements"]) <= API_CASE_STATEMENTS, "\n".join(seen["statements"])
+
+
+def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_case, make_staff, monkeypatch):
+    """A case with the complainant's evidence and a reply's documents: the API's answer is the one
+    made from a case whose events, files and each event's files load lazily."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from casework.accounts.models import Role
+    from casework.cases import queries
+    from casework.cases.models import Case
+    from casework.intake.files import Upload
+    from casework.workflow.machine import perform
+
+    def png(color) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (6, 6), color).save(out, format="PNG")
+        return out.getvalue()
+
+    receipt = file_case()
+    headers = {"X-Query-Code": receipt.query_code, "Accept-Language": "en"}
+    path = f"/api/v1/cases/{receipt.case_number}"
+    evidence = {"public_text": "A second notice came.",
+                "files": [{"name": "notice.png", "content_base64": base64.b64encode(png((200, 0, 0))).decode()}]}
+    assert client.post(f"{path}/add_evidence", json=evidence, headers=headers).status_code == 200
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, receipt.case_id), "accept")
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, receipt.case_id), "reply", public_text="The fees were refunded.",
+                finding="substantiated", files=[Upload("decision.png", png((0, 90, 0)))])
+    shown = client.get(path, headers=headers).get_json()
+    monkeypatch.setattr(queries, "_load_shown", lambda session, case_id: session.get(Case, case_id))
+    assert client.get(path, headers=headers).get_json() == shown
+    files = {e["kind"]: e["files"] for e in shown["timeline"] if e["files"]}
+    assert [f["filename"] for f in files["evidence_added"]] == ["notice.png"]
+    assert [f["filename"] for f in files["replied"]] == ["decision.png"] and files["replied"][0]["id"]
 
 
 def test_a_lookup_asked_again_sees_a_new_code_and_answers_alike(db, settings, file_case):
