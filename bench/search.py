@@ -6,8 +6,13 @@
 Generates cases with bench/generate.py into a SQLite file (realistic Chinese titles and
 descriptions), indexes them with the Whoosh + jieba backend, then runs one-word, two-word
 and filtered queries (a handler's view: one unit, plus a state filter) and prints median and
-p99 per kind, and the same words through a plain SQL ``LIKE '%word%'`` over title and
-description for comparison. Figures, not assertions.
+p99 per kind; then one word within units of several sizes (how a unit's search grows with the
+unit), and the same words through a plain SQL ``LIKE '%word%'`` over title and description for
+comparison. Figures, not assertions.
+
+Another size is another database (or workdir), e.g. 100,000 cases on PostgreSQL:
+
+    .venv/bin/python bench/search.py --cases 100000 --postgres postgresql+psycopg://root@127.0.0.1:5432/bench_search_100k
 """
 from __future__ import annotations
 
@@ -97,6 +102,27 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def by_size(db: Database, backend, n: int, ranks=(1, 3, 10, 30, 100, 250), word: str = "会费") -> None:
+    """One word within one unit, for units of several sizes (the biggest, the 3rd, 10th, …):
+    how the time grows with the unit's cases and matches."""
+    with db.engine.connect() as conn:
+        sizes = conn.execute(text('SELECT unit_id, count(*) FROM "case" WHERE unit_id IS NOT NULL '
+                                  'GROUP BY unit_id ORDER BY count(*) DESC, unit_id')).all()
+        matches = dict(conn.execute(text('SELECT unit_id, count(*) FROM "case" WHERE unit_id IS NOT NULL AND '
+                                         "(title LIKE :w OR description LIKE :w) GROUP BY unit_id"),
+                                    {"w": f"%{word}%"}).all())
+    print(f"'{word}' within one unit, by the unit's size ({n} queries each):")
+    print(f"{'unit (rank by size)':22s} {'cases':>8s} {'say ' + word:>9s} {'median ms':>10s} {'p99 ms':>8s}")
+    for rank in ranks:
+        if rank > len(sizes):
+            break
+        unit, cases = sizes[rank - 1]
+        query = SearchQuery(text=word, unit_ids=frozenset({unit}))
+        backend.search(query)  # warm
+        med, p99 = timed(lambda: backend.search(query), n)
+        print(f"{f'#{rank} (id {unit})':22s} {cases:8,d} {matches.get(unit, 0):9,d} {med:10.1f} {p99:8.1f}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
@@ -179,6 +205,7 @@ def main(argv=None) -> None:
         med, p99 = timed(fn, a.queries)
         medians[name] = med
         print(f"{name:32s} {med:10.1f} {p99:8.1f}")
+    by_size(db, backend, max(20, a.queries // 4))
     with db.engine.connect() as conn:
         def like():
             w = f"%{rng.choice(ONE_WORD)}%"
