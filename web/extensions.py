@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by create_app."""
 from __future__ import annotations
 
+from babel import Locale
 from flask import current_app, has_app_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -21,13 +22,25 @@ def _no_key() -> str:
 limiter = Limiter(key_func=_no_key, default_limits=[], headers_enabled=False)
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LOCALES:
-        return chosen
+        return _parsed(chosen)
     if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(LOCALES, "zh_CN")
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _parsed(request.accept_languages.best_match(LOCALES, "zh_CN"))
+    return _parsed(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+_PARSED: dict[str, Locale] = {}
+
+
+def _parsed(code: str) -> Locale:
+    """``code``'s babel Locale, parsed once per process: flask_babel parses what the selector
+    gives on every request (~18 µs), and takes a Locale as it is."""
+    try:
+        return _PARSED[code]
+    except KeyError:
+        return _PARSED.setdefault(code, Locale.parse(code))
 
 
 _last_database: list = []

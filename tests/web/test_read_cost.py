@@ -247,3 +247,30 @@ def test_a_page_is_cut_only_where_each_value_stands_once():
     assert TokenPage.cut('<a v="X1">X1', {"a": "X1"}) is None  # twice: not kept
     assert TokenPage.cut('<a v="X1">', {"a": "X1", "b": "Y2"}) is None  # missing: not kept
     assert TokenPage.cut('<a v="a&lt;b">', {"a": "a<b"}).fill({"a": "c"}) == '<a v="c">'
+
+
+# -- the association type-ahead ----------------------------------------------------------------------
+
+# GET /api/v1/associations?q=…: one SELECT of the registry (its statement kept per shape)
+LOOKUP_STATEMENTS = 1
+
+
+@pytest.mark.parametrize("q", ["中国", "zg", "51100000", "复合 材料"])
+def test_the_association_lookup_stays_within_its_statement_budget(client, db, q):
+    first = client.get("/api/v1/associations", query_string={"q": q})
+    with counted(db) as seen:
+        again = client.get("/api/v1/associations", query_string={"q": q})
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert len(seen["statements"]) <= LOOKUP_STATEMENTS, "\n".join(seen["statements"])
+
+
+def test_the_locale_is_chosen_as_before(client):
+    """The selector gives babel Locales parsed once per process: the cookie, then (the API) the
+    Accept-Language header, then the default."""
+    client.set_cookie("lang", "en")
+    assert "File a complaint" in client.get("/file/complaint").get_data(as_text=True)
+    client.delete_cookie("lang")
+    assert "我要投诉" in client.get("/file/complaint", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    english = client.get("/api/v1/categories", headers={"Accept-Language": "en"}).get_json()["items"]
+    chinese = client.get("/api/v1/categories", headers={"Accept-Language": "zh-CN"}).get_json()["items"]
+    assert english[0]["name"] == english[0]["name_en"] and chinese[0]["name"] == chinese[0]["name_zh"]
