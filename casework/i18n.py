@@ -13,6 +13,11 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def bilingual(name: str, name_en: str, locale: str) -> str:
+    """A name kept in both languages (categories, units): the English one for an English page."""
+    return name_en if locale.startswith("en") else name
+
+
 @dataclass(frozen=True)
 class Message:
     """A message id plus its parameters, translated where it is shown."""

@@ -39,6 +39,7 @@ from typing import Callable, Mapping, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from casework.i18n import bilingual
 from casework.cases.models import Category, CategoryGroup
 from casework.db import Base
 from casework.registry.models import Association, AssociationStatus
@@ -177,7 +178,7 @@ class CategoryRef:
     association_is_party: bool
 
     def display_name(self, locale: str) -> str:
-        return self.name_en if locale.startswith("en") else self.name
+        return bilingual(self.name, self.name_en, locale)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import Base, UTCDateTime, utcnow
 from casework.enums import TitledEnum, enum_column
-from casework.i18n import N_
+from casework.i18n import N_, bilingual
 from casework.registry.models import Association, Unit
 
 
@@ -108,7 +108,7 @@ class Category(Base):
     association_is_party: Mapped[bool] = mapped_column(default=False)
 
     def display_name(self, locale: str) -> str:
-        return self.name_en if locale.startswith("en") else self.name
+        return bilingual(self.name, self.name_en, locale)
 
 
 class Case(Base):

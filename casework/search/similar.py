@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from casework.i18n import bilingual
 from casework.cases.models import Case, CaseState as S, CaseType, Category
 from casework.cases.numbers import CHINA
 from casework.db import utcnow
@@ -132,7 +133,7 @@ class OpenMatter:
     count: int
 
     def display_name(self, locale: str) -> str:
-        return self.name_en if locale.startswith("en") else self.name
+        return bilingual(self.name, self.name_en, locale)
 
 
 def open_matters(session: Session, association_id: int | None, *, now: datetime | None = None,

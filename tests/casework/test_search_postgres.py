@@ -18,6 +18,7 @@ from sqlalchemy import event, select, text
 from casework.cases.models import Case
 from casework.registry.models import Unit
 from casework.search import SearchQuery, sync
+from tests.conftest import needs_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.commits]
 
@@ -31,7 +32,7 @@ def pg(db, tmp_path):
     from casework.search.pg_backend import PostgresBackend
 
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("needs TEST_DATABASE_URL on PostgreSQL")  # the suite's PostgreSQL pass runs it
+        needs_service("PostgreSQL (TEST_DATABASE_URL)")  # the suite's PostgreSQL pass runs it
     backend = PostgresBackend(db, tmp_path / "search")
     backend.clear()
     yield backend
@@ -248,7 +249,7 @@ def test_rows_indexed_before_the_upgrade_are_found_within_their_unit(database_ur
     from casework.search.pg_backend import PostgresBackend
 
     if not database_url.startswith("postgresql"):
-        pytest.skip("needs TEST_DATABASE_URL on PostgreSQL")
+        needs_service("PostgreSQL (TEST_DATABASE_URL)")
     engine = make_engine(database_url)
     with engine.begin() as conn:  # a schema of its own, as tests/casework/test_migrations.py does
         conn.execute(text("DROP SCHEMA IF EXISTS search_upgrade CASCADE; CREATE SCHEMA search_upgrade"))
