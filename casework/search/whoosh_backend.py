@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Iterable
 
 from markupsafe import Markup
-from whoosh import index, scoring
+from whoosh import scoring
 from whoosh.codec.whoosh3 import _INT_SIZE, W3LeafMatcher
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
