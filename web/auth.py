@@ -7,7 +7,6 @@ permission check (casework.workflow.machine.may / casework.accounts.permissions)
 from __future__ import annotations
 
 from flask import abort, g, jsonify, redirect, request, session, url_for
-from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
@@ -20,10 +19,8 @@ PUBLIC_ENDPOINTS = {"static", "staff.login"}
 
 
 def _load_session_user() -> User | None:
-    uid = staff_sessions.load_user_id()  # the server-side row; the Flask session holds no identity
-    if uid is None:
-        return None
-    return db_session().scalar(select(User).where(User.id == uid, User.active))
+    user = staff_sessions.load_user()  # the server-side row; the Flask session holds no identity
+    return user if user is not None and user.active else None
 
 
 def _load_token_user() -> User | None:

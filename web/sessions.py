@@ -2,11 +2,13 @@
 server-side row (casework.accounts.sessions), never from Flask's signed cookie session,
 which keeps only anonymous data (the CSRF token, cases opened with a query code).
 
-A session is resumed in a short transaction of its own, committed at once, when the request
-has not used the database yet (every GET, and the sign-in check before any other view):
-resuming is activity (the idle clock moves on) whatever the request's answer. Sign-in and
-sign-out, and a resume after the request's writes began, use the request's write session
-(SQLite has one writer at a time), committed by the request's boundary (web.requestdb).
+A page view (GET) reads the session row and its user in the request's read transaction; the
+activity it records (last seen, at most once a minute per browser) or a dead row's deletion is
+a short write transaction of its own, committed at once, whatever the request's answer. Another
+method resumes in a write transaction of its own when the request has not used the database
+yet (the sign-in check before any other view), else in the request's write session (SQLite has
+one writer at a time), committed by the request's boundary (web.requestdb); so do sign-in and
+sign-out.
 A 5xx answer leaves the browser's staff cookie as it was: what the request did to the
 session rows was rolled back.
 """
@@ -14,12 +16,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import contextlib
-
 from flask import current_app, g, request
 
 from casework.accounts import sessions as store
 from casework.accounts.models import User
+from casework.db import utcnow
 from web.requestdb import database, db_session
 
 COOKIE = "ct_staff"
@@ -31,25 +32,35 @@ def lifetimes() -> store.Lifetimes:
                            absolute=timedelta(seconds=cfg["STAFF_SESSION_ABSOLUTE_SECONDS"]))
 
 
-@contextlib.contextmanager
-def _own_unless_writing():
-    if request.method in ("GET", "HEAD", "OPTIONS") or "db_session" not in g:
-        with database().session_scope() as s:
-            yield s
-    else:
-        yield db_session()
+def load_user() -> User | None:
+    """The signed-in staff user of this request's cookie, or None (a dead cookie is cleared).
 
-
-def load_user_id() -> int | None:
+    A GET reads the row in the request's read transaction and returns the user loaded there;
+    only a chore (the activity to record, once a minute per browser, or a dead row to delete)
+    takes a short write transaction of its own, committed at once. A page view never waits for
+    the write lock behind case submissions otherwise (on SQLite there is one writer at a time).
+    Another method resumes in its own write transaction when the request has not used the
+    database yet, else in the request's write session."""
     sid = request.cookies.get(COOKIE)
     if not sid:
         return None
-    with _own_unless_writing() as s:
-        user = store.resume_session(s, sid, lifetimes=lifetimes())
-        if user is None:
-            g.staff_cookie = ""  # clear a dead cookie
-            return None
-        return user.id
+    now = utcnow()
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        found = store.find_session(db_session(), sid, now=now, lifetimes=lifetimes())
+        if found is not None and found.chore:
+            with database().session_scope() as s:
+                store.do_chore(s, found, now=now)
+        user = found.user if found is not None else None
+    elif "db_session" not in g:
+        with database().session_scope() as s:
+            resumed = store.resume_session(s, sid, now=now, lifetimes=lifetimes())
+            uid = resumed.id if resumed is not None else None
+        user = db_session().get(User, uid) if uid is not None else None
+    else:
+        user = store.resume_session(db_session(), sid, now=now, lifetimes=lifetimes())
+    if user is None:
+        g.staff_cookie = ""  # clear a dead cookie
+    return user
 
 
 def begin(user: User) -> None:

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from casework.accounts.models import StaffSession, User
@@ -45,24 +45,56 @@ def open_session(session: Session, user: User, *, now: datetime | None = None,
     return session_id
 
 
-def resume_session(session: Session, session_id: str | None, *, now: datetime | None = None,
-                   lifetimes: Lifetimes = Lifetimes()) -> User | None:
-    """The active user of a live session, or None (an expired row is deleted)."""
+@dataclass(frozen=True)
+class Found:
+    """A session row as read, and the one chore it needs: ``"touch"`` (last seen over
+    TOUCH_EVERY ago: record the activity), ``"end"`` (idle, past its absolute end or its user
+    disabled: delete it; ``user`` is None), or None."""
+
+    id_hash: str
+    user: User | None
+    chore: str | None
+
+
+def find_session(session: Session, session_id: str | None, *, now: datetime | None = None,
+                 lifetimes: Lifetimes = Lifetimes()) -> Found | None:
+    """Read only, one SELECT (the row with its user): what ``resume_session`` would decide.
+    The desk's pages read it in the request's read transaction and take the write lock only
+    for the chore, at most once a minute per browser (``do_chore``)."""
     if not session_id or len(session_id) > 100:
         return None
     now = now or utcnow()
-    row = session.scalar(select(StaffSession).where(StaffSession.id_hash == hash_id(session_id)))
-    if row is None:
+    id_hash = hash_id(session_id)
+    found = session.execute(select(StaffSession.last_seen_at, StaffSession.expires_at, User)
+                            .join(User, User.id == StaffSession.user_id)
+                            .where(StaffSession.id_hash == id_hash)).first()
+    if found is None:
         return None
-    seen = as_utc(row.last_seen_at)
-    if now - seen > lifetimes.idle or now >= as_utc(row.expires_at) or not row.user.active:
-        session.delete(row)
-        session.flush()
+    seen, ends, user = as_utc(found[0]), as_utc(found[1]), found[2]
+    if now - seen > lifetimes.idle or now >= ends or not user.active:
+        return Found(id_hash, None, "end")
+    return Found(id_hash, user, "touch" if now - seen >= TOUCH_EVERY else None)
+
+
+def do_chore(session: Session, found: Found, *, now: datetime | None = None) -> None:
+    """Record what ``find_session`` decided, by the row's hash (one statement, or none)."""
+    if found.chore == "end":
+        session.execute(delete(StaffSession).where(StaffSession.id_hash == found.id_hash))
+    elif found.chore == "touch":
+        session.execute(update(StaffSession).where(StaffSession.id_hash == found.id_hash)
+                        .values(last_seen_at=now or utcnow()))
+
+
+def resume_session(session: Session, session_id: str | None, *, now: datetime | None = None,
+                   lifetimes: Lifetimes = Lifetimes()) -> User | None:
+    """The active user of a live session, or None (an expired row is deleted), in one
+    session: the write path's (sign-in checks on a form post)."""
+    now = now or utcnow()
+    found = find_session(session, session_id, now=now, lifetimes=lifetimes)
+    if found is None:
         return None
-    if now - seen >= TOUCH_EVERY:
-        row.last_seen_at = now
-        session.flush()
-    return row.user
+    do_chore(session, found, now=now)
+    return found.user
 
 
 def close_session(session: Session, session_id: str | None) -> None:

@@ -99,6 +99,42 @@ def test_an_idle_session_ends(app, client, db, handler):
     assert _rows(db, handler.user_id) == []  # the dead row is gone
 
 
+def _hold_write_lock(db):
+    """Another process's writer (a burst of filings, an import) holding what a session's
+    activity would write: SQLite's one write lock; on PostgreSQL a lock on the sessions' table
+    that lets reads through. Returns the open connection; closing it lets go."""
+    conn = db.engine.execution_options(sqlite_immediate=True).connect()
+    conn.begin()  # BEGIN IMMEDIATE on SQLite (casework.db)
+    if not db.is_sqlite:
+        conn.exec_driver_sql("LOCK TABLE staff_session IN EXCLUSIVE MODE")
+    return conn
+
+
+@pytest.mark.commits  # two connections: the page and another writer
+def test_a_desk_page_does_not_wait_for_the_write_lock(app, client, db, handler):
+    """A handler's page view only reads its session (issue 18): while another writer holds the
+    lock, the queue still opens; only the once-a-minute record of activity waits for it."""
+    import threading
+
+    sign_in(client, _username(db, handler))
+    assert _signed_in(client)  # just signed in: nothing to record for a minute
+    holder = _hold_write_lock(db)
+    answers = []
+    viewer = threading.Thread(target=lambda: answers.append(client.get("/desk", follow_redirects=True).status_code))
+    try:
+        viewer.start()
+        viewer.join(timeout=1.5)
+        assert answers == [200], "the desk waited for another writer's lock"
+    finally:
+        holder.close()  # rolls back
+        viewer.join()
+    # a minute later the view records the activity (a short write of its own)
+    with db.session_scope() as s:
+        s.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    assert _signed_in(client)
+    assert utcnow() - _rows(db, handler.user_id)[0].last_seen_at < timedelta(minutes=1)
+
+
 def test_the_idle_limit_is_a_setting(app, client, db, handler):
     sign_in(client, _username(db, handler))
     app.config["STAFF_SESSION_IDLE_SECONDS"] = 5 * 60
