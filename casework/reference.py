@@ -25,18 +25,27 @@ first thing in its write transaction and does that work again if it changed (see
 casework.intake.operations). A TTL alone would not do: a change made on another node must be
 seen by the next submission here.
 
+**Pages.** A page that only shows reference data (the empty filing form, kept whole by
+web.pagecache) asks ``recent(session)``: the snapshot ``current`` confirmed in this process less
+than ``PAGE_RECHECK_SECONDS`` ago, without asking again, else ``current``'s answer. A change made
+by another process or node is on those pages at most that long after it is committed; one made
+through this process (an admin page's save: a flush of a watched table) on the next page. Nothing
+that decides (routing, deadlines, validation of a filing) uses it.
+
 Parts are loaded by their owners (``Snapshot.part``): the categories and associations here, the
 routing data in casework.routing.engine, the deadlines in casework.deadlines.limits.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.i18n import bilingual
@@ -146,8 +155,10 @@ def read_version(session: Session) -> int | None:
 
 def current(session: Session) -> Snapshot:
     """The snapshot of the version this session sees (one SELECT)."""
+    asked = time.monotonic()
     version = read_version(session)
     key = _key(session)
+    _confirmed[key] = asked
     snap = _snapshots.get(key)
     if snap is None or snap.version != version:
         with _guard:
@@ -155,6 +166,31 @@ def current(session: Session) -> Snapshot:
             if snap is None or snap.version != version:
                 snap = _snapshots[key] = Snapshot(version)
     return snap
+
+
+PAGE_RECHECK_SECONDS = 1.0
+_confirmed: dict[str, float] = {}  # database URL -> when current() last asked (time.monotonic)
+
+
+def recent(session: Session, within: float | None = None) -> Snapshot:
+    """For a page that only shows reference data: the snapshot ``current`` confirmed less than
+    ``within`` (PAGE_RECHECK_SECONDS) seconds ago in this process, with no statement; else
+    ``current(session)``."""
+    within = PAGE_RECHECK_SECONDS if within is None else within
+    key = _key(session)
+    snap, asked = _snapshots.get(key), _confirmed.get(key)
+    if snap is not None and asked is not None and time.monotonic() - asked < within:
+        return snap
+    return current(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _watched_flush(session: Session, _context) -> None:
+    """A change of reference data flushed in this process: its pages ask again (``recent``)."""
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in WATCHED:
+            _confirmed.clear()
+            return
 
 
 def cached(session: Session) -> Snapshot:

@@ -139,7 +139,8 @@ def test_a_lookup_asked_again_sees_a_new_code_and_answers_alike(db, settings, fi
 # -- the filing form: rendered once per process, language and categories' version -------------------
 
 # The statements of a plain GET /file/<type> (no query, transaction control left out):
-#   1. SELECT the reference version (the categories listed are that version's; casework.reference)
+#   1. SELECT the reference version (the categories listed are that version's; casework.reference),
+#      at most once a second per process (reference.recent); none in between
 FORM_STATEMENTS = 1
 TYPES = ["complaint", "report", "mediation", "suggestion"]
 
@@ -232,6 +233,49 @@ def test_a_change_of_the_categories_is_on_the_next_form(client, db):
     changed = client.get("/file/complaint").get_data(as_text=True)
     assert "强制入会（新名称）" in changed and before not in changed
     assert "强制入会（新名称）" in client.get("/file/complaint").get_data(as_text=True)  # kept in turn
+
+
+def test_the_kept_form_asks_the_version_at_most_once_a_second(client, db, monkeypatch):
+    from casework import reference
+
+    monkeypatch.setattr(reference, "PAGE_RECHECK_SECONDS", 0.0)
+    client.get("/file/complaint")  # this version asked, and its page kept
+    monkeypatch.setattr(reference, "PAGE_RECHECK_SECONDS", 60.0)
+    with counted(db) as seen:
+        for _ in range(3):
+            assert client.get("/file/complaint").status_code == 200
+    assert seen["statements"] == []
+    monkeypatch.setattr(reference, "PAGE_RECHECK_SECONDS", 0.0)
+    with counted(db) as seen:
+        assert client.get("/file/complaint").status_code == 200
+    assert len(seen["statements"]) == 1
+
+
+@pytest.mark.commits  # the change is another process's: committed on a connection of its own
+def test_another_processs_change_of_the_categories_is_on_the_form_within_the_recheck(client, db, monkeypatch):
+    """A change that this process did not flush (another gunicorn worker's, another node's, a
+    script's SQL) is on the kept form once PAGE_RECHECK_SECONDS have passed."""
+    import time
+
+    from sqlalchemy import text
+
+    from casework import reference
+
+    monkeypatch.setattr(reference, "PAGE_RECHECK_SECONDS", 0.5)
+    rename = text("UPDATE category SET name = :name WHERE code = 'forced_membership'")
+    with db.engine.connect() as conn:
+        before = conn.scalar(text("SELECT name FROM category WHERE code = 'forced_membership'"))
+    client.get("/file/complaint")
+    assert before in client.get("/file/complaint").get_data(as_text=True)
+    try:
+        with db.engine.begin() as conn:  # no flush in this process: only the trigger knows
+            conn.execute(rename, {"name": "强制入会（他处改名）"})
+        time.sleep(0.6)
+        changed = client.get("/file/complaint").get_data(as_text=True)
+        assert "强制入会（他处改名）" in changed and before not in changed
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(rename, {"name": before})
 
 
 def test_a_form_with_a_query_is_rendered_for_it(client):

@@ -182,7 +182,7 @@ def file_form(slug: str):
     # the empty form is the same for everyone but for its two tokens: rendered once per process,
     # language and version of the categories (web.pagecache), the tokens made for this browser
     session = db_session()
-    snapshot = reference.current(session)  # one SELECT: the version of the categories listed
+    snapshot = reference.recent(session)  # the categories' version, asked at most once a second
     key = ("file_form", request.path, request.script_root, current_locale())
     tokens = {"csrf_token": generate_csrf(), "form_token": new_form_token()}
     page = cache.get(key, snapshot.version)
