@@ -57,6 +57,10 @@ def _clean(value):
     return redact(str(value))
 
 
+def _as_is(value):
+    return value
+
+
 class RedactFilter(logging.Filter):
     """Renders the record's message once, masked; attach it to a handler (a filter on a
     logger does not see records that propagate from its children)."""
@@ -67,6 +71,7 @@ class RedactFilter(logging.Filter):
         except Exception:  # a broken format string: keep what can be kept, masked
             message = f"{record.msg} {record.args!r}"
         record.msg, record.args = redact(message), None
+        record.changtong_masked = True  # the formatters need not mask this record again
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -89,18 +94,19 @@ class JsonFormatter(logging.Formatter):
             message = record.getMessage()
         except Exception:
             message = f"{record.msg} {record.args!r}"
+        clean = _as_is if getattr(record, "changtong_masked", False) else _clean
         entry = {
             "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(message),
+            "message": clean(message),
             "pid": record.process,
         }
         for name in FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                entry[name] = _clean(value)
+                entry[name] = clean(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
