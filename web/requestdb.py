@@ -76,8 +76,8 @@ def discard_changes() -> None:
 def settle(response):
     """Commit or roll back this request's session for ``response``; the answer to send."""
     session: Session | None = g.get("db_session")
-    if session is None:
-        return response
+    if session is None or not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        return response  # never used (a kept page): nothing to commit or roll back
     status = response.status_code
     if status >= 500 or (status >= 400 and not g.get("db_keep_on_error")):
         _rollback(session)

@@ -320,3 +320,14 @@ def test_the_locale_is_chosen_as_before(client):
     english = client.get("/api/v1/categories", headers={"Accept-Language": "en"}).get_json()["items"]
     chinese = client.get("/api/v1/categories", headers={"Accept-Language": "zh-CN"}).get_json()["items"]
     assert english[0]["name"] == english[0]["name_en"] and chinese[0]["name"] == chinese[0]["name_zh"]
+
+
+def test_a_page_without_limits_runs_no_limit_check_and_a_lookup_still_counts(app, client):
+    """Flask-Limiter's before-request check is left out (web.extensions): every limit is
+    declared where it applies. A wrong code on the status page is still counted and refused."""
+    from web.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    answers = [client.get("/api/v1/cases/TS20260101000001", headers={"X-Query-Code": "AAAA-BBBB-CCCC-DDDD"}).status_code
+               for _ in range(11)]
+    assert answers == [404] * 10 + [429]  # the settings' "10 per 10 minutes"
