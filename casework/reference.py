@@ -140,7 +140,10 @@ _guard = threading.Lock()
 
 
 def _key(session: Session) -> str:
-    engine = session.get_bind().engine
+    return _engine_key(session.get_bind().engine)
+
+
+def _engine_key(engine: sa.Engine) -> str:
     key = engine.__dict__.get("_changtong_reference_key")
     if key is None:  # the URL rendered once per engine
         key = engine.__dict__["_changtong_reference_key"] = engine.url.render_as_string(hide_password=False)
@@ -172,16 +175,16 @@ PAGE_RECHECK_SECONDS = 1.0
 _confirmed: dict[str, float] = {}  # database URL -> when current() last asked (time.monotonic)
 
 
-def recent(session: Session, within: float | None = None) -> Snapshot:
-    """For a page that only shows reference data: the snapshot ``current`` confirmed less than
-    ``within`` (PAGE_RECHECK_SECONDS) seconds ago in this process, with no statement; else
-    ``current(session)``."""
+def recent(engine: sa.Engine, session: Callable[[], Session], within: float | None = None) -> Snapshot:
+    """For a page that only shows reference data: the snapshot of ``engine``'s database that
+    ``current`` confirmed less than ``within`` (PAGE_RECHECK_SECONDS) seconds ago in this
+    process, with no session and no statement; else ``current(session())``."""
     within = PAGE_RECHECK_SECONDS if within is None else within
-    key = _key(session)
+    key = _engine_key(engine)
     snap, asked = _snapshots.get(key), _confirmed.get(key)
     if snap is not None and asked is not None and time.monotonic() - asked < within:
         return snap
-    return current(session)
+    return current(session())
 
 
 @event.listens_for(Session, "after_flush")

@@ -37,7 +37,7 @@ from web import phone_verify
 from web.i18n import current_locale, tr, tr_errors
 from web.pagecache import TokenPage, pages
 from web.public.blueprint import bp
-from web.requestdb import db_session, keep_on_error, services
+from web.requestdb import database, db_session, keep_on_error, services
 from web.request_limits import as_id
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -181,15 +181,14 @@ def file_form(slug: str):
         return _render(case_type, values, new_form_token(), fresh=True)
     # the empty form is the same for everyone but for its two tokens: rendered once per process,
     # language and version of the categories (web.pagecache), the tokens made for this browser
-    session = db_session()
-    snapshot = reference.recent(session)  # the categories' version, asked at most once a second
+    snapshot = reference.recent(database().engine, db_session)  # asked at most once a second
     key = ("file_form", request.path, request.script_root, current_locale())
     tokens = {"csrf_token": generate_csrf(), "form_token": new_form_token()}
     page = cache.get(key, snapshot.version)
     if page is not None:
         return page.fill(tokens), 200
     html, status = _render(case_type, {"association": ""}, tokens["form_token"], fresh=True)
-    if reference.cached(session) is snapshot:  # rendered from that version's categories
+    if reference.cached(db_session()) is snapshot:  # rendered from that version's categories
         cut = TokenPage.cut(html, tokens)
         if cut is not None:
             cache.put(key, snapshot.version, cut)
