@@ -8,14 +8,14 @@ objects, which belong to one session) and asks the database one cheap question p
 anything changed?
 
 **The version.** ``reference_version`` holds one row, ``version``, a random 63-bit number that
-database triggers (migration 0027) replace on every INSERT, UPDATE or DELETE of the watched
-tables (``WATCHED``; of ``association`` only the columns routing and validation read, and its
-deletion). The trigger runs inside the writer's own transaction, whoever the writer is: an admin
-page, the CLI, a CSV import, a restore, a worker, raw SQL, another process or another node. So
-the new version becomes visible exactly when the change does, and a change rolled back takes its
-version with it. A random number rather than a counter: a rolled-back change must never leave a
-number that the next change takes again, or a process that read the rolled-back state from
-inside that transaction would keep it under the number of another state.
+database triggers (migrations 0027 and 0029) replace on every INSERT, UPDATE or DELETE of the
+watched tables (``WATCHED``, the registry of associations included). The trigger runs inside the
+writer's own transaction, whoever the writer is: an admin page, the CLI, a CSV import, a restore, a
+worker, raw SQL, another process or another node. So the new version becomes visible exactly when
+the change does, and a change rolled back takes its version with it. A random number rather than a
+counter: a rolled-back change must never leave a number that the next change takes again, or a
+process that read the rolled-back state from inside that transaction would keep it under the number
+of another state.
 
 **Reading it.** ``current(session)`` reads the version (one primary-key SELECT) and gives this
 process's snapshot of it, made again (its parts loaded lazily, in that session) when the number
@@ -65,11 +65,9 @@ WATCHED: dict[str, tuple[str, ...] | None] = {
     "time_limit": None,
     "calendar_override": None,
     "calendar_year": None,
-    # an association is cached by credit code once looked up (never "not found"): its insertion
-    # changes nothing cached, an edit of these columns or its deletion does
-    "association": ("credit_code", "region_code", "status", "decoupled", "registration_authority_id",
-                    "main_industry_department_id", "supervisory_unit_id", "mediation_body_id",
-                    "party_work_department_id"),
+    # every change of an association (migration 0029): routing and validation read its routing
+    # facts, and the registry lookup keeps a copy of the registry (casework.registry.lookup)
+    "association": None,
 }
 ASSOCIATIONS_KEPT = 4096  # associations remembered per process (least recently used go first)
 
@@ -96,6 +94,11 @@ class Snapshot:
         self._associations: OrderedDict[str, AssociationRef] = OrderedDict()  # by credit code
         self._codes: dict[int, str] = {}  # association id -> credit code, for those remembered
         self._lock = threading.Lock()
+
+    def holds(self, name: str) -> bool:
+        """Whether the part ``name`` is loaded (a page that took this snapshot from ``recent``
+        asks ``current`` in its own transaction before it loads one)."""
+        return name in self._parts
 
     def part(self, name: str, load: Callable[[Session], T], session: Session) -> T:
         """The part ``name``, loaded with ``load(session)`` the first time it is asked for."""

@@ -8,6 +8,8 @@ writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
 """
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
 from dataclasses import dataclass
 
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from casework.registry.pinyin import pinyin_initials  # noqa: F401 - the lookup's counterpart
 from casework.text import clean_text
-from casework.registry.models import Association, AssociationStatus
+from casework.registry.models import Association, AssociationLevel, AssociationStatus
 
 QUERY_MAX = 100  # longer input is cut: nothing in the registry is longer to type
 LIMIT_MAX = 100
@@ -215,3 +217,148 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
         if len(terms.words) <= _KEPT_WORDS and len(_STATEMENTS) < _KEPT_SHAPES:
             _STATEMENTS[shape] = stmt
     return list(session.scalars(stmt, terms.values()))
+
+
+# -- the registry kept per process ---------------------------------------------------------------
+
+KEPT_MAX = 20_000  # a registry larger than this is searched in the database, never kept
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What the lookup shows of an association (the attributes of ``Association`` it reads)."""
+
+    id: int
+    credit_code: str
+    name: str
+    name_en: str | None
+    abbreviation: str | None
+    level: AssociationLevel
+    region_code: str
+    status: AssociationStatus
+
+
+_SEP, _END = "\x00", "\x01"  # never in a query: clean_text removes control characters
+
+
+class KeptRegistry:
+    """The registry as this process keeps it for one reference version (casework.reference): its
+    associations in the database's order (name, id), and the texts a lookup matches as one string
+    per kind, entries separated by a character no query holds, so that ``str.find`` over them
+    (in C) finds the entries a word is in or starts with. About 350 bytes an association; a query
+    that matches them all (one common character) ranks only the few it answers with."""
+
+    def __init__(self, rows):
+        self.listed = tuple(Listed(*row[:8]) for row in rows)
+        names = [a.name.lower() for a in self.listed]
+        abbrs = [(a.abbreviation or "").lower() for a in self.listed]
+        pinyin = [row[8] or "" for row in rows]
+        self._texts = _Blob([_SEP.join((n, (a.name_en or "").lower(), b))
+                             for n, a, b in zip(names, self.listed, abbrs)])
+        self._names, self._abbrs = _Blob(names), _Blob(abbrs)
+        self._pinyin, self._codes = _Blob(pinyin), _Blob([a.credit_code for a in self.listed])
+        self._named: dict[str, list[int]] = {}  # a lower-cased name or abbreviation -> its entries
+        for i, value in (*enumerate(names), *enumerate(abbrs)):
+            if value:
+                self._named.setdefault(value, []).append(i)
+        self._coded = {a.credit_code: i for i, a in enumerate(self.listed)}
+        self._inactive = frozenset(i for i, a in enumerate(self.listed) if a.status is not AssociationStatus.active)
+
+    def search(self, terms: "_Terms", limit: int) -> list[Listed]:
+        """``search_associations``'s answer for active associations, from the kept registry (the
+        same matches and order: exact, then prefix, then the rest; then the name)."""
+        matched: set[int] | None = None
+        for word in terms.words:
+            w = word.lower()
+            hits = self._texts.containing(w)
+            if _ASCII_ALNUM.match(w):
+                hits |= self._pinyin.containing(w)
+            matched = hits if matched is None else matched & hits
+            if not matched:
+                break
+        matched = set(matched or ())
+        matched |= self._codes.starting(terms.code)
+        if terms.py_ok:
+            matched |= self._pinyin.containing(terms.py)
+        matched -= self._inactive  # not offered to someone filing a case
+        q = terms.q.lower()
+        exact = {*self._named.get(q, ()), *((self._coded[terms.code],) if terms.code in self._coded else ())}
+        exact &= matched
+        starts = self._names.starting(q) | self._abbrs.starting(q) | self._codes.starting(terms.code)
+        if terms.py_ok:
+            starts |= self._pinyin.starting(terms.py) | self._pinyin.containing(" " + terms.py)
+        starts = (starts & matched) - exact
+        rest = matched - exact - starts
+        out: list[int] = []
+        for group in (exact, starts, rest):
+            out += heapq.nsmallest(limit - len(out), group)  # the database's order of names
+            if len(out) >= limit:
+                break
+        return [self.listed[i] for i in out]
+
+
+class _Blob:
+    """Texts, one per entry, in one string (each followed by _END), and where each begins."""
+
+    def __init__(self, values: list[str]):
+        self.starts, at = [], 0
+        for v in values:
+            self.starts.append(at)
+            at += len(v) + 1
+        self.text = _END + _END.join(values) + _END  # entry i begins at starts[i] + 1
+
+    def containing(self, needle: str) -> set[int]:
+        found: set[int] = set()
+        starts, text, last = self.starts, self.text, len(self.starts) - 1
+        at = text.find(needle)
+        while at >= 0:
+            i = bisect.bisect_right(starts, at - 1) - 1
+            found.add(i)
+            if i >= last:
+                break
+            at = text.find(needle, starts[i + 1] + 1)  # the rest of this entry need not be read
+        return found
+
+    def starting(self, prefix: str) -> set[int]:
+        found: set[int] = set()
+        needle, text, starts = _END + prefix, self.text, self.starts
+        at = text.find(needle)
+        while at >= 0:  # the _END before entry i stands at starts[i]
+            found.add(bisect.bisect_left(starts, at))
+            at = text.find(needle, at + 1)
+        return found
+
+
+_KEPT_COLUMNS = (Association.id, Association.credit_code, Association.name, Association.name_en,
+                 Association.abbreviation, Association.level, Association.region_code, Association.status,
+                 Association.pinyin_initials)
+
+
+def _load_kept(session: Session) -> KeptRegistry | None:
+    """The registry to keep, or None when it is larger than KEPT_MAX (then searched in SQL)."""
+    if session.scalar(select(sa.func.count()).select_from(Association)) > KEPT_MAX:
+        return None
+    # the database's order of names for ties (SQLite: code points, as Python's); see test_lookup
+    rows = session.execute(select(*_KEPT_COLUMNS).order_by(Association.name, Association.id)).all()
+    return KeptRegistry(rows)
+
+
+def lookup(session: Session, q: str, limit: int = 20) -> list:
+    """The public type-ahead and the form's 查找: ``search_associations``'s answer for an active
+    association, from the registry kept for the current reference version (asked at most once a
+    second, ``casework.reference.recent``: a new or renamed association is found within a second
+    in every process, at once in the one that saved it), or from the database when the registry
+    is too large to keep. Items have the attributes of ``Association`` the pages show."""
+    from casework import reference
+
+    terms = _Terms.of(q)
+    if terms is None:
+        return []
+    limit = max(1, min(int(limit), LIMIT_MAX))
+    snap = reference.recent(session.get_bind().engine, lambda: session)
+    if not snap.holds("registry"):  # read the registry in the transaction that read its version
+        snap = reference.current(session)
+    kept = snap.part("registry", _load_kept, session)
+    if kept is None:
+        return search_associations(session, q, limit)
+    return kept.search(terms, limit)

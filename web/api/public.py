@@ -14,7 +14,7 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_for_lookup
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
-from casework.registry.lookup import search_associations
+from casework.registry.lookup import lookup as registry_lookup
 from web import idempotency, request_limits
 from web.api.blueprint import bp
 from web.extensions import limiter
@@ -73,7 +73,7 @@ def associations():
             "region_code": a.region_code,
             "status": a.status.value,
         }
-        for a in search_associations(db_session(), q, limit=limit)
+        for a in registry_lookup(db_session(), q, limit=limit)
     ]})
 
 

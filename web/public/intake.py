@@ -29,7 +29,7 @@ from casework.intake.files import UploadBudget, UploadRejected, inspect_upload
 from casework.intake.validation import LIMITS, clean_text, validate_submission
 from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.registry.models import Association
-from casework.registry.lookup import search_associations
+from casework.registry.lookup import lookup as registry_lookup
 from casework.search.similar import open_matters
 from sqlalchemy import select
 
@@ -134,7 +134,7 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
 
 class _EnglishMatch:
     """An association as an English page's lookup names it."""
-    def __init__(self, a: Association):
+    def __init__(self, a):
         self.name = a.name_en or a.name
         self.abbreviation, self.credit_code, self.status = a.abbreviation, a.credit_code, a.status
 
@@ -143,7 +143,7 @@ def _lookup(session, q: str) -> list:
     """The associations the no-JS lookup offers, named as the JavaScript lookup
     (/api/v1/associations) names them: in English on an English page where the registry has an
     English name, in Chinese otherwise (issue 16, defect 6)."""
-    found = search_associations(session, q)
+    found = registry_lookup(session, q)
     return [_EnglishMatch(a) for a in found] if current_locale().startswith("en") else found
 
 
@@ -187,6 +187,7 @@ def file_form(slug: str):
     page = cache.get(key, snapshot.version)
     if page is not None:
         return page.fill(tokens), 200
+    snapshot = reference.current(db_session())  # rendered in the transaction that read the version
     html, status = _render(case_type, {"association": ""}, tokens["form_token"], fresh=True)
     if reference.cached(db_session()) is snapshot:  # rendered from that version's categories
         cut = TokenPage.cut(html, tokens)
