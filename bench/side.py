@@ -16,6 +16,7 @@ after ``--warmup`` seconds that are not measured:
 * ``GET /file/complaint``: the public filing form;
 * ``GET /api/v1/cases/<n>`` with the query code in ``X-Query-Code`` (a case filed through the API
   just before);
+* ``GET /api/v1/associations?q=中国复合``: the filing form's type-ahead over the registry;
 * ``POST /api/v1/cases``: the README's complaint, no Idempotency-Key (every request files a case);
 * ``GET /desk/units/<id>``: the queue of the unit with the most cases, as a handler of that unit
   (an account made for the run, signed in over HTTP with the login form's CSRF token);
@@ -58,6 +59,7 @@ from bench.intake import BARE_APP, BODY, CASES_PATH, HELLO_PATH, Result, find_wr
 HOST = "127.0.0.1"
 WORKERS = 2
 SEARCH_WORD = "会费"
+LOOKUP_WORDS = "中国复合"  # the type-ahead, as bench/intake.py --reads types it
 FORM_PATH = "/file/complaint"
 MARKER = "side-dataset.json"
 USERNAME = "bench-side"
@@ -637,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
             Load(f"GET {FORM_PATH}", "changtong", "GET", FORM_PATH, 200),
             Load("GET /api/v1/cases/<n> with the code", "changtong", "GET", f"{CASES_PATH}/{number}", 200,
                  headers={"X-Query-Code": query_code}),
+            Load(f"GET /api/v1/associations?q={LOOKUP_WORDS}", "changtong", "GET",
+                 "/api/v1/associations?q=" + urllib.parse.quote(LOOKUP_WORDS), 200),
             Load("POST /api/v1/cases", "changtong", "POST", CASES_PATH, 201, body=BODY,
                  headers={"Content-Type": "application/json"}),
             Load(f"desk queue, biggest unit ({unit_cases:,} cases)", "changtong", "GET", f"/desk/units/{unit_id}",
