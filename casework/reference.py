@@ -26,11 +26,13 @@ casework.intake.operations). A TTL alone would not do: a change made on another 
 seen by the next submission here.
 
 **Pages.** A page that only shows reference data (the empty filing form, kept whole by
-web.pagecache) asks ``recent(session)``: the snapshot ``current`` confirmed in this process less
-than ``PAGE_RECHECK_SECONDS`` ago, without asking again, else ``current``'s answer. A change made
-by another process or node is on those pages at most that long after it is committed; one made
-through this process (an admin page's save: a flush of a watched table) on the next page. Nothing
-that decides (routing, deadlines, validation of a filing) uses it.
+web.pagecache; the registry lookup, casework.registry.lookup) asks ``recent(engine, session)``:
+the snapshot ``current`` confirmed in this process less than ``PAGE_RECHECK_SECONDS`` ago, without
+a session or a statement, else ``current``'s answer. A change made by another process or node is
+on those pages at most that long after it is committed; one made through this process (an admin
+page's save: a flush of a watched table) on the next page. A part such a page loads is read in
+the transaction that read its version (``Snapshot.holds``, then ``current``). Nothing that decides
+(routing, deadlines, validation of a filing) uses it.
 
 Parts are loaded by their owners (``Snapshot.part``): the categories and associations here, the
 routing data in casework.routing.engine, the deadlines in casework.deadlines.limits.
