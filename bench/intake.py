@@ -161,18 +161,31 @@ def count_cases(url: str) -> int:
 
 
 class Server:
+    """gunicorn serving ``app`` on a free port, in a process group of its own, its output in
+    ``log_dir``. ``command`` and ``environment`` say how; bench/side.py's runs gunicorn.conf.py."""
+
     def __init__(self, name: str, app: str, cwd: Path, env: dict[str, str], log_dir: Path):
         self.name = name
         self.port = free_port()
         self.log = log_dir / f"gunicorn-{name}.log"
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        if not gunicorn.exists():
-            gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
-        self.cmd = [str(gunicorn), "--bind", f"{HOST}:{self.port}", "--workers", str(WORKERS),
-                    "--worker-class", "sync", "--timeout", "60", "--graceful-timeout", "5", app]
+        self.cwd = cwd
+        self.env = self.environment(env, log_dir)
+        self.cmd = self.command(app)
         self._fh = open(self.log, "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=str(cwd), env=env, stdout=self._fh,
+        self.proc = subprocess.Popen(self.cmd, cwd=str(cwd), env=self.env, stdout=self._fh,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    @staticmethod
+    def gunicorn() -> Path:
+        found = Path(sys.executable).with_name("gunicorn")
+        return found if found.exists() else ROOT / ".venv" / "bin" / "gunicorn"
+
+    def command(self, app: str) -> list[str]:
+        return [str(self.gunicorn()), "--bind", f"{HOST}:{self.port}", "--workers", str(WORKERS),
+                "--worker-class", "sync", "--timeout", "60", "--graceful-timeout", "5", app]
+
+    def environment(self, env: dict[str, str], log_dir: Path) -> dict[str, str]:
+        return env
 
     @property
     def base(self) -> str:
@@ -423,6 +436,20 @@ def run_python(label: str, port: int, method: str, path: str, body: bytes | None
 # --------------------------------------------------------------------------------------------
 
 
+def stop_all(servers: list[Server], tmp: Path, keep: bool) -> None:
+    """Stop every server (one that will not stop does not keep the others running), then keep
+    or remove the run's directory."""
+    for s in servers:
+        try:
+            s.stop()
+        except Exception as exc:  # keep stopping the others
+            print(f"could not stop gunicorn {s.name}: {exc}", file=sys.stderr)
+    if keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def smoke(server: Server) -> None:
     """One submission by hand, so a misconfigured run stops before it measures 422s."""
     req = urllib.request.Request(server.base + CASES_PATH, data=BODY, method="POST",
@@ -570,15 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"---- gunicorn {s.name} log (tail) ----\n{s.tail()}", file=sys.stderr)
         return 1
     finally:
-        for s in servers:
-            try:
-                s.stop()
-            except Exception as exc:  # keep stopping the others
-                print(f"could not stop gunicorn {s.name}: {exc}", file=sys.stderr)
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(servers, tmp, args.keep)
 
 
 if __name__ == "__main__":

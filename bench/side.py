@@ -38,7 +38,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.intake import BARE_APP, BODY, CASES_PATH, HELLO_PATH, Result, find_wrk, free_port, run_wrk  # noqa: E402
+from bench.intake import (BARE_APP, BODY, CASES_PATH, HELLO_PATH, Result, Server, find_wrk,  # noqa: E402
+                          run_wrk, stop_all)
 
 HOST = "127.0.0.1"
 WORKERS = 2
@@ -374,28 +374,21 @@ def search_matches(url: str, data_dir: Path, unit_id: int, postgres: bool) -> st
 
 # -- servers ---------------------------------------------------------------------------------------
 
-class Gunicorn:
-    """gunicorn -c gunicorn.conf.py APP with WEB_CONCURRENCY workers, in a process group of its own."""
+class Gunicorn(Server):
+    """gunicorn -c gunicorn.conf.py APP with WEB_CONCURRENCY workers (bench.intake.Server with
+    the production configuration), its metrics in a directory of its own."""
 
-    def __init__(self, name: str, app: str, cwd: Path, env: dict[str, str], tmp: Path):
-        self.name = name
-        self.port = free_port()
-        self.log = tmp / f"gunicorn-{name}.log"
-        metrics = tmp / f"metrics-{name}"
+    def command(self, app: str) -> list[str]:
+        return [str(self.gunicorn()), "-c", str(ROOT / "gunicorn.conf.py"), app]
+
+    def environment(self, env: dict[str, str], tmp: Path) -> dict[str, str]:
+        metrics = tmp / f"metrics-{self.name}"
         metrics.mkdir()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        env = dict(env, CHANGTONG_BIND=f"{HOST}:{self.port}", WEB_CONCURRENCY=str(WORKERS),
-                   PROMETHEUS_MULTIPROC_DIR=str(metrics), PYTHONDONTWRITEBYTECODE="1")
-        self.env, self.cwd = env, cwd
-        self._fh = open(self.log, "wb")
-        self.proc = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"), app], cwd=str(cwd),
-                                     env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return dict(env, CHANGTONG_BIND=f"{HOST}:{self.port}", WEB_CONCURRENCY=str(WORKERS),
+                    PROMETHEUS_MULTIPROC_DIR=str(metrics), PYTHONDONTWRITEBYTECODE="1")
 
     def wait_ready(self, path: str, timeout: float = 120) -> None:
+        """As Server's, and until every worker has started."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -423,24 +416,6 @@ class Gunicorn:
         out = subprocess.run([sys.executable, "-c", "import web, casework; print(web.__file__)"], cwd=str(self.cwd),
                              env=self.env, capture_output=True, text=True)
         return (out.stdout or out.stderr).strip()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=30)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self._fh.close()
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
@@ -731,15 +706,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"---- gunicorn {s.name} log (tail): {s.log} ----\n{s.tail(15)}", file=sys.stderr)
         return 1
     finally:
-        for s in servers:
-            try:
-                s.stop()
-            except Exception as exc:  # keep stopping the others
-                print(f"could not stop gunicorn {s.name}: {exc}", file=sys.stderr)
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(servers, tmp, args.keep)
+        if not args.keep:
             if args.postgres:
                 try:
                     from sqlalchemy.engine import make_url
