@@ -13,9 +13,10 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-def bilingual(name: str, name_en: str, locale: str) -> str:
-    """A name kept in both languages (categories, units): the English one for an English page."""
-    return name_en if locale.startswith("en") else name
+def bilingual(name: str, name_en: str | None, locale: str) -> str:
+    """A name kept in both languages (categories, units, associations): the English one for an
+    English page where there is one, else the Chinese."""
+    return name_en if name_en and locale.startswith("en") else name
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from casework.i18n import bilingual
 from casework.cases.models import Case, CaseState, CaseType, EventKind, Stage
 from casework.cases.queries import public_events
 from casework.db import as_utc
@@ -49,9 +50,7 @@ def local_time(dt) -> str:
 def association_name(case: Case) -> str | None:
     if case.association is None:
         return None
-    if current_locale().startswith("en") and case.association.name_en:
-        return case.association.name_en
-    return case.association.name
+    return bilingual(case.association.name, case.association.name_en, current_locale())
 
 
 def public_deadline(case: Case) -> dict | None:
@@ -92,7 +91,7 @@ def next_step(case: Case) -> str:
 
 
 def unit_title(unit) -> str:
-    return unit.name_en if current_locale().startswith("en") and unit.name_en else unit.name
+    return bilingual(unit.name, unit.name_en, current_locale())
 
 
 def review_info(case: Case) -> dict | None:

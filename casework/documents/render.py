@@ -13,6 +13,7 @@ from datetime import datetime
 from string import Template
 
 
+from casework.i18n import bilingual
 from casework.cases.models import Case, CaseType, Event
 from casework.cases.numbers import CHINA
 from casework.context import Services
@@ -39,7 +40,7 @@ def _date(when: datetime | None, locale: str) -> str:
 def _unit_name(unit, locale: str) -> str:
     if unit is None:
         return ""
-    return (unit.name_en or unit.name) if locale == "en" else unit.name
+    return bilingual(unit.name, unit.name_en, locale)
 
 
 def values(session, services: Services, case: Case, event: Event, kind: Document, locale: str) -> dict[str, str]:

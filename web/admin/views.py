@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from casework.i18n import bilingual
 from casework.accounts.permissions import can_administer
 from casework.audit.models import AuditAction, AuditKind
 from casework.cases.models import CannedReply, CaseType, Category, CategoryGroup
@@ -38,13 +39,13 @@ def _administrators_only():
 
 @bp.context_processor
 def _labels():
-    english = current_locale().startswith("en")
+    locale = current_locale()
 
     def unit_label(unit: Unit | None) -> str:
-        return "" if unit is None else ((unit.name_en or unit.name) if english else unit.name)
+        return "" if unit is None else bilingual(unit.name, unit.name_en, locale)
 
     def assoc_label(assoc) -> str:
-        return "" if assoc is None else ((assoc.name_en or assoc.name) if english else assoc.name)
+        return "" if assoc is None else bilingual(assoc.name, assoc.name_en, locale)
 
     def cat_label(cat: Category | None) -> str:
         return "" if cat is None else cat.display_name(current_locale())

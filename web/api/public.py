@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
+from casework.i18n import bilingual
 from casework import reference
 from casework.cases.models import CaseType, Channel
 from casework.cases.numbers import normalize_number
@@ -62,11 +63,11 @@ def associations():
         limit = max(1, min(int(request.args.get("limit", 20)), 50))
     except ValueError:
         limit = 20
-    en = current_locale().startswith("en")
+    locale = current_locale()
     return jsonify({"items": [
         {
             "credit_code": a.credit_code,
-            "name": a.name_en if en and a.name_en else a.name,
+            "name": bilingual(a.name, a.name_en, locale),
             "name_zh": a.name,
             "abbreviation": a.abbreviation,
             "level": a.level.value,

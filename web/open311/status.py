@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 
+from casework.i18n import bilingual
 from casework.cases.models import ActorKind, Case
 from casework.cases.queries import case_for_lookup, public_events
 from casework.cases.queue import OPEN_STATES
@@ -64,7 +65,7 @@ def agency(case: Case) -> str:
     unit = case.unit
     if unit is None:
         return title(UnitKind.triage)
-    return unit.name_en if current_locale().startswith("en") and unit.name_en else unit.name
+    return bilingual(unit.name, unit.name_en, current_locale())
 
 
 def is_closed(case: Case) -> bool:

@@ -22,6 +22,7 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
+from casework.i18n import bilingual
 from casework import reference
 from casework.cases.models import Case, CaseType, Channel
 from casework.intake import operations as ops
@@ -135,7 +136,7 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
 class _EnglishMatch:
     """An association as an English page's lookup names it."""
     def __init__(self, a):
-        self.name = a.name_en or a.name
+        self.name = bilingual(a.name, a.name_en, "en")
         self.abbreviation, self.credit_code, self.status = a.abbreviation, a.credit_code, a.status
 
 
