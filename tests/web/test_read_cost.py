@@ -57,28 +57,45 @@ def test_bound_gettext_gives_the_pages_flask_babel_gave(app, client, lang):
 # The statements of GET /api/v1/cases/<n> with the right X-Query-Code (transaction control left
 # out). The rate limit's exemption and the view ask the same lookup; the second ask uses the row
 # the first read (casework.cases.queries.case_for_lookup):
-#   1. SELECT id, query_code_hash of the number
+#   1. SELECT id, query_code_hash of the number, and whether the case has any file
 #   2. SELECT the case, its category, association, unit and events (joined)
-#   3. SELECT its files (which are its events' files too)
+#   3. SELECT its files (which are its events' files too), only if it has any
 API_CASE_STATEMENTS = 3
 
 
-def test_the_case_api_read_stays_within_its_statement_budget(client, db, submission_data):
+@pytest.mark.parametrize("with_file", [False, True])
+def test_the_case_api_read_stays_within_its_statement_budget(client, db, submission_data, with_file):
+    import base64
+
     filed = client.post("/api/v1/cases", json=submission_data()).get_json()
     number, code = filed["case_number"], filed["query_code"]
+    if with_file:
+        evidence = {"public_text": "A second notice came.",
+                    "files": [{"name": "notice.png", "content_base64": base64.b64encode(_png()).decode()}]}
+        assert client.post(f"/api/v1/cases/{number}/add_evidence", json=evidence,
+                           headers={"X-Query-Code": code}).status_code == 200
     with counted(db) as seen:
         resp = client.get(f"/api/v1/cases/{number}", headers={"X-Query-Code": code})
     assert resp.status_code == 200 and resp.get_json()["case_number"] == number
-    assert len(seen["statements"]) <= API_CASE_STATEMENTS, "\n".join(seen["statements"])
+    assert [f["filename"] for f in resp.get_json()["attachments"]] == (["notice.png"] if with_file else [])
+    budget = API_CASE_STATEMENTS if with_file else API_CASE_STATEMENTS - 1
+    assert len(seen["statements"]) <= budget, "\n".join(seen["statements"])
+
+
+def _png(color=(200, 0, 0)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (6, 6), color).save(out, format="PNG")
+    return out.getvalue()
 
 
 def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_case, make_staff, monkeypatch):
     """A case with the complainant's evidence and a reply's documents: the API's answer is the one
     made from a case whose events, files and each event's files load lazily."""
     import base64
-    import io
-
-    from PIL import Image
 
     from casework.accounts.models import Role
     from casework.cases import queries
@@ -86,11 +103,7 @@ def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_c
     from casework.intake.files import Upload
     from casework.workflow.machine import perform
 
-    def png(color) -> bytes:
-        out = io.BytesIO()
-        Image.new("RGB", (6, 6), color).save(out, format="PNG")
-        return out.getvalue()
-
+    png = _png
     receipt = file_case()
     headers = {"X-Query-Code": receipt.query_code, "Accept-Language": "en"}
     path = f"/api/v1/cases/{receipt.case_number}"
@@ -104,7 +117,7 @@ def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_c
         perform(s, services, handler, s.get(Case, receipt.case_id), "reply", public_text="The fees were refunded.",
                 finding="substantiated", files=[Upload("decision.png", png((0, 90, 0)))])
     shown = client.get(path, headers=headers).get_json()
-    monkeypatch.setattr(queries, "_load_shown", lambda session, case_id: session.get(Case, case_id))
+    monkeypatch.setattr(queries, "_load_shown", lambda session, case_id, **_: session.get(Case, case_id))
     assert client.get(path, headers=headers).get_json() == shown
     files = {e["kind"]: e["files"] for e in shown["timeline"] if e["files"]}
     assert [f["filename"] for f in files["evidence_added"]] == ["notice.png"]
