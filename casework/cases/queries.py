@@ -56,9 +56,9 @@ def _load_shown(session: Session, case_id: int, *, has_files: bool = True) -> Ca
         return case
     files = list(session.scalars(_FILES, {"id": case_id})) if has_files else []
     set_committed_value(case, "attachments", files)
-    for event in case.events:
-        if "files" in sa_inspect(event).unloaded:
-            set_committed_value(event, "files", [f for f in files if f.event_id == event.id])
+    for ev in case.events:
+        if "files" in sa_inspect(ev).unloaded:
+            set_committed_value(ev, "files", [f for f in files if f.event_id == ev.id])
     return case
 
 
