@@ -24,6 +24,10 @@ after ``--warmup`` seconds that are not measured:
 * ``GET /hello`` again: the machine is shared, and the share of each route is taken of the mean
   of the two bare runs (a note says when they differ by more than a fifth).
 
+With ``--floor``, a third gunicorn serves ``bench.floor:app``: the case API checking the code as
+the real route does but neither loading nor presenting the case, loaded after the real route. Its
+share of the bare route is the most a cheaper loading or presenter of the case could reach.
+
 Then the PSS and RSS of each web worker (/proc/<pid>/smaps_rollup), and, in this process, the
 median server time of each Changtong route through Flask's test client (no network, no queue).
 It prints one table: req/s, p50, p99, share of the bare route's rate, errors. Figures only.
@@ -553,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--postgres", metavar="URL", default=None,
                     help="PostgreSQL instead of SQLite, with CHANGTONG_SEARCH_BACKEND=postgres: the data set goes "
                          "into this database (recreated unless --reuse), each run into a copy of it (<name>_run)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also load the case API's floor (bench/floor.py): the code checked, the case not loaded")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, run database)")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     args = ap.parse_args(argv)
@@ -594,8 +600,14 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(real)
         bare = Gunicorn("bare", "bare_hello:app", tmp, dict(base_env, PYTHONPATH=f"{tmp}{os.pathsep}{ROOT}"), tmp)
         servers.append(bare)
+        floor = None
+        if args.floor:
+            floor = Gunicorn("floor", "bench.floor:app", ROOT, dict(base_env, **env_vars, PYTHONPATH=str(ROOT)), tmp)
+            servers.append(floor)
         real.wait_ready("/healthz")
         bare.wait_ready(HELLO_PATH)
+        if floor is not None:
+            floor.wait_ready("/healthz")
         import web
 
         code = real.code_path()
@@ -614,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
             Load(f"GET {FORM_PATH}", "changtong", "GET", FORM_PATH, 200),
             Load("GET /api/v1/cases/<n> with the code", "changtong", "GET", f"{CASES_PATH}/{number}", 200,
                  headers={"X-Query-Code": query_code}),
+            *([Load("  the same, case not loaded nor presented (floor)", "floor", "GET", f"{CASES_PATH}/{number}", 200,
+                    headers={"X-Query-Code": query_code})] if floor is not None else []),
             Load(f"GET /api/v1/associations?q={LOOKUP_WORDS}", "changtong", "GET",
                  "/api/v1/associations?q=" + urllib.parse.quote(LOOKUP_WORDS), 200),
             Load("POST /api/v1/cases", "changtong", "POST", CASES_PATH, 201, body=BODY,
@@ -625,14 +639,15 @@ def main(argv: list[str] | None = None) -> int:
             # the yardstick again: the machine is shared, its load may change during the run
             Load("GET /hello again, at the end", "bare", "GET", HELLO_PATH, 200),
         ]
+        by_name = {s.name: s for s in servers}
         for load in loads:  # each answers as expected before anything is measured
-            port = bare.port if load.server == "bare" else real.port
+            port = by_name[load.server].port
             check(port, load.label, load.method, load.path, load.body, load.headers, load.ok)
         log(f"{unit_cases:,} cases in unit {unit_id}; '{SEARCH_WORD}' matches {matches} of them; "
             f"wrk -t{args.threads} -c{args.connections}, {warmup} s warm-up + {seconds} s per load")
 
         for load in loads:
-            server = bare if load.server == "bare" else real
+            server = by_name[load.server]
 
             def go(secs: int, label: str) -> Result:
                 return run_wrk(wrk, tmp, label, server.base, load.method, load.path, load.body, load.ok, secs,
