@@ -34,8 +34,10 @@ from casework.backup.errors import BackupError
 from casework.backup.schema import EXCLUDED, column_kind, encode, plan, reflect
 
 BATCH = 2000
-# columns holding a FileStore key, and the variants stored under it
-FILE_COLUMNS = {"attachment": ("storage_key", ("orig", "staff")), "mediation": ("agreement_key", ("orig",))}
+# columns holding a FileStore key, and the variants stored under it: every ``services.files.put``
+# of the code writes under one of these (tests/casework/test_backup.py checks each kind is restored)
+FILE_COLUMNS = {"attachment": ("storage_key", ("orig", "staff")), "mediation": ("agreement_key", ("orig",)),
+                "case_document": ("storage_key", ("orig",))}
 
 
 @dataclass

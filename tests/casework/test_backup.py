@@ -272,6 +272,12 @@ def check_restored_instance(db, services, target: Settings, instance):
                     assert restored.files.get(att.storage_key, variant) == services.files.get(att.storage_key, variant)
             agreement = s.get(Case, instance["mediation"]).mediation.agreement_key
             assert restored.files.get(agreement, "orig") == b"%PDF-1.7 agreement"
+            # the written notices (受理告知书, 信访处理意见书, …): a backup once left their PDFs out
+            from casework.documents.models import CaseDocument
+            docs = list(s.scalars(select(CaseDocument).where(CaseDocument.storage_key.is_not(None))))
+            assert len(docs) >= 3, docs  # accept and reply of complaint 0, not_accept of complaint 1, …
+            for doc in docs:
+                assert restored.files.get(doc.storage_key, "orig") == services.files.get(doc.storage_key, "orig")
             assert r.scalar(select(func.count()).select_from(Attachment).where(Attachment.erased_at.is_not(None))) == 1
         # new rows get new ids after a restore (PostgreSQL sequences moved past the highest id)
         receipt = file_after_restore(restored_db, restored)
