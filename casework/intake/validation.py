@@ -94,8 +94,9 @@ class Submission:
 Errors = dict[str, list[Message]]  # field -> its messages (a form's or a CSV row's)
 
 
-def add_error(errors: Errors, name: str, msgid: str, **params: Any) -> None:
-    """One more message for the field ``name``."""
+def add_error(errors: Errors, name: str, msgid: str, /, **params: Any) -> None:
+    """One more message for the field ``name`` (positional: a message may have a parameter called
+    name, e.g. the username taken)."""
     errors.setdefault(name, []).append(Message(msgid, params))
 
 

@@ -233,3 +233,14 @@ def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db
         assert notices.load_overrides(s) == {}
     assert client.get("/admin/notice-templates/nothing/zh_CN").status_code == 404
     assert client.get("/admin/notice-templates/case_update/fr").status_code == 404
+
+
+def test_a_username_taken_is_said_on_the_form(client, db, admin, make_staff):
+    """It was a 500 (the message's parameter clashed with the field's name)."""
+    make_staff("miit", Role.handler, username="taken.name")
+    token = csrf(client, "/admin/users/new")
+    resp = client.post("/admin/users/new", data={"csrf_token": token, "username": "taken.name", "display_name": "赵六",
+                                                 "password": "", "unit": "miit", "role": "handler"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'value="赵六"' in html
+    assert re.search(r'id="username-error"[^>]*>[^<]*用户名 taken\.name 已被使用', html), html[html.find("username-error") - 200:][:600]
