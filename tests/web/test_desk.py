@@ -455,3 +455,15 @@ def test_english_desk_pages_name_units_in_english(client, db, file_case, make_st
     client.set_cookie("lang", "zh")
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "转至：国家市场监督管理总局" in html and '<dd id="case-unit">国家市场监督管理总局</dd>' in html
+
+
+def test_each_role_lands_where_its_work_is(client, db, make_staff):
+    """After signing in (the desk's home): an administrator at the administration, not at a 403
+    saying to ask an administrator; a supervisor at the supervision pages."""
+    for actor, lands in ((make_staff("mca", Role.administrator), "/admin"),
+                         (make_staff("swd-central", Role.supervisor), "/supervise")):
+        signed_in(client, db, actor)
+        home = client.get("/desk")
+        assert home.status_code == 302 and home.headers["Location"].rstrip("/").endswith(lands), home.headers
+        assert client.get(home.headers["Location"]).status_code == 200
+        logout(client)

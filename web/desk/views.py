@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import (
-    can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
+    can_administer, can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
 from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
@@ -63,7 +63,8 @@ def home():
         return redirect(url_for("supervise.dashboard"))
     if can_decide_reveals(actor):  # a custodian starts at the requests waiting for a decision
         return redirect(url_for("desk.reveal_list"))
-    # an administrator has no business on the desk at all
+    if can_administer(actor):  # an administrator has no business on the desk: the administration
+        return redirect(url_for("admin.index"))
     return render_template("desk/no_queue.html"), (200 if can_use_desk(actor) else 403)
 
 
