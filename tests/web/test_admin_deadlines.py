@@ -57,6 +57,8 @@ def test_time_limits_are_edited_and_used_for_new_stages(admin, db, file_case):
     token = csrf(admin, "/admin/time-limits")
     bad = admin.post(f"/admin/time-limits/{limit_id}", data={"csrf_token": token, "amount": "0", "working_days": "1"})
     assert bad.status_code == 422 and f'id="amount-{limit_id}-error"' in bad.get_data(as_text=True)
+    # the value typed stays in its box beside the message (not the saved one it replaced)
+    assert re.search(rf'id="amount-{limit_id}" name="amount" value="0"', bad.get_data(as_text=True))
     try:
         assert admin.post(f"/admin/time-limits/{limit_id}",
                           data={"csrf_token": token, "amount": "3", "working_days": "1"}).status_code == 303
