@@ -74,16 +74,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     # digests to a unit's office mailbox, one per sweep and kind
     "unit_reminder": {
-        "zh_CN": ("案件即将到期", "【畅通】本单位有 $count 件案件的办理时限将在2个工作日内届满：$case_numbers（另有 $more 件）。请登录办理平台及时办理。"),
-        "en": ("Deadlines are near", "[Changtong] $count of your unit's cases are due within 2 working days: $case_numbers (and $more more)."),
+        "zh_CN": ("案件即将到期", "【畅通】本单位有 $count 件案件的办理时限将在2个工作日内届满：$case_numbers$more_clause。请登录办理平台及时办理。"),
+        "en": ("Deadlines are near", "[Changtong] $count of your unit's cases are due within 2 working days: $case_numbers$more_clause."),
     },
     "unit_overdue": {
-        "zh_CN": ("案件已超期", "【畅通】本单位有 $count 件案件已超过办理时限：$case_numbers（另有 $more 件）。请尽快办理。"),
-        "en": ("Cases are overdue", "[Changtong] $count of your unit's cases are past their deadline: $case_numbers (and $more more)."),
+        "zh_CN": ("案件已超期", "【畅通】本单位有 $count 件案件已超过办理时限：$case_numbers$more_clause。请尽快办理。"),
+        "en": ("Cases are overdue", "[Changtong] $count of your unit's cases are past their deadline: $case_numbers$more_clause."),
     },
     "supervision_1": {
-        "zh_CN": ("督办通知", "【畅通】督办（第一级）：您督办的单位有 $count 件案件超期：$case_numbers（另有 $more 件）。"),
-        "en": ("Supervision notice", "[Changtong] Supervision, level 1: $count overdue cases in units you supervise: $case_numbers (and $more more)."),
+        "zh_CN": ("督办通知", "【畅通】督办（第一级）：您督办的单位有 $count 件案件超期：$case_numbers$more_clause。"),
+        "en": ("Supervision notice", "[Changtong] Supervision, level 1: $count overdue cases in units you supervise: $case_numbers$more_clause."),
     },
     "supervision_notice": {
         "zh_CN": ("督办单", "【畅通】督办单：案件 $case_number 已被督办，请于 $respond_by 前办理并报告办理情况。请登录办理平台查看督办要求。"),
@@ -95,8 +95,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("A complainant urged a case", "[Changtong] Case $case_number is past its deadline and the complainant has urged it. Sign in to the desk and act on it."),
     },
     "supervision_2": {
-        "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers（另有 $more 件）。"),
-        "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: $count cases overdue by more than 5 working days: $case_numbers (and $more more)."),
+        "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers$more_clause。"),
+        "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: $count cases overdue by more than 5 working days: $case_numbers$more_clause."),
     },
 }
 
@@ -130,12 +130,20 @@ def _locale(locale: str) -> str:
     return "en" if (locale or "").startswith("en") else "zh_CN"
 
 
+# a digest lists a few case numbers; "$more_clause" says how many more there are, and nothing
+# when there are none ("（另有 0 件）" was in every short digest). "$more" is the bare number.
+MORE_CLAUSE = {"zh_CN": "（另有 {n} 件）", "en": " (and {n} more)"}
+
+
 def render(template: str, locale: str, values: dict, overrides: Overrides | None = None) -> tuple[str, str]:
     """Subject and body of a notice; an administrator's override of the template in that
     language (``overrides``, from ``load_overrides``) wins over the default."""
     locale = _locale(locale)
     subject, body = (overrides or {}).get((template, locale)) or TEMPLATES[template][locale]
     filled = {k: str(v) for k, v in values.items()}
+    if "more" in values:
+        more = int(values["more"] or 0)
+        filled["more_clause"] = MORE_CLAUSE[locale].format(n=more) if more > 0 else ""
     return Template(subject).safe_substitute(filled), Template(body).safe_substitute(filled)
 
 
@@ -150,6 +158,8 @@ def placeholders(template: str) -> list[str]:
     for subject, body in TEMPLATES[template].values():
         for text in (subject, body):
             names.update(dict.fromkeys(Template(text).get_identifiers()))
+    if "more_clause" in names:
+        names["more"] = None  # the bare number, as the texts before $more_clause had it
     return list(names)
 
 

@@ -117,3 +117,16 @@ def test_a_unit_gets_one_digest_not_one_mail_per_case(db, services, file_case):
         payload = json.loads(services.cipher.decrypt(digest.payload_enc, "outbox.payload"))
         numbers = {s.get(Case, c).number for c in filed}
     assert payload["count"] == 3 and set(payload["case_numbers"].split()) == numbers
+
+
+def test_a_short_digest_says_nothing_of_more_cases():
+    """A digest that lists every case had "（另有 0 件）" in it; one that lists some says how many more."""
+    from casework.notify.templates import placeholders, render
+
+    values = {"count": 3, "case_numbers": "TS1 TS2 TS3", "more": 0}
+    zh, en = render("unit_overdue", "zh_CN", values)[1], render("unit_overdue", "en", values)[1]
+    assert "TS1 TS2 TS3。" in zh and "另有" not in zh and "more" not in en and "TS1 TS2 TS3." in en
+    values = {"count": 25, "case_numbers": "TS1 TS2", "more": 23}
+    assert "TS1 TS2（另有 23 件）" in render("unit_overdue", "zh_CN", values)[1]
+    assert "TS1 TS2 (and 23 more)" in render("unit_overdue", "en", values)[1]
+    assert "more" in placeholders("unit_overdue")  # an override written with $more still validates
