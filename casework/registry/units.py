@@ -81,6 +81,18 @@ class UnitValues:
     people_mediation_committee: bool = False
 
 
+def _above(start: Unit, unit: Unit) -> bool:
+    """Whether ``unit`` is ``start`` or one of the units above it (its supervising units' chain)."""
+    seen: set[int] = set()
+    current: Unit | None = start
+    while current is not None and current.id not in seen:
+        if current.id == unit.id:
+            return True
+        seen.add(current.id)
+        current = current.supervising_unit
+    return False
+
+
 def check_unit(session: Session, raw: Mapping[str, str], unit: Unit | None = None) -> tuple[UnitValues | None, Errors]:
     """Validate a unit form (``unit`` None: a new unit, whose code is checked)."""
     errors: Errors = {}
@@ -132,6 +144,11 @@ def check_unit(session: Session, raw: Mapping[str, str], unit: Unit | None = Non
             err("supervising_unit", N_("There is no unit with the code %(code)s."), code=sup_code)
         elif supervising.code == code:
             err("supervising_unit", N_("A unit cannot supervise itself."))
+        elif unit is not None and _above(supervising, unit):
+            # a loop: overdue escalations would go round, and a review (复查, 复核) would come back to
+            # the unit that decided (信访工作条例 第三十五、三十六条: the level above decides)
+            err("supervising_unit", N_("%(upper)s is itself supervised by this unit, directly or through other units: "
+                                       "the levels above a unit cannot lead back to it."), upper=f"{supervising.name} ({supervising.code})")
 
     association = None
     credit = clean_text(raw.get("association")).upper()

@@ -102,6 +102,24 @@ def test_create_and_edit_a_unit_with_its_audit(client, db, admin):
     assert f'id="unit-{code}" class="inactive"' in listing
 
 
+def test_the_levels_above_a_unit_never_lead_back_to_it(client, db, admin):
+    """A loop of supervising units was saved: overdue escalations went round, and a review (复查,
+    复核, 信访工作条例 第三十五、三十六条: decided one level up) could come back to the unit that decided."""
+    token = csrf(client)
+    lower, middle = f"loop-a-{next(_n)}", f"loop-b-{next(_n)}"
+    for code, upper in ((lower, "sz-civil-affairs"), (middle, lower)):
+        assert client.post("/admin/units/new", data={
+            "csrf_token": token, "code": code, "name": f"测试局{code}", "kind": "industry_department",
+            "region_code": "440300", "supervising_unit": upper, "active": "1"}).status_code == 303
+    # lower is above middle: making middle lower's upper level would close the circle
+    looped = client.post(f"/admin/units/{lower}", data={
+        "csrf_token": token, "name": f"测试局{lower}", "kind": "industry_department", "region_code": "440300",
+        "supervising_unit": middle, "active": "1"})
+    html = looped.get_data(as_text=True)
+    assert looped.status_code == 422 and 'id="supervising_unit-error"' in html and middle in html
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(Unit).where(Unit.code == lower)).supervising_unit.code == "sz-civil-affairs"
+
 def test_a_unit_that_associations_name_keeps_its_kind(client, admin):
     resp = client.post("/admin/units/miit", data={"csrf_token": csrf(client), "name": "工业和信息化部",
                                                   "kind": "registration_authority", "region_code": "100000",
