@@ -81,6 +81,11 @@ def test_units_list_and_create(settings, db):
         assert unit.supervising_unit.code == "sz-civil-affairs"
     [entry] = entries_after(db, first)
     assert (entry.kind.value, entry.action.value, entry.actor_kind) == ("unit", "created", AuditActorKind.cli)
+    # every kind the web form offers: a 纪检监察 body (where leaders' misconduct is routed) too
+    made = run(settings, "units", "create", "cli-discipline", "--name", "命令行纪检组", "--kind", "discipline_inspection",
+               "--region", "440300")
+    assert made.exit_code == 0, made.output
+    assert "cli-discipline" in run(settings, "units", "list", "--kind", "discipline_inspection").output
 
 
 def test_users_commands_are_audited(settings, db):

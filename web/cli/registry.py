@@ -9,7 +9,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from casework.registry.models import UnitKind
 from web.cli.table import table
+
+UNIT_KINDS = [k.value for k in UnitKind]  # every kind the web form offers (纪检监察 included)
 
 
 def _db():
@@ -108,8 +111,7 @@ units_group = AppGroup("units", help="Units: the bodies that handle cases.")
 
 
 @units_group.command("list")
-@click.option("--kind", type=click.Choice(["industry_department", "registration_authority", "supervisory_unit",
-                                           "party_work_department", "mediation_body", "triage"]), default=None)
+@click.option("--kind", type=click.Choice(UNIT_KINDS), default=None)
 def units_list_cmd(kind: str | None) -> None:
     """Every unit with its kind, region, notice mailbox and number of staff roles."""
     from casework.registry.units import unit_list
@@ -124,9 +126,7 @@ def units_list_cmd(kind: str | None) -> None:
 @click.argument("code")
 @click.option("--name", required=True, help="The unit's name in Chinese")
 @click.option("--name-en", default="", help="Its name in English")
-@click.option("--kind", required=True, type=click.Choice(["industry_department", "registration_authority",
-                                                          "supervisory_unit", "party_work_department",
-                                                          "mediation_body", "triage"]))
+@click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
 @click.option("--region", "region_code", required=True, help="GB/T 2260 code, 100000 for a national body")
 @click.option("--notice-email", default="", help="An office mailbox for the unit's notices")
 @click.option("--supervising-unit", default="", help="Code of the unit that receives supervision notices")
