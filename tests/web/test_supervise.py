@@ -97,6 +97,10 @@ def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_ca
     sign_in(client, db, make_staff("mca", Role.supervisor))
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-issue_supervision"' in page
+    # the overdue list's link arrives with the form unfolded (no script needed)
+    unfolded = client.get(f"/desk/cases/{number}?open=issue_supervision").get_data(as_text=True)
+    assert re.search(r'<details class="move move-issue_supervision" id="move-issue_supervision" open>', unfolded)
+    assert not re.search(r'id="move-issue_supervision" open>', page)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
     respond_by = (utcnow().astimezone(CHINA).date() + timedelta(days=7)).isoformat()
     resp = client.post(f"/desk/cases/{number}/moves/issue_supervision", data={
@@ -107,6 +111,10 @@ def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_ca
         case = s.scalar(select(Case).where(Case.number == number))
         event = s.scalar(select(Event).where(Event.case_id == case.id, Event.kind == EventKind.supervised))
     assert event.data["respond_by"] == respond_by and event.internal_text == "请于七日内核实并报告。"
+    # the date to act by is on the case page's timeline, for the supervisor and the unit alike
+    unit = sign_in(client.application.test_client(), db, make_staff("miit", Role.handler))
+    for reader in (client, unit):
+        assert f"请于{respond_by}前办理并报告" in reader.get(f"/desk/cases/{number}").get_data(as_text=True)
 
 
 def test_only_supervisors(client, db, make_staff):
