@@ -4,6 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# the address people are sent to (the printed receipt, links in notices): this host, or with
+# HOST=0.0.0.0 the machine's first network address (a phone on the same network can open it);
+# CHANGTONG_BASE_URL, where set, wins
+PUBLIC_HOST = $(if $(filter 0.0.0.0,$(HOST)),$(or $(firstword $(shell hostname -I 2>/dev/null)),$(HOST)),$(HOST))
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
 
@@ -43,11 +47,11 @@ seed: migrate
 run: seed
 	@$(BIN)/changtong users demo
 	@echo
-	@echo "Changtong is starting on http://$(HOST):$(PORT)/ with a worker and its beat (Ctrl-C stops both)"
+	@echo "Changtong is starting on http://$(PUBLIC_HOST):$(PORT)/ with a worker and its beat (Ctrl-C stops both)"
 	@echo "Notices land encrypted in $(CHANGTONG_DATA_DIR)/notices/: read them with .venv/bin/changtong notices"
 	@echo "(a development machine only; set CHANGTONG_SMS_URL / CHANGTONG_SMTP_HOST to send them)"
 	@echo
-	@export CHANGTONG_DEV_NOTICE_FILES=$${CHANGTONG_DEV_NOTICE_FILES:-1}; \
+	@export CHANGTONG_DEV_NOTICE_FILES=$${CHANGTONG_DEV_NOTICE_FILES:-1} CHANGTONG_BASE_URL=$${CHANGTONG_BASE_URL:-http://$(PUBLIC_HOST):$(PORT)}; \
 	$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
