@@ -12,7 +12,6 @@ from web.i18n import current_locale, title
 
 NEXT_STEP = {
     CaseState.received: lambda: _("The platform is sending your case to the unit responsible for it, normally within one working day."),
-    CaseState.pending_acceptance: lambda: _("The responsible unit will decide whether to accept your case and tell you (7 working days for a complaint, 15 for a report)."),
     CaseState.accepted: lambda: _("Your case is being handled. You will get a written reply, normally within 60 days of acceptance."),
     CaseState.need_info: lambda: _("The unit needs more material from you. The clock is paused until you answer."),
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),
@@ -80,9 +79,23 @@ def re_review_open(case: Case) -> bool:
     return case.state is CaseState.replied and case.stage is Stage.review_request and case.reviews_requested >= 1
 
 
+# before acceptance each type waits for something else; the date is on the page beside it (the
+# time limits are the administrator's to set, so the text names none)
+PENDING_NEXT_STEP = {
+    CaseType.complaint: lambda case: _("The responsible unit will decide whether to accept your complaint and tell you, by the date shown."),
+    CaseType.report: lambda case: (
+        _("The responsible unit will decide whether to take up your report, by the date shown. You filed without your name, so you will not be told: check this page.")
+        if case.anonymous else
+        _("The responsible unit will decide whether to take up your report and tell you, by the date shown.")),
+    CaseType.suggestion: lambda case: _("The responsible unit will read your suggestion and answer it on this page, by the date shown."),
+}
+
+
 def next_step(case: Case) -> str:
     if case.type is CaseType.mediation and case.state in MEDIATION_NEXT_STEP:
         return MEDIATION_NEXT_STEP[case.state]()
+    if case.state is CaseState.pending_acceptance and case.type in PENDING_NEXT_STEP:
+        return PENDING_NEXT_STEP[case.type](case)
     if case.state is CaseState.closed and case.type is CaseType.complaint and case.reviews_requested >= 2:
         return _("This case is closed. The re-review decision is final: the same matter on the same facts and reasons is not accepted again.")
     if re_review_open(case):

@@ -115,6 +115,9 @@ def sms_step(app):
         box = page.locator("#verify_code")
         if box.count() == 0:
             return
+        # the box is far below the top of the long form: the page arrives focused on it, in view
+        assert page.evaluate("document.activeElement && document.activeElement.id") == "verify_code"
+        assert box.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
         box.fill(app_code(app, phone))
         page.locator("button[name=action][value=submit]").click()
         page.wait_for_load_state()

@@ -107,6 +107,11 @@ def test_without_javascript_file_track_and_add_evidence(browser, live_server, re
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
     try:
         number, code = file_complaint(page, live_server, t, sms_step, js=False)
+        # a button that needs JavaScript is not shown without it (it would do nothing)
+        assert page.locator("#copy-codes").count() == 1 and page.locator("#copy-codes").is_hidden()
+        page.goto(live_server + "/file/complaint/receipt/print")
+        assert number in page.locator("main").inner_text()
+        assert page.locator("#print-receipt").count() == 1 and page.locator("#print-receipt").is_hidden()
         check_status(page, live_server, number, code)
         add_evidence(page, photo, t)
         text = timeline(page)

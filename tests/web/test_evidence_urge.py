@@ -55,11 +55,13 @@ def test_adding_a_statement_and_a_photo(client, db, opened, make_staff):
                         data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
                         headers={"Accept-Language": "zh-CN"})
     assert empty.status_code == 422 and "请填写陈述或附上文件" in empty.get_data(as_text=True)
+    assert "请重新选择文件" not in empty.get_data(as_text=True)  # none was chosen: none to choose again
     fake = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
                        data={"csrf_token": csrf, "version": version(db, receipt.case_id),
                              "files": (io.BytesIO(b"<html>not an image</html>"), "photo.png")},
                        headers={"Accept-Language": "zh-CN"})
     assert fake.status_code == 422 and "photo.png" in fake.get_data(as_text=True)
+    assert "请重新选择文件" in fake.get_data(as_text=True)  # a file was sent: the browser lost it
     ok = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
                      data={"csrf_token": csrf, "version": version(db, receipt.case_id),
                            "public_text": "协会又发来了催缴会费的通知，见附件。",

@@ -134,10 +134,14 @@ def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, m
 
 
 def test_withdrawing_asks_for_a_ticked_confirmation(client, db, opened):
-    """Issue 16 (8): one tap did not withdraw: the box is required in the page (no script needed)
-    and checked by the server."""
+    """Issue 16 (8): one tap did not withdraw: the box is marked required and checked by the
+    server, whose message is in the page's language (the form is novalidate, like every form of
+    the status page: the browser's own bubble speaks the browser's language, not the page's)."""
     receipt, csrf, get = opened
-    form = get().split('id="withdraw-form"')[1].split("</form>")[0]
+    page = get()
+    forms = re.findall(r'<form method="post"[^>]*>', page)
+    assert [f for f in forms if "/moves/" in f] and all("novalidate" in f for f in forms if "/moves/" in f)
+    form = page.split('id="withdraw-form"')[1].split("</form>")[0]
     assert re.search(r'<input id="withdraw-confirm" name="confirm" type="checkbox" value="1" required', form)
     assert 'for="withdraw-confirm"' in form and 'id="withdraw-public_text"' in form
     resp = post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。")

@@ -35,6 +35,14 @@ def test_the_receipt_offers_a_copy_button_and_a_print_view(client, db):
     assert re.search(r'<button[^>]*id="print-receipt"[^>]*hidden[^>]*>打印/保存</button>', html)
     assert 'href="/static/css/print.css"' in html
 
+    # the receipt opens the status page without the code typed again, and never puts it in an address
+    opener = re.search(r'<form method="post" action="/track" id="open-status">(.*?)</form>', page, re.S)
+    assert opener and f'name="code" value="{code}"' in opener.group(1) and code not in opener.group(0).split(">")[0]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', opener.group(1)).group(1)
+    opened = client.post("/track", data={"csrf_token": csrf, "number": number, "code": code})
+    assert opened.status_code in (302, 303) and opened.headers["Location"].endswith(f"/track/{number}")
+    assert code not in opened.headers["Location"]
+
     client.set_cookie("lang", "en")
     english = client.get(link.group(1)).get_data(as_text=True)
     assert '<dd id="case-type">Complaint</dd>' in english and code in english

@@ -64,3 +64,28 @@ def test_the_respondent_sees_the_dispute_before_the_consent_buttons(app, client,
     # the public text only: the applicant's name masked, no contact details, no query code
     assert '<dd id="applicant">张*</dd>' in shown
     assert "张三" not in page and "13800138000" not in page and mediation.query_code not in page
+
+
+def test_before_acceptance_each_type_is_told_what_it_waits_for(client, file_case):
+    """The next step before acceptance names no time limit (the administrator sets them; the date
+    is beside it), and an anonymous reporter is not promised to be told (no one can be)."""
+    cases = {
+        "complaint": file_case(),
+        "report": file_case(type="report", category="illegal_fees", title="协会违规收费",
+                            description="协会以评比为名违规收取费用，要求企业缴纳赞助费。"),
+        "anonymous": file_case(type="report", category="illegal_fees", title="协会违规收费", anonymous=True,
+                               complainant={}, description="协会以评比为名违规收取费用，要求企业缴纳赞助费。"),
+        "suggestion": file_case(type="suggestion", category="policy", title="公开会费标准",
+                                description="建议协会在网站上公开会费标准和收支情况。"),
+    }
+    said = {}
+    for kind, receipt in cases.items():
+        body = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code})
+        assert body.status_code == 200 and body.get_json()["state"] == "pending_acceptance", kind
+        assert body.get_json()["deadline"]["due_date"], kind  # the date the text points to
+        said[kind] = body.get_json()["next_step"]
+    assert "是否受理您的投诉" in said["complaint"] and "告知您" in said["complaint"]
+    assert "举报" in said["report"] and "告知您" in said["report"]
+    assert "告知您" not in said["anonymous"] and "不会另行告知" in said["anonymous"] and "本页面" in said["anonymous"]
+    assert "建议" in said["suggestion"] and "受理" not in said["suggestion"]
+    assert not any(re.search(r"\d+个?工作日", text) for text in said.values()), said
