@@ -128,7 +128,7 @@ def review_info(case: Case) -> dict | None:
 def _event_files(ev) -> list[dict]:
     """The files an event brought, as the complainant sees them: a reply's documents (``id``:
     downloadable from the status page), the complainant's own evidence by name."""
-    if ev.kind not in (EventKind.replied, EventKind.evidence_added):
+    if ev.kind not in (EventKind.replied, EventKind.evidence_added, EventKind.info_supplied):
         return []
     return [{"id": a.id if a.from_staff else None, "filename": a.filename, "size": a.size}
             for a in ev.files if a.erased_at is None]

@@ -240,8 +240,10 @@ def request_info(ctx: Ctx) -> dict:
 
 
 def supply_info(ctx: Ctx) -> dict:
+    """补正: the answer and/or the files asked for; the stage clock runs again."""
     ctx.case.state, ctx.case.resume_state, ctx.case.info_due_at = ctx.case.resume_state, None, None
-    return {"resumed": ctx.case.state.value, **unpause(ctx)}
+    names = store_files(ctx, from_staff=False)
+    return {"resumed": ctx.case.state.value, **unpause(ctx), **({"files": len(names)} if names else {})}
 
 
 def material_lapsed(case, now) -> Message | None:

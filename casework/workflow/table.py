@@ -66,6 +66,10 @@ def files(label=N_("Files (optional)")):
 EVIDENCE_TEXT = Field("public_text", Kind.text, N_("Your statement"), lo=2, rows=4,
                       required=lambda case, values: not values.get("files"),
                       missing=N_("Write a statement or attach a file."))
+# 补正: the material asked for is often a document or a photo; an answer, the files, or both
+SUPPLY_TEXT = Field("public_text", Kind.text, N_("Your answer"), lo=2, rows=4,
+                    required=lambda case, values: not values.get("files"),
+                    missing=N_("Write an answer or attach the files asked for."))
 FINDING = Field("finding", Kind.choice, N_("Finding"), choices=Finding, only=h.reply_has_finding,
                 required=lambda case, values: case.type is CaseType.report,
                 missing=N_("Say what the handling of the report found."),
@@ -114,7 +118,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          notices=(Notice.complainant,)),
     Move("supply_info", N_("Send the material asked for"), reached(S.need_info),
          reached(S.pending_acceptance, S.accepted), E.info_supplied, who=COMPLAINANT, step=h.supply_info,
-         fields=(notice(N_("Your answer"), required=True, lo=2, rows=4),)),
+         fields=(SUPPLY_TEXT, files(N_("The files asked for (optional)")))),
     # the material time limit lapsed: not accepted (办法 第十五条第一款第五项), the written notice
     # (the step's text) says why and how to file again
     Move("close_material_lapsed", N_("Not accepted: the material was not supplied in time"), reached(S.need_info),

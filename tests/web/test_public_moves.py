@@ -9,6 +9,7 @@ from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S
 from casework.registry.models import Unit
 from casework.workflow.machine import perform
+from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -56,12 +57,37 @@ def test_answering_a_request_for_material(client, db, services, make_staff, open
     staff_move(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
     page = get()
     assert "请补充缴费凭证的照片。" in page and "计时暂停" in page
+    # what was asked stands in the form itself, which takes files as well as an answer
+    form = page.split('id="supply-form"')[1].split("</form>")[0]
+    assert "请补充缴费凭证的照片。" in form and 'name="files" type="file"' in form
     empty = post(client, receipt, csrf, "supply_info", db, public_text="")
-    assert empty.status_code == 422 and "此项为必填项" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "请填写答复或附上所要求的文件" in empty.get_data(as_text=True)
     ok = post(client, receipt, csrf, "supply_info", db, public_text="凭证已通过邮件寄出，编号 123。")
     assert ok.status_code == 303
     assert state(db, receipt.case_id)[0] is S.accepted
     assert "您的补正材料已送达办理单位" in get()
+
+
+def test_the_material_asked_for_is_sent_as_files(client, db, services, make_staff, opened):
+    """补正 with the photo asked for and no words: the case goes on (it stayed 待补正 when the photo
+    could only be sent as evidence), and the file is on both timelines."""
+    import io
+
+    from tests.web.test_read_cost import _png
+
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    sent = client.post(f"/track/{receipt.case_number}/moves/supply_info", content_type="multipart/form-data",
+                       data={"csrf_token": csrf, "version": state(db, receipt.case_id)[1],
+                             "files": (io.BytesIO(_png()), "缴费凭证.png")})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    assert state(db, receipt.case_id)[0] is S.accepted
+    assert "缴费凭证.png" in get().split('class="timeline"')[1]
+    desk = client.application.test_client()
+    login_as(desk, db, handler)
+    assert "缴费凭证.png" in desk.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True).split('id="timeline"')[1]
 
 
 def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened):
@@ -169,3 +195,19 @@ def test_moves_need_the_opened_case_and_a_csrf_token(client, db, file_case, open
     assert client.post(f"/track/{receipt.case_number}/moves/withdraw", data={"version": 1}).status_code == 400
     assert client.get(f"/track/{receipt.case_number}/moves/withdraw").status_code == 405
     assert post(client, receipt, csrf, "accept", db).status_code == 404  # not a complainant's move
+
+
+def test_the_api_answers_a_request_for_material_with_a_file(client, db, services, make_staff, file_case):
+    import base64
+
+    from tests.web.test_read_cost import _png
+
+    receipt = file_case()
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    resp = client.post(f"/api/v1/cases/{receipt.case_number}/answer", headers={"X-Query-Code": receipt.query_code},
+                       json={"files": [{"name": "凭证.png", "content_base64": base64.b64encode(_png()).decode()}]})
+    assert resp.status_code == 200 and resp.get_json()["state"] == "accepted", resp.get_json()
+    [supplied] = [e for e in resp.get_json()["timeline"] if e["kind"] == "info_supplied"]
+    assert [f["filename"] for f in supplied["files"]] == ["凭证.png"]

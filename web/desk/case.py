@@ -69,7 +69,7 @@ def _acting(case: Case) -> dict | None:
 
 
 # the events that bring files (evidence after filing, a reply's documents): the timeline lists them
-FILE_EVENTS = (EventKind.evidence_added, EventKind.replied)
+FILE_EVENTS = (EventKind.evidence_added, EventKind.replied, EventKind.info_supplied)
 
 
 def _timeline(session, case: Case) -> list[dict]:
