@@ -97,6 +97,8 @@ def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened
     staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
     page = get()
     assert "经核查，协会已退还会费并停止强制入会。" in page and 'id="rate-form"' in page
+    # a satisfied rating gives up the review: the form says so before it is sent
+    assert re.search(r'id="rating-closes">[^<]*不能再申请复查', page)
     assert 'id="withdraw-form"' not in page
     missing = post(client, receipt, csrf, "rate", db)
     assert missing.status_code == 422 and 'id="rating-error"' in missing.get_data(as_text=True)
