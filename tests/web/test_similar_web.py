@@ -56,6 +56,14 @@ def test_a_supervisor_sees_suggestions_but_no_button(client, db, world, make_sta
 def test_marking_a_duplicate_from_the_box_closes_it_and_tells_the_complainant(client, db, world, make_staff):
     login_as(client, db, make_staff("miit", Role.handler))
     html = client.get(f"/desk/cases/{world['base']}").get_data(as_text=True)
+    # the box's button closes nothing by itself: it opens the move's form, filled in, to read and send
+    link = re.search(rf'<a class="button secondary link-duplicate" id="link-{world["twin"]}"\s+href="([^"]+)"', html)
+    assert link, html[html.find('id="similar-cases"'):][:1500]
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(Case.state).where(Case.number == world["base"])) is not S.closed
+    unfolded = client.get(link.group(1).replace("&amp;", "&").split("#")[0]).get_data(as_text=True)
+    form = unfolded.split('id="move-link_duplicate" open>')[1].split("</form>")[0]
+    assert f'value="{world["twin"]}"' in form
     with db.session_scope(write=False) as s:
         version = s.scalar(select(Case.version).where(Case.number == world["base"]))
     data = {"csrf_token": CSRF.search(html).group(1), "version": version, "duplicate_of": world["twin"]}
