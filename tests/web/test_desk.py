@@ -370,6 +370,8 @@ def test_a_move_with_missing_fields_gets_422_with_the_error_beside_the_field(cli
     assert "请检查标出的内容" in html
     field = re.search(r'<textarea id="m-transfer-internal_text"[^>]*>.*?</div>', html, re.S).group(0)
     assert 'aria-invalid="true"' in field and "此项为必填项" in field
+    # the field in error is focused, so the browser brings it into view (screens down on a phone)
+    assert re.search(r'<textarea id="m-transfer-internal_text"[^>]* autofocus', html) and html.count(" autofocus") == 1
     assert ">您的投诉将转交其他单位。</textarea>" in html  # what was typed is kept
     assert re.search(r'<option value="other" selected>', html)
     assert case_of(db, number)[:2] == (S.pending_acceptance, "miit")
