@@ -186,7 +186,7 @@ def export(table: str, fmt: str):
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     name = f"changtong-{found.key}-{stamp}.{fmt}"
     if fmt == "csv":
-        body, mime = to_csv(found), "text/csv; charset=utf-8"
+        body, mime = to_csv(found), "text/csv"  # werkzeug adds "; charset=utf-8" to a text/* type
     else:
         body, mime = to_xlsx(found, found.caption), \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
