@@ -262,3 +262,14 @@ def test_a_username_taken_is_said_on_the_form(client, db, admin, make_staff):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'value="赵六"' in html
     assert re.search(r'id="username-error"[^>]*>[^<]*用户名 taken\.name 已被使用', html), html[html.find("username-error") - 200:][:600]
+
+
+def test_unit_choices_are_named_in_the_pages_language(client, admin):
+    """The supervising unit's and an association's unit lists were in Chinese on English pages."""
+    client.set_cookie("lang", "en")
+    unit_page = client.get("/admin/units/miit").get_data(as_text=True)
+    assert ">Social Work Department of the CPC Central Committee (swd-central)</option>" in unit_page
+    listing = client.get("/admin/associations").get_data(as_text=True)
+    edit = re.search(r'href="(/admin/associations/[^"]+/edit)"', listing).group(1)
+    assert "(swd-central)</option>" in client.get(edit).get_data(as_text=True)
+    assert ">中央社会工作部 (swd-central)<" not in client.get(edit).get_data(as_text=True)

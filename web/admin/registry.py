@@ -11,6 +11,7 @@ from casework.registry.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from casework.registry.models import AssociationLevel, AssociationStatus, Unit, UnitKind
 from casework.registry.validation import UNIT_FIELDS, check_association, field_messages, units_by_code
 from web.admin.blueprint import bp
+from web.presenters import unit_title
 from web.admin.common import carry_change, form_values, page_arg
 from web.auth import current_actor
 from web.i18n import title, tr_errors
@@ -42,7 +43,7 @@ def _unit_options(assoc) -> dict[str, list[tuple[str, str]]]:
     chosen |= {u.id for u in assoc.other_industry_departments}
 
     def options(kind: UnitKind, extra=lambda u: True):
-        return [(u.code, f"{u.name} ({u.code})") for u in units
+        return [(u.code, f"{unit_title(u)} ({u.code})") for u in units
                 if u.kind is kind and (u.active or u.id in chosen) and extra(u)]
 
     out = {field: options(kind) for field, kind in UNIT_FIELDS.items()}

@@ -9,6 +9,7 @@ from casework.accounts.models import Membership, User
 from casework.registry import units as ops
 from casework.registry.models import Association, Unit, UnitKind
 from web.admin.blueprint import bp
+from web.presenters import unit_title
 from web.admin.common import carry_change, form_values
 from web.auth import current_actor
 from web.i18n import title, tr_errors
@@ -46,7 +47,7 @@ def _unit_page(values, errors=None, unit=None, status=200):
     others = session.scalars(select(Unit).order_by(Unit.code)).all()
     return render_template("admin/unit_form.html", unit=unit, values=values, errors=errors or {},
                            kinds=_kinds(), members=members, association=association,
-                           supervisors=[(u.code, f"{u.name} ({u.code})") for u in others
+                           supervisors=[(u.code, f"{unit_title(u)} ({u.code})") for u in others
                                         if unit is None or u.id != unit.id]), status
 
 
