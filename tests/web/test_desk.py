@@ -470,3 +470,12 @@ def test_each_role_lands_where_its_work_is(client, db, make_staff):
         assert home.status_code == 302 and home.headers["Location"].rstrip("/").endswith(lands), home.headers
         assert client.get(home.headers["Location"]).status_code == 200
         logout(client)
+
+
+def test_a_page_past_the_last_goes_to_the_last(client, db, file_case, handler):
+    """It said 第 99 / 2 页 over an empty list."""
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    resp = client.get(f"/desk/units/{unit_id(db, 'miit')}?page=99")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("?page=1")
+    assert number in client.get(resp.headers["Location"]).get_data(as_text=True)

@@ -120,14 +120,17 @@ def _render_queue(actor: Actor, unit: Unit | None):
     qa: QueueArgs = parse_queue_args(session, request.args, unit_id=unit_id, user_id=actor.user_id, now=now)
     rows, total = ([], 0) if qa.empty else queue_page(session, qa.filter)
     pages = max(1, ceil(total / qa.filter.per_page))
-    handler_ids = {c.handler_id for c in rows if c.handler_id}
-    names = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(handler_ids)))} \
-        if handler_ids else {}
     endpoint, view_args = (("desk.unit_queue", {"unit_id": unit_id}) if unit is not None
                            else ("desk.triage_queue", {}))
 
     def queue_url(**changes) -> str:
         return url_for(endpoint, **view_args, **qa.link_args(**changes))
+
+    if qa.filter.page > pages:  # past the last page (an old link, a typed number): the last page
+        return redirect(queue_url(page=pages))
+    handler_ids = {c.handler_id for c in rows if c.handler_id}
+    names = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(handler_ids)))} \
+        if handler_ids else {}
 
     return render_template(
         "desk/queue.html",
