@@ -1,6 +1,8 @@
 """Withdrawing a case on the status page takes a ticked confirmation (issue 16): one tap on
-“撤回” does nothing, with JavaScript on or off; the box's own label ticks it, and then the case
-is withdrawn. The rating's and the review's boxes have ids of their own."""
+“撤回” withdraws nothing, with JavaScript on or off, and the page says why in its own language
+(the form is checked by the server, not by the browser's bubble in the browser's language) and
+keeps the reason typed; the box's own label ticks it, and then the case is withdrawn. The
+rating's and the review's boxes have ids of their own."""
 import re
 
 import pytest
@@ -25,13 +27,14 @@ def test_withdrawing_takes_a_ticked_confirmation(phone, live_server, db, file_ca
     open_status(phone, live_server, receipt)
     form = phone.locator("#withdraw-form")
     form.locator("#withdraw-public_text").fill("已与协会协商解决。")
-    form.locator("button[type=submit]").click()  # not ticked: the browser keeps the form
-    phone.wait_for_timeout(300)
-    assert phone.url.endswith(f"/track/{receipt.case_number}")
+    form.locator("button[type=submit]").click()  # not ticked: refused, with the page's message
+    phone.wait_for_selector("#withdraw-confirm-error")
+    assert "勾选" in phone.locator("#withdraw-confirm-error").inner_text()
     assert phone.locator("#case-state").inner_text() == "待受理"
-    assert phone.locator("#withdraw-confirm:invalid").count() == 1
+    assert phone.locator("#withdraw-public_text").input_value() == "已与协会协商解决。"  # kept
     with db.session_scope(write=False) as s:
         assert s.get(Case, receipt.case_id).state is S.pending_acceptance
+    form = phone.locator("#withdraw-form")
     form.get_by_text("确认撤回本案件").click()  # the label ticks its own box
     assert phone.locator("#withdraw-confirm").is_checked()
     form.locator("button[type=submit]").click()

@@ -74,7 +74,7 @@ def _each(anonymous, handler, unit_lead, triage_operator, supervisor, administra
 ENDPOINTS = {
     "staff.login": _each({200}, {302}, {302}, {302}, {302}, {302}),       # GET; signed in: on to the desk
     "staff.logout": _each(LOGIN, {303}, {303}, {303}, {303}, {303}),
-    "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {403}),      # a supervisor: on to supervision
+    "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {302}),      # a supervisor: on to supervision; an administrator: to /admin
     "desk.unit_queue": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),   # the miit queue
     "desk.triage_queue": _each(LOGIN, {403}, {403}, {200}, {403}, {403}),
     "desk.case_page": _each(LOGIN, {200}, {200}, {404}, {200}, {404}),    # a miit case awaiting acceptance
