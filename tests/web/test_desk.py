@@ -329,9 +329,11 @@ def test_accept_transfer_accept_reply_through_the_forms(client, db, file_case, m
     assert post_move(client, number, "accept").status_code == 303
     assert post_move(client, number, "note", internal_text="已电话联系协会核实").status_code == 303
     reply = "经核查，协会已退还会费并停止强制入会做法。"
-    assert post_move(client, number, "reply", public_text=reply).status_code == 303
+    assert post_move(client, number, "reply", public_text=reply, finding="partly_substantiated").status_code == 303
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert case_of(db, number)[0] is S.replied and "已答复" in html
+    # what the reply found stands with the case's facts (a reviewing unit decides on it)
+    assert '<dt>核查结论</dt><dd id="case-finding">部分属实</dd>' in html and 'id="case-rating"' not in html
     timeline = html[html.index('id="timeline"'):]
     for text in ("已转国家市场监督管理总局办理。", "属于市场监管职责", "已电话联系协会核实", reply,
                  "转至：国家市场监督管理总局", "其他单位有管辖权"):

@@ -40,6 +40,8 @@ def test_my_cases_lists_only_this_numbers_proved_cases_and_opens_them(client, db
     html = client.get("/mine").get_data(as_text=True)
     listed = re.findall(r'<span class="code">([A-Z0-9]+)</span>', html)
     assert listed == [second.case_number, first.case_number]  # newest first
+    # each case says what it is about: several cases of one type looked alike
+    assert re.findall(r'<p class="case-title">([^<]+) <small>', html) == ["第二件投诉会费问题", "第一件投诉会费问题"]
     for hidden in (other.case_number, anonymous.case_number, unproved):
         assert hidden not in html
     assert "待受理" in html
