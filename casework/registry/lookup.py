@@ -9,6 +9,7 @@ writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import re
 from dataclasses import dataclass
@@ -118,6 +119,17 @@ class _Terms:
                    py, bool(_ASCII_ALNUM.match(py)))
 
     @property
+    def loose(self) -> tuple[str, ...] | None:
+        """The characters to look for in order when the query found nothing (四川食品工业协会,
+        食品协会 or 川食协 for 四川省食品工业协会: a word left out, a short form): for a query of
+        two characters or more with one beyond ASCII (letters already match the pinyin initials
+        loosely); None otherwise."""
+        chars = tuple("".join(self.q.lower().split()))
+        if len(chars) < 2 or all(c.isascii() for c in chars):
+            return None
+        return chars
+
+    @property
     def shape(self) -> tuple[tuple[bool, ...], bool]:
         """What the statement depends on besides the values: each word ASCII or not, and the
         whole query."""
@@ -210,13 +222,34 @@ def search_associations(session: Session, q: str, limit: int = 20, *,
     if terms is None:
         return []
     limit = max(1, min(int(limit), LIMIT_MAX))
-    shape = (*terms.shape, include_deregistered, session.get_bind().dialect.name == "sqlite", limit)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    shape = (*terms.shape, include_deregistered, sqlite, limit)
     stmt = _STATEMENTS.get(shape)
     if stmt is None:
         stmt = _statement(*shape)
         if len(terms.words) <= _KEPT_WORDS and len(_STATEMENTS) < _KEPT_SHAPES:
             _STATEMENTS[shape] = stmt
-    return list(session.scalars(stmt, terms.values()))
+    found = list(session.scalars(stmt, terms.values()))
+    if found or terms.loose is None:
+        return found
+    return list(session.scalars(_loose_statement(include_deregistered, sqlite, limit),
+                                {"lookup_loose": "%" + "%".join(escape_like(c) for c in terms.loose) + "%"}))
+
+
+@functools.cache
+def _loose_statement(include_deregistered: bool, sqlite: bool, limit: int) -> sa.Select:
+    """Nothing matched: names and abbreviations holding the query's characters in order
+    (``_Terms.loose``), in the order of names."""
+    pattern = _param("loose")
+    inactive = sa.case((Association.status == AssociationStatus.active, 0), else_=1)
+    stmt = (select(Association)
+            .where(sa.or_(_ilike(Association.name, pattern, sqlite),
+                          _ilike(sa.func.coalesce(Association.abbreviation, ""), pattern, sqlite)))
+            .order_by(inactive, Association.name, Association.id)
+            .limit(limit))
+    if not include_deregistered:
+        stmt = stmt.where(Association.status == AssociationStatus.active)
+    return stmt
 
 
 # -- the registry kept per process ---------------------------------------------------------------
@@ -281,6 +314,9 @@ class KeptRegistry:
         if terms.py_ok:
             matched |= self._pinyin.containing(terms.py)
         matched -= self._inactive  # not offered to someone filing a case
+        if not matched and terms.loose is not None:  # nothing: the characters in order
+            loose = (self._names.holding_in_order(terms.loose) | self._abbrs.holding_in_order(terms.loose))
+            return [self.listed[i] for i in heapq.nsmallest(limit, loose - self._inactive)]
         q = terms.q.lower()
         exact = {*self._named.get(q, ()), *((self._coded[terms.code],) if terms.code in self._coded else ())}
         exact &= matched
@@ -317,6 +353,14 @@ class _Blob:
             if i >= last:
                 break
             at = text.find(needle, starts[i + 1] + 1)  # the rest of this entry need not be read
+        return found
+
+    def holding_in_order(self, chars: tuple[str, ...]) -> set[int]:
+        """The entries holding these characters in this order, anything between them."""
+        found: set[int] = set()
+        pattern = re.compile(f"[^{_END}]*?".join(map(re.escape, chars)))
+        for m in pattern.finditer(self.text):  # no match crosses an entry's end
+            found.add(bisect.bisect_right(self.starts, m.start() - 1) - 1)
         return found
 
     def starting(self, prefix: str) -> set[int]:

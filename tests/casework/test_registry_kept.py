@@ -53,7 +53,9 @@ def registry(session):
 QUERIES = ["测试协会", "测试", "协会", "中国", "中国 测试", "中国 钢铁", "abc", "ABC", "Abc 协会", "china",
            "CHINA abc", "testing", "tf", "TF", "zg", "ZG", "zggt", "zg gt", "cs", "csxh", "5110",
            "51100000500009247d", "51100000500009247D", "%", "百%", "_", "under_", "u_s", "\\", "100%",
-           "中国复合", "zgfh", "复合材料", "x", "1", "中", "会"]
+           "中国复合", "zgfh", "复合材料", "x", "1", "中", "会",
+           # nothing matches as typed: the characters in order (a word left out, a short form)
+           "测协会", "中国协会", "全测会", "中国 测协", "测试会联", "百协", "钢协会", "中国钢铁协会", "下协", "测AB协"]
 
 
 def _ids(found) -> list[int]:
@@ -85,7 +87,8 @@ def test_many_look_alike_associations_rank_as_in_the_database(registry):
         _add(registry, 100 + n, f"{name}{n}", name_en=name_en, abbreviation=abbr, status=status)
     registry.flush()
     queries = [*hanzi, *latin, "中国", "协会", "钢铁 协", "ab", "AB c", "zg", "gt", "1", "10", "5110000050007",
-               *(f"{rng.choice(hanzi)}{rng.choice(hanzi)}" for _ in range(20))]
+               *(f"{rng.choice(hanzi)}{rng.choice(hanzi)}" for _ in range(20)),
+               *("".join(rng.choice(hanzi) for _ in range(rng.randint(3, 5))) for _ in range(30))]
     for q in queries:
         for limit in (20, 100):
             assert _ids(lookup(registry, q, limit)) == _ids(search_associations(registry, q, limit)), (q, limit)
@@ -145,3 +148,18 @@ def test_a_registry_too_large_to_keep_is_searched_in_the_database(registry, monk
     registry.flush()
     found = lookup(registry, "超出保留上限")
     assert [a.name for a in found] == ["超出保留上限的协会"] and isinstance(found[0], m.Association)
+
+
+@pytest.mark.parametrize("typed", ["四川食品工业协会", "四川食品", "食品协会", "川食协"])
+def test_a_name_typed_loosely_still_finds_the_association(registry, typed):
+    """A stranger left out 省 or wrote a short form and was told no association matched, then
+    filed as 不确定 (to triage, never linked to the association): when nothing matches as typed,
+    the characters in order do, in the kept registry as in the database."""
+    assert "四川省食品工业协会" in [a.name for a in lookup(registry, typed)]
+    assert _ids(lookup(registry, typed, 20)) == _ids(search_associations(registry, typed, 20))
+
+
+def test_a_loose_look_never_overrides_a_match_as_typed(registry):
+    assert [a.name for a in lookup(registry, "测试协会", 3)][0] == "测试协会"  # exact first, as before
+    assert lookup(registry, "协测") != lookup(registry, "测协")  # order counts
+    assert [a.name for a in lookup(registry, "测x协")] == []  # a letter not in any name: nothing
