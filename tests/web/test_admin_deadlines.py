@@ -28,12 +28,18 @@ def test_an_override_needs_a_reason_and_changes_deadlines(admin, db):
     bad = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0", "note": ""})
     assert bad.status_code == 422 and 'value="2026-10-12"' in bad.get_data(as_text=True)
     before = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
-    assert "ends 2026-10-12" in before
+    assert "届满日 2026-10-12 周一" in before and "计入 2026-10-10 周六：调休上班日" in before  # in the page's language
     ok = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0",
                                                       "note": "演练：临时调整"})
     assert ok.status_code == 303
     after = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
-    assert "ends 2026-10-13" in after and "override: 演练：临时调整" in after
+    assert "届满日 2026-10-13" in after and "管理员设置：演练：临时调整" in after
+    admin.set_cookie("lang", "en")
+    english = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
+    assert "Ends 2026-10-13 Tue" in english and "set by an administrator: 演练：临时调整" in english
+    bad = admin.get("/admin/calendar?start=2026-13-01&days=abc")  # said nothing at all
+    assert bad.status_code == 422 and 'id="start-error"' in bad.get_data(as_text=True) and \
+        'id="days-error"' in bad.get_data(as_text=True)
     with db.session_scope(write=False) as s:
         assert s.get(CalendarOverride, datetime(2026, 10, 12).date()).working is False
 

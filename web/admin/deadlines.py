@@ -17,7 +17,7 @@ from web.i18n import tr_errors
 from web.requestdb import db_session
 
 
-def _calendar_page(values=None, errors=None, status=200, check=None):
+def _calendar_page(values=None, errors=None, status=200, check=None, check_errors=None):
     s = db_session()
     today = date.today()
     years = []
@@ -29,22 +29,59 @@ def _calendar_page(values=None, errors=None, status=200, check=None):
     return render_template(
         "admin/calendar.html", overrides=list(s.scalars(select(CalendarOverride).order_by(CalendarOverride.day.desc()))),
         years=years, unconfirmed=ops.unconfirmed_deadlines(s), values=values or {}, errors=errors or {},
-        check=check), status
+        check=check, check_errors=check_errors or {}), status
+
+
+def _reason(reason: str) -> str:
+    """A calendar day's reason (casework.deadlines.calendar.DayNote: untranslated) in the page's language."""
+    kind, _sep, detail = reason.partition(":")
+    detail = detail.strip()
+    if kind == "holiday":
+        return _("public holiday: %(name)s", name=detail)
+    if kind == "override":
+        return _("set by an administrator: %(note)s", note=detail)
+    return {"weekend": _("weekend"), "make-up working day (调休)": _("make-up working day (调休)")}.get(reason, reason)
+
+
+def computation_lines(check) -> list[str]:
+    """The period computed on the calendar page, step by step, in the page's language (the
+    command line prints ``Computation.lines()``, in English)."""
+    from flask_babel import format_date
+
+    def day(d) -> str:
+        return f"{d.isoformat()} {format_date(d, 'EEE')}"
+
+    out = [_("Start %(date)s (not counted), %(n)d working days", date=check.start.isoformat(), n=check.amount)
+           if check.working_days else
+           _("Start %(date)s (not counted), %(n)d days", date=check.start.isoformat(), n=check.amount)]
+    notes = [(True, d) for d in check.skipped] + [(False, d) for d in check.makeup_days]
+    for skipped, d in sorted(notes, key=lambda p: p[1].day):
+        out.append("  " + (_("skip %(day)s: %(reason)s", day=day(d.day), reason=_reason(d.reason)) if skipped else
+                           _("count %(day)s: %(reason)s", day=day(d.day), reason=_reason(d.reason))))
+    for d in check.rolled_forward:
+        out.append("  " + _("the period ended on a rest day, %(day)s (%(reason)s): it moves to the next working day",
+                            day=day(d.day), reason=_reason(d.reason)))
+    out.append(_("Ends %(day)s", day=day(check.end)))
+    for y in sorted(check.unconfirmed_years):
+        out.append("  " + _("Warning: the %(year)d schedule is not confirmed; check it against the State Council's notice.",
+                            year=y))
+    return out
 
 
 @bp.get("/calendar")
 def calendar():
-    check = None
-    if request.args.get("start"):
-        day = ops.parse_day(request.args["start"])
-        try:
-            n = int(request.args.get("days", "0"))
-        except ValueError:
-            n = 0
-        if day is not None and 0 < n <= 366:
+    check, errors = None, {}
+    if request.args.get("start") or request.args.get("days"):
+        day = ops.parse_day(request.args.get("start", ""))
+        n = int(request.args["days"]) if request.args.get("days", "").strip().isdigit() else 0
+        if day is None:
+            errors["start"] = [_("Enter a date as YYYY-MM-DD.")]
+        if not 0 < n <= 366:
+            errors["days"] = [_("A whole number from 1 to 366, please.")]
+        if not errors:
             cal = Deadlines.load(db_session()).calendar
-            check = cal.compute(day, n, working_days=request.args.get("kind") != "calendar")
-    return _calendar_page(check=check)
+            check = computation_lines(cal.compute(day, n, working_days=request.args.get("kind") != "calendar"))
+    return _calendar_page(check=check, check_errors=errors, status=422 if errors else 200)
 
 
 @bp.post("/calendar/overrides")
