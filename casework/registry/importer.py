@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from casework.i18n import Message, N_
 from casework.text import clean_text
 from casework.registry.models import Association, Unit
 from casework.registry.pinyin import precomputed
@@ -62,7 +63,8 @@ _IN_CHUNK = 500
 class RowError:
     line: int    # 1-based line in the file; the header is line 1
     field: str   # the column ("" for the row or file as a whole)
-    reason: str  # English, untranslated
+    reason: str  # English, untranslated: the command line's
+    message: Message | None = None  # the same for a page, translated where shown
 
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", {self.field}" if self.field else "")
@@ -167,9 +169,14 @@ def _utf8(data: bytes, line: int, errors: list[RowError]) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        errors.append(RowError(line, "", "not valid UTF-8 (save the file as UTF-8)"))
+        errors.append(NOT_UTF8(line))
         return False
     return True
+
+
+def NOT_UTF8(line: int) -> RowError:  # noqa: N802  (reads as the error it makes)
+    return RowError(line, "", "not valid UTF-8 (save the file as UTF-8)",
+                    Message(N_("The file is not UTF-8 text: save it as “CSV UTF-8” and import it again.")))
 
 
 Table = list[tuple[int, dict[str, str]]]
@@ -197,34 +204,41 @@ def read_table(lines: Iterable[str], required: tuple[str, ...], optional: tuple[
                     return None
                 continue
             if len(record) > len(columns) and any(cell.strip() for cell in record[len(columns):]):
-                errors.append(RowError(start, "", f"{len(record)} cells, but the header has {len(columns)} columns"))
+                errors.append(RowError(start, "", f"{len(record)} cells, but the header has {len(columns)} columns",
+                                       Message(N_("%(cells)d cells, but the header has %(columns)d columns."),
+                                               {"cells": len(record), "columns": len(columns)})))
                 continue
             rows.append((start, {col: (record[i] if i < len(record) else "") for i, col in enumerate(columns)}))
     except csv.Error as exc:
-        errors.append(RowError(reader.line_num or 1, "", f"malformed CSV: {exc}"))
+        errors.append(RowError(reader.line_num or 1, "", f"malformed CSV: {exc}",
+                               Message(N_("This line is not valid CSV (%(problem)s)."), {"problem": str(exc)})))
     if columns is None:
         if not errors:
-            errors.append(RowError(1, "", "missing header row"))
+            errors.append(RowError(1, "", "missing header row", Message(N_("The file has no header row."))))
         return None
     return rows
 
 
 def _check_header(record: list[str], required: tuple[str, ...], optional: tuple[str, ...],
                   errors: list[RowError]) -> list[str] | None:
+    if any(e.line == 1 and not e.field for e in errors):  # the header could not be read (not UTF-8):
+        return None  # its columns' problems would only repeat that
     columns = [clean_text(c).lower() for c in record]
     ok = True
     seen: set[str] = set()
     for col in columns:
         if col in seen:
-            errors.append(RowError(1, col, "column appears twice in the header"))
+            errors.append(RowError(1, col, "column appears twice in the header",
+                                   Message(N_("This column appears twice in the header."))))
             ok = False
         seen.add(col)
         if col not in required and col not in optional:
-            errors.append(RowError(1, col, f"unknown column {col!r}"))
+            errors.append(RowError(1, col, f"unknown column {col!r}", Message(N_("There is no such column."))))
             ok = False
     for col in required:
         if col not in seen:
-            errors.append(RowError(1, col, "missing column in the header"))
+            errors.append(RowError(1, col, "missing column in the header",
+                                   Message(N_("This column is missing from the header."))))
             ok = False
     return columns if ok else None
 
@@ -253,12 +267,14 @@ def _check_row(
     earlier line of the file already has."""
     credit_code = uscc.compact(clean_text(cells.get("credit_code")))
     values, problems = check_association(cells, units, existing.get(credit_code))
-    row_errors = [RowError(line, p.field, p.reason) for p in problems]
+    row_errors = [RowError(line, p.field, p.reason, p.message) for p in problems]
     if credit_code and not any(p.field == "credit_code" for p in problems):
         if credit_code in first_line:
             # first among the row's errors, where the credit code's own problems would be
             row_errors.insert(0, RowError(line, "credit_code",
-                                          f"duplicate credit code (also on line {first_line[credit_code]})"))
+                                          f"duplicate credit code (also on line {first_line[credit_code]})",
+                                          Message(N_("The same credit code is on line %(line)d."),
+                                                  {"line": first_line[credit_code]})))
         else:
             first_line[credit_code] = line
     errors.extend(row_errors)

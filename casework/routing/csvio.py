@@ -32,7 +32,7 @@ from stdnum.cn import uscc
 
 from casework.accounts.actor import Actor
 from casework.text import clean_text
-from casework.registry.importer import ImportResult, RowError, read_table
+from casework.registry.importer import NOT_UTF8, ImportResult, RowError, read_table
 from casework.routing.models import RoutingRule
 from casework.routing.operations_admin import (
     ANY, RULE_FIELDS, Lookups, RuleValues, check_rule, create_rule, rule_key, rule_snapshot,
@@ -78,7 +78,7 @@ def read_rows(data: str | bytes, errors: list[RowError]) -> list[tuple[int, dict
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[:exc.start].count(b"\n") + 1
-            errors.append(RowError(line, "", "not valid UTF-8 (save the file as UTF-8)"))
+            errors.append(NOT_UTF8(line))
             return []
     return read_table(io.StringIO(data.lstrip("\ufeff"), newline=""), COLUMNS, (), errors) or []
 

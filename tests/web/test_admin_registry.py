@@ -91,7 +91,8 @@ def test_an_import_with_one_bad_row_imports_nothing_and_names_the_line(client, d
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     report = html[html.index('id="import-report"'):]
-    assert "<td>3</td>" in report and "check digit" in report
+    # each problem in the page's language (they were the command line's English)
+    assert "<td>3</td>" in report and "统一社会信用代码无效" in report and "check digit" not in report
     assert "<td>4</td>" in report and "member_count" in report
     with db.session_scope(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Association)) == before
@@ -206,3 +207,12 @@ def test_an_upload_without_a_file_asks_for_one(client, admin):
     resp = client.post("/admin/associations/import", data={"csrf_token": csrf(client)},
                        content_type="multipart/form-data")
     assert resp.status_code == 422 and 'id="file-error"' in resp.get_data(as_text=True)
+
+
+def test_a_file_not_in_utf8_is_said_once_in_the_pages_language(client, admin):
+    """A GBK file had one English line per row plus a "missing column" for every column."""
+    data = csv_file({"credit_code": new_code(), "name": "深圳市好行协会"}).decode("utf-8-sig").encode("gbk")
+    resp = upload(client, data, "gbk.csv")
+    report = resp.get_data(as_text=True).split('id="import-report"')[1].split("</table>")[0]
+    assert resp.status_code == 422 and "CSV UTF-8" in report and "表头缺少" not in report
+    assert report.count("CSV UTF-8") == 1, report

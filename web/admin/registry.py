@@ -94,7 +94,11 @@ def association_reinstate(credit_code: str):
 
 
 def _import_page(report=None, error=None, status=200):
-    return render_template("admin/association_import.html", report=report, error=error,
+    from web.i18n import tr
+
+    problems = [(e.line, e.field, tr(e.message) if e.message is not None else e.reason)
+                for e in (report.errors if report is not None else ())]  # in the page's language
+    return render_template("admin/association_import.html", report=report, problems=problems, error=error,
                            required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS), status
 
 
