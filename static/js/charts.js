@@ -59,13 +59,22 @@
     });
     var canvasBox = document.createElement("div");
     canvasBox.className = "chart-canvas chart-" + kind;
+    // room for every bar's label (Chart.js skips labels that do not fit): 22 px a bar
+    canvasBox.style.position = "relative";
+    canvasBox.style.height = (kind === "hbar" ? Math.max(120, rows.length * 22 * series.length + 60) : 220) + "px";
     var canvas = document.createElement("canvas");
     canvas.setAttribute("role", "img");
     var caption = figure.querySelector("figcaption");
     canvas.setAttribute("aria-label", caption ? caption.textContent.trim() : "chart");
     canvasBox.appendChild(canvas);
     figure.insertBefore(canvasBox, table.closest(".table-wrap") || table);
-    var scales = { y: { beginAtZero: true } };
+    var scales = { y: { beginAtZero: true, ticks: { precision: 0 } } };  // counts: no 0.5 on the axis
+    // a long name is shortened beside its bar (in full in the table below), to what the width holds
+    var most = Math.max(8, Math.round((figure.clientWidth || 320) / 26));
+    function shortened(value) {
+      var label = String(this.getLabelForValue(value));
+      return label.length > most ? label.slice(0, most - 1) + "\u2026" : label;
+    }
     if (percent.length && kind !== "hbar") {
       scales.pct = { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
                      ticks: { callback: function (v) { return v + "%"; } } };
@@ -79,7 +88,9 @@
         maintainAspectRatio: false,
         animation: false,
         plugins: { legend: { position: "bottom" } },
-        scales: kind === "hbar" ? { x: { beginAtZero: true } } : scales
+        scales: kind === "hbar"
+          ? { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false, callback: shortened } } }
+          : scales
       }
     });
     figure.setAttribute("data-drawn", "1");

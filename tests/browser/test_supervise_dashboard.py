@@ -43,6 +43,12 @@ def test_dashboard_charts_are_drawn_from_their_tables(live_server, pages, reques
     received = page.evaluate(
         "() => Chart.getChart(document.querySelector('#table-monthly canvas')).data.datasets[0].data")
     assert received[-1] == 5 and sum(received) == 5
+    # every bar of a horizontal chart has its label (none skipped), counts have no fractions
+    for key in ("units", "categories", "associations"):
+        shown = page.evaluate(f"""() => {{ const c = Chart.getChart(document.querySelector('#table-{key} canvas'));
+            return [c.scales.y.ticks.length, c.data.labels.length,
+                    c.scales.x.ticks.map(t => t.value).every(v => Number.isInteger(v))]; }}""")
+        assert shown[0] == shown[1] and shown[2], (key, shown)
     with page.expect_download() as download:
         page.locator("#table-categories .exports a", has_text="Excel").click()
     assert download.value.suggested_filename.endswith(".xlsx")
