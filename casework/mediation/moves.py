@@ -17,11 +17,15 @@ testing or appraisal (办法 第二十条): no state change.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+import re
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from stdnum.cn import ric, uscc
 
 from casework.accounts.models import User
+from casework.cases.numbers import CHINA
+from casework.db import as_utc
 from casework.i18n import Message, N_
 from casework.cases.models import Stage
 from casework.deadlines.calendar import china_date
@@ -30,7 +34,7 @@ from casework.mediation.models import MediationSession, MediatorRecusal, Outcome
 from casework.privacy.codes import hash_code, new_query_code
 from casework.workflow.handling import pause, unpause
 from casework.workflow.notices import respondent_mobile
-from casework.workflow.spec import Ctx, MoveNotAllowed, invalid
+from casework.workflow.spec import CHECK_FIELDS, Ctx, InvalidMove, MoveNotAllowed, invalid
 
 PARTICULARS_PURPOSE = "mediation.particulars"
 # the parties' particulars on the 调解协议书 (人民调解法 第二十九条 (一)): form field -> key
@@ -217,9 +221,20 @@ def agreement(ctx: Ctx) -> dict:
     when it is performed. It takes effect only when signed (record_signing)."""
     med = _mediation(ctx)
     v = ctx.values
-    due = _day(ctx, "performance_due")
-    if due < china_date(ctx.now):
-        raise invalid("performance_due", N_("The performance deadline cannot be in the past."))
+    errors: dict[str, list[Message]] = {}  # every problem at once, not one a send
+    for field in ("applicant_id", "respondent_id"):
+        problem = party_id_problem(v.get(field) or "")
+        if problem is not None:
+            errors[field] = [problem]
+    try:
+        due = _day(ctx, "performance_due")
+    except InvalidMove as bad:
+        errors.update(bad.errors)
+    else:
+        if due < china_date(ctx.now):
+            errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
+    if errors:
+        raise InvalidMove(Message(CHECK_FIELDS), errors)
     particulars = {k: v.get(k) or "" for k in PARTICULARS}
     med.particulars_enc = ctx.services.cipher.encrypt(
         json.dumps(particulars, ensure_ascii=False).encode(), PARTICULARS_PURPOSE)
@@ -227,6 +242,24 @@ def agreement(ctx: Ctx) -> dict:
     med.performance_method, med.performance_due = v["performance_method"], due
     ctx.event.public_text = f"{med.terms}\n{med.performance_method}（{due.isoformat()}）"
     return {**_end(ctx, med, Outcome.agreement), "performance_due": due.isoformat()}
+
+
+_OTHER_ID = re.compile(r"^[0-9A-Za-z()（）-]{5,20}$")
+
+
+def party_id_problem(raw: str) -> Message | None:
+    """A party's number in the 调解协议书 (人民调解法 第二十九条: the parties' particulars): an
+    18-character one must check out as a resident ID (居民身份证号码, GB 11643) or a unified social
+    credit code (GB 32100); another (a passport, a Hong Kong or Macao permit) is letters and
+    digits with at least four digits."""
+    value = "".join(raw.split())
+    if len(value) == 18:
+        if ric.is_valid(value) or uscc.is_valid(value):
+            return None
+        return Message(N_("This 18-character number is neither a valid resident ID number nor a valid unified social credit code: check its last character."))
+    if _OTHER_ID.match(value) and sum(c.isdigit() for c in value) >= 4:
+        return None
+    return Message(N_("Give the party's resident ID number, unified social credit code, or the number of another identity document."))
 
 
 def particulars(services, med) -> dict[str, str]:
@@ -255,7 +288,6 @@ def signing(ctx: Ctx) -> dict:
     if day > china_date(ctx.now) or (med.ended_at is not None and day < china_date(med.ended_at)):
         raise invalid("signed_on", N_("The signing date lies between the day the agreement was recorded and today."))
     med.signed_on = day
-    from casework.cases.numbers import CHINA
 
     signed_at = datetime.combine(day, time(0, 0), tzinfo=CHINA)
     ctx.start_stage(Stage.judicial_confirmation, signed_at)
@@ -299,8 +331,6 @@ def timeout(ctx: Ctx) -> dict:
 
 
 def _parse_when(raw: str) -> datetime | None:
-    from casework.cases.numbers import CHINA
-
     for fmt in CHINA_FORMATS:
         try:
             return datetime.strptime((raw or "").strip(), fmt).replace(tzinfo=CHINA)
@@ -313,6 +343,9 @@ def schedule(ctx: Ctx) -> dict:
     when = _parse_when(ctx.values.get("scheduled_at"))
     if when is None:
         raise invalid("scheduled_at", N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
+    # a session set after the fact (held earlier today) is allowed; one before yesterday is a typo
+    if when < ctx.now - timedelta(days=1):
+        raise invalid("scheduled_at", N_("A session cannot be set in the past: give a time from today on."))
     place, online = ctx.values["place"], ctx.values["online"]
     ctx.session.add(MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online))
     return {"action": "scheduled", "scheduled_at": when.isoformat(), "place": place, "online": online}
@@ -323,6 +356,9 @@ def log_session(ctx: Ctx) -> dict:
     session = ctx.session.get(MediationSession, int(raw)) if raw.isdigit() else None
     if session is None or session.case_id != ctx.case.id:
         raise invalid("session_id", N_("Choose one of this case's sessions."))
+    if as_utc(session.scheduled_at) > ctx.now:
+        raise invalid("session_id", N_("This session is set for %(when)s: it can be recorded as held once it has taken place."),
+                      when=as_utc(session.scheduled_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M"))
     session.attendees, session.summary = ctx.values["attendees"], ctx.values["summary"]
     session.internal_notes = ctx.values.get("internal_text")
     session.held = True

@@ -9,7 +9,7 @@ schedules and logs a session and records the agreement; the applicant downloads 
 """
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from pypdf import PdfReader
@@ -111,7 +111,7 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     sign_in(mediator, base, username(db, mediator_actor), "/desk/mediation")
     mediator.locator(f"#mcase-{number} a.number").click()
     mediator.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
-    when = (datetime.now(CHINA) + timedelta(days=3)).strftime("%Y-%m-%dT10:00")
+    when = datetime.now(CHINA).strftime("%Y-%m-%dT%H:%M")  # held now: one still to come cannot be logged
     mediator.locator("#move-schedule_session summary").click()
     mediator.locator("#m-schedule_session-scheduled_at").fill(when)
     mediator.locator("#m-schedule_session-place").fill("中汽协调解中心第二调解室")
@@ -133,8 +133,8 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     mediator.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     mediator.locator("#move-record_agreement summary").click()
     # the parties' particulars, the dispute and the performance (人民调解法 第二十九条)
-    for name, value in (("applicant_id", "110101199001011234"), ("applicant_address", "北京市东城区示例路1号"),
-                        ("respondent_id", "91110000100000000X"), ("respondent_address", "天津市滨海新区示例大道8号"),
+    for name, value in (("applicant_id", "110101199001011237"), ("applicant_address", "北京市东城区示例路1号"),
+                        ("respondent_id", "91110000100000000R"), ("respondent_address", "天津市滨海新区示例大道8号"),
                         ("facts", FACTS), ("issues", "货款三十万元是否应当支付"),
                         ("liability", "被申请人逾期付款，应承担主要责任"), ("terms", TERMS),
                         ("performance_method", "银行转账至申请人账户"), ("performance_due", "2099-12-31")):

@@ -10,7 +10,7 @@ import re
 import secrets
 import tarfile
 import threading
-from datetime import timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import func, select
 
+from casework.cases.numbers import CHINA
 from casework.accounts.models import Role
 from casework.audit.models import AuditEntry, AuditKind
 from casework.backup import create_backup
@@ -143,7 +144,7 @@ def instance(db, services, submission_data, file_case, mediation, make_staff, ac
     coordinator = make_staff("caam-mediation", Role.unit_lead)
     med_id = mediation.case_id
     for move, fields in (("accept_mediation", {}), ("record_consent", {"public_text": "被申请人电话表示同意。"}),
-                         ("schedule_session", {"scheduled_at": "2026-12-03 10:00", "place": "协会三楼会议室"})):
+                         ("schedule_session", {"scheduled_at": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M"), "place": "协会三楼会议室"})):
         with db.session_scope() as s:
             perform(s, services, coordinator, s.get(Case, med_id), move, **fields)
     with db.session_scope() as s:

@@ -1,6 +1,6 @@
 """Mediation in the domain: consent before anything starts, conflicted mediators kept
 out, outcomes, and the time limit."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -8,6 +8,7 @@ from sqlalchemy import select
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S, Stage
+from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.deadlines.sweep import sweep
 from casework.mediation.models import MediationSession, Outcome
@@ -18,8 +19,8 @@ from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, pe
 
 # the 调解协议书's content (人民调解法 第二十九条)
 AGREEMENT = dict(
-    applicant_id="110101199001011234", applicant_address="北京市东城区示例路1号",
-    respondent_id="91110000100000000X", respondent_address="上海市浦东新区示例大道8号", respondent_agent="法定代表人 李四",
+    applicant_id="110101199001011237", applicant_address="北京市东城区示例路1号",
+    respondent_id="91110000100000000R", respondent_address="上海市浦东新区示例大道8号", respondent_agent="法定代表人 李四",
     facts="被申请人拖欠申请人货款三十万元。", issues="被申请人应否支付所欠货款。", liability="被申请人应承担付款责任。",
     terms="一、被申请人支付货款三十万元。", performance_method="银行转账。", performance_due="2099-12-31")
 
@@ -33,8 +34,14 @@ def agree(db, services, coordinator, case_id, **changes):
     act(db, services, coordinator, case_id, "record_agreement", **{**AGREEMENT, **changes})
 
 
-def hold_session(db, services, coordinator, case_id, when="2026-12-03 10:00"):
-    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=when, place="协会会议室")
+def just_now() -> str:
+    """This minute in Beijing, as the desk takes a session's time: a session that can be recorded
+    as held at once (one still to come cannot be)."""
+    return datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def hold_session(db, services, coordinator, case_id, when=None):
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=when or just_now(), place="协会会议室")
     with db.session_scope(write=False) as s:
         session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == case_id,
                                                                 MediationSession.held.is_(False)))
@@ -80,7 +87,7 @@ def test_accepting_gives_the_respondent_a_code_of_its_own(db, services, mediatio
 def test_no_mediation_without_consent_and_refusal_ends_it(db, services, mediation_id, make_staff):
     coordinator = make_staff("caam-mediation", Role.unit_lead)
     with pytest.raises(MoveNotAllowed):
-        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2026-12-03 10:00", place="协会会议室")
+        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at=just_now(), place="协会会议室")
     act(db, services, coordinator, mediation_id, "accept_mediation")
     with pytest.raises(Forbidden):  # the applicant cannot consent for the respondent
         act(db, services, Actor.complainant(mediation_id), mediation_id, "respondent_consent")
@@ -125,7 +132,7 @@ def test_sessions_then_agreement_and_the_reminders(db, services, mediation_id, m
     act(db, services, coordinator, mediation_id, "record_consent", public_text="被申请人电话表示同意。")
     with pytest.raises(InvalidMove):
         act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="下周三", place="协会会议室")
-    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2026-12-03 10:00", place="协会三楼会议室")
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at=just_now(), place="协会三楼会议室")
     with db.session_scope(write=False) as s:
         session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
     act(db, services, coordinator, mediation_id, "log_session", session_id=session_id, attendees="申请人、被申请人、调解员",
@@ -318,7 +325,20 @@ def test_an_agreement_follows_a_held_session(db, services, mediation_id, make_st
     with pytest.raises(MoveNotAllowed):
         act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
     with db.session_scope(write=False) as s:
-        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
+        future = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
+    # a session still to come cannot be recorded as held
+    with pytest.raises(InvalidMove) as exc:
+        act(db, services, coordinator, mediation_id, "log_session", session_id=future, attendees="申请人、被申请人",
+            summary="双方达成一致。")
+    assert "session_id" in exc.value.errors
+    # nor can one be set for a past day (a typo), while one earlier today (set after the fact) can
+    with pytest.raises(InvalidMove) as exc:
+        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2026-11-01 10:00", place="会议室")
+    assert "scheduled_at" in exc.value.errors
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at=just_now(), place="协会会议室")
+    with db.session_scope(write=False) as s:
+        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id,
+                                                                MediationSession.id != future))
     act(db, services, coordinator, mediation_id, "log_session", session_id=session_id, attendees="申请人、被申请人",
         summary="双方达成一致。")
     act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
@@ -340,11 +360,21 @@ def test_the_agreement_needs_its_article_29_contents(db, services, mediation_id,
     with pytest.raises(InvalidMove) as exc:
         agree(db, services, coordinator, mediation_id, performance_due="下个月")
     assert "performance_due" in exc.value.errors
+    # the parties' numbers go into a binding agreement: an 18-character one must check out (GB 11643
+    # resident ID, GB 32100 credit code), anything else must look like a document's number; every
+    # problem is said at once
+    with pytest.raises(InvalidMove) as exc:
+        agree(db, services, coordinator, mediation_id, applicant_id="110101199001011234", respondent_id="abcdef",
+              performance_due="下个月")
+    assert set(exc.value.errors) == {"applicant_id", "respondent_id", "performance_due"}
+    from casework.mediation.moves import party_id_problem
+    for passport in ("E12345678", "A123456(7)"):  # a passport, a Hong Kong identity card
+        assert party_id_problem(passport) is None
     agree(db, services, coordinator, mediation_id)
     with db.session_scope(write=False) as s:
         med = s.get(Case, mediation_id).mediation
-        assert b"110101199001011234" not in med.particulars_enc
-        assert particulars(services, med)["respondent_id"] == "91110000100000000X"
+        assert b"110101199001011237" not in med.particulars_enc
+        assert particulars(services, med)["respondent_id"] == "91110000100000000R"
         assert med.performance_due == date(2099, 12, 31) and med.issues and med.liability
 
 

@@ -22,8 +22,8 @@ CODE = re.compile(r'id="respondent-code">([0-9A-Z-]+)<')
 TERMS = "一、被申请人于2026年12月31日前向申请人支付货款三十万元。\n二、申请人放弃其他请求。"
 FACTS = "申请人向被申请人供应汽车零部件，被申请人尚欠货款三十万元未付。"
 AGREEMENT = dict(
-    applicant_id="110101199001011234", applicant_address="北京市东城区示例路1号", applicant_agent="",
-    respondent_id="91110000100000000X", respondent_address="上海市浦东新区示例大道8号", respondent_agent="",
+    applicant_id="110101199001011237", applicant_address="北京市东城区示例路1号", applicant_agent="",
+    respondent_id="91110000100000000R", respondent_address="上海市浦东新区示例大道8号", respondent_agent="",
     facts=FACTS, issues="被申请人应否支付所欠货款。", liability="被申请人应承担付款责任。", terms=TERMS,
     performance_method="银行转账至申请人账户。", performance_due="2099-12-31")
 
@@ -75,8 +75,10 @@ def consent(app, receipt, code):
 
 
 def in_days(days: int, hour: int = 10) -> str:
+    """A session's time ``days`` from now at ``hour``; 0: this minute (a session that can be
+    recorded as held at once: one still to come cannot be)."""
     when = datetime.now(CHINA) + timedelta(days=days)
-    return when.strftime(f"%Y-%m-%dT{hour:02d}:00")
+    return when.strftime("%Y-%m-%dT%H:%M") if days == 0 else when.strftime(f"%Y-%m-%dT{hour:02d}:00")
 
 
 @pytest.fixture
@@ -167,7 +169,7 @@ def test_a_refusal_ends_it_and_the_applicant_is_told_the_other_routes(app, clien
     assert "我方认为货款已结清。" in page and "仲裁" in page and 'id="complaint-form"' in page
 
 
-def hold_session(client, db, mediation, days=1):
+def hold_session(client, db, mediation, days=0):
     """Schedules a session and logs it as held (record_agreement needs one)."""
     number = mediation.case_number
     assert desk_move(client, number, "schedule_session", scheduled_at=in_days(days), place="协会会议室").status_code == 303
@@ -185,7 +187,7 @@ def test_an_agreement_waits_for_a_held_session_and_an_unheld_one_is_not_left_sch
     never logged did not take place instead of listing it as scheduled."""
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
-    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(3), place="协会三楼会议室").status_code == 303
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(0), place="协会三楼会议室").status_code == 303
     resp = desk_move(client, number, "record_agreement", **AGREEMENT)
     assert resp.status_code == 422 and "先记录一次已进行的调解会议" in resp.get_data(as_text=True)
     assert case_state(db, mediation.case_id) is S.mediating
@@ -214,7 +216,7 @@ def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, media
     respondent = consent(app, mediation, accept(client, mediation))
     bad = desk_move(client, number, "schedule_session", scheduled_at="下周三", place="协会三楼会议室")
     assert bad.status_code == 422 and 'id="m-schedule_session-scheduled_at-error"' in bad.get_data(as_text=True)
-    when = in_days(3)
+    when = in_days(0)
     assert desk_move(client, number, "schedule_session", scheduled_at=when, place="协会三楼会议室").status_code == 303
     assert desk_move(client, number, "schedule_session", scheduled_at=in_days(10, 14), place="腾讯会议 123-456",
                      online="1").status_code == 303

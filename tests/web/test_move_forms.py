@@ -9,10 +9,11 @@ disagree fail here.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from casework.cases.numbers import CHINA
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, Finding
@@ -90,7 +91,8 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, mediator, mediation.case_id, "accept_mediation")
     check(mediator, mediation.case_id)
     act(db, services, mediator, mediation.case_id, "record_consent")
-    act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-05 10:00", place="协会三楼会议室")
+    act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at=datetime.now(CHINA).strftime("%Y-%m-%d %H:%M"),
+        place="协会三楼会议室")  # held now: logged below
     check(mediator, mediation.case_id)
     act(db, services, Actor.respondent(mediation.case_id), mediation.case_id, "respondent_request_recusal",
         public_text="调解员与申请人系同学关系。")
@@ -105,8 +107,8 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
         attendees="申请人、被申请人、调解员", summary="双方就付款期限交换意见。")
     act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-12 10:00", place="协会三楼会议室")
     check(mediator, mediation.case_id)              # a session held (record_agreement)
-    act(db, services, mediator, mediation.case_id, "record_agreement", applicant_id="110101199001011234",
-        applicant_address="北京市东城区示例路1号", respondent_id="91110000100000000X", respondent_address="上海市示例大道8号",
+    act(db, services, mediator, mediation.case_id, "record_agreement", applicant_id="110101199001011237",
+        applicant_address="北京市东城区示例路1号", respondent_id="91110000100000000R", respondent_address="上海市示例大道8号",
         facts="被申请人拖欠申请人货款三十万元。", issues="是否支付货款。", liability="被申请人承担付款责任。",
         terms="一、被申请人支付货款三十万元。", performance_method="银行转账。", performance_due="2099-12-31")
     check(mediator, mediation.case_id)              # an agreement not yet signed (record_signing)

@@ -1,7 +1,7 @@
 """The desk's queues: where a handler lands, a unit's queue, the triage queue, bulk assign."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +14,9 @@ from casework.accounts.permissions import (
     can_administer, can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
+from casework.cases.numbers import CHINA
 from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
+from casework.deadlines.calendar import china_date
 from casework.mediation.models import MediationSession
 from casework.registry.models import Unit, UnitKind
 from casework.workflow import states
@@ -214,10 +216,12 @@ def mediation_list():
         select(Case).where(Case.handler_id == actor.user_id, Case.type == CaseType.mediation,
                            Case.unit_id.in_(units), Case.state.in_(states.MEDIATION_OPEN))
         .order_by(Case.due_at.is_(None), Case.due_at, Case.id)))
+    # from the start of today: a session earlier today not yet recorded as held stays on the list
+    today = datetime.combine(china_date(now), time(0), tzinfo=CHINA)
     upcoming = session.execute(
         select(MediationSession, Case.number, Case.title).join(Case, Case.id == MediationSession.case_id)
         .where(Case.handler_id == actor.user_id, Case.unit_id.in_(units), Case.state == CaseState.mediating,
-               MediationSession.held.is_(False), MediationSession.scheduled_at >= now,
+               MediationSession.held.is_(False), MediationSession.scheduled_at >= today,
                MediationSession.scheduled_at <= now + timedelta(days=UPCOMING_DAYS))
         .order_by(MediationSession.scheduled_at)).all()
     return render_template(
