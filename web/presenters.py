@@ -231,6 +231,9 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "claim": med.claim,
         "amount": money(med.amount),
         "consented": med.respondent_consented_at is not None,
+        # the respondent's time to answer the invitation; no answer by then counts as refusing
+        "answer_by": (as_utc(med.answer_due_at).astimezone(CHINA).strftime("%Y-%m-%d")
+                      if med.answer_due_at is not None and med.respondent_consented_at is None else None),
         "sessions": sessions,
         "outcome": med.outcome.value if med.outcome else None,
         "outcome_title": title(med.outcome) if med.outcome else None,

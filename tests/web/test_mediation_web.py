@@ -68,9 +68,12 @@ def consent(app, receipt, code):
     respondent = app.test_client()
     assert open_as_respondent(respondent, receipt.case_number, code).status_code == 303
     page = respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
+    # the respondent is told by when to answer, and what silence means (the no_answer move)
+    assert re.search(r'id="answer-by">请于\d{4}-\d{2}-\d{2}前答复。逾期未答复的，视为不同意调解。', page)
     resp = respondent.post(f"/respond/{receipt.case_number}/moves/respondent_consent",
                            data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1)})
     assert resp.status_code == 303
+    assert 'id="answer-by"' not in respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
     return respondent
 
 
