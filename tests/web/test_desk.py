@@ -481,3 +481,12 @@ def test_a_page_past_the_last_goes_to_the_last(client, db, file_case, handler):
     resp = client.get(f"/desk/units/{unit_id(db, 'miit')}?page=99")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("?page=1")
     assert number in client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_case_filed_in_english_says_so_on_the_desk(client, db, file_case, handler, submission_data):
+    """Its notices and documents go out in English: a reply typed in Chinese stood in an English letter."""
+    english = client.post("/api/v1/cases", json=submission_data(), headers={"Accept-Language": "en"}).get_json()
+    chinese = file_case()
+    signed_in(client, db, handler)
+    assert 'id="case-language"' in client.get(f"/desk/cases/{english['case_number']}").get_data(as_text=True)
+    assert 'id="case-language"' not in client.get(f"/desk/cases/{chinese.case_number}").get_data(as_text=True)
