@@ -179,7 +179,9 @@ def holds_no_key_and_no_plain_personal_data(settings, archive):
     assert "13800138000".encode() not in blob and "张三".encode() not in blob
     for secret in (settings.pii_keys[0], settings.query_pepper):
         assert base64.urlsafe_b64encode(secret) not in blob and secret not in blob
-    assert b"\x89PNG" not in blob  # no upload is in the clear
+    # no upload or written notice is in the clear: a PNG's signature and header chunk, a PDF's first
+    # line (long enough that random ciphertext never holds them: "\x89PNG" alone once did, by chance)
+    assert b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" not in blob and b"%PDF-1.7\n%" not in blob
     assert manifest["keys_not_included"] == ["CHANGTONG_PII_KEY", "CHANGTONG_IDENTITY_KEY", "CHANGTONG_QUERY_PEPPER"]
     assert "staff_session" in manifest["excluded_tables"]
 
