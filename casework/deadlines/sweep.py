@@ -249,11 +249,14 @@ def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: 
 
 def _close_lapsed_material(db: Database, services: Services, deadlines: Deadlines, now: datetime,
                            report: SweepReport) -> None:
-    """Material asked for (补正) and not supplied by its time limit: not accepted, with a written
-    notice (市场监督管理投诉举报处理暂行办法 第十五条第一款第五项)."""
-    _system_moves(db, services, deadlines,
-                  select(Case.id).where(Case.state == S.need_info, Case.info_due_at < now),
+    """Material asked for (补正) and not supplied by its time limit: a case not accepted yet is not
+    accepted, with a written notice (市场监督管理投诉举报处理暂行办法 第十五条第一款第五项); one asked
+    after acceptance goes on being handled with what is at hand."""
+    lapsed = select(Case.id).where(Case.state == S.need_info, Case.info_due_at < now)
+    _system_moves(db, services, deadlines, lapsed.where(Case.resume_state == S.pending_acceptance),
                   "close_material_lapsed", report)
+    _system_moves(db, services, deadlines, lapsed.where(Case.resume_state == S.accepted),
+                  "material_lapsed_handling_goes_on", report)
 
 
 def _end_timed_out_mediations(db: Database, services: Services, deadlines: Deadlines, now: datetime,

@@ -252,6 +252,39 @@ def material_lapsed(case, now) -> Message | None:
     return None
 
 
+def material_lapsed_before_acceptance(case, now) -> Message | None:
+    """不予受理 is a decision on acceptance: only a case not accepted yet can end so."""
+    if case.resume_state is not S.pending_acceptance:
+        return Message(N_("The case was accepted before the material was asked for: its handling goes on."))
+    return material_lapsed(case, now)
+
+
+def material_lapsed_after_acceptance(case, now) -> Message | None:
+    if case.resume_state is not S.accepted:
+        return Message(N_("The case is not accepted yet: without the material it is not accepted."))
+    return material_lapsed(case, now)
+
+
+# what the complainant is told when material asked for after acceptance did not come
+MATERIAL_LAPSED_GOES_ON = {
+    "zh": "您未在{due}前提交{asked}要求补充的材料。您的案件已经受理，办理单位将根据现有材料继续办理。",
+    "en": ("The material asked for on {asked} was not received by {due}. Your case was accepted and the unit "
+           "goes on handling it with what it has."),
+}
+
+
+def go_on_without_material(ctx: Ctx) -> dict:
+    """Material asked for after acceptance did not come in time: the case stays accepted and its
+    handling goes on (the clock runs again, the time it stood still added), told to the complainant."""
+    case = ctx.case
+    asked, due = case.paused_at or ctx.now, case.info_due_at
+    case.state, case.resume_state, case.info_due_at = S.accepted, None, None
+    lang = "en" if (case.locale or "").startswith("en") else "zh"
+    ctx.event.public_text = MATERIAL_LAPSED_GOES_ON[lang].format(
+        asked=china_date(asked).isoformat(), due=china_date(due or asked).isoformat())
+    return {"reason": "material_not_supplied", **unpause(ctx)}
+
+
 # the written notice of 不予受理 when the material did not come (its text is the event's public
 # text, kept in the complainant's language like the other notices a system move writes)
 MATERIAL_LAPSED_NOTICE = {

@@ -123,7 +123,14 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # (the step's text) says why and how to file again
     Move("close_material_lapsed", N_("Not accepted: the material was not supplied in time"), reached(S.need_info),
          reached(S.not_accepted), E.not_accepted, who=SYSTEM, types=NOT_MEDIATION, step=h.close_material_lapsed,
-         when=h.material_lapsed, clock=STOP, notices=(Notice.complainant,), document=Document.non_acceptance),
+         when=h.material_lapsed_before_acceptance, clock=STOP, notices=(Notice.complainant,),
+         document=Document.non_acceptance),
+    # asked for after acceptance: the case was accepted and is not "not accepted" afterwards; the
+    # handling goes on with what is at hand, its clock running again
+    Move("material_lapsed_handling_goes_on", N_("Handling goes on: the material was not supplied in time"),
+         reached(S.need_info), reached(S.accepted), E.resumed, who=SYSTEM, types=NOT_MEDIATION,
+         step=h.go_on_without_material, when=h.material_lapsed_after_acceptance, clock=BY_STEP,
+         notices=(Notice.complainant,)),
     # -- handling and reply (信访工作条例 第三十二、三十三条) ---------------------------------------
     Move("assign", N_("Assign"), reached(S.pending_acceptance, S.accepted, S.need_info, S.mediating), frozenset(),
          E.assigned, who=UNIT, step=h.assign,

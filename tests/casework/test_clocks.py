@@ -261,3 +261,32 @@ def test_objection_deadline_without_a_session_uses_the_statutory_default():
     assert came_by_transfer(case, beijing(2026, 11, 30, 18)) is None
     assert came_by_transfer(case, beijing(2026, 12, 1, 9)) is not None
     assert WorkingCalendar().add_working_days(date(2026, 11, 23), 5) == date(2026, 11, 30)
+
+
+def test_material_asked_after_acceptance_and_not_supplied_leaves_the_case_accepted(db, services, file_case, make_staff):
+    """不予受理 is a decision on acceptance (办法 第十五条): a case accepted and then asked for
+    material was closed as not accepted when the material did not come, holding both a 受理告知书
+    and a 不予受理告知书. Now its handling goes on, the clock running again with the paused time
+    added, and the complainant is told."""
+    filed = file_case().case_id
+    handler = make_staff("miit", Role.handler)
+    asked = beijing(2026, 11, 27)
+    with db.session_scope() as s:
+        perform(s, at(services, asked - timedelta(days=1)), handler, s.get(Case, filed), "accept")
+    with db.session_scope() as s:
+        perform(s, at(services, asked), handler, s.get(Case, filed), "request_info",
+                public_text="请补充缴费凭证和协会的收费通知。")
+    paused = load(db, filed)
+    due_before, info_due = paused.due_at, paused.info_due_at
+    assert paused.resume_state is S.accepted
+    report = sweep(db, at(services, info_due + timedelta(hours=1)))
+    assert not report.errors
+    case = load(db, filed)
+    assert case.state is S.accepted and case.resume_state is None and case.paused_at is None
+    assert case.due_at > due_before  # the time the clock stood still is added
+    with db.session_scope(write=False) as s:
+        event = s.scalars(select(Event).where(Event.case_id == filed).order_by(Event.id.desc())).first()
+        assert event.kind is EventKind.resumed and event.data["move"] == "material_lapsed_handling_goes_on"
+        assert "继续办理" in event.public_text
+        kinds = [d.kind for d in s.scalars(select(CaseDocument).where(CaseDocument.case_id == filed))]
+        assert Document.non_acceptance not in kinds

@@ -31,6 +31,7 @@ MATRIX: dict[str, set[str]] = {
     "request_info": {"handler", "unit_lead"},
     "supply_info": {"complainant"},
     "close_material_lapsed": {"system"},
+    "material_lapsed_handling_goes_on": {"system"},
     "assign": {"handler", "unit_lead"},
     "note": {"handler", "unit_lead"},
     "extend": {"unit_lead"},
