@@ -88,6 +88,12 @@ def test_the_material_asked_for_is_sent_as_files(client, db, services, make_staf
     desk = client.application.test_client()
     login_as(desk, db, handler)
     assert "缴费凭证.png" in desk.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True).split('id="timeline"')[1]
+    # and the unit's queue marks the case 新材料 until staff act on it
+    with db.session_scope(write=False) as s:
+        miit = s.scalar(select(Unit.id).where(Unit.code == "miit"))
+    queue = desk.get(f"/desk/units/{miit}?tab=handling").get_data(as_text=True)
+    row = queue[queue.index(f'id="row-{receipt.case_number}"'):]
+    assert "新材料" in row[:row.index("</tr>")]
 
 
 def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened):
