@@ -46,6 +46,10 @@ def local_time(dt) -> str:
     return as_utc(dt).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+def local_date(dt) -> str:
+    return as_utc(dt).astimezone(CHINA).strftime("%Y-%m-%d")
+
+
 def association_name(case: Case) -> str | None:
     if case.association is None:
         return None
@@ -59,10 +63,10 @@ def public_deadline(case: Case) -> dict | None:
     return {
         "stage": case.stage.value,
         "stage_title": _("Asking for a re-review") if re_review_open(case) else title(case.stage),
-        "due_date": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+        "due_date": local_date(case.due_at),
         "paused": case.paused_at is not None,
         # waiting for material (补正): the complainant's own deadline, while the stage clock stands still
-        "material_due": (as_utc(case.info_due_at).astimezone(CHINA).strftime("%Y-%m-%d")
+        "material_due": (local_date(case.info_due_at)
                          if case.state is CaseState.need_info and case.info_due_at is not None else None),
     }
 
@@ -120,7 +124,7 @@ def review_info(case: Case) -> dict | None:
         body = review_body(case)
         return {"body": unit_title(body) if body is not None else None,
                 "decided_by": unit_title(case.unit) if case.unit is not None else None,
-                "by": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+                "by": local_date(case.due_at),
                 "re_review": case.reviews_requested >= 1}
     return None
 
@@ -128,7 +132,9 @@ def review_info(case: Case) -> dict | None:
 def _event_files(ev) -> list[dict]:
     """The files an event brought, as the complainant sees them: a reply's documents (``id``:
     downloadable from the status page), the complainant's own evidence by name."""
-    if ev.kind not in (EventKind.replied, EventKind.evidence_added, EventKind.info_supplied):
+    from casework.workflow.table import FILE_EVENTS
+
+    if ev.kind not in FILE_EVENTS:
         return []
     return [{"id": a.id if a.from_staff else None, "filename": a.filename, "size": a.size}
             for a in ev.files if a.erased_at is None]
@@ -232,7 +238,7 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "amount": money(med.amount),
         "consented": med.respondent_consented_at is not None,
         # the respondent's time to answer the invitation; no answer by then counts as refusing
-        "answer_by": (as_utc(med.answer_due_at).astimezone(CHINA).strftime("%Y-%m-%d")
+        "answer_by": (local_date(med.answer_due_at)
                       if med.answer_due_at is not None and med.respondent_consented_at is None else None),
         "sessions": sessions,
         "outcome": med.outcome.value if med.outcome else None,
@@ -286,7 +292,7 @@ def deadline_explanation(session, case: Case) -> dict | None:
         "counted": [{"day": n.day.isoformat(), "label": _day_label(n)} for n in comp.makeup_days],
         "rolled": [{"day": n.day.isoformat(), "label": _day_label(n)} for n in comp.rolled_forward],
         "moves": moves,
-        "due": as_utc(case.due_at).astimezone(CHINA).strftime("%Y-%m-%d"),
+        "due": local_date(case.due_at),
         "paused": case.paused_at is not None,
         "unconfirmed": sorted(comp.unconfirmed_years),
     }

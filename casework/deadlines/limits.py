@@ -204,6 +204,11 @@ def end_of_day(day) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA)
 
 
+def start_of_day(day) -> datetime:
+    """Midnight beginning ``day`` in China."""
+    return datetime.combine(day, time(0), tzinfo=CHINA)
+
+
 def due_at(case_type: CaseType, stage: str | Stage, start: datetime, calendar: WorkingCalendar | None = None) -> datetime:
     """Deadline with the statutory defaults (no database): for code without a session."""
     d = Deadlines(dict(DEFAULTS), calendar or WorkingCalendar())

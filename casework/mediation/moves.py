@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from stdnum.cn import ric, uscc
@@ -29,7 +29,7 @@ from casework.db import as_utc
 from casework.i18n import Message, N_
 from casework.cases.models import Stage
 from casework.deadlines.calendar import china_date
-from casework.deadlines.limits import end_of_day
+from casework.deadlines.limits import end_of_day, start_of_day
 from casework.mediation.models import MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision
 from casework.privacy.codes import hash_code, new_query_code
 from casework.workflow.handling import pause, unpause
@@ -289,7 +289,7 @@ def signing(ctx: Ctx) -> dict:
         raise invalid("signed_on", N_("The signing date lies between the day the agreement was recorded and today."))
     med.signed_on = day
 
-    signed_at = datetime.combine(day, time(0, 0), tzinfo=CHINA)
+    signed_at = start_of_day(day)
     ctx.start_stage(Stage.judicial_confirmation, signed_at)
     # the follow-up on performance (回访) is due some working days after the performance deadline
     if med.performance_due is not None:

@@ -273,15 +273,21 @@ MATERIAL_LAPSED_GOES_ON = {
 }
 
 
+def _tell_material_lapsed(ctx: Ctx, texts: dict[str, str]) -> None:
+    """The event's public text, in the complainant's language, naming the day the material was
+    asked for and the day it was due (read before the lapse clears them)."""
+    case = ctx.case
+    asked = case.paused_at or ctx.now
+    lang = "en" if (case.locale or "").startswith("en") else "zh"
+    ctx.event.public_text = texts[lang].format(asked=china_date(asked).isoformat(),
+                                               due=china_date(case.info_due_at or asked).isoformat())
+
+
 def go_on_without_material(ctx: Ctx) -> dict:
     """Material asked for after acceptance did not come in time: the case stays accepted and its
     handling goes on (the clock runs again, the time it stood still added), told to the complainant."""
-    case = ctx.case
-    asked, due = case.paused_at or ctx.now, case.info_due_at
-    case.state, case.resume_state, case.info_due_at = S.accepted, None, None
-    lang = "en" if (case.locale or "").startswith("en") else "zh"
-    ctx.event.public_text = MATERIAL_LAPSED_GOES_ON[lang].format(
-        asked=china_date(asked).isoformat(), due=china_date(due or asked).isoformat())
+    _tell_material_lapsed(ctx, MATERIAL_LAPSED_GOES_ON)
+    ctx.case.state, ctx.case.resume_state, ctx.case.info_due_at = S.accepted, None, None
     return {"reason": "material_not_supplied", **unpause(ctx)}
 
 
@@ -302,11 +308,9 @@ def close_material_lapsed(ctx: Ctx) -> dict:
     """The material was not supplied in time: not accepted (办法 第十五条第一款第五项), with a
     written notice saying why and how to file again."""
     case = ctx.case
-    asked, due, was = case.paused_at or ctx.now, case.info_due_at, case.resume_state
+    due, was = case.info_due_at, case.resume_state
+    _tell_material_lapsed(ctx, MATERIAL_LAPSED_NOTICE)
     case.resume_state, case.info_due_at, case.paused_at = None, None, None
-    lang = "en" if (case.locale or "").startswith("en") else "zh"
-    ctx.event.public_text = MATERIAL_LAPSED_NOTICE[lang].format(
-        asked=china_date(asked).isoformat(), due=china_date(due or asked).isoformat())
     return {"reason": "material_not_supplied", "was": was.value if was else None,
             "info_due": due.isoformat() if due else None}
 

@@ -346,3 +346,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  notice(N_("Note to the parties (optional)"), hi=1000),
                  internal(N_("Internal notes (staff only)")))),
 ]}
+
+
+# the events that bring files: those of the moves with a files field (evidence after filing, the
+# material asked for, a reply's documents); the timelines list their files
+FILE_EVENTS = frozenset(m.event for m in MOVES.values() if any(f.kind is Kind.files for f in m.fields))

@@ -14,7 +14,7 @@ from web.admin.blueprint import bp
 from web.presenters import unit_title
 from web.admin.common import carry_change, form_values, page_arg
 from web.auth import current_actor
-from web.i18n import title, tr_errors
+from web.i18n import title, tr, tr_errors
 from web.requestdb import db_session
 
 EDIT_FIELDS = ("name", "abbreviation", "name_en", "level", "region_code", "member_count", *UNIT_FIELDS)
@@ -94,8 +94,6 @@ def association_reinstate(credit_code: str):
 
 
 def _import_page(report=None, error=None, status=200):
-    from web.i18n import tr
-
     problems = [(e.line, e.field, tr(e.message) if e.message is not None else e.reason)
                 for e in (report.errors if report is not None else ())]  # in the page's language
     return render_template("admin/association_import.html", report=report, problems=problems, error=error,

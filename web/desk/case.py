@@ -27,6 +27,7 @@ from casework.workflow.duplicates import NAME as LINK_DUPLICATE
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
+from casework.workflow.table import FILE_EVENTS
 from web import move_fields
 from web.auth import current_actor
 from web.desk.blueprint import bp
@@ -66,10 +67,6 @@ def _acting(case: Case) -> dict | None:
         line = _("%(person)s on behalf of %(organisation)s", person=person, organisation=principal)
     return {"line": line, "agent": agent, "organisation": case.organisation_name,
             "credit_code": case.organisation_credit_code}
-
-
-# the events that bring files (evidence after filing, a reply's documents): the timeline lists them
-FILE_EVENTS = (EventKind.evidence_added, EventKind.replied, EventKind.info_supplied)
 
 
 def _timeline(session, case: Case) -> list[dict]:

@@ -1,7 +1,7 @@
 """The desk's queues: where a handler lands, a unit's queue, the triage queue, bulk assign."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,9 +14,9 @@ from casework.accounts.permissions import (
     can_administer, can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
-from casework.cases.numbers import CHINA
 from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
 from casework.deadlines.calendar import china_date
+from casework.deadlines.limits import start_of_day
 from casework.mediation.models import MediationSession
 from casework.registry.models import Unit, UnitKind
 from casework.workflow import states
@@ -221,7 +221,7 @@ def mediation_list():
                            Case.unit_id.in_(units), Case.state.in_(states.MEDIATION_OPEN))
         .order_by(Case.due_at.is_(None), Case.due_at, Case.id)))
     # from the start of today: a session earlier today not yet recorded as held stays on the list
-    today = datetime.combine(china_date(now), time(0), tzinfo=CHINA)
+    today = start_of_day(china_date(now))
     upcoming = session.execute(
         select(MediationSession, Case.number, Case.title).join(Case, Case.id == MediationSession.case_id)
         .where(Case.handler_id == actor.user_id, Case.unit_id.in_(units), Case.state == CaseState.mediating,

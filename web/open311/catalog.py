@@ -2,14 +2,13 @@
 definition: the attributes a client asks for besides the standard fields."""
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from casework.cases.models import CaseType, Category, CategoryGroup
 from casework.cases.numbers import CHINA
+from casework.deadlines.limits import start_of_day
 from casework.intake.validation import TITLE_MAX, TITLE_MIN
 from casework.mediation.models import RespondentKind
 from web.i18n import current_locale, title
@@ -38,7 +37,7 @@ def active_category(code: str) -> Category | None:
 def discovery(fmt: str):
     # the service list is data an administrator edits and carries no change time: the
     # changeset is today's midnight (China time), so a client refreshes its cache daily
-    today = datetime.combine(app_services().clock().astimezone(CHINA).date(), time(0), tzinfo=CHINA)
+    today = start_of_day(app_services().clock().astimezone(CHINA).date())
     endpoint = external_url("open311.services", fmt="xml").rsplit("/", 1)[0]
     return cacheable(respond(fmt, "discovery", {
         "changeset": today.isoformat(timespec="seconds"),
