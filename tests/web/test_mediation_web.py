@@ -68,7 +68,8 @@ def consent(app, receipt, code):
     respondent = app.test_client()
     assert open_as_respondent(respondent, receipt.case_number, code).status_code == 303
     page = respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
-    # the respondent is told by when to answer, and what silence means (the no_answer move)
+    # the respondent is told by when to answer, and what silence means (the no_answer move: silence
+    # counts as refusal, 人民调解法 第十七条 不得调解 a party that refuses)
     assert re.search(r'id="answer-by">请于\d{4}-\d{2}-\d{2}前答复。逾期未答复的，视为不同意调解。', page)
     resp = respondent.post(f"/respond/{receipt.case_number}/moves/respondent_consent",
                            data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1)})
