@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from casework.cases.models import (
     ActorKind, Attachment, Case, CaseState, CaseType, Channel, Event, EventKind, IntakeReceipt,
 )
-from casework.cases.numbers import new_case_number
+from casework.cases.numbers import MAX_DIGITS, DIGITS, WIDEN_AFTER, digits_for, new_case_number
 from casework.context import Services
 from casework.db import as_utc
 from casework.intake.files import CleanFile
@@ -31,7 +31,8 @@ from casework.notify.queue import new_message
 from casework.privacy.codes import hash_code, new_query_code
 from casework.routing.operations import Routed
 
-NUMBER_ATTEMPTS = 8
+# draws of a number before giving up: WIDEN_AFTER of each width, five to seven random digits
+NUMBER_ATTEMPTS = WIDEN_AFTER * (MAX_DIGITS - DIGITS + 1)
 VERIFIED_VIA = frozenset({"sms", "api_client"})  # case.phone_verified_via of a proved number
 
 
@@ -192,8 +193,8 @@ def submit_case(
         values.update(state=plan.state, unit_id=plan.unit_id, stage=plan.stage, stage_started_at=now,
                       due_at=plan.due_at)
         insert = _insert_case(session.get_bind().dialect.name)
-        for _attempt in range(NUMBER_ATTEMPTS):
-            number = new_case_number(sub.type, now)
+        for attempt in range(NUMBER_ATTEMPTS):
+            number = new_case_number(sub.type, now, digits_for(attempt))
             values.update(number=number, query_code_hash=hash_code(services.settings.query_pepper, number, code))
             case_id = session.execute(insert, values).scalar()
             if case_id is not None:

@@ -128,9 +128,9 @@ def test_number_collision_is_retried(db, services, session, submission_data, fil
     real = numbers.new_case_number
     calls = []
 
-    def fake(case_type, now):
+    def fake(case_type, now, digits):
         calls.append(1)
-        return taken if len(calls) <= 2 else real(case_type, now)
+        return taken if len(calls) <= 2 else real(case_type, now, digits)
 
     monkeypatch.setattr(ops, "new_case_number", fake)
     sub, _ = validate_submission(session, submission_data())
@@ -154,6 +154,33 @@ def test_events_are_append_only_and_cases_do_not_change_silently(db, file_case):
         with db.session_scope() as s:
             s.get(Case, receipt.case_id).title = "changed without a trace"
             s.flush()
+
+
+def test_a_day_whose_five_digit_numbers_are_taken_files_wider_numbers(db, services, session, submission_data,
+                                                                      file_case, monkeypatch, client):
+    """100,000 numbers a type a day: when the draws of five digits keep finding numbers taken
+    (a surge day), the filing draws six digits, then seven, and the longer number works
+    wherever a number is typed. Every five-digit draw is made to hit the one number taken."""
+    taken = file_case().case_number
+    drawn = int(taken[10:15])
+    real_randbelow = numbers.secrets.randbelow
+    monkeypatch.setattr(numbers.secrets, "randbelow", lambda n: drawn if n == 100_000 else real_randbelow(n))
+    sub, _ = validate_submission(session, submission_data())
+    receipt = ops.submit_case(session, services, sub, channel=Channel.api)
+    session.commit()
+    number = receipt.case_number
+    assert len(number) == 17 and number[:10] == taken[:10] and numbers.is_well_formed(number)
+    assert numbers.is_well_formed(numbers.normalize_number(f" {number[:6].lower()}-{number[6:]}"))  # as typed
+    resp = client.get(f"/api/v1/cases/{number}", headers={"X-Query-Code": receipt.query_code})
+    assert resp.status_code == 200 and resp.get_json()["case_number"] == number
+    # six digits taken too: seven
+    monkeypatch.setattr(numbers.secrets, "randbelow", lambda n: (drawn if n == 100_000 else int(number[10:16]))
+                        if n < 10_000_000 else real_randbelow(n))
+    sub, _ = validate_submission(session, submission_data())
+    wider = ops.submit_case(session, services, sub, channel=Channel.api)
+    session.commit()
+    assert len(wider.case_number) == 18 and numbers.is_well_formed(wider.case_number)
+    assert not numbers.is_well_formed(wider.case_number + "0") and not numbers.is_well_formed(taken[:-1])
 
 
 def test_case_numbers_are_well_formed_and_random():
