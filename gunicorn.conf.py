@@ -53,6 +53,7 @@ control_socket_disable = True
 # -- logs: every line a JSON object (casework.logs), personal data masked ------------------------
 # the access format, should gunicorn's access log be turned on: no client address, no query string
 access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'
+logger_class = "web.ops.accesslog.Logger"  # builds no access line the level below drops
 logconfig_dict = _logs.dict_config()
 logconfig_dict["filters"]["request_id"] = {"()": "web.ops.RequestIdFilter"}
 logconfig_dict["handlers"]["changtong"]["filters"].append("request_id")

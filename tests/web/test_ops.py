@@ -352,3 +352,37 @@ def test_gunicorn_aggregates_workers_and_logs_json_without_personal_data(gunicor
     everything = "\n".join(lines)
     for secret in (PHONE, EMAIL, NAME, code, code.replace("-", ""), json.dumps(NAME)[1:-1]):
         assert secret not in everything, secret
+
+
+@pytest.mark.parametrize("wanted", [False, True])
+def test_gunicorn_builds_an_access_line_only_when_it_is_written(monkeypatch, wanted):
+    """gunicorn.conf.py's logger (issue 18): with ``gunicorn.access`` at WARNING (the default,
+    the app logs each request itself) no access atoms are built; with
+    CHANGTONG_GUNICORN_ACCESS_LOG=1 the line is written as gunicorn's own logger writes it."""
+    import runpy
+
+    from gunicorn import glogging
+    from gunicorn.config import Config
+
+    if wanted:
+        monkeypatch.setenv("CHANGTONG_GUNICORN_ACCESS_LOG", "1")
+    else:
+        monkeypatch.delenv("CHANGTONG_GUNICORN_ACCESS_LOG", raising=False)
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    cfg = Config()
+    for name in ("logger_class", "logconfig_dict", "access_log_format"):
+        cfg.set(name, conf[name])
+    built = []
+    monkeypatch.setattr(glogging.Logger, "atoms", lambda self, *a: built.append(a) or {"m": "GET", "U": "/x"})
+    lines = []
+    logger = cfg.logger_class(cfg)
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger("gunicorn.access").addHandler(handler)
+    try:
+        logger.access(None, None, {}, timedelta(milliseconds=3))
+    finally:
+        logging.getLogger("gunicorn.access").removeHandler(handler)
+        logging.getLogger("gunicorn.access").setLevel(logging.NOTSET)
+    assert bool(built) is wanted
+    assert (lines == ["GET /x - - -ms"]) if wanted else lines == []
