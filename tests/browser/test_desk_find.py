@@ -25,3 +25,24 @@ def test_a_handler_opens_a_case_by_its_number_from_the_header(pages, live_server
     page.wait_for_url(re.compile(r".*/desk/find\?number="))
     assert page.locator("#find-result").inner_text() == f"未找到编号为 {theirs} 的案件。"
     shot(page, request, "not_found")
+
+
+def test_the_queue_on_a_phone_shows_each_case_as_a_card_with_its_state_and_deadline(
+        pages, live_server, db, file_case, make_staff, request):
+    """A handler on a phone (390 px) reads the queue without scrolling sideways: each case is a
+    card with its number, title, state and deadline in view, each value named (状态：, 期限：)."""
+    number = file_case().case_number
+    user, _ = staff(db, make_staff, "miit")
+    page = pages("queue_phone", phone=True)
+    sign_in(page, live_server, user, landing=r".*/desk/units/\d+$")
+    row = page.locator(f"#row-{number}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for cell in ("td.number", "td.title", "td.case-state", "td.due", "td.handler"):
+        box = row.locator(cell).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (cell, box)
+    state_label = row.locator("td.case-state").evaluate("td => getComputedStyle(td, '::before').content")
+    assert state_label == '"状态："', state_label
+    assert row.locator("td.case-state").inner_text().endswith("待受理")
+    # the title comes before the state and the deadline, as a handler reads a case
+    assert row.locator("td.title").bounding_box()["y"] < row.locator("td.case-state").bounding_box()["y"]
+    shot(page, request, "card")
