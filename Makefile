@@ -46,6 +46,7 @@ seed: migrate
 
 run: seed
 	@$(BIN)/changtong users demo
+	@$(BIN)/changtong demo-cases
 	@echo
 	@echo "Changtong is starting on http://$(PUBLIC_HOST):$(PORT)/ with a worker and its beat (Ctrl-C stops both)"
 	@echo "Notices land encrypted in $(CHANGTONG_DATA_DIR)/notices/: read them with .venv/bin/changtong notices"

@@ -59,3 +59,29 @@ def test_keys_prints_fresh_secrets():
     out = CliRunner().invoke(main, ["keys"]).output
     lines = dict(line.split("=", 1) for line in out.strip().splitlines())
     assert set(lines) == {"CHANGTONG_SECRET_KEY", "CHANGTONG_PII_KEY", "CHANGTONG_IDENTITY_KEY", "CHANGTONG_QUERY_PEPPER"}
+
+
+def test_demo_cases_fill_an_empty_instance_once(settings, tmp_path):
+    """`make run`'s demo cases: filed through the intake and the state machine at times in the
+    last two months, in the states a desk, the statistics and supervision show; only into a
+    database without cases, so a second run (or a real instance) gets none."""
+    from casework.settings import Settings
+    from web.app import create_app
+
+    env = dict(env_for(settings), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", CHANGTONG_DATA_DIR=str(tmp_path))
+    runner = CliRunner()
+    for args in (["db", "upgrade"], ["seed-demo"], ["users", "demo"]):
+        assert runner.invoke(main, args, env=env).exit_code == 0, args
+    first = runner.invoke(main, ["demo-cases"], env=env)
+    assert first.exit_code == 0, first.output
+    rows = [line.split() for line in first.output.splitlines() if line[:2] in ("TS", "JB", "TJ", "JY")]
+    states = {row[2] for row in rows}
+    assert len(rows) == 13 and {"closed", "replied", "accepted", "need_info", "not_accepted",
+                                "pending_acceptance", "received"} <= states, first.output
+    again = runner.invoke(main, ["demo-cases"], env=env)
+    assert again.exit_code == 0 and "none filed" in again.output
+    closed = next(row for row in rows if row[2] == "closed")
+    app = create_app(Settings.from_env(env, testing=True))
+    case = app.test_client().get(f"/api/v1/cases/{closed[0]}", headers={"X-Query-Code": closed[1]}).get_json()
+    assert case["state"] == "closed" and case["submitted_at"][:10] < case["timeline"][-1]["at"][:10]
+    app.extensions["changtong.db"].dispose()

@@ -2,7 +2,7 @@
 
 The commands of one subject live in a module of this package named after it (routing,
 registry, users, audit, calendar, search, stats, retention, backup, notices); this module defines the
-group, the few commands of its own (keys, db, seed-demo) and adds the others to it."""
+group, the few commands of its own (keys, db, seed-demo, demo-cases) and adds the others to it."""
 from __future__ import annotations
 
 import click
@@ -78,6 +78,23 @@ def seed_demo() -> None:
     with _db().session_scope() as session:
         load_demo(session)
     click.echo("demo data loaded")
+
+
+@main.command("demo-cases")
+def demo_cases() -> None:
+    """File the demo cases into an empty database and print them (DEMO ONLY; nothing if any
+    case exists). Needs `seed-demo` and `users demo` first."""
+    from casework.cases.demo import load_demo_cases
+
+    with _db().session_scope() as session:
+        filed = load_demo_cases(session, current_app.extensions["changtong.services"])
+    if not filed:
+        click.echo("demo cases: none filed (the database already has cases)")
+        return
+    click.echo(f"Demo cases filed ({len(filed)}, DEMO ONLY). Track one at /track with its number and query code:")
+    from web.cli.table import table
+
+    table(("case number", "query code", "state", "title"), [(f.number, f.query_code, f.state, f.title) for f in filed])
 
 
 for command in (routing_group, associations_group, import_associations_command, units_group, categories_group,
