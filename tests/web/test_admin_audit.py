@@ -101,6 +101,9 @@ def test_filters_by_kind_actor_and_date(client, db, admin, make_staff):
     bad = client.get("/admin/audit?since=yesterday")
     assert bad.status_code == 422 and 'id="since-error"' in bad.get_data(as_text=True)
     assert 'value="yesterday"' in bad.get_data(as_text=True)
+    crossed = client.get("/admin/audit?since=2026-12-01&until=2026-11-01")  # an empty log said nothing
+    assert crossed.status_code == 422 and 'id="until-error"' in crossed.get_data(as_text=True)
+    assert "截止日期早于起始日期。" in crossed.get_data(as_text=True)
 
 
 def test_newest_first_and_in_pages(client, db, admin):

@@ -42,6 +42,11 @@ def test_an_override_needs_a_reason_and_changes_deadlines(admin, db):
         'id="days-error"' in bad.get_data(as_text=True)
     with db.session_scope(write=False) as s:
         assert s.get(CalendarOverride, datetime(2026, 10, 12).date()).working is False
+    # a second override of the day replaces the first, and the page says what it replaced
+    admin.set_cookie("lang", "zh_CN")
+    again = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "1",
+                                                         "note": "恢复上班"}, follow_redirects=True)
+    assert "2026-10-12 原已设置（休息日：演练：临时调整），已被本次设置替换。" in again.get_data(as_text=True)
 
 
 def test_unconfirmed_year_is_flagged_until_confirmed(admin, db, file_case):

@@ -37,6 +37,8 @@ def audit():
     filters = Filters(kind=kind, actor=request.args.get("actor", "").strip()[:64],
                       since=_day("since", errors), until=_day("until", errors),
                       object_id=request.args.get("object_id", "").strip()[:64])
+    if filters.since and filters.until and filters.since > filters.until:  # else an empty log, and no word why
+        errors["until"] = [_("The end date is before the start date.")]
     session = db_session()
     result = audit_log(session, filters, page_arg())
     values = {k: request.args.get(k, "") for k in ("kind", "actor", "since", "until", "object_id")}
