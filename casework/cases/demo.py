@@ -113,7 +113,8 @@ DEMO_CASES: tuple[DemoCase, ...] = (
                  "claim": "请求对方支付货款三十万元。", "amount": "300000",
                  "respondent": {"name": "某某零部件有限公司（示例）", "kind": "member_company", "phone": "13900000001"}}),
     DemoCase(4, _complaint(COMPOSITES, "forced_membership", "要求分支机构会员重复缴费",
-                           "协会要求我公司作为分会会员再向总会缴纳一次会费。", "黄磊", "13800000010")),
+                           "协会要求我公司作为分会会员再向总会缴纳一次会费。", "黄磊", "13800000010"),
+             (Step(1, UNIT, "accept"),)),
     DemoCase(1.5, _complaint(SC_FOOD, "illegal_fees", "协会强制订阅刊物",
                              "协会要求会员企业每年订阅协会刊物，每份一千二百元，不订阅不予评优。", "杨帆", "13800000011")),
     DemoCase(0.2, {"type": "complaint", "association_hint": "某某市行业商会（示例）", "category": "illegal_fees",
@@ -128,6 +129,7 @@ class Filed:
     query_code: str
     state: str
     title: str
+    unit: str  # the unit that holds it (its demo handler sees it)
 
 
 def load_demo_cases(session: Session, services: Services, now: datetime | None = None) -> list[Filed]:
@@ -161,7 +163,8 @@ def load_demo_cases(session: Session, services: Services, now: datetime | None =
                 break  # no demo staff in that unit: the case waits there
             perform(session, svc, actor, case, step.move, **step.fields)
         session.flush()
-        filed.append(Filed(receipt.case_number, receipt.query_code, case.state.value, case.title))
+        filed.append(Filed(receipt.case_number, receipt.query_code, case.state.value, case.title,
+                           case.unit.code if case.unit is not None else "-"))
     return filed
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from casework.cases.models import Case
 from casework.registry.models import Association
 from web.cli import main
 
@@ -82,6 +83,12 @@ def test_demo_cases_fill_an_empty_instance_once(settings, tmp_path):
     assert again.exit_code == 0 and "none filed" in again.output
     closed = next(row for row in rows if row[2] == "closed")
     app = create_app(Settings.from_env(env, testing=True))
-    case = app.test_client().get(f"/api/v1/cases/{closed[0]}", headers={"X-Query-Code": closed[1]}).get_json()
+    client = app.test_client()
+    case = client.get(f"/api/v1/cases/{closed[0]}", headers={"X-Query-Code": closed[1]}).get_json()
     assert case["state"] == "closed" and case["submitted_at"][:10] < case["timeline"][-1]["at"][:10]
+    # the worker's first rounds are done: statistics made, long-open cases marked overdue
+    stats = client.get("/stats").get_data(as_text=True)
+    assert "统计数据尚未生成" not in stats and "13" in stats
+    with app.extensions["changtong.db"].session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) >= 1
     app.extensions["changtong.db"].dispose()

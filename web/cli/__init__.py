@@ -86,15 +86,26 @@ def demo_cases() -> None:
     case exists). Needs `seed-demo` and `users demo` first."""
     from casework.cases.demo import load_demo_cases
 
+    from casework.deadlines.sweep import sweep
+    from casework.stats.risk import grade_all
+    from casework.stats.rollup import refresh
+
+    services = current_app.extensions["changtong.services"]
     with _db().session_scope() as session:
-        filed = load_demo_cases(session, current_app.extensions["changtong.services"])
+        filed = load_demo_cases(session, services)
     if not filed:
         click.echo("demo cases: none filed (the database already has cases)")
         return
+    # what the worker's beat does every few minutes, once now: the overdue cases are marked and
+    # escalated, the statistics and risk grades made, before the first page is opened
+    sweep(_db(), services)
+    refresh(_db(), services.clock)
+    grade_all(_db(), services.settings, services.clock)
     click.echo(f"Demo cases filed ({len(filed)}, DEMO ONLY). Track one at /track with its number and query code:")
     from web.cli.table import table
 
-    table(("case number", "query code", "state", "title"), [(f.number, f.query_code, f.state, f.title) for f in filed])
+    table(("case number", "query code", "state", "unit", "title"),
+          [(f.number, f.query_code, f.state, f.unit, f.title) for f in filed])
 
 
 for command in (routing_group, associations_group, import_associations_command, units_group, categories_group,
