@@ -3,7 +3,7 @@ library and no script on the page, each chart named (title, desc) and holding th
 figures, a figure too small to publish a gap, never a zero bar."""
 import re
 
-from web.public.charts import Series, columns, rows
+from web.public.charts import Series, _pct, columns, rows
 from tests.web.test_public_stats import MIIT, SICHUAN_UNIT, act, counted, en, page  # noqa: F401 (fixtures)
 
 
@@ -23,7 +23,9 @@ def test_the_overview_draws_its_charts_without_a_script(en, counted):
                      trend)
     # the last month: 8 received (first series); 3 finished is under 5, not published: no bar
     last = re.findall(r'<g data-label="[^"]+">(.*?)</g>', trend, re.S)[-1]
-    assert 'data-series="0" data-value="8"' in last and 'data-series="1"' not in last
+    assert 'data-series="0" data-value="8"' in last and '<rect data-series="1"' not in last
+    # its words stand at the foot of the column instead: a month of few cases is not a month of none
+    assert re.search(r'<text data-series="1" class="gap"[^>]*>&lt;5</text>', last)
     assert " style=" not in trend  # the Content Security Policy allows no style attribute
 
     units = figure(html, "by-unit")
@@ -48,6 +50,20 @@ def test_a_gap_is_not_a_zero():
     assert svg.count("<circle") == 2
     bars = rows("t", "d", ["甲", "乙"], [None, 3], ["少于5", "3"], "#000")
     assert bars.count("<rect") == 1 and ">少于5</text>" in bars
+
+
+def test_a_few_months_are_each_named_under_their_own_columns():
+    """Three months: each label is centred under its group (the last one was drawn at the right
+    edge, under the middle month's columns on a phone); twelve: every fourth, the last at the edge."""
+    months = ["2026-10", "2026-11", "2026-12"]
+    svg = columns("t", "d", months, [Series("a", [None, 6, None], "#000")], gap="<5")
+    for i, m in enumerate(months):
+        assert re.search(rf'<text x="{_pct((i + 0.5) * 100 / 3)}" [^>]*text-anchor="middle"[^>]*>{m}</text>', svg), m
+    assert svg.count(">&lt;5</text>") == 2 and svg.count("<rect") == 1
+    year = [f"2026-{m:02d}" for m in range(1, 13)]
+    svg = columns("t", "d", year, [Series("a", [1] * 12, "#000")])
+    assert re.findall(r'>(2026-\d\d)</text>', svg) == ["2026-12", "2026-08", "2026-04"]
+    assert '<text x="100%" y="214" text-anchor="end" fill="#1d2733">2026-12</text>' in svg
 
 
 def test_long_names_are_cut_in_the_chart_only():

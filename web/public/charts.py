@@ -19,6 +19,8 @@ from markupsafe import Markup, escape
 
 TEXT_PX = 14
 LINE_PX = 20
+GAP_PX = 11  # the words of a count not published, at the foot of its column
+FEW = 6  # labels up to this many are each written under their columns
 _ids = count(1)
 
 
@@ -63,11 +65,14 @@ def legend(series: list[Series]) -> Markup:
 
 
 def columns(title: str, desc: str, labels: list[str], series: list[Series], *, height: int = 220,
-            every: int = 4) -> Markup:
+            every: int = 4, gap: str = "") -> Markup:
     """Grouped columns per label (months), counts on the left scale; a share series is a line
-    on a 0–100 % scale whose top is marked on the right. Every ``every``-th label is written,
-    counting back from the last, so that they fit on a 320 px screen."""
+    on a 0–100 % scale whose top is marked on the right. Up to ``FEW`` labels are each written
+    under their own columns; more, every ``every``-th, counting back from the last, so that they
+    fit on a 320 px screen. A count not published is written ``gap`` (e.g. "<5") at the foot of
+    its column, so that a month of few cases does not read as a month of none."""
     n = len(labels)
+    every = 1 if n <= FEW else every
     head, parts = _open(title, desc, height, "chart-svg chart-columns")
     if not n:
         return Markup(head + "</svg>")
@@ -91,9 +96,12 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
         parts.append(f'<g data-label="{escape(labels[i])}">')
         for j, s in enumerate(counts):
             v = s.values[i]
-            if v is None:  # not published: a gap
-                continue
             x = group * i + group * 0.1 + bar * j
+            if v is None:  # not published: a gap, its words at the foot when given
+                if gap:
+                    parts.append(f'<text data-series="{j}" class="gap" x="{_pct(x + bar / 2)}" y="{bottom - 4}" '
+                                 f'text-anchor="middle" font-size="{GAP_PX}" fill="{s.colour}">{escape(gap)}</text>')
+                continue
             parts.append(f'<rect data-series="{j}" data-value="{v}" x="{_pct(x)}" y="{y(v, top_value):.1f}" '
                          f'width="{_pct(bar)}" height="{span * v / top_value:.1f}" fill="{s.colour}"/>')
         parts.append("</g>")
@@ -107,7 +115,7 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
             if yy is not None:
                 parts.append(f'<circle cx="{_pct(x)}" cy="{yy:.1f}" r="3.5" fill="{s.colour}"/>')
     for i in range(n - 1, -1, -every):
-        anchor, x = ("end", 100.0) if i == n - 1 else ("middle", group * (i + 0.5))
+        anchor, x = ("end", 100.0) if i == n - 1 and every > 1 else ("middle", group * (i + 0.5))
         parts.append(f'<text x="{_pct(x)}" y="{height - 6}" text-anchor="{anchor}" fill="#1d2733">'
                      f'{escape(labels[i])}</text>')
     return Markup(head + "".join(parts) + "</svg>")
@@ -153,7 +161,7 @@ def _count(c):
     return None if c.suppressed else c.value
 
 
-def trend_chart(caption: str, months) -> Markup:
+def trend_chart(caption: str, months, threshold: int) -> Markup:
     """Cases received and finished per month (columns) and the on-time rate (a line)."""
     from flask_babel import gettext as _
 
@@ -165,7 +173,7 @@ def trend_chart(caption: str, months) -> Markup:
     desc = _("Cases received and finished in each month from %(first)s to %(last)s, and the on-time rate "
              "on a scale of 0 to 100%%. The figures are in the table below.",
              first=labels[0] if labels else "", last=labels[-1] if labels else "")
-    return Markup(columns(caption, desc, labels, series) + legend(series))
+    return Markup(columns(caption, desc, labels, series, gap=f"<{threshold}") + legend(series))
 
 
 def breakdown_chart(caption: str, names: list[str], groups, threshold: int) -> Markup:
