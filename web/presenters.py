@@ -104,6 +104,18 @@ def next_step(case: Case) -> str:
         return _("This case is closed. The re-review decision is final: the same matter on the same facts and reasons is not accepted again.")
     if re_review_open(case):
         return _("The review has been decided. If you are not satisfied, you can ask once for a re-review; its decision is final.")
+    if case.state is CaseState.replied:
+        return _replied_step(case)
+    return NEXT_STEP[case.state]()
+
+
+def _replied_step(case: Case) -> str:
+    """A suggestion's answer has no review; a complaint rated 不满意 stays open for its review."""
+    if case.type is CaseType.suggestion:
+        return (_("Your suggestion has been answered. Please rate the answer within 15 days.") if case.rating is None
+                else _("Your suggestion has been answered, and you have rated the answer."))
+    if case.rating is not None:
+        return _("You rated the reply as not satisfied. You can ask once for a review, by the date shown.")
     return NEXT_STEP[case.state]()
 
 

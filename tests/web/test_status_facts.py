@@ -89,3 +89,31 @@ def test_before_acceptance_each_type_is_told_what_it_waits_for(client, file_case
     assert "告知您" not in said["anonymous"] and "不会另行告知" in said["anonymous"] and "本页面" in said["anonymous"]
     assert "建议" in said["suggestion"] and "受理" not in said["suggestion"]
     assert not any(re.search(r"\d+个?工作日", text) for text in said.values()), said
+
+
+def test_after_the_reply_the_next_step_fits_the_type_and_the_rating(client, db, services, make_staff, file_case):
+    """A complaint rated 不满意 stays open for its review (信访工作条例 第三十五条: within 30 days
+    of the reply): the page no longer asks for a rating. A suggestion has no review, so its
+    answer never offers one."""
+    handler = make_staff("miit", Role.handler)
+    complaint = file_case()
+    staff_move(db, services, handler, complaint.case_id, "accept")
+    staff_move(db, services, handler, complaint.case_id, "reply", public_text="经核查，未发现协会强制入会的情况。")
+
+    def step(receipt):
+        return client.get(f"/api/v1/cases/{receipt.case_number}",
+                          headers={"X-Query-Code": receipt.query_code}).get_json()
+
+    assert step(complaint)["next_step"] == "已答复。请在15日内评价；如不满意，可以申请复查。"
+    assert client.post(f"/api/v1/cases/{complaint.case_number}/rate", json={"rating": "dissatisfied"},
+                       headers={"X-Query-Code": complaint.query_code}).status_code == 200
+    rated = step(complaint)
+    assert rated["state"] == "replied" and "review" in rated["actions"]
+    assert rated["next_step"] == "您对答复的评价为不满意。可以在所示日期前申请一次复查。"
+    suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
+                           description="建议协会在网站上公开会费标准和收支情况。")
+    staff_move(db, services, handler, suggestion.case_id, "acknowledge_reply",
+               public_text="感谢建议，已要求协会在网站公开会费标准。")
+    answered = step(suggestion)
+    assert answered["state"] == "replied" and "review" not in answered["actions"]
+    assert answered["next_step"] == "您的建议已有答复。请在15日内对答复作出评价。" and "复查" not in answered["next_step"]
