@@ -125,3 +125,14 @@ def test_only_supervisors(client, db, make_staff):
             assert c.get(path).status_code == 403, (role, path)
     anonymous = client.application.test_client()
     assert anonymous.get("/supervise").status_code == 302  # to the sign-in page
+
+
+def test_no_association_graded_is_said_in_a_sentence_a_phone_shows(client, db, make_staff):
+    """A unit whose associations have no high or medium grade: one sentence under the heading
+    (as a table row it was centred in a table wider than a phone, off the screen), and no
+    command line told to a supervisor."""
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    page = client.get("/supervise/risk?authority=none-such").get_data(as_text=True)
+    assert '<p class="empty" id="risk-list">没有高风险或中风险的协会。</p>' in page
+    assert "<table" not in page.split('id="risk-method"')[1].split("</main>")[0]
+    assert "changtong stats" not in page
