@@ -149,7 +149,9 @@ def import_overrides(session: Session, text: str, *, actor: Actor) -> ImportResu
 
 
 def unconfirmed_deadlines(session: Session, today: date | None = None) -> list[tuple[int, int]]:
-    """(year, open cases whose deadline falls in it) for years without a confirmed schedule."""
+    """(year, open cases whose deadline falls in it) for years without a confirmed schedule, when
+    there are such cases: a year no deadline reaches yet is nothing to act on (its schedule is
+    usually published in the November before; the calendar page lists every year's status)."""
     today = today or date.today()
     confirmed = {y.year: y.confirmed for y in session.scalars(select(CalendarYear))}
     out = []
@@ -160,7 +162,8 @@ def unconfirmed_deadlines(session: Session, today: date | None = None) -> list[t
         end = datetime(year + 1, 1, 1, tzinfo=timezone.utc)
         n = session.scalar(select(func.count()).select_from(Case).where(
             Case.state.in_(OPEN_STATES), Case.due_at >= start, Case.due_at < end)) or 0
-        out.append((year, n))
+        if n:
+            out.append((year, n))
     return out
 
 

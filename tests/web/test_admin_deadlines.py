@@ -50,6 +50,7 @@ def test_an_override_needs_a_reason_and_changes_deadlines(admin, db):
 
 
 def test_unconfirmed_year_is_flagged_until_confirmed(admin, db, file_case):
+    assert 'id="unconfirmed-2028"' not in admin.get("/admin").get_data(as_text=True)  # no deadline there: no alarm
     filed = file_case().case_id
     with db.session_scope() as s:  # a deadline that falls in 2027 (no confirmed schedule yet)
         s.execute(text('UPDATE "case" SET due_at = :d WHERE id = :id'),

@@ -127,6 +127,15 @@ def test_search_by_name_code_and_pinyin_with_pages(client, db, admin):
         assert client.get("/admin/associations?page=2").status_code == 200
 
 
+def test_the_chinese_name_column_holds_the_chinese_name_in_english_too(client, admin):
+    """The registry's name is the Chinese one; an English page adds the English name under it
+    (the column headed "Name (Chinese)" held the English name)."""
+    client.set_cookie("lang", "en")
+    html = client.get("/admin/associations", query_string={"q": "中国钢铁工业协会"}).get_data(as_text=True)
+    row = re.search(r'<tr id="assoc-[^"]+"[^>]*>\s*<td>(.*?)</td>', html, re.S).group(1)
+    assert row.startswith("中国钢铁工业协会<br><small lang=\"en\">China Iron and Steel Association</small>"), row
+
+
 def test_an_edit_shows_up_in_the_audit_log_with_before_and_after(client, db, admin):
     code = imported(client, name="深圳市旧名协会")
     token = csrf(client, f"/admin/associations/{code}/edit")
