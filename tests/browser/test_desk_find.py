@@ -46,3 +46,10 @@ def test_the_queue_on_a_phone_shows_each_case_as_a_card_with_its_state_and_deadl
     # the title comes before the state and the deadline, as a handler reads a case
     assert row.locator("td.title").bounding_box()["y"] < row.locator("td.case-state").bounding_box()["y"]
     shot(page, request, "card")
+    # in English the unit's long name shrinks in its select: the Go button stays on the screen
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(re.compile(r".*/desk/units/\d+$"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    go = page.get_by_role("button", name="Go").bounding_box()
+    assert go["x"] + go["width"] <= 390, go
+    assert re.fullmatch(r"Page 1 of 1, \d+ cases?", page.locator("#page-info").inner_text())
