@@ -57,3 +57,14 @@ def test_dashboard_charts_are_drawn_from_their_tables(live_server, pages, reques
     assert page.locator("#risk-method").count() == 1
     page.goto(live_server + "/supervise/overdue")
     assert page.locator("#overdue-list tbody tr.overdue").count() == 1
+    # on a phone the overdue list is a card per case: its deadline, days over and level in view
+    phone = pages("overdue_phone", phone=True)
+    sign_in(phone, live_server, username, then="/supervise/overdue")
+    card = phone.locator("#overdue-list tbody tr.overdue").first
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    for cell in ("td.due", "td.days", "td.level"):
+        box = card.locator(cell).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (cell, box)
+    assert card.locator("td.level").evaluate("td => getComputedStyle(td, '::before').content") == '"级别："'
+    assert "级别 1：期限届满时已通知督办单位" in phone.locator("#level-legend").inner_text()
+    shot(phone, request, "overdue_card")

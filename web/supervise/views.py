@@ -217,7 +217,9 @@ def overdue():
     return render_template(
         "supervise/overdue.html", cases=cases, total=total, page=page, per_page=OVERDUE_PAGE,
         pages=max(1, -(-total // OVERDUE_PAGE)), unit=unit, level=level, unit_names=names, assoc_names=assoc,
-        units=units, days_over=lambda c: max(0, (now - c.due_at).days) if c.due_at else 0)
+        units=units, days_over=lambda c: max(0, (now - c.due_at).days) if c.due_at else 0,
+        level_labels={1: _("1 · at the deadline"), 2: _("2 · escalated")},
+        escalation_days=services().settings.escalation_working_days)
 
 
 def _authority() -> int | None:
