@@ -43,7 +43,12 @@ def _too_large() -> str:
 def _respond(code: int, message: str):
     if request.path.startswith("/api/"):
         return jsonify({"error": {"status": code, "message": message}}), code
+    if request.blueprint in STAFF_PAGES and g.get("staff_user") is not None:
+        return render_template("errors/staff_error.html", code=code, message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+STAFF_PAGES = frozenset({"desk", "supervise"})  # their errors keep the desk's bar (templates/desk/base.html)
 
 
 def _database_unavailable():

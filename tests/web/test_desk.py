@@ -157,6 +157,11 @@ def test_the_queue_shows_this_units_cases_and_not_another_units(client, db, serv
     # another unit's queue is not this handler's to see
     assert client.get(f"/desk/units/{unit_id(db, 'mca')}").status_code == 403
     assert client.get("/desk/triage").status_code == 403
+    # nor its case: the answer keeps the desk's bar and leads back to the desk, not the public site
+    other = client.get(f"/desk/cases/{theirs.case_number}")
+    page = other.get_data(as_text=True)
+    assert other.status_code == 404 and 'id="staff-name"' in page and 'href="/desk"' in page and "返回承办工作台" in page
+    assert "返回首页" not in page
 
 
 def test_tab_counts_and_tabs(client, db, services, file_case, handler):
