@@ -56,29 +56,30 @@ def _reply(text: str, finding: str | None = None) -> dict:
     return {"public_text": text, **({"finding": finding} if finding else {})}
 
 
+def _answered(accept: "Step", reply_day: int, text: str, finding: str, rate_day: int, rating: str,
+              comment: str | None = None) -> tuple["Step", ...]:
+    """Accepted, replied with a finding, and rated by the complainant."""
+    return (accept, Step(reply_day, UNIT, "reply", _reply(text, finding)),
+            Step(rate_day, COMPLAINANT, "rate", {"rating": rating, **({"public_text": comment} if comment else {})}))
+
+
 ACCEPT = Step(2, UNIT, "accept", {"public_text": "已受理，将在法定期限内办理并答复。"})
 DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase(52, _complaint(COMPOSITES, "forced_membership", "以不入会不出具证明相要挟",
                             "协会称我公司若不加入协会并缴纳会费一万五千元，就不为我公司出具行业资质证明。",
                             "李明", "13800000001"),
-             (ACCEPT, Step(14, UNIT, "reply", _reply(
-                 "经核查，协会确有将出具证明与入会挂钩的做法。已责令协会立即停止，退还已收取的会费，并在全行业通报。",
-                 "substantiated")),
-              Step(16, COMPLAINANT, "rate", {"rating": "satisfied", "public_text": "处理及时，会费已退。"}))),
+             _answered(ACCEPT, 14, "经核查，协会确有将出具证明与入会挂钩的做法。已责令协会立即停止，退还已收取的会费，"
+                       "并在全行业通报。", "substantiated", 16, "satisfied", "处理及时，会费已退。")),
     DemoCase(44, _complaint(STEEL, "illegal_fees", "年会收取高额参会费",
                             "协会举办年会，要求会员企业每家缴纳参会费三万元，并与评优资格挂钩。",
                             "王芳", "13800000002"),
-             (Step(1, UNIT, "accept"), Step(18, UNIT, "reply", _reply(
-                 "经调查，参会费标准未经会员大会审议。已要求协会重新审议收费标准，并退还超出部分。",
-                 "partly_substantiated")),
-              Step(21, COMPLAINANT, "rate", {"rating": "basically_satisfied"}))),
+             _answered(Step(1, UNIT, "accept"), 18, "经调查，参会费标准未经会员大会审议。已要求协会重新审议收费标准，"
+                       "并退还超出部分。", "partly_substantiated", 21, "basically_satisfied")),
     DemoCase(38, _complaint(STEEL, "illegal_awards", "未经批准开展评比表彰",
                             "协会开展“行业百强”评选，参评企业须缴纳评审费，评比项目未见批准文件。",
                             "赵强", "13800000003"),
-             (ACCEPT, Step(20, UNIT, "reply", _reply(
-                 "经核查，该评选已列入经批准的评比达标表彰项目目录，评审费为自愿参加的服务收费，未发现违规。",
-                 "not_substantiated")),
-              Step(23, COMPLAINANT, "rate", {"rating": "dissatisfied", "public_text": "评审费仍与结果挂钩。"}))),
+             _answered(ACCEPT, 20, "经核查，该评选已列入经批准的评比达标表彰项目目录，评审费为自愿参加的服务收费，"
+                       "未发现违规。", "not_substantiated", 23, "dissatisfied", "评审费仍与结果挂钩。")),
     DemoCase(33, _complaint(COMPOSITES, "illegal_fees", "协会收取认证费用",
                             "协会对产品认证收费，我公司已就同一事项申请行政复议。",
                             "陈静", "13800000004"),
