@@ -23,9 +23,9 @@ def test_the_overview_draws_its_charts_without_a_script(en, counted):
                      trend)
     # the last month: 8 received (first series); 3 finished is under 5, not published: no bar
     last = re.findall(r'<g data-label="[^"]+">(.*?)</g>', trend, re.S)[-1]
-    assert 'data-series="0" data-value="8"' in last and '<rect data-series="1"' not in last
-    # its words stand at the foot of the column instead: a month of few cases is not a month of none
-    assert re.search(r'<text data-series="1" class="gap"[^>]*>&lt;5</text>', last)
+    assert 'data-series="0" data-value="8"' in last and '<rect data-series="1" data-value' not in last
+    # a pale stub named "<5" at the foot of the column instead: a month of few is not a month of none
+    assert re.search(r'<rect data-series="1" class="gap"[^>]*><title>&lt;5</title></rect>', last)
     assert " style=" not in trend  # the Content Security Policy allows no style attribute
 
     units = figure(html, "by-unit")
@@ -61,7 +61,9 @@ def test_a_few_months_are_each_named_under_their_own_columns():
         assert re.search(rf'<text x="{_pct((i + 0.5) * 100 / 3)}" [^>]*text-anchor="middle"[^>]*>{m}</text>', svg), m
     assert svg.count(">&lt;5</text>") == 2 and svg.count("<rect") == 1
     year = [f"2026-{m:02d}" for m in range(1, 13)]
-    svg = columns("t", "d", year, [Series("a", [1] * 12, "#000")])
+    svg = columns("t", "d", year, [Series("a", [None] + [1] * 11, "#000")], gap="<5")
+    # twelve columns are too narrow for words: the gap is a pale stub named by its title
+    assert svg.count('class="gap"') == 1 and "<title>&lt;5</title></rect>" in svg and ">&lt;5</text>" not in svg
     assert re.findall(r'>(2026-\d\d)</text>', svg) == ["2026-12", "2026-08", "2026-04"]
     assert '<text x="100%" y="214" text-anchor="end" fill="#1d2733">2026-12</text>' in svg
 

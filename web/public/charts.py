@@ -97,10 +97,14 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
         for j, s in enumerate(counts):
             v = s.values[i]
             x = group * i + group * 0.1 + bar * j
-            if v is None:  # not published: a gap, its words at the foot when given
-                if gap:
+            if v is None:  # not published: a gap, marked at the foot when ``gap`` is given
+                if gap and n <= FEW:  # its words, where a column is wide enough for them
                     parts.append(f'<text data-series="{j}" class="gap" x="{_pct(x + bar / 2)}" y="{bottom - 4}" '
                                  f'text-anchor="middle" font-size="{GAP_PX}" fill="{s.colour}">{escape(gap)}</text>')
+                elif gap:  # narrow columns: a pale stub, named by its title (the table has the words)
+                    parts.append(f'<rect data-series="{j}" class="gap" x="{_pct(x)}" y="{bottom - 4}" '
+                                 f'width="{_pct(bar)}" height="4" fill="{s.colour}" fill-opacity="0.4">'
+                                 f'<title>{escape(gap)}</title></rect>')
                 continue
             parts.append(f'<rect data-series="{j}" data-value="{v}" x="{_pct(x)}" y="{y(v, top_value):.1f}" '
                          f'width="{_pct(bar)}" height="{span * v / top_value:.1f}" fill="{s.colour}"/>')
