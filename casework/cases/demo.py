@@ -116,7 +116,7 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase(4, _complaint(COMPOSITES, "forced_membership", "要求分支机构会员重复缴费",
                            "协会要求我公司作为分会会员再向总会缴纳一次会费。", "黄磊", "13800000010"),
              (Step(1, UNIT, "accept"),)),
-    DemoCase(1.5, _complaint(SC_FOOD, "illegal_fees", "协会强制订阅刊物",
+    DemoCase(1.5, _complaint(STEEL, "illegal_fees", "协会强制订阅刊物",
                              "协会要求会员企业每年订阅协会刊物，每份一千二百元，不订阅不予评优。", "杨帆", "13800000011")),
     DemoCase(0.2, {"type": "complaint", "association_hint": "某某市行业商会（示例）", "category": "illegal_fees",
                    "title": "商会收取咨询费", "description": "一家自称商会的组织向我公司收取政策咨询费五千元。",
