@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 TEXT_PX = 14
 LINE_PX = 20
-GAP_PX = 11  # the words of a count not published, at the foot of its column
+GAP_PX = TEXT_PX  # the words of a count not published, at the foot of its column (14 px, as all text)
 FEW = 6  # labels up to this many are each written under their columns
 _ids = count(1)
 
