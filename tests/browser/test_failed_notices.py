@@ -41,3 +41,8 @@ def test_an_administrator_on_a_phone_sees_the_notice_the_provider_refused(pages,
     assert PHONE not in page.content() and PHONE[-4:] not in page.locator("#notices-failed").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
     shot(page, request, "failed")
+    # staff work, not the public site: the brand leads to the administration, no public footer,
+    # and the current page is marked in the administration's links
+    assert page.locator("header.site a.brand").get_attribute("href") == "/admin"
+    assert page.locator("footer.site").count() == 0
+    assert page.locator('.admin-nav a[aria-current="page"]').inner_text() == "系统管理"
