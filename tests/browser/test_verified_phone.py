@@ -90,3 +90,27 @@ def test_five_wrong_codes_are_refused_and_say_when_to_retry(browser, live_server
     assert "错误次数过多" in message and "15 分钟后可以重新获取验证码" in message
     assert page.get_by_label("标题").input_value() == "强制入会并收取会费"
     assert page.locator("#case-number").count() == 0
+
+
+def test_a_language_switch_on_the_code_step_keeps_the_code_box(pages, live_server, app):
+    """The code was sent, then the filer switches to English: the form comes back in English with
+    what was typed (intake.js) and the box for the code already on the phone (the browser's
+    session keeps which code was sent for this form); the code files the case."""
+    phone = "13600136001"
+    later(app)
+    page = pages("switch", phone=True)
+    fill_complaint(page, live_server, phone=phone)
+    page.locator("#verify_code").wait_for()
+    sent = notice_folder_code(app, phone)
+    assert sent is not None
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    box = page.locator("#verify_code")
+    assert box.is_visible() and "136****6001" in page.locator("body").inner_text()
+    assert page.get_by_label("Title").input_value() == "强制入会并收取会费"
+    box.fill(sent)
+    page.locator("button[name=action][value=submit]").click()
+    assert page.locator("#case-number").inner_text().strip().startswith("TS")
+    # filed: the next form of the type has no code's box
+    page.goto(live_server + "/file/complaint")
+    assert page.locator("#verify_code").count() == 0

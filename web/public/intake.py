@@ -176,6 +176,10 @@ def form_token_valid(token: str) -> bool:
 @bp.get("/file/<slug>")
 def file_form(slug: str):
     case_type = _case_type(slug)
+    pending = _pending_code(slug)
+    if pending is not None:  # the same form again (a language switch) while a code is on its way
+        values = {"association": request.args.get("association", "")}
+        return _render(case_type, values, new_form_token(), fresh=True, verify=pending, notice=_code_sent(pending))
     cache = pages() if not request.query_string and "_flashes" not in browser else None
     if cache is None:  # ?association=… preselects one; a flash (none today) would be shown once
         values = {"association": request.args.get("association", "")}
@@ -249,6 +253,7 @@ def file_submit(slug: str):
         if step is not None:
             return step
         verified = "sms"
+        browser.pop(PENDING_CODE, None)  # the number is proved: no code's box on the next form
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token, phone_verified=verified)
     return _shown(token, receipt)
@@ -291,9 +296,37 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     except Refused as refused:
         return again(429, errors={"verify_code": [phone_verify.refused_text(refused)]})
     box["id"] = verification.id
-    return _render(case_type, values, token, verify=box, notice=_(
-        "We sent a 6-digit code by SMS to %(phone)s. Enter it below and send the form again to file your case.",
-        phone=box["masked"]))
+    _remember_code(request.view_args["slug"], box)
+    return _render(case_type, values, token, verify=box, notice=_code_sent(box))
+
+
+# the code sent for a form, kept in this browser's signed session: a language switch loads the
+# form again (GET), and intake.js puts back what was typed; this puts back the code's box, so the
+# code already on the phone can be entered instead of waiting a minute to be sent another
+PENDING_CODE = "intake_code"
+
+
+def _remember_code(slug: str, box: dict) -> None:
+    from casework.verify.service import CODE_MINUTES
+
+    browser[PENDING_CODE] = {"slug": slug, "id": box["id"], "masked": box["masked"],
+                             "until": int(services().clock().timestamp()) + CODE_MINUTES * 60}
+
+
+def _pending_code(slug: str) -> dict | None:
+    """The code's box for this form, if a code was sent for it in this browser and still lives."""
+    kept = browser.get(PENDING_CODE)
+    if not isinstance(kept, dict) or kept.get("slug") != slug:
+        return None
+    if kept.get("until", 0) < services().clock().timestamp():
+        browser.pop(PENDING_CODE, None)
+        return None
+    return {"id": kept.get("id", ""), "masked": kept.get("masked", "")}
+
+
+def _code_sent(box: dict) -> str:
+    return _("We sent a 6-digit code by SMS to %(phone)s. Enter it below and send the form again to file your case.",
+             phone=box["masked"])
 
 
 @bp.get("/file/<slug>/receipt")
