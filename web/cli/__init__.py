@@ -85,7 +85,6 @@ def demo_cases() -> None:
     """File the demo cases into an empty database and print them (DEMO ONLY; nothing if any
     case exists). Needs `seed-demo` and `users demo` first."""
     from casework.cases.demo import load_demo_cases
-
     from casework.deadlines.sweep import sweep
     from casework.stats.risk import grade_all
     from casework.stats.rollup import refresh
