@@ -18,7 +18,6 @@ NEXT_STEP = {
     CaseState.under_review: lambda: _("Your request for review is being decided (within 30 days)."),
     CaseState.under_re_review: lambda: _("Your request for re-review is being decided (within 30 days); that decision is final."),
     CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
-    CaseState.mediated: lambda: _("Mediation reached an agreement. You may jointly apply to a court for judicial confirmation within 30 days."),
     CaseState.mediation_failed: lambda: _("Mediation did not reach an agreement. You may go to arbitration or court, or turn this into a complaint."),
     CaseState.not_accepted: lambda: _("Your case was not accepted; the reason is shown below."),
     CaseState.closed: lambda: _("This case is closed."),
@@ -106,7 +105,24 @@ def next_step(case: Case) -> str:
         return _("The review has been decided. If you are not satisfied, you can ask once for a re-review; its decision is final.")
     if case.state is CaseState.replied:
         return _replied_step(case)
+    if case.state is CaseState.mediated:
+        return mediated_step(case)
     return NEXT_STEP[case.state]()
+
+
+def mediated_step(case: Case) -> str:
+    """An agreement takes effect when the parties and the mediator have signed it and the body
+    has sealed it (人民调解法 第二十九条); judicial confirmation may be asked for within 30 days
+    of that day (第三十三条). Before the signing is recorded no such date runs yet."""
+    med = case.mediation
+    if med is None or med.signed_on is None:
+        return _("Mediation reached an agreement. It takes effect when both parties and the mediator have signed it "
+                 "and the mediation body has sealed it; from that day, you may jointly apply to a court for judicial "
+                 "confirmation within 30 days.")
+    if case.stage is Stage.judicial_confirmation and case.due_at is not None:
+        return _("The mediation agreement took effect on %(day)s. You may jointly apply to a court for judicial "
+                 "confirmation until %(due)s inclusive.", day=med.signed_on.isoformat(), due=local_date(case.due_at))
+    return _("The mediation agreement took effect on %(day)s.", day=med.signed_on.isoformat())
 
 
 def _replied_step(case: Case) -> str:
@@ -201,7 +217,6 @@ RESPONDENT_NEXT_STEP = {
     CaseState.pending_acceptance: lambda: _("The mediation body has not yet decided whether to take up this request."),
     CaseState.accepted: lambda: _("The mediation body has taken up the request. Mediation starts only if you agree: please answer below."),
     CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
-    CaseState.mediated: lambda: _("Mediation reached an agreement. You may jointly apply to a court for judicial confirmation within 30 days."),
     CaseState.mediation_failed: lambda: _("Mediation has ended without an agreement. Either party may turn to arbitration or a court."),
     CaseState.withdrawn: lambda: _("The applicant withdrew the request."),
     CaseState.not_accepted: lambda: _("The mediation body did not take up this request."),
@@ -260,7 +275,8 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "has_agreement": bool(med.agreement_key),
         "followup": followup,
         "can_turn_into_complaint": party == "applicant" and can_turn_into_complaint(case),
-        "next_step": RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])() if party == "respondent"
+        "next_step": (mediated_step(case) if case.state is CaseState.mediated
+                      else RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])()) if party == "respondent"
         else next_step(case),
     }
 

@@ -60,8 +60,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "$case_number, your answer code $respondent_code. Use them on the platform's 'Answer a mediation request' page."),
     },
     "mediation_ended": {
-        "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束，请凭编号查询结果。"),
-        "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended; check the result with your codes."),
+        "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束。申请人请凭案件编号和查询码在“查询案件”页面查看结果，"
+                                "被申请人请凭案件编号和答复码在“答复调解邀请”页面查看。"),
+        "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended. The applicant sees the result with the "
+               "case number and query code on the 'Check a case' page, the respondent with the answer code on the "
+               "'Answer a mediation request' page."),
     },
     "judicial_confirmation": {
         "zh_CN": ("司法确认提醒", "【畅通】调解案件 $case_number 已达成调解协议。双方可自协议生效之日起30日内共同向人民法院申请司法确认。"),

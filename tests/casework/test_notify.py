@@ -199,3 +199,16 @@ def test_a_batch_is_taken_and_recorded_together_and_survives_a_crash(db, service
     assert dispatch.send_batch(db, services, ids, channels(sink)) == {"sent": 5, "skipped": 0}
     assert dispatch.send_batch(db, services, ids, channels(sink)) == {"skipped": 5}
     assert len(sink["sms"].delivered()) == 5
+
+
+def test_the_mediation_ended_text_tells_each_party_where_to_look():
+    """The same SMS goes to both parties of a mediation: the applicant's query code works on the
+    status page, the respondent's answer code only on the respondent's page, so it names both
+    (it said "check with your number", and the respondent's code was refused on /track)."""
+    from casework.notify.templates import render
+
+    _subject, text = render("mediation_ended", "zh_CN", {"case_number": "TJ2026120612345"})
+    assert "TJ2026120612345" in text and "查询码" in text and "“查询案件”" in text
+    assert "答复码" in text and "“答复调解邀请”" in text
+    _subject, text = render("mediation_ended", "en", {"case_number": "TJ2026120612345"})
+    assert "query code" in text and "answer code" in text and "'Answer a mediation request'" in text

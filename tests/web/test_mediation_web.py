@@ -274,6 +274,13 @@ def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, c
     assert case_state(db, mediation.case_id) is S.mediated
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert f"/desk/cases/{number}/agreement.pdf" in page
+    # recorded, not yet signed: neither party is told a 30-day window runs (人民调解法 第二十九条: the
+    # agreement takes effect when signed and sealed; 第三十三条: 司法确认 within 30 days of that day)
+    unsigned = "调解已达成协议。协议经双方当事人签名、盖章或者按指印，人民调解员签名并加盖调解组织印章后生效；双方可自协议生效之日起30日内共同向人民法院申请司法确认。"
+    assert respondent.get(f"/respond/{number}").get_data(as_text=True).count(unsigned) == 1
+    early = app.test_client()
+    open_as_applicant(early, mediation)
+    assert unsigned in early.get(f"/track/{number}").get_data(as_text=True)
     # 人民调解法 第二十九、三十三条: the signing date is recorded at the desk; 司法确认 runs from it
     today = datetime.now(CHINA).date()
     resp = desk_move(client, number, "record_signing", signed_on=today.isoformat(), confirmed="1")
@@ -286,7 +293,13 @@ def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, c
     open_as_applicant(applicant, mediation)
     status = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert f"/track/{number}/agreement.pdf" in status and "一、被申请人于2026年12月31日前" in status
-    assert "司法确认" in status
+    with db.session_scope(write=False) as s:  # 30 days, moved to the next working day if a rest day ends them
+        due = s.get(Case, mediation.case_id).due_at.astimezone(CHINA).date()
+    assert (today + timedelta(days=30)) <= due <= today + timedelta(days=40)
+    due = due.isoformat()
+    signed = f"调解协议已于 {today.isoformat()} 生效。双方可在 {due} 前（含当日）共同向人民法院申请司法确认。"
+    assert signed in status and unsigned not in status
+    assert signed in respondent.get(f"/respond/{number}").get_data(as_text=True)
     respondent_page = respondent.get(f"/respond/{number}").get_data(as_text=True)
     assert f"/respond/{number}/agreement.pdf" in respondent_page and 'id="agreement-terms"' in respondent_page
 
