@@ -260,6 +260,9 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
                          if ev.kind is EventKind.linked and (ev.data or {}).get("followup")), None)
     return {
         "body": unit_title(case.unit) if case.unit is not None else None,
+        # the parties may choose or accept the mediator and ask for a recusal (人民调解法 第二十三条),
+        # whose name the agreement carries anyway (第二十九条): so they see who it is
+        "mediator": _mediator_name(case),
         "respondent_kind": title(med.respondent_kind),
         "claim": med.claim,
         "amount": money(med.amount),
@@ -279,6 +282,17 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
                       else RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])()) if party == "respondent"
         else next_step(case),
     }
+
+
+def _mediator_name(case: Case) -> str | None:
+    """The display name of the mediator the body assigned (the case's handler), if any."""
+    if case.handler_id is None:
+        return None
+    from casework.accounts.models import User
+    from web.requestdb import db_session
+
+    user = db_session().get(User, case.handler_id)
+    return user.display_name if user is not None else None
 
 
 def _day_label(note) -> str:

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from casework.accounts.models import Role
+from casework.accounts.models import Role, User
 from casework.cases.models import Case, CaseState as S
 from casework.cases.numbers import CHINA
 from casework.mediation.models import MediationSession
@@ -358,8 +358,18 @@ def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator,
 def test_the_mediators_list(app, client, db, coordinator, mediation, make_staff):
     number = mediation.case_number
     mediator = make_staff("caam-mediation", Role.handler)
-    consent(app, mediation, accept(client, mediation))
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    assert '<dd id="mediator">尚未指定</dd>' in applicant.get(f"/track/{number}").get_data(as_text=True)
+    respondent = consent(app, mediation, accept(client, mediation))
     assert desk_move(client, number, "assign", handler_id=str(mediator.user_id)).status_code == 303
+    # the parties may choose or accept the mediator and ask for a recusal (人民调解法 第二十三条):
+    # both see who it is, as the agreement will name them (第二十九条)
+    with db.session_scope(write=False) as s:
+        name = s.get(User, mediator.user_id).display_name
+    for page in (applicant.get(f"/track/{number}").get_data(as_text=True),
+                 respondent.get(f"/respond/{number}").get_data(as_text=True)):
+        assert f'<dt>调解员</dt><dd id="mediator">{name}</dd>' in page
     assert desk_move(client, number, "schedule_session", scheduled_at=in_days(2), place="协会三楼会议室").status_code == 303
     assert desk_move(client, number, "schedule_session", scheduled_at=in_days(45), place="很久以后").status_code == 303
     phone = sign_in(app.test_client(), db, mediator)
