@@ -400,11 +400,29 @@ def test_the_applicant_ends_mediation_on_the_status_page(app, client, db, coordi
     open_as_applicant(applicant, mediation)
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert 'id="end-mediation-form"' in page and 'id="recusal-form"' in page
-    resp = public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。")
+    # not undone: one tap does not end it (the box is ticked, as for a withdrawal), and the withdraw
+    # form says how withdrawing differs from ending the mediation
+    assert "撤回是收回您的申请" in page
+    unticked = public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。")
+    assert unticked.status_code == 422 and "请勾选确认框，确认您要终止调解。" in unticked.get_data(as_text=True)
+    assert "我方决定向法院起诉。" in unticked.get_data(as_text=True)  # what was typed is kept
+    assert case_state(db, mediation.case_id) is S.mediating
+    resp = public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。", confirm="1")
     assert resp.status_code == 303
     assert case_state(db, mediation.case_id) is S.mediation_failed
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert "您已终止调解" in page and "仲裁" in page and 'id="complaint-form"' in page
+
+
+def test_the_respondent_ends_mediation_only_with_the_box_ticked(app, client, db, coordinator, mediation):
+    """人民调解法 第二十三条 (二): either party may end mediation; not by one tap, as it is not undone."""
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    unticked = public_post(respondent, "/respond", number, "respondent_end_mediation")
+    assert unticked.status_code == 422 and "请勾选确认框，确认您要终止调解。" in unticked.get_data(as_text=True)
+    assert case_state(db, mediation.case_id) is S.mediating
+    assert public_post(respondent, "/respond", number, "respondent_end_mediation", confirm="1").status_code == 303
+    assert case_state(db, mediation.case_id) is S.mediation_failed
 
 
 def test_the_respondent_asks_for_recusal_and_the_coordinator_decides(app, client, db, coordinator, mediation):

@@ -34,7 +34,7 @@ from web.presenters import public_mediation
 from web.public.blueprint import bp
 from web.public.documents import pdf_download
 from web.public.opened import RESPONDENT, forget, is_open, lookup_limited, open_case
-from web.public.track import authorised as _applicantauthorised
+from web.public.track import authorised as _applicantauthorised, unconfirmed
 from web.requestdb import db_session, discard_changes, services
 
 RESPONDENT_MOVES = move_fields.party_moves(RESPONDENT_PARTY)  # the table's moves for the respondent
@@ -127,6 +127,10 @@ def respond_move(number: str, move: str):
     if own_code_in(values.get("public_text", ""), case, move_fields.text_max(MOVES[move], "public_text")):
         message = _(OWN_ANSWER_CODE)
         return _render_respondent(case, status=422, values=values, errors={"public_text": [message]},
+                                  failed_move=move, move_error=message)
+    message = unconfirmed(move)
+    if message is not None:
+        return _render_respondent(case, status=422, values=values, errors={"confirm": [message]},
                                   failed_move=move, move_error=message)
     try:
         perform(db, services(), Actor.respondent(case.id), case, move,

@@ -69,9 +69,21 @@ DONE = {
 }
 
 
-# a withdrawal is not undone: the form asks for a ticked box (required in the page, and checked
-# here for a browser that does not check it), so one tap does not withdraw a case
-CONFIRMED = {"withdraw", "withdraw_report"}
+# a withdrawal or the end of a mediation is not undone: the form asks for a ticked box (required
+# in the page, and checked here for a browser that does not check it), so one tap does not end a case
+CONFIRMED = {
+    "withdraw": lambda: _("Tick the box to confirm that you want to withdraw this case."),
+    "withdraw_report": lambda: _("Tick the box to confirm that you want to withdraw this case."),
+    "end_mediation": lambda: _("Tick the box to confirm that you want to end the mediation."),
+    "respondent_end_mediation": lambda: _("Tick the box to confirm that you want to end the mediation."),
+}
+
+
+def unconfirmed(move: str) -> str | None:
+    """Why the move is refused: a move that needs the ticked box came without it."""
+    if move in CONFIRMED and not request.form.get("confirm"):
+        return CONFIRMED[move]()
+    return None
 
 
 def done(move: str, case) -> str:
@@ -99,8 +111,8 @@ def public_move(number: str, move: str):
         message = _(OWN_QUERY_CODE)
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors={"public_text": [message]}, failed_move=move, move_error=message), 422
-    if move in CONFIRMED and not request.form.get("confirm"):
-        message = _("Tick the box to confirm that you want to withdraw this case.")
+    message = unconfirmed(move)
+    if message is not None:
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
                                errors={"confirm": [message]}, failed_move=move, move_error=message), 422
     try:
