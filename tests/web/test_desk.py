@@ -164,6 +164,31 @@ def test_the_queue_shows_this_units_cases_and_not_another_units(client, db, serv
     assert "返回首页" not in page
 
 
+def test_a_bare_queue_with_nothing_to_accept_opens_the_first_tab_with_cases(client, db, services, file_case,
+                                                                         make_staff):
+    """The desk opens on 待受理; a unit with nothing there but a case in 办理中 (a review to
+    decide, a case accepted elsewhere) lands on 办理中, not on "No cases here."."""
+    import secrets
+
+    from casework.registry.models import UnitKind
+
+    code = f"t-{secrets.token_hex(3)}"
+    with db.session_scope() as s:  # a unit of its own: no other test's case waits there
+        s.add(Unit(code=code, name=f"测试单位{code}", name_en=f"Test unit {code}", kind=UnitKind.industry_department,
+                   region_code="100000"))
+    unit = make_staff(code, Role.handler)
+    signed_in(client, db, unit)
+    samr = unit_id(db, code)
+    case = file_case()
+    act(db, services, make_staff("miit", Role.handler), case.case_id, "transfer", unit_id=str(samr),
+        reason="other_unit_competent")
+    act(db, services, unit, case.case_id, "accept")
+    resp = client.get(f"/desk/units/{samr}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/desk/units/{samr}?tab=handling")
+    # asked for by name, the empty tab is shown as asked
+    assert client.get(f"/desk/units/{samr}?tab=pending").status_code == 200
+
+
 def test_tab_counts_and_tabs(client, db, services, file_case, handler):
     a, b, c = file_case(), file_case(), file_case()
     act(db, services, handler, b.case_id, "accept")
@@ -452,7 +477,7 @@ def test_english_desk_pages_name_units_in_english(client, db, file_case, make_st
     transfer = html[html.index('id="move-transfer"'):]
     transfer = transfer[:transfer.index("</details>")]
     assert "State Administration for Market Regulation</option>" in transfer and "国家市场监督管理总局" not in transfer
-    assert "Ministry of Industry and Information Technology</h" in queue_html(client, unit_id(db, "miit"))
+    assert "Ministry of Industry and Information Technology</h" in queue_html(client, unit_id(db, "miit"), tab="pending")
     resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other_unit_competent",
                      public_text="已转国家市场监督管理总局办理。")
     assert resp.status_code == 303

@@ -132,6 +132,11 @@ def _render_queue(actor: Actor, unit: Unit | None):
     def queue_url(**changes) -> str:
         return url_for(endpoint, **view_args, **qa.link_args(**changes))
 
+    counts = tab_counts(session, unit_id)
+    if unit is not None and not request.args and not counts.get(qa.filter.tab) and any(counts.values()):
+        # the queue opened bare and 待受理 is empty: the first tab that holds cases (a review to
+        # decide waits under 办理中, and the unit landed on "No cases here.")
+        return redirect(queue_url(tab=next(t for t in TABS if counts.get(t))))
     if qa.filter.page > pages:  # past the last page (an old link, a typed number): the last page
         return redirect(queue_url(page=pages))
     handler_ids = {c.handler_id for c in rows if c.handler_id}
@@ -141,7 +146,7 @@ def _render_queue(actor: Actor, unit: Unit | None):
     return render_template(
         "desk/queue.html",
         unit=unit, qa=qa, rows=rows, total=total, page=qa.filter.page, pages=pages,
-        counts=tab_counts(session, unit_id), tabs=[(t, TAB_TITLES[t]()) for t in TABS],
+        counts=counts, tabs=[(t, TAB_TITLES[t]()) for t in TABS],
         sorts=[(s, SORT_TITLES[s]()) for s in SORTS], types=list(CaseType),
         categories=categories(session), handler_names=names,
         handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
