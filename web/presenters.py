@@ -36,6 +36,10 @@ def event_title(ev) -> str:
         return _("Re-review requested")
     if ev.kind is EventKind.review_decided and ev.from_state is CaseState.under_re_review:
         return _("Re-review decided (final)")
+    if ev.kind is EventKind.routed and (ev.data or {}).get("triage"):
+        # no rule named a unit: the case waits for the platform's triage (it read "Routed" beside
+        # "Unit: not routed yet")
+        return _("Sent to the platform's triage")
     if ev.kind is EventKind.linked and (ev.data or {}).get("followup"):
         return _("Turned into complaint %(number)s", number=ev.data["followup"])
     return title(ev.kind)

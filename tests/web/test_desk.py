@@ -246,6 +246,8 @@ def test_triage_queue_and_routing_a_case(client, db, file_case, make_staff):
     assert rows(html) == [lost.case_number] and "某某商会" in html
     page = client.get(f"/desk/cases/{lost.case_number}").get_data(as_text=True)
     assert 'id="move-route"' in page and "平台分拨</option>" not in page
+    # the timeline says it went to triage, not "routed" beside "not routed yet"
+    assert "转平台分拨" in page and ">已分拨<" not in page
     resp = post_move(client, lost.case_number, "route", unit_id=str(unit_id(db, "samr")))
     assert resp.status_code == 303 and resp.headers["Location"] == "/desk"
     assert case_of(db, lost.case_number)[:2] == (S.pending_acceptance, "samr")
