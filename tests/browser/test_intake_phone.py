@@ -85,7 +85,11 @@ def test_anonymous_report_in_english(phone, live_server):
     page.get_by_label("Category").select_option(label="Illegal fees / arbitrary charges on businesses")
     page.get_by_label("Title").fill("Unlawful fees charged to members")
     page.get_by_label("Description").fill("The association charges every member an extra 'assessment fee' without approval.")
+    # named, the report asks for a name and a phone as a complaint does (the server requires them)
+    assert page.locator("#complainant-name").get_attribute("required") is not None
     page.get_by_label(re.compile("File this report anonymously")).check()
+    # anonymous: the contact fields go (their hint promised to send the case number there)
+    assert not page.locator("#complainant-name").is_visible() and not page.locator("#complainant-phone").is_visible()
     page.get_by_label(re.compile("I have read the privacy notice")).check()
     page.get_by_role("button", name="Submit").click()
     number, code = read_receipt(page)
