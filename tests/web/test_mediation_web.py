@@ -412,6 +412,7 @@ def test_the_applicant_ends_mediation_on_the_status_page(app, client, db, coordi
     assert case_state(db, mediation.case_id) is S.mediation_failed
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert "您已终止调解" in page and "仲裁" in page and 'id="complaint-form"' in page
+    assert "<h2>结果：" in page  # a full-width colon in Chinese
 
 
 def test_the_respondent_ends_mediation_only_with_the_box_ticked(app, client, db, coordinator, mediation):
