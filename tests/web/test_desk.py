@@ -154,6 +154,9 @@ def test_the_queue_shows_this_units_cases_and_not_another_units(client, db, serv
     html = queue_html(client, unit_id(db, "miit"))
     assert rows(html) == [ours.case_number]
     assert "强制入会并收取会费" in html and "中国复合材料工业协会" in html
+    # the category filter groups by case type: each group's 其他 is told apart
+    select = re.search(r'<select id="f-category".*?</select>', html, re.S).group(0)
+    assert [g for g in re.findall(r'<optgroup label="([^"]+)">', select)] == ["投诉举报", "调解", "建议"]
     # another unit's queue is not this handler's to see
     assert client.get(f"/desk/units/{unit_id(db, 'mca')}").status_code == 403
     assert client.get("/desk/triage").status_code == 403
