@@ -36,6 +36,14 @@ def event_title(ev) -> str:
         return _("Re-review requested")
     if ev.kind is EventKind.review_decided and ev.from_state is CaseState.under_re_review:
         return _("Re-review decided (final)")
+    if ev.kind is EventKind.session_logged:  # three alike entries said nothing of which was which
+        data = ev.data or {}
+        if data.get("action") == "scheduled" and data.get("scheduled_at"):
+            from datetime import datetime
+
+            return _("Session scheduled for %(when)s", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
+        if data.get("action") == "held":
+            return _("Session held")
     if ev.kind is EventKind.routed and (ev.data or {}).get("triage"):
         # no rule named a unit: the case waits for the platform's triage (it read "Routed" beside
         # "Unit: not routed yet")

@@ -137,7 +137,8 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
         "mediation": med,
         "amount": money(med.amount),
         "sessions": [{"id": x.id, "at": local_time(x.scheduled_at), "place": x.place, "online": x.online,
-                      "held": x.held, "attendees": x.attendees, "summary": x.summary,
+                      "held": x.held, "not_held": not x.held and med.outcome is not None,
+                      "attendees": x.attendees, "summary": x.summary,
                       "internal_notes": x.internal_notes} for x in sessions],
         "session_options": [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions if not x.held],
         "recusals": [{"name": names_by_id.get(r.user_id, "?"), "reason": r.reason, "at": local_time(r.created_at)}
