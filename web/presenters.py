@@ -1,6 +1,8 @@
 """What the complainant is shown of a case, shared by the status page and the JSON API."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 
 from casework.i18n import bilingual
@@ -39,8 +41,6 @@ def event_title(ev) -> str:
     if ev.kind is EventKind.session_logged:  # three alike entries said nothing of which was which
         data = ev.data or {}
         if data.get("action") == "scheduled" and data.get("scheduled_at"):
-            from datetime import datetime
-
             return _("Session scheduled for %(when)s", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
         if data.get("action") == "held":
             return _("Session held")
@@ -235,6 +235,12 @@ RESPONDENT_NEXT_STEP = {
 }
 
 
+def respondent_next_step(case: Case) -> str:
+    if case.state is CaseState.mediated:
+        return mediated_step(case)
+    return RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])()
+
+
 def money(amount) -> str | None:
     return None if amount is None else f"{amount:,.2f}"
 
@@ -252,7 +258,7 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
     med = case.mediation if case.type is CaseType.mediation else None
     if med is None:
         return None
-    from casework.mediation.models import Outcome
+    from casework.mediation.models import Outcome, never_held
     from casework.mediation.operations import can_turn_into_complaint
 
     sessions = [{
@@ -261,8 +267,7 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "place": s.place,
         "online": s.online,
         "held": s.held,
-        # once mediation has ended, a session never logged as held did not take place
-        "not_held": not s.held and med.outcome is not None,
+        "not_held": never_held(med, s),
         "summary": s.summary if s.held else None,
     } for s in med.sessions]
     end = _mediation_end(case) if med.outcome is not None else None
@@ -290,9 +295,7 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "has_agreement": bool(med.agreement_key),
         "followup": followup,
         "can_turn_into_complaint": party == "applicant" and can_turn_into_complaint(case),
-        "next_step": (mediated_step(case) if case.state is CaseState.mediated
-                      else RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])()) if party == "respondent"
-        else next_step(case),
+        "next_step": respondent_next_step(case) if party == "respondent" else next_step(case),
     }
 
 

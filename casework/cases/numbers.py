@@ -28,6 +28,10 @@ MAX_DIGITS = 7
 WIDEN_AFTER = 3  # taken draws of one width before the next is wider
 
 
+# draws of a number before a filing gives up: WIDEN_AFTER of each width, five to seven digits
+DRAWS = WIDEN_AFTER * (MAX_DIGITS - DIGITS + 1)
+
+
 def digits_for(attempt: int) -> int:
     """The random digits of the ``attempt``-th draw (from 0) of one filing."""
     return min(DIGITS + attempt // WIDEN_AFTER, MAX_DIGITS)

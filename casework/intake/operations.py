@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from casework.cases.models import (
     ActorKind, Attachment, Case, CaseState, CaseType, Channel, Event, EventKind, IntakeReceipt,
 )
-from casework.cases.numbers import MAX_DIGITS, DIGITS, WIDEN_AFTER, digits_for, new_case_number
+from casework.cases.numbers import DRAWS, digits_for, new_case_number
 from casework.context import Services
 from casework.db import as_utc
 from casework.intake.files import CleanFile
@@ -31,8 +31,7 @@ from casework.notify.queue import new_message
 from casework.privacy.codes import hash_code, new_query_code
 from casework.routing.operations import Routed
 
-# draws of a number before giving up: WIDEN_AFTER of each width, five to seven random digits
-NUMBER_ATTEMPTS = WIDEN_AFTER * (MAX_DIGITS - DIGITS + 1)
+NUMBER_ATTEMPTS = DRAWS  # casework.cases.numbers: three of each width, five to seven digits
 VERIFIED_VIA = frozenset({"sms", "api_client"})  # case.phone_verified_via of a proved number
 
 

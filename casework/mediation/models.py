@@ -95,6 +95,11 @@ class Mediation(Base):
     )
 
 
+def never_held(med: "Mediation", session: "MediationSession") -> bool:
+    """A session not logged as held by the time the mediation ended did not take place."""
+    return not session.held and med.outcome is not None
+
+
 class MediationSession(Base):
     __tablename__ = "mediation_session"
 

@@ -92,16 +92,16 @@ def calendar_override_save():
     try:
         if day is None:
             raise ops.DeadlineAdminError({"day": [ops.Message(ops.N_("A date as YYYY-MM-DD, please."))]})
-        before = s.get(CalendarOverride, day)
-        before = (before.working, before.note) if before is not None else None
+        old = s.get(CalendarOverride, day)
+        replaced = (old.working, old.note) if old is not None else None  # before the row is updated
         ops.set_override(s, day, values["working"] == "1", values["note"], actor=current_actor())
     except ops.DeadlineAdminError as err:
         return _calendar_page(values, tr_errors(err.errors), 422)
-    if before is None:
+    if replaced is None:
         flash(_("Saved: %(day)s.", day=day.isoformat()))
     else:  # one override a day: a second one for the day replaces the first, and says so
         flash(_("%(day)s already had an override (%(was)s: %(note)s); it is replaced.", day=day.isoformat(),
-                was=_("a working day") if before[0] else _("a rest day"), note=before[1]))
+                was=_("a working day") if replaced[0] else _("a rest day"), note=replaced[1]))
     return redirect(url_for("admin.calendar"), code=303)
 
 

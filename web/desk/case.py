@@ -18,7 +18,7 @@ from casework.accounts.permissions import can_see_identity, can_view_case, can_w
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
-from casework.mediation.models import MediationSession, MediatorRecusal
+from casework.mediation.models import MediationSession, MediatorRecusal, never_held
 from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
@@ -137,7 +137,7 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
         "mediation": med,
         "amount": money(med.amount),
         "sessions": [{"id": x.id, "at": local_time(x.scheduled_at), "place": x.place, "online": x.online,
-                      "held": x.held, "not_held": not x.held and med.outcome is not None,
+                      "held": x.held, "not_held": never_held(med, x),
                       "attendees": x.attendees, "summary": x.summary,
                       "internal_notes": x.internal_notes} for x in sessions],
         "session_options": [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions if not x.held],

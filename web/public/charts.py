@@ -19,7 +19,6 @@ from markupsafe import Markup, escape
 
 TEXT_PX = 14
 LINE_PX = 20
-GAP_PX = TEXT_PX  # the words of a count not published, at the foot of its column (14 px, as all text)
 FEW = 6  # labels up to this many are each written under their columns
 _ids = count(1)
 
@@ -100,7 +99,7 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
             if v is None:  # not published: a gap, marked at the foot when ``gap`` is given
                 if gap and n <= FEW:  # its words, where a column is wide enough for them
                     parts.append(f'<text data-series="{j}" class="gap" x="{_pct(x + bar / 2)}" y="{bottom - 4}" '
-                                 f'text-anchor="middle" font-size="{GAP_PX}" fill="{s.colour}">{escape(gap)}</text>')
+                                 f'text-anchor="middle" fill="{s.colour}">{escape(gap)}</text>')
                 elif gap:  # narrow columns: a pale stub, named by its title (the table has the words)
                     parts.append(f'<rect data-series="{j}" class="gap" x="{_pct(x)}" y="{bottom - 4}" '
                                  f'width="{_pct(bar)}" height="4" fill="{s.colour}" fill-opacity="0.4">'

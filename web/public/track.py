@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
+from casework.i18n import N_
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
 from casework.intake.validation import OWN_QUERY_CODE, mentions_code
@@ -71,18 +72,16 @@ DONE = {
 
 # a withdrawal or the end of a mediation is not undone: the form asks for a ticked box (required
 # in the page, and checked here for a browser that does not check it), so one tap does not end a case
-CONFIRMED = {
-    "withdraw": lambda: _("Tick the box to confirm that you want to withdraw this case."),
-    "withdraw_report": lambda: _("Tick the box to confirm that you want to withdraw this case."),
-    "end_mediation": lambda: _("Tick the box to confirm that you want to end the mediation."),
-    "respondent_end_mediation": lambda: _("Tick the box to confirm that you want to end the mediation."),
-}
+WITHDRAW = N_("Tick the box to confirm that you want to withdraw this case.")
+END_MEDIATION = N_("Tick the box to confirm that you want to end the mediation.")
+CONFIRMED = {"withdraw": WITHDRAW, "withdraw_report": WITHDRAW,
+             "end_mediation": END_MEDIATION, "respondent_end_mediation": END_MEDIATION}
 
 
 def unconfirmed(move: str) -> str | None:
     """Why the move is refused: a move that needs the ticked box came without it."""
     if move in CONFIRMED and not request.form.get("confirm"):
-        return CONFIRMED[move]()
+        return _(CONFIRMED[move])
     return None
 
 
