@@ -421,6 +421,10 @@ def test_the_respondent_ends_mediation_only_with_the_box_ticked(app, client, db,
     """人民调解法 第二十三条 (二): either party may end mediation; not by one tap, as it is not undone."""
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
+    # the server checks the forms, so its message is in the page's language (as on the status page)
+    page = respondent.get(f"/respond/{number}").get_data(as_text=True)
+    assert re.search(r'<form method="post" novalidate action="[^"]*/respondent_end_mediation"', page)
+    assert re.search(r'<form method="post" novalidate action="[^"]*/respondent_request_recusal"', page)
     unticked = public_post(respondent, "/respond", number, "respondent_end_mediation")
     assert unticked.status_code == 422 and "请勾选确认框，确认您要终止调解。" in unticked.get_data(as_text=True)
     assert case_state(db, mediation.case_id) is S.mediating
