@@ -157,8 +157,19 @@ def _engine_key(engine: sa.Engine) -> str:
 
 def read_version(session: Session) -> int | None:
     """The database's reference version as this session sees it (None before the first change),
-    its own pending changes flushed first (autoflush), so that their triggers have run."""
-    return session.execute(_READ).scalar()
+    its own pending changes flushed first (autoflush), so that their triggers have run. Sent as
+    the driver's SQL, compiled once: the statement's own cost, not the ORM's (issue 18)."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    conn = session.connection()
+    sql = _READ_SQL.get(conn.dialect.name)
+    if sql is None:
+        sql = _READ_SQL[conn.dialect.name] = str(_READ.compile(dialect=conn.dialect,
+                                                               compile_kwargs={"literal_binds": True}))
+    return conn.exec_driver_sql(sql).scalar()
+
+
+_READ_SQL: dict[str, str] = {}  # dialect name -> _READ as its SQL
 
 
 def current(session: Session) -> Snapshot:

@@ -12,9 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from casework.cases.models import (
@@ -28,6 +26,7 @@ from casework.intake.validation import Submission
 from casework import reference
 from casework.notify.models import OutboxChannel
 from casework.notify.queue import new_message
+from casework.prepared import PreparedInsert
 from casework.privacy.codes import hash_code, new_query_code
 from casework.routing.operations import Routed
 
@@ -139,12 +138,12 @@ def submit_case(
     to it, casework.verify) or ``api_client`` (a registered client vouched); otherwise the number
     is kept as unverified and nothing is ever sent to it (issue 19).
 
-    Cheap by design (issue 18; ``tests/casework/test_intake_budget.py`` holds it to its statement
-    budget): the number, the code, the ciphertexts, the routing decision and the deadline are
-    made first, from the cached reference data (casework.reference) and without a query; then
-    the reference version is read, the first statement of the write transaction (on SQLite the
-    one that takes the write lock), and the routing is made again only if it changed; then the
-    case goes in with its state, unit and clock in one INSERT (``ON CONFLICT DO NOTHING``: a
+    Cheap by design (issue 18; ``tests/web/test_submission_cost.py`` holds it to its statement
+    budget): the number, the code, the ciphertexts, the routing decision, the deadline and the
+    case's row as the driver takes it (casework.prepared) are made first, from the cached
+    reference data (casework.reference) and without a query; then the reference version is
+    read, the first statement of the write transaction (on SQLite the one that takes the write
+    lock), and the routing is made again only if it changed; then the case goes in with its state, unit and clock in one INSERT (``ON CONFLICT DO NOTHING``: a
     taken number is drawn again, a key already used returns that case's receipt), its events in
     one more, and whatever ORM rows the rarer parts add (a mediation, an agent's power of
     attorney, notices, the receipt of a keyed request) in the one flush at the end."""
@@ -183,19 +182,28 @@ def submit_case(
         values.update(complainant_phone_hash=phone_hash(services, sub.complainant.phone), phone_verified_via=via,
                       phone_verified_at=now if via != "unverified" else None)
 
+    dialect = session.get_bind().dialect
+
+    def case_row(attempt: int) -> tuple[str, tuple | dict]:  # the row, made before the write lock
+        number = new_case_number(sub.type, now, digits_for(attempt))
+        values.update(number=number, query_code_hash=hash_code(services.settings.query_pepper, number, code),
+                      state=plan.state, unit_id=plan.unit_id, stage=plan.stage, stage_started_at=now,
+                      due_at=plan.due_at)
+        return number, _case_insert(tuple(values)).row(dialect, values)
+
+    number, row = case_row(0)
     if session.new or session.deleted:  # rows the caller added first go in first
         session.flush()
     with session.no_autoflush:  # the caller's pending updates (a spent SMS code) ride in the one flush
         fresh = reference.current(session)  # the write transaction's first statement
         if fresh is not snapshot:  # the reference data changed since: route on what is current now
             plan = _route(session, fresh, sub, now)
-        values.update(state=plan.state, unit_id=plan.unit_id, stage=plan.stage, stage_started_at=now,
-                      due_at=plan.due_at)
-        insert = _insert_case(session.get_bind().dialect.name)
+            number, row = case_row(0)
+        conn = session.connection()
         for attempt in range(NUMBER_ATTEMPTS):
-            number = new_case_number(sub.type, now, digits_for(attempt))
-            values.update(number=number, query_code_hash=hash_code(services.settings.query_pepper, number, code))
-            case_id = session.execute(insert, values).scalar()
+            if attempt:
+                number, row = case_row(attempt)
+            case_id = _case_insert(tuple(values)).execute(conn, row).scalar()
             if case_id is not None:
                 break
             if idempotency_key:  # the key's case exists (a replay, or the same submission racing itself)
@@ -241,7 +249,7 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
                                  f"{n} attachment(s) filed with the case", {"count": n}))
     events.append(_event(case_id, now, ActorKind.system, EventKind.routed, CaseState.received, plan.to_state,
                          plan.summary, plan.data))
-    session.execute(sa.insert(Event.__table__), events)
+    _EVENTS.execute_many(session.connection(), [_EVENTS.row(session.get_bind().dialect, e) for e in events])
     if sub.mediation is not None:
         from casework.mediation.models import Mediation, RespondentKind
 
@@ -260,18 +268,18 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
 
 
 _case = Case.__table__
-
-
 @functools.cache
-def _insert_case(dialect: str):
-    """INSERT INTO case … ON CONFLICT DO NOTHING RETURNING id: no row back when the number (or the
-    idempotency key) is taken. Made once: its parameters come with each execution."""
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_case).on_conflict_do_nothing() \
-        .returning(_case.c.id)
+def _case_insert(keys: tuple[str, ...]) -> PreparedInsert:
+    """INSERT INTO case (keys…) … ON CONFLICT DO NOTHING RETURNING id: no row back when the number
+    (or the idempotency key) is taken. One per set of keys: a filing's are always the same."""
+    return PreparedInsert(_case, keys, skip_conflicts=True, returning=_case.c.id)
 
 
 _EVENT_KEYS = ("case_id", "created_at", "actor_kind", "actor_id", "kind", "from_state", "to_state", "summary",
                "public_text", "internal_text", "data")
+
+
+_EVENTS = PreparedInsert(Event.__table__, _EVENT_KEYS)
 
 
 def _event(case_id: int, at, actor_kind: ActorKind, kind: EventKind, from_state, to_state, summary: str,
