@@ -143,10 +143,11 @@ def submit_case(
     case's row as the driver takes it (casework.prepared) are made first, from the cached
     reference data (casework.reference) and without a query; then the reference version is
     read, the first statement of the write transaction (on SQLite the one that takes the write
-    lock), and the routing is made again only if it changed; then the case goes in with its state, unit and clock in one INSERT (``ON CONFLICT DO NOTHING``: a
-    taken number is drawn again, a key already used returns that case's receipt), its events in
-    one more, and whatever ORM rows the rarer parts add (a mediation, an agent's power of
-    attorney, notices, the receipt of a keyed request) in the one flush at the end."""
+    lock), and the routing and the row are made again only if it changed; then the case goes in
+    with its state, unit and clock in one INSERT (``ON CONFLICT DO NOTHING``: a taken number is
+    drawn again, a key already used returns that case's receipt), its events in one more, and
+    whatever ORM rows the rarer parts add (a mediation, an agent's power of attorney, notices,
+    the receipt of a keyed request) in the one flush at the end."""
     now = services.clock()
     cipher = services.cipher
     who = services.party_cipher(sub.type)  # a report's identity: its own key
@@ -268,6 +269,8 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
 
 
 _case = Case.__table__
+
+
 @functools.cache
 def _case_insert(keys: tuple[str, ...]) -> PreparedInsert:
     """INSERT INTO case (keys…) … ON CONFLICT DO NOTHING RETURNING id: no row back when the number
@@ -277,9 +280,7 @@ def _case_insert(keys: tuple[str, ...]) -> PreparedInsert:
 
 _EVENT_KEYS = ("case_id", "created_at", "actor_kind", "actor_id", "kind", "from_state", "to_state", "summary",
                "public_text", "internal_text", "data")
-
-
-_EVENTS = PreparedInsert(Event.__table__, _EVENT_KEYS)
+_EVENTS = PreparedInsert(Event.__table__, _EVENT_KEYS)  # a submission's events, in one executemany
 
 
 def _event(case_id: int, at, actor_kind: ActorKind, kind: EventKind, from_state, to_state, summary: str,
