@@ -9,6 +9,8 @@ PORT   ?= 5000
 # CHANGTONG_BASE_URL, where set, wins
 PUBLIC_HOST = $(if $(filter 0.0.0.0,$(HOST)),$(or $(firstword $(shell hostname -I 2>/dev/null)),$(HOST)),$(HOST))
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
+# pytest-xdist processes for `make test` (0: one process, as when debugging a test)
+TEST_JOBS ?= 2
 export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test install install-test env translations migrate seed serve test-sqlite test-postgres lock extract clean cluster
@@ -58,10 +60,10 @@ run: seed
 	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
 
 test: install-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) -m "not postgres"
 	@if [ -n "$$CI" ] || $(BIN)/python -c 'import psycopg,sys; psycopg.connect("$(subst +psycopg,,$(PG_TEST_URL))", connect_timeout=2).close()' 2>/dev/null; then \
 		echo "== again on PostgreSQL ($(PG_TEST_URL))"; \
-		TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"; \
+		TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) -m "not browser"; \
 	else echo "(PostgreSQL not reachable: the suite ran on SQLite only; CI runs both)"; fi
 
 # refresh the pinned versions after changing dependencies in pyproject.toml

@@ -72,8 +72,29 @@ def needs_service(reason: str):
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        return _this_workers(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"  # each xdist worker's own tmp dir
+
+
+def _this_workers(url: str) -> str:
+    """Under pytest-xdist (`make test` runs the suite in two processes) each worker uses a
+    PostgreSQL database of its own beside TEST_DATABASE_URL's (``test_gw0``, ``test_gw1``),
+    made when missing: the ``db`` fixture drops and recreates the schema of the one it uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
