@@ -13,7 +13,7 @@ PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 TEST_JOBS ?= 2
 export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install install-test env translations migrate seed serve test-sqlite test-postgres lock extract clean cluster
+.PHONY: run test install install-test env translations migrate seed serve lock extract clean cluster
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }

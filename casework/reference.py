@@ -159,7 +159,7 @@ def read_version(session: Session) -> int | None:
     """The database's reference version as this session sees it (None before the first change),
     its own pending changes flushed first (autoflush), so that their triggers have run. Sent as
     the driver's SQL, compiled once: the statement's own cost, not the ORM's (issue 18)."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
+    if session.autoflush:  # as Session.execute would (a clean session's flush does nothing)
         session.flush()
     conn = session.connection()
     sql = _READ_SQL.get(conn.dialect.name)

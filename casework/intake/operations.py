@@ -184,13 +184,14 @@ def submit_case(
                       phone_verified_at=now if via != "unverified" else None)
 
     dialect = session.get_bind().dialect
+    insert = _case_insert(tuple(values) + _DRAWN)
 
     def case_row(attempt: int) -> tuple[str, tuple | dict]:  # the row, made before the write lock
         number = new_case_number(sub.type, now, digits_for(attempt))
         values.update(number=number, query_code_hash=hash_code(services.settings.query_pepper, number, code),
                       state=plan.state, unit_id=plan.unit_id, stage=plan.stage, stage_started_at=now,
                       due_at=plan.due_at)
-        return number, _case_insert(tuple(values)).row(dialect, values)
+        return number, insert.row(dialect, values)
 
     number, row = case_row(0)
     if session.new or session.deleted:  # rows the caller added first go in first
@@ -204,7 +205,7 @@ def submit_case(
         for attempt in range(NUMBER_ATTEMPTS):
             if attempt:
                 number, row = case_row(attempt)
-            case_id = _case_insert(tuple(values)).execute(conn, row).scalar()
+            case_id = insert.execute(conn, row).scalar()
             if case_id is not None:
                 break
             if idempotency_key:  # the key's case exists (a replay, or the same submission racing itself)
@@ -269,6 +270,8 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
 
 
 _case = Case.__table__
+# what case_row adds to a submission's values: the number drawn, and where and when it goes
+_DRAWN = ("number", "query_code_hash", "state", "unit_id", "stage", "stage_started_at", "due_at")
 
 
 @functools.cache
