@@ -12,6 +12,16 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 
+# what every answer carries unless its view set the header itself
+_EVERY_ANSWER = tuple((name.lower(), name, value) for name, value in (
+    ("Content-Security-Policy", CSP),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+))
+
 
 def init_app(app) -> None:
     from flask import abort, request
@@ -27,12 +37,8 @@ def init_app(app) -> None:
     @app.after_request
     def _headers(resp):
         h = resp.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        have = set(h.keys(lower=True))  # one pass over the answer's headers, not one a header
+        h.extend([(name, value) for lower, name, value in _EVERY_ANSWER if lower not in have])
         # every answer but the static assets and what a view marks public may hold case or
         # personal data (pages, API answers, files, errors, redirects): nothing keeps a copy
         if request.endpoint != "static" and not resp.cache_control.public:

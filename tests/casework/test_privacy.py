@@ -50,3 +50,14 @@ def test_query_code_has_80_bits_and_forgiving_input():
     assert codes.check_code(pepper, "TS2026112700001", sloppy, h)
     assert not codes.check_code(pepper, "TS2026112700002", code, h)  # bound to the case
     assert not codes.check_code(pepper, "TS2026112700001", code, None)
+
+
+def test_query_code_characters_are_uniform_over_the_whole_alphabet():
+    """Every character of the 32 is drawn, each about as often (5 bits a character): a code
+    that used fewer characters, or some more often, would be easier to guess than 80 bits."""
+    from collections import Counter
+
+    seen = Counter("".join(codes.normalize(codes.new_query_code()) for _ in range(2000)))
+    assert set(seen) == set(codes.ALPHABET)
+    # 32,000 characters: 1,000 of each expected, standard deviation about 31
+    assert all(850 < n < 1150 for n in seen.values()), seen

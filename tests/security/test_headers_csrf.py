@@ -47,6 +47,10 @@ def check_headers(resp, endpoint, where) -> list[str]:
     for name, want in (("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff")):
         if h.get(name) != want:
             wrong.append(f"{where}: {name}={h.get(name)}")
+    for name in ("Content-Security-Policy", "Referrer-Policy", "X-Content-Type-Options", "X-Frame-Options",
+                 "Permissions-Policy", "Cross-Origin-Opener-Policy"):
+        if len(h.getlist(name)) != 1:  # a second copy (a view's own and the default) is ambiguous
+            wrong.append(f"{where}: {name} sent {len(h.getlist(name))} times")
     if "camera=()" not in h.get("Permissions-Policy", ""):
         wrong.append(f"{where}: Permissions-Policy {h.get('Permissions-Policy')}")
     cache = h.get("Cache-Control", "")
