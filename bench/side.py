@@ -18,6 +18,9 @@ after ``--warmup`` seconds that are not measured:
   just before);
 * ``GET /api/v1/associations?q=中国复合``: the filing form's type-ahead over the registry;
 * ``POST /api/v1/cases``: the README's complaint, no Idempotency-Key (every request files a case);
+* ``POST /hello`` on ``bench.barewrite:app``, a bare Flask route that stores the same JSON body as
+  one SQLite row in its own write transaction: the submission's second yardstick (the table's
+  note gives the filing's share of it);
 * ``GET /desk/units/<id>``: the queue of the unit with the most cases, as a handler of that unit
   (an account made for the run, signed in over HTTP with the login form's CSRF token);
 * ``GET /desk/search?q=会费`` as that handler;
@@ -66,6 +69,7 @@ SEARCH_WORD = "会费"
 LOOKUP_WORDS = "中国复合"  # the type-ahead, as bench/intake.py --reads types it
 FORM_PATH = "/file/complaint"
 MARKER = "side-dataset.json"
+BARE_WRITE_LABEL = "  POST /hello: bare Flask storing the body, one row"
 USERNAME = "bench-side"
 
 
@@ -391,15 +395,15 @@ class Gunicorn(Server):
         return dict(env, CHANGTONG_BIND=f"{HOST}:{self.port}", WEB_CONCURRENCY=str(WORKERS),
                     PROMETHEUS_MULTIPROC_DIR=str(metrics), PYTHONDONTWRITEBYTECODE="1")
 
-    def wait_ready(self, path: str, timeout: float = 120) -> None:
-        """As Server's, and until every worker has started."""
+    def wait_ready(self, path: str, timeout: float = 120, ok: int = 200) -> None:
+        """As Server's (``path`` answering ``ok``), and until every worker has started."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn {self.name} exited with {self.proc.returncode}:\n{self.tail()}")
             try:
                 status, _, _ = request(self.port, "GET", path)
-                if status == 200 and len(self.workers()) == WORKERS:
+                if status == ok and len(self.workers()) == WORKERS:
                     return
             except OSError:
                 pass
@@ -600,12 +604,17 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(real)
         bare = Gunicorn("bare", "bare_hello:app", tmp, dict(base_env, PYTHONPATH=f"{tmp}{os.pathsep}{ROOT}"), tmp)
         servers.append(bare)
+        # the submission's second yardstick: a bare Flask route that stores its JSON body as one row
+        bare_write = Gunicorn("bare-write", "bench.barewrite:app", ROOT,
+                              dict(base_env, PYTHONPATH=str(ROOT), BARE_WRITE_DB=str(tmp / "bare-write.db")), tmp)
+        servers.append(bare_write)
         floor = None
         if args.floor:
             floor = Gunicorn("floor", "bench.floor:app", ROOT, dict(base_env, **env_vars, PYTHONPATH=str(ROOT)), tmp)
             servers.append(floor)
         real.wait_ready("/healthz")
         bare.wait_ready(HELLO_PATH)
+        bare_write.wait_ready("/nowhere", ok=404)
         if floor is not None:
             floor.wait_ready("/healthz")
         import web
@@ -631,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
             Load(f"GET /api/v1/associations?q={LOOKUP_WORDS}", "changtong", "GET",
                  "/api/v1/associations?q=" + urllib.parse.quote(LOOKUP_WORDS), 200),
             Load("POST /api/v1/cases", "changtong", "POST", CASES_PATH, 201, body=BODY,
+                 headers={"Content-Type": "application/json"}),
+            Load(BARE_WRITE_LABEL, "bare-write", "POST", HELLO_PATH, 201, body=BODY,
                  headers={"Content-Type": "application/json"}),
             Load(f"desk queue, biggest unit ({unit_cases:,} cases)", "changtong", "GET", f"/desk/units/{unit_id}",
                  200, headers=desk),
@@ -694,6 +705,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"'of bare': req/s over the mean of the two bare runs ({hello_rate:,.0f} req/s); "
               f"'load avg': the 1-minute load average after each load")
+        post = next(l.result.rate for l in loads if l.label == "POST /api/v1/cases")
+        written = next(l.result.rate for l in loads if l.server == "bare-write")
+        if written:
+            print(f"POST /api/v1/cases is {post / written * 100:.1f}% of the bare write ({written:,.0f} req/s: "
+                  f"bench/barewrite.py, the JSON body stored as one SQLite row)")
         if min(bare_rates) < 0.8 * max(bare_rates):
             print(f"NOTE: the bare route's rate moved from {bare_rates[0]:,.0f} to {bare_rates[-1]:,.0f} req/s during "
                   f"the run: other work on the machine changed, the shares are less certain")
