@@ -63,7 +63,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     CHANGTONG_BIND=0.0.0.0:8000
 WORKDIR /app
 USER 10001:10001
-EXPOSE 8000
+# 8001: the staff's door, where CHANGTONG_STAFF_BIND is set (docker-compose.yml sets it)
+EXPOSE 8000 8001
 
 # liveness of the web process (docker-compose.yml asks the web service for /readyz instead, and
 # gives the worker and beat services checks of their own)

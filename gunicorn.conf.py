@@ -5,6 +5,11 @@ given on the command line win over what is set here.
 
 Environment:
   CHANGTONG_BIND             address to listen on (default 127.0.0.1:5000; 0.0.0.0:5000 in a container)
+  CHANGTONG_STAFF_BIND       a second address the same workers listen on, for the staff (the desk,
+                             supervision, administration: point the staff's entrance at it). Each
+                             worker then takes connections from the two addresses in turn, so a
+                             flood of public requests cannot queue a handler's page behind it
+                             (unset: one address)
   WEB_CONCURRENCY            worker processes (default 2; about 2 x cores + 1 for a busy node)
   CHANGTONG_TIMEOUT          seconds a worker may spend on one request before it is restarted (60)
   FORWARDED_ALLOW_IPS        proxies whose X-Forwarded-Proto/-For are believed (default 127.0.0.1;
@@ -33,6 +38,11 @@ _metrics_dir = _Path(_os.environ["PROMETHEUS_MULTIPROC_DIR"])
 from casework import logs as _logs  # noqa: E402
 
 bind = [_os.environ.get("CHANGTONG_BIND", "127.0.0.1:5000")]
+# the staff's own door: a sync worker with two listeners selects on both and accepts one
+# connection from each that is ready before it looks again (gunicorn's SyncWorker.run_for_multiple),
+# so a staff request waits for at most one public request per worker, not for the whole backlog
+if _os.environ.get("CHANGTONG_STAFF_BIND"):
+    bind.append(_os.environ["CHANGTONG_STAFF_BIND"])
 workers = int(_os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 # the app (and its dictionaries: pypinyin, holidays, jieba below) is loaded once in the master

@@ -366,14 +366,21 @@ def children(pid: int) -> list[int]:
 
 @dataclass
 class Node:
-    """One web container: gunicorn (the web service's command) on its own port."""
+    """One web container: gunicorn (the web service's command) on its own port, and on a second
+    one for the staff when the web service sets CHANGTONG_STAFF_BIND (docker-compose.yml does)."""
     port: int
     proc: Proc
     index: int
+    staff_port: int | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def staff_url(self) -> str:
+        """Where the staff's pages are reached: the staff's door, or the one port."""
+        return f"http://{HOST}:{self.staff_port or self.port}"
 
     @property
     def master_pid(self) -> int:
@@ -525,16 +532,20 @@ class Cluster:
         port = free_port()
         self._node_count += 1
         index = self._node_count
+        binds = {"CHANGTONG_BIND": f"{HOST}:{port}"}
+        staff_port = free_port() if self.compose.environment("web").get("CHANGTONG_STAFF_BIND") else None
+        if staff_port is not None:
+            binds["CHANGTONG_STAFF_BIND"] = f"{HOST}:{staff_port}"
         proc = self._spawn(f"web-{index}-{port}", "web", self.compose.command("web"),
-                           CHANGTONG_BIND=f"{HOST}:{port}", WEB_CONCURRENCY=str(self.web_concurrency))
-        return Node(port=port, proc=proc, index=index)
+                           WEB_CONCURRENCY=str(self.web_concurrency), **binds)
+        return Node(port=port, proc=proc, index=index, staff_port=staff_port)
 
     def _wait_node(self, node: Node, timeout: float = 60) -> None:
         def ready():
             if not node.proc.alive():
                 raise RuntimeError(f"gunicorn {node.proc.name} exited with {node.proc.proc.returncode}:\n"
                                    f"{node.proc.tail()}")
-            return http_get(node.base_url + "/readyz")[0] == 200
+            return all(http_get(url + "/readyz")[0] == 200 for url in dict.fromkeys((node.base_url, node.staff_url)))
 
         wait_for(ready, timeout=timeout, interval=0.1, what=f"{node.proc.name} to answer /readyz")
 
@@ -809,7 +820,7 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
     token = cluster.staff_token(unit_code, "handler")
     rep.step(f"a handler of {unit_code} and a desk API token (changtong users create/token)", t)
     auth = {"Authorization": f"Bearer {token}"}
-    desk = f"{n2.base_url}/api/v1/desk/cases/{number}"
+    desk = f"{n2.staff_url}/api/v1/desk/cases/{number}"  # the staff work through the staff's door
     track = f"{n1.base_url}/api/v1/cases/{number}"
 
     states = []
@@ -877,6 +888,7 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
 
     t = time.monotonic()
     c["readyz"] = [http_get(n.base_url + "/readyz")[0] for n in cluster.nodes]
+    c["staff_doors"] = [(n.staff_port, http_get(n.staff_url + "/readyz")[0]) for n in cluster.nodes]
     targets = ([("web", n.proc) for n in cluster.nodes] + [("worker", w) for w in cluster.workers]
                + [("beat", cluster.beat)])
     with ThreadPoolExecutor(len(targets)) as pool:  # Docker runs them side by side too

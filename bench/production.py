@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/production.py [--seconds 60] [--clients 16] [--probe-rate 2]
                                          [--web-concurrency 2] [--warmup 5] [--keep]
-                                         [--search-backend whoosh|postgres]
+                                         [--search-backend whoosh|postgres] [--public-door]
+    .venv/bin/python bench/production.py --doors 4 --seconds 30 --probe-rate 4
 
 One script, one run, on this machine. It starts the production topology from docker-compose.yml
 without Docker (``bench.cluster.Cluster``: its own PostgreSQL and redis-server on free ports,
@@ -17,12 +18,18 @@ settings), then for one web node and again for two:
 2. **The desk under that load.** A handler of the unit the complaints are routed to (a real
    staff account and a server-side session) opens their queue (``/desk/units/<id>``) and
    searches (``/desk/search?q=强制入会``), each ``--probe-rate`` times a second from its own
-   thread, round-robin over the nodes; p50/p99 of those pages while the submissions run.
+   thread, round-robin over the nodes; p50/p99 of those pages while the submissions run. The
+   pages go through each node's staff door (``CHANGTONG_STAFF_BIND``, as docker-compose.yml
+   sets it), or through the public port with ``--public-door``.
 3. **Memory.** The resident (RSS) and proportional (PSS, shared pages divided among the
    processes sharing them) size of every gunicorn worker, from /proc, after the load.
 4. **The baseline.** A one-route Flask app (``GET /hello``) under the same gunicorn
    configuration and worker count, one server per node, same clients and duration: the ratio
    submissions/s ÷ hello/s says how much of the server's capacity a submission costs.
+
+``--doors N`` runs, instead of the two phases, N rounds on one node of the saturating
+submissions, each twice: once with the desk's pages sent to the public port, once to the staff's
+door, the order alternating; it prints each load's desk latencies (p50, p90, p99).
 
 After each load it waits for the outbox to drain (every receipt SMS sent by the workers) and
 prints how long that took. It prints a table at the end; it asserts nothing. The load generator
@@ -278,7 +285,8 @@ def phase(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> Phas
     probes = [Probe(f"GET /desk/units/{unit_id} (queue)", f"/desk/units/{unit_id}"),
               Probe("GET /desk/search?q=强制入会", "/desk/search?q=" + urllib.request.quote(SEARCH_WORDS))]
     stop = threading.Event()
-    threads = run_probes(ports, probes, cookie, args.probe_rate, stop)
+    desk_ports = ports if args.public_door else [node.staff_port or node.port for node in cluster.nodes]
+    threads = run_probes(desk_ports, probes, cookie, args.probe_rate, stop)
     print(f"submissions: {args.clients} connections for {args.seconds:.0f} s, desk probes {args.probe_rate}/s each …",
           flush=True)
     try:
@@ -303,6 +311,36 @@ def phase(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> Phas
     return Phase(n, subs, bare, probes, [m[0] for m in mem], [m[1] for m in mem], drain, stored)
 
 
+def doors(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> None:
+    """``--doors N``: on one node, N rounds of the saturating submissions, each round twice, once
+    with the desk's pages sent to the public port and once to the staff's door (the order
+    alternates); prints each load's desk latencies."""
+    node = cluster.nodes[0]
+    if node.staff_port is None:
+        raise SystemExit("docker-compose.yml's web service sets no CHANGTONG_STAFF_BIND: no staff door to compare")
+    print(f"\n== the desk through the public port and through the staff door, {args.doors} rounds of "
+          f"{args.seconds:.0f} s, {args.clients} connections filing, desk pages {args.probe_rate}/s each", flush=True)
+    load(wrk, tmp, "warmup", [node.port], "POST", CASES_PATH, BODY, 201, args.warmup, args.clients)
+    print(f"{'desk through':<14}{'filings/s':>10}  {'queue n, p50 / p90 / p99 ms':<30}{'search n, p50 / p90 / p99 ms'}")
+    for k in range(args.doors):
+        pair = [("public port", node.port), ("staff door", node.staff_port)]
+        for name, port in (pair if k % 2 == 0 else pair[::-1]):
+            probes = [Probe("queue", f"/desk/units/{unit_id}"),
+                      Probe("search", "/desk/search?q=" + urllib.request.quote(SEARCH_WORDS))]
+            stop = threading.Event()
+            threads = run_probes([port], probes, cookie, args.probe_rate, stop)
+            try:
+                subs = load(wrk, tmp, "POST /api/v1/cases", [node.port], "POST", CASES_PATH, BODY, 201, args.seconds,
+                            args.clients)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(70)
+            cells = [f"{len(p.latencies):>4}, {fmt(p.pct(50), 4, 0)} / {fmt(p.pct(90), 4, 0)} / {fmt(p.pct(99), 4, 0)}"
+                     for p in probes]
+            print(f"{name:<14}{fmt(subs.rate, 10)}  {cells[0]:<30}{cells[1]}", flush=True)
+
+
 def fmt(v: float, width: int = 9, digits: int = 1) -> str:
     return f"{v:{width}.{digits}f}" if not (isinstance(v, float) and math.isnan(v)) else f"{'-':>{width}}"
 
@@ -311,7 +349,8 @@ def report(phases: list[Phase], args) -> None:
     print()
     print(f"production benchmark: PostgreSQL + Redis, gunicorn ({args.web_concurrency} sync workers per node, "
           f"gunicorn.conf.py), 2 Celery workers + 1 beat, {args.clients} connections, {args.seconds:.0f} s per load, "
-          f"search: {args.search_backend}, {os.cpu_count()} CPUs")
+          f"search: {args.search_backend}, {os.cpu_count()} CPUs; desk pages through "
+          f"{'the public port' if args.public_door else 'the staff door'}")
     print(f"{'nodes':<6}{'what':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  errors")
     for p in phases:
         s = p.submissions
@@ -343,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--search-backend", choices=("whoosh", "postgres"), default="whoosh",
                     help="CHANGTONG_SEARCH_BACKEND of every process (default whoosh, as .env.example)")
+    ap.add_argument("--doors", type=int, default=0, metavar="N",
+                    help="instead of the phases: N rounds on one node comparing the desk through the public port "
+                         "and through the staff door")
+    ap.add_argument("--public-door", action="store_true",
+                    help="send the desk's pages to the public port, not to the staff's door (CHANGTONG_STAFF_BIND)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args(argv)
 
@@ -361,10 +405,14 @@ def main(argv: list[str] | None = None) -> int:
         submit_one(cluster.nodes[0].base_url)
         unit_id = routed_unit(cluster)
         cookie = staff_cookie(cluster, unit_id)
-        phases.append(phase(cluster, wrk, tmp, args, cookie, unit_id))
-        cluster.add_node()
-        phases.append(phase(cluster, wrk, tmp, args, cookie, unit_id))
-    report(phases, args)
+        if args.doors:
+            doors(cluster, wrk, tmp, args, cookie, unit_id)
+        else:
+            phases.append(phase(cluster, wrk, tmp, args, cookie, unit_id))
+            cluster.add_node()
+            phases.append(phase(cluster, wrk, tmp, args, cookie, unit_id))
+    if phases:
+        report(phases, args)
     if not args.keep:
         import shutil
 

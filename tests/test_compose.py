@@ -130,6 +130,10 @@ def test_app_services_take_their_settings_from_the_env_file():
     # the web listens where the healthcheck and the published port expect it
     assert SERVICES["web"]["environment"]["CHANGTONG_BIND"] == "0.0.0.0:8000"
     assert any(str(p).endswith(":8000") for p in SERVICES["web"]["ports"])
+    # and the staff's door (gunicorn.conf.py), published on this host only as the public one is
+    assert SERVICES["web"]["environment"]["CHANGTONG_STAFF_BIND"] == "0.0.0.0:8001"
+    assert all(str(p).startswith("127.0.0.1:") for p in SERVICES["web"]["ports"])
+    assert any(str(p).endswith(":8001") for p in SERVICES["web"]["ports"])
 
 
 def test_compose_substitutes_only_variables_the_env_file_documents():
@@ -244,7 +248,7 @@ def test_the_image_installs_the_pinned_dependencies_and_runs_as_a_user():
     stage = final_stage(DOCKERFILE)
     users = re.findall(r"^USER\s+(\S+)", stage, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert re.search(r"CHANGTONG_DATA_DIR=/data\b", stage) and re.search(r"^EXPOSE 8000$", stage, re.MULTILINE)
+    assert re.search(r"CHANGTONG_DATA_DIR=/data\b", stage) and re.search(r"^EXPOSE 8000 8001$", stage, re.MULTILINE)
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", stage, re.MULTILINE)
     for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-noto-cjk"):  # WeasyPrint, Chinese PDFs
         assert package in stage

@@ -1,6 +1,7 @@
 """Health, readiness, metrics and structured logs, as an operator and Prometheus see them."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -271,8 +272,10 @@ def _send(url: str, body: bytes, content_type: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-@pytest.fixture
-def gunicorn(settings, db, tmp_path):
+@contextlib.contextmanager
+def _gunicorn(settings, tmp_path, **extra):
+    """gunicorn -c gunicorn.conf.py web.wsgi:app on a free port, with ``extra`` in its environment;
+    yields its base URL and its two output files, once it answers /healthz."""
     import base64
 
     port = free_port()
@@ -283,7 +286,7 @@ def gunicorn(settings, db, tmp_path):
         "CHANGTONG_PII_KEY": base64.urlsafe_b64encode(settings.pii_keys[0]).decode(),
         "CHANGTONG_QUERY_PEPPER": base64.urlsafe_b64encode(settings.query_pepper).decode(),
         "CHANGTONG_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "PYTHONPATH": str(ROOT),
-        "CHANGTONG_DEV_NOTICE_FILES": "1",
+        "CHANGTONG_DEV_NOTICE_FILES": "1", **extra,
     })
     env.pop("REDIS_URL", None)
     out, err = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
@@ -308,6 +311,56 @@ def gunicorn(settings, db, tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(20)
+
+
+@pytest.fixture
+def gunicorn(settings, db, tmp_path):
+    with _gunicorn(settings, tmp_path) as served:
+        yield served
+
+
+def _answered_after(staff_port: int, public_port: int, waiting: int = 4, step: float = 0.3) -> int:
+    """One worker, busy with a public connection that sends its request late, and ``waiting``
+    more such connections queued behind it; then a staff request to ``staff_port``. The public
+    requests are released one every ``step`` seconds, in the order they connected. How many
+    public requests had been released when the staff request was answered."""
+    idle = [socket.create_connection(("127.0.0.1", public_port), timeout=10) for _ in range(1 + waiting)]
+    time.sleep(0.2)  # the worker has taken the first and sits reading it
+    released, answered = [0], {}
+
+    def staff():
+        _get(f"http://127.0.0.1:{staff_port}/healthz")
+        answered["after"] = released[0]
+
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(staff)
+        time.sleep(0.2)  # the staff request is in its queue before any public one is released
+        for conn in idle:
+            time.sleep(step)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            conn.shutdown(socket.SHUT_WR)  # done sending: gunicorn's lingering close need not wait for us
+            released[0] += 1
+        done.result(timeout=30)
+    for conn in idle:
+        assert conn.recv(12).startswith(b"HTTP/1.1 200")
+        conn.close()
+    return answered["after"]
+
+
+def test_a_staff_request_is_not_queued_behind_the_public_backlog(settings, db, tmp_path):
+    """CHANGTONG_STAFF_BIND: the same workers take connections from the staff's address and the
+    public one in turn, so a handler's page waits for one public request, not for every public
+    request queued before it (a flood of filings would otherwise hold the desk up; issue 18)."""
+    staff_port = free_port()
+    with _gunicorn(settings, tmp_path, WEB_CONCURRENCY="1", CHANGTONG_STAFF_BIND=f"127.0.0.1:{staff_port}") as (base, *_):
+        public_port = int(base.rsplit(":", 1)[1])
+        assert _get(f"http://127.0.0.1:{staff_port}/readyz")[0] == 200  # the whole app answers there too
+        through_staff_door = _answered_after(staff_port, public_port)
+        through_public_door = _answered_after(public_port, public_port)
+    # the public door: behind all five public requests; the staff door: after the one the worker
+    # was reading and at most the next (taken in the same turn)
+    assert through_public_door == 5
+    assert through_staff_door <= 2
 
 
 @pytest.mark.commits  # gunicorn's workers file the case: other processes, rows of their own

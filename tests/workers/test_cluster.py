@@ -92,6 +92,11 @@ def test_every_notice_is_sent_once_and_the_outbox_is_empty(run):
 def test_readiness_and_the_compose_healthchecks_pass(run):
     checks, facts = run
     assert checks["readyz"] == [200, 200]
+    # each node's staff door (docker-compose.yml's CHANGTONG_STAFF_BIND) answers on its own port;
+    # the handler's moves in the scenario went through node 2's
+    ports = [port for port, *_ in facts["nodes"]]
+    assert [status for _, status in checks["staff_doors"]] == [200, 200]
+    assert all(door and door not in ports for door, _ in checks["staff_doors"])
     assert len(checks["healthchecks"]) == 5 and all(checks["healthchecks"].values()), checks["healthcheck_output"]
 
 
