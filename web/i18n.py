@@ -82,7 +82,10 @@ def _bind(translations) -> dict:
             rv = Markup(rv)
         return rv % variables
 
-    return {"gettext": gettext_, "_": gettext_, "ngettext": ngettext_}
+    def title_(enum_member) -> str:  # as title() above, without looking the translations up again
+        return ugettext(enum_member.title)
+
+    return {"gettext": gettext_, "_": gettext_, "ngettext": ngettext_, "title": title_}
 
 
 def template_gettext() -> dict:

@@ -16,6 +16,7 @@ from casework.cases.numbers import CHINA, is_well_formed, normalize_number
 from casework.registry.models import Unit
 from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
+from web.i18n import current_locale
 from web.desk.blueprint import bp
 from web.requestdb import db_session, services
 from web.request_limits import as_id
@@ -139,4 +140,4 @@ def search():
         "desk/search.html", values=values, result=result, hits=hits, searched=searched,
         states=list(CaseState), types=list(CaseType), categories=categories, units=units,
         search_url=search_url, hit_state=lambda h: cases[h.case_id].state,
-        hit_type=lambda h: CaseType(h.type))
+        hit_type=lambda h: CaseType(h.type), locale=current_locale())

@@ -25,7 +25,7 @@ from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import categories, unit_handlers
 from web.desk.filters import SORTS, QueueArgs, parse_queue_args
-from web.i18n import tr
+from web.i18n import current_locale, tr
 from web.requestdb import db_session, services
 from web.staff.views import safe_next
 from web.request_limits import as_id
@@ -151,7 +151,7 @@ def _render_queue(actor: Actor, unit: Unit | None):
         categories=categories(session), handler_names=names,
         handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
         marks=complainant_marks(session, [c.id for c in rows]),
-        queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage",
+        queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage", locale=current_locale(),
     )
 
 
