@@ -319,7 +319,7 @@ def gunicorn(settings, db, tmp_path):
         yield served
 
 
-def _answered_after(staff_port: int, public_port: int, waiting: int = 4, step: float = 0.3) -> int:
+def _answered_after(staff_port: int, public_port: int, waiting: int = 4, step: float = 0.5) -> int:
     """One worker, busy with a public connection that sends its request late, and ``waiting``
     more such connections queued behind it; then a staff request to ``staff_port``. The public
     requests are released one every ``step`` seconds, in the order they connected. How many
