@@ -533,8 +533,10 @@ class Cluster:
         self._node_count += 1
         index = self._node_count
         binds = {"CHANGTONG_BIND": f"{HOST}:{port}"}
-        staff_port = free_port() if self.compose.environment("web").get("CHANGTONG_STAFF_BIND") else None
-        if staff_port is not None:
+        staff_port = None
+        if self.compose.environment("web").get("CHANGTONG_STAFF_BIND"):
+            while staff_port in (None, port):  # two free ports, not the same one twice
+                staff_port = free_port()
             binds["CHANGTONG_STAFF_BIND"] = f"{HOST}:{staff_port}"
         proc = self._spawn(f"web-{index}-{port}", "web", self.compose.command("web"),
                            WEB_CONCURRENCY=str(self.web_concurrency), **binds)
