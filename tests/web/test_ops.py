@@ -279,6 +279,8 @@ def _gunicorn(settings, tmp_path, **extra):
     import base64
 
     port = free_port()
+    while any(v.endswith(f":{port}") for v in extra.values()):  # not a port ``extra`` binds already
+        port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHANGTONG_", "PROMETHEUS_"))}
     env.update({
         "DATABASE_URL": settings.database_url, "CHANGTONG_DATA_DIR": str(settings.data_dir),
