@@ -274,6 +274,23 @@ class BareServers:
 
 # -- one phase ----------------------------------------------------------------------------------
 
+def filings_with_desk(wrk: str, tmp: Path, args, ports: list[int], desk_ports: list[int], cookie: str,
+                      unit_id: int) -> tuple[Result, list[Probe]]:
+    """The saturating submissions to ``ports`` for ``--seconds``, while a handler opens the queue
+    and searches through ``desk_ports``; the submissions' result and the two probes."""
+    probes = [Probe(f"GET /desk/units/{unit_id} (queue)", f"/desk/units/{unit_id}"),
+              Probe("GET /desk/search?q=强制入会", "/desk/search?q=" + urllib.request.quote(SEARCH_WORDS))]
+    stop = threading.Event()
+    threads = run_probes(desk_ports, probes, cookie, args.probe_rate, stop)
+    try:
+        subs = load(wrk, tmp, "POST /api/v1/cases", ports, "POST", CASES_PATH, BODY, 201, args.seconds, args.clients)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(70)
+    return subs, probes
+
+
 def phase(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> Phase:
     ports = [n.port for n in cluster.nodes]
     n = len(ports)
@@ -282,19 +299,10 @@ def phase(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> Phas
     print(f"warm-up {args.warmup:.0f} s …", flush=True)
     load(wrk, tmp, "warmup", ports, "POST", CASES_PATH, BODY, 201, args.warmup, args.clients)
 
-    probes = [Probe(f"GET /desk/units/{unit_id} (queue)", f"/desk/units/{unit_id}"),
-              Probe("GET /desk/search?q=强制入会", "/desk/search?q=" + urllib.request.quote(SEARCH_WORDS))]
-    stop = threading.Event()
     desk_ports = ports if args.public_door else [node.staff_port or node.port for node in cluster.nodes]
-    threads = run_probes(desk_ports, probes, cookie, args.probe_rate, stop)
     print(f"submissions: {args.clients} connections for {args.seconds:.0f} s, desk probes {args.probe_rate}/s each …",
           flush=True)
-    try:
-        subs = load(wrk, tmp, "POST /api/v1/cases", ports, "POST", CASES_PATH, BODY, 201, args.seconds, args.clients)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(70)
+    subs, probes = filings_with_desk(wrk, tmp, args, ports, desk_ports, cookie, unit_id)
     mem = [memory_mb(pid) for node in cluster.nodes for pid in node.worker_pids()]
     print(f"  {subs.rate:.1f} submissions/s, p99 {subs.p99_ms:.0f} ms; waiting for the outbox to drain …", flush=True)
     drain = wait_drained(cluster)
@@ -325,17 +333,7 @@ def doors(cluster, wrk: str, tmp: Path, args, cookie: str, unit_id: int) -> None
     for k in range(args.doors):
         pair = [("public port", node.port), ("staff door", node.staff_port)]
         for name, port in (pair if k % 2 == 0 else pair[::-1]):
-            probes = [Probe("queue", f"/desk/units/{unit_id}"),
-                      Probe("search", "/desk/search?q=" + urllib.request.quote(SEARCH_WORDS))]
-            stop = threading.Event()
-            threads = run_probes([port], probes, cookie, args.probe_rate, stop)
-            try:
-                subs = load(wrk, tmp, "POST /api/v1/cases", [node.port], "POST", CASES_PATH, BODY, 201, args.seconds,
-                            args.clients)
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join(70)
+            subs, probes = filings_with_desk(wrk, tmp, args, [node.port], [port], cookie, unit_id)
             cells = [f"{len(p.latencies):>4}, {fmt(p.pct(50), 4, 0)} / {fmt(p.pct(90), 4, 0)} / {fmt(p.pct(99), 4, 0)}"
                      for p in probes]
             print(f"{name:<14}{fmt(subs.rate, 10)}  {cells[0]:<30}{cells[1]}", flush=True)

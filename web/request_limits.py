@@ -118,30 +118,31 @@ def upload_limits(settings) -> dict[str, int]:
 JSON_APIS = ("api.", "desk_api.")
 
 
-def route_limit(endpoint: str | None, mimetype: str, settings, limits: dict[str, int] | None = None) -> int:
+def route_limit(endpoint: str | None, mimetype: str, limits: dict[str, int]) -> int:
     """An upload route's limit for the body its files come in (multipart from a form, JSON to
     an API: werkzeug reads a URL-encoded body whole), SMALL_REQUEST_BYTES for anything else.
-    ``limits``: upload_limits(settings), when the caller has it already."""
+    ``limits``: upload_limits of the app's settings, each at most its max_request_bytes."""
     endpoint = endpoint or ""
-    limit = (upload_limits(settings) if limits is None else limits).get(endpoint)
+    limit = limits.get(endpoint)
     json_api = endpoint.startswith(JSON_APIS)
     if limit is None or mimetype != ("application/json" if json_api else "multipart/form-data"):
         return SMALL_REQUEST_BYTES
-    return min(limit, settings.max_request_bytes)
+    return limit
 
 
 def init_app(app, settings) -> None:
     """Before the blueprints are registered (their ``<int:…>`` rules take this converter) and
     before any other request hook (the CSRF check reads the form)."""
     app.url_map.converters["int"] = IdConverter
-    limits = upload_limits(settings)  # the settings do not change while the app runs
+    # made once: the settings do not change while the app runs
+    limits = {endpoint: min(limit, settings.max_request_bytes) for endpoint, limit in upload_limits(settings).items()}
     largest = max([SMALL_REQUEST_BYTES, *limits.values()])
     app.config.update(MAX_CONTENT_LENGTH=min(largest, settings.max_request_bytes),
                       MAX_FORM_MEMORY_SIZE=SMALL_REQUEST_BYTES)  # each text part of a multipart form
 
     @app.before_request
     def _limit_the_body():
-        limit = route_limit(request.endpoint, request.mimetype, settings, limits)
+        limit = route_limit(request.endpoint, request.mimetype, limits)
         request.max_content_length = limit  # also bounds a body sent without Content-Length
         g.request_limit = limit
         if request.content_length is not None and request.content_length > limit:
