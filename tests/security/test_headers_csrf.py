@@ -163,3 +163,21 @@ def test_the_public_json_actions_take_no_form_posts(client, db, file_case):
                        data={"public_text": "补充说明。", "X-Query-Code": receipt.query_code})
     assert resp.status_code == 404
     assert row_counts(db) == before
+
+
+def test_the_cookie_session_follows_a_changed_secret_key(client):
+    """The signing serializer is made once per set of keys (web.app.CookieSessions, issue 18): a
+    cookie signed with a key the app no longer holds is not trusted, and one signed with a key
+    kept in SECRET_KEY_FALLBACKS still is (a key rotation)."""
+    app = client.application
+    with client.session_transaction() as sess:
+        sess["probe"] = "kept"
+    with client.session_transaction() as sess:
+        assert sess.get("probe") == "kept"
+    old = app.secret_key
+    app.secret_key = "another secret key, at least thirty-two characters long"
+    with client.session_transaction() as sess:
+        assert "probe" not in sess
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    with client.session_transaction() as sess:
+        assert sess.get("probe") == "kept"

@@ -157,6 +157,21 @@ def test_request_counters_move_by_url_rule(client):
     assert "TS2026010112345" not in text and "secret" not in text and "13800138000" not in text
 
 
+def test_a_made_up_method_is_counted_as_other_under_one_series(client):
+    from web.ops import metrics
+
+    before = scrape(client)
+    client.open("/healthz", method="QUUX")
+    kept = len(metrics._children)  # the series this process has found
+    for verb in ("FOO", "BAR"):
+        client.open("/healthz", method=verb)
+    assert len(metrics._children) == kept  # a client cannot grow it with names of its own
+    after = scrape(client)
+    other = dict(method="OTHER", endpoint="<unmatched>", status="405")  # no rule matched the method
+    assert value(after, "changtong_http_requests_total", **other) - value(before, "changtong_http_requests_total", **other) == 3
+    assert not any(dict(labels).get("method") in ("FOO", "BAR", "BAZ") for _, labels in after)
+
+
 def test_gauges_count_open_and_overdue_cases(settings, db, services, file_case):
     from casework.context import Services
     from casework.cases.models import Case
@@ -240,6 +255,32 @@ def test_redact_filter_keeps_caplog_and_other_handlers_clean():
     assert RedactFilter().filter(record) and record.getMessage() == "sms to [phone] failed"
     assert redact("case TS2026112700123, credit code 51100000500009247D") == \
         "case TS2026112700123, credit code 51100000500009247D"  # case numbers and codes of associations stay
+
+
+def test_the_quick_check_never_lets_through_what_a_pattern_masks():
+    """redact skips a text in which no pattern can match (issue 18): on texts made of the
+    characters the patterns are built from, it masks exactly as the patterns in turn do."""
+    import random
+
+    from casework.logs import _PATTERNS
+
+    def every_pattern(text):
+        for mask, pattern in _PATTERNS:
+            text = pattern.sub(mask, text)
+        return text
+
+    rng = random.Random(18)
+    pieces = ["1", "3", "8", "0", "9", "X", "x", "a", "K", "M", "Z", "-", "_", " ", "@", ".", "+86", "86 ",
+              "１", "３", PHONE, "139-1234-5678", "11010519491231002X", "7K3M", "Q9XD", "zhang.wei", "example.cn",
+              "TS2026112700123", "/api/v1/cases", "GET", "201", "张"]
+    texts = ["GET /api/v1/cases 201", "POST /file/<case_type> 303", "r-12345678", PHONE, EMAIL,
+             "7K3M-Q9XD-2HWT-RB4N", "7k3mq9xd2hwtrb4n", "+86 139 1234 5678", "１３９１２３４５６７８"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(20_000)]
+    changed = 0
+    for text in texts:
+        assert redact(text) == every_pattern(text), text
+        changed += redact(text) != text
+    assert changed > 2_000  # the texts do hold what is masked
 
 
 def test_text_lines_when_asked_are_masked_too(monkeypatch):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -80,24 +80,27 @@ def _incoming_id() -> str | None:
 
 def _start():
     g.request_started = time.perf_counter()
-    g.request_id = _incoming_id() or uuid.uuid4().hex
+    g.request_id = _incoming_id() or secrets.token_hex(16)
 
 
 def _finish(resp):
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
-    rid = g.get("request_id") or uuid.uuid4().hex
+    rid = g.get("request_id") or secrets.token_hex(16)
     resp.headers["X-Request-ID"] = rid
-    rule = request.url_rule.rule if request.url_rule is not None else None
+    req = request._get_current_object()  # one lookup of the context, not one an attribute
+    rule = req.url_rule.rule if req.url_rule is not None else None
     from web.ops.metrics import UNMATCHED, observe
 
-    endpoint = rule or UNMATCHED
-    observe(request.method, endpoint, resp.status_code, seconds)
-    level = logging.DEBUG if request.endpoint in _QUIET and resp.status_code < 400 else logging.INFO
+    endpoint, method, status = rule or UNMATCHED, req.method, resp.status_code
+    observe(method, endpoint, status, seconds)
+    level = logging.DEBUG if req.endpoint in _QUIET and status < 400 else logging.INFO
     if log.isEnabledFor(level):
-        # the URL rule, never the path or its query string; no address, no form value
-        log.log(level, "%s %s %s", request.method, endpoint, resp.status_code,
-                extra={"request_id": rid, "method": request.method, "endpoint": endpoint,
-                       "status": resp.status_code, "duration_ms": round(seconds * 1000, 1)})
+        # the URL rule, never the path or its query string; no address, no form value. Made as
+        # Logger.log would, less its walk up the stack for a caller no line shows (issue 18)
+        log.handle(log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, endpoint, status), None,
+                                  func="_finish",
+                                  extra={"request_id": rid, "method": method, "endpoint": endpoint,
+                                         "status": status, "duration_ms": round(seconds * 1000, 1)}))
     return resp
 
 

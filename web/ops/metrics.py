@@ -43,10 +43,16 @@ def multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+_children: dict[tuple[str, str, int], tuple] = {}  # the labelled series, found once (a bounded set)
+
+
 def observe(method: str, endpoint: str, status: int, seconds: float) -> None:
-    method = method if method in METHODS else "OTHER"
-    REQUESTS.labels(method, endpoint, str(status)).inc()
-    DURATION.labels(endpoint).observe(seconds)
+    key = (method if method in METHODS else "OTHER", endpoint, status)  # a made-up method is one key
+    found = _children.get(key)
+    if found is None:  # labels() takes a lock and builds the key every time (issue 18)
+        found = _children[key] = (REQUESTS.labels(key[0], endpoint, str(status)), DURATION.labels(endpoint))
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 class StateCollector:
