@@ -117,7 +117,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
-    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), index=True)
+    # no index of its own: ix_case_state_due and ix_case_unit_state_due_id lead with it (0030)
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     association_id: Mapped[int | None] = mapped_column(sa.ForeignKey("association.id"), index=True)
     # what the complainant typed when they did not find the association in the registry
@@ -125,7 +126,8 @@ class Case(Base):
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"))
     title: Mapped[str] = mapped_column(sa.String(100))
     description: Mapped[str] = mapped_column(sa.Text)
-    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    # indexed as the first column of ix_case_unit_state_due_id (its own index went in 0030)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     # while the case waits for the complainant's material: the state to go back to
     resume_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, name="case_resume_state"))
