@@ -87,7 +87,7 @@ def _finish(resp):
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
     rid = g.get("request_id") or secrets.token_hex(16)
     resp.headers["X-Request-ID"] = rid
-    req = request._get_current_object()  # one lookup of the context, not one an attribute
+    req = request._get_current_object()  # the request looked up once, not once per attribute
     rule = req.url_rule.rule if req.url_rule is not None else None
     from web.ops.metrics import UNMATCHED, observe
 
