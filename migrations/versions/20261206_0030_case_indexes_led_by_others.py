@@ -7,7 +7,7 @@ more submissions a second on SQLite (bench/README.md).
 
 Revision ID: 0030
 Revises: 0029
-Create Date: 2026-12-06 13:30:00
+Create Date: 2026-12-06 12:40:00
 """
 from alembic import op
 

@@ -16,8 +16,8 @@ from casework.cases.numbers import CHINA, is_well_formed, normalize_number
 from casework.registry.models import Unit
 from casework.search import SearchBackend, SearchQuery, make_backend
 from web.auth import current_actor
-from web.i18n import current_locale
 from web.desk.blueprint import bp
+from web.i18n import current_locale
 from web.requestdb import db_session, services
 from web.request_limits import as_id
 
