@@ -114,7 +114,10 @@
       if (term === last) return;
       last = term;
       if (!term) { box.textContent = ""; return; }
-      fetch(q.dataset.typeahead + "?q=" + encodeURIComponent(term), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      // in the page's language, not the browser's: a phone set to English reading the Chinese
+      // site (no language cookie yet) sees the associations' Chinese names first
+      fetch(q.dataset.typeahead + "?q=" + encodeURIComponent(term), { credentials: "same-origin",
+        headers: { "Accept": "application/json", "Accept-Language": document.documentElement.lang || "zh-CN" } })
         .then(function (r) { return r.ok ? r.json() : null; })  // a failed lookup is not "no match"
         .then(function (data) { if (data && q.value.trim() === term) render(data.items || []); })
         .catch(function () { /* the Search button still works */ });

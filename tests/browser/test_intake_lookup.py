@@ -48,3 +48,28 @@ def test_search_button_without_javascript_chooses_a_single_result_once(phone, li
     page.get_by_role("button", name="查找").click()
     page.wait_for_load_state()
     assert "没有找到匹配的协会/商会" in page.locator("#association-results").inner_text()
+
+
+@pytest.mark.parametrize("lang, first, second", [
+    ("zh", "中国复合材料工业协会", "51100000500009247D"),
+    ("en", "China Composites Industry Association", "中国复合材料工业协会 · 51100000500009247D"),
+])
+def test_typeahead_speaks_the_pages_language_not_the_browsers(browser, live_server, lang, first, second):
+    """A phone set to English reading the Chinese site (the default, no language cookie) is
+    offered the associations' Chinese names, as the page around them is; and a phone set to
+    Chinese that chose English gets the English names with the Chinese one beneath."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                              locale="en-US" if lang == "zh" else "zh-CN")
+    page = ctx.new_page()
+    try:
+        if lang == "en":
+            page.goto(live_server + "/lang/en?next=/file/complaint")
+        else:
+            page.goto(live_server + "/file/complaint")
+        page.locator("#association_q").fill("中国 复合")
+        option = page.locator(f'#association-results label.option:has(input[value="{CODE}"])')
+        option.wait_for()
+        assert option.locator("span").inner_text().startswith(first)
+        assert option.locator("small").inner_text() == second
+    finally:
+        ctx.close()
