@@ -308,6 +308,16 @@ def test_a_reports_identity_is_hidden(client, db, file_case, handler):
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "举报人身份已隐藏" in html
     assert "138****8000" not in html and "13800138000" not in html and "张*" not in html
+    assert "此举报没有身份信息" not in html
+
+
+def test_an_anonymous_report_says_once_that_it_holds_no_identity(client, db, file_case, handler):
+    """Not "the identity is hidden" beneath "this report holds no identity": nothing is hidden."""
+    number = file_case(type="report", anonymous=True, complainant={}).case_number
+    signed_in(client, db, handler)
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "此举报没有身份信息（匿名举报，或已删除）。" in html
+    assert "举报人身份已隐藏" not in html and 'id="identity"' not in html
 
 
 def test_a_case_of_another_unit_is_not_found_for_a_handler(client, db, file_case, make_staff):
