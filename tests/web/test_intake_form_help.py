@@ -37,6 +37,22 @@ def test_error_summary_names_each_field_in_english(client):
     assert ("#privacy_consent", "Privacy notice: Please read and accept the privacy notice.") in links
 
 
+def test_error_summary_lists_the_fields_in_the_forms_order(client):
+    """As the page shows them (the claim above the phone number), not as they were checked."""
+    client.get("/lang/en?next=/")
+    csrf, token, _ = open_form(client, "mediation")
+    resp = client.post("/file/mediation", data=form_data(
+        csrf, token, title="", claim="", **{"complainant.phone": "1380013800"}))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    hrefs = [href for href, _ in summary_links(html)]
+    assert set(hrefs) >= {"#title", "#claim", "#complainant-phone"}
+    form = html[html.index('<form method="post"'):]
+    page_order = [m.group(1) for m in re.finditer(r'\bid="([^"]+)"', form)]
+    assert all(h[1:] in page_order for h in hrefs)
+    assert hrefs == sorted(hrefs, key=lambda h: page_order.index(h[1:]))
+
+
 def hint(html, fid):
     return htmllib.unescape(re.search(rf'<p class="hint" id="{fid}-hint">([^<]*)</p>', html).group(1))
 
