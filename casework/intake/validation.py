@@ -145,7 +145,10 @@ class _Collector:
 
     def text(self, data: Mapping, name: str, lo: int, hi: int, *, required=True, multiline=False) -> str:
         raw = data.get(name.split(".")[-1])
-        if isinstance(raw, str) and len(raw) > 2 * hi:  # too long however it is cleaned: refused unread
+        if raw is not None and not isinstance(raw, str):  # JSON's 123, [..] or {..}: never stored as its repr
+            self.add(name, N_("Give this as text."))
+            return ""
+        if len(raw or "") > 2 * hi:  # too long however it is cleaned: refused unread
             self.add(name, N_("Please keep this under %(max)d characters (now %(n)d)."), max=hi, n=len(raw))
             return ""
         value = clean_text(raw, multiline=multiline)

@@ -103,6 +103,24 @@ def test_malformed_requests_get_clear_errors_not_500(client):
     assert client.get("/api/v1/nothing").get_json()["error"]["status"] == 404
 
 
+def test_a_text_field_sent_as_a_number_list_or_object_is_refused_not_stored_as_its_repr(client, db, submission_data):
+    """A client that sends the description as ["…"] is told so, field by field, in its
+    language; before, the case was filed with the text "['…']"."""
+    text = "协会要求我公司必须入会，并收取会费两万元。"
+    bad = submission_data(title=2024, description=[text], complainant={"name": {"given": "三"}, "phone": "13800138000"},
+                          association_hint=True, association="unknown")
+    zh = post_case(client, bad)
+    assert zh.status_code == 422
+    errors = zh.get_json()["errors"]
+    assert errors["title"] == errors["description"] == errors["complainant.name"] == ["此项应为文本。"]
+    assert errors["association_hint"] == ["此项应为文本。"]
+    en = post_case(client, bad, **{"Accept-Language": "en"}).get_json()["errors"]
+    assert en["description"] == ["Give this as text."]
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
+    assert post_case(client, submission_data(description=text)).status_code == 201
+
+
 def test_api_needs_no_csrf_token_but_pages_do(client, submission_data):
     assert post_case(client, submission_data()).status_code == 201
     assert client.post("/track", data={"number": "x", "code": "y"}).status_code == 400
