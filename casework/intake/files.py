@@ -111,10 +111,10 @@ def inspect_upload(filename: str | None, data: bytes, *, max_bytes: int,
     budget = budget if budget is not None else UploadBudget()
     if not data:
         raise UploadRejected(Message(N_("The file \u201c%(name)s\u201d is empty."), {"name": filename or ""}))
-    if len(data) > max_bytes:
+    if len(data) > max_bytes:  # the form reads a file only to one byte past the limit: its size is not known
         raise UploadRejected(Message(
-            N_("The file \u201c%(name)s\u201d is %(size)s MB; each file may be at most %(max)s MB."),
-            {"name": filename or "", "size": f"{len(data) / 1048576:.1f}", "max": f"{max_bytes / 1048576:.0f}"},
+            N_("The file \u201c%(name)s\u201d is larger than %(max)s MB, the most each file may be."),
+            {"name": filename or "", "max": f"{max_bytes / 1048576:.0f}"},
         ))
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
