@@ -4,9 +4,19 @@
   var form = document.querySelector("form.intake");
   if (!form) return;
 
-  // 1. Send once: a second tap while the first is on its way does nothing.
+  // 1. Send once: a second tap while the first is on its way does nothing. A file over the
+  // limit (2.) stops the sending: the server would refuse it after the whole upload.
   form.addEventListener("submit", function (ev) {
     var btn = ev.submitter;
+    var tooBig = Array.prototype.filter.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.validity.customError && !input.closest("[hidden]");
+    });
+    if (tooBig.length && btn && btn.hasAttribute("data-once")) {
+      ev.preventDefault();
+      tooBig[0].focus();
+      tooBig[0].reportValidity();
+      return;
+    }
     if (btn && btn.hasAttribute("data-once")) {
       if (form.dataset.sent) { ev.preventDefault(); return; }
       form.dataset.sent = "1";
@@ -14,13 +24,16 @@
     }
   });
 
-  // 2. Warn about an oversized file before it is uploaded.
+  // 2. Warn about an oversized file before it is uploaded, in the words the server would use.
   var maxBytes = parseInt(form.dataset.maxMb || "10", 10) * 1048576;
-  var fileInput = document.getElementById("attachments");
-  if (fileInput) fileInput.addEventListener("change", function () {
-    var big = Array.prototype.filter.call(fileInput.files, function (f) { return f.size > maxBytes; });
-    fileInput.setCustomValidity(big.length ? big.map(function (f) { return f.name; }).join(", ") + " > " + form.dataset.maxMb + " MB" : "");
-    if (big.length) fileInput.reportValidity();
+  Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (fileInput) {
+    fileInput.addEventListener("change", function () {
+      var big = Array.prototype.filter.call(fileInput.files, function (f) { return f.size > maxBytes; });
+      fileInput.setCustomValidity(big.map(function (f) {
+        return (form.dataset.tooBig || "{name} > " + form.dataset.maxMb + " MB").replace("{name}", f.name);
+      }).join(" "));
+      if (big.length) fileInput.reportValidity();
+    });
   });
 
   // 2b. 以谁的名义: only the chosen part's fields (the server reads only those anyway).

@@ -27,3 +27,25 @@ def test_chosen_association_is_shown_once_after_a_form_error(phone, live_server)
     page.get_by_label("按名称、简称或拼音首字母查找").fill("中国复合")
     page.wait_for_timeout(800)
     assert page.locator(f'input[name="association"][value="{CODE}"]').count() == 1
+
+
+def test_a_file_over_the_limit_is_not_uploaded_and_is_named_in_the_pages_language(phone, live_server, tmp_path):
+    """With JavaScript, an 11 MB photo stops the sending before its upload (on a phone network,
+    minutes) with the server's own message; without the file the form goes on."""
+    page = phone
+    big = tmp_path / "现场照片.jpg"
+    big.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * (11 * 1024 * 1024))
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(live_server + "/file/suggestion")
+    page.get_by_label("标题").fill("建议公开收费标准")
+    page.locator("#attachments").set_input_files(str(big))
+    page.get_by_role("button", name="提交").click()
+    page.wait_for_timeout(500)
+    assert posts == [] and page.url.endswith("/file/suggestion")
+    message = page.locator("#attachments").evaluate("e => e.validationMessage")
+    assert message == "文件“现场照片.jpg”超过了每个文件 10 MB 的上限。"
+    page.locator("#attachments").set_input_files([])
+    page.get_by_role("button", name="提交").click()  # the server's own errors now (no description)
+    page.wait_for_selector(".error-summary")
+    assert len(posts) == 1 and page.locator("#title").input_value() == "建议公开收费标准"
