@@ -43,7 +43,7 @@ class CaseState(TitledEnum):
     pending_acceptance = "pending_acceptance", N_("Awaiting acceptance")
     accepted = "accepted", N_("Being handled")
     not_accepted = "not_accepted", N_("Not accepted")
-    need_info = "need_info", N_("Awaiting your material")
+    need_info = "need_info", N_("Awaiting missing material")
     replied = "replied", N_("Replied")
     under_review = "under_review", N_("Under review")
     under_re_review = "under_re_review", N_("Under re-review")

@@ -320,6 +320,17 @@ def test_an_anonymous_report_says_once_that_it_holds_no_identity(client, db, fil
     assert "举报人身份已隐藏" not in html and 'id="identity"' not in html
 
 
+def test_a_case_awaiting_material_is_not_awaiting_the_handlers_material_in_english(client, db, file_case, handler):
+    """The state's name is read by staff as well as by the complainant: neither's "your"."""
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    client.get("/lang/en?next=/desk")
+    assert post_move(client, number, "request_info", public_text="Please send the invoice.").status_code == 303
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert case_of(db, number)[0] is S.need_info
+    assert "Awaiting missing material" in html and "your material" not in html
+
+
 def test_a_case_of_another_unit_is_not_found_for_a_handler(client, db, file_case, make_staff):
     number = file_case().case_number
     signed_in(client, db, make_staff("samr", Role.handler))
