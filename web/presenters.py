@@ -15,7 +15,8 @@ from web.i18n import current_locale, title
 NEXT_STEP = {
     CaseState.received: lambda: _("The platform is sending your case to the unit responsible for it, normally within one working day."),
     CaseState.accepted: lambda: _("Your case is being handled. You will get a written reply, normally within 60 days of acceptance."),
-    CaseState.need_info: lambda: _("The unit needs more material from you. The clock is paused until you answer."),
+    # the deadline's line beneath says the clock is paused, and in which stage
+    CaseState.need_info: lambda: _("The unit needs more material from you."),
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),
     CaseState.under_review: lambda: _("Your request for review is being decided (within 30 days)."),
     CaseState.under_re_review: lambda: _("Your request for re-review is being decided (within 30 days); that decision is final."),
