@@ -138,6 +138,17 @@ def mediated_step(case: Case) -> str:
     return _("The mediation agreement took effect on %(day)s.", day=med.signed_on.isoformat())
 
 
+def rated_latest_reply(case: Case) -> bool:
+    """Whether the complainant has rated the latest reply or review decision. ``case.rating``
+    alone does not say: it is kept across a review (asking for one counts as 不满意), so after
+    the review's decision it is the earlier reply's."""
+    last = None
+    for ev in case.events:  # in the order they happened (by id)
+        if ev.kind in (EventKind.replied, EventKind.review_decided, EventKind.rated):
+            last = ev.kind
+    return last is EventKind.rated
+
+
 def _replied_step(case: Case) -> str:
     """A suggestion's answer has no review; a complaint rated 不满意 stays open for its review."""
     if case.type is CaseType.suggestion:

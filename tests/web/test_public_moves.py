@@ -219,3 +219,31 @@ def test_the_api_answers_a_request_for_material_with_a_file(client, db, services
     assert resp.status_code == 200 and resp.get_json()["state"] == "accepted", resp.get_json()
     [supplied] = [e for e in resp.get_json()["timeline"] if e["kind"] == "info_supplied"]
     assert [f["filename"] for f in supplied["files"]] == ["凭证.png"]
+
+
+def rate_form(page: str) -> str:
+    start = page.index('id="rate-form"')
+    return page[page.rfind("<", 0, page.rfind("<", 0, start)):page.index("</form>", start)]
+
+
+def test_a_dissatisfied_rating_folds_the_rating_under_change_your_rating(client, db, services, make_staff, opened):
+    """Rated 不满意 with a review still open, the page asked "您对答复满意吗？" again with a primary
+    button above the review: as if the rating had not been taken. It is now folded under 修改评价
+    with the rating given checked; after the review's decision the new answer is rated afresh."""
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    page = get()
+    assert "<h2>您对答复满意吗？</h2>" in page and 'id="rate-change"' not in page
+    assert post(client, receipt, csrf, "rate", db, rating="dissatisfied").status_code == 303
+    page = get()
+    assert re.search(r'<details class="card" id="rate-change">\s*<summary>修改评价</summary>', page)
+    assert 'value="dissatisfied" checked' in rate_form(page) and 'class="secondary">提交评价' in rate_form(page)
+    assert page.index('id="rate-change"') < page.index('id="review-form"')
+    assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
+    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review",
+               public_text="复查后维持原答复意见。")
+    page = get()
+    assert "<h2>您对答复满意吗？</h2>" in page and 'id="rate-change"' not in page
+    assert "checked" not in rate_form(page)
