@@ -8,20 +8,19 @@
   // limit (2.) stops the sending: the server would refuse it after the whole upload.
   form.addEventListener("submit", function (ev) {
     var btn = ev.submitter;
+    if (!btn || !btn.hasAttribute("data-once")) return;  // Search, Remove, a new code: sent as they are
     var tooBig = Array.prototype.filter.call(form.querySelectorAll("input[type=file]"), function (input) {
       return input.validity.customError && !input.closest("[hidden]");
     });
-    if (tooBig.length && btn && btn.hasAttribute("data-once")) {
+    if (tooBig.length) {
       ev.preventDefault();
       tooBig[0].focus();
       tooBig[0].reportValidity();
       return;
     }
-    if (btn && btn.hasAttribute("data-once")) {
-      if (form.dataset.sent) { ev.preventDefault(); return; }
-      form.dataset.sent = "1";
-      setTimeout(function () { btn.disabled = true; }, 0);
-    }
+    if (form.dataset.sent) { ev.preventDefault(); return; }
+    form.dataset.sent = "1";
+    setTimeout(function () { btn.disabled = true; }, 0);
   });
 
   // 2. Warn about an oversized file before it is uploaded, in the words the server would use.
