@@ -74,7 +74,7 @@ def public_deadline(case: Case) -> dict | None:
         return None
     return {
         "stage": case.stage.value,
-        "stage_title": _("Asking for a re-review") if re_review_open(case) else title(case.stage),
+        "stage_title": stage_title(case),
         "due_date": local_date(case.due_at),
         "paused": case.paused_at is not None,
         # waiting for material (补正): the complainant's own deadline, while the stage clock stands still
@@ -88,6 +88,18 @@ MEDIATION_NEXT_STEP = {
     CaseState.pending_acceptance: lambda: _("The mediation body will decide whether to accept your request and tell you."),
     CaseState.accepted: lambda: _("The mediation body accepted your request and has asked the other party whether it agrees to mediation. Mediation starts only when both parties agree."),
 }
+
+
+def stage_title(case: Case) -> str:
+    """The current stage as its people name it. A suggestion's first stage is its answer: it is
+    answered, not accepted (casework.deadlines.limits, casework.workflow.table's
+    ``acknowledge_reply``), so "decision on acceptance" misnamed it on every page that showed the
+    date. After a review's decision, what may be asked is a re-review."""
+    if re_review_open(case):
+        return _("Asking for a re-review")
+    if case.type is CaseType.suggestion and case.stage is Stage.acceptance:
+        return _("Answering the suggestion")
+    return title(case.stage)
 
 
 def re_review_open(case: Case) -> bool:
@@ -352,7 +364,7 @@ def deadline_explanation(session, case: Case) -> dict | None:
             moves.append({"at": local_time(ev.created_at), "what": title(ev.kind),
                           "before": data["due_before"][:10], "after": data["due_after"][:10]})
     return {
-        "stage": title(case.stage),
+        "stage": stage_title(case),
         "start": comp.start.isoformat(),
         "amount": limit.amount,
         "working_days": limit.working_days,

@@ -117,3 +117,31 @@ def test_after_the_reply_the_next_step_fits_the_type_and_the_rating(client, db, 
     answered = step(suggestion)
     assert answered["state"] == "replied" and "review" not in answered["actions"]
     assert answered["next_step"] == "您的建议已有答复。请在15日内对答复作出评价。" and "复查" not in answered["next_step"]
+
+
+def test_a_suggestions_date_is_named_as_its_answer_not_an_acceptance(client, db, make_staff, file_case):
+    """A suggestion is answered, not accepted (its first move is 答复建议), so the date of its first
+    stage is the answer's on the status page, in the API and on the desk; a complaint's first
+    date stays the decision on acceptance (信访工作条例 第三十条: 15 days to decide)."""
+    from tests.web.test_desk import signed_in
+
+    suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
+                           description="建议协会在网站上公开会费标准和收支情况。")
+    complaint = file_case()
+    api = {}
+    for kind, receipt in (("suggestion", suggestion), ("complaint", complaint)):
+        api[kind] = client.get(f"/api/v1/cases/{receipt.case_number}",
+                               headers={"X-Query-Code": receipt.query_code}).get_json()["deadline"]
+    assert api["suggestion"]["stage"] == "acceptance" and api["suggestion"]["stage_title"] == "答复建议"
+    assert api["complaint"]["stage_title"] == "受理决定"
+    csrf = CSRF.search(client.get("/track").get_data(as_text=True)).group(1)
+    client.post("/track", data={"csrf_token": csrf, "number": suggestion.case_number, "code": suggestion.query_code})
+    page = client.get(f"/track/{suggestion.case_number}").get_data(as_text=True)
+    assert re.search(r'<p id="deadline">\s*答复建议：\d{4}-\d{2}-\d{2}前</p>', page) and "受理决定" not in page
+
+    signed_in(client, db, make_staff("miit", Role.handler))
+    client.set_cookie("lang", "en")
+    desk = client.get(f"/desk/cases/{suggestion.case_number}").get_data(as_text=True)
+    assert '<dd id="case-stage">Answering the suggestion</dd>' in desk and "Decision on acceptance" not in desk
+    desk = client.get(f"/desk/cases/{complaint.case_number}").get_data(as_text=True)
+    assert '<dd id="case-stage">Decision on acceptance</dd>' in desk
