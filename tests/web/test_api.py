@@ -121,6 +121,26 @@ def test_a_text_field_sent_as_a_number_list_or_object_is_refused_not_stored_as_i
     assert post_case(client, submission_data(description=text)).status_code == 201
 
 
+def test_a_suggestion_takes_no_resident_id_number(client, db, submission_data):
+    """个人信息保护法 第六条 (collect no more than the purpose needs): a suggestion asks for no remedy
+    and has no use for a resident ID number, so one sent with it is refused, field by field, and
+    nothing is stored; a complaint still takes one."""
+    person = {"name": "李华", "phone": "13800138000", "id_number": "11010519491231002X"}
+    suggestion = submission_data(type="suggestion", category="policy", title="公开会费标准",
+                                 description="建议协会在网站上公开会费标准和收支情况。", complainant=person)
+    zh = post_case(client, suggestion)
+    assert zh.status_code == 422
+    assert zh.get_json()["errors"] == {"complainant.id_number": ["提出建议无需填写身份证号码，请删去。"]}
+    en = post_case(client, suggestion, **{"Accept-Language": "en"}).get_json()["errors"]
+    assert en["complainant.id_number"] == ["A suggestion needs no resident ID number. Please leave it out."]
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
+    without = dict(person)
+    del without["id_number"]
+    assert post_case(client, dict(suggestion, complainant=without)).status_code == 201
+    assert post_case(client, submission_data(complainant=person)).status_code == 201
+
+
 def test_api_needs_no_csrf_token_but_pages_do(client, submission_data):
     assert post_case(client, submission_data()).status_code == 201
     assert client.post("/track", data={"number": "x", "code": "y"}).status_code == 400

@@ -156,6 +156,15 @@ def test_anonymous_report_form_files_without_identity(client, db):
         assert case.anonymous and case.complainant_phone_enc is None
 
 
+def test_only_the_suggestion_form_leaves_out_the_resident_id_number(client):
+    """个人信息保护法 第六条: a suggestion has no use for a resident ID number, so its form does not
+    ask for one; the other forms still offer it (optional)."""
+    for case_type in ("complaint", "report", "mediation"):
+        assert 'name="complainant.id_number"' in open_form(client, case_type)[2], case_type
+    html = open_form(client, "suggestion")[2]
+    assert 'name="complainant.id_number"' not in html and "身份证" not in html
+
+
 def file_one(client, post_filing):
     csrf, token, _ = open_form(client)
     html = post_filing(client, "/file/complaint", form_data(csrf, token)).get_data(as_text=True)
