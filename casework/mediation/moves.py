@@ -143,6 +143,15 @@ def agreement_ready(case, now) -> Message | None:
     return None
 
 
+def session_to_log(case, now) -> Message | None:
+    """A session is logged as held from those scheduled and not yet held: with none, the move
+    is not offered (its form had no session to choose, and its refusal marked no field)."""
+    med = case.mediation
+    if med is None or all(s.held for s in med.sessions):
+        return Message(N_("Schedule a session first: only a scheduled session can be logged as held."))
+    return None
+
+
 def recusal_pending(case, now) -> Message | None:
     med = case.mediation
     if med is None or med.recusal_requested_at is None:

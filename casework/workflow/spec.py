@@ -91,7 +91,6 @@ class Field:
     hint: str | None = None
     rows: int = 3
     only: Callable[[Case], bool] | None = None  # the field applies to this case at all
-    empty: str | None = None  # a msgid the form shows instead of a list with nothing to choose
     missing: str = REQUIRED
     wrong: str = N_("Choose one of the listed reasons.")
 

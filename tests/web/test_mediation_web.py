@@ -215,6 +215,26 @@ def test_an_agreement_waits_for_a_held_session_and_an_unheld_one_is_not_left_sch
         assert "未举行" in items[1] and "已安排" not in items[1] and "not-held" in items[1]
 
 
+def test_logging_a_session_is_offered_only_with_a_session_to_log(app, client, db, coordinator, mediation):
+    """Before any session is scheduled, and once every one is held, "log a session" is not
+    offered: its form had no session to choose and its refusal ("check the marked fields") marked
+    none. A direct post says what to do first."""
+    number = mediation.case_number
+    consent(app, mediation, accept(client, mediation))
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="move-schedule_session"' in page and 'id="move-log_session"' not in page
+    refused = desk_move(client, number, "log_session", attendees="申请人、被申请人、调解员", summary="双方就付款期限交换了意见。")
+    assert refused.status_code == 422
+    assert "请先安排调解会议：只有已安排的会议才能记录为已进行。" in refused.get_data(as_text=True)
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(0), place="协会会议室").status_code == 303
+    assert 'id="move-log_session"' in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    with db.session_scope(write=False) as s:
+        session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation.case_id))
+    assert desk_move(client, number, "log_session", session_id=str(session_id), attendees="申请人、被申请人、调解员",
+                     summary="双方就付款期限交换了意见。").status_code == 303
+    assert 'id="move-log_session"' not in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+
+
 def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, mediation):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
