@@ -4,35 +4,14 @@
   var form = document.querySelector("form.intake");
   if (!form) return;
 
-  // 1. Send once: a second tap while the first is on its way does nothing. A file over the
-  // limit (2.) stops the sending: the server would refuse it after the whole upload.
+  // 1. Send once: a second tap while the first is on its way does nothing. (A file over the
+  // limit stops the sending before this runs: static/js/files.js.)
   form.addEventListener("submit", function (ev) {
     var btn = ev.submitter;
     if (!btn || !btn.hasAttribute("data-once")) return;  // Search, Remove, a new code: sent as they are
-    var tooBig = Array.prototype.filter.call(form.querySelectorAll("input[type=file]"), function (input) {
-      return input.validity.customError && !input.closest("[hidden]");
-    });
-    if (tooBig.length) {
-      ev.preventDefault();
-      tooBig[0].focus();
-      tooBig[0].reportValidity();
-      return;
-    }
     if (form.dataset.sent) { ev.preventDefault(); return; }
     form.dataset.sent = "1";
     setTimeout(function () { btn.disabled = true; }, 0);
-  });
-
-  // 2. Warn about an oversized file before it is uploaded, in the words the server would use.
-  var maxBytes = parseInt(form.dataset.maxMb || "10", 10) * 1048576;
-  Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (fileInput) {
-    fileInput.addEventListener("change", function () {
-      var big = Array.prototype.filter.call(fileInput.files, function (f) { return f.size > maxBytes; });
-      fileInput.setCustomValidity(big.map(function (f) {
-        return (form.dataset.tooBig || "{name} > " + form.dataset.maxMb + " MB").replace("{name}", f.name);
-      }).join(" "));
-      if (big.length) fileInput.reportValidity();
-    });
   });
 
   // 2b. 以谁的名义: only the chosen part's fields (the server reads only those anyway).
