@@ -419,8 +419,11 @@ def reply(ctx: Ctx) -> dict:
     """The written reply (处理意见书). A complaint waits for the complainant: the review window
     (30 days, 信访工作条例 第三十五条) holds the case open, the rating has 15 of them. A report is
     not rated or reviewed (市场监督管理投诉举报处理暂行办法 第三十一、三十二条): its reply closes it.
-    A suggestion is answered and may be rated."""
+    A suggestion is answered and may be rated. A case no one had claimed (a suggestion has no
+    acceptance, which would have made its handler) is the answering handler's from then on."""
     case = ctx.case
+    if case.handler_id is None and ctx.actor.user_id is not None:
+        case.handler_id = ctx.actor.user_id
     finding = ctx.values.get("finding")
     case.finding = finding
     if case.type is CaseType.report:

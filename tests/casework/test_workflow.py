@@ -220,6 +220,8 @@ def test_a_suggestion_is_answered_without_acceptance(db, file_case, make_staff, 
     with pytest.raises(Forbidden):
         act(handler, case, "accept")
     assert act(handler, case, "acknowledge_reply", public_text="感谢您的建议，我部已转有关司局研究。")[0] is S.replied
+    with db.session_scope(write=False) as s:  # no acceptance made anyone its handler: the answer does
+        assert s.get(Case, case).handler_id == handler.user_id
 
 
 def test_available_moves_list_what_the_actor_may_do_now(db, file_case, make_staff):
