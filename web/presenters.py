@@ -91,15 +91,20 @@ MEDIATION_NEXT_STEP = {
 
 
 def stage_title(case: Case) -> str:
-    """The current stage as its people name it. A suggestion's first stage is its answer: it is
-    answered, not accepted (casework.deadlines.limits, casework.workflow.table's
-    ``acknowledge_reply``), so "decision on acceptance" misnamed it on every page that showed the
-    date. After a review's decision, what may be asked is a re-review."""
+    """The current stage as its people name it (``stage_name``); after a review's decision,
+    what may be asked is a re-review."""
     if re_review_open(case):
         return _("Asking for a re-review")
-    if case.type is CaseType.suggestion and case.stage is Stage.acceptance:
+    return stage_name(case.type, case.stage)
+
+
+def stage_name(case_type: CaseType | None, stage: Stage) -> str:
+    """A stage of a case type by its name. A suggestion's first stage is its answer: it is
+    answered, not accepted (casework.deadlines.limits, casework.workflow.table's
+    ``acknowledge_reply``), so "decision on acceptance" misnamed it wherever its date was shown."""
+    if case_type is CaseType.suggestion and stage is Stage.acceptance:
         return _("Answering the suggestion")
-    return title(case.stage)
+    return title(stage)
 
 
 def re_review_open(case: Case) -> bool:

@@ -89,3 +89,14 @@ def test_only_administrators(client, db, make_staff):
     login_as(client, db, make_staff("miit", Role.handler))
     assert client.get("/admin/calendar").status_code == 403
     assert client.get("/admin/time-limits").status_code == 403
+
+
+def test_the_suggestions_first_limit_is_named_as_its_answer(admin, db):
+    """A suggestion is answered, not accepted: its first time limit reads 答复建议, as on the case
+    pages, while a complaint's reads 受理决定."""
+    with db.session_scope(write=False) as s:
+        ids = {t.case_type: t.id for t in s.scalars(select(TimeLimit).where(TimeLimit.stage == Stage.acceptance))}
+    page = admin.get("/admin/time-limits").get_data(as_text=True)
+    names = {int(i): name for name, i in re.findall(r'<tr>\s*<td>([^<]*)</td>.*?id="amount-(\d+)"', page, re.S)}
+    assert names[ids[CaseType.suggestion]] == "答复建议"
+    assert names[ids[CaseType.complaint]] == "受理决定"
