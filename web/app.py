@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
     from web.presenters import (deadline_explanation, public_case, public_moves, rated_latest_reply, stage_name,
-                                stage_title, unit_title)
+                                stage_title, state_name, unit_title)
     from web.requestdb import db_session
 
     app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case,
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  deadline_explanation=deadline_explanation, db_session=db_session,
                                  unit_title=unit_title, filer=filer, for_filer=for_filer,
                                  rated_latest_reply=rated_latest_reply, stage_title=stage_title,
-                                 stage_name=stage_name)
+                                 stage_name=stage_name, state_name=state_name)
     app.context_processor(template_gettext)  # the request's translations looked up once per page
     # the move forms' file fields state the limits the machine checks
     app.jinja_env.globals.update(max_files=settings.max_files, max_file_mb=settings.max_file_bytes // (1024 * 1024))

@@ -98,6 +98,14 @@ def stage_title(case: Case) -> str:
     return stage_name(case.type, case.stage)
 
 
+def state_name(case_type: CaseType, state: CaseState, name=title) -> str:
+    """A state of a case type by its name (``name``: the page's own bound ``title``, on a page
+    that names many). A suggestion is answered, not accepted: before its answer it awaits one."""
+    if case_type is CaseType.suggestion and state is CaseState.pending_acceptance:
+        return _("Awaiting an answer")
+    return name(state)
+
+
 def stage_name(case_type: CaseType | None, stage: Stage) -> str:
     """A stage of a case type by its name. A suggestion's first stage is its answer: it is
     answered, not accepted (casework.deadlines.limits, casework.workflow.table's
@@ -219,7 +227,7 @@ def public_case(case: Case) -> dict:
         "type": case.type.value,
         "type_title": title(case.type),
         "state": case.state.value,
-        "state_title": title(case.state),
+        "state_title": state_name(case.type, case.state),
         "next_step": next_step(case),
         "category": case.category.code,
         "category_title": case.category.display_name(locale),

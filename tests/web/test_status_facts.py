@@ -145,3 +145,28 @@ def test_a_suggestions_date_is_named_as_its_answer_not_an_acceptance(client, db,
     assert '<dd id="case-stage">Answering the suggestion</dd>' in desk and "Decision on acceptance" not in desk
     desk = client.get(f"/desk/cases/{complaint.case_number}").get_data(as_text=True)
     assert '<dd id="case-stage">Decision on acceptance</dd>' in desk
+
+
+def test_a_suggestion_awaits_an_answer_not_an_acceptance(client, db, make_staff, file_case):
+    """Before its answer a suggestion is 待答复 / "Awaiting an answer" on the suggester's page, in
+    the API and on the desk's case page and queue; a complaint still awaits acceptance (待受理)."""
+    from tests.web.test_desk import signed_in
+
+    suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
+                           description="建议协会在网站上公开会费标准和收支情况。")
+    complaint = file_case()
+    got = client.get(f"/api/v1/cases/{suggestion.case_number}", headers={"X-Query-Code": suggestion.query_code}).get_json()
+    assert got["state"] == "pending_acceptance" and got["state_title"] == "待答复"
+    csrf = CSRF.search(client.get("/track").get_data(as_text=True)).group(1)
+    client.post("/track", data={"csrf_token": csrf, "number": suggestion.case_number, "code": suggestion.query_code})
+    assert '<p class="state state-pending_acceptance" id="case-state">待答复</p>' in \
+        client.get(f"/track/{suggestion.case_number}").get_data(as_text=True)
+
+    signed_in(client, db, make_staff("miit", Role.handler))
+    client.set_cookie("lang", "en")
+    desk = client.get(f"/desk/cases/{suggestion.case_number}").get_data(as_text=True)
+    assert 'id="case-state">Awaiting an answer</span>' in desk
+    queue = client.get("/desk", follow_redirects=True).get_data(as_text=True)
+    rows = dict(re.findall(r'id="row-([A-Z0-9]+)".*?<td class="case-state"[^>]*>([^<]*)</td>', queue, re.S))
+    assert rows[suggestion.case_number] == "Awaiting an answer"
+    assert rows[complaint.case_number] == "Awaiting acceptance"
