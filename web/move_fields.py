@@ -130,6 +130,12 @@ def _property(f) -> dict:
         prop["maxLength"] = f.hi
     if isinstance(f.choices, type) and issubclass(f.choices, enum.Enum):
         prop["enum"] = [c.value for c in f.choices]
+        if f.offered is not None:  # values some case types do not take
+            from casework.cases.models import CaseType
+
+            only = {c.value: [t.value for t in CaseType if f.offers(c, t)] for c in f.choices}
+            prop["description"] = "; ".join(f"{v}: {' or '.join(ts)} only" for v, ts in only.items()
+                                            if len(ts) < len(CaseType))
     if f.kind is Kind.date:
         prop["format"] = "date"
     if f.kind is Kind.datetime:

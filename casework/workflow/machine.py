@@ -122,11 +122,14 @@ def _check(f: Field, case: Case, value: Any, raw: dict[str, Any]) -> Any:
         if not text and not f.is_required(case, raw):
             return None
         try:
-            return f.choices(text)
+            chosen = f.choices(text)
         except ValueError:
             # an empty choice says what is missing where the row says so, else which to choose
             missing = not text and f.missing != REQUIRED
             raise _FieldError(Message(f.missing if missing else f.wrong)) from None
+        if not f.offers(chosen, case.type):  # a value the form does not offer for this type
+            raise _FieldError(Message(f.wrong))
+        return chosen
     # ref, date, datetime: the step resolves them (it needs the database or the calendar); a
     # required one left empty is said at once, with the others
     text = str(value).strip() if value is not None else ""

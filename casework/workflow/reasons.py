@@ -1,6 +1,7 @@
 """The fixed lists a handler chooses from (信访工作条例, 市场监督管理投诉举报处理暂行办法)."""
 from __future__ import annotations
 
+from casework.cases.models import CaseType
 from casework.enums import TitledEnum
 from casework.i18n import N_
 
@@ -13,6 +14,20 @@ class NotAcceptReason(TitledEnum):
     not_a_party = "not_a_party", N_("The complainant is not a party to the dispute")
     unverifiable = "unverifiable", N_("The report gives no lead that can be checked")
     other = "other", N_("Other (explained in the notice)")
+
+
+# 市场监督管理投诉举报处理暂行办法 第三条: a 投诉 is the filer's own dispute, a 举报 anyone's lead on a
+# suspected violation. So "not a party to the dispute" cannot refuse a report, and "no lead that can
+# be checked" fits a report alone (a mediation request is a party's own dispute, as a complaint is).
+_ONLY_FOR = {
+    NotAcceptReason.not_a_party: frozenset({CaseType.complaint, CaseType.mediation}),
+    NotAcceptReason.unverifiable: frozenset({CaseType.report}),
+}
+
+
+def not_accept_reason_fits(reason: NotAcceptReason, case_type: CaseType) -> bool:
+    """Whether ``reason`` may refuse a case of ``case_type`` (the desk offers only those)."""
+    return case_type in _ONLY_FOR.get(reason, (case_type,))
 
 
 class TransferReason(TitledEnum):

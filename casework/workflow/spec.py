@@ -91,11 +91,17 @@ class Field:
     hint: str | None = None
     rows: int = 3
     only: Callable[[Case], bool] | None = None  # the field applies to this case at all
+    # a ``choice`` offered to some case types only: (member, case type) -> offered
+    offered: Callable[[enum.Enum, Any], bool] | None = None
     missing: str = REQUIRED
     wrong: str = N_("Choose one of the listed reasons.")
 
     def applies(self, case: Case) -> bool:
         return self.only is None or self.only(case)
+
+    def offers(self, member: enum.Enum, case_type) -> bool:
+        """Whether a ``choice`` field offers ``member`` for a case of ``case_type``."""
+        return self.offered is None or self.offered(member, case_type)
 
     def is_required(self, case: Case, values: dict | None = None) -> bool:
         return self.required(case, values or {}) if callable(self.required) else bool(self.required)

@@ -27,7 +27,7 @@ from casework.mediation import moves as med
 from casework.mediation.operations import store_agreement
 from casework.mediation.models import Performance, RecusalDecision
 from casework.workflow import contact, duplicates, handling as h, reveal, supervision
-from casework.workflow.reasons import NotAcceptReason, TransferReason
+from casework.workflow.reasons import NotAcceptReason, TransferReason, not_accept_reason_fits
 from casework.workflow.spec import (
     ALL_TYPES, BY_STEP, COMPLAINANT, HANDLERS, KEEP, RESPONDENT, STOP, SYSTEM, Field, Kind, Move, Notice,
     Staff, reached, start,
@@ -96,7 +96,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("not_accept", N_("Do not accept"), reached(S.pending_acceptance), reached(S.not_accepted), E.not_accepted,
          who=Staff(HANDLERS, lead_when=lambda unit: unit.lead_approves_not_accept),
          types=ALL_TYPES - {CaseType.suggestion}, step=h.not_accept,
-         fields=(Field("reason", Kind.choice, N_("Reason"), required=True, choices=NotAcceptReason),
+         fields=(Field("reason", Kind.choice, N_("Reason"), required=True, choices=NotAcceptReason,
+                       offered=not_accept_reason_fits),
                  notice(N_("Notice to the complainant"), required=True, lo=5,
                         hint=N_("Tell the complainant why, and where they can turn instead."), rows=4)),
          clock=STOP, notices=(Notice.complainant,), document=Document.non_acceptance),

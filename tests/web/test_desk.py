@@ -546,3 +546,29 @@ def test_a_case_filed_in_english_says_so_on_the_desk(client, db, file_case, hand
     signed_in(client, db, handler)
     assert 'id="case-language"' in client.get(f"/desk/cases/{english['case_number']}").get_data(as_text=True)
     assert 'id="case-language"' not in client.get(f"/desk/cases/{chinese.case_number}").get_data(as_text=True)
+
+
+def test_each_type_is_refused_only_for_reasons_that_fit_it(client, db, file_case, make_staff):
+    """市场监督管理投诉举报处理暂行办法 第三条: a 投诉 is the filer's own dispute, a 举报 anyone's lead.
+    So a report is never refused as "not a party", and "no lead that can be checked" refuses a
+    report only: the desk does not offer them, and a post of one is refused."""
+    complaint = file_case()
+    report = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                       description="协会以评比为名违规收取费用，要求企业缴纳赞助费。")
+    signed_in(client, db, make_staff("miit", Role.handler))
+
+    def offered(number):
+        page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+        picker = re.search(r'<select id="m-not_accept-reason".*?</select>', page, re.S).group(0)
+        return set(re.findall(r'<option value="(\w+)"', picker))
+
+    assert "not_a_party" in offered(complaint.case_number) and "unverifiable" not in offered(complaint.case_number)
+    assert "unverifiable" in offered(report.case_number) and "not_a_party" not in offered(report.case_number)
+    refused = post_move(client, report.case_number, "not_accept", reason="not_a_party",
+                        public_text="举报人与被举报协会之间不存在纠纷。")
+    assert refused.status_code == 422 and "请从列表中选择理由。" in refused.get_data(as_text=True)
+    assert case_of(db, report.case_number)[0] is S.pending_acceptance
+    assert post_move(client, complaint.case_number, "not_accept", reason="unverifiable",
+                     public_text="投诉缺少可核查的线索。").status_code == 422
+    assert post_move(client, report.case_number, "not_accept", reason="unverifiable",
+                     public_text="举报未提供可以核查的线索。").status_code == 303

@@ -191,7 +191,7 @@ def choices(field, options: dict[str, list], case_type=None) -> list:
     if isinstance(field.choices, str):
         return options.get(field.choices, [])
     return [(c.value, for_filer(title(c), case_type) if case_type else title(c))
-            for c in field.choices] if field.choices else []
+            for c in field.choices if case_type is None or field.offers(c, case_type)] if field.choices else []
 
 
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
