@@ -191,7 +191,7 @@ WORDS = {
         "no_due_date": "the statutory time limit",
         "finality": "This re-review opinion is final. Under article 36 of the Regulations on Letters and Visits, a "
                     "matter raised again on the same facts and reasons is not accepted by any body.",
-        "issued_by": "(seal)", "number": "Case number: ", "date_format": "{y}-{m:02d}-{d:02d}",
+        "issued_by": " (seal)", "number": "Case number: ", "date_format": "{y}-{m:02d}-{d:02d}",
     },
 }
 

@@ -219,3 +219,23 @@ def test_retention_erases_the_documents(db, services, file_case, act):
     with db.session_scope(write=False) as s:
         doc = s.scalar(select(CaseDocument).where(CaseDocument.case_id == case_id))
         assert doc.storage_key is None and doc.erased_at is not None
+
+
+def test_an_english_notice_sets_quotes_and_apostrophes_as_english_text_does():
+    """The notices are set in the CJK font, whose quotes and apostrophes are full-width: an
+    English notice read 'case “Forced to join…”  (number' and 'it’ s'. It takes their proportional
+    forms; a Chinese notice keeps the full-width ones. And its seal line reads 'Unit (seal)'."""
+    from weasyprint import HTML
+
+    from casework.documents.render import document_html
+
+    vals = {"case_number": "TS20261206701272", "unit": "Ministry of Industry and Information Technology",
+            "date": "2026-12-06"}
+
+    def laid_out(locale):
+        page = HTML(string=document_html("Notice", "“Fees” it’s", vals, locale)).render().pages[0]
+        return {b.text: b.width for b in page._page_box.descendants() if type(b).__name__ == "TextBox"}
+
+    english, chinese = laid_out("en"), laid_out("zh_CN")
+    assert english["“Fees” it’s"] < 0.8 * chinese["“Fees” it’s"]
+    assert "Ministry of Industry and Information Technology (seal)" in english
