@@ -100,9 +100,12 @@ def stage_title(case: Case) -> str:
 
 def state_name(case_type: CaseType, state: CaseState, name=title) -> str:
     """A state of a case type by its name (``name``: the page's own bound ``title``, on a page
-    that names many). A suggestion is answered, not accepted: before its answer it awaits one."""
+    that names many). A suggestion is answered, not accepted: before its answer it awaits one.
+    An accepted mediation request is not yet handled: it waits for the respondent to agree."""
     if case_type is CaseType.suggestion and state is CaseState.pending_acceptance:
         return _("Awaiting an answer")
+    if case_type is CaseType.mediation and state is CaseState.accepted:
+        return _("Awaiting the respondent's answer")
     return name(state)
 
 

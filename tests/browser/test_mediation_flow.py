@@ -81,7 +81,7 @@ def test_mediation_from_request_to_agreement(pages, live_server, db, make_staff,
     desk.wait_for_selector("#respondent-code")
     answer_code = desk.locator("#respondent-code").inner_text().strip()
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", answer_code)
-    assert desk.locator("#case-state").inner_text() == "办理中"
+    assert desk.locator("#case-state").inner_text() == "待被申请人答复"  # accepted: the respondent is asked next
     shot(desk, request, "coordinator_code")
     desk.goto(f"{base}/desk/cases/{number}")
     assert desk.locator("#respondent-code").count() == 0  # shown once

@@ -472,3 +472,17 @@ def test_the_respondent_asks_for_recusal_and_the_coordinator_decides(app, client
         c = s.get(Case, mediation.case_id)
         assert c.paused_at is None and c.mediation.recusal_requested_at is None
     assert 'move-schedule_session' in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+
+
+def test_an_accepted_request_awaits_the_respondents_answer(app, client, db, coordinator, mediation):
+    """Accepted is not yet handled for a mediation request: the mediation starts only when the
+    respondent agrees (人民调解法 第十七条: 当事人一方明确拒绝调解的，不得调解). The applicant's page,
+    the API and the desk say what it waits for."""
+    accept(client, mediation)
+    page = client.get(f"/desk/cases/{mediation.case_number}").get_data(as_text=True)
+    assert 'id="case-state">待被申请人答复</span>' in page
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    assert 'id="case-state">待被申请人答复</p>' in applicant.get(f"/track/{mediation.case_number}").get_data(as_text=True)
+    got = applicant.get(f"/api/v1/cases/{mediation.case_number}", headers={"X-Query-Code": mediation.query_code})
+    assert got.get_json()["state"] == "accepted" and got.get_json()["state_title"] == "待被申请人答复"
