@@ -128,10 +128,6 @@ def review_to_route(case, now) -> Message | None:
     return None if case.unit_id is None else Message(N_("This review already has its deciding body."))
 
 
-def reporter_named(case: Case) -> bool:
-    return not case.anonymous and (case.complainant_phone_enc is not None or case.complainant_email_enc is not None)
-
-
 def reporter_to_tell(case, now) -> Message | None:
     if case.stage is not Stage.report_notice:
         return Message(N_("The reporter has been told the decision already."))
@@ -169,19 +165,22 @@ def route(ctx: Ctx) -> dict:
 
 def accept(ctx: Ctx) -> dict:
     """Accepted (a report: a case is opened, 立案): the handling clock starts. A named reporter
-    not told the decision with it is told within 5 working days (the report_notice stage,
-    市场监督管理投诉举报处理暂行办法 第三十一条), and handling runs from the decision."""
+    is told within 5 working days of the decision (市场监督管理投诉举报处理暂行办法 第三十一条): the
+    move tells them with it, by the written 受理告知书 it makes, the notice it sends and the status
+    page. (Before, a decision taken without a note to the reporter waited in a ``report_notice``
+    stage for a second telling, while its 受理告知书 already told them, and promised a written
+    reply by that stage's 5-day end.)"""
     case = ctx.case
     case.transferred_from_unit_id = None
     if case.handler_id is None and ctx.actor.user_id is not None:
         case.handler_id = ctx.actor.user_id
-    tell_later = case.type is CaseType.report and reporter_named(case) and not ctx.values.get("public_text")
-    ctx.start_stage(Stage.report_notice if tell_later else Stage.handling)
-    return {"reporter_to_be_told": True} if tell_later else {}
+    ctx.start_stage(Stage.handling)
+    return {}
 
 
 def notify_reporter(ctx: Ctx) -> dict:
-    """The named reporter is told the decision; the handling clock runs from the decision."""
+    """A case accepted before the decision itself told the reporter (see ``accept``) and still
+    waiting in ``report_notice``: the reporter is told; the handling clock runs from the decision."""
     ctx.start_stage(Stage.handling, ctx.case.stage_started_at)
     return {}
 

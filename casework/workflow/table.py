@@ -88,7 +88,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, step=h.accept,
          fields=(notice(),), clock=BY_STEP, notices=(Notice.complainant,), primary=True,
          document=Document.acceptance),
-    # a named reporter not told with the decision is told within 5 working days (report_notice)
+    # a report accepted before `accept` told the reporter itself waits in report_notice: tell them
+    # (办法 第三十一条: within 5 working days of the decision); no case enters that stage any more
     Move("notify_reporter", N_("Tell the reporter the decision"), reached(S.accepted), frozenset(), E.note,
          who=UNIT, types=REPORTS, step=h.notify_reporter, when=h.reporter_to_tell,
          fields=(notice(N_("The decision, as the reporter is told it"), required=True, lo=5),),
