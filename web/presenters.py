@@ -14,7 +14,8 @@ from web.i18n import current_locale, title
 
 NEXT_STEP = {
     CaseState.received: lambda: _("The platform is sending your case to the unit responsible for it, normally within one working day."),
-    CaseState.accepted: lambda: _("Your case is being handled. You will get a written reply, normally within 60 days of acceptance."),
+    # the date is the line beneath (the administrator sets the limit, an extension moves it)
+    CaseState.accepted: lambda: _("Your case is being handled. You will get a written reply by the date below."),
     # the deadline's line beneath says the clock is paused, and in which stage
     CaseState.need_info: lambda: _("The unit needs more material from you."),
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),

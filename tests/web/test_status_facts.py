@@ -170,3 +170,23 @@ def test_a_suggestion_awaits_an_answer_not_an_acceptance(client, db, make_staff,
     rows = dict(re.findall(r'id="row-([A-Z0-9]+)".*?<td class="case-state"[^>]*>([^<]*)</td>', queue, re.S))
     assert rows[suggestion.case_number] == "Awaiting an answer"
     assert rows[complaint.case_number] == "Awaiting acceptance"
+
+
+def test_once_accepted_the_page_points_to_the_date_and_names_no_period(client, db, services, make_staff, file_case):
+    """The handling period is the administrator's setting and an extension (the lead's ``extend``)
+    moves it: the sentence points to the date beneath instead of saying "normally within 60
+    days", which an extended case's later date contradicted."""
+    handler, lead = make_staff("miit", Role.handler), make_staff("miit", Role.unit_lead)
+    complaint = file_case()
+    staff_move(db, services, handler, complaint.case_id, "accept")
+
+    def seen():
+        return client.get(f"/api/v1/cases/{complaint.case_number}",
+                          headers={"X-Query-Code": complaint.query_code}).get_json()
+
+    before = seen()
+    assert before["next_step"] == "您的案件正在办理中，办理单位将在下方所示日期前书面答复。"
+    staff_move(db, services, lead, complaint.case_id, "extend", public_text="案情复杂，需进一步核查，延长办理期限。")
+    after = seen()
+    assert after["next_step"] == before["next_step"] and "60" not in after["next_step"]
+    assert after["deadline"]["due_date"] > before["deadline"]["due_date"]
