@@ -14,8 +14,9 @@ from web.i18n import current_locale, title
 
 NEXT_STEP = {
     CaseState.received: lambda: _("The platform is sending your case to the unit responsible for it, normally within one working day."),
-    # the date is the line beneath (the administrator sets the limit, an extension moves it)
-    CaseState.accepted: lambda: _("Your case is being handled. You will get a written reply by the date below."),
+    # no period named: the administrator sets the limit and an extension moves it; the date is given
+    # beside it (the status page's line beneath, the API's deadline, Open311's expected_datetime)
+    CaseState.accepted: lambda: _("Your case is being handled. The unit will reply in writing by its deadline."),
     # the deadline's line beneath says the clock is paused, and in which stage
     CaseState.need_info: lambda: _("The unit needs more material from you."),
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),

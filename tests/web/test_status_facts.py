@@ -185,7 +185,7 @@ def test_once_accepted_the_page_points_to_the_date_and_names_no_period(client, d
                           headers={"X-Query-Code": complaint.query_code}).get_json()
 
     before = seen()
-    assert before["next_step"] == "您的案件正在办理中，办理单位将在下方所示日期前书面答复。"
+    assert before["next_step"] == "您的案件正在办理中，办理单位将在办理期限内书面答复。"
     staff_move(db, services, lead, complaint.case_id, "extend", public_text="案情复杂，需进一步核查，延长办理期限。")
     after = seen()
     assert after["next_step"] == before["next_step"] and "60" not in after["next_step"]
