@@ -44,6 +44,8 @@ def test_my_cases_lists_only_this_numbers_proved_cases_and_opens_them(client, db
     assert re.findall(r'<p class="case-title">([^<]+) <small>', html) == ["第二件投诉会费问题", "第一件投诉会费问题"]
     for hidden in (other.case_number, anonymous.case_number, unproved):
         assert hidden not in html
+    # and the page says which are left out, and how to open them
+    assert "提交时未验证手机号码的案件（例如经热线提交的）也不会列出，请凭案件编号和查询码查看" in html
     assert "待受理" in html
 
     opened = client.get("/mine/" + first.case_number)
