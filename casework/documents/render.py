@@ -51,8 +51,10 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
     data = event.data or {}
     # without a name the notice is addressed by role, the role of the case's type (issue 16, 10)
     role = words["filer"].get(case.type.value, words["complainant"])
+    # a report is addressed by its role, never the reporter's name (its identity stays with the
+    # custodian): 举报人, or 匿名举报人 for one that gave none
     if case.type is CaseType.report or case.anonymous:
-        addressee = words["anonymous"] if case.type is CaseType.report else role
+        addressee = words["anonymous"] if case.anonymous else role
     else:
         # an organisation that complained is addressed by its name, not its filer's (issue 19)
         addressee = (case.organisation_name

@@ -173,7 +173,7 @@ LEGAL_BASIS: dict[Document, dict[str, str]] = {
 WORDS = {
     "zh_CN": {
         "complainant": "信访人", "anonymous": "匿名举报人",
-        "filer": {"mediation": "申请人", "suggestion": "建议人"},  # 信访人 otherwise
+        "filer": {"report": "举报人", "mediation": "申请人", "suggestion": "建议人"},  # 信访人 otherwise
         "review_deadline": f"自收到本意见书之日起{REVIEW_WINDOW_DAYS}日内",
         "no_review_body": "上一级机关、单位（本平台将指定并另行告知）",
         "no_finding": "经调查核实的情况见处理意见。",
@@ -183,8 +183,8 @@ WORDS = {
         "issued_by": "（盖章）", "number": "案件编号：", "date_format": "{y}年{m}月{d}日",
     },
     "en": {
-        "complainant": "complainant", "anonymous": "reporter",
-        "filer": {"mediation": "applicant", "suggestion": "suggester"},
+        "complainant": "complainant", "anonymous": "anonymous reporter",
+        "filer": {"report": "reporter", "mediation": "applicant", "suggestion": "suggester"},
         "review_deadline": f"within {REVIEW_WINDOW_DAYS} days of receiving this document",
         "no_review_body": "the body one level above (the platform will assign it and tell you)",
         "no_finding": "The facts found are set out in the opinion.",

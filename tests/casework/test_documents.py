@@ -182,7 +182,11 @@ def test_a_report_names_no_reporter(db, services, file_case, act):
     case_id, _ = routed(db, file_case, type="report", category="illegal_fees")
     act(case_id, "accept")
     text = last(db, services, case_id, Document.acceptance)
-    assert "举报人" in text and "张三" not in text
+    assert "举报人：" in text and "张三" not in text
+    assert "匿名" not in text  # a named reporter is not called anonymous (every report's notice was)
+    anonymous, _ = routed(db, file_case, type="report", category="illegal_fees", anonymous=True, complainant=None)
+    act(anonymous, "accept")
+    assert "匿名举报人：" in last(db, services, anonymous, Document.acceptance)
 
 
 def test_the_complainants_language(db, services, file_case, act):
