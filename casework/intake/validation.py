@@ -232,7 +232,7 @@ def validate_submission(session: Session, data: Mapping[str, Any], *, locale: st
         # a suggestion asks for no remedy, so it has no use for a resident ID number (个人信息保护法
         # 第六条: collect no more than the purpose needs); the form does not ask for one
         complainant = _party(c, section, "complainant", required=contact_required,
-                             id_number=case_type is not CaseType.suggestion)
+                             takes_id_number=case_type is not CaseType.suggestion)
     kind, organisation, agent = _acting(c, data, case_type, anonymous)
 
     respondent = None
@@ -355,8 +355,8 @@ def _mediation(c: "_Collector", data: Mapping, respondent: Mapping) -> Mediation
     return MediationRequest(respondent_kind=kind, claim=claim, amount=amount)
 
 
-def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool, id_number: bool = True) -> Party:
-    """``id_number=False``: a resident ID number is not taken here, and one given is refused."""
+def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool, takes_id_number: bool = True) -> Party:
+    """``takes_id_number=False``: a suggestion's filer, whose resident ID number is refused."""
     name = c.text(section, f"{prefix}.name", 1, NAME_MAX, required=required)
     if name and not _PERSON_NAME.match(name):
         c.add(f"{prefix}.name", N_("Please give a name in letters only (no digits or symbols)."))
@@ -377,8 +377,8 @@ def _party(c: _Collector, section: Mapping, prefix: str, *, required: bool, id_n
         except EmailNotValidError:
             c.add(f"{prefix}.email", N_("This e-mail address is not valid."))
     id_raw = clean_text(section.get("id_number")).upper()
-    id_allowed, id_number = id_number, None
-    if id_raw and not id_allowed:
+    id_number = None
+    if id_raw and not takes_id_number:
         c.add(f"{prefix}.id_number", N_("A suggestion needs no resident ID number. Please leave it out."))
     elif id_raw:
         if ric.is_valid(id_raw):

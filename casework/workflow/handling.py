@@ -165,11 +165,9 @@ def route(ctx: Ctx) -> dict:
 
 def accept(ctx: Ctx) -> dict:
     """Accepted (a report: a case is opened, 立案): the handling clock starts. A named reporter
-    is told within 5 working days of the decision (市场监督管理投诉举报处理暂行办法 第三十一条): the
-    move tells them with it, by the written 受理告知书 it makes, the notice it sends and the status
-    page. (Before, a decision taken without a note to the reporter waited in a ``report_notice``
-    stage for a second telling, while its 受理告知书 already told them, and promised a written
-    reply by that stage's 5-day end.)"""
+    is to be told within 5 working days of the decision (市场监督管理投诉举报处理暂行办法 第三十一条):
+    the move tells them at once, by the 受理告知书 it makes, the notice it sends and the status page.
+    (Only reports accepted before it did so wait in ``report_notice``: ``notify_reporter``.)"""
     case = ctx.case
     case.transferred_from_unit_id = None
     if case.handler_id is None and ctx.actor.user_id is not None:
