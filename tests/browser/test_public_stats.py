@@ -95,3 +95,24 @@ def test_statistics_without_javascript(phone, live_server, figures):
     assert page.locator(".assoc-list li").count() == 1
     page.get_by_role("link", name="四川省食品工业协会").click()
     assert page.locator("#total-received").inner_text() == "少于5"
+
+
+def test_a_table_wider_than_the_phone_shows_a_shadow_where_columns_are_hidden(phone, live_server, figures):
+    """In English the breakdown's last columns (on time, satisfied) lie beyond a 360 px screen: a
+    shadow at the right edge says so while they are hidden, and goes once scrolled to them."""
+    from io import BytesIO
+
+    from PIL import Image, ImageStat
+
+    def right_edge(wrap) -> float:  # the mean brightness of the rightmost 4 px of the box
+        shot = Image.open(BytesIO(wrap.screenshot())).convert("L")
+        return ImageStat.Stat(shot.crop((shot.width - 4, 0, shot.width, shot.height))).mean[0]
+
+    phone.goto(live_server + "/lang/en?next=/stats")
+    wrap = phone.locator("#by-unit .table-wrap")
+    wrap.scroll_into_view_if_needed()
+    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")  # wider than the phone in English
+    hidden = right_edge(wrap)
+    wrap.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    shown = right_edge(wrap)
+    assert hidden < shown - 8 and shown > 250, (hidden, shown)
