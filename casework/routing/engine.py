@@ -150,6 +150,10 @@ def check_unit_allowed(unit, case) -> str | None:
         return "triage is not a handling unit"
     if conflicted(unit, case):
         return "unit belongs to the association the case is about"
+    if unit.kind is UnitKind.mediation_body and case.type is not CaseType.mediation:
+        # a complaint, report or suggestion is for an organ that handles 信访 (信访工作条例: 机关、
+        # 单位); an association's mediation body mediates, and its desk has no such handling
+        return "a mediation body takes mediation requests only"
     return None
 
 

@@ -166,3 +166,23 @@ def test_leaders_misconduct_without_a_discipline_body_in_the_region_falls_back(d
                                            association=code_of(db, "广东省家具协会")))
     assert unit == "gd-civil-affairs"
     assert any("discipline_inspection" in s for s in ev.data["skipped"])
+
+
+def test_a_complaint_never_goes_to_a_mediation_body_even_through_a_rule(db, file_case):
+    """A complaint, report or suggestion is for an organ that handles it (信访工作条例: 机关、单位); a
+    mediation body mediates. A rule that names one (here the region's joint mediation body, which
+    is no body of the association, so no conflict) is skipped for the next in the chain."""
+    sichuan = "四川省食品工业协会"
+    with db.session_scope() as s:
+        assoc_id = s.scalar(select(Association.id).where(Association.name == sichuan))
+        rule = RoutingRule(case_type=CaseType.complaint, association_id=assoc_id,
+                           target=RouteTarget.joint_mediation_body, priority=1, note="misconfigured")
+        s.add(rule)
+        s.flush()
+        rule_id = rule.id
+    try:
+        state, unit, ev = routed(db, file_case(association=code_of(db, sichuan), category="illegal_fees"))
+        assert unit is not None and "mediation" not in unit and ev.data["rule_id"] != rule_id
+        assert any("a mediation body takes mediation requests only" in s for s in ev.data["skipped"])
+    finally:
+        drop_rule(db, rule_id)

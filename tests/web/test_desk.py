@@ -572,3 +572,17 @@ def test_each_type_is_refused_only_for_reasons_that_fit_it(client, db, file_case
                      public_text="投诉缺少可核查的线索。").status_code == 422
     assert post_move(client, report.case_number, "not_accept", reason="unverifiable",
                      public_text="举报未提供可以核查的线索。").status_code == 303
+
+
+def test_a_complaint_cannot_be_transferred_to_a_mediation_body(client, db, file_case, make_staff):
+    """A mediation body mediates; a complaint is for an organ that handles it (信访工作条例: 机关、
+    单位). The transfer list leaves mediation bodies out, and a post naming one is refused."""
+    complaint = file_case()
+    signed_in(client, db, make_staff("miit", Role.handler))
+    page = client.get(f"/desk/cases/{complaint.case_number}").get_data(as_text=True)
+    picker = re.search(r'<select id="m-transfer-unit_id".*?</select>', page, re.S).group(0)
+    assert "国家市场监督管理总局" in picker and "调解中心" not in picker
+    with db.session_scope(write=False) as s:
+        body = s.scalar(select(Unit.id).where(Unit.code == "caam-mediation"))
+    refused = post_move(client, complaint.case_number, "transfer", unit_id=str(body), reason="other_unit_competent")
+    assert refused.status_code == 422 and "该单位不能接收此案件。" in refused.get_data(as_text=True)
