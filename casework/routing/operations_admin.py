@@ -137,6 +137,10 @@ def check_rule(lookups: Lookups, raw: Mapping[str, str]) -> tuple[RuleValues | N
     target = _enum(RouteTarget, raw.get("target"))
     if target is None:
         err("target", N_("Choose which of the association's units receives the case."))
+    elif (target in (RouteTarget.mediation_body, RouteTarget.joint_mediation_body)
+          and case_type is not None and case_type is not CaseType.mediation):
+        # routing would skip it (engine.check_unit_allowed): said here, where it is chosen
+        err("target", N_("A mediation body takes mediation requests only: choose another unit for this case type."))
 
     priority = DEFAULT_PRIORITY
     text = clean_text(raw.get("priority"))

@@ -154,6 +154,20 @@ def test_invalid_form_shows_errors_beside_fields_keeps_input_and_saves_nothing(c
     assert rule_ids(db) == before
 
 
+def test_a_mediation_body_is_refused_as_the_target_of_a_complaint_rule(client, db, admin, new_rules):
+    """Routing skips a mediation body for anything but a mediation request (a complaint is for an
+    organ that handles it): the form says so where the target is chosen, and saves nothing."""
+    for target in ("mediation_body", "joint_mediation_body"):
+        resp = client.post("/admin/routing/new", data=rule_form(csrf_token(client), target=target))
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and 'id="target-error"' in html
+        assert "调解组织只接收调解申请，请为此类案件选择其他单位。" in html
+    assert new_rules() == []
+    ok = client.post("/admin/routing/new", data=rule_form(csrf_token(client), case_type="mediation",
+                                                           category="member_contract", target="joint_mediation_body"))
+    assert ok.status_code == 302 and len(new_rules()) == 1
+
+
 def test_a_second_rule_with_the_same_scope_and_target_is_refused(client, db, admin, new_rules):
     with db.session_scope(write=False) as s:
         default = s.scalar(select(RoutingRule).where(
@@ -186,9 +200,11 @@ def test_edit_changes_a_rule_and_shows_before_and_after(client, db, admin, new_r
 
 def test_try_it_shows_the_unit_and_the_skipped_rules(client, db, admin, new_rules):
     code = caam_code(db)
-    client.post("/admin/routing/new", data=rule_form(csrf_token(client), association=code,
-                                                      target="mediation_body", priority="1"))
-    html = client.get(f"/admin/routing?case_type=complaint&category=forced_membership&association={code}"
+    # a mediation request against the association itself, sent to its own mediation body
+    client.post("/admin/routing/new", data=rule_form(csrf_token(client), case_type="mediation", association=code,
+                                                      category="member_vs_association", target="mediation_body",
+                                                      priority="1"))
+    html = client.get(f"/admin/routing?case_type=mediation&category=member_vs_association&association={code}"
                       ).get_data(as_text=True)
     result = html[html.index('id="try-result"'):]
     assert "<code>miit</code>" in result.split("</p>")[0]  # the verdict: miit
