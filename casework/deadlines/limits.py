@@ -80,7 +80,8 @@ BASIS: dict[tuple[CaseType | None, Stage], str] = {
     (CaseType.suggestion, Stage.acceptance): N_(
         "Design default (a suggestion is answered, not accepted; no statute sets the period)"),
     (CaseType.report, Stage.report_notice): N_(
-        "市场监督管理投诉举报处理暂行办法 art. 31: a named reporter is told within 5 working days of the 立案 decision"),
+        "市场监督管理投诉举报处理暂行办法 art. 31: a named reporter is told within 5 working days of the 立案 decision; "
+        "the decision tells them itself now, so only reports accepted before that wait in this stage"),
     (None, Stage.transfer_objection): N_(
         "信访工作条例 art. 23 para. 3: objection to a transfer within 5 working days of receipt"),
     (None, Stage.material): N_(

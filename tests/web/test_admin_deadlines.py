@@ -100,3 +100,13 @@ def test_the_suggestions_first_limit_is_named_as_its_answer(admin, db):
     names = {int(i): name for name, i in re.findall(r'<tr>\s*<td>([^<]*)</td>.*?id="amount-(\d+)"', page, re.S)}
     assert names[ids[CaseType.suggestion]] == "答复建议"
     assert names[ids[CaseType.complaint]] == "受理决定"
+
+
+def test_the_report_notice_limit_says_only_older_reports_wait_in_it(admin, db):
+    """办法 第三十一条's 5 working days: a report's 立案 decision tells a named reporter itself now,
+    so the administrator reads that only reports accepted before that wait in this stage."""
+    with db.session_scope(write=False) as s:
+        limit_id = s.scalar(select(TimeLimit.id).where(TimeLimit.stage == Stage.report_notice))
+    page = admin.get("/admin/time-limits").get_data(as_text=True)
+    basis = re.search(rf'<td id="basis-{limit_id}">([^<]*)</td>', page).group(1)
+    assert "第三十一条" in basis and "只有此前受理的举报仍处于此阶段" in basis
