@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from casework.cases.models import CaseType
 from casework.intake.files import Upload
 from casework.workflow.spec import Kind, Move, Party, Staff
 from casework.workflow.table import MOVES
@@ -131,8 +132,6 @@ def _property(f) -> dict:
     if isinstance(f.choices, type) and issubclass(f.choices, enum.Enum):
         prop["enum"] = [c.value for c in f.choices]
         if f.offered is not None:  # values some case types do not take
-            from casework.cases.models import CaseType
-
             only = {c.value: [t.value for t in CaseType if f.offers(c, t)] for c in f.choices}
             prop["description"] = "; ".join(f"{v}: {' or '.join(ts)} only" for v, ts in only.items()
                                             if len(ts) < len(CaseType))

@@ -122,7 +122,7 @@ def test_after_the_reply_the_next_step_fits_the_type_and_the_rating(client, db, 
 def test_a_suggestions_date_is_named_as_its_answer_not_an_acceptance(client, db, make_staff, file_case):
     """A suggestion is answered, not accepted (its first move is 答复建议), so the date of its first
     stage is the answer's on the status page, in the API and on the desk; a complaint's first
-    date stays the decision on acceptance (信访工作条例 第三十条: 15 days to decide)."""
+    date stays the decision on acceptance (办法 第十四条: 7 working days to decide)."""
     from tests.web.test_desk import signed_in
 
     suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
