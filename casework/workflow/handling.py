@@ -81,6 +81,15 @@ def review_open(case, now) -> Message | None:
     return None
 
 
+def evidence_open(case, now) -> Message | None:
+    """Evidence serves a decision still to come: before the reply, and while a review decides.
+    Once the reply is given, only a complaint whose review may still be asked for takes more (for
+    that review); an answered suggestion has nothing left to decide."""
+    if case.state is S.replied and (case.type is not CaseType.complaint or review_open(case, now) is not None):
+        return Message(N_("The reply has been given: nothing more can be added to this case."))
+    return None
+
+
 def rating_open(case, now) -> Message | None:
     """The satisfaction rating has its own window (15 days from the reply or the review
     decision), shorter than the window to ask for a review."""

@@ -167,7 +167,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # -- the complainant after filing: more evidence, and 催办 once the deadline has passed ------
     # (a reporter, anonymous or not, too); the handler's queue marks both until staff act
     Move("add_evidence", N_("Add evidence or a statement"), OPEN, frozenset(), E.evidence_added,
-         who=COMPLAINANT, step=h.add_evidence, fields=(EVIDENCE_TEXT, files())),
+         who=COMPLAINANT, step=h.add_evidence, when=h.evidence_open, fields=(EVIDENCE_TEXT, files())),
     Move("urge", N_("Urge the unit (催办)"), CAN_BE_OVERDUE, frozenset(), E.urged, who=COMPLAINANT,
          step=h.urge, when=h.urgeable,
          fields=(notice(N_("Message to the unit (optional)"), hi=500, rows=2),),

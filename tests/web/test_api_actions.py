@@ -142,3 +142,29 @@ def test_the_openapi_document_lists_the_actions(client):
     assert enum == list(ACTIONS)
     assert {"409", "422", "404"} <= set(post["responses"])
     assert "actions" in spec["components"]["schemas"]["PublicCase"]["properties"]
+
+
+def test_evidence_is_taken_while_a_decision_is_still_to_come(client, db, services, file_case, make_staff):
+    """An answered suggestion takes no more evidence: nothing is left to decide about it. A replied
+    complaint takes it while its review (复查) may still be asked for, within 30 days of the reply
+    (信访工作条例 第三十五条), and not once that time has passed."""
+    handler = make_staff("miit", Role.handler)
+    suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
+                           description="建议协会在网站上公开会费标准和收支情况。")
+    act(db, services, handler, suggestion.case_id, "acknowledge_reply",
+        public_text="感谢建议，已要求协会在网站公开会费标准。")
+    assert actions(client, suggestion) == ["rate"]
+    refused = do(client, suggestion, "add_evidence", {"public_text": "补充说明。"}, **{"Accept-Language": "zh-CN"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["message"] == "已经答复，本案件不再接收补充材料。"
+
+    complaint = file_case()
+    act(db, services, handler, complaint.case_id, "accept")
+    act(db, services, handler, complaint.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    assert do(client, complaint, "add_evidence", {"public_text": "协会仍未退还全部会费。"}).status_code == 200
+    with db.session_scope() as s:  # the 30 days to ask for a review have passed
+        s.execute(update(Case).where(Case.id == complaint.case_id).values(due_at=services.clock() - timedelta(hours=1)))
+    assert "add_evidence" not in actions(client, complaint)
+    late = do(client, complaint, "add_evidence", {"public_text": "补充说明。"}, **{"Accept-Language": "en"})
+    assert late.status_code == 409
+    assert late.get_json()["error"]["message"] == "The reply has been given: nothing more can be added to this case."
