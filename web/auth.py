@@ -16,6 +16,8 @@ from web.requestdb import db_session
 
 PUBLIC_BLUEPRINTS = {"public", "api", "open311", "ops"}  # ops: probes and scrapers
 PUBLIC_ENDPOINTS = {"static", "staff.login"}
+# what a staff member whose password an administrator set may reach before choosing their own
+BEFORE_OWN_PASSWORD = {"staff.password", "staff.logout"}
 
 
 def _load_session_user() -> User | None:
@@ -62,7 +64,14 @@ def init_app(app) -> None:
             return None
         if request.blueprint in PUBLIC_BLUEPRINTS:
             return None
-        if current_user() is not None:
+        user = current_user()
+        if user is not None:
+            if user.password_change_required and request.blueprint != "desk_api" \
+                    and request.endpoint not in BEFORE_OWN_PASSWORD:
+                # an administrator's password: its holder's own one first (an API token is not a password)
+                if request.accept_mimetypes.best == "application/json":
+                    return jsonify({"error": {"status": 403, "message": "choose your own password first"}}), 403
+                return redirect(url_for("staff.password", next=request.full_path))
             return None
         if request.blueprint == "desk_api" or request.accept_mimetypes.best == "application/json":
             return jsonify({"error": {"status": 401, "message": "authentication required"}}), 401

@@ -32,6 +32,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the password was set by an administrator (a new account, a reset): its holder chooses one
+    # of their own at the next sign-in before anything else (web.auth)
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

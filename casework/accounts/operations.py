@@ -164,10 +164,12 @@ NEEDS_SECOND_ADMINISTRATOR = frozenset({Role.custodian})
 
 
 def create_staff_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
-                      unit: Unit, roles: list[Role]) -> tuple[User, Change]:
+                      unit: Unit, roles: list[Role], *, temporary: bool = False) -> tuple[User, Change]:
     """A new account with its roles in one unit (raises AccountError); a role that needs a
-    second administrator waits for one (``request_grant``)."""
+    second administrator waits for one (``request_grant``). ``temporary``: the password was
+    chosen for its holder (by an administrator on the web), who replaces it at first sign-in."""
     user = create_user(session, username, display_name, password)
+    user.password_change_required = temporary
     for role in roles:
         if role in NEEDS_SECOND_ADMINISTRATOR and actor.user_id is not None:
             _pending(session, actor, user, unit, role)
@@ -241,16 +243,41 @@ def set_user_active(session: Session, actor: Actor, user: User, active: bool) ->
     return set_active(session, actor, "user", user, user.username, active, user_snapshot)
 
 
-def set_password(session: Session, actor: Actor, user: User, password: str) -> Change:
+def set_password(session: Session, actor: Actor, user: User, password: str, *, temporary: bool = False) -> Change:
     """A new password set by an administrator; the user's sessions end (their password
-    version changes). The audit entry says that it was set, nothing more."""
+    version changes). The audit entry says that it was set, nothing more. ``temporary``: its
+    holder replaces it at the next sign-in."""
     if len(password) < MIN_LENGTH:
         raise AccountError(f"password: at least {MIN_LENGTH} characters")
     user.password_hash = hash_password(password)
+    user.password_change_required = temporary
     session.flush()
     change = Change("user", "password_set", user.username, None, None)
     record(session, actor, change)
     return change
+
+
+def change_own_password(session: Session, user: User, current: str, new: str, again: str) -> Errors:
+    """A staff member replaces their own password: the current one proves it is them, the new
+    one is typed twice and differs from it. Their other sessions end (casework.accounts.sessions);
+    the audit entry (password set, by themselves) says nothing more. Errors by field, nothing
+    changed."""
+    errors: Errors = {}
+    if not verify_password(user.password_hash, current):
+        add_error(errors, "current_password", N_("This is not your current password."))
+    errors.update({("new_password" if k == "password" else k): v for k, v in check_password(new).items()})
+    if not errors.get("new_password"):
+        if again != new:
+            add_error(errors, "new_password_again", N_("The two new passwords differ. Type the same one twice."))
+        elif "current_password" not in errors and new == current:
+            add_error(errors, "new_password", N_("Choose a password other than the current one."))
+    if errors:
+        return errors
+    user.password_hash = hash_password(new)
+    user.password_change_required = False
+    session.flush()
+    record(session, Actor.staff(user), Change("user", "password_set", user.username, None, None))
+    return {}
 
 
 def grant_membership(session: Session, actor: Actor, user: User, unit: Unit, role: Role) -> Change | None:

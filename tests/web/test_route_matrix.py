@@ -74,6 +74,7 @@ def _each(anonymous, handler, unit_lead, triage_operator, supervisor, administra
 ENDPOINTS = {
     "staff.login": _each({200}, {302}, {302}, {302}, {302}, {302}),       # GET; signed in: on to the desk
     "staff.logout": _each(LOGIN, {303}, {303}, {303}, {303}, {303}),
+    "staff.password": _each(LOGIN, {200}, {200}, {200}, {200}, {200}),  # GET: one's own password, any role
     "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {302}),      # a supervisor: on to supervision; an administrator: to /admin
     "desk.unit_queue": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),   # the miit queue
     "desk.triage_queue": _each(LOGIN, {403}, {403}, {200}, {403}, {403}),

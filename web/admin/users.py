@@ -69,7 +69,7 @@ def user_new():
     password = values["password"] or ops.generate_password()
     unit = session.scalar(select(Unit).where(Unit.code == values["unit"].strip()))
     user, change = ops.create_staff_user(session, current_actor(), values["username"], values["display_name"],
-                                         password, unit, [Role(values["role"].strip())])
+                                         password, unit, [Role(values["role"].strip())], temporary=True)
     carry_change(change)
     if not values["password"]:
         return _shown_once(user, password, _("Account created"))
@@ -175,7 +175,7 @@ def user_password(user_id: int):
     if errors:
         return _user_page(user, errors=tr_errors(errors), status=422)
     password = typed or ops.generate_password()
-    ops.set_password(session, current_actor(), user, password)
+    ops.set_password(session, current_actor(), user, password, temporary=user.id != current_actor().user_id)
     if not typed:
         return _shown_once(user, password, _("New password set"))
     return redirect(url_for("admin.user_page", user_id=user.id), code=303)

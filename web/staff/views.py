@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import after_this_request, redirect, render_template, request, url_for
+from flask import after_this_request, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from limits import parse
 
-from casework.accounts.operations import authenticate
+from casework.accounts.operations import authenticate, change_own_password
+from casework.accounts.passwords import MIN_LENGTH
 from web.auth import current_user, end_session, start_session
+from web.i18n import tr_errors
 from web.extensions import limiter
 from web.requestdb import db_session
 from web.staff.blueprint import bp
@@ -86,3 +88,24 @@ def login():
 def logout():
     end_session()
     return redirect(url_for("staff.login"), code=303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """A staff member's own new password. Until they have chosen one, an administrator's
+    password takes them here from every page (web.auth); once changed, this browser gets a new
+    session and every other session of theirs ends."""
+    user = current_user()
+    next_url = request.values.get("next", "")
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        errors = change_own_password(db_session(), user, form.get("current_password", ""),
+                                     form.get("new_password", ""), form.get("new_password_again", ""))
+        if not errors:
+            start_session(user)
+            flash(_("Your password has been changed. You have been signed out everywhere else."), "success")
+            return redirect(safe_next(next_url, url_for("desk.home")), code=303)
+    # nothing typed is sent back: a password never travels in a page
+    return render_template("staff/password.html", errors=tr_errors(errors), next_url=next_url,
+                           required=user.password_change_required, min_length=MIN_LENGTH), 422 if errors else 200
