@@ -39,6 +39,9 @@ DEMO_STAFF: tuple[DemoStaff, ...] = (
     DemoStaff("demo-mediator-caam", "演示·中汽协调解员", "caam-mediation", Role.handler),
     DemoStaff("demo-supervisor", "演示·社会工作部督办人员", "swd-central", Role.supervisor),
     DemoStaff("demo-admin", "演示·民政部管理员", "mca", Role.administrator),
+    # decides miit's requests to see a reporter's identity (the demo's named report): granted here
+    # as the command line grants it, where an administrator's grant waits for a second administrator
+    DemoStaff("demo-custodian-miit", "演示·工信部身份保管人", "miit", Role.custodian),
 )
 
 

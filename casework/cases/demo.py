@@ -97,6 +97,13 @@ DEMO_CASES: tuple[DemoCase, ...] = (
                   "title": "协会负责人在会员企业兼职取酬",
                   "description": "协会一名副会长在多家会员企业担任顾问并领取报酬，利用协会职务为其招揽业务。",
                   "anonymous": True, "privacy_consent": True}),
+    # a named report: its reporter's identity is hidden on the desk until the custodian approves a request
+    DemoCase(19, {"type": "report", "association": STEEL, "category": "illegal_fees",
+                  "title": "协会以评比为名向企业摊派赞助费",
+                  "description": "协会在年度评比中要求参评企业缴纳赞助费五万元，不缴纳的不能参评，已有多家企业被迫缴纳。",
+                  "complainant": {"name": "郑强", "phone": "13800000009"}, "anonymous": False,
+                  "privacy_consent": True},
+             (Step(2, UNIT, "accept"),)),
     DemoCase(16, _complaint(AUTO, "unfair_competition", "协会组织会员统一报价",
                             "协会召集会员企业开会，要求各家对同类配件统一上调报价百分之十。",
                             "孙磊", "13800000007"),

@@ -77,7 +77,7 @@ def test_demo_cases_fill_an_empty_instance_once(settings, tmp_path):
     assert first.exit_code == 0, first.output
     rows = [line.split() for line in first.output.splitlines() if line[:2] in ("TS", "JB", "TJ", "JY")]
     states = {row[2] for row in rows}
-    assert len(rows) == 13 and {"closed", "replied", "accepted", "need_info", "not_accepted",
+    assert len(rows) == 14 and {"closed", "replied", "accepted", "need_info", "not_accepted",
                                 "pending_acceptance", "received"} <= states, first.output
     again = runner.invoke(main, ["demo-cases"], env=env)
     assert again.exit_code == 0 and "none filed" in again.output
@@ -91,4 +91,22 @@ def test_demo_cases_fill_an_empty_instance_once(settings, tmp_path):
     assert "统计数据尚未生成" not in stats and "13" in stats
     with app.extensions["changtong.db"].session_scope(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) >= 1
-    app.extensions["changtong.db"].dispose()
+    # the named report can be walked through a reveal with the demo accounts: miit's handler asks,
+    # miit's custodian approves, the handler then sees the reporter
+    from casework.accounts.actor import Actor
+    from casework.accounts.models import User
+    from casework.workflow import machine, reveal
+
+    db = app.extensions["changtong.db"]
+    services = app.extensions["changtong.services"]
+    with db.session_scope() as s:
+        report = s.scalar(select(Case).where(Case.type == "report", Case.anonymous.is_(False)))
+        assert report.unit.code == "miit" and report.state.value == "accepted"
+        handler, custodian = (Actor.staff(s.scalar(select(User).where(User.username == name)))
+                              for name in ("demo-handler-miit", "demo-custodian-miit"))
+        machine.perform(s, services, handler, report, "request_reveal", reason="需要当面核实举报材料的来源")
+        req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.case_id == report.id))
+        machine.perform(s, services, custodian, report, "decide_reveal", request_id=str(req.id), decision="approve",
+                        note="同意，限本次核实")
+        assert reveal.view_identity(s, services, handler, report)["name"] == "郑强"
+    db.dispose()

@@ -110,5 +110,5 @@ def test_demo_staff_are_made_once_and_can_sign_in(settings, db):
     wanted = {("miit", "handler"), ("miit", "unit_lead"), ("mca", "handler"), ("samr", "handler"),
               ("sc-economy-it", "handler"), ("swd-central", "handler"),
               ("triage", "triage_operator"), ("caam-mediation", "handler"), ("swd-central", "supervisor"),
-              ("mca", "administrator")}
+              ("mca", "administrator"), ("miit", "custodian")}
     assert {(d.unit_code, d.role.value) for d in DEMO_STAFF} == wanted
