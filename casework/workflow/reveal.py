@@ -53,6 +53,8 @@ def request(ctx: Ctx) -> dict:
         RevealRequest.status == RevealStatus.pending))
     if pending is not None:
         raise MoveNotAllowed(Message(N_("You already have a request waiting for the custodian on this case.")))
+    if active_reveal(ctx.session, ctx.actor, ctx.case, ctx.now) is not None:  # nothing more to ask for yet
+        raise MoveNotAllowed(Message(N_("Your approval to see the identity is still running; ask again once it has ended.")))
     ctx.session.add(RevealRequest(case=ctx.case, requested_by=ctx.actor.user_id, requested_at=ctx.now,
                                   reason=reason, status=RevealStatus.pending))
     ctx.event.internal_text = reason

@@ -151,3 +151,22 @@ def test_complaints_and_anonymous_reports_have_no_reveal(db, services, file_case
             machine.perform(s, services, handler, load(s, complaint), "request_reveal", reason="a long enough reason here")
         with pytest.raises(MoveNotAllowed):
             machine.perform(s, services, handler, load(s, anon), "request_reveal", reason="a long enough reason here")
+
+
+def test_no_second_request_while_an_approval_runs(db, services, report, make_staff):
+    """The custodian is not asked again for what the handler may already see: a request is
+    refused while the handler's approval runs (24 hours), and taken again once it has ended."""
+    handler, custodian = make_staff("miit", Role.handler), make_staff("miit", Role.custodian)
+    with db.session_scope() as s:
+        machine.perform(s, services, handler, load(s, report), "request_reveal", reason="需要当面核实举报材料的来源和细节")
+    with db.session_scope() as s:
+        req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.requested_by == handler.user_id))
+        machine.perform(s, services, custodian, load(s, report), "decide_reveal", request_id=str(req.id),
+                        decision="approve", note="同意")
+        expires = req.expires_at
+    with db.session_scope() as s:
+        with pytest.raises(MoveNotAllowed, match="still running"):
+            machine.perform(s, services, handler, load(s, report), "request_reveal", reason="再次核实举报材料的来源")
+    later = at(services, expires + timedelta(minutes=1))
+    with db.session_scope() as s:
+        machine.perform(s, later, handler, load(s, report), "request_reveal", reason="再次核实举报材料的来源")

@@ -244,7 +244,7 @@ def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict
     return {
         "report": case.type is CaseType.report,
         "has_identity": reveal.has_identity(case),
-        "can_request": reveal.REQUEST in names and reveal.has_identity(case)
+        "can_request": reveal.REQUEST in names and reveal.has_identity(case) and active is None
                        and not (mine is not None and mine.status is RevealStatus.pending),
         "mine": mine, "active": active,
         "expires": local_time(active.expires_at) if active else None,
