@@ -114,3 +114,27 @@ def _last_entry(db) -> AuditEntry:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.kind == "user").order_by(AuditEntry.id.desc())).first()
         s.expunge(entry)
         return entry
+
+
+def test_guessing_the_current_password_is_throttled_like_a_sign_in(app, client, db, make_staff):
+    """Someone holding a signed-in browser cannot try passwords on this page faster than at the
+    sign-in form: wrong current passwords count against the account's sign-in limit (10 per 15
+    minutes), and past it the page answers 429 and says when to try again."""
+    from web.extensions import limiter
+
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        from casework.accounts.passwords import hash_password
+
+        s.get(User, handler.user_id).password_hash = hash_password("the right password 1")
+        username = s.get(User, handler.user_id).username
+    login_as(client, db, handler)
+    with app.app_context():
+        limiter.reset()
+    for _ in range(10):
+        assert _change(client, "a wrong guess", "the new password 2").status_code == 422
+    stopped = _change(client, "another wrong guess", "the new password 2")
+    assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 0
+    assert "此用户名密码错误次数过多" in stopped.get_data(as_text=True)
+    wrong_sign_in = _sign_in(app.test_client(), username, "a wrong guess")  # the same counter
+    assert wrong_sign_in.status_code == 429

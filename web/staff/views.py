@@ -28,8 +28,10 @@ from web.staff.blueprint import bp
 LOGIN_LIMIT = parse("10 per 15 minutes")
 
 
-def _account_key() -> str:
-    return "login:" + (request.form.get("username") or "").strip().lower()[:64]
+def _account_key(username: str | None = None) -> str:
+    """The counter of wrong passwords for an account name: the sign-in form's, or a signed-in
+    user's own (a wrong current password on the password page counts as a wrong sign-in)."""
+    return "login:" + (request.form.get("username") if username is None else username or "").strip().lower()[:64]
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -44,11 +46,11 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def _wrong_password_allowed() -> tuple[bool, int]:
+def _wrong_password_allowed(username: str | None = None) -> tuple[bool, int]:
     """Whether one more wrong password for this account name is answered as such, or (False,
     seconds to wait); the attempt is counted once the request's transaction has ended (the
     counter is a row of the same database, see casework.ratelimit)."""
-    key = _account_key()
+    key = _account_key(username)
 
     @after_this_request
     def count(response):
@@ -102,6 +104,14 @@ def password():
         form = request.form
         errors = change_own_password(db_session(), user, form.get("current_password", ""),
                                      form.get("new_password", ""), form.get("new_password_again", ""))
+        if "current_password" in errors:  # guessed like a sign-in: the same counter, the same wait
+            allowed, wait = _wrong_password_allowed(user.username)
+            if not allowed:
+                problem = _("Too many wrong passwords for this user name. Try again in %(minutes)d minutes.",
+                            minutes=(wait + 59) // 60)
+                return (render_template("staff/password.html", errors={}, problem=problem, next_url=next_url,
+                                        required=user.password_change_required, min_length=MIN_LENGTH),
+                        429, {"Retry-After": str(wait)})
         if not errors:
             start_session(user)
             flash(_("Your password has been changed. You have been signed out everywhere else."), "success")
