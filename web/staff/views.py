@@ -31,7 +31,8 @@ LOGIN_LIMIT = parse("10 per 15 minutes")
 def _account_key(username: str | None = None) -> str:
     """The counter of wrong passwords for an account name: the sign-in form's, or a signed-in
     user's own (a wrong current password on the password page counts as a wrong sign-in)."""
-    return "login:" + (request.form.get("username") if username is None else username or "").strip().lower()[:64]
+    raw = request.form.get("username") if username is None else username
+    return "login:" + (raw or "").strip().lower()[:64]
 
 
 def safe_next(target: str | None, default: str) -> str:
