@@ -47,6 +47,7 @@ class AuditKind(TitledEnum):
     retention = "retention", N_("Retention")
     backup = "backup", N_("Backup")
     contact_details = "contact_details", N_("Contact details seen by staff")
+    case_list = "case_list", N_("Case list exported")
 
 
 class AuditAction(TitledEnum):

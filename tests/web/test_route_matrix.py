@@ -77,6 +77,7 @@ ENDPOINTS = {
     "staff.password": _each(LOGIN, {200}, {200}, {200}, {200}, {200}),  # GET: one's own password, any role
     "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {302}),      # a supervisor: on to supervision; an administrator: to /admin
     "desk.unit_queue": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),   # the miit queue
+    "desk.unit_export": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),  # its list as a spreadsheet
     "desk.triage_queue": _each(LOGIN, {403}, {403}, {200}, {403}, {403}),
     "desk.case_page": _each(LOGIN, {200}, {200}, {404}, {200}, {404}),    # a miit case awaiting acceptance
     # an empty note without the case's version: stale (409) for those who may make it
