@@ -41,7 +41,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what Excel and WPS would sta
 
 def _columns() -> list[str]:
     return [_("Case number"), _("Type"), _("Category"), _("Association"), _("Title"), _("State"),
-            _("Deadline"), _("Overdue"), _("Handler"), _("Submitted"), _("Last change")]
+            _("Deadline"), _("Overdue?"), _("Handler"), _("Submitted on"), _("Last changed on")]
 
 
 def _rows(session, query, locale: str):
