@@ -17,19 +17,17 @@ from flask import Response, abort, request
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from casework.accounts.models import User
-from casework.accounts.permissions import can_work_unit
 from casework.audit.operations import Change, record
 from casework.cases.models import Case, CaseType, Category
 from casework.cases.queue import queue_select
 from casework.i18n import bilingual
-from casework.registry.models import Association, Unit
-from web.auth import current_actor
+from casework.registry.models import Association
 from web.desk.blueprint import bp
 from web.desk.filters import parse_queue_args
+from web.desk.views import worked_unit
 from web.i18n import current_locale, title
 from web.presenters import local_date, local_time, state_name
 from web.requestdb import db_session, services
@@ -72,13 +70,8 @@ def _as_text(value: str) -> str:
 
 @bp.get("/units/<int:unit_id>/export")
 def unit_export(unit_id: int):
-    actor = current_actor()
-    if not can_work_unit(actor, unit_id):
-        abort(403)
+    actor, unit = worked_unit(unit_id)
     session = db_session()
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
     fmt = request.args.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
         abort(404)

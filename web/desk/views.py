@@ -70,16 +70,20 @@ def home():
     return render_template("desk/no_queue.html"), (200 if can_use_desk(actor) else 403)
 
 
-@bp.get("/units/<int:unit_id>")
-def unit_queue(unit_id: int):
+def worked_unit(unit_id: int) -> tuple[Actor, Unit]:
+    """The signed-in staff member and a unit whose queue they work (403 otherwise, 404 for none)."""
     actor = current_actor()
     if not can_work_unit(actor, unit_id):
         abort(403)
-    session = db_session()
-    unit = session.get(Unit, unit_id)
+    unit = db_session().get(Unit, unit_id)
     if unit is None:
         abort(404)
-    return _render_queue(actor, unit)
+    return actor, unit
+
+
+@bp.get("/units/<int:unit_id>")
+def unit_queue(unit_id: int):
+    return _render_queue(*worked_unit(unit_id))
 
 
 @bp.get("/triage")
