@@ -22,10 +22,14 @@ OPEN_STATES = tuple(s for s in S if s in OPEN)  # in the enum's order (metrics l
 def is_overdue(case: Case, now: datetime) -> bool:
     """The sweep's flag, or a deadline passed since the sweep last ran (clock not paused,
     and a state where a passed deadline makes a case overdue)."""
-    if case.overdue:
+    return overdue_now(case.overdue, case.due_at, case.paused_at, case.state, now)
+
+
+def overdue_now(flag: bool, due_at, paused_at, state, now: datetime) -> bool:
+    """``is_overdue`` on a row's columns (a list read without its cases)."""
+    if flag:
         return True
-    return (case.due_at is not None and case.paused_at is None and case.state in CAN_BE_OVERDUE
-            and as_utc(case.due_at) < now)
+    return due_at is not None and paused_at is None and state in CAN_BE_OVERDUE and as_utc(due_at) < now
 
 
 @dataclass

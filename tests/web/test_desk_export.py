@@ -7,10 +7,13 @@ import csv
 import io
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from casework.accounts.models import Role
 from casework.audit.models import AuditEntry
+from casework.cases.models import Case
 from casework.registry.models import Unit
 from tests.web.test_admin_routing import login_as
 
@@ -22,9 +25,11 @@ def _unit_id(db, code="miit") -> int:
         return s.scalar(select(Unit.id).where(Unit.code == code))
 
 
-def test_a_handler_exports_the_tab_as_excel_without_identities(client, db, file_case, make_staff):
+def test_a_handler_exports_the_tab_as_excel_without_identities(client, db, services, file_case, make_staff):
     plain = file_case()
     tricky = file_case(title=FORMULA, complainant={"name": "赵敏", "phone": "13900139001"})
+    with db.session_scope() as s:  # its deadline passed before the sweep marked it: overdue, as the queue shows it
+        s.execute(update(Case).where(Case.id == plain.case_id).values(due_at=services.clock() - timedelta(hours=1)))
     login_as(client, db, make_staff("miit", Role.handler))
     queue = client.get(f"/desk/units/{_unit_id(db)}?tab=pending").get_data(as_text=True)
     assert 'id="export"' in queue and "format=xlsx" in queue
@@ -37,6 +42,7 @@ def test_a_handler_exports_the_tab_as_excel_without_identities(client, db, file_
     by_number = {row[0]: row for row in rows[1:]}
     assert {plain.case_number, tricky.case_number} <= set(by_number)
     assert by_number[plain.case_number][1] == "投诉" and by_number[plain.case_number][5] == "待受理"
+    assert by_number[plain.case_number][7] == "是" and by_number[tricky.case_number][7] == "否"
     cell = next(c for row in sheet.iter_rows() for c in row if c.value == FORMULA)
     assert cell.data_type == "s"  # the title as typed, never a formula
     flat = repr(rows)

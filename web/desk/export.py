@@ -21,8 +21,8 @@ from sqlalchemy.orm import aliased
 
 from casework.accounts.models import User
 from casework.audit.operations import Change, record
-from casework.cases.models import Case, CaseType, Category
-from casework.cases.queue import queue_select
+from casework.cases.models import Case, Category
+from casework.cases.queue import overdue_now, queue_select
 from casework.i18n import bilingual
 from casework.registry.models import Association
 from web.desk.blueprint import bp
@@ -42,12 +42,12 @@ def _columns() -> list[str]:
             _("Deadline"), _("Overdue?"), _("Handler"), _("Submitted on"), _("Last changed on")]
 
 
-def _rows(session, query, locale: str):
+def _rows(session, query, locale: str, now):
     handler = aliased(User)
     q = (query.with_only_columns(Case.number, Case.type, Case.state, Category.name, Category.name_en,
                                  Association.name, Association.name_en, Case.association_hint, Case.title,
-                                 Case.due_at, Case.overdue, handler.display_name, Case.submitted_at,
-                                 Case.updated_at)
+                                 Case.due_at, Case.overdue, Case.paused_at, handler.display_name,
+                                 Case.submitted_at, Case.updated_at)
          .outerjoin(Category, Category.id == Case.category_id)
          .outerjoin(Association, Association.id == Case.association_id)
          .outerjoin(handler, handler.id == Case.handler_id)
@@ -55,11 +55,12 @@ def _rows(session, query, locale: str):
          .limit(EXPORT_MAX)
          .execution_options(yield_per=CHUNK))
     yes, no = _("Yes"), _("No")
-    for (number, case_type, state, cat, cat_en, assoc, assoc_en, hint, case_title, due, overdue, handler_name,
-         submitted, updated) in session.execute(q):
+    for (number, case_type, state, cat, cat_en, assoc, assoc_en, hint, case_title, due, flag, paused,
+         handler_name, submitted, updated) in session.execute(q):
         yield [number, title(case_type), bilingual(cat, cat_en, locale) if cat else "",
                bilingual(assoc, assoc_en, locale) if assoc else (hint or ""), case_title,
-               state_name(CaseType(case_type), state), local_time(due) if due else "", yes if overdue else no,
+               state_name(case_type, state), local_time(due) if due else "",
+               yes if overdue_now(flag, due, paused, state, now) else no,  # as the queue marks it
                handler_name or "", local_time(submitted), local_time(updated)]
 
 
@@ -78,7 +79,7 @@ def unit_export(unit_id: int):
     qa = parse_queue_args(session, request.args, unit_id=unit.id, user_id=actor.user_id, now=services().clock())
     if qa.empty:
         abort(404)
-    rows = _rows(session, queue_select(qa.filter).order_by(None), current_locale())
+    rows = _rows(session, queue_select(qa.filter).order_by(None), current_locale(), services().clock())
     header = _columns()
     if fmt == "csv":
         out = io.StringIO()
