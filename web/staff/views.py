@@ -100,23 +100,22 @@ def password():
     session and every other session of theirs ends."""
     user = current_user()
     next_url = request.values.get("next", "")
-    errors = {}
+    errors, problem, status, headers = {}, None, 200, {}
     if request.method == "POST":
         form = request.form
         errors = change_own_password(db_session(), user, form.get("current_password", ""),
                                      form.get("new_password", ""), form.get("new_password_again", ""))
+        if not errors:
+            start_session(user)
+            flash(_("Your password has been changed. You have been signed out everywhere else."), "success")
+            return redirect(safe_next(next_url, url_for("desk.home")), code=303)
+        status = 422
         if "current_password" in errors:  # guessed like a sign-in: the same counter, the same wait
             allowed, wait = _wrong_password_allowed(user.username)
             if not allowed:
                 problem = _("Too many wrong passwords for this user name. Try again in %(minutes)d minutes.",
                             minutes=(wait + 59) // 60)
-                return (render_template("staff/password.html", errors={}, problem=problem, next_url=next_url,
-                                        required=user.password_change_required, min_length=MIN_LENGTH),
-                        429, {"Retry-After": str(wait)})
-        if not errors:
-            start_session(user)
-            flash(_("Your password has been changed. You have been signed out everywhere else."), "success")
-            return redirect(safe_next(next_url, url_for("desk.home")), code=303)
+                errors, status, headers = {}, 429, {"Retry-After": str(wait)}
     # nothing typed is sent back: a password never travels in a page
-    return render_template("staff/password.html", errors=tr_errors(errors), next_url=next_url,
-                           required=user.password_change_required, min_length=MIN_LENGTH), 422 if errors else 200
+    return render_template("staff/password.html", errors=tr_errors(errors), problem=problem, next_url=next_url,
+                           required=user.password_change_required, min_length=MIN_LENGTH), status, headers
