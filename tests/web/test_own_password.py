@@ -52,6 +52,8 @@ def test_a_password_an_administrator_gave_is_replaced_at_first_sign_in(app, clie
     assert staff.get("/admin/users").headers["Location"].startswith("/staff/password")
     page = staff.get("/staff/password").get_data(as_text=True)
     assert 'id="password-required"' in page and "您的密码由管理员设置" in page
+    assert 'id="find-number"' not in page and "nav-search" not in page  # no way on that only bounces back
+    assert 'id="logout"' in page
 
     wrong = _change(staff, "not the password", "我自己的新密码2026")
     text = wrong.get_data(as_text=True)
@@ -70,6 +72,7 @@ def test_a_password_an_administrator_gave_is_replaced_at_first_sign_in(app, clie
     assert done.status_code == 303 and done.headers["Location"] == "/desk/search"
     desk = staff.get("/desk/search")
     assert desk.status_code == 200 and "密码已更改" in desk.get_data(as_text=True)
+    assert 'id="find-number"' in desk.get_data(as_text=True)
     with db.session_scope() as s:
         assert authenticate(s, "wang.fang", given) is None
         assert authenticate(s, "wang.fang", "我自己的新密码2026").password_change_required is False
