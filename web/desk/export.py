@@ -69,6 +69,12 @@ def _as_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+def _text_cell(ws, value) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"  # text as text: a title beginning with "=" is not a formula
+    return cell
+
+
 @bp.get("/units/<int:unit_id>/export")
 def unit_export(unit_id: int):
     actor, unit = worked_unit(unit_id)
@@ -76,42 +82,34 @@ def unit_export(unit_id: int):
     fmt = request.args.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    qa = parse_queue_args(session, request.args, unit_id=unit.id, user_id=actor.user_id, now=services().clock())
+    now = services().clock()
+    qa = parse_queue_args(session, request.args, unit_id=unit.id, user_id=actor.user_id, now=now)
     if qa.empty:
         abort(404)
-    rows = _rows(session, queue_select(qa.filter).order_by(None), current_locale(), services().clock())
-    header = _columns()
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        count = 0
-        for row in rows:
-            writer.writerow([_as_text(v) for v in row])
-            count += 1
-        body, mimetype = out.getvalue().encode("utf-8-sig"), "text/csv"  # the BOM: Excel reads it as UTF-8
+        put = lambda row: writer.writerow([_as_text(v) for v in row])  # noqa: E731
     else:
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(title=unit.code[:31])
-        ws.append(header)
-        count = 0
-        for row in rows:
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(ws, value=value)
-                cell.data_type = "s"  # text as text: a title beginning with "=" is not a formula
-                cells.append(cell)
-            ws.append(cells)
-            count += 1
+        put = lambda row: ws.append([_text_cell(ws, v) for v in row])  # noqa: E731
+    put(_columns())
+    count = 0
+    for row in _rows(session, queue_select(qa.filter).order_by(None), current_locale(), now):
+        put(row)
+        count += 1
+    if fmt == "csv":
+        body, mimetype = out.getvalue().encode("utf-8-sig"), "text/csv"  # the BOM: Excel reads it as UTF-8
+    else:
         buf = io.BytesIO()
         wb.save(buf)
-        body = buf.getvalue()
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     filters = {k: v for k, v in qa.values.items() if v}
     record(session, actor, Change("case_list", "downloaded", unit.code, None,
                                   {"unit": unit.code, "tab": qa.filter.tab, "filters": filters, "rows": count,
                                    "format": fmt}))
-    name = f"{unit.code}-{qa.filter.tab}-{local_date(services().clock()).replace('-', '')}.{fmt}"
+    name = f"{unit.code}-{qa.filter.tab}-{local_date(now).replace('-', '')}.{fmt}"
     return Response(body, 200, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store, max-age=0",
         "X-Content-Type-Options": "nosniff"})
