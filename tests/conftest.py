@@ -20,6 +20,9 @@ from casework.context import Services
 from casework.db import Database
 from casework.settings import Settings, new_key
 
+# the laws a complaint's reply names for its opinion (信访工作条例 第三十二条)
+BASIS = "《国务院办公厅关于进一步规范行业协会商会收费的通知》"
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "web" / "translations"
@@ -409,14 +412,14 @@ def hand_counted(db, services, file_case, act):
     a, b, c, d = (file_case().case_id for _ in range(4))
     e = file_case(type="report", title="协会违规收费", description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
     act(a, "accept")
-    act(a, "reply", public_text=reply, finding="substantiated")
+    act(a, "reply", opinion="supported", legal_basis=BASIS, public_text=reply, finding="substantiated")
     assert act(a, "rate", rating="satisfied") is CaseState.closed
     act(b, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
     act(c, "accept")
-    act(c, "reply", public_text=reply)
+    act(c, "reply", opinion="supported", legal_basis=BASIS, public_text=reply)
     act(c, "request_review", public_text="答复没有解决问题，请复查。")
     act(e, "accept")
-    act(e, "reply", public_text="经核查，未发现违规收费情况。", finding="not_substantiated")
+    act(e, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现违规收费情况。", finding="not_substantiated")
     with db.session_scope(write=False) as s:
         due = s.get(Case, d).due_at
     later = due + timedelta(hours=1)

@@ -243,6 +243,9 @@ def public_case(case: Case) -> dict:
         "unit_name": unit_title(case.unit) if case.unit is not None else None,
         "finding": case.finding.value if case.finding is not None else None,
         "finding_title": title(case.finding) if case.finding is not None else None,
+        # a complaint's handling opinion on the request (信访工作条例 第三十二条)
+        "opinion": case.opinion.value if case.opinion is not None else None,
+        "opinion_title": title(case.opinion) if case.opinion is not None else None,
         "rating": case.rating.value if case.rating is not None else None,
         "rating_title": title(case.rating) if case.rating is not None else None,
         "title": case.title,

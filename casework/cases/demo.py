@@ -52,14 +52,16 @@ def _complaint(association, category, title, description, name, phone, **more) -
             **more}
 
 
-def _reply(text: str, finding: str | None = None) -> dict:
-    return {"public_text": text, **({"finding": finding} if finding else {})}
+def _reply(text: str, finding: str | None = None, opinion: tuple[str, str] | None = None) -> dict:
+    """A reply's values; ``opinion``: a complaint's (opinion, the laws it rests on), 信访工作条例 第三十二条."""
+    return {"public_text": text, **({"finding": finding} if finding else {}),
+            **({"opinion": opinion[0], "legal_basis": opinion[1]} if opinion else {})}
 
 
-def _answered(accept: "Step", reply_day: int, text: str, finding: str, rate_day: int, rating: str,
-              comment: str | None = None) -> tuple["Step", ...]:
-    """Accepted, replied with a finding, and rated by the complainant."""
-    return (accept, Step(reply_day, UNIT, "reply", _reply(text, finding)),
+def _answered(accept: "Step", reply_day: int, text: str, finding: str, opinion: tuple[str, str], rate_day: int,
+              rating: str, comment: str | None = None) -> tuple["Step", ...]:
+    """Accepted, replied with a finding and an opinion, and rated by the complainant."""
+    return (accept, Step(reply_day, UNIT, "reply", _reply(text, finding, opinion)),
             Step(rate_day, COMPLAINANT, "rate", {"rating": rating, **({"public_text": comment} if comment else {})}))
 
 
@@ -69,17 +71,20 @@ DEMO_CASES: tuple[DemoCase, ...] = (
                             "协会称我公司若不加入协会并缴纳会费一万五千元，就不为我公司出具行业资质证明。",
                             "李明", "13800000001"),
              _answered(ACCEPT, 14, "经核查，协会确有将出具证明与入会挂钩的做法。已责令协会立即停止，退还已收取的会费，"
-                       "并在全行业通报。", "substantiated", 16, "satisfied", "处理及时，会费已退。")),
+                       "并在全行业通报。", "substantiated",
+                       ("supported", "《国务院办公厅关于进一步规范行业协会商会收费的通知》（国办发〔2020〕21号）"), 16, "satisfied", "处理及时，会费已退。")),
     DemoCase(44, _complaint(STEEL, "illegal_fees", "年会收取高额参会费",
                             "协会举办年会，要求会员企业每家缴纳参会费三万元，并与评优资格挂钩。",
                             "王芳", "13800000002"),
              _answered(Step(1, UNIT, "accept"), 18, "经调查，参会费标准未经会员大会审议。已要求协会重新审议收费标准，"
-                       "并退还超出部分。", "partly_substantiated", 21, "basically_satisfied")),
+                       "并退还超出部分。", "partly_substantiated",
+                       ("supported", "《民政部 财政部关于调整社会团体会费政策等有关问题的通知》（民发〔2003〕95号）"), 21, "basically_satisfied")),
     DemoCase(38, _complaint(STEEL, "illegal_awards", "未经批准开展评比表彰",
                             "协会开展“行业百强”评选，参评企业须缴纳评审费，评比项目未见批准文件。",
                             "赵强", "13800000003"),
              _answered(ACCEPT, 20, "经核查，该评选已列入经批准的评比达标表彰项目目录，评审费为自愿参加的服务收费，"
-                       "未发现违规。", "not_substantiated", 23, "dissatisfied", "评审费仍与结果挂钩。")),
+                       "未发现违规。", "not_substantiated",
+                       ("not_supported", "《评比达标表彰活动管理办法》"), 23, "dissatisfied", "评审费仍与结果挂钩。")),
     DemoCase(33, _complaint(COMPOSITES, "illegal_fees", "协会收取认证费用",
                             "协会对产品认证收费，我公司已就同一事项申请行政复议。",
                             "陈静", "13800000004"),

@@ -89,6 +89,17 @@ class Finding(TitledEnum):
     not_substantiated = "not_substantiated", N_("Not substantiated")
 
 
+class Opinion(TitledEnum):
+    """The handling opinion on a complaint's request (信访工作条例 第三十二条第一款): supported where the
+    request's facts are clear and it accords with the law (予以支持); explained where it is
+    reasonable but has no legal basis (作出解释说明); not supported where it lacks a factual basis or
+    does not accord with the law (不予支持)."""
+
+    supported = "supported", N_("Request supported")
+    explained = "explained", N_("Reasonable, but without a legal basis: explained")
+    not_supported = "not_supported", N_("Request not supported")
+
+
 class Channel(TitledEnum):
     web = "web", N_("Website")
     api = "api", N_("API")
@@ -154,6 +165,8 @@ class Case(Base):
     rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
     # what the reply found (reports must say; statistics and risk grades count it)
     finding: Mapped[Finding | None] = mapped_column(enum_column(Finding))
+    # a complaint's handling opinion, stated with the reply (信访工作条例 第三十二条)
+    opinion: Mapped[Opinion | None] = mapped_column(enum_column(Opinion))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # personal data: ciphertext only (casework.privacy.crypto)
     complainant_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)

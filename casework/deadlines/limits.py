@@ -87,13 +87,11 @@ BASIS: dict[tuple[CaseType | None, Stage], str] = {
     (None, Stage.material): N_(
         "Design default (no statute sets the 补正 period; 办法 art. 15 para. 1 item 5 only makes missing "
         "material a ground not to accept)"),
-    (None, Stage.handling): N_(
-        "信访工作条例 (2022): 60 days from acceptance (article number not yet checked, see docs/legal.md)"),
+    (None, Stage.handling): N_("信访工作条例 art. 34: 60 days from acceptance"),
     (CaseType.report, Stage.extension): N_(
         "市场监督管理行政处罚程序规定 art. 18: once, 15 working days more, with the head's approval"),
     (None, Stage.extension): N_(
-        "信访工作条例 (2022): at most 30 days more, with the head's approval (article number not yet checked, "
-        "see docs/legal.md)"),
+        "信访工作条例 art. 34: at most 30 days more, with the head's approval; the complainant is told why"),
     (None, Stage.rating): N_("Design default (no statute sets a period for rating the reply)"),
     (None, Stage.review_request): N_(
         "信访工作条例 art. 35 (复查) and art. 36 (复核): 30 days from receiving the written answer"),

@@ -18,7 +18,9 @@ from casework.cases.models import Case, CaseType, Event
 from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.documents.kinds import Document
-from casework.documents.texts import FINDINGS, LEGAL_BASIS, NOT_ACCEPT, TRANSFER_REASONS, WORDS
+from casework.documents.texts import (
+    FINDINGS, LEGAL_BASIS, NOT_ACCEPT, OPINION_BASIS, OPINIONS, TRANSFER_REASONS, WORDS,
+)
 from casework.mediation.document import html_to_pdf, template_env
 
 FRAME = "written_notice.html"
@@ -81,6 +83,10 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
         request = f"{case.title}：{case.description}" if locale == "zh_CN" else f"{case.title}: {case.description}"
         finding = getattr(case.finding, "value", None)
         out.update(request=request[:REQUEST_MAX], finding=FINDINGS[locale].get(finding, words["no_finding"]))
+        if data.get("opinion") in OPINIONS[locale]:  # 第三十二条: the opinion and the laws it rests on
+            out["opinion"] = "\n".join(filter(None, (OPINIONS[locale][data["opinion"]], event.public_text)))
+            out["legal_basis"] = OPINION_BASIS[locale].format(basis=data.get("legal_basis") or "",
+                                                              procedure=LEGAL_BASIS[kind][locale])
     if kind in (Document.handling_opinion, Document.review_opinion):
         # 复查 (第三十五条) and 复核 (第三十六条) go to the body one level above the unit deciding
         upper = case.unit.supervising_unit if case.unit is not None else None

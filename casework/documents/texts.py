@@ -204,6 +204,24 @@ FINDINGS = {
            "not_substantiated": "The matter you raised was found not to be substantiated."},
 }
 
+# the handling opinion on the request (casework.cases.models.Opinion), in the words of
+# 信访工作条例 第三十二条第一款 (一) to (三); the handler's own text follows it
+OPINIONS = {
+    "zh_CN": {"supported": "经审查，您的请求事实清楚，符合法律、法规、规章或者其他有关规定，予以支持。",
+              "explained": "经审查，您的请求事由合理，但缺乏法律依据，现作出解释说明如下。",
+              "not_supported": "经审查，您的请求缺乏事实根据或者不符合法律、法规、规章或者其他有关规定，不予支持。"},
+    "en": {"supported": "Your request rests on clear facts and accords with the laws, regulations and rules: it is "
+                        "supported.",
+           "explained": "Your request is reasonable but has no legal basis; the unit explains as follows.",
+           "not_supported": "Your request lacks a factual basis or does not accord with the laws, regulations and "
+                            "rules: it is not supported."},
+}
+# the laws the handler named for the opinion, then the articles the document itself is made under
+OPINION_BASIS = {
+    "zh_CN": "{basis}\n本意见书依照{procedure}作出。",
+    "en": "{basis}\nThis opinion is given under the {procedure}.",
+}
+
 # not_accept reasons (casework.workflow.reasons.NotAcceptReason): (why, what the complainant can do)
 NOT_ACCEPT = {
     "zh_CN": {

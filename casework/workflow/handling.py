@@ -53,7 +53,7 @@ def deadlines_of(case: Case) -> Deadlines:
 
 def extendable(case, now) -> Message | None:
     """Once per case, with the lead's approval: the handling time of a complaint or a mediation
-    (信访工作条例 第三十三条: up to 30 days), the decision whether to open a report
+    (信访工作条例 第三十四条: up to 30 days), the decision whether to open a report
     (立案, 市场监督管理行政处罚程序规定 第十八条: 15 working days more)."""
     if case.extended:
         return Message(N_("The handling time can be extended only once."))
@@ -162,6 +162,13 @@ def urgeable(case, now) -> Message | None:
 
 def reply_has_finding(case) -> bool:
     return case.type in (CaseType.complaint, CaseType.report)
+
+
+def reply_is_opinion(case) -> bool:
+    """A complaint's reply is its 信访处理意见书 (信访工作条例 第三十一条第六项, 第三十二条): it states an
+    opinion on the request and the laws that opinion rests on. A report is answered under the
+    rules on administrative penalties, a suggestion is answered."""
+    return case.type is CaseType.complaint
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -432,6 +439,8 @@ def reply(ctx: Ctx) -> dict:
         case.handler_id = ctx.actor.user_id
     finding = ctx.values.get("finding")
     case.finding = finding
+    opinion = ctx.values.get("opinion")
+    case.opinion = opinion
     if case.type is CaseType.report:
         case.state = S.closed
         ctx.start_stage(None)
@@ -442,7 +451,11 @@ def reply(ctx: Ctx) -> dict:
     names = store_files(ctx, from_staff=True)  # documents with the reply, for the complainant
     if names:
         data["files"] = len(names)
-    return {**data, "finding": finding.value} if finding else data
+    if finding:
+        data["finding"] = finding.value
+    if opinion:
+        data.update(opinion=opinion.value, legal_basis=ctx.values["legal_basis"])
+    return data
 
 
 def withdraw(ctx: Ctx) -> dict:

@@ -20,7 +20,7 @@ Legal anchors: 信访工作条例 (2022) for acceptance, transfer, reply, review
 from __future__ import annotations
 
 from casework.accounts.models import Role
-from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, Rating, Stage
+from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, Opinion, Rating, Stage
 from casework.documents.kinds import Document, reply_document, review_document
 from casework.i18n import N_
 from casework.mediation import moves as med
@@ -74,6 +74,16 @@ FINDING = Field("finding", Kind.choice, N_("Finding"), choices=Finding, only=h.r
                 required=lambda case, values: case.type is CaseType.report,
                 missing=N_("Say what the handling of the report found."),
                 wrong=N_("Choose one of the listed findings."))
+# a complaint's reply is its 信访处理意见书, which states the request, the facts and reasons, the
+# opinion and the laws it rests on (信访工作条例 第三十二条): the opinion is one of the article's three
+OPINION = Field("opinion", Kind.choice, N_("Opinion on the request"), choices=Opinion, only=h.reply_is_opinion,
+                required=True, missing=N_("Say whether the request is supported, explained or not supported."),
+                wrong=N_("Choose one of the listed opinions."))
+BASIS = Field("legal_basis", Kind.line, N_("Laws and rules the opinion rests on"), only=h.reply_is_opinion,
+              required=True, lo=4, hi=500,
+              hint=N_("The laws, regulations or rules, with their articles. They are printed in the opinion under "
+                     "\"Legal basis\"."),
+              missing=N_("Name the laws or rules the opinion rests on."))
 
 
 MOVES: dict[str, Move] = {m.name: m for m in [
@@ -133,13 +143,13 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          reached(S.need_info), reached(S.accepted), E.resumed, who=SYSTEM, types=NOT_MEDIATION,
          step=h.go_on_without_material, when=h.material_lapsed_after_acceptance, clock=BY_STEP,
          notices=(Notice.complainant,)),
-    # -- handling and reply (信访工作条例 第三十二、三十三条) ---------------------------------------
+    # -- handling and reply (信访工作条例 第三十二、三十四条) ---------------------------------------
     Move("assign", N_("Assign"), reached(S.pending_acceptance, S.accepted, S.need_info, S.mediating), frozenset(),
          E.assigned, who=UNIT, step=h.assign,
          fields=(Field("handler_id", Kind.ref, N_("Handler"), required=True, choices="handlers"),)),
     Move("note", N_("Internal note"), frozenset(S), frozenset(), E.note, who=UNIT, step=h.note,
          fields=(internal(N_("Note (staff only)"), required=True),)),
-    # once: the handling time (第三十三条), or a report's decision whether to open a case
+    # once: the handling time (第三十四条), or a report's decision whether to open a case
     Move("extend", N_("Extend the handling time (unit lead)"), reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(),
          E.extended, who=LEAD, step=h.extend, when=h.extendable,
          fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),)),
@@ -151,7 +161,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # a complaint then waits for review (30 days) and rating (15); a report's reply closes it
     Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied, S.closed), E.replied,
          who=UNIT, types=NOT_MEDIATION, step=h.reply,
-         fields=(REPLY_TEXT, FINDING, files(N_("Documents for the complainant (optional)"))),
+         fields=(REPLY_TEXT, FINDING, OPINION, BASIS, files(N_("Documents for the complainant (optional)"))),
          clock=BY_STEP, notices=(Notice.complainant,), primary=True, document=reply_document),
     Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
          E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply,

@@ -30,6 +30,7 @@ from casework.cases.models import Case
 from casework.registry.models import Association, Unit
 from casework.stats.rollup import refresh
 from casework.workflow.machine import perform
+from tests.conftest import BASIS
 
 # the live server answers from threads of its own: the test commits its rows
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
@@ -233,7 +234,7 @@ def cases(db, services, file_case, make_staff, mediation):
     accepted, replied, need_info = file_case(), file_case(), file_case()
     for r in (accepted, replied):
         staff(r, "accept")
-    staff(replied, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。")
+    staff(replied, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法并退还会费。")
     staff(need_info, "request_info", public_text="请补充缴费凭证的照片。")
     overdue = file_case()  # past its time limit: the status page offers 催办 (urge)
     staff(overdue, "accept")

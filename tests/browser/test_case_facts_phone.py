@@ -9,6 +9,7 @@ from casework.cases.models import Case
 from casework.workflow import machine
 from tests.browser.conftest import sign_in
 from tests.browser.test_desk_flow import staff
+from tests.conftest import BASIS
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
@@ -22,7 +23,7 @@ def test_a_rated_complaints_facts_stay_inside_the_card_on_a_phone(pages, live_se
 
         handler = Actor.staff(s.scalar(select(User).where(User.username == user)))
         machine.perform(s, services, handler, s.get(Case, receipt.case_id), "accept")
-        machine.perform(s, services, handler, s.get(Case, receipt.case_id), "reply", finding="substantiated",
+        machine.perform(s, services, handler, s.get(Case, receipt.case_id), "reply", opinion="supported", legal_basis=BASIS, finding="substantiated",
                         public_text="经核查，协会已退还会费并停止强制入会。")
         machine.perform(s, services, Actor.complainant(receipt.case_id), s.get(Case, receipt.case_id), "rate",
                         rating="satisfied")

@@ -77,6 +77,9 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     page.locator("#m-reply-canned").select_option(label="停止强制入会并退费")  # desk.js fills the box
     assert page.locator("#m-reply-public_text").input_value() == REPLY
+    # a complaint's reply states its opinion and the laws it rests on (信访工作条例 第三十二条)
+    page.locator("#m-reply-opinion").select_option(value="supported")
+    page.locator("#m-reply-legal_basis").fill("《国务院办公厅关于进一步规范行业协会商会收费的通知》")
     page.locator("#move-reply button[type=submit]").click()
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     assert page.locator("#case-state").inner_text() == "已答复"

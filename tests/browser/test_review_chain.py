@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import Role, User
 from tests.browser.conftest import shot, sign_in
+from tests.conftest import BASIS
 
 # the live server answers from threads of its own: the test commits its rows
 pytestmark = [pytest.mark.browser, pytest.mark.commits, pytest.mark.usefixtures("cjk_pdf")]
@@ -104,7 +105,7 @@ def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_st
     desk = pages("sc_economy_it")
     sign_in(desk, base, username(db, make_staff, "sc-economy-it"), f"/desk/cases/{number}")
     do_move(desk, number, "accept", public_text="您的投诉已受理，我们将尽快核查。")
-    do_move(desk, number, "reply", public_text=REPLY, finding="substantiated")
+    do_move(desk, number, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="substantiated")
     assert desk.locator("#case-state").inner_text() == "已答复"
 
     # the complainant is told who decides a review and by when, and asks for one (复查)

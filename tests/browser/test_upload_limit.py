@@ -58,6 +58,8 @@ def test_a_reply_document_over_the_limit_is_not_sent_from_the_desk(pages, live_s
     page.evaluate("document.querySelector('#move-reply').open = true")
     form = page.locator("#move-reply form")
     form.locator("textarea[name=public_text]").fill("经核查，协会已停止强制入会做法并退还会费。")
+    form.locator("select[name=opinion]").select_option(value="supported")
+    form.locator("input[name=legal_basis]").fill("《国务院办公厅关于进一步规范行业协会商会收费的通知》")
     posts = posts_of(page)
     form.locator("input[name=files]").set_input_files(big_photo(tmp_path, "核查报告.pdf"))
     form.locator("button[type=submit]").click()

@@ -33,6 +33,7 @@ from casework.notify.models import OutboxMessage
 from casework.settings import Settings
 from casework.workflow.machine import perform
 from web.cli import main
+from tests.conftest import BASIS
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # a backup reads the database through a connection of its own: the instance is committed
@@ -132,7 +133,7 @@ def instance(db, services, submission_data, file_case, mediation, make_staff, ac
     report = file_case(type="report", anonymous=True, category="illegal_fees", complainant={"name": "王五"},
                        title="匿名举报协会乱收费", description="某协会以年检为名收取企业费用。")
     act(complaints[0].case_id, "accept")
-    act(complaints[0].case_id, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。", finding="substantiated")
+    act(complaints[0].case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法并退还会费。", finding="substantiated")
     act(complaints[1].case_id, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实。")
     act(report.case_id, "accept")
     # a file staff attached to the reply of complaint 0

@@ -150,7 +150,7 @@ PAUSED_FROM, RESUMED = beijing(2026, 2, 10), beijing(2026, 2, 21)  # 11 days, 4 
 
 
 def test_a_pause_on_a_calendar_day_stage_moves_the_deadline_by_calendar_days():
-    """信访工作条例 第三十二条 counts handling in days (60 日): a pause over the 2026 Spring Festival
+    """信访工作条例 第三十四条 counts handling in days (60 日): a pause over the 2026 Spring Festival
     of 11 days moves the deadline by 11 days, not by the 4 working days in it."""
     d = Deadlines.defaults()
     due = end_of_day(date(2026, 4, 10))  # a Friday
@@ -170,8 +170,17 @@ def test_a_pause_on_a_working_day_stage_moves_the_deadline_by_working_days():
     assert d.pause_counts_working_days(CaseType.complaint, Stage.acceptance) is True
 
 
+def test_a_period_ending_in_the_national_day_holiday_ends_the_day_after_it():
+    """民法典 第二百零三条: 期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日. A period
+    of 31 calendar days from 1 September 2026 would end on 2 October, inside the National Day
+    holiday (1 to 7 October): it ends on 8 October, the day after the holiday."""
+    comp = WorkingCalendar().compute(date(2026, 9, 1), 31, working_days=False)
+    assert comp.end == date(2026, 10, 8)
+    assert [n.day for n in comp.rolled_forward] == [date(2026, 10, d) for d in range(2, 8)]
+
+
 def test_a_calendar_day_deadline_moved_onto_a_rest_day_ends_on_the_next_working_day():
-    """Civil Code art. 203: a period in days that ends on a rest day ends on the next working day."""
+    """民法典 第二百零三条: a period in days that ends on a rest day ends on the next working day."""
     d = Deadlines.defaults()
     due = end_of_day(date(2026, 4, 1))  # Wednesday + 11 days = Sunday 4-12
     assert china_date(d.extend_by_pause(due, PAUSED_FROM, RESUMED, working_days=False)) == date(2026, 4, 13)
@@ -179,7 +188,7 @@ def test_a_calendar_day_deadline_moved_onto_a_rest_day_ends_on_the_next_working_
 
 def test_the_handling_clock_paused_over_spring_festival_gets_the_calendar_days_back(
         db, services, file_case, make_staff):
-    """信访工作条例 第三十二条 (60 days of handling) with a 补正 pause over the 2026 Spring Festival:
+    """信访工作条例 第三十四条 (60 days of handling) with a 补正 pause over the 2026 Spring Festival:
     the deadline moves by the 11 days paused."""
     filed = file_case().case_id
     handler = make_staff("miit", Role.handler)

@@ -8,13 +8,15 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from casework.accounts.actor import Actor
-from casework.cases.models import Case, CaseState as S
+from casework.cases.models import Case, CaseState as S, Opinion
 from casework.documents.kinds import Document
 from casework.documents.models import CaseDocument
 from casework.documents.operations import case_documents, check_text, document_bytes, reset_template, save_template
 from casework.documents.texts import TEMPLATES
 from casework.notify.models import OutboxMessage
 from casework.registry.models import Unit
+from casework.workflow.spec import InvalidMove
+from tests.conftest import BASIS
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
@@ -91,7 +93,7 @@ def test_handling_opinion_states_finding_opinion_basis_and_review(db, services, 
     receipt, asked of the body one level above the unit that replied)."""
     case_id, number = routed(db, file_case)
     act(case_id, "accept")
-    act(case_id, "reply", public_text=REPLY, finding="substantiated")
+    act(case_id, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="substantiated")
     with db.session_scope(write=False) as s:
         upper = s.get(Case, case_id).unit.supervising_unit
         assert upper is not None
@@ -103,13 +105,50 @@ def test_handling_opinion_states_finding_opinion_basis_and_review(db, services, 
         assert part in text, part
 
 
+def test_a_complaints_reply_states_its_opinion_and_the_laws_it_rests_on(db, services, file_case, act):
+    """信访工作条例 第三十二条: 信访处理意见书应当载明信访人投诉请求、事实和理由、处理意见及其法律法规依据, the
+    opinion being one of (一) 予以支持, (二) 作出解释说明, (三) 不予支持. A complaint's reply without
+    them is refused; the document states the opinion in the article's words and the laws the
+    handler named; the case and the complainant's status keep the opinion."""
+    case_id, number = routed(db, file_case)
+    act(case_id, "accept")
+    with pytest.raises(InvalidMove) as refused:
+        act(case_id, "reply", public_text=REPLY, finding="not_substantiated")
+    assert set(refused.value.errors) == {"opinion", "legal_basis"}
+    with pytest.raises(InvalidMove) as refused:
+        act(case_id, "reply", public_text=REPLY, opinion="partly", legal_basis=BASIS)
+    assert set(refused.value.errors) == {"opinion"}
+    act(case_id, "reply", public_text=REPLY, finding="not_substantiated", opinion="not_supported",
+        legal_basis="《评比达标表彰活动管理办法》")
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, case_id)
+        assert case.state is S.replied and case.opinion is Opinion.not_supported
+    text = last(db, services, case_id, Document.handling_opinion)
+    for part in ("三、处理意见", "不予支持", REPLY, "四、法律依据", "《评比达标表彰活动管理办法》",
+                 "本意见书依照《信访工作条例》第三十二条、第三十五条作出"):
+        assert part in text, part
+    assert "予以支持" not in text.replace("不予支持", "")
+
+
+def test_a_reports_and_a_suggestions_reply_states_no_opinion(db, services, file_case, act):
+    """信访工作条例 第三十一条: the 信访处理意见书 (and so 第三十二条's opinion) is for a complaint's request;
+    a report is answered under the rules on administrative penalties (办法 第三十一条), a suggestion is
+    answered."""
+    report = file_case(type="report", category="illegal_fees")
+    act(report.case_id, "accept")
+    assert act(report.case_id, "reply", public_text="经调查，举报情况属实，已责令协会退还费用。",
+               finding="substantiated") is S.closed
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, report.case_id).opinion is None
+
+
 def test_handling_opinion_without_an_upper_level_says_the_platform_assigns_it(db, services, file_case, act):
     """信访工作条例 第三十五条: with no level above configured, the document still says where to go."""
     case_id, _ = routed(db, file_case)
     with db.session_scope() as s:
         s.get(Case, case_id).unit.supervising_unit_id = None
     act(case_id, "accept")
-    act(case_id, "reply", public_text=REPLY, finding="partly_substantiated")
+    act(case_id, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="partly_substantiated")
     text = last(db, services, case_id, Document.handling_opinion)
     assert "本平台将指定" in text and "部分属实" in text
 
@@ -117,7 +156,7 @@ def test_handling_opinion_without_an_upper_level_says_the_platform_assigns_it(db
 def _reviewed(db, services, file_case, act):
     case_id, number = routed(db, file_case)
     act(case_id, "accept")
-    act(case_id, "reply", public_text=REPLY, finding="not_substantiated")
+    act(case_id, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="not_substantiated")
     act(case_id, "request_review", public_text="我不同意处理意见。")
     with db.session_scope(write=False) as s:
         case = s.get(Case, case_id)
@@ -170,7 +209,7 @@ def test_an_edited_template_is_used_and_one_dropping_a_required_part_is_refused(
         save_template(s, admin, Document.handling_opinion, "zh_CN", *checked)
     case_id, _ = routed(db, file_case)
     act(case_id, "accept")
-    act(case_id, "reply", public_text=REPLY, finding="substantiated")
+    act(case_id, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="substantiated")
     text = last(db, services, case_id, Document.handling_opinion)
     assert "信访事项处理意见书" in text and "试行文本" in text
     with db.session_scope() as s:

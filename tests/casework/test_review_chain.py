@@ -12,6 +12,7 @@ from casework.context import Services
 from casework.registry.models import Association, Unit
 from casework.workflow import machine
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed
+from tests.conftest import BASIS
 
 REPLY = "经核查，协会已退还多收的会费，并停止强制入会的做法。"
 SICHUAN_FOOD = "四川省食品工业协会"  # its main industry department: 四川省经济和信息化厅 (sc-economy-it)
@@ -52,7 +53,7 @@ def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_
     province, ministry, top = (make_staff(code, Role.handler) for code in ("sc-economy-it", "miit", "swd-central"))
     complainant = Actor.complainant(case)
     do(province, case, "accept")
-    assert do(province, case, "reply", public_text=REPLY) == (S.replied, "sc-economy-it")
+    assert do(province, case, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY) == (S.replied, "sc-economy-it")
     assert do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。") == (S.under_review, "miit")
     with pytest.raises(Forbidden):  # the unit that replied no longer decides anything on it
         do(province, case, "decide_review", public_text="维持原处理意见。经复查，事实清楚。")
@@ -74,7 +75,7 @@ def test_with_no_upper_level_the_review_goes_to_triage_and_never_to_a_unit_that_
     triage = make_staff("triage", Role.triage_operator)
     complainant = Actor.complainant(case)
     do(miit, case, "accept")
-    do(miit, case, "reply", public_text=REPLY)
+    do(miit, case, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY)
     do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
     do(top, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
     assert do(complainant, case, "request_review", public_text="请求复核。理由如下。") == (S.under_re_review, None)
@@ -99,7 +100,7 @@ def test_the_rating_window_is_shorter_than_the_review_window_and_the_case_stays_
     miit = make_staff("miit", Role.handler)
     complainant = Actor.complainant(case)
     do(miit, case, "accept")
-    do(miit, case, "reply", public_text=REPLY)
+    do(miit, case, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY)
     day = lambda n: at(services, n).clock()  # noqa: E731
     assert {"rate", "request_review"} <= moves(db, complainant, case, day(10))
     assert "rate" not in moves(db, complainant, case, day(17))
@@ -116,7 +117,7 @@ def test_a_report_is_neither_rated_nor_reviewed_its_reply_closes_it(db, services
                      description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
     miit = make_staff("miit", Role.handler)
     do(miit, case, "accept", public_text="你举报的事项已立案调查。")
-    assert do(miit, case, "reply", public_text="经调查，举报情况属实，已责令协会退还费用。", finding="substantiated")[0] is S.closed
+    assert do(miit, case, "reply", opinion="supported", legal_basis=BASIS, public_text="经调查，举报情况属实，已责令协会退还费用。", finding="substantiated")[0] is S.closed
     reporter = Actor.complainant(case)
     assert not {"rate", "request_review"} & moves(db, reporter, case)
 

@@ -12,6 +12,7 @@ from casework.stats.models import AssociationRisk
 from casework.stats.risk import grade_all, score, spot_checks
 from casework.stats.rollup import month_bounds, month_of, refresh
 from casework.workflow.machine import InvalidMove
+from tests.conftest import BASIS
 
 STATS_REPLY = "经核查，协会已停止强制入会做法并退还会费。"
 
@@ -83,11 +84,11 @@ def test_reports_need_a_finding(db, file_case, act):
     e = file_case(type="report").case_id
     act(e, "accept")
     with pytest.raises(InvalidMove) as info:
-        act(e, "reply", public_text=STATS_REPLY)
+        act(e, "reply", opinion="supported", legal_basis=BASIS, public_text=STATS_REPLY)
     assert "finding" in info.value.errors
     with pytest.raises(InvalidMove):
-        act(e, "reply", public_text=STATS_REPLY, finding="probably")
-    act(e, "reply", public_text=STATS_REPLY, finding="partly_substantiated")
+        act(e, "reply", opinion="supported", legal_basis=BASIS, public_text=STATS_REPLY, finding="probably")
+    act(e, "reply", opinion="supported", legal_basis=BASIS, public_text=STATS_REPLY, finding="partly_substantiated")
     with db.session_scope(write=False) as s:
         assert s.get(Case, e).finding is Finding.partly_substantiated
 

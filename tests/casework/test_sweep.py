@@ -10,6 +10,7 @@ from casework.context import Services
 from casework.deadlines.sweep import sweep
 from casework.notify.models import OutboxMessage
 from casework.workflow.machine import perform
+from tests.conftest import BASIS
 
 
 def clock_at(services, moment):
@@ -90,7 +91,7 @@ def test_a_reply_not_rated_in_time_is_closed(db, services, file_case, make_staff
     with db.session_scope() as s:
         c = s.get(Case, filed)
         perform(s, services, handler, c, "accept")
-        perform(s, services, handler, c, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。")
+        perform(s, services, handler, c, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法并退还会费。")
     due = case(db, filed).due_at
     assert sweep(db, clock_at(services, due - timedelta(hours=1))).closed == 0
     assert sweep(db, clock_at(services, due + timedelta(hours=1))).closed == 1

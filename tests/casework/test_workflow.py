@@ -13,6 +13,7 @@ from casework.notify.models import OutboxMessage
 from casework.registry.models import Unit
 from casework.workflow import machine
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, StaleCase
+from tests.conftest import BASIS
 
 
 @pytest.fixture
@@ -49,9 +50,9 @@ def test_accept_then_reply(db, file_case, make_staff, act):
     handler = make_staff("miit", Role.handler)
     assert act(handler, case, "accept")[0] is S.accepted
     with pytest.raises(InvalidMove) as exc:
-        act(handler, case, "reply", public_text="")
+        act(handler, case, "reply", opinion="supported", legal_basis=BASIS, public_text="")
     assert "public_text" in exc.value.errors
-    assert act(handler, case, "reply", public_text="经核查，协会已退还会费并停止强制入会做法。")[0] is S.replied
+    assert act(handler, case, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会做法。")[0] is S.replied
     with db.session_scope(write=False) as s:
         c = s.get(Case, case)
         assert [e.kind for e in c.events][-2:] == [EventKind.accepted, EventKind.replied]
@@ -78,7 +79,7 @@ def test_moves_from_the_wrong_state_are_refused(db, file_case, make_staff, act):
     case = file_case().case_id
     handler = make_staff("miit", Role.handler)
     with pytest.raises(MoveNotAllowed):
-        act(handler, case, "reply", public_text="这是一个还没受理就答复的尝试。")
+        act(handler, case, "reply", opinion="supported", legal_basis=BASIS, public_text="这是一个还没受理就答复的尝试。")
     act(handler, case, "accept")
     with pytest.raises(MoveNotAllowed) as exc:
         act(handler, case, "accept")
@@ -190,7 +191,7 @@ def test_withdraw_only_before_a_reply_and_only_by_the_complainant(db, file_case,
     other = file_case().case_id
     handler = make_staff("miit", Role.handler)
     act(handler, other, "accept")
-    act(handler, other, "reply", public_text="经核查，情况属实，已责令整改。")
+    act(handler, other, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，情况属实，已责令整改。")
     with pytest.raises(MoveNotAllowed):
         act(Actor.complainant(other), other, "withdraw")
 

@@ -16,6 +16,7 @@ from casework.cases.queries import case_for_lookup
 from casework.privacy.codes import check_code, new_query_code
 from tests.security.helpers import CSRF, csrf, dump, row_counts
 from web.extensions import limiter
+from tests.conftest import BASIS
 
 RUNS = 50
 # medians of interleaved runs may differ by 30% of the larger (plus 50 µs); loading the case
@@ -192,7 +193,7 @@ def test_a_text_with_its_own_query_code_is_refused(app, db, file_case, act, loca
     client, receipt = _opened_status(app, file_case)
     client.set_cookie("lang", locale)
     act(_case_id(db, receipt.case_number), "accept")
-    act(_case_id(db, receipt.case_number), "reply", public_text="经核查，协会已停止强制入会做法。")
+    act(_case_id(db, receipt.case_number), "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法。")
     code = receipt.query_code
     shown = {"plain": code, "spaced": code.replace("-", " "), "lower": code.lower().replace("-", ""),
              "fullwidth": "".join(chr(ord(ch) + 0xFEE0) if ch != "-" else ch for ch in code)}[form]
@@ -211,7 +212,7 @@ def test_a_text_with_its_own_query_code_is_refused(app, db, file_case, act, loca
 def test_another_code_in_the_text_is_fine(app, db, file_case, act):
     client, receipt = _opened_status(app, file_case)
     act(_case_id(db, receipt.case_number), "accept")
-    act(_case_id(db, receipt.case_number), "reply", public_text="经核查，协会已停止强制入会做法。")
+    act(_case_id(db, receipt.case_number), "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法。")
     with db.session_scope(write=False) as s:
         version = s.scalar(select(Case.version).where(Case.number == receipt.case_number))
     resp = client.post(f"/track/{receipt.case_number}/moves/request_review", data={

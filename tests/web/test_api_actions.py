@@ -12,6 +12,7 @@ from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Attachment, Case, CaseState as S, EventKind
 from casework.workflow.machine import perform
+from tests.conftest import BASIS
 
 
 def png() -> bytes:
@@ -48,7 +49,7 @@ def test_the_actions_open_now_follow_the_state(client, db, services, file_case, 
     with db.session_scope() as s:
         s.execute(update(Case).where(Case.id == receipt.case_id).values(due_at=services.clock() - timedelta(hours=1)))
     assert actions(client, receipt) == ["add_evidence", "urge", "withdraw"]
-    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     assert actions(client, receipt) == ["add_evidence", "rate", "review"]
 
 
@@ -99,7 +100,7 @@ def test_field_errors_are_422_per_field(client, db, services, file_case, make_st
     assert unconfirmed.status_code == 422 and "confirm" in unconfirmed.get_json()["errors"]
     handler = make_staff("miit", Role.handler)
     act(db, services, handler, receipt.case_id, "accept")
-    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     bad = do(client, receipt, "rate", {"rating": "ecstatic"})
     assert bad.status_code == 422 and "rating" in bad.get_json()["errors"]
     review = do(client, receipt, "review", {"public_text": "不"})
@@ -160,7 +161,7 @@ def test_evidence_is_taken_while_a_decision_is_still_to_come(client, db, service
 
     complaint = file_case()
     act(db, services, handler, complaint.case_id, "accept")
-    act(db, services, handler, complaint.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, handler, complaint.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     assert do(client, complaint, "add_evidence", {"public_text": "协会仍未退还全部会费。"}).status_code == 200
     with db.session_scope() as s:  # the 30 days to ask for a review have passed
         s.execute(update(Case).where(Case.id == complaint.case_id).values(due_at=services.clock() - timedelta(hours=1)))

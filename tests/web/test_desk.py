@@ -10,6 +10,7 @@ from casework.cases.models import CannedReply, Case, CaseState as S
 from casework.db import utcnow
 from casework.registry.models import Unit
 from casework.workflow import machine
+from tests.conftest import BASIS
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
@@ -385,7 +386,7 @@ def test_accept_transfer_accept_reply_through_the_forms(client, db, file_case, m
     assert post_move(client, number, "accept").status_code == 303
     assert post_move(client, number, "note", internal_text="已电话联系协会核实").status_code == 303
     reply = "经核查，协会已退还会费并停止强制入会做法。"
-    assert post_move(client, number, "reply", public_text=reply, finding="partly_substantiated").status_code == 303
+    assert post_move(client, number, "reply", opinion="supported", legal_basis=BASIS, public_text=reply, finding="partly_substantiated").status_code == 303
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert case_of(db, number)[0] is S.replied and "已答复" in html
     # what the reply found stands with the case's facts (a reviewing unit decides on it)

@@ -11,6 +11,7 @@ from casework.cases.models import Case
 from casework.db import utcnow
 from casework.registry.models import Unit
 from casework.workflow import machine
+from tests.conftest import BASIS
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -280,7 +281,7 @@ def test_transfer_without_reason_is_422_per_field(client, db, make_staff, file_c
 def test_reply_while_pending_acceptance_is_not_allowed(client, db, make_staff, file_case):
     token = token_for(db, make_staff("miit", Role.handler))
     number = file_case().case_number
-    resp = move(client, token, number, "reply", version=version_of(client, token, number),
+    resp = move(client, token, number, "reply", opinion="supported", legal_basis=BASIS, version=version_of(client, token, number),
                 public_text="经核查，协会已退还会费，特此答复。")
     assert resp.status_code == 422
     assert "errors" not in resp.get_json()

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from casework.accounts.models import Role
 from tests.web.test_admin_routing import login_as
 from tests.web.test_mediation_web import desk_move, open_as_applicant
+from tests.conftest import BASIS
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
@@ -29,7 +30,7 @@ def test_the_complainant_downloads_the_notices_from_the_status_page(app, client,
     number = receipt.case_number
     login_as(client, db, make_staff("miit", Role.handler))
     assert desk_move(client, number, "accept").status_code == 303
-    assert desk_move(client, number, "reply", public_text=REPLY, finding="substantiated").status_code == 303
+    assert desk_move(client, number, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY, finding="substantiated").status_code == 303
     desk_page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     desk_links = DESK_LINK.findall(desk_page)
     assert len(desk_links) == 2 and 'id="documents"' in desk_page

@@ -18,6 +18,7 @@ from casework.workflow.machine import perform
 
 from tests.web.test_admin_routing import login_as
 from tests.web.test_public_moves import opened  # noqa: F401 (a fixture)
+from tests.conftest import BASIS
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -175,7 +176,8 @@ def test_a_reply_with_a_document_the_complainant_downloads(client, db, services,
     resp = client.post(f"/desk/cases/{receipt.case_number}/moves/reply", content_type="multipart/form-data",
                        data={"csrf_token": CSRF.search(desk).group(1), "version": version(db, receipt.case_id),
                              "public_text": "经核查，协会已退还会费并停止强制入会，退款凭证见附件。",
-                             "finding": "substantiated", "files": (io.BytesIO(png((10, 120, 10))), "退款凭证.png")})
+                             "finding": "substantiated", "opinion": "supported", "legal_basis": BASIS,
+                             "files": (io.BytesIO(png((10, 120, 10))), "退款凭证.png")})
     assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
     with db.session_scope(write=False) as s:
         att = s.scalar(select(Attachment).where(Attachment.case_id == receipt.case_id, Attachment.from_staff))
@@ -212,7 +214,8 @@ def test_the_staff_api_replies_with_a_document(client, db, services, opened, mak
         token = issue_token(s, s.get(User, handler.user_id), "test")
     auth = {"Authorization": f"Bearer {token}"}
     body = {"version": version(db, receipt.case_id), "public_text": "经核查，协会已退还会费，退款凭证见附件。",
-            "finding": "substantiated", "files": [{"name": "凭证.exe", "content_base64": base64.b64encode(b"MZ...").decode()}]}
+            "finding": "substantiated", "opinion": "supported", "legal_basis": BASIS,
+            "files": [{"name": "凭证.exe", "content_base64": base64.b64encode(b"MZ...").decode()}]}
     bad = client.post(f"/api/v1/desk/cases/{receipt.case_number}/reply", json=body, headers=auth)
     assert bad.status_code == 422 and "files" in bad.get_json()["errors"]
     body["files"] = [{"name": "凭证.png", "content_base64": base64.b64encode(png()).decode()}]

@@ -22,6 +22,7 @@ from casework.deadlines.calendar import china_date
 from web.move_fields import staff_moves
 
 from tests.web.test_admin_routing import login_as
+from tests.conftest import BASIS
 
 ACTION = re.compile(r'<form[^>]*action="[^"]*/moves/(\w+)"[^>]*>(.*?)</form>', re.S)
 NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
@@ -73,7 +74,7 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, handler, complaint, "suspend", public_text="送检测机构检验产品质量")
     check(handler, complaint)                       # clock paused (resume)
     act(db, services, handler, complaint, "resume")
-    act(db, services, handler, complaint, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, handler, complaint, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
     check(make_staff("swd-central", Role.handler), complaint)  # under review one level up (decide_review)
     report = file_case(type="report", category="illegal_fees", title="协会违规收费",
@@ -118,7 +119,7 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     # a supervisor's notice
     check(make_staff("mca", Role.supervisor), complaint)
     # a named report accepted before the decision told the reporter itself: tell them (notify_reporter)
-    act(db, services, handler, report, "reply", public_text="经调查，举报属实，已责令整改。", finding="substantiated")
+    act(db, services, handler, report, "reply", opinion="supported", legal_basis=BASIS, public_text="经调查，举报属实，已责令整改。", finding="substantiated")
     named = file_case(type="report", category="illegal_fees", title="协会违规收费",
                       description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
     act(db, services, handler, named, "accept")
@@ -169,7 +170,7 @@ def test_the_complainants_forms_send_what_their_moves_take(client, db, services,
     check()                                                   # supply_info
     act(db, services, Actor.complainant(receipt.case_id), receipt.case_id, "supply_info", public_text="已上传凭证。")
     act(db, services, handler, receipt.case_id, "accept")
-    act(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    act(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     check()                                                   # rate, request_review
     assert seen == {"withdraw", "supply_info", "rate", "request_review", "add_evidence"}
     # past its deadline, a case in hand can be urged (催办)

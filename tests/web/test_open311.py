@@ -11,6 +11,7 @@ from casework.cases.models import Case, CaseState
 from casework.mediation.models import Mediation
 from tests.conftest import changed
 from tests.security.helpers import CSRF, sign_in
+from tests.conftest import BASIS
 
 COMPOSITES = "51100000500009247D"  # 中国复合材料工业协会: complaints go to 工业和信息化部 (miit)
 DESCRIPTION = "协会要求我公司必须入会，并收取会费两万元。否则不予办理证明，请依法处理。"
@@ -203,7 +204,7 @@ def test_status_with_the_query_code_open_then_closed(client, db, act):
         case_id = s.scalar(select(Case.id).where(Case.number == number))
     act(case_id, "accept")
     act(case_id, "note", internal_text="内部意见：该协会此前有类似问题。")
-    act(case_id, "reply", public_text="经核查，协会已停止强制入会做法并退还会费。")
+    act(case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已停止强制入会做法并退还会费。")
     [replied] = client.get(url, query_string={"query_code": code}).get_json()
     assert replied["status"] == "open"
     assert replied["status_notes"].startswith("已答复") and replied["status_notes"].endswith("经核查，协会已停止强制入会做法并退还会费。")

@@ -1,5 +1,5 @@
 """A company or other organisation complains, and an agent (委托代理人) files with a 授权委托书
-(issue 19; 市场监管投诉举报处理暂行办法 第九条): through the plain form (no JavaScript: every
+(issue 19; 市场监督管理投诉举报处理暂行办法 第九条, and 第十条 for an agent): through the plain form (no JavaScript: every
 part is sent, only the chosen one is read), through the JSON API, on the desk, and retention."""
 import base64
 import io

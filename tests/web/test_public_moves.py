@@ -10,6 +10,7 @@ from casework.cases.models import Case, CaseState as S
 from casework.registry.models import Unit
 from casework.workflow.machine import perform
 from tests.web.test_admin_routing import login_as
+from tests.conftest import BASIS
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -100,7 +101,7 @@ def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened
     receipt, csrf, get = opened
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，协会已退还会费并停止强制入会。")
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     page = get()
     assert "经核查，协会已退还会费并停止强制入会。" in page and 'id="rate-form"' in page
     # a satisfied rating gives up the review: the form says so before it is sent
@@ -117,7 +118,7 @@ def test_review_then_re_review_then_final(client, db, services, make_staff, open
     receipt, csrf, get = opened
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现强制入会情况。")
     assert "中央社会工作部" in get().split('id="review-where"')[1][:300]  # the level above 工业和信息化部
     assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
     assert state(db, receipt.case_id)[0] is S.under_review
@@ -147,7 +148,7 @@ def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, m
     receipt, csrf, get = opened
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现强制入会情况。")
     page = get()
     assert 'id="rate-form"' in page and 'id="review-form"' in page
     assert len(ids(page)) == len(set(ids(page)))
@@ -233,7 +234,7 @@ def test_a_dissatisfied_rating_folds_the_rating_under_change_your_rating(client,
     receipt, csrf, get = opened
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", public_text="经核查，未发现强制入会情况。")
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现强制入会情况。")
     page = get()
     assert "<h2>您对答复满意吗？</h2>" in page and 'id="rate-change"' not in page
     assert post(client, receipt, csrf, "rate", db, rating="dissatisfied").status_code == 303

@@ -18,6 +18,7 @@ from casework.registry.models import Association, Unit
 from casework.stats.open_data import DATASETS
 from casework.stats.rollup import month_of, refresh
 from casework.workflow.machine import perform
+from tests.conftest import BASIS
 
 COMPOSITES = "51100000500009247D"  # 中国复合材料工业协会: complaints go to 工业和信息化部
 PEOPLE = [("欧阳娜娜", "13912345678"), ("司马光明", "13987654321")]
@@ -79,7 +80,7 @@ def counted(db, file_case, act):
     for x in (a, b, c, e):
         act(x, "accept")
     for x in (a, b, c):
-        act(x, "reply", public_text=REPLY)
+        act(x, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY)
     for x in (a, b):
         act(x, "rate", rating="satisfied")
     act(d, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")

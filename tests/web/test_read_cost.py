@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.web.test_submission_cost import counted
+from tests.conftest import BASIS
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -114,7 +115,7 @@ def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_c
     with db.session_scope() as s:
         perform(s, services, handler, s.get(Case, receipt.case_id), "accept")
     with db.session_scope() as s:
-        perform(s, services, handler, s.get(Case, receipt.case_id), "reply", public_text="The fees were refunded.",
+        perform(s, services, handler, s.get(Case, receipt.case_id), "reply", opinion="supported", legal_basis=BASIS, public_text="The fees were refunded.",
                 finding="substantiated", files=[Upload("decision.png", png((0, 90, 0)))])
     shown = client.get(path, headers=headers).get_json()
     monkeypatch.setattr(queries, "_load_shown", lambda session, case_id, **_: session.get(Case, case_id))

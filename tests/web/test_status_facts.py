@@ -5,6 +5,7 @@ import re
 
 from casework.accounts.models import Role
 from tests.web.test_public_moves import CSRF, opened, post, staff_move  # noqa: F401  (opened is a fixture)
+from tests.conftest import BASIS
 
 
 def facts(page: str) -> str:
@@ -19,10 +20,12 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     assert 'id="finding"' not in page and 'id="rating-given"' not in page
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", finding="partly_substantiated",
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, finding="partly_substantiated",
                public_text="经核查，协会确有要求入会的情况，已责令整改。")
     page = get()
     assert '<dt>核查结论</dt><dd id="finding">部分属实</dd>' in facts(page)
+    # 信访工作条例 第三十二条: the opinion on the request, in its words
+    assert '<dt>对您请求的处理意见</dt><dd id="opinion">予以支持</dd>' in facts(page)
     assert 'id="rating-given"' not in page
     assert post(client, receipt, csrf, "rate", db, rating="basically_satisfied").status_code == 303
     shown = facts(get())
@@ -32,6 +35,7 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     client.set_cookie("lang", "en")
     english = facts(get())
     assert '<dt>Handling unit</dt><dd id="handling-unit">Ministry of Industry and Information Technology</dd>' in english
+    assert '<dd id="opinion">Request supported</dd>' in english
     assert '<dd id="finding">Partly substantiated</dd>' in english and '<dd id="rating-given">Basically satisfied</dd>' in english
 
 
@@ -39,11 +43,12 @@ def test_the_status_api_gives_the_same_facts(client, db, services, make_staff, f
     receipt = file_case()
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
-    staff_move(db, services, handler, receipt.case_id, "reply", finding="substantiated",
+    staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, finding="substantiated",
                public_text="经核查，情况属实，已责令协会退还会费。")
     data = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code}).get_json()
     assert data["unit_name"] == "工业和信息化部"
     assert (data["finding"], data["finding_title"]) == ("substantiated", "属实")
+    assert (data["opinion"], data["opinion_title"]) == ("supported", "予以支持")
     assert data["rating"] is None
 
 
@@ -98,7 +103,7 @@ def test_after_the_reply_the_next_step_fits_the_type_and_the_rating(client, db, 
     handler = make_staff("miit", Role.handler)
     complaint = file_case()
     staff_move(db, services, handler, complaint.case_id, "accept")
-    staff_move(db, services, handler, complaint.case_id, "reply", public_text="经核查，未发现协会强制入会的情况。")
+    staff_move(db, services, handler, complaint.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现协会强制入会的情况。")
 
     def step(receipt):
         return client.get(f"/api/v1/cases/{receipt.case_number}",
