@@ -162,6 +162,13 @@ def mediated_step(case: Case) -> str:
         return _("Mediation reached an agreement. It takes effect when both parties and the mediator have signed it "
                  "and the mediation body has sealed it; from that day, you may jointly apply to a court for judicial "
                  "confirmation within 30 days.")
+    if med.oral_agreement:  # 人民调解法 第二十八、三十条: recorded by the mediator, in effect when reached
+        if case.stage is Stage.judicial_confirmation and case.due_at is not None:
+            return _("Mediation reached an oral agreement, recorded by the mediator; it took effect on %(day)s, the day "
+                     "it was reached. You may jointly apply to a court for judicial confirmation until %(due)s inclusive.",
+                     day=med.signed_on.isoformat(), due=local_date(case.due_at))
+        return _("Mediation reached an oral agreement, recorded by the mediator; it took effect on %(day)s, the day "
+                 "it was reached.", day=med.signed_on.isoformat())
     if case.stage is Stage.judicial_confirmation and case.due_at is not None:
         return _("The mediation agreement took effect on %(day)s. You may jointly apply to a court for judicial "
                  "confirmation until %(due)s inclusive.", day=med.signed_on.isoformat(), due=local_date(case.due_at))
@@ -338,6 +345,9 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "terms": med.terms if med.outcome is Outcome.agreement else None,
         "end_text": end.public_text if end is not None and med.outcome is not Outcome.agreement else None,
         "has_agreement": bool(med.agreement_key),
+        # an oral agreement (人民调解法 第二十八、三十条): the day it was reached and took effect
+        "oral_since": (med.signed_on.isoformat()
+                       if med.oral_agreement and med.outcome is Outcome.agreement and med.signed_on else None),
         "followup": followup,
         "can_turn_into_complaint": party == "applicant" and can_turn_into_complaint(case),
         "next_step": respondent_next_step(case) if party == "respondent" else next_step(case),

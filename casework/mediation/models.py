@@ -71,9 +71,13 @@ class Mediation(Base):
     liability: Mapped[str | None] = mapped_column(sa.Text)
     performance_method: Mapped[str | None] = mapped_column(sa.Text)
     performance_due: Mapped[date | None] = mapped_column(sa.Date)
-    # the day the parties signed (sealed, fingerprinted) and the mediator signed and the body
-    # sealed: the agreement takes effect, and the 30 days for 司法确认 run from it
+    # the day the agreement took effect, from which the 30 days for 司法确认 run: a written one's
+    # when the parties signed (sealed, fingerprinted) and the mediator signed and the body sealed
+    # it (人民调解法 第二十九条); an oral one's when it was reached (第三十条)
     signed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # the parties saw no need for a 调解协议书 and agreed orally; the mediator recorded its content
+    # (人民调解法 第二十八条: before a 人民调解委员会 only)
+    oral_agreement: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # the follow-up on performance (回访): due after the performance deadline, and what it found
     followup_due: Mapped[date | None] = mapped_column(sa.Date)
     followup_reminded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

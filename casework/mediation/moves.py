@@ -8,6 +8,8 @@ accepted --mediation_no_answer (the sweep)--> mediation_failed (refused: silence
 accepted, mediating --end_mediation (applicant) / respondent_end_mediation--> mediation_failed
     (人民调解法 第二十三条)
 mediating --record_agreement--> mediated · --record_no_agreement--> mediation_failed
+mediating --record_oral_agreement--> mediated (before a 人民调解委员会 the parties may agree orally and
+    the mediator records the content: 第二十八条; it takes effect when reached: 第三十条)
 mediating --mediation_timeout (the sweep)--> mediation_failed (timed out)
 mediated --record_signing--> (the agreement takes effect: 第二十九条; 司法确认 within 30 days: 第三十三条)
 mediated --record_followup--> (回访 on performance: 第三十一条)
@@ -141,6 +143,15 @@ def agreement_ready(case, now) -> Message | None:
     if med is None or not any(s.held for s in med.sessions):
         return Message(N_("Log a held session before recording the agreement."))
     return None
+
+
+def oral_agreement_ready(case, now) -> Message | None:
+    """An oral agreement (人民调解法 第二十八条) is for a 人民调解委员会, whose law provides for it; any
+    other mediation body records a written agreement. Otherwise as a written one."""
+    if case.unit is None or not case.unit.people_mediation_committee:
+        return Message(N_("Only a people's mediation committee can record an oral agreement (人民调解法 第二十八条); "
+                          "record a written agreement."))
+    return agreement_ready(case, now)
 
 
 def session_to_log(case, now) -> Message | None:
@@ -282,7 +293,7 @@ def particulars(services, med) -> dict[str, str]:
 
 def not_signed(case, now) -> Message | None:
     med = case.mediation
-    if med is None or med.outcome is not Outcome.agreement:
+    if med is None or med.outcome is not Outcome.agreement or med.oral_agreement:
         return Message(N_("There is no agreement to sign."))
     if med.signed_on is not None:
         return Message(N_("The signing of this agreement has already been recorded."))
@@ -296,17 +307,48 @@ def signing(ctx: Ctx) -> dict:
     day = _day(ctx, "signed_on")
     if day > china_date(ctx.now) or (med.ended_at is not None and day < china_date(med.ended_at)):
         raise invalid("signed_on", N_("The signing date lies between the day the agreement was recorded and today."))
-    med.signed_on = day
+    return _takes_effect(ctx, med, day)
 
-    signed_at = start_of_day(day)
-    ctx.start_stage(Stage.judicial_confirmation, signed_at)
-    # the follow-up on performance (回访) is due some working days after the performance deadline
+
+def _takes_effect(ctx: Ctx, med, day: date) -> dict:
+    """The agreement took effect on ``day``: the 30 days for 司法确认 run from it (人民调解法
+    第三十三条), and the follow-up on performance (回访) is due some working days after the
+    performance deadline."""
+    med.signed_on = day
+    ctx.start_stage(Stage.judicial_confirmation, start_of_day(day))
     if med.performance_due is not None:
         med.followup_due = china_date(ctx.deadlines.due(ctx.case.type, Stage.performance_followup,
                                                         end_of_day(med.performance_due)))
         med.followup_reminded = False
     return {"signed_on": day.isoformat(), "judicial_confirmation_by": china_date(ctx.case.due_at).isoformat(),
             "followup_due": med.followup_due.isoformat() if med.followup_due else None}
+
+
+def oral_agreement(ctx: Ctx) -> dict:
+    """人民调解法 第二十八条: 当事人认为无需制作调解协议书的，可以采取口头协议方式，人民调解员应当记录协议内容;
+    第三十条: 口头调解协议自各方当事人达成协议之日起生效. The mediator records what was agreed and how
+    it is performed (and by when, if a day was agreed); no 调解协议书 is made and nothing waits for
+    signatures: the agreement takes effect today, and the 30 days for 司法确认 run from today."""
+    med = _mediation(ctx)
+    v = ctx.values
+    errors: dict[str, list[Message]] = {}
+    if not v.get("confirmed"):
+        errors["confirmed"] = [Message(N_("Confirm that the parties agreed orally and saw no need for a written agreement."))]
+    due = None
+    if str(v.get("performance_due") or "").strip():
+        try:
+            due = _day(ctx, "performance_due")
+        except InvalidMove as bad:
+            errors.update(bad.errors)
+        else:
+            if due < china_date(ctx.now):
+                errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
+    if errors:
+        raise InvalidMove(Message(CHECK_FIELDS), errors)
+    med.oral_agreement = True
+    med.terms, med.performance_method, med.performance_due = v["terms"], v["performance_method"], due
+    ctx.event.public_text = f"{med.terms}\n{med.performance_method}" + (f"（{due.isoformat()}）" if due else "")
+    return {**_end(ctx, med, Outcome.agreement), "oral": True, **_takes_effect(ctx, med, china_date(ctx.now))}
 
 
 def signed(case, now) -> Message | None:

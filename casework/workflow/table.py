@@ -332,6 +332,15 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          # the 调解协议书 is made in the same transaction: no agreement without its document
          followup=store_agreement,
          followup_error=N_("The mediation agreement document could not be produced, so the agreement was not recorded. Please try again or tell the platform's administrator.")),
+    # before a 人民调解委员会 the parties may agree orally; the mediator records the content, and it
+    # takes effect when reached (人民调解法 第二十八、三十条): no document, no signing
+    Move("record_oral_agreement", N_("Record an oral agreement"), reached(S.mediating), reached(S.mediated),
+         E.mediation_ended, who=UNIT, types=MEDIATION, step=med.oral_agreement, when=med.oral_agreement_ready,
+         fields=(Field("terms", Kind.text, N_("What the parties agreed, one term per line"), required=True, lo=10, rows=6),
+                 Field("performance_method", Kind.text, N_("How the agreement is performed"), required=True, lo=4, hi=1000, rows=2),
+                 Field("performance_due", Kind.date, N_("Performance deadline (if one was agreed)"), hint=N_("YYYY-MM-DD")),
+                 Field("confirmed", Kind.flag, N_("The parties agreed orally and saw no need for a written agreement"))),
+         clock=BY_STEP, notices=(Notice.mediation_ended, Notice.judicial_confirmation)),
     Move("record_no_agreement", N_("Record that no agreement was reached"), reached(S.mediating),
          reached(S.mediation_failed), E.mediation_ended, who=UNIT, types=MEDIATION, step=med.no_agreement,
          when=med.no_recusal_pending,

@@ -408,6 +408,42 @@ def test_judicial_confirmation_runs_from_the_signing_date(db, services, mediatio
         assert templates.count("judicial_confirmation") == 2
 
 
+def test_an_oral_agreement_before_a_peoples_mediation_committee_takes_effect_when_reached(
+        db, services, mediation_id, make_staff):
+    """人民调解法 第二十八条 (当事人认为无需制作调解协议书的，可以采取口头协议方式，人民调解员应当记录协议内容)
+    and 第三十条 (口头调解协议自各方当事人达成协议之日起生效): before a 人民调解委员会 the mediator records
+    what was agreed; no 调解协议书 is made and nothing waits for signatures; the 30 days for 司法确认
+    (第三十三条) run from the day it was reached. Any other mediation body records a written one."""
+    from casework.deadlines.calendar import china_date
+    from casework.registry.models import Unit
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    hold_session(db, services, coordinator, mediation_id)
+    oral = dict(terms="一、被申请人于本月底前支付货款三十万元。", performance_method="银行转账。", confirmed="1")
+    with pytest.raises(MoveNotAllowed):  # not a 人民调解委员会: a written agreement only
+        act(db, services, coordinator, mediation_id, "record_oral_agreement", **oral)
+    with db.session_scope() as s:
+        s.scalar(select(Unit).where(Unit.code == "caam-mediation")).people_mediation_committee = True
+    with pytest.raises(InvalidMove) as refused:  # the parties' choice of the oral form is confirmed
+        act(db, services, coordinator, mediation_id, "record_oral_agreement", **{**oral, "confirmed": ""})
+    assert set(refused.value.errors) == {"confirmed"}
+    act(db, services, coordinator, mediation_id, "record_oral_agreement", **oral, performance_due="2099-12-31")
+    c = case(db, mediation_id)
+    today = china_date(services.clock())
+    assert c.state is S.mediated and c.mediation.outcome is Outcome.agreement and c.mediation.oral_agreement
+    assert c.mediation.terms == oral["terms"] and c.mediation.agreement_key is None  # no 调解协议书
+    assert c.mediation.signed_on == today and c.stage is Stage.judicial_confirmation
+    assert china_date(c.due_at) == today + timedelta(days=30)
+    assert c.mediation.followup_due is not None and c.mediation.followup_due > date(2099, 12, 31)
+    with pytest.raises(MoveNotAllowed):  # nothing to sign
+        act(db, services, coordinator, mediation_id, "record_signing", signed_on=today.isoformat(), confirmed="1")
+    with db.session_scope(write=False) as s:
+        templates = [m.template for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == mediation_id))]
+    assert templates.count("judicial_confirmation") == 2 and templates.count("mediation_ended") == 2
+
+
 # -- 第三十一条: the follow-up on performance (回访) ---------------------------------------------
 
 def test_a_followup_is_scheduled_after_the_performance_deadline_and_recorded(db, services, mediation_id, make_staff):

@@ -62,6 +62,7 @@ MATRIX: dict[str, set[str]] = {
     "log_session": {"handler", "unit_lead"},
     "recuse": {"handler", "unit_lead"},
     "record_agreement": {"handler", "unit_lead"},
+    "record_oral_agreement": {"handler", "unit_lead"},
     "record_no_agreement": {"handler", "unit_lead"},
     "mediation_timeout": {"system"},
     "mediation_no_answer": {"system"},

@@ -345,6 +345,40 @@ def test_the_agreement_pdf_goes_to_the_parties_and_staff_only(app, client, db, c
     assert outsider.get(f"/desk/cases/{number}/agreement.pdf").status_code == 404
 
 
+def test_an_oral_agreement_is_recorded_at_the_desk_and_shown_to_both_parties(app, client, db, coordinator, mediation):
+    """人民调解法 第二十八条 (口头协议方式，人民调解员应当记录协议内容) and 第三十条 (自达成协议之日起生效):
+    offered only once the body is marked as a 人民调解委员会; both parties see the terms and that the
+    agreement took effect the day it was reached, with the 30 days for 司法确认; there is no PDF."""
+    from casework.registry.models import Unit
+
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    hold_session(client, db, mediation)
+    assert 'id="move-record_oral_agreement"' not in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    with db.session_scope() as s:
+        s.scalar(select(Unit).where(Unit.code == "caam-mediation")).people_mediation_committee = True
+    assert 'id="move-record_oral_agreement"' in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    unticked = desk_move(client, number, "record_oral_agreement", terms="一、被申请人当场支付货款三十万元。",
+                         performance_method="当场转账。")
+    assert unticked.status_code == 422
+    page = unticked.get_data(as_text=True)
+    assert 'id="m-record_oral_agreement-confirmed-error"' in page and "一、被申请人当场支付货款三十万元。" in page
+    resp = desk_move(client, number, "record_oral_agreement", terms="一、被申请人当场支付货款三十万元。",
+                     performance_method="当场转账。", confirmed="1")
+    assert resp.status_code == 303
+    today = datetime.now(CHINA).date().isoformat()
+    desk = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert f"口头协议，由调解员记录（人民调解法第二十八条）；自 {today} 起生效" in desk
+    assert "agreement.pdf" not in desk and 'id="move-record_signing"' not in desk
+    applicant = app.test_client()
+    open_as_applicant(applicant, mediation)
+    for page in (applicant.get(f"/track/{number}").get_data(as_text=True),
+                 respondent.get(f"/respond/{number}").get_data(as_text=True)):
+        assert "一、被申请人当场支付货款三十万元。" in page and "agreement.pdf" not in page
+        assert f"不制作调解协议书。协议自达成之日（{today}）起生效。" in page
+        assert f"调解达成口头协议，已由调解员记录；协议自达成之日（{today}）起生效。双方可在" in page
+
+
 def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator, mediation):
     number = mediation.case_number
     consent(app, mediation, accept(client, mediation))

@@ -108,6 +108,9 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
         attendees="申请人、被申请人、调解员", summary="双方就付款期限交换意见。")
     act(db, services, mediator, mediation.case_id, "schedule_session", scheduled_at="2030-01-12 10:00", place="协会三楼会议室")
     check(mediator, mediation.case_id)              # a session held (record_agreement)
+    with db.session_scope() as s:  # a 人民调解委员会 may also record an oral agreement (人民调解法 第二十八条)
+        s.get(Case, mediation.case_id).unit.people_mediation_committee = True
+    check(mediator, mediation.case_id)              # record_oral_agreement too
     act(db, services, mediator, mediation.case_id, "record_agreement", applicant_id="110101199001011237",
         applicant_address="北京市东城区示例路1号", respondent_id="91110000100000000R", respondent_address="上海市示例大道8号",
         facts="被申请人拖欠申请人货款三十万元。", issues="是否支付货款。", liability="被申请人承担付款责任。",
