@@ -313,7 +313,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                           hint=N_("For example: related to a party, or a member of the respondent company.")))),
     # the 调解协议书's content (人民调解法 第二十九条); it takes effect when signed (record_signing);
     # only after a session was held (a product rule: the law names no such step), not during a recusal request
-    Move("record_agreement", N_("Record the agreement"), reached(S.mediating), reached(S.mediated),
+    Move("record_agreement", N_("Record the written agreement (调解协议书)"), reached(S.mediating), reached(S.mediated),
          E.mediation_ended, who=UNIT, types=MEDIATION, step=med.agreement, when=med.agreement_ready,
          fields=(Field("applicant_id", Kind.line, N_("Applicant: ID number or unified social credit code"), required=True, lo=6, hi=30),
                  Field("applicant_address", Kind.line, N_("Applicant: address"), required=True, lo=4, hi=200),

@@ -375,7 +375,7 @@ def test_an_oral_agreement_is_recorded_at_the_desk_and_shown_to_both_parties(app
     for page in (applicant.get(f"/track/{number}").get_data(as_text=True),
                  respondent.get(f"/respond/{number}").get_data(as_text=True)):
         assert "一、被申请人当场支付货款三十万元。" in page and "agreement.pdf" not in page
-        assert f"不制作调解协议书。协议自达成之日（{today}）起生效。" in page
+        assert "本协议为口头协议，由调解员记录协议内容（人民调解法第二十八条），不制作调解协议书。" in page
         assert f"调解达成口头协议，已由调解员记录；协议自达成之日（{today}）起生效。双方可在" in page
 
 
