@@ -389,4 +389,7 @@ class CannedReply(Base):
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(100))
     body: Mapped[str] = mapped_column(sa.Text)
+    # the laws such a reply rests on: filled in with the text as a complaint's opinion's legal
+    # basis (信访工作条例 第三十二条); the handler still chooses the opinion
+    legal_basis: Mapped[str | None] = mapped_column(sa.String(500))
     active: Mapped[bool] = mapped_column(default=True)

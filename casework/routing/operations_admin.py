@@ -41,6 +41,7 @@ PRIORITY_MIN, PRIORITY_MAX = 0, 9999
 DEFAULT_PRIORITY = 100
 NOTE_MAX = 200
 REPLY_TITLE_MAX, REPLY_BODY_MAX = 100, 5000
+REPLY_BASIS_MIN, REPLY_BASIS_MAX = 4, 500  # as the reply move's legal_basis field
 RULE_FIELDS = ("case_type", "category", "association", "target", "priority", "active", "note")
 _TRUE = {"1", "true", "yes", "y", "on", "是"}
 _FALSE = {"0", "false", "no", "n", "off", "否", ""}
@@ -375,10 +376,12 @@ class ReplyValues:
     title: str
     body: str
     active: bool
+    legal_basis: str | None = None
 
 
 def reply_snapshot(reply: CannedReply, unit: Unit) -> dict[str, Any]:
-    return {"unit": unit.code, "title": reply.title, "body": reply.body, "active": reply.active}
+    return {"unit": unit.code, "title": reply.title, "body": reply.body, "legal_basis": reply.legal_basis,
+            "active": reply.active}
 
 
 def check_canned_reply(session: Session, raw: Mapping[str, str]) -> tuple[ReplyValues | None, Errors]:
@@ -394,12 +397,16 @@ def check_canned_reply(session: Session, raw: Mapping[str, str]) -> tuple[ReplyV
     if not 1 <= len(body) <= REPLY_BODY_MAX:
         errors["body"] = [Message(N_("The text is required and may be at most %(max)d characters."),
                                   {"max": REPLY_BODY_MAX})]
+    basis = clean_text(raw.get("legal_basis")) or None
+    if basis is not None and not REPLY_BASIS_MIN <= len(basis) <= REPLY_BASIS_MAX:
+        errors["legal_basis"] = [Message(N_("Between %(lo)d and %(hi)d characters, please."),
+                                         {"lo": REPLY_BASIS_MIN, "hi": REPLY_BASIS_MAX})]
     active = parse_bool(raw.get("active"))
     if active is None:
         errors["active"] = [Message(N_("Active must be true or false."))]
     if errors:
         return None, errors
-    return ReplyValues(unit, title, body, bool(active)), {}
+    return ReplyValues(unit, title, body, bool(active), basis), {}
 
 
 def save_canned_reply(session: Session, actor: Actor, values: ReplyValues,
@@ -412,11 +419,12 @@ def save_canned_reply(session: Session, actor: Actor, values: ReplyValues,
     else:
         before = reply_snapshot(reply, session.get(Unit, reply.unit_id))
     reply.unit_id, reply.title, reply.body, reply.active = values.unit.id, values.title, values.body, values.active
+    reply.legal_basis = values.legal_basis
     session.flush()
     change = Change("canned_reply", "updated" if before else "created", reply.id, before,
                     reply_snapshot(reply, values.unit))
     if change.changed:
-        _log(session, change, actor, free_text=("title", "body"))
+        _log(session, change, actor, free_text=("title", "body", "legal_basis"))
     return change
 
 
@@ -427,5 +435,5 @@ def deactivate_canned_reply(session: Session, actor: Actor, reply: CannedReply) 
     session.flush()
     change = Change("canned_reply", "deactivated", reply.id, before, reply_snapshot(reply, unit))
     if change.changed:
-        _log(session, change, actor, free_text=("title", "body"))
+        _log(session, change, actor, free_text=("title", "body", "legal_basis"))
     return change

@@ -22,6 +22,13 @@
           !window.confirm(sel.getAttribute("data-confirm") || "Replace?")) { return; }
       target.value = source.textContent;
       target.dataset.filled = target.value;
+      // a complaint's reply: the laws the canned reply rests on, unless the handler typed others
+      var basis = document.getElementById(sel.getAttribute("data-canned-basis") || "");
+      if (basis && source.dataset.legalBasis &&
+          (!basis.value.trim() || basis.value === basis.dataset.filled)) {
+        basis.value = source.dataset.legalBasis;
+        basis.dataset.filled = basis.value;
+      }
       target.focus();
     });
   });

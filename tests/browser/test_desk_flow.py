@@ -13,6 +13,7 @@ from casework.accounts.models import Role, User
 from casework.cases.models import CannedReply
 from casework.registry.models import Unit
 from tests.browser.conftest import shot, sign_in
+from tests.conftest import BASIS
 
 # the live server answers from threads of its own: the test commits its rows
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
@@ -42,7 +43,7 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
     samr_user, samr_name = staff(db, make_staff, "samr")
     with db.session_scope() as s:
         samr = s.scalar(select(Unit.id).where(Unit.code == "samr"))
-        s.add(CannedReply(unit_id=samr, title="停止强制入会并退费", body=REPLY))
+        s.add(CannedReply(unit_id=samr, title="停止强制入会并退费", body=REPLY, legal_basis=BASIS))
 
     # 工业和信息化部: accept, then transfer to 国家市场监督管理总局
     page = pages("miit")
@@ -77,9 +78,10 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     page.locator("#m-reply-canned").select_option(label="停止强制入会并退费")  # desk.js fills the box
     assert page.locator("#m-reply-public_text").input_value() == REPLY
-    # a complaint's reply states its opinion and the laws it rests on (信访工作条例 第三十二条)
+    # a complaint's reply states its opinion and the laws it rests on (信访工作条例 第三十二条): the
+    # canned reply fills in its laws, the handler chooses the opinion
+    assert page.locator("#m-reply-legal_basis").input_value() == BASIS
     page.locator("#m-reply-opinion").select_option(value="supported")
-    page.locator("#m-reply-legal_basis").fill("《国务院办公厅关于进一步规范行业协会商会收费的通知》")
     page.locator("#move-reply button[type=submit]").click()
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
     assert page.locator("#case-state").inner_text() == "已答复"

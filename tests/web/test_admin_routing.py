@@ -264,16 +264,25 @@ def test_canned_reply_created_appears_for_its_unit(client, db, admin):
         bad = client.post("/admin/canned-replies/new", data={"csrf_token": csrf_token(client), "unit": "miit",
                                                               "title": "", "body": "正文", "active": "1"})
         assert bad.status_code == 422 and 'id="title-error"' in bad.get_data(as_text=True)
+        short = client.post("/admin/canned-replies/new", data={
+            "csrf_token": csrf_token(client), "unit": "miit", "title": "已转交登记管理机关",
+            "body": "您反映的问题已转交登记管理机关依法处理。", "legal_basis": "条例", "active": "1"})
+        assert short.status_code == 422 and 'id="legal_basis-error"' in short.get_data(as_text=True)
+        assert "您反映的问题已转交登记管理机关依法处理。" in short.get_data(as_text=True)  # nothing typed is lost
+        # the laws a reply rests on, filled in with it as a complaint's opinion's basis (信访工作条例 第三十二条)
         resp = client.post("/admin/canned-replies/new", data={
             "csrf_token": csrf_token(client), "unit": "miit", "title": "已转交登记管理机关",
-            "body": "您反映的问题已转交登记管理机关依法处理。", "active": "1"})
+            "body": "您反映的问题已转交登记管理机关依法处理。", "legal_basis": "《社会团体登记管理条例》",
+            "active": "1"})
         assert resp.status_code == 302
         page = client.get("/admin/canned-replies?unit=miit").get_data(as_text=True)
         assert "已转交登记管理机关" in page and 'id="unit-miit"' in page
+        assert "法律依据：《社会团体登记管理条例》" in page
         assert "已转交登记管理机关" not in client.get("/admin/canned-replies?unit=mca").get_data(as_text=True)
         with db.session_scope(write=False) as s:
             reply = s.scalar(select(CannedReply).where(CannedReply.title == "已转交登记管理机关"))
             assert reply.unit_id == s.scalar(select(Unit.id).where(Unit.code == "miit")) and reply.active
+            assert reply.legal_basis == "《社会团体登记管理条例》"
         assert client.post(f"/admin/canned-replies/{reply.id}/deactivate",
                            data={"csrf_token": csrf_token(client)}).status_code == 302
         with db.session_scope(write=False) as s:

@@ -439,7 +439,8 @@ def test_a_move_with_missing_fields_gets_422_with_the_error_beside_the_field(cli
 def test_canned_replies_are_offered_with_the_reply(client, db, services, file_case, handler):
     number = file_case()
     with db.session_scope() as s:
-        s.add(CannedReply(unit_id=unit_id(db, "miit"), title="已退费", body="经核查，协会已退还相关费用。"))
+        s.add(CannedReply(unit_id=unit_id(db, "miit"), title="已退费", body="经核查，协会已退还相关费用。",
+                          legal_basis="《国务院办公厅关于进一步规范行业协会商会收费的通知》"))
         s.add(CannedReply(unit_id=unit_id(db, "samr"), title="别的单位", body="不应出现的模板"))
     act(db, services, handler, number.case_id, "accept")
     signed_in(client, db, handler)
@@ -447,6 +448,10 @@ def test_canned_replies_are_offered_with_the_reply(client, db, services, file_ca
     assert 'id="move-reply"' in html
     assert "已退费" in html and "经核查，协会已退还相关费用。" in html and "不应出现的模板" not in html
     assert 'data-canned-target="m-reply-public_text"' in html
+    # the laws it rests on: filled in with it (desk.js), and listed with it for a page without script
+    assert 'data-canned-basis="m-reply-legal_basis"' in html
+    assert 'data-legal-basis="《国务院办公厅关于进一步规范行业协会商会收费的通知》"' in html
+    assert "法律依据：《国务院办公厅关于进一步规范行业协会商会收费的通知》" in html
     assert "<script>" not in html and "style=" not in html  # CSP: script-src and style-src 'self'
 
 

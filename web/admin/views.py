@@ -258,7 +258,7 @@ def _reply_page(values, errors=None, reply=None, status=200):
 
 def _save_reply(reply: CannedReply | None):
     session = db_session()
-    values = _form(("unit", "title", "body", "active"))
+    values = _form(("unit", "title", "body", "legal_basis", "active"))
     checked, errors = ops.check_canned_reply(session, values)
     if errors:
         return _reply_page(values, tr_errors(errors), reply, status=422)
@@ -271,7 +271,7 @@ def _save_reply(reply: CannedReply | None):
 def canned_reply_new():
     if request.method == "POST":
         return _save_reply(None)
-    return _reply_page({"unit": request.args.get("unit", ""), "title": "", "body": "", "active": "1"})
+    return _reply_page({"unit": request.args.get("unit", ""), "title": "", "body": "", "legal_basis": "", "active": "1"})
 
 
 @bp.route("/canned-replies/<int:reply_id>/edit", methods=["GET", "POST"])
@@ -282,7 +282,7 @@ def canned_reply_edit(reply_id: int):
         return _save_reply(reply)
     unit = session.get(Unit, reply.unit_id)
     return _reply_page({"unit": unit.code, "title": reply.title, "body": reply.body,
-                        "active": "1" if reply.active else ""}, reply=reply)
+                        "legal_basis": reply.legal_basis or "", "active": "1" if reply.active else ""}, reply=reply)
 
 
 @bp.post("/canned-replies/<int:reply_id>/deactivate")
