@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from casework.accounts.models import User
-from casework.cases.models import Attachment, Case, CaseState as S, CaseType, EventKind, Rating, Stage
+from casework.cases.models import Attachment, Case, CaseState as S, CaseType, EventKind, Opinion, Rating, Stage
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
 from casework.i18n import Message, N_
@@ -482,3 +482,17 @@ def assign(ctx: Ctx) -> dict:
 
 def note(ctx: Ctx) -> dict:
     return {}
+
+
+def supported(case, now) -> Message | None:
+    """信访工作条例 第三十二条第二款: 有权处理的机关、单位作出支持信访请求意见的，应当督促有关机关、单位执行."""
+    if case.opinion is not Opinion.supported:
+        return Message(N_("Only a reply that supported the request is carried out and reported on."))
+    return None
+
+
+def execution(ctx: Ctx) -> dict:
+    """What was done to carry out a supported request, told to the complainant (a public
+    entry), with documents if any; as often as there is something to report."""
+    names = store_files(ctx, from_staff=True)
+    return {"action": "execution", **({"files": len(names)} if names else {})}

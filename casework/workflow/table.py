@@ -163,6 +163,14 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=NOT_MEDIATION, step=h.reply,
          fields=(REPLY_TEXT, FINDING, OPINION, BASIS, files(N_("Documents for the complainant (optional)"))),
          clock=BY_STEP, notices=(Notice.complainant,), primary=True, document=reply_document),
+    # a supported request is carried out (信访工作条例 第三十二条第二款: 应当督促有关机关、单位执行): what was
+    # done, told to the complainant, as often as there is something to report; no state change
+    Move("record_execution", N_("Report on carrying out the supported request"), reached(S.replied, S.closed),
+         frozenset(), E.note, who=UNIT, types=frozenset({CaseType.complaint}), step=h.execution, when=h.supported,
+         fields=(notice(N_("What was done to carry out the request (told to the complainant)"), required=True, lo=5,
+                        rows=4),
+                 files(N_("Documents for the complainant (optional)"))),
+         notices=(Notice.complainant,)),
     Move("acknowledge_reply", N_("Answer the suggestion"), reached(S.pending_acceptance), reached(S.replied),
          E.replied, who=UNIT, types=frozenset({CaseType.suggestion}), step=h.reply,
          fields=(REPLY_TEXT, files(N_("Documents for the complainant (optional)"))),

@@ -75,6 +75,7 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     check(handler, complaint)                       # clock paused (resume)
     act(db, services, handler, complaint, "resume")
     act(db, services, handler, complaint, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
+    check(handler, complaint)                       # replied, the request supported (record_execution)
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
     check(make_staff("swd-central", Role.handler), complaint)  # under review one level up (decide_review)
     report = file_case(type="report", category="illegal_fees", title="协会违规收费",

@@ -195,3 +195,29 @@ def test_once_accepted_the_page_points_to_the_date_and_names_no_period(client, d
     after = seen()
     assert after["next_step"] == before["next_step"] and "60" not in after["next_step"]
     assert after["deadline"]["due_date"] > before["deadline"]["due_date"]
+
+
+def test_a_supported_request_is_reported_on_as_it_is_carried_out(client, db, services, make_staff, file_case):
+    """信访工作条例 第三十二条第二款: 有权处理的机关、单位作出支持信访请求意见的，应当督促有关机关、单位执行. After a
+    reply that supported the request, the unit reports what was done, as often as there is news;
+    the complainant reads it in the timeline. A request not supported has nothing to carry out."""
+    from casework.workflow.machine import MoveNotAllowed
+    import pytest
+
+    handler = make_staff("miit", Role.handler)
+    supported, refused = file_case(), file_case()
+    for receipt, opinion in ((supported, "supported"), (refused, "not_supported")):
+        staff_move(db, services, handler, receipt.case_id, "accept")
+        staff_move(db, services, handler, receipt.case_id, "reply", opinion=opinion, legal_basis=BASIS,
+                   public_text="经核查，协会确有强制入会情况，已责令其退还会费。")
+    with pytest.raises(MoveNotAllowed):
+        staff_move(db, services, handler, refused.case_id, "record_execution", public_text="协会已退还会费。")
+    with pytest.raises(Exception):  # what was done is required
+        staff_move(db, services, handler, supported.case_id, "record_execution", public_text="")
+    staff_move(db, services, handler, supported.case_id, "record_execution",
+               public_text="协会已于12月10日退还会费两万元，并书面承诺不再强制入会。")
+    data = client.get(f"/api/v1/cases/{supported.case_number}",
+                      headers={"X-Query-Code": supported.query_code}).get_json()
+    last = data["timeline"][-1]
+    assert last["title"] == "督促执行情况" and last["text"] == "协会已于12月10日退还会费两万元，并书面承诺不再强制入会。"
+    assert data["state"] == "replied"  # no state change: the review window runs as before
