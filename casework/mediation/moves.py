@@ -246,13 +246,7 @@ def agreement(ctx: Ctx) -> dict:
         problem = party_id_problem(v.get(field) or "")
         if problem is not None:
             errors[field] = [problem]
-    try:
-        due = _day(ctx, "performance_due")
-    except InvalidMove as bad:
-        errors.update(bad.errors)
-    else:
-        if due < china_date(ctx.now):
-            errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
+    due = _performance_due(ctx, errors)
     if errors:
         raise InvalidMove(Message(CHECK_FIELDS), errors)
     particulars = {k: v.get(k) or "" for k in PARTICULARS}
@@ -262,6 +256,18 @@ def agreement(ctx: Ctx) -> dict:
     med.performance_method, med.performance_due = v["performance_method"], due
     ctx.event.public_text = f"{med.terms}\n{med.performance_method}（{due.isoformat()}）"
     return {**_end(ctx, med, Outcome.agreement), "performance_due": due.isoformat()}
+
+
+def _performance_due(ctx: Ctx, errors: dict[str, list[Message]]) -> date | None:
+    """The performance deadline given, not in the past; its problem goes to ``errors``."""
+    try:
+        due = _day(ctx, "performance_due")
+    except InvalidMove as bad:
+        errors.update(bad.errors)
+        return None
+    if due < china_date(ctx.now):
+        errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
+    return due
 
 
 _OTHER_ID = re.compile(r"^[0-9A-Za-z()（）-]{5,20}$")
@@ -334,15 +340,7 @@ def oral_agreement(ctx: Ctx) -> dict:
     errors: dict[str, list[Message]] = {}
     if not v.get("confirmed"):
         errors["confirmed"] = [Message(N_("Confirm that the parties agreed orally and saw no need for a written agreement."))]
-    due = None
-    if str(v.get("performance_due") or "").strip():
-        try:
-            due = _day(ctx, "performance_due")
-        except InvalidMove as bad:
-            errors.update(bad.errors)
-        else:
-            if due < china_date(ctx.now):
-                errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
+    due = _performance_due(ctx, errors) if str(v.get("performance_due") or "").strip() else None
     if errors:
         raise InvalidMove(Message(CHECK_FIELDS), errors)
     med.oral_agreement = True
