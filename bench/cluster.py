@@ -827,7 +827,8 @@ def run_scenario(cluster: Cluster, out: Callable[[str], None] = print) -> dict:
 
     states = []
     for move, fields in (("accept", {"public_text": "已受理，将在规定时限内答复。"}),
-                         ("reply", {"public_text": "经核查，协会已退还会费，特此答复。", "finding": "substantiated"})):
+                         ("reply", {"public_text": "经核查，协会已退还会费，特此答复。", "finding": "substantiated",
+                                    "opinion": "supported", "legal_basis": "《国务院办公厅关于进一步规范行业协会商会收费的通知》"})):
         t = time.monotonic()
         _, case = api("GET", desk, headers=auth)
         status, moved = api("POST", f"{desk}/{move}", {"version": case.get("version"), **fields}, auth)
