@@ -47,6 +47,8 @@ def event_title(ev) -> str:
             return _("Session scheduled for %(when)s", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
         if data.get("action") == "held":
             return _("Session held")
+    if ev.kind is EventKind.suspended and (ev.data or {}).get("hearing"):
+        return _("Clock paused for a hearing (听证)")
     if ev.kind is EventKind.note and (ev.data or {}).get("action") == "execution":
         return _("Carrying out the supported request (督促执行)")
     if ev.kind is EventKind.routed and (ev.data or {}).get("triage"):

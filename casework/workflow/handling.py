@@ -341,6 +341,14 @@ def suspend(ctx: Ctx) -> dict:
     return {}
 
 
+def hearing(ctx: Ctx) -> dict:
+    """信访工作条例 第三十六条第二款: 复核机关、单位可以…举行听证…听证所需时间不计算在前款规定的期限内. The
+    re-review's clock stands still until the unit restarts it (``resume``), which adds the days
+    it stood to the deadline."""
+    pause(ctx)
+    return {"hearing": True}
+
+
 def resume(ctx: Ctx) -> dict:
     return unpause(ctx)
 

@@ -156,7 +156,12 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
          who=UNIT, types=NOT_MEDIATION, step=h.suspend, when=h.clock_running,
          fields=(notice(N_("What is being tested or appraised (told to the complainant)"), required=True, lo=5),)),
-    Move("resume", N_("Restart the clock"), reached(S.accepted), frozenset(), E.resumed,
+    # 复核 may hold a hearing, whose time is not counted in its 30 days (信访工作条例 第三十六条第二款)
+    Move("hold_hearing", N_("Pause the clock for a hearing (听证)"), reached(S.under_re_review), frozenset(),
+         E.suspended, who=UNIT, types=frozenset({CaseType.complaint}), step=h.hearing, when=h.clock_running,
+         fields=(notice(N_("The hearing: when, where and who takes part (told to the complainant)"), required=True,
+                        lo=5),)),
+    Move("resume", N_("Restart the clock"), reached(S.accepted, S.under_re_review), frozenset(), E.resumed,
          who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
     # a complaint then waits for review (30 days) and rating (15); a report's reply closes it
     Move("reply", N_("Reply"), reached(S.accepted), reached(S.replied, S.closed), E.replied,

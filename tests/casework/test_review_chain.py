@@ -66,6 +66,42 @@ def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_
     assert "request_review" not in moves(db, complainant, case)
 
 
+def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichuan_complaint, make_staff, do):
+    """信访工作条例 第三十六条第二款: 复核机关、单位可以…举行听证…听证所需时间不计算在前款规定的期限内. The
+    re-reviewing unit pauses its clock for the hearing and restarts it after: the deadline moves by
+    the days it stood. Only a re-review: 第三十五条's 复查 and the handling have no such rule."""
+    from casework.deadlines.calendar import WorkingCalendar, china_date
+
+    case = sichuan_complaint
+    province, ministry, top = (make_staff(code, Role.handler) for code in ("sc-economy-it", "miit", "swd-central"))
+    complainant = Actor.complainant(case)
+    do(province, case, "accept")
+    do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
+    do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
+    assert "hold_hearing" not in moves(db, ministry, case)  # 复查: no hearing pause
+    do(ministry, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    do(complainant, case, "request_review", public_text="对复查意见不服，请求复核。")
+    with db.session_scope(write=False) as s:
+        due = s.get(Case, case).due_at
+    with pytest.raises(InvalidMove):  # the complainant is told when and where
+        do(top, case, "hold_hearing", public_text="")
+    do(top, case, "hold_hearing", public_text="定于下周三上午在本单位会议室举行听证，请信访人及协会代表参加。")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.state is S.under_re_review and c.paused_at is not None
+    assert "hold_hearing" not in moves(db, top, case) and "resume" in moves(db, top, case)
+    do(top, case, "resume", svc=at(services, 9), public_text="听证已举行，复核继续。")
+    moved = china_date(due + timedelta(days=9))  # nine days more, to a working day (民法典 第二百零三条)
+    while not WorkingCalendar().is_working_day(moved):
+        moved += timedelta(days=1)
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.paused_at is None and china_date(c.due_at) == moved
+        titles = [ev.kind for ev in c.events][-2:]
+    assert titles == [EventKind.suspended, EventKind.resumed]
+    assert do(top, case, "decide_review", public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
+
+
 def test_with_no_upper_level_the_review_goes_to_triage_and_never_to_a_unit_that_decided(
         db, services, file_case, make_staff, do):
     """信访工作条例 第三十五、三十六条: the deciding body is never the one that decided; where no

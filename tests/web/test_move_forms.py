@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from casework.cases.numbers import CHINA
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, Finding, Stage
+from casework.registry.models import Unit
 from casework.workflow.machine import MOVES, perform
 from casework.deadlines.calendar import china_date
 from web.move_fields import staff_moves
@@ -77,7 +78,14 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, handler, complaint, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     check(handler, complaint)                       # replied, the request supported (record_execution)
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
-    check(make_staff("swd-central", Role.handler), complaint)  # under review one level up (decide_review)
+    reviewer = make_staff("swd-central", Role.handler)
+    check(reviewer, complaint)                      # under review one level up (decide_review)
+    act(db, services, reviewer, complaint, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="对复查意见不服，请求复核。")
+    with db.session_scope(write=False) as s:  # no level above swd-central: the platform's triage names one
+        ndrc = s.scalar(select(Unit.id).where(Unit.code == "ndrc"))
+    act(db, services, make_staff("triage", Role.triage_operator), complaint, "route_review", unit_id=str(ndrc))
+    check(make_staff("ndrc", Role.handler), complaint)  # under re-review (hold_hearing)
     report = file_case(type="report", category="illegal_fees", title="协会违规收费",
                        description="协会以评比为名违规收取费用，要求企业缴纳赞助费。").case_id
     act(db, services, handler, report, "accept")
