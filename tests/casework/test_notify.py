@@ -66,8 +66,12 @@ def test_the_lease_is_the_settings_one(db, services, file_case, sink):
     """CHANGTONG_OUTBOX_LEASE_SECONDS reaches both ways of taking messages, through Settings."""
     from dataclasses import replace
 
-    short = Services(settings=replace(services.settings, outbox_lease_seconds=30), cipher=services.cipher,
-                     files=services.files, clock=services.clock)
+    def short():
+        """A 30 s lease, on a clock stopped now: reading it twice on a busy machine made 29 s
+        after the take look like 30 (the lease had ended)."""
+        now = services.clock()
+        return Services(settings=replace(services.settings, outbox_lease_seconds=30), cipher=services.cipher,
+                        files=services.files, clock=lambda: now)
 
     class Dies:  # the worker is killed while sending
         def send(self, notice):
@@ -75,16 +79,18 @@ def test_the_lease_is_the_settings_one(db, services, file_case, sink):
 
     file_case()
     [mid] = dispatch.due_ids(db, services.clock())
-    assert dispatch._take(db, mid, short.clock(), short.settings.outbox_lease)
-    assert dispatch.due_ids(db, at(short, timedelta(seconds=29)).clock()) == []
-    assert dispatch.due_ids(db, at(short, timedelta(seconds=31)).clock()) == [mid]
-    assert run(db, at(short, timedelta(seconds=31)), sink) == ["sent"]
+    taking = short()
+    assert dispatch._take(db, mid, taking.clock(), taking.settings.outbox_lease)
+    assert dispatch.due_ids(db, at(taking, timedelta(seconds=29)).clock()) == []
+    assert dispatch.due_ids(db, at(taking, timedelta(seconds=31)).clock()) == [mid]
+    assert run(db, at(taking, timedelta(seconds=31)), sink) == ["sent"]
     file_case()
     [other] = dispatch.due_ids(db, services.clock())
+    taking = short()
     with pytest.raises(SystemExit):
-        dispatch.send_batch(db, short, [other], {k: Dies() for k in channels(sink)})
-    assert dispatch.due_ids(db, at(short, timedelta(seconds=29)).clock()) == []
-    assert dispatch.due_ids(db, at(short, timedelta(seconds=31)).clock()) == [other]
+        dispatch.send_batch(db, taking, [other], {k: Dies() for k in channels(sink)})
+    assert dispatch.due_ids(db, at(taking, timedelta(seconds=29)).clock()) == []
+    assert dispatch.due_ids(db, at(taking, timedelta(seconds=31)).clock()) == [other]
 
 
 def test_transient_failures_back_off_then_succeed(db, services, file_case, sink):
