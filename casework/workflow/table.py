@@ -152,7 +152,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # once: the handling time (第三十四条), or a report's decision whether to open a case
     Move("extend", N_("Extend the handling time (unit lead)"), reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(),
          E.extended, who=LEAD, step=h.extend, when=h.extendable,
-         fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),)),
+         fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),),
+         notices=(Notice.complainant,)),  # 第三十四条: 并告知信访人延期理由
     Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
          who=UNIT, types=NOT_MEDIATION, step=h.suspend, when=h.clock_running,
          fields=(notice(N_("What is being tested or appraised (told to the complainant)"), required=True, lo=5),)),
@@ -160,7 +161,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("hold_hearing", N_("Pause the clock for a hearing (听证)"), reached(S.under_re_review), frozenset(),
          E.suspended, who=UNIT, types=frozenset({CaseType.complaint}), step=h.hearing, when=h.clock_running,
          fields=(notice(N_("The hearing: when, where and who takes part (told to the complainant)"), required=True,
-                        lo=5),)),
+                        lo=5),),
+         notices=(Notice.complainant,)),
     Move("resume", N_("Restart the clock"), reached(S.accepted, S.under_re_review), frozenset(), E.resumed,
          who=UNIT, types=NOT_MEDIATION, step=h.resume, when=h.clock_paused, fields=(notice(),)),
     # a complaint then waits for review (30 days) and rating (15); a report's reply closes it

@@ -9,6 +9,7 @@ from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S, EventKind, Stage
 from casework.context import Services
+from casework.notify.models import OutboxMessage
 from casework.registry.models import Association, Unit
 from casework.workflow import machine
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed
@@ -89,6 +90,9 @@ def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichua
     with db.session_scope(write=False) as s:
         c = s.get(Case, case)
         assert c.state is S.under_re_review and c.paused_at is not None
+        told = s.scalars(select(OutboxMessage.template).where(
+            OutboxMessage.dedupe_key.like(f"case:{case}:event:{c.events[-1].id}:%"))).all()
+    assert told and set(told) == {"case_update"}  # the complainant is told when and where
     assert "hold_hearing" not in moves(db, top, case) and "resume" in moves(db, top, case)
     do(top, case, "resume", svc=at(services, 9), public_text="听证已举行，复核继续。")
     moved = china_date(due + timedelta(days=9))  # nine days more, to a working day (民法典 第二百零三条)
@@ -100,6 +104,23 @@ def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichua
         titles = [ev.kind for ev in c.events][-2:]
     assert titles == [EventKind.suspended, EventKind.resumed]
     assert do(top, case, "decide_review", public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
+
+
+def test_the_complainant_is_told_of_an_extension_and_why(db, services, sichuan_complaint, make_staff, do):
+    """信访工作条例 第三十四条: 经本机关、单位负责人批准，可以适当延长办理期限，但延长期限不得超过30日，并告知信访人
+    延期理由: the lead extends once, by 30 days, and the reason goes to the complainant."""
+    case = sichuan_complaint
+    handler, lead = make_staff("sc-economy-it", Role.handler), make_staff("sc-economy-it", Role.unit_lead)
+    do(handler, case, "accept")
+    with db.session_scope(write=False) as s:
+        due = s.get(Case, case).due_at
+    do(lead, case, "extend", public_text="需要调取协会近三年的财务资料，延长办理期限30日。")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.extended and (c.due_at - due).days >= 30
+        told = s.scalars(select(OutboxMessage.template).where(
+            OutboxMessage.dedupe_key.like(f"case:{case}:event:{c.events[-1].id}:%"))).all()
+    assert told and set(told) == {"case_update"}
 
 
 def test_with_no_upper_level_the_review_goes_to_triage_and_never_to_a_unit_that_decided(
