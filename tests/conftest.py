@@ -395,13 +395,14 @@ def act(db, services, make_staff):
 @pytest.fixture
 def hand_counted(db, services, file_case, act):
     """Five cases about 中国复合材料工业协会, filed now, whose figures are counted by hand:
-    a accepted, replied (substantiated), rated satisfied, closed; b not accepted; c accepted,
-    replied, review asked (now decided one level up, at 中央社会工作部); d left past its acceptance
+    a accepted, replied (substantiated, the request supported), rated satisfied, closed; b not
+    accepted; c accepted, replied (the request not supported), review asked (now decided one level
+    up, at 中央社会工作部); d left past its acceptance
     deadline (overdue, supervised by the sweep); e a report accepted and replied (not
     substantiated), which closes it (a report is neither rated nor reviewed).
     Totals: received 5, accepted 3, not_accepted 1, replied 3, concluded 3, on_time 3,
     overdue_now 1, ever_overdue 1, rated 2, satisfied 1, reviewed 1, supervised 1,
-    with_finding 2, substantiated 1."""
+    with_finding 2, substantiated 1, with_opinion 2, supported 1."""
     from datetime import timedelta
 
     from casework.cases.models import Case, CaseState
@@ -416,7 +417,7 @@ def hand_counted(db, services, file_case, act):
     assert act(a, "rate", rating="satisfied") is CaseState.closed
     act(b, "not_accept", reason="no_clear_request", public_text="投诉事项不明确，请补充具体事实后重新提交。")
     act(c, "accept")
-    act(c, "reply", opinion="supported", legal_basis=BASIS, public_text=reply)
+    act(c, "reply", opinion="not_supported", legal_basis=BASIS, public_text=reply)
     act(c, "request_review", public_text="答复没有解决问题，请复查。")
     act(e, "accept")
     act(e, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，未发现违规收费情况。", finding="not_substantiated")

@@ -42,6 +42,8 @@ MEASURES = (
     "mediation_agreed",
     "with_finding",    # complaints and reports replied with a finding
     "substantiated",   # … found substantiated in whole or in part
+    "with_opinion",    # complaints replied with an opinion on the request (信访工作条例 第三十二条)
+    "supported",       # … the request supported (予以支持)
 )
 # the ``type`` of the rows that sum every case type (a page without a type filter reads these)
 ALL_TYPES = "*"
@@ -74,6 +76,8 @@ class StatRollup(Base):
     mediation_agreed: Mapped[int] = mapped_column(default=0)
     with_finding: Mapped[int] = mapped_column(default=0)
     substantiated: Mapped[int] = mapped_column(default=0)
+    with_opinion: Mapped[int] = mapped_column(default=0, server_default="0")
+    supported: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         # a period across a dimension (top associations in the last 12 months)

@@ -40,6 +40,7 @@ RATE_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "review_rate": ("reviewed", ("replied",)),
     "mediation_success_rate": ("mediation_agreed", ("mediation_ended",)),
     "substantiated_rate": ("substantiated", ("with_finding",)),
+    "supported_rate": ("supported", ("with_opinion",)),
 }
 
 

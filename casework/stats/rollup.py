@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Rating
+from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Finding, Opinion, Rating
 from casework.cases.numbers import CHINA
 from casework.stats.models import ALL_TYPES, MEASURES, StatRefresh, StatRollup
 from casework.workflow.states import FINISHED as DONE, REPLIED, TAKEN_UP
@@ -96,12 +96,14 @@ def case_facts(row) -> Facts:
     v[INDEX["mediation_agreed"]] = int(mediation and state is S.mediated)
     v[INDEX["with_finding"]] = int(row.finding is not None)
     v[INDEX["substantiated"]] = int(row.finding in SUBSTANTIATED)
+    v[INDEX["with_opinion"]] = int(row.opinion is not None)
+    v[INDEX["supported"]] = int(row.opinion is Opinion.supported)
     return Facts(row.type.value, row.unit_id, row.category_id, row.association_id, tuple(v))
 
 
 def facts_query(start: datetime, end: datetime):
     return (select(Case.type, Case.state, Case.unit_id, Case.category_id, Case.association_id, Case.overdue,
-                   Case.rating, Case.reviews_requested, Case.supervision_level, Case.finding,
+                   Case.rating, Case.reviews_requested, Case.supervision_level, Case.finding, Case.opinion,
                    _happened(EventKind.accepted, EventKind.mediation_started).label("ex_accepted"),
                    _happened(EventKind.replied).label("ex_replied"),
                    _happened(EventKind.overdue).label("ex_overdue"),

@@ -30,6 +30,8 @@ def test_month_is_the_beijing_month():
 
 
 def test_totals_match_the_hand_count(db, hand_counted):
+    """Supported requests are counted among the complaints replied with an opinion (信访工作条例
+    第三十二条): a report's reply states none."""
     refresh(db, utcnow)
     period = queries.Period.last_months(utcnow())
     with db.session_scope(write=False) as s:
@@ -37,10 +39,12 @@ def test_totals_match_the_hand_count(db, hand_counted):
         report = queries.totals(s, period, type="report")
     expected = {"received": 5, "accepted": 3, "not_accepted": 1, "replied": 3, "concluded": 3, "on_time": 3,
                 "overdue_now": 1, "ever_overdue": 1, "rated": 2, "satisfied": 1, "reviewed": 1, "supervised": 1,
-                "mediation_ended": 0, "mediation_agreed": 0, "with_finding": 2, "substantiated": 1}
+                "mediation_ended": 0, "mediation_agreed": 0, "with_finding": 2, "substantiated": 1,
+                "with_opinion": 2, "supported": 1}
     assert t.counts == expected
     assert t.acceptance_rate == 3 / 4 and t.on_time_rate == 1.0 and t.satisfaction_rate == 1 / 2
     assert t.review_rate == 1 / 3 and t.substantiated_rate == 1 / 2 and t.mediation_success_rate is None
+    assert t.supported_rate == 1 / 2
     assert (report["received"], report["with_finding"], report["substantiated"]) == (1, 1, 0)
 
 

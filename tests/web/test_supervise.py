@@ -40,6 +40,7 @@ def test_the_dashboard_shows_the_hand_counted_figures(client, db, make_staff, ha
     assert tile(html, "acceptance") == "75.0%"  # 3 accepted of 4 decided
     assert tile(html, "on-time") == "100.0%" and tile(html, "overdue") == "1"
     assert tile(html, "satisfaction") == "50.0%" and tile(html, "review") == "33.3%"
+    assert tile(html, "supported") == "50.0%"  # of the two complaints replied with an opinion (信访工作条例 第三十二条)
     assert tile(html, "mediation") == "—"  # no mediation ended: no rate, not 0%
     assert 'id="freshness"' in html and "Figures have not been computed" not in html
     # each chart sits with its table; the charting library comes from this site

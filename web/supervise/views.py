@@ -93,7 +93,7 @@ def _labels() -> dict[str, str]:
         "on_time_rate": _("On time"), "overdue_now": _("Overdue now"), "satisfaction_rate": _("Satisfied"),
         "review_rate": _("Review asked"), "acceptance_rate": _("Acceptance rate"),
         "mediation_success_rate": _("Mediation success"), "supervised": _("Supervised"),
-        "substantiated_rate": _("Substantiated"),
+        "substantiated_rate": _("Substantiated"), "supported_rate": _("Requests supported"),
     }
 
 
