@@ -63,6 +63,11 @@ def test_the_form_offers_the_three_choices_each_with_its_legend_without_javascri
     # without JavaScript every part is on the page, under a legend saying when it is filled
     assert 'id="organisation-part"' in html and 'id="agent-part"' in html and 'name="agent.power_of_attorney"' in html
     assert "仅在为公司或其他组织提交时填写" in html and "仅在代理他人提交时填写" in html
+    # 办法 第十条: the 授权委托书 states the matter, powers and term; the original and the agent's own
+    # identity document are for the unit to see
+    hint = html[html.index('id="agent-power_of_attorney-hint"'):]
+    hint = hint[:hint.index("</p>")]
+    assert "载明委托事项、权限和期限" in hint and "原件和您本人的身份证明" in hint and "第十条" in hint
     report = client.get("/file/report").get_data(as_text=True)
     assert 'name="acting_as"' not in report  # a report is the informant's own (and may be anonymous)
 
