@@ -349,9 +349,8 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "terms": med.terms if med.outcome is Outcome.agreement else None,
         "end_text": end.public_text if end is not None and med.outcome is not Outcome.agreement else None,
         "has_agreement": bool(med.agreement_key),
-        # an oral agreement (人民调解法 第二十八、三十条): the day it was reached and took effect
-        "oral_since": (med.signed_on.isoformat()
-                       if med.oral_agreement and med.outcome is Outcome.agreement and med.signed_on else None),
+        # an oral agreement (人民调解法 第二十八条): no 调解协议书 (the next step says when it took effect)
+        "oral": med.oral_agreement and med.outcome is Outcome.agreement,
         "followup": followup,
         "can_turn_into_complaint": party == "applicant" and can_turn_into_complaint(case),
         "next_step": respondent_next_step(case) if party == "respondent" else next_step(case),

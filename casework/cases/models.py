@@ -89,6 +89,11 @@ class Finding(TitledEnum):
     not_substantiated = "not_substantiated", N_("Not substantiated")
 
 
+# the laws a complaint's opinion rests on (信访工作条例 第三十二条), as the reply takes them and a canned
+# reply keeps them: between these lengths
+LEGAL_BASIS_MIN, LEGAL_BASIS_MAX = 4, 500
+
+
 class Opinion(TitledEnum):
     """The handling opinion on a complaint's request (信访工作条例 第三十二条第一款): supported where the
     request's facts are clear and it accords with the law (予以支持); explained where it is
@@ -391,5 +396,5 @@ class CannedReply(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     # the laws such a reply rests on: filled in with the text as a complaint's opinion's legal
     # basis (信访工作条例 第三十二条); the handler still chooses the opinion
-    legal_basis: Mapped[str | None] = mapped_column(sa.String(500))
+    legal_basis: Mapped[str | None] = mapped_column(sa.String(LEGAL_BASIS_MAX))
     active: Mapped[bool] = mapped_column(default=True)

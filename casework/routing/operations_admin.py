@@ -27,7 +27,7 @@ from stdnum.cn import uscc
 
 from casework.accounts.actor import Actor
 from casework.audit.operations import Change, record
-from casework.cases.models import CannedReply, Case, CaseType, Category
+from casework.cases.models import LEGAL_BASIS_MAX, LEGAL_BASIS_MIN, CannedReply, Case, CaseType, Category
 from casework.i18n import Message, N_
 from casework.intake.validation import Errors, add_error, clean_text
 from casework.registry.models import Association, Unit, UnitKind
@@ -41,7 +41,6 @@ PRIORITY_MIN, PRIORITY_MAX = 0, 9999
 DEFAULT_PRIORITY = 100
 NOTE_MAX = 200
 REPLY_TITLE_MAX, REPLY_BODY_MAX = 100, 5000
-REPLY_BASIS_MIN, REPLY_BASIS_MAX = 4, 500  # as the reply move's legal_basis field
 RULE_FIELDS = ("case_type", "category", "association", "target", "priority", "active", "note")
 _TRUE = {"1", "true", "yes", "y", "on", "是"}
 _FALSE = {"0", "false", "no", "n", "off", "否", ""}
@@ -398,9 +397,9 @@ def check_canned_reply(session: Session, raw: Mapping[str, str]) -> tuple[ReplyV
         errors["body"] = [Message(N_("The text is required and may be at most %(max)d characters."),
                                   {"max": REPLY_BODY_MAX})]
     basis = clean_text(raw.get("legal_basis")) or None
-    if basis is not None and not REPLY_BASIS_MIN <= len(basis) <= REPLY_BASIS_MAX:
+    if basis is not None and not LEGAL_BASIS_MIN <= len(basis) <= LEGAL_BASIS_MAX:
         errors["legal_basis"] = [Message(N_("Between %(lo)d and %(hi)d characters, please."),
-                                         {"lo": REPLY_BASIS_MIN, "hi": REPLY_BASIS_MAX})]
+                                         {"lo": LEGAL_BASIS_MIN, "hi": LEGAL_BASIS_MAX})]
     active = parse_bool(raw.get("active"))
     if active is None:
         errors["active"] = [Message(N_("Active must be true or false."))]

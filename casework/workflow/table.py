@@ -20,7 +20,7 @@ Legal anchors: 信访工作条例 (2022) for acceptance, transfer, reply, review
 from __future__ import annotations
 
 from casework.accounts.models import Role
-from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, Opinion, Rating, Stage
+from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, LEGAL_BASIS_MAX, LEGAL_BASIS_MIN, Opinion, Rating, Stage
 from casework.documents.kinds import Document, reply_document, review_document
 from casework.i18n import N_
 from casework.mediation import moves as med
@@ -80,7 +80,7 @@ OPINION = Field("opinion", Kind.choice, N_("Opinion on the request"), choices=Op
                 required=True, missing=N_("Say whether the request is supported, explained or not supported."),
                 wrong=N_("Choose one of the listed opinions."))
 BASIS = Field("legal_basis", Kind.line, N_("Laws and rules the opinion rests on"), only=h.reply_is_opinion,
-              required=True, lo=4, hi=500,
+              required=True, lo=LEGAL_BASIS_MIN, hi=LEGAL_BASIS_MAX,
               hint=N_("The laws, regulations or rules, with their articles. They are printed in the opinion under "
                      "\"Legal basis\"."),
               missing=N_("Name the laws or rules the opinion rests on."))

@@ -20,9 +20,9 @@ OPINIONS = ('supported', 'explained', 'not_supported')
 def upgrade() -> None:
     if op.get_bind().dialect.name == 'sqlite':
         # a column added in place, its check with it: batch mode would copy every case row
-        op.execute(sa.text(
-            'ALTER TABLE "case" ADD COLUMN opinion VARCHAR(21) CONSTRAINT ck_case_opinion CHECK '
-            "(opinion IN ('supported', 'explained', 'not_supported'))"))
+        allowed = ", ".join(f"'{o}'" for o in OPINIONS)
+        op.execute(sa.text(f'ALTER TABLE "case" ADD COLUMN opinion VARCHAR(21) CONSTRAINT ck_case_opinion '
+                           f'CHECK (opinion IN ({allowed}))'))
         return
     op.add_column('case', sa.Column('opinion', sa.VARCHAR(length=21), nullable=True))
     op.create_check_constraint(op.f('ck_case_opinion'), 'case', sa.column('opinion').in_(OPINIONS))
