@@ -282,3 +282,31 @@ def test_an_english_notice_sets_quotes_and_apostrophes_as_english_text_does():
     english, chinese = laid_out("en"), laid_out("zh_CN")
     assert english["“Fees” it’s"] < 0.8 * chinese["“Fees” it’s"]
     assert "Ministry of Industry and Information Technology (seal)" in english
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_seal_and_date_never_stand_alone_on_the_last_page(locale):
+    """A unit's seal (盖章) and date must share their page with the text they sign: a notice
+    whose text filled its first page printed them alone on a second, a page that could be
+    detached from the opinion (the practice GB/T 9704-2012 7.3.5 sets for 发文机关署名、成文日期
+    和印章: the space left is adjusted, never a page without text). Requests of every length
+    between one page and two are tried: the seal and date always come with the last section."""
+    from casework.documents.render import document_pdf
+
+    title, body = TEMPLATES[Document.handling_opinion][locale]
+    vals = {"case_number": "TS20261207312913", "complainant": "张三", "title": "协会强制收取会费",
+            "submitted_date": "2026-12-07", "date": "2026-12-07", "unit": "工业和信息化部",
+            "finding": "经调查，反映的情况属实。", "opinion": "予以支持。\n经核查，协会已退还违规收取的会费。",
+            "legal_basis": "《国务院办公厅关于进一步规范行业协会商会收费的通知》（国办发〔2020〕21号）\n"
+                           "本意见书依照《信访工作条例》第三十二条、第三十五条作出。",
+            "review_deadline": "自收到本意见书之日起30日内", "review_body": "中央社会工作部"}
+    seal = ("工业和信息化部（盖章）" if locale == "zh_CN" else "工业和信息化部 (seal)", "2026-12-07", "2 / 2")
+    pages_seen = set()
+    for extra in range(100, 330, 18):  # half a line each step, from one page to well into two
+        pdf = document_pdf(title, body, dict(vals, request="协会要求缴纳会费。" + "会" * extra), locale)
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        pages_seen.add(len(pages))
+        last_page = [line.strip() for line in pages[-1].extract_text().splitlines() if line.strip()]
+        assert seal[0] in last_page, last_page
+        assert [line for line in last_page if line not in seal], f"{extra}: the seal alone on page {len(pages)}"
+    assert pages_seen == {1, 2}  # the lengths tried do cross the page

@@ -99,6 +99,35 @@ def test_the_agreement_pdf_carries_what_article_29_lists(db, services, make_staf
     assert any("NotoSansCJK" in name.replace("-", "") for name, _files in fonts), fonts
 
 
+def test_the_signatures_share_their_page_with_the_agreements_text():
+    """人民调解法 第二十九条: the agreement takes effect when the parties sign and the body seals it,
+    so the page they sign must carry the agreement's text: a minimal agreement printed its
+    signatures and seal alone on page 2, a page that could be put to other terms. Facts of every
+    length from two pages to three are tried; the signatures always come with the closing lines."""
+    from types import SimpleNamespace
+
+    from casework.mediation.document import agreement_pdf
+
+    signing = ("申请人（签名", "被申请人（签名", "调解员", "年\u3000\u3000月\u3000\u3000日", "某调解中心（盖章）")
+    case = SimpleNamespace(number="TJ20261130997319", association=None, category=None)
+    pages_seen = set()
+    for extra in range(0, 1000, 90):
+        mediation = SimpleNamespace(
+            terms=TERMS, performance_method="银行转账。", performance_due=None, amount=Decimal("300000"),
+            respondent_kind=None, facts=FACTS + "货" * extra, claim="支付货款。", issues="应否支付。",
+            liability="应承担付款责任。")
+        pdf = agreement_pdf(case, mediation, applicant_name="张三", respondent_name="某公司",
+                            body_name="某调解中心", mediator_name="王五")
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        pages_seen.add(len(pages))
+        lines = [line.strip() for line in pages[-1].extract_text().splitlines() if line.strip()]
+        assert "某调解中心（盖章）" in lines, lines
+        folio = f"第 {len(pages)} 页 共 {len(pages)} 页"
+        text = [line for line in lines if not line.startswith(signing) and line != folio]
+        assert text, f"{extra}: signatures alone on page {len(pages)}"
+    assert pages_seen == {2, 3}
+
+
 def test_no_document_without_an_agreement(db, services, make_staff, mediation):
     mediating(db, services, make_staff, mediation.case_id)
     with db.session_scope() as s, pytest.raises(MoveNotAllowed):
