@@ -236,7 +236,7 @@ def _pg_walk(node, found: list[str]) -> None:
     rel = node.get("Relation Name")
     idx = node.get("Index Name", "")
     if nt == "Seq Scan" and rel == "case":
-        found.append(f"SCAN OF ALL CASES: Seq Scan on case")
+        found.append("SCAN OF ALL CASES: Seq Scan on case")
     if nt in ("Index Scan", "Index Only Scan", "Bitmap Index Scan") and \
             (rel == "case" or idx.startswith("ix_case_") or idx in ("pk_case", "uq_case_number")) and \
             "Index Cond" not in node:

@@ -15,7 +15,6 @@ and all their cleaning together may take at most ``REQUEST_SECONDS`` of wall tim
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import secrets
 import subprocess

@@ -1,5 +1,4 @@
 """A form sent back with errors on a phone, JavaScript on: the choice made is shown once."""
-import re
 
 import pytest
 

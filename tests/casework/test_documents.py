@@ -7,7 +7,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
-from casework.accounts.actor import Actor
 from casework.cases.models import Case, CaseState as S, Opinion
 from casework.documents.kinds import Document
 from casework.documents.models import CaseDocument

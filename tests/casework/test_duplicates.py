@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from casework.accounts.models import Role
-from casework.cases.models import Case, CaseState as S, Event, EventKind
+from casework.cases.models import Case, CaseState as S, EventKind
 from casework.cases.queries import public_events
 from casework.registry.models import Association
 from casework.search import sync

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
-from casework.cases.models import ActorKind, Attachment, Case, CaseType, Channel, Event, EventKind
+from casework.cases.models import ActorKind, Attachment, Case, CaseType, Channel, EventKind
 from casework.context import Services
 from casework.intake.operations import submit_case
 from casework.intake.validation import validate_submission

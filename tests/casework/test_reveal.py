@@ -1,6 +1,5 @@
 """A report's identity: its own key, and a reveal that takes a reason, a custodian's approval
 and leaves an event and an audit entry at every step."""
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest

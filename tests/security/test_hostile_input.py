@@ -184,7 +184,6 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 from flask import url_for  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 from werkzeug.routing import IntegerConverter  # noqa: E402
 
 from casework.accounts.models import Role, User  # noqa: E402

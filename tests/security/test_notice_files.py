@@ -10,7 +10,6 @@ import base64
 import os
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 

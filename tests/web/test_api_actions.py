@@ -8,9 +8,8 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select, update
 
-from casework.accounts.actor import Actor
 from casework.accounts.models import Role
-from casework.cases.models import Attachment, Case, CaseState as S, EventKind
+from casework.cases.models import Attachment, Case, EventKind
 from casework.workflow.machine import perform
 from tests.conftest import BASIS
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import Role, User
 from casework.audit.models import AuditEntry, AuditKind
-from casework.cases.models import Case, Event, EventKind
+from casework.cases.models import Case, EventKind
 from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

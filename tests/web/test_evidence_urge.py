@@ -6,12 +6,11 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
 from casework.accounts.models import Role
-from casework.cases.models import Attachment, Case, CaseState as S, EventKind
+from casework.cases.models import Attachment, Case, EventKind
 from casework.notify.models import OutboxMessage
 from casework.registry.models import Unit
 from casework.workflow.machine import perform

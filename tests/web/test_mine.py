@@ -3,9 +3,7 @@ and open each without its query code; never another number's, an unproved one's 
 import json
 import re
 
-from sqlalchemy import select
 
-from casework.cases.models import Case
 from tests.phone_codes import VERIFICATION
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
