@@ -22,7 +22,7 @@ NEXT_STEP = {
     CaseState.replied: lambda: _("A reply has been given. Please rate it within 15 days; if you are not satisfied you can ask for a review."),
     CaseState.under_review: lambda: _("Your request for review is being decided (within 30 days)."),
     CaseState.under_re_review: lambda: _("Your request for re-review is being decided (within 30 days); that decision is final."),
-    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
+    CaseState.mediating: lambda: _("Mediation is under way (normally within 60 days from the acceptance of the request, time for appraisal or testing not counted)."),
     CaseState.mediation_failed: lambda: _("Mediation did not reach an agreement. You may go to arbitration or court, or turn this into a complaint."),
     CaseState.not_accepted: lambda: _("Your case was not accepted; the reason is shown below."),
     CaseState.closed: lambda: _("This case is closed."),
@@ -284,7 +284,7 @@ def public_moves(case: Case) -> set[str]:
 RESPONDENT_NEXT_STEP = {
     CaseState.pending_acceptance: lambda: _("The mediation body has not yet decided whether to take up this request."),
     CaseState.accepted: lambda: _("The mediation body has taken up the request. Mediation starts only if you agree: please answer below."),
-    CaseState.mediating: lambda: _("Mediation is under way (normally within 45 working days from the acceptance of the request, time for testing or appraisal not counted)."),
+    CaseState.mediating: lambda: _("Mediation is under way (normally within 60 days from the acceptance of the request, time for appraisal or testing not counted)."),
     CaseState.mediation_failed: lambda: _("Mediation has ended without an agreement. Either party may turn to arbitration or a court."),
     CaseState.withdrawn: lambda: _("The applicant withdrew the request."),
     CaseState.not_accepted: lambda: _("The mediation body did not take up this request."),

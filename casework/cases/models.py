@@ -69,7 +69,7 @@ class Stage(TitledEnum):
     mediation_end_notice = "mediation_end_notice", N_("Notice that mediation ended")
     judicial_confirmation = "judicial_confirmation", N_("Reminder to seek judicial confirmation")
     # the complainant's time to supply missing material (补正); it runs while the stage clock is
-    # paused, and the case is closed as not accepted when it lapses (办法 第十五条第一款第五项)
+    # paused, and the case is closed as not accepted when it lapses (办法 第十六条第五项)
     material = "material", N_("Supplying missing material")
     mediation_answer = "mediation_answer", N_("The respondent's answer to a mediation request")
     performance_followup = "performance_followup", N_("Follow-up on performing a mediation agreement")

@@ -29,8 +29,9 @@ class Limit:
     working_days: bool
 
 
-# (case type or None for any, stage) -> limit; from 信访工作条例 2022, 市场监督管理投诉举报处理暂行办法
-# 2022 and 人民调解法, as the design's table gives them
+# (case type or None for any, stage) -> limit; from 信访工作条例 2022, 市场监督管理投诉举报处理办法
+# (市场监管总局令第121号, in force 2026-04-15; it repealed the 暂行办法 of 2019) and 人民调解法, as the
+# design's table gives them, brought up to the 办法 of 2026 (docs/legal.md)
 DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     (None, Stage.triage): Limit(1, True),
     (CaseType.complaint, Stage.acceptance): Limit(7, True),
@@ -43,8 +44,8 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     (CaseType.report, Stage.extension): Limit(15, True),
     # 信访工作条例 第二十三条第三款: a unit objects to a transfer outside its remit within 5 working days
     (None, Stage.transfer_objection): Limit(5, True),
-    # 补正: no statute fixes the period (办法 第十五条第一款第五项 only makes missing material a
-    # ground not to accept); the design's 15 days, counted in calendar days
+    # 补正: no statute fixes the period (办法 第十六条第五项 only makes missing material a ground
+    # not to accept); the design's 15 days, counted in calendar days
     (None, Stage.material): Limit(15, False),
     (None, Stage.handling): Limit(60, False),
     (None, Stage.extension): Limit(30, False),
@@ -55,8 +56,10 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
     # the respondent's answer to a mediation request: silence by then is refusal (人民调解法 第十七条
     # says only that a party's clear refusal ends it; the 10 working days are the design's choice)
     (None, Stage.mediation_answer): Limit(10, True),
-    # from acceptance, testing and appraisal not counted (市场监督管理投诉举报处理暂行办法 第二十、二十一条)
-    (None, Stage.mediation): Limit(45, True),
+    # 60 days from acceptance, appraisal and testing not counted (办法 第二十三条第一款第五项, 第二十二条;
+    # the 暂行办法 it replaced gave 45 working days): counted as 第四十五条 says, from the next day, a
+    # last day in a holiday moved to the first day after it (casework.deadlines.calendar)
+    (None, Stage.mediation): Limit(60, False),
     (None, Stage.mediation_end_notice): Limit(7, True),
     (None, Stage.judicial_confirmation): Limit(30, False),
     # the follow-up on performance (回访), after the agreement's performance deadline (人民调解法
@@ -70,7 +73,7 @@ DEFAULTS: dict[tuple[CaseType | None, Stage], Limit] = {
 # where the law sets none and the figure is the design's. docs/legal.md says which citations were
 # checked against a published text and which were not.
 _DESIGN = N_("Design default (no statute sets it)")
-_ACCEPTANCE_BANFA = N_("市场监督管理投诉举报处理暂行办法 art. 14: 7 working days to decide on acceptance")
+_ACCEPTANCE_BANFA = N_("市场监督管理投诉举报处理办法 (2026) art. 15: 7 working days to decide on acceptance")
 BASIS: dict[tuple[CaseType | None, Stage], str] = {
     (None, Stage.triage): _DESIGN,
     (CaseType.complaint, Stage.acceptance): _ACCEPTANCE_BANFA,
@@ -80,12 +83,13 @@ BASIS: dict[tuple[CaseType | None, Stage], str] = {
     (CaseType.suggestion, Stage.acceptance): N_(
         "Design default (a suggestion is answered, not accepted; no statute sets the period)"),
     (CaseType.report, Stage.report_notice): N_(
-        "市场监督管理投诉举报处理暂行办法 art. 31: a named reporter is told within 5 working days of the 立案 decision; "
-        "the decision tells them itself now, so only reports accepted before that wait in this stage"),
+        "Platform practice: the 暂行办法 art. 31 (repealed 2026-04-15) told a named reporter of the 立案 decision "
+        "within 5 working days; the 办法 (2026) does not. The decision tells them itself, so only reports accepted "
+        "before that wait in this stage"),
     (None, Stage.transfer_objection): N_(
         "信访工作条例 art. 23 para. 3: objection to a transfer within 5 working days of receipt"),
     (None, Stage.material): N_(
-        "Design default (no statute sets the 补正 period; 办法 art. 15 para. 1 item 5 only makes missing "
+        "Design default (no statute sets the 补正 period; 办法 (2026) art. 16 item 5 only makes missing "
         "material a ground not to accept)"),
     (None, Stage.handling): N_("信访工作条例 art. 34: 60 days from acceptance"),
     (CaseType.report, Stage.extension): N_(
@@ -99,10 +103,10 @@ BASIS: dict[tuple[CaseType | None, Stage], str] = {
     (None, Stage.re_review): N_("信访工作条例 art. 36: the 复核 opinion within 30 days of the request"),
     (None, Stage.mediation_answer): N_("Design default (人民调解法 art. 17 sets no period for the answer)"),
     (None, Stage.mediation): N_(
-        "市场监督管理投诉举报处理暂行办法 art. 21 para. 1 item 5: 45 working days from acceptance; art. 20: "
-        "testing and appraisal not counted"),
+        "市场监督管理投诉举报处理办法 (2026) art. 23 para. 1 item 5: 60 days from acceptance; art. 22: "
+        "appraisal and testing not counted"),
     (None, Stage.mediation_end_notice): N_(
-        "市场监督管理投诉举报处理暂行办法 art. 21: the parties are told within 7 working days of the end"),
+        "市场监督管理投诉举报处理办法 (2026) art. 23 para. 2: the parties are told within 7 working days of the end"),
     (None, Stage.judicial_confirmation): N_(
         "人民调解法 art. 33: 30 days from the agreement taking effect (民事诉讼法 for other mediation bodies)"),
     (None, Stage.performance_followup): N_("Design default (人民调解法 art. 31 sets no time for the follow-up)"),

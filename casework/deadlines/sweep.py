@@ -250,7 +250,7 @@ def _close_unrated(db: Database, services: Services, deadlines: Deadlines, now: 
 def _close_lapsed_material(db: Database, services: Services, deadlines: Deadlines, now: datetime,
                            report: SweepReport) -> None:
     """Material asked for (补正) and not supplied by its time limit: a case not accepted yet is not
-    accepted, with a written notice (市场监督管理投诉举报处理暂行办法 第十五条第一款第五项); one asked
+    accepted, with a written notice (市场监督管理投诉举报处理办法 第十六条第五项); one asked
     after acceptance goes on being handled with what is at hand."""
     lapsed = select(Case.id).where(Case.state == S.need_info, Case.info_due_at < now)
     _system_moves(db, services, deadlines, lapsed.where(Case.resume_state == S.pending_acceptance),

@@ -239,8 +239,8 @@ NOT_ACCEPT = {
         "unverifiable": ("举报未提供可以核查的线索。",
                          "您可以补充具体、可以核查的线索（涉及的单位、时间、地点和事实）后重新举报。"),
         "other": ("见以下说明。", "您可以通过其他合法途径反映，或者补充材料后重新提出。"),
-        # the sweep's close_material_lapsed (市场监督管理投诉举报处理暂行办法 第十五条第一款第五项)
-        "material_not_supplied": ("逾期未补正所需材料（《市场监督管理投诉举报处理暂行办法》第十五条第一款第五项）。",
+        # the sweep's close_material_lapsed (市场监督管理投诉举报处理办法 第十六条第五项)
+        "material_not_supplied": ("逾期未补正所需材料（《市场监督管理投诉举报处理办法》第十六条第五项）。",
                                   "您可以随时重新提交，并在新的提交中附上所需材料。"),
     },
     "en": {
@@ -258,8 +258,8 @@ NOT_ACCEPT = {
         "unverifiable": ("The report gives no lead that can be checked.",
                          "You may report again with specific leads (the body, the time, the place and the facts)."),
         "other": ("See the explanation below.", "You may use other lawful channels, or file again with more material."),
-        "material_not_supplied": ("The material asked for was not supplied in time (Interim Measures on Handling "
-                                  "Complaints and Reports concerning Market Regulation, art. 15(1)(5)).",
+        "material_not_supplied": ("The material asked for was not supplied in time (Measures on Handling "
+                                  "Complaints and Reports concerning Market Regulation, 2026, art. 16(5)).",
                                   "You may file again at any time, with the material asked for."),
     },
 }

@@ -37,7 +37,7 @@ LIMITS = {
     "organisation.name": (PARTY_MIN, PARTY_MAX), "agent.name": (1, NAME_MAX),
 }
 # who may file for an organisation or through an agent (委托代理人 with the complainant's 授权委托书,
-# 市场监督管理投诉举报处理暂行办法 第九、十条): the case types that seek a remedy for the filer, a complaint and a mediation request.
+# 市场监督管理投诉举报处理办法 第十、十一条): the case types that seek a remedy for the filer, a complaint and a mediation request.
 # A report (举报) is the informant's own and may be anonymous; a suggestion asks for no remedy.
 ORGANISATION_TYPES = (CaseType.complaint, CaseType.mediation)
 COMPLAINANT_KINDS = ("person", "organisation")

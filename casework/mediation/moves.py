@@ -1,7 +1,7 @@
 """The steps of the mediation moves (declared in casework.workflow.table).
 
-pending_acceptance --accept_mediation--> accepted (the 45 working days start; the respondent
-    has 10 working days to answer: 人民调解法 第十七条, 办法 第二十一条)
+pending_acceptance --accept_mediation--> accepted (the 60 days start, 办法 第二十三条; the respondent
+    has 10 working days to answer, the design's: 人民调解法 第十七条 sets none)
 accepted --record_consent / respondent_consent--> mediating (the clock keeps running)
 accepted --record_refusal / respondent_refuse--> mediation_failed (refused)
 accepted --mediation_no_answer (the sweep)--> mediation_failed (refused: silence)
@@ -13,8 +13,8 @@ mediating --record_oral_agreement--> mediated (before a 人民调解委员会 th
 mediating --mediation_timeout (the sweep)--> mediation_failed (timed out)
 mediated --record_signing--> (the agreement takes effect: 第二十九条; 司法确认 within 30 days: 第三十三条)
 mediated --record_followup--> (回访 on performance: 第三十一条)
-sessions, recusals, a party's recusal request and its decision (办法 第十九条), a pause for
-testing or appraisal (办法 第二十条): no state change.
+sessions, recusals, a party's recusal request and its decision (办法 第二十一条), a pause for
+appraisal or testing (办法 第二十二条): no state change.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def party_end(ctx: Ctx) -> dict:
     return {**_end(ctx, med, Outcome.ended_by_party), "by": who}
 
 
-# -- recusal asked for by a party (办法 第十九条; 人民调解法 第二十三条 (一)) -------------------
+# -- recusal asked for by a party (办法 第二十一条; 人民调解法 第二十三条 (一)) -----------------
 
 def no_recusal_pending(case, now) -> Message | None:
     med = case.mediation
@@ -198,7 +198,7 @@ def decide_recusal(ctx: Ctx) -> dict:
     return data
 
 
-# -- testing or appraisal (检定、鉴定): not counted in the 45 working days (办法 第二十条) -------
+# -- appraisal or testing (鉴定、检测): not counted in the 60 days (办法 第二十二条) -------
 
 def suspend(ctx: Ctx) -> dict:
     pause(ctx)

@@ -181,8 +181,8 @@ def route(ctx: Ctx) -> dict:
 
 def accept(ctx: Ctx) -> dict:
     """Accepted (a report: a case is opened, 立案): the handling clock starts. A named reporter
-    is to be told within 5 working days of the decision (市场监督管理投诉举报处理暂行办法 第三十一条):
-    the move tells them at once, by the 受理告知书 it makes, the notice it sends and the status page.
+    was to be told within 5 working days of the decision (暂行办法 第三十一条; the 办法 of 2026 that
+    replaced it keeps no such duty, and the platform keeps the practice): the move tells them at once, by the 受理告知书 it makes, the notice it sends and the status page.
     (Only reports accepted before it did so wait in ``report_notice``: ``notify_reporter``.)"""
     case = ctx.case
     case.transferred_from_unit_id = None
@@ -244,7 +244,7 @@ def unpause(ctx: Ctx) -> dict:
 
 def request_info(ctx: Ctx) -> dict:
     """The stage clock stands still; the complainant's own clock (the material time limit)
-    starts (办法 第十五条第一款第五项: without the material the complaint is not accepted)."""
+    starts (办法 第十六条第五项: without the material the complaint is not accepted)."""
     case = ctx.case
     case.resume_state = case.state
     pause(ctx)
@@ -308,17 +308,17 @@ def go_on_without_material(ctx: Ctx) -> dict:
 # text, kept in the complainant's language like the other notices a system move writes)
 MATERIAL_LAPSED_NOTICE = {
     "zh": ("不予受理告知：本平台于{asked}请您补正材料，截至{due}未收到补正材料，依据《市场监督管理投诉举报处理"
-           "暂行办法》第十五条第一款第五项，对您的投诉（举报、建议）不予受理。您可以随时重新提交，"
+           "办法》第十六条第五项，对您的投诉（举报、建议）不予受理。您可以随时重新提交，"
            "请在新的提交中附上所需材料。"),
     "en": ("Notice of non-acceptance: on {asked} you were asked to supply missing material; none was received "
-           "by {due}, so your case is not accepted (Interim Measures on Handling Complaints and Reports "
-           "concerning Market Regulation, art. 15(1)(5)). You may file the matter again at any time, as a new "
+           "by {due}, so your case is not accepted (Measures on Handling Complaints and Reports "
+           "concerning Market Regulation, 2026, art. 16(5)). You may file the matter again at any time, as a new "
            "case with the material asked for."),
 }
 
 
 def close_material_lapsed(ctx: Ctx) -> dict:
-    """The material was not supplied in time: not accepted (办法 第十五条第一款第五项), with a
+    """The material was not supplied in time: not accepted (办法 第十六条第五项), with a
     written notice saying why and how to file again."""
     case = ctx.case
     due, was = case.info_due_at, case.resume_state
@@ -439,7 +439,7 @@ def urge(ctx: Ctx) -> dict:
 def reply(ctx: Ctx) -> dict:
     """The written reply (处理意见书). A complaint waits for the complainant: the review window
     (30 days, 信访工作条例 第三十五条) holds the case open, the rating has 15 of them. A report is
-    not rated or reviewed (市场监督管理投诉举报处理暂行办法 第三十一、三十二条): its reply closes it.
+    not rated or reviewed (市场监督管理投诉举报处理办法 第三十五、三十六条): its reply closes it.
     A suggestion is answered and may be rated. A case no one had claimed (a suggestion has no
     acceptance, which would have made its handler) is the answering handler's from then on."""
     case = ctx.case

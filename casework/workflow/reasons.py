@@ -1,4 +1,4 @@
-"""The fixed lists a handler chooses from (信访工作条例, 市场监督管理投诉举报处理暂行办法)."""
+"""The fixed lists a handler chooses from (信访工作条例, 市场监督管理投诉举报处理办法)."""
 from __future__ import annotations
 
 from casework.cases.models import CaseType
@@ -16,7 +16,7 @@ class NotAcceptReason(TitledEnum):
     other = "other", N_("Other (explained in the notice)")
 
 
-# 市场监督管理投诉举报处理暂行办法 第三条: a 投诉 is the filer's own dispute, a 举报 anyone's lead on a
+# 市场监督管理投诉举报处理办法 第三条: a 投诉 is the filer's own dispute, a 举报 anyone's lead on a
 # suspected violation. So "not a party to the dispute" cannot refuse a report, and "no lead that can
 # be checked" fits a report alone (a mediation request is a party's own dispute, as a complaint is).
 _ONLY_FOR = {

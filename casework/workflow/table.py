@@ -14,7 +14,7 @@ move is one row here plus its step; ``tests/casework/test_workflow_table.py`` fa
 move has fields, a permission and a place in the role matrix.
 
 Legal anchors: 信访工作条例 (2022) for acceptance, transfer, reply, review and re-review;
-市场监督管理投诉举报处理暂行办法 (2022) for complaints, reports and material requests;
+市场监督管理投诉举报处理办法 (2026, 市场监管总局令第121号) for complaints, reports and material requests;
 人民调解法 for mediation. Time limits are rows of their own (casework.deadlines).
 """
 from __future__ import annotations
@@ -93,13 +93,15 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(to_unit(), internal(hint=N_("Staff only (optional)."))),
          # the acceptance clock runs from submission: routing late gives the unit no more time
          clock=start(Stage.acceptance, from_submission=True), notices=(Notice.complainant,), primary=True),
-    # a report: the decision to open a case (立案), within 15 working days (办法 第三十一条)
+    # a report: the decision to open a case (立案), within 15 working days (办法 第三十五条 hands a report to
+    # 市场监督管理行政处罚程序规定, whose 第十八条 sets them)
     Move("accept", N_("Accept"), reached(S.pending_acceptance), reached(S.accepted), E.accepted,
          who=UNIT, types=ALL_TYPES - {CaseType.suggestion, CaseType.mediation}, step=h.accept,
          fields=(notice(),), clock=BY_STEP, notices=(Notice.complainant,), primary=True,
          document=Document.acceptance),
     # a report accepted before `accept` told the reporter itself waits in report_notice: tell them
-    # (办法 第三十一条: within 5 working days of the decision); no case enters that stage any more
+    # (暂行办法 第三十一条, repealed 2026-04-15: within 5 working days of the decision); no case enters
+    # that stage any more
     Move("notify_reporter", N_("Tell the reporter the decision"), reached(S.accepted), frozenset(), E.note,
          who=UNIT, types=REPORTS, step=h.notify_reporter, when=h.reporter_to_tell,
          fields=(notice(N_("The decision, as the reporter is told it"), required=True, lo=5),),
@@ -123,7 +125,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("send_back", N_("Send back to the transferring unit"), reached(S.pending_acceptance),
          reached(S.pending_acceptance), E.sent_back, who=UNIT, step=h.send_back, when=h.came_by_transfer,
          fields=(internal(N_("Why this unit is not competent"), required=True, lo=5, rows=4),)),
-    # -- material (办法 第十五条): the clock stands still until the complainant answers ------------
+    # -- material (办法 第十、十六条): the clock stands still until the complainant answers ------------
     Move("request_info", N_("Ask for missing material"), reached(S.pending_acceptance, S.accepted),
          reached(S.need_info), E.info_requested, who=UNIT, types=NOT_MEDIATION, step=h.request_info,
          fields=(notice(N_("What the complainant should supply"), required=True, lo=5, rows=4),),
@@ -131,7 +133,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("supply_info", N_("Send the material asked for"), reached(S.need_info),
          reached(S.pending_acceptance, S.accepted), E.info_supplied, who=COMPLAINANT, step=h.supply_info,
          fields=(SUPPLY_TEXT, files(N_("The files asked for (optional)")))),
-    # the material time limit lapsed: not accepted (办法 第十五条第一款第五项), the written notice
+    # the material time limit lapsed: not accepted (办法 第十六条第五项), the written notice
     # (the step's text) says why and how to file again
     Move("close_material_lapsed", N_("Not accepted: the material was not supplied in time"), reached(S.need_info),
          reached(S.not_accepted), E.not_accepted, who=SYSTEM, types=NOT_MEDIATION, step=h.close_material_lapsed,
@@ -206,7 +208,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          types=REPORTS, step=h.note, when=h.not_withdrawn_yet,
          fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),)),
     # rated: closed, unless dissatisfied while a review can still be asked for (the step decides)
-    # no rating and no review of a report (办法 第三十一、三十二条; 信访工作条例 第三十一条)
+    # no rating and no review of a report (办法 第三十五、三十六条; 信访工作条例 第三十一条)
     Move("rate", N_("Rate the reply"), reached(S.replied), reached(S.closed, S.replied), E.rated, who=COMPLAINANT,
          types=frozenset({CaseType.complaint, CaseType.suggestion}), step=h.rate, when=h.rating_open, fields=(Field("rating", Kind.choice, N_("How satisfied are you with the reply?"), required=True, choices=Rating,
                                     missing=N_("Choose how satisfied you are."), wrong=N_("Choose how satisfied you are.")),
@@ -256,7 +258,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # -- mediation (人民调解法 第十七、二十三、二十九、三十一、三十三条; 办法 第十九至二十一条) ------
     Move("accept_mediation", N_("Accept the mediation request"), reached(S.pending_acceptance), reached(S.accepted),
          E.accepted, who=UNIT, types=MEDIATION, step=med.accept_mediation, fields=(notice(N_("Notice to the applicant (optional)")),),
-         # the 45 working days run from acceptance (办法 第二十一条); the respondent has its own
+         # the 60 days run from acceptance (办法 第二十三条); the respondent has its own
          # time to answer (mediation_answer), after which silence is refusal (mediation_no_answer)
          clock=start(Stage.mediation), notices=(Notice.complainant, Notice.respondent_invite), primary=True,
          hint=N_("The respondent gets its own answer code (shown once on the next page, and sent to its phone if one was given). Mediation starts when it agrees.")),
@@ -288,7 +290,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          E.mediation_ended, who=RESPONDENT, types=MEDIATION, step=med.party_end,
          fields=(notice(N_("Reason (optional)"), hi=1000, rows=2),), clock=STOP, notices=(Notice.mediation_ended,)),
     # a party may ask for a mediator's recusal (回避): mediation is suspended, its clock paused, until
-    # the coordinator decides (办法 第十九条; 人民调解法 第二十三条 (一))
+    # the coordinator decides (办法 第二十一条; 人民调解法 第二十三条 (一))
     Move("request_recusal", N_("Ask for a mediator's recusal"), reached(S.mediating), frozenset(), E.note,
          who=COMPLAINANT, types=MEDIATION, step=med.request_recusal, when=med.no_recusal_pending,
          fields=(notice(N_("Which mediator, and why"), required=True, lo=5, hi=1000, rows=3),)),
@@ -303,7 +305,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  notice(N_("Decision as the parties are told it"), required=True, lo=5, hi=1000),
                  internal(N_("Reason (staff only)"), hi=300, rows=2)),
          notices=(Notice.complainant,), primary=True),
-    # time for testing or appraisal (检定、鉴定) is not counted in the 45 working days (办法 第二十条)
+    # time for appraisal or testing (鉴定、检测) is not counted in the 60 days (办法 第二十二条)
     Move("suspend_mediation", N_("Pause the clock for testing or appraisal"), reached(S.accepted, S.mediating),
          frozenset(), E.suspended, who=UNIT, types=MEDIATION, step=med.suspend, when=h.clock_running,
          fields=(notice(N_("What is being tested or appraised (the parties see it)"), required=True, lo=5),)),

@@ -77,7 +77,7 @@ def ask_for_material(db, services, file_case, make_staff, when):
 
 def test_material_deadline_is_15_calendar_days_by_default_and_runs_while_the_stage_clock_is_paused(
         db, services, file_case, make_staff):
-    """办法 第十五条第一款第五项 makes missing material a ground not to accept; no statute fixes the
+    """办法 (2026) 第十六条第五项 makes missing material a ground not to accept; no statute fixes the
     补正 period, so it is a time limit row (default 15 calendar days, ending on a working day)."""
     assert DEFAULTS[(None, Stage.material)] == Limit(15, False)
     asked = beijing(2026, 11, 27)
@@ -90,7 +90,7 @@ def test_material_deadline_is_15_calendar_days_by_default_and_runs_while_the_sta
 
 
 def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(db, services, file_case, make_staff):
-    """办法 第十五条第一款第五项: the sweep closes the case as not accepted; the written notice says
+    """办法 (2026) 第十六条第五项: the sweep closes the case as not accepted; the written notice says
     why and how to file again, and the complainant is told."""
     filed = ask_for_material(db, services, file_case, make_staff, beijing(2026, 11, 27))
     due = load(db, filed).info_due_at
@@ -104,7 +104,7 @@ def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(d
         event = s.scalars(select(Event).where(Event.case_id == filed).order_by(Event.id.desc())).first()
         assert event.kind is EventKind.not_accepted and event.actor_kind.value == "system"
         assert event.data["move"] == "close_material_lapsed" and event.data["was"] == "pending_acceptance"
-        assert "第十五条" in event.public_text and "重新提交" in event.public_text
+        assert "第十六条第五项" in event.public_text and "暂行" not in event.public_text and "重新提交" in event.public_text
         assert "2026-12-14" in event.public_text
         assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.case_id == filed))
         # the written notice (不予受理告知书) is made with the move
@@ -114,7 +114,7 @@ def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(d
 
 
 def test_material_supplied_in_time_stops_its_clock(db, services, file_case, make_staff):
-    """办法 第十五条: material supplied before its deadline: the case goes on, nothing is closed."""
+    """办法 第十六条: material supplied before its deadline: the case goes on, nothing is closed."""
     asked = beijing(2026, 11, 27)
     filed = ask_for_material(db, services, file_case, make_staff, asked)
     with db.session_scope() as s:
@@ -127,14 +127,14 @@ def test_material_supplied_in_time_stops_its_clock(db, services, file_case, make
 
 
 def test_the_material_limit_is_an_administrators_setting(db, services, file_case, make_staff, set_limit):
-    """The 补正 period is a setting (办法 第十五条 leaves it open): 5 working days, if so set."""
+    """The 补正 period is a setting (办法 第十六条 leaves it open): 5 working days, if so set."""
     set_limit(Stage.material, 5, True)
     filed = ask_for_material(db, services, file_case, make_staff, beijing(2026, 11, 27))  # a Friday
     assert china_date(load(db, filed).info_due_at) == date(2026, 12, 4)
 
 
 def test_the_lapse_is_not_a_move_before_the_deadline_nor_for_staff(db, services, file_case, make_staff):
-    """The closing is the system's move, only after the material deadline (办法 第十五条)."""
+    """The closing is the system's move, only after the material deadline (办法 第十六条)."""
     asked = beijing(2026, 11, 27)
     filed = ask_for_material(db, services, file_case, make_staff, asked)
     with db.session_scope() as s:
@@ -273,7 +273,7 @@ def test_objection_deadline_without_a_session_uses_the_statutory_default():
 
 
 def test_material_asked_after_acceptance_and_not_supplied_leaves_the_case_accepted(db, services, file_case, make_staff):
-    """不予受理 is a decision on acceptance (办法 第十五条): a case accepted and then asked for
+    """不予受理 is a decision on acceptance (办法 第十五、十六条): a case accepted and then asked for
     material was closed as not accepted when the material did not come, holding both a 受理告知书
     and a 不予受理告知书. Now its handling goes on, the clock running again with the paused time
     added, and the complainant is told."""

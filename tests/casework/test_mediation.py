@@ -77,7 +77,7 @@ def test_accepting_gives_the_respondent_a_code_of_its_own(db, services, mediatio
         act(db, services, coordinator, mediation_id, "accept")
     code = act(db, services, coordinator, mediation_id, "accept_mediation")
     c = case(db, mediation_id)
-    assert c.state is S.accepted and c.stage is Stage.mediation  # the 45 days run from acceptance
+    assert c.state is S.accepted and c.stage is Stage.mediation  # the 60 days run from acceptance
     assert c.mediation.respondent_code_hash == respondent_code_hash(services.settings.query_pepper, c.number, code)
     with db.session_scope(write=False) as s:
         invite = s.scalar(select(OutboxMessage).where(OutboxMessage.template == "respondent_invite"))
@@ -96,15 +96,19 @@ def test_no_mediation_without_consent_and_refusal_ends_it(db, services, mediatio
     assert c.state is S.mediation_failed and c.mediation.outcome is Outcome.refused
 
 
-def test_the_45_working_days_run_from_acceptance_not_consent(db, services, mediation_id, make_staff):
-    """办法 第二十一条 (五): 自投诉受理之日起四十五个工作日内 … 未能达成调解协议 ends mediation:
-    the clock starts when the body accepts, and the respondent's consent does not restart it."""
+def test_the_60_days_run_from_acceptance_not_consent(db, services, mediation_id, make_staff):
+    """市场监督管理投诉举报处理办法 (2026) 第二十三条第一款第五项: 自投诉受理之日起六十日内 … 未能达成
+    调解协议 ends mediation, counted as 第四十五条 says (from the next day; a last day in a holiday
+    moves to the first day after it): the clock starts when the body accepts, and the respondent's
+    consent does not restart it. (The 暂行办法 it replaced on 2026-04-15 gave 45 working days.)"""
     from casework.deadlines.calendar import WorkingCalendar, china_date
 
     coordinator = make_staff("caam-mediation", Role.unit_lead)
     act(db, services, coordinator, mediation_id, "accept_mediation")
     accepted = case(db, mediation_id)
-    assert china_date(accepted.due_at) == WorkingCalendar().add_working_days(china_date(accepted.stage_started_at), 45)
+    start = china_date(accepted.stage_started_at)
+    assert china_date(accepted.due_at) == WorkingCalendar().compute(start, 60, working_days=False).end
+    assert (china_date(accepted.due_at) - start).days >= 60
     later = Services(settings=services.settings, cipher=services.cipher, files=services.files,
                      clock=lambda: accepted.stage_started_at + timedelta(days=3))
     act(db, later, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
@@ -290,10 +294,10 @@ def test_a_refused_recusal_restarts_mediation_with_the_same_mediator(db, service
     act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 10:00", place="协会会议室")
 
 
-# -- 办法 第二十条: testing and appraisal are not counted in the 45 working days -----------------
+# -- 办法 (2026) 第二十二条: appraisal and testing are not counted in the 60 days ----------------
 
 def test_testing_or_appraisal_time_is_not_counted(db, services, mediation_id, make_staff):
-    """办法 第二十条 (检定、检验、检测、鉴定所需时间不计算在调解期限内)."""
+    """办法 (2026) 第二十二条 (鉴定、检测所需时间不计算在调解期限内)."""
     from casework.deadlines.calendar import china_date
 
     coordinator = make_staff("caam-mediation", Role.unit_lead)

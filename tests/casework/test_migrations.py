@@ -77,3 +77,30 @@ def test_migrations_keep_cases_and_their_events(tmp_path, settings, services, su
         assert conn.execute(text("SELECT count(*) FROM event WHERE case_id = :c"), {"c": case_id}).scalar() >= 1
     migrate.downgrade(url, "base")
     engine.dispose()
+
+
+def test_the_mediation_limit_moves_to_the_2026_measures_unless_an_administrator_changed_it(tmp_path):
+    """市场监督管理投诉举报处理办法 (2026, in force 2026-04-15) 第二十三条第一款第五项: mediation ends
+    without agreement 60 days after acceptance; the 暂行办法 it repealed gave 45 working days.
+    Migration 0037 moves a platform still on the old default, and leaves a limit an
+    administrator set (here 30 working days) as it is."""
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url, "0036")
+    engine = make_engine(url)
+    select_limit = text("SELECT amount, working_days FROM time_limit WHERE stage = 'mediation' AND case_type IS NULL")
+    for before, after in (((45, True), (60, False)), ((30, True), (30, True))):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM time_limit"))
+            conn.execute(text("INSERT INTO time_limit (case_type, stage, amount, working_days, note) "
+                              "VALUES (NULL, 'mediation', :a, :w, 'statutory default')"),
+                         {"a": before[0], "w": before[1]})
+        migrate.upgrade(url, "0037")
+        with engine.connect() as conn:
+            amount, working = conn.execute(select_limit).one()
+        assert (amount, bool(working)) == after
+        migrate.downgrade(url, "0036")
+        with engine.connect() as conn:
+            amount, working = conn.execute(select_limit).one()
+        assert (amount, bool(working)) == before
+    engine.dispose()
+    migrate.downgrade(url, "base")

@@ -1,5 +1,5 @@
 """A company or other organisation complains, and an agent (委托代理人) files with a 授权委托书
-(issue 19; 市场监督管理投诉举报处理暂行办法 第九条, and 第十条 for an agent): through the plain form (no JavaScript: every
+(issue 19; 市场监督管理投诉举报处理办法 (2026) 第十条, and 第十一条 for an agent): through the plain form (no JavaScript: every
 part is sent, only the chosen one is read), through the JSON API, on the desk, and retention."""
 import base64
 import io
@@ -63,11 +63,11 @@ def test_the_form_offers_the_three_choices_each_with_its_legend_without_javascri
     # without JavaScript every part is on the page, under a legend saying when it is filled
     assert 'id="organisation-part"' in html and 'id="agent-part"' in html and 'name="agent.power_of_attorney"' in html
     assert "仅在为公司或其他组织提交时填写" in html and "仅在代理他人提交时填写" in html
-    # 办法 第十条: the 授权委托书 states the matter, powers and term; the original and the agent's own
+    # 办法 (2026) 第十一条: the 授权委托书 states the matter, powers and term; the original and the agent's own
     # identity document are for the unit to see
     hint = html[html.index('id="agent-power_of_attorney-hint"'):]
     hint = hint[:hint.index("</p>")]
-    assert "载明委托事项、权限和期限" in hint and "原件和您本人的身份证明" in hint and "第十条" in hint
+    assert "载明委托事项、权限和期限" in hint and "原件和您本人的身份证明" in hint and "第十一条" in hint and "暂行" not in hint
     report = client.get("/file/report").get_data(as_text=True)
     assert 'name="acting_as"' not in report  # a report is the informant's own (and may be anonymous)
 
