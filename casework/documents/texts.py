@@ -238,6 +238,8 @@ NOT_ACCEPT = {
                         "可以由与争议有直接利害关系的当事人提出，或者通过其他合法途径反映。"),
         "unverifiable": ("举报未提供可以核查的线索。",
                          "您可以补充具体、可以核查的线索（涉及的单位、时间、地点和事实）后重新举报。"),
+        "false_identity": ("冒用他人名义、提供虚假材料，或者拒不配合核验真实身份信息（《市场监督管理投诉举报处理办法》第十六条第五项、第六项）。",
+                           "您可以以本人真实身份、附真实材料重新提出；委托他人代为投诉的，请附授权委托书。"),
         "other": ("见以下说明。", "您可以通过其他合法途径反映，或者补充材料后重新提出。"),
         # the sweep's close_material_lapsed (市场监督管理投诉举报处理办法 第十六条第五项)
         "material_not_supplied": ("逾期未补正所需材料（《市场监督管理投诉举报处理办法》第十六条第五项）。",
@@ -257,6 +259,11 @@ NOT_ACCEPT = {
                         "A party with a direct interest may raise it, or you may use other lawful channels."),
         "unverifiable": ("The report gives no lead that can be checked.",
                          "You may report again with specific leads (the body, the time, the place and the facts)."),
+        "false_identity": ("The complaint was made in another's name or with false material, or the complainant "
+                           "would not have their identity checked (Measures on Handling Complaints and Reports "
+                           "concerning Market Regulation, 2026, art. 16(5) and (6)).",
+                           "You may file again in your own name with true material; an agent attaches the "
+                           "power of attorney."),
         "other": ("See the explanation below.", "You may use other lawful channels, or file again with more material."),
         "material_not_supplied": ("The material asked for was not supplied in time (Measures on Handling "
                                   "Complaints and Reports concerning Market Regulation, 2026, art. 16(5)).",

@@ -13,6 +13,8 @@ class NotAcceptReason(TitledEnum):
     other_procedure = "other_procedure", N_("Before a court, arbitration or administrative review")
     not_a_party = "not_a_party", N_("The complainant is not a party to the dispute")
     unverifiable = "unverifiable", N_("The report gives no lead that can be checked")
+    # 市场监督管理投诉举报处理办法 (2026) 第十六条 (五) 提供虚假材料, (六) 冒用他人名义或者拒不配合核验真实身份信息
+    false_identity = "false_identity", N_("Filed in another's name or with false material, or identity not verified")
     other = "other", N_("Other (explained in the notice)")
 
 
@@ -22,6 +24,9 @@ class NotAcceptReason(TitledEnum):
 _ONLY_FOR = {
     NotAcceptReason.not_a_party: frozenset({CaseType.complaint, CaseType.mediation}),
     NotAcceptReason.unverifiable: frozenset({CaseType.report}),
+    # the 办法's 第十六条 lists grounds not to accept a 投诉 (and a mediation request is a party's own
+    # dispute): a report's lead is checked whoever sent it, and may be anonymous
+    NotAcceptReason.false_identity: frozenset({CaseType.complaint, CaseType.mediation}),
 }
 
 

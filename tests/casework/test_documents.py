@@ -74,6 +74,22 @@ def test_non_acceptance_notice_gives_the_reason_and_the_remedies(db, services, f
         assert part in text, part
 
 
+def test_a_complaint_in_anothers_name_is_not_accepted_and_told_why(db, services, file_case, act):
+    """市场监督管理投诉举报处理办法 (2026) 第十六条: (五) 提供虚假材料, (六) 冒用他人名义或者拒不配合
+    市场监督管理部门核验真实身份信息 are grounds not to accept a 投诉; the notice names them and says
+    how to file again. A report is a lead checked whoever sent it: the reason does not refuse one."""
+    case_id, number = routed(db, file_case)
+    act(case_id, "not_accept", reason="false_identity",
+        public_text="投诉人使用的手机号码登记在他人名下，经核验非本人投诉。")
+    text = last(db, services, case_id, Document.non_acceptance)
+    for part in ("不予受理告知书", number, "冒用他人名义", "核验真实身份信息", "第十六条第五项、第六项",
+                 "以本人真实身份", "授权委托书"):
+        assert part in text, part
+    report_id, _ = routed(db, file_case, type="report", category="illegal_fees")
+    with pytest.raises(InvalidMove):
+        act(report_id, "not_accept", reason="false_identity", public_text="经核验非本人举报，不予受理。")
+
+
 def test_transfer_notice_names_the_receiving_unit(db, services, file_case, act):
     """转送告知书: 信访工作条例 第二十三条 (tell the complainant where the matter was transferred)."""
     case_id, number = routed(db, file_case)
