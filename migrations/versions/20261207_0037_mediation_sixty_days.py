@@ -17,15 +17,24 @@ branch_labels = None
 depends_on = None
 
 
+LIMIT = sa.table("time_limit", sa.column("stage", sa.String), sa.column("case_type", sa.String),
+                 sa.column("amount", sa.Integer), sa.column("working_days", sa.Boolean))
+
+
+def _move(amount: int, working_days: bool, to: tuple[int, bool]) -> None:
+    """Only when the row holds ``amount``/``working_days``: on PostgreSQL time_limit's statement
+    trigger (migration 0027) would otherwise stamp reference_version even for no row, and a new,
+    empty database would no longer count as empty (a backup is restored only into one)."""
+    where = sa.and_(LIMIT.c.stage == "mediation", LIMIT.c.case_type.is_(None),
+                    LIMIT.c.amount == amount, LIMIT.c.working_days == working_days)
+    bind = op.get_bind()
+    if bind.execute(sa.select(LIMIT.c.amount).where(where)).first() is not None:
+        bind.execute(LIMIT.update().where(where).values(amount=to[0], working_days=to[1]))
+
+
 def upgrade() -> None:
-    op.execute(sa.text(
-        "UPDATE time_limit SET amount = 60, working_days = :false "
-        "WHERE stage = 'mediation' AND case_type IS NULL AND amount = 45 AND working_days = :true"
-    ).bindparams(true=True, false=False))
+    _move(45, True, to=(60, False))
 
 
 def downgrade() -> None:
-    op.execute(sa.text(
-        "UPDATE time_limit SET amount = 45, working_days = :true "
-        "WHERE stage = 'mediation' AND case_type IS NULL AND amount = 60 AND working_days = :false"
-    ).bindparams(true=True, false=False))
+    _move(60, False, to=(45, True))

@@ -14,13 +14,15 @@ def _fresh_url(tmp_path):
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return f"sqlite:///{tmp_path / 'migrations.db'}"
-    # a separate schema on the same server, so the suite's own database is untouched
+    # a separate schema on the same server, so the suite's own database is untouched; one for
+    # each xdist worker, so that two of these tests never migrate the same schema at once
+    schema = "migration_check_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE; CREATE SCHEMA migration_check"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
     engine.dispose()
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3Dmigration_check"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 def test_migrations_up_down_and_head_matches_models(tmp_path):
