@@ -182,7 +182,8 @@ def route(ctx: Ctx) -> dict:
 def accept(ctx: Ctx) -> dict:
     """Accepted (a report: a case is opened, 立案): the handling clock starts. A named reporter
     was to be told within 5 working days of the decision (暂行办法 第三十一条; the 办法 of 2026 that
-    replaced it keeps no such duty, and the platform keeps the practice): the move tells them at once, by the 受理告知书 it makes, the notice it sends and the status page.
+    replaced it keeps no such duty, and the platform keeps the practice): the move tells them at
+    once, by the 受理告知书 it makes, the notice it sends and the status page.
     (Only reports accepted before it did so wait in ``report_notice``: ``notify_reporter``.)"""
     case = ctx.case
     case.transferred_from_unit_id = None
