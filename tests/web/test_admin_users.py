@@ -145,6 +145,9 @@ def test_create_a_user_with_a_generated_password_shown_once(client, db, admin):
     entry = last_entry(db, kind="user", object_id=name)
     assert entry.after == {"username": name, "display_name": "李测试", "active": True, "roles": "handler@miit"}
     assert password not in repr(entry.after)
+    # the audit log shows the role by its title in the reader's language, not its code
+    audit = client.get("/admin/audit?kind=user").get_data(as_text=True)
+    assert "承办人 (miit)" in audit and "handler@miit" not in audit
 
 
 def test_bad_new_user_keeps_the_fields_but_not_the_password(client, db, admin):

@@ -28,11 +28,21 @@ def change_value(key: str, value) -> str:
     enum_cls = _ENUMS.get(key)
     if enum_cls is not None and value in enum_cls._value2member_map_:
         return title(enum_cls(value))
+    if key == "roles" and isinstance(value, str):  # a user's memberships, "handler@miit, unit_lead@samr"
+        return ", ".join(_role_at(held) for held in value.split(", "))
     if key == "fields" and isinstance(value, list):  # which personal data a reveal showed (never the data)
         return ", ".join(str(v) for v in value)
     if value == routing_ops.ANY and key in ("category", "association"):
         return _("Any")
     return str(value)
+
+
+def _role_at(held: str) -> str:
+    """"unit_lead@samr" as "Unit lead (samr)", in the reader's language; as stored if not a role."""
+    role, _at, unit = held.partition("@")
+    if role not in Role._value2member_map_:
+        return held
+    return f"{title(Role(role))} ({unit})" if unit else title(Role(role))
 
 
 def carry_change(change: Change | None, *, hide: tuple[str, ...] = ()) -> None:
