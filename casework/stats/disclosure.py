@@ -9,8 +9,10 @@ so a figure is hidden the same way wherever it is published. With the threshold 
 - a group (the totals of a page, or one row of a breakdown: a month, a unit, a category, an
   association) whose received count is 0 < received < N has every count and every rate
   suppressed, zeros included: nothing about a small group is told;
-- a rate whose base (its denominator) is below N is suppressed; a rate with no base at all
-  is not applicable (no cases), which is not a suppression.
+- a rate whose base (its denominator) is below N is suppressed, and so is a rate whose part or
+  the rest of its base is a small count (0 < c < N): a rate and its base would otherwise give
+  back the count the page hides (9 of 12 accepted with "fewer than 5" not accepted is 3). A rate
+  with no base at all is not applicable (no cases), which is not a suppression.
 
 Only the measures in ``PUBLIC_MEASURES`` and the rates in ``PUBLIC_RATES`` (their parts in
 casework.stats.queries.RATE_PARTS) are published; the others (overdue, supervision,
@@ -21,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, TypeVar
 
-from casework.stats.queries import Figures
+from casework.stats.queries import RATE_PARTS, Figures
 
 PUBLIC_MEASURES = ("received", "accepted", "not_accepted", "concluded", "on_time", "rated", "satisfied",
                    "mediation_ended", "mediation_agreed")
@@ -87,7 +89,8 @@ def disclose(figures: Figures, threshold: int) -> Group:
     rates = {}
     for name in PUBLIC_RATES:
         base, value = figures.base(name), figures.rate(name)
-        if base and (hidden or base < threshold):
+        part = figures[RATE_PARTS[name][0]]
+        if base and (hidden or base < threshold or small(part, threshold) or small(base - part, threshold)):
             rates[name] = Rate(None, None, suppressed=True)
         else:
             rates[name] = Rate(value, base if value is not None else None)

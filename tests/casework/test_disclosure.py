@@ -26,15 +26,30 @@ def test_a_count_below_the_threshold_is_suppressed_and_zero_is_shown():
 
 
 def test_a_rate_on_a_small_base_is_not_shown():
-    g = disclose(figs(received=20, accepted=9, not_accepted=3, concluded=4, on_time=4, rated=6, satisfied=5), 5)
-    assert g.rates["acceptance_rate"].value == 9 / 12 and g.rates["acceptance_rate"].base == 12
+    g = disclose(figs(received=20, accepted=9, not_accepted=5, concluded=4, on_time=4, rated=6, satisfied=6), 5)
+    assert g.rates["acceptance_rate"].value == 9 / 14 and g.rates["acceptance_rate"].base == 14
     assert g.rates["on_time_rate"].suppressed and g.rates["on_time_rate"].value is None  # 4 concluded
     assert g.rates["on_time_rate"].base is None  # the base is not told either
-    assert g.rates["satisfaction_rate"].value == 5 / 6
+    assert g.rates["satisfaction_rate"].value == 1.0  # 6 of 6: none dissatisfied, and 0 is shown
     # no base at all: not applicable, not suppressed
     med = g.rates["mediation_success_rate"]
     assert med.value is None and not med.suppressed and not med.applicable
-    assert g.suppressed_fields() == ["not_accepted", "concluded", "on_time", "on_time_rate"]
+    assert g.suppressed_fields() == ["concluded", "on_time", "on_time_rate"]
+
+
+def test_a_rate_does_not_give_back_a_count_the_page_hides():
+    """9 accepted of 12 decisions, with "fewer than 5" not accepted, is 3 not accepted: a rate
+    whose part, or the rest of its base, is a small count is suppressed with it."""
+    g = disclose(figs(received=20, accepted=9, not_accepted=3, concluded=12, on_time=2, rated=6, satisfied=5), 5)
+    assert g.counts["not_accepted"].suppressed and g.counts["on_time"].suppressed
+    assert g.rates["acceptance_rate"].suppressed and g.rates["acceptance_rate"].base is None  # the rest is small
+    assert g.rates["on_time_rate"].suppressed  # the part is small (2 of 12)
+    assert g.rates["satisfaction_rate"].suppressed  # 5 of 6: one dissatisfied
+    assert g.suppressed_fields() == ["not_accepted", "on_time", "acceptance_rate", "on_time_rate",
+                                     "satisfaction_rate"]
+    # the same figures with larger groups on both sides are shown
+    g = disclose(figs(received=20, accepted=9, not_accepted=6, concluded=12, on_time=7), 5)
+    assert g.rates["acceptance_rate"].value == 9 / 15 and g.rates["on_time_rate"].value == 7 / 12
 
 
 def test_a_small_group_shows_nothing_not_even_zeros():
@@ -70,10 +85,10 @@ def test_breakdown_rows_each_judged_and_small_ones_listed_by_name():
 
 
 def test_values_are_rounded_rates_and_counts_in_order():
-    g = disclose(figs(received=7, accepted=7, not_accepted=0, concluded=6, on_time=5), 5)
+    g = disclose(figs(received=17, accepted=17, not_accepted=0, concluded=16, on_time=10), 5)
     values = g.values()
     assert list(values) == [*PUBLIC_MEASURES, *PUBLIC_RATES]
-    assert values["on_time_rate"] == round(5 / 6, 4) and values["acceptance_rate"] == 1.0
+    assert values["on_time_rate"] == round(10 / 16, 4) and values["acceptance_rate"] == 1.0
 
 
 def test_csv_has_a_bom_a_fixed_header_and_empty_suppressed_cells():

@@ -141,8 +141,10 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
     assert text_of(html, "total-received") == "8"
     assert text_of(html, "total-accepted") == "fewer than 5"  # 4
     assert text_of(html, "total-concluded") == "fewer than 5"  # 3
-    assert text_of(html, "acceptance-rate") == "80.0%"  # 4 of 5 decisions
-    assert "of 5 decisions on acceptance" in html
+    # 4 of 5 decisions: the rate would give back the one not accepted ("fewer than 5"), so it is not shown
+    assert text_of(html, "acceptance-rate") == "—"
+    assert "of 5 decisions on acceptance" not in html  # nor its base
+    assert "or it would give back a count of fewer than 5" in html
     assert text_of(html, "on-time-rate") == "—"  # 3 finished: too few to base a rate on
     assert "Beijing time" in text_of(html, "figures-as-of")
     # this month: all eight; the earlier months are zeros, shown as 0
@@ -165,7 +167,7 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
 def test_association_and_unit_pages(client, en, counted):
     html = page(client, f"/stats/associations/{counted['composites']}")
     assert "中国复合材料工业协会" in html and COMPOSITES in html
-    assert text_of(html, "total-received") == "6" and text_of(html, "acceptance-rate") == "80.0%"
+    assert text_of(html, "total-received") == "6" and text_of(html, "acceptance-rate") == "—"  # 4 of 5
     html = page(client, f"/stats/associations/{counted['sichuan']}")
     assert text_of(html, "total-received") == "fewer than 5" and text_of(html, "total-concluded") == "fewer than 5"
     assert text_of(html, "acceptance-rate") == "—"
@@ -199,9 +201,10 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     by_code = {r["credit_code"]: r for r in table}
     assert len(table) == 2
     composites = by_code[COMPOSITES]
-    assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("6", "", "0.8")
+    # 4 of 5 accepted: the count and the rate that would give it back are both left empty
+    assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("6", "", "")
     assert composites["suppressed"].split() == ["accepted", "not_accepted", "concluded", "on_time", "rated",
-                                                "satisfied", "on_time_rate", "satisfaction_rate"]
+                                                "satisfied", "acceptance_rate", "on_time_rate", "satisfaction_rate"]
     sichuan = next(r for c, r in by_code.items() if c != COMPOSITES)
     assert sichuan["received"] == "" and "received" in sichuan["suppressed"].split()
 
@@ -210,7 +213,7 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     assert [f["name"] for f in doc["fields"]] == list(DATASETS["associations"].columns)
     rows = {r["credit_code"]: r for r in doc["rows"]}
     assert rows[COMPOSITES]["received"] == 6 and rows[COMPOSITES]["accepted"] is None
-    assert rows[COMPOSITES]["acceptance_rate"] == 0.8 and rows[COMPOSITES]["not_accepted"] is None
+    assert rows[COMPOSITES]["acceptance_rate"] is None and rows[COMPOSITES]["not_accepted"] is None
     assert rows[COMPOSITES]["mediation_ended"] == 0 and rows[COMPOSITES]["mediation_success_rate"] is None
     assert "mediation_success_rate" not in rows[COMPOSITES]["suppressed"]  # no base: not applicable
     assert doc["period"]["end"] == month_of(utcnow()) and doc["figures_as_of"].endswith("+08:00")
@@ -226,7 +229,7 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     monthly = client.get("/open-data/monthly.json").get_json()
     assert len(monthly["rows"]) == 12 * 4
     now = {r["case_type"]: r for r in monthly["rows"] if r["month"] == month_of(utcnow())}
-    assert now["complaint"]["received"] == 8 and now["complaint"]["acceptance_rate"] == 0.8
+    assert now["complaint"]["received"] == 8 and now["complaint"]["acceptance_rate"] is None  # 4 of 5
     assert now["report"]["received"] == 0 and now["report"]["suppressed"] == []
     monthly_csv = list(csv.DictReader(io.StringIO(client.get("/open-data/monthly.csv").data.decode("utf-8-sig"))))
     assert [(r["month"], r["case_type"], r["received"]) for r in monthly_csv] == \
