@@ -284,7 +284,7 @@ def public_moves(case: Case) -> set[str]:
 RESPONDENT_NEXT_STEP = {
     CaseState.pending_acceptance: lambda: _("The mediation body has not yet decided whether to take up this request."),
     CaseState.accepted: lambda: _("The mediation body has taken up the request. Mediation starts only if you agree: please answer below."),
-    CaseState.mediating: lambda: _("Mediation is under way (normally within 60 days from the acceptance of the request, time for appraisal or testing not counted)."),
+    CaseState.mediating: NEXT_STEP[CaseState.mediating],  # the same sentence for both parties
     CaseState.mediation_failed: lambda: _("Mediation has ended without an agreement. Either party may turn to arbitration or a court."),
     CaseState.withdrawn: lambda: _("The applicant withdrew the request."),
     CaseState.not_accepted: lambda: _("The mediation body did not take up this request."),
