@@ -158,8 +158,9 @@ def placeholders(kind: Document) -> list[str]:
 LEGAL_BASIS: dict[Document, dict[str, str]] = {
     Document.acceptance: {"zh_CN": "《信访工作条例》第二十三条",
                           "en": "Regulations on Letters and Visits (2022), article 23"},
-    Document.non_acceptance: {"zh_CN": "《信访工作条例》第二十三条、第三十一条",
-                              "en": "Regulations on Letters and Visits (2022), articles 23 and 31"},
+    # made per case type and reason: non_acceptance_basis
+    Document.non_acceptance: {"zh_CN": "《信访工作条例》第二十三条",
+                              "en": "Regulations on Letters and Visits (2022), article 23"},
     Document.transfer: {"zh_CN": "《信访工作条例》第二十二条、第二十三条",
                         "en": "Regulations on Letters and Visits (2022), articles 22 and 23"},
     Document.handling_opinion: {"zh_CN": "《信访工作条例》第三十二条、第三十五条",
@@ -238,11 +239,11 @@ NOT_ACCEPT = {
                         "可以由与争议有直接利害关系的当事人提出，或者通过其他合法途径反映。"),
         "unverifiable": ("举报未提供可以核查的线索。",
                          "您可以补充具体、可以核查的线索（涉及的单位、时间、地点和事实）后重新举报。"),
-        "false_identity": ("冒用他人名义、提供虚假材料，或者拒不配合核验真实身份信息（《市场监督管理投诉举报处理办法》第十六条第五项、第六项）。",
+        "false_identity": ("冒用他人名义、提供虚假材料，或者拒不配合核验真实身份信息。",
                            "您可以以本人真实身份、附真实材料重新提出；委托他人代为投诉的，请附授权委托书。"),
         "other": ("见以下说明。", "您可以通过其他合法途径反映，或者补充材料后重新提出。"),
-        # the sweep's close_material_lapsed (市场监督管理投诉举报处理办法 第十六条第五项)
-        "material_not_supplied": ("逾期未补正所需材料（《市场监督管理投诉举报处理办法》第十六条第五项）。",
+        # the sweep's close_material_lapsed (市场监督管理投诉举报处理办法 第十六条第五项 for a 投诉)
+        "material_not_supplied": ("逾期未补正所需材料。",
                                   "您可以随时重新提交，并在新的提交中附上所需材料。"),
     },
     "en": {
@@ -260,16 +261,52 @@ NOT_ACCEPT = {
         "unverifiable": ("The report gives no lead that can be checked.",
                          "You may report again with specific leads (the body, the time, the place and the facts)."),
         "false_identity": ("The complaint was made in another's name or with false material, or the complainant "
-                           "would not have their identity checked (Measures on Handling Complaints and Reports "
-                           "concerning Market Regulation, 2026, art. 16(5) and (6)).",
+                           "would not have their identity checked.",
                            "You may file again in your own name with true material; an agent attaches the "
                            "power of attorney."),
         "other": ("See the explanation below.", "You may use other lawful channels, or file again with more material."),
-        "material_not_supplied": ("The material asked for was not supplied in time (Measures on Handling "
-                                  "Complaints and Reports concerning Market Regulation, 2026, art. 16(5)).",
+        "material_not_supplied": ("The material asked for was not supplied in time.",
                                   "You may file again at any time, with the material asked for."),
     },
 }
+
+# The 不予受理告知书's legal basis names what the notice rests on and the ground the reason is:
+# 信访工作条例 第二十三条 (the written notice) for every case; for a 投诉 and a mediation request
+# (a party's own dispute) 市场监督管理投诉举报处理办法 (2026) 第十五条 (decide within 7 working days
+# and tell the reason) and, where the reason is one of its grounds not to accept a 投诉, the item
+# of 第十六条; 条例 第三十一条 where the matter belongs to a court, arbitration or review.
+# A reason without an article of its own (outside the remit, no clear request and the like) is
+# not given one here: the platform does not guess at an item the law does not name for it.
+_REGULATIONS = {"zh_CN": "《信访工作条例》", "en": "Regulations on Letters and Visits (2022)"}
+_MEASURES = {"zh_CN": "《市场监督管理投诉举报处理办法》",
+             "en": "Measures on Handling Complaints and Reports concerning Market Regulation (2026)"}
+_GROUND_IN_MEASURES = {  # reason -> the items of 办法 第十六条 (only for a 投诉 or a mediation request)
+    "false_identity": (("第十六条第五项", "16(5)"), ("第六项", "16(6)")),
+    "material_not_supplied": (("第十六条第五项", "16(5)"),),
+}
+_OWN_DISPUTE = ("complaint", "mediation")
+
+
+def _cite(law: dict[str, str], articles: list[tuple[str, str]], locale: str) -> str:
+    if locale == "zh_CN":
+        return law[locale] + "、".join(zh for zh, _ in articles)
+    ens = [en for _, en in articles]
+    listed = ens[0] if len(ens) == 1 else ", ".join(ens[:-1]) + " and " + ens[-1]
+    return f"{law[locale]}, article{'s' if len(ens) > 1 else ''} {listed}"
+
+
+def non_acceptance_basis(case_type: str, reason: str | None, locale: str) -> str:
+    """The 不予受理告知书's 法律依据 for a case of this type refused for this reason."""
+    regulations = [("第二十三条", "23")]
+    if reason == "other_procedure":
+        regulations.append(("第三十一条", "31"))
+    parts = [_cite(_REGULATIONS, regulations, locale)]
+    if case_type in _OWN_DISPUTE:
+        measures = [("第十五条", "15")]
+        measures.extend(_GROUND_IN_MEASURES.get(reason or "", ()))
+        parts.append(_cite(_MEASURES, measures, locale))
+    return ("；" if locale == "zh_CN" else "; ").join(parts)
+
 
 TRANSFER_REASONS = {
     "zh_CN": {"other_unit_competent": "该事项属于其他机关、单位的职责范围。",

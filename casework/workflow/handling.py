@@ -293,8 +293,11 @@ def _tell_material_lapsed(ctx: Ctx, texts: dict[str, str]) -> None:
     case = ctx.case
     asked = case.paused_at or ctx.now
     lang = "en" if (case.locale or "").startswith("en") else "zh"
+    own_dispute = case.type in (CaseType.complaint, CaseType.mediation)  # 办法 第十六条 is about a 投诉
     ctx.event.public_text = texts[lang].format(asked=china_date(asked).isoformat(),
-                                               due=china_date(case.info_due_at or asked).isoformat())
+                                               due=china_date(case.info_due_at or asked).isoformat(),
+                                               what=_WHAT[lang][case.type],
+                                               basis=_LAPSED_BASIS[lang] if own_dispute else "")
 
 
 def go_on_without_material(ctx: Ctx) -> dict:
@@ -306,16 +309,22 @@ def go_on_without_material(ctx: Ctx) -> dict:
 
 
 # the written notice of 不予受理 when the material did not come (its text is the event's public
-# text, kept in the complainant's language like the other notices a system move writes)
+# text, kept in the complainant's language like the other notices a system move writes). Missing
+# material is a ground not to accept a 投诉 in 办法 第十六条第五项; a report or a suggestion that
+# lacks it is closed by the design's 补正 rule, which cites no article
 MATERIAL_LAPSED_NOTICE = {
-    "zh": ("不予受理告知：本平台于{asked}请您补正材料，截至{due}未收到补正材料，依据《市场监督管理投诉举报处理"
-           "办法》第十六条第五项，对您的投诉（举报、建议）不予受理。您可以随时重新提交，"
-           "请在新的提交中附上所需材料。"),
+    "zh": ("不予受理告知：本平台于{asked}请您补正材料，截至{due}未收到补正材料，{basis}对您的{what}不予受理。"
+           "您可以随时重新提交，请在新的提交中附上所需材料。"),
     "en": ("Notice of non-acceptance: on {asked} you were asked to supply missing material; none was received "
-           "by {due}, so your case is not accepted (Measures on Handling Complaints and Reports "
-           "concerning Market Regulation, 2026, art. 16(5)). You may file the matter again at any time, as a new "
+           "by {due}, so your {what} is not accepted{basis}. You may file the matter again at any time, as a new "
            "case with the material asked for."),
 }
+_LAPSED_BASIS = {"zh": "依据《市场监督管理投诉举报处理办法》第十六条第五项，",
+                 "en": " (Measures on Handling Complaints and Reports concerning Market Regulation, 2026, art. 16(5))"}
+_WHAT = {"zh": {CaseType.complaint: "投诉", CaseType.report: "举报", CaseType.suggestion: "建议",
+                CaseType.mediation: "调解申请"},
+         "en": {CaseType.complaint: "complaint", CaseType.report: "report", CaseType.suggestion: "suggestion",
+                CaseType.mediation: "mediation request"}}
 
 
 def close_material_lapsed(ctx: Ctx) -> dict:

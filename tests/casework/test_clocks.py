@@ -105,6 +105,7 @@ def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(d
         assert event.kind is EventKind.not_accepted and event.actor_kind.value == "system"
         assert event.data["move"] == "close_material_lapsed" and event.data["was"] == "pending_acceptance"
         assert "第十六条第五项" in event.public_text and "暂行" not in event.public_text
+        assert "对您的投诉不予受理" in event.public_text
         assert "重新提交" in event.public_text
         assert "2026-12-14" in event.public_text
         assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.case_id == filed))
@@ -112,6 +113,33 @@ def test_material_not_supplied_in_time_is_closed_as_not_accepted_with_a_notice(d
         doc = s.scalar(select(CaseDocument).where(CaseDocument.event_id == event.id))
         assert doc is not None and doc.kind is Document.non_acceptance
     assert sweep(db, at(services, due + timedelta(days=1))).closed == 0  # once
+
+
+def test_a_reports_material_lapse_cites_no_article_on_complaints(db, services, make_staff, submission_data):
+    """办法 (2026) 第十六条第五项 is a ground not to accept a 投诉; a report that lacks the material
+    asked for is closed by the platform's 补正 rule, and its notice says so in the report's own word
+    without citing the 办法's article on complaints."""
+    from casework.cases.models import Channel
+    from casework.intake.operations import submit_case
+    from casework.intake.validation import validate_submission
+
+    with db.session_scope() as s:
+        sub, errors = validate_submission(s, submission_data(type="report", category="illegal_fees"))
+        assert not errors, errors
+        filed = submit_case(s, services, sub, channel=Channel.api, phone_verified="sms").case_id
+    handler = make_staff("miit", Role.handler)
+    asked = beijing(2026, 11, 27)
+    with db.session_scope() as s:
+        case = s.get(Case, filed)
+        assert case.state is S.pending_acceptance, case.state
+        perform(s, at(services, asked), handler, case, "request_info", public_text="请补充协会收费的票据和时间。")
+    due = load(db, filed).info_due_at
+    assert sweep(db, at(services, due + timedelta(hours=1))).closed == 1
+    with db.session_scope(write=False) as s:
+        event = s.scalars(select(Event).where(Event.case_id == filed).order_by(Event.id.desc())).first()
+        assert event.data["move"] == "close_material_lapsed"
+        assert "对您的举报不予受理" in event.public_text
+        assert "第十六条" not in event.public_text and "投诉举报处理办法" not in event.public_text
 
 
 def test_material_supplied_in_time_stops_its_clock(db, services, file_case, make_staff):

@@ -90,6 +90,51 @@ def test_a_complaint_in_anothers_name_is_not_accepted_and_told_why(db, services,
         act(report_id, "not_accept", reason="false_identity", public_text="经核验非本人举报，不予受理。")
 
 
+def basis_of(text: str, locale: str) -> str:
+    """The notice's 法律依据 section (the last), its lines joined as the language joins them."""
+    joined, spaced = text.split("\n", 1)
+    heading = "法律依据" if locale == "zh_CN" else "Legal basis"
+    printed = joined if locale == "zh_CN" else spaced
+    assert heading in printed, "no legal basis in the notice"
+    return printed.rsplit(heading, 1)[1]
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_non_acceptance_notice_cites_the_articles_its_reason_rests_on(db, services, file_case, act, locale):
+    """The 不予受理告知书's legal basis names what the decision rests on, no more: 信访工作条例
+    第二十三条 (the written notice) always; for a 投诉, 市场监督管理投诉举报处理办法 (2026) 第十五条
+    (decide and tell the reason) and, for its grounds, the items of 第十六条 ((五)(六) for a complaint in
+    another's name); 条例 第三十一条 only where the matter goes to a court, arbitration or review.
+    Before, every notice cited 第三十一条 and none the 办法, whatever the reason."""
+    zh = locale == "zh_CN"
+    regulations = "《信访工作条例》" if zh else "Regulations on Letters and Visits"
+    measures = "《市场监督管理投诉举报处理办法》" if zh else "Measures on Handling Complaints and Reports"
+    art31, art15 = ("第三十一条", "第十五条") if zh else ("31", "15")
+
+    def refused(reason, **filed):
+        case_id, _ = routed(db, file_case, **filed)
+        with db.session_scope() as s:
+            s.execute(update(Case).where(Case.id == case_id).values(locale=locale))
+        act(case_id, "not_accept", reason=reason, public_text="经审查，本事项不予受理的具体情况如上。")
+        return basis_of(last(db, services, case_id, Document.non_acceptance), locale)
+
+    outside = refused("outside_remit")
+    assert regulations in outside and ("第二十三条" if zh else "article 23") in outside
+    assert measures in outside and art15 in outside
+    assert art31 not in outside and ("第十六条" if zh else "16(") not in outside
+
+    elsewhere = refused("other_procedure")
+    assert art31 in elsewhere and measures in elsewhere
+
+    false_identity = refused("false_identity")
+    for part in (("第十六条第五项、第六项",) if zh else ("16(5)", "16(6)")):
+        assert part in false_identity, part
+
+    # a report is a lead, not the reporter's own dispute: the 办法's articles on a 投诉 are not its basis
+    report = refused("unverifiable", type="report", category="illegal_fees")
+    assert regulations in report and measures not in report and art31 not in report
+
+
 def test_transfer_notice_names_the_receiving_unit(db, services, file_case, act):
     """转送告知书: 信访工作条例 第二十三条 (tell the complainant where the matter was transferred)."""
     case_id, number = routed(db, file_case)
