@@ -19,7 +19,7 @@ from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.documents.kinds import Document
 from casework.documents.texts import (
-    FINDINGS, LEGAL_BASIS, NOT_ACCEPT, OPINION_BASIS, OPINIONS, TRANSFER_REASONS, WORDS, non_acceptance_basis,
+    FINDINGS, LEGAL_BASIS, NOT_ACCEPT, OPINION_BASIS, OPINIONS, TRANSFER_REASONS, WORDS, decision_basis,
 )
 from casework.mediation.document import html_to_pdf, template_env
 
@@ -73,10 +73,11 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
     }
     if kind is Document.acceptance:
         out["due_date"] = _date(case.due_at, locale) or words["no_due_date"]
+        out["legal_basis"] = decision_basis(case.type.value, None, locale, accepted=True)
     elif kind is Document.non_acceptance:
         why, remedy = NOT_ACCEPT[locale].get(data.get("reason"), NOT_ACCEPT[locale]["other"])
         out.update(reason=why, remedies=remedy,
-                   legal_basis=non_acceptance_basis(case.type.value, data.get("reason"), locale))
+                   legal_basis=decision_basis(case.type.value, data.get("reason"), locale, accepted=False))
     elif kind is Document.transfer:
         out.update(to_unit=_unit_name(case.unit, locale),
                    reason=TRANSFER_REASONS[locale].get(data.get("reason"), TRANSFER_REASONS[locale]["other"]))

@@ -156,9 +156,10 @@ def placeholders(kind: Document) -> list[str]:
 # -- the fixed parts, per language ---------------------------------------------------------
 
 LEGAL_BASIS: dict[Document, dict[str, str]] = {
+    # made per case type: decision_basis
     Document.acceptance: {"zh_CN": "《信访工作条例》第二十三条",
                           "en": "Regulations on Letters and Visits (2022), article 23"},
-    # made per case type and reason: non_acceptance_basis
+    # made per case type and reason: decision_basis
     Document.non_acceptance: {"zh_CN": "《信访工作条例》第二十三条",
                               "en": "Regulations on Letters and Visits (2022), article 23"},
     Document.transfer: {"zh_CN": "《信访工作条例》第二十二条、第二十三条",
@@ -270,7 +271,8 @@ NOT_ACCEPT = {
     },
 }
 
-# The 不予受理告知书's legal basis names what the notice rests on and the ground the reason is:
+# The 受理告知书's and the 不予受理告知书's legal basis name what the decision rests on and, for a
+# refusal, the ground the reason is:
 # 信访工作条例 第二十三条 (the written notice) for every case; for a 投诉 and a mediation request
 # (a party's own dispute) 市场监督管理投诉举报处理办法 (2026) 第十五条 (decide within 7 working days
 # and tell the reason) and, where the reason is one of its grounds not to accept a 投诉, the item
@@ -295,15 +297,17 @@ def _cite(law: dict[str, str], articles: list[tuple[str, str]], locale: str) -> 
     return f"{law[locale]}, article{'s' if len(ens) > 1 else ''} {listed}"
 
 
-def non_acceptance_basis(case_type: str, reason: str | None, locale: str) -> str:
-    """The 不予受理告知书's 法律依据 for a case of this type refused for this reason."""
+def decision_basis(case_type: str, reason: str | None, locale: str, *, accepted: bool) -> str:
+    """The 法律依据 of the 受理告知书 (accepted) or of the 不予受理告知书 for a case of this type
+    refused for this reason."""
     regulations = [("第二十三条", "23")]
-    if reason == "other_procedure":
+    if not accepted and reason == "other_procedure":
         regulations.append(("第三十一条", "31"))
     parts = [_cite(_REGULATIONS, regulations, locale)]
     if case_type in _OWN_DISPUTE:
         measures = [("第十五条", "15")]
-        measures.extend(_GROUND_IN_MEASURES.get(reason or "", ()))
+        if not accepted:
+            measures.extend(_GROUND_IN_MEASURES.get(reason or "", ()))
         parts.append(_cite(_MEASURES, measures, locale))
     return ("；" if locale == "zh_CN" else "; ").join(parts)
 

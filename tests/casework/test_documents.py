@@ -49,12 +49,14 @@ def routed(db, file_case, **changes):
 
 
 def test_acceptance_notice(db, services, file_case, act):
-    """受理告知书: 信访工作条例 第二十三条 (written notice of acceptance and of the way it will be handled)."""
+    """受理告知书: 信访工作条例 第二十三条 (written notice of acceptance and of the way it will be handled);
+    a complaint's also cites 市场监督管理投诉举报处理办法 (2026) 第十五条 (the decision within 7 working days)."""
     case_id, number = routed(db, file_case)
     act(case_id, "accept")
     text = last(db, services, case_id, Document.acceptance)
     for part in ("受理告知书", number, "张三", "强制入会并收取会费", "予以受理", "书面答复", "第二十三条"):
         assert part in text, part
+    assert "《信访工作条例》第二十三条；《市场监督管理投诉举报处理办法》第十五条" in basis_of(text, "zh_CN")
     with db.session_scope(write=False) as s:
         doc = s.scalar(select(CaseDocument).where(CaseDocument.case_id == case_id))
         assert doc.locale == "zh_CN" and doc.event_id is not None
