@@ -104,3 +104,5 @@ class StatRefresh(Base):
     job: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # raised by every refresh: what the public pages withhold is made again (casework.stats.published)
+    generation: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")

@@ -21,8 +21,8 @@ from casework.cases.models import CaseType
 from casework.cases.numbers import CHINA
 from casework.db import as_utc
 from casework.registry.models import Association, Unit
-from casework.stats import queries
-from casework.stats.disclosure import PUBLIC_MEASURES, PUBLIC_RATES, disclose
+from casework.stats.disclosure import PUBLIC_MEASURES, PUBLIC_RATES, Group
+from casework.stats.published import published
 from casework.stats.queries import RATE_PARTS, Period
 
 SCHEMA_VERSION = 1
@@ -86,8 +86,9 @@ FIELDS = {f.name: f for f in (
     _rate("mediation_success_rate", "调解成功率", "Mediation success rate"),
     _F("figures_as_of", "datetime", "统计数据最近一次计算的时间（ISO 8601，北京时间）",
        "When the figures were last computed (ISO 8601, Beijing time)"),
-    _F("suppressed", "list", "因涉及的案件过少而不公开的字段名（CSV 中以空格分隔，JSON 中为列表）",
-       "Names of the fields withheld because too few cases are behind them (space separated in CSV, a list in JSON)"),
+    _F("suppressed", "list", "不公开的字段名：涉及的案件过少，或为防止由合计推算出此类数字而不公开（CSV 中以空格分隔，JSON 中为列表）",
+       "Names of the fields withheld: too few cases are behind them, or withheld so that such a figure cannot be "
+       "worked out from a total (space separated in CSV, a list in JSON)"),
 )}
 
 FIGURES = (*PUBLIC_MEASURES, *PUBLIC_RATES)
@@ -125,33 +126,34 @@ def beijing_iso(moment: datetime | None) -> str | None:
     return None if moment is None else as_utc(moment).astimezone(CHINA).isoformat(timespec="seconds")
 
 
-def _row(keys: dict, figures, threshold: int, as_of: str | None) -> dict:
-    group = disclose(figures, threshold)
+def _row(keys: dict, group: Group, as_of: str | None) -> dict:
     return {**keys, **group.values(), "figures_as_of": as_of, "suppressed": group.suppressed_fields()}
 
 
 def rows(session, name: str, period: Period, threshold: int, refreshed_at: datetime | None) -> list[dict]:
-    """The dataset's rows in its column order; none before the statistics were first computed."""
+    """The dataset's rows in its column order; none before the statistics were first computed.
+    The figures are the pages' (casework.stats.published): a count withheld on a page is
+    withheld here, and the other way round."""
     if refreshed_at is None:
         return []
     as_of = beijing_iso(refreshed_at)
+    pub = published(session, period, threshold)
     if name == "monthly":
-        by_type = {t: dict(queries.by_month(session, period, type=t.value)) for t in CaseType}
-        return [_row({"month": m, "case_type": t.value}, by_type[t][m], threshold, as_of)
+        return [_row({"month": m, "case_type": t.value}, pub.group("type_month", t.value, m), as_of)
                 for m in period.months for t in CaseType]
     span = {"period_start": period.first, "period_end": period.last}
     if name == "associations":
-        figures = {k: f for k, f in queries.breakdown(session, "association", period, measures=PUBLIC_MEASURES) if k}
-        found = session.scalars(select(Association).where(Association.id.in_(figures))
-                                .order_by(Association.credit_code)) if figures else []
+        ids = [k for k in pub.associations if k]
+        found = session.scalars(select(Association).where(Association.id.in_(ids))
+                                .order_by(Association.credit_code)) if ids else []
         return [_row({**span, "credit_code": a.credit_code, "association_name": a.name,
                       "association_name_en": a.name_en, "association_level": a.level.value,
-                      "region_code": a.region_code}, figures[a.id], threshold, as_of) for a in found]
+                      "region_code": a.region_code}, pub.group("association", a.id), as_of) for a in found]
     if name == "units":
-        figures = {k: f for k, f in queries.breakdown(session, "unit", period, measures=PUBLIC_MEASURES) if k}
-        found = session.scalars(select(Unit).where(Unit.id.in_(figures)).order_by(Unit.code)) if figures else []
+        ids = [k for k in pub.units if k]
+        found = session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)) if ids else []
         return [_row({**span, "unit_code": u.code, "unit_name": u.name, "unit_name_en": u.name_en,
-                      "unit_kind": u.kind.value, "region_code": u.region_code}, figures[u.id], threshold, as_of)
+                      "unit_kind": u.kind.value, "region_code": u.region_code}, pub.group("unit", u.id), as_of)
                 for u in found]
     raise KeyError(name)
 
@@ -178,7 +180,9 @@ def to_json(dataset: Dataset, data: list[dict], *, period: Period, threshold: in
         "generated_at": beijing_iso(generated_at),
         "suppression": {"threshold": threshold,
                         "rule": "counts from 1 to threshold-1, every figure of a group whose received count is "
-                                "from 1 to threshold-1, and rates based on fewer than threshold cases are null "
+                                "from 1 to threshold-1, the counts withheld so that those cannot be worked out "
+                                "from a total (the same everywhere: files and pages), and rates based on fewer "
+                                "than threshold cases or made of a withheld count are null "
                                 "and named in the row's suppressed list"},
         "fields": [{"name": f.name, "type": f.type, "zh": f.zh, "en": f.en} for f in dataset.fields],
         "rows": [{c: row[c] for c in dataset.columns} for row in data],

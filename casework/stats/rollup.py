@@ -184,10 +184,17 @@ def refresh(db, clock: Callable[[], datetime], *, full: bool = False,
         state = _state(s)
         state.watermark = started - OVERLAP
         state.refreshed_at = clock()
+        state.generation = (state.generation or 0) + 1
     return months
 
 
 def refreshed_at(session) -> datetime | None:
     row = session.get(StatRefresh, JOB)
     return row.refreshed_at if row is not None else None
+
+
+def generation(session) -> int:
+    """How many refreshes the rollups have had (0: none)."""
+    row = session.get(StatRefresh, JOB)
+    return row.generation or 0 if row is not None else 0
 

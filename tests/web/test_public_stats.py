@@ -1,6 +1,6 @@
 """Public statistics and open data against a hand-counted set of cases: the right numbers,
-small groups shown as "fewer than N" (the threshold is a setting), CSV and JSON agreeing with
-the pages, and nothing personal anywhere."""
+small groups withheld (the threshold is a setting), and whatever would give a withheld count back
+from a total withheld with it, CSV and JSON agreeing with the pages, and nothing personal anywhere."""
 import csv
 import io
 import json
@@ -139,12 +139,12 @@ def page(client, url) -> str:
 def test_the_overview_shows_the_hand_count(client, en, counted):
     html = page(client, "/stats")
     assert text_of(html, "total-received") == "8"
-    assert text_of(html, "total-accepted") == "fewer than 5"  # 4
-    assert text_of(html, "total-concluded") == "fewer than 5"  # 3
-    # 4 of 5 decisions: the rate would give back the one not accepted ("fewer than 5"), so it is not shown
+    assert text_of(html, "total-accepted") == "withheld"  # 4
+    assert text_of(html, "total-concluded") == "withheld"  # 3
+    # 4 of 5 decisions: the rate would give back the one not accepted (withheld), so it is not shown
     assert text_of(html, "acceptance-rate") == "—"
     assert "of 5 decisions on acceptance" not in html  # nor its base
-    assert "or it would give back a count of fewer than 5" in html
+    assert "or made of a withheld count" in html
     assert text_of(html, "on-time-rate") == "—"  # 3 finished: too few to base a rate on
     assert "Beijing time" in text_of(html, "figures-as-of")
     # this month: all eight; the earlier months are zeros, shown as 0
@@ -152,12 +152,14 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
     assert row(html, "trend", month)[:1] == ["8"]
     earlier = [m for m in re.findall(r'<th scope="row">(\d{4}-\d{2})</th>', html) if m != month]
     assert len(earlier) == 11 and all(row(html, "trend", m)[0] == "0" for m in earlier)
-    # units and categories: the small group is a gap, every figure of it withheld
-    assert row(html, "by-unit", MIIT)[:2] == ["6", "fewer than 5"]
-    assert row(html, "by-unit", SICHUAN_UNIT) == ["fewer than 5", "fewer than 5", "—", "—"]
-    assert row(html, "by-category", FORCED)[0] == "6"
-    assert row(html, "by-category", FEES)[:2] == ["fewer than 5", "fewer than 5"]
-    assert re.search(r'data-value="">\s*<span class="suppressed">fewer than 5', html)
+    # units and categories: the small group (2 at Sichuan, 2 of illegal fees) is withheld whole, and
+    # so is the other one: 6 at MIIT beside the 8 in all would give back the 2
+    for figure, big, small in (("by-unit", MIIT, SICHUAN_UNIT), ("by-category", FORCED, FEES)):
+        assert row(html, figure, big) == ["withheld", "withheld", "—", "—"]
+        assert row(html, figure, small) == ["withheld", "withheld", "—", "—"]
+    assert re.search(r'data-value="">\s*<span class="suppressed">withheld', html)
+    # no cell tells a small count from one withheld beside it
+    assert not re.search(r'class="suppressed">(?!withheld<)', html) and "&lt;5" not in html
     # the association list links to each association's page
     for key in ("composites", "sichuan"):
         assert f'/stats/associations/{counted[key]}' in html
@@ -165,18 +167,22 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
 
 
 def test_association_and_unit_pages(client, en, counted):
+    # an association's page shows what the overview and the open data show of it: its 6 would give
+    # back the other association's 2 from the 8 in all, so both are withheld
     html = page(client, f"/stats/associations/{counted['composites']}")
     assert "中国复合材料工业协会" in html and COMPOSITES in html
-    assert text_of(html, "total-received") == "6" and text_of(html, "acceptance-rate") == "—"  # 4 of 5
+    assert text_of(html, "total-received") == "withheld" and text_of(html, "acceptance-rate") == "—"
+    month = month_of(utcnow())
+    assert row(html, "trend", month)[0] == "withheld"  # its one month would be its total
     html = page(client, f"/stats/associations/{counted['sichuan']}")
-    assert text_of(html, "total-received") == "fewer than 5" and text_of(html, "total-concluded") == "fewer than 5"
+    assert text_of(html, "total-received") == "withheld" and text_of(html, "total-concluded") == "withheld"
     assert text_of(html, "acceptance-rate") == "—"
 
     html = page(client, f"/stats/units/{counted['miit']}")
-    assert text_of(html, "total-received") == "6"
-    assert row(html, "by-category", FORCED)[0] == "6"
+    assert text_of(html, "total-received") == "withheld"
+    assert row(html, "by-category", FORCED)[0] == "withheld"  # its only category would be its total
     html = page(client, f"/stats/units/{counted['sc']}")
-    assert row(html, "by-category", FEES) == ["fewer than 5", "fewer than 5", "—", "—"]
+    assert row(html, "by-category", FEES) == ["withheld", "withheld", "—", "—"]
     assert 'id="mediation"' not in html  # no mediation at an industry department
 
 
@@ -188,9 +194,10 @@ def test_the_threshold_is_a_setting(client, en, counted, threshold):
     assert text_of(html, "on-time-rate") == "100.0%"  # 3 of 3 finished on time
     threshold(10)
     html = page(client, "/stats")
-    assert text_of(html, "total-received") == "fewer than 10"
+    assert text_of(html, "total-received") == "withheld"
     assert all(text_of(html, r) == "—" for r in ("acceptance-rate", "on-time-rate", "satisfaction-rate"))
-    assert "fewer than 10" in page(client, f"/stats/associations/{counted['composites']}")
+    assert "based on fewer than 10 cases" in html
+    assert text_of(page(client, f"/stats/associations/{counted['composites']}"), "total-received") == "withheld"
 
 
 def test_open_data_agree_with_the_pages(client, en, counted):
@@ -201,10 +208,11 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     by_code = {r["credit_code"]: r for r in table}
     assert len(table) == 2
     composites = by_code[COMPOSITES]
-    # 4 of 5 accepted: the count and the rate that would give it back are both left empty
-    assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("6", "", "")
-    assert composites["suppressed"].split() == ["accepted", "not_accepted", "concluded", "on_time", "rated",
-                                                "satisfied", "acceptance_rate", "on_time_rate", "satisfaction_rate"]
+    # 6 and 2 of 8: the 6 would give back the 2, so the row is withheld whole, zeros included
+    assert (composites["received"], composites["accepted"], composites["acceptance_rate"]) == ("", "", "")
+    assert composites["suppressed"].split() == ["received", "accepted", "not_accepted", "concluded", "on_time",
+                                                "rated", "satisfied", "mediation_ended", "mediation_agreed",
+                                                "acceptance_rate", "on_time_rate", "satisfaction_rate"]
     sichuan = next(r for c, r in by_code.items() if c != COMPOSITES)
     assert sichuan["received"] == "" and "received" in sichuan["suppressed"].split()
 
@@ -212,9 +220,9 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     assert doc["schema_version"] == 1 and doc["dataset"] == "associations"
     assert [f["name"] for f in doc["fields"]] == list(DATASETS["associations"].columns)
     rows = {r["credit_code"]: r for r in doc["rows"]}
-    assert rows[COMPOSITES]["received"] == 6 and rows[COMPOSITES]["accepted"] is None
+    assert rows[COMPOSITES]["received"] is None and rows[COMPOSITES]["accepted"] is None
     assert rows[COMPOSITES]["acceptance_rate"] is None and rows[COMPOSITES]["not_accepted"] is None
-    assert rows[COMPOSITES]["mediation_ended"] == 0 and rows[COMPOSITES]["mediation_success_rate"] is None
+    assert rows[COMPOSITES]["mediation_ended"] is None and rows[COMPOSITES]["mediation_success_rate"] is None
     assert "mediation_success_rate" not in rows[COMPOSITES]["suppressed"]  # no base: not applicable
     assert doc["period"]["end"] == month_of(utcnow()) and doc["figures_as_of"].endswith("+08:00")
     # JSON keeps the column order of the CSV
@@ -223,8 +231,15 @@ def test_open_data_agree_with_the_pages(client, en, counted):
     assert list(first) == list(DATASETS["associations"].columns)
 
     units = {r["unit_code"]: r for r in client.get("/open-data/units.json").get_json()["rows"]}
-    assert set(units) == {"miit", "sc-economy-it"} and units["miit"]["received"] == 6
+    assert set(units) == {"miit", "sc-economy-it"} and units["miit"]["received"] is None
     assert units["sc-economy-it"]["received"] is None
+    # a unit's page withholds what the file withholds, figure for figure
+    for code, key in (("miit", "miit"), ("sc-economy-it", "sc")):
+        unit_page = page(client, f"/stats/units/{counted[key]}")
+        for measure, element in (("received", "total-received"), ("accepted", "total-accepted"),
+                                 ("concluded", "total-concluded")):
+            shown = text_of(unit_page, element)
+            assert (shown == "withheld") == (units[code][measure] is None), (code, measure)
 
     monthly = client.get("/open-data/monthly.json").get_json()
     assert len(monthly["rows"]) == 12 * 4
@@ -283,9 +298,9 @@ def test_before_the_first_computation_the_pages_say_so(client, db, file_case):
 
 def test_chinese_by_default(client, counted):
     html = page(client, "/stats")
-    assert text_of(html, "total-accepted") == "少于5"
+    assert text_of(html, "total-accepted") == "不公开"
     assert "北京时间" in text_of(html, "figures-as-of")
-    assert row(html, "by-unit", "四川省经济和信息化厅") == ["少于5", "少于5", "—", "—"]
+    assert row(html, "by-unit", "四川省经济和信息化厅") == ["不公开", "不公开", "—", "—"]
     assert 'href="/stats"' in page(client, "/")  # every page links to the statistics
 
 

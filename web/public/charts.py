@@ -68,7 +68,7 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
     """Grouped columns per label (months), counts on the left scale; a share series is a line
     on a 0–100 % scale whose top is marked on the right. Up to ``FEW`` labels are each written
     under their own columns; more, every ``every``-th, counting back from the last, so that they
-    fit on a 320 px screen. A count not published is written ``gap`` (e.g. "<5") at the foot of
+    fit on a 320 px screen. A count not published is written ``gap`` (e.g. "withheld") at the foot of
     its column, so that a month of few cases does not read as a month of none."""
     n = len(labels)
     every = 1 if n <= FEW else every
@@ -176,7 +176,7 @@ def trend_chart(caption: str, months, threshold: int) -> Markup:
     desc = _("Cases received and finished in each month from %(first)s to %(last)s, and the on-time rate "
              "on a scale of 0 to 100%%. The figures are in the table below.",
              first=labels[0] if labels else "", last=labels[-1] if labels else "")
-    return Markup(columns(caption, desc, labels, series, gap=f"<{threshold}") + legend(series))
+    return Markup(columns(caption, desc, labels, series, gap=_("withheld")) + legend(series))
 
 
 def breakdown_chart(caption: str, names: list[str], groups, threshold: int) -> Markup:
@@ -184,6 +184,6 @@ def breakdown_chart(caption: str, names: list[str], groups, threshold: int) -> M
     from flask_babel import gettext as _
 
     values = [_count(g.counts["received"]) for g in groups]
-    texts = [_("fewer than %(n)d", n=threshold) if v is None else f"{v:,}" for v in values]
+    texts = [_("withheld") if v is None else f"{v:,}" for v in values]
     desc = _("Cases received by each; a count too small to publish has no bar. The figures are in the table below.")
     return rows(caption, desc, names, values, texts, RECEIVED)

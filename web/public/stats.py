@@ -14,9 +14,10 @@ from casework.cases.models import Category
 from casework.registry.models import Association, Unit, UnitKind
 from casework.registry.lookup import match_associations
 from casework.stats import queries
-from casework.stats.disclosure import PUBLIC_MEASURES, disclose, disclose_rows, display_order
+from casework.stats.disclosure import display_order
 from casework.stats.models import ALL_TYPES, StatRollup as R
 from casework.stats.open_data import DATASETS, FIELDS, SCHEMA_VERSION, rows, to_csv, to_json
+from casework.stats.published import published
 from casework.stats.rollup import refreshed_at
 from web.i18n import current_locale
 from web.presenters import local_time
@@ -59,10 +60,6 @@ def _named(session, model, grouped):
     return [(k, found.get(k), g) for k, g in ordered]
 
 
-def _months(session, period, threshold, **scope):
-    return disclose_rows(queries.by_month(session, period, **scope), threshold)
-
-
 def _associations_with_cases(session, period, q: str, page: int):
     """Associations with cases filed in the period, filtered by name, a page of them by name;
     with each one's received count. (A reading of the rollups that could join
@@ -95,29 +92,28 @@ def stats():
     q = (request.args.get("q") or "").strip()[:QUERY_MAX]
     page = _page_number()
     listed, total = _associations_with_cases(session, period, q, page)
-    listed = [(a, disclose(queries.Figures({"received": int(a.received)}), threshold)) for a in listed]
+    pub = published(session, period, threshold)  # every figure of the period, withheld together
+    listed = [(a, pub.group("association", a.id)) for a in listed]
     return render_template(
         "public/stats.html", **_common(period, threshold, as_of),
-        totals=disclose(queries.totals(session, period), threshold),
-        months=_months(session, period, threshold),
-        units=_named(session, Unit, disclose_rows(
-            queries.breakdown(session, "unit", period, limit=TOP_UNITS, measures=PUBLIC_MEASURES), threshold)),
-        categories=_named(session, Category, disclose_rows(queries.breakdown(
-            session, "category", period, measures=PUBLIC_MEASURES), threshold)),
+        totals=pub.totals(), months=pub.months(),
+        # the largest units shown, from all of them (what is withheld is judged on all)
+        units=_named(session, Unit, pub.breakdown("unit"))[:TOP_UNITS],
+        categories=_named(session, Category, pub.breakdown("category")),
         q=q, page=page, pages=max(1, -(-total // PER_PAGE)), listed=listed, listed_total=total)
 
 
 def _one(model, scope: str, ident: int):
-    """The page of one association or unit (404 when there is none): the row, its period and
-    threshold, and the totals and months counted for it alone."""
+    """The page of one association or unit (404 when there is none): the row, the period's
+    figures as published, and the totals and months counted for it alone."""
     session, period, threshold, as_of = _basis()
     row = session.get(model, ident)
     if row is None:
         abort(404)
-    totals = disclose(queries.totals(session, period, **{scope: ident}), threshold)
-    page = dict(_common(period, threshold, as_of), name=_name(row), totals=totals,
-                months=_months(session, period, threshold, **{scope: ident}))
-    return session, period, threshold, row, totals, page
+    pub = published(session, period, threshold)
+    totals = pub.group(scope, ident)
+    page = dict(_common(period, threshold, as_of), name=_name(row), totals=totals, months=pub.months(scope, ident))
+    return session, pub, row, totals, page
 
 
 def _mediation_ended(totals) -> bool:
@@ -134,11 +130,10 @@ def stats_association(association_id: int):
 
 @bp.get("/stats/units/<int:unit_id>")
 def stats_unit(unit_id: int):
-    session, period, threshold, unit, totals, page = _one(Unit, "unit", unit_id)
+    session, pub, unit, totals, page = _one(Unit, "unit", unit_id)
     return render_template(
         "public/stats_unit.html", **page, unit=unit,
-        categories=_named(session, Category, disclose_rows(
-            queries.breakdown(session, "category", period, unit=unit_id, measures=PUBLIC_MEASURES), threshold)),
+        categories=_named(session, Category, pub.breakdown("category", unit=unit_id)),
         mediation=unit.kind is UnitKind.mediation_body or _mediation_ended(totals))
 
 
