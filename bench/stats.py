@@ -150,7 +150,7 @@ def main(argv=None) -> None:
                 t = time.perf_counter()
                 pub = build(s, period, settings.public_min_count)
                 took = time.perf_counter() - t
-            print(f"public figures settled (the first public page after a refresh pays it), try {attempt + 1}: "
+            print(f"public figures settled (a thread after each refresh; a process's first page waits), try {attempt + 1}: "
                   f"{took:.2f} s, {len(pub.table._index):,} cells")
         print(f"{'page':34s} {'median ms':>10s} {'p99 ms':>8s}  (target < 200 ms)")
         for name, path in pages.items():

@@ -104,5 +104,7 @@ class StatRefresh(Base):
     job: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # raised by every refresh: what the public pages withhold is made again (casework.stats.published)
-    generation: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    # a new random number each time a refresh changes the rollups (0: never): what the public
+    # pages withhold is made again (casework.stats.published); random, not a counter, so that a
+    # database restored or made anew never passes for the one a process kept
+    generation: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0, server_default="0")

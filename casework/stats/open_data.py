@@ -22,7 +22,7 @@ from casework.cases.numbers import CHINA
 from casework.db import as_utc
 from casework.registry.models import Association, Unit
 from casework.stats.disclosure import PUBLIC_MEASURES, PUBLIC_RATES, Group
-from casework.stats.published import published
+from casework.stats.published import Published
 from casework.stats.queries import RATE_PARTS, Period
 
 SCHEMA_VERSION = 1
@@ -130,14 +130,14 @@ def _row(keys: dict, group: Group, as_of: str | None) -> dict:
     return {**keys, **group.values(), "figures_as_of": as_of, "suppressed": group.suppressed_fields()}
 
 
-def rows(session, name: str, period: Period, threshold: int, refreshed_at: datetime | None) -> list[dict]:
+def rows(session, name: str, pub: Published | None, refreshed_at: datetime | None) -> list[dict]:
     """The dataset's rows in its column order; none before the statistics were first computed.
     The figures are the pages' (casework.stats.published): a count withheld on a page is
     withheld here, and the other way round."""
-    if refreshed_at is None:
+    if refreshed_at is None or pub is None:
         return []
     as_of = beijing_iso(refreshed_at)
-    pub = published(session, period, threshold)
+    period = pub.period
     if name == "monthly":
         return [_row({"month": m, "case_type": t.value}, pub.group("type_month", t.value, m), as_of)
                 for m in period.months for t in CaseType]

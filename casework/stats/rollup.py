@@ -13,6 +13,7 @@ month twice gives the same rows.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -184,7 +185,8 @@ def refresh(db, clock: Callable[[], datetime], *, full: bool = False,
         state = _state(s)
         state.watermark = started - OVERLAP
         state.refreshed_at = clock()
-        state.generation = (state.generation or 0) + 1
+        if months:  # the rollups changed: what the public may see is settled again
+            state.generation = secrets.randbits(62) or 1
     return months
 
 
@@ -194,7 +196,7 @@ def refreshed_at(session) -> datetime | None:
 
 
 def generation(session) -> int:
-    """How many refreshes the rollups have had (0: none)."""
+    """The rollups' version: a random number each refresh that changed them sets (0: none yet)."""
     row = session.get(StatRefresh, JOB)
     return row.generation or 0 if row is not None else 0
 

@@ -1,6 +1,6 @@
-"""stat_refresh.generation: a counter each refresh of the rollups raises, so that what the public
-pages withhold (casework.stats.published, made once per refresh and kept per process) is made
-again after every refresh, even two within the same instant
+"""stat_refresh.generation: a new random number each time a refresh changes the rollups, so that
+what the public pages withhold (casework.stats.published, kept per process) is made again after
+each change, even two refreshes within the same instant or a database restored or made anew
 
 Revision ID: 0038
 Revises: 0037
@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('stat_refresh', sa.Column('generation', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('stat_refresh', sa.Column('generation', sa.BigInteger(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@ import io
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -310,3 +310,35 @@ def test_the_open_data_page_lists_files_and_every_field(client, counted):
         assert f"/open-data/{name}.csv" in html and f"/open-data/{name}.json" in html
         for field in DATASETS[name].columns:
             assert f'id="field-{field}"' in html
+
+
+@pytest.mark.commits  # the thread reads with a connection of its own
+def test_a_slow_platform_serves_the_figures_kept_while_the_new_ones_are_made(client, en, counted, db, file_case,
+                                                                          monkeypatch):
+    """Settling what may be published takes seconds at a million cases, and the worker refreshes
+    the rollups every minute: a page is not made to wait for it. After a refresh that changed
+    them, the figures kept are served with their own time until a thread has made the new ones;
+    a refresh that changed nothing keeps them as they are, with the new time."""
+    import time
+
+    from casework.stats import published
+
+    monkeypatch.setattr(published, "QUICK", 0.0)  # every build counts as slow here
+    html = page(client, "/stats")
+    before = text_of(html, "figures-as-of")
+    assert text_of(html, "total-received") == "8"
+    for _ in range(5):
+        file_case(title=TITLE, description=TEXT)
+    refresh(db, lambda: utcnow() + timedelta(hours=1))  # an hour on: its time is told apart on the page
+    html = page(client, "/stats")
+    assert text_of(html, "total-received") == "8" and text_of(html, "figures-as-of") == before  # the kept ones
+    deadline = time.monotonic() + 20
+    while text_of(html, "total-received") != "13" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        html = page(client, "/stats")
+    assert text_of(html, "total-received") == "13"
+    after = text_of(html, "figures-as-of")
+    assert after != before
+    refresh(db, lambda: utcnow() + timedelta(hours=2))  # nothing changed: the same figures, the new time
+    html = page(client, "/stats")
+    assert text_of(html, "total-received") == "13" and text_of(html, "figures-as-of") not in (before, after)

@@ -23,7 +23,7 @@ from web.i18n import current_locale
 from web.presenters import local_time
 from web.public.blueprint import bp
 from web.public.charts import breakdown_chart, trend_chart
-from web.requestdb import db_session, services
+from web.requestdb import database, db_session, services
 
 bp.add_app_template_global(trend_chart)
 bp.add_app_template_global(breakdown_chart)
@@ -38,6 +38,15 @@ def _basis():
     svc = services()
     session = db_session()
     return session, queries.Period.last_months(svc.clock()), svc.settings.public_min_count, refreshed_at(session)
+
+
+def _published(session, period, threshold, as_of):
+    """The period's figures as published, and when they were computed; (None, None) before the
+    statistics were first computed."""
+    if as_of is None:
+        return None, None
+    pub = published(database(), session, period, threshold)
+    return pub, pub.as_of(session)
 
 
 def _common(period, threshold, as_of) -> dict:
@@ -92,7 +101,10 @@ def stats():
     q = (request.args.get("q") or "").strip()[:QUERY_MAX]
     page = _page_number()
     listed, total = _associations_with_cases(session, period, q, page)
-    pub = published(session, period, threshold)  # every figure of the period, withheld together
+    pub, as_of = _published(session, period, threshold, as_of)  # every figure of the period, withheld together
+    if pub is None:
+        return render_template("public/stats.html", **_common(period, threshold, None), q=q, page=page,
+                               pages=1, listed=[], listed_total=0)
     listed = [(a, pub.group("association", a.id)) for a in listed]
     return render_template(
         "public/stats.html", **_common(period, threshold, as_of),
@@ -110,14 +122,16 @@ def _one(model, scope: str, ident: int):
     row = session.get(model, ident)
     if row is None:
         abort(404)
-    pub = published(session, period, threshold)
+    pub, as_of = _published(session, period, threshold, as_of)
+    if pub is None:
+        return session, None, row, None, dict(_common(period, threshold, None), name=_name(row))
     totals = pub.group(scope, ident)
     page = dict(_common(period, threshold, as_of), name=_name(row), totals=totals, months=pub.months(scope, ident))
     return session, pub, row, totals, page
 
 
 def _mediation_ended(totals) -> bool:
-    return bool(totals.counts["mediation_ended"].value)
+    return totals is not None and bool(totals.counts["mediation_ended"].value)
 
 
 @bp.get("/stats/associations/<int:association_id>")
@@ -133,7 +147,7 @@ def stats_unit(unit_id: int):
     session, pub, unit, totals, page = _one(Unit, "unit", unit_id)
     return render_template(
         "public/stats_unit.html", **page, unit=unit,
-        categories=_named(session, Category, pub.breakdown("category", unit=unit_id)),
+        categories=_named(session, Category, pub.breakdown("category", unit=unit_id)) if pub else [],
         mediation=unit.kind is UnitKind.mediation_body or _mediation_ended(totals))
 
 
@@ -152,7 +166,8 @@ def open_data_file(name: str):
         abort(404)
     session, period, threshold, as_of = _basis()
     dataset = DATASETS[stem]
-    data = rows(session, stem, period, threshold, as_of)
+    pub, as_of = _published(session, period, threshold, as_of)
+    data = rows(session, stem, pub, as_of)
     if fmt == "csv":
         resp = Response(to_csv(dataset, data), mimetype="text/csv")
         resp.headers["Content-Disposition"] = (
