@@ -259,6 +259,8 @@ def public_case(case: Case) -> dict:
         "opinion_title": title(case.opinion) if case.opinion is not None else None,
         "rating": case.rating.value if case.rating is not None else None,
         "rating_title": title(case.rating) if case.rating is not None else None,
+        # why it was not accepted, in the words of the 不予受理告知书 (the handler's text is in the timeline)
+        **not_accepted_reason(case, locale),
         "title": case.title,
         "submitted_at": local_time(case.submitted_at),
         # the complainant's own files (a reply's documents are listed with the reply)
@@ -269,6 +271,19 @@ def public_case(case: Case) -> dict:
             for ev in public_events(case)
         ],
     }
+
+
+def not_accepted_reason(case: Case, locale: str) -> dict:
+    """``not_accepted_reason`` (the listed reason) and its ``_title`` for a case not accepted."""
+    from casework.documents.texts import NOT_ACCEPT
+
+    reason = None
+    if case.state is CaseState.not_accepted:
+        last = next((ev for ev in reversed(case.events) if ev.kind is EventKind.not_accepted), None)
+        reason = (last.data or {}).get("reason") if last is not None else None
+    words = NOT_ACCEPT["en" if locale.startswith("en") else "zh_CN"]
+    return {"not_accepted_reason": reason,
+            "not_accepted_reason_title": words[reason][0] if reason in words and reason != "other" else None}
 
 
 def public_moves(case: Case) -> set[str]:

@@ -221,3 +221,20 @@ def test_a_supported_request_is_reported_on_as_it_is_carried_out(client, db, ser
     last = data["timeline"][-1]
     assert last["title"] == "督促执行情况" and last["text"] == "协会已于12月10日退还会费两万元，并书面承诺不再强制入会。"
     assert data["state"] == "replied"  # no state change: the review window runs as before
+
+
+def test_the_status_page_says_why_the_case_was_not_accepted(client, db, services, make_staff, opened):
+    """信访工作条例 第二十三条 and 办法 (2026) 第十五条: a case not accepted is told why. The page
+    named the state and showed only the handler's text; it now gives the listed reason in the
+    words of the 不予受理告知书, in the reader's language, and the API with it."""
+    receipt, csrf, get = opened
+    staff_move(db, services, make_staff("miit", Role.handler), receipt.case_id, "not_accept",
+               reason="outside_remit", public_text="该协会的收费事项由当地发展改革部门管理。")
+    page = get()
+    assert '<dt>不予受理的理由</dt><dd id="not-accepted-reason">该事项不属于本单位职权范围。</dd>' in facts(page)
+    assert "该协会的收费事项由当地发展改革部门管理。" in page
+    client.set_cookie("lang", "en")
+    assert '<dd id="not-accepted-reason">The matter is outside this unit&#39;s remit.</dd>' in facts(get())
+    data = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code}).get_json()
+    assert (data["not_accepted_reason"], data["not_accepted_reason_title"]) == (
+        "outside_remit", "The matter is outside this unit's remit.")
