@@ -1,4 +1,5 @@
-"""Linking a case as a duplicate of another (``link_duplicate`` in the workflow table).
+"""Linking a case as a duplicate of another (``link_duplicate`` in the workflow table), and
+merging a report that brings new facts into the reporter's earlier report (``merge_report``).
 
 The duplicate leaves the queue by a state change (-> closed) with a ``linked`` event whose
 data is ``{"duplicate_of": <number>}`` and whose public text tells the complainant where the
@@ -15,8 +16,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from casework.accounts.permissions import can_view_case
-from casework.cases.models import Case, Event, EventKind
+from casework.cases.models import Case, CaseState, CaseType, Event, EventKind, Stage
 from casework.cases.numbers import normalize_number
+from casework.deadlines.calendar import china_date
 from casework.i18n import N_
 from casework.workflow.spec import Ctx, invalid
 from casework.workflow.states import LINK_TARGETS
@@ -63,3 +65,75 @@ def link(ctx: Ctx) -> dict:
         internal_text=f"{ctx.case.number} → {original.number}",  # numbers only: the page titles it
         data={"move": "note", "duplicate": ctx.case.number}))
     return {"duplicate_of": original.number}
+
+
+# -- 合并处理: 市场监督管理投诉举报处理办法 (2026) 第三十五条 ---------------------------------------
+# "对于同一举报人就同一涉嫌违法事实重复举报同一被举报人的，不再另行处理" is link_duplicate;
+# "对于同一举报人以补充新的事实为由再次举报同一被举报人的，可以合并处理，并自收到最后一次举报之日起
+# 重新计算处理期限" is this: the later report closes into the earlier one, whose time limit runs
+# again from the day the later one was received.
+
+MERGE = "merge_report"
+# the earlier report's stage clock restarts in the stage it is in (an extension: the handling
+# period itself, counted again)
+_RESTART = {CaseState.pending_acceptance: Stage.acceptance, CaseState.accepted: Stage.handling}
+
+
+# the earlier report's timeline entry, in its reporter's language (a system text, as the notices are)
+MERGED_TEXT = {
+    "zh": "您补充新的事实的举报 {number}（{received} 收到）已与本举报合并处理。依照《市场监督管理投诉举报处理办法》"
+          "第三十五条，处理期限自收到最后一次举报之日起重新计算，现为 {due} 前。",
+    "en": "Your further report {number} with new facts (received {received}) is handled together with this one. "
+          "Under article 35 of the Measures on Handling Complaints and Reports concerning Market Regulation, the "
+          "time limit runs again from the last report's receipt: it is now {due}.",
+}
+
+
+def _merge_invalid(msgid: str, **params):
+    return invalid("merge_into", msgid, **params)
+
+
+def merge(ctx: Ctx) -> dict:
+    later = ctx.case
+    number = normalize_number(ctx.values["merge_into"])[:20]
+    if number == later.number:
+        raise _merge_invalid(N_("A report cannot be merged into itself."))
+    earlier = ctx.session.scalar(select(Case).where(Case.number == number))
+    if earlier is None or not can_view_case(ctx.actor, earlier):
+        raise _merge_invalid(N_("There is no case with this number that you may see."))
+    if earlier.type is not CaseType.report or is_duplicate(ctx.session, earlier):
+        raise _merge_invalid(N_("Merge into the earlier report itself (a report, not a duplicate)."))
+    if earlier.state not in _RESTART:
+        raise _merge_invalid(N_("That report has been answered or closed: handle this one as a report of its own."))
+    if earlier.paused_at is not None:
+        raise _merge_invalid(N_("That report's clock is paused (material asked for, or appraisal): merge once it runs again."))
+    if later.submitted_at < earlier.submitted_at:
+        raise _merge_invalid(N_("Merge the later report into the earlier one, not the other way round."))
+    # 同一被举报人, 同一举报人 (办法 第三十五条): the same association, and the same verified
+    # reporter, matched by the keyed hash of the phone number; the handler never sees who it is
+    if later.association_id is None or later.association_id != earlier.association_id:
+        raise _merge_invalid(N_("Only a report on the same association is merged (Measures on complaints and reports, art. 35)."))
+    if later.complainant_phone_hash is None or later.complainant_phone_hash != earlier.complainant_phone_hash:
+        raise _merge_invalid(N_("Only a report by the same reporter is merged (Measures on complaints and reports, art. 35); an anonymous "
+                                "report cannot be matched to its reporter: handle it on its own, or mark it "
+                                "as a duplicate if it repeats the same facts."))
+    if later.unit_id is None:
+        later.unit_id = earlier.unit_id
+    later.resume_state = None
+    stage = _RESTART[earlier.state]
+    before = earlier.due_at
+    earlier.stage, earlier.paused_at, earlier.overdue, earlier.supervision_level = stage, None, False, 0
+    earlier.stage_started_at = later.submitted_at  # 自收到最后一次举报之日起重新计算处理期限
+    earlier.due_at = ctx.deadlines.due(earlier.type, stage, later.submitted_at)
+    # the earlier report's timeline: the reporter (the same person) sees that the new facts were
+    # merged and the time limit runs again; staff see the numbers
+    lang = "en" if (earlier.locale or "").startswith("en") else "zh"
+    ctx.session.add(Event(
+        case=earlier, created_at=ctx.now, actor_kind=ctx.actor.kind, actor_id=ctx.actor.user_id,
+        kind=EventKind.note, summary=f"report {later.number} merged by {ctx.actor.kind}:{ctx.actor.user_id or '-'}",
+        internal_text=f"{later.number} → {earlier.number}",
+        public_text=MERGED_TEXT[lang].format(number=later.number, received=china_date(later.submitted_at).isoformat(),
+                                             due=china_date(earlier.due_at).isoformat()),
+        data={"move": "note", "merged": later.number, "stage": stage.value,
+              "due_before": before.isoformat() if before else None, "due_after": earlier.due_at.isoformat()}))
+    return {"merged_into": earlier.number, "due_after": earlier.due_at.isoformat()}

@@ -191,6 +191,17 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                        required=True, hi=40),
                  notice(hi=1000, hint=N_("If left empty, the complainant is told which case handles the matter."))),
          clock=STOP, notices=(Notice.complainant,)),
+    # a report with new facts by the same reporter on the same association is merged into the
+    # earlier report, whose time limit runs again from its receipt (办法 第三十五条); the same facts
+    # again are a duplicate (link_duplicate: 不再另行处理)
+    Move("merge_report", N_("Merge into the earlier report (new facts)"), reached(S.pending_acceptance, S.accepted),
+         reached(S.closed), E.linked, who=Staff(HANDLERS), types=frozenset({CaseType.report}), step=duplicates.merge,
+         fields=(Field("merge_into", Kind.line, N_("Number of the earlier report by the same reporter"),
+                       required=True, hi=40,
+                       hint=N_("The same reporter (matched by the verified phone number, without showing it) on the "
+                               "same association. Its time limit runs again from this report's receipt.")),
+                 notice(hi=1000, hint=N_("If left empty, the reporter is told which report handles the new facts."))),
+         clock=STOP, notices=(Notice.complainant,)),
     # -- the complainant after filing: more evidence, and 催办 once the deadline has passed ------
     # (a reporter, anonymous or not, too); the handler's queue marks both until staff act
     Move("add_evidence", N_("Add evidence or a statement"), OPEN, frozenset(), E.evidence_added,

@@ -40,6 +40,7 @@ MATRIX: dict[str, set[str]] = {
     "reply": {"handler", "unit_lead"},
     "acknowledge_reply": {"handler", "unit_lead"},
     "link_duplicate": {"handler", "unit_lead", "triage_operator@unrouted"},
+    "merge_report": {"handler", "unit_lead"},
     "add_evidence": {"complainant"},
     "urge": {"complainant"},
     "withdraw": {"complainant"},

@@ -595,3 +595,33 @@ def test_a_complaint_cannot_be_transferred_to_a_mediation_body(client, db, file_
         body = s.scalar(select(Unit.id).where(Unit.code == "caam-mediation"))
     refused = post_move(client, complaint.case_number, "transfer", unit_id=str(body), reason="other_unit_competent")
     assert refused.status_code == 422 and "该单位不能接收此案件。" in refused.get_data(as_text=True)
+
+
+def test_the_desk_merges_a_further_report_into_the_earlier_one(client, db, services, file_case, make_staff):
+    """办法 (2026) 第三十五条 at the desk: a report's move list offers 合并处理; the handler gives the
+    earlier report's number, the reporter is told in their own words where the new facts are
+    handled, and the earlier report's page names the report merged in."""
+    report = dict(type="report", category="illegal_fees", title="协会以评比为名违规收费",
+                  description="协会以评比为名向会员企业收取赞助费，每家两万元。")
+    earlier = file_case(**report)
+    later = file_case(**{**report, "description": "协会又以年会为名收取参会费，每家五千元，并附收据。"})
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, earlier.case_id, "accept")
+    login(client, db, handler)
+    page = client.get(f"/desk/cases/{later.case_number}").get_data(as_text=True)
+    assert 'id="move-merge_report"' in page and "合并处理" in page
+    resp = post_move(client, later.case_number, "merge_report", merge_into=earlier.case_number, public_text="")
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+    with db.session_scope(write=False) as s:
+        merged = s.get(Case, later.case_id)
+        assert merged.state is S.closed
+        told = merged.events[-1].public_text
+        assert earlier.case_number in told and "重新计算" in told
+    page = client.get(f"/desk/cases/{earlier.case_number}").get_data(as_text=True)
+    assert later.case_number in page and "重新计算" in page
+    # a number that is not a report of the same reporter: the error beside the field, the number kept
+    other = file_case(type="report", category="illegal_fees", complainant={"name": "王五", "phone": "13912345678"})
+    resp = post_move(client, other.case_number, "merge_report", merge_into=earlier.case_number)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "同一举报人" in html and f'value="{earlier.case_number}"' in html

@@ -23,7 +23,7 @@ from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal
-from casework.workflow.duplicates import NAME as LINK_DUPLICATE
+from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
@@ -101,8 +101,13 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("Handler: %(name)s", name=users[data["to_handler_id"]]))
         if ev.kind is EventKind.linked and isinstance(data.get("duplicate_of"), str):
             details.append(_("Duplicate of: %(number)s", number=data["duplicate_of"]))
+        elif ev.kind is EventKind.linked and isinstance(data.get("merged_into"), str):
+            details.append(_("Merged into: %(number)s", number=data["merged_into"]))
         elif ev.kind is EventKind.note and isinstance(data.get("duplicate"), str):
             details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
+        elif ev.kind is EventKind.note and isinstance(data.get("merged"), str):
+            details.append(_("Report merged in: %(number)s; the time limit runs again from its receipt",
+                             number=data["merged"]))
         if ev.kind is EventKind.supervised and isinstance(data.get("respond_by"), str):  # the 督办单's date
             details.append(_("Act and report by: %(date)s", date=data["respond_by"]))
         reason = data.get("reason")
@@ -167,6 +172,13 @@ def duplicate_notice(case: Case, number: str) -> str:
     """The default text to the duplicate's complainant, in the case's language."""
     with force_locale(case.locale or "zh_CN"):
         return _("The matter you raised is being handled in case %(number)s.", number=number)
+
+
+def merged_notice(case: Case, number: str) -> str:
+    """The default text to the reporter of a report merged into their earlier one."""
+    with force_locale(case.locale or "zh_CN"):
+        return _("The new facts you reported are handled together with your earlier report %(number)s; its "
+                 "time limit runs again from the day this report was received.", number=number)
 
 
 def _options(session, case: Case, move_names: set[str], med: dict, actor: Actor) -> dict[str, list]:
@@ -269,6 +281,8 @@ def case_move(number: str, move: str):
     fields = move_fields.from_form(MOVES[move], request.form, request.files)
     if move == LINK_DUPLICATE and not fields.get("public_text", "").strip() and fields["duplicate_of"].strip():
         fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
+    if move == MERGE and not fields.get("public_text", "").strip() and fields["merge_into"].strip():
+        fields["public_text"] = merged_notice(case, normalize_number(fields["merge_into"])[:20])
     unit_before = case.unit_id
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
