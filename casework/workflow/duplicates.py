@@ -109,11 +109,14 @@ def merge(ctx: Ctx) -> dict:
         raise _merge_invalid(N_("That report's clock is paused (material asked for, or appraisal): merge once it runs again."))
     if later.submitted_at < earlier.submitted_at:
         raise _merge_invalid(N_("Merge the later report into the earlier one, not the other way round."))
-    # 同一被举报人, 同一举报人 (办法 第三十五条): the same association, and the same verified
-    # reporter, matched by the keyed hash of the phone number; the handler never sees who it is
+    # 同一被举报人, 同一举报人 (办法 第三十五条): the same association, and the same reporter,
+    # matched by the keyed hash of a proved phone number; the handler never sees who it is
     if later.association_id is None or later.association_id != earlier.association_id:
         raise _merge_invalid(N_("Only a report on the same association is merged (Measures on complaints and reports, art. 35)."))
-    if later.complainant_phone_hash is None or later.complainant_phone_hash != earlier.complainant_phone_hash:
+    # both numbers proved (an SMS code, or a registered client vouching): a number merely typed in
+    # could be anyone's, and a merge restarts the earlier report's time limit
+    proved = later.phone_verified_at is not None and earlier.phone_verified_at is not None
+    if not proved or later.complainant_phone_hash is None or later.complainant_phone_hash != earlier.complainant_phone_hash:
         raise _merge_invalid(N_("Only a report by the same reporter is merged (Measures on complaints and reports, art. 35); an anonymous "
                                 "report cannot be matched to its reporter: handle it on its own, or mark it "
                                 "as a duplicate if it repeats the same facts."))
