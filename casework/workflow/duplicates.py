@@ -76,7 +76,7 @@ def link(ctx: Ctx) -> dict:
 MERGE = "merge_report"
 # the earlier report's stage clock restarts in the stage it is in (an extension: the handling
 # period itself, counted again)
-_RESTART = {CaseState.pending_acceptance: Stage.acceptance, CaseState.accepted: Stage.handling}
+RESTART = {CaseState.pending_acceptance: Stage.acceptance, CaseState.accepted: Stage.handling}
 
 
 # the earlier report's timeline entry, in its reporter's language (a system text, as the notices are)
@@ -103,7 +103,7 @@ def merge(ctx: Ctx) -> dict:
         raise _merge_invalid(N_("There is no case with this number that you may see."))
     if earlier.type is not CaseType.report or is_duplicate(ctx.session, earlier):
         raise _merge_invalid(N_("Merge into the earlier report itself (a report, not a duplicate)."))
-    if earlier.state not in _RESTART:
+    if earlier.state not in RESTART:
         raise _merge_invalid(N_("That report has been answered or closed: handle this one as a report of its own."))
     if earlier.paused_at is not None:
         raise _merge_invalid(N_("That report's clock is paused (material asked for, or appraisal): merge once it runs again."))
@@ -123,7 +123,7 @@ def merge(ctx: Ctx) -> dict:
     if later.unit_id is None:
         later.unit_id = earlier.unit_id
     later.resume_state = None
-    stage = _RESTART[earlier.state]
+    stage = RESTART[earlier.state]
     before = earlier.due_at
     earlier.stage, earlier.paused_at, earlier.overdue, earlier.supervision_level = stage, None, False, 0
     earlier.stage_started_at = later.submitted_at  # 自收到最后一次举报之日起重新计算处理期限

@@ -145,3 +145,29 @@ def test_the_public_form_says_nothing_below_three(client, db, file_case):
         file_case()
     html = client.get("/file/complaint", query_string={"association": ASSOC}).get_data(as_text=True)
     assert 'id="open-matters"' not in html
+
+
+def test_the_box_marks_the_reporters_earlier_report_and_opens_the_merge_form(client, db, services, backend,
+                                                                             file_case, make_staff):
+    """办法 (2026) 第三十五条: the handler cannot see who reported, so the box says which similar
+    report is by the same reporter (a proved phone number with the same keyed hash) and opens the
+    合并处理 form filled in; another reporter's similar report gets neither."""
+    report = dict(type="report", category="illegal_fees", title="协会以评比为名违规收取赞助费")
+    earlier = file_case(**report, description="协会以评比为名向会员企业收取赞助费两万元" + LONG)
+    others = file_case(**report, description="协会以评比为名向企业收取赞助费三万元" + LONG,
+                       complainant={"name": "王五", "phone": "13912345678"})
+    later = file_case(**report, description="协会又以评比为名收取赞助费并开具收据" + LONG)
+    reindex_all(db, services, backend)
+    handler = make_staff("miit", Role.handler)
+    login_as(client, db, handler)
+    from tests.web.test_desk import act
+
+    act(db, services, handler, earlier.case_id, "accept")
+    html = client.get(f"/desk/cases/{later.case_number}").get_data(as_text=True)
+    assert f'id="similar-{earlier.case_number}"' in html and f'id="similar-{others.case_number}"' in html
+    assert f'id="same-reporter-{earlier.case_number}"' in html and "同一举报人" in html
+    assert f'id="same-reporter-{others.case_number}"' not in html and f'id="merge-{others.case_number}"' not in html
+    link = re.search(rf'id="merge-{earlier.case_number}"\s+href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    form = client.get(link).get_data(as_text=True)
+    opened = re.search(r'<details class="move move-merge_report" id="move-merge_report"[^>]*>', form).group(0)
+    assert " open" in opened and f'value="{earlier.case_number}"' in form
