@@ -14,7 +14,7 @@ a report (举报), was just filed (issue 17, item 7). Reports are never counted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -119,7 +119,8 @@ def similar_cases(backend: SearchBackend, case: Case, *, allowed_unit_keys: froz
             continue
         if not _same_association(case, r.association_id, r.association_hint):
             continue
-        hits.append(h)
+        # its state and unit as the database has them now (the index's may be a move behind)
+        hits.append(replace(h, state=r.state.value, unit_id=r.unit_id))
         if len(hits) >= limit:
             break
     return hits

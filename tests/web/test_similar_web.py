@@ -166,6 +166,9 @@ def test_the_box_marks_the_reporters_earlier_report_and_opens_the_merge_form(cli
     html = client.get(f"/desk/cases/{later.case_number}").get_data(as_text=True)
     assert f'id="similar-{earlier.case_number}"' in html and f'id="similar-{others.case_number}"' in html
     assert f'id="same-reporter-{earlier.case_number}"' in html and "同一举报人" in html
+    # accepted after it was indexed: the box shows the state the database has, not the index's
+    item = re.search(rf'<li id="similar-{earlier.case_number}">.*?</li>', html, re.S).group(0)
+    assert 'class="state state-accepted"' in item
     assert f'id="same-reporter-{others.case_number}"' not in html and f'id="merge-{others.case_number}"' not in html
     link = re.search(rf'id="merge-{earlier.case_number}"\s+href="([^"]+)"', html).group(1).replace("&amp;", "&")
     form = client.get(link).get_data(as_text=True)
