@@ -81,7 +81,7 @@ RESTART = {CaseState.pending_acceptance: Stage.acceptance, CaseState.accepted: S
 
 # the earlier report's timeline entry, in its reporter's language (a system text, as the notices are)
 MERGED_TEXT = {
-    "zh": "您补充新的事实的举报 {number}（{received} 收到）已与本举报合并处理。依照《市场监督管理投诉举报处理办法》"
+    "zh": "您补充新事实的举报 {number}（{received} 收到）已与本举报合并处理。依照《市场监督管理投诉举报处理办法》"
           "第三十五条，处理期限自收到最后一次举报之日起重新计算，现为 {due} 前。",
     "en": "Your further report {number} with new facts (received {received}) is handled together with this one. "
           "Under article 35 of the Measures on Handling Complaints and Reports concerning Market Regulation, the "
