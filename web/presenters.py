@@ -56,9 +56,9 @@ def event_title(ev) -> str:
         # "Unit: not routed yet")
         return _("Sent to the platform's triage")
     if ev.kind is EventKind.linked and (ev.data or {}).get("merged_into"):
-        return _("Merged into your earlier report %(number)s", number=ev.data["merged_into"])
+        return _("Merged into the earlier report %(number)s", number=ev.data["merged_into"])
     if ev.kind is EventKind.note and (ev.data or {}).get("merged"):
-        return _("Your further report %(number)s merged in: the time limit runs again", number=ev.data["merged"])
+        return _("Further report %(number)s merged in: the time limit runs again", number=ev.data["merged"])
     if ev.kind is EventKind.linked and (ev.data or {}).get("followup"):
         return _("Turned into complaint %(number)s", number=ev.data["followup"])
     return title(ev.kind)
