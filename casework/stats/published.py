@@ -20,8 +20,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from casework.cases.models import CaseType
-from casework.stats.disclosure import PUBLIC_MEASURES, Group, Table
 from casework.db import Database
+from casework.stats.disclosure import PUBLIC_MEASURES, Group, Table
 from casework.stats.models import ALL_TYPES, StatRefresh, StatRollup as R
 from casework.stats.queries import Figures, Period, _sums
 from casework.stats.rollup import JOB, generation
@@ -137,8 +137,9 @@ def build(session, period: Period, threshold: int) -> Published:
         table.add_sum(("month", m), [("type_month", t.value, m) for t in CaseType])
 
     table.settle()
-    return Published(period, table.threshold, state.generation if state else 0, state.refreshed_at if state else None,
-                     time.perf_counter() - started, table, found["unit"], found["category"], found["association"], unit_categories)
+    return Published(period, table.threshold, state.generation if state else 0,
+                     state.refreshed_at if state else None, time.perf_counter() - started, table,
+                     found["unit"], found["category"], found["association"], unit_categories)
 
 
 _cache: dict[str, Published] = {}      # per database: the latest made
