@@ -74,8 +74,9 @@ def link(ctx: Ctx) -> dict:
 # again from the day the later one was received.
 
 MERGE = "merge_report"
-# the earlier report's stage clock restarts in the stage it is in (an extension: the handling
-# period itself, counted again)
+# the earlier report's stage clock restarts in the stage its state stands for: the 立案 decision
+# while it waits for it, else handling (an extension: the handling period itself, counted again).
+# A transfer-objection window still open on it closes: merging into it means the unit handles it
 RESTART = {CaseState.pending_acceptance: Stage.acceptance, CaseState.accepted: Stage.handling}
 
 
