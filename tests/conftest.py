@@ -166,6 +166,18 @@ def _emptied_after_commits(db) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_public_figures():
+    """The public statistics' settled figures are kept per process and database
+    (casework.stats.published); the tests share one database, so each test starts without them
+    (a slow machine would otherwise serve one test the figures kept from another)."""
+    from casework.stats import published
+
+    with published._lock:
+        published._cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _isolation(request):
     """Every test that touches the database runs in one transaction, rolled back at its end;
     a test marked ``commits`` commits, and its rows are deleted afterwards."""
