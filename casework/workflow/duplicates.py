@@ -141,3 +141,20 @@ def merge(ctx: Ctx) -> dict:
         data={"move": "note", "merged": later.number, "stage": stage.value,
               "due_before": before.isoformat() if before else None, "due_after": earlier.due_at.isoformat()}))
     return {"merged_into": earlier.number, "due_after": earlier.due_at.isoformat()}
+
+
+def merge_candidates(session, case: Case, *, limit: int = 5) -> list[Case]:
+    """The earlier reports ``case`` could be merged into (the conditions ``merge`` checks: the
+    same association, the same reporter by a proved phone number, open before its reply, its
+    clock running), the most recent first. The desk lists them, so that the handler, who never
+    sees who reported, finds the reporter's earlier report whatever words it used."""
+    if (case.type is not CaseType.report or case.association_id is None or case.complainant_phone_hash is None
+            or case.phone_verified_at is None):
+        return []
+    return list(session.scalars(
+        select(Case).where(Case.id != case.id, Case.type == CaseType.report,
+                           Case.association_id == case.association_id,
+                           Case.complainant_phone_hash == case.complainant_phone_hash,
+                           Case.phone_verified_at.is_not(None), Case.submitted_at <= case.submitted_at,
+                           Case.state.in_(list(RESTART)), Case.paused_at.is_(None))
+        .order_by(Case.submitted_at.desc(), Case.id.desc()).limit(limit)))

@@ -92,6 +92,13 @@ def test_only_the_same_reporter_on_the_same_association_and_an_open_earlier_repo
     later, later_number = report(LATER)
     assert "later report into the earlier" in refused(earlier, into=later_number)
     assert "into itself" in refused(later, into=later_number)
+    # what the desk lists for the later report: the earlier one only (not the other reporters',
+    # the unproved number's, the anonymous one's or the other association's)
+    from casework.workflow.duplicates import merge_candidates
+
+    with db.session_scope(write=False) as s:
+        assert [c.number for c in merge_candidates(s, s.get(Case, later))] == [number]
+        assert merge_candidates(s, s.get(Case, unproved)) == [] and merge_candidates(s, s.get(Case, anonymous)) == []
     # an answered earlier report: the new one is handled on its own
     move(db, services, handler, earlier, "accept", FILED + timedelta(days=1))
     move(db, services, handler, earlier, "reply", FILED + timedelta(days=5),

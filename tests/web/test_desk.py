@@ -610,6 +610,9 @@ def test_the_desk_merges_a_further_report_into_the_earlier_one(client, db, servi
     login(client, db, handler)
     page = client.get(f"/desk/cases/{later.case_number}").get_data(as_text=True)
     assert 'id="move-merge_report"' in page and "合并处理" in page
+    # the reporter's earlier open report is listed, whatever its words (the handler never sees who)
+    assert f'id="earlier-{earlier.case_number}"' in page and f'id="merge-earlier-{earlier.case_number}"' in page
+    assert "该举报人此前的举报" in page
     resp = post_move(client, later.case_number, "merge_report", merge_into=earlier.case_number, public_text="")
     assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
     with db.session_scope(write=False) as s:
@@ -621,6 +624,7 @@ def test_the_desk_merges_a_further_report_into_the_earlier_one(client, db, servi
     assert later.case_number in page and "重新计算" in page
     # a number that is not a report of the same reporter: the error beside the field, the number kept
     other = file_case(type="report", category="illegal_fees", complainant={"name": "王五", "phone": "13912345678"})
+    assert 'id="earlier-reports"' not in client.get(f"/desk/cases/{other.case_number}").get_data(as_text=True)
     resp = post_move(client, other.case_number, "merge_report", merge_into=earlier.case_number)
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)

@@ -23,7 +23,7 @@ from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal
-from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE
+from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, is_duplicate, merge_candidates
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
@@ -168,20 +168,11 @@ def _similar(actor: Actor, case: Case) -> list:
         return []
 
 
-def _same_reporter(session, case: Case, similar: list) -> frozenset[str]:
-    """The similar cases that are earlier open reports by this report's reporter (a proved phone
-    number with the same keyed hash: 办法 第三十五条 合并处理), by number. Who the reporter is
-    stays hidden: only the match is shown."""
-    from casework.workflow.duplicates import RESTART
-
-    if not similar or case.complainant_phone_hash is None or case.phone_verified_at is None:
-        return frozenset()
-    rows = session.execute(select(Case.number).where(
-        Case.id.in_([h.case_id for h in similar]), Case.type == CaseType.report,
-        Case.complainant_phone_hash == case.complainant_phone_hash, Case.phone_verified_at.is_not(None),
-        Case.submitted_at <= case.submitted_at, Case.state.in_(list(RESTART)),
-        Case.association_id == case.association_id))
-    return frozenset(rows.scalars())
+def _earlier_reports(session, actor: Actor, case: Case) -> list[Case]:
+    """The reporter's earlier open reports on the same association that this viewer may see and
+    the report may be merged into (办法 第三十五条 合并处理). Who the reporter is stays hidden:
+    only the match is shown."""
+    return [c for c in merge_candidates(session, case) if can_view_case(actor, c) and not is_duplicate(session, c)]
 
 
 def duplicate_notice(case: Case, number: str) -> str:
@@ -252,8 +243,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
         me=actor.user_id, current_unit_id=case.unit_id,
         med=med, respondent_code=respondent_code, code_sent=code_sent,
-        similar=(similar := _similar(actor, case)), can_link=LINK_DUPLICATE in names,
-        same_reporter=_same_reporter(session, case, similar) if MERGE in names else frozenset(),
+        similar=_similar(actor, case), can_link=LINK_DUPLICATE in names,
+        earlier_reports=(earlier := _earlier_reports(session, actor, case) if MERGE in names else []),
+        same_reporter=frozenset(c.number for c in earlier),
         similar_state=lambda v: title(CaseState(v)),
         reveal=_reveal_box(session, actor, case, names, now),
         contact=contact, can_reveal_contact=contact_move.NAME in names and contact is None,
