@@ -38,9 +38,14 @@ def duplicate_of(event: Event) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _linked(case_id):
+    """A case closed as another's duplicate (or merged into another): its linked event changed
+    its state. ``case_id`` a value, or ``Case.id`` inside a query."""
+    return select(Event.id).where(Event.case_id == case_id, Event.kind == EventKind.linked, Event.to_state.is_not(None))
+
+
 def is_duplicate(session, case: Case) -> bool:
-    return session.scalar(select(Event.id).where(
-        Event.case_id == case.id, Event.kind == EventKind.linked, Event.to_state.is_not(None)).limit(1)) is not None
+    return session.scalar(_linked(case.id).limit(1)) is not None
 
 
 def link(ctx: Ctx) -> dict:
@@ -146,7 +151,7 @@ def merge(ctx: Ctx) -> dict:
 def merge_candidates(session, case: Case, *, limit: int = 5) -> list[Case]:
     """The earlier reports ``case`` could be merged into (the conditions ``merge`` checks: the
     same association, the same reporter by a proved phone number, open before its reply, its
-    clock running), the most recent first. The desk lists them, so that the handler, who never
+    clock running, not itself a duplicate), the most recent first. The desk lists them, so that the handler, who never
     sees who reported, finds the reporter's earlier report whatever words it used."""
     if (case.type is not CaseType.report or case.association_id is None or case.complainant_phone_hash is None
             or case.phone_verified_at is None):
@@ -156,5 +161,5 @@ def merge_candidates(session, case: Case, *, limit: int = 5) -> list[Case]:
                            Case.association_id == case.association_id,
                            Case.complainant_phone_hash == case.complainant_phone_hash,
                            Case.phone_verified_at.is_not(None), Case.submitted_at <= case.submitted_at,
-                           Case.state.in_(list(RESTART)), Case.paused_at.is_(None))
+                           Case.state.in_(list(RESTART)), Case.paused_at.is_(None), ~_linked(Case.id).exists())
         .order_by(Case.submitted_at.desc(), Case.id.desc()).limit(limit)))

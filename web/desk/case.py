@@ -23,7 +23,7 @@ from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal
-from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, is_duplicate, merge_candidates
+from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_candidates
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
@@ -101,13 +101,8 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("Handler: %(name)s", name=users[data["to_handler_id"]]))
         if ev.kind is EventKind.linked and isinstance(data.get("duplicate_of"), str):
             details.append(_("Duplicate of: %(number)s", number=data["duplicate_of"]))
-        elif ev.kind is EventKind.linked and isinstance(data.get("merged_into"), str):
-            details.append(_("Merged into: %(number)s", number=data["merged_into"]))
         elif ev.kind is EventKind.note and isinstance(data.get("duplicate"), str):
             details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
-        elif ev.kind is EventKind.note and isinstance(data.get("merged"), str):
-            details.append(_("Report merged in: %(number)s; the time limit runs again from its receipt",
-                             number=data["merged"]))
         if ev.kind is EventKind.supervised and isinstance(data.get("respond_by"), str):  # the 督办单's date
             details.append(_("Act and report by: %(date)s", date=data["respond_by"]))
         reason = data.get("reason")
@@ -172,7 +167,7 @@ def _earlier_reports(session, actor: Actor, case: Case) -> list[Case]:
     """The reporter's earlier open reports on the same association that this viewer may see and
     the report may be merged into (办法 第三十五条 合并处理). Who the reporter is stays hidden:
     only the match is shown."""
-    return [c for c in merge_candidates(session, case) if can_view_case(actor, c) and not is_duplicate(session, c)]
+    return [c for c in merge_candidates(session, case) if can_view_case(actor, c)]
 
 
 def duplicate_notice(case: Case, number: str) -> str:

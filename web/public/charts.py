@@ -164,7 +164,7 @@ def _count(c):
     return None if c.suppressed else c.value
 
 
-def trend_chart(caption: str, months, threshold: int) -> Markup:
+def trend_chart(caption: str, months) -> Markup:
     """Cases received and finished per month (columns) and the on-time rate (a line)."""
     from flask_babel import gettext as _
 
@@ -179,7 +179,7 @@ def trend_chart(caption: str, months, threshold: int) -> Markup:
     return Markup(columns(caption, desc, labels, series, gap=_("withheld")) + legend(series))
 
 
-def breakdown_chart(caption: str, names: list[str], groups, threshold: int) -> Markup:
+def breakdown_chart(caption: str, names: list[str], groups) -> Markup:
     """Cases received per row (a unit, a category)."""
     from flask_babel import gettext as _
 
