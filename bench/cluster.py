@@ -738,20 +738,35 @@ def _query(cluster: Cluster, fn):
         db.dispose()
 
 
-def last_sms_code(cluster: "Cluster") -> str:
-    """The code of the last SMS verification queued (issue 19), as the worker would send it."""
+def last_sms_code(cluster: "Cluster", timeout: float = 30.0) -> str:
+    """The code of the last SMS verification queued (issue 19). A worker may already have sent
+    it, which erases the queued copy (casework.notify.dispatch): then it is read from the text
+    delivered to the development notice files, as the person would read it on the phone."""
     import json as _json
 
     from sqlalchemy import select
 
+    from casework.notify.channels import FileSink
     from casework.notify.models import OutboxMessage
     from casework.privacy.crypto import Cipher
     from casework.settings import _keyring
 
-    blob = _query(cluster, lambda s: s.scalar(select(OutboxMessage.payload_enc).where(
-        OutboxMessage.template == "verify_code").order_by(OutboxMessage.id.desc()).limit(1)))
-    keys = _keyring(cluster.service_env("web"), "CHANGTONG_PII_KEY")
-    return _json.loads(Cipher(keys).decrypt(blob, "outbox.payload"))["code"]
+    cipher = Cipher(_keyring(cluster.service_env("web"), "CHANGTONG_PII_KEY"))
+    deadline = time.monotonic() + timeout
+    while True:
+        row = _query(cluster, lambda s: s.execute(select(OutboxMessage.id, OutboxMessage.payload_enc).where(
+            OutboxMessage.template == "verify_code").order_by(OutboxMessage.id.desc()).limit(1)).first())
+        if row is not None and row.payload_enc is not None:
+            return _json.loads(cipher.decrypt(row.payload_enc, "outbox.payload"))["code"]
+        if row is not None:
+            sink = FileSink(cluster.data_dir / "notices", cipher)
+            for path in (cluster.data_dir / "notices").rglob(f"outbox_{row.id}_*{FileSink.SUFFIX}"):
+                found = re.search(r"\b(\d{6})\b", sink.read(path)["body"])
+                if found:
+                    return found.group(1)
+        if time.monotonic() > deadline:
+            raise RuntimeError("no SMS verification code was queued or delivered")
+        time.sleep(0.1)
 
 
 def file_through_form(base_url: str, cluster: "Cluster | None" = None) -> tuple[int, str, str]:
