@@ -17,6 +17,8 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     receipt, csrf, get = opened
     page = get()
     assert re.search(r'<dt>承办单位</dt><dd id="handling-unit">工业和信息化部</dd>', facts(page))
+    # what was filed is headed as such, in the reader's language
+    assert re.search(r'<section class="card" id="what-you-filed">\s*<h2>您提交的内容</h2>', page)
     assert 'id="finding"' not in page and 'id="rating-given"' not in page
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
@@ -33,7 +35,9 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     # the unit answers, not a person: the handler's name is nowhere on the page
     assert "工业和信息化部 handler" not in get()
     client.set_cookie("lang", "en")
-    english = facts(get())
+    english_page = get()
+    english = facts(english_page)
+    assert re.search(r'id="what-you-filed">\s*<h2>What you filed</h2>', english_page)
     assert '<dt>Handling unit</dt><dd id="handling-unit">Ministry of Industry and Information Technology</dd>' in english
     assert '<dd id="opinion">Request supported</dd>' in english
     assert '<dd id="finding">Partly substantiated</dd>' in english and '<dd id="rating-given">Basically satisfied</dd>' in english
