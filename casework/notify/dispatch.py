@@ -79,7 +79,7 @@ def send_message(db: Database, services: Services, message_id: int, channels=Non
         cipher = services.cipher
         recipient = cipher.decrypt_text(msg.recipient_enc, "outbox.recipient")
         payload = json.loads(cipher.decrypt(msg.payload_enc, "outbox.payload")) if msg.payload_enc else {}
-        subject, body = render(msg.template, msg.locale, payload, load_overrides(s))
+        subject, body = render(msg.template, msg.locale, payload, load_overrides(s), site=services.settings.base_url)
         notice = Notice(key=f"outbox:{msg.id}:{msg.dedupe_key}", recipient=recipient, subject=subject, body=body,
                         template=msg.template, params=payload)
         channel, attempts = msg.channel, msg.attempts
@@ -134,7 +134,7 @@ def send_batch(db: Database, services: Services, message_ids: list[int], channel
     outcome: dict[int, tuple[OutboxStatus, str | None]] = {}
     for m in taken:
         payload = json.loads(cipher.decrypt(m.payload_enc, "outbox.payload")) if m.payload_enc else {}
-        subject, body = render(m.template, m.locale, payload, overrides)
+        subject, body = render(m.template, m.locale, payload, overrides, site=services.settings.base_url)
         notice = Notice(key=f"outbox:{m.id}:{m.dedupe_key}", subject=subject, body=body,
                         recipient=cipher.decrypt_text(m.recipient_enc, "outbox.recipient"),
                         template=m.template, params=payload)

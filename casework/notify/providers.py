@@ -20,7 +20,7 @@ import re
 from urllib.parse import urlsplit
 
 from casework.notify.channels import HttpSmsGateway, Notice, PermanentError, TransientError
-from casework.notify.templates import TEMPLATES, placeholders
+from casework.notify.templates import SITE, TEMPLATES, placeholders
 
 # the notices that go to a phone, and their template variables in order (Tencent's {1}, {2}, ...)
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -43,7 +43,9 @@ def sms_templates() -> list[str]:
 
 
 def variables(template: str) -> tuple[str, ...]:
-    return VARIABLES.get(template) or tuple(placeholders(template))
+    """A provider template's variables: the notice's payload. The site's address ($site in the
+    platform's own texts) is written into the provider's approved template instead."""
+    return VARIABLES.get(template) or tuple(p for p in placeholders(template) if p != SITE)
 
 
 def _values(notice: Notice) -> tuple[str, ...]:

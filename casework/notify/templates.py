@@ -53,18 +53,19 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("您的案件有新的书面告知", "【畅通】您的案件 $case_number 有新进展，并有一份书面告知文书可供下载。请凭案件编号和查询码在查询页面查看和下载。"),
         "en": ("A written notice on your case", "[Changtong] There is news on case $case_number and a written notice to download. Open it with your case number and query code."),
     },
+    # the respondent has never seen the site: the text gives its address ($site, see render)
     "respondent_invite": {
         "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
-                              "请凭编号和答复码在平台“答复调解邀请”页面表示是否同意调解。"),
+                              "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码表示是否同意调解。"),
         "en": ("Invitation to mediation", "[Changtong] A party has asked for mediation of a dispute with you: case "
-               "$case_number, your answer code $respondent_code. Use them on the platform's 'Answer a mediation request' page."),
+               "$case_number, your answer code $respondent_code. Use them at $site/respond ('Answer a mediation request')."),
     },
     "mediation_ended": {
         "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束。申请人请凭案件编号和查询码在“查询案件”页面查看结果，"
-                                "被申请人请凭案件编号和答复码在“答复调解邀请”页面查看。"),
+                                "被申请人请凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
         "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended. The applicant sees the result with the "
                "case number and query code on the 'Check a case' page, the respondent with the answer code on the "
-               "'Answer a mediation request' page."),
+               "'Answer a mediation request' page ($site/respond)."),
     },
     "judicial_confirmation": {
         "zh_CN": ("司法确认提醒", "【畅通】调解案件 $case_number 已达成调解协议。双方可自协议生效之日起30日内共同向人民法院申请司法确认。"),
@@ -138,12 +139,21 @@ def _locale(locale: str) -> str:
 MORE_CLAUSE = {"zh_CN": "（另有 {n} 件）", "en": " (and {n} more)"}
 
 
-def render(template: str, locale: str, values: dict, overrides: Overrides | None = None) -> tuple[str, str]:
+# the site's public address (CHANGTONG_BASE_URL), filled in when a notice is sent rather than
+# kept in its payload: a text may say where to go, and a move of the site changes it at once.
+# A provider's SMS template writes the address out instead (a link is not a variable there:
+# casework.notify.providers, docs/operations.md)
+SITE = "site"
+
+
+def render(template: str, locale: str, values: dict, overrides: Overrides | None = None, *,
+           site: str = "") -> tuple[str, str]:
     """Subject and body of a notice; an administrator's override of the template in that
-    language (``overrides``, from ``load_overrides``) wins over the default."""
+    language (``overrides``, from ``load_overrides``) wins over the default. ``site``: the
+    address that ``$site`` stands for."""
     locale = _locale(locale)
     subject, body = (overrides or {}).get((template, locale)) or TEMPLATES[template][locale]
-    filled = {k: str(v) for k, v in values.items()}
+    filled = {SITE: site, **{k: str(v) for k, v in values.items() if k != SITE}}
     if "more" in values:
         more = int(values["more"] or 0)
         filled["more_clause"] = MORE_CLAUSE[locale].format(n=more) if more > 0 else ""

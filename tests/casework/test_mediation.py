@@ -84,6 +84,25 @@ def test_accepting_gives_the_respondent_a_code_of_its_own(db, services, mediatio
         assert invite is not None and code.encode() not in invite.payload_enc
 
 
+def test_the_respondents_invitation_says_where_to_answer(db, services, mediation_id, make_staff, tmp_path):
+    """The respondent has never seen the site: the SMS gives its address (CHANGTONG_BASE_URL) and
+    the page to answer on, with the case number and the answer code (人民调解法 第十七条: the
+    mediation waits for the respondent's answer)."""
+    from casework.notify.channels import FileSink
+    from casework.notify.dispatch import send_message
+    from casework.notify.models import OutboxChannel
+
+    code = act(db, services, make_staff("caam-mediation", Role.unit_lead), mediation_id, "accept_mediation")
+    with db.session_scope(write=False) as s:
+        invite_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.template == "respondent_invite"))
+    sms = FileSink(tmp_path / "sms", services.cipher)
+    assert send_message(db, services, invite_id, {OutboxChannel.sms: sms}) == "sent"
+    [text] = [n["body"] for n in sms.delivered()]
+    assert services.settings.base_url.startswith("http")
+    assert f"请访问 {services.settings.base_url}/respond " in text
+    assert code in text and case(db, mediation_id).number in text and "$" not in text
+
+
 def test_no_mediation_without_consent_and_refusal_ends_it(db, services, mediation_id, make_staff):
     coordinator = make_staff("caam-mediation", Role.unit_lead)
     with pytest.raises(MoveNotAllowed):

@@ -216,5 +216,6 @@ def test_the_mediation_ended_text_tells_each_party_where_to_look():
     _subject, text = render("mediation_ended", "zh_CN", {"case_number": "TJ2026120612345"})
     assert "TJ2026120612345" in text and "查询码" in text and "“查询案件”" in text
     assert "答复码" in text and "“答复调解邀请”" in text
-    _subject, text = render("mediation_ended", "en", {"case_number": "TJ2026120612345"})
+    _subject, text = render("mediation_ended", "en", {"case_number": "TJ2026120612345"}, site="https://ct.example.org")
     assert "query code" in text and "answer code" in text and "'Answer a mediation request'" in text
+    assert "(https://ct.example.org/respond)" in text  # the respondent may know no other way to the site

@@ -256,6 +256,22 @@ def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db
     assert client.get("/admin/notice-templates/case_update/fr").status_code == 404
 
 
+def test_an_invitation_text_may_give_the_sites_address(client, db, admin, settings):
+    """The respondent's invitation says where the site is ($site, CHANGTONG_BASE_URL); the form
+    says what $site stands for, and an override keeps the address filled in when sent."""
+    path = "/admin/notice-templates/respondent_invite/zh_CN"
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r'id="site-placeholder">\$site 为本平台地址 ' + re.escape(settings.base_url) + "（", page)
+    assert 'id="site-placeholder"' not in client.get("/admin/notice-templates/case_update/zh_CN").get_data(as_text=True)
+    body = "【某市协会调解中心】案件 $case_number，答复码 $respondent_code，请登录 $site/respond 答复。"
+    assert client.post(path, data={"csrf_token": csrf(client, path), "subject": "调解邀请", "body": body}).status_code == 303
+    with db.session_scope(write=False) as s:
+        overrides = notices.load_overrides(s)
+    sent = notices.render("respondent_invite", "zh_CN", {"case_number": "TJ1", "respondent_code": "AB"}, overrides,
+                          site="https://ct.example.org")[1]
+    assert sent == "【某市协会调解中心】案件 TJ1，答复码 AB，请登录 https://ct.example.org/respond 答复。"
+
+
 def test_a_username_taken_is_said_on_the_form(client, db, admin, make_staff):
     """It was a 500 (the message's parameter clashed with the field's name)."""
     make_staff("miit", Role.handler, username="taken.name")
