@@ -17,8 +17,8 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     receipt, csrf, get = opened
     page = get()
     assert re.search(r'<dt>承办单位</dt><dd id="handling-unit">工业和信息化部</dd>', facts(page))
-    # what was filed is headed as such, in the reader's language
-    assert re.search(r'<section class="card" id="what-you-filed">\s*<h2>您提交的内容</h2>', page)
+    # the case card is headed as such, in the reader's language
+    assert re.search(r'<section class="card" id="case-details">\s*<h2>案件信息</h2>', page)
     assert 'id="finding"' not in page and 'id="rating-given"' not in page
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
@@ -37,7 +37,7 @@ def test_the_status_page_names_the_unit_the_finding_and_the_rating(client, db, s
     client.set_cookie("lang", "en")
     english_page = get()
     english = facts(english_page)
-    assert re.search(r'id="what-you-filed">\s*<h2>What you filed</h2>', english_page)
+    assert re.search(r'id="case-details">\s*<h2>Case details</h2>', english_page)
     assert '<dt>Handling unit</dt><dd id="handling-unit">Ministry of Industry and Information Technology</dd>' in english
     assert '<dd id="opinion">Request supported</dd>' in english
     assert '<dd id="finding">Partly substantiated</dd>' in english and '<dd id="rating-given">Basically satisfied</dd>' in english
