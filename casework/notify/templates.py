@@ -141,8 +141,8 @@ MORE_CLAUSE = {"zh_CN": "（另有 {n} 件）", "en": " (and {n} more)"}
 
 # the site's public address (CHANGTONG_BASE_URL), filled in when a notice is sent rather than
 # kept in its payload: a text may say where to go, and a move of the site changes it at once.
-# A provider's SMS template writes the address out instead (a link is not a variable there:
-# casework.notify.providers, docs/operations.md)
+# A provider's SMS template is text the provider approved, filled with the payload's variables
+# only: it writes the address out (casework.notify.providers, docs/operations.md)
 SITE = "site"
 
 
