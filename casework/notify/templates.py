@@ -34,10 +34,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "case_receipt": {
         "zh_CN": ("您的案件已提交",
                   "【畅通】您的案件已提交。案件编号 $case_number，查询码 $query_code。"
-                  "请妥善保存，凭编号和查询码查询办理进度。"),
+                  "请妥善保存，凭编号和查询码在 $site/track 查询办理进度。"),
         "en": ("Your case has been filed",
                "[Changtong] Your case has been filed. Case number $case_number, query code $query_code. "
-               "Keep them to check the status."),
+               "Keep them to check the status at $site/track."),
     },
     # the code that proves a phone number (casework.verify): the code only, nothing of a case
     "verify_code": {
@@ -53,7 +53,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("您的案件有新的书面告知", "【畅通】您的案件 $case_number 有新进展，并有一份书面告知文书可供下载。请凭案件编号和查询码在查询页面查看和下载。"),
         "en": ("A written notice on your case", "[Changtong] There is news on case $case_number and a written notice to download. Open it with your case number and query code."),
     },
-    # the respondent has never seen the site: the text gives its address ($site, see render)
+    # the respondent has never seen the site, nor has a caller whose hotline filed the case: the
+    # receipt and the invitation give its address ($site, see render)
     "respondent_invite": {
         "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
                               "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码表示是否同意调解。"),

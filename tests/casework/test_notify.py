@@ -207,6 +207,18 @@ def test_a_batch_is_taken_and_recorded_together_and_survives_a_crash(db, service
     assert len(sink["sms"].delivered()) == 5
 
 
+def test_the_receipt_sms_says_where_to_check_the_case():
+    """A caller whose hotline filed the case through the API has never seen the site: the receipt
+    gives the address of the status page beside the number and the code."""
+    from casework.notify.templates import render
+
+    values = {"case_number": "TS2026120712345", "query_code": "ABCD-EFGH-JKMN-PQRS"}
+    _subject, text = render("case_receipt", "zh_CN", values, site="https://ct.example.org")
+    assert "TS2026120712345" in text and "ABCD-EFGH-JKMN-PQRS" in text and "在 https://ct.example.org/track 查询" in text
+    _subject, text = render("case_receipt", "en", values, site="https://ct.example.org")
+    assert "check the status at https://ct.example.org/track." in text
+
+
 def test_the_mediation_ended_text_tells_each_party_where_to_look():
     """The same SMS goes to both parties of a mediation: the applicant's query code works on the
     status page, the respondent's answer code only on the respondent's page, so it names both
