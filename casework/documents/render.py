@@ -85,10 +85,12 @@ def values(session, services: Services, case: Case, event: Event, kind: Document
         request = f"{case.title}：{case.description}" if locale == "zh_CN" else f"{case.title}: {case.description}"
         finding = getattr(case.finding, "value", None)
         out.update(request=request[:REQUEST_MAX], finding=FINDINGS[locale].get(finding, words["no_finding"]))
-        if data.get("opinion") in OPINIONS[locale]:  # 第三十二条: the opinion and the laws it rests on
-            out["opinion"] = "\n".join(filter(None, (OPINIONS[locale][data["opinion"]], event.public_text)))
-            out["legal_basis"] = OPINION_BASIS[locale].format(basis=data.get("legal_basis") or "",
-                                                              procedure=LEGAL_BASIS[kind][locale])
+    if data.get("opinion") in OPINIONS[locale]:
+        # 第三十二条: the opinion and the laws it rests on; a 复查 or 复核 decides again in those terms
+        # (a decision recorded before it named an opinion prints its text alone)
+        out["opinion"] = "\n".join(filter(None, (OPINIONS[locale][data["opinion"]], event.public_text)))
+        out["legal_basis"] = OPINION_BASIS[locale].format(basis=data.get("legal_basis") or "",
+                                                          procedure=LEGAL_BASIS[kind][locale])
     if kind in (Document.handling_opinion, Document.review_opinion):
         # 复查 (第三十五条) and 复核 (第三十六条) go to the body one level above the unit deciding
         upper = case.unit.supervising_unit if case.unit is not None else None

@@ -143,7 +143,7 @@ def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_st
     desk = pages("miit")
     sign_in(desk, base, username(db, make_staff, "miit"), f"/desk/cases/{number}")
     assert desk.locator("#case-state").inner_text() == "复查中"
-    do_move(desk, number, "decide_review", public_text=REVIEW_DECISION)
+    do_move(desk, number, "decide_review", opinion="supported", legal_basis=BASIS, public_text=REVIEW_DECISION)
     assert desk.locator("#case-state").inner_text() == "已答复"
 
     # the complainant may ask once more: a re-review (复核) one level above 工业和信息化部
@@ -168,7 +168,7 @@ def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_st
     desk = pages("swd_central")
     sign_in(desk, base, username(db, make_staff, "swd-central"), f"/desk/cases/{number}")
     assert desk.locator("#case-state").inner_text() == "复核中"
-    do_move(desk, number, "decide_review", public_text=RE_REVIEW_DECISION)
+    do_move(desk, number, "decide_review", opinion="supported", legal_basis=BASIS, public_text=RE_REVIEW_DECISION)
     assert desk.locator("#case-state").inner_text() == "已办结"
 
     # nothing more to ask; three written notices to download

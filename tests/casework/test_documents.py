@@ -223,7 +223,7 @@ def _reviewed(db, services, file_case, act):
     with db.session_scope(write=False) as s:
         case = s.get(Case, case_id)
         assert case.state is S.under_review and case.unit is not None
-    act(case_id, "decide_review", public_text="经复查，原处理意见认定事实清楚，予以维持。")
+    act(case_id, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复查，原处理意见认定事实清楚，予以维持。")
     return case_id, number
 
 
@@ -249,7 +249,7 @@ def test_re_review_opinion_is_final(db, services, file_case, act):
     act(case_id, "request_review", public_text="我仍然不同意。")
     with db.session_scope(write=False) as s:
         assert s.get(Case, case_id).state is S.under_re_review
-    act(case_id, "decide_review", public_text="经复核，维持复查意见。")
+    act(case_id, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复核，维持复查意见。")
     text = last(db, services, case_id, Document.re_review_opinion)
     for part in ("复核意见书", number, "经复核，维持复查意见。", "最终意见", "同一事实和理由", "不再受理", "第三十六条"):
         assert part in text, part

@@ -46,6 +46,39 @@ def sichuan_complaint(db, file_case):
     return file_case(association=code).case_id
 
 
+def test_a_review_decides_the_request_again_and_a_request_it_supports_is_carried_out(
+        db, services, sichuan_complaint, make_staff, do):
+    """信访工作条例（2022）第三十五条: the review body gives its own 复查意见; 第三十二条: an opinion is one
+    of the three (支持, 解释说明, 不予支持) with the laws it rests on, and a supported request is carried
+    out (第三十二条第二款). A review that supports what the reply did not makes the request
+    supported: the status shows it, the 复查意见书 says it, and the unit reports on carrying it out."""
+    from casework.documents.kinds import Document
+    from tests.casework.test_documents import last
+
+    case = sichuan_complaint
+    province, ministry = make_staff("sc-economy-it", Role.handler), make_staff("miit", Role.handler)
+    complainant = Actor.complainant(case)
+    do(province, case, "accept")
+    do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
+    assert "record_execution" not in moves(db, province, case)  # nothing to carry out
+    do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
+    with pytest.raises(InvalidMove) as refused:  # the review must say what it decides, and on what
+        do(ministry, case, "decide_review", public_text="经复查，原处理意见认定事实不清。")
+    assert set(refused.value.errors) == {"opinion", "legal_basis"}
+    do(ministry, case, "decide_review", opinion="supported", legal_basis="《社会团体登记管理条例》第三十条",
+       public_text="经复查，原处理意见认定事实不清，现予以纠正。")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.opinion.value == "supported"
+        decided = [e for e in c.events if e.kind is EventKind.review_decided][-1]
+        assert (decided.data["opinion"], decided.data["previous_opinion"]) == ("supported", "not_supported")
+    text = last(db, services, case, Document.review_opinion)
+    assert "复查意见书" in text and "一、复查意见" in text
+    assert "经审查，您的请求事实清楚，符合法律、法规、规章或者其他有关规定，予以支持。" in text
+    assert "《社会团体登记管理条例》第三十条" in text and "本意见书依照《信访工作条例》第三十五条、第三十六条作出" in text
+    assert "record_execution" in moves(db, ministry, case)
+
+
 def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_that_decided(
         db, services, sichuan_complaint, make_staff, do):
     """信访工作条例（2022）第三十五条: 复查 by the body one level above the unit that replied;
@@ -57,13 +90,13 @@ def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_
     assert do(province, case, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY) == (S.replied, "sc-economy-it")
     assert do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。") == (S.under_review, "miit")
     with pytest.raises(Forbidden):  # the unit that replied no longer decides anything on it
-        do(province, case, "decide_review", public_text="维持原处理意见。经复查，事实清楚。")
-    assert do(ministry, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。") == (S.replied, "miit")
+        do(province, case, "decide_review", opinion="supported", legal_basis=BASIS, public_text="维持原处理意见。经复查，事实清楚。")
+    assert do(ministry, case, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复查，维持原处理意见，理由如下。") == (S.replied, "miit")
     with db.session_scope(write=False) as s:
         c = s.get(Case, case)
         assert c.stage is Stage.review_request  # 30 days to ask for 复核
     assert do(complainant, case, "request_review", public_text="对复查意见不服，请求复核。") == (S.under_re_review, "swd-central")
-    assert do(top, case, "decide_review", public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
+    assert do(top, case, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
     assert "request_review" not in moves(db, complainant, case)
 
 
@@ -80,7 +113,7 @@ def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichua
     do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
     do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
     assert "hold_hearing" not in moves(db, ministry, case)  # 复查: no hearing pause
-    do(ministry, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    do(ministry, case, "decide_review", opinion="not_supported", legal_basis=BASIS, public_text="经复查，维持原处理意见，理由如下。")
     do(complainant, case, "request_review", public_text="对复查意见不服，请求复核。")
     with db.session_scope(write=False) as s:
         due = s.get(Case, case).due_at
@@ -103,7 +136,7 @@ def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichua
         assert c.paused_at is None and china_date(c.due_at) == moved
         titles = [ev.kind for ev in c.events][-2:]
     assert titles == [EventKind.suspended, EventKind.resumed]
-    assert do(top, case, "decide_review", public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
+    assert do(top, case, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复核，维持复查意见。本意见为最终意见。") == (S.closed, "swd-central")
 
 
 def test_the_complainant_is_told_of_an_extension_and_why(db, services, sichuan_complaint, make_staff, do):
@@ -134,7 +167,7 @@ def test_with_no_upper_level_the_review_goes_to_triage_and_never_to_a_unit_that_
     do(miit, case, "accept")
     do(miit, case, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY)
     do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
-    do(top, case, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    do(top, case, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复查，维持原处理意见，理由如下。")
     assert do(complainant, case, "request_review", public_text="请求复核。理由如下。") == (S.under_re_review, None)
     with db.session_scope(write=False) as s:
         c = s.get(Case, case)

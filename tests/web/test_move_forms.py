@@ -80,7 +80,7 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="答复没有解决我的问题。")
     reviewer = make_staff("swd-central", Role.handler)
     check(reviewer, complaint)                      # under review one level up (decide_review)
-    act(db, services, reviewer, complaint, "decide_review", public_text="经复查，维持原处理意见，理由如下。")
+    act(db, services, reviewer, complaint, "decide_review", opinion="supported", legal_basis=BASIS, public_text="经复查，维持原处理意见，理由如下。")
     act(db, services, Actor.complainant(complaint), complaint, "request_review", public_text="对复查意见不服，请求复核。")
     with db.session_scope(write=False) as s:  # no level above swd-central: the platform's triage names one
         ndrc = s.scalar(select(Unit.id).where(Unit.code == "ndrc"))

@@ -124,16 +124,18 @@ def test_review_then_re_review_then_final(client, db, services, make_staff, open
     assert state(db, receipt.case_id)[0] is S.under_review
     assert "中央社会工作部" in get().split('id="review-body"')[1][:200]
     upper = make_staff("swd-central", Role.handler)
-    staff_move(db, services, upper, receipt.case_id, "decide_review", public_text="复查后维持原答复意见。")
+    staff_move(db, services, upper, receipt.case_id, "decide_review", opinion="supported", legal_basis=BASIS, public_text="复查后维持原答复意见。")
     assert post(client, receipt, csrf, "request_review", db, public_text="仍不满意，申请复核。").status_code == 303
     assert state(db, receipt.case_id)[0] is S.under_re_review  # no level above 中央社会工作部: triage names one
     triage = make_staff("triage", Role.triage_operator)
     with db.session_scope(write=False) as s:
         ndrc = s.scalar(select(Unit.id).where(Unit.code == "ndrc"))
     staff_move(db, services, triage, receipt.case_id, "route_review", unit_id=str(ndrc))
-    staff_move(db, services, make_staff("ndrc", Role.handler), receipt.case_id, "decide_review",
-               public_text="复核决定：责令协会整改。")
+    staff_move(db, services, make_staff("ndrc", Role.handler), receipt.case_id, "decide_review", opinion="not_supported",
+               legal_basis=BASIS, public_text="复核决定：未发现强制入会情况，请求不予支持。")
     assert state(db, receipt.case_id)[0] is S.closed
+    # the final opinion is the re-review's (第三十六条), not the reply's the page showed before
+    assert '<dt>对您请求的处理意见</dt><dd id="opinion">不予支持</dd>' in get()
     refused = post(client, receipt, csrf, "request_review", db, public_text="再申请一次。")
     assert refused.status_code == 422
 
@@ -160,7 +162,7 @@ def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, m
     short = post(client, receipt, csrf, "request_review", db, public_text="")
     assert short.status_code == 422 and 'id="request_review-public_text-error"' in short.get_data(as_text=True)
     assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
-    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review",
+    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review", opinion="supported", legal_basis=BASIS,
                public_text="复查后维持原答复意见。")
     page = get()
     review = page.split('id="review-form"')[1].split("</form>")[0]
@@ -243,7 +245,7 @@ def test_a_dissatisfied_rating_folds_the_rating_under_change_your_rating(client,
     assert 'value="dissatisfied" checked' in rate_form(page) and 'class="secondary">提交评价' in rate_form(page)
     assert page.index('id="rate-change"') < page.index('id="review-form"')
     assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
-    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review",
+    staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review", opinion="supported", legal_basis=BASIS,
                public_text="复查后维持原答复意见。")
     page = get()
     assert "<h2>您对答复满意吗？</h2>" in page and 'id="rate-change"' not in page
