@@ -408,16 +408,20 @@ def route_review(ctx: Ctx) -> dict:
 def decide_review(ctx: Ctx) -> dict:
     """A review (复查) decision goes back to the complainant, who may ask for a re-review within
     30 days (and rate it); a re-review (复核) decision is final (closed). Its opinion on the
-    request replaces the one reviewed: the status page shows it, and a request the review
-    supports is carried out and reported on (第三十二条第二款, ``supported``)."""
+    request, and its finding (none if it gives none), replace those reviewed: the status page
+    shows them, and a request the review supports is carried out and reported on (第三十二条第二款,
+    ``supported``)."""
     final = ctx.case.state is S.under_re_review
     ctx.case.state = S.closed if final else S.replied
     ctx.start_stage(None if final else Stage.review_request)
-    opinion = ctx.values["opinion"]
-    previous, ctx.case.opinion = ctx.case.opinion, opinion
-    return {"final": final, "unit_id": ctx.case.unit_id, "opinion": opinion.value,
+    opinion, finding = ctx.values["opinion"], ctx.values.get("finding")
+    previous, ctx.case.opinion, ctx.case.finding = ctx.case.opinion, opinion, finding
+    data = {"final": final, "unit_id": ctx.case.unit_id, "opinion": opinion.value,
             "legal_basis": ctx.values["legal_basis"],
             "previous_opinion": previous.value if previous is not None else None}
+    if finding:
+        data["finding"] = finding.value
+    return data
 
 
 def close_unrated(ctx: Ctx) -> dict:

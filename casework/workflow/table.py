@@ -241,7 +241,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),
-                 OPINION, BASIS),
+                 FINDING, OPINION, BASIS),
          clock=BY_STEP, notices=(Notice.complainant,), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
          who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),

@@ -59,7 +59,7 @@ def test_a_review_decides_the_request_again_and_a_request_it_supports_is_carried
     province, ministry = make_staff("sc-economy-it", Role.handler), make_staff("miit", Role.handler)
     complainant = Actor.complainant(case)
     do(province, case, "accept")
-    do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
+    do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY, finding="not_substantiated")
     assert "record_execution" not in moves(db, province, case)  # nothing to carry out
     do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
     with pytest.raises(InvalidMove) as refused:  # the review must say what it decides, and on what
@@ -70,6 +70,7 @@ def test_a_review_decides_the_request_again_and_a_request_it_supports_is_carried
     with db.session_scope(write=False) as s:
         c = s.get(Case, case)
         assert c.opinion.value == "supported"
+        assert c.finding is None  # the reply's 不属实 does not stand beside the review's support
         decided = [e for e in c.events if e.kind is EventKind.review_decided][-1]
         assert (decided.data["opinion"], decided.data["previous_opinion"]) == ("supported", "not_supported")
     text = last(db, services, case, Document.review_opinion)

@@ -132,10 +132,12 @@ def test_review_then_re_review_then_final(client, db, services, make_staff, open
         ndrc = s.scalar(select(Unit.id).where(Unit.code == "ndrc"))
     staff_move(db, services, triage, receipt.case_id, "route_review", unit_id=str(ndrc))
     staff_move(db, services, make_staff("ndrc", Role.handler), receipt.case_id, "decide_review", opinion="not_supported",
-               legal_basis=BASIS, public_text="复核决定：未发现强制入会情况，请求不予支持。")
+               legal_basis=BASIS, finding="not_substantiated", public_text="复核决定：未发现强制入会情况，请求不予支持。")
     assert state(db, receipt.case_id)[0] is S.closed
-    # the final opinion is the re-review's (第三十六条), not the reply's the page showed before
-    assert '<dt>对您请求的处理意见</dt><dd id="opinion">不予支持</dd>' in get()
+    # the final opinion and finding are the re-review's (第三十六条), not the reply's the page showed before
+    page = get()
+    assert '<dt>对您请求的处理意见</dt><dd id="opinion">不予支持</dd>' in page
+    assert '<dd id="finding">不属实</dd>' in page
     refused = post(client, receipt, csrf, "request_review", db, public_text="再申请一次。")
     assert refused.status_code == 422
 
