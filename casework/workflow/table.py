@@ -230,14 +230,14 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          E.review_requested, who=COMPLAINANT, types=frozenset({CaseType.complaint}), step=h.request_review,
          when=h.review_open, fields=(notice(N_("Why you are not satisfied"), required=True, lo=5, rows=4),),
          clock=BY_STEP),
-    # a review decision goes back to the complainant; a re-review decision is final. It is again an
-    # opinion on the request, one of 第三十二条's three with the laws it rests on (the articles on
-    # 复查 and 复核, 第三十五、三十六条, do not list its parts: docs/legal.md, "Unsure")
+    # a review decision goes back to the complainant; a re-review decision is final
     # with no upper level configured, the platform's triage names the deciding body
     Move("route_review", N_("Name the body that decides the review"), reached(S.under_review, S.under_re_review),
          frozenset(), E.routed, who=Staff(frozenset(), unrouted=frozenset({Role.triage_operator})),
          types=frozenset({CaseType.complaint}), step=h.route_review, when=h.review_to_route,
          fields=(to_unit(), internal(hint=N_("Staff only (optional)."))), notices=(Notice.complainant,), primary=True),
+    # a decision is again an opinion on the request, one of 第三十二条's three with the laws it rests
+    # on (the articles on 复查 and 复核, 第三十五、三十六条, do not list its parts: docs/legal.md, "Unsure")
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),
