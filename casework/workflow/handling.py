@@ -414,14 +414,9 @@ def decide_review(ctx: Ctx) -> dict:
     final = ctx.case.state is S.under_re_review
     ctx.case.state = S.closed if final else S.replied
     ctx.start_stage(None if final else Stage.review_request)
-    opinion, finding = ctx.values["opinion"], ctx.values.get("finding")
-    previous, ctx.case.opinion, ctx.case.finding = ctx.case.opinion, opinion, finding
-    data = {"final": final, "unit_id": ctx.case.unit_id, "opinion": opinion.value,
-            "legal_basis": ctx.values["legal_basis"],
+    previous = ctx.case.opinion
+    return {"final": final, "unit_id": ctx.case.unit_id, **_decision(ctx),
             "previous_opinion": previous.value if previous is not None else None}
-    if finding:
-        data["finding"] = finding.value
-    return data
 
 
 def close_unrated(ctx: Ctx) -> dict:
@@ -465,22 +460,26 @@ def reply(ctx: Ctx) -> dict:
     case = ctx.case
     if case.handler_id is None and ctx.actor.user_id is not None:
         case.handler_id = ctx.actor.user_id
-    finding = ctx.values.get("finding")
-    case.finding = finding
-    opinion = ctx.values.get("opinion")
-    case.opinion = opinion
     if case.type is CaseType.report:
         case.state = S.closed
         ctx.start_stage(None)
     else:
         case.state = S.replied
         ctx.start_stage(Stage.rating if case.type is CaseType.suggestion else Stage.review_request)
-    data = {"unit_id": case.unit_id}
+    data = {"unit_id": case.unit_id, **_decision(ctx)}
     names = store_files(ctx, from_staff=True)  # documents with the reply, for the complainant
     if names:
         data["files"] = len(names)
-    if finding:
-        data["finding"] = finding.value
+    return data
+
+
+def _decision(ctx: Ctx) -> dict:
+    """What a reply or a review decision found and its opinion on the request, with the laws it
+    rests on (信访工作条例 第三十二条): they become the case's, replacing any earlier decision's (a
+    finding or opinion not given is none); the event's data, for the documents."""
+    finding, opinion = ctx.values.get("finding"), ctx.values.get("opinion")
+    ctx.case.finding, ctx.case.opinion = finding, opinion
+    data = {"finding": finding.value} if finding else {}
     if opinion:
         data.update(opinion=opinion.value, legal_basis=ctx.values["legal_basis"])
     return data
