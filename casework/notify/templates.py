@@ -45,16 +45,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Verification code", "[Changtong] Your code is $code, valid for 5 minutes. Do not tell anyone."),
     },
     "case_update": {
-        "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码查询。"),
-        "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it with your case number and query code."),
+        "zh_CN": ("您的案件有新进展", "【畅通】您的案件 $case_number 有新进展，请凭案件编号和查询码在 $site/track 查询。"),
+        "en": ("News on your case", "[Changtong] There is news on case $case_number. Check it at $site/track with your case number and query code."),
     },
     # the move made a written notice (casework.documents): where to download it, not what it says
     "case_document": {
-        "zh_CN": ("您的案件有新的书面告知", "【畅通】您的案件 $case_number 有新进展，并有一份书面告知文书可供下载。请凭案件编号和查询码在查询页面查看和下载。"),
-        "en": ("A written notice on your case", "[Changtong] There is news on case $case_number and a written notice to download. Open it with your case number and query code."),
+        "zh_CN": ("您的案件有新的书面告知", "【畅通】您的案件 $case_number 有新进展，并有一份书面告知文书可供下载。请凭案件编号和查询码在 $site/track 查看和下载。"),
+        "en": ("A written notice on your case", "[Changtong] There is news on case $case_number and a written notice to download. Open it at $site/track with your case number and query code."),
     },
-    # the respondent has never seen the site, nor has a caller whose hotline filed the case: the
-    # receipt and the invitation give its address ($site, see render)
+    # the respondent has never seen the site, nor has a caller whose hotline filed the case: every
+    # text to a party gives the address where to look ($site, see render)
     "respondent_invite": {
         "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
                               "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码表示是否同意调解。"),
@@ -62,10 +62,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "$case_number, your answer code $respondent_code. Use them at $site/respond ('Answer a mediation request')."),
     },
     "mediation_ended": {
-        "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束。申请人请凭案件编号和查询码在“查询案件”页面查看结果，"
+        "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束。申请人请凭案件编号和查询码在“查询案件”页面（$site/track）查看结果，"
                                 "被申请人请凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
         "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended. The applicant sees the result with the "
-               "case number and query code on the 'Check a case' page, the respondent with the answer code on the "
+               "case number and query code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
                "'Answer a mediation request' page ($site/respond)."),
     },
     "judicial_confirmation": {

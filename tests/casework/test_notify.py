@@ -219,6 +219,35 @@ def test_the_receipt_sms_says_where_to_check_the_case():
     assert "check the status at https://ct.example.org/track." in text
 
 
+def test_every_sms_that_sends_the_complainant_to_the_site_says_where_it_is(db, services, file_case, make_staff, sink):
+    """The news SMS and the written-notice SMS send the complainant to the status page: they give
+    its address (CHANGTONG_BASE_URL), as the receipt does, not only "check with your number and
+    code" (a phone's link is one tap; the receipt may be long gone)."""
+    from casework.accounts.models import Role
+    from casework.cases.models import Case
+    from casework.workflow.machine import perform
+
+    r = file_case()
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, r.case_id), "accept")  # its 受理告知书: case_document
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, r.case_id), "request_info",
+                public_text="请补充协会收费的票据。")  # news without a document: case_update
+    run(db, services, sink)
+    track = f"{services.settings.base_url}/track"
+    assert services.settings.base_url.startswith("http")
+    bodies = [m["body"] for m in sink["sms"].delivered() if r.query_code not in m["body"]]
+    assert len(bodies) == 2
+    document = [b for b in bodies if "书面告知" in b]
+    update = [b for b in bodies if "书面告知" not in b]
+    assert document and update
+    assert f"在 {track} 查看和下载" in document[0]
+    assert f"在 {track} 查询" in update[0]
+    for body in bodies:
+        assert r.case_number in body and "$" not in body
+
+
 def test_the_mediation_ended_text_tells_each_party_where_to_look():
     """The same SMS goes to both parties of a mediation: the applicant's query code works on the
     status page, the respondent's answer code only on the respondent's page, so it names both
@@ -230,4 +259,5 @@ def test_the_mediation_ended_text_tells_each_party_where_to_look():
     assert "答复码" in text and "“答复调解邀请”" in text
     _subject, text = render("mediation_ended", "en", {"case_number": "TJ2026120612345"}, site="https://ct.example.org")
     assert "query code" in text and "answer code" in text and "'Answer a mediation request'" in text
+    assert "'Check a case' page (https://ct.example.org/track)" in text
     assert "(https://ct.example.org/respond)" in text  # the respondent may know no other way to the site
