@@ -51,6 +51,8 @@ def event_title(ev) -> str:
         return _("Clock paused for a hearing (听证)")
     if ev.kind is EventKind.note and (ev.data or {}).get("action") == "execution":
         return _("Carrying out the supported request (督促执行)")
+    if ev.kind is EventKind.note and (ev.data or {}).get("action") == "supervision_report":
+        return _("Report on the supervision notice (督办反馈)")
     if ev.kind is EventKind.routed and (ev.data or {}).get("triage"):
         # no rule named a unit: the case waits for the platform's triage (it read "Routed" beside
         # "Unit: not routed yet")

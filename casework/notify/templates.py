@@ -94,6 +94,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("督办单", "【畅通】督办单：案件 $case_number 已被督办，请于 $respond_by 前办理并报告办理情况。请登录办理平台查看督办要求。"),
         "en": ("Supervision notice (督办单)", "[Changtong] Case $case_number is under supervision: act and report by $respond_by. Sign in to the desk for the instructions."),
     },
+    # the unit reported on a 督办单: to the mailbox of the supervisor's unit
+    "supervision_report": {
+        "zh_CN": ("督办反馈", "【畅通】案件 $case_number 的督办单（要求 $respond_by 前报告）已收到承办单位的办理情况报告。请登录办理平台查看。"),
+        "en": ("Report on a supervision notice", "[Changtong] The unit has reported on the supervision notice for case $case_number (report due by $respond_by). Sign in to the desk to read it."),
+    },
     # the complainant urged (催办) a case past its deadline: to the unit's mailbox
     "case_urged": {
         "zh_CN": ("群众催办", "【畅通】案件 $case_number 已超过办理时限，投诉人（举报人）已催办。请登录办理平台尽快办理。"),

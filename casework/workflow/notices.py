@@ -12,6 +12,7 @@ from casework.notify.queue import queue_case_update, queue_message
 from casework.workflow.spec import Ctx, Notice
 
 SUPERVISION_TEMPLATE = "supervision_notice"
+SUPERVISION_REPORT_TEMPLATE = "supervision_report"
 URGED_TEMPLATE = "case_urged"
 
 
@@ -63,6 +64,21 @@ def _unit_supervision(ctx: Ctx, event: Event) -> None:
                       payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
+def _supervisor_report(ctx: Ctx, event: Event) -> None:
+    """The unit reported on a 督办单: the mailbox of each unit whose supervisor issued it is told
+    which case (the report itself is read on the desk)."""
+    from casework.registry.models import Unit
+
+    for unit_id in event.data.get("supervisor_unit_ids") or ():
+        unit = ctx.session.get(Unit, unit_id)
+        if unit is not None and unit.notice_email:
+            queue_message(ctx.session, ctx.services,
+                          dedupe_key=f"supervision-report:{ctx.case.id}:{event.data['supervision']}:{unit_id}",
+                          case=ctx.case, channel=OutboxChannel.email, template=SUPERVISION_REPORT_TEMPLATE,
+                          locale="zh_CN", recipient=unit.notice_email,
+                          payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
+
+
 def _unit_urged(ctx: Ctx, event: Event) -> None:
     """The complainant urged (催办) an overdue case: the unit's mailbox is told which case (one
     notice per urge; the queue marks the case too)."""
@@ -80,6 +96,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.judicial_confirmation: _both_parties("judicial_confirmation"),
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,
+    Notice.supervisor_report: _supervisor_report,
 }
 
 

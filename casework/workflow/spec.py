@@ -197,6 +197,7 @@ class Notice(str, enum.Enum):
     judicial_confirmation = "judicial_confirmation"  # both parties: seek 司法确认 within 30 days
     unit_supervision = "unit_supervision"    # the unit's mailbox: a 督办单 with its date
     unit_urged = "unit_urged"                # the unit's mailbox: the complainant urged (催办) an overdue case
+    supervisor_report = "supervisor_report"  # the supervisors' mailboxes: the unit reported on a 督办单
 
 
 # -- a move -------------------------------------------------------------------------------

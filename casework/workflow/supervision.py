@@ -8,18 +8,61 @@ deadline sweep's automatic escalation of overdue cases is separate (casework.dea
 statistics count both as supervised.
 
 Who: a supervisor, on any case a unit holds while the unit has the next step.
+
+The unit answers it in writing (``report_supervision``): what it did, for the supervisor, a
+``note`` event that names the notice it answers and whether it came after the date.
+信访工作条例 第四十条 has the 信访部门 督办 a unit that delays or fails to carry out an opinion
+and propose improvements, and the unit 书面反馈采纳情况; the platform's 督办单 asks for the
+report by its date, and the supervisor's mailbox is told when it comes
+(``/supervise/notices`` lists every notice with its report or its lateness).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
 from casework.accounts.models import Role
+from casework.cases.models import SUPERVISION_NOTICE_SQL, Case, Event, EventKind
 from casework.cases.numbers import CHINA
-from casework.i18n import N_
+from casework.i18n import Message, N_
 from casework.workflow.spec import Ctx, invalid
 
 NAME = "issue_supervision"
 MAX_DAYS = 90
+REPORT = "supervision_report"  # the ``action`` of the unit's report (a note event)
+
+
+def is_notice(ev) -> bool:
+    """A 督办单 a supervisor issued (the sweep's automatic escalations ask for no report)."""
+    return ev.kind is EventKind.supervised and bool((ev.data or {}).get("manual"))
+
+
+def is_report(ev) -> bool:
+    return ev.kind is EventKind.note and (ev.data or {}).get("action") == REPORT
+
+
+def open_notice(case):
+    """The latest 督办单 on the case that no report has answered yet, or None."""
+    waiting = None
+    for ev in case.events:  # in order
+        if is_notice(ev):
+            waiting = ev
+        elif waiting is not None and is_report(ev) and ev.data.get("supervision") == waiting.id:
+            waiting = None
+    return waiting
+
+
+def awaiting_report(case, now) -> Message | None:
+    if open_notice(case) is None:
+        return Message(N_("No supervision notice on this case awaits a report."))
+    return None
+
+
+def _china_day(now) -> date:
+    return now.astimezone(CHINA).date() if isinstance(now, datetime) else now
 
 
 def _respond_by(ctx: Ctx) -> date:
@@ -30,7 +73,7 @@ def _respond_by(ctx: Ctx) -> date:
         day = date.fromisoformat(raw)
     except ValueError:
         raise invalid("respond_by", N_("Enter a date as YYYY-MM-DD.")) from None
-    today = ctx.now.astimezone(CHINA).date() if isinstance(ctx.now, datetime) else ctx.now
+    today = _china_day(ctx.now)
     if day <= today or day > today + timedelta(days=MAX_DAYS):
         raise invalid("respond_by", N_("Choose a date after today and within %(days)d days."), days=MAX_DAYS)
     return day
@@ -44,3 +87,73 @@ def issue(ctx: Ctx) -> dict:
     return {"manual": True, "respond_by": day.isoformat(), "unit_id": ctx.case.unit_id,
             "supervisor_unit_ids": by_units}
 
+
+
+def report(ctx: Ctx) -> dict:
+    """The unit's written report on the open 督办单 (its text is the event's internal text):
+    which notice it answers, its date, and whether the report came after it."""
+    notice = open_notice(ctx.case)
+    if notice is None:  # the guard said so; a second report raced this one
+        raise invalid("internal_text", N_("No supervision notice on this case awaits a report."))
+    respond_by = notice.data.get("respond_by", "")
+    late = bool(respond_by) and _china_day(ctx.now) > date.fromisoformat(respond_by)
+    return {"action": REPORT, "supervision": notice.id, "respond_by": respond_by, "late": late,
+            "supervisor_unit_ids": list(notice.data.get("supervisor_unit_ids") or [])}
+
+
+# -- the supervisor's list of notices (/supervise/notices) ----------------------------------------
+
+@dataclass(frozen=True)
+class NoticeRow:
+    number: str
+    unit_id: int | None           # the unit that holds the case now
+    issued_at: datetime
+    respond_by: str
+    by_unit_ids: tuple[int, ...]  # the issuing supervisors' units
+    reported_at: datetime | None
+    late: bool                    # reported after the date, or not reported and the date has passed
+
+    @property
+    def status(self) -> str:
+        if self.reported_at is not None:
+            return "reported_late" if self.late else "reported"
+        return "overdue" if self.late else "awaiting"
+
+
+# the index's terms written out, not bound: a plan PostgreSQL makes once for any parameter (a
+# prepared statement's generic plan) cannot prove a bound value matches a partial index's WHERE
+_NOTICES = text(f"event.{SUPERVISION_NOTICE_SQL.replace(' AND ', ' AND event.')}")
+
+
+def count_notices(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Event).where(_NOTICES)) or 0
+
+
+def notices(session: Session, now, *, limit: int, offset: int = 0) -> list[NoticeRow]:
+    """The 督办单 issued, newest first, each with the unit's report on it or its lateness."""
+    events = list(session.scalars(select(Event).where(_NOTICES).order_by(Event.id.desc())
+                                  .limit(limit).offset(offset)))
+    if not events:
+        return []
+    case_ids = {e.case_id for e in events}
+    cases = {c.id: c for c in session.execute(select(Case.id, Case.number, Case.unit_id)
+                                              .where(Case.id.in_(case_ids)))}
+    reports = {}  # notice id -> its report
+    for ev in session.scalars(select(Event).where(Event.case_id.in_(case_ids), Event.kind == EventKind.note)
+                              .order_by(Event.id)):
+        if is_report(ev):
+            reports.setdefault(ev.data.get("supervision"), ev)
+    today = _china_day(now)
+    rows = []
+    for ev in events:
+        data, report = ev.data or {}, reports.get(ev.id)
+        respond_by = str(data.get("respond_by", ""))
+        if report is not None:
+            late = bool(report.data.get("late"))
+        else:
+            late = bool(respond_by) and today > date.fromisoformat(respond_by)
+        c = cases.get(ev.case_id)
+        rows.append(NoticeRow(number=c.number if c else "", unit_id=c.unit_id if c else None, issued_at=ev.created_at,
+                              respond_by=respond_by, by_unit_ids=tuple(data.get("supervisor_unit_ids") or ()),
+                              reported_at=report.created_at if report is not None else None, late=late))
+    return rows

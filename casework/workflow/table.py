@@ -251,6 +251,12 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(Field("respond_by", Kind.date, N_("Act and report by"), required=True),
                  internal(N_("Instructions to the unit (staff only)"), required=True, lo=5, hi=2000, rows=4)),
          notices=(Notice.unit_supervision,)),
+    # the unit's written report on it, by its date (信访工作条例 第四十条: 书面反馈)
+    Move("report_supervision", N_("Report on the supervision notice"), frozenset(S), frozenset(), E.note,
+         who=UNIT, step=supervision.report, when=supervision.awaiting_report,
+         fields=(internal(N_("What was done, for the supervisor (staff only)"), required=True, lo=5, hi=5000,
+                          rows=5),),
+         notices=(Notice.supervisor_report,)),
     Move("request_reveal", N_("Request to see the reporter's identity"), frozenset(S), frozenset(),
          E.reveal_requested, who=UNIT, types=REPORTS, step=reveal.request, when=reveal.identity_held,
          fields=(Field("reason", Kind.text, N_("Why you need to see it (at least 10 characters; the custodian and the audit trail see it)"),

@@ -51,3 +51,96 @@ def test_a_supervisor_issues_a_notice_the_unit_is_told(db, services, file_case, 
     assert services.cipher.decrypt_text(notices[0].recipient_enc, "outbox.recipient") == mailbox
     payload = json.loads(services.cipher.decrypt(notices[0].payload_enc, "outbox.payload"))
     assert set(payload) == {"case_number", "respond_by"}  # no case content
+
+
+def test_the_unit_reports_on_a_notice_and_the_supervisor_is_told(db, services, file_case, make_staff):
+    """信访工作条例 第四十条: the 信访部门 督办 a unit and proposes improvements, and the unit
+    书面反馈 (answers in writing). The 督办单 asks the unit to act and report by its date: the unit's
+    handler reports once per notice, the report names the notice and whether it came late, and the
+    mailbox of the supervisor's unit is told which case (no content)."""
+    from casework.workflow import supervision
+
+    filed = file_case().case_id
+    supervisor = make_staff("mca", Role.supervisor)
+    with db.session_scope() as s:
+        c = s.get(Case, filed)
+        unit_code = c.unit.code
+    handler = make_staff(unit_code, Role.handler)
+    with db.session_scope() as s:
+        c = s.get(Case, filed)
+        # nothing to report on before a notice; the sweep's automatic escalation asks for no report
+        assert "report_supervision" not in [m.name for m in available_moves(handler, c)]
+        notice = perform(s, services, supervisor, c, "issue_supervision", respond_by=day(10), internal_text=TEXT)
+        notice_id = notice.id
+        assert "report_supervision" in [m.name for m in available_moves(handler, c)]
+        assert "report_supervision" not in [m.name for m in available_moves(supervisor, c)]
+        with pytest.raises(InvalidMove) as empty:
+            perform(s, services, handler, c, "report_supervision", internal_text="")
+        assert "internal_text" in empty.value.errors
+        report = perform(s, services, handler, c, "report_supervision", internal_text="已约谈协会负责人，责令退还会费。")
+        assert report.data["supervision"] == notice_id and report.data["late"] is False and not report.is_public
+        assert c.state is S.pending_acceptance
+        assert "report_supervision" not in [m.name for m in available_moves(handler, c)]  # once per notice
+        mca_mailbox = supervisor_mailbox(s)
+    with db.session_scope(write=False) as s:
+        told = list(s.scalars(select(OutboxMessage).where(OutboxMessage.template == "supervision_report")))
+        [row] = supervision.notices(s, services.clock(), limit=10)
+    assert mca_mailbox and len(told) == 1
+    assert services.cipher.decrypt_text(told[0].recipient_enc, "outbox.recipient") == mca_mailbox
+    payload = json.loads(services.cipher.decrypt(told[0].payload_enc, "outbox.payload"))
+    assert set(payload) == {"case_number", "respond_by"}
+    assert row.status == "reported" and row.reported_at is not None
+
+
+def test_a_notice_past_its_date_without_a_report_and_a_late_report(db, services, file_case, make_staff):
+    from casework.context import Services
+    from casework.workflow import supervision
+
+    filed = file_case().case_id
+    supervisor = make_staff("mca", Role.supervisor)
+    with db.session_scope() as s:
+        unit_code = s.get(Case, filed).unit.code
+        perform(s, services, supervisor, s.get(Case, filed), "issue_supervision", respond_by=day(3), internal_text=TEXT)
+    later = Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                     clock=lambda: services.clock() + timedelta(days=5))
+    with db.session_scope(write=False) as s:
+        [row] = supervision.notices(s, later.clock(), limit=10)
+        assert row.status == "overdue" and row.reported_at is None
+        [row] = supervision.notices(s, services.clock(), limit=10)
+        assert row.status == "awaiting"
+    with db.session_scope() as s:
+        report = perform(s, later, make_staff(unit_code, Role.handler), s.get(Case, filed), "report_supervision",
+                         internal_text="已核实，正在整改。")
+        assert report.data["late"] is True
+    with db.session_scope(write=False) as s:
+        [row] = supervision.notices(s, later.clock(), limit=10)
+    assert row.status == "reported_late"
+
+
+def supervisor_mailbox(s):
+    from casework.registry.models import Unit
+
+    return s.scalar(select(Unit.notice_email).where(Unit.code == "mca"))
+
+
+def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
+    """At a million cases the event table holds millions of rows and a few 督办单: the list and its
+    count are answered from ix_event_supervision_notice, on SQLite and on PostgreSQL, not by
+    reading every event."""
+    from sqlalchemy import func, text
+
+    from casework.workflow.supervision import _NOTICES
+
+    queries = [select(Event.id).where(_NOTICES).order_by(Event.id.desc()).limit(50),
+               select(func.count()).select_from(Event).where(_NOTICES)]
+    with db.session_scope(write=False) as s:
+        conn = s.connection()
+        for query in queries:  # as the app sends it: with its bound parameters
+            compiled = query.compile(db.engine)
+            if db.is_sqlite:
+                params = tuple(compiled.params[name] for name in compiled.positiontup)
+                plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+            else:
+                conn.execute(text("SET LOCAL enable_seqscan = off"))
+                plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+            assert "ix_event_supervision_notice" in plan, plan

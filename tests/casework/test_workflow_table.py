@@ -65,6 +65,7 @@ MATRIX: dict[str, set[str]] = {
     "record_agreement": {"handler", "unit_lead"},
     "record_oral_agreement": {"handler", "unit_lead"},
     "record_execution": {"handler", "unit_lead"},
+    "report_supervision": {"handler", "unit_lead"},
     "hold_hearing": {"handler", "unit_lead"},
     "record_no_agreement": {"handler", "unit_lead"},
     "mediation_timeout": {"system"},

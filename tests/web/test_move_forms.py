@@ -128,8 +128,12 @@ def test_every_desk_move_form_sends_exactly_its_rows_fields(client, db, services
     act(db, services, mediator, mediation.case_id, "record_signing", signed_on=china_date(services.clock()).isoformat(),
         confirmed="1")
     check(mediator, mediation.case_id)              # signed (record_followup)
-    # a supervisor's notice
-    check(make_staff("mca", Role.supervisor), complaint)
+    # a supervisor's notice, and the unit's report on it
+    supervisor = make_staff("mca", Role.supervisor)
+    check(supervisor, complaint)
+    act(db, services, supervisor, report, "issue_supervision", internal_text="请于期限内核实并报告。",
+        respond_by=(china_date(services.clock()) + timedelta(days=5)).isoformat())
+    check(handler, report)                          # report_supervision
     # a named report accepted before the decision told the reporter itself: tell them (notify_reporter)
     act(db, services, handler, report, "reply", opinion="supported", legal_basis=BASIS, public_text="经调查，举报属实，已责令整改。", finding="substantiated")
     named = file_case(type="report", category="illegal_fees", title="协会违规收费",

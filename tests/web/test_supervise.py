@@ -120,11 +120,49 @@ def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_ca
         assert f"请于{respond_by}前办理并报告" in reader.get(f"/desk/cases/{number}").get_data(as_text=True)
 
 
+def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client, db, make_staff, file_case):
+    """The 督办单 asks the unit to act and report by a date (信访工作条例 第四十条: 书面反馈): the
+    unit's handler finds the report's form on the case page; the supervisor's list of notices
+    shows it waiting, then reported, and the report's text is on the case page for both."""
+    number = file_case().case_number
+    supervisor = sign_in(client, db, make_staff("mca", Role.supervisor))
+    page = supervisor.get(f"/desk/cases/{number}").get_data(as_text=True)
+    respond_by = (utcnow().astimezone(CHINA).date() + timedelta(days=7)).isoformat()
+    assert supervisor.post(f"/desk/cases/{number}/moves/issue_supervision", data={
+        "csrf_token": CSRF.search(page).group(1), "version": re.search(r'name="version" value="(\d+)"', page).group(1),
+        "respond_by": respond_by, "internal_text": "请于七日内核实并报告。"}).status_code == 303
+    listed = supervisor.get("/supervise/notices").get_data(as_text=True)
+    row = listed.split('id="notice-list"')[1].split("</table>")[0]
+    assert number in row and respond_by in row and "等待报告" in row and "民政部" in row
+    assert '<a href="/supervise/notices" aria-current="page">督办单</a>' in listed
+
+    unit = sign_in(client.application.test_client(), db, make_staff("miit", Role.handler))
+    page = unit.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="move-report_supervision"' in page
+    form = dict(csrf_token=CSRF.search(page).group(1), version=re.search(r'name="version" value="(\d+)"', page).group(1))
+    empty = unit.post(f"/desk/cases/{number}/moves/report_supervision", data={**form, "internal_text": ""})
+    assert empty.status_code == 422 and "督办" in empty.get_data(as_text=True)
+    done = unit.post(f"/desk/cases/{number}/moves/report_supervision",
+                     data={**form, "internal_text": "已约谈协会负责人，责令限期退还会费。"})
+    assert done.status_code == 303
+    after = unit.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert 'id="move-report_supervision"' not in after  # one report per notice
+    assert "督办反馈" in after and "已约谈协会负责人" in after
+    listed = supervisor.get("/supervise/notices").get_data(as_text=True)
+    row = listed.split('id="notice-list"')[1].split("</table>")[0]
+    assert "已报告" in row and "等待报告" not in row
+    assert "已约谈协会负责人" in supervisor.get(f"/desk/cases/{number}").get_data(as_text=True)
+    supervisor.set_cookie("lang", "en")
+    english = supervisor.get("/supervise/notices").get_data(as_text=True)
+    assert "<h1>Supervision notices</h1>" in english and ">Reported · " in english
+
+
 def test_only_supervisors(client, db, make_staff):
     for role, unit in ((Role.handler, "miit"), (Role.administrator, "mca"), (Role.unit_lead, "miit")):
         c = client.application.test_client()
         sign_in(c, db, make_staff(unit, role))
-        for path in ("/supervise", "/supervise/overdue", "/supervise/risk", "/supervise/export/monthly.csv"):
+        for path in ("/supervise", "/supervise/overdue", "/supervise/notices", "/supervise/risk",
+                     "/supervise/export/monthly.csv"):
             assert c.get(path).status_code == 403, (role, path)
     anonymous = client.application.test_client()
     assert anonymous.get("/supervise").status_code == 302  # to the sign-in page

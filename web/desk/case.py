@@ -105,6 +105,8 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
         if ev.kind is EventKind.supervised and isinstance(data.get("respond_by"), str):  # the 督办单's date
             details.append(_("Act and report by: %(date)s", date=data["respond_by"]))
+        elif ev.kind is EventKind.note and data.get("action") == "supervision_report" and data.get("late"):
+            details.append(_("After the date asked for (%(date)s)", date=data.get("respond_by", "")))
         reason = data.get("reason")
         enum = NotAcceptReason if ev.kind is EventKind.not_accepted else TransferReason
         if reason in enum._value2member_map_:

@@ -31,6 +31,7 @@ MONTHS = (3, 6, 12, 24)
 OVERDUE = text('"case".overdue')
 TOP = 15
 OVERDUE_PAGE = 50
+NOTICES_PAGE = 50
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -220,6 +221,25 @@ def overdue():
         units=units, days_over=lambda c: max(0, (now - c.due_at).days) if c.due_at else 0,
         level_labels={1: _("1 · at the deadline"), 2: _("2 · escalated")},
         escalation_days=services().settings.escalation_working_days)
+
+
+@bp.get("/notices")
+def notices():
+    """The 督办单 issued, newest first: each with the unit's report (on time or late), or waiting
+    for it, or past its date without one."""
+    from casework.workflow import supervision
+
+    _require_supervisor()
+    session = db_session()
+    page = min(as_id(request.args.get("page")) or 1, 100_000)
+    total = supervision.count_notices(session)
+    rows = supervision.notices(session, services().clock(), limit=NOTICES_PAGE, offset=(page - 1) * NOTICES_PAGE)
+    names = _names(session, Unit, {r.unit_id for r in rows} | {u for r in rows for u in r.by_unit_ids})
+    return render_template(
+        "supervise/notices.html", rows=rows, total=total, page=page, pages=max(1, -(-total // NOTICES_PAGE)),
+        unit_names=names,
+        status_labels={"awaiting": _("Report awaited"), "overdue": _("Not reported, past the date"),
+                       "reported": _("Reported"), "reported_late": _("Reported after the date")})
 
 
 def _authority() -> int | None:
