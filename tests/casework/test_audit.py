@@ -190,7 +190,7 @@ def test_unknown_placeholders_are_refused_by_name():
     ok, errors = notices.check_text("case_update", "新进展", "案件 $case_number 有新进展：$title，$complainant_name")
     assert ok is None
     [message] = errors["body"]
-    assert message.params["unknown"] == "$title, $complainant_name" and message.params["known"] == "$case_number"
+    assert message.params["unknown"] == "$title, $complainant_name" and message.params["known"] == "$case_number, $site"
     assert notices.check_text("case_update", "$case_number 有新进展", "案件 ${case_number} 有新进展，费用$$5")[1] == {}
     assert "body" in notices.check_text("case_update", "s", "费用 $5")[1]  # a bare $
     # the receipt must keep the query code: the complainant cannot look anything up without it

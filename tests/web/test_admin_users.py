@@ -262,7 +262,8 @@ def test_an_invitation_text_may_give_the_sites_address(client, db, admin, settin
     path = "/admin/notice-templates/respondent_invite/zh_CN"
     page = client.get(path).get_data(as_text=True)
     assert re.search(r'id="site-placeholder">\$site 为本平台地址 ' + re.escape(settings.base_url) + "（", page)
-    assert 'id="site-placeholder"' not in client.get("/admin/notice-templates/case_update/zh_CN").get_data(as_text=True)
+    assert 'id="site-placeholder"' in client.get("/admin/notice-templates/case_update/zh_CN").get_data(as_text=True)
+    assert 'id="site-placeholder"' not in client.get("/admin/notice-templates/verify_code/zh_CN").get_data(as_text=True)
     body = "【某市协会调解中心】案件 $case_number，答复码 $respondent_code，请登录 $site/respond 答复。"
     assert client.post(path, data={"csrf_token": csrf(client, path), "subject": "调解邀请", "body": body}).status_code == 303
     with db.session_scope(write=False) as s:

@@ -105,6 +105,7 @@ ENDPOINTS = {
     # supervision: supervisors only (an export of an unknown table is 404 for them)
     "supervise.dashboard": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
     "supervise.overdue": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
+    "supervise.notices": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
     "supervise.risk": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
     "supervise.export": _each(LOGIN, {403}, {403}, {403}, {404}, {403}),
     # the staff API's "who am I": any token, administrators included (no case content in it)
