@@ -28,15 +28,26 @@ AUTO = sample_credit_code("51100000500099002")  # 中国汽车工业协会
 COMPOSITES = "51100000500009247D"  # 中国复合材料工业协会
 SC_FOOD = sample_credit_code("51510000MJ9900001")  # 四川省食品工业协会
 
-UNIT, COMPLAINANT = "unit", "complainant"
+UNIT, COMPLAINANT, SUPERVISOR = "unit", "complainant", "supervisor"
 
 
 @dataclass(frozen=True)
 class Step:
     day: float  # days after the filing
-    who: str  # UNIT: the demo handler of the case's unit; COMPLAINANT
+    who: str  # UNIT: the demo handler of the case's unit; COMPLAINANT; SUPERVISOR: demo-supervisor
     move: str
     fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DaysLater:
+    """A date field: this many days after the step's own day (China's date)."""
+    days: int
+
+
+def _supervise(day: float, within: int) -> Step:
+    return Step(day, SUPERVISOR, "issue_supervision", {"respond_by": DaysLater(within), "internal_text":
+                "请核实协会问题，督促限期整改，并于期限前报告办理情况。"})
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,9 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase(64, _complaint(STEEL, "finance_assets", "协会财务公开不及时",
                             "协会连续两年未向会员公开年度财务报告，会员多次询问未果。",
                             "刘洋", "13800000005"),
-             (ACCEPT,)),
+             # supervised (督办) and reported on in time
+             (ACCEPT, _supervise(50, 7), Step(55, UNIT, "report_supervision", {"internal_text":
+                  "已约谈协会秘书长，责令一个月内公开近两年年度财务报告，并报送公开情况。"}))),
     DemoCase(26, _complaint(SC_FOOD, "service_quality", "培训服务与宣传不符",
                             "协会组织的食品安全培训收费两千元，实际只有半天录播课程，与宣传不符。",
                             "周敏", "13800000006"),
@@ -101,7 +114,8 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase(22, {"type": "report", "association": STEEL, "category": "leader_misconduct",
                   "title": "协会负责人在会员企业兼职取酬",
                   "description": "协会一名副会长在多家会员企业担任顾问并领取报酬，利用协会职务为其招揽业务。",
-                  "anonymous": True, "privacy_consent": True}),
+                  "anonymous": True, "privacy_consent": True},
+             (_supervise(10, 5),)),  # supervised; its unit (no demo staff) never reported
     # a named report: its reporter's identity is hidden on the desk until the custodian approves a request
     DemoCase(19, {"type": "report", "association": STEEL, "category": "illegal_fees",
                   "title": "协会以评比为名向企业摊派赞助费",
@@ -127,7 +141,7 @@ DEMO_CASES: tuple[DemoCase, ...] = (
                  "respondent": {"name": "某某零部件有限公司（示例）", "kind": "member_company", "phone": "13900000001"}}),
     DemoCase(4, _complaint(COMPOSITES, "forced_membership", "要求分支机构会员重复缴费",
                            "协会要求我公司作为分会会员再向总会缴纳一次会费。", "黄磊", "13800000010"),
-             (Step(1, UNIT, "accept"),)),
+             (Step(1, UNIT, "accept"), _supervise(1.5, 5))),  # supervised, the report awaited
     DemoCase(1.5, _complaint(STEEL, "illegal_fees", "协会强制订阅刊物",
                              "协会要求会员企业每年订阅协会刊物，每份一千二百元，不订阅不予评优。", "杨帆", "13800000011")),
     DemoCase(0.2, {"type": "complaint", "association_hint": "某某市行业商会（示例）", "category": "illegal_fees",
@@ -170,15 +184,29 @@ def load_demo_cases(session: Session, services: Services, now: datetime | None =
             at["now"] = start + timedelta(days=step.day)
             if step.who == COMPLAINANT:
                 actor = Actor.complainant(case.id)
+            elif step.who == SUPERVISOR:
+                actor = _demo_supervisor(session)
             elif case.unit_id in handlers:
                 actor = handlers[case.unit_id]
             else:
                 break  # no demo staff in that unit: the case waits there
-            perform(session, svc, actor, case, step.move, **step.fields)
+            perform(session, svc, actor, case, step.move, **_fields(step, at["now"]))
         session.flush()
         filed.append(Filed(receipt.case_number, receipt.query_code, case.state.value, case.title,
                            case.unit.code if case.unit is not None else "-"))
     return filed
+
+
+def _fields(step: Step, now: datetime) -> dict:
+    from casework.deadlines.calendar import china_date
+
+    return {k: (china_date(now) + timedelta(days=v.days)).isoformat() if isinstance(v, DaysLater) else v
+            for k, v in step.fields.items()}
+
+
+def _demo_supervisor(session: Session) -> Actor:
+    name = next(s.username for s in DEMO_STAFF if s.role is Role.supervisor)
+    return Actor.staff(session.scalar(select(User).where(User.username == name)))
 
 
 def _demo_handlers(session: Session) -> dict[int, Actor]:
