@@ -125,6 +125,21 @@ class NoticeRow:
 _NOTICES = text(f"event.{SUPERVISION_NOTICE_SQL.replace(' AND ', ' AND event.')}")
 
 
+def awaiting(session: Session, case_ids) -> set[int]:
+    """The cases among ``case_ids`` whose latest 督办单 no report has answered (a queue's mark)."""
+    ids = list(case_ids)
+    if not ids:
+        return set()
+    latest: dict[int, int] = {}
+    for notice_id, case_id in session.execute(select(Event.id, Event.case_id).where(Event.case_id.in_(ids), _NOTICES)):
+        latest[case_id] = max(latest.get(case_id, 0), notice_id)
+    if not latest:
+        return set()
+    answered = {ev.data.get("supervision") for ev in session.scalars(
+        select(Event).where(Event.case_id.in_(list(latest)), Event.kind == EventKind.note)) if is_report(ev)}
+    return {case_id for case_id, notice_id in latest.items() if notice_id not in answered}
+
+
 def count_notices(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Event).where(_NOTICES)) or 0
 

@@ -139,6 +139,9 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
     unit = sign_in(client.application.test_client(), db, make_staff("miit", Role.handler))
     page = unit.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-report_supervision"' in page
+    assert f'id="open-notice">督办单：请于 {respond_by} 前报告<' in page  # beside the deadline
+    queue = unit.get("/desk", follow_redirects=True).get_data(as_text=True)
+    assert "督办待反馈" in queue.split(f'id="row-{number}"')[1].split("</tr>")[0]  # the queue marks it
     form = dict(csrf_token=CSRF.search(page).group(1), version=re.search(r'name="version" value="(\d+)"', page).group(1))
     empty = unit.post(f"/desk/cases/{number}/moves/report_supervision", data={**form, "internal_text": ""})
     assert empty.status_code == 422 and "督办" in empty.get_data(as_text=True)
@@ -146,7 +149,9 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
                      data={**form, "internal_text": "已约谈协会负责人，责令限期退还会费。"})
     assert done.status_code == 303
     after = unit.get(f"/desk/cases/{number}").get_data(as_text=True)
-    assert 'id="move-report_supervision"' not in after  # one report per notice
+    assert 'id="move-report_supervision"' not in after and 'id="open-notice"' not in after  # one report per notice
+    queue = unit.get("/desk", follow_redirects=True).get_data(as_text=True)
+    assert "督办待反馈" not in queue.split(f'id="row-{number}"')[1].split("</tr>")[0]
     assert "督办反馈" in after and "已约谈协会负责人" in after
     listed = supervisor.get("/supervise/notices").get_data(as_text=True)
     row = listed.split('id="notice-list"')[1].split("</table>")[0]
