@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.audit.operations import Change, record, record_edit
+from casework.audit.operations import Change, record, record_created, record_edit
 from casework.text import clean_text
 from casework.registry.importer import ImportResult, Source, import_associations
 from casework.registry.models import Association, AssociationStatus, Unit
@@ -99,6 +99,14 @@ def update_association(session: Session, actor: Actor, assoc: Association, value
     """Apply values that casework.registry.validation.check_association returned for ``assoc``."""
     return record_edit(session, actor, "association", assoc, assoc.credit_code, association_snapshot,
                        values.apply_to)
+
+
+def create_association(session: Session, actor: Actor, values: AssociationValues) -> Change:
+    """One new association from the values check_association returned for no current one (the
+    caller has made sure its credit code is not registered yet)."""
+    assoc = Association(credit_code=values.credit_code)
+    values.apply_to(assoc)
+    return record_created(session, actor, "association", assoc, assoc.credit_code, association_snapshot)
 
 
 def _set_status(session: Session, actor: Actor, assoc: Association, status: AssociationStatus,

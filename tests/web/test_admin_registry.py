@@ -206,6 +206,35 @@ def test_a_deregistered_association_is_no_longer_offered_when_filing(client, db,
     assert entries(db, kind="association", action="reinstated", object_id=code)
 
 
+def test_an_association_registered_by_hand_is_offered_when_filing_at_once(client, db, admin):
+    """Between two imports of the registry, an administrator registers one new association on a
+    form (the edit form's rules and its credit code): a mistake is said beside its field with
+    what was typed kept, a credit code already registered is refused, and the public type-ahead
+    offers the association as soon as it is saved. The audit log has it as created."""
+    code = new_code()
+    path = "/admin/associations/new"
+    page = client.get(path).get_data(as_text=True)
+    assert "<h1>登记协会</h1>" in page and 'name="credit_code"' in page
+    assert 'href="/admin/associations/new"' in client.get("/admin/associations").get_data(as_text=True)
+    form = {"csrf_token": csrf(client, path), "credit_code": code, "name": "深圳市手工登记测试协会", "level": "municipal",
+            "region_code": "440300", "decoupled": "1", "registration_authority": "sz-civil-affairs",
+            "main_industry_department": "gd-commerce"}
+    bad = client.post(path, data={**form, "credit_code": code[:-1] + ("0" if code[-1] != "0" else "1"), "region_code": "44"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "统一社会信用代码无效" in body and "6位数字" in body
+    assert 'value="深圳市手工登记测试协会"' in body  # nothing typed is lost
+    assert client.post(path, data=form).status_code == 303
+    created = association(db, code)
+    assert created.name == "深圳市手工登记测试协会" and created.status is AssociationStatus.active
+    [entry] = entries(db, kind="association", action="created", object_id=code)
+    assert entry.before is None and entry.after["name"] == "深圳市手工登记测试协会"
+    offered = client.get("/api/v1/associations", query_string={"q": "手工登记"}).get_json()["items"]
+    assert [i["credit_code"] for i in offered] == [code]
+    again = client.post(path, data={**form, "csrf_token": csrf(client, path), "name": "另一个名字的协会"})
+    assert again.status_code == 422 and "该统一社会信用代码的协会已登记" in again.get_data(as_text=True)
+    assert association(db, code).name == "深圳市手工登记测试协会"
+
+
 def test_unknown_association_is_404(client, admin):
     assert client.get("/admin/associations/51440300MJ7799999X/edit").status_code == 404
     token = csrf(client, "/admin/associations")

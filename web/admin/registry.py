@@ -39,8 +39,10 @@ def _unit_options(assoc) -> dict[str, list[tuple[str, str]]]:
     that the association names still shows, chosen, so that the refusal beside it says why
     rather than the field going blank."""
     units = db_session().scalars(select(Unit).order_by(Unit.code)).all()
-    chosen = {getattr(assoc, f).id for f in UNIT_FIELDS if getattr(assoc, f) is not None}
-    chosen |= {u.id for u in assoc.other_industry_departments}
+    chosen = set()
+    if assoc is not None:  # None: a new association
+        chosen = {getattr(assoc, f).id for f in UNIT_FIELDS if getattr(assoc, f) is not None}
+        chosen |= {u.id for u in assoc.other_industry_departments}
 
     def options(kind: UnitKind, extra=lambda u: True):
         return [(u.code, f"{unit_title(u)} ({u.code})") for u in units
@@ -48,7 +50,7 @@ def _unit_options(assoc) -> dict[str, list[tuple[str, str]]]:
 
     out = {field: options(kind) for field, kind in UNIT_FIELDS.items()}
     out["mediation_body"] = options(UnitKind.mediation_body,
-                                    lambda u: u.association_id in (None, assoc.id))
+                                    lambda u: u.association_id in (None, assoc.id if assoc is not None else None))
     out["other_industry_departments"] = options(UnitKind.industry_department)
     return out
 
@@ -57,6 +59,26 @@ def _edit_page(assoc, values, errors=None, status=200):
     return render_template("admin/association_form.html", assoc=assoc, values=values, errors=errors or {},
                            units=_unit_options(assoc),
                            levels=[(lv.value, title(lv)) for lv in AssociationLevel]), status
+
+
+@bp.route("/associations/new", methods=["GET", "POST"])
+def association_new():
+    """One association registered by hand (a new registration between two imports of the
+    registry): the edit form's fields and rules, with its credit code."""
+    if request.method == "GET":
+        return _edit_page(None, {"level": AssociationLevel.national.value, "region_code": "100000"})
+    session = db_session()
+    values = form_values(("credit_code", *EDIT_FIELDS), flags=("decoupled",))
+    values["other_industry_departments"] = request.form.getlist("other_industry_departments")
+    checked, problems = check_association({**values, "decoupled": bool(values["decoupled"])}, units_by_code(session))
+    errors = tr_errors(field_messages(problems)) if problems else {}
+    if ops.by_credit_code(session, checked.credit_code if checked else values["credit_code"].strip().upper()):
+        errors["credit_code"] = [_("An association with this credit code is registered already: edit it instead.")]
+    if errors:
+        return _edit_page(None, values, errors, 422)
+    change = ops.create_association(session, current_actor(), checked)
+    carry_change(change)
+    return redirect(url_for("admin.associations", q=checked.credit_code), code=303)
 
 
 @bp.route("/associations/<credit_code>/edit", methods=["GET", "POST"])
