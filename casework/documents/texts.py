@@ -234,6 +234,9 @@ NOT_ACCEPT = {
         "already_handled": ("该事项已经处理，未提出新的事实和理由。",
                             "您对原处理意见不服的，可以依照《信访工作条例》第三十五条、第三十六条的规定在期限内请求复查、复核；"
                             "有新的事实和理由的，可以重新提出。"),
+        "re_reviewed": ("该事项已经复核，您仍以同一事实和理由提出投诉请求。",
+                        "依照《信访工作条例》第三十六条第三款，各级机关、单位不再受理，也不再复查、复核；"
+                        "有新的事实和理由的，可以重新提出，或者依法通过诉讼等途径解决。"),
         "other_procedure": ("该事项已经或者应当通过诉讼、仲裁、行政复议等法定途径解决。",
                             "请依照法定程序向人民法院、仲裁机构或者行政复议机关提出（《信访工作条例》第三十一条）。"),
         "not_a_party": ("您不是该争议的当事人。",
@@ -255,6 +258,9 @@ NOT_ACCEPT = {
         "already_handled": ("The matter has already been handled and no new facts or grounds were given.",
                             "If you do not accept the earlier opinion you may ask for a review or re-review in time "
                             "(articles 35 and 36); with new facts or grounds you may file again."),
+        "re_reviewed": ("The matter has been re-reviewed (复核) and you raised it again on the same facts and grounds.",
+                        "Under article 36(3) of the Regulations on Letters and Visits it is not accepted again, nor reviewed "
+                        "again; with new facts or grounds you may file again, or use the courts as the law provides."),
         "other_procedure": ("The matter is or must be decided by a court, arbitration or administrative review.",
                             "Please raise it there, as the law provides (article 31)."),
         "not_a_party": ("You are not a party to the dispute.",
@@ -276,7 +282,8 @@ NOT_ACCEPT = {
 # 信访工作条例 第二十三条 (the written notice) for every case; for a 投诉 and a mediation request
 # (a party's own dispute) 市场监督管理投诉举报处理办法 (2026) 第十五条 (decide within 7 working days
 # and tell the reason) and, where the reason is one of its grounds not to accept a 投诉, the item
-# of 第十六条; 条例 第三十一条 where the matter belongs to a court, arbitration or review.
+# of 第十六条; 条例 第三十一条 where the matter belongs to a court, arbitration or review, and
+# 第三十六条第三款 where it was re-reviewed (复核) already and comes again on the same facts and grounds.
 # A reason without an article of its own (outside the remit, no clear request and the like) is
 # not given one here: the platform does not guess at an item the law does not name for it.
 _REGULATIONS = {"zh_CN": "《信访工作条例》", "en": "Regulations on Letters and Visits (2022)"}
@@ -303,6 +310,8 @@ def decision_basis(case_type: str, reason: str | None, locale: str, *, accepted:
     regulations = [("第二十三条", "23")]
     if not accepted and reason == "other_procedure":
         regulations.append(("第三十一条", "31"))
+    if not accepted and reason == "re_reviewed":
+        regulations.append(("第三十六条第三款", "36(3)"))
     parts = [_cite(_REGULATIONS, regulations, locale)]
     if case_type in _OWN_DISPUTE:
         measures = [("第十五条", "15")]

@@ -10,6 +10,8 @@ class NotAcceptReason(TitledEnum):
     outside_remit = "outside_remit", N_("Outside this unit's remit, and no competent unit can be named")
     no_clear_request = "no_clear_request", N_("No clear request, facts or grounds")
     already_handled = "already_handled", N_("Already handled, with no new facts or grounds")
+    # 信访工作条例 第三十六条第三款: 信访人对复核意见不服，仍然以同一事实和理由提出投诉请求的 … 不再受理
+    re_reviewed = "re_reviewed", N_("Re-reviewed already (复核): the same facts and grounds again")
     other_procedure = "other_procedure", N_("Before a court, arbitration or administrative review")
     not_a_party = "not_a_party", N_("The complainant is not a party to the dispute")
     unverifiable = "unverifiable", N_("The report gives no lead that can be checked")
@@ -27,6 +29,8 @@ _ONLY_FOR = {
     # the 办法's 第十六条 lists grounds not to accept a 投诉 (and a mediation request is a party's own
     # dispute): a report's lead is checked whoever sent it, and may be anonymous
     NotAcceptReason.false_identity: frozenset({CaseType.complaint, CaseType.mediation}),
+    # only a complaint goes through 复查 and 复核 (第三十五、三十六条)
+    NotAcceptReason.re_reviewed: frozenset({CaseType.complaint}),
 }
 
 

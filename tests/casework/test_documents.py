@@ -128,6 +128,10 @@ def test_the_non_acceptance_notice_cites_the_articles_its_reason_rests_on(db, se
     elsewhere = refused("other_procedure")
     assert art31 in elsewhere and measures in elsewhere
 
+    # 第三十六条第三款: after a 复核, the same facts and grounds are not accepted again
+    final = refused("re_reviewed")
+    assert ("第二十三条、第三十六条第三款" if zh else "articles 23 and 36(3)") in final and art31 not in final
+
     false_identity = refused("false_identity")
     for part in (("第十六条第五项、第六项",) if zh else ("16(5)", "16(6)")):
         assert part in false_identity, part

@@ -572,6 +572,9 @@ def test_each_type_is_refused_only_for_reasons_that_fit_it(client, db, file_case
     assert "unverifiable" in offered(report.case_number) and "not_a_party" not in offered(report.case_number)
     # 办法 (2026) 第十六条 (五)(六) are grounds not to accept a complaint, not a report
     assert "false_identity" in offered(complaint.case_number) and "false_identity" not in offered(report.case_number)
+    # 信访工作条例 第三十六条第三款: only a complaint is reviewed and re-reviewed, so only a complaint is
+    # refused as re-reviewed already
+    assert "re_reviewed" in offered(complaint.case_number) and "re_reviewed" not in offered(report.case_number)
     assert "冒用他人名义、提供虚假材料或者拒不配合核验身份" in client.get(f"/desk/cases/{complaint.case_number}").get_data(as_text=True)
     refused = post_move(client, report.case_number, "not_accept", reason="not_a_party",
                         public_text="举报人与被举报协会之间不存在纠纷。")
