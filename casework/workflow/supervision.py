@@ -88,7 +88,6 @@ def issue(ctx: Ctx) -> dict:
             "supervisor_unit_ids": by_units}
 
 
-
 def report(ctx: Ctx) -> dict:
     """The unit's written report on the open 督办单 (its text is the event's internal text):
     which notice it answers, its date, and whether the report came after it."""
@@ -135,9 +134,18 @@ def awaiting(session: Session, case_ids) -> set[int]:
         latest[case_id] = max(latest.get(case_id, 0), notice_id)
     if not latest:
         return set()
-    answered = {ev.data.get("supervision") for ev in session.scalars(
-        select(Event).where(Event.case_id.in_(list(latest)), Event.kind == EventKind.note)) if is_report(ev)}
+    answered = _reports(session, latest)
     return {case_id for case_id, notice_id in latest.items() if notice_id not in answered}
+
+
+def _reports(session: Session, case_ids) -> dict[int, Event]:
+    """The units' reports on these cases' 督办单, by the notice each answers."""
+    out: dict[int, Event] = {}
+    for ev in session.scalars(select(Event).where(Event.case_id.in_(list(case_ids)), Event.kind == EventKind.note)
+                              .order_by(Event.id)):
+        if is_report(ev):
+            out.setdefault(ev.data.get("supervision"), ev)
+    return out
 
 
 def count_notices(session: Session) -> int:
@@ -153,11 +161,7 @@ def notices(session: Session, now, *, limit: int, offset: int = 0) -> list[Notic
     case_ids = {e.case_id for e in events}
     cases = {c.id: c for c in session.execute(select(Case.id, Case.number, Case.unit_id)
                                               .where(Case.id.in_(case_ids)))}
-    reports = {}  # notice id -> its report
-    for ev in session.scalars(select(Event).where(Event.case_id.in_(case_ids), Event.kind == EventKind.note)
-                              .order_by(Event.id)):
-        if is_report(ev):
-            reports.setdefault(ev.data.get("supervision"), ev)
+    reports = _reports(session, case_ids)
     today = _china_day(now)
     rows = []
     for ev in events:
