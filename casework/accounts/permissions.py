@@ -33,14 +33,27 @@ def can_administer(actor: Actor) -> bool:
 
 def can_view_case(actor: Actor, case: Case) -> bool:
     """Case content: the holding unit's handlers and lead, triage operators while the case
-    waits for routing (a new case, or a review with no upper level), supervisors (read only). Administrators are not given case content."""
+    waits for routing (a new case, or a review with no upper level), supervisors (read only),
+    and the handlers and lead of a unit whose decision on it is or was reviewed (read only,
+    ``decided_it``). Administrators are not given case content."""
     if not actor.is_staff:
         return False
     if case.unit_id is not None and can_work_unit(actor, case.unit_id):
         return True
     if case.unit_id is None and case.state in TRIAGE and can_triage(actor):
         return True
-    return can_supervise(actor)
+    return can_supervise(actor) or decided_it(actor, case)
+
+
+def decided_it(actor: Actor, case: Case) -> bool:
+    """A handler or lead of a unit that replied to the case or decided a review of it, now held
+    by another unit (the body one level up that reviews it): reads how its decision fared and
+    what the review asks to be carried out (信访工作条例 第三十二条第二款, 第三十五、三十六条).
+    Read only: the workflow table lets only the holding unit move it."""
+    from casework.workflow.handling import deciding_units
+
+    return actor.is_staff and any(can_work_unit(actor, unit_id) for unit_id in deciding_units(case)
+                                  if unit_id != case.unit_id)
 
 
 def can_see_identity(actor: Actor, case: Case) -> bool:

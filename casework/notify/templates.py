@@ -99,6 +99,14 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("督办反馈", "【畅通】案件 $case_number 的督办单（要求 $respond_by 前报告）已收到承办单位的办理情况报告。请登录办理平台查看。"),
         "en": ("Report on a supervision notice", "[Changtong] The unit has reported on the supervision notice for case $case_number (report due by $respond_by). Sign in to the desk to read it."),
     },
+    # a review decided: to the mailboxes of the units whose decision it reviewed
+    "review_decided_unit": {
+        "zh_CN": ("复查、复核意见已作出", "【畅通】本单位答复或复查过的案件 $case_number，上一级已作出复查（复核）意见。"
+                                      "请登录办理平台查看；意见支持投诉请求的，请予执行。"),
+        "en": ("A review of your unit's decision", "[Changtong] The level above has decided the review of case "
+               "$case_number, which your unit decided before. Sign in to the desk to read it; if it supports the "
+               "request, carry it out."),
+    },
     # the complainant urged (催办) a case past its deadline: to the unit's mailbox
     "case_urged": {
         "zh_CN": ("群众催办", "【畅通】案件 $case_number 已超过办理时限，投诉人（举报人）已催办。请登录办理平台尽快办理。"),

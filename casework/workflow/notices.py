@@ -13,6 +13,7 @@ from casework.workflow.spec import Ctx, Notice
 
 SUPERVISION_TEMPLATE = "supervision_notice"
 SUPERVISION_REPORT_TEMPLATE = "supervision_report"
+REVIEW_DECIDED_TEMPLATE = "review_decided_unit"
 URGED_TEMPLATE = "case_urged"
 
 
@@ -79,6 +80,21 @@ def _supervisor_report(ctx: Ctx, event: Event) -> None:
                           payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
+def _deciding_units(ctx: Ctx, event: Event) -> None:
+    """A review decided: the units that replied or decided before it are told which case (they
+    read the decision on the desk, casework.accounts.permissions.decided_it); a review that
+    supports the request is carried out by them, as a rule (信访工作条例 第三十二条第二款)."""
+    from casework.registry.models import Unit
+    from casework.workflow.handling import deciding_units
+
+    for unit_id in sorted(deciding_units(ctx.case) - {ctx.case.unit_id}):
+        unit = ctx.session.get(Unit, unit_id)
+        if unit is not None and unit.notice_email:
+            queue_message(ctx.session, ctx.services, dedupe_key=f"review-decided:{ctx.case.id}:{event.id}:{unit_id}",
+                          case=ctx.case, channel=OutboxChannel.email, template=REVIEW_DECIDED_TEMPLATE,
+                          locale="zh_CN", recipient=unit.notice_email, payload={"case_number": ctx.case.number})
+
+
 def _unit_urged(ctx: Ctx, event: Event) -> None:
     """The complainant urged (催办) an overdue case: the unit's mailbox is told which case (one
     notice per urge; the queue marks the case too)."""
@@ -97,6 +113,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,
     Notice.supervisor_report: _supervisor_report,
+    Notice.deciding_units: _deciding_units,
 }
 
 

@@ -242,7 +242,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),
                  FINDING, OPINION, BASIS),
-         clock=BY_STEP, notices=(Notice.complainant,), document=review_document),
+         clock=BY_STEP, notices=(Notice.complainant, Notice.deciding_units), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
          who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),
     # -- supervision (督办) and a report's identity: no change of state -------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
-from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit
+from casework.accounts.permissions import can_see_identity, can_supervise, can_view_case, can_work_unit, decided_it
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
@@ -229,6 +229,8 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     return render_template(
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), handler=handler, open_notice=open_notice(case),
+        decided_only=(not (case.unit_id and can_work_unit(actor, case.unit_id)) and not can_supervise(actor)
+                      and decided_it(actor, case)),
         assoc_name=association_name(case),
         identity=_masked(case, "complainant") if show_identity else None,
         acting=_acting(case) if show_identity else None,

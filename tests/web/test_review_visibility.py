@@ -1,0 +1,56 @@
+"""The unit whose decision the level above reviews: it reads the case while the review runs and
+after it (read only), and its mailbox is told when the review is decided (信访工作条例 第三十二条
+第二款, 第三十五条). Any other unit still gets the same 404 as for a number never issued."""
+import json
+
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.notify.models import OutboxMessage
+from casework.registry.models import Unit
+from tests.conftest import BASIS
+from tests.web.test_admin_routing import login_as
+from tests.web.test_desk_api import act, get, move, token_for
+
+REPLY = "经核查，协会的收费有会员大会决议依据，您的请求不予支持。"
+
+
+def test_the_unit_whose_reply_is_reviewed_reads_the_review_and_is_told_its_outcome(client, db, services, file_case,
+                                                                                   make_staff):
+    receipt = file_case()
+    number, case_id = receipt.case_number, receipt.case_id
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, case_id, "accept")
+    act(db, services, handler, case_id, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
+    act(db, services, Actor.complainant(case_id), case_id, "request_review", public_text="协会收费没有依据，请求复查。")
+
+    # under review one level up (中央社会工作部): the unit that replied reads it, and can do nothing
+    login_as(client, db, handler)
+    page = client.get(f"/desk/cases/{number}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="decided-only"' in html and "中央社会工作部" in html
+    assert '<details class="move' not in html  # no move is offered to it
+    token = token_for(db, handler)
+    answer = get(client, token, f"/cases/{number}")
+    assert answer.status_code == 200 and answer.get_json()["allowed_moves"] == []
+    refused = move(client, token, number, "decide_review", version=answer.get_json()["version"],
+                   public_text="经复查，维持原处理意见。", opinion="not_supported", legal_basis=BASIS)
+    assert refused.status_code == 403
+    # any other unit: the same 404 as ever
+    other = client.application.test_client()
+    login_as(other, db, make_staff("samr", Role.handler))
+    assert other.get(f"/desk/cases/{number}").status_code == 404
+
+    # the review supports the request: the unit that replied is told, and reads the decision
+    reviewer = make_staff("swd-central", Role.handler)
+    act(db, services, reviewer, case_id, "decide_review", opinion="supported", legal_basis=BASIS,
+        public_text="经复查，协会收费缺乏依据，撤销原处理意见，支持您的请求。")
+    with db.session_scope(write=False) as s:
+        told = list(s.scalars(select(OutboxMessage).where(OutboxMessage.template == "review_decided_unit")))
+        miit_mailbox = s.scalar(select(Unit.notice_email).where(Unit.code == "miit"))
+    assert miit_mailbox and len(told) == 1
+    assert services.cipher.decrypt_text(told[0].recipient_enc, "outbox.recipient") == miit_mailbox
+    assert json.loads(services.cipher.decrypt(told[0].payload_enc, "outbox.payload")) == {"case_number": number}
+    after = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "撤销原处理意见，支持您的请求" in after and "予以支持" in after
