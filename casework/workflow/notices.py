@@ -65,34 +65,35 @@ def _unit_supervision(ctx: Ctx, event: Event) -> None:
                       payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
+def _mail_units(ctx: Ctx, unit_ids, *, template: str, key: str, payload: dict) -> None:
+    """One e-mail to the notice mailbox of each of these units that has one (``key`` + the unit
+    makes its dedupe key)."""
+    from casework.registry.models import Unit
+
+    for unit_id in sorted(set(unit_ids)):
+        unit = ctx.session.get(Unit, unit_id)
+        if unit is not None and unit.notice_email:
+            queue_message(ctx.session, ctx.services, dedupe_key=f"{key}:{unit_id}", case=ctx.case,
+                          channel=OutboxChannel.email, template=template, locale="zh_CN",
+                          recipient=unit.notice_email, payload=payload)
+
+
 def _supervisor_report(ctx: Ctx, event: Event) -> None:
     """The unit reported on a 督办单: the mailbox of each unit whose supervisor issued it is told
     which case (the report itself is read on the desk)."""
-    from casework.registry.models import Unit
-
-    for unit_id in event.data.get("supervisor_unit_ids") or ():
-        unit = ctx.session.get(Unit, unit_id)
-        if unit is not None and unit.notice_email:
-            queue_message(ctx.session, ctx.services,
-                          dedupe_key=f"supervision-report:{ctx.case.id}:{event.data['supervision']}:{unit_id}",
-                          case=ctx.case, channel=OutboxChannel.email, template=SUPERVISION_REPORT_TEMPLATE,
-                          locale="zh_CN", recipient=unit.notice_email,
-                          payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
+    _mail_units(ctx, event.data.get("supervisor_unit_ids") or (), template=SUPERVISION_REPORT_TEMPLATE,
+                key=f"supervision-report:{ctx.case.id}:{event.data['supervision']}",
+                payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
 def _deciding_units(ctx: Ctx, event: Event) -> None:
     """A review decided: the units that replied or decided before it are told which case (they
     read the decision on the desk, casework.accounts.permissions.decided_it); a review that
     supports the request is carried out by them, as a rule (信访工作条例 第三十二条第二款)."""
-    from casework.registry.models import Unit
     from casework.workflow.handling import deciding_units
 
-    for unit_id in sorted(deciding_units(ctx.case) - {ctx.case.unit_id}):
-        unit = ctx.session.get(Unit, unit_id)
-        if unit is not None and unit.notice_email:
-            queue_message(ctx.session, ctx.services, dedupe_key=f"review-decided:{ctx.case.id}:{event.id}:{unit_id}",
-                          case=ctx.case, channel=OutboxChannel.email, template=REVIEW_DECIDED_TEMPLATE,
-                          locale="zh_CN", recipient=unit.notice_email, payload={"case_number": ctx.case.number})
+    _mail_units(ctx, deciding_units(ctx.case) - {ctx.case.unit_id}, template=REVIEW_DECIDED_TEMPLATE,
+                key=f"review-decided:{ctx.case.id}:{event.id}", payload={"case_number": ctx.case.number})
 
 
 def _unit_urged(ctx: Ctx, event: Event) -> None:
