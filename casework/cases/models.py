@@ -1,7 +1,7 @@
 """Cases, their categories, their append-only timeline and their attachments."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -163,6 +163,8 @@ class Case(Base):
     # flags, not states: past the deadline, and how far supervision (督办) has escalated
     overdue: Mapped[bool] = mapped_column(default=False)
     supervision_level: Mapped[int] = mapped_column(default=0)
+    # a supervisor's 督办单 waits for the unit's report by this date (China's); none once it reported
+    notice_report_due: Mapped[date | None] = mapped_column(sa.Date)
     # the deadline a reminder went out for (a new deadline gets its own reminder)
     reminded_for_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviews_requested: Mapped[int] = mapped_column(default=0)
@@ -240,6 +242,10 @@ class Case(Base):
                  sqlite_where=sa.text("NOT overdue AND due_at IS NOT NULL")),
         sa.Index("ix_case_overdue_level", "supervision_level", "due_at", postgresql_where=sa.text("overdue"),
                  sqlite_where=sa.text("overdue")),
+        # the supervisor's list of notices waiting for a report (a few cases of all)
+        sa.Index("ix_case_notice_report_due", "notice_report_due", "id",
+                 postgresql_where=sa.text("notice_report_due IS NOT NULL"),
+                 sqlite_where=sa.text("notice_report_due IS NOT NULL")),
     )
 
     def __repr__(self) -> str:

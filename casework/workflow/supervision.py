@@ -84,6 +84,7 @@ def issue(ctx: Ctx) -> dict:
         raise invalid("respond_by", N_("This case is not held by a unit yet."))
     day = _respond_by(ctx)
     by_units = sorted(u for u, r in ctx.actor.roles if r is Role.supervisor)
+    ctx.case.notice_report_due = day  # a later notice replaces an earlier one's date
     return {"manual": True, "respond_by": day.isoformat(), "unit_id": ctx.case.unit_id,
             "supervisor_unit_ids": by_units}
 
@@ -96,6 +97,7 @@ def report(ctx: Ctx) -> dict:
         raise invalid("internal_text", N_("No supervision notice on this case awaits a report."))
     respond_by = notice.data.get("respond_by", "")
     late = bool(respond_by) and _china_day(ctx.now) > date.fromisoformat(respond_by)
+    ctx.case.notice_report_due = None
     return {"action": REPORT, "supervision": notice.id, "respond_by": respond_by, "late": late,
             "supervisor_unit_ids": list(notice.data.get("supervisor_unit_ids") or [])}
 
@@ -106,7 +108,7 @@ def report(ctx: Ctx) -> dict:
 class NoticeRow:
     number: str
     unit_id: int | None           # the unit that holds the case now
-    issued_at: datetime
+    issued_at: datetime | None
     respond_by: str
     by_unit_ids: tuple[int, ...]  # the issuing supervisors' units
     reported_at: datetime | None
@@ -124,20 +126,6 @@ class NoticeRow:
 _NOTICES = text(f"event.{SUPERVISION_NOTICE_SQL.replace(' AND ', ' AND event.')}")
 
 
-def awaiting(session: Session, case_ids) -> set[int]:
-    """The cases among ``case_ids`` whose latest 督办单 no report has answered (a queue's mark)."""
-    ids = list(case_ids)
-    if not ids:
-        return set()
-    latest: dict[int, int] = {}
-    for notice_id, case_id in session.execute(select(Event.id, Event.case_id).where(Event.case_id.in_(ids), _NOTICES)):
-        latest[case_id] = max(latest.get(case_id, 0), notice_id)
-    if not latest:
-        return set()
-    answered = _reports(session, latest)
-    return {case_id for case_id, notice_id in latest.items() if notice_id not in answered}
-
-
 def _reports(session: Session, case_ids) -> dict[int, Event]:
     """The units' reports on these cases' 督办单, by the notice each answers."""
     out: dict[int, Event] = {}
@@ -146,6 +134,42 @@ def _reports(session: Session, case_ids) -> dict[int, Event]:
         if is_report(ev):
             out.setdefault(ev.data.get("supervision"), ev)
     return out
+
+
+# written as the partial index ix_case_notice_report_due says it (SQLite then uses the index)
+_WAITING = text('"case".notice_report_due IS NOT NULL')
+
+
+def count_waiting(session: Session, now) -> tuple[int, int]:
+    """How many 督办单 wait for a report, and how many of them are past their date."""
+    today = _china_day(now)
+    base = select(func.count()).select_from(Case).where(_WAITING)
+    return (session.scalar(base) or 0, session.scalar(base.where(Case.notice_report_due < today)) or 0)
+
+
+def waiting_notices(session: Session, now, *, overdue_only: bool, limit: int, offset: int = 0) -> list[NoticeRow]:
+    """The 督办单 that wait for a report (only those past their date: ``overdue_only``), the
+    earliest date first: the cases' ``notice_report_due``, then each one's latest notice."""
+    today = _china_day(now)
+    q = select(Case.id, Case.number, Case.unit_id, Case.notice_report_due).where(_WAITING)
+    if overdue_only:
+        q = q.where(Case.notice_report_due < today)
+    cases = list(session.execute(q.order_by(Case.notice_report_due, Case.id).limit(limit).offset(offset)))
+    if not cases:
+        return []
+    latest: dict[int, Event] = {}
+    for ev in session.scalars(select(Event).where(Event.case_id.in_([c.id for c in cases]), _NOTICES)
+                              .order_by(Event.id)):
+        latest[ev.case_id] = ev
+    rows = []
+    for c in cases:
+        ev = latest.get(c.id)
+        data = (ev.data or {}) if ev is not None else {}
+        rows.append(NoticeRow(number=c.number, unit_id=c.unit_id, issued_at=ev.created_at if ev is not None else None,
+                              respond_by=c.notice_report_due.isoformat(),
+                              by_unit_ids=tuple(data.get("supervisor_unit_ids") or ()), reported_at=None,
+                              late=c.notice_report_due < today))
+    return rows
 
 
 def count_notices(session: Session) -> int:

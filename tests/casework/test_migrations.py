@@ -106,3 +106,60 @@ def test_the_mediation_limit_moves_to_the_2026_measures_unless_an_administrator_
         assert (amount, bool(working)) == before
     engine.dispose()
     migrate.downgrade(url, "base")
+
+
+def test_a_notice_issued_before_0040_still_waits_for_its_report(tmp_path, settings, services, submission_data):
+    """Migration 0040 gives each case the date its open 督办单 asks a report by, from the events: a
+    notice answered by a report leaves none, one not answered keeps its date."""
+    from datetime import datetime, timedelta, timezone
+
+    from casework.accounts.models import Role
+    from casework.accounts.operations import create_user
+    from casework.cases.models import Case, Channel
+    from casework.cases.numbers import CHINA
+    from casework.db import Database
+    from casework.intake.operations import submit_case
+    from casework.intake.validation import validate_submission
+    from casework.accounts.actor import Actor
+    from casework.registry.demo import load_demo
+    from casework.workflow.machine import perform
+
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session_scope() as s:
+        load_demo(s)
+    respond_by = (datetime.now(timezone.utc).astimezone(CHINA).date() + timedelta(days=9)).isoformat()
+    numbers = []
+    with db.session_scope() as s:
+        mca = s.scalar(select_unit("mca"))
+        supervisor = Actor.staff(create_user(s, "sup-0040", "督办人员", "password-0040-long", unit=mca, role=Role.supervisor))
+        for reported in (False, True):
+            sub, errors = validate_submission(s, submission_data())
+            assert not errors
+            case = s.get(Case, submit_case(s, services, sub, channel=Channel.web).case_id)
+            perform(s, services, supervisor, case, "issue_supervision", respond_by=respond_by,
+                    internal_text="请于期限前报告办理情况。")
+            if reported:
+                handler = Actor.staff(create_user(s, "h-0040", "承办人", "password-0040-long",
+                                                  unit=case.unit, role=Role.handler))
+                perform(s, services, handler, case, "report_supervision", internal_text="已核实并整改。")
+            numbers.append(case.number)
+    db.dispose()
+    engine = make_engine(url)
+    due = text('SELECT notice_report_due FROM "case" WHERE number = :n')
+    with engine.connect() as conn:
+        assert [str(conn.execute(due, {"n": n}).scalar()) for n in numbers] == [respond_by, "None"]
+    migrate.downgrade(url, "0039")
+    migrate.upgrade(url, "0040")
+    with engine.connect() as conn:
+        assert [str(conn.execute(due, {"n": n}).scalar()) for n in numbers] == [respond_by, "None"]
+    engine.dispose()  # (not down to base: the early schemas do not know these events' kinds)
+
+
+def select_unit(code):
+    from sqlalchemy import select
+
+    from casework.registry.models import Unit
+
+    return select(Unit).where(Unit.code == code)

@@ -108,12 +108,21 @@ def test_a_notice_past_its_date_without_a_report_and_a_late_report(db, services,
         assert row.status == "overdue" and row.reported_at is None
         [row] = supervision.notices(s, services.clock(), limit=10)
         assert row.status == "awaiting"
+        # the case carries the date its report is owed by: the waiting list and its counts read it
+        assert str(s.get(Case, filed).notice_report_due) == day(3)
+        assert supervision.count_waiting(s, services.clock()) == (1, 0)
+        assert supervision.count_waiting(s, later.clock()) == (1, 1)
+        [waiting] = supervision.waiting_notices(s, later.clock(), overdue_only=True, limit=10)
+        assert waiting.status == "overdue" and waiting.respond_by == day(3) and waiting.issued_at is not None
+        assert supervision.waiting_notices(s, services.clock(), overdue_only=True, limit=10) == []
     with db.session_scope() as s:
         report = perform(s, later, make_staff(unit_code, Role.handler), s.get(Case, filed), "report_supervision",
                          internal_text="已核实，正在整改。")
         assert report.data["late"] is True
     with db.session_scope(write=False) as s:
         [row] = supervision.notices(s, later.clock(), limit=10)
+        assert s.get(Case, filed).notice_report_due is None
+        assert supervision.count_waiting(s, later.clock()) == (0, 0)
     assert row.status == "reported_late"
 
 
@@ -124,18 +133,22 @@ def supervisor_mailbox(s):
 
 
 def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
-    """At a million cases the event table holds millions of rows and a few 督办单: the list and its
-    count are answered from ix_event_supervision_notice, on SQLite and on PostgreSQL, not by
-    reading every event."""
+    """At a million cases the event table holds millions of rows and a few 督办单: the list of
+    notices and its count are answered from ix_event_supervision_notice, the list of those waiting
+    for a report and its counts from ix_case_notice_report_due, on SQLite and on PostgreSQL, not
+    by reading every event or case."""
     from sqlalchemy import func, text
 
-    from casework.workflow.supervision import _NOTICES
+    from casework.workflow.supervision import _NOTICES, _WAITING
 
-    queries = [select(Event.id).where(_NOTICES).order_by(Event.id.desc()).limit(50),
-               select(func.count()).select_from(Event).where(_NOTICES)]
+    queries = [(select(Event.id).where(_NOTICES).order_by(Event.id.desc()).limit(50), "ix_event_supervision_notice"),
+               (select(func.count()).select_from(Event).where(_NOTICES), "ix_event_supervision_notice"),
+               (select(Case.id).where(_WAITING).order_by(Case.notice_report_due, Case.id).limit(50),
+                "ix_case_notice_report_due"),
+               (select(func.count()).select_from(Case).where(_WAITING), "ix_case_notice_report_due")]
     with db.session_scope(write=False) as s:
         conn = s.connection()
-        for query in queries:  # as the app sends it: with its bound parameters
+        for query, index in queries:  # as the app sends it: with its bound parameters
             compiled = query.compile(db.engine)
             if db.is_sqlite:
                 params = tuple(compiled.params[name] for name in compiled.positiontup)
@@ -143,4 +156,4 @@ def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
             else:
                 conn.execute(text("SET LOCAL enable_seqscan = off"))
                 plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
-            assert "ix_event_supervision_notice" in plan, plan
+            assert index in plan, plan

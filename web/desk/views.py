@@ -123,16 +123,6 @@ def complainant_marks(session, case_ids: list[int]) -> dict[int, set[str]]:
     return marks
 
 
-def queue_marks(session, case_ids: list[int]) -> dict[int, set[str]]:
-    """The complainant's marks, and "supervision" where a 督办单 waits for the unit's report."""
-    from casework.workflow.supervision import awaiting
-
-    marks = complainant_marks(session, case_ids)
-    for case_id in awaiting(session, case_ids):
-        marks.setdefault(case_id, set()).add("supervision")
-    return marks
-
-
 def _render_queue(actor: Actor, unit: Unit | None):
     session = db_session()
     now = services().clock()
@@ -164,7 +154,7 @@ def _render_queue(actor: Actor, unit: Unit | None):
         sorts=[(s, SORT_TITLES[s]()) for s in SORTS], types=list(CaseType),
         categories=categories(session), handler_names=names,
         handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
-        marks=queue_marks(session, [c.id for c in rows]),
+        marks=complainant_marks(session, [c.id for c in rows]),
         queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage", locale=current_locale(),
     )
 

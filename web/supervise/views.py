@@ -226,18 +226,28 @@ def overdue():
 @bp.get("/notices")
 def notices():
     """The 督办单 issued, newest first: each with the unit's report (on time or late), or waiting
-    for it, or past its date without one."""
+    for it, or past its date without one; or only those waiting (``show=waiting``), or only
+    those past their date (``show=overdue``), the earliest date first."""
     from casework.workflow import supervision
 
     _require_supervisor()
     session = db_session()
+    now = services().clock()
+    show = request.args.get("show", "")
+    show = show if show in ("waiting", "overdue") else ""
     page = min(as_id(request.args.get("page")) or 1, 100_000)
-    total = supervision.count_notices(session)
-    rows = supervision.notices(session, services().clock(), limit=NOTICES_PAGE, offset=(page - 1) * NOTICES_PAGE)
+    waiting, overdue = supervision.count_waiting(session, now)
+    if show:
+        total = overdue if show == "overdue" else waiting
+        rows = supervision.waiting_notices(session, now, overdue_only=show == "overdue", limit=NOTICES_PAGE,
+                                           offset=(page - 1) * NOTICES_PAGE)
+    else:
+        total = supervision.count_notices(session)
+        rows = supervision.notices(session, now, limit=NOTICES_PAGE, offset=(page - 1) * NOTICES_PAGE)
     names = _names(session, Unit, {r.unit_id for r in rows} | {u for r in rows for u in r.by_unit_ids})
     return render_template(
         "supervise/notices.html", rows=rows, total=total, page=page, pages=max(1, -(-total // NOTICES_PAGE)),
-        unit_names=names,
+        unit_names=names, show=show, waiting=waiting, overdue=overdue,
         status_labels={"awaiting": _("Report awaited"), "overdue": _("Not reported, past the date"),
                        "reported": _("Reported"), "reported_late": _("Reported after the date")})
 
