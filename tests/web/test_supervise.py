@@ -136,7 +136,7 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
     assert number in row and respond_by in row and "等待报告" in row and "民政部" in row
     assert '<a href="/supervise/notices" aria-current="page">督办单</a>' in listed
     waiting = supervisor.get("/supervise/notices?show=waiting").get_data(as_text=True)
-    assert "等待报告 (1)" in waiting and "逾期未报告 (0)" in waiting and number in waiting
+    assert "尚未报告 (1)" in waiting and "逾期未报告 (0)" in waiting and number in waiting
     assert number not in supervisor.get("/supervise/notices?show=overdue").get_data(as_text=True).split(
         'id="notice-list"')[1]
 
@@ -161,7 +161,7 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
     row = listed.split('id="notice-list"')[1].split("</table>")[0]
     assert "已报告" in row and "等待报告" not in row
     waiting = supervisor.get("/supervise/notices?show=waiting").get_data(as_text=True)
-    assert "等待报告 (0)" in waiting and number not in waiting.split('id="notice-list"')[1]
+    assert "尚未报告 (0)" in waiting and number not in waiting.split('id="notice-list"')[1]
     assert "已约谈协会负责人" in supervisor.get(f"/desk/cases/{number}").get_data(as_text=True)
     supervisor.set_cookie("lang", "en")
     english = supervisor.get("/supervise/notices").get_data(as_text=True)
