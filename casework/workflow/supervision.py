@@ -56,7 +56,7 @@ def open_notice(case):
 
 
 def awaiting_report(case, now) -> Message | None:
-    if open_notice(case) is None:
+    if case.notice_report_due is None:  # set by a notice, cleared by its report
         return Message(N_("No supervision notice on this case awaits a report."))
     return None
 

@@ -27,7 +27,6 @@ from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_ca
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
-from casework.workflow.supervision import open_notice
 from casework.workflow.table import FILE_EVENTS
 from web import move_fields
 from web.auth import current_actor
@@ -228,7 +227,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     show_identity = can_see_identity(actor, case)
     return render_template(
         "desk/case.html",
-        case=case, now=now, overdue=is_overdue(case, now), handler=handler, open_notice=open_notice(case),
+        case=case, now=now, overdue=is_overdue(case, now), handler=handler,
         decided_only=(not (case.unit_id and can_work_unit(actor, case.unit_id)) and not can_supervise(actor)
                       and decided_it(actor, case)),
         assoc_name=association_name(case),
