@@ -4,10 +4,10 @@ issuing a supervision notice from the case page, and who may see any of it."""
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, Event, EventKind
@@ -137,6 +137,16 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
     assert '<a href="/supervise/notices" aria-current="page">督办单</a>' in listed
     waiting = supervisor.get("/supervise/notices?show=waiting").get_data(as_text=True)
     assert "尚未报告 (1)" in waiting and "逾期未报告 (0)" in waiting and number in waiting
+    # its date passes without a report: the dashboard says how many, and links to them
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.number == number)
+                  .values(notice_report_due=utcnow().astimezone(CHINA).date() - timedelta(days=1)))
+    dashboard = supervisor.get("/supervise").get_data(as_text=True)
+    summary = dashboard.split('id="notices-summary"')[1].split("</p>")[0]
+    assert "逾期未报告的督办单" in summary and 'href="/supervise/notices?show=overdue"' in summary
+    assert number in supervisor.get("/supervise/notices?show=overdue").get_data(as_text=True).split('id="notice-list"')[1]
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.number == number).values(notice_report_due=date.fromisoformat(respond_by)))
     assert number not in supervisor.get("/supervise/notices?show=overdue").get_data(as_text=True).split(
         'id="notice-list"')[1]
 

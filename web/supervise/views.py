@@ -16,6 +16,7 @@ from casework.stats import queries
 from casework.stats.models import AssociationRisk
 from casework.stats.risk import FACTORS, spot_checks
 from casework.stats.rollup import refreshed_at
+from casework.workflow import supervision
 from web.auth import current_actor
 from web.i18n import current_locale
 from web.presenters import unit_title  # the English name on an English page (issue 16)
@@ -168,6 +169,7 @@ def dashboard():
         "supervise/dashboard.html", f=f, totals=totals, tables=tables, labels=_labels(),
         refreshed=_freshness(session), months_choices=MONTHS, types=list(CaseType), units=units,
         query_args=_query_args(f), overdue_levels=overdue_levels,
+        notices_overdue=supervision.count_waiting(session, services().clock())[1],
         unit_name=next((unit_title(u) for u in units if u.id == f["unit"]), None))
 
 
@@ -228,8 +230,6 @@ def notices():
     """The 督办单 issued, newest first: each with the unit's report (on time or late), or waiting
     for it, or past its date without one; or only those waiting (``show=waiting``), or only
     those past their date (``show=overdue``), the earliest date first."""
-    from casework.workflow import supervision
-
     _require_supervisor()
     session = db_session()
     now = services().clock()
