@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.models import Role
 from casework.cases.models import SUPERVISION_NOTICE_SQL, Case, Event, EventKind
-from casework.cases.numbers import CHINA
+from casework.deadlines.calendar import china_date
 from casework.i18n import Message, N_
 from casework.workflow.spec import Ctx, invalid
 
@@ -61,10 +61,6 @@ def awaiting_report(case, now) -> Message | None:
     return None
 
 
-def _china_day(now) -> date:
-    return now.astimezone(CHINA).date() if isinstance(now, datetime) else now
-
-
 def _respond_by(ctx: Ctx) -> date:
     raw = str(ctx.values.get("respond_by") or "").strip()
     if not raw:
@@ -73,7 +69,7 @@ def _respond_by(ctx: Ctx) -> date:
         day = date.fromisoformat(raw)
     except ValueError:
         raise invalid("respond_by", N_("Enter a date as YYYY-MM-DD.")) from None
-    today = _china_day(ctx.now)
+    today = china_date(ctx.now)
     if day <= today or day > today + timedelta(days=MAX_DAYS):
         raise invalid("respond_by", N_("Choose a date after today and within %(days)d days."), days=MAX_DAYS)
     return day
@@ -96,7 +92,7 @@ def report(ctx: Ctx) -> dict:
     if notice is None:  # the guard said so; a second report raced this one
         raise invalid("internal_text", N_("No supervision notice on this case awaits a report."))
     respond_by = notice.data.get("respond_by", "")
-    late = bool(respond_by) and _china_day(ctx.now) > date.fromisoformat(respond_by)
+    late = bool(respond_by) and china_date(ctx.now) > date.fromisoformat(respond_by)
     ctx.case.notice_report_due = None
     return {"action": REPORT, "supervision": notice.id, "respond_by": respond_by, "late": late,
             "supervisor_unit_ids": list(notice.data.get("supervisor_unit_ids") or [])}
@@ -121,9 +117,9 @@ class NoticeRow:
         return "overdue" if self.late else "awaiting"
 
 
-# the index's terms written out, not bound: a plan PostgreSQL makes once for any parameter (a
-# prepared statement's generic plan) cannot prove a bound value matches a partial index's WHERE
-_NOTICES = text(f"event.{SUPERVISION_NOTICE_SQL.replace(' AND ', ' AND event.')}")
+# the index's own WHERE, written out rather than bound: a plan PostgreSQL makes once for any
+# parameter (a prepared statement's generic plan) cannot prove a bound value matches it
+_NOTICES = text(SUPERVISION_NOTICE_SQL)
 
 
 def _reports(session: Session, case_ids) -> dict[int, Event]:
@@ -142,7 +138,7 @@ _WAITING = text('"case".notice_report_due IS NOT NULL')
 
 def count_waiting(session: Session, now) -> tuple[int, int]:
     """How many 督办单 wait for a report, and how many of them are past their date."""
-    today = _china_day(now)
+    today = china_date(now)
     base = select(func.count()).select_from(Case).where(_WAITING)
     return (session.scalar(base) or 0, session.scalar(base.where(Case.notice_report_due < today)) or 0)
 
@@ -150,7 +146,7 @@ def count_waiting(session: Session, now) -> tuple[int, int]:
 def waiting_notices(session: Session, now, *, overdue_only: bool, limit: int, offset: int = 0) -> list[NoticeRow]:
     """The 督办单 that wait for a report (only those past their date: ``overdue_only``), the
     earliest date first: the cases' ``notice_report_due``, then each one's latest notice."""
-    today = _china_day(now)
+    today = china_date(now)
     q = select(Case.id, Case.number, Case.unit_id, Case.notice_report_due).where(_WAITING)
     if overdue_only:
         q = q.where(Case.notice_report_due < today)
@@ -186,7 +182,7 @@ def notices(session: Session, now, *, limit: int, offset: int = 0) -> list[Notic
     cases = {c.id: c for c in session.execute(select(Case.id, Case.number, Case.unit_id)
                                               .where(Case.id.in_(case_ids)))}
     reports = _reports(session, case_ids)
-    today = _china_day(now)
+    today = china_date(now)
     rows = []
     for ev in events:
         data, report = ev.data or {}, reports.get(ev.id)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from casework.registry import operations as ops
 from casework.registry.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from casework.registry.models import AssociationLevel, AssociationStatus, Unit, UnitKind
-from casework.registry.validation import UNIT_FIELDS, check_association, field_messages, units_by_code
+from casework.registry.validation import (UNIT_FIELDS, check_association, credit_code_problem, field_messages,
+                                         units_by_code)
 from web.admin.blueprint import bp
 from web.presenters import unit_title
 from web.admin.common import carry_change, form_values, page_arg
@@ -72,7 +73,7 @@ def association_new():
     values["other_industry_departments"] = request.form.getlist("other_industry_departments")
     checked, problems = check_association({**values, "decoupled": bool(values["decoupled"])}, units_by_code(session))
     errors = tr_errors(field_messages(problems)) if problems else {}
-    if ops.by_credit_code(session, checked.credit_code if checked else values["credit_code"].strip().upper()):
+    if ops.by_credit_code(session, checked.credit_code if checked else credit_code_problem(values["credit_code"])[0]):
         errors["credit_code"] = [_("An association with this credit code is registered already: edit it instead.")]
     if errors:
         return _edit_page(None, values, errors, 422)
