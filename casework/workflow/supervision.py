@@ -109,11 +109,14 @@ class NoticeRow:
     by_unit_ids: tuple[int, ...]  # the issuing supervisors' units
     reported_at: datetime | None
     late: bool                    # reported after the date, or not reported and the date has passed
+    superseded: bool = False      # not reported, and a later notice on the case asks for the report now
 
     @property
     def status(self) -> str:
         if self.reported_at is not None:
             return "reported_late" if self.late else "reported"
+        if self.superseded:
+            return "superseded"
         return "overdue" if self.late else "awaiting"
 
 
@@ -173,7 +176,9 @@ def count_notices(session: Session) -> int:
 
 
 def notices(session: Session, now, *, limit: int, offset: int = 0) -> list[NoticeRow]:
-    """The 督办单 issued, newest first, each with the unit's report on it or its lateness."""
+    """The 督办单 issued, newest first, each with the unit's report on it or its lateness. A notice
+    left unanswered when a later one was issued on the same case is superseded: the unit reports
+    on the latest (``open_notice``), and the earlier one's date no longer binds it."""
     events = list(session.scalars(select(Event).where(_NOTICES).order_by(Event.id.desc())
                                   .limit(limit).offset(offset)))
     if not events:
@@ -182,17 +187,21 @@ def notices(session: Session, now, *, limit: int, offset: int = 0) -> list[Notic
     cases = {c.id: c for c in session.execute(select(Case.id, Case.number, Case.unit_id)
                                               .where(Case.id.in_(case_ids)))}
     reports = _reports(session, case_ids)
+    latest = dict(session.execute(select(Event.case_id, func.max(Event.id)).where(Event.case_id.in_(case_ids), _NOTICES)
+                                  .group_by(Event.case_id)).all())
     today = china_date(now)
     rows = []
     for ev in events:
         data, report = ev.data or {}, reports.get(ev.id)
         respond_by = str(data.get("respond_by", ""))
+        superseded = report is None and latest.get(ev.case_id, ev.id) != ev.id
         if report is not None:
             late = bool(report.data.get("late"))
         else:
-            late = bool(respond_by) and today > date.fromisoformat(respond_by)
+            late = not superseded and bool(respond_by) and today > date.fromisoformat(respond_by)
         c = cases.get(ev.case_id)
         rows.append(NoticeRow(number=c.number if c else "", unit_id=c.unit_id if c else None, issued_at=ev.created_at,
                               respond_by=respond_by, by_unit_ids=tuple(data.get("supervisor_unit_ids") or ()),
-                              reported_at=report.created_at if report is not None else None, late=late))
+                              reported_at=report.created_at if report is not None else None, late=late,
+                              superseded=superseded))
     return rows

@@ -157,3 +157,33 @@ def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
                 conn.execute(text("SET LOCAL enable_seqscan = off"))
                 plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
             assert index in plan, plan
+
+
+def test_a_notice_unanswered_when_a_later_one_came_is_superseded_not_overdue(db, services, file_case, make_staff):
+    """A supervisor issues a second 督办单 before the unit reported on the first: the unit now owes
+    one report, on the latest (its date), and the list says the first was replaced, not that
+    it is still overdue (条例 第四十条: the unit answers the 督办 in writing; one answer is owed)."""
+    from casework.context import Services
+    from casework.workflow import supervision
+
+    filed = file_case().case_id
+    supervisor = make_staff("mca", Role.supervisor)
+    with db.session_scope() as s:
+        unit_code = s.get(Case, filed).unit.code
+        first = perform(s, services, supervisor, s.get(Case, filed), "issue_supervision", respond_by=day(3),
+                        internal_text=TEXT).id
+        second = perform(s, services, supervisor, s.get(Case, filed), "issue_supervision", respond_by=day(20),
+                         internal_text="再次督办：请尽快报告。").id
+    later = Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                     clock=lambda: services.clock() + timedelta(days=5))
+    with db.session_scope(write=False) as s:
+        rows = supervision.notices(s, later.clock(), limit=10)
+        assert [r.status for r in rows] == ["awaiting", "superseded"]  # newest first
+        assert not rows[1].late and supervision.count_waiting(s, later.clock()) == (1, 0)
+    with db.session_scope() as s:
+        report = perform(s, later, make_staff(unit_code, Role.handler), s.get(Case, filed), "report_supervision",
+                         internal_text="已核实，正在整改。")
+        assert report.data["supervision"] == second and report.data["late"] is False
+    with db.session_scope(write=False) as s:
+        rows = supervision.notices(s, later.clock(), limit=10)
+    assert [r.status for r in rows] == ["reported", "superseded"] and first != second

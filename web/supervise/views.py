@@ -249,7 +249,8 @@ def notices():
         "supervise/notices.html", rows=rows, total=total, page=page, pages=max(1, -(-total // NOTICES_PAGE)),
         unit_names=names, show=show, waiting=waiting, overdue=overdue,
         status_labels={"awaiting": _("Report awaited"), "overdue": _("Not reported, past the date"),
-                       "reported": _("Reported"), "reported_late": _("Reported after the date")})
+                       "reported": _("Reported"), "reported_late": _("Reported after the date"),
+                       "superseded": _("Replaced by a later notice, not reported")})
 
 
 def _authority() -> int | None:
