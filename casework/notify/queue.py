@@ -20,10 +20,6 @@ from casework.context import Services
 from casework.notify.models import OutboxChannel, OutboxMessage
 
 
-# notices addressed to a unit's mailbox (the unit asked for them; the sweep may send many a day);
-# every other template goes to a member of the public and is capped per recipient per day
-UNIT_TEMPLATES = frozenset({"unit_new_case", "unit_reminder", "unit_overdue", "supervision_1",
-                            "supervision_notice", "supervision_2", "case_urged"})
 # notices one phone number or address receives from the platform in 24 hours, at most: filing
 # forty cases in a second with a stranger's number must not send that stranger forty messages
 # (the receipt page still shows the number and code; issue 17, item 8)
@@ -39,9 +35,8 @@ def recipient_hash(services: Services, channel: OutboxChannel, recipient: str) -
 
 
 def capped(session: Session, services: Services, channel: OutboxChannel, template: str, key: str) -> bool:
-    """Whether this recipient has had its day's notices (never for a unit's mailbox)."""
-    if template in UNIT_TEMPLATES:
-        return False
+    """Whether this member of the public has had their day's notices (a unit's mailbox is never
+    capped: its senders say ``unit_mailbox``, and the sweep's digests do not come this way)."""
     since = services.clock() - timedelta(days=1)
     sent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.recipient_hash == key, OutboxMessage.created_at > since))
@@ -54,10 +49,12 @@ def capped(session: Session, services: Services, channel: OutboxChannel, templat
 
 def new_message(session: Session, services: Services, *, dedupe_key: str, case_id: int | None,
                 channel: OutboxChannel, template: str, locale: str, recipient: str, payload: bytes,
-                at: datetime | None = None) -> OutboxMessage | None:
-    """One outbox row, unless the recipient's daily cap is reached (then None, nothing queued)."""
+                at: datetime | None = None, unit_mailbox: bool = False) -> OutboxMessage | None:
+    """One outbox row, unless a member of the public reached the daily cap (then None, nothing
+    queued). ``unit_mailbox``: the recipient is a unit's notice mailbox, which is not capped (a
+    supervisor's unit may be told of dozens of reports in a day)."""
     key = recipient_hash(services, channel, recipient)
-    if capped(session, services, channel, template, key):
+    if not unit_mailbox and capped(session, services, channel, template, key):
         return None
     now = at or services.clock()
     msg = OutboxMessage(
@@ -71,14 +68,14 @@ def new_message(session: Session, services: Services, *, dedupe_key: str, case_i
 
 def queue_message(session: Session, services: Services, *, dedupe_key: str, case: Case | None,
                   channel: OutboxChannel, template: str, locale: str, recipient: str | None,
-                  payload: dict | None = None) -> OutboxMessage | None:
+                  payload: dict | None = None, unit_mailbox: bool = False) -> OutboxMessage | None:
     if not recipient:
         return None
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
     return new_message(session, services, dedupe_key=dedupe_key, case_id=case.id if case else None,
                        channel=channel, template=template, locale=locale, recipient=recipient,
-                       payload=json.dumps(payload or {}).encode())
+                       payload=json.dumps(payload or {}).encode(), unit_mailbox=unit_mailbox)
 
 
 def queue_case_update(session: Session, services: Services, case: Case, event: Event,

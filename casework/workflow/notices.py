@@ -57,25 +57,23 @@ def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
 
 
 def _unit_supervision(ctx: Ctx, event: Event) -> None:
-    unit = ctx.case.unit
-    if unit is not None and unit.notice_email:
-        queue_message(ctx.session, ctx.services, dedupe_key=f"supervise:{ctx.case.id}:{ctx.now.isoformat()}",
-                      case=ctx.case, channel=OutboxChannel.email, template=SUPERVISION_TEMPLATE, locale="zh_CN",
-                      recipient=unit.notice_email,
-                      payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
+    _mail_units(ctx, [ctx.case.unit_id], template=SUPERVISION_TEMPLATE,
+                key=f"supervise:{ctx.case.id}:{ctx.now.isoformat()}",
+                payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
 def _mail_units(ctx: Ctx, unit_ids, *, template: str, key: str, payload: dict) -> None:
     """One e-mail to the notice mailbox of each of these units that has one (``key`` + the unit
-    makes its dedupe key)."""
+    makes its dedupe key). Every notice to a unit goes this way: a unit's mailbox is not held to
+    the daily cap that protects a member of the public from a flood of messages."""
     from casework.registry.models import Unit
 
-    for unit_id in sorted(set(unit_ids)):
+    for unit_id in sorted({u for u in unit_ids if u is not None}):
         unit = ctx.session.get(Unit, unit_id)
         if unit is not None and unit.notice_email:
             queue_message(ctx.session, ctx.services, dedupe_key=f"{key}:{unit_id}", case=ctx.case,
                           channel=OutboxChannel.email, template=template, locale="zh_CN",
-                          recipient=unit.notice_email, payload=payload)
+                          recipient=unit.notice_email, payload=payload, unit_mailbox=True)
 
 
 def _supervisor_report(ctx: Ctx, event: Event) -> None:
@@ -99,11 +97,8 @@ def _deciding_units(ctx: Ctx, event: Event) -> None:
 def _unit_urged(ctx: Ctx, event: Event) -> None:
     """The complainant urged (催办) an overdue case: the unit's mailbox is told which case (one
     notice per urge; the queue marks the case too)."""
-    unit = ctx.case.unit
-    if unit is not None and unit.notice_email:
-        queue_message(ctx.session, ctx.services, dedupe_key=f"urged:{ctx.case.id}:{event.data.get('due', '')}",
-                      case=ctx.case, channel=OutboxChannel.email, template=URGED_TEMPLATE, locale="zh_CN",
-                      recipient=unit.notice_email, payload={"case_number": ctx.case.number})
+    _mail_units(ctx, [ctx.case.unit_id], template=URGED_TEMPLATE, key=f"urged:{ctx.case.id}:{event.data.get('due', '')}",
+                payload={"case_number": ctx.case.number})
 
 
 SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {

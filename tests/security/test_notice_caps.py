@@ -65,4 +65,29 @@ def test_a_units_mailbox_is_not_capped(db, services):
         for i in range(DAILY_CAP[OutboxChannel.email] + 5):
             assert queue_message(s, services, dedupe_key=f"test-cap-unit-{i}", case=None, channel=OutboxChannel.email,
                                  template="unit_overdue", locale="zh_CN", recipient="unit@example.gov.cn",
-                                 payload={"case_number": "X"}) is not None
+                                 payload={"case_number": "X"}, unit_mailbox=True) is not None
+
+
+def test_a_supervisors_unit_hears_of_every_report_in_a_busy_day(db, services, file_case, make_staff):
+    """The workflow's notices to a unit's mailbox are not held to the public's cap: a supervisor
+    who issued 25 督办单 hears of each of the 25 reports the same day (before, the 21st and later
+    were dropped as if the mailbox were a stranger being flooded)."""
+    from casework.accounts.models import Role
+    from casework.cases.models import Case
+    from casework.workflow.machine import perform
+    from tests.casework.test_supervision import TEXT, day
+
+    supervisor = make_staff("mca", Role.supervisor)
+    cases = [file_case().case_id for _ in range(DAILY_CAP[OutboxChannel.email] + 5)]
+    with db.session_scope() as s:
+        handler = make_staff(s.get(Case, cases[0]).unit.code, Role.handler)
+    for case_id in cases:
+        with db.session_scope() as s:
+            c = s.get(Case, case_id)
+            assert c.unit_id == s.get(Case, cases[0]).unit_id
+            perform(s, services, supervisor, c, "issue_supervision", respond_by=day(10), internal_text=TEXT)
+            perform(s, services, handler, c, "report_supervision", internal_text="已核实并整改。")
+    with db.session_scope(write=False) as s:
+        for template in ("supervision_notice", "supervision_report"):
+            assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.template == template)) == len(cases), template
