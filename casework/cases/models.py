@@ -127,6 +127,15 @@ class Category(Base):
         return bilingual(self.name, self.name_en, locale)
 
 
+# a case awaiting acceptance whose unit's mailbox was not told of it yet: the partial index
+# ix_case_unannounced and the sweep's query say it in the same words (SQLite uses a partial
+# index only for a query that repeats its terms); "IS NOT" is SQLite's IS DISTINCT FROM
+UNANNOUNCED_SQL = {
+    "sqlite": "state = 'pending_acceptance' AND announced_unit_id IS NOT unit_id",
+    "postgresql": "state = 'pending_acceptance' AND announced_unit_id IS DISTINCT FROM unit_id",
+}
+
+
 class Case(Base):
     __tablename__ = "case"
 
@@ -167,6 +176,9 @@ class Case(Base):
     notice_report_due: Mapped[date | None] = mapped_column(sa.Date)
     # the deadline a reminder went out for (a new deadline gets its own reminder)
     reminded_for_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the unit whose mailbox the sweep told of this case awaiting its acceptance (a case routed,
+    # transferred or sent back to another unit is new to that one: told again)
+    announced_unit_id: Mapped[int | None] = mapped_column()
     reviews_requested: Mapped[int] = mapped_column(default=0)
     # the complainant's latest rating of a reply (statistics keep it after erasure)
     rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
@@ -246,6 +258,9 @@ class Case(Base):
         sa.Index("ix_case_notice_report_due", "notice_report_due", "id",
                  postgresql_where=sa.text("notice_report_due IS NOT NULL"),
                  sqlite_where=sa.text("notice_report_due IS NOT NULL")),
+        # the sweep's list of cases awaiting acceptance whose unit was not told yet (a few of all)
+        sa.Index("ix_case_unannounced", "id", postgresql_where=sa.text(UNANNOUNCED_SQL["postgresql"]),
+                 sqlite_where=sa.text(UNANNOUNCED_SQL["sqlite"])),
     )
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
-"""The deadline sweep (Celery beat runs it): reminders before a deadline, the overdue flag
+"""The deadline sweep (Celery beat runs it): each unit told of the new cases awaiting its
+acceptance, reminders before a deadline, the overdue flag
 after it with supervision (督办) level 1 at once, level 2 some working days later,
 closing replies whose rating window lapsed and cases whose material (补正) did not come in time.
 
@@ -17,11 +18,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
-from casework.cases.models import Case, CaseState as S, Event, EventKind
+from casework.cases.models import UNANNOUNCED_SQL, Case, CaseState as S, Event, EventKind
 from casework.cases.numbers import CHINA
 from casework.context import Services
 from casework.db import Database
@@ -36,6 +37,7 @@ log = logging.getLogger("changtong.sweep")
 
 @dataclass
 class SweepReport:
+    announced: int = 0
     reminded: int = 0
     overdue: int = 0
     supervised: int = 0
@@ -142,6 +144,18 @@ def working_days_before(deadlines: Deadlines, day, n: int):
     return day
 
 
+def unannounced(db: Database, limit: int):
+    """Cases awaiting a unit's acceptance that its mailbox has not heard of: filed and routed,
+    transferred or sent back to it since the last sweep (one digest per unit, "N new cases"),
+    from the partial index ix_case_unannounced. SQLite without statistics would rather search
+    every case awaiting acceptance through ix_case_state_due: it is told which index to use
+    (INDEXED BY fails the statement if that index cannot serve it)."""
+    if db.is_sqlite:
+        return (text(f'SELECT id FROM "case" INDEXED BY ix_case_unannounced WHERE {UNANNOUNCED_SQL["sqlite"]} '
+                     f'LIMIT {int(limit)}').columns(Case.id))
+    return select(Case.id).where(text(UNANNOUNCED_SQL["postgresql"])).limit(limit)
+
+
 def sweep(db: Database, services: Services) -> SweepReport:
     report = SweepReport()
     now = services.clock()
@@ -157,6 +171,11 @@ def sweep(db: Database, services: Services) -> SweepReport:
     running = Case.state.in_(CLOCK_RUNNING) & Case.paused_at.is_(None)
     overdue_ok = Case.state.in_(CAN_BE_OVERDUE) & Case.paused_at.is_(None)
     chunk = services.settings.sweep_chunk
+
+    def announce_update():
+        ids = unannounced(db, chunk)
+        return (update(Case).where(Case.id.in_(ids)).values(announced_unit_id=Case.unit_id)
+                .returning(*_returning()).execution_options(synchronize_session=False))
 
     def remind_update():
         ids = (select(Case.id).where(~Case.overdue, Case.due_at.is_not(None), running, Case.due_at >= now,
@@ -202,6 +221,8 @@ def sweep(db: Database, services: Services) -> SweepReport:
                 {"level": level, "unit_id": target})
         w.notice(target, f"supervision_{level}", r.number)
 
+    _run_chunks(db, services, units, announce_update, lambda w, r: w.notice(r.unit_id, "unit_new_case", r.number),
+                report, "announced")
     _run_chunks(db, services, units, remind_update, remind, report, "reminded")
     _run_chunks(db, services, units, overdue_update, overdue, report, "overdue")
     report.supervised = report.overdue

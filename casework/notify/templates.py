@@ -73,11 +73,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Judicial confirmation", "[Changtong] Mediation case $case_number reached an agreement. Both parties may jointly "
                "apply to a people's court for judicial confirmation within 30 days."),
     },
-    "unit_new_case": {
-        "zh_CN": ("新案件待受理", "【畅通】本单位有新案件 $case_number 待受理，请登录办理平台处理。"),
-        "en": ("A new case awaits acceptance", "[Changtong] Case $case_number awaits acceptance by your unit."),
-    },
     # digests to a unit's office mailbox, one per sweep and kind
+    "unit_new_case": {
+        "zh_CN": ("新案件待受理", "【畅通】本单位有 $count 件新案件待受理：$case_numbers$more_clause。请登录办理平台，在受理时限内决定是否受理。"),
+        "en": ("New cases await acceptance", "[Changtong] Cases awaiting your unit's decision on acceptance ($count): $case_numbers$more_clause."),
+    },
     "unit_reminder": {
         "zh_CN": ("案件即将到期", "【畅通】本单位有 $count 件案件的办理时限将在2个工作日内届满：$case_numbers$more_clause。请登录办理平台及时办理。"),
         "en": ("Deadlines are near", "[Changtong] $count of your unit's cases are due within 2 working days: $case_numbers$more_clause."),

@@ -42,8 +42,8 @@ def test_reminder_overdue_and_supervision_each_once(db, services, file_case):
     after = clock_at(services, due + timedelta(hours=1))
     report = sweep(db, after)
     assert (report.overdue, report.supervised) == (1, 1)
-    assert sweep(db, after).as_dict() | {"queries": 0} == {"reminded": 0, "overdue": 0, "supervised": 0,
-                                                          "closed": 0, "queries": 0, "errors": 0}
+    assert sweep(db, after).as_dict() | {"queries": 0} == {"announced": 0, "reminded": 0, "overdue": 0,
+                                                          "supervised": 0, "closed": 0, "queries": 0, "errors": 0}
     c = case(db, filed)
     assert c.overdue and c.supervision_level == 1
     # N working days later the second level goes out, once
@@ -102,9 +102,10 @@ def test_a_reply_not_rated_in_time_is_closed(db, services, file_case, make_staff
 def test_the_sweep_touches_only_due_cases(db, services, file_case):
     for _ in range(5):
         file_case()
+    assert sweep(db, services).announced == 5  # the unit is told of its new cases, once
     report = sweep(db, services)  # nothing is due today
-    assert report.as_dict() | {"queries": 0} == {"reminded": 0, "overdue": 0, "supervised": 0, "closed": 0,
-                                                 "queries": 0, "errors": 0}
+    assert report.as_dict() | {"queries": 0} == {"announced": 0, "reminded": 0, "overdue": 0, "supervised": 0,
+                                                 "closed": 0, "queries": 0, "errors": 0}
 
 
 def test_a_unit_gets_one_digest_not_one_mail_per_case(db, services, file_case):
@@ -131,3 +132,64 @@ def test_a_short_digest_says_nothing_of_more_cases():
     assert "TS1 TS2（另有 23 件）" in render("unit_overdue", "zh_CN", values)[1]
     assert "TS1 TS2 (and 23 more)" in render("unit_overdue", "en", values)[1]
     assert "more" in placeholders("unit_overdue")  # an override written with $more still validates
+
+
+def test_a_unit_is_told_of_new_cases_awaiting_its_acceptance_once_and_again_after_a_transfer(
+        db, services, file_case, make_staff):
+    """A unit hears of the cases routed to it by e-mail, in one digest per sweep, not one e-mail
+    per case; a case transferred to another unit is new to that unit; a case already accepted is
+    not announced (the unit decided on it)."""
+    import json
+
+    from casework.registry.models import Unit
+
+    filed = [file_case().case_id for _ in range(3)]
+    with db.session_scope(write=False) as s:
+        first_unit = s.get(Case, filed[0]).unit_id
+        numbers = {s.get(Case, c).number for c in filed}
+        other = s.scalar(select(Unit.id).where(Unit.code == "samr"))
+    assert {case(db, c).unit_id for c in filed} == {first_unit} and other != first_unit
+    assert sweep(db, services).announced == 3
+    assert sweep(db, services).announced == 0
+    with db.session_scope(write=False) as s:
+        [digest] = s.scalars(select(OutboxMessage).where(OutboxMessage.template == "unit_new_case")).all()
+        assert services.cipher.decrypt_text(digest.recipient_enc, "outbox.recipient") == s.get(Unit, first_unit).notice_email
+        payload = json.loads(services.cipher.decrypt(digest.payload_enc, "outbox.payload"))
+    assert payload["count"] == 3 and set(payload["case_numbers"].split()) == numbers
+    handler = make_staff(_code(db, first_unit), Role.handler)
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, filed[0]), "transfer", unit_id=str(other), reason="other_unit_competent")
+        perform(s, services, handler, s.get(Case, filed[1]), "accept")
+    assert case(db, filed[0]).unit_id == other
+    assert sweep(db, services).announced == 1  # the transferred case, to its new unit
+    with db.session_scope(write=False) as s:
+        digests = s.scalars(select(OutboxMessage).where(OutboxMessage.template == "unit_new_case")
+                            .order_by(OutboxMessage.id)).all()
+        assert len(digests) == 2
+        assert services.cipher.decrypt_text(digests[1].recipient_enc, "outbox.recipient") == s.get(Unit, other).notice_email
+
+
+def _code(db, unit_id):
+    from casework.registry.models import Unit
+
+    with db.session_scope(write=False) as s:
+        return s.get(Unit, unit_id).code
+
+
+def test_the_unannounced_cases_are_read_from_their_partial_index(db):
+    """At a million cases the sweep finds the few not announced yet from ix_case_unannounced,
+    every five minutes, on SQLite and on PostgreSQL, without reading every case."""
+    from sqlalchemy import text
+
+    from casework.deadlines.sweep import unannounced
+
+    compiled = unannounced(db, 1000).compile(db.engine)
+    with db.session_scope(write=False) as s:
+        conn = s.connection()
+        if db.is_sqlite:
+            params = tuple(compiled.params[name] for name in compiled.positiontup)
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+        else:
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "ix_case_unannounced" in plan, plan
