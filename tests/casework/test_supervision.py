@@ -137,9 +137,10 @@ def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
     notices and its count are answered from ix_event_supervision_notice, the list of those waiting
     for a report and its counts from ix_case_notice_report_due, on SQLite and on PostgreSQL, not
     by reading every event or case."""
-    from sqlalchemy import func, text
+    from sqlalchemy import func
 
     from casework.workflow.supervision import _NOTICES, _WAITING
+    from tests.plans import plan
 
     queries = [(select(Event.id).where(_NOTICES).order_by(Event.id.desc()).limit(50), "ix_event_supervision_notice"),
                (select(func.count()).select_from(Event).where(_NOTICES), "ix_event_supervision_notice"),
@@ -149,14 +150,8 @@ def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
     with db.session_scope(write=False) as s:
         conn = s.connection()
         for query, index in queries:  # as the app sends it: with its bound parameters
-            compiled = query.compile(db.engine)
-            if db.is_sqlite:
-                params = tuple(compiled.params[name] for name in compiled.positiontup)
-                plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
-            else:
-                conn.execute(text("SET LOCAL enable_seqscan = off"))
-                plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
-            assert index in plan, plan
+            shown = plan(db, conn, query)
+            assert index in shown, shown
 
 
 def test_a_notice_unanswered_when_a_later_one_came_is_superseded_not_overdue(db, services, file_case, make_staff):

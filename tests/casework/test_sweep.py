@@ -179,17 +179,9 @@ def _code(db, unit_id):
 def test_the_unannounced_cases_are_read_from_their_partial_index(db):
     """At a million cases the sweep finds the few not announced yet from ix_case_unannounced,
     every five minutes, on SQLite and on PostgreSQL, without reading every case."""
-    from sqlalchemy import text
-
     from casework.deadlines.sweep import unannounced
+    from tests.plans import plan
 
-    compiled = unannounced(db, 1000).compile(db.engine)
     with db.session_scope(write=False) as s:
-        conn = s.connection()
-        if db.is_sqlite:
-            params = tuple(compiled.params[name] for name in compiled.positiontup)
-            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
-        else:
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
-    assert "ix_case_unannounced" in plan, plan
+        shown = plan(db, s.connection(), unannounced(db, 1000))
+    assert "ix_case_unannounced" in shown, shown
