@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from casework.i18n import bilingual
 from casework.cases.models import Case, CaseState, CaseType, EventKind, Stage
 from casework.cases.queries import public_events
+from casework.workflow import supervision
 from casework.db import as_utc
 from casework.cases.numbers import CHINA
 from web.i18n import current_locale, title
@@ -51,7 +52,7 @@ def event_title(ev) -> str:
         return _("Clock paused for a hearing (听证)")
     if ev.kind is EventKind.note and (ev.data or {}).get("action") == "execution":
         return _("Carrying out the supported request (督促执行)")
-    if ev.kind is EventKind.note and (ev.data or {}).get("action") == "supervision_report":
+    if supervision.is_report(ev):
         return _("Report on the supervision notice (督办反馈)")
     if ev.kind is EventKind.routed and (ev.data or {}).get("triage"):
         # no rule named a unit: the case waits for the platform's triage (it read "Routed" beside

@@ -56,6 +56,13 @@ def decided_it(actor: Actor, case: Case) -> bool:
                                   if unit_id != case.unit_id)
 
 
+def reads_only_as_decider(actor: Actor, case: Case) -> bool:
+    """The actor sees the case only through ``decided_it``: not the holding unit's, no
+    supervisor (the case page says so, and leads back to the actor's own queue)."""
+    return (not (case.unit_id is not None and can_work_unit(actor, case.unit_id)) and not can_supervise(actor)
+            and decided_it(actor, case))
+
+
 def can_see_identity(actor: Actor, case: Case) -> bool:
     """Masked identity on the case page; a report's identity is hidden altogether
     (revealing it is an audited request, see the safety issue)."""

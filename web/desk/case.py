@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
-from casework.accounts.permissions import can_see_identity, can_supervise, can_view_case, can_work_unit, decided_it
+from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit, reads_only_as_decider
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
@@ -22,7 +22,7 @@ from casework.mediation.models import MediationSession, MediatorRecusal, never_h
 from casework.privacy import masking
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
-from casework.workflow import contact as contact_move, reveal
+from casework.workflow import contact as contact_move, reveal, supervision
 from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_candidates
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
@@ -105,7 +105,7 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
         if ev.kind is EventKind.supervised and isinstance(data.get("respond_by"), str):  # the 督办单's date
             details.append(_("Act and report by: %(date)s", date=data["respond_by"]))
-        elif ev.kind is EventKind.note and data.get("action") == "supervision_report" and data.get("late"):
+        elif supervision.is_report(ev) and data.get("late"):
             details.append(_("After the date asked for (%(date)s)", date=data.get("respond_by", "")))
         reason = data.get("reason")
         enum = NotAcceptReason if ev.kind is EventKind.not_accepted else TransferReason
@@ -228,8 +228,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     return render_template(
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), handler=handler,
-        decided_only=(not (case.unit_id and can_work_unit(actor, case.unit_id)) and not can_supervise(actor)
-                      and decided_it(actor, case)),
+        decided_only=reads_only_as_decider(actor, case),
         assoc_name=association_name(case),
         identity=_masked(case, "complainant") if show_identity else None,
         acting=_acting(case) if show_identity else None,
