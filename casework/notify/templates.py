@@ -80,15 +80,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "unit_reminder": {
         "zh_CN": ("案件即将到期", "【畅通】本单位有 $count 件案件的办理时限将在2个工作日内届满：$case_numbers$more_clause。请登录办理平台及时办理。"),
-        "en": ("Deadlines are near", "[Changtong] $count of your unit's cases are due within 2 working days: $case_numbers$more_clause."),
+        "en": ("Deadlines are near", "[Changtong] Your unit's cases due within 2 working days ($count): $case_numbers$more_clause."),
     },
     "unit_overdue": {
         "zh_CN": ("案件已超期", "【畅通】本单位有 $count 件案件已超过办理时限：$case_numbers$more_clause。请尽快办理。"),
-        "en": ("Cases are overdue", "[Changtong] $count of your unit's cases are past their deadline: $case_numbers$more_clause."),
+        "en": ("Cases are overdue", "[Changtong] Your unit's cases past their deadline ($count): $case_numbers$more_clause."),
     },
     "supervision_1": {
         "zh_CN": ("督办通知", "【畅通】督办（第一级）：您督办的单位有 $count 件案件超期：$case_numbers$more_clause。"),
-        "en": ("Supervision notice", "[Changtong] Supervision, level 1: $count overdue cases in units you supervise: $case_numbers$more_clause."),
+        "en": ("Supervision notice", "[Changtong] Supervision, level 1: overdue cases in units you supervise ($count): $case_numbers$more_clause."),
     },
     "supervision_notice": {
         "zh_CN": ("督办单", "【畅通】督办单：案件 $case_number 已被督办，请于 $respond_by 前办理并报告办理情况。请登录办理平台查看督办要求。"),
@@ -114,7 +114,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "supervision_2": {
         "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers$more_clause。"),
-        "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: $count cases overdue by more than 5 working days: $case_numbers$more_clause."),
+        "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: cases overdue by more than 5 working days ($count): $case_numbers$more_clause."),
     },
 }
 

@@ -134,6 +134,18 @@ def test_a_short_digest_says_nothing_of_more_cases():
     assert "more" in placeholders("unit_overdue")  # an override written with $more still validates
 
 
+def test_an_english_digest_of_one_case_reads_right():
+    """"1 of your unit's cases are past their deadline" was what a unit with one overdue case read:
+    every digest's English text names its count in brackets, right for one case as for many."""
+    from casework.notify.templates import TEMPLATES, render
+
+    digests = [name for name, texts in TEMPLATES.items() if "$count" in texts["en"][1]]
+    assert set(digests) == {"unit_new_case", "unit_reminder", "unit_overdue", "supervision_1", "supervision_2"}
+    for name in digests:
+        body = render(name, "en", {"count": 1, "case_numbers": "TS1", "more": 0})[1]
+        assert "(1): TS1." in body and " are " not in body and "1 overdue cases" not in body, body
+
+
 def test_a_unit_is_told_of_new_cases_awaiting_its_acceptance_once_and_again_after_a_transfer(
         db, services, file_case, make_staff):
     """A unit hears of the cases routed to it by e-mail, in one digest per sweep, not one e-mail

@@ -38,6 +38,9 @@ def test_a_handler_finds_only_their_units_cases_highlighted(client, db, world, m
     assert status == 200
     assert world["ours"] in html and world["theirs"] not in html and world["triage"] not in html
     assert 'id="search-total">找到 1 件案件<' in html
+    client.set_cookie("lang", "en")  # one case is one case in English ("1 cases found" before)
+    assert 'id="search-total">1 case found<' in page(client, q="会费")[1]
+    client.set_cookie("lang", "zh_CN")
     # the title is escaped case text with the match marked, linked to the case page
     assert "&lt;i&gt;协会&lt;/i&gt;收取<mark>会费</mark>问题" in html
     assert "<i>协会</i>" not in html
