@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from casework.deadlines import operations as ops
@@ -51,9 +51,11 @@ def computation_lines(check) -> list[str]:
     def day(d) -> str:
         return f"{d.isoformat()} {format_date(d, 'EEE')}"
 
-    out = [_("Start %(date)s (not counted), %(n)d working days", date=check.start.isoformat(), n=check.amount)
+    out = [ngettext("Start %(date)s (not counted), %(num)d working day", "Start %(date)s (not counted), %(num)d working days",
+                    check.amount, date=check.start.isoformat())
            if check.working_days else
-           _("Start %(date)s (not counted), %(n)d days", date=check.start.isoformat(), n=check.amount)]
+           ngettext("Start %(date)s (not counted), %(num)d day", "Start %(date)s (not counted), %(num)d days",
+                    check.amount, date=check.start.isoformat())]
     notes = [(True, d) for d in check.skipped] + [(False, d) for d in check.makeup_days]
     for skipped, d in sorted(notes, key=lambda p: p[1].day):
         out.append("  " + (_("skip %(day)s: %(reason)s", day=day(d.day), reason=_reason(d.reason)) if skipped else

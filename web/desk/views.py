@@ -5,7 +5,7 @@ from datetime import timedelta
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select
 
 from casework.accounts.actor import Actor
@@ -189,7 +189,8 @@ def bulk_assign(unit_id: int):
     for message, numbers in refused.items():
         flash(_("Not assigned: %(numbers)s. %(reason)s", numbers="、".join(numbers), reason=message), "error")
     if elsewhere:
-        flash(_("%(n)d of the ticked cases are no longer in this unit's queue and were left alone.", n=elsewhere),
+        flash(ngettext("%(num)d of the ticked cases is no longer in this unit's queue and was left alone.",
+                       "%(num)d of the ticked cases are no longer in this unit's queue and were left alone.", elsewhere),
               "warning")
     return redirect(back, code=303)
 
