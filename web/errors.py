@@ -120,6 +120,8 @@ def init_app(app) -> None:
         from web.request_limits import NestedTooDeep, too_deep_message
 
         code = err.code or 500
+        if err.response is not None:  # the view's own answer (a lookup's form past its limit, web.public.opened)
+            return err.response
         if isinstance(err, NestedTooDeep):
             return _respond(code, too_deep_message())
         return _respond(code, _messages().get(code, err.description or ""))

@@ -4,6 +4,7 @@ real complainant out; the database holds no query code; a text that contains its
 is refused."""
 from __future__ import annotations
 
+import re
 import statistics
 import time
 
@@ -155,6 +156,12 @@ def test_failures_are_refused_past_the_limit_but_the_right_code_still_opens(app,
 
     statuses = [ask(stranger, number, new_query_code()).status_code for _ in range(12)]
     assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]  # "10 per 10 minutes"
+    if channel == "web":  # the form again, the number kept, saying how long wrong codes are refused
+        refused = ask(stranger, number, new_query_code())
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600
+        assert f'value="{number}"' in html and 'action="/track"' in html
+        assert re.search(r"接下来 (10|[1-9]) 分钟内输入错误的查询码将被拒绝", html)
     # a number never issued is refused the same way after as many failures
     never = _never_issued(number)
     assert [ask(stranger, never, new_query_code()).status_code for _ in range(11)][-1] == 429

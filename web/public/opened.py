@@ -9,9 +9,11 @@ but an 80-bit code at the rate one server answers is out of reach.)
 """
 from __future__ import annotations
 
+import math
 import time
 
-from flask import redirect, render_template, request, session, url_for
+from flask import make_response, redirect, render_template, request, session, url_for
+from flask_babel import ngettext
 
 from casework.cases.numbers import normalize_number
 from web.extensions import limiter
@@ -73,6 +75,25 @@ def _lookup_limit() -> str:
     return services().settings.lookup_limit
 
 
+FORMS = {"public.respond_submit": "public/respond.html"}  # the other lookup view is /track's
+
+
+def _refused(limit):
+    """Past the limit, the lookup's own form again (429), with the number kept and how long wrong
+    codes stay refused; the error page said only "please wait" and lost the number."""
+    minutes = max(1, math.ceil((limit.reset_at - time.time() - 1) / 60))  # reset_at is a whole second past the window
+    error = ngettext("Too many wrong codes were tried for this case number. For the next %(num)d minute a wrong "
+                     "code is refused; check the code you were given and try again.",
+                     "Too many wrong codes were tried for this case number. For the next %(num)d minutes a wrong "
+                     "code is refused; check the code you were given and try again.", minutes)
+    template = FORMS.get(request.endpoint, "public/track.html")
+    resp = make_response(render_template(template, number=normalize_number(request.form.get("number", "")),
+                                         error=error), 429)
+    resp.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+    return resp
+
+
 # decorate a lookup view: wrong query codes and wrong answer codes count together per number
 lookup_limited = limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
-                                      deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code)
+                                      deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code,
+                                      on_breach=_refused)
