@@ -57,10 +57,20 @@ def extendable(case, now) -> Message | None:
     (立案, 市场监督管理行政处罚程序规定 第十八条: 15 working days more)."""
     if case.extended:
         return Message(N_("The handling time can be extended only once."))
-    stages = (Stage.acceptance,) if case.type is CaseType.report else (Stage.handling, Stage.mediation)
-    if case.stage not in stages or case.due_at is None:
+    if case.stage not in _extendable_stages(case) or case.due_at is None:
         return Message(N_("Only the handling time can be extended."))
     return None
+
+
+def _extendable_stages(case) -> tuple[Stage, ...]:
+    return (Stage.acceptance,) if case.type is CaseType.report else (Stage.handling, Stage.mediation)
+
+
+def runs_extended(case) -> bool:
+    """The deadline the case runs to now is the extended one: the case was extended and is still
+    in the stage that was. After the reply the case carries another stage's date (the time to ask
+    for a review), which no one extended."""
+    return bool(case.extended) and case.stage in _extendable_stages(case)
 
 
 def clock_running(case, now) -> Message | None:

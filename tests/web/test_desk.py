@@ -492,6 +492,12 @@ def test_the_case_page_explains_its_deadline(client, db, services, file_case, ma
                 public_text="需要调取协会财务资料，延期30日。")
     page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
     assert "60 个自然日" in page and "期限由" in page
+    assert '<span class="flag extended">已延期</span>' in page
+    with db.session_scope() as s:  # 条例 第三十四条: the extension is of the handling time, not of what follows
+        perform(s, services, handler, s.get(Case, receipt.case_id), "reply", opinion="supported", legal_basis=BASIS,
+                public_text="经核查，协会已停止强制订阅做法。", finding="substantiated")
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert 'id="case-due"' in page and 'class="flag extended"' not in page  # the review request's date: no one extended it
 
 
 def test_english_desk_pages_name_units_in_english(client, db, file_case, make_staff):

@@ -24,6 +24,7 @@ from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal, supervision
 from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_candidates
+from casework.workflow.handling import runs_extended
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
@@ -227,7 +228,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     show_identity = can_see_identity(actor, case)
     return render_template(
         "desk/case.html",
-        case=case, now=now, overdue=is_overdue(case, now), handler=handler,
+        case=case, now=now, overdue=is_overdue(case, now), extended=runs_extended(case), handler=handler,
         decided_only=reads_only_as_decider(actor, case),
         assoc_name=association_name(case),
         identity=_masked(case, "complainant") if show_identity else None,
