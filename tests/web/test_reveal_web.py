@@ -125,6 +125,9 @@ def test_reveal_through_the_desk(app, client, db, staff):
     lhtml = listing.get_data(as_text=True)
     assert listing.status_code == 200 and number in lhtml and "需要联系举报人核实收费凭证的来源" in lhtml
     assert PHONE not in lhtml and "no-store" in listing.headers["Cache-Control"]
+    # the bar offers no case search nor number box to a custodian: each answered "not allowed"
+    assert "nav-search" not in lhtml and 'id="find-number"' not in lhtml and "nav-reveals" in lhtml
+    assert custodian.get("/desk/search?q=x").status_code == 403
     req_id = re.search(r'id="request-(\d+)"', lhtml).group(1)
     ok = custodian.post(f"/desk/reveals/{req_id}", data={"csrf_token": CSRF.search(lhtml).group(1),
                                                           "decision": "approve", "note": "同意，仅限核实"})

@@ -10,7 +10,9 @@ def _desk_nav():
     """The unit switcher: the units this user works, and triage for a triage operator."""
     from flask import g
 
+    from casework.accounts.actor import Actor
     from casework.accounts.models import Role
+    from casework.accounts.permissions import can_use_desk
 
     from web.presenters import association_name, local_time
 
@@ -23,5 +25,8 @@ def _desk_nav():
         "desk_units": [units[k] for k in sorted(units)],
         "desk_triage": any(m.role is Role.triage_operator for m in user.memberships),
         "desk_supervisor": any(m.role is Role.supervisor for m in user.memberships),
+        # case search and the number box: not for a custodian or an administrator alone (they were
+        # offered both and each answered "not allowed")
+        "desk_cases": can_use_desk(Actor.staff(user)),
         **helpers,
     }
