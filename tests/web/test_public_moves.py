@@ -104,6 +104,10 @@ def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened
     staff_move(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
     page = get()
     assert "经核查，协会已退还会费并停止强制入会。" in page and 'id="rate-form"' in page
+    # the reply is read above the form that rates it (it was only in the timeline, below the forms)
+    reply = page.index('id="the-reply"')
+    assert reply < page.index("经核查，协会已退还会费并停止强制入会。") < page.index('id="rate-form"')
+    assert "答复内容" in page[reply:page.index('id="rate-form"')]
     # a satisfied rating gives up the review: the form says so before it is sent
     assert re.search(r'id="rating-closes">[^<]*不能再申请复查', page)
     assert 'id="withdraw-form"' not in page
