@@ -395,7 +395,9 @@ def _day_label(note) -> str:
     if reason == "weekend":
         return _("Weekend")
     if reason.startswith("holiday: "):
-        return reason.split(": ", 1)[1]
+        from casework.deadlines.calendar import holiday_name
+
+        return holiday_name(note.day, current_locale()) or reason.split(": ", 1)[1]
     if reason.startswith("make-up"):
         return _("Make-up working day (调休)")
     if reason.startswith("override: "):

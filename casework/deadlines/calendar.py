@@ -32,6 +32,12 @@ def warm(years: int = 3) -> None:
         library_confirms(year)
 
 
+def holiday_name(day: date, locale: str) -> str | None:
+    """The public holiday's name in a page's language, from the calendar library's own
+    translations ("Chinese New Year's Eve" for 农历除夕), or None on a day that is no holiday."""
+    return _china(day.year, "en_US" if (locale or "").startswith("en") else "zh_CN").get(day)
+
+
 @lru_cache(maxsize=64)
 def library_confirms(year: int) -> bool:
     """The maintained calendar knows that year's make-up working days (it has been

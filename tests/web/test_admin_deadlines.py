@@ -113,3 +113,12 @@ def test_the_report_notice_limit_says_only_older_reports_wait_in_it(admin, db):
     page = admin.get("/admin/time-limits").get_data(as_text=True)
     basis = re.search(rf'<td id="basis-{limit_id}">([^<]*)</td>', page).group(1)
     assert "第三十一条" in basis and "只有此前受理的举报仍处于此阶段" in basis
+
+
+def test_a_holiday_is_named_in_the_pages_language(admin, db):
+    """The calendar's check named every holiday in Chinese on the English page ("(农历除夕)")."""
+    admin.set_cookie("lang", "en")
+    english = admin.get("/admin/calendar?start=2027-02-03&days=3").get_data(as_text=True)
+    assert "public holiday: Chinese New Year&#39;s Eve" in english and "农历除夕" not in english
+    admin.set_cookie("lang", "zh_CN")
+    assert "农历除夕" in admin.get("/admin/calendar?start=2027-02-03&days=3").get_data(as_text=True)

@@ -8,12 +8,12 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from casework.deadlines import operations as ops
-from casework.deadlines.calendar import library_confirms
+from casework.deadlines.calendar import holiday_name, library_confirms
 from casework.deadlines.limits import Deadlines, basis
 from casework.deadlines.models import CalendarOverride, CalendarYear
 from web.admin.blueprint import bp
 from web.auth import current_actor
-from web.i18n import tr_errors
+from web.i18n import current_locale, tr_errors
 from web.requestdb import db_session
 
 
@@ -32,12 +32,13 @@ def _calendar_page(values=None, errors=None, status=200, check=None, check_error
         check=check, check_errors=check_errors or {}), status
 
 
-def _reason(reason: str) -> str:
+def _reason(note) -> str:
     """A calendar day's reason (casework.deadlines.calendar.DayNote: untranslated) in the page's language."""
+    reason = note.reason
     kind, _sep, detail = reason.partition(":")
     detail = detail.strip()
     if kind == "holiday":
-        return _("public holiday: %(name)s", name=detail)
+        return _("public holiday: %(name)s", name=holiday_name(note.day, current_locale()) or detail)
     if kind == "override":
         return _("set by an administrator: %(note)s", note=detail)
     return {"weekend": _("weekend"), "make-up working day (调休)": _("make-up working day (调休)")}.get(reason, reason)
@@ -58,11 +59,11 @@ def computation_lines(check) -> list[str]:
                     check.amount, date=check.start.isoformat())]
     notes = [(True, d) for d in check.skipped] + [(False, d) for d in check.makeup_days]
     for skipped, d in sorted(notes, key=lambda p: p[1].day):
-        out.append("  " + (_("skip %(day)s: %(reason)s", day=day(d.day), reason=_reason(d.reason)) if skipped else
-                           _("count %(day)s: %(reason)s", day=day(d.day), reason=_reason(d.reason))))
+        out.append("  " + (_("skip %(day)s: %(reason)s", day=day(d.day), reason=_reason(d)) if skipped else
+                           _("count %(day)s: %(reason)s", day=day(d.day), reason=_reason(d))))
     for d in check.rolled_forward:
         out.append("  " + _("the period ended on a rest day, %(day)s (%(reason)s): it moves to the next working day",
-                            day=day(d.day), reason=_reason(d.reason)))
+                            day=day(d.day), reason=_reason(d)))
     out.append(_("Ends %(day)s", day=day(check.end)))
     for y in sorted(check.unconfirmed_years):
         out.append("  " + _("Warning: the %(year)d schedule is not confirmed; check it against the State Council's notice.",
