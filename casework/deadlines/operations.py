@@ -83,6 +83,13 @@ def _year_snapshot(row: CalendarYear) -> dict:
 
 
 def set_year(session: Session, year: int, confirmed: bool, note: str = "", *, actor: Actor) -> CalendarYear:
+    """Mark a year's holiday schedule confirmed (or not). Confirming names the State Council notice
+    it was checked against: a stray click silenced the warning on every deadline in that year."""
+    note = (note or "").strip()
+    if confirmed and not note:
+        raise DeadlineAdminError({"note": [Message(N_(
+            "Name the State Council notice you checked the year against (e.g. 国办发明电〔2026〕7号), "
+            "after entering its dates as overrides."))]})
     return _put(session, actor, CalendarYear, {"year": year}, {"confirmed": confirmed, "note": note},
                 _year_snapshot, "calendar_year", year)
 

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseType, Stage
-from casework.deadlines.models import CalendarOverride, TimeLimit
+from casework.deadlines.models import CalendarOverride, CalendarYear, TimeLimit
 from tests.web.test_admin_routing import login_as
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -122,3 +122,19 @@ def test_a_holiday_is_named_in_the_pages_language(admin, db):
     assert "public holiday: Chinese New Year&#39;s Eve" in english and "农历除夕" not in english
     admin.set_cookie("lang", "zh_CN")
     assert "农历除夕" in admin.get("/admin/calendar?start=2027-02-03&days=3").get_data(as_text=True)
+
+
+def test_confirming_a_year_names_the_notice_and_says_it_was_done(admin, db):
+    """A stray click on "mark confirmed" silenced the year's warning with no word on the page: confirming
+    now names the State Council notice it was checked against, and each change is said."""
+    bare = admin.post("/admin/calendar/years/2028", data={"csrf_token": csrf(admin), "confirmed": "1", "note": " "})
+    html = bare.get_data(as_text=True)
+    assert bare.status_code == 422 and 'id="year-2028-note-error"' in html and "国务院办公厅通知" in html
+    with db.session_scope(write=False) as s:
+        assert s.get(CalendarYear, 2028) is None
+    done = admin.post("/admin/calendar/years/2028", data={"csrf_token": csrf(admin), "confirmed": "1",
+                                                         "note": "国办发明电〔2027〕1号"}, follow_redirects=True)
+    assert "已将 2028 年标记为已确认（国办发明电〔2027〕1号）。" in done.get_data(as_text=True)
+    undone = admin.post("/admin/calendar/years/2028", data={"csrf_token": csrf(admin), "confirmed": "0"},
+                        follow_redirects=True)
+    assert "已将 2028 年标记为未确认" in undone.get_data(as_text=True)

@@ -113,13 +113,19 @@ def calendar_override_remove(day: str):
     parsed = ops.parse_day(day)
     if parsed is not None:
         ops.remove_override(db_session(), parsed, actor=current_actor())
+        flash(_("Override removed: %(day)s; the maintained calendar decides that day again.", day=parsed.isoformat()))
     return redirect(url_for("admin.calendar"), code=303)
 
 
 @bp.post("/calendar/years/<int:year>")
 def calendar_year(year: int):
-    ops.set_year(db_session(), year, request.form.get("confirmed") == "1", request.form.get("note", "")[:200],
-                 actor=current_actor())
+    confirmed, note = request.form.get("confirmed") == "1", request.form.get("note", "")[:200]
+    try:
+        ops.set_year(db_session(), year, confirmed, note, actor=current_actor())
+    except ops.DeadlineAdminError as err:
+        return _calendar_page({"year": year, "year_note": note}, {f"year-{year}-note": tr_errors(err.errors)["note"]}, 422)
+    flash(_("%(year)d marked as confirmed (%(note)s).", year=year, note=note.strip()) if confirmed else
+          _("%(year)d marked as not confirmed: deadlines in it show a warning again.", year=year))
     return redirect(url_for("admin.calendar"), code=303)
 
 
