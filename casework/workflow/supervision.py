@@ -139,18 +139,25 @@ def _reports(session: Session, case_ids) -> dict[int, Event]:
 _WAITING = text('"case".notice_report_due IS NOT NULL')
 
 
-def count_waiting(session: Session, now) -> tuple[int, int]:
-    """How many 督办单 wait for a report, and how many of them are past their date."""
+def count_waiting(session: Session, now, *, unit: int | None = None) -> tuple[int, int]:
+    """How many 督办单 wait for a report, and how many of them are past their date (of one unit's
+    cases: ``unit``)."""
     today = china_date(now)
     base = select(func.count()).select_from(Case).where(_WAITING)
+    if unit is not None:
+        base = base.where(Case.unit_id == unit)
     return (session.scalar(base) or 0, session.scalar(base.where(Case.notice_report_due < today)) or 0)
 
 
-def waiting_notices(session: Session, now, *, overdue_only: bool, limit: int, offset: int = 0) -> list[NoticeRow]:
-    """The 督办单 that wait for a report (only those past their date: ``overdue_only``), the
-    earliest date first: the cases' ``notice_report_due``, then each one's latest notice."""
+def waiting_notices(session: Session, now, *, overdue_only: bool, limit: int, offset: int = 0,
+                    unit: int | None = None) -> list[NoticeRow]:
+    """The 督办单 that wait for a report (only those past their date: ``overdue_only``; of one
+    unit's cases: ``unit``), the earliest date first: the cases' ``notice_report_due``, then each
+    one's latest notice."""
     today = china_date(now)
     q = select(Case.id, Case.number, Case.unit_id, Case.notice_report_due).where(_WAITING)
+    if unit is not None:
+        q = q.where(Case.unit_id == unit)
     if overdue_only:
         q = q.where(Case.notice_report_due < today)
     cases = list(session.execute(q.order_by(Case.notice_report_due, Case.id).limit(limit).offset(offset)))

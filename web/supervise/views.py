@@ -45,12 +45,14 @@ def _require_supervisor():
 
 def _filters() -> dict:
     args = request.args
-    months = as_id(args.get("months")) if as_id(args.get("months")) in MONTHS else 12
+    chosen = as_id(args.get("months")) in MONTHS  # the period list's choice wins over from/to
+    months = as_id(args.get("months")) if chosen else 12
     now = services().clock()
     period = queries.Period.last_months(now, months)
     first, last = args.get("from", ""), args.get("to", "")
-    if _MONTH.match(first) and _MONTH.match(last) and first <= last:
+    if not chosen and _MONTH.match(first) and _MONTH.match(last) and first <= last:
         period = queries.Period(first, last)
+        months = None  # the list shows these months as its own choice
     type_ = args.get("type", "")
     unit = as_id(args.get("unit"))
     return {"period": period, "months": months, "type": type_ if type_ in {t.value for t in CaseType} else None,
@@ -162,14 +164,17 @@ def dashboard():
     session = db_session()
     totals = queries.totals(session, f["period"], type=f["type"], unit=f["unit"])
     tables = dashboard_tables(session, f)
-    overdue_levels = dict(session.execute(
-        select(Case.supervision_level, func.count()).where(OVERDUE).group_by(Case.supervision_level)).all())
+    # the live lines under the tiles follow the unit chosen, as the tiles do
+    live = select(Case.supervision_level, func.count()).where(OVERDUE)
+    if f["unit"] is not None:
+        live = live.where(Case.unit_id == f["unit"])
+    overdue_levels = dict(session.execute(live.group_by(Case.supervision_level)).all())
     units = list(session.scalars(select(Unit).order_by(Unit.kind, Unit.id)))
     return render_template(
         "supervise/dashboard.html", f=f, totals=totals, tables=tables, labels=_labels(),
         refreshed=_freshness(session), months_choices=MONTHS, types=list(CaseType), units=units,
         query_args=_query_args(f), overdue_levels=overdue_levels,
-        notices_overdue=supervision.count_waiting(session, services().clock())[1],
+        notices_overdue=supervision.count_waiting(session, services().clock(), unit=f["unit"])[1],
         unit_name=next((unit_title(u) for u in units if u.id == f["unit"]), None))
 
 
@@ -236,18 +241,20 @@ def notices():
     show = request.args.get("show", "")
     show = show if show in ("waiting", "overdue") else ""
     page = min(as_id(request.args.get("page")) or 1, 100_000)
-    waiting, overdue = supervision.count_waiting(session, now)
+    unit = as_id(request.args.get("unit")) if show else None  # the dashboard's link for one unit
+    waiting, overdue = supervision.count_waiting(session, now, unit=unit)
     if show:
         total = overdue if show == "overdue" else waiting
         rows = supervision.waiting_notices(session, now, overdue_only=show == "overdue", limit=NOTICES_PAGE,
-                                           offset=(page - 1) * NOTICES_PAGE)
+                                           offset=(page - 1) * NOTICES_PAGE, unit=unit)
     else:
         total = supervision.count_notices(session)
         rows = supervision.notices(session, now, limit=NOTICES_PAGE, offset=(page - 1) * NOTICES_PAGE)
     names = _names(session, Unit, {r.unit_id for r in rows} | {u for r in rows for u in r.by_unit_ids})
     return render_template(
         "supervise/notices.html", rows=rows, total=total, page=page, pages=max(1, -(-total // NOTICES_PAGE)),
-        unit_names=names, show=show, waiting=waiting, overdue=overdue,
+        unit_names=names, show=show, waiting=waiting, overdue=overdue, unit=unit,
+        unit_name=unit_title(session.get(Unit, unit)) if unit is not None and session.get(Unit, unit) else None,
         status_labels={"awaiting": _("Report awaited"), "overdue": _("Not reported, past the date"),
                        "reported": _("Reported"), "reported_late": _("Reported after the date"),
                        "superseded": _("Replaced by a later notice, not reported")})
