@@ -56,6 +56,9 @@ def link(ctx: Ctx) -> dict:
     # a number the actor may not see is answered like one that does not exist
     if original is None or not can_view_case(ctx.actor, original):
         raise _invalid(N_("There is no case with this number that you may see."))
+    if original.type is not ctx.case.type:  # a complaint closed as the duplicate of a suggestion gets no reply
+        raise _invalid(N_("A case can be closed as a duplicate only of a case of its own type (a complaint of a "
+                          "complaint, a report of a report)."))
     if original.state not in LINK_TARGETS or is_duplicate(ctx.session, original):
         raise _invalid(N_("That case is closed or is itself a duplicate; link to the case where the matter is handled."))
     if ctx.case.unit_id is None and original.unit_id is None:

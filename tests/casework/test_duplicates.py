@@ -211,3 +211,18 @@ def test_open_matters_counts_only_as_of_yesterday_without_reports(db, services, 
         # old cases do not count
         assert open_matters(s, assoc_id, now=services.clock() + timedelta(days=181), minimum=5) == []
         assert open_matters(s, None) == []
+
+
+def test_a_complaint_is_not_closed_as_the_duplicate_of_a_suggestion(db, services, file_case, make_staff):
+    """The similar-cases box offered to close a complaint (which must be answered) as the duplicate of an
+    answered suggestion: a duplicate is of a case of its own type."""
+    complaint = file_case()
+    suggestion = file_case(type="suggestion", category="suggestion_other", title="建议规范协会收费", anonymous=False)
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, suggestion.case_id).unit_id == s.get(Case, complaint.case_id).unit_id
+    with pytest.raises(InvalidMove) as err:
+        link(db, services, handler, complaint.case_id, duplicate_of=suggestion.case_number)
+    assert "duplicate_of" in err.value.errors
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, complaint.case_id).state is S.pending_acceptance

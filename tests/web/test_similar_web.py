@@ -174,3 +174,16 @@ def test_the_box_marks_the_reporters_earlier_report_and_opens_the_merge_form(cli
     form = client.get(link).get_data(as_text=True)
     opened = re.search(r'<details class="move move-merge_report" id="move-merge_report"[^>]*>', form).group(0)
     assert " open" in opened and f'value="{earlier.case_number}"' in form
+
+
+def test_a_similar_case_of_another_type_is_named_but_not_offered_as_the_original(
+        client, db, services, backend, file_case, make_staff):
+    base = file_case(title="协会强制入会收取会费", description="协会要求必须强制入会并收取会费两万元" + LONG)
+    suggestion = file_case(type="suggestion", category="suggestion_other", title="建议协会不得强制入会收取会费",
+                           description="协会强制入会收取会费，建议规范" + LONG)
+    reindex_all(db, services, backend)
+    login_as(client, db, make_staff("miit", Role.handler))
+    html = client.get(f"/desk/cases/{base.case_number}").get_data(as_text=True)
+    assert f'id="similar-{suggestion.case_number}"' in html
+    assert f'id="similar-type-{suggestion.case_number}">建议<' in html
+    assert f'id="link-{suggestion.case_number}"' not in html

@@ -229,6 +229,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     return render_template(
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), extended=runs_extended(case), handler=handler,
+        case_types=CaseType._value2member_map_,
         decided_only=reads_only_as_decider(actor, case),
         assoc_name=association_name(case),
         identity=_masked(case, "complainant") if show_identity else None,
