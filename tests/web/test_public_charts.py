@@ -24,8 +24,10 @@ def test_the_overview_draws_its_charts_without_a_script(en, counted):
     # the last month: 8 received (first series); 3 finished is under 5, not published: no bar
     last = re.findall(r'<g data-label="[^"]+">(.*?)</g>', trend, re.S)[-1]
     assert 'data-series="0" data-value="8"' in last and '<rect data-series="1" data-value' not in last
-    # a pale stub named "withheld" at the foot of the column instead: a month of few is not a month of none
-    assert re.search(r'<rect data-series="1" class="gap"[^>]*><title>withheld</title></rect>', last)
+    # a dashed outline the chart's height named "withheld" instead (a pale stub at its foot read as
+    # zero): a month of few is not a month of none
+    gap = re.search(r'<rect data-series="1" class="gap"([^>]*)><title>withheld</title></rect>', last)
+    assert gap and 'fill="none"' in gap.group(1) and 'stroke-dasharray="3 3"' in gap.group(1)
     assert " style=" not in trend  # the Content Security Policy allows no style attribute
 
     # 6 and 2 of 8: both units withheld (the 6 would give back the 2), each a gap with the table's word
@@ -62,7 +64,7 @@ def test_a_few_months_are_each_named_under_their_own_columns():
     assert svg.count(">&lt;5</text>") == 2 and svg.count("<rect") == 1
     year = [f"2026-{m:02d}" for m in range(1, 13)]
     svg = columns("t", "d", year, [Series("a", [None] + [1] * 11, "#000")], gap="<5")
-    # twelve columns are too narrow for words: the gap is a pale stub named by its title
+    # twelve columns are too narrow for words: the gap is a dashed outline named by its title
     assert svg.count('class="gap"') == 1 and "<title>&lt;5</title></rect>" in svg and ">&lt;5</text>" not in svg
     assert re.findall(r'>(2026-\d\d)</text>', svg) == ["2026-12", "2026-08", "2026-04"]
     assert '<text x="100%" y="214" text-anchor="end" fill="#1d2733">2026-12</text>' in svg
@@ -72,3 +74,17 @@ def test_long_names_are_cut_in_the_chart_only():
     name = "Sichuan Provincial Department of Economy and Information Technology"
     svg = rows("t", "d", [name], [6], ["6"], "#000")
     assert f'data-label="{name}"' in svg and ">Sichuan Provincial Department…</text>" in svg
+
+
+def test_a_trend_with_no_month_published_is_a_sentence_not_empty_axes(app):
+    """An association's page with every month withheld drew axes, "1" and "100%" around nothing."""
+    from types import SimpleNamespace
+
+    from web.public.charts import trend_chart
+
+    withheld = SimpleNamespace(suppressed=True, value=None)
+    month = SimpleNamespace(counts={"received": withheld, "concluded": withheld},
+                            rates={"on_time_rate": SimpleNamespace(value=None)})
+    with app.test_request_context("/stats", headers={"Cookie": "lang=en"}):
+        out = trend_chart("Monthly trend", [("2026-10", month), ("2026-11", month)])
+    assert "<svg" not in out and 'class="hint chart-none"' in out and "No month has figures" in out

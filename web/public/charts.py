@@ -100,10 +100,11 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
                 if gap and n <= FEW:  # its words, where a column is wide enough for them
                     parts.append(f'<text data-series="{j}" class="gap" x="{_pct(x + bar / 2)}" y="{bottom - 4}" '
                                  f'text-anchor="middle" fill="{s.colour}">{escape(gap)}</text>')
-                elif gap:  # narrow columns: a pale stub, named by its title (the table has the words)
-                    parts.append(f'<rect data-series="{j}" class="gap" x="{_pct(x)}" y="{bottom - 4}" '
-                                 f'width="{_pct(bar)}" height="4" fill="{s.colour}" fill-opacity="0.4">'
-                                 f'<title>{escape(gap)}</title></rect>')
+                elif gap:  # narrow columns: a dashed outline the chart's height, named by its title (the
+                    # table has the words); a pale stub at the foot read as a month of no cases
+                    parts.append(f'<rect data-series="{j}" class="gap" x="{_pct(x)}" y="{top}" '
+                                 f'width="{_pct(bar)}" height="{span}" fill="none" stroke="{s.colour}" '
+                                 f'stroke-opacity="0.5" stroke-dasharray="3 3"><title>{escape(gap)}</title></rect>')
                 continue
             parts.append(f'<rect data-series="{j}" data-value="{v}" x="{_pct(x)}" y="{y(v, top_value):.1f}" '
                          f'width="{_pct(bar)}" height="{span * v / top_value:.1f}" fill="{s.colour}"/>')
@@ -176,6 +177,9 @@ def trend_chart(caption: str, months) -> Markup:
     desc = _("Cases received and finished in each month from %(first)s to %(last)s, and the on-time rate "
              "on a scale of 0 to 100%%. The figures are in the table below.",
              first=labels[0] if labels else "", last=labels[-1] if labels else "")
+    if not any(v is not None for s in series for v in s.values):  # nothing to draw: a sentence, not empty axes
+        none = _("No month has figures that can be published yet: each is withheld (see the table).")
+        return Markup(f'<p class="hint chart-none">{escape(none)}</p>')
     return Markup(columns(caption, desc, labels, series, gap=_("withheld")) + legend(series))
 
 
