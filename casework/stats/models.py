@@ -1,7 +1,9 @@
 """Pre-aggregated statistics, maintained by the workers (casework.stats.rollup).
 
 ``stat_rollup`` holds one row per (dimension, key, key2, month, case type): ``dim`` is ``all``
-(key 0), ``unit`` (the unit holding the case, 0 for none), ``category``, ``association`` (0 for
+(key 0), ``unit`` (the unit each figure counts against, 0 for none: the unit that handled the
+case at first instance, not the review body a review request moved it to; see
+casework.stats.rollup), ``category``, ``association`` (0 for
 a case filed without one), and within one unit ``unit_category`` and ``unit_association``
 (key the unit, key2 the category or association), so that a dashboard filtered to a unit
 still reads a few hundred rows. Each group has a row per case type and one with type ``*``

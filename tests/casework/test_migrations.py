@@ -157,6 +157,36 @@ def test_a_notice_issued_before_0040_still_waits_for_its_report(tmp_path, settin
     engine.dispose()  # (not down to base: the early schemas do not know these events' kinds)
 
 
+def test_0042_has_the_next_refresh_recompute_every_month_of_the_rollups(tmp_path, settings, services, submission_data):
+    """Migration 0042 (each figure counted against the unit whose work it is): the rollups made
+    before it are made again, every month, by the worker's next refresh."""
+    from datetime import datetime, timedelta, timezone
+
+    from casework.cases.models import Channel
+    from casework.db import Database
+    from casework.intake.operations import submit_case
+    from casework.intake.validation import validate_submission
+    from casework.registry.demo import load_demo
+    from casework.stats.rollup import month_of, refresh
+
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session_scope() as s:
+        load_demo(s)
+        sub, errors = validate_submission(s, submission_data())
+        assert not errors
+        submit_case(s, services, sub, channel=Channel.web)
+        filed = month_of(services.clock())
+    later = datetime.now(timezone.utc) + timedelta(minutes=10)
+    assert refresh(db, lambda: later) == [filed]
+    assert refresh(db, lambda: later) == []  # nothing changed since
+    migrate.downgrade(url, "0041")
+    migrate.upgrade(url, "0042")
+    assert refresh(db, lambda: later) == [filed]
+    db.dispose()
+
+
 def select_unit(code):
     from sqlalchemy import select
 

@@ -126,3 +126,44 @@ def test_grades_and_the_spot_check_list(db, services, hand_counted):
         authority = listed[0][1].registration_authority_id
         assert spot_checks(s, authority, grades=("high", "medium", "low"))
         assert not spot_checks(s, authority + 10_000, grades=("high", "medium", "low"))
+
+
+def test_a_replys_rating_and_review_request_count_against_the_unit_that_replied_not_the_reviewing_unit(
+        db, file_case, act):
+    """A complaint replied by its unit, rated 不满意 and taken to review (复查) moves to the body
+    one level up; the rating and the review request stay the replying unit's figures, as do its
+    receipt, acceptance and reply. The reviewing body, which has decided nothing yet, is
+    charged with none of them (the tester's case: 工信部 jumped from 66.7% satisfied to 100% and
+    中央社会工作部 showed 收到 1, 满意 0.0%, 申请复查率 100.0%)."""
+    satisfied, reviewed = file_case().case_id, file_case().case_id
+    for case_id in (satisfied, reviewed):
+        act(case_id, "accept")
+        act(case_id, "reply", opinion="not_supported", legal_basis=BASIS, public_text=STATS_REPLY)
+    act(satisfied, "rate", rating="satisfied")
+    with db.session_scope(write=False) as s:
+        replying = s.get(Case, reviewed).unit_id
+    act(reviewed, "rate", rating="dissatisfied")
+    act(reviewed, "request_review", public_text="答复没有解决问题，请复查。")
+    with db.session_scope(write=False) as s:
+        reviewing = s.get(Case, reviewed).unit_id
+    assert reviewing not in (None, replying)  # the case is at the review body now
+
+    refresh(db, utcnow)
+    period = queries.Period.last_months(utcnow())
+    with db.session_scope(write=False) as s:
+        replier = queries.totals(s, period, unit=replying)
+        reviewer = queries.totals(s, period, unit=reviewing)
+        units = dict(queries.breakdown(s, "unit", period))
+        within = queries.breakdown(s, "category", period, unit=replying)
+        overall = queries.totals(s, period)
+    assert (replier["received"], replier["accepted"], replier["replied"]) == (2, 2, 2)
+    assert (replier["rated"], replier["satisfied"], replier["reviewed"]) == (2, 1, 1)
+    assert replier.satisfaction_rate == 1 / 2 and replier.review_rate == 1 / 2
+    assert reviewing not in units or all(units[reviewing][m] == 0 for m in (
+        "received", "accepted", "not_accepted", "replied", "rated", "satisfied", "reviewed"))
+    assert reviewer.satisfaction_rate is None and reviewer.review_rate is None and reviewer.acceptance_rate is None
+    assert units[replying].counts == replier.counts
+    # the unit's categories and the units add up to the unit's and the period's figures
+    assert sum(f["reviewed"] for _, f in within) == 1 and sum(f["rated"] for _, f in within) == 2
+    for m in ("received", "rated", "satisfied", "reviewed", "overdue_now"):
+        assert sum(f[m] for f in units.values()) == overall[m]

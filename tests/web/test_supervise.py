@@ -58,15 +58,17 @@ def test_filtering_to_a_unit_and_exports(client, db, make_staff, hand_counted):
         unit_id = s.get(Case, hand_counted["a"]).unit_id
     sign_in(client, db, make_staff("mca", Role.supervisor))
     html = client.get(f"/supervise?unit={unit_id}").get_data(as_text=True)
-    # case c, under review, is held by the level above (信访工作条例 第三十五条): 4 of the 5 here
-    assert tile(html, "received") == "4" and 'id="table-units"' not in html
+    # case c, under review, is held by the level above (信访工作条例 第三十五条), but this unit received,
+    # accepted and replied to it, and its rating and review request are this unit's: all 5 here
+    assert tile(html, "received") == "5" and 'id="table-units"' not in html
+    assert tile(html, "satisfaction") == "50.0%" and tile(html, "review") == "33.3%"
     both = client.get(f"/supervise?unit={unit_id}&type=complaint").get_data(as_text=True)
-    assert tile(both, "received") == "3" and 'id="unit-type-note"' in both and 'id="table-categories"' not in both
+    assert tile(both, "received") == "4" and 'id="unit-type-note"' in both and 'id="table-categories"' not in both
     resp = client.get(f"/supervise/export/categories.csv?unit={unit_id}")
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "text/csv; charset=utf-8"  # once
     assert "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
-    assert rows[0][0] in ("Category", "事项分类") and len(rows) == 2 and rows[1][1] == "4"
+    assert rows[0][0] in ("Category", "事项分类") and len(rows) == 2 and rows[1][1] == "5"
     resp = client.get("/supervise/export/monthly.xlsx")
     assert resp.status_code == 200
     sheet = load_workbook(io.BytesIO(resp.get_data())).active
