@@ -3,7 +3,7 @@ ask for review, withdraw. POST only, with the case opened by number and code."""
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S
@@ -67,6 +67,48 @@ def test_answering_a_request_for_material(client, db, services, make_staff, open
     assert ok.status_code == 303
     assert state(db, receipt.case_id)[0] is S.accepted
     assert "您的补正材料已送达办理单位" in get()
+
+
+def test_a_good_file_is_kept_when_the_send_is_refused_for_another(client, db, services, make_staff, opened):
+    """The material sent with a good photo and a file that is no image came back with both gone; the
+    good one is kept now, listed ticked, and goes with the next send (an unticked one does not)."""
+    import io
+
+    from casework.cases.models import Attachment
+    from tests.web.test_read_cost import _png
+
+    receipt, csrf, get = opened
+    handler = make_staff("miit", Role.handler)
+    staff_move(db, services, handler, receipt.case_id, "accept")
+    staff_move(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+
+    def send(**data):
+        return client.post(f"/track/{receipt.case_number}/moves/supply_info", content_type="multipart/form-data",
+                           data={"csrf_token": csrf, "version": state(db, receipt.case_id)[1], **data})
+
+    refused = send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "缴费凭证.png"),
+                                                  (io.BytesIO(b"not an image at all"), "假图.png")])
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "假图.png" in html  # the error names the file refused
+    kept = re.search(r'<ul class="files kept" id="supply_info-kept">(.*?)</ul>', html, re.S)
+    assert kept and "缴费凭证.png" in kept.group(1) and "假图.png" not in kept.group(1)
+    assert re.search(r'name="keep_file" value="\d+" checked', kept.group(1))
+    assert "缴费凭证.png" in get().split('id="supply-form"')[1]  # still kept when the page is opened again
+    # a second refusal (a second good file, the first unticked): only the second is kept
+    again = send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "收据.png"),
+                                                (io.BytesIO(b"still no image"), "假图.png")])
+    html = again.get_data(as_text=True)
+    kept = re.search(r'id="supply_info-kept">(.*?)</ul>', html, re.S).group(1)
+    assert "收据.png" in kept and "缴费凭证.png" not in kept
+    receipt_id = re.search(r'name="keep_file" value="(\d+)"', kept).group(1)
+    sent = send(public_text="凭证见附件。", keep_file=receipt_id)
+    assert sent.status_code == 303
+    assert state(db, receipt.case_id)[0] is S.accepted
+    with db.session_scope(write=False) as s:
+        names = [a.filename for a in s.scalars(select(Attachment).where(Attachment.case_id == receipt.case_id))]
+        staged = s.scalar(select(func.count()).select_from(Attachment).where(Attachment.staging_token.is_not(None)))
+    assert names == ["收据.png"] and staged == 0  # the kept copy became the move's; nothing left staged
+    assert "收据.png" in get().split('class="timeline"')[1]
 
 
 def test_the_material_asked_for_is_sent_as_files(client, db, services, make_staff, opened):
