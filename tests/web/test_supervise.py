@@ -200,3 +200,23 @@ def test_no_association_graded_is_said_in_a_sentence_a_phone_shows(client, db, m
     assert '<p class="empty" id="risk-list">没有高风险或中风险的协会。</p>' in page
     assert "<table" not in page.split('id="risk-method"')[1].split("</main>")[0]
     assert "changtong stats" not in page
+
+
+def test_the_live_lines_and_the_period_follow_the_filters(client, db, make_staff, hand_counted):
+    """A unit's dashboard said "overdue now: 0" in its tile and "level 1: 1" in the line under it (the
+    line counted every unit); a link with its months showed "last 3 months" in the period list."""
+    from casework.registry.models import Unit
+
+    refresh(db, utcnow)
+    sign_in(client, db, make_staff("mca", Role.supervisor))
+    with db.session_scope(write=False) as s:
+        late_unit = s.get(Case, hand_counted["d"]).unit_id
+        other = s.scalar(select(Unit.id).where(Unit.id != late_unit).limit(1))
+    mine = client.get(f"/supervise?unit={late_unit}&lang=zh_CN").get_data(as_text=True)
+    assert 'id="overdue-summary"' in mine and f"/supervise/overdue?level=1&amp;unit={late_unit}" in mine
+    assert 'id="overdue-summary"' not in client.get(f"/supervise?unit={other}").get_data(as_text=True)
+    linked = client.get("/supervise?from=2026-01&to=2026-12").get_data(as_text=True)
+    assert '<option value="" selected>2026-01 至 2026-12</option>' in linked
+    assert '<input type="hidden" name="from" value="2026-01">' in linked
+    chosen = client.get("/supervise?months=3&from=2026-01&to=2026-12").get_data(as_text=True)
+    assert "2026-01 至 2026-12" not in chosen and re.search(r'<option value="3" selected>', chosen)
