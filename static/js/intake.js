@@ -87,7 +87,9 @@
       var input = document.createElement("input");
       input.type = "radio"; input.name = "association"; input.value = a.credit_code;
       var span = document.createElement("span");
-      span.textContent = a.name + (a.abbreviation ? " (" + a.abbreviation + ")" : "");
+      // a Chinese page writes the short name in full-width brackets, an English one in ASCII ones
+      var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+      span.textContent = a.name + (a.abbreviation ? (zh ? "（" + a.abbreviation + "）" : " (" + a.abbreviation + ")") : "");
       var small = document.createElement("small");
       small.textContent = (a.name_zh && a.name_zh !== a.name ? a.name_zh + " · " : "") + a.credit_code;
       span.appendChild(small);

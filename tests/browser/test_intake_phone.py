@@ -94,7 +94,7 @@ def test_anonymous_report_in_english(phone, live_server):
     page.get_by_role("button", name="Submit").click()
     number, code = read_receipt(page)
     assert number.startswith("JB")
-    assert "shown only this once" in page.content()
+    assert "shown on this page only this once" in page.content()
     check_status(page, live_server, number, code)
     assert page.locator("#case-state").inner_text() == "Awaiting acceptance"
     assert "Submitted" in page.content()

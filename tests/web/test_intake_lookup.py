@@ -162,3 +162,11 @@ def test_the_chosen_association_is_named_in_english_on_the_english_form(client):
     chosen = page[page.index('class="option selected"'):]
     chosen = chosen[:chosen.index("</label>")]
     assert "China Composites Industry Association" in chosen and "中国复合材料工业协会" not in chosen
+
+
+def test_a_short_name_is_in_the_pages_own_brackets(client):
+    """The Chinese page wrote "中国汽车工业协会 (中汽协)" with ASCII brackets."""
+    page = find(client, "中汽协")
+    assert "中国汽车工业协会（中汽协）" in results(page) and "(中汽协)" not in results(page)
+    client.set_cookie("lang", "en")
+    assert "(中汽协)" in results(find(client, "中汽协"))
