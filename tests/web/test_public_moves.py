@@ -61,12 +61,15 @@ def test_answering_a_request_for_material(client, db, services, make_staff, open
     # what was asked stands in the form itself, which takes files as well as an answer
     form = page.split('id="supply-form"')[1].split("</form>")[0]
     assert "请补充缴费凭证的照片。" in form and 'name="files" type="file"' in form
+    # one form answers the request: the evidence form, which looked the same, waits until it is answered
+    assert 'id="evidence-form"' not in page
     empty = post(client, receipt, csrf, "supply_info", db, public_text="")
     assert empty.status_code == 422 and "请填写答复或附上所要求的文件" in empty.get_data(as_text=True)
     ok = post(client, receipt, csrf, "supply_info", db, public_text="凭证已通过邮件寄出，编号 123。")
     assert ok.status_code == 303
     assert state(db, receipt.case_id)[0] is S.accepted
-    assert "您的补正材料已送达办理单位" in get()
+    after = get()  # what was done, in its own (green) notice
+    assert re.search(r'<div class="notice done" role="status">[^<]*您的补正材料已送达办理单位', after)
 
 
 def test_a_good_file_is_kept_when_the_send_is_refused_for_another(client, db, services, make_staff, opened):
