@@ -29,6 +29,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "case_document": ("case_number",),
     "respondent_invite": ("case_number", "respondent_code"),
     "mediation_ended": ("case_number",),
+    "mediation_session": ("case_number", "session_time", "place"),
     "judicial_confirmation": ("case_number",),
 }
 # sent by SMS once its template exists (the phone verification's code)

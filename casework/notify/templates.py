@@ -7,10 +7,11 @@ body for one language (table ``notice_template``); ``render`` uses the override 
 is one. An override may use only the placeholders its template's defaults use ($case_number
 and the like, filled from the notice's payload), so it cannot bring in anything more about
 a case; and it must keep the ones the recipient cannot do without (the receipt's query
-code, the respondent's answer code).
+code, the respondent's answer code, the site's address in every text to a party).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from string import Template
@@ -28,6 +29,13 @@ from casework.text import clean_text
 
 LOCALES = ("zh_CN", "en")
 SUBJECT_MAX, BODY_MAX = 200, 1000
+log = logging.getLogger("changtong.notify")
+
+# the site's public address (CHANGTONG_BASE_URL), filled in when a notice is sent rather than
+# kept in its payload: a text may say where to go, and a move of the site changes it at once.
+# A provider's SMS template is text the provider approved, filled with the payload's variables
+# only: it writes the address out (casework.notify.providers, docs/operations.md)
+SITE = "site"
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     # template -> locale -> (subject, body)
@@ -66,6 +74,17 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                                 "被申请人请凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
         "en": ("Mediation has ended", "[Changtong] Mediation case $case_number has ended. The applicant sees the result with the "
                "case number and query code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
+               "'Answer a mediation request' page ($site/respond)."),
+    },
+    # a session was scheduled (schedule_session): both parties, with its time and place (the
+    # place is what the mediator typed: a room or, for an online session, the meeting link)
+    "mediation_session": {
+        "zh_CN": ("调解会议安排", "【畅通】调解案件 $case_number 的调解会议定于 $session_time（北京时间）举行，地点：$place。"
+                                  "申请人可凭案件编号和查询码在“查询案件”页面（$site/track）查看，"
+                                  "被申请人可凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
+        "en": ("Mediation session scheduled", "[Changtong] A session of mediation case $case_number is set for "
+               "$session_time (Beijing time), place: $place. The applicant sees it with the case number and query "
+               "code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
                "'Answer a mediation request' page ($site/respond)."),
     },
     "judicial_confirmation": {
@@ -119,11 +138,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-# placeholders a template cannot do without: the recipient needs them to look anything up
+# placeholders a template cannot do without: the recipient needs them to look anything up. A
+# text to a party keeps the site's address: the respondent has never seen the site, nor has a
+# caller whose hotline filed the case, and a code without the address to use it at is useless
+# (every template whose default text gives $site goes to a party; the unit digests give none)
 REQUIRED: dict[str, frozenset[str]] = {
-    "case_receipt": frozenset({"case_number", "query_code"}),
+    "case_receipt": frozenset({"case_number", "query_code", SITE}),
     "verify_code": frozenset({"code"}),
-    "respondent_invite": frozenset({"case_number", "respondent_code"}),
+    "case_update": frozenset({SITE}),
+    "case_document": frozenset({SITE}),
+    "respondent_invite": frozenset({"case_number", "respondent_code", SITE}),
+    "mediation_ended": frozenset({SITE}),
+    "mediation_session": frozenset({"case_number", "session_time", "place", SITE}),
 }
 
 Overrides = Mapping[tuple[str, str], tuple[str, str]]
@@ -153,13 +179,6 @@ def _locale(locale: str) -> str:
 MORE_CLAUSE = {"zh_CN": "（另有 {n} 件）", "en": " (and {n} more)"}
 
 
-# the site's public address (CHANGTONG_BASE_URL), filled in when a notice is sent rather than
-# kept in its payload: a text may say where to go, and a move of the site changes it at once.
-# A provider's SMS template is text the provider approved, filled with the payload's variables
-# only: it writes the address out (casework.notify.providers, docs/operations.md)
-SITE = "site"
-
-
 def render(template: str, locale: str, values: dict, overrides: Overrides | None = None, *,
            site: str = "") -> tuple[str, str]:
     """Subject and body of a notice; an administrator's override of the template in that
@@ -174,9 +193,27 @@ def render(template: str, locale: str, values: dict, overrides: Overrides | None
     return Template(subject).safe_substitute(filled), Template(body).safe_substitute(filled)
 
 
+def keeps_required(template: str, body: str) -> bool:
+    """Whether a text keeps every placeholder its template requires (``REQUIRED``)."""
+    tpl = Template(body)
+    return tpl.is_valid() and REQUIRED.get(template, frozenset()) <= set(tpl.get_identifiers())
+
+
 def load_overrides(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
-    return {(row.template, row.locale): (row.subject, row.body)
-            for row in session.scalars(select(NoticeTemplate)) if row.template in TEMPLATES}
+    """The administrators' texts in use. One saved before its template required a placeholder it
+    lacks (the site's address, required since the respondent's invitation went out without it)
+    is set aside: the default text is sent, and the list of texts shows it, until an
+    administrator saves the text again with the placeholder or resets it."""
+    overrides = {}
+    for row in session.scalars(select(NoticeTemplate)):
+        if row.template not in TEMPLATES:
+            continue
+        if not keeps_required(row.template, row.body):
+            log.warning("notice text %s:%s lacks a placeholder it must keep (%s): the default text is used",
+                        row.template, row.locale, ", ".join(sorted(REQUIRED[row.template])))
+            continue
+        overrides[(row.template, row.locale)] = (row.subject, row.body)
+    return overrides
 
 
 def placeholders(template: str) -> list[str]:

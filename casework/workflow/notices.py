@@ -4,9 +4,11 @@ no case content travels by SMS or e-mail.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
 from casework.cases.models import Case, Event
+from casework.cases.numbers import CHINA
 from casework.notify.models import OutboxChannel
 from casework.notify.queue import queue_case_update, queue_message
 from casework.workflow.spec import Ctx, Notice
@@ -15,6 +17,7 @@ SUPERVISION_TEMPLATE = "supervision_notice"
 SUPERVISION_REPORT_TEMPLATE = "supervision_report"
 REVIEW_DECIDED_TEMPLATE = "review_decided_unit"
 URGED_TEMPLATE = "case_urged"
+SESSION_TEMPLATE = "mediation_session"
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -41,19 +44,38 @@ def _respondent_invite(ctx: Ctx, event: Event) -> None:
                       payload={"case_number": ctx.case.number, "respondent_code": code})
 
 
+def _parties(ctx: Ctx) -> list[tuple[str, str]]:
+    """The mediation's parties a text can reach: (who, mobile number), the applicant's only if it
+    was proved (issue 19: an unproved number gets nothing), the respondent's if one was given.
+    Both are told in the case's language (the respondent gave none)."""
+    case: Case = ctx.case
+    applicant = None if case.anonymous or case.phone_verified_via == "unverified" else ctx.services.cipher.decrypt_text(
+        case.complainant_phone_enc, "case.complainant.phone")
+    return [(who, phone) for who, phone in (("applicant", _mobile(applicant)), ("respondent", respondent_mobile(ctx)))
+            if phone]
+
+
 def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
     def send(ctx: Ctx, event: Event) -> None:
         case: Case = ctx.case
-        c = ctx.services.cipher
-        # an unproved number gets nothing (issue 19)
-        applicant = None if case.anonymous or case.phone_verified_via == "unverified" else c.decrypt_text(
-            case.complainant_phone_enc, "case.complainant.phone")
-        for who, phone in (("applicant", _mobile(applicant)), ("respondent", respondent_mobile(ctx))):
-            if phone:
-                queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:{template}:{who}",
-                              case=case, channel=OutboxChannel.sms, template=template, locale=case.locale,
-                              recipient=phone, payload={"case_number": case.number})
+        for who, phone in _parties(ctx):
+            queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:{template}:{who}",
+                          case=case, channel=OutboxChannel.sms, template=template, locale=case.locale,
+                          recipient=phone, payload={"case_number": case.number})
     return send
+
+
+def _mediation_session(ctx: Ctx, event: Event) -> None:
+    """A session was scheduled: each party is told the case, the date and time (Beijing time, as
+    the mediator set it) and the place or meeting link, one text per session. Held to the daily
+    cap like every text to a member of the public."""
+    case: Case = ctx.case
+    when = datetime.fromisoformat(event.data["scheduled_at"]).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    payload = {"case_number": case.number, "session_time": when, "place": event.data["place"]}
+    for who, phone in _parties(ctx):
+        queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{SESSION_TEMPLATE}:{who}",
+                      case=case, channel=OutboxChannel.sms, template=SESSION_TEMPLATE, locale=case.locale,
+                      recipient=phone, payload=payload)
 
 
 def _unit_supervision(ctx: Ctx, event: Event) -> None:
@@ -105,6 +127,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.complainant: _complainant,
     Notice.respondent_invite: _respondent_invite,
     Notice.mediation_ended: _both_parties("mediation_ended"),
+    Notice.mediation_session: _mediation_session,
     Notice.judicial_confirmation: _both_parties("judicial_confirmation"),
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,

@@ -194,6 +194,7 @@ class Notice(str, enum.Enum):
     complainant = "complainant"              # "there is news on your case" by SMS and e-mail
     respondent_invite = "respondent_invite"  # the respondent's answer code by SMS
     mediation_ended = "mediation_ended"      # both parties, by SMS
+    mediation_session = "mediation_session"  # both parties, by SMS: a session's date, time and place
     judicial_confirmation = "judicial_confirmation"  # both parties: seek 司法确认 within 30 days
     unit_supervision = "unit_supervision"    # the unit's mailbox: a 督办单 with its date
     unit_urged = "unit_urged"                # the unit's mailbox: the complainant urged (催办) an overdue case

@@ -336,7 +336,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(Field("scheduled_at", Kind.datetime, N_("Date and time (Beijing time)"), required=True,
                        hint=N_("YYYY-MM-DD HH:MM")),
                  Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
-                 Field("online", Kind.flag, N_("Online session")))),
+                 Field("online", Kind.flag, N_("Online session"))),
+         notices=(Notice.mediation_session,)),  # both parties: when and where (人民调解法 sets no notice period)
     Move("log_session", N_("Log a session"), reached(S.mediating), frozenset(), E.session_logged,
          who=UNIT, types=MEDIATION, step=med.log_session, when=med.session_to_log,
          fields=(Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions"),

@@ -191,17 +191,17 @@ def test_unknown_placeholders_are_refused_by_name():
     assert ok is None
     [message] = errors["body"]
     assert message.params["unknown"] == "$title, $complainant_name" and message.params["known"] == "$case_number, $site"
-    assert notices.check_text("case_update", "$case_number 有新进展", "案件 ${case_number} 有新进展，费用$$5")[1] == {}
+    assert notices.check_text("case_update", "$case_number 有新进展", "案件 ${case_number} 有新进展，费用$$5，见 ${site}")[1] == {}
     assert "body" in notices.check_text("case_update", "s", "费用 $5")[1]  # a bare $
     # the receipt must keep the query code: the complainant cannot look anything up without it
-    assert notices.check_text("case_receipt", "已提交", "案件编号 $case_number")[1]["body"][0].params == {
+    assert notices.check_text("case_receipt", "已提交", "案件编号 $case_number，请到 $site/track 查询")[1]["body"][0].params == {
         "missing": "$query_code"}
 
 
 def test_an_override_is_what_is_sent_and_a_reset_brings_the_default_back(db, services, file_case, tmp_path, admin):
     sink = {OutboxChannel.sms: FileSink(tmp_path / "sms", services.cipher),
             OutboxChannel.email: FileSink(tmp_path / "email", services.cipher)}
-    text_ = "【畅通】已收到：编号 $case_number，查询码 $query_code（管理员改写）"
+    text_ = "【畅通】已收到：编号 $case_number，查询码 $query_code，在 $site/track 查询（管理员改写）"
     first = last_id(db)
     with db.session_scope() as s:
         checked, errors = notices.check_text("case_receipt", "已收到您的案件", text_)
@@ -212,7 +212,8 @@ def test_an_override_is_what_is_sent_and_a_reset_brings_the_default_back(db, ser
         for mid in dispatch.due_ids(db, services.clock()):
             dispatch.send_message(db, services, mid, sink)
         [sms] = sink[OutboxChannel.sms].delivered()
-        assert sms["body"] == f"【畅通】已收到：编号 {receipt.case_number}，查询码 {receipt.query_code}（管理员改写）"
+        assert sms["body"] == (f"【畅通】已收到：编号 {receipt.case_number}，查询码 {receipt.query_code}，"
+                               f"在 {services.settings.base_url}/track 查询（管理员改写）")
         # the batch sender reads the same texts
         file_case()
         counts = dispatch.send_batch(db, services, dispatch.due_ids(db, services.clock()), sink)

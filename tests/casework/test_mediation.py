@@ -502,3 +502,82 @@ def test_a_followup_is_scheduled_after_the_performance_deadline_and_recorded(db,
         internal_text="被申请人已付二十万元，余款承诺月底付清。")
     med = case(db, mediation_id).mediation
     assert med.performance.value == "partly" and med.followed_up_at is not None
+
+
+# -- the parties are told of a session -----------------------------------------------------------
+
+def _sent_sms(db, services, tmp_path, template):
+    """Dispatches the case notices of ``template`` through a file sink: their delivered texts."""
+    from casework.notify.channels import FileSink
+    from casework.notify.dispatch import send_message
+    from casework.notify.models import OutboxChannel
+
+    with db.session_scope(write=False) as s:
+        ids = list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.template == template)))
+    sms = FileSink(tmp_path / f"sms-{template}", services.cipher)
+    for mid in ids:
+        assert send_message(db, services, mid, {OutboxChannel.sms: sms}) == "sent"
+    return sms.delivered()
+
+
+def test_both_parties_are_told_the_date_time_and_place_of_a_mediation_session(
+        db, services, mediation_id, make_staff, tmp_path, caplog):
+    """schedule_session puts one SMS per party into the outbox in the move's transaction: the case
+    number, the date and time in Beijing time as the mediator set it, the place, and where to look
+    (人民调解法 sets no notice period for a session; the platform tells the parties at once). Nothing of
+    the parties is logged."""
+    import logging
+
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    with pytest.raises(InvalidMove):  # a refused move queues nothing
+        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="下周三", place="协会会议室")
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.template == "mediation_session")) is None
+    caplog.set_level(logging.DEBUG)
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 09:30", place="协会三楼第二会议室")
+    c = case(db, mediation_id)
+    with db.session_scope(write=False) as s:
+        queued = list(s.scalars(select(OutboxMessage).where(OutboxMessage.template == "mediation_session")))
+        recipients = sorted(services.cipher.decrypt_text(m.recipient_enc, "outbox.recipient") for m in queued)
+        assert recipients == ["13800138000", "13900139000"]  # the applicant's proved number, the respondent's
+        assert {m.locale for m in queued} == {c.locale} and {m.case_id for m in queued} == {mediation_id}
+    texts = [n["body"] for n in _sent_sms(db, services, tmp_path, "mediation_session")]
+    assert len(texts) == 2
+    for text in texts:
+        # 09:30 in Beijing is 01:30 UTC: the text says the time the mediator set, in Beijing time
+        assert f"调解案件 {c.number} 的调解会议定于 2099-12-03 09:30（北京时间）举行，地点：协会三楼第二会议室。" in text
+        assert f"{services.settings.base_url}/track" in text and f"{services.settings.base_url}/respond" in text
+        assert "$" not in text
+    for personal in ("13800138000", "13900139000", "张三", "协会三楼第二会议室"):
+        assert personal not in caplog.text
+    # each session is its own notice; the same session is not announced twice
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-10 14:00", place="线上", online=True)
+    with db.session_scope(write=False) as s:
+        assert len(list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.template == "mediation_session")))) == 4
+
+
+def test_a_session_notice_reads_in_english_for_an_english_case():
+    from casework.notify.templates import render
+
+    subject, body = render("mediation_session", "en", {"case_number": "TJ1", "session_time": "2099-12-03 09:30",
+                                                       "place": "Room 2"}, site="https://ct.example.org")
+    assert subject == "Mediation session scheduled"
+    assert "case TJ1 is set for 2099-12-03 09:30 (Beijing time), place: Room 2." in body
+    assert "https://ct.example.org/track" in body and "https://ct.example.org/respond" in body
+
+
+def test_an_invitation_text_saved_without_the_site_address_is_not_sent(db, services, mediation_id, make_staff,
+                                                                         tmp_path):
+    """An administrator's invitation saved before the address was required (without $site) is set
+    aside: the respondent, who has never seen the site, gets the default text with the address."""
+    from casework.notify.templates import NoticeTemplate
+
+    with db.session_scope() as s:  # as it was saved before the rule
+        s.add(NoticeTemplate(template="respondent_invite", locale="zh_CN", subject="调解邀请",
+                             body="【调解中心】案件 $case_number，答复码 $respondent_code，请答复。"))
+    code = act(db, services, make_staff("caam-mediation", Role.unit_lead), mediation_id, "accept_mediation")
+    [text] = [n["body"] for n in _sent_sms(db, services, tmp_path, "respondent_invite")]
+    assert "【调解中心】" not in text and code in text
+    assert f"请访问 {services.settings.base_url}/respond " in text

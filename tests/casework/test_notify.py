@@ -261,3 +261,56 @@ def test_the_mediation_ended_text_tells_each_party_where_to_look():
     assert "query code" in text and "answer code" in text and "'Answer a mediation request'" in text
     assert "'Check a case' page (https://ct.example.org/track)" in text
     assert "(https://ct.example.org/respond)" in text  # the respondent may know no other way to the site
+
+
+def test_every_notice_text_that_gives_the_sites_address_must_keep_it():
+    """A text to a party gives the address where to look ($site): the respondent has never seen the
+    site, nor has a caller whose hotline filed the case. Every template whose default text gives it
+    requires it, and an administrator's text without it is refused, in either language."""
+    from string import Template
+
+    from casework.notify.templates import LOCALES, REQUIRED, SITE, TEMPLATES, check_text
+
+    with_site = {name for name, texts in TEMPLATES.items()
+                 if any(SITE in Template(body).get_identifiers() for _, body in texts.values())}
+    assert {"case_receipt", "case_update", "case_document", "respondent_invite", "mediation_ended",
+            "mediation_session"} <= with_site
+    for name in with_site:
+        assert SITE in REQUIRED[name], name
+        for locale in LOCALES:
+            subject, body = TEMPLATES[name][locale]
+            assert check_text(name, subject, body) == ((subject, body), {}), (name, locale)
+            checked, errors = check_text(name, subject, body.replace("$site", "https://example.org"))
+            assert checked is None and "$site" in str(errors["body"][0].params), (name, locale)
+
+
+def test_the_session_notice_must_keep_its_case_time_and_place():
+    from casework.notify.templates import REQUIRED, check_text
+
+    assert REQUIRED["mediation_session"] == {"case_number", "session_time", "place", "site"}
+    checked, errors = check_text("mediation_session", "调解会议", "【调解中心】案件 $case_number 请留意 $site/track。")
+    assert checked is None and "$place, $session_time" in str(errors["body"][0].params)
+
+
+def test_a_text_saved_without_a_placeholder_it_now_must_keep_is_set_aside(db, caplog):
+    """An override saved before its template required the site's address is not used: the default
+    text is sent (and listed), and only the template and language are logged."""
+    import logging
+
+    from casework.notify.templates import NoticeTemplate, load_overrides, render, template_row
+
+    with db.session_scope() as s:
+        s.add(NoticeTemplate(template="respondent_invite", locale="en", subject="Mediation",
+                             body="Case $case_number, your code $respondent_code."))
+        s.add(NoticeTemplate(template="case_update", locale="zh_CN", subject="新进展",
+                             body="【畅通】案件 $case_number 有新消息，请到 $site/track 查看。"))
+    caplog.set_level(logging.WARNING)
+    with db.session_scope(write=False) as s:
+        overrides = load_overrides(s)
+        row = template_row(s, "respondent_invite", "en")
+    assert ("respondent_invite", "en") not in overrides and ("case_update", "zh_CN") in overrides
+    assert not row.overridden and "$site/respond" in row.body
+    body = render("respondent_invite", "en", {"case_number": "TJ1", "respondent_code": "AB"}, overrides,
+                  site="https://ct.example.org")[1]
+    assert "https://ct.example.org/respond" in body
+    assert "respondent_invite:en" in caplog.text and "your code" not in caplog.text

@@ -238,16 +238,17 @@ def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db
     assert bad.status_code == 422 and 'id="body-error"' in html and "$title" in html
     assert "案件 $case_number：$title 已处理" in html  # what was typed is kept
     good = client.post(path, data={"csrf_token": token, "subject": "新进展",
-                                   "body": "【畅通】案件 $case_number 有新消息。"})
+                                   "body": "【畅通】案件 $case_number 有新消息，见 $site/track。"})
     assert good.status_code == 303
     listing = client.get("/admin/notice-templates").get_data(as_text=True)
     row = listing[listing.index('id="tpl-case_update-zh_CN"'):]
-    assert "【畅通】案件 $case_number 有新消息。" in row[:row.index("</tr>")]
+    assert "【畅通】案件 $case_number 有新消息，见 $site/track。" in row[:row.index("</tr>")]
     with db.session_scope(write=False) as s:
         overrides = notices.load_overrides(s)
-    assert notices.render("case_update", "zh_CN", {"case_number": "TS1"}, overrides)[1] == "【畅通】案件 TS1 有新消息。"
+    assert notices.render("case_update", "zh_CN", {"case_number": "TS1"}, overrides,
+                          site="https://ct.example.org")[1] == "【畅通】案件 TS1 有新消息，见 https://ct.example.org/track。"
     entry = last_entry(db, kind="notice_template", object_id="case_update:zh_CN")
-    assert entry.after["body"] == "【畅通】案件 $case_number 有新消息。"
+    assert entry.after["body"] == "【畅通】案件 $case_number 有新消息，见 $site/track。"
     assert client.post(f"{path}/reset", data={"csrf_token": token}).status_code == 303
     assert last_entry(db, kind="notice_template").action.value == "reset"
     with db.session_scope(write=False) as s:
@@ -271,6 +272,30 @@ def test_an_invitation_text_may_give_the_sites_address(client, db, admin, settin
     sent = notices.render("respondent_invite", "zh_CN", {"case_number": "TJ1", "respondent_code": "AB"}, overrides,
                           site="https://ct.example.org")[1]
     assert sent == "【某市协会调解中心】案件 TJ1，答复码 AB，请登录 https://ct.example.org/respond 答复。"
+
+
+def test_a_respondent_invitation_without_the_site_address_is_refused(client, db, admin):
+    """The respondent has never seen the site: its answer code is useless without the address.
+    The form says $site must be kept, and a text without it is refused and not saved."""
+    path = "/admin/notice-templates/respondent_invite/en"
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r": <code>\$case_number</code>, <code>\$respondent_code</code>, <code>\$site</code>", page)
+    body = "[Changtong] Case $case_number, your answer code $respondent_code. Answer on our website."
+    bad = client.post(path, data={"csrf_token": csrf(client, path), "subject": "Invitation", "body": body})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="body-error"' in html and "$site" in html[html.index('id="body-error"'):][:300]
+    with db.session_scope(write=False) as s:
+        assert notices.load_overrides(s) == {} and s.scalar(select(notices.NoticeTemplate.id)) is None
+
+
+def test_the_session_notice_is_listed_with_the_placeholders_it_must_keep(client, admin):
+    listing = client.get("/admin/notice-templates").get_data(as_text=True)
+    for locale in ("zh_CN", "en"):
+        assert f'id="tpl-mediation_session-{locale}"' in listing
+    row = listing[listing.index('id="tpl-mediation_session-zh_CN"'):]
+    assert "调解会议安排" in row[:row.index("</tr>")]
+    page = client.get("/admin/notice-templates/mediation_session/en").get_data(as_text=True)
+    assert re.search(r"<code>\$case_number</code>, <code>\$place</code>, <code>\$session_time</code>, <code>\$site</code>", page)
 
 
 def test_a_username_taken_is_said_on_the_form(client, db, admin, make_staff):
