@@ -42,7 +42,7 @@ class AuditKind(TitledEnum):
     api_token = "api_token", N_("API token")
     category = "category", N_("Category")
     notice_template = "notice_template", N_("Notice template")
-    identity_reveal = "identity_reveal", N_("Identity reveal")
+    identity_reveal = "identity_reveal", N_("Identity reveal requests and decisions")
     case_file = "case_file", N_("Original file")
     retention = "retention", N_("Retention")
     backup = "backup", N_("Backup")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
-from casework.audit.models import AuditEntry, AuditKind
+from casework.audit.models import AuditAction, AuditEntry, AuditKind
 from casework.cases.models import Case, Event, EventKind
 from casework.cases.numbers import CHINA
 
@@ -64,7 +64,10 @@ def _start(day: date) -> datetime:
 
 
 def _audit_ids(f: Filters):
-    q = select(sa.literal("audit").label("src"), AuditEntry.id.label("id"), AuditEntry.at.label("at"))
+    # a view of an identity is listed once, from its case event (``_reveal_ids``): its audit entry,
+    # written beside the event, made every view a second row of the log
+    q = select(sa.literal("audit").label("src"), AuditEntry.id.label("id"), AuditEntry.at.label("at")).where(
+        sa.not_(sa.and_(AuditEntry.kind == AuditKind.identity_reveal, AuditEntry.action == AuditAction.viewed)))
     if f.kind:
         q = q.where(AuditEntry.kind == AuditKind(f.kind))
     if f.actor:

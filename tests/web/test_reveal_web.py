@@ -165,6 +165,12 @@ def test_reveal_through_the_desk(app, client, db, staff):
     audit = admin.get("/admin/audit", query_string={"kind": "identity_reveal"}).get_data(as_text=True)
     assert "需要联系举报人核实收费凭证的来源" in audit and "同意，仅限核实" in audit and number in audit
     assert PHONE not in audit and "李四" not in audit
+    # each view is one row of the log (its audit entry beside the case event made it two), and a
+    # decision reads as words: who asked, what was decided, until when (Beijing time), not ids and codes
+    whole = admin.get("/admin/audit").get_data(as_text=True)
+    assert whole.count(f"已查看身份: <code>{number}</code>") == 1
+    assert "requested_by" not in audit and ">approved<" not in audit and "+00:00" not in audit
+    assert "已批准" in audit and "申请人" in audit
 
 
 def test_a_complaints_original_takes_the_unit_lead_and_a_reason(app, client, db, staff):

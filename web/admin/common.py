@@ -2,16 +2,20 @@
 form values as typed; how a snapshot value is shown; paging."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import request, session as web_session
 from flask_babel import gettext as _
 
 from casework.accounts.models import Role
 from casework.audit.operations import Change
 from casework.cases.models import CaseType, CategoryGroup, Stage
+from casework.privacy.models import RevealStatus
 from casework.registry.models import AssociationLevel, AssociationStatus, UnitKind
 from casework.routing import operations_admin as routing_ops
 from casework.routing.models import RouteTarget
 from web.i18n import title
+from web.presenters import local_time
 
 CHANGE = "admin_change"  # the session key that carries the last change to the next page
 _ENUMS = {"case_type": CaseType, "target": RouteTarget, "level": AssociationLevel, "status": AssociationStatus,
@@ -30,6 +34,20 @@ def change_value(key: str, value) -> str:
         return title(enum_cls(value))
     if key == "roles" and isinstance(value, str):  # a user's memberships, "handler@miit, unit_lead@samr"
         return ", ".join(_role_at(held) for held in value.split(", "))
+    if key in ("decision", "status") and value in RevealStatus._value2member_map_ and \
+            value not in AssociationStatus._value2member_map_:  # an identity reveal's request
+        return title(RevealStatus(value))
+    if key == "requested_by" and isinstance(value, int):  # a staff member, by name (the id meant nothing)
+        from casework.accounts.models import User
+        from web.requestdb import db_session
+
+        user = db_session().get(User, value)
+        return user.display_name if user is not None else str(value)
+    if key.endswith("_at") and isinstance(value, str):  # a moment, in Beijing time as the pages show it
+        try:
+            return local_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
     if key == "fields" and isinstance(value, list):  # which personal data a reveal showed (never the data)
         return ", ".join(str(v) for v in value)
     if value == routing_ops.ANY and key in ("category", "association"):
