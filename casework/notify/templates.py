@@ -118,6 +118,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("督办反馈", "【畅通】案件 $case_number 的督办单（要求 $respond_by 前报告）已收到承办单位的办理情况报告。请登录办理平台查看。"),
         "en": ("Report on a supervision notice", "[Changtong] The unit has reported on the supervision notice for case $case_number (report due by $respond_by). Sign in to the desk to read it."),
     },
+    # a case under a 督办单 was transferred (or sent back): to the mailbox of the supervisor's unit;
+    # the unit that has it now gets the 督办单 itself ("supervision_notice")
+    "supervision_moved": {
+        "zh_CN": ("督办案件已转送", "【畅通】您督办的案件 $case_number 已转至其他承办单位，督办单（要求 $respond_by 前报告）"
+                              "随案转至该单位，已通知其办理并报告。请登录办理平台查看。"),
+        "en": ("A supervised case changed units", "[Changtong] Case $case_number, under your supervision notice (report "
+               "due by $respond_by), went to another unit; the notice went with it and that unit has been told. Sign in "
+               "to the desk to see it."),
+    },
     # a review decided: to the mailboxes of the units whose decision it reviewed
     "review_decided_unit": {
         "zh_CN": ("复查、复核意见已作出", "【畅通】本单位答复或复查过的案件 $case_number，上一级已作出复查（复核）意见。"

@@ -16,6 +16,7 @@ from casework.workflow.spec import Ctx, Notice
 SUPERVISION_TEMPLATE = "supervision_notice"
 SUPERVISION_REPORT_TEMPLATE = "supervision_report"
 REVIEW_DECIDED_TEMPLATE = "review_decided_unit"
+SUPERVISION_MOVED_TEMPLATE = "supervision_moved"
 URGED_TEMPLATE = "case_urged"
 SESSION_TEMPLATE = "mediation_session"
 
@@ -106,6 +107,23 @@ def _supervisor_report(ctx: Ctx, event: Event) -> None:
                 payload={"case_number": ctx.case.number, "respond_by": event.data["respond_by"]})
 
 
+def _supervision_follows(ctx: Ctx, event: Event) -> None:
+    """A case transferred (or sent back) while a 督办单 waits for its report: the notice follows the
+    case, since the unit that has the matter now is the one that can act and report. That unit's
+    mailbox gets the 督办单, and the supervisors' mailboxes are told where it went (the unit they
+    wrote to no longer has it)."""
+    from casework.workflow.supervision import open_notice
+
+    notice = open_notice(ctx.case)
+    if notice is None:
+        return
+    payload = {"case_number": ctx.case.number, "respond_by": notice.data["respond_by"]}
+    _mail_units(ctx, [ctx.case.unit_id], template=SUPERVISION_TEMPLATE,
+                key=f"supervise-follows:{ctx.case.id}:{event.id}", payload=payload)
+    _mail_units(ctx, notice.data.get("supervisor_unit_ids") or (), template=SUPERVISION_MOVED_TEMPLATE,
+                key=f"supervision-moved:{ctx.case.id}:{event.id}", payload=payload)
+
+
 def _deciding_units(ctx: Ctx, event: Event) -> None:
     """A review decided: the units that replied or decided before it are told which case (they
     read the decision on the desk, casework.accounts.permissions.decided_it); a review that
@@ -132,6 +150,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,
     Notice.supervisor_report: _supervisor_report,
+    Notice.supervision_follows: _supervision_follows,
     Notice.deciding_units: _deciding_units,
 }
 

@@ -121,10 +121,11 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  internal(required=lambda case, values: values.get("reason") == TransferReason.other.value,
                           hint=N_("Staff only. Required when the reason is “Other”."))),
          # the clock keeps running: a transfer gives the next unit no new time
-         clock=KEEP, notices=(Notice.complainant,), document=Document.transfer),
+         clock=KEEP, notices=(Notice.complainant, Notice.supervision_follows), document=Document.transfer),
     Move("send_back", N_("Send back to the transferring unit"), reached(S.pending_acceptance),
          reached(S.pending_acceptance), E.sent_back, who=UNIT, step=h.send_back, when=h.came_by_transfer,
-         fields=(internal(N_("Why this unit is not competent"), required=True, lo=5, rows=4),)),
+         fields=(internal(N_("Why this unit is not competent"), required=True, lo=5, rows=4),),
+         notices=(Notice.supervision_follows,)),
     # -- material (办法 第十、十六条): the clock stands still until the complainant answers ------------
     Move("request_info", N_("Ask for missing material"), reached(S.pending_acceptance, S.accepted),
          reached(S.need_info), E.info_requested, who=UNIT, types=NOT_MEDIATION, step=h.request_info,

@@ -4,7 +4,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S, Event, EventKind
@@ -182,3 +182,51 @@ def test_a_notice_unanswered_when_a_later_one_came_is_superseded_not_overdue(db,
     with db.session_scope(write=False) as s:
         rows = supervision.notices(s, later.clock(), limit=10)
     assert [r.status for r in rows] == ["reported", "superseded"] and first != second
+
+
+def test_a_notice_follows_a_transferred_case_and_both_sides_are_told(db, services, file_case, make_staff):
+    """A case under a 督办单 transferred to another unit: the list showed the notice at the new unit,
+    whose page asked for the report, but no one had told that unit, nor the supervisor that the unit
+    they wrote to no longer had the case. The notice follows the matter (条例 第四十条: 督办 asks the
+    unit handling it to act); the new unit's mailbox gets it, the supervisor's is told where it went."""
+    from casework.registry.models import Unit
+    from casework.workflow.reasons import TransferReason
+
+    filed = file_case().case_id
+    supervisor = make_staff("mca", Role.supervisor)
+    with db.session_scope() as s:
+        c = s.get(Case, filed)
+        unit_code = c.unit.code
+        perform(s, services, supervisor, c, "issue_supervision", respond_by=day(10), internal_text=TEXT)
+        samr = s.scalar(select(Unit).where(Unit.code == "samr"))
+        samr_id, samr_mailbox = samr.id, samr.notice_email
+        mca_mailbox = supervisor_mailbox(s)
+    handler = make_staff(unit_code, Role.handler)
+    with db.session_scope() as s:
+        c = s.get(Case, filed)
+        perform(s, services, handler, c, "transfer", unit_id=str(samr_id),
+                reason=TransferReason.other_unit_competent.value, public_text="已转国家市场监督管理总局办理。")
+    with db.session_scope(write=False) as s:
+        rows = list(s.scalars(select(OutboxMessage).where(
+            OutboxMessage.template.in_(("supervision_notice", "supervision_moved"))).order_by(OutboxMessage.id)))
+    sent = [(r.template, services.cipher.decrypt_text(r.recipient_enc, "outbox.recipient")) for r in rows]
+    assert ("supervision_notice", samr_mailbox) in sent and ("supervision_moved", mca_mailbox) in sent
+    moved = next(r for r in rows if r.template == "supervision_moved")
+    assert json.loads(services.cipher.decrypt(moved.payload_enc, "outbox.payload")) == {
+        "case_number": number_of(db, filed), "respond_by": day(10)}
+    # the new unit now owes the report; a transfer of a case under no notice tells no supervisor
+    samr_handler = make_staff("samr", Role.handler)
+    with db.session_scope(write=False) as s:
+        assert "report_supervision" in [m.name for m in available_moves(samr_handler, s.get(Case, filed))]
+    other = file_case().case_id
+    with db.session_scope() as s:
+        perform(s, services, handler, s.get(Case, other), "transfer", unit_id=str(samr_id),
+                reason=TransferReason.other_unit_competent.value, public_text="已转国家市场监督管理总局办理。")
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.template == "supervision_moved")) == 1
+
+
+def number_of(db, case_id):
+    with db.session_scope(write=False) as s:
+        return s.get(Case, case_id).number
