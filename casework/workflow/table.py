@@ -249,7 +249,9 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # -- supervision (督办) and a report's identity: no change of state -------------------------
     Move("issue_supervision", N_("Issue a supervision notice (督办单)"), SUPERVISABLE, frozenset(), E.supervised,
          who=Staff(frozenset(), anywhere=frozenset({Role.supervisor})), step=supervision.issue,
-         fields=(Field("respond_by", Kind.date, N_("Act and report by"), required=True),
+         # the rule said before it is broken (supervision.MAX_DAYS: 90)
+         fields=(Field("respond_by", Kind.date, N_("Act and report by"), required=True,
+                       hint=N_("A date after today, at most 90 days ahead.")),
                  internal(N_("Instructions to the unit (staff only)"), required=True, lo=5, hi=2000, rows=4)),
          notices=(Notice.unit_supervision,)),
     # the unit's written report on it, by its date (信访工作条例 第四十条: 书面反馈)

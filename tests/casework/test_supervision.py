@@ -230,3 +230,12 @@ def test_a_notice_follows_a_transferred_case_and_both_sides_are_told(db, service
 def number_of(db, case_id):
     with db.session_scope(write=False) as s:
         return s.get(Case, case_id).number
+
+
+def test_the_notice_form_says_its_date_rule_before_it_is_broken():
+    """The rule (after today, within 90 days) appeared only as an error, one round after another."""
+    from casework.workflow import supervision
+    from casework.workflow.table import MOVES
+
+    [field] = [f for f in MOVES["issue_supervision"].fields if f.name == "respond_by"]
+    assert field.hint and f"{supervision.MAX_DAYS} days" in field.hint
