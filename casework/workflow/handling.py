@@ -349,11 +349,18 @@ def close_material_lapsed(ctx: Ctx) -> dict:
 
 
 def extend(ctx: Ctx) -> dict:
+    """Once, by at most the extension's limit (信访工作条例 第三十四条: 不得超过30日; a report's 立案
+    decision, 程序规定 第十八条: 15 working days); the lead may give fewer days."""
     case = ctx.case
     before = case.due_at
-    comp = ctx.deadlines.explain(case.type, Stage.extension, case.due_at)
+    most = ctx.deadlines.limit(case.type, Stage.extension)
+    raw = str(ctx.values.get("days") or "").strip()
+    days = int(raw) if raw.isdigit() else (most.amount if not raw else 0)
+    if not 1 <= days <= most.amount:
+        raise invalid("days", N_("A whole number from %(lo)d to %(hi)d, please."), lo=1, hi=most.amount)
+    comp = ctx.deadlines.calendar.compute(china_date(case.due_at), days, working_days=most.working_days)
     case.due_at, case.extended, case.overdue = end_of_day(comp.end), True, False
-    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat()}
+    return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat(), "days": days}
 
 
 def suspend(ctx: Ctx) -> dict:

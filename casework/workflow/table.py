@@ -155,7 +155,10 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # once: the handling time (第三十四条), or a report's decision whether to open a case
     Move("extend", N_("Extend the handling time (unit lead)"), reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(),
          E.extended, who=LEAD, step=h.extend, when=h.extendable,
-         fields=(notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5),),
+         fields=(Field("days", Kind.line, N_("Extend by (days)"), hi=3,
+                       hint=N_("Empty: the most the law allows (30 days; a report's decision whether to open a case: "
+                               "15 working days). A lead may give fewer.")),
+                 notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5)),
          notices=(Notice.complainant,)),  # 第三十四条: 并告知信访人延期理由
     Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
          who=UNIT, types=NOT_MEDIATION, step=h.suspend, when=h.clock_running,

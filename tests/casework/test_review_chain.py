@@ -292,3 +292,24 @@ def test_a_reporters_withdrawal_is_recorded_and_the_handling_goes_on(db, file_ca
         assert [e.kind for e in s.get(Case, case).events].count(EventKind.withdrawn) == 1
     assert "withdraw_report" not in moves(db, reporter, case)
     assert "accept" in moves(db, make_staff("miit", Role.handler), case)
+
+
+def test_a_lead_may_extend_by_fewer_days_than_the_most_allowed(db, services, sichuan_complaint, make_staff, do):
+    """信访工作条例 第三十四条: 延长期限不得超过30日: at most 30, and the lead may give fewer (the form gave
+    no choice and always added 30)."""
+    from casework.workflow.machine import InvalidMove
+
+    case = sichuan_complaint
+    handler, lead = make_staff("sc-economy-it", Role.handler), make_staff("sc-economy-it", Role.unit_lead)
+    do(handler, case, "accept")
+    with db.session_scope(write=False) as s:
+        due = s.get(Case, case).due_at
+    for too_many in ("31", "0", "ten"):
+        with pytest.raises(InvalidMove) as refused:
+            do(lead, case, "extend", days=too_many, public_text="需要调取协会财务资料，延长办理期限。")
+        assert "days" in refused.value.errors
+    do(lead, case, "extend", days="10", public_text="需要调取协会财务资料，延长办理期限10日。")
+    with db.session_scope(write=False) as s:
+        c = s.get(Case, case)
+        assert c.extended and 10 <= (c.due_at - due).days <= 13  # 10 days, moved on past a rest day at most
+        assert c.events[-1].data["days"] == 10
