@@ -136,6 +136,9 @@ def test_create_a_user_with_a_generated_password_shown_once(client, db, admin):
                                                  "password": "", "unit": "miit", "role": "handler"})
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     password = re.search(r'<code id="password">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
+    # and where to sign in with it, at the site's configured address (no notice goes to the new user)
+    base = client.application.extensions["changtong.settings"].base_url
+    assert f'id="sign-in-at">登录地址： <code>{base}/staff/login</code>' in resp.get_data(as_text=True)
     with db.session_scope() as s:
         user = authenticate(s, name, password)
         assert user is not None and [(m.unit.code, m.role) for m in user.memberships] == [("miit", Role.handler)]
