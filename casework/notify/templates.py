@@ -147,6 +147,28 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# when each notice goes out and to whom, as the administrator's list says it (a code alone said nothing)
+SENT_WHEN: dict[str, str] = {
+    "case_receipt": N_("To the filer, when a case is filed: its number and query code."),
+    "verify_code": N_("To a phone number being verified, when the filing form or the API asks for a code."),
+    "case_update": N_("To the filer, when the case moves on (accepted, replied, transferred …)."),
+    "case_document": N_("To the filer, when a move makes a written notice (PDF) on the status page."),
+    "respondent_invite": N_("To a mediation's respondent, when the mediation body accepts the request: the answer code."),
+    "mediation_ended": N_("To both parties of a mediation, when it ends."),
+    "mediation_session": N_("To both parties of a mediation, when a session is scheduled: date, time and place."),
+    "judicial_confirmation": N_("To both parties, when an agreement is signed: the 30 days to seek judicial confirmation."),
+    "unit_new_case": N_("To a unit's mailbox, every sweep (5 minutes): the new cases awaiting its acceptance."),
+    "unit_reminder": N_("To a unit's mailbox, every sweep: the cases due within 2 working days."),
+    "unit_overdue": N_("To a unit's mailbox, every sweep: the cases past their deadline."),
+    "supervision_1": N_("To the supervising units' mailboxes: overdue cases in the units they supervise (level 1)."),
+    "supervision_2": N_("To the supervising units' mailboxes: cases overdue by more than 5 working days (level 2)."),
+    "supervision_notice": N_("To a unit's mailbox, when a supervisor issues a 督办单 on one of its cases (or the case comes to it under one)."),
+    "supervision_report": N_("To the supervisor's unit mailbox, when the unit reports on a 督办单."),
+    "supervision_moved": N_("To the supervisor's unit mailbox, when a case under its 督办单 goes to another unit."),
+    "review_decided_unit": N_("To the mailboxes of the units whose decision a review decided."),
+    "case_urged": N_("To a unit's mailbox, when the filer urges (催办) a case past its deadline."),
+}
+
 # placeholders a template cannot do without: the recipient needs them to look anything up. A
 # text to a party keeps the site's address: the respondent has never seen the site, nor has a
 # caller whose hotline filed the case, and a code without the address to use it at is useless

@@ -297,6 +297,11 @@ def test_the_session_notice_is_listed_with_the_placeholders_it_must_keep(client,
         assert f'id="tpl-mediation_session-{locale}"' in listing
     row = listing[listing.index('id="tpl-mediation_session-zh_CN"'):]
     assert "调解会议安排" in row[:row.index("</tr>")]
+    # each notice says when it goes out and to whom (the list named them by code alone)
+    from casework.notify.templates import SENT_WHEN, TEMPLATES
+
+    assert set(SENT_WHEN) == set(TEMPLATES)
+    assert "安排调解会议时发给双方当事人：日期、时间和地点。" in row[:row.index("</tr>")]
     page = client.get("/admin/notice-templates/mediation_session/en").get_data(as_text=True)
     assert re.search(r"<code>\$case_number</code>, <code>\$place</code>, <code>\$session_time</code>, <code>\$site</code>", page)
 

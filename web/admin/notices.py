@@ -25,7 +25,10 @@ def notice_templates():
     from web.requestdb import services
 
     provider = {"aliyun": "阿里云短信", "tencent": "腾讯云短信"}.get(services().settings.sms_provider or "")
-    return render_template("admin/notice_templates.html", rows=ops.template_rows(db_session()), sms_provider=provider)
+    from casework.notify.templates import SENT_WHEN
+
+    return render_template("admin/notice_templates.html", rows=ops.template_rows(db_session()), sms_provider=provider,
+                           sent_when=SENT_WHEN)
 
 
 def _form_page(row, values, errors=None, status=200):
