@@ -226,6 +226,11 @@ def test_filters_type_overdue_mine_and_association(client, db, services, file_ca
     assert len(rows(queue_html(client, miit, association="51100000500009247D"))) == 4
     unknown = queue_html(client, miit, association="91110000000000000X")
     assert rows(unknown) == [] and 'id="f-association-error"' in unknown
+    # by its name, short name or pinyin initials as well (a name gave an empty queue and no word why)
+    assert len(rows(queue_html(client, miit, association="中国复合材料工业协会"))) == 4
+    assert 'value="51100000500009247D"' in queue_html(client, miit, association="中国复合")
+    several = queue_html(client, miit, association="中国")
+    assert rows(several) == [] and "有多个协会符合" in several
     # a value that does not parse is ignored, not an error page
     assert len(rows(queue_html(client, miit, type="nonsense", due_within="abc", page="-3"))) == 4
 
