@@ -189,4 +189,8 @@ def test_evidence_added_to_an_open_case_shares_one_pixel_budget(client, db, file
                        headers={"Accept-Language": "zh-CN"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "图片“现场2.jpg”像素过多" in html and "图片“现场0.jpg”像素过多" not in html
-    assert counts(db) == before
+    # nothing on the case; the two photos within the budget are kept for the next send (listed ticked)
+    with db.session_scope(write=False) as s:
+        on_case = s.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == receipt.case_id))
+    assert on_case == 0 and counts(db) == (before[0] + 2, before[1])
+    assert "现场0.jpg" in html.split('id="add_evidence-kept"')[1].split("</ul>")[0]
