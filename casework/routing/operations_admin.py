@@ -107,10 +107,31 @@ class Lookups:
             for code in wanted[i:i + 500]:
                 self._associations[code] = found.get(code)
 
+    def named(self, text: str) -> tuple[Association | None, int]:
+        """An association by its credit code, or by a name, short name or pinyin initials that
+        name it alone (the forms took the code only, and said a name was "no credit code");
+        with how many a name matched (0, 1, or 2 for several)."""
+        from casework.registry.lookup import search_associations
 
-def check_rule(lookups: Lookups, raw: Mapping[str, str]) -> tuple[RuleValues | None, Errors]:
+        found = self.association(uscc.compact(text.upper()))
+        if found is not None:
+            return found, 1
+        matches = search_associations(self.session, text, limit=2, include_deregistered=True)
+        return (matches[0] if len(matches) == 1 else None), len(matches)
+
+
+def _association_error(err, text: str, matched: int) -> None:
+    if matched > 1:
+        err("association", N_("Several associations match %(text)s; type more of the name, or the credit code."),
+            text=text)
+    else:
+        err("association", N_("No association in the registry has the name or credit code %(text)s."), text=text)
+
+
+def check_rule(lookups: Lookups, raw: Mapping[str, str], *, by_name: bool = False) -> tuple[RuleValues | None, Errors]:
     """Validate a rule given as strings (a form or a CSV row). Category and association
-    take a code, or "" / "*" for any."""
+    take a code, or "" / "*" for any; ``by_name`` (the form, not a CSV): an association's name
+    that names it alone as well."""
     errors: Errors = {}
     err = partial(add_error, errors)
 
@@ -128,11 +149,17 @@ def check_rule(lookups: Lookups, raw: Mapping[str, str]) -> tuple[RuleValues | N
             err("category", N_("Category %(code)s is not one of this case type's categories."), code=code)
 
     association = None
-    credit = uscc.compact(clean_text(raw.get("association")).upper())
+    typed = clean_text(raw.get("association"))
+    credit = uscc.compact(typed.upper())
     if credit not in ("", ANY):
-        association = lookups.association(credit)
-        if association is None:
-            err("association", N_("No association in the registry has the credit code %(code)s."), code=credit)
+        if by_name:
+            association, matched = lookups.named(typed)
+            if association is None:
+                _association_error(err, typed, matched)
+        else:
+            association = lookups.association(credit)
+            if association is None:
+                err("association", N_("No association in the registry has the credit code %(code)s."), code=credit)
 
     target = _enum(RouteTarget, raw.get("target"))
     if target is None:
@@ -298,12 +325,11 @@ def check_sample(lookups: Lookups, raw: Mapping[str, str]) -> tuple[Case | None,
         errors["category"] = [Message(N_("Category %(code)s is not one of this case type's categories."),
                                       {"code": code})]
     association = None
-    credit = uscc.compact(clean_text(raw.get("association")).upper())
-    if credit not in ("", ANY):
-        association = lookups.association(credit)
+    typed = clean_text(raw.get("association"))
+    if uscc.compact(typed.upper()) not in ("", ANY):
+        association, matched = lookups.named(typed)
         if association is None:
-            errors["association"] = [Message(N_("No association in the registry has the credit code %(code)s."),
-                                             {"code": credit})]
+            _association_error(partial(add_error, errors), typed, matched)
     if errors:
         return None, errors
     return sample_case(case_type, category, association), {}

@@ -217,6 +217,13 @@ def test_try_it_shows_the_unit_and_the_skipped_rules(client, db, admin, new_rule
     assert 'id="try-result"' in unknown and "<code>" not in unknown.split('id="try-result"')[1].split("</p>")[0]
     wrong = client.get("/admin/routing?case_type=complaint&category=consumer").get_data(as_text=True)
     assert 'id="category-error"' in wrong and 'id="try-result"' not in wrong
+    # by the association's name as well as its code (a name was "no association with the credit code …")
+    named = client.get("/admin/routing", query_string={"case_type": "mediation", "category": "member_vs_association",
+                                                       "association": "中国汽车工业协会"}).get_data(as_text=True)
+    assert 'id="try-result"' in named and "<code>miit</code>" in named.split('id="try-result"')[1].split("</p>")[0]
+    several = client.get("/admin/routing", query_string={"case_type": "complaint", "category": "forced_membership",
+                                                         "association": "中国"}).get_data(as_text=True)
+    assert 'id="association-error"' in several and "有多个协会与“中国”相符" in several
 
 
 def test_sample_case_is_never_added_to_the_session(db):

@@ -150,7 +150,7 @@ def _rule_page(values, errors=None, rule=None, status=200):
 def _save_rule(rule: RoutingRule | None):
     session = db_session()
     values = _form(ops.RULE_FIELDS)
-    checked, errors = ops.check_rule(ops.Lookups(session), values)
+    checked, errors = ops.check_rule(ops.Lookups(session), values, by_name=True)
     if checked is not None:
         errors = ops.duplicate_error(session, checked, exclude_id=rule.id if rule else None)
     if errors:
