@@ -77,6 +77,22 @@ def test_a_new_code_is_refused_within_a_minute(client, db, sms_code):
     assert done.status_code == 200 and len(cases(db)) == 1
 
 
+def test_the_form_filled_again_takes_the_code_already_sent(client, db, sms_code):
+    """The form opened and filled again within the minute: a new code was refused as too soon, the
+    box lost the code's id, and the code on the phone was answered "too soon" over and over."""
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    code = sms_code()
+    csrf, token, _ = open_form(client)  # a fresh form, filled again and sent without the code
+    data = {k: v for k, v in form_data(csrf, token).items() if k not in ("verification_id", "verify_code")}
+    again = client.post("/file/complaint", data=data)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422 and "不到一分钟" not in html and VID.search(html).group(1) == vid
+    assert sms_code() == code  # no second code
+    done = client.post("/file/complaint", data={**data, "verification_id": vid, "verify_code": code})
+    assert done.status_code == 200 and len(cases(db)) == 1
+
+
 def test_an_anonymous_report_asks_for_no_code(client, db):
     csrf, token, _ = open_form(client, "report")
     resp = client.post("/file/report", data=form_data(csrf, token, anonymous="1", category="illegal_fees",

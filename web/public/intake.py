@@ -274,6 +274,12 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
 
     if phone_verify.proved(phone) and action != "resend":
         return None  # this browser proved the number in the last 30 minutes (a second case)
+    if not vid and action != "resend":
+        # a code already sent for this form to this number (the form opened again, filled again):
+        # its box, rather than a new code refused as too soon and the code on the phone never checked
+        pending = _pending_code(request.view_args["slug"])
+        if pending and pending["id"] and pending["masked"] == box["masked"]:
+            vid = box["id"] = pending["id"]
     if vid and code.strip() and action != "resend":
         checked = phone_verify.check(session, vid, phone, code)
         if checked.ok:
