@@ -17,7 +17,9 @@ def case_doc(case: Case) -> CaseDoc:
         category_code=case.category.code if case.category is not None else "",
         unit_id=case.unit_id,
         association_id=case.association_id,
-        association_name=case.association.name if case.association is not None else (case.association_hint or ""),
+        # the English name too: a desk that speaks English searches by it ("steel" found nothing)
+        association_name=(" ".join(n for n in (case.association.name, case.association.name_en) if n)
+                          if case.association is not None else (case.association_hint or "")),
         submitted_at=case.submitted_at,
         title=case.title,
         description=case.description,

@@ -52,6 +52,13 @@ def test_a_handler_finds_only_their_units_cases_highlighted(client, db, world, m
     assert world["theirs"] not in html
 
 
+def test_a_case_is_found_by_its_associations_english_name(client, db, world, make_staff):
+    """An English-speaking desk searched "Composites" for 中国复合材料工业协会's cases and found none."""
+    login_as(client, db, make_staff("miit", Role.handler))
+    status, html = page(client, q="Composites")
+    assert status == 200 and world["ours"] in html
+
+
 def test_a_triage_operator_finds_the_cases_waiting_for_routing(client, db, world, make_staff):
     login_as(client, db, make_staff("triage", Role.triage_operator))
     status, html = page(client, q="会费")
