@@ -200,6 +200,9 @@ def test_an_agreement_waits_for_a_held_session_and_an_unheld_one_is_not_left_sch
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     picker = re.search(r'<select id="m-log_session-session_id".*?</select>', page, re.S).group(0)
     assert re.search(rf'<option value="{first}"[^>]*\bselected', picker)
+    # its time has come (this minute) and nothing is recorded: the desk says so, not "not yet"
+    row = re.search(rf'<tr id="session-{first}">.*?</tr>', page, re.S).group(0)
+    assert "时间已过，请记录举行情况" in row and "尚未进行" not in row
     assert desk_move(client, number, "log_session", session_id=str(first), attendees="申请人、被申请人、调解员",
                      summary="双方就付款期限交换了意见。").status_code == 303
     assert desk_move(client, number, "schedule_session", scheduled_at=in_days(10), place="腾讯会议 123-456",

@@ -18,6 +18,7 @@ from casework.accounts.permissions import can_see_identity, can_view_case, can_w
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
+from casework.db import as_utc
 from casework.mediation.models import MediationSession, MediatorRecusal, never_held
 from casework.privacy import masking
 from casework.registry.models import Unit
@@ -135,12 +136,15 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
     names_by_id = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(recused_ids)))} \
         if recused_ids else {}
     followup = session.get(Case, med.followup_case_id) if med.followup_case_id else None
+    now = services().clock()
     members = unit_members(session, case.unit_id) if "recuse" in names else []
     return {
         "mediation": med,
         "amount": money(med.amount),
         "sessions": [{"id": x.id, "at": local_time(x.scheduled_at), "place": x.place, "online": x.online,
                       "held": x.held, "not_held": never_held(med, x),
+                      # its time came and went with nothing recorded (it read "not yet" all the same)
+                      "overdue_record": not x.held and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
                       "attendees": x.attendees, "summary": x.summary,
                       "internal_notes": x.internal_notes} for x in sessions],
         "session_options": [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions if not x.held],
