@@ -140,6 +140,8 @@ def test_the_overview_shows_the_hand_count(client, en, counted):
     html = page(client, "/stats")
     assert text_of(html, "total-received") == "8"
     assert text_of(html, "total-accepted") == "withheld"  # 4
+    # the count the acceptance rate would give back stands on the page, withheld, so its note reads true
+    assert text_of(html, "total-not-accepted") == "withheld"  # 1
     assert text_of(html, "total-concluded") == "withheld"  # 3
     # 4 of 5 decisions: the rate would give back the one not accepted (withheld), so it is not shown
     assert text_of(html, "acceptance-rate") == "—"
