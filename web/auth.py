@@ -71,11 +71,16 @@ def init_app(app) -> None:
                 # an administrator's password: its holder's own one first (an API token is not a password)
                 if request.accept_mimetypes.best == "application/json":
                     return jsonify({"error": {"status": 403, "message": "choose your own password first"}}), 403
-                return redirect(url_for("staff.password", next=request.full_path))
+                return redirect(url_for("staff.password", next=_here()))
             return None
         if request.blueprint == "desk_api" or request.accept_mimetypes.best == "application/json":
             return jsonify({"error": {"status": 401, "message": "authentication required"}}), 401
-        return redirect(url_for("staff.login", next=request.full_path))
+        return redirect(url_for("staff.login", next=_here()))
+
+    def _here() -> str:
+        """The page asked for, to come back to: its query only if it has one (``full_path`` ends
+        a bare path with "?", and the sign-in page carried ``next=/desk?``)."""
+        return request.full_path.rstrip("?")
 
     @app.context_processor
     def _inject():

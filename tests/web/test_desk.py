@@ -107,7 +107,8 @@ def test_sign_in_goes_to_the_desk_and_sign_out_ends_the_session(client, db, hand
     out = client.post("/staff/logout", data={"csrf_token": CSRF.search(html).group(1)})
     assert out.status_code == 303 and out.headers["Location"] == "/staff/login"
     again = client.get("/desk")
-    assert again.status_code == 302 and again.headers["Location"].startswith("/staff/login")
+    assert again.status_code == 302 and again.headers["Location"] == "/staff/login?next=/desk"  # not "/desk?"
+    assert client.get("/desk/search?q=x").headers["Location"] == "/staff/login?next=/desk/search?q%3Dx"
 
 
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, db, handler):
