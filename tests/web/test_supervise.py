@@ -101,7 +101,8 @@ def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_ca
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-issue_supervision"' in page
     # a supervisor is led back to supervision, not to a "queue" that was the dashboard
-    assert '<a href="/supervise/overdue">返回超期案件</a>' in page and "返回队列" not in page
+    # (to its figures: this case is not overdue, and "back to the overdue cases" read oddly on it)
+    assert '<a href="/supervise">返回督办统计</a>' in page and "返回超期案件" not in page and "返回队列" not in page
     # the overdue list's link arrives with the form unfolded (no script needed)
     unfolded = client.get(f"/desk/cases/{number}?open=issue_supervision").get_data(as_text=True)
     assert re.search(r'<details class="move move-issue_supervision" id="move-issue_supervision" open>', unfolded)
