@@ -58,7 +58,9 @@ def test_unconfirmed_year_is_flagged_until_confirmed(admin, db, file_case):
     page = admin.get("/admin").get_data(as_text=True)
     assert 'id="unconfirmed-2027"' in page and "2027" in page
     admin.set_cookie("lang", "en")  # one case is one case ("1 open cases have deadlines" before)
-    assert "not confirmed: 1 open case has its deadline in 2027." in admin.get("/admin").get_data(as_text=True)
+    home = admin.get("/admin").get_data(as_text=True)
+    assert "not confirmed: 1 open case has its deadline in 2027." in home
+    assert "on the calendar page" in home and "enter its dates below" not in home  # nothing is below on /admin
     admin.set_cookie("lang", "zh_CN")
     admin.post("/admin/calendar/years/2027", data={"csrf_token": csrf(admin), "confirmed": "1", "note": "国办通知"})
     assert 'id="unconfirmed-2027"' not in admin.get("/admin").get_data(as_text=True)
