@@ -384,7 +384,8 @@ def test_accept_transfer_accept_reply_through_the_forms(client, db, file_case, m
     resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other_unit_competent",
                      public_text="已转国家市场监督管理总局办理。", internal_text="属于市场监管职责")
     assert resp.status_code == 303 and resp.headers["Location"] == f"/desk/units/{unit_id(db, 'miit')}"
-    assert "已不在您的队列中" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    # which unit it went to is said (the routing's words named none)
+    assert "转至国家市场监督管理总局，该案件已不在您的队列中" in client.get(resp.headers["Location"]).get_data(as_text=True)
     assert case_of(db, number)[:2] == (S.pending_acceptance, "samr")
 
     logout(client)

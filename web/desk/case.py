@@ -316,9 +316,13 @@ def case_move(number: str, move: str):
     if can_view_case(actor, case):
         flash(_("Done: %(action)s.", action=action), "success")
         return redirect(url_for("desk.case_page", number=case.number), code=303)
-    # transferred or routed away: the case has left this desk
-    flash(_("Case %(number)s: %(action)s done; it is no longer in your queue.", number=case.number, action=action),
-          "success")
+    # transferred or routed away: the case has left this desk, for which unit is said
+    if case.unit_id != unit_before and case.unit is not None:
+        flash(_("Case %(number)s: %(action)s done, to %(unit)s; it is no longer in your queue.", number=case.number,
+                action=action, unit=unit_title(case.unit)), "success")
+    else:
+        flash(_("Case %(number)s: %(action)s done; it is no longer in your queue.", number=case.number, action=action),
+              "success")
     if unit_before is not None and can_work_unit(actor, unit_before):
         return redirect(url_for("desk.unit_queue", unit_id=unit_before), code=303)
     return redirect(url_for("desk.home"), code=303)
