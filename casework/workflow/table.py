@@ -278,7 +278,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # a reason, an internal event and an audit entry (casework.workflow.contact)
     Move("reveal_contact", N_("Show contact details"), frozenset(S), frozenset(), E.contact_viewed,
          who=UNIT, types=ALL_TYPES - REPORTS, step=contact.reveal, when=contact.contact_held,
-         fields=(Field("reason", Kind.text, N_("Why you need them (at least 5 characters, e.g. to phone the complainant to check a fact; the audit trail keeps it)"),
+         fields=(Field("reason", Kind.text, N_("Why you need them (at least 5 characters, e.g. to phone the person who filed to check a fact; the audit trail keeps it)"),
                        required=True, lo=contact.REASON_MIN, hi=500, rows=2),),
          own_page=True),
     # -- mediation (人民调解法 第十七、二十三、二十九、三十一、三十三条; 办法 第十九至二十一条) ------

@@ -3,7 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from casework.accounts.models import Role, User
 from casework.cases.models import CannedReply, Case, CaseState as S
@@ -645,3 +645,37 @@ def test_the_desk_merges_a_further_report_into_the_earlier_one(client, db, servi
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "同一举报人" in html and f'value="{earlier.case_number}"' in html
+
+
+def test_a_document_for_the_reply_is_kept_when_the_reply_is_refused(client, db, file_case, make_staff):
+    """The desk's move forms lost their chosen files on a refusal ("please choose the files again"):
+    the reply's document is kept now, listed ticked, and goes with the reply."""
+    import io
+
+    from casework.cases.models import Attachment
+    from tests.web.test_read_cost import _png
+
+    number = file_case().case_number
+    miit = make_staff("miit", Role.handler)
+    signed_in(client, db, miit)
+    assert post_move(client, number, "accept").status_code == 303
+
+    def reply(**fields):
+        page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+        data = {"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
+                "opinion": "supported", "legal_basis": BASIS, "finding": "substantiated", **fields}
+        return client.post(f"/desk/cases/{number}/moves/reply", data=data, content_type="multipart/form-data")
+
+    refused = reply(public_text="短", files=[(io.BytesIO(_png()), "处理决定.png")])
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    kept = re.search(r'id="m-reply-files-kept">(.*?)</ul>', html, re.S)
+    assert kept and "处理决定.png" in kept.group(1)
+    file_id = re.search(r'name="keep_file" value="(\d+)" checked', kept.group(1)).group(1)
+    done = reply(public_text="经核查，协会已停止强制入会做法并退还会费。", keep_file=file_id)
+    assert done.status_code == 303
+    with db.session_scope(write=False) as s:
+        case_id = s.scalar(select(Case.id).where(Case.number == number))
+        names = [a.filename for a in s.scalars(select(Attachment).where(Attachment.case_id == case_id))]
+        staged = s.scalar(select(func.count()).select_from(Attachment).where(Attachment.staging_token.is_not(None)))
+    assert names == ["处理决定.png"] and staged == 0

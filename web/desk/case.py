@@ -30,7 +30,7 @@ from casework.workflow.machine import MOVES, WorkflowError, available_moves, per
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
 from casework.workflow.table import FILE_EVENTS
-from web import move_fields
+from web import kept_files, move_fields
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import canned_replies, receiving_units, unit_handlers, unit_members
@@ -215,6 +215,11 @@ def choices(field, options: dict[str, list], case_type=None) -> list:
             for c in field.choices if case_type is None or field.offers(c, case_type)] if field.choices else []
 
 
+def desk_scope(number: str) -> str:
+    """The desk's own scope for a case's kept files (web.kept_files), apart from the status page's."""
+    return f"desk-{number}"
+
+
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
                 respondent_code: str | None = None, code_sent: bool = False,
@@ -245,6 +250,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
                    and actor.user_id in options["_handler_ids"]),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
+        kept=kept_files.kept(desk_scope(case.number), [m for m in moves if kept_files.has_files(m)]),
         me=actor.user_id, current_unit_id=case.unit_id,
         med=med, respondent_code=respondent_code, code_sent=code_sent,
         similar=_similar(actor, case), can_link=LINK_DUPLICATE in names,
@@ -292,6 +298,7 @@ def case_move(number: str, move: str):
         abort(404)  # reveals have their own routes (web.desk.reveals)
     session = db_session()
     fields = move_fields.from_form(MOVES[move], request.form, request.files)
+    send = kept_files.Send(desk_scope(case.number), MOVES[move], fields)  # files kept from a refused send
     if move == LINK_DUPLICATE and not fields.get("public_text", "").strip() and fields["duplicate_of"].strip():
         fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
     if move == MERGE and not fields.get("public_text", "").strip() and fields["merge_into"].strip():
@@ -301,12 +308,14 @@ def case_move(number: str, move: str):
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
     except WorkflowError as err:
         discard_changes()
+        send.refused()
         case = _load(number, actor)  # after a 409: the case as it is now
         errors = tr_errors(err.errors)
         # an error about a field this form does not show goes into the message at the top
         stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
         return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
                            failed_move=move, values=fields, errors=errors)
+    send.done()
     action = _(MOVES[move].title)
     code = getattr(event, "respondent_code", None)
     if code and can_view_case(actor, case):

@@ -6,26 +6,22 @@ without locking anyone else out.
 """
 from __future__ import annotations
 
-import secrets
-
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
 from casework.i18n import N_
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number, case_for_lookup, public_events
-from casework.intake import operations as intake_ops
-from casework.intake.files import Upload, UploadBudget, UploadRejected, inspect_upload
 from casework.intake.validation import OWN_QUERY_CODE, mentions_code
 from casework.privacy.codes import check_code
 from casework.workflow.machine import MOVES, WorkflowError, perform
-from casework.workflow.spec import COMPLAINANT, Kind
-from web import move_fields
+from casework.workflow.spec import COMPLAINANT
+from web import kept_files, move_fields
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
 from web.public.opened import APPLICANT, forget, is_open, lookup_limited, open_case
-from web.requestdb import db_session, discard_changes, keep_on_error, services
+from web.requestdb import db_session, discard_changes, services
 
 
 
@@ -55,82 +51,13 @@ def status(number: str):
     if case is None:
         return redirect(url_for("public.track_form"))
     return render_template("public/status.html", case=case, events=public_events(case),
-                           values={}, errors={}, failed_move=None, kept=kept_files(number))
-
-
-# -- files kept across a refused send ------------------------------------------------------------
-# A move sent back with errors (a text too short, one file that is no image) kept no file: the
-# browser cannot send them again. The files that passed the checks are staged, as the filing
-# form's are (casework.intake.operations.stage_file, swept when abandoned), under a token per
-# case and move in this browser's signed session; the form lists them ticked, and the next send
-# takes those still ticked with any new ones.
-KEPT = "kept_files"
-
-
-def _has_files(move: str) -> bool:
-    return any(f.kind is Kind.files for f in MOVES[move].fields)
-
-
-def _kept_token(number: str, move: str, *, create: bool = False) -> str | None:
-    tokens = dict(session.get(KEPT) or {})
-    key = f"{number}:{move}"
-    if key not in tokens and create:
-        tokens = {k: v for k, v in tokens.items() if k.startswith(number + ":")}  # one case's at a time
-        tokens[key] = secrets.token_urlsafe(24)
-        session[KEPT] = tokens
-    return tokens.get(key)
-
-
-def kept_files(number: str) -> dict[str, list]:
-    """The staged files of this case's moves, by move, for the status page's file fields."""
-    out = {}
-    for move in PUBLIC_MOVES:
-        token = _kept_token(number, move) if _has_files(move) else None
-        if token:
-            out[move] = intake_ops.staged_files(db_session(), token)
-    return out
-
-
-def _take_kept(number: str, move: str, values: dict) -> tuple[list[int], list[int]]:
-    """The kept files still ticked go first into the move's files. Returns the ids of the staged
-    rows taken and of those unticked; both are deleted once the move is done, the unticked ones
-    also when it is refused (nothing is deleted before the outcome is known)."""
-    token = _kept_token(number, move)
-    if not token:
-        return [], []
-    ticked = set(request.form.getlist("keep_file"))
-    staged = intake_ops.staged_files(db_session(), token)
-    taken = [a for a in staged if str(a.id) in ticked]
-    values["files"] = [Upload(a.filename, services().files.get(a.storage_key, "orig")) for a in taken] + \
-        list(values.get("files") or [])
-    return [a.id for a in taken], [a.id for a in staged if str(a.id) not in ticked]
-
-
-def _unstage(number: str, move: str, ids: list[int]) -> None:
-    token = _kept_token(number, move)
-    for att_id in ids:
-        intake_ops.unstage_file(db_session(), services(), token, att_id)
-
-
-def _keep_new(number: str, move: str, new: list[Upload], kept: int) -> None:
-    """After a refused send: stage the new files that pass the checks (up to the files allowed)."""
-    svc = services()
-    budget = UploadBudget()
-    for upload in new:
-        if kept >= svc.settings.max_files:
-            break
-        try:
-            clean = inspect_upload(upload.filename, upload.data, max_bytes=svc.settings.max_file_bytes, budget=budget)
-        except UploadRejected:
-            continue  # the error beside the field names it
-        token = _kept_token(number, move, create=True)
-        intake_ops.stage_file(db_session(), svc, token, clean)
-        kept += 1
+                           values={}, errors={}, failed_move=None, kept=kept_files.kept(number, _FILE_MOVES))
 
 
 # what the complainant can do on the status page: the table's moves for the complainant (the
 # state machine decides when); each says what was done in its own words
 PUBLIC_MOVES = move_fields.party_moves(COMPLAINANT)
+_FILE_MOVES = [MOVES[m] for m in PUBLIC_MOVES if kept_files.has_files(MOVES[m])]
 DONE = {
     "supply_info": lambda: _("Your material has been sent to the unit; the clock runs again."),
     "rate": lambda: _("Thank you for rating the reply."),
@@ -178,17 +105,13 @@ def public_move(number: str, move: str):
     if case is None:
         abort(404)
     values = move_fields.from_form(MOVES[move], request.form, request.files)
-    new_files = list(values.get("files") or [])
-    taken, unticked = _take_kept(number, move, values) if _has_files(move) else ([], [])
+    send = kept_files.Send(number, MOVES[move], values)  # files kept from a refused send go with it
 
     def refused(errors, message, status):
-        if unticked or new_files:
-            keep_on_error()  # a refusal commits what it stages (or unticks) for the next try
-        _unstage(number, move, unticked)
-        if new_files:
-            _keep_new(number, move, new_files, len(taken))
+        send.refused()
         return render_template("public/status.html", case=case, events=public_events(case), values=values,
-                               errors=errors, failed_move=move, move_error=message, kept=kept_files(number)), status
+                               errors=errors, failed_move=move, move_error=message,
+                               kept=kept_files.kept(number, _FILE_MOVES)), status
 
     pepper = services().settings.query_pepper
     if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash),
@@ -205,7 +128,7 @@ def public_move(number: str, move: str):
         discard_changes()
         case = case_by_number(db, number)
         return refused(tr_errors(err.errors), tr(err.message), err.status)
-    _unstage(number, move, taken + unticked)  # the ticked ones are now the move's, stored again with it
+    send.done()
     flash(done(move, case))
     return redirect(url_for("public.status", number=number), code=303)
 
