@@ -136,6 +136,8 @@ def test_reveal_through_the_desk(app, client, db, staff):
 
     html = handler.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="show-identity"' in html and PHONE not in html
+    # the timeline says which way the custodian decided ("身份查看申请已审批" alone did not)
+    assert "决定：已批准" in html.split('id="timeline"')[1]
     assert 'id="move-request_reveal"' not in html  # nothing more to ask for while the approval runs
     shown = handler.post(f"/desk/cases/{number}/identity", data={"csrf_token": csrf})
     assert shown.status_code == 200 and PHONE in shown.get_data(as_text=True) and "李四" in shown.get_data(as_text=True)

@@ -21,6 +21,7 @@ from casework.cases.queue import is_overdue
 from casework.db import as_utc
 from casework.mediation.models import MediationSession, MediatorRecusal, never_held
 from casework.privacy import masking
+from casework.privacy.models import RevealStatus
 from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal, supervision
@@ -105,6 +106,8 @@ def _timeline(session, case: Case) -> list[dict]:
             details.append(_("Duplicate of: %(number)s", number=data["duplicate_of"]))
         elif ev.kind is EventKind.note and isinstance(data.get("duplicate"), str):
             details.append(_("Duplicate filed: %(number)s", number=data["duplicate"]))
+        if ev.kind is EventKind.reveal_decided and data.get("decision") in RevealStatus._value2member_map_:
+            details.append(_("Decision: %(decision)s", decision=title(RevealStatus(data["decision"]))))  # which way
         if ev.kind is EventKind.supervised and isinstance(data.get("respond_by"), str):  # the 督办单's date
             details.append(_("Act and report by: %(date)s", date=data["respond_by"]))
         elif supervision.is_report(ev) and data.get("late"):
