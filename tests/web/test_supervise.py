@@ -91,6 +91,8 @@ def test_overdue_list_and_risk_list(client, db, services, make_staff, hand_count
     assert overdue_number not in client.get("/supervise/overdue?level=2").get_data(as_text=True)
     risk = client.get("/supervise/risk?authority=").get_data(as_text=True)
     assert 'id="risk-list"' in risk and 'id="risk-method"' in risk
+    # the count above the list is of every association graded: the list says it holds the high and medium
+    assert re.search(r'id="risk-list-note">下表列出评为高、中风险的 \d+ 家协会；其余协会评为低风险。', risk)
     resp = client.get("/supervise/export/risk.csv?authority=")
     assert resp.status_code == 200 and len(list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))) >= 1
 
