@@ -88,6 +88,7 @@ def test_overdue_list_and_risk_list(client, db, services, make_staff, hand_count
         others = [s.get(Case, hand_counted[k]).number for k in "abce"]
     html = client.get("/supervise/overdue").get_data(as_text=True)
     assert overdue_number in html and not any(n in html for n in others)
+    assert "超期天数（自然日）" in html  # which days a "2" counts
     assert overdue_number not in client.get("/supervise/overdue?level=2").get_data(as_text=True)
     risk = client.get("/supervise/risk?authority=").get_data(as_text=True)
     assert 'id="risk-list"' in risk and 'id="risk-method"' in risk
