@@ -162,6 +162,8 @@ def test_an_edit_shows_up_in_the_audit_log_with_before_and_after(client, db, adm
     item = log[log.index(f'id="audit-{entry.id}"'):]
     item = item[:item.index("</li>")]
     assert "深圳市旧名协会" in item and "<strong>深圳市新名协会</strong>" in item and "<strong>340</strong>" in item
+    # a unit by its name (and code), not by its code alone ("gd-industry-it" meant little)
+    assert re.search(r"<strong>广东省[^<]*\(gd-industry-it\)</strong>", item)
 
 
 def test_bad_edits_are_refused_next_to_the_field_and_keep_what_was_typed(client, db, admin):

@@ -37,6 +37,8 @@ def change_value(key: str, value) -> str:
     if key in ("decision", "status") and value in RevealStatus._value2member_map_ and \
             value not in AssociationStatus._value2member_map_:  # an identity reveal's request
         return title(RevealStatus(value))
+    if key in UNIT_CODES and isinstance(value, str):  # an association's units: by name, not by code
+        return "; ".join(_unit_named(code.strip()) for code in value.split(";") if code.strip())
     if key == "requested_by" and isinstance(value, int):  # a staff member, by name (the id meant nothing)
         from casework.accounts.models import User
         from web.requestdb import db_session
@@ -53,6 +55,23 @@ def change_value(key: str, value) -> str:
     if value == routing_ops.ANY and key in ("category", "association"):
         return _("Any")
     return str(value)
+
+
+# an association's snapshot names its units by code (casework.registry.operations); "mca, miit" meant
+# little in a before/after box
+UNIT_CODES = frozenset({"registration_authority", "main_industry_department", "other_industry_departments",
+                        "supervisory_unit", "mediation_body", "party_work_department", "supervising_unit"})
+
+
+def _unit_named(code: str) -> str:
+    from sqlalchemy import select
+
+    from casework.registry.models import Unit
+    from web.presenters import unit_title
+    from web.requestdb import db_session
+
+    unit = db_session().scalar(select(Unit).where(Unit.code == code))
+    return f"{unit_title(unit)} ({code})" if unit is not None else code
 
 
 def _role_at(held: str) -> str:
