@@ -526,3 +526,17 @@ def test_an_accepted_request_awaits_the_respondents_answer(app, client, db, coor
     assert 'id="case-state">待被申请人答复</p>' in applicant.get(f"/track/{mediation.case_number}").get_data(as_text=True)
     got = applicant.get(f"/api/v1/cases/{mediation.case_number}", headers={"X-Query-Code": mediation.query_code})
     assert got.get_json()["state"] == "accepted" and got.get_json()["state_title"] == "待被申请人答复"
+
+
+def test_a_mediation_bodys_queue_offers_mediations_own_tabs_and_filters(client, db, coordinator, mediation):
+    from casework.registry.models import Unit
+
+    """A mediation body's queue looked like a complaints desk: 待补正 and 已答复 tabs, every case type
+    and every category in its filters."""
+    with db.session_scope(write=False) as s:
+        unit_id = s.scalar(select(Unit.id).where(Unit.code == "caam-mediation"))
+    page = client.get(f"/desk/units/{unit_id}?tab=pending").get_data(as_text=True)
+    tabs = re.search(r'<nav class="tabs".*?</nav>', page, re.S)
+    assert tabs and "待受理" in tabs.group(0) and "待补正" not in tabs.group(0) and "已答复" not in tabs.group(0)
+    kinds = re.search(r'<select id="f-type".*?</select>', page, re.S).group(0)
+    assert "调解申请" in kinds and "投诉" not in kinds

@@ -123,6 +123,9 @@ def complainant_marks(session, case_ids: list[int]) -> dict[int, set[str]]:
     return marks
 
 
+MEDIATION_LESS_TABS = frozenset({"need_info", "replied"})
+
+
 def _render_queue(actor: Actor, unit: Unit | None):
     session = db_session()
     now = services().clock()
@@ -147,12 +150,18 @@ def _render_queue(actor: Actor, unit: Unit | None):
     names = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(handler_ids)))} \
         if handler_ids else {}
 
+    # a mediation body's queue holds mediation requests: no 待补正 or 已答复 tab (a mediation is not
+    # asked for material nor replied to) unless a case stands there, and only mediation's types
+    mediation_only = unit is not None and unit.kind is UnitKind.mediation_body
+    shown_tabs = [t for t in TABS if not mediation_only or t not in MEDIATION_LESS_TABS or counts.get(t)]
     return render_template(
         "desk/queue.html",
         unit=unit, qa=qa, rows=rows, total=total, page=qa.filter.page, pages=pages,
-        counts=counts, tabs=[(t, TAB_TITLES[t]()) for t in TABS],
-        sorts=[(s, SORT_TITLES[s]()) for s in SORTS], types=list(CaseType),
-        categories=categories(session), handler_names=names,
+        counts=counts, tabs=[(t, TAB_TITLES[t]()) for t in shown_tabs],
+        sorts=[(s, SORT_TITLES[s]()) for s in SORTS],
+        types=[CaseType.mediation] if mediation_only else list(CaseType),
+        categories=[c for c in categories(session) if not mediation_only
+                    or c.group is CaseType.mediation.category_group], handler_names=names,
         handlers=unit_handlers(session, unit_id), overdue={c.id for c in rows if is_overdue(c, now)},
         marks=complainant_marks(session, [c.id for c in rows]),
         queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage", locale=current_locale(),
