@@ -529,10 +529,10 @@ def test_an_accepted_request_awaits_the_respondents_answer(app, client, db, coor
 
 
 def test_a_mediation_bodys_queue_offers_mediations_own_tabs_and_filters(client, db, coordinator, mediation):
-    from casework.registry.models import Unit
-
     """A mediation body's queue looked like a complaints desk: 待补正 and 已答复 tabs, every case type
     and every category in its filters."""
+    from casework.registry.models import Unit
+
     with db.session_scope(write=False) as s:
         unit_id = s.scalar(select(Unit.id).where(Unit.code == "caam-mediation"))
     page = client.get(f"/desk/units/{unit_id}?tab=pending").get_data(as_text=True)
