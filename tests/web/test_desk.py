@@ -254,6 +254,7 @@ def test_triage_queue_and_routing_a_case(client, db, file_case, make_staff):
     assert client.get("/desk").headers["Location"] == "/desk/triage"
     html = client.get("/desk/triage").get_data(as_text=True)
     assert rows(html) == [lost.case_number] and "某某商会" in html
+    assert "不确定 <small>（填写为：某某商会）</small>" in html  # typed, not found: as the case page says it
     page = client.get(f"/desk/cases/{lost.case_number}").get_data(as_text=True)
     assert 'id="move-route"' in page and "平台分拨</option>" not in page
     # the timeline says it went to triage, not "routed" beside "not routed yet"
