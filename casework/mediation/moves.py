@@ -258,6 +258,22 @@ def agreement(ctx: Ctx) -> dict:
     return {**_end(ctx, med, Outcome.agreement), "performance_due": due.isoformat()}
 
 
+def performance_due_problem(raw, case, now) -> Message | None:
+    """The performance deadline: a date, not in the past (the field's own check)."""
+    try:
+        due = date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return Message(N_("Give the date as YYYY-MM-DD."))
+    if due < china_date(now):
+        return Message(N_("The performance deadline cannot be in the past."))
+    return None
+
+
+def party_id_check(raw, case, now) -> Message | None:
+    """A party's number in the agreement, as a field's own check (``party_id_problem``)."""
+    return party_id_problem(str(raw))
+
+
 def _performance_due(ctx: Ctx, errors: dict[str, list[Message]]) -> date | None:
     """The performance deadline given, not in the past; its problem goes to ``errors``."""
     try:

@@ -48,7 +48,7 @@ def available_moves(actor: Actor, case: Case, now: datetime | None = None) -> li
 
 
 def check_fields(move: Move, case: Case, raw: dict[str, Any], *, max_files: int = 5,
-                 max_file_bytes: int = 10 * 1024 * 1024) -> dict[str, Any]:
+                 max_file_bytes: int = 10 * 1024 * 1024, now: datetime | None = None) -> dict[str, Any]:
     """The move's values, cleaned and checked against its fields; a value for a field the
     move does not have is ignored. Raises InvalidMove with every field's error at once.
     Files go through the filing form's checks (casework.intake.files.inspect_upload)."""
@@ -65,6 +65,11 @@ def check_fields(move: Move, case: Case, raw: dict[str, Any], *, max_files: int 
                 values[f.name] = _check(f, case, value, raw)
         except _FieldError as err:
             errors[f.name] = err.messages
+            continue
+        if f.check is not None and values[f.name] not in (None, ""):
+            problem = f.check(values[f.name], case, now or datetime.now(timezone.utc))
+            if problem is not None:
+                errors[f.name] = [problem]
     if errors:
         raise InvalidMove(Message(CHECK_FIELDS), errors)
     return values
@@ -154,7 +159,7 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
     if move.when is not None and (why := move.when(case, now)) is not None:
         raise MoveNotAllowed(why)
     values = check_fields(move, case, fields, max_files=services.settings.max_files,
-                          max_file_bytes=services.settings.max_file_bytes)
+                          max_file_bytes=services.settings.max_file_bytes, now=now)
     before = case.state
     event = Event(
         created_at=now, actor_kind=actor.kind, actor_id=actor.user_id, kind=move.event,

@@ -95,6 +95,9 @@ class Field:
     offered: Callable[[enum.Enum, Any], bool] | None = None
     missing: str = REQUIRED
     wrong: str = N_("Choose one of the listed reasons.")
+    # a value's own rule (a date's range, a number's checksum) said with the other fields' errors, not
+    # a send later by the step: (the value as checked, the case, now) -> the problem, or None
+    check: Callable[[Any, Case, datetime], "Message | None"] | None = None
 
     def applies(self, case: Case) -> bool:
         return self.only is None or self.only(case)

@@ -28,7 +28,7 @@ from casework.accounts.models import Role
 from casework.cases.models import SUPERVISION_NOTICE_SQL, Case, Event, EventKind
 from casework.deadlines.calendar import china_date
 from casework.i18n import Message, N_
-from casework.workflow.spec import Ctx, invalid
+from casework.workflow.spec import CHECK_FIELDS, Ctx, InvalidMove, invalid
 
 NAME = "issue_supervision"
 MAX_DAYS = 90
@@ -61,18 +61,27 @@ def awaiting_report(case, now) -> Message | None:
     return None
 
 
+def respond_by_problem(raw, case, now) -> Message | None:
+    """The 督办单's date: a date after today, at most MAX_DAYS ahead (the field's own check, said
+    with the other fields' errors)."""
+    try:
+        day = date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return Message(N_("Enter a date as YYYY-MM-DD."))
+    today = china_date(now)
+    if day <= today or day > today + timedelta(days=MAX_DAYS):
+        return Message(N_("Choose a date after today and within %(days)d days."), {"days": MAX_DAYS})
+    return None
+
+
 def _respond_by(ctx: Ctx) -> date:
     raw = str(ctx.values.get("respond_by") or "").strip()
     if not raw:
         raise invalid("respond_by", N_("This field is required."))
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise invalid("respond_by", N_("Enter a date as YYYY-MM-DD.")) from None
-    today = china_date(ctx.now)
-    if day <= today or day > today + timedelta(days=MAX_DAYS):
-        raise invalid("respond_by", N_("Choose a date after today and within %(days)d days."), days=MAX_DAYS)
-    return day
+    problem = respond_by_problem(raw, ctx.case, ctx.now)  # checked with the fields already; here for a direct call
+    if problem is not None:
+        raise InvalidMove(Message(CHECK_FIELDS), {"respond_by": [problem]})
+    return date.fromisoformat(raw)
 
 
 def issue(ctx: Ctx) -> dict:

@@ -254,7 +254,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=Staff(frozenset(), anywhere=frozenset({Role.supervisor})), step=supervision.issue,
          # the rule said before it is broken (supervision.MAX_DAYS: 90)
          fields=(Field("respond_by", Kind.date, N_("Act and report by"), required=True,
-                       hint=N_("A date after today, at most 90 days ahead.")),
+                       hint=N_("A date after today, at most 90 days ahead."), check=supervision.respond_by_problem),
                  internal(N_("Instructions to the unit (staff only)"), required=True, lo=5, hi=2000, rows=4)),
          notices=(Notice.unit_supervision,)),
     # the unit's written report on it, by its date (信访工作条例 第四十条: 书面反馈)
@@ -359,10 +359,13 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # only after a session was held (a product rule: the law names no such step), not during a recusal request
     Move("record_agreement", N_("Record the written agreement (调解协议书)"), reached(S.mediating), reached(S.mediated),
          E.mediation_ended, who=UNIT, types=MEDIATION, step=med.agreement, when=med.agreement_ready,
-         fields=(Field("applicant_id", Kind.line, N_("Applicant: ID number or unified social credit code"), required=True, lo=6, hi=30),
+         # the parties' numbers and the deadline are checked with the other fields (all errors at once)
+         fields=(Field("applicant_id", Kind.line, N_("Applicant: ID number or unified social credit code"), required=True, lo=6, hi=30,
+                       check=med.party_id_check),
                  Field("applicant_address", Kind.line, N_("Applicant: address"), required=True, lo=4, hi=200),
                  Field("applicant_agent", Kind.line, N_("Applicant: legal representative or agent (if any)"), hi=100),
-                 Field("respondent_id", Kind.line, N_("Respondent: ID number or unified social credit code"), required=True, lo=6, hi=30),
+                 Field("respondent_id", Kind.line, N_("Respondent: ID number or unified social credit code"), required=True, lo=6, hi=30,
+                       check=med.party_id_check),
                  Field("respondent_address", Kind.line, N_("Respondent: address"), required=True, lo=4, hi=200),
                  Field("respondent_agent", Kind.line, N_("Respondent: legal representative or agent (if any)"), hi=100),
                  Field("facts", Kind.text, N_("Main facts of the dispute"), required=True, lo=10, rows=5),
@@ -371,7 +374,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  Field("terms", Kind.text, N_("Agreed terms, one per line"), required=True, lo=10, rows=6,
                        hint=N_("Each line becomes a numbered term of the mediation agreement.")),
                  Field("performance_method", Kind.text, N_("How the agreement is performed"), required=True, lo=4, hi=1000, rows=2),
-                 Field("performance_due", Kind.date, N_("Performance deadline"), required=True)),
+                 Field("performance_due", Kind.date, N_("Performance deadline"), required=True,
+                       check=med.performance_due_problem)),
          clock=STOP, notices=(Notice.mediation_ended,),
          # the 调解协议书 is made in the same transaction: no agreement without its document
          followup=store_agreement,

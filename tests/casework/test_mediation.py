@@ -390,6 +390,11 @@ def test_the_agreement_needs_its_article_29_contents(db, services, mediation_id,
         agree(db, services, coordinator, mediation_id, applicant_id="110101199001011234", respondent_id="abcdef",
               performance_due="下个月")
     assert set(exc.value.errors) == {"applicant_id", "respondent_id", "performance_due"}
+    # and with the fields' own errors, not a send later (a missing address came first, the checksum next)
+    with pytest.raises(InvalidMove) as exc:
+        agree(db, services, coordinator, mediation_id, applicant_id="110101199001011234", respondent_address="",
+              performance_due="2020-01-01")
+    assert {"applicant_id", "respondent_address", "performance_due"} <= set(exc.value.errors)
     from casework.mediation.moves import party_id_problem
     for passport in ("E12345678", "A123456(7)"):  # a passport, a Hong Kong identity card
         assert party_id_problem(passport) is None

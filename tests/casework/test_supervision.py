@@ -239,3 +239,14 @@ def test_the_notice_form_says_its_date_rule_before_it_is_broken():
 
     [field] = [f for f in MOVES["issue_supervision"].fields if f.name == "respond_by"]
     assert field.hint and f"{supervision.MAX_DAYS} days" in field.hint
+
+
+def test_a_notices_missing_instructions_and_bad_date_are_said_together(db, services, file_case, make_staff):
+    """The date's rule came a send after the missing instructions; every field's error comes at once."""
+    filed = file_case().case_id
+    supervisor = make_staff("mca", Role.supervisor)
+    with db.session_scope() as s:
+        with pytest.raises(InvalidMove) as both:
+            perform(s, services, supervisor, s.get(Case, filed), "issue_supervision", respond_by=day(200),
+                    internal_text="")
+    assert set(both.value.errors) == {"respond_by", "internal_text"}
