@@ -60,11 +60,23 @@ def _override_snapshot(row: CalendarOverride) -> dict:
     return {"day": row.day.isoformat(), "working": row.working, "note": row.note}
 
 
-def set_override(session: Session, day: date, working: bool, note: str, *, actor: Actor,
-                 audit: bool = True) -> CalendarOverride:
+def override_problems(day: date | None, note: str) -> dict[str, list[Message]]:
+    """Every problem of an override at once (a bad date hid the missing reason until the next send)."""
+    errors: dict[str, list[Message]] = {}
+    if day is None:
+        errors["day"] = [Message(N_("A date as YYYY-MM-DD, please."))]
     note = (note or "").strip()
     if not note or len(note) > 200:
-        raise DeadlineAdminError({"note": [Message(N_("Say why (for example the State Council notice), in at most 200 characters."))]})
+        errors["note"] = [Message(N_("Say why (for example the State Council notice), in at most 200 characters."))]
+    return errors
+
+
+def set_override(session: Session, day: date, working: bool, note: str, *, actor: Actor,
+                 audit: bool = True) -> CalendarOverride:
+    errors = override_problems(day, note)
+    if errors:
+        raise DeadlineAdminError(errors)
+    note = note.strip()
     return _put(session, actor, CalendarOverride, {"day": day}, {"working": working, "note": note},
                 _override_snapshot, "calendar_override", day.isoformat(), audit=audit)
 

@@ -27,6 +27,9 @@ def test_an_override_needs_a_reason_and_changes_deadlines(admin, db):
     token = csrf(admin)
     bad = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0", "note": ""})
     assert bad.status_code == 422 and 'value="2026-10-12"' in bad.get_data(as_text=True)
+    both = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "12/10", "working": "0", "note": ""})
+    assert both.status_code == 422 and 'id="day-error"' in both.get_data(as_text=True) and \
+        'id="note-error"' in both.get_data(as_text=True)  # together (a bad date hid the missing reason)
     before = admin.get("/admin/calendar?start=2026-10-09&days=2").get_data(as_text=True)
     assert "届满日 2026-10-12 周一" in before and "计入 2026-10-10 周六：调休上班日" in before  # in the page's language
     ok = admin.post("/admin/calendar/overrides", data={"csrf_token": token, "day": "2026-10-12", "working": "0",

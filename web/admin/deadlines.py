@@ -94,7 +94,7 @@ def calendar_override_save():
     s = db_session()
     try:
         if day is None:
-            raise ops.DeadlineAdminError({"day": [ops.Message(ops.N_("A date as YYYY-MM-DD, please."))]})
+            raise ops.DeadlineAdminError(ops.override_problems(day, values["note"]))
         old = s.get(CalendarOverride, day)
         replaced = (old.working, old.note) if old is not None else None  # before the row is updated
         ops.set_override(s, day, values["working"] == "1", values["note"], actor=current_actor())
