@@ -313,11 +313,11 @@ def check_placeholders(texts: tuple[tuple[str, str, int], ...], known, required,
                                                   "known": ", ".join("$" + p for p in known)}))
         if problems:
             errors[name] = problems
-    body = texts[-1][1]
-    if texts[-1][0] not in errors:
+    name, body = texts[-1][0], texts[-1][1]
+    if Template(body).is_valid():  # said with an unknown placeholder, not a save later
         lacking = sorted(set(required) - set(Template(body).get_identifiers()))
         if lacking:
-            errors[texts[-1][0]] = [Message(missing, {"missing": ", ".join("$" + p for p in lacking)})]
+            errors.setdefault(name, []).append(Message(missing, {"missing": ", ".join("$" + p for p in lacking)}))
     return errors
 
 

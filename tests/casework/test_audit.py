@@ -189,8 +189,9 @@ def test_the_last_category_in_use_of_a_group_stays(db, admin):
 def test_unknown_placeholders_are_refused_by_name():
     ok, errors = notices.check_text("case_update", "新进展", "案件 $case_number 有新进展：$title，$complainant_name")
     assert ok is None
-    [message] = errors["body"]
+    message, lacking = errors["body"]  # the unknown ones and the one it must keep, in one answer
     assert message.params["unknown"] == "$title, $complainant_name" and message.params["known"] == "$case_number, $site"
+    assert lacking.params == {"missing": "$site"}
     assert notices.check_text("case_update", "$case_number 有新进展", "案件 ${case_number} 有新进展，费用$$5，见 ${site}")[1] == {}
     assert "body" in notices.check_text("case_update", "s", "费用 $5")[1]  # a bare $
     # the receipt must keep the query code: the complainant cannot look anything up without it
