@@ -303,7 +303,12 @@ def test_the_session_notice_is_listed_with_the_placeholders_it_must_keep(client,
     assert set(SENT_WHEN) == set(TEMPLATES)
     assert "安排调解会议时发给双方当事人：日期、时间和地点。" in row[:row.index("</tr>")]
     page = client.get("/admin/notice-templates/mediation_session/en").get_data(as_text=True)
-    assert re.search(r"<code>\$case_number</code>, <code>\$place</code>, <code>\$session_time</code>, <code>\$site</code>", page)
+    # in the page's own punctuation (the Chinese page read "占位符: $a, $b .")
+    assert re.search(r"正文必须保留：<code>\$case_number</code>、<code>\$place</code>、<code>\$session_time</code>、<code>\$site</code>。", page)
+    client.set_cookie("lang", "en")
+    page = client.get("/admin/notice-templates/mediation_session/en").get_data(as_text=True)
+    assert re.search(r"<code>\$case_number</code>, <code>\$place</code>, <code>\$session_time</code>, <code>\$site</code>\.", page)
+    client.set_cookie("lang", "zh_CN")
 
 
 def test_a_username_taken_is_said_on_the_form(client, db, admin, make_staff):
