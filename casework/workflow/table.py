@@ -340,7 +340,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("schedule_session", N_("Schedule a session"), reached(S.mediating), frozenset(), E.session_logged,
          who=UNIT, types=MEDIATION, step=med.schedule, when=med.no_recusal_pending,
          fields=(Field("scheduled_at", Kind.datetime, N_("Date and time (Beijing time)"), required=True,
-                       hint=N_("YYYY-MM-DD HH:MM")),
+                       # the browser's own picker shows its own format: the typed form is for one without
+                       hint=N_("Typed without a date picker: YYYY-MM-DD HH:MM.")),
                  Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
                  Field("online", Kind.flag, N_("Online session"))),
          notices=(Notice.mediation_session,)),  # both parties: when and where (人民调解法 sets no notice period)
