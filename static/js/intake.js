@@ -14,6 +14,25 @@
     setTimeout(function () { btn.disabled = true; }, 0);
   });
 
+  // 2a. A text at its length limit says so: a paste past the limit was cut without a word
+  // (maxlength drops the rest); the note stands under the field while the text is at the limit.
+  function atLimit(el) {
+    var note = el.parentNode.querySelector(".limit-note");
+    var full = el.maxLength > 0 && el.value.length >= el.maxLength;
+    if (full && !note) {
+      note = document.createElement("p");
+      note.className = "hint limit-note";
+      note.setAttribute("role", "status");
+      note.textContent = (form.dataset.atLimit || "").replace("{max}", String(el.maxLength));
+      el.parentNode.insertBefore(note, el.nextSibling);
+    } else if (!full && note) {
+      note.parentNode.removeChild(note);
+    }
+  }
+  Array.prototype.forEach.call(form.querySelectorAll("input[maxlength], textarea[maxlength]"), function (el) {
+    el.addEventListener("input", function () { atLimit(el); });
+  });
+
   // 2b. 以谁的名义: only the chosen part's fields (the server reads only those anyway).
   var acting = form.querySelectorAll("input[name=acting_as]");
   function showActing() {

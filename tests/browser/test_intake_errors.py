@@ -48,3 +48,18 @@ def test_a_file_over_the_limit_is_not_uploaded_and_is_named_in_the_pages_languag
     page.get_by_role("button", name="提交").click()  # the server's own errors now (no description)
     page.wait_for_selector(".error-summary")
     assert len(posts) == 1 and page.locator("#title").input_value() == "建议公开收费标准"
+
+
+def test_a_paste_past_the_limit_says_the_rest_was_not_taken(phone, live_server):
+    """maxlength cut a pasted 5,100 characters to 5,000 without a word; the field says so now."""
+    page = phone
+    page.goto(live_server + "/file/complaint")
+    title = page.locator("#title")
+    limit = int(title.get_attribute("maxlength"))
+    title.focus()
+    page.keyboard.insert_text("协" * (limit + 20))  # as a paste: the browser keeps the first `limit`
+    assert len(title.input_value()) == limit
+    note = page.locator("#title ~ .limit-note")
+    assert note.inner_text() == f"此项最多 {limit} 个字符，超出的部分未能填入。"
+    title.fill("协会收费问题")
+    assert page.locator("#title ~ .limit-note").count() == 0
