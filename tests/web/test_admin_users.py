@@ -282,7 +282,7 @@ def test_a_respondent_invitation_without_the_site_address_is_refused(client, db,
     The form says $site must be kept, and a text without it is refused and not saved."""
     path = "/admin/notice-templates/respondent_invite/en"
     page = client.get(path).get_data(as_text=True)
-    assert re.search(r": <code>\$case_number</code>, <code>\$respondent_code</code>, <code>\$site</code>", page)
+    assert re.search(r"：<code>\$case_number</code>、<code>\$respondent_code</code>、<code>\$site</code>。", page)
     body = "[Changtong] Case $case_number, your answer code $respondent_code. Answer on our website."
     bad = client.post(path, data={"csrf_token": csrf(client, path), "subject": "Invitation", "body": body})
     html = bad.get_data(as_text=True)
