@@ -252,8 +252,11 @@ def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db
                           site="https://ct.example.org")[1] == "【畅通】案件 TS1 有新消息，见 https://ct.example.org/track。"
     entry = last_entry(db, kind="notice_template", object_id="case_update:zh_CN")
     assert entry.after["body"] == "【畅通】案件 $case_number 有新消息，见 $site/track。"
+    # the way back to the default stands on the edit page too, not only on the list
+    assert f'<form method="post" action="{path}/reset">' in client.get(path).get_data(as_text=True)
     assert client.post(f"{path}/reset", data={"csrf_token": token}).status_code == 303
     assert last_entry(db, kind="notice_template").action.value == "reset"
+    assert f'action="{path}/reset"' not in client.get(path).get_data(as_text=True)  # nothing to go back from
     with db.session_scope(write=False) as s:
         assert notices.load_overrides(s) == {}
     assert client.get("/admin/notice-templates/nothing/zh_CN").status_code == 404
