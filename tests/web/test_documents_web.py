@@ -68,6 +68,7 @@ def test_an_administrator_cannot_drop_the_review_body_from_the_handling_opinion(
     path = "/admin/document-templates/handling_opinion/zh_CN"
     page = client.get(path).get_data(as_text=True)
     assert "$review_body" in page
+    assert re.search(r"正文必须保留：(<code>\$\w+</code>、)*<code>\$\w+</code>。", page)  # the page's punctuation
     resp = client.post(path, data={"csrf_token": CSRF.search(page).group(1), "title": "信访处理意见书",
                                    "body": "$complainant：处理意见：$opinion $case_number $request $finding $legal_basis"})
     assert resp.status_code == 422
