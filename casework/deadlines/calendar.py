@@ -38,6 +38,12 @@ def holiday_name(day: date, locale: str) -> str | None:
     return _china(day.year, "en_US" if (locale or "").startswith("en") else "zh_CN").get(day)
 
 
+def library_has_holidays(year: int) -> bool:
+    """The maintained calendar names that year's public holidays, if only by rule (the festivals'
+    dates and their observed days) before the State Council's notice gives the make-up days."""
+    return len(_china(year)) > 0
+
+
 @lru_cache(maxsize=64)
 def library_confirms(year: int) -> bool:
     """The maintained calendar knows that year's make-up working days (it has been

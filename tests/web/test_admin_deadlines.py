@@ -143,3 +143,16 @@ def test_confirming_a_year_names_the_notice_and_says_it_was_done(admin, db):
     undone = admin.post("/admin/calendar/years/2028", data={"csrf_token": csrf(admin), "confirmed": "0"},
                         follow_redirects=True)
     assert "已将 2028 年标记为未确认" in undone.get_data(as_text=True)
+
+
+def test_a_year_with_holidays_by_rule_only_says_so(admin, db):
+    """2027's festivals are in the maintained calendar by rule, with no make-up working days yet: the
+    years table said "no" while the period check skipped 2027's Spring Festival."""
+    from casework.deadlines.calendar import library_confirms, library_has_holidays
+
+    page = admin.get("/admin/calendar").get_data(as_text=True)
+    years = [y for y in range(2025, 2031) if library_has_holidays(y) and not library_confirms(y)]
+    shown = [y for y in years if f"<tr><td>{y}</td>" in page]
+    assert shown, "the years table shows a year known by rule only"
+    row = page[page.index(f"<tr><td>{shown[0]}</td>"):]
+    assert "仅按规则收录节假日，尚无调休上班日" in row[:row.index("</tr>")]

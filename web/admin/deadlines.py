@@ -8,7 +8,7 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from casework.deadlines import operations as ops
-from casework.deadlines.calendar import holiday_name, library_confirms
+from casework.deadlines.calendar import holiday_name, library_confirms, library_has_holidays
 from casework.deadlines.limits import Deadlines, basis
 from casework.deadlines.models import CalendarOverride, CalendarYear
 from web.admin.blueprint import bp
@@ -24,7 +24,7 @@ def _calendar_page(values=None, errors=None, status=200, check=None, check_error
     confirmed = {y.year: y for y in s.scalars(select(CalendarYear))}
     for year in range(today.year - 1, today.year + 3):
         row = confirmed.get(year)
-        years.append({"year": year, "library": library_confirms(year),
+        years.append({"year": year, "library": library_confirms(year), "by_rule": library_has_holidays(year),
                       "confirmed": row.confirmed if row else library_confirms(year), "note": row.note if row else ""})
     return render_template(
         "admin/calendar.html", overrides=list(s.scalars(select(CalendarOverride).order_by(CalendarOverride.day.desc()))),
