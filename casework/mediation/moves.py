@@ -240,15 +240,8 @@ def agreement(ctx: Ctx) -> dict:
     the dispute items and each party's responsibility, the agreed content, and how and by
     when it is performed. It takes effect only when signed (record_signing)."""
     med = _mediation(ctx)
-    v = ctx.values
-    errors: dict[str, list[Message]] = {}  # every problem at once, not one a send
-    for field in ("applicant_id", "respondent_id"):
-        problem = party_id_problem(v.get(field) or "")
-        if problem is not None:
-            errors[field] = [problem]
-    due = _performance_due(ctx, errors)
-    if errors:
-        raise InvalidMove(Message(CHECK_FIELDS), errors)
+    v = ctx.values  # the parties' numbers and the deadline were checked with the fields (Field.check)
+    due = date.fromisoformat(v["performance_due"])
     particulars = {k: v.get(k) or "" for k in PARTICULARS}
     med.particulars_enc = ctx.services.cipher.encrypt(
         json.dumps(particulars, ensure_ascii=False).encode(), PARTICULARS_PURPOSE)
@@ -269,27 +262,10 @@ def performance_due_problem(raw, case, now) -> Message | None:
     return None
 
 
-def party_id_check(raw, case, now) -> Message | None:
-    """A party's number in the agreement, as a field's own check (``party_id_problem``)."""
-    return party_id_problem(str(raw))
-
-
-def _performance_due(ctx: Ctx, errors: dict[str, list[Message]]) -> date | None:
-    """The performance deadline given, not in the past; its problem goes to ``errors``."""
-    try:
-        due = _day(ctx, "performance_due")
-    except InvalidMove as bad:
-        errors.update(bad.errors)
-        return None
-    if due < china_date(ctx.now):
-        errors["performance_due"] = [Message(N_("The performance deadline cannot be in the past."))]
-    return due
-
-
 _OTHER_ID = re.compile(r"^[0-9A-Za-z()（）-]{5,20}$")
 
 
-def party_id_problem(raw: str) -> Message | None:
+def party_id_problem(raw, case=None, now=None) -> Message | None:
     """A party's number in the 调解协议书 (人民调解法 第二十九条: the parties' particulars): an
     18-character one must check out as a resident ID (居民身份证号码, GB 11643) or a unified social
     credit code (GB 32100); another (a passport, a Hong Kong or Macao permit) is letters and
@@ -356,7 +332,7 @@ def oral_agreement(ctx: Ctx) -> dict:
     errors: dict[str, list[Message]] = {}
     if not v.get("confirmed"):
         errors["confirmed"] = [Message(N_("Confirm that the parties agreed orally and saw no need for a written agreement."))]
-    due = _performance_due(ctx, errors) if str(v.get("performance_due") or "").strip() else None
+    due = date.fromisoformat(v["performance_due"]) if v.get("performance_due") else None  # checked as a field
     if errors:
         raise InvalidMove(Message(CHECK_FIELDS), errors)
     med.oral_agreement = True

@@ -28,7 +28,7 @@ from casework.accounts.models import Role
 from casework.cases.models import SUPERVISION_NOTICE_SQL, Case, Event, EventKind
 from casework.deadlines.calendar import china_date
 from casework.i18n import Message, N_
-from casework.workflow.spec import CHECK_FIELDS, Ctx, InvalidMove, invalid
+from casework.workflow.spec import Ctx, invalid
 
 NAME = "issue_supervision"
 MAX_DAYS = 90
@@ -74,20 +74,10 @@ def respond_by_problem(raw, case, now) -> Message | None:
     return None
 
 
-def _respond_by(ctx: Ctx) -> date:
-    raw = str(ctx.values.get("respond_by") or "").strip()
-    if not raw:
-        raise invalid("respond_by", N_("This field is required."))
-    problem = respond_by_problem(raw, ctx.case, ctx.now)  # checked with the fields already; here for a direct call
-    if problem is not None:
-        raise InvalidMove(Message(CHECK_FIELDS), {"respond_by": [problem]})
-    return date.fromisoformat(raw)
-
-
 def issue(ctx: Ctx) -> dict:
     if ctx.case.unit_id is None:
         raise invalid("respond_by", N_("This case is not held by a unit yet."))
-    day = _respond_by(ctx)
+    day = date.fromisoformat(ctx.values["respond_by"])  # required, and checked as a field (respond_by_problem)
     by_units = sorted(u for u, r in ctx.actor.roles if r is Role.supervisor)
     ctx.case.notice_report_due = day  # a later notice replaces an earlier one's date
     return {"manual": True, "respond_by": day.isoformat(), "unit_id": ctx.case.unit_id,
