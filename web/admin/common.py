@@ -64,14 +64,19 @@ UNIT_CODES = frozenset({"registration_authority", "main_industry_department", "o
 
 
 def _unit_named(code: str) -> str:
+    """A unit's name by its code, the units read once per request (an audit page shows dozens of
+    snapshots with six unit codes each: a query per value was hundreds)."""
+    from flask import g
     from sqlalchemy import select
 
     from casework.registry.models import Unit
     from web.presenters import unit_title
     from web.requestdb import db_session
 
-    unit = db_session().scalar(select(Unit).where(Unit.code == code))
-    return f"{unit_title(unit)} ({code})" if unit is not None else code
+    names = g.get("unit_names_by_code")
+    if names is None:
+        names = g.unit_names_by_code = {u.code: unit_title(u) for u in db_session().scalars(select(Unit))}
+    return f"{names[code]} ({code})" if code in names else code
 
 
 def _role_at(held: str) -> str:
