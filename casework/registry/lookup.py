@@ -406,3 +406,11 @@ def lookup(session: Session, q: str, limit: int = 20) -> list:
     if kept is None:
         return search_associations(session, q, limit)
     return kept.search(terms, limit)
+
+
+def named_alone(session: Session, text: str) -> tuple[Association | None, int]:
+    """The association a staff form's name, short name or pinyin initials names alone, with how
+    many it matched (0, 1, or 2 for several): the desk's filters and the routing forms take a name
+    where they took only a credit code."""
+    matches = search_associations(session, text, limit=2, include_deregistered=True)
+    return (matches[0] if len(matches) == 1 else None), len(matches)

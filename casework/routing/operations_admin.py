@@ -111,13 +111,10 @@ class Lookups:
         """An association by its credit code, or by a name, short name or pinyin initials that
         name it alone (the forms took the code only, and said a name was "no credit code");
         with how many a name matched (0, 1, or 2 for several)."""
-        from casework.registry.lookup import search_associations
+        from casework.registry.lookup import named_alone
 
         found = self.association(uscc.compact(text.upper()))
-        if found is not None:
-            return found, 1
-        matches = search_associations(self.session, text, limit=2, include_deregistered=True)
-        return (matches[0] if len(matches) == 1 else None), len(matches)
+        return (found, 1) if found is not None else named_alone(self.session, text)
 
 
 def _association_error(err, text: str, matched: int) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from casework.cases.models import CaseType
 from casework.cases.queue import QueueFilter
-from casework.registry.lookup import search_associations
+from casework.registry.lookup import named_alone
 from casework.registry.models import Association
 from casework.workflow.states import TABS
 from web.request_limits import as_id
@@ -71,13 +71,14 @@ def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: in
             found = session.get(Association, int(assoc))
         else:
             found = session.scalar(select(Association).where(Association.credit_code == assoc.upper()))
-        matches = [] if found is not None else search_associations(session, assoc, limit=2, include_deregistered=True)
-        if found is None and len(matches) == 1:  # a name (or a short name, or pinyin initials) naming one
-            found = matches[0]
-            values["association"] = found.credit_code
+        matched = 1
+        if found is None:  # a name (or a short name, or pinyin initials) naming one
+            found, matched = named_alone(session, assoc)
+            if found is not None:
+                values["association"] = found.credit_code
         if found is None:
             qa.errors["association"] = [_("Several associations match; type more of the name, or the credit code.")
-                                        if matches else _("No association has this name or credit code.")]
+                                        if matched > 1 else _("No association has this name or credit code.")]
             qa.empty = True
         else:
             f.association_id = found.id
