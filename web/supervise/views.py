@@ -230,6 +230,11 @@ def overdue():
         escalation_days=services().settings.escalation_working_days)
 
 
+def _unit_name(session, unit_id: int | None) -> str | None:
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    return unit_title(unit) if unit is not None else None
+
+
 @bp.get("/notices")
 def notices():
     """The 督办单 issued, newest first: each with the unit's report (on time or late), or waiting
@@ -254,7 +259,7 @@ def notices():
     return render_template(
         "supervise/notices.html", rows=rows, total=total, page=page, pages=max(1, -(-total // NOTICES_PAGE)),
         unit_names=names, show=show, waiting=waiting, overdue=overdue, unit=unit,
-        unit_name=unit_title(session.get(Unit, unit)) if unit is not None and session.get(Unit, unit) else None,
+        unit_name=_unit_name(session, unit),
         status_labels={"awaiting": _("Report awaited"), "overdue": _("Not reported, past the date"),
                        "reported": _("Reported"), "reported_late": _("Reported after the date"),
                        "superseded": _("Replaced by a later notice, not reported")})
