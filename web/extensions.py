@@ -31,6 +31,13 @@ def select_locale() -> Locale:
     return _parsed(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def remember_language(resp, code: str):
+    """``resp`` with the language cookie set to ``code`` (one of LOCALES) for a year: every page
+    after it is in that language."""
+    resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return resp
+
+
 _PARSED: dict[str, Locale] = {}
 
 

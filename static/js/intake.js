@@ -45,40 +45,6 @@
   Array.prototype.forEach.call(acting, function (r) { r.addEventListener("change", showActing); });
   if (acting.length) showActing();
 
-  // 2c. A switch of language loads the form again in the other language: what was typed comes
-  // back. It is kept in this tab only (sessionStorage) and removed as soon as it is put back;
-  // files cannot be kept and are chosen again.
-  var KEY = "changtong.form:" + location.pathname, SKIP = { file: 1, hidden: 1, password: 1, submit: 1, button: 1 };
-  var pendingAssociation = null;
-  Array.prototype.forEach.call(document.querySelectorAll("nav.lang a"), function (link) {
-    link.addEventListener("click", function () {
-      var values = {};
-      Array.prototype.forEach.call(form.elements, function (el) {
-        if (!el.name || SKIP[el.type] || el.name === "verify_code") return;
-        if (el.type === "radio" || el.type === "checkbox") { if (el.checked) values[el.name + "=" + el.value] = true; }
-        else if (el.value) values[el.name] = el.value;
-      });
-      try { sessionStorage.setItem(KEY, JSON.stringify(values)); } catch (e) { /* private mode: nothing kept */ }
-    });
-  });
-  (function restore() {
-    var saved = null;
-    try { saved = sessionStorage.getItem(KEY); sessionStorage.removeItem(KEY); } catch (e) { return; }
-    if (!saved) return;
-    var values = JSON.parse(saved);
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || SKIP[el.type]) return;
-      if (el.type === "radio" || el.type === "checkbox") {
-        if (values[el.name + "=" + el.value]) { el.checked = true; el.dispatchEvent(new Event("change")); }
-      } else if (!el.value && values[el.name]) { el.value = values[el.name]; }
-    });
-    Object.keys(values).forEach(function (k) {  // an association chosen from the type-ahead's results
-      if (k.indexOf("association=") === 0 && !form.querySelector('input[name="association"][value="' + k.slice(12) + '"]')) {
-        pendingAssociation = k.slice(12);
-      }
-    });
-  })();
-
   // 3. Type-ahead for the association, from the same API the mini-program uses.
   var q = document.getElementById("association_q");
   var box = document.getElementById("association-results");
@@ -112,9 +78,8 @@
       var small = document.createElement("small");
       small.textContent = (a.name_zh && a.name_zh !== a.name ? a.name_zh + " · " : "") + a.credit_code;
       span.appendChild(small);
-      // the only association found is chosen, so that the case does not go to triage as 不确定;
-      // one chosen before a language switch is chosen again
-      if ((items.length === 1 && undecided) || a.credit_code === pendingAssociation) input.checked = true;
+      // the only association found is chosen, so that the case does not go to triage as 不确定
+      if (items.length === 1 && undecided) input.checked = true;
       label.appendChild(input); label.appendChild(span);
       box.appendChild(label);
     });

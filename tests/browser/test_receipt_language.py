@@ -48,22 +48,39 @@ def test_the_receipt_survives_a_language_switch_and_a_reload(pages, live_server)
     assert page.locator("#case-state").inner_text() == "待受理"
 
 
-def test_a_language_switch_in_the_middle_of_the_form_keeps_what_was_typed(pages, live_server):
-    """It came back empty, with no warning."""
-    page = pages("switch_midform", phone=True)
+@pytest.mark.parametrize("phone, js", [(True, True), (False, False)], indirect=["phone"], ids=["js", "no-js"])
+def test_a_language_switch_in_the_middle_of_the_form_keeps_what_was_typed_and_the_file(phone, js, live_server, tmp_path):
+    """It came back empty, with no warning; without JavaScript (and a file with it too) nothing
+    could keep it. The switch now sends the form: everything comes back in English, the file
+    staged, with JavaScript on or off, and Enter in a field still does what it did."""
+    from tests.web.test_public_pages import png_bytes
+
+    page = phone
     page.goto(live_server + "/file/complaint")
     page.get_by_label("按名称、简称或拼音首字母查找").fill("中国钢铁")
+    if not js:
+        page.get_by_role("button", name="查找").click()
     page.get_by_text("中国钢铁工业协会").first.click()
     page.get_by_label("事项分类").select_option(index=2)
     chosen = page.locator("#category").input_value()
     page.get_by_label("标题").fill("强制入会并收取会费")
+    page.get_by_label("标题").press("Enter")  # the form's first button: a search, not the switch
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    expect(page.get_by_label("标题")).to_have_value("强制入会并收取会费")
     page.get_by_label("具体情况").fill("协会要求我公司必须入会，并收取会费两万元，否则不予出具证明。")
-    page.get_by_role("link", name="English").click()
-    page.wait_for_url(re.compile(r".*/file/complaint$"))
+    photo = tmp_path / "现场照片.png"
+    photo.write_bytes(png_bytes())
+    page.locator("#attachments").set_input_files(str(photo))
+    page.get_by_role("button", name="English").click()
     expect(page.get_by_label("Title")).to_have_value("强制入会并收取会费")
     expect(page.get_by_label("Description")).to_have_value("协会要求我公司必须入会，并收取会费两万元，否则不予出具证明。")
     assert page.locator("#category").input_value() == chosen
-    # the association chosen from the type-ahead is found and chosen again
     expect(page.locator('label.option:has(input[name="association"]:checked)')).to_contain_text("China Iron and Steel")
-    page.reload()  # put back once: a reload later is the form as the server sends it
-    expect(page.get_by_label("Title")).to_have_value("")
+    expect(page.locator("ul.files")).to_contain_text("现场照片.png")
+    assert "Everything you entered is still here." in page.locator("main").inner_text()
+    # and back, with the same kind of button; the next page opened is in the language chosen
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_label("标题")).to_have_value("强制入会并收取会费")
+    expect(page.locator("ul.files")).to_contain_text("现场照片.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -94,7 +94,7 @@ def test_five_wrong_codes_are_refused_and_say_when_to_retry(browser, live_server
 
 def test_a_language_switch_on_the_code_step_keeps_the_code_box(pages, live_server, app):
     """The code was sent, then the filer switches to English: the form comes back in English with
-    what was typed (intake.js) and the box for the code already on the phone (the browser's
+    what was typed (the switch sends the form) and the box for the code already on the phone (the browser's
     session keeps which code was sent for this form); the code files the case."""
     phone = "13600136001"
     later(app)
@@ -103,7 +103,7 @@ def test_a_language_switch_on_the_code_step_keeps_the_code_box(pages, live_serve
     page.locator("#verify_code").wait_for()
     sent = notice_folder_code(app, phone)
     assert sent is not None
-    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="English").click()
     page.wait_for_load_state()
     box = page.locator("#verify_code")
     assert box.is_visible() and "136****6001" in page.locator("body").inner_text()

@@ -47,7 +47,7 @@ def test_error_summary_lists_the_fields_in_the_forms_order(client):
     html = resp.get_data(as_text=True)
     hrefs = [href for href, _ in summary_links(html)]
     assert set(hrefs) >= {"#title", "#claim", "#complainant-phone"}
-    form = html[html.index('<form method="post"'):]
+    form = html[html.index('<form id="intake"'):]
     page_order = [m.group(1) for m in re.finditer(r'\bid="([^"]+)"', form)]
     assert all(h[1:] in page_order for h in hrefs)
     assert hrefs == sorted(hrefs, key=lambda h: page_order.index(h[1:]))

@@ -1,17 +1,18 @@
 """The language link: the receipt survives it (and a reload) for the browser that filed, within
 its minutes; after a form answered to a POST it goes back to a GET page, never to a 405."""
 import html as htmllib
+import io
 import re
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from casework.accounts.models import Role
-from casework.cases.models import IntakeReceipt
+from casework.cases.models import Case, IntakeReceipt
 from casework.db import utcnow
 from tests.web.test_desk import post_move, signed_in
 from tests.phone_codes import post_filing
-from tests.web.test_public_pages import form_data, open_form
+from tests.web.test_public_pages import case_count, form_data, open_form, png_bytes
 
 LANG = re.compile(r'<a href="(/lang/[^"]+)" lang=')
 NUMBER = re.compile(r'id="case-number"[^>]*>([A-Z0-9]+)<')
@@ -64,12 +65,36 @@ def test_the_receipt_address_shows_nothing_to_another_browser_or_after_its_minut
     assert number not in late.headers["Location"] and code not in late.headers["Location"]
 
 
-def test_a_failed_filing_form_switches_language_back_to_the_form(client, db):
-    csrf, token, _ = open_form(client)
-    resp = client.post("/file/complaint", data=form_data(csrf, token, title=""))
-    assert resp.status_code == 422
-    where, page = switch(client, resp)
-    assert where == "/file/complaint" and page.status_code == 200
+def test_the_filing_forms_switch_sends_the_form_and_brings_everything_back_in_the_other_language(client, db):
+    """Without JavaScript a link lost what was typed and the files chosen: on a filing form the
+    header's English is a button that sends the form, and nothing is checked or filed."""
+    csrf, token, page = open_form(client)
+    assert 'form="intake" name="action" value="language:en"' in page
+    assert not LANG.search(page)  # no link that would drop the form
+    data = form_data(csrf, token, title="", action="language:en",
+                     attachments=(io.BytesIO(png_bytes()), "receipt.png"))
+    resp = client.post("/file/complaint", data=data, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'lang="en"' in html and "File a complaint" in html
+    assert "Everything you entered is still here." in html and "Please check these fields" not in html
+    assert "协会要求我公司必须入会，并收取会费两万元。" in html and 'value="13800138000"' in html
+    assert "receipt.png" in html  # the file chosen is kept, listed to be sent with the form
+    assert 'value="language:zh_CN"' in html  # and the switch back is the same kind of button
+    assert "lang=en" in resp.headers["Set-Cookie"]
+    assert case_count(db) == 0
+    # the next send files the case with the file staged by the switch, in English
+    filed = post_filing(client, "/file/complaint", form_data(csrf, token, title="强制入会并收取会费"))
+    assert "Query code" in filed.get_data(as_text=True) and case_count(db) == 1
+    with db.session_scope(write=False) as s:
+        assert [a.filename for a in s.scalar(select(Case)).attachments] == ["receipt.png"]
+
+
+def test_enter_in_a_field_of_the_filing_form_still_searches_not_switches(client):
+    """A form's Enter key presses its first submit button in the page; the header's switch comes
+    before the form, so a hidden "find" comes before it."""
+    page = client.get("/file/complaint").get_data(as_text=True)
+    buttons = re.findall(r'<button type="submit"[^>]*form="intake"[^>]*>', page)
+    assert 'value="find"' in buttons[0] and 'value="language:en"' in buttons[1]
 
 
 def test_a_refused_desk_move_switches_language_back_to_the_case_page(client, db, file_case, make_staff):

@@ -18,8 +18,8 @@ import hmac
 import re
 import secrets
 
-from flask import abort, current_app, g, redirect, render_template, request, session as browser, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, g, make_response, redirect, render_template, request, session as browser, url_for
+from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from casework.i18n import bilingual
@@ -35,6 +35,7 @@ from casework.search.similar import open_matters
 from sqlalchemy import select
 
 from web import phone_verify
+from web.extensions import LOCALES, remember_language
 from web.i18n import current_locale, tr, tr_errors
 from web.pagecache import TokenPage, pages
 from web.public.blueprint import bp
@@ -175,7 +176,7 @@ def form_token_valid(token: str) -> bool:
 def file_form(slug: str):
     case_type = _case_type(slug)
     pending = _pending_code(slug)
-    if pending is not None:  # the same form again (a language switch) while a code is on its way
+    if pending is not None:  # the form opened again (a reload, a link) while a code is on its way
         values = {"association": request.args.get("association", "")}
         return _render(case_type, values, new_form_token(), fresh=True, verify=pending, notice=_code_sent(pending))
     cache = pages() if not request.query_string and "_flashes" not in browser else None
@@ -220,6 +221,8 @@ def file_submit(slug: str):
         ops.unstage_file(session, svc, token, as_id(remove))
 
     action = request.form.get("action", "submit")
+    if action.startswith("language:"):
+        return _switch_language(case_type, values, token, action.partition(":")[2])
     if action == "find" or remove:
         # files are checked and kept only when the form is sent, not with a lookup or a removal
         notice = (_("The files you chose were not kept yet: files are kept when you send the form. "
@@ -255,6 +258,21 @@ def file_submit(slug: str):
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token, phone_verified=verified)
     return _shown(token, receipt)
+
+
+def _switch_language(case_type, values, token, code: str):
+    """The header's 中文 / English on this form sends the form: it comes back in that language
+    with everything typed, the association chosen and the code's box, and the files chosen
+    kept as a send keeps them (a file refused says why, in the new language). Nothing is
+    checked or filed; the cookie makes the next pages that language too."""
+    if code not in LOCALES:
+        code = current_locale()
+    with force_locale(code):
+        errors: dict[str, list[str]] = {}
+        _stage_uploads(db_session(), services(), token, errors)
+        html, status = _render(case_type, values, token, errors=errors,
+                               notice=None if errors else _("Everything you entered is still here."))
+    return remember_language(make_response(html, status), code)
 
 
 def _phone_step(session, case_type, values, token, phone: str, action: str):
@@ -304,9 +322,10 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     return _render(case_type, values, token, verify=box, notice=_code_sent(box))
 
 
-# the code sent for a form, kept in this browser's signed session: a language switch loads the
-# form again (GET), and intake.js puts back what was typed; this puts back the code's box, so the
-# code already on the phone can be entered instead of waiting a minute to be sent another
+# the code sent for a form, kept in this browser's signed session: the form opened again (GET: a
+# reload, the home page's link) shows the code's box, so the code already on the phone can be
+# entered instead of waiting a minute to be sent another (a language switch sends the form, and
+# the box comes back with it)
 PENDING_CODE = "intake_code"
 
 

@@ -9,7 +9,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from casework.cases.models import CaseType
-from web.extensions import LANG_COOKIE, LOCALES
+from web.extensions import LOCALES, remember_language
 from web.public.blueprint import bp
 
 
@@ -50,7 +50,7 @@ def set_language(code: str):
         target = get_page(parts.path, parts.query)
     resp = make_response(redirect(target))
     if code in LOCALES:
-        resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        remember_language(resp, code)
     return resp
 
 
