@@ -7,6 +7,14 @@
     el.hidden = false;
   });
 
+  // on a phone the queue's filters are folded under their summary, unless one is in use
+  // (a wider window opens them again: there the summary is not shown)
+  var narrow = window.matchMedia("(max-width: 40rem)");
+  Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-narrow]"), function (box) {
+    if (narrow.matches && !box.hasAttribute("data-in-use")) box.open = false;
+    narrow.addEventListener("change", function (ev) { if (!ev.matches) box.open = true; });
+  });
+
   // the unit switcher navigates as soon as a unit is chosen
   Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (sel) {
     sel.addEventListener("change", function () { if (sel.form) sel.form.submit(); });

@@ -53,3 +53,27 @@ def test_the_queue_on_a_phone_shows_each_case_as_a_card_with_its_state_and_deadl
     go = page.get_by_role("button", name="Go").bounding_box()
     assert go["x"] + go["width"] <= 390, go
     assert re.fullmatch(r"Page 1 of 1, \d+ cases?", page.locator("#page-info").inner_text())
+
+
+def test_on_a_phone_the_queues_filters_fold_under_their_summary_until_one_is_used(
+        pages, live_server, db, file_case, make_staff, request):
+    """Seven filter fields stood between the tabs and the first case on a phone; folded, the
+    first case is on the first screen. A filter in use keeps them open and counted; on a
+    desktop they are always open, with no summary."""
+    number = file_case().case_number
+    user, _ = staff(db, make_staff, "miit")
+    page = pages("filters_phone", phone=True)
+    sign_in(page, live_server, user, landing=r".*/desk/units/\d+$")
+    assert not page.get_by_label("类型").is_visible()
+    assert page.locator(f"#row-{number}").bounding_box()["y"] < 844
+    shot(page, request, "folded")
+    page.locator(".filter-box > summary").click()
+    page.get_by_label("仅看已超期").check()
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_url(re.compile(r".*overdue=1.*"))
+    assert page.get_by_label("仅看已超期").is_checked()  # in use: open, and counted on the summary
+    assert page.locator(".filter-box > summary .count").inner_text() == "1"
+    shot(page, request, "in_use")
+    desk = pages("filters_desktop")
+    sign_in(desk, live_server, user, landing=r".*/desk/units/\d+$")
+    assert desk.get_by_label("类型").is_visible() and not desk.locator(".filter-box > summary").is_visible()
