@@ -35,6 +35,7 @@ class Change:
     row_id: int | str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    entry_id: int | None = None  # the audit entry that records it, once recorded
 
     @property
     def changed(self) -> list[str]:
@@ -81,6 +82,7 @@ def record(session: Session, actor: Actor, change: Change) -> AuditEntry | None:
     )
     session.add(entry)
     session.flush()
+    change.entry_id = entry.id
     return entry
 
 

@@ -244,6 +244,11 @@ def test_notice_text_override_refuses_unknown_placeholders_and_resets(client, db
                                    "body": "【畅通】案件 $case_number 有新消息，见 $site/track。"})
     assert good.status_code == 303
     listing = client.get("/admin/notice-templates").get_data(as_text=True)
+    # the change box says what the text became: it showed "…" (two texts would not fit the
+    # signed cookie; the box reads them from the change's audit entry)
+    box = listing[listing.index('id="change"'):]
+    box = box[:box.index("</section>")]
+    assert "【畅通】案件 $case_number 有新消息，见 $site/track。" in box and "…" not in box
     row = listing[listing.index('id="tpl-case_update-zh_CN"'):]
     assert "【畅通】案件 $case_number 有新消息，见 $site/track。" in row[:row.index("</tr>")]
     with db.session_scope(write=False) as s:

@@ -88,18 +88,41 @@ def _role_at(held: str) -> str:
 
 
 def carry_change(change: Change | None, *, hide: tuple[str, ...] = ()) -> None:
-    """Before/after for the next page; long free text is only marked as changed (the audit
-    log keeps it)."""
+    """Before/after for the next page. Long free text (``hide``) does not travel in the signed
+    cookie, which would not hold two notice texts: the next page reads it from the change's
+    audit entry (``carried_changes``)."""
     if change is None:
         return
 
     def trim(snap):
-        return None if snap is None else {k: ("…" if k in hide else v) for k, v in snap.items()}
+        return None if snap is None else {k: v for k, v in snap.items() if k not in hide}
 
     web_session[CHANGE] = {"kind": change.kind, "action": change.action, "id": change.row_id,
                            "changed": change.changed, "before": trim(change.before), "after": trim(change.after),
                            # the session's JSON sorts keys: keep the snapshot's own order
-                           "keys": list(change.after or change.before or {})}
+                           "keys": list(change.after or change.before or {}),
+                           "entry": change.entry_id, "hidden": [k for k in hide if change.entry_id]}
+
+
+def carried_changes() -> list[dict]:
+    """The change carried to this page (none, or one), its long texts read back from the audit
+    entry that records it; "…" if that entry cannot be read."""
+    from casework.audit.models import AuditEntry
+    from web.requestdb import db_session
+
+    carried = web_session.pop(CHANGE, None)
+    if not carried:
+        return []
+    hidden = carried.get("hidden") or []
+    if hidden:
+        entry = db_session().get(AuditEntry, carried.get("entry") or 0)
+        ok = entry is not None and entry.kind.value == carried["kind"]
+        for side in ("before", "after"):
+            snap = carried.get(side)
+            if snap is not None:
+                source = (getattr(entry, side) or {}) if ok else {}
+                snap.update({k: source.get(k, "…") for k in hidden})
+    return [carried]
 
 
 def form_values(fields, flags=()) -> dict[str, str]:

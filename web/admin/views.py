@@ -8,7 +8,7 @@ before/after snapshot is shown once on the next page (carried in the session).
 """
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, session as web_session, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -21,7 +21,7 @@ from casework.registry.models import Unit, UnitKind
 from casework.routing import operations_admin as ops
 from casework.routing.models import JointMediationBody, RouteTarget, RoutingRule
 from web.admin.blueprint import bp
-from web.admin.common import CHANGE, carry_change, change_value, form_values
+from web.admin.common import carried_changes, carry_change, change_value, form_values
 from web.auth import current_actor
 from web.i18n import current_locale, title, tr_errors
 from web.presenters import local_time
@@ -63,7 +63,7 @@ def _labels():
             "unit_choices": unit_choices, "change_value": change_value, "kind_label": kind_label,
             "action_label": action_label, "local_time": local_time,
             "can_sign_out": "staff.logout" in current_app.view_functions,
-            "changes": [c for c in [web_session.pop(CHANGE, None)] if c]}
+            "changes": carried_changes()}
 
 
 def _form(fields) -> dict[str, str]:
