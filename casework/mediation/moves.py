@@ -23,6 +23,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from stdnum.cn import ric, uscc
 
 from casework.accounts.models import User
@@ -36,7 +37,7 @@ from casework.mediation.models import MediationSession, MediatorRecusal, Outcome
 from casework.privacy.codes import hash_code, new_query_code
 from casework.workflow.handling import pause, unpause
 from casework.workflow.notices import respondent_mobile
-from casework.workflow.spec import CHECK_FIELDS, Ctx, InvalidMove, MoveNotAllowed, invalid
+from casework.workflow.spec import Ctx, MoveNotAllowed, invalid
 
 PARTICULARS_PURPOSE = "mediation.particulars"
 # the parties' particulars on the 调解协议书 (人民调解法 第二十九条 (一)): form field -> key
@@ -298,13 +299,22 @@ def not_signed(case, now) -> Message | None:
     return None
 
 
+def signed_on_problem(raw, case, now) -> Message | None:
+    """The signing date: a date from the day the agreement was recorded to today (the field's
+    own check, said with the other fields' errors)."""
+    try:
+        day = date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return Message(N_("Give the date as YYYY-MM-DD."))
+    med = case.mediation
+    if day > china_date(now) or (med is not None and med.ended_at is not None and day < china_date(med.ended_at)):
+        return Message(N_("The signing date lies between the day the agreement was recorded and today."))
+    return None
+
+
 def signing(ctx: Ctx) -> dict:
     med = _mediation(ctx)
-    if not ctx.values.get("confirmed"):
-        raise invalid("confirmed", N_("Confirm that the parties and the mediator signed and the body sealed the agreement."))
-    day = _day(ctx, "signed_on")
-    if day > china_date(ctx.now) or (med.ended_at is not None and day < china_date(med.ended_at)):
-        raise invalid("signed_on", N_("The signing date lies between the day the agreement was recorded and today."))
+    day = _day(ctx, "signed_on")  # the fields checked the date (signed_on_problem) and the confirmation
     return _takes_effect(ctx, med, day)
 
 
@@ -328,13 +338,8 @@ def oral_agreement(ctx: Ctx) -> dict:
     it is performed (and by when, if a day was agreed); no 调解协议书 is made and nothing waits for
     signatures: the agreement takes effect today, and the 30 days for 司法确认 run from today."""
     med = _mediation(ctx)
-    v = ctx.values
-    errors: dict[str, list[Message]] = {}
-    if not v.get("confirmed"):
-        errors["confirmed"] = [Message(N_("Confirm that the parties agreed orally and saw no need for a written agreement."))]
-    due = date.fromisoformat(v["performance_due"]) if v.get("performance_due") else None  # checked as a field
-    if errors:
-        raise InvalidMove(Message(CHECK_FIELDS), errors)
+    v = ctx.values  # the confirmation and the date were checked as fields
+    due = date.fromisoformat(v["performance_due"]) if v.get("performance_due") else None
     med.oral_agreement = True
     med.terms, med.performance_method, med.performance_due = v["terms"], v["performance_method"], due
     ctx.event.public_text = f"{med.terms}\n{med.performance_method}" + (f"（{due.isoformat()}）" if due else "")
@@ -380,36 +385,65 @@ def _parse_when(raw: str) -> datetime | None:
     return None
 
 
+def scheduled_at_problem(raw, case, now) -> Message | None:
+    """A session's date and time (the field's own check): a session set after the fact (held
+    earlier today) is allowed; one before yesterday is a typo."""
+    when = _parse_when(raw)
+    if when is None:
+        return Message(N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
+    if when < now - timedelta(days=1):
+        return Message(N_("A session cannot be set in the past: give a time from today on."))
+    return None
+
+
 def schedule(ctx: Ctx) -> dict:
     when = _parse_when(ctx.values.get("scheduled_at"))
-    if when is None:
+    if when is None:  # a step is run through the machine, which checked the field
         raise invalid("scheduled_at", N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
-    # a session set after the fact (held earlier today) is allowed; one before yesterday is a typo
-    if when < ctx.now - timedelta(days=1):
-        raise invalid("scheduled_at", N_("A session cannot be set in the past: give a time from today on."))
     place, online = ctx.values["place"], ctx.values["online"]
     ctx.session.add(MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online))
     return {"action": "scheduled", "scheduled_at": when.isoformat(), "place": place, "online": online}
 
 
+def _session_of(raw, case) -> MediationSession | None:
+    session = object_session(case).get(MediationSession, int(raw)) if str(raw or "").isdigit() else None
+    return session if session is not None and session.case_id == case.id else None
+
+
+def session_problem(raw, case, now) -> Message | None:
+    """One of this case's sessions, whose time has come (the field's own check)."""
+    session = _session_of(raw, case)
+    if session is None:
+        return Message(N_("Choose one of this case's sessions."))
+    if as_utc(session.scheduled_at) > now:
+        return Message(N_("This session is set for %(when)s: it can be recorded as held once it has taken place."),
+                       {"when": as_utc(session.scheduled_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")})
+    return None
+
+
 def log_session(ctx: Ctx) -> dict:
-    raw = str(ctx.values.get("session_id") or "")
-    session = ctx.session.get(MediationSession, int(raw)) if raw.isdigit() else None
-    if session is None or session.case_id != ctx.case.id:
+    session = _session_of(ctx.values.get("session_id"), ctx.case)
+    if session is None:  # a step is run through the machine, which checked the field
         raise invalid("session_id", N_("Choose one of this case's sessions."))
-    if as_utc(session.scheduled_at) > ctx.now:
-        raise invalid("session_id", N_("This session is set for %(when)s: it can be recorded as held once it has taken place."),
-                      when=as_utc(session.scheduled_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M"))
     session.attendees, session.summary = ctx.values["attendees"], ctx.values["summary"]
     session.internal_notes = ctx.values.get("internal_text")
     session.held = True
     return {"action": "held", "session_id": session.id}
 
 
+def _mediator_of(raw, case) -> User | None:
+    user = object_session(case).get(User, int(raw)) if str(raw or "").isdigit() else None
+    return user if user is not None and any(mm.unit_id == case.unit_id for mm in user.memberships) else None
+
+
+def mediator_problem(raw, case, now=None) -> Message | None:
+    """A member of the body that holds the case (the field's own check)."""
+    return None if _mediator_of(raw, case) is not None else Message(N_("Choose a mediator of this body."))
+
+
 def recuse(ctx: Ctx) -> dict:
-    raw = str(ctx.values.get("user_id") or "")
-    user = ctx.session.get(User, int(raw)) if raw.isdigit() else None
-    if user is None or not any(mm.unit_id == ctx.case.unit_id for mm in user.memberships):
+    user = _mediator_of(ctx.values.get("user_id"), ctx.case)
+    if user is None:  # a step is run through the machine, which checked the field
         raise invalid("user_id", N_("Choose a mediator of this body."))
     reason = ctx.values["internal_text"]
     if ctx.session.scalar(select(MediatorRecusal.id).where(MediatorRecusal.case_id == ctx.case.id,

@@ -20,10 +20,38 @@ from casework.workflow.states import CAN_BE_OVERDUE
 MAX_REVIEWS = 2  # a review (复查) and a re-review (复核); the re-review is final
 
 
+# -- the unit a move sends the case to: the field's own checks (said with the other fields' errors) --
+
+def _unit_of(raw, case: Case) -> Unit | None:
+    return object_session(case).get(Unit, int(raw)) if str(raw or "").isdigit() else None
+
+
+def unit_problem(raw, case: Case, now=None) -> Message | None:
+    """A unit that may receive this case: active, a handling unit, not the association's own
+    (casework.routing.engine.check_unit_allowed)."""
+    unit = _unit_of(raw, case)
+    if unit is None or check_unit_allowed(unit, case):
+        return Message(N_("This unit cannot receive this case."))
+    return None
+
+
+def transfer_unit_problem(raw, case: Case, now=None) -> Message | None:
+    """A unit that may receive it, and not the one that has it."""
+    return unit_problem(raw, case) or (
+        Message(N_("The case is already at this unit.")) if int(raw) == case.unit_id else None)
+
+
+def review_unit_problem(raw, case: Case, now=None) -> Message | None:
+    """A unit that may receive it and did not decide it (信访工作条例 第三十五、三十六条)."""
+    return unit_problem(raw, case) or (
+        Message(N_("The unit that made the decision under review may not decide the review."))
+        if int(raw) in deciding_units(case) else None)
+
+
 def unit_field(ctx: Ctx, name: str = "unit_id") -> Unit:
-    raw = ctx.values.get(name)
-    unit = ctx.session.get(Unit, int(raw)) if str(raw or "").isdigit() else None
-    if unit is None or check_unit_allowed(unit, ctx.case):
+    """The unit the field's check accepted."""
+    unit = _unit_of(ctx.values.get(name), ctx.case)
+    if unit is None:  # a step is run through the machine, which checked the field
         raise invalid(name, N_("This unit cannot receive this case."))
     return unit
 
@@ -216,8 +244,6 @@ def not_accept(ctx: Ctx) -> dict:
 
 def transfer(ctx: Ctx) -> dict:
     unit = unit_field(ctx)
-    if unit.id == ctx.case.unit_id:
-        raise invalid("unit_id", N_("The case is already at this unit."))
     previous = ctx.case.unit_id
     ctx.case.transferred_from_unit_id, ctx.case.transferred_at = previous, ctx.now
     ctx.case.unit_id, ctx.case.handler_id = unit.id, None
@@ -416,8 +442,6 @@ def route_review(ctx: Ctx) -> dict:
     """Triage names the body that decides a review when no upper level was configured: any
     unit but one that decided this case already."""
     unit = unit_field(ctx)
-    if unit.id in deciding_units(ctx.case):
-        raise invalid("unit_id", N_("The unit that made the decision under review may not decide the review."))
     ctx.case.unit, ctx.case.handler_id = unit, None
     return {"unit_id": unit.id, "unit": unit.code}
 

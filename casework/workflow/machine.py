@@ -112,7 +112,10 @@ def _check_files(f: Field, case: Case, value: Any, raw: dict[str, Any], max_file
 
 def _check(f: Field, case: Case, value: Any, raw: dict[str, Any]) -> Any:
     if f.kind is Kind.flag:
-        return as_bool(value) if value not in (None, "") else False
+        ticked = as_bool(value) if value not in (None, "") else False
+        if not ticked and f.is_required(case, raw):  # a confirmation the move cannot go without
+            raise _FieldError(Message(f.missing))
+        return ticked
     if f.kind in (Kind.text, Kind.line):
         text = clean_text(value, multiline=f.kind is Kind.text)
         if not text:
@@ -135,8 +138,9 @@ def _check(f: Field, case: Case, value: Any, raw: dict[str, Any]) -> Any:
         if not f.offers(chosen, case.type):  # a value the form does not offer for this type
             raise _FieldError(Message(f.wrong))
         return chosen
-    # ref, date, datetime: the step resolves them (it needs the database or the calendar); a
-    # required one left empty is said at once, with the others
+    # ref, date, datetime: the step resolves them (it needs the database or the calendar), after
+    # the field's own check (Field.check, which may read through the case's session); a required
+    # one left empty is said at once, with the others
     text = str(value).strip() if value is not None else ""
     if not text and f.is_required(case, raw):
         raise _FieldError(Message(f.missing))

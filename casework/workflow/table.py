@@ -53,8 +53,8 @@ def internal(label=N_("Internal note"), *, required=False, lo=1, hi=5000, hint=N
     return Field("internal_text", Kind.text, label, required=required, lo=lo, hi=hi, hint=hint, rows=rows)
 
 
-def to_unit(label=N_("To unit")):
-    return Field("unit_id", Kind.ref, label, required=True, choices="units")
+def to_unit(label=N_("To unit"), check=h.unit_problem):
+    return Field("unit_id", Kind.ref, label, required=True, choices="units", check=check)
 
 
 REPLY_TEXT = notice(N_("Reply to the complainant"), required=True, lo=10, hi=10000, rows=8)
@@ -116,7 +116,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          clock=STOP, notices=(Notice.complainant,), document=Document.non_acceptance),
     Move("transfer", N_("Transfer"), reached(S.pending_acceptance, S.accepted), reached(S.pending_acceptance),
          E.transferred, who=UNIT, step=h.transfer,
-         fields=(to_unit(), Field("reason", Kind.choice, N_("Reason"), required=True, choices=TransferReason),
+         fields=(to_unit(check=h.transfer_unit_problem),
+                 Field("reason", Kind.choice, N_("Reason"), required=True, choices=TransferReason),
                  notice(),
                  internal(required=lambda case, values: values.get("reason") == TransferReason.other.value,
                           hint=N_("Staff only. Required when the reason is “Other”."))),
@@ -239,7 +240,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("route_review", N_("Name the body that decides the review"), reached(S.under_review, S.under_re_review),
          frozenset(), E.routed, who=Staff(frozenset(), unrouted=frozenset({Role.triage_operator})),
          types=frozenset({CaseType.complaint}), step=h.route_review, when=h.review_to_route,
-         fields=(to_unit(), internal(hint=N_("Staff only (optional)."))), notices=(Notice.complainant,), primary=True),
+         fields=(to_unit(check=h.review_unit_problem), internal(hint=N_("Staff only (optional)."))),
+         notices=(Notice.complainant,), primary=True),
     # a decision is again an opinion on the request, one of 第三十二条's three with the laws it rests
     # on (the articles on 复查 and 复核, 第三十五、三十六条, do not list its parts: docs/legal.md, "Unsure")
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
@@ -327,7 +329,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=MEDIATION, step=med.decide_recusal, when=med.recusal_pending,
          fields=(Field("decision", Kind.choice, N_("Decision"), required=True, choices=RecusalDecision,
                        wrong=N_("Choose one of the listed decisions.")),
-                 Field("user_id", Kind.ref, N_("Mediator who steps aside (when granted)"), choices="mediators"),
+                 Field("user_id", Kind.ref, N_("Mediator who steps aside (when granted)"), choices="mediators",
+                       check=med.mediator_problem),
                  notice(N_("Decision as the parties are told it"), required=True, lo=5, hi=1000),
                  internal(N_("Reason (staff only)"), hi=300, rows=2)),
          notices=(Notice.complainant,), primary=True),
@@ -341,19 +344,21 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          who=UNIT, types=MEDIATION, step=med.schedule, when=med.no_recusal_pending,
          fields=(Field("scheduled_at", Kind.datetime, N_("Date and time (Beijing time)"), required=True,
                        # the browser's own picker shows its own format: the typed form is for one without
-                       hint=N_("Typed without a date picker: YYYY-MM-DD HH:MM.")),
+                       hint=N_("Typed without a date picker: YYYY-MM-DD HH:MM."), check=med.scheduled_at_problem),
                  Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
                  Field("online", Kind.flag, N_("Online session"))),
          notices=(Notice.mediation_session,)),  # both parties: when and where (人民调解法 sets no notice period)
     Move("log_session", N_("Log a session"), reached(S.mediating), frozenset(), E.session_logged,
          who=UNIT, types=MEDIATION, step=med.log_session, when=med.session_to_log,
-         fields=(Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions"),
+         fields=(Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions",
+                       check=med.session_problem),
                  Field("attendees", Kind.line, N_("Attendees"), required=True, lo=2, hi=500),
                  Field("summary", Kind.text, N_("Summary (the parties see it)"), required=True, lo=5, rows=4),
                  internal(N_("Internal notes (staff only)")))),
     Move("recuse", N_("Mark a mediator as conflicted (回避)"), reached(S.pending_acceptance, S.accepted, S.mediating),
          frozenset(), E.note, who=UNIT, types=MEDIATION, step=med.recuse,
-         fields=(Field("user_id", Kind.ref, N_("Mediator"), required=True, choices="mediators"),
+         fields=(Field("user_id", Kind.ref, N_("Mediator"), required=True, choices="mediators",
+                       check=med.mediator_problem),
                  internal(N_("Reason (staff only)"), required=True, lo=2, hi=300, rows=2,
                           hint=N_("For example: related to a party, or a member of the respondent company.")))),
     # the 调解协议书's content (人民调解法 第二十九条); it takes effect when signed (record_signing);
@@ -389,7 +394,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  Field("performance_method", Kind.text, N_("How the agreement is performed"), required=True, lo=4, hi=1000, rows=2),
                  Field("performance_due", Kind.date, N_("Performance deadline (if one was agreed)"), hint=N_("YYYY-MM-DD"),
                        check=med.performance_due_problem),
-                 Field("confirmed", Kind.flag, N_("The parties agreed orally and saw no need for a written agreement"))),
+                 Field("confirmed", Kind.flag, N_("The parties agreed orally and saw no need for a written agreement"),
+                       required=True, missing=N_("Confirm that the parties agreed orally and saw no need for a written agreement."))),
          clock=BY_STEP, notices=(Notice.mediation_ended, Notice.judicial_confirmation)),
     Move("record_no_agreement", N_("Record that no agreement was reached"), reached(S.mediating),
          reached(S.mediation_failed), E.mediation_ended, who=UNIT, types=MEDIATION, step=med.no_agreement,
@@ -405,8 +411,9 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("record_signing", N_("Record the signing of the agreement"), reached(S.mediated), frozenset(),
          E.note, who=UNIT, types=MEDIATION, step=med.signing, when=med.not_signed,
          fields=(Field("signed_on", Kind.date, N_("Date the agreement was signed and sealed"), required=True,
-                       hint=N_("YYYY-MM-DD")),
-                 Field("confirmed", Kind.flag, N_("The parties signed, sealed or fingerprinted it, the mediator signed it and the body sealed it"))),
+                       hint=N_("YYYY-MM-DD"), check=med.signed_on_problem),
+                 Field("confirmed", Kind.flag, N_("The parties signed, sealed or fingerprinted it, the mediator signed it and the body sealed it"),
+                       required=True, missing=N_("Confirm that the parties and the mediator signed and the body sealed the agreement."))),
          clock=BY_STEP, notices=(Notice.judicial_confirmation,), primary=True),
     # the follow-up on performance (回访; 人民调解法 第三十一条); the sweep reminds when it is due
     Move("record_followup", N_("Record the follow-up on performance"), reached(S.mediated), frozenset(),

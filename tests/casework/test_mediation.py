@@ -155,6 +155,9 @@ def test_sessions_then_agreement_and_the_reminders(db, services, mediation_id, m
     act(db, services, coordinator, mediation_id, "record_consent", public_text="被申请人电话表示同意。")
     with pytest.raises(InvalidMove):
         act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="下周三", place="协会会议室")
+    with pytest.raises(InvalidMove) as both:  # a time in the past and no place: said together
+        act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2020-01-01 10:00", place="")
+    assert set(both.value.errors) == {"scheduled_at", "place"}
     act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at=just_now(), place="协会三楼会议室")
     with db.session_scope(write=False) as s:
         session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
@@ -420,6 +423,9 @@ def test_judicial_confirmation_runs_from_the_signing_date(db, services, mediatio
     today = china_date(services.clock())
     with pytest.raises(InvalidMove):  # the signatures and seal must be confirmed
         act(db, services, coordinator, mediation_id, "record_signing", signed_on=today.isoformat())
+    with pytest.raises(InvalidMove) as both:  # a date before the agreement and no confirmation: together
+        act(db, services, coordinator, mediation_id, "record_signing", signed_on=(today - timedelta(days=30)).isoformat())
+    assert set(both.value.errors) == {"signed_on", "confirmed"}
     with pytest.raises(InvalidMove):  # not in the future
         act(db, services, coordinator, mediation_id, "record_signing", signed_on=(today + timedelta(days=2)).isoformat(),
             confirmed="1")

@@ -173,6 +173,16 @@ def test_transfer_never_to_a_body_of_the_association(db, session, file_case, mak
     assert "unit_id" in exc.value.errors
 
 
+def test_a_transfers_unit_and_its_missing_reason_are_said_together(db, file_case, make_staff, act):
+    """The unit's rule (not the unit that has the case) came a send after the missing reason and
+    notice; every field's error comes at once (the unit's check reads through the case's session)."""
+    case = file_case().case_id
+    with pytest.raises(InvalidMove) as exc:
+        act(make_staff("miit", Role.handler), case, "transfer", unit_id=unit_id(db, "miit"), reason="")
+    assert set(exc.value.errors) >= {"unit_id", "reason"}
+    assert exc.value.errors["unit_id"][0].msgid == "The case is already at this unit."
+
+
 def test_missing_material_pauses_until_the_complainant_answers(db, file_case, make_staff, act):
     case = file_case().case_id
     handler = make_staff("miit", Role.handler)
