@@ -45,7 +45,7 @@ if _os.environ.get("CHANGTONG_STAFF_BIND"):
     bind.append(_os.environ["CHANGTONG_STAFF_BIND"])
 workers = int(_os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
-# the app (and its dictionaries: pypinyin, holidays, jieba below) is loaded once in the master
+# the app (and what it loads: the calendar, jieba-rs's dictionary) is loaded once in the master
 # and the workers fork from it, sharing those pages: about half the memory per worker (PSS).
 # CHANGTONG_PRELOAD=0 loads it in each worker instead (needed for `kill -HUP` code reloads).
 preload_app = _os.environ.get("CHANGTONG_PRELOAD", "1") != "0"
@@ -80,12 +80,7 @@ def on_starting(server):
     _metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink(missing_ok=True)
-    # jieba's dictionary (search, duplicates) loaded once here, before the fork: every worker
-    # shares it instead of spending 1-3 s loading its own copy on its first search
-    import jieba
-
-    jieba.setLogLevel(_logs.level())
-    jieba.initialize()
+    # (jieba's Python dictionary is not loaded: the words come from jieba-rs, casework.search.segment)
     # the official calendar of the years deadlines fall in (python-holidays imports its countries on
     # first use: 0.4-0.8 s in each worker's first filing otherwise)
     from casework.deadlines.calendar import warm
