@@ -41,14 +41,20 @@ def _respondent_invite(ctx: Ctx, event: Event) -> None:
     if phone and code:
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{ctx.case.id}:respondent_invite:sms",
                       case=ctx.case, channel=OutboxChannel.sms, template="respondent_invite",
-                      locale=ctx.case.locale, recipient=phone,
+                      locale=_language_of(ctx, "respondent"), recipient=phone,
                       payload={"case_number": ctx.case.number, "respondent_code": code})
+
+
+def _language_of(ctx: Ctx, who: str) -> str:
+    """The applicant is told in the case's language (the one they filed in); the respondent, who
+    never chose one, in the platform's (Chinese by default): an English filing sent a company
+    in China its invitation in English."""
+    return ctx.case.locale if who == "applicant" else ctx.services.settings.default_locale
 
 
 def _parties(ctx: Ctx) -> list[tuple[str, str]]:
     """The mediation's parties a text can reach: (who, mobile number), the applicant's only if it
-    was proved (issue 19: an unproved number gets nothing), the respondent's if one was given.
-    Both are told in the case's language (the respondent gave none)."""
+    was proved (an unproved number gets nothing), the respondent's if one was given."""
     case: Case = ctx.case
     applicant = None if case.anonymous or case.phone_verified_via == "unverified" else ctx.services.cipher.decrypt_text(
         case.complainant_phone_enc, "case.complainant.phone")
@@ -61,7 +67,7 @@ def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
         case: Case = ctx.case
         for who, phone in _parties(ctx):
             queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:{template}:{who}",
-                          case=case, channel=OutboxChannel.sms, template=template, locale=case.locale,
+                          case=case, channel=OutboxChannel.sms, template=template, locale=_language_of(ctx, who),
                           recipient=phone, payload={"case_number": case.number})
     return send
 
@@ -75,7 +81,7 @@ def _mediation_session(ctx: Ctx, event: Event) -> None:
     payload = {"case_number": case.number, "session_time": when, "place": event.data["place"]}
     for who, phone in _parties(ctx):
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{SESSION_TEMPLATE}:{who}",
-                      case=case, channel=OutboxChannel.sms, template=SESSION_TEMPLATE, locale=case.locale,
+                      case=case, channel=OutboxChannel.sms, template=SESSION_TEMPLATE, locale=_language_of(ctx, who),
                       recipient=phone, payload=payload)
 
 

@@ -13,7 +13,7 @@ from casework.context import Services
 from casework.deadlines.sweep import sweep
 from casework.mediation.models import MediationSession, Outcome
 from casework.mediation.moves import respondent_code_hash
-from casework.notify.models import OutboxMessage
+from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, perform
 
 
@@ -567,6 +567,26 @@ def test_both_parties_are_told_the_date_time_and_place_of_a_mediation_session(
     act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-10 14:00", place="线上", online=True)
     with db.session_scope(write=False) as s:
         assert len(list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.template == "mediation_session")))) == 4
+
+
+def test_the_respondent_is_told_in_chinese_when_the_applicant_filed_in_english(db, services, mediation_id, make_staff):
+    """The applicant chose English by filing in it; the respondent, a company in China that never
+    chose a language, got its invitation and the session notice in English too. The respondent is
+    told in the platform's language, the applicant in the case's."""
+    from sqlalchemy import update
+
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == mediation_id).values(locale="en"))
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation_id), mediation_id, "respondent_consent")
+    act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2099-12-03 09:30", place="协会会议室")
+    with db.session_scope(write=False) as s:
+        told = {(m.template, services.cipher.decrypt_text(m.recipient_enc, "outbox.recipient"), m.locale)
+                for m in s.scalars(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.sms,
+                                                               OutboxMessage.case_id == mediation_id))}
+    assert ("respondent_invite", "13900139000", "zh_CN") in told
+    assert {("mediation_session", "13800138000", "en"), ("mediation_session", "13900139000", "zh_CN")} <= told
 
 
 def test_a_session_notice_reads_in_english_for_an_english_case():
