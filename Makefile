@@ -13,7 +13,12 @@ PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 TEST_JOBS ?= 2
 export CHANGTONG_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install install-test env translations migrate seed serve lock extract clean cluster
+.PHONY: help run test install install-test env translations migrate seed lock extract clean cluster
+.DEFAULT_GOAL := help
+
+# each target with a `## ` note after its prerequisites is listed by `make help`
+help: ## list the targets (this)
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z-]+:[^#]*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -25,28 +30,28 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed translations
+install: $(VENV)/.installed translations ## .venv with the pinned dependencies (requirements.lock) and the translations
 
 # test-only tools are pinned in the same lock file; nothing extra to fetch
-install-test: install
+install-test: install ## the same: the test tools are in the lock too
 
 # a local env file with fresh secrets, made once and never committed (.gitignore)
-env: .env
+env: .env ## a .env with fresh secrets, once (never overwritten)
 .env: | $(BIN)/python
 	@$(BIN)/python -c 'from casework.settings import new_key as k; print(f"CHANGTONG_SECRET_KEY={k()}\nCHANGTONG_PII_KEY={k()}\nCHANGTONG_IDENTITY_KEY={k()}\nCHANGTONG_QUERY_PEPPER={k()}")' > $@
 	@chmod 600 $@
 	@echo "wrote .env with fresh secrets (keep it; the encrypted data needs CHANGTONG_PII_KEY and CHANGTONG_IDENTITY_KEY)"
 
-translations: $(BIN)/python
+translations: $(BIN)/python ## compile the translations (web/translations)
 	@$(BIN)/pybabel compile -d web/translations -D messages
 
-migrate: install env
+migrate: install env ## the database up to the latest schema
 	$(BIN)/changtong db upgrade
 
-seed: migrate
+seed: migrate ## migrate, then load the demo registry (units, associations, categories)
 	$(BIN)/changtong seed-demo
 
-run: seed
+run: seed ## install, migrate, load the demo data and serve on HOST:PORT with a worker
 	@$(BIN)/changtong users demo
 	@$(BIN)/changtong demo-cases
 	@echo
@@ -59,7 +64,7 @@ run: seed
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
 
-test: install-test
+test: install-test ## the whole suite on SQLite, then on PostgreSQL where it answers
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) -m "not postgres"
 	@if [ -n "$$CI" ] || $(BIN)/python -c 'import psycopg,sys; psycopg.connect("$(subst +psycopg,,$(PG_TEST_URL))", connect_timeout=2).close()' 2>/dev/null; then \
 		echo "== again on PostgreSQL ($(PG_TEST_URL))"; \
@@ -67,18 +72,18 @@ test: install-test
 	else echo "(PostgreSQL not reachable: the suite ran on SQLite only; CI runs both)"; fi
 
 # refresh the pinned versions after changing dependencies in pyproject.toml
-lock: $(BIN)/python
+lock: $(BIN)/python ## requirements.lock again after a dependency in pyproject.toml changed
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip freeze --exclude-editable | grep -v '^changtong' > requirements.lock
 
-extract:
+extract: ## the translatable strings into web/translations (messages.pot and the catalogs)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k pgettext:1c,2 --ignore-dirs ".* __pycache__ node_modules" -o web/translations/messages.pot --no-location --sort-output --project=changtong .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
 
 # docker-compose.yml's topology without Docker (PostgreSQL and redis-server binaries needed):
 # two web nodes, two workers and one beat from the same settings, and a scenario across them
-cluster: install
+cluster: install ## docker-compose.yml's services as local processes, and a scenario across them
 	$(BIN)/python -m bench.cluster
 
-clean:
+clean: ## remove .venv and var/ (the local database, files and notices)
 	rm -rf $(VENV) var .pytest_cache
