@@ -75,7 +75,8 @@ def verify_command(file: Path) -> None:
 @with_appcontext
 def restore_command(file: Path, no_reindex: bool) -> None:
     """Restore FILE into this instance, whose database must be new and empty
-    (DATABASE_URL; SQLite or PostgreSQL, whichever the backup came from)."""
+    (DATABASE_URL: SQLite or PostgreSQL, whatever the backup was taken from: a SQLite
+    backup restores into PostgreSQL and the other way round)."""
     from casework.backup import BackupError, restore_backup
 
     ext = current_app.extensions
