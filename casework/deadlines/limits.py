@@ -115,7 +115,7 @@ BASIS: dict[tuple[CaseType | None, Stage], str] = {
 
 def basis(case_type: CaseType | None, stage: Stage) -> str:
     """The legal basis of a time limit (an untranslated message): its own row's, else the stage's
-    ("" where none is recorded; tests/web/test_time_limit_basis.py keeps that from happening)."""
+    ("" where none is recorded; tests/casework/test_limit_basis.py keeps that from happening)."""
     return BASIS.get((case_type, stage)) or BASIS.get((None, stage), "")
 
 
