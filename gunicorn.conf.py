@@ -4,12 +4,13 @@ Gunicorn also reads this file on its own when it starts in the repository's root
 given on the command line win over what is set here.
 
 Environment:
-  CHANGTONG_BIND             address to listen on (default 127.0.0.1:5000; 0.0.0.0:5000 in a container)
+  CHANGTONG_BIND             address to listen on (default 127.0.0.1:5000; the image and
+                             docker-compose.yml: 0.0.0.0:8000)
   CHANGTONG_STAFF_BIND       a second address the same workers listen on, for the staff (the desk,
                              supervision, administration: point the staff's entrance at it). Each
                              worker then takes connections from the two addresses in turn, so a
                              flood of public requests cannot queue a handler's page behind it
-                             (unset: one address)
+                             (unset: one address; docker-compose.yml: 0.0.0.0:8001)
   WEB_CONCURRENCY            worker processes (default 2; about 2 x cores + 1 for a busy node)
   CHANGTONG_TIMEOUT          seconds a worker may spend on one request before it is restarted (60)
   FORWARDED_ALLOW_IPS        proxies whose X-Forwarded-Proto/-For are believed (default 127.0.0.1;
