@@ -93,7 +93,7 @@ def when_ready(server):
     """The master, right before it forks the workers: what the preloaded app made (the app,
     the dictionaries, the calendar: some 170,000 objects) goes into the collector's permanent
     generation, so no worker's collection walks it again. Before this, a worker's full
-    collection took 150 ms in the middle of a request (issue 18), and touching those objects'
+    collection took 150 ms in the middle of a request, and touching those objects'
     headers copied the pages the workers otherwise share."""
     import gc
 

@@ -63,7 +63,7 @@ class Settings:
     default_locale: str = "zh_CN"
     # the site's public address (scheme, host, optional path): every absolute URL the site
     # writes (Open311 documents, the respondent's address) starts with it, never with the
-    # request's Host header, which a client chooses (issue 17, item 11)
+    # request's Host header, which a client chooses
     base_url: str = "http://localhost:5000"
     # notices: SMS through 阿里云短信 or 腾讯云短信 (sms_provider, casework.notify.providers), or a
     # JSON gateway when its URL is set, else files under data_dir
@@ -105,7 +105,7 @@ class Settings:
     sweep_chunk: int = 1000  # cases per transaction in the sweep
     # search: Whoosh files under data_dir (one machine) or a PostgreSQL table (many nodes)
     search_backend: str = "whoosh"
-    # statistics: public pages show a count below this as "fewer than N" (no small groups)
+    # statistics: public pages show a count below this as 不公开, not published (no small groups)
     public_min_count: int = 5
     # risk grade weights per factor (casework.stats.risk), points out of their sum
     risk_weights: tuple[tuple[str, float], ...] = (
