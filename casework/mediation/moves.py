@@ -156,12 +156,22 @@ def oral_agreement_ready(case, now) -> Message | None:
 
 
 def session_to_log(case, now) -> Message | None:
-    """A session is logged as held from those scheduled and not yet held: with none, the move
-    is not offered (its form had no session to choose, and its refusal marked no field)."""
+    """A session is logged as held from those scheduled and not yet held whose time has come
+    (``session_problem``, the field's own check): with none, the move is not offered (its form
+    had no session to choose, and its refusal marked no field; one offered right after a session
+    was set for a later day was then refused)."""
     med = case.mediation
-    if med is None or all(s.held for s in med.sessions):
+    waiting = [s for s in med.sessions if not s.held] if med is not None else []
+    if not waiting:
         return Message(N_("Schedule a session first: only a scheduled session can be logged as held."))
+    if all(as_utc(s.scheduled_at) > now for s in waiting):
+        return _not_yet(min(as_utc(s.scheduled_at) for s in waiting))
     return None
+
+
+def _not_yet(when: datetime) -> Message:
+    return Message(N_("This session is set for %(when)s: it can be recorded as held once it has taken place."),
+                   {"when": when.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")})
 
 
 def recusal_pending(case, now) -> Message | None:
@@ -416,8 +426,7 @@ def session_problem(raw, case, now) -> Message | None:
     if session is None:
         return Message(N_("Choose one of this case's sessions."))
     if as_utc(session.scheduled_at) > now:
-        return Message(N_("This session is set for %(when)s: it can be recorded as held once it has taken place."),
-                       {"when": as_utc(session.scheduled_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")})
+        return _not_yet(as_utc(session.scheduled_at))
     return None
 
 

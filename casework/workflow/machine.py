@@ -39,7 +39,15 @@ def may(actor: Actor, case: Case, move: Move, now: datetime | None = None) -> bo
     types, who may make it, and its guard."""
     if case.type not in move.types or not move.who.allows(actor, case):
         return False
-    return move.when is None or move.when(case, now or datetime.now(timezone.utc)) is None
+    return why_not(actor, case, move, now or datetime.now(timezone.utc)) is None
+
+
+def why_not(actor: Actor, case: Case, move: Move, now: datetime) -> Message | WorkflowError | None:
+    """The row's guards: why the move is not possible now, for this actor (or None); an error
+    when the actor's guard refuses with a status of its own."""
+    if move.when is not None and (why := move.when(case, now)) is not None:
+        return why
+    return move.when_actor(actor, case, now) if move.when_actor is not None else None
 
 
 def available_moves(actor: Actor, case: Case, now: datetime | None = None) -> list[Move]:
@@ -160,8 +168,8 @@ def perform(session: Session, services: Services, actor: Actor, case: Case, name
     if case.state not in move.sources:
         raise MoveNotAllowed(Message(N_("This cannot be done while the case is \u201c%(state)s\u201d."),
                                      {"state": Message(case.state.title)}))
-    if move.when is not None and (why := move.when(case, now)) is not None:
-        raise MoveNotAllowed(why)
+    if (why := why_not(actor, case, move, now)) is not None:
+        raise why if isinstance(why, WorkflowError) else MoveNotAllowed(why)
     values = check_fields(move, case, fields, max_files=services.settings.max_files,
                           max_file_bytes=services.settings.max_file_bytes, now=now)
     before = case.state

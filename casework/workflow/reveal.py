@@ -17,13 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.audit.operations import Change, record
 from casework.cases.models import ActorKind, Attachment, Case, CaseType, Event, EventKind
 from casework.context import Services
+from casework.enums import TitledEnum
 from casework.i18n import Message, N_
 from casework.privacy.masking import PARTY_FIELDS
 from casework.privacy.models import RevealRequest, RevealStatus
@@ -34,7 +35,13 @@ DECIDE = "decide_reveal"
 NAMES = frozenset({REQUEST, DECIDE})
 REVEAL_HOURS = 24
 REASON_MIN = 10
-DECISIONS = ("approve", "deny")
+
+
+class Decision(TitledEnum):
+    """A custodian's answer to a request (the ``decision`` of ``decide_reveal``)."""
+
+    approve = "approve", N_("Approve")
+    deny = "deny", N_("Deny")
 
 
 def has_identity(case: Case) -> bool:
@@ -46,15 +53,48 @@ def identity_held(case: Case, now) -> Message | None:
     return None if has_identity(case) else Message(N_("This report holds no identity to reveal."))
 
 
-def request(ctx: Ctx) -> dict:
-    reason = ctx.values["reason"]
-    pending = ctx.session.scalar(select(RevealRequest.id).where(
-        RevealRequest.case_id == ctx.case.id, RevealRequest.requested_by == ctx.actor.user_id,
-        RevealRequest.status == RevealStatus.pending))
+def nothing_to_ask_yet(actor: Actor, case: Case, now) -> Message | None:
+    """The guard on the one who asks: not while their own request waits for the custodian, nor
+    while their approval runs (the desk and the staff API offered the move, which then failed)."""
+    session = object_session(case)
+    if session is None or actor.user_id is None:
+        return None
+    pending = session.scalar(select(RevealRequest.id).where(
+        RevealRequest.case_id == case.id, RevealRequest.requested_by == actor.user_id,
+        RevealRequest.status == RevealStatus.pending).limit(1))
     if pending is not None:
-        raise MoveNotAllowed(Message(N_("You already have a request waiting for the custodian on this case.")))
-    if active_reveal(ctx.session, ctx.actor, ctx.case, ctx.now) is not None:  # nothing more to ask for yet
-        raise MoveNotAllowed(Message(N_("Your approval to see the identity is still running; ask again once it has ended.")))
+        return Message(N_("You already have a request waiting for the custodian on this case."))
+    if active_reveal(session, actor, case, now) is not None:
+        return Message(N_("Your approval to see the identity is still running; ask again once it has ended."))
+    return None
+
+
+def pending_requests(session: Session, case: Case, actor: Actor) -> list[RevealRequest]:
+    """The requests on this report that wait for a decision and that this actor may decide
+    (never their own), oldest first: the list ``decide_reveal``'s ``request_id`` is chosen from."""
+    return list(session.scalars(select(RevealRequest).where(
+        RevealRequest.case_id == case.id, RevealRequest.status == RevealStatus.pending,
+        RevealRequest.requested_by != actor.user_id).order_by(RevealRequest.requested_at, RevealRequest.id)))
+
+
+def request_to_decide(actor: Actor, case: Case, now) -> Message | Forbidden | None:
+    """The guard on the custodian: a request on this report waits that is not their own (with
+    none, the move was offered and then refused). Only their own waiting: 403, as the step says."""
+    session = object_session(case)
+    if session is None or actor.user_id is None:
+        return None
+    if pending_requests(session, case, actor):
+        return None
+    own = session.scalar(select(RevealRequest.id).where(
+        RevealRequest.case_id == case.id, RevealRequest.status == RevealStatus.pending).limit(1))
+    if own is not None:
+        return Forbidden(Message(N_("You may not decide your own request.")))
+    return Message(N_("There is no such request waiting for a decision."))
+
+
+def request(ctx: Ctx) -> dict:
+    """The row's guard (``nothing_to_ask_yet``) said this handler has nothing waiting or running."""
+    reason = ctx.values["reason"]
     ctx.session.add(RevealRequest(case=ctx.case, requested_by=ctx.actor.user_id, requested_at=ctx.now,
                                   reason=reason, status=RevealStatus.pending))
     ctx.event.internal_text = reason
@@ -70,11 +110,8 @@ def decide(ctx: Ctx) -> dict:
         raise MoveNotAllowed(Message(N_("There is no such request waiting for a decision.")))
     if req.requested_by == ctx.actor.user_id:
         raise Forbidden(Message(N_("You may not decide your own request.")))
-    decision = str(ctx.values.get("decision") or "")
-    if decision not in DECISIONS:
-        raise invalid("decision", N_("Choose approve or deny."))
-    note = ctx.values["note"]
-    req.status = RevealStatus.approved if decision == "approve" else RevealStatus.denied
+    note = ctx.values["note"]  # the decision is one of Decision: the machine checked the field
+    req.status = RevealStatus.approved if ctx.values["decision"] is Decision.approve else RevealStatus.denied
     req.decided_by, req.decided_at, req.note = ctx.actor.user_id, ctx.now, note
     if req.status is RevealStatus.approved:
         req.expires_at = ctx.now + timedelta(hours=REVEAL_HOURS)

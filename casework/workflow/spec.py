@@ -209,6 +209,9 @@ class Notice(str, enum.Enum):
 # -- a move -------------------------------------------------------------------------------
 
 Guard = Callable[[Case, datetime], "Message | None"]
+# a guard that depends on who makes the move as well (their own request already waiting): the
+# reason (refused 422), or an error to refuse with its own status (403: one's own request), or None
+ActorGuard = Callable[[Actor, Case, datetime], "Message | WorkflowError | None"]
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,9 @@ class Move:
     # a further condition on the case and the time (a window, a count): the reason it is
     # not possible now, or None; the desk offers only moves whose guard passes
     when: Guard | None = field(default=None, compare=False)
+    # the same for the one who makes it (checked after ``when``): why this actor cannot make it
+    # now, or None; the desk and the staff API offer it only to those it lets through
+    when_actor: ActorGuard | None = field(default=None, compare=False)
     clock: Clock = KEEP
     notices: tuple[Notice, ...] = ()
     # work that belongs to the move, in the same transaction (e.g. the 调解协议书 PDF)

@@ -267,13 +267,16 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          notices=(Notice.supervisor_report,)),
     Move("request_reveal", N_("Request to see the reporter's identity"), frozenset(S), frozenset(),
          E.reveal_requested, who=UNIT, types=REPORTS, step=reveal.request, when=reveal.identity_held,
+         when_actor=reveal.nothing_to_ask_yet,  # not while one's own request waits, or one's approval runs
          fields=(Field("reason", Kind.text, N_("Why you need to see it (at least 10 characters; the custodian and the audit trail see it)"),
                        required=True, lo=reveal.REASON_MIN, hi=1000),),
          own_page=True),
     Move("decide_reveal", N_("Decide a request to see the reporter's identity"), frozenset(S), frozenset(),
          E.reveal_decided, who=Staff(frozenset({Role.custodian})), types=REPORTS, step=reveal.decide,
+         when_actor=reveal.request_to_decide,  # a request waits that is not one's own
          fields=(Field("request_id", Kind.ref, N_("Request"), required=True, choices="reveal_requests"),
-                 Field("decision", Kind.line, N_("Decision"), required=True, hi=10),
+                 Field("decision", Kind.choice, N_("Decision"), required=True, choices=reveal.Decision,
+                       wrong=N_("Choose approve or deny.")),
                  Field("note", Kind.text, N_("Note"), required=True, lo=2, hi=1000)),
          own_page=True),
     # the contact details of a complaint, mediation or suggestion in clear, to phone the parties:

@@ -14,7 +14,7 @@ from casework.deadlines.sweep import sweep
 from casework.mediation.models import MediationSession, Outcome
 from casework.mediation.moves import respondent_code_hash
 from casework.notify.models import OutboxChannel, OutboxMessage
-from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, perform
+from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, available_moves, perform
 
 
 # the 调解协议书's content (人民调解法 第二十九条)
@@ -62,6 +62,11 @@ def act(db, services, actor, case_id, move, **fields):
     with db.session_scope() as s:
         ev = perform(s, services, actor, s.get(Case, case_id), move, **fields)
         return getattr(ev, "respondent_code", None)
+
+
+def offered(db, actor, case_id) -> set[str]:
+    with db.session_scope(write=False) as s:
+        return {m.name for m in available_moves(actor, s.get(Case, case_id))}
 
 
 def case(db, case_id):
@@ -352,11 +357,12 @@ def test_an_agreement_follows_a_held_session(db, services, mediation_id, make_st
         act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)
     with db.session_scope(write=False) as s:
         future = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id))
-    # a session still to come cannot be recorded as held
-    with pytest.raises(InvalidMove) as exc:
+    # a session still to come cannot be recorded as held: with no other, the move is not offered at all
+    assert "log_session" not in offered(db, coordinator, mediation_id)
+    with pytest.raises(MoveNotAllowed) as exc:
         act(db, services, coordinator, mediation_id, "log_session", session_id=future, attendees="申请人、被申请人",
             summary="双方达成一致。")
-    assert "session_id" in exc.value.errors
+    assert "once it has taken place" in exc.value.message.msgid
     # nor can one be set for a past day (a typo), while one earlier today (set after the fact) can
     with pytest.raises(InvalidMove) as exc:
         act(db, services, coordinator, mediation_id, "schedule_session", scheduled_at="2026-11-01 10:00", place="会议室")
@@ -365,6 +371,12 @@ def test_an_agreement_follows_a_held_session(db, services, mediation_id, make_st
     with db.session_scope(write=False) as s:
         session_id = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation_id,
                                                                 MediationSession.id != future))
+    # once one's time has come the move is offered; the one still to come is still refused, by its field
+    assert "log_session" in offered(db, coordinator, mediation_id)
+    with pytest.raises(InvalidMove) as exc:
+        act(db, services, coordinator, mediation_id, "log_session", session_id=future, attendees="申请人、被申请人",
+            summary="双方达成一致。")
+    assert "session_id" in exc.value.errors
     act(db, services, coordinator, mediation_id, "log_session", session_id=session_id, attendees="申请人、被申请人",
         summary="双方达成一致。")
     act(db, services, coordinator, mediation_id, "record_agreement", **AGREEMENT)

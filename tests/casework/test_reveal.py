@@ -169,3 +169,34 @@ def test_no_second_request_while_an_approval_runs(db, services, report, make_sta
     later = at(services, expires + timedelta(minutes=1))
     with db.session_scope() as s:
         machine.perform(s, later, handler, load(s, report), "request_reveal", reason="再次核实举报材料的来源")
+
+
+def test_the_reveal_moves_are_offered_only_when_they_would_succeed(db, services, report, make_staff):
+    """The guards on who asks and who decides (``when_actor``): a handler is not offered a
+    request while their own waits or their approval runs (another handler is); a custodian is
+    offered a decision only while a request that is not their own waits."""
+    handler, other = make_staff("miit", Role.handler), make_staff("miit", Role.handler)
+    custodian = make_staff("miit", Role.custodian)
+
+    def offered(actor, clock=services) -> set[str]:
+        with db.session_scope(write=False) as s:
+            return {m.name for m in available_moves(actor, load(s, report), clock.clock())}
+
+    assert "request_reveal" in offered(handler) and "decide_reveal" not in offered(custodian)
+    with db.session_scope() as s:
+        machine.perform(s, services, handler, load(s, report), "request_reveal", reason="需要联系举报人补充证据材料")
+    assert "request_reveal" not in offered(handler) and "request_reveal" in offered(other)
+    assert "decide_reveal" in offered(custodian)
+    with db.session_scope() as s:
+        with pytest.raises(MoveNotAllowed, match="already have a request"):
+            machine.perform(s, services, handler, load(s, report), "request_reveal", reason="再次申请查看举报人身份")
+        req = s.scalar(select(reveal.RevealRequest).where(reveal.RevealRequest.requested_by == handler.user_id))
+        machine.perform(s, services, custodian, load(s, report), "decide_reveal", request_id=str(req.id),
+                        decision=reveal.Decision.approve.value, note="同意")
+        expires = req.expires_at
+    assert "request_reveal" not in offered(handler) and "decide_reveal" not in offered(custodian)
+    assert "request_reveal" in offered(handler, at(services, expires + timedelta(minutes=1)))
+    with db.session_scope() as s:
+        with pytest.raises(MoveNotAllowed, match="no such request"):
+            machine.perform(s, services, custodian, load(s, report), "decide_reveal", request_id=str(req.id),
+                            decision="deny", note="不同意")

@@ -241,6 +241,28 @@ def test_logging_a_session_is_offered_only_with_a_session_to_log(app, client, db
     assert 'id="move-log_session"' not in client.get(f"/desk/cases/{number}").get_data(as_text=True)
 
 
+def test_a_session_set_for_a_later_day_is_not_offered_for_logging(app, client, db, coordinator, mediation):
+    """"Log a session" is offered once a session's time has come (it was offered right after a
+    session was set for a later day, and the send was then refused); its picker lists only the
+    sessions whose time has come."""
+    number = mediation.case_number
+    consent(app, mediation, accept(client, mediation))
+    later = in_days(10)
+    assert desk_move(client, number, "schedule_session", scheduled_at=later, place="协会会议室").status_code == 303
+    assert 'id="move-log_session"' not in client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    with db.session_scope(write=False) as s:
+        future = s.scalar(select(MediationSession.id).where(MediationSession.case_id == mediation.case_id))
+    refused = desk_move(client, number, "log_session", session_id=str(future), attendees="申请人、被申请人、调解员",
+                        summary="双方就付款期限交换了意见。")
+    assert refused.status_code == 422
+    assert f"该次调解会议安排在{later.replace('T', ' ')}，会议举行后才能记录为已进行。" in refused.get_data(as_text=True)
+    assert desk_move(client, number, "schedule_session", scheduled_at=in_days(0), place="腾讯会议 123-456",
+                     online="1").status_code == 303
+    page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    picker = re.search(r'<select id="m-log_session-session_id".*?</select>', page, re.S).group(0)
+    assert "腾讯会议 123-456" in picker and "协会会议室" not in picker and f'value="{future}"' not in picker
+
+
 def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, mediation):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))

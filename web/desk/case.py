@@ -34,7 +34,7 @@ from casework.workflow.table import FILE_EVENTS
 from web import kept_files, move_fields
 from web.auth import current_actor
 from web.desk.blueprint import bp
-from web.desk.choices import canned_replies, receiving_units, unit_handlers, unit_members
+from web.desk.choices import canned_replies, field_choices, move_options
 from web.i18n import filer, for_filer, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
@@ -126,7 +126,7 @@ def _timeline(session, case: Case) -> list[dict]:
     return entries
 
 
-def _mediation(session, case: Case, names: set[str]) -> dict:
+def _mediation(session, case: Case) -> dict:
     """The mediation parts of the case page: particulars, sessions, recusals, outcome."""
     med = case.mediation if case.type is CaseType.mediation else None
     if med is None:
@@ -140,7 +140,6 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
         if recused_ids else {}
     followup = session.get(Case, med.followup_case_id) if med.followup_case_id else None
     now = services().clock()
-    members = unit_members(session, case.unit_id) if "recuse" in names else []
     return {
         "mediation": med,
         "amount": money(med.amount),
@@ -150,11 +149,10 @@ def _mediation(session, case: Case, names: set[str]) -> dict:
                       "overdue_record": not x.held and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
                       "attendees": x.attendees, "summary": x.summary,
                       "internal_notes": x.internal_notes} for x in sessions],
-        "session_options": [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions if not x.held],
+        "rows": sessions,  # what log_session offers (web.desk.choices.move_options)
         "recusals": [{"name": names_by_id.get(r.user_id, "?"), "reason": r.reason, "at": local_time(r.created_at)}
                      for r in recusals],
         "recused_ids": recused_ids,
-        "member_options": [(u.id, u.display_name) for u in members if u.id not in recused_ids],
         "followup_number": followup.number if followup is not None else None,
     }
 
@@ -193,31 +191,6 @@ def merged_notice(case: Case, number: str) -> str:
                  "time limit runs again from the day this report was received.", number=number)
 
 
-def _options(session, case: Case, move_names: set[str], med: dict, actor: Actor) -> dict[str, list]:
-    """The lists the move forms offer: each ``ref`` field names one of these (its ``choices``),
-    each ``choice`` field lists its enum."""
-    withdrawn = _("withdrawn (回避)")
-    handlers = unit_handlers(session, case.unit_id) if "assign" in move_names else []
-    units = receiving_units(session, case) if move_names & {"route", "transfer"} else []
-    return {
-        "units": [(u.id, unit_title(u)) for u in units],
-        "handlers": [(u.id, f"{u.display_name}（{withdrawn}）" if u.id in med["recused_ids"] else u.display_name)
-                     for u in handlers],
-        "sessions": med.get("session_options", []),
-        "mediators": med.get("member_options", []),
-        "_handler_ids": {u.id for u in handlers},
-    }
-
-
-def choices(field, options: dict[str, list], case_type=None) -> list:
-    """The (value, label) pairs a select offers for a move's field; a reason that names the
-    person who filed names them as ``case_type`` does (申请人不是纠纷当事人)."""
-    if isinstance(field.choices, str):
-        return options.get(field.choices, [])
-    return [(c.value, for_filer(title(c), case_type) if case_type else title(c))
-            for c in field.choices if case_type is None or field.offers(c, case_type)] if field.choices else []
-
-
 def desk_scope(number: str) -> str:
     """The desk's own scope for a case's kept files (web.kept_files), apart from the status page's."""
     return f"desk-{number}"
@@ -235,8 +208,11 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     names = {m.name for m in all_moves}
     moves = [m for m in all_moves if not m.own_page]  # reveals: the identity box and the custodian's list
     handler = session.get(User, case.handler_id) if case.handler_id else None
-    med = _mediation(session, case, names)
-    options = _options(session, case, names, med, actor)
+    med = _mediation(session, case)
+    # the lists the move forms offer: each ``ref`` field names one (its ``choices``), each
+    # ``choice`` field lists its enum (web.desk.choices, as the staff API's case does)
+    options = move_options(session, actor, case, all_moves, now, sessions=med.get("rows", ()),
+                           recused_ids=med["recused_ids"])
     show_identity = can_see_identity(actor, case)
     return render_template(
         "desk/case.html",
@@ -248,9 +224,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         acting=_acting(case) if show_identity else None,
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
-        moves=moves, move_names=names, field_options=lambda fd: choices(fd, options, case.type),
+        moves=moves, move_names=names, field_options=lambda fd: field_choices(fd, options, case, now),
         can_claim=("assign" in names and case.handler_id != actor.user_id
-                   and actor.user_id in options["_handler_ids"]),
+                   and any(uid == actor.user_id for uid, _label in options.get("handlers", []))),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
         error=error, failed_move=failed_move, values=values or {}, errors=errors or {},
         kept=kept_files.kept(desk_scope(case.number), [m for m in moves if kept_files.has_files(m)]),
@@ -267,7 +243,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
 
 def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict:
     """The identity box of a report and the original-file buttons."""
-    from casework.privacy.models import RevealRequest, RevealStatus
+    from casework.privacy.models import RevealRequest
 
     mine = None
     if case.type is CaseType.report and actor.user_id is not None:
@@ -278,8 +254,8 @@ def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict
     return {
         "report": case.type is CaseType.report,
         "has_identity": reveal.has_identity(case),
-        "can_request": reveal.REQUEST in names and reveal.has_identity(case) and active is None
-                       and not (mine is not None and mine.status is RevealStatus.pending),
+        # the row's guards: an identity to see, nothing of one's own waiting or running
+        "can_request": reveal.REQUEST in names,
         "mine": mine, "active": active,
         "expires": local_time(active.expires_at) if active else None,
         "originals": reveal.may_open_original(session, actor, case, now),

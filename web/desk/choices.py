@@ -1,15 +1,25 @@
 """The lists a desk page offers: categories, a unit's handlers and members, the units a
-case may go to, canned replies."""
+case may go to, canned replies; and what each field of a move offers (``move_options`` and
+``field_choices``), for the desk's move forms and the staff API's case alike."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.accounts.actor import Actor
 from casework.accounts.models import Membership, User
 from casework.cases.models import Case, CannedReply, Category
+from casework.db import as_utc
 from casework.registry.models import Unit, UnitKind
 from casework.routing.engine import check_unit_allowed
-from casework.workflow.spec import HANDLERS
+from casework.workflow import reveal
+from casework.workflow.spec import HANDLERS, Field, Move
+from web.i18n import for_filer, title
+from web.presenters import local_time, unit_title
 
 
 def categories(session: Session) -> list[Category]:
@@ -52,3 +62,53 @@ def canned_replies(session: Session, unit_id: int | None) -> list[CannedReply]:
         return []
     return list(session.scalars(select(CannedReply).where(CannedReply.unit_id == unit_id, CannedReply.active)
                                 .order_by(CannedReply.title, CannedReply.id)))
+
+
+def _takes(moves: Iterable[Move], listed: str) -> bool:
+    return any(f.choices == listed for m in moves for f in m.fields)
+
+
+def move_options(session: Session, actor: Actor, case: Case, moves: Iterable[Move], now: datetime, *,
+                 sessions: Iterable = (), recused_ids: frozenset | set = frozenset()) -> dict[str, list[tuple[int, str]]]:
+    """The rows each ``ref`` field of these moves names by its ``choices``, as (id, label): the
+    units a case may go to, the unit's handlers (a mediator withdrawn marked so), the case's
+    mediation ``sessions`` not yet logged whose time has come, the mediators not withdrawn
+    (``recused_ids``), the reveal requests this actor may decide. Only the lists the moves take
+    are read."""
+    moves = list(moves)
+    out: dict[str, list[tuple[int, str]]] = {}
+    if _takes(moves, "units"):
+        out["units"] = [(u.id, unit_title(u)) for u in receiving_units(session, case)]
+    if _takes(moves, "handlers"):
+        withdrawn = _("withdrawn (回避)")
+        out["handlers"] = [(u.id, f"{u.display_name}（{withdrawn}）" if u.id in recused_ids else u.display_name)
+                           for u in unit_handlers(session, case.unit_id)]
+    if _takes(moves, "sessions"):
+        out["sessions"] = [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions
+                           if not x.held and as_utc(x.scheduled_at) <= now]
+    if _takes(moves, "mediators"):
+        out["mediators"] = [(u.id, u.display_name) for u in unit_members(session, case.unit_id)
+                            if u.id not in recused_ids]
+    if _takes(moves, "reveal_requests"):
+        pending = reveal.pending_requests(session, case, actor)
+        ids = {r.requested_by for r in pending}
+        names = ({uid: name for uid, name in session.execute(select(User.id, User.display_name)
+                                                              .where(User.id.in_(ids)))} if ids else {})
+        out["reveal_requests"] = [(r.id, f"{local_time(r.requested_at)} · {names.get(r.requested_by, '?')}")
+                                  for r in pending]
+    return out
+
+
+def field_choices(field: Field, options: dict[str, list], case: Case, now: datetime | None = None) -> list[tuple]:
+    """The (value, label) pairs a move's field offers on this case: an enum's members its case
+    type takes (a reason that names the person who filed names them as the type does: 申请人不是
+    纠纷当事人), or the rows of the field's list that its own check accepts (a review is not
+    offered to a unit that decided the case, a session to log is one whose time has come)."""
+    if isinstance(field.choices, str):
+        rows = options.get(field.choices, [])
+        if field.check is not None and now is not None:
+            rows = [(v, label) for v, label in rows if field.check(str(v), case, now) is None]
+        return rows
+    if not field.choices:
+        return []
+    return [(c.value, for_filer(title(c), case.type)) for c in field.choices if field.offers(c, case.type)]
