@@ -7,6 +7,7 @@ permission check (casework.workflow.machine.may / casework.accounts.permissions)
 from __future__ import annotations
 
 from flask import abort, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
@@ -45,6 +46,16 @@ def current_actor() -> Actor:
     return Actor.staff(user)
 
 
+def unauthenticated():
+    """The staff API's 401: in the caller's language (Accept-Language), with the scheme it takes
+    (RFC 6750: a token sent but not live is ``invalid_token``)."""
+    challenge = 'Bearer realm="changtong-staff-api"'
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        challenge += ', error="invalid_token"'
+    message = _("A live staff API token is required: send it as Authorization: Bearer <token>.")
+    return jsonify({"error": {"status": 401, "message": message}}), 401, {"WWW-Authenticate": challenge}
+
+
 def start_session(user: User) -> None:
     session.clear()  # anonymous data (CSRF token, opened cases) starts afresh at sign-in
     staff_sessions.begin(user)  # a new server-side session; the one this browser had ends
@@ -73,7 +84,9 @@ def init_app(app) -> None:
                     return jsonify({"error": {"status": 403, "message": "choose your own password first"}}), 403
                 return redirect(url_for("staff.password", next=_here()))
             return None
-        if request.blueprint == "desk_api" or request.accept_mimetypes.best == "application/json":
+        if request.blueprint == "desk_api":
+            return unauthenticated()
+        if request.accept_mimetypes.best == "application/json":
             return jsonify({"error": {"status": 401, "message": "authentication required"}}), 401
         return redirect(url_for("staff.login", next=_here()))
 

@@ -143,14 +143,41 @@ def _property(f) -> dict:
 
 
 def _merge(a: dict, b: dict) -> dict:
-    """One property for a field name that several moves take (``reason`` is a choice for one
-    move and a text for another): every value either accepts."""
+    """One property for a field name that several moves take alike (texts of different
+    lengths): every value either accepts."""
     out = {k: v for k, v in a.items() if b.get(k) == v}
-    if "enum" in a and "enum" in b:
-        out["enum"] = list(dict.fromkeys(a["enum"] + b["enum"]))
     if "maxLength" in a and "maxLength" in b:
         out["maxLength"] = max(a["maxLength"], b["maxLength"])
     return out
+
+
+def _shared(uses: list[tuple[Move, Any]]) -> dict:
+    """The property of a field name that several moves take: one schema when they take it
+    alike; else the listed values of every move that lists them (``reason`` of ``not_accept``
+    and of ``transfer``, ``decision`` of ``decide_recusal`` and ``decide_reveal``) and, where
+    another move takes a text under the same name (``reason`` of ``request_reveal``), that text
+    beside them (``anyOf``), the description saying which move takes which."""
+    props = [(m, _property(f)) for m, f in uses]
+    if all(p == props[0][1] for _m, p in props):
+        return props[0][1]
+    listed = [(m, p) for m, p in props if "enum" in p]
+    texts = [(m, p) for m, p in props if "enum" not in p]
+    if not listed:
+        out = texts[0][1]
+        for _m, p in texts[1:]:
+            out = _merge(out, p)
+        return out
+    choice: dict[str, Any] = {"type": "string",
+                              "enum": list(dict.fromkeys(v for _m, p in listed for v in p["enum"]))}
+    parts = [f"{m.name}: one of {', '.join(p['enum'])}" + (f" ({p['description']})" if p.get("description") else "")
+             for m, p in listed]
+    if not texts:
+        return {**choice, "description": "; ".join(parts)}
+    text = texts[0][1]
+    for _m, p in texts[1:]:
+        text = _merge(text, p)
+    parts.append(f"{', '.join(m.name for m, _p in texts)}: a text")
+    return {"anyOf": [choice, text], "description": "; ".join(parts)}
 
 
 def openapi_moves(spec: dict) -> dict:
@@ -168,10 +195,14 @@ def openapi_moves(spec: dict) -> dict:
     path["description"] = (
         "Send the version of the case as last read; if someone changed the case meanwhile the answer is "
         "409 with the current case. Fields per move (? optional or conditional): " + "; ".join(lines)
-        + ". Other fields are ignored.")
-    props: dict[str, Any] = {"version": {"type": "integer"}}
+        + ". Other fields are ignored. The case (GET) lists under moves the fields of each move the caller "
+        "may make now, with the values each choice offers on this case (units, handlers, sessions, reasons). "
+        "A custodian, who sees no case content, decides a reveal request through POST /api/v1/desk/reveals/{request_id}.")
+    uses: dict[str, list] = {}
     for m in moves:
         for f in m.fields:
-            props[f.name] = _merge(props[f.name], _property(f)) if f.name in props else _property(f)
+            uses.setdefault(f.name, []).append((m, f))
+    props: dict[str, Any] = {"version": {"type": "integer"}}
+    props.update({name: _shared(taken) for name, taken in uses.items()})
     spec["components"]["schemas"]["MoveRequest"] = {"type": "object", "required": ["version"], "properties": props}
     return spec

@@ -1,7 +1,7 @@
 """The staff JSON API as an integration (a hotline system, a unit's own tool) uses it."""
 import json
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import select, update
 
@@ -354,3 +354,200 @@ def test_a_handler_asks_to_see_a_reporters_identity_through_the_api(client, db, 
     with db.session_scope(write=False) as s:
         kinds = [e.kind.value for e in s.get(Case, receipt.case_id).events]
     assert "reveal_requested" in kinds
+
+
+# -- what an integration needs to make every move (issue: the desk API's findings) ---------------
+
+def _offer(case: dict, name: str) -> dict:
+    """The fields of an allowed move, by name, as the case answer lists them."""
+    offer = next(m for m in case["moves"] if m["name"] == name)
+    return {f["name"]: f for f in offer["fields"]}
+
+
+def test_a_401_speaks_the_callers_language_and_names_the_bearer_scheme(client):
+    bare = client.get("/api/v1/desk/me")
+    assert bare.status_code == 401
+    assert bare.headers["WWW-Authenticate"] == 'Bearer realm="changtong-staff-api"'
+    assert bare.get_json()["error"]["message"].startswith("需要有效的工作人员 API 令牌")
+    en = client.get("/api/v1/desk/cases", headers={"Accept-Language": "en"})
+    assert en.get_json() == {"error": {"status": 401, "message": (
+        "A live staff API token is required: send it as Authorization: Bearer <token>.")}}
+    zh = client.get("/api/v1/desk/cases", headers={"Accept-Language": "zh-CN"})
+    assert zh.get_json()["error"]["message"] == bare.get_json()["error"]["message"]
+    dead = client.get("/api/v1/desk/me", headers={"Authorization": "Bearer ct_" + "x" * 43})
+    assert dead.status_code == 401
+    assert dead.headers["WWW-Authenticate"] == 'Bearer realm="changtong-staff-api", error="invalid_token"'
+    posted = client.post("/api/v1/desk/cases/TS20260101000001/accept", json={"version": 1},
+                         headers={"Accept-Language": "en"})
+    assert posted.status_code == 401 and "WWW-Authenticate" in posted.headers
+
+
+def test_state_titles_are_the_desks_and_the_public_apis(client, db, services, make_staff, file_case, mediation):
+    """A suggestion awaits its answer (待答复), not its acceptance; an accepted mediation awaits
+    the respondent's answer: the same words as the desk, the status page and the public API."""
+    suggestion = file_case(type="suggestion", category="policy",
+                           title="建议简化会员退会流程", description="建议协会公开退会流程，减少不必要的审批环节。")
+    with db.session_scope(write=False) as s:
+        code = s.get(Case, suggestion.case_id).unit.code
+    token = token_for(db, make_staff(code, Role.handler))
+    queue = get(client, token, "/cases").get_json()
+    row = next(c for c in queue["items"] if c["number"] == suggestion.case_number)
+    assert row["state_title"] == "待答复"
+    en = get(client, token, f"/cases/{suggestion.case_number}", headers={"Accept-Language": "en"}).get_json()
+    assert en["state"] == "pending_acceptance" and en["state_title"] == "Awaiting an answer"
+    public = client.get(f"/api/v1/cases/{suggestion.case_number}", headers={
+        "X-Query-Code": suggestion.query_code, "Accept-Language": "en"}).get_json()
+    assert public["state_title"] == en["state_title"]
+
+    mediator = make_staff("caam-mediation", Role.handler)
+    act(db, services, mediator, mediation.case_id, "accept_mediation")
+    body = get(client, token_for(db, mediator), f"/cases/{mediation.case_number}",
+               headers={"Accept-Language": "en"}).get_json()
+    assert body["state"] == "accepted" and body["state_title"] == "Awaiting the respondent's answer"
+    public = client.get(f"/api/v1/cases/{mediation.case_number}", headers={
+        "X-Query-Code": mediation.query_code, "Accept-Language": "en"}).get_json()
+    assert public["state_title"] == body["state_title"]
+
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _times(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _times(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _times(value)
+    elif isinstance(node, str) and ISO.match(node):
+        yield node
+
+
+def test_every_time_in_an_answer_is_utc_the_moves_answer_as_a_later_read(client, db, make_staff, file_case):
+    """A move's answer gave the deadline it had just set in Beijing time (+08:00) while a read
+    right after gave it in UTC."""
+    token = token_for(db, make_staff("miit", Role.handler))
+    number = file_case().case_number
+    answer = move(client, token, number, "accept", version=version_of(client, token, number))
+    assert answer.status_code == 200
+    read = get(client, token, f"/cases/{number}").get_json()
+    assert answer.get_json()["due_at"] == read["due_at"] and read["due_at"].endswith("+00:00")
+    for body in (answer.get_json(), read, get(client, token, "/cases", query_string={"tab": "handling"}).get_json()):
+        times = list(_times(body))
+        assert times and all(t.endswith("+00:00") for t in times), times
+
+
+def test_the_case_lists_each_moves_fields_and_the_choices_they_offer(client, db, make_staff, file_case):
+    """route and transfer need another unit's id, assign a handler's, not_accept and transfer a
+    listed reason: the case answer lists what each offers, as the desk's forms do."""
+    handler = make_staff("miit", Role.handler)
+    colleague = make_staff("miit", Role.unit_lead)
+    token = token_for(db, handler)
+    number = file_case().case_number
+    case = get(client, token, f"/cases/{number}").get_json()
+    assert [m["name"] for m in case["moves"]] == case["allowed_moves"]
+    transfer = _offer(case, "transfer")
+    units = {c["value"]: c["title"] for c in transfer["unit_id"]["choices"]}
+    assert units[unit_id(db, "mca")] == "民政部" and unit_id(db, "miit") not in units  # not its own unit
+    assert unit_id(db, "triage") not in units
+    assert transfer["unit_id"]["kind"] == "ref" and transfer["unit_id"]["required"] is True
+    assert [c["value"] for c in transfer["reason"]["choices"]] == [
+        "other_unit_competent", "other_region", "wrong_category", "conflict_of_interest", "other"]
+    assert transfer["public_text"] == {"name": "public_text", "kind": "text", "label": transfer["public_text"]["label"],
+                                       "required": False, "min_length": 1, "max_length": 5000}
+    handlers = {c["value"] for c in _offer(case, "assign")["handler_id"]["choices"]}
+    assert {handler.user_id, colleague.user_id} <= handlers
+    reasons = [c["value"] for c in _offer(case, "not_accept")["reason"]["choices"]]
+    assert "not_a_party" in reasons and "unverifiable" not in reasons  # a complaint's reasons (办法 第三条)
+    # a reply's opinion applies to a complaint; the fields the move takes on this case only
+    resp = move(client, token, number, "transfer", version=case["version"], unit_id=next(iter(units)),
+                reason=transfer["reason"]["choices"][0]["value"])
+    assert resp.status_code == 200, resp.get_json()
+
+
+def test_the_triage_operator_is_offered_the_units_to_route_to(client, db, make_staff, file_case):
+    receipt = file_case(association="unknown", association_hint="某个不知名的协会")
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, receipt.case_id).unit_id is None
+    token = token_for(db, make_staff("triage", Role.triage_operator))
+    case = get(client, token, f"/cases/{receipt.case_number}").get_json()
+    units = [c["value"] for c in _offer(case, "route")["unit_id"]["choices"]]
+    assert unit_id(db, "miit") in units and unit_id(db, "triage") not in units
+    resp = move(client, token, receipt.case_number, "route", version=case["version"], unit_id=unit_id(db, "miit"))
+    assert resp.status_code == 200 and resp.get_json()["unit"]["code"] == "miit"
+
+
+def test_a_mediation_shows_its_particulars_and_sessions_and_a_session_is_logged_by_its_id(
+        client, db, services, make_staff, mediation):
+    from casework.accounts.actor import Actor
+    from casework.cases.numbers import CHINA
+    from datetime import datetime
+
+    mediator = make_staff("caam-mediation", Role.handler)
+    token = token_for(db, mediator)
+    number = mediation.case_number
+    accepted = move(client, token, number, "accept_mediation", version=version_of(client, token, number))
+    assert accepted.status_code == 200 and accepted.get_json()["respondent_code"]
+    act(db, services, Actor.respondent(mediation.case_id), mediation.case_id, "respondent_consent")
+    case = get(client, token, f"/cases/{number}").get_json()
+    med = case["mediation"]
+    assert med["claim"] == "请求对方支付货款三十万元。" and med["amount"] == "300000.00"
+    assert med["respondent_kind"] == "member_company" and med["respondent_kind_title"] == "会员企业"
+    assert med["outcome"] is None and med["sessions"] == [] and med["respondent_consented_at"].endswith("+00:00")
+    assert "log_session" not in case["allowed_moves"]  # nothing scheduled
+
+    later = (datetime.now(CHINA) + timedelta(days=10)).strftime("%Y-%m-%d 10:00")
+    resp = move(client, token, number, "schedule_session", version=case["version"], scheduled_at=later,
+                place="协会三楼调解室", online=False)
+    assert resp.status_code == 200, resp.get_json()
+    case = resp.get_json()
+    (future,) = case["mediation"]["sessions"]
+    assert future["place"] == "协会三楼调解室" and future["held"] is False and future["to_log"] is False
+    assert future["scheduled_at"] == datetime.strptime(later, "%Y-%m-%d %H:%M").replace(tzinfo=CHINA).astimezone(
+        timezone.utc).isoformat()
+    # set for a later day: logging it is not offered (it was, and then answered 422)
+    assert "log_session" not in case["allowed_moves"]
+    early = move(client, token, number, "log_session", version=case["version"], session_id=future["id"],
+                 attendees="申请人、被申请人", summary="双方就付款期限交换了意见。")
+    assert early.status_code == 422 and "errors" not in early.get_json()
+
+    now = datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+    case = move(client, token, number, "schedule_session", version=case["version"], scheduled_at=now,
+                place="腾讯会议 123-456", online=True).get_json()
+    held_now = next(x for x in case["mediation"]["sessions"] if x["id"] != future["id"])
+    assert held_now["online"] is True and held_now["to_log"] is True
+    offer = _offer(case, "log_session")
+    assert [c["value"] for c in offer["session_id"]["choices"]] == [held_now["id"]]  # its time has come
+    logged = move(client, token, number, "log_session", version=case["version"], session_id=held_now["id"],
+                  attendees="申请人、被申请人、调解员", summary="双方就付款期限交换了意见。", internal_text="可分期。")
+    assert logged.status_code == 200, logged.get_json()
+    x = next(x for x in logged.get_json()["mediation"]["sessions"] if x["id"] == held_now["id"])
+    assert x["held"] is True and x["attendees"] == "申请人、被申请人、调解员" and x["internal_notes"] == "可分期。"
+    assert "log_session" not in logged.get_json()["allowed_moves"]
+
+    ended = move(client, token, number, "record_no_agreement", version=logged.get_json()["version"],
+                 public_text="双方未能达成一致，可依法申请仲裁或者向人民法院起诉。")
+    assert ended.status_code == 200, ended.get_json()
+    med = ended.get_json()["mediation"]
+    assert med["outcome"] == "no_agreement" and med["ended_at"].endswith("+00:00")
+    assert next(x for x in med["sessions"] if x["id"] == future["id"])["not_held"] is True
+
+
+def test_request_reveal_is_not_offered_while_ones_own_request_waits(client, db, make_staff, file_case):
+    receipt = file_case(type="report", category="illegal_fees", title="协会违规收费",
+                        description="协会以评比为名违规收取费用，要求企业缴纳赞助费。")
+    with db.session_scope(write=False) as s:
+        code = s.get(Case, receipt.case_id).unit.code
+    token, colleague = token_for(db, make_staff(code, Role.handler)), token_for(db, make_staff(code, Role.handler))
+    number = receipt.case_number
+    asked = move(client, token, number, "request_reveal", version=version_of(client, token, number),
+                 reason="需要联系举报人核实违规收费的具体时间和金额。")
+    assert asked.status_code == 200
+    assert "request_reveal" not in asked.get_json()["allowed_moves"]
+    assert "request_reveal" not in get(client, token, f"/cases/{number}").get_json()["allowed_moves"]
+    again = move(client, token, number, "request_reveal", version=version_of(client, token, number),
+                 reason="再次申请查看举报人身份信息。", headers={"Accept-Language": "en"})
+    assert again.status_code == 422
+    assert again.get_json()["error"]["message"] == "You already have a request waiting for the custodian on this case."
+    # a colleague's own request is theirs to make
+    assert "request_reveal" in get(client, colleague, f"/cases/{number}").get_json()["allowed_moves"]

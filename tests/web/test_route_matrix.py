@@ -110,6 +110,9 @@ ENDPOINTS = {
     "supervise.export": _each(LOGIN, {403}, {403}, {403}, {404}, {403}),
     # the staff API's "who am I": any token, administrators included (no case content in it)
     "desk_api.me": _each({401}, {200}, {200}, {200}, {200}, {200}),
+    # the identity custodian's requests (none of these roles is one; tests/web/test_desk_api_reveals.py)
+    "desk_api.reveal_list": _each({401}, {403}, {403}, {403}, {403}, {403}),
+    "desk_api.reveal_decide": _each({401}, {403}, {403}, {403}, {403}, {403}),
 }
 
 # Blueprints other engineers are filling: their routes are classified as a whole.

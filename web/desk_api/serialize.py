@@ -1,12 +1,13 @@
 """What the staff API says about a case: a queue row (summary) and the full case.
 
-Times are ISO 8601 in UTC. Identity is masked, and a report's identity is never shown
-here at all (``can_see_identity``); internal texts are included, since only staff of a
-unit that may see the case get this far.
+Times are ISO 8601 in UTC (``iso``: a time the request itself set, e.g. a deadline, is
+converted too). Identity is masked, and a report's identity is never shown here at all
+(``can_see_identity``); internal texts are included, since only staff of a unit that may see
+the case get this far. State titles are the desk's and the public API's (``state_name``).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -15,20 +16,25 @@ from sqlalchemy.orm import Session
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity
-from casework.cases.models import Case, Event
+from casework.cases.models import Case, CaseType, Event
 from casework.cases.queue import is_overdue
 from casework.db import as_utc
+from casework.mediation.models import MediationSession, MediatorRecusal, never_held
 from casework.privacy import masking
 from casework.privacy.crypto import Cipher
 from casework.registry.models import Unit
 from casework.workflow.machine import available_moves
-from web.i18n import current_locale, filer, title
-from web.presenters import association_name, event_title
+from casework.workflow.spec import Kind, Move
+from web.desk.choices import field_choices, move_options
+from web.i18n import current_locale, filer, for_filer, title
+from web.presenters import association_name, event_title, state_name
 
 
 
 def iso(dt: datetime | None) -> str | None:
-    return as_utc(dt).isoformat() if dt is not None else None
+    """A time in UTC, whatever zone the value carries (a deadline set by this request's move
+    is still in Beijing time until it is read back)."""
+    return as_utc(dt).astimezone(timezone.utc).isoformat() if dt is not None else None
 
 
 def unit_ref(unit: Unit | None) -> dict | None:
@@ -52,7 +58,7 @@ def case_summary(case: Case, names: dict[int, str], now: datetime) -> dict:
         "number": case.number,
         "type": case.type.value,
         "state": case.state.value,
-        "state_title": title(case.state),
+        "state_title": state_name(case.type, case.state),  # 待答复 for a suggestion, as on the desk
         "title": case.title,
         "category": case.category.code,
         "category_title": case.category.display_name(locale),
@@ -87,6 +93,76 @@ def _event(ev: Event) -> dict:
     }
 
 
+def _field(f, case: Case, options: dict, now: datetime) -> dict:
+    out = {"name": f.name, "kind": f.kind.value, "label": for_filer(_(f.label), case.type),
+           "required": f.is_required(case)}
+    if f.kind in (Kind.text, Kind.line):
+        out.update(min_length=f.lo, max_length=f.hi)
+    if f.kind in (Kind.choice, Kind.ref):
+        out["choices"] = [{"value": value, "title": label} for value, label in field_choices(f, options, case, now)]
+    return out
+
+
+def move_offers(session: Session, actor: Actor, case: Case, moves: list[Move], now: datetime,
+                sessions: list[MediationSession]) -> list[dict]:
+    """The moves the caller may make now, each with the fields it takes on this case and what
+    each choice or id offers (the units a transfer may go to, the handlers, the sessions to log,
+    the listed reasons), from the lists the desk's forms offer (web.desk.choices)."""
+    recused = ({r for (r,) in session.execute(select(MediatorRecusal.user_id).where(MediatorRecusal.case_id == case.id))}
+               if case.type is CaseType.mediation else set())
+    options = move_options(session, actor, case, moves, now, sessions=sessions, recused_ids=recused)
+    return [{"name": m.name, "title": _(m.title),
+             "fields": [_field(f, case, options, now) for f in m.fields if f.applies(case)]} for m in moves]
+
+
+def _date(d) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def mediation_detail(session: Session, case: Case, sessions: list[MediationSession], now: datetime) -> dict | None:
+    """A mediation's particulars, sessions and outcome, as the desk's case page shows them."""
+    med = case.mediation if case.type is CaseType.mediation else None
+    if med is None:
+        return None
+    recusals = list(session.scalars(select(MediatorRecusal).where(MediatorRecusal.case_id == case.id)
+                                    .order_by(MediatorRecusal.id)))
+    names = ({u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_({r.user_id for r in recusals})))}
+             if recusals else {})
+    followup = session.get(Case, med.followup_case_id) if med.followup_case_id else None
+    return {
+        "respondent_kind": med.respondent_kind.value,
+        "respondent_kind_title": title(med.respondent_kind),
+        "amount": f"{med.amount:.2f}" if med.amount is not None else None,
+        "claim": med.claim,
+        "respondent_consented_at": iso(med.respondent_consented_at),
+        "answer_due_at": iso(med.answer_due_at),
+        "recusal_requested": med.recusal_requested_at is not None,
+        "outcome": med.outcome.value if med.outcome is not None else None,
+        "outcome_title": title(med.outcome) if med.outcome is not None else None,
+        "ended_at": iso(med.ended_at),
+        "oral_agreement": med.oral_agreement,
+        "facts": med.facts,
+        "terms": med.terms,
+        "performance_due": _date(med.performance_due),
+        "signed_on": _date(med.signed_on),
+        "followup_due": _date(med.followup_due),
+        "performance": med.performance.value if med.performance is not None else None,
+        "performance_title": title(med.performance) if med.performance is not None else None,
+        "agreement_document": med.agreement_key is not None,
+        "followup_case": followup.number if followup is not None else None,
+        "sessions": [{
+            "id": x.id, "scheduled_at": iso(x.scheduled_at), "place": x.place, "online": x.online,
+            "held": x.held,
+            "not_held": never_held(med, x),  # the mediation ended with it never logged: it did not take place
+            # its time came and went with nothing recorded: log_session takes it now
+            "to_log": not x.held and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
+            "attendees": x.attendees, "summary": x.summary, "internal_notes": x.internal_notes,
+        } for x in sessions],
+        "recusals": [{"user_id": r.user_id, "name": names.get(r.user_id, ""), "reason": r.reason,
+                      "at": iso(r.created_at)} for r in recusals],
+    }
+
+
 def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now: datetime) -> dict:
     """The whole case as a member of staff who may see it gets it."""
     names = handler_names(session, [case])
@@ -117,6 +193,13 @@ def case_detail(session: Session, cipher: Cipher, actor: Actor, case: Case, now:
              "role": a.role}  # "power_of_attorney": an agent's 授权委托书
             for a in case.attachments
         ],
-        "allowed_moves": [m.name for m in available_moves(actor, case, now)],
     })
+    sessions = (list(session.scalars(select(MediationSession).where(MediationSession.case_id == case.id)
+                                     .order_by(MediationSession.scheduled_at, MediationSession.id)))
+                if case.type is CaseType.mediation else [])
+    moves = available_moves(actor, case, now)
+    body["allowed_moves"] = [m.name for m in moves]
+    body["moves"] = move_offers(session, actor, case, moves, now, sessions)
+    if (mediation := mediation_detail(session, case, sessions, now)) is not None:
+        body["mediation"] = mediation  # a mediation request's particulars, sessions and outcome
     return body

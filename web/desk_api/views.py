@@ -1,9 +1,12 @@
-"""The staff JSON API: a unit's queue, a case, and the moves on it, for a bearer token.
+"""The staff JSON API: a unit's queue, a case, and the moves on it, for a bearer token; and
+the identity custodian's reveal requests.
 
 The same rules as the desk: a queue needs ``can_work_unit``; a case the caller may not
 see answers 404 exactly like a number never issued; every move goes through the state
 machine, whose refusals come back with its status (403, 409, 422) and messages in the
-caller's language (Accept-Language).
+caller's language (Accept-Language). A custodian sees no case content: like the desk's
+``/desk/reveals``, ``/reveals`` lists the requests waiting in their units and decides one by
+its id (the move ``decide_reveal``).
 """
 from __future__ import annotations
 
@@ -13,22 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casework.accounts.actor import Actor
-from casework.accounts.models import Role
-from casework.accounts.permissions import can_triage, can_view_case, can_work_unit
+from casework.accounts.models import Role, User
+from casework.accounts.permissions import can_decide_reveals, can_triage, can_view_case, can_work_unit
 from casework.cases.models import Case, CaseType, Category
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import TABS, QueueFilter, queue_page, tab_counts
+from casework.privacy.models import RevealRequest, RevealStatus
 from casework.registry.models import Association, Unit
+from casework.workflow import reveal
 from casework.workflow.machine import MOVES, StaleCase, WorkflowError, perform
 from web import move_fields, request_limits
 from web.auth import current_actor, current_user
 from web.desk_api.blueprint import bp
-from web.desk_api.serialize import case_detail, case_summary, handler_names, unit_ref
-from web.i18n import title, tr, tr_errors
+from web.desk_api.serialize import case_detail, case_summary, handler_names, iso, unit_ref
+from web.i18n import current_locale, title, tr, tr_errors
 from web.requestdb import db_session, discard_changes, services
 from web.request_limits import as_id
 
 SORTS = ("due", "-due", "new")
+NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 PER_PAGE, MAX_PER_PAGE = 25, 100
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 
@@ -156,6 +162,21 @@ def queue():
 
 # -- one case ---------------------------------------------------------------------------
 
+def _json_object():
+    """(the request's JSON object, None), or (None, the error answer)."""
+    if not request.is_json:
+        return None, _error(415, _("Send the move as JSON (Content-Type: application/json)."))
+    try:
+        data = request_limits.loads(request.get_data(cache=False) or b"")
+    except request_limits.JSONTooDeep:
+        return None, _error(400, request_limits.too_deep_message())
+    except (ValueError, UnicodeDecodeError):
+        return None, _error(400, _("The request body is not valid JSON."))
+    if not isinstance(data, dict):
+        return None, _invalid({"__all__": [_("The request must be a JSON object.")]})
+    return data, None
+
+
 def _load(number: str) -> Case | None:
     return db_session().scalar(
         select(Case).where(Case.number == normalize_number(number)[:20])
@@ -189,16 +210,9 @@ def make_move(case_number: str, move: str):
         return _not_found()
     if move not in MOVES:
         return _error(404, _("There is no such action."))
-    if not request.is_json:
-        return _error(415, _("Send the move as JSON (Content-Type: application/json)."))
-    try:
-        data = request_limits.loads(request.get_data(cache=False) or b"")
-    except request_limits.JSONTooDeep:
-        return _error(400, request_limits.too_deep_message())
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, _("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        return _invalid({"__all__": [_("The request must be a JSON object.")]})
+    data, refused = _json_object()
+    if refused is not None:
+        return refused
     fields, errors = move_fields.from_json(MOVES[move], data)
     version = data.get("version")
     if version is None:
@@ -229,3 +243,80 @@ def make_move(case_number: str, move: str):
         body["contact"] = contact
         return jsonify(body), 200, {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
     return jsonify(body)
+
+
+# -- the identity custodian: requests to see a reporter's identity --------------------------
+
+def _reveal(req: RevealRequest, names: dict[int, str], me: int | None) -> dict:
+    """A request as the custodian's list shows it: the case's number and category, who asked,
+    when and why; nothing of the report's content or identity."""
+    case = req.case
+    return {
+        "id": req.id,
+        "case_number": case.number,
+        "category": case.category.code,
+        "category_title": case.category.display_name(current_locale()),
+        "unit": unit_ref(case.unit),
+        "requested_by": {"id": req.requested_by, "name": names.get(req.requested_by, "")},
+        "requested_at": iso(req.requested_at),
+        "reason": req.reason,
+        "own": req.requested_by == me,  # one's own request: another custodian decides it
+        "status": req.status.value,
+        "status_title": title(req.status),
+        "decided_at": iso(req.decided_at),
+        "expires_at": iso(req.expires_at),
+        "note": req.note if req.decided_by == me else None,
+    }
+
+
+def _names(requests: list[RevealRequest]) -> dict[int, str]:
+    ids = {r.requested_by for r in requests}
+    return ({u.id: u.display_name for u in db_session().scalars(select(User).where(User.id.in_(ids)))}
+            if ids else {})
+
+
+@bp.get("/reveals")
+def reveal_list():
+    """The requests waiting in the caller's units (as custodian), oldest first, and the
+    caller's own last 20 decisions: ``/desk/reveals`` as JSON."""
+    actor = current_actor()
+    if not can_decide_reveals(actor):
+        return _error(403, _("Only an identity custodian decides these requests."))
+    session = db_session()
+    pending = list(session.scalars(
+        select(RevealRequest).join(Case, Case.id == RevealRequest.case_id)
+        .where(RevealRequest.status == RevealStatus.pending, Case.unit_id.in_(actor.unit_ids(Role.custodian)))
+        .order_by(RevealRequest.requested_at, RevealRequest.id)))
+    decided = list(session.scalars(
+        select(RevealRequest).where(RevealRequest.decided_by == actor.user_id)
+        .order_by(RevealRequest.decided_at.desc(), RevealRequest.id.desc()).limit(20)))
+    names = _names(pending + decided)
+    return jsonify({"pending": [_reveal(r, names, actor.user_id) for r in pending],
+                    "decided": [_reveal(r, names, actor.user_id) for r in decided]}), 200, NO_STORE
+
+
+@bp.post("/reveals/<int:request_id>")
+def reveal_decide(request_id: int):
+    """Decide a request: ``{"decision": "approve" | "deny", "note": "..."}``; the move
+    ``decide_reveal`` on the report, through the state machine (an event and an audit entry).
+    A request outside the caller's units answers 404, as one that does not exist."""
+    actor = current_actor()
+    if not can_decide_reveals(actor):
+        return _error(403, _("Only an identity custodian decides these requests."))
+    session = db_session()
+    req = session.get(RevealRequest, request_id)
+    if req is None or req.case.unit_id not in actor.unit_ids(Role.custodian):
+        return _error(404, _("No request with this id is open to you."))
+    data, refused = _json_object()
+    if refused is not None:
+        return refused
+    fields, errors = move_fields.from_json(MOVES[reveal.DECIDE], {**data, "request_id": request_id})
+    if errors:
+        return _invalid(errors)
+    try:
+        perform(session, services(), actor, req.case, reveal.DECIDE, **fields)
+    except WorkflowError as err:
+        discard_changes()
+        extra = {"errors": tr_errors(err.errors)} if err.errors else {}
+        return _error(err.status, tr(err.message), **extra)
+    return jsonify(_reveal(req, _names([req]), actor.user_id)), 200, NO_STORE
