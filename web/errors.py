@@ -7,7 +7,7 @@ from flask import current_app, g, jsonify, make_response, render_template, reque
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger("changtong.web")
 RETRY_AFTER = 5  # seconds: a database restart or fail-over takes about that long
@@ -32,6 +32,8 @@ def _too_large() -> str:
     from web.request_limits import SMALL_REQUEST_BYTES
 
     limit = g.get("request_limit") or SMALL_REQUEST_BYTES
+    if request.path.startswith("/api/"):  # a program reads it: the limit in bytes, no form to go back to
+        return _("The request body is too large: at most %(bytes)s bytes can be sent here.", bytes=f"{limit:,}")
     if limit > SMALL_REQUEST_BYTES:
         settings = current_app.extensions["changtong.settings"]
         return _("What you sent is too large. Files may be at most %(mb)d MB each; go back and choose smaller files.",
@@ -42,10 +44,17 @@ def _too_large() -> str:
 
 def _respond(code: int, message: str):
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": code, "message": message}}), code
+        extra = {"max_bytes": g.get("request_limit") or _small()} if code == 413 else {}
+        return jsonify({"error": {"status": code, "message": message, **extra}}), code
     if request.blueprint in STAFF_PAGES and g.get("staff_user") is not None:
         return render_template("errors/staff_error.html", code=code, message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def _small() -> int:
+    from web.request_limits import SMALL_REQUEST_BYTES
+
+    return SMALL_REQUEST_BYTES
 
 
 STAFF_PAGES = frozenset({"desk", "supervise"})  # their errors keep the desk's bar (templates/desk/base.html)
@@ -124,7 +133,10 @@ def init_app(app) -> None:
             return err.response
         if isinstance(err, NestedTooDeep):
             return _respond(code, too_deep_message())
-        return _respond(code, _messages().get(code, err.description or ""))
+        resp = make_response(_respond(code, _messages().get(code, err.description or "")))
+        if isinstance(err, MethodNotAllowed) and err.valid_methods:  # RFC 9110 15.5.6: a 405 says what is allowed
+            resp.headers["Allow"] = ", ".join(sorted(err.valid_methods))
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -26,10 +26,22 @@ REUSED = N_("This Idempotency-Key was used for a different request. Send the sam
 REPLAY_LIMIT = parse("10 per 10 minutes")
 
 
+def _limit_key(scoped_key: str) -> str:
+    return "idem:" + hashlib.sha256(scoped_key.encode()).hexdigest()[:32]
+
+
+def retry_after(scoped_key: str) -> int:
+    """Seconds until a key whose replays are used up replays again (its Retry-After)."""
+    import time
+
+    reset = limiter.limiter.get_window_stats(REPLAY_LIMIT, _limit_key(scoped_key)).reset_time
+    return max(1, int(reset - time.time()) + 1)
+
+
 def replay_refused(scoped_key: str) -> bool:
     """Count one more use of an existing key (after the request's transaction, as every limit
     that lives in the database); True when its replays are used up for now."""
-    key = "idem:" + hashlib.sha256(scoped_key.encode()).hexdigest()[:32]
+    key = _limit_key(scoped_key)
 
     @after_this_request
     def count(response):

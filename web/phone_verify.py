@@ -86,12 +86,27 @@ def wait_text(seconds: int) -> str:
                     "You can ask for a new code in %(num)d hours.", (minutes + 59) // 60)
 
 
+def sentences(*parts: str) -> str:
+    """Sentences one after another: a space after an English full stop, none after a Chinese
+    one (“验证码发送不到一分钟。 58 秒后…” read with a stray space)."""
+    out = ""
+    for part in parts:
+        out += ("" if not out or out.endswith(("。", "！", "？", "；")) else " ") + part
+    return out
+
+
 def refused_text(refused: verify.Refused) -> str:
     if refused.reason == "resend":
-        return _("A code was sent less than a minute ago.") + " " + wait_text(refused.retry_after)
+        return sentences(_("A code was sent less than a minute ago."), wait_text(refused.retry_after))
     if refused.reason == "locked":
-        return _("Too many wrong codes.") + " " + wait_text(refused.retry_after)
-    return _("Too many codes were sent to this number or from this browser today.") + " " + wait_text(refused.retry_after)
+        return sentences(_("Too many wrong codes."), wait_text(refused.retry_after))
+    return sentences(_("Too many codes were sent to this number or from this browser today."),
+                     wait_text(refused.retry_after))
+
+
+def dead_wait(checked: verify.Checked, phone: str, client_key: str | None) -> int:
+    """Seconds until a new code may go to ``phone`` after its code died (Retry-After)."""
+    return max(wait(phone, client_key), verify.LOCKED.get_expiry() if checked.died else 1)
 
 
 def checked_text(checked: verify.Checked, phone: str, client_key: str | None) -> str:
@@ -99,8 +114,8 @@ def checked_text(checked: verify.Checked, phone: str, client_key: str | None) ->
         return ngettext("This code is wrong. You have %(num)d more try.",
                         "This code is wrong. You have %(num)d more tries.", checked.tries_left)
     if checked.reason == "dead":
-        seconds = max(wait(phone, client_key), verify.LOCKED.get_expiry() if checked.died else 1)
-        return _("Too many wrong codes: this code no longer works.") + " " + wait_text(seconds)
+        return sentences(_("Too many wrong codes: this code no longer works."),
+                         wait_text(dead_wait(checked, phone, client_key)))
     if checked.reason == "expired":
         return _("This code has expired. Ask for a new code.")
     return _("This code is not valid for this number. Ask for a new code.")

@@ -75,6 +75,11 @@ def local_date(dt) -> str:
     return as_utc(dt).astimezone(CHINA).strftime("%Y-%m-%d")
 
 
+def utc_time(dt) -> str | None:
+    """An instant as the JSON APIs give it: ISO 8601 in UTC (the staff API's ``iso`` too)."""
+    return as_utc(dt).isoformat() if dt is not None else None
+
+
 def association_name(case: Case) -> str | None:
     if case.association is None:
         return None
@@ -88,7 +93,8 @@ def public_deadline(case: Case) -> dict | None:
     return {
         "stage": case.stage.value,
         "stage_title": stage_title(case),
-        "due_date": local_date(case.due_at),
+        "due_date": local_date(case.due_at),  # the day in China (the last day, inclusive)
+        "due_at": utc_time(case.due_at),  # the instant it ends, for the JSON API
         "paused": case.paused_at is not None,
         # waiting for material (补正): the complainant's own deadline, while the stage clock stands still
         "material_due": (local_date(case.info_due_at)
@@ -240,8 +246,10 @@ def _event_files(ev) -> list[dict]:
             for a in ev.files if a.erased_at is None]
 
 
-def public_case(case: Case) -> dict:
+def public_case(case: Case, *, utc: bool = False) -> dict:
+    """``utc``: its times as the JSON API gives them (ISO 8601, UTC), not as a page shows them."""
     locale = current_locale()
+    at = utc_time if utc else local_time
     return {
         "deadline": public_deadline(case),
         "review": review_info(case),
@@ -269,11 +277,11 @@ def public_case(case: Case) -> dict:
         # why it was not accepted, in the words of the 不予受理告知书 (the handler's text is in the timeline)
         **not_accepted_reason(case, locale),
         "title": case.title,
-        "submitted_at": local_time(case.submitted_at),
+        "submitted_at": at(case.submitted_at),
         # the complainant's own files (a reply's documents are listed with the reply)
         "attachments": [{"filename": a.filename, "size": a.size} for a in case.attachments if not a.from_staff],
         "timeline": [
-            {"at": local_time(ev.created_at), "title": event_title(ev), "text": ev.public_text or "",
+            {"at": at(ev.created_at), "title": event_title(ev), "text": ev.public_text or "",
              "kind": ev.kind.value, "files": _event_files(ev)}
             for ev in public_events(case)
         ],

@@ -18,7 +18,7 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # pages that show a case or personal data: no-store is checked by name as well
 CASE_ENDPOINTS = {"public.status", "public.respond_status", "public.track_agreement", "public.track_complaint",
                   "desk.case_page", "desk.case_agreement", "desk.unit_queue", "desk.triage_queue", "desk.search",
-                  "api.get_case", "api.create_case"}
+                  "api.get_case", "api.create_case", "api.case_document", "api.case_file"}
 # the one public state-changing route without a CSRF token: JSON only (a cross-site form cannot
 # send application/json without a CORS preflight, which this site never grants), and no cookie
 # is read or needed

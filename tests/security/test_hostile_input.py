@@ -256,12 +256,15 @@ def test_the_refusal_says_what_the_limit_is_in_the_users_language(app):
     page = client.post("/track", data={"number": BIG}).get_data(as_text=True)
     assert "提交的内容过大：此处最多可提交 256 KB。" in page
     # filing through the API takes an agent's power of attorney as base64 (issue 19): up to one
-    # file's limit; past it the answer names the file limit
+    # file's limit; past it a program is told the limit in bytes (not the form's "go back and
+    # choose smaller files": the request had no form, and may have had no file)
     resp = client.post("/api/v1/cases", data=json.dumps({"title": BIG * 5}), content_type="application/json",
                        headers={"Accept-Language": "en"})
     assert resp.status_code == 413
+    limit = resp.get_json()["error"]["max_bytes"]
+    assert limit == (10 * 2**20 // 3 + 1) * 4 + 2**20  # one file as base64, and 1 MB for the rest
     assert resp.get_json()["error"]["message"] == (
-        "What you sent is too large. Files may be at most 10 MB each; go back and choose smaller files.")
+        f"The request body is too large: at most {limit:,} bytes can be sent here.")
 
 
 def test_a_long_text_under_the_size_limit_is_not_hashed_window_by_window(app, db, file_case):

@@ -1,6 +1,7 @@
 """The public JSON API as a mini-program or hotline system uses it."""
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from casework.cases.models import Case
@@ -165,3 +166,98 @@ def test_openapi_document_describes_every_public_route(client, app):
         if path.startswith("/api/v1/desk/"):
             for operation in spec["paths"][path].values():
                 assert operation["security"] == [{"bearerToken": []}], path
+
+
+def test_a_consent_and_the_flags_are_json_booleans(client, db, submission_data):
+    """The privacy consent is a legal consent (个人信息保护法 第十四条: given by an informed, clear
+    act): only JSON true counts, never "true", "on" or 1, each answered 422 on the field. A flag
+    that is not a boolean is refused by name, where it had silently filed the case unverified."""
+    for consent in ("true", "on", 1, "1", "yes"):
+        refused = post_case(client, submission_data(privacy_consent=consent), **{"Accept-Language": "en"})
+        assert refused.status_code == 422, consent
+        assert refused.get_json()["errors"] == {"privacy_consent": [
+            "Send true (JSON true, not text or a number) once the privacy notice has been read and accepted."]}
+    assert post_case(client, submission_data(privacy_consent=False)).get_json()["errors"] == {
+        "privacy_consent": ["请阅读并同意隐私说明。"]}
+    for flag in ("true", 1, "yes"):
+        refused = post_case(client, submission_data(phone_verified_by_client=flag), **{"Accept-Language": "en"})
+        assert refused.status_code == 422
+        assert refused.get_json()["errors"] == {"phone_verified_by_client": [
+            "Give this as true or false (JSON true or false, not text or a number)."]}
+    anonymous = post_case(client, submission_data(type="report", category="illegal_fees", anonymous="yes", complainant=None))
+    assert anonymous.status_code == 422 and set(anonymous.get_json()["errors"]) == {"anonymous"}
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
+    assert post_case(client, submission_data(phone_verified_by_client=False)).status_code == 201
+    # the web form sends its ticked box as "1" and is read as before (tests/web/test_public_pages.py)
+
+
+def test_a_field_the_api_does_not_take_is_refused_by_name(client, db, submission_data):
+    """Evidence sent with the case as ``files`` was dropped without a word; now every field the
+    API does not take is named (nested too), and the answer says how files are sent."""
+    files = [{"name": "通知.png", "content_base64": "iVBORw0KGgo="}]
+    resp = post_case(client, submission_data(files=files, attachments=[], complainant={
+        "name": "张三", "phone": "13800138000", "address": "北京"}), **{"Accept-Language": "en"})
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]
+    assert set(errors) == {"files", "attachments", "complainant.address"}
+    assert "add_evidence" in errors["files"][0] and "/api/v1/cases/{case_number}/add_evidence" in errors["files"][0]
+    assert errors["attachments"] == ["There is no such field. A case takes the fields of NewCase in /api/v1/openapi.json."]
+    # a mediation request's fields on another type of case, and a respondent's field it never reads
+    complaint = post_case(client, submission_data(claim="请求退还会费两万元。", amount="20000"), **{"Accept-Language": "en"})
+    assert complaint.get_json()["errors"] == {"claim": ["Only a mediation request takes this field."],
+                                              "amount": ["Only a mediation request takes this field."]}
+    med = submission_data(type="mediation", category="member_contract", claim="请求对方支付货款三十万元。",
+                          respondent={"name": "成都某某贸易有限公司", "kind": "member_company", "email": "a@b.cn"})
+    assert set(post_case(client, med).get_json()["errors"]) == {"respondent.email"}
+    with db.session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_a_text_or_a_part_of_the_wrong_json_type_is_named(client, submission_data):
+    resp = post_case(client, submission_data(complainant={"name": "张三", "phone": 13800138000},
+                                             verification={"id": "abc", "code": 123456}), **{"Accept-Language": "en"})
+    errors = resp.get_json()["errors"]
+    assert errors["complainant.phone"] == errors["verification.code"] == ["Give this as text."]
+    assert post_case(client, submission_data(complainant="张三")).get_json()["errors"]["complainant"] == [
+        "此项应为包含相应字段的 JSON 对象。"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "1000", "51", "1.5"])
+def test_a_bad_limit_on_the_association_type_ahead_is_422(client, limit):
+    resp = client.get("/api/v1/associations", query_string={"q": "协会", "limit": limit}, headers={"Accept-Language": "en"})
+    assert resp.status_code == 422
+    assert resp.get_json() == {"errors": {"limit": ["A whole number from 1 to 50, please."]}}
+
+
+def test_the_association_type_ahead_takes_its_documented_limits(client):
+    assert len(client.get("/api/v1/associations?q=协会&limit=1").get_json()["items"]) == 1
+    assert client.get("/api/v1/associations?q=协会&limit=50").status_code == 200
+    assert client.get("/api/v1/associations?q=协会&limit=").status_code == 200  # empty: the default
+
+
+def test_a_body_over_the_limit_is_a_json_413_in_api_words(client):
+    """A ~120 MB case and a 2 MB verification: refused before they are read, with the limit in bytes
+    (the web form's "go back and choose smaller files" means nothing to a program)."""
+    for path, size in (("/api/v1/cases", 120 * 2**20), ("/api/v1/verifications", 2 * 2**20)):
+        resp = client.post(path, data=b"{" + b" " * size + b"}", content_type="application/json",
+                           headers={"Accept-Language": "en"})
+        assert resp.status_code == 413 and resp.mimetype == "application/json", path
+        error = resp.get_json()["error"]
+        assert error["message"] == f"The request body is too large: at most {error['max_bytes']:,} bytes can be sent here."
+    assert client.post("/api/v1/verifications", data=b"{" + b" " * 2**21 + b"}",
+                       content_type="application/json").get_json()["error"]["max_bytes"] == 256 * 1024
+
+
+def test_a_method_the_api_does_not_take_is_405_with_allow(client):
+    resp = client.delete("/api/v1/cases")
+    assert resp.status_code == 405 and resp.mimetype == "application/json"
+    assert resp.headers["Allow"] == "OPTIONS, POST"
+    assert client.put("/api/v1/categories").headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_the_eleventh_replay_of_a_key_says_when_to_retry(client, submission_data):
+    key = "replayed-key-0000000000000000000000000001"
+    for _ in range(12):  # filed once, replayed ten times, the eleventh replay refused
+        resp = post_case(client, submission_data(), **{"Idempotency-Key": key})
+    assert resp.status_code == 429 and 1 <= int(resp.headers["Retry-After"]) <= 600

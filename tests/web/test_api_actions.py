@@ -5,6 +5,7 @@ import base64
 import io
 from datetime import timedelta
 
+import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
@@ -168,3 +169,85 @@ def test_evidence_is_taken_while_a_decision_is_still_to_come(client, db, service
     late = do(client, complaint, "add_evidence", {"public_text": "补充说明。"}, **{"Accept-Language": "en"})
     assert late.status_code == 409
     assert late.get_json()["error"]["message"] == "The reply has been given: nothing more can be added to this case."
+
+
+WRONG = "AAAA-AAAA-AAAA-AAAA"
+
+
+def _wrong_read(client, receipt):
+    return client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": WRONG})
+
+
+def _wrong_act(client, receipt):
+    return do(client, receipt, "add_evidence", {"public_text": "补充说明。"}, code=WRONG)
+
+
+def _wrong_document(client, receipt):
+    return client.get(f"/api/v1/cases/{receipt.case_number}/documents/1", headers={"X-Query-Code": WRONG})
+
+
+@pytest.mark.parametrize("first, then", [(_wrong_read, _wrong_act), (_wrong_act, _wrong_read),
+                                         (_wrong_document, _wrong_act), (_wrong_read, _wrong_document)])
+def test_reading_acting_and_documents_share_one_budget_of_wrong_codes(client, file_case, first, then):
+    """docs/security.md: wrong codes are refused past 10 per 10 minutes per case number. Reading the
+    case, acting on it and fetching its documents count together (they were 10 each: 20 or more
+    guesses per number); a right code is never refused, so strangers cannot lock the complainant out."""
+    receipt = file_case()
+    for _ in range(5):
+        assert first(client, receipt).status_code == 404
+        assert then(client, receipt).status_code == 404
+    for refused in (first(client, receipt), then(client, receipt)):
+        assert refused.status_code == 429 and refused.mimetype == "application/json"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 600
+    assert actions(client, receipt) == ["add_evidence", "withdraw"]  # the right code still reads
+    assert do(client, receipt, "add_evidence", {"public_text": "补充说明。"}).status_code == 200
+
+
+def test_each_action_takes_the_text_lengths_the_document_gives(client, db, services, file_case, make_staff):
+    """The served document gives each action's limits from the workflow table, and the server
+    applies exactly those (answer: 2 to 5000 characters; it had said up to 10000 and nothing lower)."""
+    from web.api.public import ACTIONS
+    from casework.workflow.machine import MOVES
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    post = spec["paths"]["/api/v1/cases/{case_number}/{action}"]["post"]
+    text = spec["components"]["schemas"]["ActionRequest"]["properties"]["public_text"]
+    limits = {(f.lo, f.hi) for names in ACTIONS.values() for n in names for f in MOVES[n].fields if f.name == "public_text"}
+    assert (text["minLength"], text["maxLength"]) == (min(lo for lo, _ in limits), max(hi for _, hi in limits))
+    assert "answer: public_text? (2\u20135000 characters), files?" in post["description"]
+    assert "review: public_text (5\u20135000 characters)" in post["description"]
+    assert "urge: public_text? (1\u2013500 characters)" in post["description"]
+    receipt = file_case()
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, receipt.case_id, "accept")
+    act(db, services, handler, receipt.case_id, "request_info", public_text="请补充缴费凭证的照片。")
+    for wrong in ("补", "补" * 5001):
+        refused = do(client, receipt, "answer", {"public_text": wrong}, **{"Accept-Language": "en"})
+        assert refused.status_code == 422
+        assert refused.get_json()["errors"]["public_text"] == ["Between 2 and 5000 characters, please."]
+    assert do(client, receipt, "answer", {"public_text": "补" * 5000}).status_code == 200
+
+
+def test_ending_a_mediation_needs_confirm_true(client, db, services, mediation, make_staff):
+    """人民调解法 第二十三条 (二): the applicant may end the mediation at any time, and it is not undone:
+    "confirm": true, as withdraw asks and as the status page asks for a ticked box."""
+    act(db, services, make_staff("caam-mediation", Role.unit_lead), mediation.case_id, "accept_mediation")
+    for body in ({}, {"confirm": "true"}, {"confirm": 1}):
+        refused = do(client, mediation, "end_mediation", body, **{"Accept-Language": "en"})
+        assert refused.status_code == 422
+        assert refused.get_json()["errors"] == {"confirm": ["Send \"confirm\": true to end the mediation: it cannot be undone."]}
+    assert actions(client, mediation) == ["add_evidence", "withdraw", "end_mediation"]
+    ended = do(client, mediation, "end_mediation", {"confirm": True}, **{"Accept-Language": "en"}).get_json()
+    assert ended["state"] == "mediation_failed"
+    assert ended["message"] == ("You ended the mediation. You may apply for arbitration, go to court, or turn this "
+                                "request into a complaint with the turn_into_complaint action.")
+    assert "turn_into_complaint" in ended["actions"]
+
+
+def test_a_rating_not_taken_lists_the_ones_that_are(client, db, services, file_case, make_staff):
+    receipt = file_case()
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, receipt.case_id, "accept")
+    act(db, services, handler, receipt.case_id, "reply", opinion="supported", legal_basis=BASIS, public_text="经核查，协会已退还会费并停止强制入会。")
+    zh = do(client, receipt, "rate", {"rating": "满意"}).get_json()["errors"]["rating"]
+    assert zh == ["请从以下选项中选择：satisfied, basically_satisfied, dissatisfied。"]

@@ -81,3 +81,49 @@ def test_the_desk_shows_how_the_number_was_verified(app, client, db, make_staff)
     assert re.search(r'id="phone-verified">\s*由提交案件的接口客户端担保', shown)
     shown = handler.get(f"/desk/cases/{unverified}").get_data(as_text=True)
     assert re.search(r'id="phone-verified">\s*未验证：不向该号码发送短信', shown)
+
+
+def test_a_verification_body_is_read_as_a_case_is(client):
+    """Not JSON: 400, as POST /api/v1/cases answers; JSON but not an object: 422 on __all__; a
+    number for the phone: "Give this as text." (it was "not a mainland China mobile number")."""
+    for raw in ("{bad", ""):
+        resp = client.post("/api/v1/verifications", data=raw, content_type="application/json",
+                           headers={"Accept-Language": "en"})
+        assert resp.status_code == 400 and resp.get_json()["error"]["message"] == "The request body is not valid JSON."
+    for value in ([], '"13800138000"', "13800138000"):
+        resp = client.post("/api/v1/verifications", data=json.dumps(value) if value != "13800138000" else value,
+                           content_type="application/json", headers={"Accept-Language": "en"})
+        assert resp.status_code == 422 and resp.get_json() == {"errors": {"__all__": ["The request must be a JSON object."]}}
+    number = post(client, "/api/v1/verifications", {"phone": 13800138002}, **{"Accept-Language": "en"})
+    assert number.status_code == 422 and number.get_json() == {"errors": {"phone": ["Give this as text."]}}
+    missing = post(client, "/api/v1/verifications", {}, **{"Accept-Language": "en"})
+    assert missing.get_json() == {"errors": {"phone": ["This field is required."]}}
+
+
+def test_an_unknown_verification_says_so(client, db):
+    resp = post(client, "/api/v1/cases", {**BODY, "verification": {"id": "no-such-verification", "code": "123456"}},
+                **{"Accept-Language": "en"})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"verification": [
+        "No code was sent to this number under this verification id, or it was used already: "
+        "ask for a new code with POST /api/v1/verifications."]}
+
+
+def test_the_chinese_wait_reads_without_a_stray_space(client):
+    """验证码发送不到一分钟。58 秒后… (a space after a Chinese full stop read as a typo)."""
+    assert post(client, "/api/v1/verifications", {"phone": "13800138000"}).status_code == 201
+    again = post(client, "/api/v1/verifications", {"phone": "13800138000"}, **{"Accept-Language": "zh-CN"})
+    message = again.get_json()["error"]["message"]
+    assert re.fullmatch(r"验证码发送不到一分钟。\d+ 秒后可以重新获取验证码。", message), message
+    en = post(client, "/api/v1/verifications", {"phone": "13800138000"}, **{"Accept-Language": "en"})
+    assert re.fullmatch(r"A code was sent less than a minute ago\. You can ask for a new code in \d+ seconds?\.",
+                        en.get_json()["error"]["message"])
+
+
+def test_a_dead_code_says_when_a_new_one_may_be_sent(client, db):
+    vid = post(client, "/api/v1/verifications", {"phone": "13800138000"}).get_json()["id"]
+    for _ in range(4):
+        assert post(client, "/api/v1/cases", {**BODY, "verification": {"id": vid, "code": "000000"}}).status_code == 422
+    dead = post(client, "/api/v1/cases", {**BODY, "verification": {"id": vid, "code": "000000"}})
+    assert dead.status_code == 429 and dead.get_json()["tries_left"] == 0
+    assert int(dead.headers["Retry-After"]) >= 60

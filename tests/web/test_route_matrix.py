@@ -53,6 +53,8 @@ PUBLIC_ENDPOINTS = {
     "public.track_document",
     # the documents attached to a reply, and the complainant's actions through the API (issue 16)
     "public.track_file", "api.case_action",
+    # the same through the API, with the query code (X-Query-Code): the written notices and a reply's documents
+    "api.case_document", "api.case_file",
     "api.openapi", "api.categories", "api.associations", "api.create_case", "api.get_case",
     # the Open311 GeoReport v2 facade (web.open311): a request is read with its query code
     "open311.discovery", "open311.services", "open311.service_definition", "open311.create_request",
