@@ -1,7 +1,7 @@
 """What the complainant is shown of a case, shared by the status page and the JSON API."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask_babel import gettext as _
 
@@ -76,8 +76,9 @@ def local_date(dt) -> str:
 
 
 def utc_time(dt) -> str | None:
-    """An instant as the JSON APIs give it: ISO 8601 in UTC (the staff API's ``iso`` too)."""
-    return as_utc(dt).isoformat() if dt is not None else None
+    """An instant as the JSON APIs give it: ISO 8601 in UTC (the staff API's ``iso`` too), also
+    for one set in this request in Beijing time (a deadline a move just computed)."""
+    return as_utc(dt).astimezone(timezone.utc).isoformat() if dt is not None else None
 
 
 def association_name(case: Case) -> str | None:

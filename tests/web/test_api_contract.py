@@ -352,3 +352,15 @@ def test_every_time_the_api_gives_is_utc(contract, db, services, make_staff, fil
         assert answer["deadline"]["due_date"] == "2026-03-02"  # the last day, in China (23:59 Beijing time)
         times = [answer["submitted_at"], *(e["at"] for e in answer["timeline"]), *(d["created_at"] for d in answer["documents"])]
         assert all(datetime.fromisoformat(t).utcoffset() == timedelta(0) for t in times), times
+
+
+def test_a_time_set_in_beijing_time_in_the_same_request_is_given_in_utc():
+    """A deadline a move has just computed is an aware Beijing time until it is read back from
+    the database: the answer to the move gave "+08:00" where a read a moment later gave UTC."""
+    from datetime import datetime, timedelta, timezone
+
+    from web.presenters import utc_time
+
+    beijing = datetime(2027, 2, 11, 23, 59, 59, tzinfo=timezone(timedelta(hours=8)))
+    assert utc_time(beijing) == "2027-02-11T15:59:59+00:00"
+    assert utc_time(datetime(2027, 2, 11, 15, 59, 59)) == "2027-02-11T15:59:59+00:00"  # SQLite's naive UTC
