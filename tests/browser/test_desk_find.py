@@ -77,3 +77,23 @@ def test_on_a_phone_the_queues_filters_fold_under_their_summary_until_one_is_use
     desk = pages("filters_desktop")
     sign_in(desk, live_server, user, landing=r".*/desk/units/\d+$")
     assert desk.get_by_label("类型").is_visible() and not desk.locator(".filter-box > summary").is_visible()
+
+
+def _ring(page, selector) -> tuple[str, str]:
+    """The outline colour and box shadow of ``selector`` while focused from the keyboard."""
+    page.focus(selector)
+    return page.locator(selector).evaluate("e => [getComputedStyle(e).outlineColor, getComputedStyle(e).boxShadow]")
+
+
+def test_the_focus_ring_shows_on_the_coloured_headers(pages, live_server, db, make_staff):
+    """WCAG 2.4.7 / 1.4.11: the blue ring was 1.04:1 on the public red header and 1.96:1 on the
+    desk's navy bar; there it is white, edged dark."""
+    page = pages("ring_public", phone=True)
+    page.goto(live_server + "/")
+    colour, shadow = _ring(page, "nav.lang a")
+    assert colour == "rgb(255, 255, 255)" and "rgb(27, 27, 27)" in shadow
+    user, _ = staff(db, make_staff, "miit")
+    desk = pages("ring_desk")
+    sign_in(desk, live_server, user, landing=r".*/desk/units/\d+$")
+    colour, shadow = _ring(desk, ".desk-bar a[href*='/lang/']")
+    assert colour == "rgb(255, 255, 255)" and "rgb(0, 0, 0)" in shadow
