@@ -15,23 +15,20 @@
     narrow.addEventListener("change", function (ev) { if (!ev.matches) box.open = true; });
   });
 
-  // the unit switcher navigates as soon as a unit is chosen
-  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (sel) {
-    sel.addEventListener("change", function () { if (sel.form) sel.form.submit(); });
-  });
-
-  // a canned reply fills the reply box (its text is on the page, in the list below the box)
-  Array.prototype.forEach.call(document.querySelectorAll("select[data-canned-target]"), function (sel) {
-    sel.addEventListener("change", function () {
-      var source = sel.value && document.getElementById(sel.value);
-      var target = document.getElementById(sel.getAttribute("data-canned-target"));
-      if (!source || !target) return;
+  // a canned reply fills the reply box when its "Fill in" button is pressed (its text is on the
+  // page, in the list below the box); choosing in the list alone changes nothing (WCAG 3.2.2)
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-canned-select]"), function (btn) {
+    btn.addEventListener("click", function () {
+      var sel = document.getElementById(btn.getAttribute("data-canned-select"));
+      var source = sel && sel.value && document.getElementById(sel.value);
+      var target = document.getElementById(btn.getAttribute("data-canned-target"));
+      if (!source || !target) { if (sel) sel.focus(); return; }
       if (target.value.trim() && target.value !== target.dataset.filled &&
-          !window.confirm(sel.getAttribute("data-confirm") || "Replace?")) { return; }
+          !window.confirm(btn.getAttribute("data-confirm") || "Replace?")) { return; }
       target.value = source.textContent;
       target.dataset.filled = target.value;
       // a complaint's reply: the laws the canned reply rests on, unless the handler typed others
-      var basis = document.getElementById(sel.getAttribute("data-canned-basis") || "");
+      var basis = document.getElementById(btn.getAttribute("data-canned-basis") || "");
       if (basis && source.dataset.legalBasis &&
           (!basis.value.trim() || basis.value === basis.dataset.filled)) {
         basis.value = source.dataset.legalBasis;
@@ -40,6 +37,95 @@
       target.focus();
     });
   });
+
+  // before the idle limit (the server's, data-idle-seconds): a warning and "Stay signed in"
+  // (WCAG 2.2.1). Typing into a form is activity: the session is kept by itself then. The last
+  // contact with the server is shared between this browser's tabs (localStorage), so one tab in
+  // use keeps the others from warning. The server records activity at most once a minute: the
+  // end is taken a minute early.
+  var box = document.getElementById("idle-warning");
+  if (box && window.fetch) {
+    var idle = Number(box.getAttribute("data-idle-seconds")) * 1000;
+    var margin = Math.min(60000, idle / 4), lead = Math.min(120000, idle / 4);
+    var KEY = "changtong.staff.seen";
+    var message = document.getElementById("idle-message");
+    var stay = document.getElementById("stay-signed-in");
+    var seen = Date.now(), typed = false, timer = null, before = null, asking = false;
+    var shared = function () { try { return Number(window.localStorage.getItem(KEY)) || 0; } catch (e) { return 0; } };
+    var share = function () { try { window.localStorage.setItem(KEY, String(seen)); } catch (e) { /* private mode */ } };
+    var isTyping = function (el) {
+      return !!el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+        (el.tagName === "INPUT" && !/^(button|submit|reset|checkbox|radio|file|hidden)$/.test(el.type)));
+    };
+    var say = function (text) {
+      box.hidden = false;
+      message.textContent = "";
+      window.setTimeout(function () { message.textContent = text; }, 50);  // announced as new
+    };
+    var hide = function () {
+      if (document.activeElement === stay && before && document.contains(before)) before.focus();
+      box.hidden = true;
+      message.textContent = "";
+    };
+    var schedule = function () {
+      window.clearTimeout(timer);
+      var end = Math.max(seen, shared()) + idle - margin, now = Date.now();
+      if (now >= end) return ended();
+      if (now >= end - lead) return warn(end);
+      if (!box.hidden && stay.hidden === false) hide();  // kept meanwhile (another tab)
+      timer = window.setTimeout(schedule, end - lead - now);
+    };
+    var warn = function (end) {
+      if (typed) return keepAlive();
+      if (box.hidden || stay.hidden) {
+        before = document.activeElement;
+        stay.hidden = false;
+        say(box.getAttribute("data-warning"));
+        if (!isTyping(before)) stay.focus();  // one key keeps the session; never taken from a text being typed
+      }
+      timer = window.setTimeout(schedule, Math.max(1000, Math.min(end - Date.now(), 5000)));
+    };
+    var endedAt = 0;
+    var ended = function () {
+      if (!endedAt) {
+        endedAt = Date.now();
+        stay.hidden = true;
+        say(box.getAttribute("data-ended"));
+      }
+      timer = window.setTimeout(function () {  // a page of another tab was seen signed in since: this one goes on
+        if (shared() > endedAt) { endedAt = 0; seen = shared(); hide(); schedule(); } else { ended(); }
+      }, 15000);
+    };
+    var keepAlive = function () {
+      if (asking) return;
+      asking = true;
+      window.fetch(box.getAttribute("data-keep-alive"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"X-CSRFToken": box.getAttribute("data-csrf"), "Accept": "application/json"}
+      }).then(function (r) {
+        asking = false;
+        if (r.status === 204) {
+          seen = Date.now(); typed = false; share();
+          if (!box.hidden) {
+            stay.hidden = true;
+            if (document.activeElement === stay && before && document.contains(before)) before.focus();
+            say(box.getAttribute("data-kept"));
+            window.setTimeout(function () { if (stay.hidden) hide(); }, 4000);
+          }
+          schedule();
+        } else if (r.status === 401) {
+          ended();
+        } else {
+          typed = false; schedule();
+        }
+      }, function () { asking = false; typed = false; timer = window.setTimeout(schedule, 5000); });
+    };
+    stay.addEventListener("click", keepAlive);
+    document.addEventListener("input", function (ev) { if (ev.target && ev.target.form) typed = true; });
+    window.addEventListener("storage", function (ev) { if (ev.key === KEY && !endedAt) schedule(); });
+    share();
+    schedule();
+  }
 
   // select all rows of the queue page
   var all = document.getElementById("select-all");

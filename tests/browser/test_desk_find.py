@@ -16,11 +16,11 @@ def test_a_handler_opens_a_case_by_its_number_from_the_header(pages, live_server
     user, _ = staff(db, make_staff, "miit")
     page = pages("find")
     sign_in(page, live_server, user, landing=r".*/desk/units/\d+$")
-    box = page.get_by_label("按编号查找")
+    box = page.get_by_role("searchbox", name="按编号查找")
     box.fill(f"{mine[:2].lower()} {mine[2:10]} {mine[10:]}")
     box.press("Enter")
     page.wait_for_url(re.compile(rf".*/desk/cases/{mine}$"))
-    page.get_by_label("按编号查找").fill(theirs)
+    page.get_by_role("searchbox", name="按编号查找").fill(theirs)
     page.get_by_role("button", name="打开").click()
     page.wait_for_url(re.compile(r".*/desk/find\?number="))
     assert page.locator("#find-result").inner_text() == f"未找到编号为 {theirs} 的案件。"

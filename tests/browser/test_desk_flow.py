@@ -76,7 +76,9 @@ def test_complaint_through_two_desks_and_back_to_the_complainant(
     open_case(page, number)
     page.locator("#move-accept button[type=submit]").click()
     page.wait_for_url(re.compile(rf".*/desk/cases/{number}$"))
-    page.locator("#m-reply-canned").select_option(label="停止强制入会并退费")  # desk.js fills the box
+    page.locator("#m-reply-canned").select_option(label="停止强制入会并退费")
+    assert page.locator("#m-reply-public_text").input_value() == ""  # choosing alone changes nothing (WCAG 3.2.2)
+    page.locator("#m-reply-canned-fill").click()  # "填入": desk.js fills the box
     assert page.locator("#m-reply-public_text").input_value() == REPLY
     # a complaint's reply states its opinion and the laws it rests on (信访工作条例 第三十二条): the
     # canned reply fills in its laws, the handler chooses the opinion

@@ -24,8 +24,11 @@ def spaced(number: str) -> str:
 def test_the_desk_header_has_a_find_by_number_box(client, db, make_staff):
     login_as(client, db, make_staff("miit", Role.handler))
     html = client.get("/desk/search").get_data(as_text=True)
-    box = re.search(r'<form class="find-number" method="get" action="/desk/find" role="search">(.*?)</form>', html, re.S)
+    box = re.search(r'<form class="find-number" method="get" action="/desk/find" role="search" aria-label="按编号查找">'
+                    r'(.*?)</form>', html, re.S)
     assert box and '<label for="find-number">按编号查找</label>' in box.group(1) and 'name="number"' in box.group(1)
+    # the page's own search form is the other search landmark: each has a name of its own (axe landmark-unique)
+    assert '<form class="filters search" method="get" action="/desk/search" role="search" aria-label="案件检索">' in html
 
 
 def test_an_exact_number_opens_the_case(client, db, make_staff, numbers):

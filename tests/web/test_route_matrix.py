@@ -33,7 +33,10 @@ ROLES = {
 }
 STAFF = [r for r in ROLES if r != "anonymous"]
 
-LOGIN = "login"  # a 302 to the sign-in page, with next= (an HTML page for someone not signed in)
+# to the sign-in page, with next= (an HTML page for someone not signed in): a 302 for a page asked for;
+# a 303 for a form sent, whose next= is the nearest page a GET answers (the form's own POST-only
+# address would answer 405 after the sign-in)
+LOGIN = "login"
 NOT_AUTH = "not-auth"  # anything but 401/403 and server errors: open to everyone
 PUBLIC_BLUEPRINTS = {"public", "api", "ops", "open311"}
 
@@ -75,7 +78,9 @@ def _each(anonymous, handler, unit_lead, triage_operator, supervisor, administra
 # see answers 404 (as a number never issued would); administrators get no case content.
 ENDPOINTS = {
     "staff.login": _each({200}, {302}, {302}, {302}, {302}, {302}),       # GET; signed in: on to the desk
-    "staff.logout": _each(LOGIN, {303}, {303}, {303}, {303}, {303}),
+    "staff.logout": _each({303}, {303}, {303}, {303}, {303}, {303}),   # signed out already: to the sign-in page
+    # "stay signed in" before the idle limit (desk.js); a session that has ended: 401 to the script
+    "staff.keep_alive": _each(LOGIN, {204}, {204}, {204}, {204}, {204}),
     "staff.password": _each(LOGIN, {200}, {200}, {200}, {200}, {200}),  # GET: one's own password, any role
     "desk.home": _each(LOGIN, {302}, {302}, {302}, {302}, {302}),      # a supervisor: on to supervision; an administrator: to /admin
     "desk.unit_queue": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),   # the miit queue
@@ -198,13 +203,25 @@ def _request(app, client, rule, world, csrf, token):
     return "POST", url, client.post(url, data={"csrf_token": csrf}, headers=headers)
 
 
-def _matches(resp, want) -> bool:
+def _matches(app, method, resp, want) -> bool:
     if resp.status_code >= 500:
         return False
     if want == NOT_AUTH:
         return resp.status_code not in (401, 403)
     if want == LOGIN:
-        return resp.status_code == 302 and resp.headers["Location"].startswith("/staff/login?next=")
+        location = resp.headers.get("Location", "")
+        if not location.startswith("/staff/login?next="):
+            return False
+        if method == "GET":
+            return resp.status_code == 302
+        from urllib.parse import parse_qs, urlsplit
+
+        back = urlsplit(parse_qs(urlsplit(location).query)["next"][0]).path
+        try:
+            app.url_map.bind("localhost").match(back, method="GET")  # a page, not the form's POST address
+        except Exception:
+            return False
+        return resp.status_code == 303
     return resp.status_code in want
 
 
@@ -218,7 +235,7 @@ def test_route_matrix(app, client, db, make_staff, world, role):
         if want is None:
             continue  # reported by test_every_route_is_classified
         method, url, resp = _request(app, client, rule, world, csrf, token)
-        if not _matches(resp, want):
+        if not _matches(app, method, resp, want):
             wrong.append(f"{method} {url} ({rule.endpoint}): {resp.status_code} "
                          f"{resp.headers.get('Location', '')}, expected {want}")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)

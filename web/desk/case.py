@@ -4,6 +4,8 @@ A case the actor may not see answers 404, exactly like a number that was never i
 a handler of one unit cannot probe another unit's case numbers. A move goes through the
 state machine (``perform``); a refused move comes back on the same page with the status
 the machine gave (403, 409, 422), its errors beside the fields and what was typed kept.
+A move's form sent after the session ended comes back here after the sign-in, with what was
+typed put back into it (web.staff.kept_text; the form is registered below).
 """
 from __future__ import annotations
 
@@ -32,13 +34,14 @@ from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.states import NOT_SIMILAR
 from casework.workflow.table import FILE_EVENTS
 from web import kept_files, move_fields
-from web.auth import current_actor
+from web.auth import current_actor, current_user
 from web.desk.blueprint import bp
 from web.desk.choices import canned_replies, field_choices, move_options
 from web.i18n import filer, for_filer, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
+from web.staff import kept_text
 
 
 
@@ -196,12 +199,28 @@ def desk_scope(number: str) -> str:
     return f"desk-{number}"
 
 
+def move_form(name: str) -> kept_text.Restorable | None:
+    """What a move's form may take back after a sign-in: its fields but the files (web.staff.kept_text)."""
+    move = MOVES.get(name)
+    if move is None:
+        return None
+    return kept_text.Restorable(move.name, tuple((f.name, _(f.label)) for f in move.fields if f.kind.value != "files"),
+                                takes_files=kept_files.has_files(move))
+
+
+@kept_text.restorable("desk.case_move")
+def _sent_move(args: dict) -> kept_text.Restorable | None:
+    name = args.get("move", "")
+    return None if name not in MOVES or MOVES[name].own_page else move_form(name)
+
+
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
                 respondent_code: str | None = None, code_sent: bool = False,
-                contact: dict | None = None):
+                contact: dict | None = None, restored: kept_text.Kept | None = None):
     """The case page; ``contact``: the parties' contact details in clear, for the one answer
-    to the reveal_contact move (web.desk.reveals.contact_details, never cached)."""
+    to the reveal_contact move (web.desk.reveals.contact_details, never cached); ``restored``: what
+    was typed into a form sent after the session ended, put back into that form (``failed_move``)."""
     session = db_session()
     now = services().clock()
     all_moves = available_moves(actor, case, now)
@@ -214,6 +233,17 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     options = move_options(session, actor, case, all_moves, now, sessions=med.get("rows", ()),
                            recused_ids=med["recused_ids"])
     show_identity = can_see_identity(actor, case)
+    reveal_box = _reveal_box(session, actor, case, names, now)
+    can_reveal_contact = contact_move.NAME in names and contact is None
+    restored_lost = None
+    if restored is not None:
+        shown = ({m.name for m in moves} | ({reveal.REQUEST} if reveal_box["can_request"] else set())
+                 | ({contact_move.NAME} if can_reveal_contact else set()))
+        if restored.form not in shown:  # that move is no longer offered: the text is shown to copy
+            form = move_form(restored.form)
+            labels = dict(form.fields) if form is not None else {}
+            restored_lost = [(labels.get(k, k), v) for k, v in restored.values.items() if v.strip()]
+            restored, failed_move, values = None, None, {}
     return render_template(
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), extended=runs_extended(case), handler=handler,
@@ -236,8 +266,10 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         earlier_reports=(earlier := _earlier_reports(session, actor, case) if MERGE in names else []),
         same_reporter=frozenset(c.number for c in earlier),
         similar_state=lambda v: title(CaseState(v)),
-        reveal=_reveal_box(session, actor, case, names, now),
-        contact=contact, can_reveal_contact=contact_move.NAME in names and contact is None,
+        reveal=reveal_box,
+        contact=contact, can_reveal_contact=can_reveal_contact,
+        restored=restored, restored_lost=restored_lost,
+        restored_typed=[k for k, v in restored.values.items() if v.strip()] if restored else [],
     ), status
 
 
@@ -266,7 +298,11 @@ def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict
 @bp.get("/cases/<number>")
 def case_page(number: str):
     actor = current_actor()
-    return render_case(actor, _load(number, actor))
+    case = _load(number, actor)
+    kept = kept_text.take(current_user().id)  # what a form sent after the session ended held
+    if kept is not None:
+        return render_case(actor, case, failed_move=kept.form, values=kept.values, restored=kept)
+    return render_case(actor, case)
 
 
 @bp.post("/cases/<number>/moves/<move>")

@@ -21,12 +21,18 @@ from casework.workflow import contact, reveal
 from casework.workflow.machine import WorkflowError, perform
 from web.auth import current_actor
 from web.desk.blueprint import bp
-from web.desk.case import _load, render_case
+from web.desk.case import _load, move_form, render_case
 from web.i18n import title, tr, tr_errors
 from web.presenters import local_time
 from web.requestdb import db_session, discard_changes, services
+from web.staff import kept_text
 
 NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
+
+
+# sent after the session ended: the reason comes back into its form on the case page (web.staff.kept_text)
+kept_text.restorable("desk.reveal_request")(lambda args: move_form(reveal.REQUEST))
+kept_text.restorable("desk.contact_details")(lambda args: move_form(contact.NAME))
 
 
 @bp.post("/cases/<number>/reveal-request")

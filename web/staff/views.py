@@ -87,6 +87,14 @@ def login():
     return redirect(safe_next(next_url, url_for("desk.home")), code=303)
 
 
+@bp.post("/keep-alive")
+def keep_alive():
+    """The warning's "Stay signed in" (static/js/desk.js, before the idle limit): the session's last
+    activity is this request (web.sessions records it, at most once a minute); 204. A session that
+    has ended already answers 401 (web.auth), and the page says so."""
+    return "", 204
+
+
 @bp.post("/logout")
 def logout():
     end_session()
