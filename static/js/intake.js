@@ -66,17 +66,43 @@
     var chosen = form.querySelector('input[name="association"]:checked');
     var undecided = !chosen || chosen.value === "unknown";
     var fresh = items.filter(function (a) { return !shown[a.credit_code]; });
+    // a radio button the server drew says whether the group is required, invalid and described
+    var model = form.querySelector('input[name="association"]');
+    var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+    // on an English page, Chinese text (a name with no English one, the Chinese name, a short name
+    // in Chinese) says so: a screen reader reads it in Chinese (WCAG 3.1.2)
+    function part(text, chinese) {
+      if (!chinese || zh) return document.createTextNode(text);
+      var el = document.createElement("span");
+      el.textContent = text;
+      el.lang = "zh-CN";
+      return el;
+    }
+    function isChinese(text) { return /[^\x00-\x7f]/.test(text || ""); }
     fresh.forEach(function (a) {
       var label = document.createElement("label");
       label.className = "option";
       var input = document.createElement("input");
       input.type = "radio"; input.name = "association"; input.value = a.credit_code;
+      if (model) {
+        ["required", "aria-invalid", "aria-describedby"].forEach(function (name) {
+          if (model.hasAttribute(name)) input.setAttribute(name, model.getAttribute(name));
+        });
+      }
       var span = document.createElement("span");
+      span.appendChild(part(a.name, a.name === a.name_zh));
       // a Chinese page writes the short name in full-width brackets, an English one in ASCII ones
-      var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
-      span.textContent = a.name + (a.abbreviation ? (zh ? "（" + a.abbreviation + "）" : " (" + a.abbreviation + ")") : "");
+      if (a.abbreviation) {
+        span.appendChild(document.createTextNode(zh ? "（" : " ("));
+        span.appendChild(part(a.abbreviation, isChinese(a.abbreviation)));
+        span.appendChild(document.createTextNode(zh ? "）" : ")"));
+      }
       var small = document.createElement("small");
-      small.textContent = (a.name_zh && a.name_zh !== a.name ? a.name_zh + " · " : "") + a.credit_code;
+      if (a.name_zh && a.name_zh !== a.name) {
+        small.appendChild(part(a.name_zh, true));
+        small.appendChild(document.createTextNode(" · "));
+      }
+      small.appendChild(document.createTextNode(a.credit_code));
       span.appendChild(small);
       // the only association found is chosen, so that the case does not go to triage as 不确定
       if (items.length === 1 && undecided) input.checked = true;

@@ -5,6 +5,14 @@
 - every input, select and textarea has an accessible name, and radio buttons sit in a
   fieldset with a legend;
 - nothing scrolls sideways (document.scrollingElement.scrollWidth <= 390);
+- errors are tied to their fields: every id an aria-describedby or aria-labelledby names exists,
+  a control marked aria-invalid is described by an error, a field or group marked .invalid holds
+  such a control, and every link of an error summary goes to an element that takes the focus (a
+  radio group's first radio button, not its fieldset);
+- a box that scrolls (a table on a phone) is reached by the keyboard: a named region with
+  tabindex="0", or it holds something focusable (axe scrollable-region-focusable);
+- on an English page, text that is mostly Chinese (a case's title, a unit's reply, a registry
+  name with no English one) carries lang="zh-CN";
 - no console error and no script error;
 - each page transfers under 100 KB (102,400 bytes: HTML, CSS, scripts, images, counted by
   Playwright from the responses the page received).
@@ -130,6 +138,63 @@ AUDIT = """() => {
     const wide = Array.from(document.querySelectorAll("body *")).filter(e => rendered(e)
       && e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(-3).map(e => path(e) + " " + size(e.getBoundingClientRect()));
     out.push(`scrolls sideways: scrollWidth ${sw} > ${window.innerWidth}; widest: ${wide.join("; ")}`);
+  }
+
+  // 5. errors tied to their fields (WCAG 3.3.1, 1.3.1): every id an aria-describedby or
+  // aria-labelledby names exists; a control marked invalid is described by an error; a field
+  // or group marked .invalid holds a control marked invalid; every link of an error summary
+  // goes to an element that takes the focus (a fieldset or a div does not)
+  for (const el of document.querySelectorAll("[aria-describedby], [aria-labelledby]")) {
+    for (const a of ["aria-describedby", "aria-labelledby"]) {
+      for (const id of (el.getAttribute(a) || "").split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) out.push(`${a} names no element #${id}: ${path(el)}`);
+      }
+    }
+  }
+  for (const el of document.querySelectorAll("[aria-invalid=true]")) {
+    const ids = (el.getAttribute("aria-describedby") || "").split(/\\s+/).filter(Boolean);
+    const said = ids.map(id => document.getElementById(id)).filter(Boolean)
+      .some(d => d.matches(".error, .error-summary *, .error-summary"));
+    if (!said) out.push(`invalid control not described by its error: ${path(el)}`);
+  }
+  for (const field of document.querySelectorAll(".invalid")) {
+    if (!field.querySelector("[aria-invalid=true]")) out.push(`field marked invalid holds no control marked so: ${path(field)}`);
+  }
+  for (const a of document.querySelectorAll(".error-summary a[href^='#']")) {
+    const target = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
+    const focusable = target && (target.matches("a[href], button, input:not([type=hidden]), select, textarea, summary")
+      || target.hasAttribute("tabindex"));
+    if (!focusable) out.push(`error summary link to ${a.getAttribute("href")}, which ${target ? "takes no focus (" + path(target) + ")" : "is not on the page"}`);
+  }
+
+  // 6. a box that scrolls is reached by the keyboard (axe scrollable-region-focusable, WCAG 2.1.1):
+  // it takes the focus itself (tabindex="0", a named region) or holds something that does
+  for (const el of document.querySelectorAll("body *")) {
+    const cs = getComputedStyle(el);
+    const scrollsX = /auto|scroll/.test(cs.overflowX) && el.scrollWidth > el.clientWidth + 1;
+    const scrollsY = /auto|scroll/.test(cs.overflowY) && el.scrollHeight > el.clientHeight + 1 && el.tagName !== "TEXTAREA";
+    if (!(scrollsX || scrollsY) || !rendered(el)) continue;
+    if (el.tabIndex >= 0 && el.getAttribute("role") === "region" && (el.getAttribute("aria-label") || "").trim()) continue;
+    if (el.tabIndex < 0 && !el.querySelector("a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])")) {
+      out.push(`scrolling box the keyboard cannot reach: ${path(el)} ${size(el.getBoundingClientRect())}`);
+    }
+  }
+
+  // 7. the language of parts (WCAG 3.1.2): on an English page, text that is mostly Chinese (a
+  // case's title, a unit's reply, a Chinese name) says so with lang; a Chinese term inside an
+  // English sentence may stay as it is
+  if ((document.documentElement.lang || "").startsWith("en")) {
+    const han = /[\\u3400-\\u9fff]/g, latin = /[A-Za-z]/g;
+    const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = tw.nextNode(); n; n = tw.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest("script, style, noscript, template, textarea") || !rendered(el)) continue;
+      const t = n.textContent;
+      const h = (t.match(han) || []).length, l = (t.match(latin) || []).length;
+      if (h >= 2 && h > l && !(el.closest("[lang]").getAttribute("lang") || "").startsWith("zh")) {
+        out.push(`Chinese text without lang="zh-CN" on an English page: ${path(el)} "${t.trim().slice(0, 30)}"`);
+      }
+    }
   }
   return out;
 }"""
@@ -296,5 +361,35 @@ def test_every_public_page_on_a_phone(browser, live_server, cases, lang):
         p.locator("#rate-form button[type=submit]").click()
         p.wait_for_selector("#rate-form .error, .error-summary")
     phone.visit("status, rating sent empty", failed_rating, status=422)
+
+    def failed_review(p):
+        open_case(p, base, "/track", cases["replied"].case_number, cases["replied"].query_code)
+        p.locator("#review-form button[type=submit]").click()
+        p.wait_for_selector(".error-summary")
+    phone.visit("status, review sent empty", failed_review, status=422)
+
+    def wrong_code(p, form_path, number):
+        p.goto(base + form_path)
+        p.locator("#number").fill(number)
+        p.locator("#code").fill("AAAA-BBBB-CCCC-DDDD")
+        p.locator("form.card button[type=submit]").click()
+        p.wait_for_selector("#lookup-error")
+    phone.visit("track, wrong code", lambda p: wrong_code(p, "/track", cases["replied"].case_number), status=404)
+    phone.visit("respond, wrong code", lambda p: wrong_code(p, "/respond", cases["invited"].case_number), status=404)
+
+    def wrong_phone(p):
+        p.goto(base + "/mine")
+        p.locator("#phone").fill("12345")
+        p.locator("button[name=action][value=send]").click()
+        p.wait_for_selector(".error-summary")
+    phone.visit("mine, invalid phone", wrong_phone, status=422)
+
+    def unknown_association(p):
+        p.goto(base + "/file/complaint")
+        # a code no association has, as a stale page or a hand-made form would send it
+        p.evaluate("""() => { const r = document.querySelector('#association-unknown'); r.value = '91110000000000000X'; r.checked = true; }""")
+        p.locator("button[name=action][value=submit]").click()
+        p.wait_for_selector(".error-summary")
+    phone.visit("file complaint, association refused", unknown_association, status=422)
     report = "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in phone.problems.items())
     assert not phone.problems, f"{lang}: pages failing on a 390 px phone:\n{report}"

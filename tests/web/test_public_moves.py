@@ -212,8 +212,9 @@ def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, m
     assert 'for="rate-public_text"' in rate and 'id="rate-public_text"' in rate
     short = post(client, receipt, csrf, "request_review", db, public_text="")
     assert short.status_code == 422 and 'id="request_review-public_text-error"' in short.get_data(as_text=True)
-    # the message at the top links down to the form with the marked field, which may be screens below
-    assert '<a href="#review-form" id="to-failed-form">转到标出的内容</a>' in short.get_data(as_text=True)
+    # the message at the top links down to the marked field itself, named, which may be screens below
+    assert ('<a href="#request_review-public_text" id="to-failed-form">不满意的理由：此项为必填项。</a>'
+            in short.get_data(as_text=True))
     assert post(client, receipt, csrf, "request_review", db, public_text="协会仍在要求缴费，附通知。").status_code == 303
     staff_move(db, services, make_staff("swd-central", Role.handler), receipt.case_id, "decide_review", opinion="supported", legal_basis=BASIS,
                public_text="复查后维持原答复意见。")

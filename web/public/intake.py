@@ -136,6 +136,7 @@ class _EnglishMatch:
     """An association as an English page's lookup names it."""
     def __init__(self, a):
         self.name = bilingual(a.name, a.name_en, "en")
+        self.name_lang = "en" if a.name_en else "zh"  # the Chinese name where there is no English one (lang="zh-CN")
         self.abbreviation, self.credit_code, self.status = a.abbreviation, a.credit_code, a.status
 
 
@@ -420,8 +421,21 @@ def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False
 
 
 def csrf_failed_intake():
-    """A filing form whose CSRF token failed comes back filled in, not as an error page."""
-    if request.method != "POST" or request.endpoint != "public.file_submit":
+    """A filing form whose CSRF token failed comes back filled in, not as an error page; so does
+    a move's form on the status page or the respondent's page (web.public.opened.expired_form)."""
+    if request.method != "POST":
+        return None
+    args = request.view_args or {}
+    if request.endpoint == "public.public_move":
+        from web.public.track import csrf_failed_move
+        return csrf_failed_move(args.get("number", ""), args.get("move", ""))
+    if request.endpoint == "public.track_complaint":
+        from web.public.track import csrf_failed_move
+        return csrf_failed_move(args.get("number", ""), "turn_into_complaint")
+    if request.endpoint == "public.respond_move":
+        from web.public.respond import csrf_failed_respond
+        return csrf_failed_respond(args.get("number", ""), args.get("move", ""))
+    if request.endpoint != "public.file_submit":
         return None
     case_type = _case_type(request.view_args.get("slug", ""))
     values = {name: request.form.get(name, "") for name in FIELDS}

@@ -46,9 +46,10 @@ def _cases(number_hash: str) -> list[Case]:
     ).order_by(Case.submitted_at.desc(), Case.id.desc()).limit(200)))
 
 
-def _form(phone="", verify=None, error=None, notice=None, status=200):
+def _form(phone="", verify=None, error=None, notice=None, status=200, field=None):
+    """The number's form; ``field`` the one ``error`` is about ("phone", "verify_code"), marked."""
     return render_template("public/mine.html", phone=phone, verify=verify, error=error, notice=notice,
-                           cases=None), status
+                           error_field=field, cases=None), status
 
 
 @bp.get("/mine")
@@ -66,7 +67,7 @@ def mine_submit():
     phone = normalize_mobile(raw)
     if phone is None:
         return _form(raw, error=_("Please give a mainland China mobile number (11 digits, e.g. 13800138000)."),
-                     status=422)
+                     status=422, field="phone")
     key = phone_verify.browser_key()
     vid = request.form.get("verification_id", "")[:32]
     code = request.form.get("verify_code", "")
@@ -74,7 +75,7 @@ def mine_submit():
     session = db_session()
     if vid and request.form.get("action") != "resend":
         if not code.strip():
-            return _form(phone, box, _("Enter the 6-digit code from the SMS."), status=422)
+            return _form(phone, box, _("Enter the 6-digit code from the SMS."), status=422, field="verify_code")
         checked = phone_verify.check(session, vid, phone, code)
         if checked.ok:
             use(checked.verification, services())
@@ -83,7 +84,7 @@ def mine_submit():
             return redirect(url_for("public.mine"), code=303)
         keep_on_error()  # the wrong code is counted
         return _form(phone, box, phone_verify.checked_text(checked, phone, key),
-                     status=429 if checked.reason == "dead" else 422)
+                     status=429 if checked.reason == "dead" else 422, field="verify_code")
     try:
         verification = phone_verify.send(session, phone=phone, purpose="mine", locale=current_locale(), client_key=key)
     except Refused as refused:

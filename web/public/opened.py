@@ -42,15 +42,72 @@ def forget(kind: str, number: str) -> None:
     session[kind] = opened
 
 
-def open_case(kind: str, lookup, template: str, error: str, endpoint: str):
+def open_case(kind: str, lookup, template: str, error: str, endpoint: str, resume=None):
     """The posted number and code: a wrong code and an unknown number answer the same 404 on
-    ``template``; the right ones open the case for ``kind`` and go on to ``endpoint``."""
+    ``template`` (what a form that had expired carried rides along again); the right ones open the
+    case for ``kind`` and go on to ``endpoint``, or, with such a form's text, to ``resume(case,
+    kept)``: the page with that form filled in again."""
     number = normalize_number(request.form.get("number", ""))
     case = lookup(db_session(), services().settings.query_pepper, number, request.form.get("code", ""))
+    kept = carried(kind)
     if case is None:
-        return render_template(template, number=number, error=error), 404
+        return render_template(template, number=number, error=error, kept=kept), 404
     grant(kind, case.number)
+    if kept is not None and resume is not None:
+        return resume(case, kept)
     return redirect(url_for(endpoint, number=case.number), code=303)
+
+
+# -- a move's form that had expired (CSRF) ----------------------------------------------------
+# The public session lasts 30 minutes, and with it both the CSRF token and this browser's opening
+# of the case: a statement typed for longer was answered "this form has expired" and was gone.
+# Now the page comes back with what was typed (files cannot be sent back: they are chosen again).
+# When the case's opening went with the session, the lookup form comes instead, with the text
+# shown and carried in its "resume" fields; the right code then opens the page with the text in
+# its form again (the text is in the form that is sent, never in the signed session: a cookie
+# holds 4 KB, a statement up to 5,000 characters).
+
+RESUME = "resume"
+RESUMABLE: dict[str, dict[str, list[str]]] = {}  # kind -> move -> its fields (web.public.track, .respond)
+
+
+def resumable(kind: str, moves, **more: list[str]) -> None:
+    """The moves (``Move`` names of the table) whose form may come back after it expired for
+    ``kind``, with their fields but files; ``more``: forms that are no move of the table."""
+    from casework.workflow.spec import Kind
+    from casework.workflow.table import MOVES
+
+    RESUMABLE[kind] = {m: [f.name for f in MOVES[m].fields if f.kind is not Kind.files] for m in moves} | more
+
+
+def kept_values(kind: str, move: str, form, prefix: str = "") -> dict | None:
+    """The typed values of ``move``'s fields in ``form`` (each under ``prefix`` + its name), or
+    None for a move that is not ``kind``'s."""
+    fields = RESUMABLE.get(kind, {}).get(move)
+    if fields is None:
+        return None
+    return {name: form.get(prefix + name, "")[:20_000] for name in fields}
+
+
+def carried(kind: str) -> dict | None:
+    """What the lookup form carries of a form that had expired: {"move", "values"}, or None."""
+    move = request.form.get(RESUME, "")
+    values = kept_values(kind, move, request.form, RESUME + ".") if move else None
+    return {"move": move, "values": values} if values is not None else None
+
+
+def expired_form(kind: str, number: str, move: str, template: str, notice: str, page):
+    """A move's form whose CSRF token failed: ``page(number, values)`` when this browser still has
+    the case open, else the lookup form ``template`` (400) with ``notice`` and the text carried.
+    None for a move that is not ``kind``'s (the usual error page)."""
+    values = kept_values(kind, move, request.form)
+    if values is None:
+        return None
+    number = normalize_number(number)
+    if not is_open(kind, number):
+        return render_template(template, number=number, error=None, notice=notice,
+                               kept={"move": move, "values": values}), 400
+    return page(number, values)
 
 
 def lookup_key(number: str) -> str:
@@ -87,8 +144,9 @@ def _refused(limit):
                      "Too many wrong codes were tried for this case number. For the next %(num)d minutes a wrong "
                      "code is refused; check the code you were given and try again.", minutes)
     template = FORMS.get(request.endpoint, "public/track.html")
+    kind = RESPONDENT if request.endpoint == "public.respond_submit" else APPLICANT
     resp = make_response(render_template(template, number=normalize_number(request.form.get("number", "")),
-                                         error=error), 429)
+                                         error=error, kept=carried(kind)), 429)
     resp.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
     return resp
 

@@ -13,13 +13,13 @@ once).
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
 from casework.cases.models import Case, CaseType
 from casework.cases.numbers import normalize_number
-from casework.cases.queries import case_by_number, public_events
+from casework.cases.queries import case_by_number
 from casework.intake.validation import OWN_ANSWER_CODE, SCAN_MAX, mentions_code
 from casework.mediation.operations import (
     RESPONDENT_PREFIX, agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
@@ -33,11 +33,12 @@ from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public.blueprint import bp
 from web.public.documents import pdf_download
-from web.public.opened import RESPONDENT, forget, is_open, lookup_limited, open_case
-from web.public.track import authorised as _applicantauthorised, unconfirmed
+from web.public.opened import RESPONDENT, expired_form, forget, is_open, lookup_limited, open_case, resumable
+from web.public.track import REOPEN, authorised as _applicantauthorised, expired_text, status_page, unconfirmed
 from web.requestdb import db_session, discard_changes, services
 
 RESPONDENT_MOVES = move_fields.party_moves(RESPONDENT_PARTY)  # the table's moves for the respondent
+resumable(RESPONDENT, RESPONDENT_MOVES)  # a form that expired comes back (web.public.opened)
 DONE = {
     "respondent_consent": lambda: _("Thank you. You agreed to mediation; the mediation body will contact both parties."),
     "respondent_refuse": lambda: _("Your answer has been recorded: you do not agree to mediation."),
@@ -84,11 +85,32 @@ def respond_form():
 def respond_submit():
     return open_case(RESPONDENT, respondent_lookup, "public/respond.html",
                      _("No mediation request matches this case number and answer code. Check both and try again."),
-                     "public.respond_status")
+                     "public.respond_status", resume=_resumed)
+
+
+def _resumed(case: Case, kept: dict):
+    """The request opened again with a form's text carried (web.public.opened): that form filled in."""
+    g.language_next = url_for("public.respond_status", number=case.number)
+    if case.type is not CaseType.mediation or case.mediation is None:  # respondent_lookup finds only these
+        abort(404)
+    return _render_respondent(case, values=kept["values"], failed_move=kept["move"],
+                              move_error=expired_text(kept["move"]), kept_text=True)
+
+
+def csrf_failed_respond(number: str, move: str):
+    """The respondent's page again with the form that had expired filled in (400), or the lookup
+    form with the text carried when this device's opening of the request ran out with the session."""
+    def page(number, values):
+        case = case_by_number(db_session(), number)
+        if case is None or case.type is not CaseType.mediation or case.mediation is None:
+            return None
+        return _render_respondent(case, status=400, values=values, failed_move=move, move_error=expired_text(move),
+                                  kept_text=True)
+    return expired_form(RESPONDENT, number, move, "public/respond.html", _(REOPEN), page)
 
 
 def _render_respondent(case: Case, *, status: int = 200, values=None, errors=None, failed_move=None,
-                       move_error=None):
+                       move_error=None, kept_text=False):
     # an organisation that applies is named in full (not personal data); a person masked
     applicant = case.organisation_name or masking.masked_party(
         services().cipher, case, "complainant", unreadable="").get("name", "")
@@ -96,7 +118,7 @@ def _render_respondent(case: Case, *, status: int = 200, values=None, errors=Non
     return render_template(
         "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
         category=case.category.display_name(current_locale()), moves=moves, values=values or {},
-        errors=errors or {}, failed_move=failed_move, move_error=move_error,
+        errors=errors or {}, failed_move=failed_move, move_error=move_error, kept_text=kept_text,
     ), status
 
 
@@ -180,11 +202,8 @@ def track_complaint(number: str):
         receipt = turn_into_complaint(db, services(), case, category)
     except WorkflowError as err:
         discard_changes()
-        case = _mediation_case(number)
-        return render_template(
-            "public/status.html", case=case, events=public_events(case), values={"category": category},
-            errors=tr_errors(err.errors), failed_move="turn_into_complaint", move_error=tr(err.message),
-        ), err.status
+        return status_page(_mediation_case(number), values={"category": category}, errors=tr_errors(err.errors),
+                           failed_move="turn_into_complaint", move_error=tr(err.message), status=err.status)
     return render_template("public/receipt.html", receipt=receipt, case_type=CaseType.complaint,
                            phone_given=case.complainant_phone_enc is not None,
                            email_given=case.complainant_email_enc is not None)

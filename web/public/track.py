@@ -6,7 +6,7 @@ without locking anyone else out.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from casework.accounts.actor import Actor
@@ -20,7 +20,7 @@ from casework.workflow.spec import COMPLAINANT
 from web import kept_files, move_fields
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
-from web.public.opened import APPLICANT, forget, is_open, lookup_limited, open_case
+from web.public.opened import APPLICANT, expired_form, forget, is_open, lookup_limited, open_case, resumable
 from web.requestdb import db_session, discard_changes, services
 
 
@@ -34,7 +34,45 @@ def track_form():
 @lookup_limited
 def track_submit():
     return open_case(APPLICANT, case_for_lookup, "public/track.html",
-                     _("No case matches this case number and query code. Check both and try again."), "public.status")
+                     _("No case matches this case number and query code. Check both and try again."), "public.status",
+                     resume=_resumed)
+
+
+# a move's form whose CSRF token failed (web.public.opened.expired_form): what was typed comes back
+EXPIRED = N_("This form had expired. Everything you typed is still here; please send it once more.")
+EXPIRED_FILES = N_("This form had expired. Everything you typed is still here; please attach any files again and send it once more.")
+REOPEN = N_("This form had expired, and with it this device's access to the case. Open the case again with its "
+            "code and send the form once more: what you typed is kept below and goes back into the form.")
+
+
+def expired_text(move: str) -> str:
+    return _(EXPIRED_FILES) if move in MOVES and kept_files.has_files(MOVES[move]) else _(EXPIRED)
+
+
+def status_page(case, *, values=None, errors=None, failed_move=None, move_error=None, status=200, kept_text=False):
+    """The status page, with a move's form sent back filled in when ``failed_move``."""
+    return render_template("public/status.html", case=case, events=public_events(case), values=values or {},
+                           errors=errors or {}, failed_move=failed_move, move_error=move_error, kept_text=kept_text,
+                           kept=kept_files.kept(case.number, _FILE_MOVES)), status
+
+
+def _resumed(case, kept):
+    """The case just opened again with a form's text carried: the page with that form filled in."""
+    g.language_next = url_for("public.status", number=case.number)
+    return status_page(case, values=kept["values"], failed_move=kept["move"],
+                       move_error=expired_text(kept["move"]), kept_text=True)
+
+
+def csrf_failed_move(number: str, move: str):
+    """The status page again, the form that had expired filled in (400); or the lookup form with
+    the text carried when the case's opening on this device ran out with the session."""
+    def page(number, values):
+        case = case_by_number(db_session(), number)
+        if case is None:
+            return None
+        return status_page(case, values=values, failed_move=move, move_error=expired_text(move), status=400,
+                           kept_text=True)
+    return expired_form(APPLICANT, number, move, "public/track.html", _(REOPEN), page)
 
 
 def authorised(number: str) -> bool:
@@ -50,14 +88,14 @@ def status(number: str):
     case = case_by_number(db_session(), number)
     if case is None:
         return redirect(url_for("public.track_form"))
-    return render_template("public/status.html", case=case, events=public_events(case),
-                           values={}, errors={}, failed_move=None, kept=kept_files.kept(number, _FILE_MOVES))
+    return status_page(case)
 
 
 # what the complainant can do on the status page: the table's moves for the complainant (the
 # state machine decides when); each says what was done in its own words
 PUBLIC_MOVES = move_fields.party_moves(COMPLAINANT)
 _FILE_MOVES = [MOVES[m] for m in PUBLIC_MOVES if kept_files.has_files(MOVES[m])]
+resumable(APPLICANT, PUBLIC_MOVES, turn_into_complaint=["category"])  # web.public.respond.track_complaint
 DONE = {
     "supply_info": lambda: _("Your material has been sent to the unit; the clock runs again."),
     "rate": lambda: _("Thank you for rating the reply."),
@@ -109,9 +147,7 @@ def public_move(number: str, move: str):
 
     def refused(errors, message, status):
         send.refused()
-        return render_template("public/status.html", case=case, events=public_events(case), values=values,
-                               errors=errors, failed_move=move, move_error=message,
-                               kept=kept_files.kept(number, _FILE_MOVES)), status
+        return status_page(case, values=values, errors=errors, failed_move=move, move_error=message, status=status)
 
     pepper = services().settings.query_pepper
     if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash),
