@@ -386,3 +386,22 @@ def test_an_expired_form_for_a_move_that_is_not_the_pages_is_the_usual_error(cli
     receipt, _, _ = opened
     resp = client.post(f"/track/{receipt.case_number}/moves/accept", data={"csrf_token": "x", "public_text": "x"})
     assert resp.status_code == 400 and "resume" not in resp.get_data(as_text=True)
+
+
+def test_another_sites_post_is_not_put_into_the_forms_as_the_persons_own_text(client, opened):
+    """The recovery of an expired form shows what was sent as the person's own text: a page on
+    another site could post a text of its choosing into the status page's form (and the filing
+    form), for the person to send with their code. Only a form sent from this site comes back
+    filled (Sec-Fetch-Site, else Origin); another site's gets the plain 400."""
+    receipt, _, _ = opened
+    planted = "我自愿撤回本案，不再追究协会责任。"
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+        resp = client.post(f"/track/{receipt.case_number}/moves/request_review", headers=headers,
+                           data={"csrf_token": "stale-token", "public_text": planted})
+        assert resp.status_code == 400 and planted not in resp.get_data(as_text=True)
+        filing = client.post("/file/complaint", headers=headers,
+                             data={"csrf_token": "stale-token", "title": planted})
+        assert filing.status_code == 400 and planted not in filing.get_data(as_text=True)
+    same = client.post(f"/track/{receipt.case_number}/moves/request_review", headers={"Sec-Fetch-Site": "same-origin"},
+                       data={"csrf_token": "stale-token", "public_text": planted})
+    assert same.status_code == 400 and planted in same.get_data(as_text=True)

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, make_response, redirect, render_template, request, session as browser, url_for
 from flask_babel import force_locale, gettext as _
@@ -420,10 +421,26 @@ def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False
     )
 
 
+def sent_from_this_site() -> bool:
+    """The browser says the request came from one of this site's pages: ``Sec-Fetch-Site``
+    same-origin (or none: typed, a bookmark), else an ``Origin`` of the site's own address; a
+    request that says neither (an old browser, a test client) is taken as this site's."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    own = urlsplit(services().settings.base_url)
+    return origin.rstrip("/") in (f"{own.scheme}://{own.netloc}", request.host_url.rstrip("/"))
+
+
 def csrf_failed_intake():
     """A filing form whose CSRF token failed comes back filled in, not as an error page; so does
-    a move's form on the status page or the respondent's page (web.public.opened.expired_form)."""
-    if request.method != "POST":
+    a move's form on the status page or the respondent's page (web.public.opened.expired_form).
+    Only for a form sent from this site: another site's page could otherwise post a text of its
+    choosing into this one's forms, shown to the person as their own (a plain 400 answers it)."""
+    if request.method != "POST" or not sent_from_this_site():
         return None
     args = request.view_args or {}
     if request.endpoint == "public.public_move":
