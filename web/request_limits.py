@@ -159,3 +159,23 @@ def too_deep_message() -> str:
     from flask_babel import gettext as _
 
     return _("The request body is nested too deeply (at most %(n)d levels).", n=JSON_MAX_DEPTH)
+
+
+def read_json_object(not_json: str) -> tuple[dict | None, tuple[int, Any] | None]:
+    """The JSON APIs' reading of a body: (the request's JSON object, None), or (None, (status,
+    what to answer)): 415 and ``not_json`` when it was not sent as JSON (a cross-site form cannot
+    send it), 400 and a message when it is not JSON or nested too deep, 422 and the errors
+    (``__all__``) when it is JSON but not an object."""
+    from flask_babel import gettext as _
+
+    if not request.is_json:
+        return None, (415, not_json)
+    try:
+        data = loads(request.get_data(cache=False) or b"")
+    except JSONTooDeep:
+        return None, (400, too_deep_message())
+    except (ValueError, UnicodeDecodeError):
+        return None, (400, _("The request body is not valid JSON."))
+    if not isinstance(data, dict):
+        return None, (422, {"__all__": [_("The request must be a JSON object.")]})
+    return data, None

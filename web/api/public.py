@@ -93,17 +93,11 @@ def _unprocessable(errors: dict[str, list[str]]):
 def _read_json(not_json: str):
     """The request's JSON object, and None; or None and the answer: 415 not sent as JSON (the
     message ``not_json``), 400 not JSON or nested too deep, 422 JSON but not an object."""
-    if not request.is_json:  # JSON only: a cross-site form cannot send it (no CSRF token here)
-        return None, _error(415, not_json)
-    try:
-        data = request_limits.loads(request.get_data(cache=False) or b"")
-    except request_limits.JSONTooDeep:
-        return None, _error(400, request_limits.too_deep_message())
-    except (ValueError, UnicodeDecodeError):
-        return None, _error(400, _("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        return None, _unprocessable({"__all__": [_("The request must be a JSON object.")]})
-    return data, None
+    data, refused = request_limits.read_json_object(not_json)  # JSON only: no cross-site form sends it
+    if refused is None:
+        return data, None
+    status, what = refused
+    return None, (_unprocessable(what) if status == 422 else _error(status, what))
 
 
 def _too_many(message: str, seconds: int, **extra):

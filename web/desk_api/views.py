@@ -164,17 +164,11 @@ def queue():
 
 def _json_object():
     """(the request's JSON object, None), or (None, the error answer)."""
-    if not request.is_json:
-        return None, _error(415, _("Send the move as JSON (Content-Type: application/json)."))
-    try:
-        data = request_limits.loads(request.get_data(cache=False) or b"")
-    except request_limits.JSONTooDeep:
-        return None, _error(400, request_limits.too_deep_message())
-    except (ValueError, UnicodeDecodeError):
-        return None, _error(400, _("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        return None, _invalid({"__all__": [_("The request must be a JSON object.")]})
-    return data, None
+    data, refused = request_limits.read_json_object(_("Send the move as JSON (Content-Type: application/json)."))
+    if refused is None:
+        return data, None
+    status, what = refused
+    return None, (_invalid(what) if status == 422 else _error(status, what))
 
 
 def _load(number: str) -> Case | None:
