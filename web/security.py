@@ -1,8 +1,12 @@
-"""Response headers every page carries, and a log filter that keeps query strings out."""
+"""Response headers every page carries, a log filter that keeps query strings out, and whether
+a request says it came from this site's own pages."""
 from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
+
+from flask import request
 
 from casework.logs import redact  # personal data in a logged path is masked too
 
@@ -24,7 +28,7 @@ _EVERY_ANSWER = tuple((name.lower(), name, value) for name, value in (
 
 
 def init_app(app) -> None:
-    from flask import abort, request
+    from flask import abort
 
     @app.before_request
     def _no_nul_bytes():
@@ -59,3 +63,19 @@ class RedactFilter(logging.Filter):
         if isinstance(record.args, tuple):
             record.args = tuple(redact(_QUERY.sub(r"\1?…", a)) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+def sent_from_this_site() -> bool:
+    """The browser says the request came from one of this site's pages: ``Sec-Fetch-Site``
+    same-origin (or none: typed, a bookmark), else an ``Origin`` of the site's own address; a
+    request that says neither (an old browser, a test client) is taken as this site's."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    from web.requestdb import services
+
+    own = urlsplit(services().settings.base_url)
+    return origin.rstrip("/") in (f"{own.scheme}://{own.netloc}", request.host_url.rstrip("/"))

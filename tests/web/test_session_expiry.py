@@ -254,3 +254,16 @@ def test_a_form_sent_before_choosing_ones_own_password_comes_back_to_its_page(cl
     sent = client.post(f"/desk/cases/{number}/moves/note",
                        data={"csrf_token": token, "version": version, "internal_text": NOTE})
     assert sent.status_code == 303 and sent.headers["Location"] == f"/staff/password?next=/desk/cases/{number}"
+
+
+def test_a_text_another_site_posted_is_not_kept_for_the_staff_member(client, db, file_case, handler):
+    """Only a form sent from this site's own pages is kept through the sign-in: another site's
+    page could otherwise plant a note the staff member would take for their own."""
+    number = file_case().case_number
+    signed_in(client, db, handler)
+    token, version = case_form(client, number)
+    idle_out(db)
+    sent = client.post(f"/desk/cases/{number}/moves/note", headers={"Sec-Fetch-Site": "cross-site"},
+                       data={"csrf_token": token, "version": version, "internal_text": NOTE})
+    assert sent.status_code == 303 and sent.headers["Location"] == f"/staff/login?next=/desk/cases/{number}"
+    assert client.get_cookie(COOKIE, path=f"/desk/cases/{number}") is None

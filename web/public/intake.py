@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, make_response, redirect, render_template, request, session as browser, url_for
 from flask_babel import force_locale, gettext as _
@@ -38,6 +37,7 @@ from sqlalchemy import select
 from web import phone_verify
 from web.extensions import LOCALES, remember_language
 from web.i18n import current_locale, tr, tr_errors
+from web.security import sent_from_this_site
 from web.pagecache import TokenPage, pages
 from web.public.blueprint import bp
 from web.requestdb import database, db_session, keep_on_error, services
@@ -419,20 +419,6 @@ def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False
         "public/receipt.html", receipt=receipt, case_type=case_type,
         phone_given=phone_given, email_given=email_given,
     )
-
-
-def sent_from_this_site() -> bool:
-    """The browser says the request came from one of this site's pages: ``Sec-Fetch-Site``
-    same-origin (or none: typed, a bookmark), else an ``Origin`` of the site's own address; a
-    request that says neither (an old browser, a test client) is taken as this site's."""
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site in ("same-origin", "none")
-    origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    own = urlsplit(services().settings.base_url)
-    return origin.rstrip("/") in (f"{own.scheme}://{own.netloc}", request.host_url.rstrip("/"))
 
 
 def csrf_failed_intake():

@@ -106,9 +106,11 @@ def keep_refused(page_path: str) -> tuple[str, list[tuple[str, str]]]:
     ``page_path``. Answers ("kept", []) when a cookie to set was staged on the answer, ("nothing",
     []) when the form is not one that takes text back or nothing was typed, and ("too_long",
     [(label, text), …]) when the text did not fit a cookie (the sign-in page shows it to copy)."""
+    from web.security import sent_from_this_site
+
     describe = _FORMS.get(request.endpoint or "")
     form = describe(request.view_args or {}) if describe else None
-    if form is None:
+    if form is None or not sent_from_this_site():  # never a text another site's page posted
         return "nothing", []
     values = _typed(form)
     if not any(v.strip() for v in values.values()):
