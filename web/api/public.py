@@ -417,7 +417,8 @@ def documents(case) -> list[dict]:
     """The case's written notices, oldest first, each with the path it is downloaded from."""
     from casework.documents.operations import case_documents
 
-    if not any(ev.kind in _document_events() for ev in case.events):
+    makers = _document_events()
+    if not any(ev.kind in makers for ev in case.events):
         return []
     return [{"id": d.id, "kind": d.kind.value, "title": title(d.kind), "created_at": utc_time(d.created_at),
              "download": url_for("api.case_document", number=case.number, document_id=d.id)}
