@@ -147,3 +147,19 @@ def test_the_calendars_action_columns_have_a_name(client, db, make_staff):
     for table in ("years", "overrides"):
         head = re.search(rf'<table class="queue" id="{table}">\s*<thead>(.*?)</thead>', page, re.S).group(1)
         assert "<th></th>" not in head and '<th><span class="visually-hidden">操作</span></th>' in head
+
+
+def test_an_admin_page_skips_its_thirteen_links_to_its_content(client, db, make_staff):
+    """WCAG 2.4.1 (bypass blocks): the administration's navigation stands before every page's
+    content; the first thing a keyboard reaches is the link past it, to the content (the change
+    just made comes first there)."""
+    from tests.web.test_admin_routing import login_as
+
+    login_as(client, db, make_staff("mca", Role.administrator))
+    page = client.get("/admin/units").get_data(as_text=True)
+    body = page[page.index("<body"):]
+    first = re.search(r"<(a|button|input|select|textarea)\b[^>]*>", body[body.index(">") + 1:])
+    assert first.group(0) == '<a class="skip-link" href="#admin-content">'
+    nav, content = page.index('<nav class="admin-nav"'), page.index('<div id="admin-content" tabindex="-1">')
+    assert nav < content < page.index("<h1", content)
+    assert ">跳到正文</a>" in page
