@@ -233,6 +233,9 @@ def test_wrong_code_and_unknown_number_both_404_and_are_throttled(client, settin
         client.get(f"{BASE}/requests.json", query_string={"service_request_id": number, "query_code": "BBBB-BBBB-BBBB-BBBB"})
     refused = client.get(f"{BASE}/requests/{number}.xml", headers={"X-Query-Code": "CCCC-CCCC-CCCC-CCCC"})
     assert refused.status_code == 429 and xml(refused).findtext("error/code") == "429"
+    assert 0 < int(refused.headers["Retry-After"]) <= 600  # RFC 6585 §4: when to try again
+    english = client.get(f"{BASE}/requests/{number}.json?locale=en", headers={"X-Query-Code": "CCCC-CCCC-CCCC-CCCC"})
+    assert english.get_json()[0]["description"].startswith("Too many attempts")
     # ... the right code still opens it, and another number is not affected
     assert client.get(f"{BASE}/requests/{number}.json", headers={"X-Query-Code": code}).status_code == 200
     assert client.get(f"{BASE}/requests/TS2026010112345.json", headers={"X-Query-Code": code}).status_code == 404
@@ -305,6 +308,10 @@ def test_idempotency_key_and_json_body(client, db):
     assert post(client, form(), **long_key).status_code == 200
     assert post(client, form(), **long_key).headers["Idempotent-Replayed"] == "true"
     assert post(client, form(), **{"Idempotency-Key": "short"}).status_code == 400
+    # a replay loop is stopped (10 per 10 minutes a key), and told when it may ask again
+    replies = [client.post(f"{BASE}/requests.json", json=body, headers=headers) for _ in range(10)]
+    assert replies[-1].status_code == 429 and replies[-1].get_json()[0]["code"] == 429
+    assert 0 < int(replies[-1].headers["Retry-After"]) <= 600
     bad_json = client.post(f"{BASE}/requests.json", data="{", content_type="application/json")
     assert bad_json.status_code == 400 and bad_json.get_json()[0]["code"] == 400
 

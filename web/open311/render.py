@@ -146,6 +146,8 @@ def _messages() -> dict[int, str]:
 def http_error(err: HTTPException) -> Response:
     from web.request_limits import NestedTooDeep, too_deep_message
 
+    if err.response is not None:  # made already, e.g. the lookup budget's 429 with its Retry-After
+        return err.response
     code = err.code or 500
     with force_locale(pick_locale()):
         message = too_deep_message() if isinstance(err, NestedTooDeep) else _messages().get(code)

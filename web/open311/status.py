@@ -3,12 +3,16 @@
 Changtong publishes no individual case: the list without ids is empty (counts are public at
 /stats), and one request is read with its number and its query code (``X-Query-Code`` header
 or ``query_code`` parameter). A wrong code and a number never issued get the same 404, and
-failures count against the same per-number budget as the /track page and the JSON API's
-lookups (web.public.opened): only failures count, so a right code always opens the case.
+failures count against the same per-number budget as the /track page (web.public.opened; the
+JSON API keeps its own, docs/security.md): only failures count, so a right code always opens
+the case. Past the budget a wrong code gets 429 with Retry-After.
 """
 from __future__ import annotations
 
+import time
+
 from flask import request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from casework.i18n import bilingual
@@ -21,7 +25,7 @@ from web.extensions import limiter
 from web.i18n import current_locale, title
 from web.open311.blueprint import bp
 from web.open311.catalog import FMT
-from web.open311.render import error_response, iso, localized, respond
+from web.open311.render import error_response, iso, localized, pick_locale, request_format, respond
 from web.presenters import next_step
 from web.public.opened import lookup_key
 from web.requestdb import db_session, services
@@ -49,9 +53,17 @@ def _right_code() -> bool:
     return case_for_lookup(db_session(), services().settings.query_pepper, number, code) is not None
 
 
+def _lookups_refused(limit):
+    """Past the budget: the Open311 error, with the seconds until a wrong code is heard again."""
+    with force_locale(pick_locale()):  # the limit is checked before the view's own language is set
+        resp = error_response(request_format(), 429, [_("Too many attempts. Please wait a few minutes and try again.")])
+    resp.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+    return resp
+
+
 lookup_limited = limiter.shared_limit(lambda: services().settings.lookup_limit, scope="lookup",
                                       key_func=_lookup_key, deduct_when=lambda r: r.status_code == 404,
-                                      exempt_when=_right_code)
+                                      exempt_when=_right_code, on_breach=_lookups_refused)
 
 
 def status_notes(case: Case) -> str:
