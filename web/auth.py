@@ -91,13 +91,13 @@ def init_app(app) -> None:
                     and request.endpoint not in BEFORE_OWN_PASSWORD:
                 # an administrator's password: its holder's own one first (an API token is not a password)
                 if request.accept_mimetypes.best == "application/json":
-                    return jsonify({"error": {"status": 403, "message": "choose your own password first"}}), 403
+                    return jsonify({"error": {"status": 403, "message": _("Choose your own password first.")}}), 403
                 return redirect(url_for("staff.password", next=_here()), code=303 if _sent() else 302)
             return None
         if request.blueprint == "desk_api":
             return unauthenticated()
         if request.accept_mimetypes.best == "application/json":
-            return jsonify({"error": {"status": 401, "message": "authentication required"}}), 401
+            return jsonify({"error": {"status": 401, "message": _("You are not signed in. Sign in again to go on.")}}), 401
         if _sent():
             return _refused_form()
         return redirect(url_for("staff.login", next=_here()))

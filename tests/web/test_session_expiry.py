@@ -224,6 +224,7 @@ def test_stay_signed_in_keeps_the_session_and_says_when_it_has_ended(client, db,
     idle_out(db)
     ended = client.post("/staff/keep-alive", headers=json_headers)
     assert ended.status_code == 401 and ended.get_json()["error"]["status"] == 401
+    assert ended.get_json()["error"]["message"] == "您尚未登录，请重新登录后继续。"  # in the desk's language
     assert client.post("/staff/keep-alive", headers={"Accept": "application/json"}).status_code == 400  # no CSRF token
 
 
