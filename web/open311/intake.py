@@ -185,7 +185,9 @@ def create_request(fmt: str):
     try:
         receipt = ops.find_receipt(session, svc, key, digest) if key else None
         if receipt is not None and idempotency.replay_refused(key):
-            return error_response(fmt, 429, [_("Too many attempts. Please wait a few minutes and try again.")])
+            resp = error_response(fmt, 429, [_("Too many attempts. Please wait a few minutes and try again.")])
+            resp.headers["Retry-After"] = str(idempotency.retry_after(key))  # as the JSON API's (RFC 6585 §4)
+            return resp
         if receipt is None:
             data, derived = submission_data(core, attrs)
             sub, errors = validate_submission(session, data, locale=current_locale())
