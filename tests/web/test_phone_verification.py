@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from casework.cases.models import Case
 from casework.notify.models import OutboxMessage
-from tests.web.test_public_pages import form_data, open_form, png_bytes
+from tests.web.test_public_pages import CSRF, TOKEN, form_data, open_form, png_bytes
 
 VID = re.compile(r'name="verification_id" value="([^"]*)"')
 
@@ -113,3 +113,17 @@ def test_the_code_box_stays_through_a_lookup_and_an_error_elsewhere(client, db, 
     assert error.status_code == 422 and VID.search(error.get_data(as_text=True)).group(1) == vid
     done = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=sms_code()))
     assert done.status_code == 200 and len(cases(db)) == 1
+
+
+def test_the_form_opened_again_names_the_number_the_code_went_to_before_it_is_typed_again(client, db, sms_code):
+    """A reload while a code is on its way shows the code's box on an empty form; a look-up sent
+    before the number is typed again said "验证码已发送至 ，", the number missing."""
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    reopened = client.get("/file/complaint").get_data(as_text=True)
+    assert "验证码已发送至 138****8000，5 分钟内有效。" in reopened
+    csrf, token = CSRF.search(reopened).group(1), TOKEN.search(reopened).group(1)
+    lookup = client.post("/file/complaint", data={"csrf_token": csrf, "form_token": token, "action": "find",
+                                                  "association_q": "复合材料", "verification_id": vid})
+    html = lookup.get_data(as_text=True)
+    assert "验证码已发送至 138****8000，5 分钟内有效。" in html and "发送至 ，" not in html

@@ -107,8 +107,12 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         # a code was sent: a lookup, a removed file or an error elsewhere keeps its box (issue 19)
         from casework.privacy.masking import mask_phone
 
+        phone = clean_text(values.get("complainant.phone"))
+        pending = _pending_code(request.view_args.get("slug", "")) or {}
+        # the form opened again shows the box before the number is typed again: the number the
+        # code went to, not an empty one ("验证码已发送至 ，")
         verify = {"id": request.form.get("verification_id", "")[:32],
-                  "masked": mask_phone(clean_text(values.get("complainant.phone")))}
+                  "masked": mask_phone(phone) if phone else pending.get("masked", "")}
     selected = None
     code = clean_text(values.get("association")).upper()  # no NUL or control characters reach a query
     if code and code.lower() != "unknown":
