@@ -23,7 +23,7 @@ from web.requestdb import db_session
 PUBLIC_BLUEPRINTS = {"public", "api", "open311", "ops"}  # ops: probes and scrapers
 # signing out of a session that has ended already only goes to the sign-in page (it asked to sign
 # in first, and came back to the sign-out's POST-only address)
-PUBLIC_ENDPOINTS = {"static", "staff.login", "staff.logout"}
+PUBLIC_ENDPOINTS = {"static", "staff.index", "staff.login", "staff.logout"}
 # what a staff member whose password an administrator set may reach before choosing their own
 BEFORE_OWN_PASSWORD = {"staff.password", "staff.logout", "staff.keep_alive"}
 

@@ -680,3 +680,13 @@ def test_a_document_for_the_reply_is_kept_when_the_reply_is_refused(client, db, 
         names = [a.filename for a in s.scalars(select(Attachment).where(Attachment.case_id == case_id))]
         staged = s.scalar(select(func.count()).select_from(Attachment).where(Attachment.staging_token.is_not(None)))
     assert names == ["处理决定.png"] and staged == 0
+
+
+def test_the_address_staff_type_leads_to_the_sign_in_and_on_to_the_desk(client, db, make_staff):
+    """/staff answered 404 to a newcomer who typed it; it is the sign-in page, and for a member
+    signed in already the desk."""
+    for path in ("/staff", "/staff/"):
+        resp = client.get(path)
+        assert resp.status_code == 302 and resp.headers["Location"] == "/staff/login"
+    signed_in(client, db, make_staff("miit", Role.handler))
+    assert client.get("/staff/login").headers["Location"] == "/desk"

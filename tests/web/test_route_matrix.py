@@ -77,6 +77,7 @@ def _each(anonymous, handler, unit_lead, triage_operator, supervisor, administra
 # Sign-in and the handler desk, endpoint by endpoint. A desk page of a case the role may not
 # see answers 404 (as a number never issued would); administrators get no case content.
 ENDPOINTS = {
+    "staff.index": _each({302}, {302}, {302}, {302}, {302}, {302}),       # /staff: to the sign-in page
     "staff.login": _each({200}, {302}, {302}, {302}, {302}, {302}),       # GET; signed in: on to the desk
     "staff.logout": _each({303}, {303}, {303}, {303}, {303}, {303}),   # signed out already: to the sign-in page
     # "stay signed in" before the idle limit (desk.js); a session that has ended: 401 to the script

@@ -64,6 +64,13 @@ def _wrong_password_allowed(username: str | None = None) -> tuple[bool, int]:
     return False, max(1, int(reset - time.time()) + 1)
 
 
+@bp.get("/", strict_slashes=False)
+def index():
+    """/staff, the address a newcomer types: the sign-in page (which leads a signed-in member on
+    to the desk)."""
+    return redirect(url_for("staff.login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = request.values.get("next", "")
