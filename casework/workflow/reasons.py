@@ -12,7 +12,7 @@ class NotAcceptReason(TitledEnum):
     already_handled = "already_handled", N_("Already handled, with no new facts or grounds")
     # 信访工作条例 第三十六条第三款: 信访人对复核意见不服，仍然以同一事实和理由提出投诉请求的 … 不再受理
     re_reviewed = "re_reviewed", N_("Re-reviewed already (复核): the same facts and grounds again")
-    other_procedure = "other_procedure", N_("Before a court, arbitration or administrative review")
+    other_procedure = "other_procedure", N_("Is or should be decided by a court, arbitration or administrative review")
     not_a_party = "not_a_party", N_("The complainant is not a party to the dispute")
     unverifiable = "unverifiable", N_("The report gives no lead that can be checked")
     # 市场监督管理投诉举报处理办法 (2026) 第十六条 (五) 提供虚假材料, (六) 冒用他人名义或者拒不配合核验真实身份信息

@@ -376,3 +376,19 @@ def test_the_seal_and_date_never_stand_alone_on_the_last_page(locale):
         assert seal[0] in last_page, last_page
         assert [line for line in last_page if line not in seal], f"{extra}: the seal alone on page {len(pages)}"
     assert pages_seen == {1, 2}  # the lengths tried do cross the page
+
+
+def test_the_desks_reason_for_another_procedure_reads_as_its_notice_says():
+    """信访工作条例 第三十一条: a matter that is, or should be, decided by a court, arbitration or
+    administrative review goes there. The desk's choice read "已进入诉讼、仲裁或行政复议程序", so a
+    handler whose matter belongs in court but is not there yet would not choose it, while the
+    不予受理告知书 says "已经或者应当通过…法定途径解决"."""
+    from babel.support import Translations
+
+    from casework.documents.texts import NOT_ACCEPT
+    from casework.workflow.reasons import NotAcceptReason
+
+    zh = Translations.load("web/translations", ["zh_Hans_CN"])
+    label = zh.gettext(NotAcceptReason.other_procedure.title)
+    assert label == "已经或者应当通过诉讼、仲裁、行政复议等法定途径解决"
+    assert NOT_ACCEPT["zh_CN"]["other_procedure"][0] == f"该事项{label}。"
