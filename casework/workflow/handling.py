@@ -209,6 +209,25 @@ def reply_is_opinion(case) -> bool:
     return case.type is CaseType.complaint
 
 
+# a review decision's form starts from the decision it reviews: a reviewer who upholds it need not
+# choose its finding and opinion again, and one left unchosen no longer drops the finding (the
+# decision replaces the case's finding and opinion, ``_decision``)
+def reviewed_finding(case) -> str | None:
+    return case.finding.value if case.finding is not None else None
+
+
+def reviewed_opinion(case) -> str | None:
+    return case.opinion.value if case.opinion is not None else None
+
+
+def reviewed_basis(case) -> str | None:
+    """The laws the decision under review rested on (its event's data)."""
+    for ev in sorted(case.events, key=lambda e: e.id or 0, reverse=True):
+        if ev.kind in (EventKind.replied, EventKind.review_decided) and (ev.data or {}).get("legal_basis"):
+            return ev.data["legal_basis"]
+    return None
+
+
 # -- steps ----------------------------------------------------------------------------------
 
 def route(ctx: Ctx) -> dict:

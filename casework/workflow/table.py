@@ -19,6 +19,8 @@ Legal anchors: 信访工作条例 (2022) for acceptance, transfer, reply, review
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from casework.accounts.models import Role
 from casework.cases.models import CaseState as S, CaseType, EventKind as E, Finding, LEGAL_BASIS_MAX, LEGAL_BASIS_MIN, Opinion, Rating, Stage
 from casework.documents.kinds import Document, reply_document, review_document
@@ -247,7 +249,8 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),
-                 FINDING, OPINION, BASIS),
+                 replace(FINDING, start=h.reviewed_finding), replace(OPINION, start=h.reviewed_opinion),
+                 replace(BASIS, start=h.reviewed_basis)),
          clock=BY_STEP, notices=(Notice.complainant, Notice.deciding_units), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
          who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),

@@ -54,3 +54,32 @@ def test_the_unit_whose_reply_is_reviewed_reads_the_review_and_is_told_its_outco
     assert json.loads(services.cipher.decrypt(told[0].payload_enc, "outbox.payload")) == {"case_number": number}
     after = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "撤销原处理意见，支持您的请求" in after and "予以支持" in after
+
+
+def test_a_review_decisions_form_starts_from_the_decision_it_reviews(client, db, services, file_case, make_staff):
+    """信访工作条例 第三十五条: the body above decides the review, and its decision replaces the
+    finding and opinion reviewed (第三十二条). Its form started empty, so a reviewer who upheld the
+    reply and left 核查结论 at 请选择… erased the reply's 属实 from the case and the status page.
+    It starts from the reviewed decision's finding, opinion and laws, which the reviewer may change."""
+    import re
+
+    receipt = file_case()
+    number, case_id = receipt.case_number, receipt.case_id
+    handler = make_staff("miit", Role.handler)
+    act(db, services, handler, case_id, "accept")
+    act(db, services, handler, case_id, "reply", opinion="supported", legal_basis=BASIS, public_text=REPLY,
+        finding="substantiated")
+    act(db, services, Actor.complainant(case_id), case_id, "request_review", public_text="协会仍未退费，请求复查。")
+    reviewer = make_staff("swd-central", Role.handler)
+    login_as(client, db, reviewer)
+    html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
+    form = html[html.index('id="move-decide_review"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(r'<option value="substantiated" selected>属实</option>', form)
+    assert re.search(r'<option value="supported" selected>', form)
+    assert f'id="m-decide_review-legal_basis" name="legal_basis" type="text" value="{BASIS}"' in form
+    # the staff API offers the same starting values
+    token = token_for(db, reviewer)
+    [offer] = [m for m in get(client, token, f"/cases/{number}").get_json()["moves"] if m["name"] == "decide_review"]
+    starts = {f["name"]: f.get("value") for f in offer["fields"]}
+    assert starts == {"public_text": None, "finding": "substantiated", "opinion": "supported", "legal_basis": BASIS}

@@ -255,6 +255,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
         moves=moves, move_names=names, field_options=lambda fd: field_choices(fd, options, case, now),
+        # what a form starts with (a review decision: the decision it reviews), unless it was sent
+        starts={m.name: {fd.name: v for fd in m.fields if (v := fd.starting_value(case)) is not None}
+                for m in moves},
         can_claim=("assign" in names and case.handler_id != actor.user_id
                    and any(uid == actor.user_id for uid, _label in options.get("handlers", []))),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],

@@ -100,6 +100,9 @@ def _field(f, case: Case, options: dict, now: datetime) -> dict:
         out.update(min_length=f.lo, max_length=f.hi)
     if f.kind in (Kind.choice, Kind.ref):
         out["choices"] = [{"value": value, "title": label} for value, label in field_choices(f, options, case, now)]
+    start = f.starting_value(case)
+    if start is not None:
+        out["value"] = start
     return out
 
 
