@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    from web.i18n import current_locale, filer, for_filer, template_gettext, title
+    from web.i18n import current_locale, filer, for_case, for_filer, template_gettext, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
     from web.presenters import (deadline_explanation, public_case, public_moves, rated_latest_reply, stage_name,
@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  public_moves=public_moves, ratings=list(Rating),
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,
-                                 unit_title=unit_title, filer=filer, for_filer=for_filer,
+                                 unit_title=unit_title, filer=filer, for_filer=for_filer, for_case=for_case,
                                  rated_latest_reply=rated_latest_reply, stage_title=stage_title,
                                  stage_name=stage_name, state_name=state_name)
     app.context_processor(template_gettext)  # the request's translations looked up once per page

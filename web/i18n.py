@@ -48,6 +48,17 @@ def for_filer(text: str, case_type) -> str:
             .replace(gettext("complainant"), filer(case_type)))
 
 
+def for_case(text: str, case) -> str:
+    """``for_filer`` for ``case``'s type, and the table's "复查（复核）" (one move decides either) as
+    the step the case is at: 复查 while a review runs, 复核 while a re-review does (信访工作条例
+    第三十五、三十六条)."""
+    text = for_filer(text, case.type)
+    state = getattr(case.state, "value", case.state)
+    if "复查（复核）" in text and state in ("under_review", "under_re_review"):
+        text = text.replace("复查（复核）", "复核" if state == "under_re_review" else "复查")
+    return text
+
+
 # -- templates: gettext bound to the translations of the render ------------------------------------
 #
 # flask_babel gives Jinja callables that look up the request's translations again on every call

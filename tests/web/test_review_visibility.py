@@ -75,6 +75,8 @@ def test_a_review_decisions_form_starts_from_the_decision_it_reviews(client, db,
     html = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     form = html[html.index('id="move-decide_review"'):]
     form = form[:form.index("</form>")]
+    # a review (复查) is named so, not 复查（复核） (信访工作条例 第三十五条; 复核 is 第三十六条's)
+    assert "<summary>作出复查决定</summary>" in form and "复查意见（将告知投诉人）" in form and "复查（复核）" not in form
     assert re.search(r'<option value="substantiated" selected>属实</option>', form)
     assert re.search(r'<option value="supported" selected>', form)
     assert f'id="m-decide_review-legal_basis" name="legal_basis" type="text" value="{BASIS}"' in form
