@@ -140,6 +140,23 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("群众催办", "【畅通】案件 $case_number 已超过办理时限，投诉人（举报人）已催办。请登录办理平台尽快办理。"),
         "en": ("A complainant urged a case", "[Changtong] Case $case_number is past its deadline and the complainant has urged it. Sign in to the desk and act on it."),
     },
+    # a handler asked to see a report's identity: to the unit's mailbox, for its identity custodian
+    # (身份保管人); the case number only, never the reason nor who asked
+    "reveal_requested": {
+        "zh_CN": ("身份查看申请待审批", "【畅通】案件 $case_number 有一项查看举报人身份的申请，等待本单位身份保管人审批。"
+                                    "请身份保管人登录办理平台，在“身份查看申请”页面处理。"),
+        "en": ("A request to see a reporter's identity", "[Changtong] A request to see the reporter's identity on "
+               "case $case_number waits for your unit's identity custodian. The custodian decides it on the desk, "
+               "under 'Identity requests'."),
+    },
+    # the custodian decided it: to the same mailbox, for the handler who asked; not the decision
+    "reveal_decided": {
+        "zh_CN": ("身份查看申请已审批", "【畅通】案件 $case_number 的查看举报人身份申请，身份保管人已作出决定。"
+                                    "请申请人登录办理平台，在“我的身份查看申请”页面查看；获批准的，自决定时起 24 小时内有效。"),
+        "en": ("A request to see a reporter's identity was decided", "[Changtong] The identity custodian has decided "
+               "the request to see the reporter's identity on case $case_number. The handler who asked sees the answer "
+               "on the desk, under 'My identity requests'; an approval lasts 24 hours from the decision."),
+    },
     "supervision_2": {
         "zh_CN": ("督办通知（第二级）", "【畅通】督办（第二级）：以下 $count 件案件超期已逾5个工作日：$case_numbers$more_clause。"),
         "en": ("Supervision notice, level 2", "[Changtong] Supervision, level 2: cases overdue by more than 5 working days ($count): $case_numbers$more_clause."),
@@ -167,6 +184,8 @@ SENT_WHEN: dict[str, str] = {
     "supervision_moved": N_("To the supervisor's unit mailbox, when a case under its 督办单 goes to another unit."),
     "review_decided_unit": N_("To the mailboxes of the units whose decision a review decided."),
     "case_urged": N_("To a unit's mailbox, when the filer urges (催办) a case past its deadline."),
+    "reveal_requested": N_("To the mailbox of the unit holding a report, when a handler asks to see the reporter's identity: for its identity custodian (the case number only)."),
+    "reveal_decided": N_("To the mailbox of the unit holding a report, when its identity custodian decides a request to see the reporter's identity: for the handler who asked (the case number only)."),
 }
 
 # placeholders a template cannot do without: the recipient needs them to look anything up. A

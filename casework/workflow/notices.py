@@ -19,6 +19,8 @@ REVIEW_DECIDED_TEMPLATE = "review_decided_unit"
 SUPERVISION_MOVED_TEMPLATE = "supervision_moved"
 URGED_TEMPLATE = "case_urged"
 SESSION_TEMPLATE = "mediation_session"
+REVEAL_REQUESTED_TEMPLATE = "reveal_requested"
+REVEAL_DECIDED_TEMPLATE = "reveal_decided"
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -145,6 +147,23 @@ def _unit_urged(ctx: Ctx, event: Event) -> None:
     notice per urge; the queue marks the case too)."""
     _mail_units(ctx, [ctx.case.unit_id], template=URGED_TEMPLATE, key=f"urged:{ctx.case.id}:{event.data.get('due', '')}",
                 payload={"case_number": ctx.case.number})
+
+
+def reveal_requested(ctx: Ctx) -> None:
+    """A handler asked to see a report's identity (casework.workflow.reveal.request): the mailbox
+    of the unit holding the report is told which case, for its identity custodian to decide on
+    the desk. Never the reason, nor who asked: both stay on the desk, behind the sign-in."""
+    _mail_units(ctx, [ctx.case.unit_id], template=REVEAL_REQUESTED_TEMPLATE,
+                key=f"reveal-requested:{ctx.case.id}:{ctx.actor.user_id}:{ctx.now.isoformat()}",
+                payload={"case_number": ctx.case.number})
+
+
+def reveal_decided(ctx: Ctx, request) -> None:
+    """The custodian decided a request (casework.workflow.reveal.decide): the same mailbox is
+    told which case, so that the handler who asked looks at the desk while an approval's
+    24 hours run. Not the decision nor the custodian's note: the desk shows them to the asker."""
+    _mail_units(ctx, [ctx.case.unit_id], template=REVEAL_DECIDED_TEMPLATE,
+                key=f"reveal-decided:{request.id}", payload={"case_number": ctx.case.number})
 
 
 SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {

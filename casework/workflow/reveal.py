@@ -14,9 +14,9 @@ for reports; for other cases the unit lead may download one, with a reason (``op
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from casework.accounts.actor import Actor
@@ -24,10 +24,12 @@ from casework.accounts.models import Role
 from casework.audit.operations import Change, record
 from casework.cases.models import ActorKind, Attachment, Case, CaseType, Event, EventKind
 from casework.context import Services
+from casework.db import as_utc
 from casework.enums import TitledEnum
 from casework.i18n import Message, N_
 from casework.privacy.masking import PARTY_FIELDS
 from casework.privacy.models import RevealRequest, RevealStatus
+from casework.workflow import notices
 from casework.workflow.spec import HANDLERS, Ctx, Forbidden, MoveNotAllowed, invalid
 
 REQUEST = "request_reveal"
@@ -100,6 +102,7 @@ def request(ctx: Ctx) -> dict:
     ctx.event.internal_text = reason
     record(ctx.session, ctx.actor, Change("identity_reveal", "requested", ctx.case.number, None,
                                           {"case": ctx.case.number, "reason": reason}))
+    notices.reveal_requested(ctx)
     return {}
 
 
@@ -121,6 +124,7 @@ def decide(ctx: Ctx) -> dict:
     record(ctx.session, ctx.actor, Change("identity_reveal", req.status.value, ctx.case.number,
                                           {"case": ctx.case.number, "request_id": req.id, "status": "pending"},
                                           {"case": ctx.case.number, **data, "note": note}))
+    notices.reveal_decided(ctx, req)
     return data
 
 
@@ -134,6 +138,50 @@ def active_reveal(session: Session, actor: Actor, case: Case, now) -> RevealRequ
         RevealRequest.case_id == case.id, RevealRequest.requested_by == actor.user_id,
         RevealRequest.status == RevealStatus.approved, RevealRequest.expires_at > now,
     ).order_by(RevealRequest.expires_at.desc()).limit(1))
+
+
+# -- what the desk tells the custodian and the one who asked (no notice to a person carries more
+# than the case number: the request's reason and the custodian's note stay on the desk)
+
+RECENT_DAYS = 7  # the asker's list keeps a decided request this long
+
+
+def waiting_for(session: Session, actor: Actor) -> int:
+    """The requests this custodian may decide now: waiting, on reports of the units they keep
+    the identities of, not their own (the count beside the desk's "Identity requests")."""
+    units = actor.unit_ids(Role.custodian) if actor.is_staff and actor.user_id is not None else set()
+    if not units:
+        return 0
+    return session.scalar(select(func.count()).select_from(RevealRequest).join(Case, Case.id == RevealRequest.case_id)
+                          .where(RevealRequest.status == RevealStatus.pending, Case.unit_id.in_(units),
+                                 RevealRequest.requested_by != actor.user_id)) or 0
+
+
+def own_requests(session: Session, actor: Actor, now: datetime) -> list[RevealRequest]:
+    """This handler's requests that are still news: waiting, approved and running, or decided in
+    the last ``RECENT_DAYS`` days; newest first."""
+    if not actor.is_staff or actor.user_id is None or not actor.unit_ids(*HANDLERS):
+        return []
+    since = now - timedelta(days=RECENT_DAYS)
+    return list(session.scalars(select(RevealRequest).where(
+        RevealRequest.requested_by == actor.user_id,
+        or_(RevealRequest.status == RevealStatus.pending, RevealRequest.decided_at > since,
+            RevealRequest.expires_at > now),
+    ).order_by(RevealRequest.requested_at.desc(), RevealRequest.id.desc())))
+
+
+def is_open(req: RevealRequest, now: datetime) -> bool:
+    """An approval whose window has not run out."""
+    return req.status is RevealStatus.approved and req.expires_at is not None and as_utc(req.expires_at) > as_utc(now)
+
+
+def is_news(req: RevealRequest, now: datetime) -> bool:
+    """A decision the asker is to act on or hear of: an approval still running, or a denial
+    made within the length of an approval (the count beside "My identity requests")."""
+    if is_open(req, now):
+        return True
+    return (req.status is RevealStatus.denied and req.decided_at is not None
+            and as_utc(req.decided_at) > as_utc(now) - timedelta(hours=REVEAL_HOURS))
 
 
 def _internal_event(case: Case, services: Services, actor: Actor, kind: EventKind, summary: str,

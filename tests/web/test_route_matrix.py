@@ -110,6 +110,8 @@ ENDPOINTS = {
     "desk.case_file_original": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
     "desk.reveal_list": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),        # custodians only
     "desk.reveal_decide": _each(LOGIN, {403}, {403}, {403}, {403}, {403}),
+    # the handler's own reveal requests and their decisions: whoever may ask (a unit's handler or lead)
+    "desk.my_reveals": _each(LOGIN, {200}, {200}, {403}, {403}, {403}),
     # supervision: supervisors only (an export of an unknown table is 404 for them)
     "supervise.dashboard": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),
     "supervise.overdue": _each(LOGIN, {403}, {403}, {403}, {200}, {403}),

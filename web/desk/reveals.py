@@ -9,16 +9,22 @@ see the case. Every step is an event and an audit entry (casework.workflow.revea
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from casework.accounts.models import Role, User
+from casework.accounts.actor import Actor
 from casework.accounts.permissions import can_decide_reveals, can_request_reveal
+from casework.db import as_utc
 from casework.cases.models import Attachment, Case
 from casework.privacy.models import RevealRequest, RevealStatus
 from casework.workflow import contact, reveal
 from casework.workflow.machine import WorkflowError, perform
+from casework.workflow.spec import HANDLERS
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.case import _load, move_form, render_case
@@ -172,3 +178,58 @@ def reveal_decide(request_id: int):
     flash(_("Decision recorded for case %(number)s.", number=case.number), "success")
     return redirect(url_for("desk.reveal_list"), code=303)
 
+
+
+# -- who is told: a count in the desk's bar for the custodian with requests waiting, and for the
+# handler whose request was decided (with the time an approval has left), and the handler's list
+
+def time_left(expires: datetime, now: datetime) -> str:
+    """What an approval has left, in hours and minutes ("23 h 05 min left")."""
+    minutes = max(0, int((as_utc(expires) - as_utc(now)).total_seconds() // 60))
+    return _("%(hours)d h %(minutes)02d min left", hours=minutes // 60, minutes=minutes % 60)
+
+
+@dataclass(frozen=True)
+class RevealNav:
+    """What the desk's bar says of reveals to the signed-in staff member."""
+
+    waiting: int            # requests this custodian may decide now
+    asked: bool             # this handler has requests on their list (the link to it is shown)
+    news: int               # of them: approvals running, denials of the last 24 hours
+    left: str | None        # the time the first approval to run out has left
+
+
+@bp.app_template_global("reveal_nav")
+def reveal_nav() -> RevealNav | None:
+    """Asked by the desk's bar (templates/desk/base.html), once per page, on every page that has
+    it: the desk's, the supervision pages, the staff pages. Nothing is read for a staff member who
+    is neither a custodian nor a handler."""
+    if "reveal_nav" in g:
+        return g.reveal_nav
+    user = g.get("staff_user")
+    nav = None
+    if user is not None:
+        actor = Actor.staff(user)
+        if actor.unit_ids(Role.custodian, *HANDLERS):
+            session, now = db_session(), services().clock()
+            mine = reveal.own_requests(session, actor, now)
+            running = sorted((r for r in mine if reveal.is_open(r, now)), key=lambda r: as_utc(r.expires_at))
+            nav = RevealNav(waiting=reveal.waiting_for(session, actor), asked=bool(mine),
+                            news=sum(1 for r in mine if reveal.is_news(r, now)),
+                            left=time_left(running[0].expires_at, now) if running else None)
+    g.reveal_nav = nav
+    return nav
+
+
+@bp.get("/reveals/mine")
+def my_reveals():
+    """The handler's own requests: waiting, approved (until when, the time left), denied (with the
+    custodian's note, as the case page shows it), over the last days."""
+    actor = current_actor()
+    if not actor.is_staff or not actor.unit_ids(*HANDLERS):
+        abort(403)
+    session, now = db_session(), services().clock()
+    rows = reveal.own_requests(session, actor, now)
+    return render_template("desk/my_reveals.html", rows=rows, now=now, is_open=reveal.is_open,
+                           time_left=time_left, local_time=local_time, title=title, days=reveal.RECENT_DAYS,
+                           linked={r.case_id for r in rows if can_request_reveal(actor, r.case)}), 200, NO_STORE
