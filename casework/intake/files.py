@@ -77,6 +77,17 @@ class CleanFile:
     sha256: str
 
 
+# the extension of each type a file may have (the checks above take no other)
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
+def report_file_name(n: int, content_type: str) -> str:
+    """A reporter's file is kept by its place, 附件1.jpg, not by the name it came with: a name can
+    name its sender (王小明_付款记录.jpg), and a report's identity is shown only through an
+    audited reveal (docs/security.md). The metadata inside is removed as for every file."""
+    return f"附件{n}.{EXTENSIONS.get(content_type, 'bin')}"
+
+
 def display_name(name: str | None, ext: str) -> str:
     base = clean_text(os.path.basename((name or "").replace("\\", "/")))[:100] or f"file.{ext}"
     return base

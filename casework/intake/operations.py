@@ -237,10 +237,17 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
         filed = session.execute(
             update(Attachment).where(Attachment.staging_token == staging_token)
             .values(case_id=case_id, staging_token=None)
-            .returning(Attachment.id, Attachment.role, Attachment.storage_key)
+            .returning(Attachment.id, Attachment.role, Attachment.storage_key, Attachment.content_type)
         ).all()
         # a power of attorney staged before "本人" was chosen stays out
-        stray = [(att_id, key) for att_id, role, key in filed if role == POWER_OF_ATTORNEY and sub.agent is None]
+        stray = [(att_id, key) for att_id, role, key, _ct in filed if role == POWER_OF_ATTORNEY and sub.agent is None]
+        if sub.type is CaseType.report:  # the form listed the names it came with; the case keeps none
+            from casework.intake.files import report_file_name
+
+            kept = sorted((att_id, ct) for att_id, role, _key, ct in filed if (att_id, _key) not in stray)
+            for n, (att_id, ct) in enumerate(kept, 1):
+                session.execute(update(Attachment).where(Attachment.id == att_id)
+                                .values(filename=report_file_name(n, ct)))
         if stray:
             session.execute(delete(Attachment).where(Attachment.id.in_([att_id for att_id, _ in stray])))
             for _att_id, key in stray:

@@ -487,15 +487,24 @@ def store_files(ctx: Ctx, name: str = "files", *, from_staff: bool) -> list[str]
     """The move's cleaned files (CleanFile) stored encrypted, as Attachments of the case and of
     the move's event, like the filing form's uploads; their names for the event's data."""
     names = []
+    # a reporter's files are kept by their place, not their names (intake.files.report_file_name)
+    by_place = not from_staff and ctx.case.type is CaseType.report
+    placed = sum(1 for a in ctx.case.attachments if not a.from_staff) if by_place else 0
     for clean in ctx.values.get(name) or []:
         key = ctx.services.files.new_key()
         ctx.services.files.put(key, "orig", clean.original)
         ctx.services.files.put(key, "staff", clean.staff_copy)
+        filename = clean.filename
+        if by_place:
+            from casework.intake.files import report_file_name
+
+            placed += 1
+            filename = report_file_name(placed, clean.content_type)
         ctx.session.add(Attachment(
-            case=ctx.case, event=ctx.event, from_staff=from_staff, filename=clean.filename,
+            case=ctx.case, event=ctx.event, from_staff=from_staff, filename=filename,
             content_type=clean.content_type, size=len(clean.original), sha256=clean.sha256,
             storage_key=key, uploaded_at=ctx.now))
-        names.append(clean.filename)
+        names.append(filename)
     return names
 
 

@@ -193,3 +193,40 @@ def select_unit(code):
     from casework.registry.models import Unit
 
     return select(Unit).where(Unit.code == code)
+
+
+def test_0043_keeps_a_reporters_earlier_files_by_their_place_not_their_names(tmp_path, services, submission_data):
+    """Migration 0043: a report's files sent before it had the names they came with, which can
+    name the reporter (王小明_付款记录.jpg); they are renamed 附件1, 附件2, … in the order they
+    came. A complaint's files and the staff's keep their names; an erased file's stays blank."""
+    from casework.cases.models import Attachment, Case, Channel
+    from casework.db import Database
+    from casework.intake.operations import submit_case
+    from casework.intake.validation import validate_submission
+    from casework.registry.demo import load_demo
+
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session_scope() as s:
+        load_demo(s)
+        ids = {}
+        for kind in ("report", "complaint"):
+            data = (submission_data(type="report", anonymous=True, category="illegal_fees", complainant=None)
+                    if kind == "report" else submission_data())
+            sub, errors = validate_submission(s, data)
+            assert not errors, errors
+            ids[kind] = submit_case(s, services, sub, channel=Channel.web).case_id
+        now = services.clock()
+        for i, (kind, name, staff, ct) in enumerate([
+                ("report", "王小明_付款记录.jpg", False, "image/jpeg"), ("report", "经办人核查.pdf", True, "application/pdf"),
+                ("report", "王小明_收据.pdf", False, "application/pdf"), ("complaint", "张三_发票.png", False, "image/png")]):
+            s.add(Attachment(case_id=ids[kind], from_staff=staff, filename=name, content_type=ct, size=1,
+                             sha256="0" * 64, storage_key=f"k{i}", uploaded_at=now))
+    migrate.downgrade(url, "0042")
+    migrate.upgrade(url, "0043")
+    with db.engine.connect() as conn:
+        names = [tuple(r) for r in conn.execute(text("SELECT case_id, filename FROM attachment ORDER BY id"))]
+    assert names == [(ids["report"], "附件1.jpg"), (ids["report"], "经办人核查.pdf"), (ids["report"], "附件2.pdf"),
+                     (ids["complaint"], "张三_发票.png")]
+    db.dispose()

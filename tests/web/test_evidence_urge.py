@@ -244,3 +244,38 @@ def test_a_phone_photo_of_some_megabytes_is_taken(client, db, opened):
     assert api.status_code == 200, api.status_code
     page = get()
     assert "现场照片.png" in page and "现场照片2.png" in page
+
+
+def test_a_reporters_files_are_kept_by_their_place_not_their_names(client, db, make_staff):
+    """A report's identity is shown only through an audited reveal (docs/security.md), yet the
+    names of a reporter's files reached the desk and the download: 王小明_付款记录.png named the
+    anonymous reporter. A reporter's files are kept as 附件1, 附件2, …, from the form and from the
+    status page alike; the form says so. A handler's own files keep their names."""
+    from tests.web.test_public_pages import form_data, open_form
+
+    csrf, token, html = open_form(client, "report")
+    assert "为保护您，文件名不会保存" in html
+    filed = client.post("/file/report", content_type="multipart/form-data", data=form_data(
+        csrf, token, anonymous="1", category="illegal_fees", **{"complainant.name": "", "complainant.phone": ""},
+        attachments=[(io.BytesIO(png()), "王小明_付款记录.png")]))
+    html = filed.get_data(as_text=True)
+    number = re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', html).group(1)
+    code = re.search(r'id="query-code"[^>]*>([0-9A-Z-]+)<', html).group(1)
+    assert client.post("/track", data={"csrf_token": CSRF.search(client.get("/track").get_data(as_text=True)).group(1),
+                                       "number": number, "code": code}).status_code == 303
+    with db.session_scope(write=False) as s:
+        case = s.scalar(select(Case).where(Case.number == number))
+        case_id, v = case.id, case.version
+    added = client.post(f"/track/{number}/moves/add_evidence", content_type="multipart/form-data",
+                        data={"csrf_token": csrf, "version": v, "public_text": "补充一张收据的照片。",
+                              "files": (io.BytesIO(png((0, 0, 200))), "王小明_收据.png")})
+    assert added.status_code == 303
+    with db.session_scope(write=False) as s:
+        names = [a.filename for a in sorted(s.get(Case, case_id).attachments, key=lambda a: a.id)]
+    assert names == ["附件1.png", "附件2.png"]
+    with db.session_scope(write=False) as s:
+        unit_code = s.get(Case, case_id).unit.code
+    desk = client.application.test_client()
+    login_as(desk, db, make_staff(unit_code, Role.handler))
+    page = desk.get(f"/desk/cases/{number}").get_data(as_text=True)
+    assert "附件1.png" in page and "附件2.png" in page and "王小明" not in page
