@@ -165,9 +165,14 @@ def test_a_refusal_ends_it_and_the_applicant_is_told_the_other_routes(app, clien
     respondent = app.test_client()
     open_as_respondent(respondent, mediation.case_number, code)
     page = respondent.get(f"/respond/{mediation.case_number}").get_data(as_text=True)
-    resp = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse",
-                           data={"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
-                                 "public_text": "我方认为货款已结清。"})
+    answer = {"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
+              "public_text": "我方认为货款已结清。"}
+    # 人民调解法 第十七条: a refusal ends the request and is not undone, so one tap does not send it
+    untucked = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse", data=answer)
+    html = untucked.get_data(as_text=True)
+    assert untucked.status_code == 422 and "如确定不同意调解，请勾选确认框。" in html
+    assert "我方认为货款已结清。" in html and case_state(db, mediation.case_id) is S.accepted
+    resp = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse", data={**answer, "confirm": "1"})
     assert resp.status_code == 303
     assert case_state(db, mediation.case_id) is S.mediation_failed
     applicant = app.test_client()

@@ -113,8 +113,10 @@ DONE = {
 # in the page, and checked here for a browser that does not check it), so one tap does not end a case
 WITHDRAW = N_("Tick the box to confirm that you want to withdraw this case.")
 END_MEDIATION = N_("Tick the box to confirm that you want to end the mediation.")
+REFUSE_MEDIATION = N_("Tick the box to confirm that you do not agree to mediation.")
 CONFIRMED = {"withdraw": WITHDRAW, "withdraw_report": WITHDRAW,
-             "end_mediation": END_MEDIATION, "respondent_end_mediation": END_MEDIATION}
+             "end_mediation": END_MEDIATION, "respondent_end_mediation": END_MEDIATION,
+             "respondent_refuse": REFUSE_MEDIATION}
 
 
 def unconfirmed(move: str) -> str | None:
