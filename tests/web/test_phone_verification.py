@@ -127,3 +127,16 @@ def test_the_form_opened_again_names_the_number_the_code_went_to_before_it_is_ty
                                                   "association_q": "复合材料", "verification_id": vid})
     html = lookup.get_data(as_text=True)
     assert "验证码已发送至 138****8000，5 分钟内有效。" in html and "发送至 ，" not in html
+
+
+def test_a_number_typed_with_its_country_code_is_masked_alike_after_the_code_was_sent(client, db, sms_code):
+    """Typed as +86 138-0013-8000, the code's box read 138****8000, then after a look-up or a
+    language switch "+86****8000": the same number, masked from what was typed."""
+    csrf, token, _ = open_form(client)
+    typed = {"complainant.phone": "+86 138-0013-8000"}
+    sent = client.post("/file/complaint", data=form_data(csrf, token, **typed)).get_data(as_text=True)
+    assert "138****8000" in sent
+    again = client.post("/file/complaint", data=form_data(csrf, token, action="find", association_q="复合材料",
+                                                          verification_id=VID.search(sent).group(1), **typed))
+    html = again.get_data(as_text=True)
+    assert "验证码已发送至 138****8000，5 分钟内有效。" in html and "+86****" not in html
