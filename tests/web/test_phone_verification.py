@@ -140,3 +140,18 @@ def test_a_number_typed_with_its_country_code_is_masked_alike_after_the_code_was
                                                           verification_id=VID.search(sent).group(1), **typed))
     html = again.get_data(as_text=True)
     assert "验证码已发送至 138****8000，5 分钟内有效。" in html and "+86****" not in html
+
+
+def test_the_receipt_says_where_a_lost_code_is_not_the_end(client, db, sms_code):
+    """The receipt said nobody could look the query code up; yet 我的诉求 opens a proved number's
+    cases by a code sent to it. It says so where the number was proved, and not for an anonymous
+    report, which has no number."""
+    csrf, token, _ = open_form(client)
+    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    html = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid,
+                                                         verify_code=sms_code())).get_data(as_text=True)
+    assert "没有查询码时，仍可凭您填写的手机号码（短信验证）查看您的案件：" in html and 'href="/mine"' in html
+    csrf, token, _ = open_form(client, "report")
+    html = client.post("/file/report", data=form_data(csrf, token, anonymous="1", category="illegal_fees", **{
+        "complainant.name": "", "complainant.phone": ""})).get_data(as_text=True)
+    assert "查询码" in html and 'href="/mine"' not in html
