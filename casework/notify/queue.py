@@ -78,6 +78,15 @@ def queue_message(session: Session, services: Services, *, dedupe_key: str, case
                        payload=json.dumps(payload or {}).encode(), unit_mailbox=unit_mailbox)
 
 
+def complainant_reachable(case: Case) -> bool:
+    """Whether a notice to the complainant reaches anyone (as ``queue_case_update`` sends it):
+    an e-mail address, or a number proved by a code (or vouched for by the API client)."""
+    if case.anonymous:
+        return False
+    return case.complainant_email_enc is not None or (
+        case.complainant_phone_enc is not None and case.phone_verified_via != "unverified")
+
+
 def queue_case_update(session: Session, services: Services, case: Case, event: Event,
                       template: str = "case_update") -> None:
     """Tell the complainant to look at the status page (the moves that do are marked in the

@@ -690,3 +690,30 @@ def test_the_address_staff_type_leads_to_the_sign_in_and_on_to_the_desk(client, 
         assert resp.status_code == 302 and resp.headers["Location"] == "/staff/login"
     signed_in(client, db, make_staff("miit", Role.handler))
     assert client.get("/staff/login").headers["Location"] == "/desk"
+
+
+def test_a_material_request_says_when_nobody_will_be_told_and_the_case_says_its_due_date(client, db, services,
+                                                                                         file_case, make_staff):
+    """办法 第十六条第五项: material not supplied in time means the complaint is not accepted. A
+    request for it to a complainant whose number nobody proved and who gave no e-mail reached
+    nobody, and the desk said only "已完成" and "暂停计时". The form says so before it is sent,
+    and the case page shows the material's due date and what follows it."""
+    from casework.accounts.actor import Actor
+    from casework.workflow.machine import perform
+
+    reachable, silent = file_case(), file_case()
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == silent.case_id).values(phone_verified_via="unverified",
+                                                                        complainant_email_enc=None))
+    handler = make_staff("miit", Role.handler)
+    signed_in(client, db, handler)
+    page = client.get(f"/desk/cases/{silent.case_number}").get_data(as_text=True)
+    form = page[page.index('id="move-request_info"'):]
+    form = form[:form.index("</form>")]
+    assert "系统无法通知投诉人：没有经验证的手机号码，也没有电子邮箱。" in form
+    assert 'id="untold-request_info"' not in client.get(f"/desk/cases/{reachable.case_number}").get_data(as_text=True)
+    with db.session_scope() as s:
+        perform(s, services, Actor.staff(s.get(User, handler.user_id)), s.get(Case, silent.case_id), "request_info",
+                public_text="请补充提供缴费凭证。")
+    page = client.get(f"/desk/cases/{silent.case_number}").get_data(as_text=True)
+    assert 'id="material-due"' in page and "（逾期未补正的，不予受理并告知投诉人）" in page

@@ -22,6 +22,7 @@ from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
 from casework.db import as_utc
 from casework.mediation.models import MediationSession, MediatorRecusal, never_held
+from casework.notify.queue import complainant_reachable
 from casework.privacy import masking
 from casework.privacy.models import RevealStatus
 from casework.registry.models import Unit
@@ -31,6 +32,7 @@ from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_ca
 from casework.workflow.handling import runs_extended
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
+from casework.workflow.spec import Notice
 from casework.workflow.states import NOT_SIMILAR
 from casework.workflow.table import FILE_EVENTS
 from web import kept_files, move_fields
@@ -255,6 +257,9 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
         moves=moves, move_names=names, field_options=lambda fd: field_choices(fd, options, case, now),
+        # the moves that tell the filer, where no notice reaches them (said in the move's form)
+        untold_moves=({m.name for m in moves if Notice.complainant in m.notices}
+                      if not complainant_reachable(case) else set()),
         # what a form starts with (a review decision: the decision it reviews), unless it was sent
         starts={m.name: {fd.name: v for fd in m.fields if (v := fd.starting_value(case)) is not None}
                 for m in moves},
