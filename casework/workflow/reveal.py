@@ -11,6 +11,11 @@ Who: a handler or unit lead of the unit holding the report asks; a custodian (èº
 that same unit decides, and never on their own request. The approval is for the requester
 only, for ``REVEAL_HOURS``. Originals of uploads (the evidence) are behind the same approval
 for reports; for other cases the unit lead may download one, with a reason (``open_original``).
+
+Who is told: a request and a decision each e-mail the mailbox of the unit holding the report
+(casework.workflow.notices, the case number only), and the desk's bar counts the requests
+waiting for a custodian (``waiting_for``) and, for the handler who asked, the decisions still
+news with the time an approval has left (``own_requests``, ``is_news``).
 """
 from __future__ import annotations
 
