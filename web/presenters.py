@@ -50,6 +50,8 @@ def event_title(ev) -> str:
             return _("Session held")
     if ev.kind is EventKind.suspended and (ev.data or {}).get("hearing"):
         return _("Clock paused for a hearing (听证)")
+    if ev.kind is EventKind.note and (ev.data or {}).get("action") == "extension_asked":
+        return _("Asked the unit lead to extend the handling time")
     if ev.kind is EventKind.note and (ev.data or {}).get("action") == "execution":
         return _("Carrying out the supported request (督促执行)")
     if supervision.is_report(ev):

@@ -140,6 +140,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("群众催办", "【畅通】案件 $case_number 已超过办理时限，投诉人（举报人）已催办。请登录办理平台尽快办理。"),
         "en": ("A complainant urged a case", "[Changtong] Case $case_number is past its deadline and the complainant has urged it. Sign in to the desk and act on it."),
     },
+    # a handler asks the unit's lead to extend the handling time (信访工作条例 第三十四条): the case
+    # number only; the reason is read on the desk
+    "extension_asked": {
+        "zh_CN": ("延长办理期限申请待批准", "【畅通】案件 $case_number 的经办人申请延长办理期限，等待单位负责人批准。"
+                                     "请负责人登录办理平台，在该案件页面“延长办理期限（单位负责人）”中处理。"),
+        "en": ("A request to extend the handling time", "[Changtong] The handler of case $case_number asks to "
+               "extend its handling time. The unit lead decides it on the case's page on the desk, under "
+               "'Extend the handling time (unit lead)'."),
+    },
     # a handler asked to see a report's identity: to the unit's mailbox, for its identity custodian
     # (身份保管人); the case number only, never the reason nor who asked
     "reveal_requested": {
@@ -184,6 +193,7 @@ SENT_WHEN: dict[str, str] = {
     "supervision_moved": N_("To the supervisor's unit mailbox, when a case under its 督办单 goes to another unit."),
     "review_decided_unit": N_("To the mailboxes of the units whose decision a review decided."),
     "case_urged": N_("To a unit's mailbox, when the filer urges (催办) a case past its deadline."),
+    "extension_asked": N_("To a unit's mailbox, when a handler asks the unit lead to extend a case's handling time (the case number only)."),
     "reveal_requested": N_("To the mailbox of the unit holding a report, when a handler asks to see the reporter's identity: for its identity custodian (the case number only)."),
     "reveal_decided": N_("To the mailbox of the unit holding a report, when its identity custodian decides a request to see the reporter's identity: for the handler who asked (the case number only)."),
 }

@@ -90,6 +90,35 @@ def extendable(case, now) -> Message | None:
     return None
 
 
+def extension_asked(case):
+    """The handler's request to the lead to extend (``ask_extension``) still waiting: the latest,
+    while the case has not been extended. None when none waits."""
+    if case.extended:
+        return None
+    asks = [ev for ev in case.events if ev.kind is EventKind.note and (ev.data or {}).get("action") == ASK_EXTENSION]
+    return max(asks, key=lambda ev: ev.id or 0) if asks else None
+
+
+def extension_askable(case, now) -> Message | None:
+    """A handler may ask the lead to extend while the lead may extend, once per request."""
+    problem = extendable(case, now)
+    if problem is None and extension_asked(case) is not None:
+        return Message(N_("The unit lead has been asked to extend already."))
+    return problem
+
+
+def asked_extension_days(case) -> str | None:
+    """The extension's form starts from the handler's request (its days and reason), which the
+    lead may change."""
+    ask = extension_asked(case)
+    return str(ask.data["days"]) if ask is not None and ask.data.get("days") else None
+
+
+def asked_extension_reason(case) -> str | None:
+    ask = extension_asked(case)
+    return ask.internal_text if ask is not None else None
+
+
 def _extendable_stages(case) -> tuple[Stage, ...]:
     return (Stage.acceptance,) if case.type is CaseType.report else (Stage.handling, Stage.mediation)
 
@@ -393,16 +422,33 @@ def close_material_lapsed(ctx: Ctx) -> dict:
             "info_due": due.isoformat() if due else None}
 
 
+ASK_EXTENSION = "extension_asked"
+
+
+def _extension_days(ctx: Ctx) -> int:
+    """The days asked or given: empty is the most the law allows; else 1 to that."""
+    most = ctx.deadlines.limit(ctx.case.type, Stage.extension)
+    raw = str(ctx.values.get("days") or "").strip()
+    days = int(raw) if raw.isdigit() else (most.amount if not raw else 0)
+    if not 1 <= days <= most.amount:
+        raise invalid("days", N_("A whole number from %(lo)d to %(hi)d, please."), lo=1, hi=most.amount)
+    return days
+
+
+def ask_extension(ctx: Ctx) -> dict:
+    """信访工作条例 第三十四条: the handling time is extended 经本机关、单位负责人批准. The handler
+    asks, with the days and the reason; the unit's mailbox is told, and the lead's extension
+    form starts from them (``extend`` decides). The complainant is told only of an extension."""
+    return {"action": ASK_EXTENSION, "days": _extension_days(ctx)}
+
+
 def extend(ctx: Ctx) -> dict:
     """Once, by at most the extension's limit (信访工作条例 第三十四条: 不得超过30日; a report's 立案
     decision, 程序规定 第十八条: 15 working days); the lead may give fewer days."""
     case = ctx.case
     before = case.due_at
     most = ctx.deadlines.limit(case.type, Stage.extension)
-    raw = str(ctx.values.get("days") or "").strip()
-    days = int(raw) if raw.isdigit() else (most.amount if not raw else 0)
-    if not 1 <= days <= most.amount:
-        raise invalid("days", N_("A whole number from %(lo)d to %(hi)d, please."), lo=1, hi=most.amount)
+    days = _extension_days(ctx)
     comp = ctx.deadlines.calendar.compute(china_date(case.due_at), days, working_days=most.working_days)
     case.due_at, case.extended, case.overdue = end_of_day(comp.end), True, False
     return {"due_before": before.isoformat(), "due_after": case.due_at.isoformat(), "days": days}

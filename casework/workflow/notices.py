@@ -21,6 +21,7 @@ URGED_TEMPLATE = "case_urged"
 SESSION_TEMPLATE = "mediation_session"
 REVEAL_REQUESTED_TEMPLATE = "reveal_requested"
 REVEAL_DECIDED_TEMPLATE = "reveal_decided"
+EXTENSION_ASKED_TEMPLATE = "extension_asked"
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -149,6 +150,13 @@ def _unit_urged(ctx: Ctx, event: Event) -> None:
                 payload={"case_number": ctx.case.number})
 
 
+def _unit_extension_asked(ctx: Ctx, event: Event) -> None:
+    """A handler asked the unit's lead to extend the handling time (信访工作条例 第三十四条: 经本机关、
+    单位负责人批准): the unit's mailbox is told which case, for the lead to decide on the desk."""
+    _mail_units(ctx, [ctx.case.unit_id], template=EXTENSION_ASKED_TEMPLATE,
+                key=f"extension-asked:{ctx.case.id}:{event.id}", payload={"case_number": ctx.case.number})
+
+
 def reveal_requested(ctx: Ctx) -> None:
     """A handler asked to see a report's identity (casework.workflow.reveal.request): the mailbox
     of the unit holding the report is told which case, for its identity custodian to decide on
@@ -174,6 +182,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.judicial_confirmation: _both_parties("judicial_confirmation"),
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,
+    Notice.unit_extension_asked: _unit_extension_asked,
     Notice.supervisor_report: _supervisor_report,
     Notice.supervision_follows: _supervision_follows,
     Notice.deciding_units: _deciding_units,

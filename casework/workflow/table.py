@@ -45,9 +45,14 @@ LEAD = Staff(frozenset({Role.unit_lead}))
 
 # -- the fields, by what they are for -------------------------------------------------------
 
-def notice(label=N_("Notice to the complainant (optional)"), *, required=False, lo=1, hi=5000, hint=None, rows=3):
+EXTENSION_DAYS = Field("days", Kind.line, N_("Extend by (days)"), hi=3,
+                       hint=N_("Empty: the most the law allows (30 days; a report's decision whether to open a case: "
+                               "15 working days). A lead may give fewer."))
+
+def notice(label=N_("Notice to the complainant (optional)"), *, required=False, lo=1, hi=5000, hint=None, rows=3,
+           start=None):
     """A text the complainant (or the parties) will read on the status page."""
-    return Field("public_text", Kind.text, label, required=required, lo=lo, hi=hi, hint=hint, rows=rows)
+    return Field("public_text", Kind.text, label, required=required, lo=lo, hi=hi, hint=hint, rows=rows, start=start)
 
 
 def internal(label=N_("Internal note"), *, required=False, lo=1, hi=5000, hint=None, rows=3):
@@ -158,11 +163,18 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # once: the handling time (第三十四条), or a report's decision whether to open a case
     Move("extend", N_("Extend the handling time (unit lead)"), reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(),
          E.extended, who=LEAD, step=h.extend, when=h.extendable,
-         fields=(Field("days", Kind.line, N_("Extend by (days)"), hi=3,
-                       hint=N_("Empty: the most the law allows (30 days; a report's decision whether to open a case: "
-                               "15 working days). A lead may give fewer.")),
-                 notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5)),
+         fields=(replace(EXTENSION_DAYS, start=h.asked_extension_days),
+                 notice(N_("Reason for the extension (told to the complainant)"), required=True, lo=5,
+                        start=h.asked_extension_reason)),
          notices=(Notice.complainant,)),  # 第三十四条: 并告知信访人延期理由
+    # 第三十四条: 经本机关、单位负责人批准: a handler asks its lead, who decides with ``extend``
+    Move("ask_extension", N_("Ask the unit lead to extend the handling time"),
+         reached(S.pending_acceptance, S.accepted, S.mediating), frozenset(), E.note,
+         who=Staff(frozenset({Role.handler})), step=h.ask_extension, when=h.extension_askable,
+         fields=(EXTENSION_DAYS,
+                 internal(N_("Why the case needs longer (the lead reads it; it is offered as the reason told to "
+                             "the complainant if the lead extends)"), required=True, lo=10, rows=3)),
+         notices=(Notice.unit_extension_asked,)),
     Move("suspend", N_("Pause the clock for a test or appraisal"), reached(S.accepted), frozenset(), E.suspended,
          who=UNIT, types=NOT_MEDIATION, step=h.suspend, when=h.clock_running,
          fields=(notice(N_("What is being tested or appraised (told to the complainant)"), required=True, lo=5),)),

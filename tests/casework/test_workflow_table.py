@@ -35,6 +35,7 @@ MATRIX: dict[str, set[str]] = {
     "assign": {"handler", "unit_lead"},
     "note": {"handler", "unit_lead"},
     "extend": {"unit_lead"},
+    "ask_extension": {"handler"},
     "suspend": {"handler", "unit_lead"},
     "resume": {"handler", "unit_lead"},
     "reply": {"handler", "unit_lead"},

@@ -717,3 +717,52 @@ def test_a_material_request_says_when_nobody_will_be_told_and_the_case_says_its_
                 public_text="请补充提供缴费凭证。")
     page = client.get(f"/desk/cases/{silent.case_number}").get_data(as_text=True)
     assert 'id="material-due"' in page and "（逾期未补正的，不予受理并告知投诉人）" in page
+
+
+def test_a_handler_asks_the_lead_to_extend_and_the_leads_form_starts_from_the_request(client, db, services, file_case,
+                                                                                      make_staff):
+    """信访工作条例 第三十四条: 情况复杂的，经本机关、单位负责人批准，可以适当延长办理期限，但延长期限不得超过
+    30日，并告知信访人延期理由. The desk had only the lead's move, so the handler's request went
+    round the platform. The handler asks (days and reason); the unit's mailbox is told; the case
+    shows the request; the lead's form starts from it and the lead decides."""
+    from casework.accounts.actor import Actor
+    from casework.notify.models import OutboxMessage
+    from casework.workflow.machine import available_moves, perform
+
+    receipt = file_case()
+    handler, lead = make_staff("miit", Role.handler), make_staff("miit", Role.unit_lead)
+    with db.session_scope() as s:
+        perform(s, services, Actor.staff(s.get(User, handler.user_id)), s.get(Case, receipt.case_id), "accept")
+    signed_in(client, db, handler)
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert "申请延长办理期限（报单位负责人批准）" in page and 'id="move-extend"' not in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    short = client.post(f"/desk/cases/{receipt.case_number}/moves/ask_extension",
+                        data={"csrf_token": token, "version": version, "days": "45", "internal_text": "需要调取协会三年账目。"})
+    assert short.status_code == 422 and "1 到 30" in short.get_data(as_text=True)
+    sent = client.post(f"/desk/cases/{receipt.case_number}/moves/ask_extension",
+                       data={"csrf_token": token, "version": version, "days": "20",
+                             "internal_text": "需要调取协会近三年的会费收支账目，并听取会员单位意见。"})
+    assert sent.status_code == 303
+    page = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert 'id="extension-asked"' in page and "申请延长办理期限（报单位负责人批准）" in page  # the flag and the timeline
+    assert 'id="move-ask_extension"' not in page  # asked once: not again while it waits
+    with db.session_scope(write=False) as s:
+        told = s.scalars(select(OutboxMessage.template).where(OutboxMessage.case_id == receipt.case_id)).all()
+        before = s.get(Case, receipt.case_id).due_at
+    assert "extension_asked" in told
+    lead_client = client.application.test_client()
+    signed_in(lead_client, db, lead)
+    page = lead_client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    form = page[page.index('id="move-extend"'):]
+    form = form[:form.index("</form>")]
+    assert 'name="days" type="text" value="20"' in form
+    assert "需要调取协会近三年的会费收支账目，并听取会员单位意见。</textarea>" in form
+    with db.session_scope() as s:
+        perform(s, services, Actor.staff(s.get(User, lead.user_id)), s.get(Case, receipt.case_id), "extend",
+                days="20", public_text="需要调取协会近三年的会费收支账目，并听取会员单位意见。")
+        case = s.get(Case, receipt.case_id)
+        assert (case.due_at - before).days >= 20 and case.extended
+        assert "ask_extension" not in {m.name for m in available_moves(Actor.staff(s.get(User, handler.user_id)), case)}
+    assert 'id="extension-asked"' not in lead_client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)

@@ -29,7 +29,7 @@ from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal, supervision
 from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_candidates
-from casework.workflow.handling import runs_extended
+from casework.workflow.handling import extension_asked, runs_extended
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.spec import Notice
@@ -249,6 +249,7 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     return render_template(
         "desk/case.html",
         case=case, now=now, overdue=is_overdue(case, now), extended=runs_extended(case), handler=handler,
+        extension_waits=extension_asked(case) is not None,
         case_types=CaseType._value2member_map_,
         decided_only=reads_only_as_decider(actor, case),
         assoc_name=association_name(case),
