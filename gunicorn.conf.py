@@ -3,6 +3,12 @@
 Gunicorn also reads this file on its own when it starts in the repository's root. Options
 given on the command line win over what is set here.
 
+The settings below come from the process environment and from `.env`, loaded here first, the
+way the app loads it (web/wsgi.py: python-dotenv's load_dotenv(), which finds the `.env` of the
+directory this file is in, or of the nearest directory above it). A variable the process already
+has wins over the same line in `.env` (so `make run`'s CHANGTONG_BIND, or a systemd unit's
+Environment=, wins); PYTHON_DOTENV_DISABLED=1 turns `.env` off.
+
 Environment:
   CHANGTONG_BIND             address to listen on (default 127.0.0.1:5000; the image and
                              docker-compose.yml: 0.0.0.0:8000)
@@ -29,6 +35,12 @@ import os as _os
 import shutil as _shutil
 import tempfile as _tempfile
 from pathlib import Path as _Path
+
+from dotenv import load_dotenv as _load_dotenv
+
+# -- .env, before anything below reads the environment (the web app's own load_dotenv() in
+# web/wsgi.py then finds every variable set and changes nothing) ---------------------------------
+_load_dotenv()
 
 # -- metrics: multiprocess mode, chosen before prometheus_client is imported anywhere -----------
 if not _os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -1,9 +1,21 @@
-"""Demo data: units, a handful of associations and the starting set of categories.
+"""Demo data: made-up units, a handful of associations, on top of the standard reference data.
 
-``load_demo`` and ``seed_categories`` are idempotent: each row is looked up by its stable
-key (``Unit.code``, ``Association.credit_code``, ``Category.code``) and inserted only when
-missing, so running them again changes nothing and never overwrites an administrator's
-edits. They flush; the caller commits.
+The categories, the default routing rules, the statutory time limits and the platform's triage
+unit are not demo: they are the standard reference data every install gets
+(casework.registry.defaults, ``changtong seed-defaults``), and ``load_demo`` loads them through
+the same loader. What the demo adds is for a development machine or a trial only: some twenty
+units (ministries, provincial and city bureaus, mediation bodies), eight associations in the
+public lookup, a joint mediation body for Sichuan, and notice mailboxes at ``notice.example``
+with the levels above each unit (so that overdue cases escalate somewhere visible).
+
+``load_demo`` is idempotent: each row is looked up by its stable key (``Unit.code``,
+``Association.credit_code``, ``Category.code``) and inserted only when missing, so running it
+again changes nothing and never overwrites an administrator's edits. A unit the demo did not
+make (a real one, such as the ``mca`` the README has an administrator create) keeps its fields:
+the demo mailbox and upper level go only to units the demo made, and to the others only while
+the database holds nothing but the demo (``real_units`` is empty). Into a database with real
+units and no demo yet (a production install) it refuses unless forced (``DemoRefused``). It
+flushes; the caller commits.
 
 Only 中国复合材料工业协会's credit code is real. Every other association carries a made-up
 code with a valid GB 32100-2015 check digit and ``is_sample=True``; bodies that do not
@@ -17,15 +29,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from casework.cases.models import Category, CategoryGroup
+from casework.registry.defaults import (  # noqa: F401 - CATEGORIES, seed_categories: used from here before
+    CATEGORIES, NATIONAL_REGION, PARTY_CATEGORIES, TRIAGE_UNIT_CODE, load_defaults, seed_categories,
+)
 from casework.registry.lookup import index_terms
 from casework.registry.models import (
     Association, AssociationLevel, AssociationStatus, Unit, UnitKind,
 )
 
-NATIONAL_REGION = "100000"
-TRIAGE_UNIT_CODE = "triage"
 JOINT_MEDIATION_UNIT_CODE = "sc-joint-mediation"
+DEMO_MAIL_DOMAIN = "notice.example"
+
+
+class DemoRefused(Exception):
+    """The database holds real units: the demo is not loaded into it unless forced."""
 
 
 def sample_credit_code(body: str) -> str:
@@ -103,10 +120,11 @@ DEMO_UNITS: tuple[_UnitSpec, ...] = (
     _UnitSpec(JOINT_MEDIATION_UNIT_CODE, "四川省行业协会商会联合调解中心（示例）",
               "Sichuan Joint Mediation Centre of Industry Associations and Chambers of Commerce (sample)",
               _K.mediation_body, "510000"),
-    # the platform's own queue
-    _UnitSpec(TRIAGE_UNIT_CODE, "平台分拨", "Platform triage", _K.triage, "100000"),
 )
+# (the platform's own queue, the triage unit, is standard reference data: casework.registry.defaults)
 
+
+_DEMO_CODES = frozenset(spec.code for spec in DEMO_UNITS)
 
 # the level above a unit where the demo has one (the others answer to swd-central)
 DEMO_UPPER_LEVELS = {
@@ -183,58 +201,44 @@ DEMO_ASSOCIATIONS: tuple[_AssocSpec, ...] = (
 )
 
 
-# --- categories --------------------------------------------------------------------------
-
-_G = CategoryGroup
-CATEGORIES: tuple[tuple[CategoryGroup, str, str, str], ...] = (
-    (_G.grievance, "illegal_fees", "违规收费/涉企乱收费", "Illegal fees / arbitrary charges on businesses"),
-    (_G.grievance, "forced_membership", "强制入会/强制摊派", "Forced membership / forced levies"),
-    (_G.grievance, "illegal_awards", "违规评比达标表彰", "Unauthorised ratings, compliance schemes and awards"),
-    (_G.grievance, "election_irregularities", "换届选举违规", "Irregularities in leadership elections"),
-    (_G.grievance, "illegal_branches", "违规设立企业或分支机构", "Unauthorised companies or branches"),
-    (_G.grievance, "finance_assets", "财务资产问题", "Finances and assets"),
-    (_G.grievance, "unfair_competition", "妨碍公平竞争/内卷式竞争",
-     "Obstructing fair competition / cut-throat competition"),
-    (_G.grievance, "service_quality", "服务质量", "Quality of service"),
-    (_G.grievance, "credit_rating_dispute", "信用评价异议", "Disputed credit rating"),
-    (_G.grievance, "leader_misconduct", "负责人违规违纪", "Misconduct by the association's leaders"),
-    (_G.grievance, "impersonation_illegal_org", "假冒协会名义/非法社会组织",
-     "Impersonating an association / illegal social organisation"),
-    (_G.grievance, "grievance_other", "其他", "Other"),
-    (_G.mediation, "member_contract", "会员间合同纠纷", "Contract dispute between members"),
-    (_G.mediation, "member_vs_association", "会员与协会纠纷", "Dispute between a member and the association"),
-    (_G.mediation, "consumer", "消费纠纷", "Consumer dispute"),
-    (_G.mediation, "intellectual_property", "知识产权纠纷", "Intellectual property dispute"),
-    (_G.mediation, "mediation_other", "其他", "Other"),
-    (_G.suggestion, "policy", "政策建议", "Policy suggestion"),
-    (_G.suggestion, "service_improvement", "服务改进", "Service improvement"),
-    (_G.suggestion, "suggestion_other", "其他", "Other"),
-)
+def demo_mailbox(code: str) -> str:
+    return f"{code}@{DEMO_MAIL_DOMAIN}"
 
 
-# categories in which the association itself is a party: its own bodies may not handle them
-PARTY_CATEGORIES = frozenset({"member_vs_association"})
+def _demo_made(unit: Unit) -> bool:
+    """A unit an earlier run of the demo made: a demo code with the demo's mailbox."""
+    return unit.code in _DEMO_CODES and unit.notice_email == demo_mailbox(unit.code)
 
 
-def seed_categories(session: Session) -> int:
-    """Insert the starting categories that are missing (by code). Returns how many were added."""
-    have = set(session.scalars(select(Category.code)))
-    added = 0
-    order: dict[CategoryGroup, int] = {}
-    for group, code, name, name_en in CATEGORIES:
-        order[group] = order.get(group, 0) + 10
-        if code in have:
-            continue
-        session.add(Category(code=code, group=group, name=name, name_en=name_en,
-                             sort_order=order[group], active=True,
-                             association_is_party=code in PARTY_CATEGORIES))
-        added += 1
-    session.flush()
-    return added
+def _platform_triage(unit: Unit) -> bool:
+    """The standard triage unit, no mailbox of its own set (or the demo's)."""
+    return unit.kind is UnitKind.triage and unit.notice_email in (None, demo_mailbox(unit.code))
 
 
-def load_demo(session: Session) -> None:
-    """Insert the demo units, associations and categories that are missing."""
+def real_units(session: Session) -> list[Unit]:
+    """The units that are neither the demo's nor the platform's triage unit: an administrator's
+    (``changtong units create``, /admin/units). A unit with a demo code counts when it does not
+    carry the demo's mailbox (the ``mca`` the README creates is one)."""
+    return [u for u in session.scalars(select(Unit).order_by(Unit.code))
+            if not (_demo_made(u) or _platform_triage(u))]
+
+
+def load_demo(session: Session, *, force: bool = False) -> list[str]:
+    """Insert the standard reference data and the demo units and associations that are missing.
+
+    Raises ``DemoRefused`` when the database holds real units (``real_units``) and no demo yet,
+    unless ``force``. Next to real units (forced, or added to a demo database later) no real
+    unit's field is touched: the demo's mailboxes and upper levels go to the units the demo made
+    only. Returns the codes of the real units found (empty on a demo or fresh database)."""
+    before = list(session.scalars(select(Unit)))
+    real = real_units(session)
+    if real and not force and not any(_demo_made(u) for u in before):
+        raise DemoRefused(", ".join(sorted(u.code for u in real)))
+    # the units whose empty fields the demo fills: every one on a database with nothing real;
+    # else those it makes now and those an earlier run made (never the real ones, nor the
+    # standard triage unit of a real install)
+    keep_out = ({u.id for u in before if not _demo_made(u)} if real else set())
+
     units = {u.code: u for u in session.scalars(select(Unit))}
     for spec in DEMO_UNITS:
         if spec.code not in units:
@@ -288,29 +292,33 @@ def load_demo(session: Session) -> None:
     for spec in DEMO_ASSOCIATIONS:
         if spec.mediation_body:
             body = units[spec.mediation_body]
-            if body.association_id is None:
+            if body.association_id is None and body.id not in keep_out:
                 body.association_id = existing[spec.credit_code].id
     session.flush()
 
-    seed_categories(session)
-
-    from casework.routing.defaults import seed_routing
-
-    seed_routing(session, joint_bodies={"51": JOINT_MEDIATION_UNIT_CODE})
-
-    from casework.deadlines.limits import seed_time_limits
-
-    seed_time_limits(session)
+    # the categories, routing rules, statutory time limits and triage unit: the standard data,
+    # with the demo's joint mediation body for Sichuan
+    load_defaults(session, joint_bodies={"51": JOINT_MEDIATION_UNIT_CODE})
 
     # demo notice mailboxes (they land in the development file sink) and the levels above each
     # unit: a province's department answers to its ministry, a city's to its province (复查 and
     # 复核 go one level up, overdue cases escalate there); the rest to one unit above all others,
-    # so that overdue cases escalate somewhere visible
+    # so that overdue cases escalate somewhere visible. Only the units the demo made (and, on a
+    # database with nothing but the demo, the triage unit), and only fields still empty: a real
+    # unit is never given a made-up mailbox or a demo unit as its supervisor.
+    units = {u.code: u for u in session.scalars(select(Unit))}
+    if real:
+        keep_out |= {u.id for u in units.values() if u.kind is UnitKind.triage}
     supervisor = units.get("swd-central")
+    if supervisor is not None and supervisor.id in keep_out:
+        supervisor = None
     for unit in units.values():
+        if unit.id in keep_out:
+            continue
         if unit.notice_email is None:
-            unit.notice_email = f"{unit.code}@notice.example"
+            unit.notice_email = demo_mailbox(unit.code)
         upper = units.get(DEMO_UPPER_LEVELS.get(unit.code, ""), supervisor)
-        if upper is not None and unit is not upper and unit.supervising_unit_id is None:
+        if upper is not None and upper.id not in keep_out and unit is not upper and unit.supervising_unit_id is None:
             unit.supervising_unit_id = upper.id
     session.flush()
+    return sorted(u.code for u in real)

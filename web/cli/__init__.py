@@ -2,7 +2,7 @@
 
 The commands of one subject live in a module of this package named after it (routing,
 registry, users, audit, calendar, search, stats, retention, backup, notices); this module defines the
-group, the few commands of its own (keys, db, seed-demo, demo-cases) and adds the others to it."""
+group, the few commands of its own (keys, db, seed-defaults, seed-demo, demo-cases) and adds the others to it."""
 from __future__ import annotations
 
 import click
@@ -54,12 +54,25 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
-    """Migrate the database up to REVISION (default: head)."""
+@click.option("--no-defaults", is_flag=True,
+              help="Do not add the standard reference data that is missing (see seed-defaults)")
+def db_upgrade(revision: str, no_defaults: bool) -> None:
+    """Migrate the database up to REVISION (default: head), then add whatever of the standard
+    reference data is missing (as `changtong seed-defaults`; only at head, never changing a row)."""
     settings: Settings = current_app.extensions["changtong.settings"]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}")
+    if revision == "head" and not no_defaults:
+        _load_defaults()
+
+
+def _load_defaults() -> None:
+    from casework.registry.defaults import load_defaults
+
+    with _db().session_scope() as session:
+        loaded = load_defaults(session)
+    click.echo(loaded.describe())
 
 
 @db_group.command("downgrade")
@@ -70,14 +83,37 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@main.command("seed-demo")
-def seed_demo() -> None:
-    """Load demo units, associations and categories (safe to run again)."""
-    from casework.registry.demo import load_demo
+@main.command("seed-defaults")
+def seed_defaults() -> None:
+    """Add the standard reference data that is missing: the categories, the default routing
+    rules, the statutory time limits and the platform's triage unit (safe to run again; a row
+    that exists, edited or not, is never changed). `db upgrade` does it too."""
+    _load_defaults()
 
-    with _db().session_scope() as session:
-        load_demo(session)
-    click.echo("demo data loaded")
+
+@main.command("seed-demo")
+@click.option("--force", is_flag=True, help="Load the demo even though the database has real units")
+def seed_demo(force: bool) -> None:
+    """DEMO ONLY: add made-up units, associations and notice mailboxes (with the standard
+    reference data) for a development machine or a trial; never on a production install. Safe to
+    run again; a unit it did not make keeps its fields."""
+    from casework.registry.demo import DemoRefused, load_demo
+
+    click.echo("seed-demo: adds some 20 demo units and 8 demo associations (shown in the public lookup) "
+               "and @notice.example mailboxes. Not for production.", err=True)
+    try:
+        with _db().session_scope() as session:
+            real = load_demo(session, force=force)
+    except DemoRefused as refused:
+        raise click.ClickException(
+            f"this database has units of its own ({refused}) and no demo: it looks like a real install. The demo "
+            "would put made-up associations in its public lookup. Use `changtong seed-defaults` for the standard "
+            "reference data, or `seed-demo --force` to add the demo anyway (the existing units are left as they are)."
+        ) from None
+    if real:
+        click.echo(f"demo data loaded beside the units of this install ({', '.join(real)}), which were left as they are")
+    else:
+        click.echo("demo data loaded")
 
 
 @main.command("demo-cases")
