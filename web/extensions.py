@@ -1,11 +1,20 @@
 """Flask extensions, created unbound and initialised by create_app."""
 from __future__ import annotations
 
+import logging
+import time
+
+import sqlalchemy as sa
 from babel import Locale
 from flask import current_app, has_app_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from limits.storage import Storage, storage_from_string
+
+from casework.ratelimit import DatabaseStorage, RateLimitCounter
+
+log = logging.getLogger("changtong.ratelimit")
 
 LOCALES = ("zh_CN", "en")
 LANG_COOKIE = "lang"
@@ -59,14 +68,129 @@ def _current_database():
     return current_app.extensions["changtong.db"] if has_app_context() else _last_database[-1]
 
 
+class RedisElseDatabase(Storage):
+    """The rate limits' storage with REDIS_URL set: Redis, and while Redis does not answer, the
+    database (casework.ratelimit, the embedded default's storage), so that an outage of Redis
+    costs no request a 500 and every limit still holds across processes and nodes: the
+    wrong query codes per case number, the SMS codes per number and per browser, the sign-ins
+    per account.
+
+    Why not Flask-Limiter's own ``in_memory_fallback_enabled``: its fallback counts in process
+    memory (each gunicorn worker of each node a budget of its own: 10 wrong codes become
+    10 x workers x nodes), and it switches only in its decorator's check, while the SMS codes,
+    sign-ins and idempotent replays here are counted by direct calls of ``limiter.limiter``
+    (casework.verify, web.staff.views, web.idempotency), which would still raise. Here every
+    call goes through the storage, whichever way it is made.
+
+    A call that Redis fails (refused, a timeout, an error answer) is answered by the database,
+    and Redis is left alone for ``RETRY`` seconds; then the next call tries it again, and once
+    it answers, counting goes back to it. The counts made in the database during the outage
+    are added to Redis's for as long as their windows last (any process's: the table's latest
+    window end is read every ``LOOK`` seconds), so a number's budget is not new again when
+    Redis returns. Counts Redis held before the outage cannot be read while it is down: a
+    budget is at most twice itself once, across the switch.
+    """
+
+    STORAGE_SCHEME = ["changtong-redis-else-db"]
+    RETRY = 5.0  # seconds Redis is left alone after it failed
+    LOOK = 30.0  # seconds between reads of the latest window end in the database
+    TIMEOUT = 0.5  # seconds to connect to Redis, and for its answer (a LAN answers in a millisecond)
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, redis_url: str,
+                 database, **_options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        # options given in REDIS_URL's query (?socket_timeout=...) win over these
+        self.redis = storage_from_string(redis_url, socket_connect_timeout=self.TIMEOUT,
+                                         socket_timeout=self.TIMEOUT)
+        self.database = DatabaseStorage(database=database)
+        self._redis_errors = (self.redis.base_exceptions, OSError)
+        self._down_until = 0.0  # time.monotonic() before which Redis is not tried
+        self._down = False
+        self._database_live_until = 0.0  # time.time(): the latest end of a window counted in the database
+        self._next_look = 0.0  # time.monotonic() of the next read of it
+
+    @property
+    def base_exceptions(self):
+        return self.database.base_exceptions  # Redis's are answered by the database
+
+    @property
+    def redis_down(self) -> bool:
+        """Whether this process counts in the database now (Redis failed and is not back)."""
+        return self._down
+
+    def _redis(self, name: str, *args):
+        """Redis's answer to ``name(*args)``, or None if it is down (the caller asks the database)."""
+        if self._down and time.monotonic() < self._down_until:
+            return None
+        try:
+            value = getattr(self.redis, name)(*args)
+        except self._redis_errors as exc:
+            if not self._down:
+                log.warning("rate limits: Redis does not answer (%s); counting in the database",
+                            type(exc).__name__)
+            self._down, self._down_until = True, time.monotonic() + self.RETRY
+            self._next_look = 0.0
+            return None
+        if self._down:
+            log.warning("rate limits: Redis answers again; counting in Redis")
+            self._down = False
+        return value
+
+    def _outage_counts(self) -> bool:
+        """Whether counts made in the database (during an outage) may still be live."""
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + self.LOOK
+            with self.database.database.read() as session:
+                latest = session.execute(sa.select(sa.func.max(RateLimitCounter.expires_at))).scalar()
+            self._database_live_until = float(latest or 0.0)
+        return self._database_live_until > time.time()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        hits = self._redis("incr", key, expiry, amount)
+        if hits is None:
+            self._database_live_until = max(self._database_live_until, time.time() + expiry)
+            return self.database.incr(key, expiry, amount)
+        return hits + (self.database.get(key) if self._outage_counts() else 0)
+
+    def get(self, key: str) -> int:
+        hits = self._redis("get", key)
+        if hits is None:
+            return self.database.get(key)
+        return hits + (self.database.get(key) if self._outage_counts() else 0)
+
+    def get_expiry(self, key: str) -> float:
+        expiry = self._redis("get_expiry", key)
+        if expiry is None:
+            return self.database.get_expiry(key)
+        if self._outage_counts() and self.database.get(key):
+            return max(expiry, self.database.get_expiry(key))
+        return expiry
+
+    def check(self) -> bool:
+        return self.redis.check() or self.database.check()
+
+    def reset(self) -> int | None:
+        self._redis("reset")
+        return self.database.reset()
+
+    def clear(self, key: str) -> None:
+        self._redis("clear", key)
+        self.database.clear(key)
+
+
 def init_app(app, settings) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    app.config["RATELIMIT_STORAGE_URI"] = settings.rate_limit_storage
-    # the database storage (no Redis) counts in the app's own database (casework.ratelimit)
+    # the database storage counts in the app's own database (casework.ratelimit): alone without
+    # Redis, and in Redis's place while Redis is down (RedisElseDatabase)
     _last_database[:] = [app.extensions["changtong.db"]]
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = ({"database": _current_database}
-                                               if not settings.redis_url else {})
+    if settings.redis_url:
+        app.config["RATELIMIT_STORAGE_URI"] = f"{RedisElseDatabase.STORAGE_SCHEME[0]}://"
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"redis_url": settings.redis_url, "database": _current_database}
+    else:
+        app.config["RATELIMIT_STORAGE_URI"] = settings.rate_limit_storage
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"database": _current_database}
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)
     _no_check_before_every_request(app)

@@ -33,11 +33,20 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
+    """503 with ``failed`` when a check this node cannot serve without fails (the database, its
+    schema, the data directory); 200 with status ``degraded`` and ``degraded`` naming Redis when
+    only Redis fails: the node still takes submissions (web.ops.checks)."""
+    from web.ops.checks import DEGRADES
+
     checks = current_app.extensions["changtong.readiness"].run()
-    failed = sorted(name for name, result in checks.items() if not result["ok"])
-    body = {"status": "fail" if failed else "ok", "checks": checks}
+    down = sorted(name for name, result in checks.items() if not result["ok"])
+    failed = [name for name in down if name not in DEGRADES]
+    degraded = [name for name in down if name in DEGRADES]
+    body = {"status": "fail" if failed else "degraded" if degraded else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
+    if degraded:
+        body["degraded"] = degraded
     return jsonify(body), 503 if failed else 200
 
 

@@ -2,6 +2,12 @@
 REDIS_URL is set), the data directory (and the uploads' one) takes a file. Each check has its own short timeout and
 the checks run side by side, so /readyz answers within about TIMEOUT seconds whatever hangs.
 
+Redis is reported but does not make a node unready (DEGRADES): while it is down a node still
+takes every submission (the database commits it, the outbox carries its notices) and the rate
+limits count in the database (web.extensions.RedisElseDatabase); only the broker's work (notices,
+the sweep) waits for it. Every node shares one Redis, so a /readyz that failed on it would take
+every node out of the load balancer at once: the whole site down for a delay of notices.
+
 A failure is reported by the check's name and the exception's class, never its text (a
 driver's message may carry a host, a user or a URL).
 """
@@ -20,6 +26,7 @@ from sqlalchemy.pool import NullPool
 from casework.settings import Settings
 
 TIMEOUT = 2.0  # seconds, per check and for the whole answer
+DEGRADES = frozenset({"redis"})  # a check that fails here leaves the node ready, degraded
 
 
 def probe_engine(url: str) -> Engine:
