@@ -12,6 +12,7 @@ recording cannot make the complainant receive a notice twice:
 """
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import smtplib
@@ -133,7 +134,11 @@ class SmtpEmail:
     def send(self, notice: Notice) -> None:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, notice.recipient, notice.subject
-        msg["Message-ID"] = f"<{notice.key.replace(':', '.')}@changtong>"
+        # RFC 5322 §3.6: a Date, and a Message-ID whose right side is a domain (the sender's); the
+        # left side is the outbox key, so a retry after a lost answer carries the same id
+        msg["Date"] = email.utils.formatdate(usegmt=True)
+        domain = email.utils.parseaddr(self.sender)[1].rpartition("@")[2] or "changtong.invalid"
+        msg["Message-ID"] = f"<{notice.key.replace(':', '.')}@{domain}>"
         msg.set_content(notice.body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
