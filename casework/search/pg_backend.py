@@ -18,8 +18,11 @@ every one holds: a search within a unit reads that unit's matches and no other u
 the index handed over every match of the word, 213,010 for 会费 at a million cases, and a filter
 on ``unit_key`` threw away those of other units). Dates are a condition on ``submitted_at``.
 
-A query is segmented the same way. Words are ANDed; ``OR``, ``NOT`` and "phrases" (the
-words of a phrase ANDed) work as in the Whoosh backend; anything else is just words. The
+A query is segmented the same way. Words are ANDed; ``OR``, ``NOT`` and "phrases" work as in
+the Whoosh backend; anything else is just words. A phrase (casework.search.text.PhrasePlan)
+gives the GIN index its words (the tsvector's positions count words, search mode's parts
+among them, and cannot say where a phrase stands), and the rows found are then read for the
+phrase itself (``Parsed.check``): a search with a phrase costs what its words unquoted cost. The
 tsquery is a literal too, so no input is syntax to PostgreSQL. A query that is a case number
 (as casework.cases.numbers normalises it) also finds that case. Permission and every filter
 are in the same conditions as the words, and the total is counted with them, so a case the
@@ -57,6 +60,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 from typing import Iterable
@@ -68,7 +72,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
 from casework.search.models import SearchDocument
-from casework.search.text import hit_html, lexemes
+from casework.search.text import PhrasePlan, hit_html, lexemes, phrase_plan
 from casework.search.whoosh_backend import case_number, unit_key
 
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
@@ -113,37 +117,110 @@ def tsvector_literal(weighted: Iterable[tuple[str, str]], filters: Iterable[str]
 _PARTS = re.compile(r'"([^"]*)"?|(\S+)')
 
 
-def parse(text: str) -> tuple[str | None, set[str]]:
-    """-> (tsquery literal or None when no word is left, the words to highlight)."""
-    clauses: list[str] = []  # each an operand, "|" or "!"
+@dataclass(frozen=True)
+class Parsed:
+    """A query read: ``words``, the tsquery the GIN index answers (None: no word left), which
+    a query with a "phrase" widens to
+    the phrase's words (a NOT phrase left out); ``groups``, only for such a query, its OR-groups
+    of operands, which ``check`` makes the whole query again as a condition on the columns of
+    each row found, every phrase in its text; ``terms``, what to highlight."""
+
+    words: str | None
+    terms: set[str]
+    groups: tuple = ()  # ((negated, ((tsquery, PhrasePlan | None), …)), …) per OR-group
+
+    @property
+    def has_phrase(self) -> bool:
+        return any(plan is not None for group in self.groups for _, alts in group for _, plan in alts)
+
+    def check(self, c):
+        """The query as a condition on columns ``c`` (tsv, title, association_name, description,
+        replies) of a row the GIN index found for ``words``."""
+        def alternative(tsq: str, plan: PhrasePlan | None):
+            found = _tsv_matches(c.tsv, tsq)
+            if plan is None:
+                return found
+            return sa.and_(found, sa.or_(*(sa.func.strpos(sa.func.lower(col), plan.text) > 0
+                                          for col in (c.title, c.association_name, c.description, c.replies))))
+
+        def operand(negated: bool, alts):
+            cond = sa.or_(*(alternative(t, p) for t, p in alts))
+            return sa.not_(cond) if negated else cond
+
+        return sa.or_(*(sa.and_(*(operand(n, alts) for n, alts in group)) for group in self.groups))
+
+
+EVERYTHING = "!' '"  # no lexeme is a space: a tsquery every document matches
+
+
+def parse(text: str) -> Parsed:
+    """Words ANDed, ``OR``, ``NOT``, "phrases" (casework.search.text.PhrasePlan: the phrase's
+    words for the GIN index, then the phrase in the row's text)."""
+    clauses: list = []  # each an operand (its alternatives: (tsquery, plan or None)), "|", "&" or "!"
+    terms: list[set[str]] = []
     for m in _PARTS.finditer(text or ""):
         phrase, word = m.group(1), m.group(2)
         if word in ("OR", "NOT", "AND"):
             clauses.append({"OR": "|", "NOT": "!", "AND": "&"}[word])
             continue
-        lex = list(dict.fromkeys(lexemes(phrase if phrase is not None else word)))
-        if lex:
-            clauses.append("(" + " & ".join(_quote(x) for x in lex) + ")")
-    expr: list[str] = []
+        alts, marked = [], set()
+        if phrase is not None:
+            plan = phrase_plan(phrase)
+            if plan is not None:
+                alts.append((_all_of(w for w, _ in plan.words), plan))
+                marked.add(plan.text)
+        else:
+            lex = list(dict.fromkeys(lexemes(word)))
+            if lex:
+                alts.append((_all_of(lex), None))
+                marked.update(lex)
+        if alts:
+            clauses.append(tuple(alts))
+            terms.append(marked)
+    groups: list[list] = [[]]
     positive: set[str] = set()
     pending_op, negate = "&", False
-    for c in clauses:
+    for c, marked in zip(clauses, _with_terms(clauses, terms)):
         if c in ("|", "&"):
             pending_op = c
             continue
         if c == "!":
             negate = not negate
             continue
-        if expr:
-            expr.append(pending_op)
-        expr.append("!" + c if negate else c)
+        if pending_op == "|" and groups[-1]:
+            groups.append([])
+        groups[-1].append((negate, c))
         if not negate:
-            positive.update(re.findall(r"'((?:[^']|'')*)'", c))
+            positive |= marked
         pending_op, negate = "&", False
-    if not expr:
-        return None, set()
-    positive = {p.replace("''", "'").replace("\\\\", "\\") for p in positive}
-    return " ".join(expr), positive
+    groups = [g for g in groups if g]
+    if not groups:
+        return Parsed(None, set())
+    ors = []
+    for group in groups:
+        ands = []
+        for negated, alts in group:
+            if negated and any(plan is not None for _, plan in alts):
+                continue  # the GIN index finds a superset: the check excludes the phrase
+            operand = alts[0][0] if len(alts) == 1 else "(" + " | ".join(t for t, _ in alts) + ")"
+            ands.append("!" + operand if negated else operand)
+        ors.append(" & ".join(ands) if ands else EVERYTHING)
+    parsed = Parsed(" | ".join(ors), positive, tuple(tuple(g) for g in groups))
+    return parsed if parsed.has_phrase else Parsed(parsed.words, positive)
+
+
+def _with_terms(clauses: list, terms: list[set[str]]):
+    """Each clause's words to highlight (operators: none)."""
+    it = iter(terms)
+    return [set() if c in ("|", "&", "!") else next(it) for c in clauses]
+
+
+def _all_of(lexemes: Iterable[str]) -> str:
+    return "(" + " & ".join(_quote(x) for x in lexemes) + ")"
+
+
+def _tsv_matches(tsv, tsquery: str):
+    return tsv.op("@@")(sa.cast(sa.literal(tsquery, sa.Text), postgresql.TSQUERY))
 
 
 def _any_of(field: str, values: Iterable[str]) -> str:
@@ -268,13 +345,18 @@ class PostgresBackend(SearchBackend):
         if query.sees_nothing:
             return SearchResult([], 0, page, per_page)
         if (query.text or "").strip():
-            words, terms = parse(query.text)
+            parsed = parse(query.text)
+            words, terms = parsed.words, parsed.terms
             number = case_number(query.text)
             if words is None and number is None:  # nothing searchable was typed
                 return SearchResult([], 0, page, per_page)
             found = _quote(filter_lexeme("number", number)) if number is not None else None
             text = f"({words}) | {found}" if words and found else f"({words or found})"
-            rows, total = self._search_words(query, [text, *filter_query(query)], words, page, per_page)
+            check = None
+            if parsed.groups:  # a phrase: the rows the GIN index finds are read for it
+                check = parsed.check if found is None else (
+                    lambda c: sa.or_(parsed.check(c), _tsv_matches(c.tsv, found)))
+            rows, total = self._search_words(query, [text, *filter_query(query)], words, page, per_page, check)
         else:
             terms = set()
             rows, total = self._list(query, page, per_page)
@@ -291,8 +373,9 @@ class PostgresBackend(SearchBackend):
         return SearchResult(hits, min(total, COUNT_CAP), page, per_page, more=total > COUNT_CAP)
 
     def _search_words(self, query: SearchQuery, match: list[str], words: str | None, page: int,
-                      per_page: int) -> tuple[list, int]:
-        """-> (the page's rows, how many match up to max(COUNT_CAP + 1, the page's end))."""
+                      per_page: int, check=None) -> tuple[list, int]:
+        """-> (the page's rows, how many match up to max(COUNT_CAP + 1, the page's end)).
+        ``check``: a condition on the columns of each row the GIN index finds (Parsed.check)."""
         depth = max(COUNT_CAP + 1, page * per_page)  # the newest matches taken
         dates = self._dates(query)
         with self.db.engine.connect() as conn:
@@ -301,18 +384,18 @@ class PostgresBackend(SearchBackend):
                                    sa.func.set_config("plan_cache_mode", "force_custom_plan", True)))
             window = None
             if not scoped(query) and query.date_to is None:
-                window = self._newest_blocks(conn, match, dates, depth)
+                window = self._newest_blocks(conn, match, dates, depth, check)
             where = _matches(match if window is None else [*match, window])
-            rows = conn.execute(self._page(where, dates, words, depth, page, per_page)).all()
+            rows = conn.execute(self._page(where, dates, words, depth, page, per_page, check)).all()
             if rows:
                 return rows, rows[0].total
             if page == 1:
                 return [], 0
             # past the last page: how many there are, to say so
-            return [], _count(conn, _matches(match), dates, COUNT_CAP + 1)
+            return [], _count(conn, _matches(match), dates, COUNT_CAP + 1, check)
 
     @staticmethod
-    def _newest_blocks(conn, match: list[str], dates: list, depth: int) -> str | None:
+    def _newest_blocks(conn, match: list[str], dates: list, depth: int, check=None) -> str | None:
         """The newest blocks of case ids holding at least ``depth`` matches, as a tsquery
         operand; None when that takes more than MAX_BLOCKS blocks (or all there are).
 
@@ -330,7 +413,7 @@ class PostgresBackend(SearchBackend):
         k = 1 if ids(1) >= BLOCK // 2 else 2  # the newest block may have just begun
         while k <= min(top, MAX_BLOCKS):
             window = _any_of("block", [str(b) for b in range(top, top - k, -1)])
-            found = _count(conn, _matches([*match, window]), dates, depth)
+            found = _count(conn, _matches([*match, window]), dates, depth, check)
             if found >= depth:
                 return window
             wanted = ids(k) * depth * 5 / (4 * max(found, 1))
@@ -341,13 +424,13 @@ class PostgresBackend(SearchBackend):
         return None
 
     @staticmethod
-    def _page(where, dates: list, words: str | None, depth: int, page: int, per_page: int):
+    def _page(where, dates: list, words: str | None, depth: int, page: int, per_page: int, check=None):
         """The page: of the ``depth`` newest matches, the newest COUNT_CAP ranked, the rest by
         date; each row with how many matches there are (up to ``depth``)."""
         cap = COUNT_CAP
         # the GIN index's matches, fenced off (OFFSET 0) from the ordering, then sorted: never a
         # walk through the cases by date, which would read every unit's cases; sorted narrow
-        matches = sa.select(T.c.case_id, T.c.submitted_at).where(where, *dates).offset(0).subquery("matches")
+        matches = _matching(where, dates, check).subquery("matches")
         by_age = (matches.c.submitted_at.desc(), matches.c.case_id.desc())
         newest = sa.select(matches).order_by(*by_age).limit(depth).subquery("newest")
         counted = sa.select(
@@ -386,12 +469,23 @@ def _matches(tsqueries: list[str]):
     list to the next document all of them hold, and the shortest list sets the pace (one key
     ``q1 & q2`` leans on the GIN's guess of which of its words is rarest, and a common word
     guessed rare is read through: 31 ms instead of 12 for 会费 in the biggest unit)."""
-    return sa.and_(*[T.c.tsv.op("@@")(sa.cast(sa.literal(q, sa.Text), postgresql.TSQUERY)) for q in tsqueries])
+    return sa.and_(*[_tsv_matches(T.c.tsv, q) for q in tsqueries])
 
 
-def _count(conn, where, dates: list, limit: int) -> int:
+def _matching(where, dates: list, check=None):
+    """(case_id, submitted_at) of the documents the GIN index finds, fenced off (OFFSET 0);
+    with a ``check`` (a phrase), those of them that pass it: it is applied to the rows found,
+    outside the fence, so that the planner never takes its words for index conditions."""
+    if check is None:
+        return sa.select(T.c.case_id, T.c.submitted_at).where(where, *dates).offset(0)
+    found = (sa.select(T.c.case_id, T.c.submitted_at, T.c.tsv, T.c.title, T.c.association_name, T.c.description,
+                       T.c.replies).where(where, *dates).offset(0).subquery("found"))
+    return sa.select(found.c.case_id, found.c.submitted_at).where(check(found.c))
+
+
+def _count(conn, where, dates: list, limit: int, check=None) -> int:
     """How many documents match, counting stops at ``limit``."""
-    capped = sa.select(T.c.case_id).where(where, *dates).limit(limit).subquery()
+    capped = _matching(where, dates, check).limit(limit).subquery()
     return conn.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
 
 

@@ -5,12 +5,15 @@ text, HTML-escaped, with ``<mark>`` around the searched words as the only markup
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import escape
 from whoosh.analysis import Token, Tokenizer
 
-from casework.search.segment import tokenize_search
+from rjieba import has_word
+
+from casework.search.segment import tokenize, tokenize_search
 
 SNIPPET_CHARS = 160
 
@@ -26,11 +29,15 @@ _ACCEPTED = re.compile(r"[\u4E00-\u9FD5]+")
 
 class ChineseTokenizer(Tokenizer):
     """jieba.analyse's ChineseTokenizer over casework.search.segment: the same tokens (``pos``
-    is the character offset, as there), so an index written by either reads with the other."""
+    is the character offset, as there), so an index written by either reads with the other.
+    ``search=False``: jieba's default mode (no overlapping parts), for reading a phrase."""
+
+    def __init__(self, search: bool = True):
+        self.search = search
 
     def __call__(self, text, **kwargs):
         token = Token()
-        for word, start, end in tokenize_search(text):
+        for word, start, end in (tokenize_search if self.search else tokenize)(text):
             if not _ACCEPTED.match(word) and len(word) <= 1:
                 continue
             token.original = token.text = word
@@ -40,22 +47,73 @@ class ChineseTokenizer(Tokenizer):
             yield token
 
 
-def analyzer():
+def analyzer(search: bool = True):
     """jieba.analyse.ChineseAnalyzer(): jieba's search-mode words, lower case, without
-    STOP_WORDS, Porter-stemmed."""
+    STOP_WORDS, Porter-stemmed (``search=False``: the same from jieba's default mode)."""
     if not _analyzer_cache:
         from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter
         from whoosh.lang.porter import stem
 
-        _analyzer_cache.append(ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
-                               | StemFilter(stemfn=stem, ignore=None, cachesize=50000))
-    return _analyzer_cache[0]
+        for mode in (True, False):
+            _analyzer_cache.append(ChineseTokenizer(mode) | LowercaseFilter()
+                                   | StopFilter(stoplist=STOP_WORDS, minsize=1)
+                                   | StemFilter(stemfn=stem, ignore=None, cachesize=50000))
+    return _analyzer_cache[0 if search else 1]
 
 
 def lexemes(text: str) -> list[str]:
     """The words of ``text`` as the index knows them (search mode: 强制入会 gives 强制, 入会
     and 强制入会)."""
     return [t.text for t in analyzer()(text or "") if t.text.strip()]
+
+
+@dataclass(frozen=True)
+class PhrasePlan:
+    """How both backends find a quoted phrase: through some of its words, then in the text.
+
+    ``text``: the phrase from its first word to its last, lower case: a case matches when one of
+    its texts (title, association name, description, replies), lower case, contains it.
+    ``words``: the words (as the index has them) every such case is taken to have, each with
+    its character offset in ``text``, which is also its offset from the phrase's start in the
+    case's text (the Whoosh index's positions are character offsets). ``exact``: those words
+    spell ``text`` whole, one after the other: where they stand so, the text says the phrase,
+    without reading it.
+
+    The words are the phrase's dictionary words of two characters or more as jieba's default
+    mode reads the phrase alone (and its words of letters or digits). jieba reads a text as a
+    whole, so a phrase inside a longer text may be cut otherwise at its ends: 技术评审费 alone
+    is 技术 评审 费, in 技术评审费用 it is 技术 评审 费用, and 费 is not a word of that text. A
+    single character is therefore never required (nor a word jieba's HMM step made up, which
+    is not a dictionary word); the text decides. A dictionary word of the phrase that the
+    longer text cuts otherwise (程序不公 in 程序不公开: 不 公开) is not found, as it is not
+    unquoted. A phrase of single characters only requires them all."""
+
+    text: str
+    words: tuple[tuple[str, int], ...]
+    exact: bool
+
+
+def phrase_plan(text: str) -> PhrasePlan | None:
+    """The plan of a quoted phrase; None when it has no word."""
+    tokens = [(t.text, t.startchar, t.endchar, t.original)
+              for t in analyzer(search=False)(text or "", chars=True, keeporiginal=True) if t.text.strip()]
+    if not tokens:
+        return None
+    start = tokens[0][1]
+    needle = text[start:tokens[-1][2]].lower()
+    words = [(w, s - start) for w, s, e, original in tokens
+             if len(original) >= 2 and (has_word(original) or not _ACCEPTED.match(original))]
+    if not words:
+        words = [(w, s - start) for w, s, e, _ in tokens]
+    chained = all(b[1] == a[2] for a, b in zip(tokens, tokens[1:]))
+    han = all(_ACCEPTED.fullmatch(original) for _, _, _, original in tokens)
+    exact = chained and han and len(words) == len(tokens)
+    return PhrasePlan(needle, tuple(dict.fromkeys(words)), exact)
+
+
+def says_phrase(plan: PhrasePlan, *texts: str) -> bool:
+    """Whether one of ``texts`` contains the phrase (any case)."""
+    return any(plan.text in (t or "").lower() for t in texts)
 
 
 def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:

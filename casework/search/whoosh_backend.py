@@ -56,13 +56,14 @@ from whoosh.codec.whoosh3 import _INT_SIZE, W3LeafMatcher
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
-from whoosh.qparser import AndGroup, FieldsPlugin, QueryParser, WildcardPlugin
-from whoosh.matching import NullMatcherClass, ReadTooFar, WrappingMatcher
-from whoosh.query import And, DateRange, Every, Not, Or, Phrase, Term, WrappingQuery
+from whoosh.qparser import AndGroup, FieldsPlugin, PhrasePlugin, QueryParser, WildcardPlugin
+from whoosh.qparser.common import attach
+from whoosh.matching import NullMatcher, NullMatcherClass, ReadTooFar, WrappingMatcher
+from whoosh.query import And, DateRange, Every, Not, NullQuery, Or, Phrase, Term, WrappingQuery
 
 from casework.cases.numbers import is_well_formed, normalize_number
 from casework.search.backend import COUNT_CAP, CaseDoc, SearchBackend, SearchHit, SearchQuery, SearchResult
-from casework.search.text import analyzer, hit_html, lexemes
+from casework.search.text import PhrasePlan, analyzer, hit_html, lexemes, phrase_plan, says_phrase
 
 # the searchable text of a case: its title (twice, so that a match there weighs more), the
 # association's name, the description and the public replies, in one field; one posting list
@@ -364,9 +365,12 @@ class WhooshBackend(SearchBackend):
             return Every()
         parser = QueryParser(SCHEMA_FIELD, schema, group=AndGroup)
         # words only: no "field:" syntax (ids and filters are not for typing), no wildcards
-        # (a prefix scan over a large index is slow); AND, NOT, OR and "phrases" still work
+        # (a prefix scan over a large index is slow); AND, NOT, OR and "phrases" still work,
+        # a phrase as both backends read one (TextPhrase)
         parser.remove_plugin_class(FieldsPlugin)
         parser.remove_plugin_class(WildcardPlugin)
+        parser.remove_plugin_class(PhrasePlugin)
+        parser.add_plugin(_PhrasePlugin())
         return parser.parse(text)
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -463,7 +467,7 @@ def _required_terms(q) -> list[tuple[str, object]]:
         return _required_terms(q.a)
     if isinstance(q, And):
         return [t for c in q.children() for t in _required_terms(c)]
-    if isinstance(q, _Quiet):
+    if isinstance(q, (_Quiet, TextPhrase)):
         return _required_terms(q.child)
     return []
 
@@ -566,6 +570,8 @@ def _confined(q) -> bool:
 
     if isinstance(q, (Term, Phrase)):
         return q.fieldname == SCHEMA_FIELD
+    if isinstance(q, TextPhrase):
+        return _confined(q.child)
     if isinstance(q, (AndNot, AndMaybe)):
         return _confined(q.a)
     if isinstance(q, Require):
@@ -579,14 +585,141 @@ def _confined(q) -> bool:
 
 def _scoped(q, keys: list[str]):
     """``q`` with each word of the text read from these units' own postings: ``会费`` becomes
-    ``u12|会费`` (OR ``u13|会费`` …); a phrase keeps its positions from the text and is found
-    among the documents that have each of its words in these units."""
+    ``u12|会费`` (OR ``u13|会费`` …); a phrase (TextPhrase) is found among the documents that
+    have its words in these units, its positions read from the text for those only."""
     if isinstance(q, Term) and q.fieldname == SCHEMA_FIELD:
         text = q.text if isinstance(q.text, str) else q.text.decode("utf-8")
         return _any([Term(SCOPED, f"{k}|{text}", boost=q.boost) for k in keys])
     if isinstance(q, Phrase) and q.fieldname == SCHEMA_FIELD:
         return And([*(_scoped(Term(SCHEMA_FIELD, w), keys) for w in q.words), q])
     return q.apply(lambda child: _scoped(child, keys))
+
+
+# -- "phrases" ---------------------------------------------------------------------------------
+class TextPhrase(WrappingQuery):
+    """A quoted phrase (casework.search.text.PhrasePlan): the documents ``child`` matches (its
+    words ANDed: from the text, or from some units' own postings once _scoped) where those
+    words stand at the phrase's offsets (the text's positions are character offsets) and,
+    unless they spell it whole, whose stored text says the phrase.
+
+    Only the documents ``child`` stops at are looked at: the words' positions are read by
+    skipping their postings in the text to each of those (a unit's search reads no other
+    unit's documents), and the stored text only of those whose positions fit. Whoosh's Phrase
+    took the positions for word counts (1, 2, 3) and the query's overlapping search-mode words
+    (两万, 万元, 两万元) for a sequence: a Chinese phrase of two words or more never matched."""
+
+    def __init__(self, child, plan: PhrasePlan, fieldname: str = SCHEMA_FIELD):
+        super().__init__(child)
+        self.plan = plan
+        self.fieldname = fieldname
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.child!r}, {self.plan.text!r})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.child == self.child and other.plan == self.plan
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.child, self.plan))
+
+    def _rewrap(self, child):
+        return type(self)(child, self.plan, self.fieldname)
+
+    def matcher(self, searcher, context=None):
+        m = self.child.matcher(searcher, context)
+        if isinstance(m, NullMatcherClass) or not m.is_active():
+            return NullMatcher()
+        reader = searcher.reader()
+        for word, _ in self.plan.words:
+            if (self.fieldname, word) not in reader:
+                return NullMatcher()
+        return _PhraseMatcher(m, searcher, self.fieldname, self.plan)
+
+
+def text_phrase(text: str, fieldname: str = SCHEMA_FIELD):
+    plan = phrase_plan(text)
+    if plan is None:
+        return NullQuery
+    return TextPhrase(_any_and([Term(fieldname, w) for w, _ in plan.words]), plan, fieldname)
+
+
+def _any_and(parts: list):
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+class _PhraseMatcher(WrappingMatcher):
+    """The child's documents where the phrase stands (TextPhrase)."""
+
+    def __init__(self, child, searcher, fieldname: str, plan: PhrasePlan):
+        super().__init__(child)
+        self._searcher, self._fieldname, self._plan = searcher, fieldname, plan
+        self._positions = [(searcher.postings(fieldname, word), offset) for word, offset in plan.words]
+        self._find()
+
+    def _stands(self) -> bool:
+        docnum = self.child.id()
+        starts = None
+        for m, offset in self._positions:
+            if m.is_active():
+                m.skip_to(docnum)
+            if not m.is_active() or m.id() != docnum:
+                return False
+            here = {p - offset for p in m.value_as("positions")}
+            starts = here if starts is None else starts & here
+            if not starts:
+                return False
+        if self._plan.exact:
+            return True
+        f = self._searcher.stored_fields(docnum)
+        return says_phrase(self._plan, f.get("title"), f.get("association_name"), f.get("description"),
+                           f.get("replies"))
+
+    def _find(self):
+        while self.child.is_active() and not self._stands():
+            self.child.next()
+
+    def next(self):
+        self.child.next()
+        self._find()
+
+    def skip_to(self, id):
+        self.child.skip_to(id)
+        self._find()
+
+    def reset(self):
+        self.child.reset()
+        self._positions = [(self._searcher.postings(self._fieldname, w), o) for w, o in self._plan.words]
+        self._find()
+
+    def all_ids(self):
+        m = self.copy()
+        while m.is_active():
+            yield m.id()
+            m.next()
+
+    def copy(self):
+        return _PhraseMatcher(self.child.copy(), self._searcher, self._fieldname, self._plan)
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+
+class _PhrasePlugin(PhrasePlugin):
+    """"…" as a TextPhrase (no ~slop: a phrase is written as the text has it)."""
+
+    class PhraseNode(PhrasePlugin.PhraseNode):
+        def query(self, parser):
+            return attach(text_phrase(self.text, self.fieldname or parser.fieldname), self)
+
+    class PhraseTagger(PhrasePlugin.PhraseTagger):
+        def create(self, parser, match):
+            return _PhrasePlugin.PhraseNode(match.group("text"), match.start("text"))
+
+    def taggers(self, parser):
+        return [(self.PhraseTagger(self.expr), 0)]
 
 
 # -- skipping to a document in a long posting list --------------------------------------------
@@ -629,20 +762,22 @@ def _block_index(m) -> tuple[array, array]:
 
 
 def _skip_to(self, targetid):
-    """W3LeafMatcher.skip_to with the block index: the same position, without the walk."""
+    """W3LeafMatcher.skip_to with the block index: the same position, without the walk, and
+    within the block by bisection, not by stepping through its other documents (a phrase reads
+    a word's positions in the text's postings for a unit's cases, among every unit's)."""
     if not self.is_active():
         raise ReadTooFar
-    if targetid <= self.id():
-        return
-    if targetid > self._maxid:
+    if targetid > self._maxid:  # past this block: its ids need not be read
         last_ids, starts = _block_index(self)
         i = bisect.bisect_left(last_ids, targetid)
         if i >= len(last_ids):
             self._atend = True
             return
         self._goto(starts[i])
-    while self.is_active() and self.id() < targetid:
-        self.next()
+    if self._ids is None:
+        self._read_ids()
+    if targetid > self._ids[self._i]:
+        self._i = bisect.bisect_left(self._ids, targetid, self._i, self._blocklength)
 
 
 W3LeafMatcher.skip_to = _skip_to
@@ -693,9 +828,12 @@ def case_number(text: str) -> str | None:
 
 
 def positive_terms(q) -> set[str]:
-    """The words a query looks for (not those it excludes with NOT), to highlight."""
+    """The words a query looks for (not those it excludes with NOT), to highlight; a phrase
+    is marked whole."""
     if isinstance(q, Not):
         return set()
+    if isinstance(q, TextPhrase):
+        return {q.plan.text}
     if q.is_leaf():
         return {text if isinstance(text, str) else text.decode("utf-8")
                 for field, text in q.terms(phrases=True) if field == SCHEMA_FIELD}

@@ -149,6 +149,20 @@ def test_a_state_filter_and_a_word_alone_stay_within_the_unit(db, pg, platform):
     assert max(n for _, n in nodes) <= QUIET + 6, nodes
 
 
+def test_a_phrase_reads_only_the_units_cases_having_its_words(db, pg, platform):
+    """A quoted phrase: its words through the GIN index, then the phrase in each found row's
+    text; no more rows read than the unit's cases having the words (6), although 300 cases of
+    other units say the phrase too."""
+    ours = platform["ours"]
+    said, nodes = reads(db, pg, SearchQuery(text='"收取会费"', unit_ids=frozenset({ours})))
+    assert said.total == 6 and {h.unit_id for h in said.hits} == {ours}
+    assert nodes and max(n for _, n in nodes) <= 6, nodes
+    backwards, nodes = reads(db, pg, SearchQuery(text='"会费收取"', unit_ids=frozenset({ours})))
+    assert backwards.total == 0 and max(n for _, n in nodes) <= 6, nodes
+    everywhere = pg.search(SearchQuery(text='"收取会费"', unit_ids=None))
+    assert everywhere.total == 6 + 10 + 3 * OTHERS + 1  # and the case the others were copied from
+
+
 def test_a_lead_of_two_units_reads_those_units_matches(db, pg, platform):
     ours, second = platform["ours"], platform["second"]
     result, nodes = reads(db, pg, SearchQuery(text="会费", unit_ids=frozenset({ours, second})))

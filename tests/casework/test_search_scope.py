@@ -47,6 +47,17 @@ def backend(tmp_path_factory):
 @pytest.fixture
 def touched(monkeypatch):
     """Every document number a posting matcher stops at, by the term it reads."""
+    return _watch(monkeypatch, ("next", "skip_to", "reset"))
+
+
+@pytest.fixture
+def moved_to(monkeypatch):
+    """Every document number a posting matcher moves to (its first posting, where it starts,
+    left out: building a matcher reads its list's first block, whatever the list)."""
+    return _watch(monkeypatch, ("next", "skip_to"))
+
+
+def _watch(monkeypatch, names):
     seen: set[int] = set()
 
     def watch(cls, name):
@@ -61,7 +72,7 @@ def touched(monkeypatch):
         monkeypatch.setattr(cls, name, wrapper)
 
     for cls in (W3LeafMatcher, ListMatcher):
-        for name in ("next", "skip_to", "reset"):
+        for name in names:
             watch(cls, name)
     return seen
 
@@ -116,3 +127,16 @@ def test_more_matches_than_the_cap_rank_the_latest_and_say_more(tmp_path):
     assert [h.case_id for h in newest.hits] == [2501, 2500, 2499, 2498, 2497]
     deep = backend.search(SearchQuery(text="会费", unit_ids=None, page=60, per_page=20))
     assert len(deep.hits) == 20 and len({h.case_id for h in deep.hits}) == 20
+
+
+@pytest.mark.parametrize("phrase", ['"收取会费"', '"会费，请依法"'])
+def test_a_units_phrase_search_touches_no_other_units_cases(backend, moved_to, phrase):
+    """A quoted phrase is found through its words in the unit's own postings; their positions
+    are read in the text's postings (every unit's) by skipping to those cases only, and so is
+    the stored text (会费，请依法 is not its words end to end): no posting of another unit's
+    case is stepped on, although all 1,800 say the phrase."""
+    result = backend.search(SearchQuery(text=phrase, unit_ids=frozenset({UNIT})))
+    assert sorted(h.case_id for h in result.hits) == backend.ours and result.total == len(backend.ours)
+    others = [u for u in _units_of(backend, moved_to) if u != f"u{UNIT}"]
+    assert others == [], f"the search stopped at {len(others)} cases of other units"
+    assert backend.search(SearchQuery(text='"会费收取"', unit_ids=frozenset({UNIT}))).total == 0

@@ -126,3 +126,50 @@ def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tm
     # again: a fresh directory swapped in, still 3 documents
     assert app.test_cli_runner().invoke(reindex_command, ["--index-dir", str(target)]).exit_code == 0
     assert WhooshBackend(target).count() == 3
+
+
+# -- "phrases", on both backends ---------------------------------
+
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.commits])])
+def either_backend(request, app, db, tmp_path, monkeypatch):
+    """The desk's search over the Whoosh index, then over PostgreSQL's (a commits test: that
+    backend writes through connections of its own)."""
+    if request.param == "whoosh":
+        b = WhooshBackend(tmp_path / "search")
+    else:
+        from casework.search.pg_backend import PostgresBackend
+        from tests.conftest import needs_service
+
+        if db.engine.dialect.name != "postgresql":
+            needs_service("PostgreSQL (TEST_DATABASE_URL)")  # the suite's PostgreSQL pass runs it
+        b = PostgresBackend(db, tmp_path / "search")
+        b.clear()
+    monkeypatch.setitem(app.config, "CHANGTONG_SEARCH_BACKEND", b)
+    yield b
+    if request.param == "postgres":
+        b.clear()
+
+
+def test_a_quoted_phrase_finds_the_cases_that_say_it(client, db, services, either_backend, file_case, make_staff):
+    """A handler searched "技术评审费" (quoted) and found nothing, unquoted it found the case.
+    Whoosh took the words' positions (character offsets) for word counts; and jieba reads the
+    phrase alone as 技术 评审 费 but 技术评审费用 as 技术 评审 费用, so 费 is no word there."""
+    said = file_case(description="协会向我公司收取技术评审费两万元，否则不予办理证明。")
+    longer = file_case(description="协会以评审为名收取技术评审费用三千元，请依法处理。")
+    apart = file_case(description="协会的技术人员参加评审后收取费用，请依法处理。")
+    reindex_all(db, services, either_backend)
+    login_as(client, db, make_staff("miit", Role.handler))
+    status, html = page(client, q='"技术评审费"')
+    assert status == 200
+    assert said.case_number in html and longer.case_number in html
+    assert apart.case_number not in html  # its words, not where the phrase has them
+    assert 'id="search-total">找到 2 件案件<' in html
+    assert "收取<mark>技术评审费</mark>两万元" in html  # the phrase is marked whole
+    # in the other order it is another phrase; beside other words and under NOT it still is one
+    _, html = page(client, q='"评审技术"')
+    assert said.case_number not in html and longer.case_number not in html
+    _, html = page(client, q='"技术评审费" 两万元')
+    assert said.case_number in html and longer.case_number not in html
+    _, html = page(client, q='评审 NOT "技术评审费"')
+    assert apart.case_number in html and said.case_number not in html and longer.case_number not in html
+
