@@ -149,6 +149,14 @@ class Settings:
                 "CHANGTONG_DEV_NOTICE_FILES=1 on a development machine to write them to encrypted "
                 "files under CHANGTONG_DATA_DIR/notices (read them with `changtong notices`).")
 
+    def keep_files_private(self) -> None:
+        """What a process writes under the data directory (the search index holds case text; the
+        uploads, SQLite's file, the notice folder) is for the service's user and group only:
+        umask 027, and the data directory made 0750 when this makes it (an existing one keeps the
+        mode its owner gave it). The web, the worker and the command line call it at start."""
+        os.umask(0o027)
+        self.data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+
     def require_notice_channels(self) -> None:
         """Refuse to start (SettingsError) where notice_problem says so."""
         problem = self.notice_problem()

@@ -179,3 +179,29 @@ def test_the_base_url_is_a_setting_checked_at_start():
                 "https://ts.example.org/a b", "https://ts.example.org\\@evil.example"):
         with pytest.raises(SettingsError):
             Settings.from_env(secrets(CHANGTONG_BASE_URL=raw))
+
+
+def test_the_web_and_the_command_line_write_nothing_others_may_read(tmp_path):
+    """The search index holds case text, the uploads and SQLite's file personal data: with the
+    usual umask 022 a host install left them readable by every local user (0644 in a 0755
+    directory). The web and the command line start with umask 027 and make the data directory
+    0750."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANGTONG_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(CHANGTONG_DATA_DIR=str(data), DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+               CHANGTONG_SECRET_KEY=new_key(), CHANGTONG_PII_KEY=new_key(), CHANGTONG_QUERY_PEPPER=new_key(),
+               CHANGTONG_DEV_NOTICE_FILES="1")
+    probe = "import os, web.wsgi; print(oct(os.umask(0)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "0o27"
+    assert (data.stat().st_mode & 0o777) == 0o750
+    cli = subprocess.run([str(Path(sys.executable).parent / "changtong"), "db", "upgrade"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    assert (tmp_path / "ct.db").stat().st_mode & 0o007 == 0  # the database file the command made: not for others

@@ -9,6 +9,7 @@ from web.app import create_app
 load_dotenv()
 settings = Settings.from_env()
 settings.require_notice_channels()  # never personal data in plain files by accident
+settings.keep_files_private()  # the index, the uploads, the database file: not world-readable
 keep_out_of_process()  # pypinyin's dictionaries stay out of the web's workers
 app = create_app(settings)
 

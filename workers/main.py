@@ -7,5 +7,5 @@ from workers.app import make_celery
 load_dotenv()
 settings = Settings.from_env()
 settings.require_notice_channels()  # never personal data in plain files by accident
-settings.data_dir.mkdir(parents=True, exist_ok=True)
+settings.keep_files_private()  # the index, the uploads, the notice folder: not world-readable
 app = make_celery(settings)

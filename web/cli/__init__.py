@@ -26,7 +26,9 @@ from web.cli.users import users_group
 def _create_app():
     from web.app import create_app
 
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    settings.keep_files_private()  # reindex, restore, notices: what they write is not world-readable
+    return create_app(settings)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
