@@ -45,6 +45,9 @@ class SearchQuery:
     date_to: datetime | None = None  # exclusive
     page: int = 1
     per_page: int = 20
+    # words of ``text`` that name an association, each with its full name: such a word also
+    # finds the cases whose text holds that name as a phrase (中钢协: 中国钢铁工业协会)
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def sees_nothing(self) -> bool:

@@ -120,7 +120,7 @@ _PARTS = re.compile(r'"([^"]*)"?|(\S+)')
 @dataclass(frozen=True)
 class Parsed:
     """A query read: ``words``, the tsquery the GIN index answers (None: no word left), which
-    a query with a "phrase" widens to
+    a query with a "phrase" (or an association's short name, SearchQuery.aliases) widens to
     the phrase's words (a NOT phrase left out); ``groups``, only for such a query, its OR-groups
     of operands, which ``check`` makes the whole query again as a condition on the columns of
     each row found, every phrase in its text; ``terms``, what to highlight."""
@@ -153,9 +153,11 @@ class Parsed:
 EVERYTHING = "!' '"  # no lexeme is a space: a tsquery every document matches
 
 
-def parse(text: str) -> Parsed:
+def parse(text: str, aliases: Iterable[tuple[str, str]] = ()) -> Parsed:
     """Words ANDed, ``OR``, ``NOT``, "phrases" (casework.search.text.PhrasePlan: the phrase's
-    words for the GIN index, then the phrase in the row's text)."""
+    words for the GIN index, then the phrase in the row's text), and a word naming an
+    association also as the phrase of its name (``aliases``)."""
+    names = {word.lower(): name for word, name in aliases}
     clauses: list = []  # each an operand (its alternatives: (tsquery, plan or None)), "|", "&" or "!"
     terms: list[set[str]] = []
     for m in _PARTS.finditer(text or ""):
@@ -174,6 +176,10 @@ def parse(text: str) -> Parsed:
             if lex:
                 alts.append((_all_of(lex), None))
                 marked.update(lex)
+            plan = phrase_plan(names[word.lower()]) if word.lower() in names else None
+            if plan is not None:
+                alts.append((_all_of(w for w, _ in plan.words), plan))
+                marked.add(plan.text)
         if alts:
             clauses.append(tuple(alts))
             terms.append(marked)
@@ -345,7 +351,7 @@ class PostgresBackend(SearchBackend):
         if query.sees_nothing:
             return SearchResult([], 0, page, per_page)
         if (query.text or "").strip():
-            parsed = parse(query.text)
+            parsed = parse(query.text, query.aliases)
             words, terms = parsed.words, parsed.terms
             number = case_number(query.text)
             if words is None and number is None:  # nothing searchable was typed

@@ -56,7 +56,7 @@ from whoosh.codec.whoosh3 import _INT_SIZE, W3LeafMatcher
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
-from whoosh.qparser import AndGroup, FieldsPlugin, PhrasePlugin, QueryParser, WildcardPlugin
+from whoosh.qparser import AndGroup, FieldsPlugin, PhrasePlugin, QueryParser, WildcardPlugin, syntax
 from whoosh.qparser.common import attach
 from whoosh.matching import NullMatcher, NullMatcherClass, ReadTooFar, WrappingMatcher
 from whoosh.query import And, DateRange, Every, Not, NullQuery, Or, Phrase, Term, WrappingQuery
@@ -359,7 +359,7 @@ class WhooshBackend(SearchBackend):
                                    endexcl=True))
         return parts
 
-    def _parse(self, schema, text: str):
+    def _parse(self, schema, text: str, aliases: tuple[tuple[str, str], ...] = ()):
         text = (text or "").strip()
         if not text:
             return Every()
@@ -371,6 +371,8 @@ class WhooshBackend(SearchBackend):
         parser.remove_plugin_class(WildcardPlugin)
         parser.remove_plugin_class(PhrasePlugin)
         parser.add_plugin(_PhrasePlugin())
+        if aliases:
+            parser.add_plugin(_AliasPlugin(aliases))
         return parser.parse(text)
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -384,7 +386,7 @@ class WhooshBackend(SearchBackend):
         if query.sees_nothing:
             return SearchResult([], 0, page, per_page)
         searcher = self._searcher()
-        words = self._parse(searcher.schema, query.text)
+        words = self._parse(searcher.schema, query.text, query.aliases)
         number = case_number(query.text)
         keys = self._keys(query)
         if keys is not None and not keys:
@@ -720,6 +722,31 @@ class _PhrasePlugin(PhrasePlugin):
 
     def taggers(self, parser):
         return [(self.PhraseTagger(self.expr), 0)]
+
+
+class _AliasPlugin:
+    """A word that names an association (SearchQuery.aliases: 中钢协) also finds the phrase of
+    its full name (中国钢铁工业协会), which each of its cases' text holds: ``中钢协`` is read as
+    ``(中钢协 OR "中国钢铁工业协会")``, after AND, OR and NOT are grouped."""
+
+    def __init__(self, aliases):
+        self.names = {word.lower(): name for word, name in aliases}
+
+    def taggers(self, parser):
+        return ()
+
+    def filters(self, parser):
+        return [(self._expand, 700)]
+
+    def _expand(self, parser, group):
+        for i, node in enumerate(group.nodes):
+            if isinstance(node, syntax.GroupNode):
+                self._expand(parser, node)
+            elif isinstance(node, syntax.WordNode) and node.text.lower() in self.names:
+                phrase = _PhrasePlugin.PhraseNode(self.names[node.text.lower()], node.startchar)
+                phrase.startchar, phrase.endchar = node.startchar, node.endchar
+                group.nodes[i] = syntax.OrGroup([node, phrase])
+        return group
 
 
 # -- skipping to a document in a long posting list --------------------------------------------

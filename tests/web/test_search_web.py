@@ -128,7 +128,7 @@ def test_the_reindex_command_rebuilds_with_a_progress_bar(app, db, file_case, tm
     assert WhooshBackend(target).count() == 3
 
 
-# -- "phrases", on both backends ---------------------------------
+# -- "phrases" and associations' short names, on both backends ---------------------------------
 
 @pytest.fixture(params=["whoosh", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.commits])])
 def either_backend(request, app, db, tmp_path, monkeypatch):
@@ -173,3 +173,22 @@ def test_a_quoted_phrase_finds_the_cases_that_say_it(client, db, services, eithe
     _, html = page(client, q='评审 NOT "技术评审费"')
     assert apart.case_number in html and said.case_number not in html and longer.case_number not in html
 
+
+def test_an_associations_short_name_finds_its_cases(client, db, services, either_backend, file_case, make_staff):
+    """中钢协 found nothing in the desk search, although the queue's association filter takes it:
+    a word naming one association alone also finds that association's cases (its name is in
+    their text), as well as the cases that say the word."""
+    from casework.registry.demo import sample_credit_code
+
+    steel = file_case(association=sample_credit_code("51100000500099001"), title="协会摊派会刊费用",
+                      description="协会要求我公司缴纳会费并订阅会刊，否则不予办理证明。")
+    other = file_case()  # 中国复合材料工业协会's, the same unit
+    reindex_all(db, services, either_backend)
+    login_as(client, db, make_staff("miit", Role.handler))
+    status, html = page(client, q="中钢协")
+    assert status == 200 and steel.case_number in html and other.case_number not in html
+    assert "<mark>中国钢铁工业协会</mark>" in html
+    _, html = page(client, q="中钢协 会刊")  # still one word among others
+    assert steel.case_number in html
+    _, html = page(client, q="会费 NOT 中钢协")
+    assert other.case_number in html and steel.case_number not in html

@@ -15,6 +15,7 @@ from casework.cases.models import Case, CaseState, CaseType, Category
 from casework.cases.numbers import CHINA, is_well_formed, normalize_number
 from casework.registry.models import Unit
 from casework.search import SearchBackend, SearchQuery, make_backend
+from casework.search.aliases import aliases
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.i18n import current_locale
@@ -110,7 +111,7 @@ def search():
         state=values["state"] or None, type=values["type"] or None, category=values["category"] or None,
         unit=int(values["unit"]) if values["unit"] else None,
         date_from=_start_of(day_from), date_to=_start_of(day_to + timedelta(days=1)) if day_to else None,
-        page=page, per_page=PER_PAGE)
+        page=page, per_page=PER_PAGE, aliases=aliases(db_session(), text) if text else ())
     searched = bool(text) or any(values[k] for k in ("state", "type", "category", "unit", "from", "to"))
     result = search_backend().search(query) if searched else None
 
