@@ -84,3 +84,27 @@ def test_a_language_switch_in_the_middle_of_the_form_keeps_what_was_typed_and_th
     expect(page.get_by_label("标题")).to_have_value("强制入会并收取会费")
     expect(page.locator("ul.files")).to_contain_text("现场照片.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_the_status_pages_language_link_keeps_what_was_typed_but_never_a_code(pages, live_server, file_case):
+    """The status page's 中文 / English is a link: what was typed into its forms (a statement, the
+    number on the look-up page) was gone in the other language. With JavaScript the page keeps
+    it for the tab and puts it back; the query code is never kept."""
+    receipt = file_case()
+    page = pages("status_switch", phone=True)
+    page.goto(live_server + "/track")
+    page.locator("#number").fill(receipt.case_number)
+    page.locator("#code").fill("AAAA-BBBB-CCCC-DDDD")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(re.compile(r".*/track$"))
+    assert page.locator("#number").input_value() == receipt.case_number
+    assert page.locator("#code").input_value() == ""  # never kept
+    check_status(page, live_server, receipt.case_number, receipt.query_code)
+    statement = "The association sent another demand for the fee; the letter is attached."
+    page.locator("#add_evidence-public_text").fill(statement)
+    page.get_by_role("link", name="中文").click()
+    page.wait_for_url(re.compile(rf".*/track/{receipt.case_number}$"))
+    assert "补充" in page.content()
+    assert page.locator("#add_evidence-public_text").input_value() == statement
+    page.reload()  # kept once: not put back again
+    assert page.locator("#add_evidence-public_text").input_value() == ""
