@@ -16,6 +16,10 @@ No unit that handles cases, no association, no notice mailbox and no joint media
 those are the administrator's (``changtong units create``, ``changtong import-associations``).
 The demo (casework.registry.demo) adds its made-up ones on top of these.
 
+``changtong db upgrade`` changes the schema only (a backup is restored into a database that is
+empty or just migrated, casework.backup.restore): it says when any of this is missing, and
+``changtong seed-defaults`` loads it, once, at the first start.
+
 ``load_defaults`` is idempotent and never overwrites: a category or a time limit is added only
 when no row has its key (its code; its case type and stage), the routing rules only when there is
 no rule at all, the triage unit only when no unit of kind ``triage`` exists. A row an
@@ -114,6 +118,25 @@ def seed_triage_unit(session: Session) -> int:
                      kind=UnitKind.triage, region_code=NATIONAL_REGION, active=True))
     session.flush()
     return 1
+
+
+def missing(session: Session) -> list[str]:
+    """What of the standard reference data ``load_defaults`` would add (names of the parts;
+    empty: nothing). Reads only."""
+    from casework.deadlines.limits import DEFAULTS
+    from casework.deadlines.models import TimeLimit
+    from casework.routing.models import RoutingRule
+
+    out = []
+    if set(code for _g, code, _n, _e in CATEGORIES) - set(session.scalars(select(Category.code))):
+        out.append("categories")
+    if session.scalar(select(RoutingRule.id).limit(1)) is None:
+        out.append("routing rules")
+    if set(DEFAULTS) - {(t.case_type, t.stage) for t in session.scalars(select(TimeLimit))}:
+        out.append("time limits")
+    if session.scalar(select(Unit.id).where(Unit.kind == UnitKind.triage).limit(1)) is None:
+        out.append("triage unit")
+    return out
 
 
 def load_defaults(session: Session, *, joint_bodies: dict[str, str] | None = None) -> Loaded:

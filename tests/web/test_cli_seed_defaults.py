@@ -1,6 +1,7 @@
 """A production install as README.md and docs/operations.md set it up, with no demo: the
-standard reference data (`changtong seed-defaults`, also loaded by `db upgrade`) is enough to
-take a case, is loaded once and never overwrites, and `seed-demo` leaves real units alone."""
+standard reference data (`changtong seed-defaults`) is enough to take a case, is loaded once and
+never overwrites, `db upgrade` stays schema-only (a backup restores into a just-migrated
+database) but says what is missing, and `seed-demo` leaves real units alone."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ HEADER = ("credit_code,name,abbreviation,level,region_code,status,decoupled,regi
 
 @pytest.fixture
 def fresh(settings, tmp_path):
-    """(env, run, database) of a new SQLite database of its own, migrated without the defaults."""
+    """(env, run, database) of a new SQLite database of its own, migrated."""
     from casework.db import Database
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
@@ -36,7 +37,8 @@ def fresh(settings, tmp_path):
         assert result.exit_code == code, (args, result.output)
         return result.output
 
-    run("db", "upgrade", "--no-defaults")
+    out = run("db", "upgrade")
+    assert "standard reference data is missing" in out and "seed-defaults" in out
     database = Database(url)
     yield env, run, database
     database.dispose()
@@ -89,9 +91,9 @@ def test_a_fresh_install_with_the_defaults_takes_and_routes_a_complaint(fresh, t
     app.extensions["changtong.db"].dispose()
 
 
-def test_db_upgrade_loads_the_defaults_and_seed_defaults_twice_changes_nothing(fresh):
+def test_seed_defaults_twice_changes_nothing_and_keeps_an_administrators_edits(fresh):
     _env, run, database = fresh
-    assert "20 categories" in run("db", "upgrade")  # a fresh install needs nothing more
+    assert "20 categories" in run("seed-defaults")
     first = counts(database)
     # an administrator's changes: a longer acceptance limit, a category withdrawn, a rule turned off
     with database.session_scope() as s:
@@ -102,7 +104,7 @@ def test_db_upgrade_loads_the_defaults_and_seed_defaults_twice_changes_nothing(f
         s.execute(update(RoutingRule).where(RoutingRule.id == rule_id).values(active=False, priority=99))
     for _ in range(2):
         assert "nothing missing, nothing changed" in run("seed-defaults")
-    assert "nothing missing" in run("db", "upgrade")
+    assert "missing" not in run("db", "upgrade")  # nothing to say any more
     assert counts(database) == first
     with database.session_scope(write=False) as s:
         limit = s.scalar(select(TimeLimit).where(TimeLimit.case_type == "complaint",
@@ -165,3 +167,18 @@ def test_seed_demo_on_a_demo_database_with_a_unit_added_later_leaves_that_unit(f
         assert mine.notice_email is None and mine.supervising_unit_id is None
         triage = s.scalar(select(Unit).where(Unit.code == "triage"))
         assert triage.notice_email == "triage@notice.example"  # as the demo always had it
+
+
+def test_a_backup_restores_into_a_database_just_migrated(fresh, settings, tmp_path):
+    """`db upgrade` adds no row: the restore, which takes only an empty database, still takes one
+    that the Docker stack's migrate service (or the operator) has just migrated."""
+    env, run, database = fresh
+    source = dict(env_for(settings), DATABASE_URL=f"sqlite:///{tmp_path / 'source.db'}",
+                  CHANGTONG_DATA_DIR=str(tmp_path / "source"))
+    runner, archive = CliRunner(), tmp_path / "source.tar.gz"
+    for args in (["db", "upgrade"], ["seed-defaults"], ["backup", "create", str(archive)]):
+        result = runner.invoke(main, args, env=source)
+        assert result.exit_code == 0, (args, result.output)
+    assert all(v == 0 for v in counts(database).values())
+    run("backup", "restore", str(archive), "--no-reindex")
+    assert counts(database)["Category"] == 20

@@ -56,17 +56,22 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
-@click.option("--no-defaults", is_flag=True,
-              help="Do not add the standard reference data that is missing (see seed-defaults)")
-def db_upgrade(revision: str, no_defaults: bool) -> None:
-    """Migrate the database up to REVISION (default: head), then add whatever of the standard
-    reference data is missing (as `changtong seed-defaults`; only at head, never changing a row)."""
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head). The schema only: the standard
+    reference data is `changtong seed-defaults` (a new install, once); it says when that is missing."""
     settings: Settings = current_app.extensions["changtong.settings"]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}")
-    if revision == "head" and not no_defaults:
-        _load_defaults()
+    if revision == "head":
+        from casework.registry.defaults import missing
+
+        with _db().session_scope(write=False) as session:
+            absent = missing(session)
+        if absent:
+            click.echo(f"the standard reference data is missing ({', '.join(absent)}): no case can be filed yet. "
+                       "A new install: run `changtong seed-defaults`. (Restoring a backup? Restore it first, "
+                       "into this database as it is.)")
 
 
 def _load_defaults() -> None:
@@ -89,7 +94,7 @@ def db_downgrade(revision: str) -> None:
 def seed_defaults() -> None:
     """Add the standard reference data that is missing: the categories, the default routing
     rules, the statutory time limits and the platform's triage unit (safe to run again; a row
-    that exists, edited or not, is never changed). `db upgrade` does it too."""
+    that exists, edited or not, is never changed). Run once at the first start, after `db upgrade`."""
     _load_defaults()
 
 
