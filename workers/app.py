@@ -42,6 +42,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
+        # retry the broker for as long as it is down: Celery's default of 100 retries (~45 min) then
+        # exits the worker; None is forever (kombu 5.7 reads 0 as never retry)
+        broker_connection_max_retries=None,
         timezone="Asia/Shanghai",
         beat_schedule=beat_schedule(settings),
     )

@@ -79,3 +79,14 @@ def test_the_task_modules_leave_the_schedule_alone(tmp_path):
     for module in (search_tasks, stats_tasks, retention_tasks):
         module.register(app, lambda: None)
     assert not app.conf.beat_schedule
+
+
+def test_the_worker_waits_for_the_broker_however_long_it_is_down(tmp_path):
+    """Celery's default gives up after 100 retries (about 45 minutes) and the worker exits: a
+    Redis outage longer than that left the notices unsent until someone restarted it. None is
+    forever; kombu 5.7 reads 0 as never retry."""
+    from workers.app import make_celery
+
+    app = make_celery(settings_from(tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
+    assert app.conf.broker_connection_max_retries is None
+    assert app.conf.broker_connection_retry_on_startup is True
