@@ -766,3 +766,14 @@ def test_a_handler_asks_the_lead_to_extend_and_the_leads_form_starts_from_the_re
         assert (case.due_at - before).days >= 20 and case.extended
         assert "ask_extension" not in {m.name for m in available_moves(Actor.staff(s.get(User, handler.user_id)), case)}
     assert 'id="extension-asked"' not in lead_client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+
+
+def test_the_queues_material_tab_is_named_as_the_cases_state(client, db, make_staff):
+    """In English the tab read "Awaiting material" and the state on each case "Awaiting missing
+    material": one state, one name."""
+    signed_in(client, db, make_staff("miit", Role.handler))
+    client.set_cookie("lang", "en")
+    with db.session_scope(write=False) as s:
+        unit_id = s.scalar(select(Unit.id).where(Unit.code == "miit"))
+    page = client.get(f"/desk/units/{unit_id}").get_data(as_text=True)
+    assert "Awaiting missing material" in page and ">Awaiting material<" not in page

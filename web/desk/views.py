@@ -33,7 +33,7 @@ from web.request_limits import as_id
 TAB_TITLES = {
     "pending": lambda: _("Awaiting acceptance"),
     "handling": lambda: _("Being handled"),
-    "need_info": lambda: _("Awaiting material"),
+    "need_info": lambda: _("Awaiting missing material"),  # the state's own title, as the case page says it
     "replied": lambda: _("Replied"),
     "done": lambda: _("Finished"),
 }
