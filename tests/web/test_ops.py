@@ -465,6 +465,8 @@ def test_gunicorn_builds_an_access_line_only_when_it_is_written(monkeypatch, wan
     from gunicorn import glogging
     from gunicorn.config import Config
 
+    # gunicorn.conf.py loads the checkout's .env (as the app does): not into this test process
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
     if wanted:
         monkeypatch.setenv("CHANGTONG_GUNICORN_ACCESS_LOG", "1")
     else:
