@@ -65,6 +65,10 @@ class Settings:
     # writes (Open311 documents, the respondent's address) starts with it, never with the
     # request's Host header, which a client chooses
     base_url: str = "http://localhost:5000"
+    # who processes the personal data, and how to reach them (个人信息保护法 第十七条 (一)): the
+    # privacy notice names them; /admin warns while they are unset
+    operator_name: str = ""
+    operator_contact: str = ""
     # notices: SMS through 阿里云短信 or 腾讯云短信 (sms_provider, casework.notify.providers), or a
     # JSON gateway when its URL is set, else files under data_dir
     sms_url: str | None = None
@@ -205,6 +209,8 @@ class Settings:
             ("risk_weights", "CHANGTONG_RISK_WEIGHTS", parse_weights),
             ("retention_days", "CHANGTONG_RETENTION_DAYS", _positive_int),
             ("base_url", "CHANGTONG_BASE_URL", parse_base_url),
+            ("operator_name", "CHANGTONG_OPERATOR_NAME", str.strip),
+            ("operator_contact", "CHANGTONG_OPERATOR_CONTACT", str.strip),
             ("metrics_token", "CHANGTONG_METRICS_TOKEN", str),
             ("worker_metrics_port", "CHANGTONG_WORKER_METRICS_PORT", int),
             ("worker_metrics_addr", "CHANGTONG_WORKER_METRICS_ADDR", str),

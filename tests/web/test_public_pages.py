@@ -220,3 +220,35 @@ def test_every_page_carries_security_headers_and_loads_nothing_from_elsewhere(cl
 def test_unknown_case_type_and_pages_are_friendly_404s(client):
     resp = client.get("/file/petition")
     assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
+
+
+def test_the_privacy_notice_says_what_the_law_asks_and_names_the_operator(app, settings, services, db, make_staff):
+    """个人信息保护法 第十七条: before processing, tell (一) the processor's name and contact details,
+    (二) the purpose, the way, the kinds of data and how long they are kept, (三) how to use one's
+    rights. The page named no processor and no period ("after the retention period"). It names the
+    operator from CHANGTONG_OPERATOR_NAME / _CONTACT, the days from CHANGTONG_RETENTION_DAYS, and
+    /admin warns while the operator is unnamed."""
+    from dataclasses import replace
+
+    from casework.accounts.models import Role
+    from casework.context import Services
+    from tests.web.test_admin_routing import login_as
+    from web.app import create_app
+
+    unnamed = app.test_client().get("/privacy").get_data(as_text=True)
+    assert "本平台的运营单位尚未填写其名称和联系方式。" in unnamed
+    assert f"案件办结 {settings.retention_days} 日后，您的个人信息和文件即被删除" in unnamed
+    assert "谁处理您的个人信息" in unnamed and "您的权利" in unnamed and "我的诉求" in unnamed
+    admin = app.test_client()
+    login_as(admin, db, make_staff("mca", Role.administrator))
+    assert 'id="operator-unnamed"' in admin.get("/admin").get_data(as_text=True)
+
+    named = replace(settings, operator_name="某省民政厅社会组织管理局", operator_contact="privacy@mz.example.gov.cn，010-12345678",
+                    retention_days=730)
+    other = create_app(named, services=Services.from_settings(named), database=db)
+    page = other.test_client().get("/privacy").get_data(as_text=True)
+    assert '<p id="operator">某省民政厅社会组织管理局<br>联系方式： <span id="operator-contact">privacy@mz.example.gov.cn，010-12345678</span></p>' in page
+    assert "案件办结 730 日后" in page
+    admin = other.test_client()
+    login_as(admin, db, make_staff("mca", Role.administrator))
+    assert 'id="operator-unnamed"' not in admin.get("/admin").get_data(as_text=True)

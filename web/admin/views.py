@@ -80,8 +80,10 @@ def index():
 
     from casework.notify.dispatch import troubled
 
+    settings = services().settings
     return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()),
-                           retention_days=services().settings.retention_days, troubled=troubled(db_session()))
+                           retention_days=settings.retention_days, troubled=troubled(db_session()),
+                           operator_named=bool(settings.operator_name and settings.operator_contact))
 
 
 # --- routing rules ----------------------------------------------------------------------------

@@ -36,7 +36,13 @@ def favicon():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("public/privacy.html")
+    """The notice 个人信息保护法 第十七条 asks for before personal data is processed: who processes
+    it and how to reach them, why and how, what data, for how long, and how to use one's rights."""
+    from web.requestdb import services
+
+    settings = services().settings
+    return render_template("public/privacy.html", operator=settings.operator_name,
+                           contact=settings.operator_contact, retention_days=settings.retention_days)
 
 
 @bp.get("/lang/<code>")
