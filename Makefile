@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# the privacy notice's operator on a demo machine (CHANGTONG_OPERATOR_NAME in production)
+DEMO_OPERATOR ?= 畅通演示平台（示例，非真实运营单位）
 # the address people are sent to (the printed receipt, links in notices): this host, or with
 # HOST=0.0.0.0 the machine's first network address (a phone on the same network can open it);
 # CHANGTONG_BASE_URL, where set, wins
@@ -59,7 +61,8 @@ run: seed ## install, migrate, load the demo data and serve on HOST:PORT with a 
 	@echo "Notices land encrypted in $(CHANGTONG_DATA_DIR)/notices/: read them with .venv/bin/changtong notices"
 	@echo "(a development machine only; set CHANGTONG_SMS_URL / CHANGTONG_SMTP_HOST to send them)"
 	@echo
-	@export CHANGTONG_DEV_NOTICE_FILES=$${CHANGTONG_DEV_NOTICE_FILES:-1} CHANGTONG_BASE_URL=$${CHANGTONG_BASE_URL:-http://$(PUBLIC_HOST):$(PORT)}; \
+	@export CHANGTONG_DEV_NOTICE_FILES=$${CHANGTONG_DEV_NOTICE_FILES:-1} CHANGTONG_BASE_URL=$${CHANGTONG_BASE_URL:-http://$(PUBLIC_HOST):$(PORT)} \
+	  CHANGTONG_OPERATOR_NAME="$${CHANGTONG_OPERATOR_NAME:-$(DEMO_OPERATOR)}" CHANGTONG_OPERATOR_CONTACT="$${CHANGTONG_OPERATOR_CONTACT:-privacy@changtong.example}"; \
 	$(BIN)/celery -A workers.main worker -B -c 1 --loglevel WARNING -s "$(CHANGTONG_DATA_DIR)/celerybeat-schedule" & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CHANGTONG_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'web.wsgi:app'
