@@ -247,7 +247,11 @@ def test_the_privacy_notice_says_what_the_law_asks_and_names_the_operator(app, s
                     retention_days=730)
     other = create_app(named, services=Services.from_settings(named), database=db)
     page = other.test_client().get("/privacy").get_data(as_text=True)
-    assert '<p id="operator">某省民政厅社会组织管理局<br>联系方式： <span id="operator-contact">privacy@mz.example.gov.cn，010-12345678</span></p>' in page
+    assert ('<p id="operator"><span id="operator-name">某省民政厅社会组织管理局</span><br>联系方式： '
+            '<span id="operator-contact">privacy@mz.example.gov.cn，010-12345678</span></p>') in page
+    client = other.test_client()
+    client.set_cookie("lang", "en")  # an English page marks the Chinese name as Chinese
+    assert '<span id="operator-name" lang="zh-CN">某省民政厅社会组织管理局</span>' in client.get("/privacy").get_data(as_text=True)
     assert "案件办结 730 日后" in page
     admin = other.test_client()
     login_as(admin, db, make_staff("mca", Role.administrator))
