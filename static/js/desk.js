@@ -15,6 +15,13 @@
     narrow.addEventListener("change", function (ev) { if (!ev.matches) box.open = true; });
   });
 
+  // a form that takes something from a colleague (认领 on an assigned case) asks first
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
+    });
+  });
+
   // a canned reply fills the reply box when its "Fill in" button is pressed (its text is on the
   // page, in the list below the box); choosing in the list alone changes nothing (WCAG 3.2.2)
   Array.prototype.forEach.call(document.querySelectorAll("button[data-canned-select]"), function (btn) {
