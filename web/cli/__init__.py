@@ -59,8 +59,7 @@ def db_group() -> None:
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head). The schema only: the standard
     reference data is `changtong seed-defaults` (a new install, once); it says when that is missing."""
-    settings: Settings = current_app.extensions["changtong.settings"]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings: Settings = current_app.extensions["changtong.settings"]  # (its data directory: _create_app)
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}")
     if revision == "head":
@@ -72,14 +71,6 @@ def db_upgrade(revision: str) -> None:
             click.echo(f"the standard reference data is missing ({', '.join(absent)}): no case can be filed yet. "
                        "A new install: run `changtong seed-defaults`. (Restoring a backup? Restore it first, "
                        "into this database as it is.)")
-
-
-def _load_defaults() -> None:
-    from casework.registry.defaults import load_defaults
-
-    with _db().session_scope() as session:
-        loaded = load_defaults(session)
-    click.echo(loaded.describe())
 
 
 @db_group.command("downgrade")
@@ -95,7 +86,11 @@ def seed_defaults() -> None:
     """Add the standard reference data that is missing: the categories, the default routing
     rules, the statutory time limits and the platform's triage unit (safe to run again; a row
     that exists, edited or not, is never changed). Run once at the first start, after `db upgrade`."""
-    _load_defaults()
+    from casework.registry.defaults import load_defaults
+
+    with _db().session_scope() as session:
+        loaded = load_defaults(session)
+    click.echo(loaded.describe())
 
 
 @main.command("seed-demo")

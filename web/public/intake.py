@@ -107,15 +107,15 @@ def _render(case_type, values, token, *, errors=None, matches=None, status=200, 
         # a code was sent: a lookup, a removed file or an error elsewhere keeps its box (issue 19)
         from casework.privacy.masking import mask_phone
 
-        phone = clean_text(values.get("complainant.phone"))
-        pending = _pending_code(request.view_args.get("slug", "")) or {}
-        # the form opened again shows the box before the number is typed again: the number the
-        # code went to, not an empty one ("验证码已发送至 ，")
         from casework.intake.validation import normalize_mobile
 
-        # masked as the code's box masked it (+86 137-0013-7001 is 137****7001, not +86****7001)
-        verify = {"id": request.form.get("verification_id", "")[:32],
-                  "masked": mask_phone(normalize_mobile(phone) or phone) if phone else pending.get("masked", "")}
+        phone = clean_text(values.get("complainant.phone"))
+        # masked as the code's box masked it (+86 137-0013-7001 is 137****7001, not +86****7001);
+        # the form opened again shows the box before the number is typed again: the number the
+        # code went to, not an empty one ("验证码已发送至 ，")
+        masked = (mask_phone(normalize_mobile(phone) or phone) if phone
+                  else (_pending_code(request.view_args.get("slug", "")) or {}).get("masked", ""))
+        verify = {"id": request.form.get("verification_id", "")[:32], "masked": masked}
     selected = None
     code = clean_text(values.get("association")).upper()  # no NUL or control characters reach a query
     if code and code.lower() != "unknown":
