@@ -152,6 +152,26 @@ def units_create_cmd(code: str, name: str, name_en: str, kind: str, region_code:
     click.echo(f"created unit {values.code}: {values.name} ({values.kind.value}, {values.region_code})")
 
 
+@units_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def units_import_cmd(path: str) -> None:
+    """Create or update units from a CSV file (columns: see docs/operations.md); a file with any
+    bad row imports nothing. A unit may name as its supervising unit one further down the file."""
+    from casework.registry.unit_import import import_units
+
+    with _db().session_scope() as session:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            result = import_units(session, _actor(), fh)
+        if result.errors:
+            session.rollback()
+    if result.errors:
+        for err in result.errors:
+            click.echo(str(err), err=True)
+        click.echo(f"{len(result.errors)} error(s); nothing was imported", err=True)
+        sys.exit(1)
+    click.echo(f"units imported: {result.created} new, {result.updated} updated, {result.unchanged} unchanged")
+
+
 # --- categories --------------------------------------------------------------------------------------
 
 categories_group = AppGroup("categories", help="Categories offered when a case is filed.")
