@@ -518,3 +518,18 @@ def test_a_case_number_finds_that_case(db, services, backend, file_case):
 
     body = "1999010100000"
     assert find(backend, "TS" + body + luhn.calc_check_digit(body)).total == 0
+
+
+def test_a_rebuild_removes_the_previous_index_and_other_processes_search_on(db, services, whoosh, file_case):
+    """Only the live index stays on the disk after a rebuild; a web process that searched the
+    previous one (its own backend object) answers from the new one at its next search."""
+    cases = [file_case() for _ in range(2)]
+    index_all(db, services, whoosh)
+    web = WhooshBackend(whoosh.root)  # another process's view of the same directory
+    assert numbers(find(web, "会费")) == {c.case_number for c in cases}
+    previous = whoosh.link.resolve()
+    more = file_case()
+    index_all(db, services, whoosh)
+    assert not previous.exists()
+    assert [p.name for p in whoosh.root.glob("index-*")] == [whoosh.link.resolve().name]
+    assert numbers(find(web, "会费")) == {c.case_number for c in (*cases, more)}
