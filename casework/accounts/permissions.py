@@ -19,6 +19,12 @@ def can_work_unit(actor: Actor, unit_id: int) -> bool:
     return bool(actor.roles_in(unit_id) & {Role.handler, Role.unit_lead})
 
 
+def can_oversee_unit(actor: Actor, unit_id: int) -> bool:
+    """See every overdue or supervised case of the unit (its queue's 超期·督办 tab): the unit
+    lead; a handler sees there only the cases they hold."""
+    return Role.unit_lead in actor.roles_in(unit_id)
+
+
 def can_triage(actor: Actor) -> bool:
     return actor.has(Role.triage_operator)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from casework.cases.models import Case, CaseState as S, CaseType
@@ -17,6 +17,9 @@ from casework.db import as_utc
 from casework.workflow.states import CAN_BE_OVERDUE, OPEN, TABS, TRIAGE
 
 OPEN_STATES = tuple(s for s in S if s in OPEN)  # in the enum's order (metrics list them)
+# the queue's tab that is not a group of states: the unit's cases overdue or with an open 督办单
+# (a supervisor's notice awaiting the unit's report), by the report's date, then the deadline
+SUPERVISION_TAB = "supervision"
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
@@ -52,11 +55,26 @@ class QueueFilter:
             return TRIAGE
         return TABS.get(self.tab, TABS["pending"])
 
+    @property
+    def supervision(self) -> bool:
+        return self.unit_id is not None and self.tab == SUPERVISION_TAB
+
+
+def needs_attention(now: datetime):
+    """A case that is overdue (the sweep's flag, or its deadline passed since: ``is_overdue``)
+    while still open, or that carries a 督办单 the unit has not reported on yet (whatever its
+    state: the report is owed until it is made)."""
+    passed = and_(Case.due_at < now, Case.paused_at.is_(None), Case.state.in_(CAN_BE_OVERDUE))
+    return or_(Case.notice_report_due.is_not(None), and_(Case.state.in_(OPEN_STATES), or_(Case.overdue, passed)))
+
 
 def queue_select(f: QueueFilter) -> Select:
     q = select(Case)
     q = q.where(Case.unit_id.is_(None)) if f.unit_id is None else q.where(Case.unit_id == f.unit_id)
-    q = q.where(Case.state.in_(f.tab_states()))
+    if f.supervision:
+        q = q.where(needs_attention(f.now or datetime.now().astimezone()))
+    else:
+        q = q.where(Case.state.in_(f.tab_states()))
     if f.case_type is not None:
         q = q.where(Case.type == f.case_type)
     if f.category_id is not None:
@@ -77,30 +95,28 @@ def queue_page(session: Session, f: QueueFilter) -> tuple[list[Case], int]:
     """One page of the queue and the total number of matching cases."""
     q = queue_select(f)
     total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
-    order = {
-        "due": (Case.due_at.asc().nulls_last(), Case.id),
-        "-due": (Case.due_at.desc().nulls_last(), Case.id),
-        "new": (Case.submitted_at.desc(), Case.id.desc()),
-    }.get(f.sort, (Case.due_at.asc().nulls_last(), Case.id))
     per_page = max(1, min(f.per_page, 100))
     page = max(1, f.page)
     # the page's ids first, from the index alone; then only those rows with their joins
-    ids = (q.with_only_columns(Case.id, Case.due_at, Case.submitted_at).order_by(*order)
-           .limit(per_page).offset((page - 1) * per_page).subquery())
+    ids = (q.with_only_columns(Case.id, Case.due_at, Case.submitted_at, Case.notice_report_due)
+           .order_by(*_order(Case, f.sort)).limit(per_page).offset((page - 1) * per_page).subquery())
     rows = session.scalars(
         select(Case).join(ids, ids.c.id == Case.id)
         .options(joinedload(Case.category), joinedload(Case.association))
-        .order_by(*_order(ids, f.sort))
+        .order_by(*_order(ids.c, f.sort))
     ).unique().all()
     return list(rows), total
 
 
-def _order(ids, sort: str):
+def _order(c, sort: str):
+    """The order of a sort key on the columns ``c`` (the table's, or the page's subquery's);
+    "notice": the 督办单's report date first (cases without one after), then the deadline."""
     return {
-        "due": (ids.c.due_at.asc().nulls_last(), ids.c.id),
-        "-due": (ids.c.due_at.desc().nulls_last(), ids.c.id),
-        "new": (ids.c.submitted_at.desc(), ids.c.id.desc()),
-    }.get(sort, (ids.c.due_at.asc().nulls_last(), ids.c.id))
+        "due": (c.due_at.asc().nulls_last(), c.id),
+        "-due": (c.due_at.desc().nulls_last(), c.id),
+        "new": (c.submitted_at.desc(), c.id.desc()),
+        "notice": (c.notice_report_due.asc().nulls_last(), c.due_at.asc().nulls_last(), c.id),
+    }.get(sort, (c.due_at.asc().nulls_last(), c.id))
 
 
 def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:
@@ -111,3 +127,11 @@ def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:
     if unit_id is None:
         return {"triage": sum(per_state.get(s, 0) for s in TRIAGE)}
     return {tab: sum(per_state.get(s, 0) for s in states) for tab, states in TABS.items()}
+
+
+def supervision_count(session: Session, unit_id: int, now: datetime, handler_id: int | None = None) -> int:
+    """How many cases the supervision tab lists (of one handler's: ``handler_id``)."""
+    q = select(func.count()).select_from(Case).where(Case.unit_id == unit_id, needs_attention(now))
+    if handler_id is not None:
+        q = q.where(Case.handler_id == handler_id)
+    return session.scalar(q) or 0

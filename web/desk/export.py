@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from casework.accounts.models import User
 from casework.audit.operations import Change, record
 from casework.cases.models import Case, Category
+from casework.accounts.permissions import can_oversee_unit
 from casework.cases.queue import overdue_now, queue_select
 from casework.i18n import bilingual
 from casework.registry.models import Association
@@ -83,7 +84,8 @@ def unit_export(unit_id: int):
     if fmt not in ("xlsx", "csv"):
         abort(404)
     now = services().clock()
-    qa = parse_queue_args(session, request.args, unit_id=unit.id, user_id=actor.user_id, now=now)
+    qa = parse_queue_args(session, request.args, unit_id=unit.id, user_id=actor.user_id, now=now,
+                          oversee=can_oversee_unit(actor, unit.id))  # the queue's own scope
     if qa.empty:
         abort(404)
     if fmt == "csv":

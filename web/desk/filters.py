@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.cases.models import CaseType
-from casework.cases.queue import QueueFilter
+from casework.cases.queue import SUPERVISION_TAB, QueueFilter
 from casework.registry.lookup import named_alone
 from casework.registry.models import Association
 from casework.workflow.states import TABS
@@ -22,6 +22,9 @@ from web.request_limits import as_id
 
 PER_PAGE = 25
 SORTS = ("due", "-due", "new")
+# the supervision tab's own order (and its default): the 督办单's report date, then the deadline
+SUPERVISION_SORTS = ("notice", *SORTS)
+QUEUE_TABS = (*TABS, SUPERVISION_TAB)
 FILTER_NAMES = ("tab", "type", "category", "association", "overdue", "due_within", "mine", "sort")
 
 
@@ -51,11 +54,14 @@ def _positive_int(raw: str | None, hi: int = 10_000_000) -> int | None:
     return value if value is not None and value <= hi else None
 
 
-def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: int, now: datetime) -> QueueArgs:
+def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: int, now: datetime,
+                     oversee: bool = True) -> QueueArgs:
+    """``oversee``: the actor sees the whole unit on the supervision tab (its lead); else that tab
+    holds only the cases assigned to them."""
     values = {name: (args.get(name) or "").strip()[:40] for name in FILTER_NAMES}
     f = QueueFilter(unit_id=unit_id, per_page=PER_PAGE, now=now)
     qa = QueueArgs(f, values)
-    if values["tab"] not in TABS:
+    if values["tab"] not in (QUEUE_TABS if unit_id is not None else TABS):
         values["tab"] = ""
     f.tab = values["tab"] or "pending"
     try:
@@ -86,10 +92,10 @@ def parse_queue_args(session: Session, args, *, unit_id: int | None, user_id: in
     f.due_within_days = _positive_int(values["due_within"], hi=366)
     if f.due_within_days is None:
         values["due_within"] = ""
-    if values["mine"] == "1":
+    if values["mine"] == "1" or (f.supervision and not oversee):
         f.handler_id = user_id
-    if values["sort"] not in SORTS:
+    if values["sort"] not in (SUPERVISION_SORTS if f.supervision else SORTS):
         values["sort"] = ""
-    f.sort = values["sort"] or "due"
+    f.sort = values["sort"] or ("notice" if f.supervision else "due")
     f.page = _positive_int(args.get("page"), hi=100_000) or 1
     return qa

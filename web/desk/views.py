@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import (
-    can_administer, can_decide_reveals, can_supervise, can_triage, can_use_desk, can_work_unit,
+    can_administer, can_decide_reveals, can_oversee_unit, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
-from casework.cases.queue import TABS, is_overdue, queue_page, tab_counts
+from casework.cases.queue import SUPERVISION_TAB, TABS, is_overdue, queue_page, supervision_count, tab_counts
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import start_of_day
 from casework.mediation.models import MediationSession
@@ -24,7 +24,7 @@ from casework.workflow.bulk import BULK_MAX, perform_many
 from web.auth import current_actor
 from web.desk.blueprint import bp
 from web.desk.choices import categories, unit_handlers
-from web.desk.filters import SORTS, QueueArgs, parse_queue_args
+from web.desk.filters import SORTS, SUPERVISION_SORTS, QueueArgs, parse_queue_args
 from web.i18n import current_locale, tr
 from web.requestdb import db_session, services
 from web.staff.views import safe_next
@@ -36,8 +36,10 @@ TAB_TITLES = {
     "need_info": lambda: _("Awaiting missing material"),  # the state's own title, as the case page says it
     "replied": lambda: _("Replied"),
     "done": lambda: _("Finished"),
+    SUPERVISION_TAB: lambda: _("Overdue and supervised"),
 }
 SORT_TITLES = {
+    "notice": lambda: _("Supervision report date, then deadline"),
     "due": lambda: _("Deadline, soonest first"),
     "-due": lambda: _("Deadline, latest first"),
     "new": lambda: _("Newest first"),
@@ -130,7 +132,9 @@ def _render_queue(actor: Actor, unit: Unit | None):
     session = db_session()
     now = services().clock()
     unit_id = unit.id if unit is not None else None
-    qa: QueueArgs = parse_queue_args(session, request.args, unit_id=unit_id, user_id=actor.user_id, now=now)
+    oversee = unit is not None and can_oversee_unit(actor, unit.id)
+    qa: QueueArgs = parse_queue_args(session, request.args, unit_id=unit_id, user_id=actor.user_id, now=now,
+                                     oversee=oversee)
     rows, total = ([], 0) if qa.empty else queue_page(session, qa.filter)
     pages = max(1, ceil(total / qa.filter.per_page))
     endpoint, view_args = (("desk.unit_queue", {"unit_id": unit_id}) if unit is not None
@@ -140,7 +144,9 @@ def _render_queue(actor: Actor, unit: Unit | None):
         return url_for(endpoint, **view_args, **qa.link_args(**changes))
 
     counts = tab_counts(session, unit_id)
-    if unit is not None and not request.args and not counts.get(qa.filter.tab) and any(counts.values()):
+    if unit is not None:  # the lead's count is the unit's; a handler's, their own cases'
+        counts[SUPERVISION_TAB] = supervision_count(session, unit_id, now, None if oversee else actor.user_id)
+    if unit is not None and not request.args and not counts.get(qa.filter.tab) and any(counts.get(t) for t in TABS):
         # the queue opened bare and 待受理 is empty: the first tab that holds cases (a review to
         # decide waits under 办理中, and the unit landed on "No cases here.")
         return redirect(queue_url(tab=next(t for t in TABS if counts.get(t))))
@@ -154,11 +160,14 @@ def _render_queue(actor: Actor, unit: Unit | None):
     # asked for material nor replied to) unless a case stands there, and only mediation's types
     mediation_only = unit is not None and unit.kind is UnitKind.mediation_body
     shown_tabs = [t for t in TABS if not mediation_only or t not in MEDIATION_LESS_TABS or counts.get(t)]
+    shown_tabs += [SUPERVISION_TAB] if unit is not None else []
     return render_template(
         "desk/queue.html",
         unit=unit, qa=qa, rows=rows, total=total, page=qa.filter.page, pages=pages,
         counts=counts, tabs=[(t, TAB_TITLES[t]()) for t in shown_tabs],
-        sorts=[(s, SORT_TITLES[s]()) for s in SORTS],
+        sorts=[(s, SORT_TITLES[s]()) for s in (SUPERVISION_SORTS if qa.filter.supervision else SORTS)],
+        supervision=qa.filter.supervision, oversee=oversee,
+        lateness=lateness(rows, now) if qa.filter.supervision else {},
         types=[CaseType.mediation] if mediation_only else list(CaseType),
         categories=[c for c in categories(session) if not mediation_only
                     or c.group is CaseType.mediation.category_group], handler_names=names,
@@ -166,6 +175,21 @@ def _render_queue(actor: Actor, unit: Unit | None):
         marks=complainant_marks(session, [c.id for c in rows]),
         queue_url=queue_url, current_unit_id=unit_id if unit is not None else "triage", locale=current_locale(),
     )
+
+
+def lateness(rows: list[Case], now) -> dict[int, dict]:
+    """How late each case is, in calendar days on China's calendar: past its deadline
+    (``overdue_days``), and the 督办单's report date (``report_by``) with the days past it
+    (``report_late``) or left before it (``report_left``)."""
+    today = china_date(now)
+    out = {}
+    for c in rows:
+        late = (today - china_date(c.due_at)).days if c.due_at is not None and is_overdue(c, now) else None
+        report = c.notice_report_due
+        out[c.id] = {"overdue_days": max(late, 0) if late is not None else None, "report_by": report,
+                     "report_late": (today - report).days if report is not None and report < today else 0,
+                     "report_left": (report - today).days if report is not None and report >= today else None}
+    return out
 
 
 @bp.post("/units/<int:unit_id>/assign")
