@@ -214,3 +214,17 @@ def unit_list(session: Session) -> list[tuple[Unit, int]]:
     kinds = list(UnitKind)
     units = session.scalars(select(Unit)).all()
     return [(u, counts.get(u.id, 0)) for u in sorted(units, key=lambda u: (kinds.index(u.kind), u.code))]
+
+
+def escalates_to_nobody(unit: Unit) -> bool:
+    """A unit in use that holds cases and names no supervising unit: the deadline sweep's
+    supervision (督办) of its overdue cases reaches no one (casework.deadlines.sweep)."""
+    return unit.active and unit.kind is not UnitKind.triage and unit.supervising_unit_id is None
+
+
+def units_without_supervisor(session: Session) -> list[Unit]:
+    """The units whose overdue cases would escalate to nobody, by kind and code (the units list's order)."""
+    kinds = list(UnitKind)
+    units = session.scalars(select(Unit).where(Unit.active, Unit.kind != UnitKind.triage,
+                                               Unit.supervising_unit_id.is_(None))).all()
+    return sorted(units, key=lambda u: (kinds.index(u.kind), u.code))

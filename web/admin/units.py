@@ -26,9 +26,12 @@ def _unit(code: str) -> Unit:
 def units():
     kind = request.args.get("kind", "")
     rows = ops.unit_list(db_session())
+    by_id = {u.id: u for u, _n in rows}  # each unit's supervising unit, without a query per row
     if kind in UnitKind._value2member_map_:
         rows = [(u, n) for u, n in rows if u.kind.value == kind]
-    return render_template("admin/units.html", rows=rows, kind=kind, kinds=_kinds())
+    return render_template("admin/units.html", rows=rows, kind=kind, kinds=_kinds(),
+                           supervisor_of=lambda u: by_id.get(u.supervising_unit_id),
+                           unsupervised=ops.escalates_to_nobody)
 
 
 def _kinds():
@@ -46,6 +49,7 @@ def _unit_page(values, errors=None, unit=None, status=200):
             association = session.get(Association, unit.association_id)
     others = session.scalars(select(Unit).order_by(Unit.code)).all()
     return render_template("admin/unit_form.html", unit=unit, values=values, errors=errors or {},
+                           unsupervised=unit is not None and ops.escalates_to_nobody(unit),
                            kinds=_kinds(), members=members, association=association,
                            supervisors=[(u.code, f"{unit_title(u)} ({u.code})") for u in others
                                         if unit is None or u.id != unit.id]), status

@@ -80,8 +80,11 @@ def index():
 
     from casework.notify.dispatch import troubled
 
+    from casework.registry.units import units_without_supervisor
+
     settings = services().settings
     return render_template("admin/index.html", unconfirmed=unconfirmed_deadlines(db_session()),
+                           unsupervised=units_without_supervisor(db_session()),
                            retention_days=settings.retention_days, troubled=troubled(db_session()),
                            operator_named=bool(settings.operator_name and settings.operator_contact))
 
