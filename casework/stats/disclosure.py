@@ -42,11 +42,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Iterable, TypeVar
 
+from casework.i18n import N_
 from casework.stats.queries import RATE_PARTS, Figures
 
 PUBLIC_MEASURES = ("received", "accepted", "not_accepted", "concluded", "on_time", "rated", "satisfied",
                    "mediation_ended", "mediation_agreed")
 PUBLIC_RATES = ("acceptance_rate", "on_time_rate", "satisfaction_rate", "mediation_success_rate")
+# what a reader is told, once, on every page and in every JSON file of figures (``n``: the threshold)
+WITHHELD_NOTICE = N_("Figures under %(n)d (other than 0) are withheld so that nobody can be identified.")
 
 K = TypeVar("K")
 

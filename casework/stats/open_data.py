@@ -67,9 +67,10 @@ FIELDS = {f.name: f for f in (
     _F("unit_name_en", "string", "单位英文名称（可为空）", "English name of the unit (may be empty)"),
     _F("unit_kind", "string",
        "单位类型：industry_department 行业管理部门，registration_authority 登记管理机关，supervisory_unit 业务主管单位，"
-       "party_work_department 党委社会工作部门，mediation_body 调解组织，triage 平台分拨",
+       "party_work_department 党委社会工作部门，discipline_inspection 纪检监察机构，mediation_body 调解组织，triage 平台分拨",
        "Kind of unit: industry_department, registration_authority, supervisory_unit, party_work_department, "
-       "mediation_body, triage (the platform's routing desk)"),
+       "discipline_inspection (discipline inspection and supervision body), mediation_body, "
+       "triage (the platform's routing desk)"),
     _count("received", "收到的案件数", "Cases filed"),
     _count("accepted", "已受理的案件数（调解：调解已开始）", "Cases taken up (accepted, or mediation started)"),
     _count("not_accepted", "不予受理的案件数", "Cases not accepted"),
@@ -116,8 +117,9 @@ DATASETS = {d.name: d for d in (
     Dataset("associations", "按协会（统计期间有案件的协会）", "By association (associations with cases in the period)",
             ("period_start", "period_end", "credit_code", "association_name", "association_name_en",
              "association_level", "region_code")),
-    Dataset("units", "按承办单位（案件当前所在单位；统计期间有案件的单位）",
-            "By handling unit (the unit holding each case; units with cases in the period)",
+    Dataset("units", "按承办单位（首先办理案件的单位，与统计页面相同：申请复查后仍计入作出答复的单位；统计期间有案件的单位）",
+            "By handling unit (the unit that handled each case first, as on the statistics pages: a case taken to "
+            "review stays the replying unit's; units with cases in the period)",
             ("period_start", "period_end", "unit_code", "unit_name", "unit_name_en", "unit_kind", "region_code")),
 )}
 
@@ -170,7 +172,9 @@ def to_csv(dataset: Dataset, data: list[dict]) -> bytes:
 
 
 def to_json(dataset: Dataset, data: list[dict], *, period: Period, threshold: int,
-            refreshed_at: datetime | None, generated_at: datetime) -> dict:
+            refreshed_at: datetime | None, generated_at: datetime, notice: dict[str, str] | None = None) -> dict:
+    """The dataset as JSON; ``notice``: the pages' sentence on withheld figures
+    (disclosure.WITHHELD_NOTICE) by language, ``{"zh": …, "en": …}``."""
     return {
         "schema_version": SCHEMA_VERSION,
         "dataset": dataset.name,
@@ -183,7 +187,8 @@ def to_json(dataset: Dataset, data: list[dict], *, period: Period, threshold: in
                                 "from 1 to threshold-1, the counts withheld so that those cannot be worked out "
                                 "from a total (the same everywhere: files and pages), and rates based on fewer "
                                 "than threshold cases or made of a withheld count are null "
-                                "and named in the row's suppressed list"},
+                                "and named in the row's suppressed list",
+                        **({"notice": notice} if notice else {})},
         "fields": [{"name": f.name, "type": f.type, "zh": f.zh, "en": f.en} for f in dataset.fields],
         "rows": [{c: row[c] for c in dataset.columns} for row in data],
     }

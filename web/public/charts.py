@@ -165,6 +165,15 @@ def _count(c):
     return None if c.suppressed else c.value
 
 
+def _nothing_to_draw() -> Markup:
+    """In place of a chart that would have no bar, column or point (every figure 0 or withheld:
+    a page below the threshold drew axes, a scale of 1 and dashed outlines around nothing)."""
+    from flask_babel import gettext as _
+
+    none = _("No chart: every figure here is 0 or withheld (see the table).")
+    return Markup(f'<p class="hint chart-none">{escape(none)}</p>')
+
+
 def trend_chart(caption: str, months) -> Markup:
     """Cases received and finished per month (columns) and the on-time rate (a line)."""
     from flask_babel import gettext as _
@@ -177,17 +186,19 @@ def trend_chart(caption: str, months) -> Markup:
     desc = _("Cases received and finished in each month from %(first)s to %(last)s, and the on-time rate "
              "on a scale of 0 to 100%%. The figures are in the table below.",
              first=labels[0] if labels else "", last=labels[-1] if labels else "")
-    if not any(v is not None for s in series for v in s.values):  # nothing to draw: a sentence, not empty axes
-        none = _("No month has figures that can be published yet: each is withheld (see the table).")
-        return Markup(f'<p class="hint chart-none">{escape(none)}</p>')
+    if not any(v for s in series if not s.share for v in s.values) and not any(
+            v is not None for s in series if s.share for v in s.values):
+        return _nothing_to_draw()  # a sentence, not empty axes
     return Markup(columns(caption, desc, labels, series, gap=_("withheld")) + legend(series))
 
 
 def breakdown_chart(caption: str, names: list[str], groups) -> Markup:
-    """Cases received per row (a unit, a category)."""
+    """Cases received per row (a unit, a category); none where no row has a bar."""
     from flask_babel import gettext as _
 
     values = [_count(g.counts["received"]) for g in groups]
+    if not any(values):
+        return _nothing_to_draw()
     texts = [_("withheld") if v is None else f"{v:,}" for v in values]
     desc = _("Cases received by each; a count too small to publish has no bar. The figures are in the table below.")
     return rows(caption, desc, names, values, texts, RECEIVED)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 
 from flask import Response, abort, render_template, request
+from flask_babel import force_locale, gettext
 from sqlalchemy import and_, func, select
 
 from casework.cases.models import Category
 from casework.registry.models import Association, Unit, UnitKind
 from casework.registry.lookup import match_associations
 from casework.stats import queries
-from casework.stats.disclosure import display_order
+from casework.stats.disclosure import WITHHELD_NOTICE, display_order
 from casework.stats.models import ALL_TYPES, StatRollup as R
 from casework.stats.open_data import DATASETS, FIELDS, SCHEMA_VERSION, rows, to_csv, to_json
 from casework.stats.published import published
@@ -27,6 +28,21 @@ from web.requestdb import database, db_session, services
 
 bp.add_app_template_global(trend_chart)
 bp.add_app_template_global(breakdown_chart)
+
+
+@bp.app_template_global()
+def withheld_notice(threshold: int) -> str:
+    """Why a figure reads "withheld", in the page's language."""
+    return gettext(WITHHELD_NOTICE, n=threshold)
+
+
+def withheld_notice_both(threshold: int) -> dict[str, str]:
+    """The same sentence in both languages, for the open data's JSON."""
+    out = {}
+    for key, locale in (("zh", "zh_CN"), ("en", "en")):
+        with force_locale(locale):
+            out[key] = withheld_notice(threshold)
+    return out
 
 PER_PAGE = 20
 TOP_UNITS = 10
@@ -174,7 +190,7 @@ def open_data_file(name: str):
             f'attachment; filename="changtong-{stem}-{period.first}-{period.last}.csv"')
     else:
         doc = to_json(dataset, data, period=period, threshold=threshold, refreshed_at=as_of,
-                      generated_at=services().clock())
+                      generated_at=services().clock(), notice=withheld_notice_both(threshold))
         resp = Response(json.dumps(doc, ensure_ascii=False, indent=1), mimetype="application/json")
     resp.headers["Access-Control-Allow-Origin"] = "*"  # open data: anyone's page may read it
     resp.cache_control.public = True
