@@ -1,10 +1,14 @@
-"""Type-ahead lookup of an association in the registry: name, abbreviation, pinyin initials, code.
+"""Type-ahead lookup of an association in the registry: name, abbreviation, pinyin initials,
+English abbreviation, code.
 
 ``pinyin_initials`` (casework.registry.pinyin) turns Chinese text into the first letters of its
 pinyin (中国钢铁工业协会 → ``zggtgyxh``); ``index_terms`` stores those of an association's name and abbreviation in
-``Association.pinyin_initials`` so that a search for ``zggt`` or ``zgx`` finds it. Every
-writer of ``name`` / ``abbreviation`` (importer, demo loader, admin forms) calls
-``index_terms`` afterwards.
+``Association.pinyin_initials`` so that a search for ``zggt`` or ``zgx`` finds it, followed by
+its English abbreviation as ``english_abbreviations`` reads it off the English name (China
+Association of Automobile Manufacturers → ``caam``), so that ``caam`` finds it too. Every
+writer of ``name`` / ``abbreviation`` / ``name_en`` (importer, demo loader, admin forms) calls
+``index_terms`` afterwards; migration 0046 gave the associations saved before it their English
+abbreviation.
 """
 from __future__ import annotations
 
@@ -30,15 +34,40 @@ _PINYIN_COLUMN_MAX = 200  # Association.pinyin_initials is String(200)
 _ASCII_ALNUM = re.compile(r"^[a-z0-9]+$")
 
 
+# the little words an English abbreviation leaves out: China Association of Automobile
+# Manufacturers is CAAM, China Federation of Logistics & Purchasing CFLP
+_LITTLE_WORDS = frozenset(("of", "and", "the", "for", "in", "on", "at", "to", "a", "an", "&"))
+_EN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*|&")
+_PARENTHESES = re.compile(r"[(（][^)）]*[)）]")
+
+
+def english_abbreviations(name_en: str | None) -> tuple[str, ...]:
+    """The abbreviations an English name is known by, lower case: the initials of its words
+    without the little words (China Iron and Steel Association → ``cisa``), then, where it
+    differs, with every word (China Chamber of International Commerce → ``ccic`` and ``ccoic``,
+    the one it uses). Nothing for a name of fewer than two words; a part in parentheses does
+    not count. An abbreviation made otherwise (CCCME) can be typed as the 简称."""
+    words = _EN_WORD.findall(_PARENTHESES.sub(" ", name_en or ""))
+    if len(words) < 2:
+        return ()
+    out: list[str] = []
+    for chosen in ([w for w in words if w.lower() not in _LITTLE_WORDS], [w for w in words if w != "&"]):
+        initials = "".join(w[0] for w in chosen).lower()
+        if len(initials) >= 2 and initials not in out:
+            out.append(initials)
+    return tuple(out)
+
+
 def index_terms(assoc: Association) -> str:
-    """Fill ``assoc.pinyin_initials`` from its name and abbreviation ("zggtgyxh zgx").
+    """Fill ``assoc.pinyin_initials`` from its name and abbreviation ("zggtgyxh zgx"), then its
+    English abbreviations (" cisa").
 
     Returns the value set. Terms are space separated, without duplicates, cut to the
     column's length at a term boundary.
     """
     terms: list[str] = []
-    for source in (assoc.name, assoc.abbreviation):
-        term = pinyin_initials(source or "")
+    for term in (pinyin_initials(assoc.name or ""), pinyin_initials(assoc.abbreviation or ""),
+                 *english_abbreviations(assoc.name_en)):
         if term and term not in terms:
             terms.append(term)
     value = ""
