@@ -31,14 +31,25 @@ def app_code(app, phone: str = "13800138000") -> str | None:
 
 def post_filing(client, url, data, **kw):
     """Post a filing form as a person does: when the form asks for the code sent to the phone
-    given, read it and send the form again with it (the staged files stay staged)."""
+    given, read it and send the form again with it (the staged files stay staged); a filing
+    that went through answers 303 to its receipt, which is followed as a browser follows it."""
     resp = client.post(url, data=data, **kw)
     found = VERIFICATION.search(resp.get_data(as_text=True))
-    if resp.status_code != 200 or found is None:
+    if resp.status_code == 200 and found is not None:
+        again = {k: v for k, v in data.items() if k != "attachments"}
+        again.update(verification_id=found.group(1),
+                     verify_code=app_code(client.application, data.get("complainant.phone", "")))
+        resp = client.post(url, data=again, **kw)
+    return to_receipt(client, resp)
+
+
+def to_receipt(client, resp):
+    """The receipt a filing's 303 See Other leads to, read with a GET as a browser reads it (the
+    answer's ``request.path`` is the receipt's address); any other answer as it is."""
+    where = resp.headers.get("Location", "") if resp.status_code == 303 else ""
+    if "/receipt/" not in where:
         return resp
-    again = {k: v for k, v in data.items() if k != "attachments"}
-    again.update(verification_id=found.group(1), verify_code=app_code(client.application, data.get("complainant.phone", "")))
-    return client.post(url, data=again, **kw)
+    return client.get(where)
 
 
 def notice_folder_code(app, phone: str) -> str | None:

@@ -24,7 +24,7 @@ from casework.db import as_utc
 from casework.intake.files import CleanFile
 from casework.intake.validation import Submission
 from casework import reference
-from casework.notify.models import OutboxChannel
+from casework.notify.models import OutboxChannel, OutboxMessage
 from casework.notify.queue import new_message
 from casework.prepared import PreparedInsert
 from casework.privacy.codes import hash_code, new_query_code
@@ -120,6 +120,39 @@ def find_receipt(session: Session, services: Services, idempotency_key: str,
     if rec is not None and rec.query_code_enc and as_utc(rec.expires_at) > services.clock():
         code = services.cipher.decrypt_text(rec.query_code_enc, f"receipt:{case.number}")
     return Receipt(case.id, case.number, case.state, code, replayed=True)
+
+
+def keep_receipt(session: Session, services: Services, key: str, receipt: Receipt) -> None:
+    """Keep ``receipt``'s query code (encrypted) under ``key`` for the receipt's minutes, as a
+    keyed filing keeps its own: for a case filed without a key (a failed mediation turned into a
+    complaint), so that the receipt can be shown at a GET address of the browser's (web.public)."""
+    _keep(session, services, key, receipt.case_id, receipt.case_number, receipt.query_code, services.clock())
+    session.flush()
+
+
+def _keep(session: Session, services: Services, key: str, case_id: int, number: str, code: str, now) -> None:
+    session.execute(delete(IntakeReceipt).where(IntakeReceipt.expires_at < now))
+    session.add(IntakeReceipt(
+        idempotency_key=key, case_id=case_id,
+        query_code_enc=services.cipher.encrypt_text(code, f"receipt:{number}"),
+        expires_at=now + timedelta(minutes=services.settings.receipt_minutes),
+    ))
+
+
+def kept_receipt(session: Session, services: Services, key: str) -> Receipt | None:
+    """The receipt kept under ``key`` (a filing's idempotency key, or ``keep_receipt``'s), with
+    its query code, while the receipt's minutes last; None after them or for an unknown key. Its
+    ``case_type`` is the case's, its ``notices`` the channels a copy of the receipt was queued on."""
+    rec = session.get(IntakeReceipt, key)
+    if rec is None or not rec.query_code_enc or as_utc(rec.expires_at) <= services.clock():
+        return None
+    case = session.get(Case, rec.case_id)
+    if case is None:
+        return None
+    code = services.cipher.decrypt_text(rec.query_code_enc, f"receipt:{case.number}")
+    sent = frozenset(session.scalars(select(OutboxMessage.channel).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.template == "case_receipt")))
+    return Receipt(case.id, case.number, case.state, code, replayed=True, case_type=case.type, notices=sent)
 
 
 def submit_case(
@@ -266,12 +299,7 @@ def _file(session, services, sub: Submission, case_id: int, number: str, code: s
                               claim=sub.mediation.claim, amount=sub.mediation.amount))
     sent = _queue_receipt_notices(session, services, case_id, number, code, sub, values["phone_verified_via"], now)
     if idempotency_key:
-        session.execute(delete(IntakeReceipt).where(IntakeReceipt.expires_at < now))
-        session.add(IntakeReceipt(
-            idempotency_key=idempotency_key, case_id=case_id,
-            query_code_enc=services.cipher.encrypt_text(code, f"receipt:{number}"),
-            expires_at=now + timedelta(minutes=services.settings.receipt_minutes),
-        ))
+        _keep(session, services, idempotency_key, case_id, number, code, now)
     session.flush()
     return Receipt(case_id, number, plan.state, code, case_type=sub.type, notices=sent)
 

@@ -255,7 +255,7 @@ def test_a_reporters_files_are_kept_by_their_place_not_their_names(client, db, m
 
     csrf, token, html = open_form(client, "report")
     assert "为保护您，文件名不会保存" in html
-    filed = client.post("/file/report", content_type="multipart/form-data", data=form_data(
+    filed = client.post("/file/report", content_type="multipart/form-data", follow_redirects=True, data=form_data(
         csrf, token, anonymous="1", category="illegal_fees", **{"complainant.name": "", "complainant.phone": ""},
         attachments=[(io.BytesIO(png()), "王小明_付款记录.png")]))
     html = filed.get_data(as_text=True)

@@ -425,8 +425,9 @@ def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator,
     missing = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": ""})
     assert missing.status_code == 422 and 'id="category-error"' in missing.get_data(as_text=True)
     resp = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": "forced_membership"})
-    assert resp.status_code == 200
-    receipt = resp.get_data(as_text=True)
+    # answered as a filing is: 303 See Other to the receipt's address, the number in it, never the code
+    assert resp.status_code == 303 and re.search(r"/file/complaint/receipt/TS\d{14}$", resp.headers["Location"])
+    receipt = applicant.get(resp.headers["Location"]).get_data(as_text=True)
     new_number = re.search(r'id="case-number" class="code">([A-Z]{2}\d{14})<', receipt).group(1)
     new_code = re.search(r'id="query-code" class="code">([0-9A-Z-]+)<', receipt).group(1)
     assert new_number.startswith("TS") and "只显示这一次" in receipt

@@ -35,7 +35,7 @@ def test_the_form_sends_a_code_keeps_what_was_typed_and_files_with_the_right_cod
     vid = VID.search(html).group(1)
     code = sms_code()
     assert re.fullmatch(r"\d{6}", code)
-    done = client.post("/file/complaint", data=form_data(csrf, token, title="会费问题投诉", verification_id=vid,
+    done = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, title="会费问题投诉", verification_id=vid,
                                                          verify_code=code))
     assert done.status_code == 200 and "查询码" in done.get_data(as_text=True)
     [case] = cases(db)
@@ -73,7 +73,7 @@ def test_a_new_code_is_refused_within_a_minute(client, db, sms_code):
     assert resend.status_code == 429 and "不到一分钟" in html and "秒后" in html
     assert sms_code() == first
     # the code already sent still files the case
-    done = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=first))
+    done = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, verification_id=vid, verify_code=first))
     assert done.status_code == 200 and len(cases(db)) == 1
 
 
@@ -89,13 +89,13 @@ def test_the_form_filled_again_takes_the_code_already_sent(client, db, sms_code)
     html = again.get_data(as_text=True)
     assert again.status_code == 422 and "不到一分钟" not in html and VID.search(html).group(1) == vid
     assert sms_code() == code  # no second code
-    done = client.post("/file/complaint", data={**data, "verification_id": vid, "verify_code": code})
+    done = client.post("/file/complaint", follow_redirects=True, data={**data, "verification_id": vid, "verify_code": code})
     assert done.status_code == 200 and len(cases(db)) == 1
 
 
 def test_an_anonymous_report_asks_for_no_code(client, db):
     csrf, token, _ = open_form(client, "report")
-    resp = client.post("/file/report", data=form_data(csrf, token, anonymous="1", category="illegal_fees",
+    resp = client.post("/file/report", follow_redirects=True, data=form_data(csrf, token, anonymous="1", category="illegal_fees",
                                                       **{"complainant.name": "", "complainant.phone": ""}))
     assert resp.status_code == 200 and 'name="verification_id"' not in resp.get_data(as_text=True)
     [case] = cases(db)
@@ -111,7 +111,7 @@ def test_the_code_box_stays_through_a_lookup_and_an_error_elsewhere(client, db, 
     error = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=sms_code(),
                                                           title=""))
     assert error.status_code == 422 and VID.search(error.get_data(as_text=True)).group(1) == vid
-    done = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=sms_code()))
+    done = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, verification_id=vid, verify_code=sms_code()))
     assert done.status_code == 200 and len(cases(db)) == 1
 
 
@@ -148,10 +148,10 @@ def test_the_receipt_says_where_a_lost_code_is_not_the_end(client, db, sms_code)
     report, which has no number."""
     csrf, token, _ = open_form(client)
     vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
-    html = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid,
+    html = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, verification_id=vid,
                                                          verify_code=sms_code())).get_data(as_text=True)
     assert "没有查询码时，仍可凭您填写的手机号码（短信验证）查看您的案件：" in html and 'href="/mine"' in html
     csrf, token, _ = open_form(client, "report")
-    html = client.post("/file/report", data=form_data(csrf, token, anonymous="1", category="illegal_fees", **{
+    html = client.post("/file/report", follow_redirects=True, data=form_data(csrf, token, anonymous="1", category="illegal_fees", **{
         "complainant.name": "", "complainant.phone": ""})).get_data(as_text=True)
     assert "查询码" in html and 'href="/mine"' not in html

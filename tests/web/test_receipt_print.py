@@ -22,7 +22,7 @@ def test_the_receipt_offers_a_copy_button_and_a_print_view(client, db):
     copied = htmllib.unescape(re.search(r'data-copy="([^"]*)"', button.group(0)).group(1))
     assert copied == f"案件编号: {number}\n查询码: {code}"
     link = re.search(r'<a id="print-link" href="([^"]+)">([^<]+)</a>', page)
-    assert link and link.group(1) == "/file/complaint/receipt/print"
+    assert link and link.group(1) == f"/file/complaint/receipt/{number}/print"
 
     printed = client.get(link.group(1))
     assert printed.status_code == 200 and printed.headers["Cache-Control"] == "no-store"
@@ -50,10 +50,12 @@ def test_the_receipt_offers_a_copy_button_and_a_print_view(client, db):
 
 def test_the_print_view_shows_nothing_to_another_browser_or_after_the_receipts_minutes(app, client, db):
     _, number, code = filed(client)
-    other = app.test_client().get("/file/complaint/receipt/print")
-    assert other.status_code == 303 and other.headers["Location"].endswith("/track")
+    printed = f"/file/complaint/receipt/{number}/print"
+    other = app.test_client().get(printed)  # to the receipt's address, which shows the number only
+    assert other.status_code == 303 and other.headers["Location"].endswith(f"/file/complaint/receipt/{number}")
+    assert code not in other.get_data(as_text=True)
     with db.session_scope() as s:
         s.execute(update(IntakeReceipt).values(expires_at=utcnow() - timedelta(seconds=1)))
-    late = client.get("/file/complaint/receipt/print")
-    assert late.status_code == 303 and late.headers["Location"].endswith("/track")
-    assert code not in late.get_data(as_text=True) and number not in late.headers["Location"]
+    late = client.get(printed)
+    assert late.status_code == 303 and late.headers["Location"].endswith(f"/file/complaint/receipt/{number}")
+    assert code not in late.get_data(as_text=True) and code not in client.get(late.headers["Location"]).get_data(as_text=True)

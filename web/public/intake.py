@@ -7,8 +7,16 @@ The token is issued by the server, signed and bound to this browser's session (`
 a token the server did not issue to this browser stages and files nothing (the form comes back
 with a fresh one). The token doubles as the idempotency
 key: a double-clicked or re-sent form shows the first receipt and files nothing twice.
-The receipt also has a GET address for this browser alone (the token in its signed session,
-within the receipt's minutes), so a language switch or a reload shows it again.
+
+A filing that went through answers 303 See Other to the receipt's GET address,
+``/file/<type>/receipt/<number>`` (Post/Redirect/Get): back, a reload or a language switch on a
+phone never asks to send the form again. The address holds the case number, never the query
+code. The code is kept encrypted in the database for the receipt's minutes
+(``receipt_minutes``, casework.intake.operations.kept_receipt) under a key that only this
+browser's signed session holds (``RECEIPTS``; the session cookie ends with the browser): within
+them the page shows the number and the code to this browser; after them, or to any other
+browser, it shows the number only, says the code was shown once and how to open the case
+without it (我的诉求), without reading the database.
 """
 from __future__ import annotations
 
@@ -18,17 +26,18 @@ import hmac
 import re
 import secrets
 
-from flask import abort, current_app, g, make_response, redirect, render_template, request, session as browser, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, session as browser, url_for
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from casework.i18n import bilingual
 from casework import reference
-from casework.cases.models import Case, CaseType, Channel
+from casework.cases.models import CaseType, Channel
+from casework.cases.numbers import is_well_formed, normalize_number
 from casework.intake import operations as ops
 from casework.intake.files import UploadBudget, UploadRejected, inspect_upload
 from casework.intake.validation import LIMITS, clean_text, validate_submission
-from casework.notify.models import OutboxChannel, OutboxMessage
+from casework.notify.models import OutboxChannel
 from casework.registry.models import Association
 from casework.registry.lookup import lookup as registry_lookup
 from casework.search.similar import open_matters
@@ -44,7 +53,8 @@ from web.requestdb import database, db_session, keep_on_error, services
 from web.request_limits import as_id
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-RECEIPT = "receipt"  # the signed session's key for the token of this browser's last filing
+RECEIPTS = "receipts"  # the signed session's key: {case number: [receipt key, until]} of this browser's filings
+KEPT_RECEIPTS = 5  # at most this many receipts in one browser's session (the newest)
 FORM_BINDING = "intake_binding"  # the signed session's key binding form tokens to this browser
 NONCE_CHARS = 32  # secrets.token_urlsafe(24); the signature adds 22 (16 bytes of HMAC-SHA256)
 FIELDS = (
@@ -221,8 +231,8 @@ def file_submit(slug: str):
             "This form had expired. Everything you typed is still here; please attach any files again and send it once more."))
 
     replay = ops.find_receipt(session, svc, token)
-    if replay is not None:
-        return _shown(token, replay)
+    if replay is not None:  # sent again (a double tap, a resend): the first filing's receipt
+        return to_receipt(token, replay.case_number)
 
     errors: dict[str, list[str]] = {}
     remove = request.form.get("remove_file", "")
@@ -266,7 +276,7 @@ def file_submit(slug: str):
         browser.pop(PENDING_CODE, None)  # the number is proved: no code's box on the next form
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token, phone_verified=verified)
-    return _shown(token, receipt)
+    return to_receipt(token, receipt.case_number)
 
 
 def _switch_language(case_type, values, token, code: str):
@@ -361,30 +371,58 @@ def _code_sent(box: dict) -> str:
              phone=box["masked"])
 
 
-@bp.get("/file/<slug>/receipt")
-def file_receipt(slug: str):
-    """The receipt again, for the browser that filed (a language switch, a reload), while the
-    receipt lasts; anyone else, or later, is sent to the status form."""
-    _case_type(slug)
-    token = browser.get(RECEIPT) or ""
-    receipt = ops.find_receipt(db_session(), services(), token) if TOKEN.match(token) else None
-    if receipt is None or receipt.query_code is None:
-        browser.pop(RECEIPT, None)
-        return redirect(url_for("public.track_form"), code=303)
-    return _shown(token, receipt)
+def to_receipt(key: str, number: str):
+    """303 See Other to the receipt's GET address, the receipt kept under ``key`` remembered by
+    this browser for the receipt's minutes (the newest ``KEPT_RECEIPTS``)."""
+    now = services().clock().timestamp()
+    kept = {n: v for n, v in _kept().items() if v[1] > now and n != number}
+    kept[number] = [key, int(now) + services().settings.receipt_minutes * 60]
+    browser[RECEIPTS] = dict(sorted(kept.items(), key=lambda item: item[1][1])[-KEPT_RECEIPTS:])
+    return redirect(url_for("public.file_receipt", slug=_type_of(number).value, number=number), code=303)
 
 
-def _shown(token: str, receipt):
-    """The receipt page of a filing, remembered by this browser under its form token."""
-    browser[RECEIPT] = token
-    case_type, sent = receipt.case_type, receipt.notices  # a case just filed says both
-    if case_type is None or sent is None:  # a replay: read them
-        case_type = db_session().get(Case, receipt.case_id).type
-        sent = set(db_session().scalars(select(OutboxMessage.channel).where(
-            OutboxMessage.case_id == receipt.case_id, OutboxMessage.template == "case_receipt")))
-    g.language_next = url_for("public.file_receipt", slug=case_type.value)
-    return _receipt(receipt, case_type, phone_given=OutboxChannel.sms in sent,
-                    email_given=OutboxChannel.email in sent)
+def _kept() -> dict:
+    kept = browser.get(RECEIPTS)
+    if not isinstance(kept, dict):
+        return {}
+    return {n: v for n, v in kept.items() if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)
+            and TOKEN.match(v[0]) and isinstance(v[1], int)}
+
+
+def _type_of(number: str) -> CaseType:
+    return next(t for t in CaseType if t.number_prefix == number[:2])
+
+
+def receipt_here(slug: str, number: str):
+    """(number, the receipt with its code for this browser or None), for the receipt's address;
+    404 for a number that is not one of ``slug``'s type (nothing is read for that)."""
+    case_type = _case_type(slug)
+    number = normalize_number(number)
+    if not is_well_formed(number) or number[:2] != case_type.number_prefix:
+        abort(404)
+    entry = _kept().get(number)
+    if entry is None or entry[1] <= services().clock().timestamp():
+        return number, None
+    receipt = ops.kept_receipt(db_session(), services(), entry[0])
+    if receipt is None or receipt.case_number != number:
+        return number, None
+    return number, receipt
+
+
+@bp.get("/file/<slug>/receipt/<number>")
+def file_receipt(slug: str, number: str):
+    """The receipt: the number and the query code for the browser that filed, within the
+    receipt's minutes (a reload or a language switch shows it again); the number only, and how
+    to open the case without the code, to any other browser or later. Never cached (no-store,
+    as every page that is not marked public: web.security)."""
+    number, receipt = receipt_here(slug, number)
+    if receipt is None:
+        return render_template("public/receipt.html", number=number, code=None, case_type=_type_of(number))
+    sent = receipt.notices or frozenset()
+    return render_template(
+        "public/receipt.html", number=number, code=receipt.query_code, case_type=receipt.case_type,
+        phone_given=OutboxChannel.sms in sent, email_given=OutboxChannel.email in sent,
+    )
 
 
 def _chosen_files() -> list:
@@ -419,13 +457,6 @@ def _stage_uploads(session, svc, token, errors) -> None:
             errors.setdefault("agent.power_of_attorney" if role else "attachments", []).append(tr(rej.message))
             continue
         ops.stage_file(session, svc, token, clean, role=role)
-
-
-def _receipt(receipt, case_type, *, phone_given: bool, email_given: bool = False):
-    return render_template(
-        "public/receipt.html", receipt=receipt, case_type=case_type,
-        phone_given=phone_given, email_given=email_given,
-    )
 
 
 def csrf_failed_intake():

@@ -9,9 +9,11 @@ mediation, sees the schedule and, after an agreement, downloads the 调解协议
 
 The applicant downloads the same document from the status page and, after a failed
 mediation, turns the request into a complaint (the new number and query code are shown
-once).
+once, at the receipt's address).
 """
 from __future__ import annotations
+
+import secrets
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +22,7 @@ from casework.accounts.actor import Actor
 from casework.cases.models import Case, CaseType
 from casework.cases.numbers import normalize_number
 from casework.cases.queries import case_by_number
+from casework.intake.operations import keep_receipt
 from casework.intake.validation import OWN_ANSWER_CODE, SCAN_MAX, mentions_code
 from casework.mediation.operations import (
     RESPONDENT_PREFIX, agreement_bytes, agreement_filename, grievance_categories, respondent_lookup, turn_into_complaint,
@@ -33,6 +36,7 @@ from web.i18n import current_locale, tr, tr_errors
 from web.presenters import public_mediation
 from web.public.blueprint import bp
 from web.public.documents import pdf_download
+from web.public.intake import to_receipt
 from web.public.opened import RESPONDENT, expired_form, forget, is_open, lookup_limited, open_case, resumable
 from web.public.track import REOPEN, authorised as _applicantauthorised, expired_text, status_page, unconfirmed
 from web.requestdb import db_session, discard_changes, services
@@ -191,7 +195,8 @@ def track_agreement(number: str):
 
 @bp.post("/track/<number>/complaint")
 def track_complaint(number: str):
-    """Turn a failed mediation into a complaint; the new receipt is shown this once."""
+    """Turn a failed mediation into a complaint; the new receipt is shown as a filing's is (its
+    GET address, the code for this browser within the receipt's minutes)."""
     number = normalize_number(number)
     if not _applicantauthorised(number):
         return redirect(url_for("public.track_form", number=number), code=303)
@@ -204,6 +209,7 @@ def track_complaint(number: str):
         discard_changes()
         return status_page(_mediation_case(number), values={"category": category}, errors=tr_errors(err.errors),
                            failed_move="turn_into_complaint", move_error=tr(err.message), status=err.status)
-    return render_template("public/receipt.html", receipt=receipt, case_type=CaseType.complaint,
-                           phone_given=case.complainant_phone_enc is not None,
-                           email_given=case.complainant_email_enc is not None)
+    # shown as a filing's receipt is: 303 to its GET address, the code kept for this browser only
+    key = secrets.token_urlsafe(32)
+    keep_receipt(db, services(), key, receipt)
+    return to_receipt(key, receipt.case_number)
