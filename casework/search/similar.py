@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -25,6 +26,7 @@ from casework.cases.models import Case, CaseState as S, CaseType, Category
 from casework.cases.numbers import CHINA
 from casework.db import utcnow
 from casework.search.backend import SearchBackend, SearchHit, SearchQuery
+from casework.search.text import opening
 from casework.workflow.states import IN_HAND, NOT_SIMILAR
 
 RECENT_DAYS = 180
@@ -92,7 +94,9 @@ def _same_association(case: Case, association_id, hint) -> bool:
 def similar_cases(backend: SearchBackend, case: Case, *, allowed_unit_keys: frozenset[str] | None,
                   limit: int = 5, now: datetime | None = None, session: Session | None = None) -> list[SearchHit]:
     """Up to ``limit`` hits, best first, that the viewer (``allowed_unit_keys``, see
-    ``unit_keys``) may see."""
+    ``unit_keys``) may see. A hit's snippet is the beginning of that case's description (the
+    best-matching fragment could be a reply, or a line from the middle), with the words it was
+    found by marked where they stand in it, escaped as every hit's text is."""
     session = session or object_session(case)
     unit_ids, include_triage = _scope(allowed_unit_keys)
     terms = key_terms(case)
@@ -107,7 +111,7 @@ def similar_cases(backend: SearchBackend, case: Case, *, allowed_unit_keys: froz
         return []
     # the database decides (the index may lag a move or a transfer by a few seconds)
     rows = {r.id: r for r in session.execute(
-        select(Case.id, Case.association_id, Case.association_hint, Case.state, Case.unit_id)
+        select(Case.id, Case.association_id, Case.association_hint, Case.state, Case.unit_id, Case.description)
         .where(Case.id.in_(ids)))}
     best = max((h.score for h in result.hits if h.case_id != case.id), default=0.0)
     hits = []
@@ -120,7 +124,8 @@ def similar_cases(backend: SearchBackend, case: Case, *, allowed_unit_keys: froz
         if not _same_association(case, r.association_id, r.association_hint):
             continue
         # its state and unit as the database has them now (the index's may be a move behind)
-        hits.append(replace(h, state=r.state.value, unit_id=r.unit_id))
+        hits.append(replace(h, state=r.state.value, unit_id=r.unit_id,
+                            snippet_html=Markup(opening(r.description, set(terms)))))
         if len(hits) >= limit:
             break
     return hits

@@ -166,6 +166,14 @@ def snippet(text: str, terms: set[str]) -> str:
     return ("…" if start else "") + mark(text, terms, start, end) + ("…" if end < len(text) else "")
 
 
+def opening(text: str, terms: set[str], chars: int = SNIPPET_CHARS) -> str:
+    """The beginning of ``text`` (about ``chars``, "…" where it goes on) as HTML, with the
+    matched words that stand in it marked."""
+    text = text or ""
+    end = min(len(text), chars)
+    return mark(text, terms, 0, end) + ("…" if end < len(text) else "")
+
+
 def hit_html(terms: set[str], title: str, description: str, replies: str, association_name: str) -> tuple[str, str]:
     """(title, snippet) as HTML: the title with its matched words marked, and a window of the
     first of description, replies and association name with a matched word (else the start of

@@ -187,3 +187,12 @@ def test_a_similar_case_of_another_type_is_named_but_not_offered_as_the_original
     assert f'id="similar-{suggestion.case_number}"' in html
     assert f'id="similar-type-{suggestion.case_number}">建议<' in html
     assert f'id="link-{suggestion.case_number}"' not in html
+
+
+def test_the_box_shows_the_beginning_of_the_other_cases_description(client, db, world, make_staff):
+    """The snippet under a similar case is the start of its description, the words marked."""
+    login_as(client, db, make_staff("miit", Role.handler))
+    html = client.get(f"/desk/cases/{world['base']}").get_data(as_text=True)
+    item = re.search(rf'<li id="similar-{world["twin"]}">(.*?)</li>', html, re.S).group(1)
+    snippet = re.search(r'<p class="snippet"[^>]*>(.*?)</p>', item, re.S).group(1)
+    assert snippet.startswith("协会<mark>强制入会</mark>，<mark>收取会费</mark>三万元")
