@@ -134,6 +134,46 @@
     schedule();
   }
 
+  // a transfer's (or a route's) unit list, grouped by kind, narrowed as one types: every word typed
+  // must occur in a unit's names, code or region code (as the server's Filter button does without a
+  // script; that button is left out here, and Enter in the box does not send the form)
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-unit-filter]"), function (box) {
+    var select = document.getElementById(box.getAttribute("data-unit-filter"));
+    var count = document.getElementById(box.getAttribute("data-unit-filter") + "-count");
+    if (!select) return;
+    var go = box.form && box.form.querySelector("button[name=unit_filter_go]");
+    if (go) go.hidden = true;
+    var groups = Array.prototype.map.call(select.querySelectorAll("optgroup"), function (g) {
+      return {el: g, options: Array.prototype.slice.call(g.querySelectorAll("option"))};
+    });
+    var total = Number(count && count.getAttribute("data-total")) || 0;
+    var narrow = function () {
+      var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      groups.forEach(function (g) {
+        // rebuilt rather than hidden: a hidden <option> still shows in some browsers' lists
+        while (g.el.firstChild) g.el.removeChild(g.el.firstChild);
+        g.options.forEach(function (o) {
+          var text = o.getAttribute("data-search") || "";
+          if (o.selected || words.every(function (w) { return text.indexOf(w) >= 0; })) {
+            g.el.appendChild(o);
+            shown += 1;
+          }
+        });
+        if (g.el.childNodes.length && !g.el.parentNode) select.appendChild(g.el);
+        if (!g.el.childNodes.length && g.el.parentNode) select.removeChild(g.el);
+      });
+      groups.forEach(function (g) { if (g.el.parentNode) select.appendChild(g.el); });  // in their order
+      if (!count) return;
+      count.textContent = !words.length ? "" : shown ? count.getAttribute("data-shown-text")
+        .replace("%(shown)s", shown).replace("%(total)s", total) : count.getAttribute("data-none-text");
+    };
+    box.addEventListener("input", narrow);
+    box.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); select.focus(); }
+    });
+  });
+
   // select all rows of the queue page
   var all = document.getElementById("select-all");
   if (all) {

@@ -522,7 +522,9 @@ def test_english_desk_pages_name_units_in_english(client, db, file_case, make_st
     assert re.search(r'<dd id="case-unit">Ministry of Industry and Information Technology</dd>', html)
     transfer = html[html.index('id="move-transfer"'):]
     transfer = transfer[:transfer.index("</details>")]
-    assert "State Administration for Market Regulation</option>" in transfer and "国家市场监督管理总局" not in transfer
+    # the options read in English (each option's search text, data-search, holds both names: typed
+    # Chinese finds a unit on the English page too)
+    assert "State Administration for Market Regulation</option>" in transfer and ">国家市场监督管理总局<" not in transfer
     assert "Ministry of Industry and Information Technology</h" in queue_html(client, unit_id(db, "miit"), tab="pending")
     resp = post_move(client, number, "transfer", unit_id=str(unit_id(db, "samr")), reason="other_unit_competent",
                      public_text="已转国家市场监督管理总局办理。")

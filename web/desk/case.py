@@ -38,7 +38,9 @@ from casework.workflow.table import FILE_EVENTS
 from web import kept_files, move_fields
 from web.auth import current_actor, current_user
 from web.desk.blueprint import bp
-from web.desk.choices import canned_replies, field_choices, move_options
+from web.desk.choices import (
+    UNIT_FILTER, UNIT_FILTER_GO, UnitPicker, canned_replies, field_choices, move_options, receiving_units,
+)
 from web.i18n import filer, for_filer, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
@@ -219,10 +221,11 @@ def _sent_move(args: dict) -> kept_text.Restorable | None:
 def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | None = None,
                 failed_move: str | None = None, values: dict | None = None, errors: dict | None = None,
                 respondent_code: str | None = None, code_sent: bool = False,
-                contact: dict | None = None, restored: kept_text.Kept | None = None):
+                contact: dict | None = None, restored: kept_text.Kept | None = None, unit_filter: str | None = None):
     """The case page; ``contact``: the parties' contact details in clear, for the one answer
     to the reveal_contact move (web.desk.reveals.contact_details, never cached); ``restored``: what
-    was typed into a form sent after the session ended, put back into that form (``failed_move``)."""
+    was typed into a form sent after the session ended, put back into that form (``failed_move``);
+    ``unit_filter``: the words that narrow the unit list of that form (its Filter button, no script)."""
     session = db_session()
     now = services().clock()
     all_moves = available_moves(actor, case, now)
@@ -234,6 +237,10 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
     # ``choice`` field lists its enum (web.desk.choices, as the staff API's case does)
     options = move_options(session, actor, case, all_moves, now, sessions=med.get("rows", ()),
                            recused_ids=med["recused_ids"])
+    # the units a transfer or a route may go to, grouped by kind and narrowed by what was typed
+    # (sent with the form's Filter button, or ?unit_filter= on a link that opens the form)
+    needle = unit_filter if unit_filter is not None else request.args.get(UNIT_FILTER, "")
+    unit_picker = UnitPicker(receiving_units(session, case) if "units" in options else (), needle)
     show_identity = can_see_identity(actor, case)
     reveal_box = _reveal_box(session, actor, case, names, now)
     can_reveal_contact = contact_move.NAME in names and contact is None
@@ -277,7 +284,8 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         similar_state=lambda v: title(CaseState(v)),
         reveal=reveal_box,
         contact=contact, can_reveal_contact=can_reveal_contact,
-        restored=restored, restored_lost=restored_lost,
+        restored=restored, restored_lost=restored_lost, unit_picker=unit_picker,
+        unit_filtered=unit_filter is not None,
         restored_typed=[k for k, v in restored.values.items() if v.strip()] if restored else [],
     ), status
 
@@ -327,6 +335,10 @@ def case_move(number: str, move: str):
         fields["public_text"] = duplicate_notice(case, normalize_number(fields["duplicate_of"])[:20])
     if move == MERGE and not fields.get("public_text", "").strip() and fields["merge_into"].strip():
         fields["public_text"] = merged_notice(case, normalize_number(fields["merge_into"])[:20])
+    if UNIT_FILTER_GO in request.form:  # the unit list narrowed (no script): nothing done, all typed kept
+        send.refused()
+        return render_case(actor, case, failed_move=move, values=fields,
+                           unit_filter=request.form.get(UNIT_FILTER, "")[:100])
     unit_before = case.unit_id
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)

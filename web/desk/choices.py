@@ -112,3 +112,44 @@ def field_choices(field: Field, options: dict[str, list], case: Case, now: datet
     if not field.choices:
         return []
     return [(c.value, for_filer(title(c), case.type)) for c in field.choices if field.offers(c, case.type)]
+
+
+# -- the unit list of a transfer or a route, for hundreds of units ------------------------------
+
+# the groups of the list, in the order UnitKind declares them (行业管理部门, 登记管理机关, 业务主管单位,
+# 党委社会工作部门, 纪检监察, 调解组织); triage never receives a case
+UNIT_GROUPS = tuple(k for k in UnitKind if k is not UnitKind.triage)
+UNIT_FILTER = "unit_filter"        # the text that narrows the list (a form field, or ?unit_filter= on the page)
+UNIT_FILTER_GO = "unit_filter_go"  # the form's "Filter" button: the form comes back narrowed, nothing is done
+
+
+def unit_search_text(unit: Unit) -> str:
+    """What a typed filter is matched against: both names, the code and the region code."""
+    return " ".join(filter(None, (unit.name, unit.name_en, unit.code, unit.region_code))).lower()
+
+
+class UnitPicker:
+    """Groups the units a move's field offers by kind and narrows them by the words typed (each
+    word must occur in a unit's names, code or region code). It only narrows what the field
+    offers (``field_choices``: the units that may receive the case, never a body of the
+    association it is about); the chosen unit stays listed whatever is typed."""
+
+    def __init__(self, units: Iterable[Unit], needle: str = ""):
+        self.units = {u.id: u for u in units}
+        self.needle = " ".join((needle or "").split())[:60]
+        self.words = self.needle.lower().split()
+
+    def matches(self, unit: Unit) -> bool:
+        text = unit_search_text(unit)
+        return all(w in text for w in self.words)
+
+    def groups(self, rows, chosen: str = "") -> list[tuple[str, list[tuple]]]:
+        """(group title, [(value, label, search text)]) for the rows (value, label) left by the filter."""
+        by_kind: dict[UnitKind, list[tuple]] = {k: [] for k in UNIT_GROUPS}
+        for value, label in rows:
+            unit = self.units.get(int(value))
+            if unit is None or unit.kind not in by_kind:
+                continue
+            if str(value) == chosen or self.matches(unit):
+                by_kind[unit.kind].append((value, label, unit_search_text(unit)))
+        return [(title(kind), items) for kind, items in by_kind.items() if items]
