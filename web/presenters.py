@@ -48,6 +48,11 @@ def event_title(ev) -> str:
             return _("Session scheduled for %(when)s", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
         if data.get("action") == "held":
             return _("Session held")
+        if data.get("action") == "moved" and data.get("was") and data.get("scheduled_at"):
+            return _("Session of %(was)s moved to %(when)s", was=local_time(datetime.fromisoformat(data["was"])),
+                     when=local_time(datetime.fromisoformat(data["scheduled_at"])))
+        if data.get("action") == "cancelled" and data.get("scheduled_at"):
+            return _("Session of %(when)s cancelled", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
     if ev.kind is EventKind.suspended and (ev.data or {}).get("hearing"):
         return _("Clock paused for a hearing (听证)")
     if ev.kind is EventKind.note and (ev.data or {}).get("action") == "extension_asked":
@@ -358,6 +363,10 @@ def public_mediation(case: Case, party: str = "applicant") -> dict | None:
         "held": s.held,
         "not_held": never_held(med, s),
         "summary": s.summary if s.held else None,
+        # moved (to the session that replaced it) or cancelled, and why: the parties were told it
+        "status": s.status.value,
+        "reason": s.status_reason if not s.stands else None,
+        "moved_to": local_time(s.moved_to.scheduled_at) if s.moved_to is not None else None,
     } for s in med.sessions]
     end = _mediation_end(case) if med.outcome is not None else None
     followup = None

@@ -34,6 +34,15 @@ class RecusalDecision(TitledEnum):
     refused = "refused", N_("Refused: the mediator stays")
 
 
+class SessionStatus(TitledEnum):
+    """Whether a scheduled session still stands: moved (to the session that replaced it) or
+    called off, each with the mediator's reason, which both parties are told."""
+
+    scheduled = "scheduled", N_("Scheduled")
+    moved = "moved", N_("Moved")
+    cancelled = "cancelled", N_("Cancelled")
+
+
 class Performance(TitledEnum):
     """What the follow-up (回访) on an agreement found (人民调解法 第三十一条)."""
 
@@ -100,8 +109,9 @@ class Mediation(Base):
 
 
 def never_held(med: "Mediation", session: "MediationSession") -> bool:
-    """A session not logged as held by the time the mediation ended did not take place."""
-    return not session.held and med.outcome is not None
+    """A session still standing, not logged as held by the time the mediation ended, did not
+    take place (one moved or cancelled says so itself)."""
+    return session.stands and not session.held and med.outcome is not None
 
 
 class MediationSession(Base):
@@ -117,6 +127,26 @@ class MediationSession(Base):
     summary: Mapped[str | None] = mapped_column(sa.Text)  # the parties see it
     internal_notes: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # moved (to ``moved_to_id``, the session that replaced it) or cancelled, when and why (the
+    # reason is the parties' to read: they were told it with the new time or the cancellation)
+    status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus), default=SessionStatus.scheduled,
+                                                  server_default=SessionStatus.scheduled.value)
+    status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moved_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_session.id", ondelete="SET NULL"))
+    moved_to: Mapped["MediationSession | None"] = relationship(remote_side=[id], foreign_keys=[moved_to_id])
+
+    __table_args__ = (
+        # a session held took place as scheduled; one moved or cancelled says when and why
+        sa.CheckConstraint("NOT held OR status = 'scheduled'", name="held_as_scheduled"),
+        sa.CheckConstraint("status = 'scheduled' OR (status_changed_at IS NOT NULL AND status_reason IS NOT NULL)",
+                           name="change_has_reason"),
+    )
+
+    @property
+    def stands(self) -> bool:
+        """Not moved nor cancelled: the parties expect it at its time and place."""
+        return self.status is SessionStatus.scheduled
 
 
 class MediatorRecusal(Base):

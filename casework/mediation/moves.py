@@ -13,8 +13,8 @@ mediating --record_oral_agreement--> mediated (before a 人民调解委员会 th
 mediating --mediation_timeout (the sweep)--> mediation_failed (timed out)
 mediated --record_signing--> (the agreement takes effect: 第二十九条; 司法确认 within 30 days: 第三十三条)
 mediated --record_followup--> (回访 on performance: 第三十一条)
-sessions, recusals, a party's recusal request and its decision (办法 第二十一条), a pause for
-appraisal or testing (办法 第二十二条): no state change.
+sessions (scheduled, moved, cancelled, logged), recusals, a party's recusal request and its decision
+(办法 第二十一条), a pause for appraisal or testing (办法 第二十二条): no state change.
 """
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ from casework.i18n import Message, N_
 from casework.cases.models import Stage
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import end_of_day, start_of_day
-from casework.mediation.models import MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision
+from casework.mediation.models import (
+    MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision, SessionStatus,
+)
 from casework.privacy.codes import hash_code, new_query_code
 from casework.workflow.handling import pause, unpause
 from casework.workflow.notices import respondent_mobile
@@ -159,14 +161,19 @@ def session_to_log(case, now) -> Message | None:
     """A session is logged as held from those scheduled and not yet held whose time has come
     (``session_problem``, the field's own check): with none, the move is not offered (its form
     had no session to choose, and its refusal marked no field; one offered right after a session
-    was set for a later day was then refused)."""
+    was set for a later day was then refused). A session moved or cancelled is not one to log."""
     med = case.mediation
-    waiting = [s for s in med.sessions if not s.held] if med is not None else []
+    waiting = _waiting(med)
     if not waiting:
         return Message(N_("Schedule a session first: only a scheduled session can be logged as held."))
     if all(as_utc(s.scheduled_at) > now for s in waiting):
         return _not_yet(min(as_utc(s.scheduled_at) for s in waiting))
     return None
+
+
+def _waiting(med) -> list[MediationSession]:
+    """The sessions still standing (neither moved nor cancelled) and not yet held."""
+    return [s for s in med.sessions if s.stands and not s.held] if med is not None else []
 
 
 def _not_yet(when: datetime) -> Message:
@@ -421,10 +428,12 @@ def _session_of(raw, case) -> MediationSession | None:
 
 
 def session_problem(raw, case, now) -> Message | None:
-    """One of this case's sessions, whose time has come (the field's own check)."""
+    """One of this case's sessions, still standing, whose time has come (the field's own check)."""
     session = _session_of(raw, case)
     if session is None:
         return Message(N_("Choose one of this case's sessions."))
+    if not session.stands:
+        return _changed(session)
     if as_utc(session.scheduled_at) > now:
         return _not_yet(as_utc(session.scheduled_at))
     return None
@@ -432,12 +441,90 @@ def session_problem(raw, case, now) -> Message | None:
 
 def log_session(ctx: Ctx) -> dict:
     session = _session_of(ctx.values.get("session_id"), ctx.case)
-    if session is None:  # a step is run through the machine, which checked the field
+    if session is None or not session.stands:  # a step is run through the machine, which checked the field
         raise invalid("session_id", N_("Choose one of this case's sessions."))
     session.attendees, session.summary = ctx.values["attendees"], ctx.values["summary"]
     session.internal_notes = ctx.values.get("internal_text")
     session.held = True
     return {"action": "held", "session_id": session.id}
+
+
+# -- a session moved or called off --------------------------------------------------------------
+# 人民调解法 says nothing of telling the parties a session's time and place, nor of changing them
+# (第四章, 第十七至二十七条; 第二十七条 asks the mediator to record the mediation, which the
+# event does); 人民调解工作若干规定 (2002) 第二十八条 says only where a mediation is held. Telling
+# both parties at once, with the reason, is the platform's rule, as it is for scheduling.
+
+def _changed(session: MediationSession) -> Message:
+    if session.status is SessionStatus.moved:
+        return Message(N_("This session was moved: choose the session that replaced it."))
+    return Message(N_("This session was cancelled."))
+
+
+def session_to_change(case, now) -> Message | None:
+    """A session can be moved or cancelled while it stands and has not been logged as held
+    (one whose time passed with nothing recorded too: it may not have taken place)."""
+    if not _waiting(case.mediation):
+        return Message(N_("There is no scheduled session to move or cancel."))
+    return None
+
+
+def changeable_problem(raw, case, now) -> Message | None:
+    """One of this case's sessions, still standing and not held (the field's own check)."""
+    session = _session_of(raw, case)
+    if session is None:
+        return Message(N_("Choose one of this case's sessions."))
+    if session.held:
+        return Message(N_("This session was held: it can no longer be moved or cancelled."))
+    if not session.stands:
+        return _changed(session)
+    return None
+
+
+def new_time_problem(raw, case, now) -> Message | None:
+    """The new date and time of a moved session: still to come (the field's own check)."""
+    when = _parse_when(raw)
+    if when is None:
+        return Message(N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
+    if when <= now:
+        return Message(N_("A session can only be moved to a time still to come."))
+    return None
+
+
+def _changing(ctx: Ctx) -> MediationSession:
+    session = _session_of(ctx.values.get("session_id"), ctx.case)
+    if session is None or session.held or not session.stands:  # the machine checked the field
+        raise invalid("session_id", N_("Choose one of this case's sessions."))
+    return session
+
+
+def move_session(ctx: Ctx) -> dict:
+    """The session is replaced by one at the new time (and place: an empty place keeps the old
+    one, and whether it is online): the old one reads "moved", with the reason, and is no longer
+    one to log. Both parties are told the new date, time and place (the table's notice)."""
+    old = _changing(ctx)
+    when = _parse_when(ctx.values.get("scheduled_at"))
+    if when is None:  # the machine checked the field
+        raise invalid("scheduled_at", N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
+    typed = (ctx.values.get("place") or "").strip()
+    place, online = (typed, bool(ctx.values.get("online"))) if typed else (old.place, old.online)
+    if when == as_utc(old.scheduled_at) and place == old.place and online == old.online:
+        raise invalid("scheduled_at", N_("That is the session's time and place already: give a new time or place."))
+    new = MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online)
+    ctx.session.add(new)
+    old.status, old.status_reason, old.status_changed_at = SessionStatus.moved, ctx.values["public_text"], ctx.now
+    old.moved_to = new
+    return {"action": "moved", "session_id": old.id, "was": as_utc(old.scheduled_at).isoformat(),
+            "was_place": old.place, "scheduled_at": when.isoformat(), "place": place, "online": online}
+
+
+def cancel_session(ctx: Ctx) -> dict:
+    """The session is called off, with the reason; both parties are told (the table's notice)."""
+    session = _changing(ctx)
+    session.status, session.status_reason = SessionStatus.cancelled, ctx.values["public_text"]
+    session.status_changed_at = ctx.now
+    return {"action": "cancelled", "session_id": session.id, "scheduled_at": as_utc(session.scheduled_at).isoformat(),
+            "place": session.place, "online": session.online}
 
 
 def _mediator_of(raw, case) -> User | None:

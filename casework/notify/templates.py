@@ -63,11 +63,14 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     # the respondent has never seen the site, nor has a caller whose hotline filed the case: every
     # text to a party gives the address where to look ($site, see render)
+    # the mediation body ($body) and the day to answer by ($answer_by): silence after it is refusal
     "respondent_invite": {
-        "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
-                              "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码表示是否同意调解。"),
-        "en": ("Invitation to mediation", "[Changtong] A party has asked for mediation of a dispute with you: case "
-               "$case_number, your answer code $respondent_code. Use them at $site/respond ('Answer a mediation request')."),
+        "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷向$body申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
+                              "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码于 $answer_by 前表示是否同意调解；"
+                              "逾期未答复的，视为不同意调解。"),
+        "en": ("Invitation to mediation", "[Changtong] A party has asked $body to mediate a dispute with you: case "
+               "$case_number, your answer code $respondent_code. Use them at $site/respond ('Answer a mediation "
+               "request') by $answer_by; no answer by then counts as refusing mediation."),
     },
     "mediation_ended": {
         "zh_CN": ("调解已结束", "【畅通】调解案件 $case_number 已结束。申请人请凭案件编号和查询码在“查询案件”页面（$site/track）查看结果，"
@@ -85,6 +88,26 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Mediation session scheduled", "[Changtong] A session of mediation case $case_number is set for "
                "$session_time (Beijing time), place: $place. The applicant sees it with the case number and query "
                "code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
+               "'Answer a mediation request' page ($site/respond)."),
+    },
+    # a session moved (move_session): both parties, the time it was set for, and the new time and place
+    "mediation_session_moved": {
+        "zh_CN": ("调解会议改期", "【畅通】调解案件 $case_number 原定 $old_time（北京时间）的调解会议改于 $session_time（北京时间）举行，"
+                                  "地点：$place。改期原因请申请人凭案件编号和查询码在“查询案件”页面（$site/track）查看，"
+                                  "被申请人凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
+        "en": ("Mediation session moved", "[Changtong] The session of mediation case $case_number set for $old_time "
+               "(Beijing time) is moved to $session_time (Beijing time), place: $place. The applicant sees why with the "
+               "case number and query code on the 'Check a case' page ($site/track), the respondent with the answer "
+               "code on the 'Answer a mediation request' page ($site/respond)."),
+    },
+    # a session called off (cancel_session): both parties, which session; the reason is on the pages
+    "mediation_session_cancelled": {
+        "zh_CN": ("调解会议取消", "【畅通】调解案件 $case_number 原定 $session_time（北京时间）的调解会议已取消，请勿前往。"
+                                  "取消原因请申请人凭案件编号和查询码在“查询案件”页面（$site/track）查看，"
+                                  "被申请人凭案件编号和答复码在“答复调解邀请”页面（$site/respond）查看。"),
+        "en": ("Mediation session cancelled", "[Changtong] The session of mediation case $case_number set for "
+               "$session_time (Beijing time) is cancelled: do not go. The applicant sees why with the case number and "
+               "query code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
                "'Answer a mediation request' page ($site/respond)."),
     },
     "judicial_confirmation": {
@@ -179,9 +202,11 @@ SENT_WHEN: dict[str, str] = {
     "verify_code": N_("To a phone number being verified, when the filing form or the API asks for a code."),
     "case_update": N_("To the filer, when the case moves on (accepted, replied, transferred …)."),
     "case_document": N_("To the filer, when a move makes a written notice (PDF) on the status page."),
-    "respondent_invite": N_("To a mediation's respondent, when the mediation body accepts the request: the answer code."),
+    "respondent_invite": N_("To a mediation's respondent, when the mediation body accepts the request: the answer code, the body and the day to answer by."),
     "mediation_ended": N_("To both parties of a mediation, when it ends."),
     "mediation_session": N_("To both parties of a mediation, when a session is scheduled: date, time and place."),
+    "mediation_session_moved": N_("To both parties of a mediation, when a session is moved: the time it was set for, the new date, time and place."),
+    "mediation_session_cancelled": N_("To both parties of a mediation, when a session is cancelled: which one (its date and time)."),
     "judicial_confirmation": N_("To both parties, when an agreement is signed: the 30 days to seek judicial confirmation."),
     "unit_new_case": N_("To a unit's mailbox, every sweep (5 minutes): the new cases awaiting its acceptance."),
     "unit_reminder": N_("To a unit's mailbox, every sweep: the cases due within 2 working days."),
@@ -210,6 +235,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "respondent_invite": frozenset({"case_number", "respondent_code", SITE}),
     "mediation_ended": frozenset({SITE}),
     "mediation_session": frozenset({"case_number", "session_time", "place", SITE}),
+    "mediation_session_moved": frozenset({"case_number", "old_time", "session_time", "place", SITE}),
+    "mediation_session_cancelled": frozenset({"case_number", "session_time", SITE}),
 }
 
 Overrides = Mapping[tuple[str, str], tuple[str, str]]

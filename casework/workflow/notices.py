@@ -19,6 +19,9 @@ REVIEW_DECIDED_TEMPLATE = "review_decided_unit"
 SUPERVISION_MOVED_TEMPLATE = "supervision_moved"
 URGED_TEMPLATE = "case_urged"
 SESSION_TEMPLATE = "mediation_session"
+# a session scheduled, moved or cancelled (the event's action): each its own text to both parties
+SESSION_TEMPLATES = {"scheduled": SESSION_TEMPLATE, "moved": "mediation_session_moved",
+                     "cancelled": "mediation_session_cancelled"}
 REVEAL_REQUESTED_TEMPLATE = "reveal_requested"
 REVEAL_DECIDED_TEMPLATE = "reveal_decided"
 EXTENSION_ASKED_TEMPLATE = "extension_asked"
@@ -38,14 +41,27 @@ def _complainant(ctx: Ctx, event: Event) -> None:
     queue_case_update(ctx.session, ctx.services, ctx.case, event, template)
 
 
+def _body(ctx: Ctx, locale: str) -> str:
+    """The name of the mediation body that holds the case, in the recipient's language."""
+    unit = ctx.case.unit
+    if unit is None:
+        return ""
+    return (unit.name_en or unit.name) if (locale or "").startswith("en") else unit.name
+
+
 def _respondent_invite(ctx: Ctx, event: Event) -> None:
+    """The answer code, and what a provider's template may name besides (CHANGTONG_SMS_TEMPLATES):
+    the mediation body and the day by which to answer (silence after it counts as refusal)."""
     phone = respondent_mobile(ctx)
     code = getattr(event, "respondent_code", None)
     if phone and code:
+        locale = _language_of(ctx, "respondent")
+        due = ctx.case.mediation.answer_due_at if ctx.case.mediation is not None else None
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{ctx.case.id}:respondent_invite:sms",
                       case=ctx.case, channel=OutboxChannel.sms, template="respondent_invite",
-                      locale=_language_of(ctx, "respondent"), recipient=phone,
-                      payload={"case_number": ctx.case.number, "respondent_code": code})
+                      locale=locale, recipient=phone,
+                      payload={"case_number": ctx.case.number, "respondent_code": code, "body": _body(ctx, locale),
+                               "answer_by": due.astimezone(CHINA).strftime("%Y-%m-%d") if due is not None else ""})
 
 
 def _language_of(ctx: Ctx, who: str) -> str:
@@ -75,16 +91,26 @@ def _both_parties(template: str) -> Callable[[Ctx, Event], None]:
     return send
 
 
+def _china_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
 def _mediation_session(ctx: Ctx, event: Event) -> None:
-    """A session was scheduled: each party is told the case, the date and time (Beijing time, as
-    the mediator set it) and the place or meeting link, one text per session. Held to the daily
-    cap like every text to a member of the public."""
+    """A session was scheduled, moved or cancelled (the event's ``action``): each party is told
+    the case, the date and time (Beijing time, as the mediator set it) and the place or meeting
+    link; a moved session's text gives the time it was moved from too, a cancelled one's the
+    time of the session called off. One text per party and event, held to the daily cap like
+    every text to a member of the public. The reason is on the status page, not in the text."""
     case: Case = ctx.case
-    when = datetime.fromisoformat(event.data["scheduled_at"]).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-    payload = {"case_number": case.number, "session_time": when, "place": event.data["place"]}
+    template = SESSION_TEMPLATES[event.data.get("action", "scheduled")]
     for who, phone in _parties(ctx):
-        queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{SESSION_TEMPLATE}:{who}",
-                      case=case, channel=OutboxChannel.sms, template=SESSION_TEMPLATE, locale=_language_of(ctx, who),
+        locale = _language_of(ctx, who)
+        payload = {"case_number": case.number, "session_time": _china_time(event.data["scheduled_at"]),
+                   "place": event.data["place"], "online": bool(event.data.get("online")), "body": _body(ctx, locale)}
+        if event.data.get("was"):
+            payload["old_time"] = _china_time(event.data["was"])
+        queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{template}:{who}",
+                      case=case, channel=OutboxChannel.sms, template=template, locale=locale,
                       recipient=phone, payload=payload)
 
 

@@ -92,6 +92,11 @@ BASIS = Field("legal_basis", Kind.line, N_("Laws and rules the opinion rests on"
                      "\"Legal basis\"."),
               missing=N_("Name the laws or rules the opinion rests on."))
 
+# a session to move or cancel: one still standing, not held; and the reason the parties read
+SESSION_TO_CHANGE = Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions",
+                          check=med.changeable_problem)
+CHANGE_REASON = notice(N_("Reason (both parties are told it)"), required=True, lo=2, hi=500, rows=2)
+
 
 MOVES: dict[str, Move] = {m.name: m for m in [
     # -- routing and acceptance (信访工作条例 第二十一、二十二条) ---------------------------------
@@ -373,6 +378,23 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                  Field("attendees", Kind.line, N_("Attendees"), required=True, lo=2, hi=500),
                  Field("summary", Kind.text, N_("Summary (the parties see it)"), required=True, lo=5, rows=4),
                  internal(N_("Internal notes (staff only)")))),
+    # a session moved to a new time or place, or called off, each with the reason both parties are
+    # told as they were told of the session (人民调解法 sets no notice of a session's time and place,
+    # nor of a change to it: the platform's rule, as for scheduling); a session that no longer
+    # stands is not one to log
+    Move("move_session", N_("Move a session"), reached(S.mediating), frozenset(), E.session_logged,
+         who=UNIT, types=MEDIATION, step=med.move_session, when=med.session_to_change,
+         fields=(SESSION_TO_CHANGE,
+                 Field("scheduled_at", Kind.datetime, N_("New date and time (Beijing time)"), required=True,
+                       hint=N_("Typed without a date picker: YYYY-MM-DD HH:MM."), check=med.new_time_problem),
+                 Field("place", Kind.line, N_("New place, or the meeting link (empty: the same place)"), lo=2, hi=200),
+                 Field("online", Kind.flag, N_("Online session (with a new place)")),
+                 CHANGE_REASON),
+         notices=(Notice.mediation_session,)),
+    Move("cancel_session", N_("Cancel a session"), reached(S.mediating), frozenset(), E.session_logged,
+         who=UNIT, types=MEDIATION, step=med.cancel_session, when=med.session_to_change,
+         fields=(SESSION_TO_CHANGE, CHANGE_REASON),
+         notices=(Notice.mediation_session,)),
     Move("recuse", N_("Mark a mediator as conflicted (回避)"), reached(S.pending_acceptance, S.accepted, S.mediating),
          frozenset(), E.note, who=UNIT, types=MEDIATION, step=med.recuse,
          fields=(Field("user_id", Kind.ref, N_("Mediator"), required=True, choices="mediators",

@@ -320,13 +320,19 @@ def test_the_provider_is_chosen_by_settings_and_checked_at_start():
 
 
 def test_every_sms_notice_has_its_variables_from_its_payload():
-    """Every placeholder of the platform's own text is a provider variable, but the site's
-    address, which the provider's approved template writes out (docs/operations.md)."""
-    from casework.notify.providers import sms_templates
+    """A provider template's standing variables come from the notice's payload (the placeholders of
+    the platform's own text but the site's address, which the provider's approved template writes
+    out, docs/operations.md); an operator may list more of them (the invitation's body and answer
+    date), never one the payload lacks."""
+    from casework.notify.providers import NEWER, VARIABLES, known_variables, sms_templates
     from casework.notify.templates import SITE, placeholders
 
-    for template in sms_templates():
-        assert set(variables(template)) == set(placeholders(template)) - {SITE}, template
+    for template in (*sms_templates(), *NEWER):
+        assert set(known_variables(template)) == set(placeholders(template)) - {SITE}, template
+        assert set(variables(template)) <= set(known_variables(template)), template
+    # the lists operators had their templates approved against, exactly
+    assert VARIABLES["respondent_invite"] == ("case_number", "respondent_code")
+    assert VARIABLES["mediation_session"] == ("case_number", "session_time", "place")
 
 
 def test_the_notice_texts_page_says_sms_use_the_providers_templates(settings, db, services, client, make_staff):

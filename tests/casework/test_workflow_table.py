@@ -62,6 +62,8 @@ MATRIX: dict[str, set[str]] = {
     "respondent_refuse": {"respondent"},
     "schedule_session": {"handler", "unit_lead"},
     "log_session": {"handler", "unit_lead"},
+    "move_session": {"handler", "unit_lead"},
+    "cancel_session": {"handler", "unit_lead"},
     "recuse": {"handler", "unit_lead"},
     "record_agreement": {"handler", "unit_lead"},
     "record_oral_agreement": {"handler", "unit_lead"},

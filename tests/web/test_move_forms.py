@@ -27,7 +27,9 @@ from tests.conftest import BASIS
 
 ACTION = re.compile(r'<form[^>]*action="[^"]*/moves/(\w+)"[^>]*>(.*?)</form>', re.S)
 NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
-PLUMBING = {"csrf_token", "version", "go"}
+# the form's own plumbing, not fields of the move: the CSRF token, the version, the send button, and
+# the unit list's filter box and its button (web.desk.choices: they narrow the list, nothing is sent)
+PLUMBING = {"csrf_token", "version", "go", "unit_filter", "unit_filter_go"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
