@@ -141,7 +141,7 @@
     var select = document.getElementById(box.getAttribute("data-unit-filter"));
     var count = document.getElementById(box.getAttribute("data-unit-filter") + "-count");
     if (!select) return;
-    var go = box.form && box.form.querySelector("button[name=unit_filter_go]");
+    var go = box.form && box.form.querySelector("[name=unit_filter_go]");
     if (go) go.hidden = true;
     var groups = Array.prototype.map.call(select.querySelectorAll("optgroup"), function (g) {
       return {el: g, options: Array.prototype.slice.call(g.querySelectorAll("option"))};

@@ -91,6 +91,8 @@ ENDPOINTS = {
     # an empty note without the case's version: stale (409) for those who may make it
     "desk.case_move": _each(LOGIN, {409}, {409}, {404}, {403}, {404}),
     "desk.bulk_assign": _each(LOGIN, {303}, {303}, {403}, {403}, {403}),  # nothing ticked: back to the queue
+    # the written notice a move would issue, previewed: a note issues none (404 for all who see the case)
+    "desk.case_move_preview": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
     # the agreement PDF of a case (a complaint has none: 404 for those who see it, as for those who do not)
     "desk.case_agreement": _each(LOGIN, {404}, {404}, {404}, {404}, {404}),
     # a written notice of the case (the world's case has none yet: 404, as for those who may not see it)

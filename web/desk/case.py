@@ -373,6 +373,40 @@ def case_move(number: str, move: str):
     return redirect(url_for("desk.home"), code=303)
 
 
+@bp.post("/cases/<number>/moves/<move>/preview")
+def case_move_preview(number: str, move: str):
+    """The written notice the move would issue with what is typed in its form, marked as a
+    preview (casework.documents.preview): nothing is done, nothing is sent. The form's button
+    opens it in a new tab, so the form stays as it was typed, with or without a script."""
+    from flask import Response
+
+    from casework.documents.preview import NoDocument, preview
+
+    actor = current_actor()
+    case = _load(number, actor)
+    if move not in MOVES or MOVES[move].own_page or MOVES[move].document is None:
+        abort(404)
+    fields = move_fields.from_form(MOVES[move], request.form, request.files)
+    try:
+        pdf, kind = preview(db_session(), services(), actor, case, move, version=request.form.get("version", ""),
+                            **fields)
+    except WorkflowError as err:
+        discard_changes()
+        case = _load(number, actor)
+        errors = tr_errors(err.errors)
+        stray = [m for name, msgs in errors.items() if name not in fields for m in msgs]
+        return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
+                           failed_move=move, values=fields, errors=errors)
+    except NoDocument:
+        discard_changes()
+        flash(_("This action, with what was typed, issues no written notice."), "warning")
+        return render_case(actor, _load(number, actor), status=422, failed_move=move, values=fields)
+    name = f"{case.number}-{kind.replace('_', '-')}-preview.pdf"
+    return Response(pdf, 200, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store, max-age=0",
+        "X-Content-Type-Options": "nosniff"})
+
+
 @bp.get("/cases/<number>/agreement.pdf")
 def case_agreement(number: str):
     actor = current_actor()
