@@ -130,3 +130,68 @@
   // text typed before this script ran (a slow phone) is searched at once
   if (q.value.trim() && !box.querySelector("input")) { q.dispatchEvent(new Event("input")); }
 })();
+
+// 4. The SMS code's step (web.public.intake): the form comes back with the code's box as the
+// answer to a POST, and going back to it from the receipt, or reloading it, asked to send the
+// form again (some phones lose the page there). Its history entry becomes the form's GET address
+// (with the association chosen), which opens the form again with the code's box and the files
+// staged under its token; what was typed is kept for this tab (sessionStorage: never a code, a
+// token or a file) and put back there. Once the case is filed the form opens without the box and
+// the kept text is dropped, so going back from the receipt shows an empty form.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.intake");
+  if (!form || !window.history || !history.replaceState) return;
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) return;
+  var KEY = "ct-intake-typed:" + location.pathname;
+  if (!form.querySelector("#verify_code")) {
+    try { store.removeItem(KEY); } catch (e) { /* storage off */ }
+    return;
+  }
+  var SKIP = /^(csrf_token|form_token|verification_id|verify_code|action|remove_file)$/;
+  function controls() {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !SKIP.test(el.name) && ["file", "submit", "button", "hidden", "password"].indexOf(el.type) < 0;
+    });
+  }
+  function save() {
+    var kept = {};
+    controls().forEach(function (el) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.checked) (kept[el.name] = kept[el.name] || []).push(el.value);
+      } else if (el.value) {
+        kept[el.name] = [el.value];
+      }
+    });
+    try { store.setItem(KEY, JSON.stringify(kept)); } catch (e) { /* full: the form still works */ }
+  }
+  if (form.dataset.answered === "GET") {  // the form opened again with the box: what was typed
+    var kept = null;
+    try { kept = JSON.parse(store.getItem(KEY) || "null"); } catch (e) { kept = null; }
+    if (kept) {
+      controls().forEach(function (el) {
+        var v = kept[el.name];
+        if (!v) return;
+        if (el.type === "radio" || el.type === "checkbox") {
+          if (v.indexOf(el.value) >= 0 && !el.checked) {
+            el.checked = true;
+            el.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        } else if (!el.value) {
+          el.value = v[0];
+          el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
+        }
+      });
+    }
+  }
+  save();
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+  if (form.dataset.answered === "POST") {
+    var chosen = form.querySelector("input[name=association]:checked");
+    var value = chosen && chosen.value !== "unknown" ? chosen.value : "";
+    history.replaceState(history.state, "", location.pathname + (value ? "?association=" + encodeURIComponent(value) : ""));
+  }
+})();

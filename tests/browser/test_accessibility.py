@@ -346,6 +346,9 @@ def test_every_public_page_on_a_phone(browser, live_server, cases, lang):
         p.locator("button[name=action][value=submit]").click()
         p.wait_for_selector("#query-code")
     phone.visit("receipt", file_one)
+    # the receipt's address in a browser that did not file the case: the number only, and 我的诉求
+    phone.visit("receipt, code shown once", lambda p: p.goto(
+        f"{base}/file/complaint/receipt/{cases['accepted'].case_number}"))
 
     for state in ("accepted", "replied", "need_info", "overdue", "mediating"):
         r = cases[state]

@@ -74,7 +74,7 @@ def test_file_track_add_evidence_and_urge(pages, live_server, db, services, phot
     number, code = file_complaint(page, live_server, t, sms_step)
     # the receipt in the other language still shows the number and the code
     page.get_by_role("link", name=t["lang"]).click()
-    page.wait_for_url(re.compile(r".*/file/complaint/receipt$"))
+    page.wait_for_url(re.compile(rf".*/file/complaint/receipt/{number}$"))
     assert read_receipt(page) == (number, code)
     page.get_by_role("link", name=t["back"]).click()
     assert read_receipt(page) == (number, code)
@@ -109,7 +109,7 @@ def test_without_javascript_file_track_and_add_evidence(browser, live_server, re
         number, code = file_complaint(page, live_server, t, sms_step, js=False)
         # a button that needs JavaScript is not shown without it (it would do nothing)
         assert page.locator("#copy-codes").count() == 1 and page.locator("#copy-codes").is_hidden()
-        page.goto(live_server + "/file/complaint/receipt/print")
+        page.goto(live_server + f"/file/complaint/receipt/{number}/print")
         assert number in page.locator("main").inner_text()
         assert page.locator("#print-receipt").count() == 1 and page.locator("#print-receipt").is_hidden()
         check_status(page, live_server, number, code)

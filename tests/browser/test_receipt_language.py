@@ -29,14 +29,14 @@ def test_the_receipt_survives_a_language_switch_and_a_reload(pages, live_server)
     expect(page.locator("#copy-status")).to_have_text("已复制，请粘贴到安全的地方保存。")
     assert page.evaluate("navigator.clipboard.readText()") == f"案件编号: {number}\n查询码: {code}"
     page.get_by_role("link", name="打印或保存为图片").click()
-    page.wait_for_url(re.compile(r".*/file/report/receipt/print$"))
+    page.wait_for_url(re.compile(rf".*/file/report/receipt/{number}/print$"))
     assert read_receipt(page) == (number, code) and page.locator("#case-type").inner_text() == "举报"
     assert page.get_by_role("button", name="打印/保存").is_visible()
     page.get_by_role("link", name="返回回执").click()
-    page.wait_for_url(re.compile(r".*/file/report/receipt$"))
+    page.wait_for_url(re.compile(rf".*/file/report/receipt/{number}$"))
 
     page.get_by_role("link", name="English").click()
-    page.wait_for_url(re.compile(r".*/file/report/receipt$"))
+    page.wait_for_url(re.compile(rf".*/file/report/receipt/{number}$"))
     assert read_receipt(page) == (number, code)
     assert "shown on this page only this once" in page.content()
     page.reload()

@@ -196,8 +196,12 @@ def file_form(slug: str):
     case_type = _case_type(slug)
     pending = _pending_code(slug)
     if pending is not None:  # the form opened again (a reload, a link) while a code is on its way
+        # with the form's token, so the files it staged are still there (what was typed comes back
+        # from the tab's storage where JavaScript kept it: static/js/intake.js)
+        token = pending["token"] if form_token_valid(pending["token"]) else ""
         values = {"association": request.args.get("association", "")}
-        return _render(case_type, values, new_form_token(), fresh=True, verify=pending, notice=_code_sent(pending))
+        return _render(case_type, values, token or new_form_token(), fresh=not token, verify=pending,
+                       notice=_code_sent(pending))
     cache = pages() if not request.query_string and "_flashes" not in browser else None
     if cache is None:  # ?association=… preselects one; a flash (none today) would be shown once
         values = {"association": request.args.get("association", "")}
@@ -337,7 +341,7 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     except Refused as refused:
         return again(429, errors={"verify_code": [phone_verify.refused_text(refused)]})
     box["id"] = verification.id
-    _remember_code(request.view_args["slug"], box)
+    _remember_code(request.view_args["slug"], box, token)
     return _render(case_type, values, token, verify=box, notice=_code_sent(box))
 
 
@@ -348,10 +352,10 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
 PENDING_CODE = "intake_code"
 
 
-def _remember_code(slug: str, box: dict) -> None:
+def _remember_code(slug: str, box: dict, token: str) -> None:
     from casework.verify.service import CODE_MINUTES
 
-    browser[PENDING_CODE] = {"slug": slug, "id": box["id"], "masked": box["masked"],
+    browser[PENDING_CODE] = {"slug": slug, "id": box["id"], "masked": box["masked"], "token": token,
                              "until": int(services().clock().timestamp()) + CODE_MINUTES * 60}
 
 
@@ -363,7 +367,8 @@ def _pending_code(slug: str) -> dict | None:
     if kept.get("until", 0) < services().clock().timestamp():
         browser.pop(PENDING_CODE, None)
         return None
-    return {"id": kept.get("id", ""), "masked": kept.get("masked", "")}
+    token = kept.get("token")
+    return {"id": kept.get("id", ""), "masked": kept.get("masked", ""), "token": token if isinstance(token, str) else ""}
 
 
 def _code_sent(box: dict) -> str:
