@@ -33,10 +33,30 @@ def _key(environ: Mapping[str, str], name: str) -> bytes:
 
 def _keyring(environ: Mapping[str, str], name: str) -> tuple[bytes, ...]:
     """The current key first, then retired keys (NAME_OLD, comma separated) for reading."""
-    keys = [_key(environ, name)]
-    for raw in filter(None, (environ.get(f"{name}_OLD") or "").split(",")):
-        keys.append(_key({"k": raw.strip()}, "k"))
-    return tuple(keys)
+    return (_key(environ, name),) + _old_keys(environ, name)
+
+
+def _old_keys(environ: Mapping[str, str], name: str) -> tuple[bytes, ...]:
+    """NAME_OLD: retired keys, comma separated (what `changtong keys rotate` moves data off)."""
+    return tuple(_key({f"{name}_OLD": raw.strip()}, f"{name}_OLD")
+                 for raw in (environ.get(f"{name}_OLD") or "").split(",") if raw.strip())
+
+
+def _labelled(name: str, keys: tuple[bytes, ...]) -> tuple[tuple[str, bytes], ...]:
+    """``keys`` (current first) named after the setting each comes from, for `changtong keys check`."""
+    return tuple((name if i == 0 else f"{name}_OLD #{i}", k) for i, k in enumerate(keys))
+
+
+def _pepper(environ: Mapping[str, str]):
+    """CHANGTONG_QUERY_PEPPER, carrying CHANGTONG_QUERY_PEPPER_OLD (casework.privacy.codes.Pepper)."""
+    from casework.privacy.codes import Pepper, pepper_id
+
+    current, old = _key(environ, "CHANGTONG_QUERY_PEPPER"), _old_keys(environ, "CHANGTONG_QUERY_PEPPER")
+    ids = [pepper_id(p) for p in (current, *old)]
+    if len(set(ids)) != len(ids):
+        raise SettingsError("CHANGTONG_QUERY_PEPPER_OLD repeats CHANGTONG_QUERY_PEPPER or itself (or two peppers "
+                            "share an id, once in 16 million): make a new pepper with `changtong keys`")
+    return Pepper(current, old)
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class Settings:
     data_dir: Path
     secret_key: str
     pii_keys: tuple[bytes, ...] = field(repr=False)
+    # the current pepper; read from the environment it is a casework.privacy.codes.Pepper, which
+    # also carries CHANGTONG_QUERY_PEPPER_OLD: a code hashed under one of those is still accepted
     query_pepper: bytes = field(repr=False)
     # a report's (举报) identity: its own key ring (CHANGTONG_IDENTITY_KEY); empty means derived
     # from the PII keys under a distinct HKDF label (see identity_keyring)
@@ -134,10 +156,27 @@ class Settings:
         """Keys for a report's identity: CHANGTONG_IDENTITY_KEY (and _OLD) when set, then, for
         reading only, keys derived from each PII key (what an install without the setting
         wrote). Without the setting, the derived keys alone (the first one writes)."""
+        return tuple(k for _name, k in self.keyrings()["identity"])
+
+    def keyrings(self) -> dict[str, tuple[tuple[str, bytes], ...]]:
+        """Each key ring, current key first, every key named after the setting it comes from:
+        "pii" (CHANGTONG_PII_KEY and _OLD) and "identity" (CHANGTONG_IDENTITY_KEY and _OLD when
+        set, then the keys derived from each PII key, for what an install without it wrote)."""
         from casework.privacy.crypto import derive_identity_key
 
-        derived = tuple(derive_identity_key(k) for k in self.pii_keys)
-        return tuple(dict.fromkeys(self.identity_keys + derived))
+        pii = _labelled("CHANGTONG_PII_KEY", self.pii_keys)
+        identity: dict[bytes, str] = {}  # a key listed twice keeps its first name and place
+        for name, k in _labelled("CHANGTONG_IDENTITY_KEY", self.identity_keys) + tuple(
+                (f"derived from {name}", derive_identity_key(k)) for name, k in pii):
+            identity.setdefault(k, name)
+        return {"pii": pii, "identity": tuple((name, k) for k, name in identity.items())}
+
+    @property
+    def query_peppers(self) -> tuple[tuple[str, bytes], ...]:
+        """The current pepper and CHANGTONG_QUERY_PEPPER_OLD's, named as keyrings() names keys."""
+        from casework.privacy.codes import peppers
+
+        return _labelled("CHANGTONG_QUERY_PEPPER", peppers(self.query_pepper))
 
     def notice_problem(self) -> str | None:
         """Why notices could not go out as they should, or None. Without an SMS channel
@@ -189,7 +228,7 @@ class Settings:
             data_dir=data_dir,
             secret_key=env.get("CHANGTONG_SECRET_KEY") or _missing("CHANGTONG_SECRET_KEY"),
             pii_keys=_keyring(env, "CHANGTONG_PII_KEY"),
-            query_pepper=_key(env, "CHANGTONG_QUERY_PEPPER"),
+            query_pepper=_pepper(env),
             redis_url=env.get("REDIS_URL") or None,
         )
         if env.get("CHANGTONG_IDENTITY_KEY"):
