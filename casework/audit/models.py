@@ -48,6 +48,7 @@ class AuditKind(TitledEnum):
     backup = "backup", N_("Backup")
     contact_details = "contact_details", N_("Contact details seen by staff")
     case_list = "case_list", N_("Case list exported")
+    keys = "keys", N_("Encryption keys")  # `changtong keys rotate` (migration 0045)
 
 
 class AuditAction(TitledEnum):

@@ -3,7 +3,8 @@
 Ciphertext layout: version byte, key id byte (first byte of the key's SHA-256), 12-byte
 nonce, ciphertext+tag. The keyring lists the current key first and retired keys after
 it: new data is written under the current key, old data stays readable under the key
-it names until it is re-encrypted.
+it names until it is re-encrypted (`changtong keys rotate`, casework.privacy.rotation: with
+``key_index`` and ``reencrypt`` below).
 The associated data binds a ciphertext to its purpose (e.g. "case.phone"), so a value
 cannot be copied from one column into another and decrypt there.
 """
@@ -45,16 +46,46 @@ class Cipher:
         return bytes((VERSION, kid)) + nonce + aead.encrypt(nonce, plaintext, purpose.encode())
 
     def decrypt(self, blob: bytes, purpose: str) -> bytes:
+        return self._open(blob, purpose)[1]
+
+    def _open(self, blob: bytes, purpose: str) -> tuple[int, bytes]:
+        """(the index in the ring of the key that opens ``blob``, the plaintext)."""
         if len(blob) < 2 + 12 + 16 or blob[0] != VERSION:
             raise DecryptionError("not a ciphertext of this version")
-        for kid, aead in self._keys:
+        for i, (kid, aead) in enumerate(self._keys):
             if kid != blob[1]:
                 continue
             try:
-                return aead.decrypt(blob[2:14], blob[14:], purpose.encode())
+                return i, aead.decrypt(blob[2:14], blob[14:], purpose.encode())
             except InvalidTag:
                 continue  # another key may share the id byte
         raise DecryptionError("wrong key or purpose, or tampered")
+
+    def key_index(self, blob: bytes, purpose: str) -> int | None:
+        """Which key of the ring opens ``blob``: 0 the current one, 1… a retired one; None when
+        none does (a key that is not configured, another purpose, or damage)."""
+        try:
+            return self._open(blob, purpose)[0]
+        except DecryptionError:
+            return None
+
+    def reencrypt(self, blob: bytes, purpose: str) -> tuple[int | None, bytes | None]:
+        """(``key_index``, the value under the current key where a retired key opened it, else
+        None): a value already under the current key is left as it is."""
+        try:
+            i, plain = self._open(blob, purpose)
+        except DecryptionError:
+            return None, None
+        return i, (self.encrypt(plain, purpose) if i else None)
+
+    def current_by_header(self, head: bytes) -> bool:
+        """Whether the first bytes of a ciphertext say it is under the current key, without
+        reading or opening the rest: true when its key id byte is the current key's and no
+        retired key shares it (one chance in 256 for each retired key); a file's check then need
+        not read the file."""
+        kid = self._keys[0][0]
+        return (len(head) >= 2 and head[0] == VERSION and head[1] == kid
+                and all(other != kid for other, _ in self._keys[1:]))
 
     def encrypt_text(self, text: str | None, purpose: str) -> bytes | None:
         if text is None or text == "":

@@ -230,3 +230,25 @@ def test_0043_keeps_a_reporters_earlier_files_by_their_place_not_their_names(tmp
     assert names == [(ids["report"], "附件1.jpg"), (ids["report"], "经办人核查.pdf"), (ids["report"], "附件2.pdf"),
                      (ids["complaint"], "张三_发票.png")]
     db.dispose()
+
+
+def test_0045_takes_the_audit_entry_of_a_key_rotation_and_its_downgrade_removes_it(tmp_path):
+    """Migration 0045: `changtong keys rotate` records an audit entry of kind 'keys' (counts only);
+    0044's check constraint refused it, and the downgrade removes such entries before it comes back."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    url = _fresh_url(tmp_path)
+    insert = text("INSERT INTO audit_entry (at, actor_kind, actor_name, kind, action, object_id) "
+                  "VALUES (CURRENT_TIMESTAMP, 'cli', 'ops', 'keys', 'updated', 'rotate')")
+    migrate.upgrade(url, "0044")
+    engine = make_engine(url)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert)
+    migrate.upgrade(url, "0045")
+    with engine.begin() as conn:
+        conn.execute(insert)
+    migrate.downgrade(url, "0044")
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM audit_entry")) == 0
+    engine.dispose()

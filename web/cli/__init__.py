@@ -1,8 +1,8 @@
 """The `changtong` command: a Flask CLI group with the project's own commands.
 
 The commands of one subject live in a module of this package named after it (routing,
-registry, users, audit, calendar, search, stats, retention, backup, notices); this module defines the
-group, the few commands of its own (keys, db, seed-defaults, seed-demo, demo-cases) and adds the others to it."""
+registry, users, audit, calendar, search, stats, retention, backup, notices, keys); this module defines the
+group, the few commands of its own (db, seed-defaults, seed-demo, demo-cases) and adds the others to it."""
 from __future__ import annotations
 
 import click
@@ -10,10 +10,11 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from casework import migrate
-from casework.settings import Settings, new_key
+from casework.settings import Settings
 from web.cli.audit import audit_cmd
 from web.cli.backup import backup_group
 from web.cli.calendar import calendar_group
+from web.cli.keys import keys_group
 from web.cli.notices import notices_command
 from web.cli.registry import associations_group, categories_group, import_associations_command, units_group
 from web.cli.retention import retention_group
@@ -38,15 +39,6 @@ def main() -> None:
 
 def _db():
     return current_app.extensions["changtong.db"]
-
-
-@main.command("keys", with_appcontext=False)
-def keys() -> None:
-    """Print fresh secrets for an env file (never commit them)."""
-    click.echo(f"CHANGTONG_SECRET_KEY={new_key()}")
-    click.echo(f"CHANGTONG_PII_KEY={new_key()}")
-    click.echo(f"CHANGTONG_IDENTITY_KEY={new_key()}")
-    click.echo(f"CHANGTONG_QUERY_PEPPER={new_key()}")
 
 
 @main.group("db")
@@ -147,5 +139,5 @@ def demo_cases() -> None:
 
 for command in (routing_group, associations_group, import_associations_command, units_group, categories_group,
                 users_group, audit_cmd, calendar_group, reindex_command, stats_group, retention_group, backup_group,
-                notices_command):
+                notices_command, keys_group):
     main.add_command(command)
