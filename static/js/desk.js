@@ -174,6 +174,14 @@
     });
   });
 
+  // the account menu under the name in the bar closes on a click elsewhere and on Escape
+  Array.prototype.forEach.call(document.querySelectorAll("details.account"), function (menu) {
+    document.addEventListener("click", function (ev) { if (menu.open && !menu.contains(ev.target)) menu.open = false; });
+    menu.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && menu.open) { menu.open = false; menu.querySelector("summary").focus(); }
+    });
+  });
+
   // select all rows of the queue page
   var all = document.getElementById("select-all");
   if (all) {

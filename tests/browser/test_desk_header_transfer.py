@@ -62,7 +62,16 @@ def test_the_desk_header_is_one_line_at_1280_px(pages, live_server, db, make_sta
     assert bar["top"] < bar["bottom"], bar  # one row of items
     assert bar["height"] <= 72 and bar["right"] <= 1280, bar  # in English it wrapped to two rows, 112 px
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # the account's links are under the name: opened, they show within the window; Escape closes them
+    password = "Change your password" if lang == "en" else "修改密码"
+    assert not page.get_by_role("link", name=password).is_visible()
+    page.locator("details.account > summary").click()
+    for item in (page.get_by_role("link", name=password), page.locator("#logout")):
+        box = item.bounding_box()
+        assert item.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
     shot(page, request, f"header_{lang}")
+    page.keyboard.press("Escape")
+    assert not page.get_by_role("link", name=password).is_visible()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
