@@ -176,3 +176,16 @@ def test_the_code_step_opened_again_keeps_the_forms_token_and_its_files(client, 
     # filed: the form opens afresh, without the box and with a new token
     fresh = client.get("/file/complaint").get_data(as_text=True)
     assert 'name="verification_id"' not in fresh and token not in fresh
+
+
+def test_the_request_log_holds_neither_the_code_nor_the_number(client, db, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    csrf, token, _ = open_form(client)
+    where = send(client, form_data(csrf, token)).headers["Location"]
+    html = client.get(where).get_data(as_text=True)
+    number, code = NUMBER.search(html).group(1), CODE.search(html).group(1)
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert "/file/<slug>/receipt/<number>" in logged  # the request was logged, by its route
+    assert code not in logged and code.replace("-", "") not in logged and number not in logged
