@@ -243,6 +243,7 @@ class _Run:
 
     # -- files -----------------------------------------------------------------------------
     def files(self) -> None:
+        import casework.models  # noqa: F401  (every table FILE_COLUMNS names is in the metadata)
         from casework.backup.archive import upload_path
         from casework.backup.dump import FILE_COLUMNS
 
