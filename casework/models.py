@@ -23,3 +23,4 @@ from casework.privacy.models import RevealRequest  # noqa: F401,E402
 from casework.documents.models import CaseDocument, DocumentTemplate  # noqa: F401,E402
 from casework.verify.models import PhoneVerification  # noqa: F401,E402
 from casework.reference import ReferenceVersion  # noqa: F401,E402
+from casework.idempotency import StaffRequestKey  # noqa: F401,E402  (the staff API's Idempotency-Keys)

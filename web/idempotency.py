@@ -1,4 +1,6 @@
-"""Idempotency-Key for the APIs that file cases (the JSON API and Open311).
+"""Idempotency-Key for the APIs that file cases (the JSON API and Open311), and for the staff
+API's moves (web.desk_api.views, casework.idempotency: the same key and request answer what the
+move made; another request under the key is refused as here, 422).
 
 A client retrying a filing sends the same key and gets the first receipt back (with the query
 code within the receipt's minutes), never a second case. The key is bound to the request: a
@@ -23,7 +25,10 @@ PATTERN = KEY.pattern
 KEY_HINT = N_("Use 32 to 64 letters, digits or -_.: characters: a random value of at least 128 bits, such as a UUID.")
 REUSED = N_("This Idempotency-Key was used for a different request. Send the same request again to get its "
             "receipt, or use a new key for a new case.")
+STAFF_REUSED = N_("This Idempotency-Key was used for a different request. Send the same request again to get "
+                  "its answer, or use a new key for a new request.")
 REPLAY_LIMIT = parse("10 per 10 minutes")
+REPLAYED = {"Idempotent-Replayed": "true"}  # the header of an answer given again
 
 
 def _limit_key(scoped_key: str) -> str:

@@ -186,7 +186,7 @@ def openapi_moves(spec: dict) -> dict:
     moves = staff_moves()
     path = spec["paths"]["/api/v1/desk/cases/{case_number}/{move}"]["post"]
     for p in path["parameters"]:
-        if p["name"] == "move":
+        if p.get("name") == "move":  # a $ref (the Idempotency-Key header) has no name
             p["schema"]["enum"] = [m.name for m in moves]
     lines = []
     for m in moves:

@@ -252,3 +252,29 @@ def test_0045_takes_the_audit_entry_of_a_key_rotation_and_its_downgrade_removes_
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM audit_entry")) == 0
     engine.dispose()
+
+
+def test_0046_gives_the_associations_saved_before_it_their_english_abbreviation(tmp_path):
+    """Migration 0046: "caam" found nothing, as an association saved before it had only the pinyin
+    initials of its names among its lookup terms; it gains the initials of its English name's words
+    (China Association of Automobile Manufacturers: caam), and the staff API's key table."""
+    from casework.db import Database
+    from casework.registry.demo import load_demo
+    from casework.registry.lookup import search_associations
+
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session_scope() as s:
+        load_demo(s)
+    migrate.downgrade(url, "0045")
+    with db.engine.begin() as conn:  # as an earlier version saved them: the pinyin terms only
+        conn.execute(text("UPDATE association SET pinyin_initials = 'zgqcgyxh zqx' WHERE name = '中国汽车工业协会'"))
+    migrate.upgrade(url, "0046")
+    with db.engine.connect() as conn:
+        terms = conn.scalar(text("SELECT pinyin_initials FROM association WHERE name = '中国汽车工业协会'"))
+        assert terms == "zgqcgyxh zqx caam caoam"
+        assert "staff_request_key" in inspect(conn).get_table_names()
+    with db.session_scope(write=False) as s:
+        assert [a.name for a in search_associations(s, "caam")] == ["中国汽车工业协会"]
+    db.dispose()

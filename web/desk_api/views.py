@@ -7,6 +7,12 @@ machine, whose refusals come back with its status (403, 409, 422) and messages i
 caller's language (Accept-Language). A custodian sees no case content: like the desk's
 ``/desk/reveals``, ``/reveals`` lists the requests waiting in their units and decides one by
 its id (the move ``decide_reveal``).
+
+Both POSTs honour an ``Idempotency-Key`` header as the filing API does (casework.idempotency):
+the same key with the same request answers the move made (the case, or the request, as it is
+now; header ``Idempotent-Replayed: true``), never a second move nor a 409 for the version the
+first one used up; the same key with another request is answered 422. What was shown once (a
+respondent's answer code, a revealed contact) is not shown again.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role, User
+from casework import idempotency as keys
 from casework.accounts.permissions import can_decide_reveals, can_triage, can_view_case, can_work_unit
 from casework.cases.models import Case, CaseType, Category
 from casework.cases.numbers import normalize_number
@@ -25,7 +32,7 @@ from casework.privacy.models import RevealRequest, RevealStatus
 from casework.registry.models import Association, Unit
 from casework.workflow import reveal
 from casework.workflow.machine import MOVES, StaleCase, WorkflowError, perform
-from web import move_fields, request_limits
+from web import idempotency, move_fields, request_limits
 from web.auth import current_actor, current_user
 from web.desk_api.blueprint import bp
 from web.desk_api.serialize import case_detail, case_summary, handler_names, iso, unit_ref
@@ -195,18 +202,69 @@ def case_view(case_number: str):
     return jsonify(_detail(actor, found))
 
 
+class _Keyed:
+    """The Idempotency-Key of a staff POST, bound to what it asks (``what``: the case and the
+    move, or the reveal request) and its body."""
+
+    def __init__(self, actor: Actor, what: str, data: dict):
+        self.user_id = actor.user_id
+        self.key = request.headers.get("Idempotency-Key")
+        self.digest = keys.request_digest("POST", what, data) if self.key else None
+
+    def done(self):
+        """(the move made under the key, None); (None, the 422 answer) for another request under
+        it; (None, None) without a key or before the move was made."""
+        if not self.key:
+            return None, None
+        try:
+            return keys.remembered(db_session(), self.user_id, self.key, self.digest, services().clock()), None
+        except keys.KeyReused:
+            return None, _invalid({"Idempotency-Key": [_(idempotency.STAFF_REUSED)]})
+
+    def remember(self, case_id: int) -> None:
+        if self.key:
+            keys.remember(db_session(), self.user_id, self.key, self.digest, case_id, services().clock())
+
+
+def _key_refused():
+    """The 422 answer to a malformed Idempotency-Key, or None."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not idempotency.KEY.match(key):
+        return _invalid({"Idempotency-Key": [_(idempotency.KEY_HINT)]})
+    return None
+
+
 @bp.post("/cases/<case_number>/<move>")
 def make_move(case_number: str, move: str):
     actor = current_actor()
     session = db_session()
+    refused = _key_refused()
+    if refused is not None:
+        return refused
     found = _load(case_number)
-    if found is None or not can_view_case(actor, found):
+    if found is None:
+        return _not_found()
+    data = keyed = None
+    if request.headers.get("Idempotency-Key"):
+        # before the case's visibility: a move that sent the case to another unit answers again
+        data, refused = _json_object()
+        if refused is not None:
+            return refused if can_view_case(actor, found) else _not_found()
+        keyed = _Keyed(actor, f"cases/{found.number}/{move}", data)
+        done, refused = keyed.done()
+        if done is not None and done.case_id == found.id:  # the move was made: its answer again, the case now
+            return jsonify(_detail(actor, found)), 200, idempotency.REPLAYED
+        if refused is not None and can_view_case(actor, found):
+            return refused
+    if not can_view_case(actor, found):
         return _not_found()
     if move not in MOVES:
         return _error(404, _("There is no such action."))
-    data, refused = _json_object()
-    if refused is not None:
-        return refused
+    if data is None:
+        data, refused = _json_object()
+        if refused is not None:
+            return refused
+        keyed = _Keyed(actor, f"cases/{found.number}/{move}", data)
     fields, errors = move_fields.from_json(MOVES[move], data)
     version = data.get("version")
     if version is None:
@@ -217,8 +275,12 @@ def make_move(case_number: str, move: str):
         return _invalid(errors)
     try:
         event = perform(session, services(), actor, found, move, version=version, **fields)
+        keyed.remember(found.id)
     except WorkflowError as err:
         discard_changes()
+        done, _refused = keyed.done()
+        if done is not None:  # the same request under the key, sent twice at once: the other made the move
+            return jsonify(_detail(actor, _load(case_number))), 200, idempotency.REPLAYED
         extra = {}
         if isinstance(err, StaleCase):
             current = _load(case_number)
@@ -297,6 +359,9 @@ def reveal_decide(request_id: int):
     actor = current_actor()
     if not can_decide_reveals(actor):
         return _error(403, _("Only an identity custodian decides these requests."))
+    refused = _key_refused()
+    if refused is not None:
+        return refused
     session = db_session()
     req = session.get(RevealRequest, request_id)
     if req is None or req.case.unit_id not in actor.unit_ids(Role.custodian):
@@ -304,11 +369,18 @@ def reveal_decide(request_id: int):
     data, refused = _json_object()
     if refused is not None:
         return refused
+    keyed = _Keyed(actor, f"reveals/{request_id}", data)
+    done, refused = keyed.done()
+    if done is not None:  # decided under this key: the request as it is now
+        return jsonify(_reveal(req, _names([req]), actor.user_id)), 200, {**NO_STORE, **idempotency.REPLAYED}
+    if refused is not None:
+        return refused
     fields, errors = move_fields.from_json(MOVES[reveal.DECIDE], {**data, "request_id": request_id})
     if errors:
         return _invalid(errors)
     try:
         perform(session, services(), actor, req.case, reveal.DECIDE, **fields)
+        keyed.remember(req.case_id)
     except WorkflowError as err:
         discard_changes()
         extra = {"errors": tr_errors(err.errors)} if err.errors else {}
