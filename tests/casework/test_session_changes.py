@@ -1,0 +1,181 @@
+"""A mediation session moved or cancelled (move_session, cancel_session), and what each party is
+told.
+
+The law: 人民调解法 says nothing of telling the parties a session's time and place, nor of changing
+them (第四章 调解程序, 第十七至二十七条; 第二十一条第二款 asks only that mediation be 及时、就地, and
+第二十七条 that the mediator record the mediation, which the move's event does). 人民调解工作若干规定
+(司法部, 2002) 第二十八条 says only where mediation is held (专门设置的调解场所, or one convenient to the
+parties). No article applies: telling both parties at once, with the reason, is the platform's rule,
+as it is for scheduling (schedule_session)."""
+import pytest
+from sqlalchemy import select
+
+from casework.accounts.actor import Actor
+from casework.accounts.models import Role
+from casework.cases.models import Case
+from casework.cases.numbers import CHINA
+from casework.mediation.models import MediationSession, SessionStatus
+from casework.notify.models import OutboxChannel, OutboxMessage
+from casework.workflow.machine import Forbidden, InvalidMove, MoveNotAllowed, available_moves
+from tests.casework.test_mediation import _sent_sms, act, just_now
+
+APPLICANT, RESPONDENT = "13800138000", "13900139000"
+
+
+@pytest.fixture
+def mediating(db, services, mediation, make_staff):
+    """A mediation the respondent agreed to, and its coordinator."""
+    coordinator = make_staff("caam-mediation", Role.unit_lead)
+    act(db, services, coordinator, mediation.case_id, "accept_mediation")
+    act(db, services, Actor.respondent(mediation.case_id), mediation.case_id, "respondent_consent")
+    return mediation.case_id, coordinator
+
+
+def sessions(db, case_id) -> list[MediationSession]:
+    with db.session_scope(write=False) as s:
+        return list(s.scalars(select(MediationSession).where(MediationSession.case_id == case_id)
+                              .order_by(MediationSession.id)))
+
+
+def offered(db, actor, case_id) -> set[str]:
+    with db.session_scope(write=False) as s:
+        return {m.name for m in available_moves(actor, s.get(Case, case_id))}
+
+
+def queued(db, services, template) -> list[tuple[str, str]]:
+    with db.session_scope(write=False) as s:
+        return sorted((services.cipher.decrypt_text(m.recipient_enc, "outbox.recipient"), m.locale)
+                      for m in s.scalars(select(OutboxMessage).where(OutboxMessage.template == template)))
+
+
+def test_a_moved_session_tells_both_parties_the_new_date_time_and_place(db, services, mediating, tmp_path, caplog):
+    """The old session reads "moved" with the reason and points at the new one; each party with a
+    mobile number gets one text with the time it was set for and the new date, time (Beijing) and
+    place; the reason is the parties' to read on their pages, not in the text."""
+    import logging
+
+    case_id, coordinator = mediating
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at="2099-12-03 09:30", place="协会三楼第二会议室")
+    [first] = sessions(db, case_id)
+    caplog.set_level(logging.DEBUG)
+    act(db, services, coordinator, case_id, "move_session", session_id=str(first.id), scheduled_at="2099-12-05 14:00",
+        place="协会五楼会议室", public_text="调解员当日需出庭，会议改期。")
+    old, new = sessions(db, case_id)
+    assert old.status is SessionStatus.moved and old.moved_to_id == new.id and not old.held
+    assert old.status_reason == "调解员当日需出庭，会议改期。" and old.status_changed_at is not None
+    assert new.status is SessionStatus.scheduled and new.place == "协会五楼会议室"
+    assert new.scheduled_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") == "2099-12-05 14:00"
+    with db.session_scope(write=False) as s:
+        event = s.get(Case, case_id).events[-1]
+        assert event.public_text == "调解员当日需出庭，会议改期。" and event.data["action"] == "moved"
+    assert [p for p, _ in queued(db, services, "mediation_session_moved")] == [APPLICANT, RESPONDENT]
+    with db.session_scope(write=False) as s:
+        number = s.get(Case, case_id).number
+    texts = [n["body"] for n in _sent_sms(db, services, tmp_path, "mediation_session_moved")]
+    assert len(texts) == 2
+    for text in texts:
+        assert (f"调解案件 {number} 原定 2099-12-03 09:30（北京时间）的调解会议改于 2099-12-05 14:00（北京时间）举行，"
+                "地点：协会五楼会议室。") in text
+        assert f"{services.settings.base_url}/track" in text and f"{services.settings.base_url}/respond" in text
+        assert "出庭" not in text and "$" not in text
+    for personal in (APPLICANT, RESPONDENT, "协会五楼会议室", "出庭"):
+        assert personal not in caplog.text
+
+
+def test_an_empty_place_keeps_the_place_and_whether_it_is_online(db, services, mediating):
+    case_id, coordinator = mediating
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at="2099-12-03 09:30",
+        place="腾讯会议 123-456-789", online=True)
+    [first] = sessions(db, case_id)
+    act(db, services, coordinator, case_id, "move_session", session_id=str(first.id), scheduled_at="2099-12-04 09:30",
+        place="", public_text="申请人请求延后一天。")
+    new = sessions(db, case_id)[1]
+    assert new.place == "腾讯会议 123-456-789" and new.online
+
+
+def test_a_cancelled_session_is_off_for_both_parties_and_no_longer_one_to_log(db, services, mediating, tmp_path):
+    """A session whose time has come can be logged as held; cancelled (it did not take place, or
+    will not), it is no longer offered to log_session, which is refused for it, and each party is
+    told which session is off."""
+    case_id, coordinator = mediating
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=just_now(), place="协会会议室")
+    [session] = sessions(db, case_id)
+    assert "log_session" in offered(db, coordinator, case_id)
+    act(db, services, coordinator, case_id, "cancel_session", session_id=str(session.id),
+        public_text="被申请人代理人突发疾病，本次会议取消，另行安排。")
+    [session] = sessions(db, case_id)
+    assert session.status is SessionStatus.cancelled and not session.held
+    moves = offered(db, coordinator, case_id)
+    assert "log_session" not in moves and "move_session" not in moves and "cancel_session" not in moves
+    with pytest.raises((MoveNotAllowed, InvalidMove)):
+        act(db, services, coordinator, case_id, "log_session", session_id=str(session.id), attendees="申请人、调解员",
+            summary="双方未到场。")
+    with pytest.raises(MoveNotAllowed):  # an agreement still needs a session held
+        act(db, services, coordinator, case_id, "record_agreement")
+    assert [p for p, _ in queued(db, services, "mediation_session_cancelled")] == [APPLICANT, RESPONDENT]
+    when = session.scheduled_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    with db.session_scope(write=False) as s:
+        number = s.get(Case, case_id).number
+    for text in (n["body"] for n in _sent_sms(db, services, tmp_path, "mediation_session_cancelled")):
+        assert f"调解案件 {number} 原定 {when}（北京时间）的调解会议已取消，请勿前往。" in text
+        assert "疾病" not in text
+
+
+def test_what_cannot_be_moved_or_cancelled_is_refused_and_sends_nothing(db, services, mediating):
+    case_id, coordinator = mediating
+    assert not {"move_session", "cancel_session"} & offered(db, coordinator, case_id)  # nothing scheduled yet
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=just_now(), place="协会会议室")
+    [held] = sessions(db, case_id)
+    act(db, services, coordinator, case_id, "log_session", session_id=str(held.id), attendees="申请人、被申请人、调解员",
+        summary="双方交换了意见。")
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at="2099-12-03 09:30", place="协会会议室")
+    later = sessions(db, case_id)[1]
+    refusals = [
+        (dict(session_id=str(held.id), public_text="改期。", scheduled_at="2099-12-09 09:30"), "session_id"),
+        (dict(session_id=str(later.id), public_text="改期。", scheduled_at="2020-01-01 09:30"), "scheduled_at"),
+        (dict(session_id=str(later.id), public_text="改期。", scheduled_at="2099-12-03 09:30"), "scheduled_at"),
+        (dict(session_id=str(later.id), public_text="", scheduled_at="2099-12-09 09:30"), "public_text"),
+        (dict(session_id="999999", public_text="改期。", scheduled_at="2099-12-09 09:30"), "session_id"),
+    ]
+    for fields, field in refusals:
+        with pytest.raises(InvalidMove) as refused:
+            act(db, services, coordinator, case_id, "move_session", **fields)
+        assert field in refused.value.errors, (fields, refused.value.errors)
+    with pytest.raises(InvalidMove) as refused:
+        act(db, services, coordinator, case_id, "cancel_session", session_id=str(later.id))
+    assert "public_text" in refused.value.errors  # the reason is required
+    with pytest.raises(Forbidden):  # the mediator's move, not a party's
+        act(db, services, Actor.respondent(case_id), case_id, "cancel_session", session_id=str(later.id),
+            public_text="我方不来了。")
+    act(db, services, coordinator, case_id, "cancel_session", session_id=str(later.id), public_text="另行安排。")
+    with pytest.raises((MoveNotAllowed, InvalidMove)):  # once cancelled, it stays so
+        act(db, services, coordinator, case_id, "move_session", session_id=str(later.id), scheduled_at="2099-12-09 09:30",
+            public_text="改期。")
+    assert queued(db, services, "mediation_session_moved") == []
+    assert len(queued(db, services, "mediation_session_cancelled")) == 2
+
+
+def test_the_invitation_names_the_body_and_the_answer_date(db, services, mediation, make_staff, tmp_path):
+    """The invitation's payload gives the body and the day to answer by (a provider template may
+    name them, casework.notify.providers), and the platform's own text says both."""
+    import json
+
+    act(db, services, make_staff("caam-mediation", Role.unit_lead), mediation.case_id, "accept_mediation")
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, mediation.case_id)
+        body, due = case.unit.name, case.mediation.answer_due_at.astimezone(CHINA).strftime("%Y-%m-%d")
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.template == "respondent_invite"))
+        payload = json.loads(services.cipher.decrypt(row.payload_enc, "outbox.payload"))
+    assert payload["body"] == body and payload["answer_by"] == due
+    [text] = [n["body"] for n in _sent_sms(db, services, tmp_path, "respondent_invite")]
+    assert f"向{body}申请调解" in text and f"于 {due} 前表示是否同意调解" in text and "视为不同意调解" in text
+
+
+def test_a_session_notice_says_when_in_beijing_time():
+    from casework.notify.templates import render
+
+    subject, body = render("mediation_session_moved", "en", {"case_number": "TJ1", "old_time": "2099-12-03 09:30",
+                                                             "session_time": "2099-12-05 14:00", "place": "Room 5"},
+                           site="https://ct.example.org")
+    assert subject == "Mediation session moved"
+    assert "set for 2099-12-03 09:30 (Beijing time) is moved to 2099-12-05 14:00 (Beijing time), place: Room 5" in body
