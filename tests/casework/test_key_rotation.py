@@ -311,3 +311,30 @@ def test_a_legacy_code_hash_is_stamped_with_the_only_pepper_and_renewed_at_its_u
     with db.session_scope(write=False) as s:
         assert codes.stored_pepper_id(s.get(Case, case_id).query_code_hash) == codes.pepper_id(old.settings.query_pepper)
         assert case_for_lookup(s, old.settings.query_pepper, number, code).id == case_id
+
+
+def test_a_value_a_request_changes_during_the_rotation_is_not_overwritten(db, envs, filed, monkeypatch):
+    """Between the rotation's read of a batch and its write, a handler corrects the complainant's
+    e-mail (written under the current key): the rotation's UPDATE matches the value it read, finds
+    it changed and leaves the correction; nothing of the old value comes back."""
+    during = services_of(envs["during"])
+    case_id = filed["complaint"][0]
+    real = rotation._Run._update
+
+    def a_request_first(self, table, pk, updates):
+        if table.name == "case":
+            with db.session_scope() as s:
+                s.execute(sa.update(Case.__table__).where(Case.__table__.c.id == case_id).values(
+                    complainant_email_enc=during.cipher.encrypt_text("new@example.cn", "case.complainant.email")))
+        return real(self, table, pk, updates)
+
+    monkeypatch.setattr(rotation._Run, "_update", a_request_first)
+    tally = rotation.rotate(db, during, actor=_cli())
+    assert tally.changed_meanwhile["case"] == 1
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, case_id)
+        assert during.cipher.decrypt_text(case.complainant_email_enc, "case.complainant.email") == "new@example.cn"
+        assert during.cipher.key_index(case.complainant_name_enc, "case.complainant.name") == 1  # left for the next run
+    monkeypatch.undo()
+    rotation.rotate(db, during, actor=_cli())
+    assert rotation.check(db, during).blocking() == 4  # the codes alone
