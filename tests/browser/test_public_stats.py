@@ -62,17 +62,22 @@ def test_statistics_on_a_phone(phone, live_server, figures):
     assert trend["chart"] == trend["table"] and len(trend["chart"]) == 12
     assert trend["labels"][-1] == month_of(datetime.now(timezone.utc)) and trend["chart"][-1] == 8
 
-    units = page.evaluate(CHART_AND_TABLE, "by-unit")
-    assert units["chart"] == units["table"]
-    small = units["names"].index("四川省经济和信息化厅")
-    assert units["chart"][small] is None  # withheld: a gap, never a zero
-    assert page.locator("#by-unit tbody tr").nth(small).locator("td").first.inner_text() == "不公开"
+    # both units withheld (the 6 would give back the 2): no bar to draw, so no chart drawn around
+    # nothing, a sentence; the table says 不公开, and the note at the top says why, once
+    assert page.locator("#by-unit svg").count() == 0
+    assert "不显示图表" in page.locator("#by-unit .chart-none").inner_text()
+    small = page.locator("#by-unit tbody tr", has_text="四川省经济和信息化厅")
+    assert small.locator("td").first.inner_text() == "不公开"
+    assert page.locator("#withheld-note").inner_text().startswith("小于5的数字（0除外）不公开，以免有人被认出。")
+    page.locator("#withheld-note summary").click()  # the whole rule, unfolded without a script
+    assert "为防止由合计推算出不公开的数量" in page.locator("#withheld-note details").inner_text()
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert problems == []
 
     page.get_by_role("link", name="中国复合材料工业协会").click()
-    page.wait_for_selector("#trend svg")
+    page.wait_for_selector("#trend .chart-none")  # every month 0 or withheld: no empty axes
+    assert page.locator("#trend svg").count() == 0
     assert page.locator("#total-received").inner_text() == "不公开"  # its 6 would give back the other's 2 of 8
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.goto(live_server + "/open-data")
@@ -95,6 +100,9 @@ def test_statistics_without_javascript(phone, live_server, figures):
     assert page.locator(".assoc-list li").count() == 1
     page.get_by_role("link", name="四川省食品工业协会").click()
     assert page.locator("#total-received").inner_text() == "不公开"
+    assert page.locator("#withheld-note").is_visible() and page.locator("#trend svg").count() == 0
+    page.locator("#withheld-note summary").click()  # <details> opens without JavaScript
+    assert page.locator("#withheld-note details p").is_visible()
 
 
 def test_a_table_wider_than_the_phone_shows_a_shadow_where_columns_are_hidden(phone, live_server, figures):
