@@ -66,12 +66,34 @@ def new_message(session: Session, services: Services, *, dedupe_key: str, case_i
     return msg
 
 
+# two texts alike within this time say nothing the first did not: a case accepted and replied to in
+# the same minute sent "a written notice on your case" twice; the second is not queued (the status
+# page shows both moves)
+ALIKE_WINDOW = timedelta(minutes=1)
+
+
+def _alike_just_sent(session: Session, services: Services, case: Case | None, channel: OutboxChannel,
+                     template: str, recipient: str, payload: dict) -> bool:
+    """Whether the same text went to the same phone about the same case within ``ALIKE_WINDOW``:
+    an SMS whose payload is the case number alone (its text is then the same word for word)."""
+    if channel is not OutboxChannel.sms or case is None or set(payload) - {"case_number"}:
+        return False
+    since = services.clock() - ALIKE_WINDOW
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.template == template, OutboxMessage.channel == channel,
+        OutboxMessage.recipient_hash == recipient_hash(services, channel, recipient),
+        OutboxMessage.created_at > since).limit(1)) is not None
+
+
 def queue_message(session: Session, services: Services, *, dedupe_key: str, case: Case | None,
                   channel: OutboxChannel, template: str, locale: str, recipient: str | None,
                   payload: dict | None = None, unit_mailbox: bool = False) -> OutboxMessage | None:
     if not recipient:
         return None
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
+    if _alike_just_sent(session, services, case, channel, template, recipient, payload or {}):
+        log.info("notice not queued: the same %s text about this case went to its recipient within a minute", template)
         return None
     return new_message(session, services, dedupe_key=dedupe_key, case_id=case.id if case else None,
                        channel=channel, template=template, locale=locale, recipient=recipient,

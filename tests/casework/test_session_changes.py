@@ -179,3 +179,38 @@ def test_a_session_notice_says_when_in_beijing_time():
                            site="https://ct.example.org")
     assert subject == "Mediation session moved"
     assert "set for 2099-12-03 09:30 (Beijing time) is moved to 2099-12-05 14:00 (Beijing time), place: Room 5" in body
+
+
+def test_two_alike_texts_within_a_minute_are_one(db, services, file_case, make_staff):
+    """Accepted, then replied to, in the same minute: each move makes a written notice, and each
+    would text "a written notice on your case" to the same phone; the second is not sent (the
+    status page shows both). A minute later, or a text that says something else, goes out."""
+    from datetime import timedelta
+
+    from casework.context import Services
+    from tests.conftest import BASIS
+
+    handler = make_staff("miit", Role.handler)
+    case_id = file_case().case_id
+    act(db, services, handler, case_id, "accept")
+    act(db, services, handler, case_id, "reply", opinion="supported", legal_basis=BASIS,
+        public_text="经核查，协会已退还会费并停止强制入会做法。")
+
+    def sms(template):
+        with db.session_scope(write=False) as s:
+            return list(s.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.case_id == case_id, OutboxMessage.template == template,
+                OutboxMessage.channel == OutboxChannel.sms)))
+
+    assert len(sms("case_document")) == 1
+
+    def at(minutes):
+        return Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                        clock=lambda: services.clock() + timedelta(minutes=minutes))
+
+    act(db, at(2), handler, case_id, "record_execution", public_text="协会已于本周退还全部会费。")
+    assert len(sms("case_update")) == 1  # another text: sent
+    act(db, at(2), handler, case_id, "record_execution", public_text="协会已书面致歉。")
+    assert len(sms("case_update")) == 1  # the same text again within the minute: not
+    act(db, at(4), handler, case_id, "record_execution", public_text="协会已整改收费制度。")
+    assert len(sms("case_update")) == 2  # a minute on: sent
