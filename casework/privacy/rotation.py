@@ -79,11 +79,6 @@ class Tally:
         return sum(n for line, c in self.found.items() if line not in CODE_LINES
                    for k, n in c.items() if k not in (CURRENT, MISSING)) + sum(self.open_codes.values())
 
-    def as_dict(self) -> dict:
-        return {"found": {line: dict(c) for line, c in self.found.items()},
-                "rewritten": dict(self.rewritten), "changed_meanwhile": dict(self.changed_meanwhile),
-                "open_codes": dict(self.open_codes)}
-
 
 class _Run:
     def __init__(self, db: Database, services: Services, *, write: bool, batch: int = BATCH,
@@ -253,7 +248,8 @@ class _Run:
             t = Base.metadata.tables[name]
             pk, key = t.primary_key.columns.values()[0], t.c[key_col]
             live = [key.is_not(None)] + ([t.c.erased_at.is_(None)] if "erased_at" in t.c else [])
-            after, looked, line = None, 0, f"files of {name}.{key_col} [pii]"
+            after, looked, what = None, 0, f"files of {name}.{key_col}"
+            line = f"{what} [pii]"
             while True:
                 q = sa.select(pk, key).where(*live).order_by(pk).limit(FILE_BATCH)
                 if after is not None:
@@ -277,7 +273,7 @@ class _Run:
                 finally:
                     for *_rest, tmp in pending:
                         tmp.unlink(missing_ok=True)
-            self.say(f"{line[:-6]}: {looked} looked at"
+            self.say(f"{what}: {looked} looked at"
                      + (f", {self.tally.rewritten[name + ' files']} re-encrypted" if self.write else ""))
 
     def _file(self, line: str, cipher: Cipher, names: list[str], path: Path, purpose: str) -> Path | None:
