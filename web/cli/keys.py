@@ -82,10 +82,14 @@ def check_command(batch: int) -> None:
     db, services = _services()
     tally = check(db, services, batch=batch, say=_say)
     _print_remaining(tally)
-    blocking = tally.blocking()
+    blocking, codes = tally.blocking(), sum(tally.open_codes.values())
+    if blocking - codes:
+        click.echo(f"{blocking - codes} stored values and hashes still need a retired key or pepper (or open with "
+                   "none): keep the _OLD settings and run `changtong keys rotate`.")
+    if codes:
+        click.echo(f"{codes} codes of cases not finished yet are under a retired pepper: each is re-hashed when it is "
+                   "next used; keep CHANGTONG_QUERY_PEPPER_OLD until then.")
     if blocking:
-        click.echo(f"{blocking} values still need a retired key or pepper (or open with none): keep the _OLD "
-                   "settings; run `changtong keys rotate`.")
         sys.exit(1)
     click.echo("No value needs CHANGTONG_PII_KEY_OLD, CHANGTONG_IDENTITY_KEY_OLD or CHANGTONG_QUERY_PEPPER_OLD "
                "any more (see docs/operations.md, Rotating keys, before removing them).")
