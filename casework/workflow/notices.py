@@ -103,14 +103,13 @@ def _mediation_session(ctx: Ctx, event: Event) -> None:
     every text to a member of the public. The reason is on the status page, not in the text."""
     case: Case = ctx.case
     template = SESSION_TEMPLATES[event.data.get("action", "scheduled")]
+    payload = {"case_number": case.number, "session_time": _china_time(event.data["scheduled_at"]),
+               "place": event.data["place"]}
+    if event.data.get("was"):
+        payload["old_time"] = _china_time(event.data["was"])
     for who, phone in _parties(ctx):
-        locale = _language_of(ctx, who)
-        payload = {"case_number": case.number, "session_time": _china_time(event.data["scheduled_at"]),
-                   "place": event.data["place"], "online": bool(event.data.get("online")), "body": _body(ctx, locale)}
-        if event.data.get("was"):
-            payload["old_time"] = _china_time(event.data["was"])
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{template}:{who}",
-                      case=case, channel=OutboxChannel.sms, template=template, locale=locale,
+                      case=case, channel=OutboxChannel.sms, template=template, locale=_language_of(ctx, who),
                       recipient=phone, payload=payload)
 
 
