@@ -4,12 +4,14 @@ receipt's GET address. Chromium shows a resubmission as a dialog or, going back 
 a POST that may not be kept (no-store), as a net::ERR_CACHE_MISS page; neither happens, and the
 database holds one case. A form sent back with errors is still the answer to its POST: reloading
 it asks, which shows the test would see it."""
+import os
 import re
 
 import pytest
 from sqlalchemy import func, select
 
 from casework.cases.models import Case
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_intake_phone import read_receipt
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
@@ -122,6 +124,9 @@ def test_the_receipt_in_another_browser_shows_the_number_only(watched, browser, 
         text = stranger.locator("main").inner_text()
         assert number in text and code not in text and "只在提交后的本页显示过一次" in text
         assert stranger.get_by_role("link", name="我的诉求").is_visible()
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        stranger.screenshot(path=os.path.join(ARTIFACTS, "receipt_number_only.png"), full_page=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, "receipt_with_code.png"), full_page=True)
     finally:
         other.close()
 
