@@ -133,17 +133,24 @@ class _Run:
             self.tally.open_codes[line] += 1
 
     # -- the tables ------------------------------------------------------------------------
-    def rows(self, table: sa.Table, pk: sa.Column, query: sa.Select, examine) -> None:
-        after, looked = None, 0
+    def batches(self, query: sa.Select, pk: sa.Column, size: int):
+        """The rows of ``query`` (its first column ``pk``) in batches ordered by it, each read in a
+        short transaction of its own; a row added meanwhile is met when its key comes."""
+        after = None
         while True:
-            q = query.order_by(pk).limit(self.batch)
+            q = query.order_by(pk).limit(size)
             if after is not None:
                 q = q.where(pk > after)
             with self.db.session_scope(write=False) as s:
                 batch = s.execute(q).all()
             if not batch:
-                break
+                return
             after = batch[-1][0]
+            yield batch
+
+    def rows(self, table: sa.Table, pk: sa.Column, query: sa.Select, examine) -> None:
+        looked = 0
+        for batch in self.batches(query, pk, self.batch):
             looked += len(batch)
             updates = []
             for row in batch:
@@ -248,17 +255,9 @@ class _Run:
             t = Base.metadata.tables[name]
             pk, key = t.primary_key.columns.values()[0], t.c[key_col]
             live = [key.is_not(None)] + ([t.c.erased_at.is_(None)] if "erased_at" in t.c else [])
-            after, looked, what = None, 0, f"files of {name}.{key_col}"
+            looked, what = 0, f"files of {name}.{key_col}"
             line = f"{what} [pii]"
-            while True:
-                q = sa.select(pk, key).where(*live).order_by(pk).limit(FILE_BATCH)
-                if after is not None:
-                    q = q.where(pk > after)
-                with self.db.session_scope(write=False) as s:
-                    batch = s.execute(q).all()
-                if not batch:
-                    break
-                after = batch[-1][0]
+            for batch in self.batches(sa.select(pk, key).where(*live), pk, FILE_BATCH):
                 pending: list[tuple[object, str, Path, Path]] = []
                 try:
                     for row_id, storage_key in batch:
