@@ -162,9 +162,9 @@ class WhooshBackend(SearchBackend):
         os.replace(path, done)
         return done
 
-    def _swap(self, path: Path, *, keep_previous: bool = True) -> list[Path]:
-        """Point the live link at ``path`` in one rename; remove older index directories and
-        return them. The one just replaced is kept when ``keep_previous`` (a process replacing
+    def _swap(self, path: Path, *, keep_previous: bool = True) -> None:
+        """Point the live link at ``path`` in one rename; remove older index directories. The
+        one just replaced is kept when ``keep_previous`` (a process replacing
         an outdated index, whose own threads may still search it); a rebuild removes it too
         (``swap_in``): a searcher of another process that has it open reads on from the files it
         holds (an open file outlives its name), and its next search opens the new index."""
@@ -173,12 +173,9 @@ class WhooshBackend(SearchBackend):
         os.symlink(path.name, tmp)
         os.replace(tmp, self.link)
         keep = {path.name, previous.name if previous and keep_previous else None}
-        removed = []
-        for old in sorted(self.root.glob("index-*")):
+        for old in self.root.glob("index-*"):
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
-                removed.append(old)
-        return removed
 
     def _target(self) -> str | None:
         try:
@@ -324,11 +321,11 @@ class WhooshBackend(SearchBackend):
             if now - old.stat().st_mtime > older_than:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def swap_in(self, path: Path) -> list[Path]:
+    def swap_in(self, path: Path) -> None:
         """Make the index built at ``path`` the live one and remove the previous one (and any
-        older): the directories removed. Only the live index stays, so no copy of the cases'
-        text outlives a rebuild (an erased case's text included)."""
-        return self._swap(path, keep_previous=False)
+        older): only the live index stays, so no copy of the cases' text outlives a rebuild (an
+        erased case's text included)."""
+        self._swap(path, keep_previous=False)
 
     def rebuild(self, batches: Iterable[Iterable[CaseDoc]]) -> int:
         """Build a new index and swap it in: search answers from the old one until the rename."""

@@ -29,6 +29,10 @@ from web.requestdb import database, db_session, services
 bp.add_app_template_global(trend_chart)
 bp.add_app_template_global(breakdown_chart)
 
+PER_PAGE = 20
+TOP_UNITS = 10
+QUERY_MAX = 50
+
 
 @bp.app_template_global()
 def withheld_notice(threshold: int) -> str:
@@ -43,10 +47,6 @@ def withheld_notice_both(threshold: int) -> dict[str, str]:
         with force_locale(locale):
             out[key] = withheld_notice(threshold)
     return out
-
-PER_PAGE = 20
-TOP_UNITS = 10
-QUERY_MAX = 50
 
 
 def _basis():
