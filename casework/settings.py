@@ -331,22 +331,16 @@ def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
 
 
 def parse_sms_templates(raw: str) -> tuple[tuple[str, str], ...]:
-    """``case_receipt=SMS_123,case_update=SMS_456`` -> pairs; a notice template that does not
-    exist, or a code with spaces or quotes, is refused."""
-    import re
+    """``case_receipt=SMS_123,case_update=SMS_456`` -> pairs, an entry optionally listing its
+    template's variables (``respondent_invite=SMS_1:case_number,respondent_code,body``); a notice
+    template that does not exist, a code with spaces or quotes, or a variable the notice does not
+    give is refused (casework.notify.providers.parse_templates)."""
+    from casework.notify.providers import TemplatesError, parse_templates
 
-    from casework.notify.templates import TEMPLATES
-
-    pairs: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        name, _, code = (x.strip() for x in part.partition("="))
-        if name not in TEMPLATES:
-            raise SettingsError(f"CHANGTONG_SMS_TEMPLATES: no notice template {name!r}")
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
-            raise SettingsError(f"CHANGTONG_SMS_TEMPLATES: {name} needs a template code such as SMS_123456, "
-                                f"not {code!r}")
-        pairs[name] = code
-    return tuple(pairs.items())
+    try:
+        return parse_templates(raw)
+    except TemplatesError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def parse_base_url(raw: str) -> str:

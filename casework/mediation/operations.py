@@ -89,7 +89,8 @@ def respondent_lookup(session: Session, pepper: bytes, number: str, code: str) -
         .where(Case.number == number)
     ).first()
     case, stored = (row[0], row[1]) if row is not None else (None, None)
-    return case if check_code(pepper, RESPONDENT_PREFIX + number, code or "", stored) else None
+    return case if check_code(pepper, RESPONDENT_PREFIX + number, code or "", stored, session=session,
+                               column=Mediation.respondent_code_hash) else None
 
 
 # -- a failed mediation goes on as a complaint --------------------------------------------

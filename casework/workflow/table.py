@@ -93,7 +93,7 @@ BASIS = Field("legal_basis", Kind.line, N_("Laws and rules the opinion rests on"
               missing=N_("Name the laws or rules the opinion rests on."))
 
 # a session to move or cancel: one still standing, not held; and the reason the parties read
-SESSION_TO_CHANGE = Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions",
+SESSION_TO_CHANGE = Field("session_id", Kind.ref, N_("Session"), required=True, choices="standing_sessions",
                           check=med.changeable_problem)
 CHANGE_REASON = notice(N_("Reason (both parties are told it)"), required=True, lo=2, hi=500, rows=2)
 

@@ -127,3 +127,19 @@ def test_a_newer_notice_without_a_code_goes_as_the_session_notice_or_fails_visib
                        {"case_number": "TJ1", "session_time": "2099-12-03 09:30", "place": "协会会议室"})
     with pytest.raises(PermanentError, match="no provider template for mediation_session_cancelled"):
         send(provider, "mediation_session=SMS_1005", cancelled)
+
+
+def test_the_operators_setting_takes_a_list_at_start_and_refuses_a_variable_the_notice_does_not_give():
+    """Read where the web and the worker read it (Settings.from_env): an approved template with
+    the body and the answer date starts; a misspelt variable stops the start, saying why."""
+    from casework.settings import Settings, SettingsError
+    from tests.casework.test_sms_providers import AK_ID, AK_SECRET, all_templates, secrets
+
+    listed = all_templates().replace("respondent_invite=SMS_", "respondent_invite=SMS_9") + \
+        ",respondent_invite=SMS_9:case_number,respondent_code,body,answer_by"
+    started = Settings.from_env(secrets(CHANGTONG_SMS_PROVIDER="aliyun", CHANGTONG_SMS_ACCESS_KEY_ID=AK_ID,
+                                        CHANGTONG_SMS_ACCESS_KEY_SECRET=AK_SECRET, CHANGTONG_SMS_SIGN_NAME="畅通",
+                                        CHANGTONG_SMS_TEMPLATES=listed))
+    assert dict(started.sms_templates)["respondent_invite"] == "SMS_9:case_number,respondent_code,body,answer_by"
+    with pytest.raises(SettingsError, match="respondent_invite has no variable 'answer_date'"):
+        Settings.from_env(secrets(CHANGTONG_SMS_TEMPLATES="respondent_invite=SMS_3:case_number,respondent_code,answer_date"))

@@ -36,6 +36,11 @@ def test_the_mediator_moves_and_cancels_sessions_and_every_page_shows_it(app, cl
     later, now = session_ids(db, mediation.case_id)
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-move_session"' in page and 'id="move-cancel_session"' in page
+    # the session still to come is offered to move and to cancel, and only the one of this minute to log
+    for move, offered in (("move_session", {later, now}), ("cancel_session", {later, now}), ("log_session", {now})):
+        form = re.search(rf'id="move-{move}".*?</form>', page, re.S).group(0)
+        select = re.search(r'<select[^>]*name="session_id".*?</select>', form, re.S).group(0)
+        assert {int(v) for v in re.findall(r'<option value="(\d+)"', select)} == offered, move
     # a new time already past is refused beside its field, and what was typed stays
     bad = desk_move(client, number, "move_session", session_id=str(later), scheduled_at="2020-01-01T10:00",
                     public_text="调解员临时出差。")

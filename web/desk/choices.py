@@ -72,7 +72,8 @@ def move_options(session: Session, actor: Actor, case: Case, moves: Iterable[Mov
                  sessions: Iterable = (), recused_ids: frozenset | set = frozenset()) -> dict[str, list[tuple[int, str]]]:
     """The rows each ``ref`` field of these moves names by its ``choices``, as (id, label): the
     units a case may go to, the unit's handlers (a mediator withdrawn marked so), the case's
-    mediation ``sessions`` not yet logged whose time has come, the mediators not withdrawn
+    mediation ``sessions`` not yet logged whose time has come and those still standing (to move or
+    cancel: ``standing_sessions``), the mediators not withdrawn
     (``recused_ids``), the reveal requests this actor may decide. Only the lists the moves take
     are read."""
     moves = list(moves)
@@ -85,7 +86,10 @@ def move_options(session: Session, actor: Actor, case: Case, moves: Iterable[Mov
                            for u in unit_handlers(session, case.unit_id)]
     if _takes(moves, "sessions"):
         out["sessions"] = [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions
-                           if not x.held and as_utc(x.scheduled_at) <= now]
+                           if not x.held and x.stands and as_utc(x.scheduled_at) <= now]
+    if _takes(moves, "standing_sessions"):
+        out["standing_sessions"] = [(x.id, f"{local_time(x.scheduled_at)} · {x.place}") for x in sessions
+                                    if not x.held and x.stands]
     if _takes(moves, "mediators"):
         out["mediators"] = [(u.id, u.display_name) for u in unit_members(session, case.unit_id)
                             if u.id not in recused_ids]

@@ -17,7 +17,7 @@ from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, E
 from casework.cases.queue import SUPERVISION_TAB, TABS, is_overdue, queue_page, supervision_count, tab_counts
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import start_of_day
-from casework.mediation.models import MediationSession
+from casework.mediation.models import MediationSession, SessionStatus
 from casework.registry.models import Unit, UnitKind
 from casework.workflow import states
 from casework.workflow.bulk import BULK_MAX, perform_many
@@ -286,6 +286,7 @@ def _next_sessions(session, case_ids: list[int], now) -> dict[int, MediationSess
     out: dict[int, MediationSession] = {}
     for s in session.scalars(select(MediationSession).where(
             MediationSession.case_id.in_(case_ids), MediationSession.held.is_(False),
-            MediationSession.scheduled_at >= now).order_by(MediationSession.scheduled_at)):
+            MediationSession.status == SessionStatus.scheduled, MediationSession.scheduled_at >= now,
+    ).order_by(MediationSession.scheduled_at)):
         out.setdefault(s.case_id, s)
     return out
