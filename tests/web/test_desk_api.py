@@ -533,6 +533,35 @@ def test_a_mediation_shows_its_particulars_and_sessions_and_a_session_is_logged_
     assert next(x for x in med["sessions"] if x["id"] == future["id"])["not_held"] is True
 
 
+def test_a_session_called_off_through_the_api_reads_cancelled_and_is_no_longer_one_to_log(
+        client, db, services, make_staff, mediation):
+    from casework.accounts.actor import Actor
+    from casework.cases.numbers import CHINA
+    from datetime import datetime
+
+    token = token_for(db, make_staff("caam-mediation", Role.handler))
+    number = mediation.case_number
+    move(client, token, number, "accept_mediation", version=version_of(client, token, number))
+    act(db, services, Actor.respondent(mediation.case_id), mediation.case_id, "respondent_consent")
+    later = (datetime.now(CHINA) + timedelta(days=10)).strftime("%Y-%m-%d 10:00")
+    case = move(client, token, number, "schedule_session", version=version_of(client, token, number),
+                scheduled_at=later, place="协会三楼调解室", online=False).get_json()
+    now = datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+    case = move(client, token, number, "schedule_session", version=case["version"], scheduled_at=now,
+                place="协会会议室", online=False).get_json()
+    future, due = sorted(case["mediation"]["sessions"], key=lambda x: x["scheduled_at"], reverse=True)
+    assert due["to_log"] is True and due["status"] == "scheduled" and due["status_reason"] is None
+    # a session still to come may be moved or cancelled before its time
+    assert {c["value"] for c in _offer(case, "cancel_session")["session_id"]["choices"]} == {future["id"], due["id"]}
+    cancelled = move(client, token, number, "cancel_session", version=case["version"], session_id=due["id"],
+                     public_text="被申请人代理人突发疾病，本次会议取消。")
+    assert cancelled.status_code == 200, cancelled.get_json()
+    case = cancelled.get_json()
+    x = next(x for x in case["mediation"]["sessions"] if x["id"] == due["id"])
+    assert x["status"] == "cancelled" and x["status_reason"] == "被申请人代理人突发疾病，本次会议取消。"
+    assert x["to_log"] is False and "log_session" not in case["allowed_moves"]
+
+
 def test_request_reveal_is_not_offered_while_ones_own_request_waits(client, db, make_staff, file_case):
     receipt = file_case(type="report", category="illegal_fees", title="协会违规收费",
                         description="协会以评比为名违规收取费用，要求企业缴纳赞助费。")

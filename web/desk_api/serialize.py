@@ -158,7 +158,9 @@ def mediation_detail(session: Session, case: Case, sessions: list[MediationSessi
             "held": x.held,
             "not_held": never_held(med, x),  # the mediation ended with it never logged: it did not take place
             # its time came and went with nothing recorded: log_session takes it now
-            "to_log": not x.held and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
+            "to_log": not x.held and x.stands and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
+            # moved (to the session moved_to names) or cancelled, with the reason the parties read
+            "status": x.status.value, "status_reason": x.status_reason, "moved_to": x.moved_to_id,
             "attendees": x.attendees, "summary": x.summary, "internal_notes": x.internal_notes,
         } for x in sessions],
         "recusals": [{"user_id": r.user_id, "name": names.get(r.user_id, ""), "reason": r.reason,
