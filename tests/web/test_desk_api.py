@@ -122,7 +122,7 @@ def test_queue_lists_only_the_callers_unit_with_counts(client, db, services, mak
     body = resp.get_json()
     assert body["unit"]["code"] == "miit" and body["total"] == 1
     assert body["page"] == 1 and body["per_page"] == 25
-    assert body["counts"] == {"pending": 1, "handling": 1, "need_info": 0, "replied": 0, "done": 0}
+    assert body["counts"] == {"pending": 1, "handling": 1, "need_info": 0, "replied": 0, "done": 0, "supervision": 0}
     row = body["items"][0]
     assert set(row) >= {"number", "type", "state", "title", "category", "association", "unit", "handler",
                         "due_at", "overdue", "version"}

@@ -116,3 +116,22 @@ def test_english_tab_and_lateness(client, db, file_case, make_staff):
     html = lead.get(f"/desk/units/{miit}?tab=supervision").get_data(as_text=True)
     assert "Overdue and supervised" in html and "2 days late" in row(html, numbers["b"])
     assert "Overdue by 3 days" in row(html, numbers["c"]) and "Report on the supervision notice by" in html
+
+
+def test_the_staff_api_lists_the_same_tab_in_the_same_order_and_scope(client, db, file_case, make_staff):
+    """A unit's own system reads the tab as the desk shows it: the lead the unit's, a handler
+    their own, the report's date first, with the tab's count."""
+    from tests.web.test_desk_api import get, token_for
+
+    numbers, handler = _world(db, file_case, make_staff)
+    with db.session_scope(write=False) as s:
+        miit = s.scalar(select(Unit.id).where(Unit.code == "miit"))
+    n = numbers
+    lead = token_for(db, make_staff("miit", Role.unit_lead))
+    body = get(client, lead, f"/cases?unit={miit}&tab=supervision").get_json()
+    assert body["tab"] == "supervision" and body["counts"]["supervision"] == 5
+    assert [c["number"] for c in body["items"]] == [n["b"], n["g"], n["d"], n["a"], n["c"]]
+    mine = get(client, token_for(db, handler), f"/cases?unit={miit}&tab=supervision").get_json()
+    assert [c["number"] for c in mine["items"]] == [n["a"], n["c"]] and mine["counts"]["supervision"] == 2
+    refused = get(client, lead, f"/cases?unit={miit}&tab=pending&sort=notice")
+    assert refused.status_code == 422 and "sort" in refused.get_json()["errors"]

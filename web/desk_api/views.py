@@ -24,10 +24,12 @@ from sqlalchemy.orm import selectinload
 from casework.accounts.actor import Actor
 from casework.accounts.models import Role, User
 from casework import idempotency as keys
-from casework.accounts.permissions import can_decide_reveals, can_triage, can_view_case, can_work_unit
+from casework.accounts.permissions import (
+    can_decide_reveals, can_oversee_unit, can_triage, can_view_case, can_work_unit,
+)
 from casework.cases.models import Case, CaseType, Category
 from casework.cases.numbers import normalize_number
-from casework.cases.queue import TABS, QueueFilter, queue_page, tab_counts
+from casework.cases.queue import SUPERVISION_TAB, TABS, QueueFilter, queue_page, supervision_count, tab_counts
 from casework.privacy.models import RevealRequest, RevealStatus
 from casework.registry.models import Association, Unit
 from casework.workflow import reveal
@@ -41,6 +43,9 @@ from web.requestdb import db_session, discard_changes, services
 from web.request_limits import as_id
 
 SORTS = ("due", "-due", "new")
+# the supervision tab's own order, its default: the 督办单's report date, then the deadline (as the desk's)
+SUPERVISION_SORTS = ("notice", *SORTS)
+QUEUE_TABS = (*TABS, SUPERVISION_TAB)
 NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 PER_PAGE, MAX_PER_PAGE = 25, 100
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
@@ -124,9 +129,11 @@ def queue():
         return _error(403, _("You may not work this unit's queue."))
     f = QueueFilter(unit_id=unit_id, now=now)
     tab = args.get("tab", "").strip()
-    if tab and tab not in TABS:
-        errors["tab"] = [_("Choose one of: %(choices)s.", choices=", ".join(TABS))]
+    if tab and tab not in QUEUE_TABS:
+        errors["tab"] = [_("Choose one of: %(choices)s.", choices=", ".join(QUEUE_TABS))]
     f.tab = tab or "pending"
+    # the supervision tab: a unit's lead reads the whole unit's, a handler only their own cases
+    oversee = unit_id is not None and can_oversee_unit(actor, unit_id)
     raw_type = args.get("type", "").strip()
     if raw_type:
         try:
@@ -144,12 +151,13 @@ def queue():
         if f.association_id is None:
             errors["association"] = [_("No association has this credit code.")]
     f.overdue = _flag(args, "overdue", errors)
-    if _flag(args, "mine", errors):
+    if _flag(args, "mine", errors) or (f.supervision and not oversee):
         f.handler_id = actor.user_id
     f.due_within_days = _int(args, "due_within", errors, default=None, lo=0, hi=366)
-    f.sort = args.get("sort", "").strip() or "due"
-    if f.sort not in SORTS:
-        errors["sort"] = [_("Choose one of: %(choices)s.", choices=", ".join(SORTS))]
+    sorts = SUPERVISION_SORTS if f.supervision else SORTS
+    f.sort = args.get("sort", "").strip() or sorts[0]
+    if f.sort not in sorts:
+        errors["sort"] = [_("Choose one of: %(choices)s.", choices=", ".join(sorts))]
     f.page = _int(args, "page", errors, default=1, lo=1, hi=100_000)
     f.per_page = _int(args, "per_page", errors, default=PER_PAGE, lo=1, hi=MAX_PER_PAGE)
     if errors:
@@ -163,8 +171,16 @@ def queue():
         "page": f.page,
         "per_page": f.per_page,
         "total": total,
-        "counts": tab_counts(session, unit_id),
+        "counts": _counts(session, unit_id, actor, oversee, now),
     })
+
+
+def _counts(session, unit_id: int | None, actor: Actor, oversee: bool, now) -> dict[str, int]:
+    """Each tab's count, as on the desk: the supervision tab's of what this actor reads there."""
+    counts = tab_counts(session, unit_id)
+    if unit_id is not None:
+        counts[SUPERVISION_TAB] = supervision_count(session, unit_id, now, None if oversee else actor.user_id)
+    return counts
 
 
 # -- one case ---------------------------------------------------------------------------
