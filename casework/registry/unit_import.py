@@ -12,7 +12,7 @@ code                        the unit's code: 2-64 lower-case letters, digits and
                             a code already in use updates that unit
 name                        2-200 characters
 kind                        industry_department / registration_authority / supervisory_unit /
-                            mediation_body / party_work_department / platform (``units list``)
+                            party_work_department / discipline_inspection / mediation_body / triage
 region_code                 6 digits (GB/T 2260), 100000 for a national body
 name_en                     its name in English
 notice_email                an office mailbox for the unit's notices (never a person's)

@@ -133,3 +133,14 @@ def test_units_that_supervise_each_other_in_a_loop_are_refused(fresh, tmp_path):
     out = run("units", "import", write(tmp_path, "code,name,kind,region_code,supervising_unit\n"
                                                   "aaa,甲单位,industry_department,510000,bbb\n"), code=1)
     assert "is itself supervised by this unit" in out
+
+
+def test_a_missing_setting_is_said_in_one_line_not_a_traceback(tmp_path, monkeypatch):
+    """An operator who runs the command outside the directory of its .env reads what is missing."""
+    for name in ("CHANGTONG_SECRET_KEY", "CHANGTONG_PII_KEY", "CHANGTONG_IDENTITY_KEY", "CHANGTONG_QUERY_PEPPER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["units", "list"], env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert result.exit_code == 2
+    assert "Error: CHANGTONG_SECRET_KEY is not set" in result.output and ".env in this directory" in result.output
+    assert "Traceback" not in result.output

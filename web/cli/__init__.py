@@ -25,9 +25,15 @@ from web.cli.users import users_group
 
 
 def _create_app():
+    from flask.cli import NoAppException
+
+    from casework.settings import SettingsError
     from web.app import create_app
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:  # a missing or bad setting: its message, not a traceback
+        raise NoAppException(f"{exc} (the settings are read from the environment and from .env in this directory)") from None
     settings.keep_files_private()  # reindex, restore, notices: what they write is not world-readable
     return create_app(settings)
 
