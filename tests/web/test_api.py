@@ -261,3 +261,28 @@ def test_the_eleventh_replay_of_a_key_says_when_to_retry(client, submission_data
     for _ in range(12):  # filed once, replayed ten times, the eleventh replay refused
         resp = post_case(client, submission_data(), **{"Idempotency-Key": key})
     assert resp.status_code == 429 and 1 <= int(resp.headers["Retry-After"]) <= 600
+
+
+def test_a_code_hashed_before_the_pepper_was_named_opens_its_case_and_is_stamped_by_that_look_up(client, db, services, file_case):
+    """An install upgraded from before pepper rotation: its codes' hashes name no pepper. The
+    first right look-up (a GET) opens the case and rewrites the hash under the current pepper,
+    and that write is kept; a wrong code changes nothing."""
+    from sqlalchemy import update
+
+    from casework.privacy import codes
+
+    receipt = file_case()
+    legacy = codes._mac(services.settings.query_pepper, receipt.case_number, receipt.query_code)
+    with db.session_scope() as s:
+        s.execute(update(Case).where(Case.id == receipt.case_id).values(query_code_hash=legacy))
+    wrong = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": "AAAA-AAAA-AAAA-AAAA"})
+    assert wrong.status_code == 404
+    with db.session_scope(write=False) as s:
+        assert s.get(Case, receipt.case_id).query_code_hash == legacy
+    got = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code})
+    assert got.status_code == 200
+    with db.session_scope(write=False) as s:
+        stored = s.get(Case, receipt.case_id).query_code_hash
+    assert stored != legacy and codes.stored_pepper_id(stored) == codes.pepper_id(services.settings.query_pepper)
+    again = client.get(f"/api/v1/cases/{receipt.case_number}", headers={"X-Query-Code": receipt.query_code})
+    assert again.status_code == 200
