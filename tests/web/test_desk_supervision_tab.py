@@ -115,7 +115,7 @@ def test_english_tab_and_lateness(client, db, file_case, make_staff):
         miit = s.scalar(select(Unit.id).where(Unit.code == "miit"))
     html = lead.get(f"/desk/units/{miit}?tab=supervision").get_data(as_text=True)
     assert "Overdue and supervised" in html and "2 days late" in row(html, numbers["b"])
-    assert "Overdue by 3 days" in row(html, numbers["c"]) and "Report on the supervision notice by" in html
+    assert "Overdue by 3 days" in row(html, numbers["c"]) and "Supervision report due" in html
 
 
 def test_the_staff_api_lists_the_same_tab_in_the_same_order_and_scope(client, db, file_case, make_staff):
