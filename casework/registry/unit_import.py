@@ -33,7 +33,7 @@ writes none.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
 from casework.i18n import Message, N_
-from casework.registry.importer import RowError, Source, _text_lines, read_table
+from casework.registry.importer import ImportResult, RowError, Source, _text_lines, read_table
 from casework.registry.models import Unit
 from casework.registry.units import check_unit, create_unit, form_values, update_unit
 from casework.text import clean_text
@@ -55,15 +55,8 @@ _FALSE = {"0", "false", "no", "off", "否", "n"}
 
 
 @dataclass
-class UnitImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+class UnitImportResult(ImportResult):
+    unchanged: int = 0  # a row that changes nothing: no audit entry
 
 
 def import_units(session: Session, actor: Actor, lines: Source) -> UnitImportResult:
