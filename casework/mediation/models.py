@@ -102,6 +102,13 @@ class Mediation(Base):
         order_by="MediationSession.scheduled_at", primaryjoin="Mediation.case_id == foreign(MediationSession.case_id)",
         viewonly=True)
 
+    @property
+    def statements(self) -> list:
+        """The respondent's written statements (书面意见), oldest first: the events of the move
+        ``respondent_statement``, each its text (the event's internal text: staff and the respondent
+        read it, the applicant does not) and its files."""
+        return [ev for ev in self.case.events if (ev.data or {}).get("move") == "respondent_statement"]
+
     __table_args__ = (
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_nonnegative"),
         sa.CheckConstraint("outcome <> 'agreement' OR terms IS NOT NULL", name="agreement_has_terms"),

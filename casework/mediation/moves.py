@@ -37,7 +37,7 @@ from casework.mediation.models import (
     MediationSession, MediatorRecusal, Outcome, Performance, RecusalDecision, SessionStatus,
 )
 from casework.privacy.codes import hash_code, new_query_code
-from casework.workflow.handling import pause, unpause
+from casework.workflow.handling import pause, store_files, unpause
 from casework.workflow.notices import respondent_mobile
 from casework.workflow.spec import Ctx, MoveNotAllowed, invalid
 
@@ -125,6 +125,26 @@ def party_end(ctx: Ctx) -> dict:
         med.recusal_requested_at = med.recusal_requested_by = med.recusal_request = None
         med.recusal_paused_clock = False
     return {**_end(ctx, med, Outcome.ended_by_party), "by": who}
+
+
+# -- the respondent's side in writing (书面意见) ------------------------------------------------
+
+# Attachment.role of a file the respondent sent with a statement: not the applicant's own evidence
+STATEMENT_FILE = "respondent"
+
+
+def respondent_statement(ctx: Ctx) -> dict:
+    """The respondent puts its side in writing, once it agreed to mediation and while it goes on:
+    its account of the dispute and what it proposes, with files stored like the applicant's
+    evidence. Each statement is its own dated event (none replaces another). Staff read it (the
+    event's internal text, the desk's mediation section); the applicant does not see it: the
+    mediator hears each party and decides what to put to the other in a session (人民调解法 第二十二条;
+    a party states its own will, 第二十三条 (四))."""
+    ctx.event.internal_text = ctx.values["statement"]
+    names = store_files(ctx, from_staff=False)
+    for att in ctx.event.files:
+        att.role = STATEMENT_FILE
+    return {"statement": len(ctx.values["statement"]), **({"files": len(names)} if names else {})}
 
 
 # -- recusal asked for by a party (办法 第二十一条; 人民调解法 第二十三条 (一)) -----------------

@@ -95,6 +95,10 @@ BASIS = Field("legal_basis", Kind.line, N_("Laws and rules the opinion rests on"
 # a session to move or cancel: one still standing, not held; and the reason the parties read
 SESSION_TO_CHANGE = Field("session_id", Kind.ref, N_("Session"), required=True, choices="standing_sessions",
                           check=med.changeable_problem)
+# the respondent's side in writing (书面意见): its account of the dispute and what it proposes
+RESPONDENT_STATEMENT = Field("statement", Kind.text, N_("Your account of the dispute and what you propose"), required=True,
+                             lo=2, hi=5000, rows=8, missing=N_("Write your account of the dispute and what you propose."))
+
 CHANGE_REASON = notice(N_("Reason (both parties are told it)"), required=True, lo=2, hi=500, rows=2)
 
 
@@ -348,6 +352,12 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     Move("respondent_request_recusal", N_("Ask for a mediator's recusal"), reached(S.mediating), frozenset(), E.note,
          who=RESPONDENT, types=MEDIATION, step=med.request_recusal, when=med.no_recusal_pending,
          fields=(notice(N_("Which mediator, and why"), required=True, lo=5, hi=1000, rows=3),)),
+    # the respondent puts its side in writing, as often as it has more to say (each kept, dated);
+    # staff read it, the applicant does not: the mediator hears each party and decides what to put
+    # to the other in a session (人民调解法 第二十二条; 第二十三条 (四): 自主表达意愿)
+    Move("respondent_statement", N_("Put your side in writing"), reached(S.mediating), frozenset(), E.note,
+         who=RESPONDENT, types=MEDIATION, step=med.respondent_statement,
+         fields=(RESPONDENT_STATEMENT, files())),
     Move("decide_recusal", N_("Decide the request for recusal"), reached(S.mediating), frozenset(), E.note,
          who=UNIT, types=MEDIATION, step=med.decide_recusal, when=med.recusal_pending,
          fields=(Field("decision", Kind.choice, N_("Decision"), required=True, choices=RecusalDecision,

@@ -77,6 +77,7 @@ MATRIX: dict[str, set[str]] = {
     "respondent_end_mediation": {"respondent"},
     "request_recusal": {"complainant"},
     "respondent_request_recusal": {"respondent"},
+    "respondent_statement": {"respondent"},
     "decide_recusal": {"handler", "unit_lead"},
     "suspend_mediation": {"handler", "unit_lead"},
     "resume_mediation": {"handler", "unit_lead"},

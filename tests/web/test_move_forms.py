@@ -245,7 +245,8 @@ def test_each_move_of_the_complainant_and_the_respondent_has_its_page_and_its_do
                                                                    "add_evidence", "urge"}
     assert set(respond.RESPONDENT_MOVES) == set(respond.DONE) == {"respondent_consent", "respondent_refuse",
                                                                       "respondent_end_mediation",
-                                                                      "respondent_request_recusal"}
+                                                                      "respondent_request_recusal",
+                                                                      "respondent_statement"}
 
 
 def test_an_empty_form_says_every_missing_field_at_once(client, db, file_case, make_staff):

@@ -31,9 +31,9 @@ from casework.privacy import masking
 from casework.privacy.codes import check_code
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.spec import RESPONDENT as RESPONDENT_PARTY
-from web import move_fields
+from web import kept_files, move_fields
 from web.i18n import current_locale, tr, tr_errors
-from web.presenters import public_mediation
+from web.presenters import local_time, public_mediation
 from web.public.blueprint import bp
 from web.public.documents import pdf_download
 from web.public.intake import to_receipt
@@ -48,7 +48,15 @@ DONE = {
     "respondent_refuse": lambda: _("Your answer has been recorded: you do not agree to mediation."),
     "respondent_end_mediation": lambda: _("You ended the mediation. Either party may now turn to arbitration or a court."),
     "respondent_request_recusal": lambda: _("Your request for a mediator's recusal has been received. Mediation is suspended until the mediation body decides."),
+    "respondent_statement": lambda: _("Your written statement has been sent to the mediation body. It is listed below."),
 }
+# the respondent's files kept from a refused send (web.kept_files), apart from the applicant's
+# status page in the same browser
+_FILE_MOVES = [MOVES[m] for m in RESPONDENT_MOVES if kept_files.has_files(MOVES[m])]
+
+
+def _scope(number: str) -> str:
+    return RESPONDENT_PREFIX + number
 
 
 @bp.context_processor
@@ -123,7 +131,15 @@ def _render_respondent(case: Case, *, status: int = 200, values=None, errors=Non
         "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
         category=case.category.display_name(current_locale()), moves=moves, values=values or {},
         errors=errors or {}, failed_move=failed_move, move_error=move_error, kept_text=kept_text,
+        statements=_statements(case), kept=kept_files.kept(_scope(case.number), _FILE_MOVES),
     ), status
+
+
+def _statements(case: Case) -> list[dict]:
+    """The respondent's own written statements, oldest first, each with the names of its files."""
+    return [{"id": ev.id, "at": local_time(ev.created_at), "text": ev.internal_text or "",
+             "files": [{"filename": a.filename, "size": a.size} for a in ev.files if a.erased_at is None]}
+            for ev in case.mediation.statements]
 
 
 @bp.get("/respond/<number>")
@@ -149,22 +165,28 @@ def respond_move(number: str, move: str):
         abort(404)
     db = db_session()
     case = _mediation_case(number)
-    values = move_fields.from_form(MOVES[move], request.form)
-    if own_code_in(values.get("public_text", ""), case, move_fields.text_max(MOVES[move], "public_text")):
-        message = _(OWN_ANSWER_CODE)
-        return _render_respondent(case, status=422, values=values, errors={"public_text": [message]},
-                                  failed_move=move, move_error=message)
+    values = move_fields.from_form(MOVES[move], request.form, request.files)
+    send = kept_files.Send(_scope(number), MOVES[move], values)  # files kept from a refused send go with it
+
+    def refused(case, errors, message, status):
+        send.refused()
+        return _render_respondent(case, status=status, values=values, errors=errors, failed_move=move,
+                                  move_error=message)
+
+    for name in ("public_text", "statement"):  # the answer code pasted into a text the staff read
+        if own_code_in(values.get(name, ""), case, move_fields.text_max(MOVES[move], name)):
+            message = _(OWN_ANSWER_CODE)
+            return refused(case, {name: [message]}, message, 422)
     message = unconfirmed(move)
     if message is not None:
-        return _render_respondent(case, status=422, values=values, errors={"confirm": [message]},
-                                  failed_move=move, move_error=message)
+        return refused(case, {"confirm": [message]}, message, 422)
     try:
         perform(db, services(), Actor.respondent(case.id), case, move,
                 version=request.form.get("version"), **values)
     except WorkflowError as err:
         discard_changes()
-        return _render_respondent(_mediation_case(number), status=err.status, values=values,
-                                  errors=tr_errors(err.errors), failed_move=move, move_error=tr(err.message))
+        return refused(_mediation_case(number), tr_errors(err.errors), tr(err.message), err.status)
+    send.done()
     flash(DONE[move]())
     return redirect(url_for("public.respond_status", number=number), code=303)
 
