@@ -24,3 +24,4 @@ from casework.documents.models import CaseDocument, DocumentTemplate  # noqa: F4
 from casework.verify.models import PhoneVerification  # noqa: F401,E402
 from casework.reference import ReferenceVersion  # noqa: F401,E402
 from casework.idempotency import StaffRequestKey  # noqa: F401,E402  (the staff API's Idempotency-Keys)
+from casework.intake.drafts import IntakeDraft  # noqa: F401,E402  (a filing form's draft while its SMS code is on its way)

@@ -33,7 +33,7 @@ def post_filing(client, url, data, **kw):
     """Post a filing form as a person does: when the form asks for the code sent to the phone
     given, read it and send the form again with it (the staged files stay staged); a filing
     that went through answers 303 to its receipt, which is followed as a browser follows it."""
-    resp = client.post(url, data=data, **kw)
+    resp = to_code_step(client, client.post(url, data=data, **kw))
     found = VERIFICATION.search(resp.get_data(as_text=True))
     if resp.status_code == 200 and found is not None:
         again = {k: v for k, v in data.items() if k != "attachments"}
@@ -41,6 +41,16 @@ def post_filing(client, url, data, **kw):
                      verify_code=app_code(client.application, data.get("complainant.phone", "")))
         resp = client.post(url, data=again, **kw)
     return to_receipt(client, resp)
+
+
+def to_code_step(client, resp):
+    """The form with the SMS code's box a code's sending leads to: its POST answers 303 See Other
+    to the form's GET address with the form's draft (``?draft=``), read with a GET as a browser
+    reads it; any other answer as it is."""
+    where = resp.headers.get("Location", "") if resp.status_code == 303 else ""
+    if "draft=" not in where:
+        return resp
+    return client.get(where)
 
 
 def to_receipt(client, resp):

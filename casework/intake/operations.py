@@ -367,8 +367,12 @@ STAGED_FOR = timedelta(days=1)  # how long an upload waits for its form to be se
 
 def sweep_staged(db, services: Services, *, chunk: int = 500) -> int:
     """Delete the staged uploads (rows and both encrypted files) older than ``STAGED_FOR`` that
-    never became part of a case. One statement per chunk deletes only rows still staged (a
+    never became part of a case, and the filing forms' drafts past their minutes. One statement per chunk deletes only rows still staged (a
     filing that took one meanwhile keeps it); the files go after the commit."""
+    from casework.intake.drafts import sweep_drafts
+
+    with db.session_scope() as s:  # and the forms' drafts past their minutes (casework.intake.drafts)
+        sweep_drafts(s, services)
     cutoff = services.clock() - STAGED_FOR
     deleted = 0
     while True:

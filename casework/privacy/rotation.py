@@ -4,8 +4,8 @@ One pass over everything a key or the query pepper protects, in batches ordered 
 
 - every ciphertext column (the case's parties, ``casework.privacy.masking.PARTY_FIELDS``: the
   complainant's and agent's under the identity ring on a report, the rest under the PII ring;
-  the receipt's query code; the outbox's recipient and payload; the mediation's particulars). A
-  test checks that this covers every binary column of the models;
+  the receipt's query code; a filing form's draft; the outbox's recipient and payload; the
+  mediation's particulars). A test checks that this covers every binary column of the models;
 - the keyed hashes that can be made again from what we decrypt (the case's phone hash for
   我的诉求 and duplicates, the outbox's recipient hash for the daily cap);
 - the stored hashes of query codes and respondent codes, which cannot (the code is not kept):
@@ -206,6 +206,15 @@ class _Run:
         self.rows(t, t.c.idempotency_key, q, lambda row, ch: self.value(
             "intake_receipt.query_code_enc", "pii", row[2], f"receipt:{row[1]}", ch, "query_code_enc"))
 
+    def drafts(self) -> None:
+        """A filing form's draft lives the SMS code's minutes (casework.intake.drafts); one met
+        here is re-encrypted like any value, so no _OLD key waits on it."""
+        from casework.intake.drafts import IntakeDraft, purpose
+
+        t = IntakeDraft.__table__
+        self.rows(t, t.c.token, sa.select(t.c.token, t.c.draft_enc), lambda row, ch: self.value(
+            "intake_draft.draft_enc", "pii", row[1], purpose(row[0]), ch, "draft_enc"))
+
     def outbox(self) -> None:
         from casework.notify.models import OutboxChannel, OutboxMessage
         from casework.notify.queue import recipient_hash
@@ -334,7 +343,7 @@ class _Run:
                      + (f", {self.tally.rewritten['notice files']} re-encrypted" if self.write else ""))
 
     def run(self) -> Tally:
-        for step in (self.cases, self.receipts, self.outbox, self.mediations, self.files, self.notice_files):
+        for step in (self.cases, self.receipts, self.drafts, self.outbox, self.mediations, self.files, self.notice_files):
             step()
         return self.tally
 

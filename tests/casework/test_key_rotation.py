@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from casework.audit.models import AuditEntry, AuditKind
 from casework.cases.models import Attachment, Case, Channel, IntakeReceipt
+from casework.intake.drafts import keep_draft, read_draft
 from casework.cases.queries import case_for_lookup
 from casework.context import Services
 from casework.db import Base
@@ -65,6 +66,9 @@ def envs(database_url, tmp_path, keys):
     }
 
 
+DRAFT_TOKEN = "rotation-test-draft-0123456789abcdef0123456789abcdef0123"
+
+
 def services_of(env) -> Services:
     return Services.from_settings(Settings.from_env(env, testing=True))
 
@@ -93,6 +97,8 @@ def filed(db, envs, submission_data):
             out[kind] = (receipt.case_id, receipt.case_number, receipt.query_code)
         stage_file(s, old, None, CleanFile("fee.pdf", "application/pdf", EVIDENCE, EVIDENCE,
                                            hashlib.sha256(EVIDENCE).hexdigest()), case_id=out["complaint"][0])
+        # a filing form's draft while its SMS code is on its way (casework.intake.drafts)
+        keep_draft(s, old, DRAFT_TOKEN, {"values": {"complainant.name": NAME}}, minutes=60)
         med_id, number, _ = out["mediation"]
         code = codes.new_query_code()
         s.execute(sa.update(Mediation).where(Mediation.case_id == med_id).values(
@@ -219,6 +225,7 @@ def readable_with_new_keys_only(db, services, filed):
             assert m.payload_enc is None or pii.decrypt(m.payload_enc, "outbox.payload")
         for r in s.scalars(sa.select(IntakeReceipt).where(IntakeReceipt.case_id == complaint.id)):
             assert pii.decrypt_text(r.query_code_enc, f"receipt:{complaint.number}") == filed["complaint"][2]
+        assert read_draft(s, services, DRAFT_TOKEN)["values"]["complainant.name"] == NAME
         att = s.scalar(sa.select(Attachment).where(Attachment.case_id == complaint.id))
         store = services.files
         assert store.cipher.decrypt((store.root / att.storage_key[:2] / f"{att.storage_key}.orig").read_bytes(),

@@ -278,3 +278,20 @@ def test_0046_gives_the_associations_saved_before_it_their_english_abbreviation(
     with db.session_scope(write=False) as s:
         assert [a.name for a in search_associations(s, "caam")] == ["中国汽车工业协会"]
     db.dispose()
+
+
+def test_0047_adds_the_filing_forms_draft_table_and_its_downgrade_removes_it(tmp_path):
+    """Migration 0047: intake_draft keeps a filing form's encrypted draft while its SMS code is on
+    its way (casework.intake.drafts); the downgrade drops it."""
+    url = _fresh_url(tmp_path)
+    migrate.upgrade(url, "0047")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        assert "intake_draft" in insp.get_table_names()
+        assert {c["name"] for c in insp.get_columns("intake_draft")} == {"token", "draft_enc", "expires_at"}
+        assert [i["column_names"] for i in insp.get_indexes("intake_draft")] == [["expires_at"]]
+    migrate.downgrade(url, "0046")
+    with engine.connect() as conn:
+        assert "intake_draft" not in inspect(conn).get_table_names()
+    engine.dispose()

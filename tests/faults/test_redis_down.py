@@ -107,7 +107,7 @@ def test_with_redis_down_the_site_files_and_limits_and_after_it_returns_counts_i
 
     # the filing form: the code request, then the filing with the code
     csrf, token, _ = open_form(client)
-    asked = client.post("/file/complaint", data=form_data(csrf, token, title="Redis 停止时的投诉"))
+    asked = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, title="Redis 停止时的投诉"))
     assert asked.status_code == 200, asked.status_code
     vid = VID.search(asked.get_data(as_text=True)).group(1)
     again = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))

@@ -17,7 +17,7 @@ from casework.retention.operations import erase_expired
 from tests.casework.test_retention import BASE, at, closed_case, load
 from tests.web.test_contact_reveal import signed_in
 from tests.web.test_public_pages import form_data, open_form, png_bytes
-from tests.phone_codes import to_receipt
+from tests.phone_codes import to_code_step, to_receipt
 
 CODE = "91110108MA01C3PQ7G"  # valid under GB 32100
 WRONG = "91110108MA01C3PQ7A"  # the same with a wrong check digit
@@ -30,7 +30,7 @@ def post(client, slug, data, **kw):
     """The form sent; where the form first proves the phone with an SMS code (issue 19, verified
     phone), the code is read from the outbox (what the development notice folder shows) and the
     form sent again with it, as a person would."""
-    resp = client.post(f"/file/{slug}", data=data, **kw)
+    resp = to_code_step(client, client.post(f"/file/{slug}", data=data, **kw))
     found = VERIFICATION.search(resp.get_data(as_text=True))
     if found is None or resp.status_code != 200:
         return to_receipt(client, resp)  # a filing's 303, followed to its receipt

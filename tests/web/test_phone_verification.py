@@ -25,7 +25,7 @@ def receipts(db):
 
 def test_the_form_sends_a_code_keeps_what_was_typed_and_files_with_the_right_code(client, db, sms_code):
     csrf, token, _ = open_form(client)
-    first = client.post("/file/complaint", data=form_data(csrf, token, title="会费问题投诉",
+    first = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, title="会费问题投诉",
                                                           attachments=(__import__("io").BytesIO(png_bytes()), "凭证.png")),
                         content_type="multipart/form-data")
     html = first.get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_the_form_sends_a_code_keeps_what_was_typed_and_files_with_the_right_cod
 
 def test_five_wrong_codes_kill_the_code_and_say_when_to_retry(client, db, sms_code):
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     right = sms_code()
     wrong = "000000" if right != "000000" else "111111"
     for left in (4, 3, 2, 1):
@@ -66,7 +66,7 @@ def test_five_wrong_codes_kill_the_code_and_say_when_to_retry(client, db, sms_co
 
 def test_a_new_code_is_refused_within_a_minute(client, db, sms_code):
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     first = sms_code()
     resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
     html = resend.get_data(as_text=True)
@@ -81,7 +81,7 @@ def test_the_form_filled_again_takes_the_code_already_sent(client, db, sms_code)
     """The form opened and filled again within the minute: a new code was refused as too soon, the
     box lost the code's id, and the code on the phone was answered "too soon" over and over."""
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     code = sms_code()
     csrf, token, _ = open_form(client)  # a fresh form, filled again and sent without the code
     data = {k: v for k, v in form_data(csrf, token).items() if k not in ("verification_id", "verify_code")}
@@ -104,7 +104,7 @@ def test_an_anonymous_report_asks_for_no_code(client, db):
 
 def test_the_code_box_stays_through_a_lookup_and_an_error_elsewhere(client, db, sms_code):
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     looked = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="find",
                                                            association_q="zggt"))
     assert VID.search(looked.get_data(as_text=True)).group(1) == vid
@@ -119,7 +119,7 @@ def test_the_form_opened_again_names_the_number_the_code_went_to_before_it_is_ty
     """A reload while a code is on its way shows the code's box on an empty form; a look-up sent
     before the number is typed again said "验证码已发送至 ，", the number missing."""
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     reopened = client.get("/file/complaint").get_data(as_text=True)
     assert "验证码已发送至 138****8000，5 分钟内有效。" in reopened
     csrf, token = CSRF.search(reopened).group(1), TOKEN.search(reopened).group(1)
@@ -134,7 +134,7 @@ def test_a_number_typed_with_its_country_code_is_masked_alike_after_the_code_was
     language switch "+86****8000": the same number, masked from what was typed."""
     csrf, token, _ = open_form(client)
     typed = {"complainant.phone": "+86 138-0013-8000"}
-    sent = client.post("/file/complaint", data=form_data(csrf, token, **typed)).get_data(as_text=True)
+    sent = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, **typed)).get_data(as_text=True)
     assert "138****8000" in sent
     again = client.post("/file/complaint", data=form_data(csrf, token, action="find", association_q="复合材料",
                                                           verification_id=VID.search(sent).group(1), **typed))
@@ -147,7 +147,7 @@ def test_the_receipt_says_where_a_lost_code_is_not_the_end(client, db, sms_code)
     cases by a code sent to it. It says so where the number was proved, and not for an anonymous
     report, which has no number."""
     csrf, token, _ = open_form(client)
-    vid = VID.search(client.post("/file/complaint", data=form_data(csrf, token)).get_data(as_text=True)).group(1)
+    vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     html = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, verification_id=vid,
                                                          verify_code=sms_code())).get_data(as_text=True)
     assert "没有查询码时，仍可凭您填写的手机号码（短信验证）查看您的案件：" in html and 'href="/mine"' in html

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from casework.cases.models import Case, IntakeReceipt
 from casework.db import utcnow
-from tests.phone_codes import VERIFICATION, app_code
+from tests.phone_codes import VERIFICATION, app_code, to_code_step
 from tests.web.test_public_pages import form_data, open_form
 
 NUMBER = re.compile(r'id="case-number"[^>]*>([A-Z0-9]+)<')
@@ -25,7 +25,7 @@ RECEIPT_AT = re.compile(r"^(?:http://localhost)?/file/complaint/receipt/(TS\d{14
 def send(client, data, slug="complaint"):
     """The form sent as a person sends it, through the SMS code's step; the last answer as it is
     (not followed)."""
-    resp = client.post(f"/file/{slug}", data=data)
+    resp = to_code_step(client, client.post(f"/file/{slug}", data=data))
     found = VERIFICATION.search(resp.get_data(as_text=True))
     if resp.status_code == 200 and found is not None:
         resp = client.post(f"/file/{slug}", data={**data, "verification_id": found.group(1),
@@ -164,7 +164,7 @@ def test_the_code_step_opened_again_keeps_the_forms_token_and_its_files(client, 
     csrf, token, _ = open_form(client)
     data = form_data(csrf, token)
     asked = client.post("/file/complaint", data={**data, "attachments": (io.BytesIO(png_bytes()), "凭证.png")},
-                        content_type="multipart/form-data")
+                        content_type="multipart/form-data", follow_redirects=True)
     vid = VERIFICATION.search(asked.get_data(as_text=True)).group(1)
     again = client.get("/file/complaint?association=51100000500009247D").get_data(as_text=True)
     assert f'name="form_token" value="{token}"' in again and f'name="verification_id" value="{vid}"' in again

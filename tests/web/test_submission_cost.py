@@ -94,7 +94,7 @@ def test_an_api_submission_stays_within_its_statement_budget(client, db, submiss
 
 def test_a_form_submission_stays_within_its_statement_budget(client, db, sms_code):
     csrf, token, _ = open_form(client)
-    asked = client.post("/file/complaint", data=form_data(csrf, token))
+    asked = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token))
     vid = re.search(r'name="verification_id" value="([^"]*)"', asked.get_data(as_text=True)).group(1)
     code = sms_code()
     with counted(db) as seen:

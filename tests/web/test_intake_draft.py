@@ -1,0 +1,126 @@
+"""The SMS code's step without JavaScript is Post/Redirect/Get (web.public.intake,
+casework.intake.drafts): the form's first POST keeps what was typed as an encrypted draft under
+the form's token and answers 303 See Other to the form's GET address, which shows the form
+filled in with the code's box, to this browser only. Back from the receipt, or a reload, then
+never asks to send the form again (tests/browser/test_intake_draft_nojs.py)."""
+import io
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from casework.cases.models import Case
+from casework.context import Services
+from casework.intake.drafts import IntakeDraft
+from casework.intake.operations import sweep_staged
+from tests.phone_codes import VERIFICATION, to_receipt
+from tests.web.test_public_pages import form_data, open_form, png_bytes
+
+TITLE = "会费问题投诉"
+NAME = "欧阳慕容"
+ID_NUMBER = "11010519491231002X"
+
+
+def value_of(html: str, name: str) -> str:
+    found = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{re.escape(name)}"', html)
+    return found.group(1) if found else ""
+
+
+def textarea(html: str, name: str) -> str:
+    found = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
+    return found.group(1).strip() if found else ""
+
+
+def typed(csrf, token, **more):
+    return form_data(csrf, token, title=TITLE, **{"complainant.name": NAME, "complainant.id_number": ID_NUMBER},
+                     **more)
+
+
+def test_the_code_step_answers_303_to_the_forms_address_which_shows_the_form_filled_with_the_box(client, db):
+    csrf, token, _ = open_form(client)
+    sent = client.post("/file/complaint", content_type="multipart/form-data",
+                       data=typed(csrf, token, attachments=(io.BytesIO(png_bytes()), "凭证.png")))
+    assert sent.status_code == 303
+    assert sent.headers["Location"].endswith(f"/file/complaint?draft={token}")
+    page = client.get(sent.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and VERIFICATION.search(html) and 'id="verify_code"' in html
+    assert "验证码已发送至 138****8000" in html  # the box names the number masked
+    assert value_of(html, "title") == TITLE and value_of(html, "complainant.name") == NAME
+    assert value_of(html, "complainant.phone") == "13800138000"
+    assert textarea(html, "description").startswith("协会要求我公司必须入会")
+    assert value_of(html, "form_token") == token and "凭证.png" in html  # the file staged under it
+    assert 'data-answered="GET"' in html
+    with db.session_scope(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_another_browser_with_the_same_address_sees_an_empty_form(app, client):
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
+    stranger = app.test_client()
+    page = stranger.get(where)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert NAME not in html and TITLE not in html and "13800138000" not in html and "138****8000" not in html
+    assert VERIFICATION.search(html) is None and value_of(html, "form_token") not in ("", token)
+
+
+def test_the_draft_is_encrypted_in_its_table_and_never_logged(client, db, caplog):
+    csrf, token, _ = open_form(client)
+    with caplog.at_level("DEBUG"):
+        client.post("/file/complaint", data=typed(csrf, token))
+        client.get(f"/file/complaint?draft={token}")
+    with db.session_scope(write=False) as s:  # the raw column, as a copy of the database holds it
+        raw = bytes(s.execute(sa.text("SELECT draft_enc FROM intake_draft WHERE token = :t"), {"t": token}).scalar())
+    assert raw
+    for secret in (NAME, ID_NUMBER, "13800138000", TITLE):
+        assert secret.encode("utf-8") not in raw
+        assert secret not in caplog.text
+
+
+def test_the_filed_forms_address_shows_an_empty_form_that_says_the_case_was_filed(client, db, sms_code):
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
+    vid = VERIFICATION.search(client.get(where).get_data(as_text=True)).group(1)
+    receipt = to_receipt(client, client.post("/file/complaint", data=typed(csrf, token, verification_id=vid,
+                                                                           verify_code=sms_code())))
+    number = re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', receipt.get_data(as_text=True)).group(1)
+    back = client.get(where).get_data(as_text=True)  # back from the receipt
+    assert f"您的诉求 {number} 已提交" in back
+    assert VERIFICATION.search(back) is None and value_of(back, "title") == "" and NAME not in back
+    assert value_of(back, "form_token") != token
+    with db.session_scope(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+
+
+def test_an_expired_draft_asks_to_fill_the_form_again_and_the_sweep_deletes_it(client, db, services):
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
+    with db.session_scope() as s:  # the code's minutes have passed
+        s.execute(sa.update(IntakeDraft).where(IntakeDraft.token == token)
+                  .values(expires_at=services.clock() - timedelta(seconds=1)))
+    html = client.get(where).get_data(as_text=True)
+    assert "现已过期。请重新填写表单" in html and NAME not in html and value_of(html, "title") == ""
+    # the form goes on: filled in and sent again, nothing typed is lost (here within the minute
+    # a number waits for its next code: it says so, with the form as it was sent)
+    again = client.post("/file/complaint", data=typed(csrf, token, action="resend"))
+    html = again.get_data(as_text=True)
+    assert again.status_code == 429 and "不到一分钟" in html and value_of(html, "complainant.name") == NAME
+    with db.session_scope() as s:
+        s.execute(sa.update(IntakeDraft).values(expires_at=services.clock() - timedelta(seconds=1)))
+    sweep_staged(db, Services(settings=services.settings, cipher=services.cipher, files=services.files,
+                              clock=services.clock))
+    with db.session_scope(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(IntakeDraft)) == 0
+
+
+def test_a_wrong_code_keeps_everything_typed_and_says_so(client, sms_code):
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
+    vid = VERIFICATION.search(client.get(where).get_data(as_text=True)).group(1)
+    wrong = "000000" if sms_code() != "000000" else "111111"
+    resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=wrong))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and value_of(html, "complainant.name") == NAME and 'id="verify_code-error"' in html
