@@ -131,25 +131,31 @@
   if (q.value.trim() && !box.querySelector("input")) { q.dispatchEvent(new Event("input")); }
 })();
 
-// 4. The SMS code's step (web.public.intake): the form comes back with the code's box as the
-// answer to a POST, and going back to it from the receipt, or reloading it, asked to send the
-// form again (some phones lose the page there). Its history entry becomes the form's GET address
-// (with the association chosen), which opens the form again with the code's box and the files
-// staged under its token; what was typed is kept for this tab (sessionStorage: never a code, a
-// token or a file) and put back there. Once the case is filed the form opens without the box and
-// the kept text is dropped, so going back from the receipt shows an empty form.
+// 4. The SMS code's step (web.public.intake): sending the code answers 303 See Other to the form's
+// GET address, ?draft=<the form's token>, which the server fills in from the draft it kept
+// (casework.intake.drafts), with the code's box and the files staged under the token: back from
+// the receipt, or a reload, asks nothing, with or without this script. Two things are left here:
+// - what is typed after that is kept for this tab (sessionStorage: never a code, a token or a
+//   file) and put back over the draft's older text when the form's address opens again;
+// - a page with the box that still answers a POST (a wrong code, a look-up, an error elsewhere)
+//   takes the form's address as its history entry, so a reload or back asks nothing either.
+// Once the case is filed the form's address opens empty, and the kept text is dropped.
 (function () {
   "use strict";
   var form = document.querySelector("form.intake");
-  if (!form || !window.history || !history.replaceState) return;
+  if (!form) return;
   var store = null;
-  try { store = window.sessionStorage; } catch (e) { return; }
-  if (!store) return;
+  try { store = window.sessionStorage; } catch (e) { store = null; }
   var KEY = "ct-intake-typed:" + location.pathname;
   if (!form.querySelector("#verify_code")) {
-    try { store.removeItem(KEY); } catch (e) { /* storage off */ }
+    try { if (store) store.removeItem(KEY); } catch (e) { /* storage off */ }
     return;
   }
+  var token = form.querySelector("input[name=form_token]");
+  if (form.dataset.answered === "POST" && token && window.history && history.replaceState) {
+    history.replaceState(history.state, "", location.pathname + "?draft=" + encodeURIComponent(token.value));
+  }
+  if (!store) return;
   var SKIP = /^(csrf_token|form_token|verification_id|verify_code|action|remove_file)$/;
   function controls() {
     return Array.prototype.filter.call(form.elements, function (el) {
@@ -167,7 +173,7 @@
     });
     try { store.setItem(KEY, JSON.stringify(kept)); } catch (e) { /* full: the form still works */ }
   }
-  if (form.dataset.answered === "GET") {  // the form opened again with the box: what was typed
+  if (form.dataset.answered === "GET") {  // the form's address with the box: what was typed since
     var kept = null;
     try { kept = JSON.parse(store.getItem(KEY) || "null"); } catch (e) { kept = null; }
     if (kept) {
@@ -179,7 +185,7 @@
             el.checked = true;
             el.dispatchEvent(new Event("change", { bubbles: true }));
           }
-        } else if (!el.value) {
+        } else if (el.value !== v[0]) {
           el.value = v[0];
           el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
         }
@@ -189,9 +195,4 @@
   save();
   form.addEventListener("input", save);
   form.addEventListener("change", save);
-  if (form.dataset.answered === "POST") {
-    var chosen = form.querySelector("input[name=association]:checked");
-    var value = chosen && chosen.value !== "unknown" ? chosen.value : "";
-    history.replaceState(history.state, "", location.pathname + (value ? "?association=" + encodeURIComponent(value) : ""));
-  }
 })();

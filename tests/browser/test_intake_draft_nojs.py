@@ -1,0 +1,83 @@
+"""Without JavaScript, on a phone (390x844, Chinese): the SMS code's step is Post/Redirect/Get
+(web.public.intake, casework.intake.drafts). Sending the form answers 303 See Other to the form's
+GET address, filled in from its encrypted draft with the code's box; the code files the case and
+answers 303 to the receipt. Reloading the code's step, going back from the receipt and forward
+and back again never show Chromium's "Confirm Form Resubmission" dialog nor its
+net::ERR_CACHE_MISS page, send no POST, and the database holds exactly one case."""
+import os
+import re
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_intake_phone import read_receipt
+from tests.browser.test_receipt_reload import cache_miss, cases
+from tests.phone_codes import app_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.commits]
+
+
+@pytest.fixture
+def no_js(browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              locale="zh-CN", java_script_enabled=False)
+    page = ctx.new_page()
+    seen = {"dialogs": [], "failed": [], "posts": 0}
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.type), d.dismiss()))
+    page.on("requestfailed", lambda r: seen["failed"].append(f"{r.url} {r.failure}"))
+    page.on("request", lambda r: seen.__setitem__("posts", seen["posts"] + (r.method == "POST")))
+    yield page, seen
+    ctx.close()
+
+
+def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_again(no_js, live_server, db, app):
+    page, seen = no_js
+    base = live_server
+    # the association chosen from its page's link (no type-ahead without JavaScript)
+    page.goto(base + "/file/complaint?association=51100000500009247D")
+    assert page.locator("#association-chosen").is_checked()
+    page.get_by_label("事项分类").select_option(label="强制入会/强制摊派")
+    page.get_by_label("标题").fill("强制入会并收取会费")
+    page.get_by_label("具体情况").fill("协会要求我公司必须入会，并收取会费两万元，否则不予出具证明。")
+    page.locator("#complainant-name").fill("张三")
+    page.locator("#complainant-phone").fill("13800138000")
+    page.get_by_label(re.compile("我已阅读隐私说明")).check()
+    page.get_by_role("button", name="提交").click()
+    page.wait_for_selector("#verify_code")
+    # the code's step is the form's GET address, filled in from the draft, with the box
+    assert re.fullmatch(rf"{re.escape(base)}/file/complaint\?draft=[A-Za-z0-9_-]+", page.url), page.url
+    step_url = page.url
+    assert page.get_by_label("标题").input_value() == "强制入会并收取会费"
+    assert page.locator("#complainant-name").input_value() == "张三"
+    assert "138****8000" in page.locator("main").inner_text()
+    page.reload()  # a reload of the code's step asks nothing and keeps everything
+    page.wait_for_selector("#verify_code")
+    assert page.get_by_label("具体情况").input_value().startswith("协会要求我公司必须入会")
+    assert seen["dialogs"] == [] and not cache_miss(page)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "sms_step_nojs.png"), full_page=True)
+
+    page.locator("#verify_code").fill(app_code(app))
+    page.locator("button[name=action][value=submit]").click()
+    page.wait_for_load_state()
+    number, code = read_receipt(page)
+    assert re.fullmatch(rf"{re.escape(base)}/file/complaint/receipt/{number}", page.url)
+    posts = seen["posts"]
+
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.url == step_url and not cache_miss(page), page.url
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    # the form's page: empty now, saying the case was filed; no code's box, nothing to file twice
+    assert f"您的诉求 {number} 已提交" in page.locator("main").inner_text()
+    assert page.locator("#verify_code").count() == 0 and page.get_by_label("标题").input_value() == ""
+    page.screenshot(path=os.path.join(ARTIFACTS, "back_from_receipt_nojs.png"), full_page=True)
+
+    page.go_forward()
+    page.wait_for_load_state()
+    assert read_receipt(page) == (number, code)
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.url == step_url and not cache_miss(page)
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    assert cases(db) == 1
