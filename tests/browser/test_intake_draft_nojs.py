@@ -81,3 +81,36 @@ def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_ag
     assert page.url == step_url and not cache_miss(page)
     assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
     assert cases(db) == 1
+
+
+def test_with_javascript_a_wrong_codes_page_reloads_as_the_forms_address_with_the_text_typed_since(
+        browser, live_server, db, app):
+    """The answer to a wrong code is still the form's POST (422, everything kept); static/js/intake.js
+    gives its history entry the form's address (?draft=), and what was typed after the draft was
+    kept comes back over the draft's text."""
+    from tests.browser.test_receipt_reload import fill_complaint
+
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
+    page = ctx.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    try:
+        fill_complaint(page, live_server)
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_selector("#verify_code")
+        page.get_by_label("标题").fill("强制入会并收取高额会费")  # changed after the code was sent
+        right = app_code(app)
+        page.locator("#verify_code").fill("000000" if right != "000000" else "111111")
+        page.locator("button[name=action][value=submit]").click()
+        page.wait_for_selector("#verify_code-error")
+        assert "?draft=" in page.url
+        page.reload()
+        page.wait_for_selector("#verify_code")
+        assert dialogs == [] and not cache_miss(page)
+        assert page.get_by_label("标题").input_value() == "强制入会并收取高额会费"
+        page.locator("#verify_code").fill(right)
+        page.locator("button[name=action][value=submit]").click()
+        read_receipt(page)
+        assert cases(db) == 1
+    finally:
+        ctx.close()
