@@ -198,7 +198,7 @@ def env_file_values(example: Path = ENV_EXAMPLE) -> dict[str, str]:
 
     from click.testing import CliRunner
 
-    from web.cli import keys
+    from web.cli.keys import keys_group as keys
 
     values = {k: v or "" for k, v in dotenv_values(example).items()}
     out = CliRunner().invoke(keys, [])
@@ -704,6 +704,9 @@ class Browser:
         for c in h.get("set-cookie", []):
             k, _, v = c.split(";", 1)[0].partition("=")
             self.cookies[k.strip()] = v.strip()
+        if status in (302, 303) and h.get("location"):  # a filing's receipt: Post/Redirect/Get, as a browser follows it
+            u = urllib.parse.urlsplit(h["location"])
+            return self.request("GET", u.path + (f"?{u.query}" if u.query else ""))
         return status, data.decode("utf-8", "replace")
 
 
@@ -771,7 +774,7 @@ def last_sms_code(cluster: "Cluster", timeout: float = 30.0) -> str:
 
 def file_through_form(base_url: str, cluster: "Cluster | None" = None) -> tuple[int, str, str]:
     """The phone form: open it, fill it in, submit, type the SMS code it asks for (issue 19);
-    the receipt page shows number and code."""
+    the receipt page it is sent to (303) shows number and code."""
     browser = Browser(base_url)
     status, page = browser.request("GET", "/file/complaint")
     if status != 200:
