@@ -114,3 +114,30 @@ def test_with_javascript_a_wrong_codes_page_reloads_as_the_forms_address_with_th
         assert cases(db) == 1
     finally:
         ctx.close()
+
+
+def test_my_cases_code_step_without_javascript_never_asks_to_send_again(no_js, live_server, db, app):
+    """我的诉求: the code sent and a wrong code answer 303 to /mine (web.public.mine); back from the
+    list goes through them without a resubmission dialog or ERR_CACHE_MISS."""
+    page, seen = no_js
+    page.goto(live_server + "/mine")
+    page.locator("#phone").fill("13800138000")
+    page.locator("button[name=action][value=send]").click()
+    page.wait_for_selector("#verify_code")
+    assert page.url == live_server + "/mine" and page.locator("#phone").input_value() == "13800138000"
+    right = app_code(app)
+    page.locator("#verify_code").fill("000000" if right != "000000" else "111111")
+    page.locator("button[name=action][value=check]").click()
+    page.wait_for_selector("#verify_code-error")
+    page.locator("#verify_code").fill(right)
+    page.locator("button[name=action][value=check]").click()
+    page.wait_for_selector("#mine-none")
+    posts = seen["posts"]
+    for _ in range(2):
+        page.go_back()
+        page.wait_for_load_state()
+        assert not cache_miss(page) and page.url == live_server + "/mine"
+    page.go_forward()
+    page.wait_for_load_state()
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    assert page.locator("#mine-none").count() == 1

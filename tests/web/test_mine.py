@@ -12,7 +12,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def sign_in(client, sms_code, phone="13800138000"):
     page = client.get("/mine").get_data(as_text=True)
     csrf = CSRF.search(page).group(1)
-    asked = client.post("/mine", data={"csrf_token": csrf, "phone": phone, "action": "send"})
+    asked = client.post("/mine", follow_redirects=True, data={"csrf_token": csrf, "phone": phone, "action": "send"})
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200 and f"{phone[:3]}****{phone[-4:]}" in html
     vid = VERIFICATION.search(html).group(1)
@@ -57,10 +57,10 @@ def test_my_cases_lists_only_this_numbers_proved_cases_and_opens_them(client, db
 def test_a_wrong_code_does_not_sign_in(client, db, file_case, sms_code):
     file_case()
     csrf = CSRF.search(client.get("/mine").get_data(as_text=True)).group(1)
-    html = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000"}).get_data(as_text=True)
+    html = client.post("/mine", follow_redirects=True, data={"csrf_token": csrf, "phone": "13800138000"}).get_data(as_text=True)
     vid = VERIFICATION.search(html).group(1)
     wrong = "000000" if sms_code() != "000000" else "111111"
-    resp = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000", "verification_id": vid,
+    resp = client.post("/mine", follow_redirects=True, data={"csrf_token": csrf, "phone": "13800138000", "verification_id": vid,
                                       "verify_code": wrong, "action": "check"})
     assert resp.status_code == 422 and "还可以再试 4 次" in resp.get_data(as_text=True)
     assert 'id="mine-cases"' not in client.get("/mine").get_data(as_text=True)

@@ -240,9 +240,9 @@ def test_my_cases_marks_the_phone_or_the_code(client, sms_code):
     assert bad.status_code == 422
     assert attr(tag(page, "phone"), "aria-invalid") == "true" and described_by(page, "phone") == ["phone-error"]
     assert summary_links(page) == [("phone", "手机号码：请填写中国大陆手机号码（11位数字，例如 13800138000）。")]
-    sent = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000", "action": "send"}).get_data(as_text=True)
+    sent = client.post("/mine", follow_redirects=True, data={"csrf_token": csrf, "phone": "13800138000", "action": "send"}).get_data(as_text=True)
     vid = re.search(r'name="verification_id" value="([^"]+)"', sent).group(1)
-    wrong = client.post("/mine", data={"csrf_token": csrf, "phone": "13800138000", "verification_id": vid,
+    wrong = client.post("/mine", follow_redirects=True, data={"csrf_token": csrf, "phone": "13800138000", "verification_id": vid,
                                        "verify_code": "000000" if sms_code() != "000000" else "111111", "action": "check"})
     page = wrong.get_data(as_text=True)
     assert wrong.status_code == 422

@@ -17,6 +17,14 @@ browser's signed session holds (``RECEIPTS``; the session cookie ends with the b
 them the page shows the number and the code to this browser; after them, or to any other
 browser, it shows the number only, says the code was shown once and how to open the case
 without it (我的诉求), without reading the database.
+
+The SMS code's step is Post/Redirect/Get too, with or without JavaScript: the POST that sends the
+code keeps what was typed as an encrypted draft under the form's token for the code's minutes
+(casework.intake.drafts) and answers 303 to ``/file/<type>?draft=<token>``, which shows the form
+filled in with the code's box to the browser the token was issued to (any other sees an empty
+form), and, once the case is filed, an empty form that says so. A wrong code, a look-up or an
+error still answers its POST with the form (static/js/intake.js gives such a page the form's
+address as its history entry).
 """
 from __future__ import annotations
 

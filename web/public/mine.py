@@ -5,9 +5,12 @@ encrypted. Only cases whose number was proved when they were filed are listed (a
 it, or a registered client vouching): a case filed with someone else's unproved number is not
 shown to that number's holder. Never an anonymous report. Signing in lasts 30 minutes in this
 browser's signed session; each case listed opens without its query code (web.public.opened).
+The code's step is Post/Redirect/Get (``CODE_SENT`` below): no answer with the code's box is the
+answer to a POST, so back from the list, or a reload, never asks to send the form again.
 """
 from __future__ import annotations
 
+import base64
 import time
 
 from flask import abort, redirect, render_template, request, session as browser, url_for
@@ -18,13 +21,14 @@ from casework.cases.models import Case
 from casework.cases.numbers import normalize_number
 from casework.intake.operations import VERIFIED_VIA
 from casework.intake.validation import normalize_mobile
+from casework.privacy.crypto import DecryptionError
 from casework.privacy.masking import mask_phone
 from casework.verify.service import Refused, phone_hash, use
 from web import phone_verify
 from web.i18n import current_locale
 from web.public.blueprint import bp
 from web.public.opened import APPLICANT, MINUTES, grant
-from web.requestdb import db_session, keep_on_error, services
+from web.requestdb import db_session, services
 
 SIGNED_IN = "mine"  # the signed session's key: the number's hash and when it was proved
 
@@ -52,11 +56,59 @@ def _form(phone="", verify=None, error=None, notice=None, status=200, field=None
                            error_field=field, cases=None), status
 
 
+# the code's step as Post/Redirect/Get: every answer to the form that shows the code's box (a code
+# sent, a wrong or missing code, a new code refused) is 303 See Other to /mine, which shows the
+# box from this browser's signed session; back from the list, or a reload, sends nothing again.
+# The number is kept there encrypted under the data key (the cookie is signed, not secret), for
+# the code's minutes; what the box should say (an error, once) rides along.
+CODE_SENT = "mine_code"
+PHONE_PURPOSE = "mine.code_phone"
+
+
+def _keep_code(phone: str, box: dict, said: tuple[str, str | None, int] | None = None) -> None:
+    from casework.verify.service import CODE_MINUTES
+
+    blob = services().cipher.encrypt_text(phone, PHONE_PURPOSE)
+    browser[CODE_SENT] = {"id": box["id"], "masked": box["masked"], "phone": base64.urlsafe_b64encode(blob).decode(),
+                          "until": int(time.time()) + CODE_MINUTES * 60, "said": list(said) if said else None}
+
+
+def _code_sent() -> dict | None:
+    """The code's box this browser was answered with, while the code lives: its number, box and
+    what it says once (an error with its field and status), or None."""
+    held = browser.get(CODE_SENT)
+    if not isinstance(held, dict) or not isinstance(held.get("until"), int) or held["until"] <= time.time():
+        browser.pop(CODE_SENT, None)
+        return None
+    try:
+        phone = services().cipher.decrypt_text(base64.urlsafe_b64decode(str(held.get("phone", ""))), PHONE_PURPOSE)
+    except (DecryptionError, ValueError):
+        browser.pop(CODE_SENT, None)
+        return None
+    said = held.get("said")
+    if said:
+        browser[CODE_SENT] = {**held, "said": None}  # said once: a reload shows the box without it
+    return {"phone": phone, "box": {"id": str(held.get("id", ""))[:32], "masked": str(held.get("masked", ""))},
+            "said": said if isinstance(said, list) and len(said) == 3 else None}
+
+
+def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = None):
+    _keep_code(phone, box, said)
+    return redirect(url_for("public.mine"), code=303)
+
+
 @bp.get("/mine")
 def mine():
     number_hash = _signed_in()
     if number_hash is None:
-        return _form()
+        held = _code_sent()
+        if held is None:
+            return _form()
+        if held["said"]:
+            text, field, status = held["said"]
+            return _form(held["phone"], held["box"], text, status=int(status), field=field)
+        return _form(held["phone"], held["box"],
+                     notice=_("We sent a 6-digit code by SMS to %(phone)s.", phone=held["box"]["masked"]))
     return render_template("public/mine.html", cases=_cases(number_hash), phone="", verify=None,
                            error=None, notice=None)
 
@@ -75,22 +127,25 @@ def mine_submit():
     session = db_session()
     if vid and request.form.get("action") != "resend":
         if not code.strip():
-            return _form(phone, box, _("Enter the 6-digit code from the SMS."), status=422, field="verify_code")
+            return _to_box(phone, box, (_("Enter the 6-digit code from the SMS."), "verify_code", 422))
         checked = phone_verify.check(session, vid, phone, code)
         if checked.ok:
             use(checked.verification, services())
             phone_verify.remember(phone)
+            browser.pop(CODE_SENT, None)
             browser[SIGNED_IN] = {"hash": phone_hash(services(), phone), "at": time.time()}
             return redirect(url_for("public.mine"), code=303)
-        keep_on_error()  # the wrong code is counted
-        return _form(phone, box, phone_verify.checked_text(checked, phone, key),
-                     status=429 if checked.reason == "dead" else 422, field="verify_code")
+        # the wrong code is counted (a 303 keeps what the request wrote)
+        return _to_box(phone, box, (phone_verify.checked_text(checked, phone, key), "verify_code",
+                                    429 if checked.reason == "dead" else 422))
     try:
         verification = phone_verify.send(session, phone=phone, purpose="mine", locale=current_locale(), client_key=key)
     except Refused as refused:
-        return _form(phone, box if vid else None, phone_verify.refused_text(refused), status=429)
+        if vid:  # a new code refused: the box stays, saying why
+            return _to_box(phone, box, (phone_verify.refused_text(refused), None, 429))
+        return _form(phone, None, phone_verify.refused_text(refused), status=429)
     box["id"] = verification.id
-    return _form(phone, box, notice=_("We sent a 6-digit code by SMS to %(phone)s.", phone=box["masked"]))
+    return _to_box(phone, box)
 
 
 @bp.get("/mine/<number>")
