@@ -214,7 +214,8 @@ def file_form(slug: str):
         # (the draft kept when the code was sent; JavaScript's copy in the tab's storage is newer)
         token = pending["token"] if form_token_valid(pending["token"]) else ""
         draft = drafts.read_draft(db_session(), services(), token) if token else None
-        values = (draft or {}).get("values") or {"association": request.args.get("association", "")}
+        values = ((draft or {}).get("values") if (draft or {}).get("type") == slug else None) or {
+            "association": request.args.get("association", "")}
         return _render(case_type, values, token or new_form_token(), fresh=not token, verify=pending,
                        notice=_code_sent(pending))
     cache = pages() if not request.query_string and "_flashes" not in browser else None
@@ -312,6 +313,8 @@ def _draft_page(case_type, token: str, pending: dict | None):
         return _render(case_type, {"association": ""}, new_form_token(), fresh=True, notice=_(
             "Your case %(number)s has been filed. This is a new, empty form.", number=filed.case_number))
     draft = drafts.read_draft(session, svc, token)
+    if draft is not None and draft.get("type") != case_type.value:  # another form's draft: not here
+        return None
     if draft is not None and isinstance(draft.get("values"), dict) and isinstance(draft.get("box"), dict):
         box = {"id": str(draft["box"].get("id", ""))[:32], "masked": str(draft["box"].get("masked", ""))}
         values = {name: str(draft["values"].get(name, "")) for name in FIELDS}
@@ -384,7 +387,8 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     _remember_code(request.view_args["slug"], box, token)
     # what was typed waits, encrypted, for the code's minutes; the answer is the form's GET
     # address (Post/Redirect/Get): back from the receipt, or a reload, sends nothing again
-    drafts.keep_draft(session, services(), token, {"values": values, "box": box}, minutes=CODE_MINUTES)
+    drafts.keep_draft(session, services(), token, {"type": case_type.value, "values": values, "box": box},
+                      minutes=CODE_MINUTES)
     return redirect(url_for("public.file_form", slug=case_type.value, draft=token), code=303)
 
 
