@@ -146,6 +146,18 @@ def test_bad_input_says_what_is_wrong_and_keeps_what_was_typed(app, client, db, 
     assert statements(db, mediation.case_id)[0][4] == [("照片.png", "respondent")]
 
 
+def test_the_answer_code_pasted_into_a_statement_is_refused_with_the_text_kept(app, client, db, coordinator, mediation):
+    """Staff read the statement: the respondent's own code in it would give them the key to its page."""
+    number = mediation.case_number
+    code = accept(client, mediation)
+    respondent = consent(app, mediation, code)
+    text = f"我方答复码是 {code}，请调解员联系。"
+    resp = send(respondent, number, {"Accept-Language": "zh-CN"}, statement=text)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "含有您的答复码" in body and f">{text}</textarea>" in body
+    assert statements(db, mediation.case_id) == []
+
+
 def test_in_english(app, client, db, coordinator, mediation):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
