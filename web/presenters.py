@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from casework.i18n import bilingual
 from casework.cases.models import Case, CaseState, CaseType, EventKind, Stage
 from casework.cases.queries import public_events
+from casework.mediation.moves import STATEMENT_FILE  # Attachment.role of a mediation respondent's files
 from casework.workflow import supervision
 from casework.db import as_utc
 from casework.cases.numbers import CHINA
@@ -286,8 +287,10 @@ def public_case(case: Case, *, utc: bool = False) -> dict:
         **not_accepted_reason(case, locale),
         "title": case.title,
         "submitted_at": at(case.submitted_at),
-        # the complainant's own files (a reply's documents are listed with the reply)
-        "attachments": [{"filename": a.filename, "size": a.size} for a in case.attachments if not a.from_staff],
+        # the complainant's own files (a reply's documents are listed with the reply; the files a
+        # mediation's respondent sent with its statement are not the applicant's to see)
+        "attachments": [{"filename": a.filename, "size": a.size} for a in case.attachments
+                        if not a.from_staff and a.role != STATEMENT_FILE],
         "timeline": [
             {"at": at(ev.created_at), "title": event_title(ev), "text": ev.public_text or "",
              "kind": ev.kind.value, "files": _event_files(ev)}

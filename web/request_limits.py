@@ -106,6 +106,7 @@ def upload_limits(settings) -> dict[str, int]:
         "admin.association_import": IMPORT_MAX_BYTES + 2**20,
         # the moves that take files (Kind.files): evidence after filing, a reply's documents
         "public.public_move": files,
+        "public.respond_move": files,  # the respondent's written statement (书面意见) with its files
         "desk.case_move": files,
         "api.case_action": as_json,
         # a case filed through the JSON API: an agent's power of attorney as base64 (issue 19)

@@ -172,6 +172,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "extend its handling time. The unit lead decides it on the case's page on the desk, under "
                "'Extend the handling time (unit lead)'."),
     },
+    # a mediation's respondent put its side in writing (书面意见): to the mediation body's mailbox, the
+    # case number only; the statement is read on the desk
+    "respondent_statement": {
+        "zh_CN": ("被申请人提交书面意见", "【畅通】调解案件 $case_number 的被申请人提交了书面意见。请登录办理平台，在该案件页面的“调解”部分查看。"),
+        "en": ("The respondent put its side in writing", "[Changtong] The respondent in mediation case $case_number "
+               "has sent a written statement. Sign in to the desk and read it in the case page's mediation section."),
+    },
     # a handler asked to see a report's identity: to the unit's mailbox, for its identity custodian
     # (身份保管人); the case number only, never the reason nor who asked
     "reveal_requested": {
@@ -219,6 +226,7 @@ SENT_WHEN: dict[str, str] = {
     "review_decided_unit": N_("To the mailboxes of the units whose decision a review decided."),
     "case_urged": N_("To a unit's mailbox, when the filer urges (催办) a case past its deadline."),
     "extension_asked": N_("To a unit's mailbox, when a handler asks the unit lead to extend a case's handling time (the case number only)."),
+    "respondent_statement": N_("To a mediation body's mailbox, when the respondent puts its side in writing on its page (the case number only)."),
     "reveal_requested": N_("To the mailbox of the unit holding a report, when a handler asks to see the reporter's identity: for its identity custodian (the case number only)."),
     "reveal_decided": N_("To the mailbox of the unit holding a report, when its identity custodian decides a request to see the reporter's identity: for the handler who asked (the case number only)."),
 }

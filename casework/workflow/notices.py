@@ -25,6 +25,7 @@ SESSION_TEMPLATES = {"scheduled": SESSION_TEMPLATE, "moved": "mediation_session_
 REVEAL_REQUESTED_TEMPLATE = "reveal_requested"
 REVEAL_DECIDED_TEMPLATE = "reveal_decided"
 EXTENSION_ASKED_TEMPLATE = "extension_asked"
+RESPONDENT_STATEMENT_TEMPLATE = "respondent_statement"
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -182,6 +183,13 @@ def _unit_extension_asked(ctx: Ctx, event: Event) -> None:
                 key=f"extension-asked:{ctx.case.id}:{event.id}", payload={"case_number": ctx.case.number})
 
 
+def _unit_respondent_statement(ctx: Ctx, event: Event) -> None:
+    """A mediation's respondent put its side in writing: the mediation body's mailbox is told which
+    case (one notice per statement; the statement is read on the desk, never in the mail)."""
+    _mail_units(ctx, [ctx.case.unit_id], template=RESPONDENT_STATEMENT_TEMPLATE,
+                key=f"respondent-statement:{ctx.case.id}:{event.id}", payload={"case_number": ctx.case.number})
+
+
 def reveal_requested(ctx: Ctx) -> None:
     """A handler asked to see a report's identity (casework.workflow.reveal.request): the mailbox
     of the unit holding the report is told which case, for its identity custodian to decide on
@@ -208,6 +216,7 @@ SENDERS: dict[Notice, Callable[[Ctx, Event], None]] = {
     Notice.unit_supervision: _unit_supervision,
     Notice.unit_urged: _unit_urged,
     Notice.unit_extension_asked: _unit_extension_asked,
+    Notice.unit_respondent_statement: _unit_respondent_statement,
     Notice.supervisor_report: _supervisor_report,
     Notice.supervision_follows: _supervision_follows,
     Notice.deciding_units: _deciding_units,

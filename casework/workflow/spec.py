@@ -208,6 +208,7 @@ class Notice(str, enum.Enum):
     unit_supervision = "unit_supervision"    # the unit's mailbox: a 督办单 with its date
     unit_urged = "unit_urged"                # the unit's mailbox: the complainant urged (催办) an overdue case
     unit_extension_asked = "unit_extension_asked"  # the unit's mailbox: a handler asks its lead to extend
+    unit_respondent_statement = "unit_respondent_statement"  # the mediation body's mailbox: the respondent wrote
     supervisor_report = "supervisor_report"  # the supervisors' mailboxes: the unit reported on a 督办单
     supervision_follows = "supervision_follows"  # a transfer under a 督办单: the new unit, and the supervisors
     deciding_units = "deciding_units"        # the mailboxes of the units whose decision a review decided

@@ -357,7 +357,7 @@ MOVES: dict[str, Move] = {m.name: m for m in [
     # to the other in a session (人民调解法 第二十二条; 第二十三条 (四): 自主表达意愿)
     Move("respondent_statement", N_("Put your side in writing"), reached(S.mediating), frozenset(), E.note,
          who=RESPONDENT, types=MEDIATION, step=med.respondent_statement,
-         fields=(RESPONDENT_STATEMENT, files())),
+         fields=(RESPONDENT_STATEMENT, files()), notices=(Notice.unit_respondent_statement,)),
     Move("decide_recusal", N_("Decide the request for recusal"), reached(S.mediating), frozenset(), E.note,
          who=UNIT, types=MEDIATION, step=med.decide_recusal, when=med.recusal_pending,
          fields=(Field("decision", Kind.choice, N_("Decision"), required=True, choices=RecusalDecision,

@@ -107,6 +107,8 @@ def test_each_statement_is_kept_dated_with_its_files_and_the_desk_reads_them(app
     assert f"/desk/cases/{number}/files/{att.id}" in section
     assert client.get(f"/desk/cases/{number}/files/{att.id}").data.startswith(b"\x89PNG")
     assert "申请人看不到" in section
+    files = desk[desk.index('id="case-files"'):]
+    assert "被申请人提交（申请人看不到）" in files[:files.index("</ul>")]  # among the case's files, marked
 
 
 def test_the_applicant_does_not_see_the_respondents_statement(app, client, db, coordinator, mediation):
@@ -114,16 +116,17 @@ def test_the_applicant_does_not_see_the_respondents_statement(app, client, db, c
     gives a party the other's written statement: the mediator decides what to raise in a session."""
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
-    assert send(respondent, number, statement=STATEMENT).status_code == 303
+    assert send(respondent, number, statement=STATEMENT, files=(io.BytesIO(png()), "质检报告.png")).status_code == 303
     applicant = app.test_client()
     open_as_applicant(applicant, mediation)
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
-    assert STATEMENT not in page and "书面意见" not in page
+    assert STATEMENT not in page and "书面意见" not in page and "质检报告.png" not in page
     api = applicant.get(f"/api/v1/cases/{number}", headers={"X-Query-Code": mediation.query_code})
     assert api.status_code == 200 and STATEMENT not in api.get_data(as_text=True)
+    assert "质检报告.png" not in api.get_data(as_text=True)
 
 
-def test_bad_input_says_what_is_wrong_and_keeps_what_was_typed(app, client, db, coordinator, mediation):
+def test_bad_input_says_what_is_wrong_and_keeps_what_was_typed(app, client, db, coordinator, mediation, settings):
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
     zh = {"Accept-Language": "zh-CN"}
@@ -138,12 +141,41 @@ def test_bad_input_says_what_is_wrong_and_keeps_what_was_typed(app, client, db, 
     wrong = send(respondent, number, zh, statement=STATEMENT, files=(io.BytesIO(b"<html>not a photo</html>"), "合同.png"))
     body = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "合同.png" in body and f">{STATEMENT}</textarea>" in body
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * settings.max_file_bytes
+    too_big = send(respondent, number, zh, statement=STATEMENT, files=(io.BytesIO(big), "大图.png"))
+    body = too_big.get_data(as_text=True)
+    assert too_big.status_code == 422 and "大图.png" in body and "MB" in body and f">{STATEMENT}</textarea>" in body
     # a good file with a refused text is kept for the next send, ticked
     kept = send(respondent, number, zh, statement="好", files=(io.BytesIO(png()), "照片.png"))
     assert kept.status_code == 422 and 'id="respondent_statement-kept"' in kept.get_data(as_text=True)
     keep = re.search(r'name="keep_file" value="(\d+)"', kept.get_data(as_text=True)).group(1)
     assert send(respondent, number, zh, statement=STATEMENT, keep_file=keep).status_code == 303
     assert statements(db, mediation.case_id)[0][4] == [("照片.png", "respondent")]
+
+
+def test_the_mediation_body_is_told_and_its_queue_marks_the_case(app, client, db, services, coordinator, mediation):
+    from casework.notify.models import OutboxMessage
+    from casework.workflow.machine import perform
+
+    number = mediation.case_number
+    respondent = consent(app, mediation, accept(client, mediation))
+    assert send(respondent, number, statement=STATEMENT).status_code == 303
+    assert send(respondent, number, statement=MORE).status_code == 303
+    with db.session_scope(write=False) as s:
+        case = s.get(Case, mediation.case_id)
+        unit_id = case.unit_id
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == mediation.case_id,
+                                                     OutboxMessage.template == "respondent_statement")).all()
+        # one e-mail per statement to the body's mailbox (the case number only: the template's)
+        assert case.unit.notice_email and [m.channel.value for m in told] == ["email", "email"]
+    queue = client.get(f"/desk/units/{unit_id}?tab=handling", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    row = queue[queue.index(f'id="row-{number}"'):]
+    assert "新材料" in row[:row.index("</tr>")]
+    with db.session_scope() as s:  # staff act on the case: the mark goes
+        perform(s, services, coordinator, s.get(Case, mediation.case_id), "note", internal_text="已阅被申请人意见。")
+    queue = client.get(f"/desk/units/{unit_id}?tab=handling", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    row = queue[queue.index(f'id="row-{number}"'):]
+    assert "新材料" not in row[:row.index("</tr>")]
 
 
 def test_the_answer_code_pasted_into_a_statement_is_refused_with_the_text_kept(app, client, db, coordinator, mediation):

@@ -100,22 +100,24 @@ FILER_MARKS = (EventKind.urged, EventKind.evidence_added, EventKind.info_supplie
 
 
 def complainant_marks(session, case_ids: list[int]) -> dict[int, set[str]]:
-    """The queue's marks: "urged" (催办) and "evidence" (new material: evidence, or the material
-    asked for, 补正) where the complainant did so after the last thing staff did on the case; both
+    """The queue's marks: "urged" (催办) and "evidence" (new material: evidence, the material
+    asked for, 补正, or a mediation respondent's written statement) where the complainant did so after the last thing staff did on the case; both
     go once staff act on it."""
     if not case_ids:
         return {}
+    # a mediation's respondent put its side in writing (the move respondent_statement, a note)
+    statement = (Event.actor_kind == ActorKind.respondent) & Event.summary.like("respondent_statement %")
     rows = session.execute(
         select(Event.case_id, Event.kind, Event.actor_kind, func.max(Event.id))
         .where(Event.case_id.in_(case_ids),
-               (Event.actor_kind == ActorKind.staff) | Event.kind.in_(FILER_MARKS))
+               (Event.actor_kind == ActorKind.staff) | Event.kind.in_(FILER_MARKS) | statement)
         .group_by(Event.case_id, Event.kind, Event.actor_kind))
     last_staff: dict[int, int] = {}
     latest: dict[tuple[int, str], int] = {}
     for case_id, kind, actor_kind, last in rows:
         if actor_kind is ActorKind.staff:
             last_staff[case_id] = max(last_staff.get(case_id, 0), last)
-        if kind in FILER_MARKS and actor_kind is not ActorKind.staff:
+        if actor_kind is not ActorKind.staff and (kind in FILER_MARKS or kind is EventKind.note):
             key = (case_id, "urged" if kind is EventKind.urged else "evidence")
             latest[key] = max(latest.get(key, 0), last)
     marks: dict[int, set[str]] = {}
