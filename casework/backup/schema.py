@@ -22,6 +22,8 @@ EXCLUDED = {
     "alembic_version": "the schema revision is recorded in the manifest instead",
     "staff_session": "staff sign-ins: after a restore everyone signs in again",
     "intake_receipt": "receipts shown again to a replayed submit for ten minutes; transient",
+    "intake_draft": "a filing form's text while its SMS code is pending, a few minutes; transient",
+    "staff_request_key": "the staff API's Idempotency-Keys, kept 24 hours; transient",
     "search_document": "the PostgreSQL search index: rebuilt from the cases after a restore",
     "rate_limit_counter": "rate-limit windows of a few minutes (casework.ratelimit); transient",
     "reference_version": "the stamp of the cached reference data (casework.reference): the restore's own "
