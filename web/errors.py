@@ -117,9 +117,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(err):
-        from web.public.intake import csrf_failed_intake
+        from web.public.expired import csrf_failed
 
-        resp = csrf_failed_intake()
+        resp = csrf_failed()
         if resp is not None:
             return resp
         return _respond(400, _("This form has expired or was sent from elsewhere. Please go back, reload the page and send it again."))

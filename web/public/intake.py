@@ -55,7 +55,6 @@ from sqlalchemy import select
 from web import phone_verify
 from web.extensions import LOCALES, remember_language
 from web.i18n import current_locale, tr, tr_errors
-from web.security import sent_from_this_site
 from web.pagecache import TokenPage, pages
 from web.public.blueprint import bp
 from web.requestdb import database, db_session, keep_on_error, services
@@ -509,25 +508,9 @@ def _stage_uploads(session, svc, token, errors) -> None:
         ops.stage_file(session, svc, token, clean, role=role)
 
 
-def csrf_failed_intake():
-    """A filing form whose CSRF token failed comes back filled in, not as an error page; so does
-    a move's form on the status page or the respondent's page (web.public.opened.expired_form).
-    Only for a form sent from this site: another site's page could otherwise post a text of its
-    choosing into this one's forms, shown to the person as their own (a plain 400 answers it)."""
-    if request.method != "POST" or not sent_from_this_site():
-        return None
-    args = request.view_args or {}
-    if request.endpoint == "public.public_move":
-        from web.public.track import csrf_failed_move
-        return csrf_failed_move(args.get("number", ""), args.get("move", ""))
-    if request.endpoint == "public.track_complaint":
-        from web.public.track import csrf_failed_move
-        return csrf_failed_move(args.get("number", ""), "turn_into_complaint")
-    if request.endpoint == "public.respond_move":
-        from web.public.respond import csrf_failed_respond
-        return csrf_failed_respond(args.get("number", ""), args.get("move", ""))
-    if request.endpoint != "public.file_submit":
-        return None
+def csrf_failed_file():
+    """A filing form whose CSRF token failed comes back filled in (web.public.expired decides
+    when a failed form is answered so)."""
     case_type = _case_type(request.view_args.get("slug", ""))
     values = {name: request.form.get(name, "") for name in FIELDS}
     token = request.form.get("form_token", "")
