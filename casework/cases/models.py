@@ -130,6 +130,14 @@ class Category(Base):
 # a case awaiting acceptance whose unit's mailbox was not told of it yet: the partial index
 # ix_case_unannounced and the sweep's query say it in the same words (SQLite uses a partial
 # index only for a query that repeats its terms); "IS NOT" is SQLite's IS DISTINCT FROM
+# a case the queue's 超期与督办 tab may list without reading its deadline: flagged overdue by the sweep, or
+# under a 督办单 awaiting the unit's report (a few of a unit's cases). Written as each dialect renders
+# ``or_(Case.overdue, Case.notice_report_due.is_not(None))`` (SQLite's boolean is ``overdue = 1``), for
+# the planner to see that the query's condition implies the index's (casework.cases.queue.attention)
+ATTENTION_SQL = {
+    "sqlite": "overdue = 1 OR notice_report_due IS NOT NULL",
+    "postgresql": "overdue OR notice_report_due IS NOT NULL",
+}
 UNANNOUNCED_SQL = {
     "sqlite": "state = 'pending_acceptance' AND announced_unit_id IS NOT unit_id",
     "postgresql": "state = 'pending_acceptance' AND announced_unit_id IS DISTINCT FROM unit_id",
@@ -261,6 +269,9 @@ class Case(Base):
         # the sweep's list of cases awaiting acceptance whose unit was not told yet (a few of all)
         sa.Index("ix_case_unannounced", "id", postgresql_where=sa.text(UNANNOUNCED_SQL["postgresql"]),
                  sqlite_where=sa.text(UNANNOUNCED_SQL["sqlite"])),
+        # the 超期与督办 tab's flagged cases of one unit
+        sa.Index("ix_case_unit_attention", "unit_id", "state", postgresql_where=sa.text(ATTENTION_SQL["postgresql"]),
+                 sqlite_where=sa.text(ATTENTION_SQL["sqlite"])),
     )
 
     def __repr__(self) -> str:

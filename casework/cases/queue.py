@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from casework.cases.models import Case, CaseState as S, CaseType
@@ -60,19 +60,26 @@ class QueueFilter:
         return self.unit_id is not None and self.tab == SUPERVISION_TAB
 
 
-def needs_attention(now: datetime):
-    """A case that is overdue (the sweep's flag, or its deadline passed since: ``is_overdue``)
-    while still open, or that carries a 督办单 the unit has not reported on yet (whatever its
-    state: the report is owed until it is made)."""
-    passed = and_(Case.due_at < now, Case.paused_at.is_(None), Case.state.in_(CAN_BE_OVERDUE))
-    return or_(Case.notice_report_due.is_not(None), and_(Case.state.in_(OPEN_STATES), or_(Case.overdue, passed)))
+def attention(unit_id: int, now: datetime):
+    """The ids of a unit's cases that are overdue (the sweep's flag, or a deadline passed since:
+    ``is_overdue``) while still open, or that carry a 督办单 the unit has not reported on yet
+    (whatever its state: the report is owed until it is made). Two index reads, not one over the
+    unit's every case: the flagged ones through ``ix_case_unit_attention``, the deadlines passed
+    since the sweep through ``ix_case_unit_state_due_id``."""
+    flagged = select(Case.id).where(
+        Case.unit_id == unit_id, or_(Case.overdue, Case.notice_report_due.is_not(None)),  # the index's condition
+        or_(Case.notice_report_due.is_not(None), and_(Case.state.in_(OPEN_STATES), Case.overdue)))
+    passed = select(Case.id).where(
+        Case.unit_id == unit_id, Case.state.in_([s for s in OPEN_STATES if s in CAN_BE_OVERDUE]),
+        Case.due_at < now, Case.paused_at.is_(None))
+    return union(flagged, passed)
 
 
 def queue_select(f: QueueFilter) -> Select:
     q = select(Case)
     q = q.where(Case.unit_id.is_(None)) if f.unit_id is None else q.where(Case.unit_id == f.unit_id)
     if f.supervision:
-        q = q.where(needs_attention(f.now or datetime.now().astimezone()))
+        q = q.where(Case.id.in_(attention(f.unit_id, f.now or datetime.now().astimezone())))
     else:
         q = q.where(Case.state.in_(f.tab_states()))
     if f.case_type is not None:
@@ -131,7 +138,7 @@ def tab_counts(session: Session, unit_id: int | None) -> dict[str, int]:
 
 def supervision_count(session: Session, unit_id: int, now: datetime, handler_id: int | None = None) -> int:
     """How many cases the supervision tab lists (of one handler's: ``handler_id``)."""
-    q = select(func.count()).select_from(Case).where(Case.unit_id == unit_id, needs_attention(now))
-    if handler_id is not None:
-        q = q.where(Case.handler_id == handler_id)
+    if handler_id is None:
+        return session.scalar(select(func.count()).select_from(attention(unit_id, now).subquery())) or 0
+    q = select(func.count()).select_from(Case).where(Case.id.in_(attention(unit_id, now)), Case.handler_id == handler_id)
     return session.scalar(q) or 0
