@@ -11,7 +11,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_intake_phone import read_receipt
-from tests.browser.test_receipt_reload import cache_miss, cases
+from tests.browser.test_receipt_reload import cache_miss, cases, watched_phone
 from tests.phone_codes import app_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
@@ -19,13 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.commits]
 
 @pytest.fixture
 def no_js(browser):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                              locale="zh-CN", java_script_enabled=False)
-    page = ctx.new_page()
-    seen = {"dialogs": [], "failed": [], "posts": 0}
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.type), d.dismiss()))
-    page.on("requestfailed", lambda r: seen["failed"].append(f"{r.url} {r.failure}"))
-    page.on("request", lambda r: seen.__setitem__("posts", seen["posts"] + (r.method == "POST")))
+    ctx, page, seen = watched_phone(browser, javascript=False)
     yield page, seen
     ctx.close()
 

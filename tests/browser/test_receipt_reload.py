@@ -22,16 +22,22 @@ def cases(db) -> int:
         return s.scalar(select(func.count()).select_from(Case))
 
 
-@pytest.fixture
-def watched(browser):
-    """A phone page (390x844, zh-CN) and what a resubmission would show: dialogs and failed loads."""
+def watched_phone(browser, javascript: bool = True):
+    """(context, page, seen): a phone page (390x844, zh-CN) and what a resubmission would show:
+    dialogs, failed loads and the POSTs sent."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                              locale="zh-CN")
+                              locale="zh-CN", java_script_enabled=javascript)
     page = ctx.new_page()
     seen = {"dialogs": [], "failed": [], "posts": 0}
     page.on("dialog", lambda d: (seen["dialogs"].append(d.type), d.dismiss()))
     page.on("requestfailed", lambda r: seen["failed"].append(f"{r.url} {r.failure}"))
     page.on("request", lambda r: seen.__setitem__("posts", seen["posts"] + (r.method == "POST")))
+    return ctx, page, seen
+
+
+@pytest.fixture
+def watched(browser):
+    ctx, page, seen = watched_phone(browser)
     yield page, seen
     ctx.close()
 
