@@ -151,7 +151,11 @@ def test_the_list_of_notices_reads_its_partial_index_not_every_event(db):
         conn = s.connection()
         for query, index in queries:  # as the app sends it: with its bound parameters
             shown = plan(db, conn, query)
-            assert index in shown, shown
+            # a case's notice may also be read from the queue's partial index of flagged cases
+            # (ix_case_unit_attention: overdue or under a notice), which PostgreSQL picks on a small
+            # table: a few cases of all either way
+            assert index in shown or (index == "ix_case_notice_report_due" and "ix_case_unit_attention" in shown), shown
+            assert "Seq Scan" not in shown and "SCAN case" not in shown.replace("SCAN case USING", ""), shown
 
 
 def test_a_notice_unanswered_when_a_later_one_came_is_superseded_not_overdue(db, services, file_case, make_staff):
