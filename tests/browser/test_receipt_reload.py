@@ -24,13 +24,15 @@ def cases(db) -> int:
 
 def watched_phone(browser, javascript: bool = True):
     """(context, page, seen): a phone page (390x844, zh-CN) and what a resubmission would show:
-    dialogs, failed loads and the POSTs sent."""
+    dialogs, pages that failed to load and the POSTs sent."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                               locale="zh-CN", java_script_enabled=javascript)
     page = ctx.new_page()
     seen = {"dialogs": [], "failed": [], "posts": 0}
     page.on("dialog", lambda d: (seen["dialogs"].append(d.type), d.dismiss()))
-    page.on("requestfailed", lambda r: seen["failed"].append(f"{r.url} {r.failure}"))
+    # a page that failed to load (a resubmission refused shows as ERR_CACHE_MISS); a type-ahead's
+    # fetch the navigation cut short (ERR_ABORTED) is not one
+    page.on("requestfailed", lambda r: r.resource_type == "document" and seen["failed"].append(f"{r.url} {r.failure}"))
     page.on("request", lambda r: seen.__setitem__("posts", seen["posts"] + (r.method == "POST")))
     return ctx, page, seen
 
