@@ -98,9 +98,7 @@ def import_associations(
     so far, every 100 rows and once at the end of the check.
     """
     result = ImportResult()
-    decode_errors: list[RowError] = []
-    parsed = read_table(_text_lines(lines, decode_errors), REQUIRED_COLUMNS, OPTIONAL_COLUMNS, result.errors)
-    result.errors[:0] = decode_errors
+    parsed = read_source(lines, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, result.errors)
     if parsed is None:
         return result
 
@@ -143,6 +141,16 @@ def _write_rows(session: Session, rows: list[AssociationValues], existing: dict[
 
 
 # --- reading -----------------------------------------------------------------------------
+
+def read_source(lines: "Source", required: tuple[str, ...], optional: tuple[str, ...],
+                errors: list[RowError]) -> "Table | None":
+    """``read_table`` of whatever the caller handed in (``_text_lines``), lines that are not
+    UTF-8 reported first."""
+    decode_errors: list[RowError] = []
+    parsed = read_table(_text_lines(lines, decode_errors), required, optional, errors)
+    errors[:0] = decode_errors
+    return parsed
+
 
 def _text_lines(source: Source, errors: list[RowError]) -> Iterator[str]:
     """Lines as str, the BOM removed, whatever the caller handed in."""

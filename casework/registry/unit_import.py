@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.actor import Actor
 from casework.i18n import Message, N_
-from casework.registry.importer import ImportResult, RowError, Source, _text_lines, read_table
+from casework.registry.importer import ImportResult, RowError, Source, read_source
 from casework.registry.models import Unit
 from casework.registry.units import check_unit, create_unit, form_values, update_unit
 from casework.text import clean_text
@@ -63,9 +63,7 @@ def import_units(session: Session, actor: Actor, lines: Source) -> UnitImportRes
     """Check and write every row of the CSV in ``lines``; on any error the caller rolls back
     (rows before the error may be in the session). Flushes, never commits."""
     result = UnitImportResult()
-    decode_errors: list[RowError] = []
-    parsed = read_table(_text_lines(lines, decode_errors), REQUIRED_COLUMNS, OPTIONAL_COLUMNS, result.errors)
-    result.errors[:0] = decode_errors
+    parsed = read_source(lines, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, result.errors)
     if parsed is None:
         return result
 
