@@ -21,7 +21,7 @@ from casework.registry.lookup import lookup as registry_lookup
 from web import idempotency, request_limits
 from web.api.blueprint import bp
 from web.api.shape import shape_errors
-from web.extensions import limiter
+from web.lookup_limit import failures_limited
 from web.i18n import current_locale, title, tr_errors
 from web.presenters import public_case, utc_time
 from web.requestdb import db_session, services
@@ -285,9 +285,8 @@ def _lookups_refused(limit):
 # acting on it) counts wrong codes against one budget per number (docs/security.md: 10 per 10
 # minutes); the web's track and respond forms have their own (web.public.opened). Only failures
 # count and only failures are refused: a right code always answers.
-lookup_limited = limiter.shared_limit(lambda: services().settings.lookup_limit, scope="api-lookup",
-                                      key_func=_header_number_key, deduct_when=lambda r: r.status_code == 404,
-                                      exempt_when=_right_code, on_breach=_lookups_refused)
+lookup_limited = failures_limited(scope="api-lookup", key=_header_number_key, right_code=_right_code,
+                                  refused=_lookups_refused)
 
 
 @bp.get("/cases/<number>")

@@ -21,7 +21,7 @@ from casework.cases.queries import case_for_lookup, public_events
 from casework.cases.queue import OPEN_STATES
 from casework.db import as_utc
 from casework.registry.models import UnitKind
-from web.extensions import limiter
+from web.lookup_limit import failures_limited
 from web.i18n import current_locale, title
 from web.open311.blueprint import bp
 from web.open311.catalog import FMT
@@ -61,9 +61,7 @@ def _lookups_refused(limit):
     return resp
 
 
-lookup_limited = limiter.shared_limit(lambda: services().settings.lookup_limit, scope="lookup",
-                                      key_func=_lookup_key, deduct_when=lambda r: r.status_code == 404,
-                                      exempt_when=_right_code, on_breach=_lookups_refused)
+lookup_limited = failures_limited(scope="lookup", key=_lookup_key, right_code=_right_code, refused=_lookups_refused)
 
 
 def status_notes(case: Case) -> str:

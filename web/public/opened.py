@@ -16,7 +16,7 @@ from flask import make_response, redirect, render_template, request, session, ur
 from flask_babel import ngettext
 
 from casework.cases.numbers import normalize_number
-from web.extensions import limiter
+from web.lookup_limit import failures_limited
 from web.requestdb import db_session, services
 
 MINUTES = 30
@@ -128,10 +128,6 @@ def _right_code() -> bool:
     return lookup(db_session(), services().settings.query_pepper, number, code) is not None
 
 
-def _lookup_limit() -> str:
-    return services().settings.lookup_limit
-
-
 FORMS = {"public.respond_submit": "public/respond.html"}  # the other lookup view is /track's
 
 
@@ -152,6 +148,4 @@ def _refused(limit):
 
 
 # decorate a lookup view: wrong query codes and wrong answer codes count together per number
-lookup_limited = limiter.shared_limit(_lookup_limit, scope="lookup", key_func=_number_key,
-                                      deduct_when=lambda r: r.status_code == 404, exempt_when=_right_code,
-                                      on_breach=_refused)
+lookup_limited = failures_limited(scope="lookup", key=_number_key, right_code=_right_code, refused=_refused)
