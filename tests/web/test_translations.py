@@ -40,3 +40,24 @@ def test_every_message_has_a_chinese_translation(tmp_path):
                   and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     missing = sorted(extracted - translated, key=str)
     assert not missing, f"strings without Chinese (run `make extract`, then translate): {missing}"
+
+
+def test_a_request_keeps_its_translations_per_locale_through_force_locale_and_refresh(app):
+    """The request's translations are kept for the request (web.extensions._Domain, issue 18):
+    a while in another locale (force_locale, as the statistics' other-language copy and the
+    filing's SMS in the complainant's language use it) and a new locale (refresh, after a
+    language switch) each get their own, and the request's own come back after."""
+    from flask_babel import force_locale, gettext, refresh
+
+    with app.test_request_context("/", headers={"Cookie": "lang=zh_CN"}):
+        assert gettext("Submitted") == "已提交"
+        with force_locale("en"):
+            assert gettext("Submitted") == "Submitted"
+        assert gettext("Submitted") == "已提交"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert gettext("Submitted") == "Submitted"
+        from flask import request
+
+        request.cookies = {"lang": "zh_CN"}  # what a handler that changed the language would see
+        refresh()
+        assert gettext("Submitted") == "已提交"
