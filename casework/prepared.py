@@ -8,8 +8,9 @@ time the write lock is held, and ``Session.execute`` adds the ORM's own step aro
 ``PreparedInsert`` does the same conversion with the same processors
 (``TypeEngine.bind_processor`` of each column's type for the dialect), but when the caller asks,
 so that a filing makes its case row before ``BEGIN IMMEDIATE``; then it hands the statement and
-the converted row to ``Connection.exec_driver_sql``, which fires the engine's events as any
-statement does (the statement counters of tests/web/test_submission_cost.py see it).
+the converted row to the driver (casework.db.driver_execute: ``Connection.exec_driver_sql`` when
+something listens to the engine's statements, as the statement counters of
+tests/web/test_submission_cost.py do, or on PostgreSQL).
 
 Only constant defaults are filled in (a column's ``default=`` scalar); a column whose default is
 made by a function must be given, and ``PreparedInsert`` refuses to be made otherwise, so that a
@@ -21,6 +22,8 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+
+from casework.db import driver_execute
 
 
 class PreparedInsert:
@@ -73,8 +76,10 @@ class PreparedInsert:
             out.append(value if process is None else process(value))
         return tuple(out) if positional else dict(zip(order, out))
 
-    def execute(self, conn: sa.Connection, row: tuple | dict) -> sa.CursorResult:
-        return conn.exec_driver_sql(self._for(conn.dialect)[0], row)
+    def execute(self, conn: sa.Connection, row: tuple | dict) -> list[tuple]:
+        """The row inserted: what its RETURNING gives (a list of tuples; empty when ON CONFLICT
+        DO NOTHING skipped it, or without RETURNING)."""
+        return driver_execute(conn, self._for(conn.dialect)[0], row)
 
     def execute_many(self, conn: sa.Connection, rows: list) -> None:
-        conn.exec_driver_sql(self._for(conn.dialect)[0], rows)
+        driver_execute(conn, self._for(conn.dialect)[0], rows, many=True)

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.i18n import bilingual
 from casework.cases.models import Category, CategoryGroup
-from casework.db import Base
+from casework.db import Base, driver_execute
 from casework.registry.models import Association, AssociationStatus
 
 T = TypeVar("T")
@@ -158,7 +158,8 @@ def _engine_key(engine: sa.Engine) -> str:
 def read_version(session: Session) -> int | None:
     """The database's reference version as this session sees it (None before the first change),
     its own pending changes flushed first (autoflush), so that their triggers have run. Sent as
-    the driver's SQL, compiled once: the statement's own cost, not the ORM's (issue 18)."""
+    the driver's SQL, compiled once, to the driver (casework.db.driver_execute): the statement's
+    own cost, not the ORM's (issue 18)."""
     if session.autoflush:  # as Session.execute would (a clean session's flush does nothing)
         session.flush()
     conn = session.connection()
@@ -166,7 +167,8 @@ def read_version(session: Session) -> int | None:
     if sql is None:
         sql = _READ_SQL[conn.dialect.name] = str(_READ.compile(dialect=conn.dialect,
                                                                compile_kwargs={"literal_binds": True}))
-    return conn.exec_driver_sql(sql).scalar()
+    rows = driver_execute(conn, sql)
+    return rows[0][0] if rows else None
 
 
 _READ_SQL: dict[str, str] = {}  # dialect name -> _READ as its SQL

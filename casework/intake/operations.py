@@ -238,7 +238,8 @@ def submit_case(
         for attempt in range(NUMBER_ATTEMPTS):
             if attempt:
                 number, row = case_row(attempt)
-            case_id = insert.execute(conn, row).scalar()
+            inserted = insert.execute(conn, row)  # [] when the number was taken (ON CONFLICT DO NOTHING)
+            case_id = inserted[0][0] if inserted else None
             if case_id is not None:
                 break
             if idempotency_key:  # the key's case exists (a replay, or the same submission racing itself)

@@ -49,3 +49,33 @@ def test_constant_defaults_are_filled_in(session, case_id):
     row = session.execute(select(Case.extended, Case.overdue, Case.supervision_level, Case.reviews_requested)
                           .where(Case.id == case_id)).one()
     assert tuple(row) == (False, False, 0, 0)
+
+
+def test_the_driver_path_raises_sqlalchemys_error_and_a_listener_sees_every_statement(session, case_id, db):
+    """casework.db.driver_execute: on SQLite the driver's connection directly, and its error comes
+    out as SQLAlchemy's, as from exec_driver_sql (a caller catching IntegrityError still does);
+    with a listener on the engine (a statement counter, a tracer), through SQLAlchemy so that it
+    sees the statement."""
+    from sqlalchemy import event
+
+    from casework.db import driver_execute
+
+    conn = session.connection()
+    prepared = PreparedInsert(_event, tuple(ROW) + ("case_id",))
+    orphan = prepared.row(conn.dialect, dict(ROW, case_id=10**9))  # no such case: the foreign key refuses it
+    with pytest.raises(sa.exc.IntegrityError):
+        with session.begin_nested():
+            prepared.execute_many(session.connection(), [orphan])
+    seen = []
+
+    def listener(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert driver_execute(session.connection(), "SELECT 41 + 1") == [(42,)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert seen == ["SELECT 41 + 1"]
+    assert driver_execute(session.connection(), "SELECT 41 + 2") == [(43,)]  # and without one
+    assert seen == ["SELECT 41 + 1"]
