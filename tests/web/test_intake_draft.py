@@ -33,8 +33,8 @@ def textarea(html: str, name: str) -> str:
 
 
 def typed(csrf, token, **more):
-    return form_data(csrf, token, title=TITLE, **{"complainant.name": NAME, "complainant.id_number": ID_NUMBER},
-                     **more)
+    return form_data(csrf, token, **{"title": TITLE, "complainant.name": NAME, "complainant.id_number": ID_NUMBER,
+                                     **more})
 
 
 def test_the_code_step_answers_303_to_the_forms_address_which_shows_the_form_filled_with_the_box(client, db):
@@ -116,11 +116,90 @@ def test_an_expired_draft_asks_to_fill_the_form_again_and_the_sweep_deletes_it(c
         assert s.scalar(sa.select(sa.func.count()).select_from(IntakeDraft)) == 0
 
 
-def test_a_wrong_code_keeps_everything_typed_and_says_so(client, sms_code):
+def wrong_code(sms_code) -> str:
+    return "000000" if sms_code() != "000000" else "111111"
+
+
+def test_a_wrong_code_answers_303_and_the_forms_address_says_so_once_with_everything_kept(app, client, db, sms_code):
+    """A wrong code was answered with the form (422) in answer to its POST: back from the receipt
+    then asked to send the form again. It answers 303 to the form's address, which says it once,
+    beside the code's box, with what was typed since and every file staged."""
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", content_type="multipart/form-data", data=typed(
+        csrf, token, attachments=(io.BytesIO(png_bytes()), "凭证.png"))).headers["Location"]
+    vid = VERIFICATION.search(client.get(where).get_data(as_text=True)).group(1)
+    resp = client.post("/file/complaint", content_type="multipart/form-data", data=typed(
+        csrf, token, title="会费问题投诉（补充）", verification_id=vid, verify_code=wrong_code(sms_code),
+        attachments=(io.BytesIO(png_bytes()), "收据.png")))
+    assert resp.status_code == 303 and resp.headers["Location"] == where
+    told = client.get(where)
+    html = told.get_data(as_text=True)
+    assert told.status_code == 422
+    error = re.search(r'id="verify_code-error"[^>]*>(.*?)</', html, re.S).group(1)
+    assert "验证码错误，还可以再试 4 次。" in error
+    # the error summary links to the box, which has the focus, and the box is the same code's
+    assert '<a href="#verify_code">短信验证码：验证码错误，还可以再试 4 次。</a>' in html
+    assert re.search(r'<input id="verify_code"[^>]*autofocus', html) and VERIFICATION.search(html).group(1) == vid
+    assert value_of(html, "title") == "会费问题投诉（补充）" and value_of(html, "complainant.name") == NAME
+    assert value_of(html, "complainant.id_number") == ID_NUMBER and value_of(html, "complainant.phone") == "13800138000"
+    assert textarea(html, "description").startswith("协会要求我公司必须入会")
+    assert "凭证.png" in html and "收据.png" in html and value_of(html, "form_token") == token
+    assert 'data-answered="GET"' in html
+    # the browser's signed session (readable, not secret) holds the message, never the number or a name
+    from tests.web.test_mine_code_step import session_of
+
+    kept = str(session_of(app, client))
+    for secret in ("13800138000", NAME, ID_NUMBER, TITLE):  # (the masked number as before, as /mine's)
+        assert secret not in kept
+    again = client.get(where)  # a reload: everything typed and the box, the error said once
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and 'id="verify_code-error"' not in html and "还可以再试" not in html
+    assert VERIFICATION.search(html).group(1) == vid and value_of(html, "title") == "会费问题投诉（补充）"
+    assert value_of(html, "complainant.name") == NAME and "收据.png" in html
+    # the right code files one case, with both files and the text typed last
+    receipt = to_receipt(client, client.post("/file/complaint", data=typed(
+        csrf, token, title="会费问题投诉（补充）", verification_id=vid, verify_code=sms_code())))
+    assert "查询码" in receipt.get_data(as_text=True)
+    with db.session_scope(write=False) as s:
+        [case] = s.scalars(sa.select(Case)).all()
+        assert case.title == "会费问题投诉（补充）" and len(case.attachments) == 2
+    assert "还可以再试" not in client.get(where).get_data(as_text=True)
+
+
+def test_a_missing_code_answers_303_and_asks_for_it_in_the_users_language(client, sms_code):
     csrf, token, _ = open_form(client)
     where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
     vid = VERIFICATION.search(client.get(where).get_data(as_text=True)).group(1)
-    wrong = "000000" if sms_code() != "000000" else "111111"
-    resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=wrong))
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and value_of(html, "complainant.name") == NAME and 'id="verify_code-error"' in html
+    resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=" "))
+    assert resp.status_code == 303 and resp.headers["Location"] == where
+    told = client.get(where)
+    html = told.get_data(as_text=True)
+    assert told.status_code == 422 and "请输入短信中的 6 位验证码。" in html and 'id="verify_code-error"' in html
+    assert VERIFICATION.search(html).group(1) == vid and value_of(html, "complainant.name") == NAME
+    client.set_cookie("lang", "en")  # the same in English, with the tries left
+    resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=wrong_code(sms_code)))
+    assert resp.status_code == 303
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "This code is wrong. You have 4 more tries." in html and 'lang="en"' in html
+    assert value_of(html, "title") == TITLE and VERIFICATION.search(html).group(1) == vid
+
+
+def test_the_code_dead_after_five_wrong_ones_is_said_with_429_and_retry_after(client, db, sms_code):
+    """The fifth wrong code kills the code: the 429 and its Retry-After (seconds until a new code
+    may be sent) are the answer of the form's address, the text typed kept there too."""
+    csrf, token, _ = open_form(client)
+    where = client.post("/file/complaint", data=typed(csrf, token)).headers["Location"]
+    vid = VERIFICATION.search(client.get(where).get_data(as_text=True)).group(1)
+    right = sms_code()
+    for _ in range(5):
+        resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=wrong_code(sms_code)))
+        assert resp.status_code == 303 and resp.headers["Location"] == where
+        told = client.get(where)
+    html = told.get_data(as_text=True)
+    assert told.status_code == 429 and 14 * 60 < int(told.headers["Retry-After"]) <= 15 * 60
+    assert "验证码错误次数过多，该验证码已失效。" in html and "15 分钟后" in html
+    assert value_of(html, "complainant.name") == NAME and VERIFICATION.search(html).group(1) == vid
+    resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=right))
+    assert resp.status_code == 303 and client.get(where).status_code == 429  # the right code is dead too
+    with db.session_scope(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0

@@ -49,16 +49,21 @@ def test_five_wrong_codes_kill_the_code_and_say_when_to_retry(client, db, sms_co
     vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     right = sms_code()
     wrong = "000000" if right != "000000" else "111111"
+    # each wrong code answers 303 to the form's address (Post/Redirect/Get), which says it
     for left in (4, 3, 2, 1):
-        resp = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
-        assert resp.status_code == 422
+        resp = client.post("/file/complaint", follow_redirects=True,
+                           data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
+        assert resp.status_code == 422 and "?draft=" in resp.request.url
         assert f"还可以再试 {left} 次" in resp.get_data(as_text=True)
-    last = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
+    last = client.post("/file/complaint", follow_redirects=True,
+                       data=form_data(csrf, token, verification_id=vid, verify_code=wrong))
     html = last.get_data(as_text=True)
     assert last.status_code == 429 and "错误次数过多" in html and "15 分钟后" in html
+    assert 0 < int(last.headers["Retry-After"]) <= 15 * 60
     # the right code is refused too now, and no new code is sent for a while
-    again = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, verify_code=right))
-    assert again.status_code == 429 and cases(db) == []
+    again = client.post("/file/complaint", follow_redirects=True,
+                        data=form_data(csrf, token, verification_id=vid, verify_code=right))
+    assert again.status_code == 429 and "错误次数过多" in again.get_data(as_text=True) and cases(db) == []
     resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
     assert resend.status_code == 429 and "分钟后" in resend.get_data(as_text=True)
     assert sms_code() == right  # nothing new went out
@@ -86,9 +91,14 @@ def test_the_form_filled_again_takes_the_code_already_sent(client, db, sms_code)
     csrf, token, _ = open_form(client)  # a fresh form, filled again and sent without the code
     data = {k: v for k, v in form_data(csrf, token).items() if k not in ("verification_id", "verify_code")}
     again = client.post("/file/complaint", data=data)
-    html = again.get_data(as_text=True)
-    assert again.status_code == 422 and "不到一分钟" not in html and VID.search(html).group(1) == vid
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"?draft={token}")
+    asked = client.get(again.headers["Location"])
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 422 and "请输入短信中的 6 位验证码。" in html and "不到一分钟" not in html
+    assert VID.search(html).group(1) == vid and 'value="张三"' in html
     assert sms_code() == code  # no second code
+    # the form opened again is this one now: its token, so its draft and its files
+    assert f'name="form_token" value="{token}"' in client.get("/file/complaint").get_data(as_text=True)
     done = client.post("/file/complaint", follow_redirects=True, data={**data, "verification_id": vid, "verify_code": code})
     assert done.status_code == 200 and len(cases(db)) == 1
 

@@ -22,8 +22,12 @@ The SMS code's step is Post/Redirect/Get too, with or without JavaScript: the PO
 code keeps what was typed as an encrypted draft under the form's token for the code's minutes
 (casework.intake.drafts) and answers 303 to ``/file/<type>?draft=<token>``, which shows the form
 filled in with the code's box to the browser the token was issued to (any other sees an empty
-form), and, once the case is filed, an empty form that says so. A wrong code, a look-up or an
-error still answers its POST with the form (static/js/intake.js gives such a page the form's
+form), and, once the case is filed, an empty form that says so. A wrong or missing code answers the
+same way (the draft kept again, with what was typed since): the error is kept once in this
+browser's signed session (``CODE_SAID``: the message only, never the number), and the form's
+address shows it beside the code's box with the refusal's status (422; 429 with Retry-After
+once the code is dead), a reload the form without it. A look-up, a new code refused or an error
+elsewhere still answers its POST with the form (static/js/intake.js gives such a page the form's
 address as its history entry).
 """
 from __future__ import annotations
@@ -296,6 +300,7 @@ def file_submit(slug: str):
         # (its address shows an empty form once the case is filed) and goes with its minutes
         # (casework.intake.drafts: not a statement more in the filing's budget, issue 18)
         browser.pop(PENDING_CODE, None)
+        browser.pop(CODE_SAID, None)
     receipt = ops.submit_case(session, svc, sub, channel=Channel.web,
                               idempotency_key=token, staging_token=token, phone_verified=verified)
     return to_receipt(token, receipt.case_number)
@@ -314,10 +319,17 @@ def _draft_page(case_type, token: str, pending: dict | None):
     draft = drafts.read_draft(session, svc, token)
     if draft is not None and draft.get("type") != case_type.value:  # another form's draft: not here
         return None
+    said = _said(token)  # once: a reload shows the form without it
     if draft is not None and isinstance(draft.get("values"), dict) and isinstance(draft.get("box"), dict):
         box = {"id": str(draft["box"].get("id", ""))[:32], "masked": str(draft["box"].get("masked", ""))}
         values = {name: str(draft["values"].get(name, "")) for name in FIELDS}
-        return _render(case_type, values, token, verify=box, notice=_code_sent(box))
+        if said is None:
+            return _render(case_type, values, token, verify=box, notice=_code_sent(box))
+        # a wrong or missing code: the form as the refusal's own answer showed it, with its status
+        html, status = _render(case_type, values, token, verify=box, errors={"verify_code": [said["text"]]},
+                               status=said["status"])
+        wait = said["until"] - int(svc.clock().timestamp()) if said["until"] else 0
+        return html, status, ({"Retry-After": str(max(1, wait))} if status == 429 and said["until"] else {})
     if pending is not None and pending["token"] != token:
         return None
     return _render(case_type, {"association": ""}, token, notice=_(
@@ -341,8 +353,9 @@ def _switch_language(case_type, values, token, code: str):
 
 
 def _phone_step(session, case_type, values, token, phone: str, action: str):
-    """None when the form carries the right code for this number; otherwise the form again,
-    everything typed and staged kept, with the code box: a code just sent, or why not."""
+    """None when the form carries the right code for this number; otherwise, everything typed and
+    staged kept, the code's box: 303 to the form's address for a code just sent or a wrong or
+    missing code (said there once), or the form again saying why no new code was sent."""
     from casework.privacy.masking import mask_phone
     from casework.verify.service import Refused
 
@@ -352,7 +365,7 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     box = {"id": vid, "masked": mask_phone(phone)}
 
     def again(status, errors=None, notice=None):
-        keep_on_error()  # the staged files and a wrong code's count are kept
+        keep_on_error()  # the staged files are kept
         return _render(case_type, values, token, errors=errors, status=status, notice=notice, verify=box)
 
     if phone_verify.proved(phone) and action != "resend":
@@ -371,12 +384,14 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
             use(checked.verification, services())
             phone_verify.remember(phone)
             return None
-        if checked.reason in ("wrong", "dead"):
-            return again(429 if checked.reason == "dead" else 422,
-                         errors={"verify_code": [phone_verify.checked_text(checked, phone, key)]})
+        if checked.reason == "wrong":  # counted: a 303 keeps what the request wrote
+            return _to_draft(case_type, values, token, box, said=(phone_verify.checked_text(checked, phone, key), 422))
+        if checked.reason == "dead":  # the page says when a new code may be sent, Retry-After too
+            return _to_draft(case_type, values, token, box, said=(
+                phone_verify.checked_text(checked, phone, key), 429, phone_verify.dead_wait(checked, phone, key)))
         vid = ""  # expired, or sent to another number: a new code
     elif vid and action != "resend":
-        return again(422, errors={"verify_code": [_("Enter the 6-digit code from the SMS.")]})
+        return _to_draft(case_type, values, token, box, said=(_("Enter the 6-digit code from the SMS."), 422))
     try:
         verification = phone_verify.send(session, phone=phone, purpose="intake", locale=current_locale(),
                                          client_key=key)
@@ -384,11 +399,42 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
         return again(429, errors={"verify_code": [phone_verify.refused_text(refused)]})
     box["id"] = verification.id
     _remember_code(request.view_args["slug"], box, token)
-    # what was typed waits, encrypted, for the code's minutes; the answer is the form's GET
-    # address (Post/Redirect/Get): back from the receipt, or a reload, sends nothing again
-    drafts.keep_draft(session, services(), token, {"type": case_type.value, "values": values, "box": box},
+    return _to_draft(case_type, values, token, box)
+
+
+def _to_draft(case_type, values, token, box, *, said=None):
+    """What was typed kept, encrypted, as the form's draft for the code's minutes, and 303 See
+    Other to the form's GET address (Post/Redirect/Get): back from the receipt, or a reload, sends
+    nothing again. ``said``: (the error on the code's box, its status[, seconds until a new code]),
+    shown there once."""
+    drafts.keep_draft(db_session(), services(), token, {"type": case_type.value, "values": values, "box": box},
                       minutes=CODE_MINUTES)
+    if said is None:
+        browser.pop(CODE_SAID, None)
+    else:
+        text, status, *wait = said
+        until = int(services().clock().timestamp()) + int(wait[0]) if wait else 0
+        browser[CODE_SAID] = {"token": token, "text": text, "status": status, "until": until}
+        _point_code(request.view_args["slug"], box, token)
     return redirect(url_for("public.file_form", slug=case_type.value, draft=token), code=303)
+
+
+# what the code's box says once after a wrong or missing code, in this browser's signed session
+# (signed, not secret: the message only, as said in the page's language, never the number), for
+# the form's token it was said to
+CODE_SAID = "intake_said"
+
+
+def _said(token: str) -> dict | None:
+    """The error kept for the code's box of the form ``token``, taken (said once), or None."""
+    kept = browser.get(CODE_SAID)
+    if not isinstance(kept, dict) or kept.get("token") != token:
+        return None
+    browser.pop(CODE_SAID, None)
+    text, status, until = kept.get("text"), kept.get("status"), kept.get("until")
+    if not isinstance(text, str) or status not in (422, 429) or not isinstance(until, int):
+        return None
+    return {"text": text, "status": status, "until": until}
 
 
 # the code sent for a form, kept in this browser's signed session: the form opened again (GET: a
@@ -401,6 +447,14 @@ PENDING_CODE = "intake_code"
 def _remember_code(slug: str, box: dict, token: str) -> None:
     browser[PENDING_CODE] = {"slug": slug, "id": box["id"], "masked": box["masked"], "token": token,
                              "until": int(services().clock().timestamp()) + CODE_MINUTES * 60}
+
+
+def _point_code(slug: str, box: dict, token: str) -> None:
+    """The code pending for this form is now this form's (a form opened again and filled in
+    within the code's minutes): the form opened again shows its draft and its staged files."""
+    kept = browser.get(PENDING_CODE)
+    if isinstance(kept, dict) and kept.get("slug") == slug and kept.get("id") == box["id"] and kept.get("token") != token:
+        browser[PENDING_CODE] = {**kept, "token": token}
 
 
 def _pending_code(slug: str) -> dict | None:
