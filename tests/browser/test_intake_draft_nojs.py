@@ -79,9 +79,9 @@ def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_ag
 
 def test_with_javascript_a_wrong_codes_page_reloads_as_the_forms_address_with_the_text_typed_since(
         browser, live_server, db, app):
-    """The answer to a wrong code is still the form's POST (422, everything kept); static/js/intake.js
-    gives its history entry the form's address (?draft=), and what was typed after the draft was
-    kept comes back over the draft's text."""
+    """A wrong code answers 303 to the form's address (?draft=) as sending the code does, the text
+    typed with it kept in the draft; a reload shows the form without the error, static/js/intake.js
+    putting what was typed in this tab back over the draft's text."""
     from tests.browser.test_receipt_reload import fill_complaint
 
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
