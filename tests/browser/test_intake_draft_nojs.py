@@ -3,7 +3,8 @@
 GET address, filled in from its encrypted draft with the code's box; the code files the case and
 answers 303 to the receipt. Reloading the code's step, going back from the receipt and forward
 and back again never show Chromium's "Confirm Form Resubmission" dialog nor its
-net::ERR_CACHE_MISS page, send no POST, and the database holds exactly one case."""
+net::ERR_CACHE_MISS page, send no POST, and the database holds exactly one case. A wrong code is
+Post/Redirect/Get as well: back from the receipt through its page asks nothing either."""
 import os
 import re
 
@@ -24,10 +25,10 @@ def no_js(browser):
     ctx.close()
 
 
-def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_again(no_js, live_server, db, app):
-    page, seen = no_js
-    base = live_server
-    # the association chosen from its page's link (no type-ahead without JavaScript)
+def send_filled_form(page, base: str) -> str:
+    """The complaint form filled in without JavaScript (the association chosen from its page's
+    link: no type-ahead) and sent: the code's step, the form's GET address (?draft=), filled in
+    from the draft, with the code's box. Its address."""
     page.goto(base + "/file/complaint?association=51100000500009247D")
     assert page.locator("#association-chosen").is_checked()
     page.get_by_label("事项分类").select_option(label="强制入会/强制摊派")
@@ -38,9 +39,14 @@ def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_ag
     page.get_by_label(re.compile("我已阅读隐私说明")).check()
     page.get_by_role("button", name="提交").click()
     page.wait_for_selector("#verify_code")
-    # the code's step is the form's GET address, filled in from the draft, with the box
     assert re.fullmatch(rf"{re.escape(base)}/file/complaint\?draft=[A-Za-z0-9_-]+", page.url), page.url
-    step_url = page.url
+    return page.url
+
+
+def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_again(no_js, live_server, db, app):
+    page, seen = no_js
+    base = live_server
+    step_url = send_filled_form(page, base)
     assert page.get_by_label("标题").input_value() == "强制入会并收取会费"
     assert page.locator("#complainant-name").input_value() == "张三"
     assert "138****8000" in page.locator("main").inner_text()
@@ -73,6 +79,57 @@ def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_ag
     page.go_back()
     page.wait_for_load_state()
     assert page.url == step_url and not cache_miss(page)
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    assert cases(db) == 1
+
+
+def test_a_wrong_code_then_the_right_one_and_back_from_the_receipt_never_asks_to_send_again(no_js, live_server, db, app):
+    """A wrong code is Post/Redirect/Get too: its answer is 303 to the form's address, which shows
+    the error beside the code's box (once), everything typed, and the code's box; back from the
+    receipt, through it, asks nothing and sends nothing."""
+    page, seen = no_js
+    base = live_server
+    step_url = send_filled_form(page, base)
+
+    right = app_code(app)
+    page.get_by_label("标题").fill("强制入会并收取高额会费")  # changed with the wrong code: kept too
+    page.locator("#verify_code").fill("000000" if right != "000000" else "111111")
+    page.locator("button[name=action][value=submit]").click()
+    page.wait_for_selector("#verify_code-error")
+    # the form's own address, not the answer to a POST: the error beside the box and in the summary
+    assert page.url == step_url, page.url
+    assert "验证码错误，还可以再试 4 次。" in page.locator("#verify_code-error").inner_text()
+    assert "短信验证码：验证码错误，还可以再试 4 次。" in page.locator(".error-summary").inner_text()
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "verify_code"
+    assert page.locator("#verify_code").input_value() == ""  # a code is never filled in again
+    assert page.get_by_label("标题").input_value() == "强制入会并收取高额会费"
+    assert page.locator("#complainant-name").input_value() == "张三"
+    assert page.locator("#complainant-phone").input_value() == "13800138000"
+    assert page.locator("#association-chosen").is_checked()
+    assert seen["dialogs"] == [] and seen["failed"] == [], seen
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "wrong_code_nojs.png"), full_page=True)
+
+    page.locator("#verify_code").fill(right)
+    page.locator("button[name=action][value=submit]").click()
+    page.wait_for_load_state()
+    number, code = read_receipt(page)
+    assert re.fullmatch(rf"{re.escape(base)}/file/complaint/receipt/{number}", page.url)
+    posts = seen["posts"]
+
+    page.go_back()  # the wrong code's page was the form's address: nothing to send again
+    page.wait_for_load_state()
+    assert page.url == step_url and not cache_miss(page), page.url
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    assert f"您的诉求 {number} 已提交" in page.locator("main").inner_text()
+    assert page.locator("#verify_code").count() == 0 and page.get_by_label("标题").input_value() == ""
+    page.go_back()  # and the entry before it, whichever it is, asks nothing either
+    page.wait_for_load_state()
+    assert page.url.startswith(base + "/file/complaint") and not cache_miss(page), page.url
+    page.go_forward()
+    page.go_forward()
+    page.wait_for_load_state()
+    assert read_receipt(page) == (number, code)
     assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
     assert cases(db) == 1
 
