@@ -104,10 +104,12 @@ def test_an_expired_draft_asks_to_fill_the_form_again_and_the_sweep_deletes_it(c
     html = client.get(where).get_data(as_text=True)
     assert "现已过期。请重新填写表单" in html and NAME not in html and value_of(html, "title") == ""
     # the form goes on: filled in and sent again, nothing typed is lost (here within the minute
-    # a number waits for its next code: it says so, with the form as it was sent)
+    # a number waits for its next code: the form's address says so, with the form as it was sent)
     again = client.post("/file/complaint", data=typed(csrf, token, action="resend"))
-    html = again.get_data(as_text=True)
-    assert again.status_code == 429 and "不到一分钟" in html and value_of(html, "complainant.name") == NAME
+    assert again.status_code == 303 and again.headers["Location"] == where
+    told = client.get(where)
+    html = told.get_data(as_text=True)
+    assert told.status_code == 429 and "不到一分钟" in html and value_of(html, "complainant.name") == NAME
     with db.session_scope() as s:
         s.execute(sa.update(IntakeDraft).values(expires_at=services.clock() - timedelta(seconds=1)))
     sweep_staged(db, Services(settings=services.settings, cipher=services.cipher, files=services.files,
@@ -201,5 +203,48 @@ def test_the_code_dead_after_five_wrong_ones_is_said_with_429_and_retry_after(cl
     assert value_of(html, "complainant.name") == NAME and VERIFICATION.search(html).group(1) == vid
     resp = client.post("/file/complaint", data=typed(csrf, token, verification_id=vid, verify_code=right))
     assert resp.status_code == 303 and client.get(where).status_code == 429  # the right code is dead too
+    with db.session_scope(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_a_new_code_refused_answers_303_and_the_forms_address_says_when_to_ask_again_once(app, client, db, sms_code):
+    """The same person files from a second browser within the minute: no new code may go to the
+    number yet. The refusal answered its POST with the form (429): back through it asked to send
+    the form again. It answers 303 to the form's address, which says why and in how many seconds
+    (Retry-After too), once, beside the code's box, with everything typed and the file staged."""
+    first_csrf, first_token, _ = open_form(client)
+    assert client.post("/file/complaint", data=typed(first_csrf, first_token)).status_code == 303
+    first = sms_code()
+    second = app.test_client()  # another browser: no code was sent for it
+    csrf, token, _ = open_form(second)
+    resp = second.post("/file/complaint", content_type="multipart/form-data", data=typed(
+        csrf, token, attachments=(io.BytesIO(png_bytes()), "凭证.png")))
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/file/complaint?draft={token}")
+    where = resp.headers["Location"]
+    told = second.get(where)
+    html = told.get_data(as_text=True)
+    assert told.status_code == 429 and 1 <= int(told.headers["Retry-After"]) <= 61
+    error = re.search(r'id="verify_code-error"[^>]*>(.*?)</', html, re.S).group(1)
+    assert re.search(r"验证码发送不到一分钟。\d+ 秒后可以重新获取验证码。", error), error
+    assert re.search(r'<a href="#verify_code">短信验证码：验证码发送不到一分钟。\d+ 秒后', html)
+    assert re.search(r'<input id="verify_code"[^>]*autofocus', html)
+    # the box without a code's id (none was sent to this browser), its button for a new code
+    assert VERIFICATION.search(html).group(1) == "" and 'name="action" value="resend"' in html
+    assert value_of(html, "title") == TITLE and value_of(html, "complainant.name") == NAME
+    assert value_of(html, "complainant.id_number") == ID_NUMBER and value_of(html, "complainant.phone") == "13800138000"
+    assert textarea(html, "description").startswith("协会要求我公司必须入会")
+    assert "凭证.png" in html and value_of(html, "form_token") == token and 'data-answered="GET"' in html
+    from tests.web.test_mine_code_step import session_of
+
+    kept = str(session_of(app, second))  # the message only, never the number or a name
+    for secret in ("13800138000", NAME, ID_NUMBER, TITLE):
+        assert secret not in kept
+    again = second.get(where)  # a reload: everything typed and the box, the refusal said once
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and "Retry-After" not in again.headers
+    assert 'id="verify_code-error"' not in html and "不到一分钟" not in html
+    assert "请在下方输入验证码" not in html  # no code was sent to this browser: the page does not say one was
+    assert value_of(html, "title") == TITLE and value_of(html, "complainant.name") == NAME and "凭证.png" in html
+    assert sms_code() == first  # nothing new went out
     with db.session_scope(write=False) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0

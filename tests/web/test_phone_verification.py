@@ -64,8 +64,9 @@ def test_five_wrong_codes_kill_the_code_and_say_when_to_retry(client, db, sms_co
     again = client.post("/file/complaint", follow_redirects=True,
                         data=form_data(csrf, token, verification_id=vid, verify_code=right))
     assert again.status_code == 429 and "错误次数过多" in again.get_data(as_text=True) and cases(db) == []
-    resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
-    assert resend.status_code == 429 and "分钟后" in resend.get_data(as_text=True)
+    resend = client.post("/file/complaint", follow_redirects=True,
+                         data=form_data(csrf, token, verification_id=vid, action="resend"))
+    assert resend.status_code == 429 and "分钟后" in resend.get_data(as_text=True) and "?draft=" in resend.request.url
     assert sms_code() == right  # nothing new went out
 
 
@@ -74,8 +75,12 @@ def test_a_new_code_is_refused_within_a_minute(client, db, sms_code):
     vid = VID.search(client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token)).get_data(as_text=True)).group(1)
     first = sms_code()
     resend = client.post("/file/complaint", data=form_data(csrf, token, verification_id=vid, action="resend"))
-    html = resend.get_data(as_text=True)
-    assert resend.status_code == 429 and "不到一分钟" in html and "秒后" in html
+    assert resend.status_code == 303 and resend.headers["Location"].endswith(f"?draft={token}")
+    told = client.get(resend.headers["Location"])  # Post/Redirect/Get, as a wrong code
+    html = told.get_data(as_text=True)
+    assert told.status_code == 429 and "不到一分钟" in html and "秒后" in html
+    assert 0 < int(told.headers["Retry-After"]) <= 61
+    assert VID.search(html).group(1) == vid  # the box keeps the code already sent
     assert sms_code() == first
     # the code already sent still files the case
     done = client.post("/file/complaint", follow_redirects=True, data=form_data(csrf, token, verification_id=vid, verify_code=first))

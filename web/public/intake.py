@@ -22,13 +22,14 @@ The SMS code's step is Post/Redirect/Get too, with or without JavaScript: the PO
 code keeps what was typed as an encrypted draft under the form's token for the code's minutes
 (casework.intake.drafts) and answers 303 to ``/file/<type>?draft=<token>``, which shows the form
 filled in with the code's box to the browser the token was issued to (any other sees an empty
-form), and, once the case is filed, an empty form that says so. A wrong or missing code answers the
-same way (the draft kept again, with what was typed since): the error is kept once in this
-browser's signed session (``CODE_SAID``: the message only, never the number), and the form's
-address shows it beside the code's box with the refusal's status (422; 429 with Retry-After
-once the code is dead), a reload the form without it. A look-up, a new code refused or an error
-elsewhere still answers its POST with the form (static/js/intake.js gives such a page the form's
-address as its history entry).
+form), and, once the case is filed, an empty form that says so. A wrong or missing code, and a new
+code refused (sent less than a minute ago, the number or this browser locked, the day's limit
+reached), answer the same way (the draft kept again, with what was typed since): the error is kept
+once in this browser's signed session (``CODE_SAID``: the message only, never the number), and
+the form's address shows it beside the code's box with the refusal's status (422; 429 with
+Retry-After, the seconds until a new code may be sent, once the code is dead or a new one
+refused), a reload the form without it. A look-up or an error elsewhere still answers its POST
+with the form (static/js/intake.js gives such a page the form's address as its history entry).
 """
 from __future__ import annotations
 
@@ -308,9 +309,10 @@ def file_submit(slug: str):
 
 def _draft_page(case_type, token: str, pending: dict | None):
     """The form at ``?draft=<token>`` (a token this browser was given): filled in from its draft
-    with the code's box; once its case is filed, an empty form that says so (back from the
-    receipt); after the draft's minutes, the form with its staged files, asking to fill it in
-    again. None when a code for another form is pending (the pending form is shown)."""
+    with the code's box (without a code's id when a new code was refused and none was sent); once
+    its case is filed, an empty form that says so (back from the receipt); after the draft's
+    minutes, the form with its staged files, asking to fill it in again. None when a code for
+    another form is pending (the pending form is shown)."""
     session, svc = db_session(), services()
     filed = ops.find_receipt(session, svc, token)
     if filed is not None:
@@ -323,9 +325,9 @@ def _draft_page(case_type, token: str, pending: dict | None):
     if draft is not None and isinstance(draft.get("values"), dict) and isinstance(draft.get("box"), dict):
         box = {"id": str(draft["box"].get("id", ""))[:32], "masked": str(draft["box"].get("masked", ""))}
         values = {name: str(draft["values"].get(name, "")) for name in FIELDS}
-        if said is None:
-            return _render(case_type, values, token, verify=box, notice=_code_sent(box))
-        # a wrong or missing code: the form as the refusal's own answer showed it, with its status
+        if said is None:  # "we sent a code" only for a box with one (a new code refused: none was sent)
+            return _render(case_type, values, token, verify=box, notice=_code_sent(box) if box["id"] else None)
+        # a wrong or missing code, or a new code refused: the form as the refusal's own answer showed it
         html, status = _render(case_type, values, token, verify=box, errors={"verify_code": [said["text"]]},
                                status=said["status"])
         wait = said["until"] - int(svc.clock().timestamp()) if said["until"] else 0
@@ -354,8 +356,8 @@ def _switch_language(case_type, values, token, code: str):
 
 def _phone_step(session, case_type, values, token, phone: str, action: str):
     """None when the form carries the right code for this number; otherwise, everything typed and
-    staged kept, the code's box: 303 to the form's address for a code just sent or a wrong or
-    missing code (said there once), or the form again saying why no new code was sent."""
+    staged kept, the code's box: 303 to the form's address for a code just sent, a wrong or
+    missing code, or a new code refused (the last three said there once, with why)."""
     from casework.privacy.masking import mask_phone
     from casework.verify.service import Refused
 
@@ -363,10 +365,6 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     vid = request.form.get("verification_id", "")[:32]
     code = request.form.get("verify_code", "")
     box = {"id": vid, "masked": mask_phone(phone)}
-
-    def again(status, errors=None, notice=None):
-        keep_on_error()  # the staged files are kept
-        return _render(case_type, values, token, errors=errors, status=status, notice=notice, verify=box)
 
     if phone_verify.proved(phone) and action != "resend":
         return None  # this browser proved the number in the last 30 minutes (a second case)
@@ -395,8 +393,11 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
     try:
         verification = phone_verify.send(session, phone=phone, purpose="intake", locale=current_locale(),
                                          client_key=key)
-    except Refused as refused:
-        return again(429, errors={"verify_code": [phone_verify.refused_text(refused)]})
+    except Refused as refused:  # no new code (too soon, locked, the day's limit): said as a wrong
+        # code is, with the seconds until one may be sent; the box as it was (no id when no code was
+        # sent to this browser: its button asks for a new code once the wait is over)
+        return _to_draft(case_type, values, token, box, said=(
+            phone_verify.refused_text(refused), 429, refused.retry_after))
     box["id"] = verification.id
     _remember_code(request.view_args["slug"], box, token)
     return _to_draft(case_type, values, token, box)
