@@ -3,8 +3,9 @@
 GET address, filled in from its encrypted draft with the code's box; the code files the case and
 answers 303 to the receipt. Reloading the code's step, going back from the receipt and forward
 and back again never show Chromium's "Confirm Form Resubmission" dialog nor its
-net::ERR_CACHE_MISS page, send no POST, and the database holds exactly one case. A wrong code is
-Post/Redirect/Get as well: back from the receipt through its page asks nothing either."""
+net::ERR_CACHE_MISS page, send no POST, and the database holds exactly one case. A wrong code, and
+a new code refused (a second browser within the minute), are Post/Redirect/Get as well: back
+through their pages asks nothing either."""
 import os
 import re
 
@@ -132,6 +133,48 @@ def test_a_wrong_code_then_the_right_one_and_back_from_the_receipt_never_asks_to
     assert read_receipt(page) == (number, code)
     assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
     assert cases(db) == 1
+
+
+def test_a_new_code_refused_in_a_second_browser_is_said_on_the_forms_address_and_back_asks_nothing(
+        no_js, browser, live_server, db):
+    """The same person files again from a second browser within the minute: no new code may go to
+    the number yet. The refusal answered its POST with the form (429), and back through it from a
+    later page asked to send the form again (ERR_CACHE_MISS). It answers 303 to the form's
+    address, which says why once, beside the code's box, with everything typed."""
+    page, _ = no_js
+    send_filled_form(page, live_server)  # the first browser: a code sent to 13800138000
+    ctx, second, seen = watched_phone(browser, javascript=False)
+    try:
+        step_url = send_filled_form(second, live_server)  # the same number, less than a minute later
+        error = second.locator("#verify_code-error").inner_text()
+        assert re.search(r"验证码发送不到一分钟。\d+ 秒后可以重新获取验证码。", error), error
+        assert "短信验证码：验证码发送不到一分钟。" in second.locator(".error-summary").inner_text()
+        assert second.evaluate("document.activeElement && document.activeElement.id") == "verify_code"
+        assert second.get_by_label("标题").input_value() == "强制入会并收取会费"
+        assert second.locator("#complainant-name").input_value() == "张三"
+        assert second.locator("#complainant-phone").input_value() == "13800138000"
+        assert second.locator("#association-chosen").is_checked()
+        assert second.get_by_role("button", name="重新获取验证码").count() == 1
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        second.screenshot(path=os.path.join(ARTIFACTS, "new_code_refused_nojs.png"), full_page=True)
+        posts = seen["posts"]
+
+        second.goto(live_server + "/track")
+        second.go_back()  # the refusal's page was the form's address: nothing to send again
+        second.wait_for_load_state()
+        assert second.url == step_url and not cache_miss(second), second.url
+        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+        # said once: the form without the message, everything typed kept
+        assert second.locator("#verify_code-error").count() == 0
+        assert second.get_by_label("标题").input_value() == "强制入会并收取会费"
+        assert second.locator("#complainant-name").input_value() == "张三"
+        second.go_forward()
+        second.wait_for_load_state()
+        assert second.url == live_server + "/track"
+        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    finally:
+        ctx.close()
+    assert cases(db) == 0
 
 
 def test_with_javascript_a_wrong_codes_page_reloads_as_the_forms_address_with_the_text_typed_since(
