@@ -4,7 +4,8 @@ The form's first POST sends a code to the complainant's phone; instead of answer
 with the form again (which back from the receipt, or a reload, would ask to send again), the web
 layer keeps what was typed here and answers 303 See Other to the form's GET address, which
 shows the form filled in with the code's box (Post/Redirect/Get, web.public.intake). A wrong or
-missing code keeps it again, with what was typed since, and answers the same way.
+missing code, or a new code refused, keeps it again, with what was typed since, and answers the
+same way.
 
 A draft holds a name, a phone, maybe an ID number: it is one ciphertext under the data key
 (the purpose names the form's token, so a value cannot be moved to another token's row), kept

@@ -131,15 +131,14 @@
   if (q.value.trim() && !box.querySelector("input")) { q.dispatchEvent(new Event("input")); }
 })();
 
-// 4. The SMS code's step (web.public.intake): sending the code, and a wrong or missing code, answer
-// 303 See Other to the form's GET address, ?draft=<the form's token>, which the server fills in
+// 4. The SMS code's step (web.public.intake): sending the code, a wrong or missing code and a new
+// code refused answer 303 See Other to the form's GET address, ?draft=<the form's token>, which the server fills in
 // from the draft it kept (casework.intake.drafts), with the code's box, the files staged under the
 // token and, once, the code's error: back from the receipt, or a reload, asks nothing, with or
 // without this script. Two things are left here:
 // - what is typed after that is kept for this tab (sessionStorage: never a code, a token or a
 //   file) and put back over the draft's older text when the form's address opens again;
-// - a page with the box that still answers a POST (a look-up, a new code refused, an error
-//   elsewhere) takes the form's address as its history entry, so a reload or back asks nothing either.
+// - a page with the box that still answers a POST (a look-up, an error elsewhere) takes the form's address as its history entry, so a reload or back asks nothing either.
 // Once the case is filed the form's address opens empty, and the kept text is dropped.
 (function () {
   "use strict";
