@@ -21,7 +21,6 @@ LOCALES = ("zh_CN", "en")
 LANG_COOKIE = "lang"
 
 
-
 class _Domain(Domain):
     """Flask-Babel's message domain, with the request's translations kept for the request.
 
@@ -47,6 +46,8 @@ class _Domain(Domain):
 
 
 class _Babel(Babel):
+    """Flask-Babel with ``_Domain`` as the app's message domain (every ``gettext``, the templates' too)."""
+
     @cached_property
     def domain_instance(self):
         return _Domain(domain=self.domain)
