@@ -78,8 +78,8 @@ def make_engine(url: str, **kw) -> Engine:
         def _sqlite_begin(conn):
             if conn.get_execution_options().get("sqlite_immediate"):
                 _begin_immediate(conn)
-            else:  # on the driver: a read's BEGIN cannot wait for a lock (issue 18: 30 µs a request)
-                conn.connection.dbapi_connection.execute("BEGIN")
+            else:  # a read's BEGIN cannot wait for a lock: on the driver unless something listens (issue 18)
+                driver_execute(conn, "BEGIN")
 
         return engine
     kw.setdefault("pool_pre_ping", True)
