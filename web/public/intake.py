@@ -383,39 +383,38 @@ def _phone_step(session, case_type, values, token, phone: str, action: str):
             phone_verify.remember(phone)
             return None
         if checked.reason == "wrong":  # counted: a 303 keeps what the request wrote
-            return _to_draft(case_type, values, token, box, said=(phone_verify.checked_text(checked, phone, key), 422))
+            return _to_draft(case_type, values, token, box, error=phone_verify.checked_text(checked, phone, key))
         if checked.reason == "dead":  # the page says when a new code may be sent, Retry-After too
-            return _to_draft(case_type, values, token, box, said=(
-                phone_verify.checked_text(checked, phone, key), 429, phone_verify.dead_wait(checked, phone, key)))
+            return _to_draft(case_type, values, token, box, error=phone_verify.checked_text(checked, phone, key),
+                             status=429, wait=phone_verify.dead_wait(checked, phone, key))
         vid = ""  # expired, or sent to another number: a new code
     elif vid and action != "resend":
-        return _to_draft(case_type, values, token, box, said=(_("Enter the 6-digit code from the SMS."), 422))
+        return _to_draft(case_type, values, token, box, error=_("Enter the 6-digit code from the SMS."))
     try:
         verification = phone_verify.send(session, phone=phone, purpose="intake", locale=current_locale(),
                                          client_key=key)
     except Refused as refused:  # no new code (too soon, locked, the day's limit): said as a wrong
         # code is, with the seconds until one may be sent; the box as it was (no id when no code was
         # sent to this browser: its button asks for a new code once the wait is over)
-        return _to_draft(case_type, values, token, box, said=(
-            phone_verify.refused_text(refused), 429, refused.retry_after))
+        return _to_draft(case_type, values, token, box, error=phone_verify.refused_text(refused), status=429,
+                         wait=refused.retry_after)
     box["id"] = verification.id
     _remember_code(request.view_args["slug"], box, token)
     return _to_draft(case_type, values, token, box)
 
 
-def _to_draft(case_type, values, token, box, *, said=None):
+def _to_draft(case_type, values, token, box, *, error: str | None = None, status: int = 422, wait: int = 0):
     """What was typed kept, encrypted, as the form's draft for the code's minutes, and 303 See
     Other to the form's GET address (Post/Redirect/Get): back from the receipt, or a reload, sends
-    nothing again. ``said``: (the error on the code's box, its status[, seconds until a new code]),
-    shown there once."""
+    nothing again. ``error``: what the code's box says there once, with ``status`` (and, for a 429,
+    ``wait``: the seconds until a new code may be sent, its Retry-After)."""
     drafts.keep_draft(db_session(), services(), token, {"type": case_type.value, "values": values, "box": box},
                       minutes=CODE_MINUTES)
-    if said is None:
+    if error is None:
         browser.pop(CODE_SAID, None)
     else:
-        text, status, *wait = said
-        until = int(services().clock().timestamp()) + int(wait[0]) if wait else 0
-        browser[CODE_SAID] = {"token": token, "text": text, "status": status, "until": until}
+        until = int(services().clock().timestamp()) + int(wait) if wait else 0
+        browser[CODE_SAID] = {"token": token, "text": error, "status": status, "until": until}
         _point_code(request.view_args["slug"], box, token)
     return redirect(url_for("public.file_form", slug=case_type.value, draft=token), code=303)
 
