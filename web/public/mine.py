@@ -5,8 +5,9 @@ encrypted. Only cases whose number was proved when they were filed are listed (a
 it, or a registered client vouching): a case filed with someone else's unproved number is not
 shown to that number's holder. Never an anonymous report. Signing in lasts 30 minutes in this
 browser's signed session; each case listed opens without its query code (web.public.opened).
-The code's step is Post/Redirect/Get (``CODE_SENT`` below): no answer with the code's box is the
-answer to a POST, so back from the list, or a reload, never asks to send the form again.
+The code's step is Post/Redirect/Get (``CODE_SENT`` below): no answer with the code's box, nor
+the first code refused, is the answer to a POST, so back from the list, or a reload, never asks to
+send the form again.
 """
 from __future__ import annotations
 
@@ -57,25 +58,32 @@ def _form(phone="", verify=None, error=None, notice=None, status=200, field=None
 
 
 # the code's step as Post/Redirect/Get: every answer to the form that shows the code's box (a code
-# sent, a wrong or missing code, a new code refused) is 303 See Other to /mine, which shows the
+# sent, a wrong or missing code, a new code refused), and the first code refused (no box: none was
+# sent to this browser, its id is empty), is 303 See Other to /mine, which shows the number and the
 # box from this browser's signed session; back from the list, or a reload, sends nothing again.
 # The number is kept there encrypted under the data key (the cookie is signed, not secret), for
-# the code's minutes; what the box should say (an error, once) rides along.
+# the code's minutes; what the page should say (an error, once, with when a new code may be sent:
+# its Retry-After) rides along.
 CODE_SENT = "mine_code"
 PHONE_PURPOSE = "mine.code_phone"
 
 
-def _keep_code(phone: str, box: dict, said: tuple[str, str | None, int] | None = None) -> None:
+def _keep_code(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, wait: int = 0) -> None:
+    """``said``: the error, its field and status; ``wait``: for a 429, the seconds until a new code
+    may be sent (kept as the time it ends, the said's fourth member)."""
     from casework.verify.service import CODE_MINUTES
 
     blob = services().cipher.encrypt_text(phone, PHONE_PURPOSE)
+    now = int(time.time())
     browser[CODE_SENT] = {"id": box["id"], "masked": box["masked"], "phone": base64.urlsafe_b64encode(blob).decode(),
-                          "until": int(time.time()) + CODE_MINUTES * 60, "said": list(said) if said else None}
+                          "until": now + CODE_MINUTES * 60,
+                          "said": [*said, now + int(wait) if wait else 0] if said else None}
 
 
 def _code_sent() -> dict | None:
-    """The code's box this browser was answered with, while the code lives: its number, box and
-    what it says once (an error with its field and status), or None."""
+    """The code's box this browser was answered with, while the code lives: its number, box (its
+    id empty when no code was sent) and what it says once (an error with its field, status and
+    when a new code may be sent, 0 if not said), or None."""
     held = browser.get(CODE_SENT)
     if not isinstance(held, dict) or not isinstance(held.get("until"), int) or held["until"] <= time.time():
         browser.pop(CODE_SENT, None)
@@ -88,12 +96,14 @@ def _code_sent() -> dict | None:
     said = held.get("said")
     if said:
         browser[CODE_SENT] = {**held, "said": None}  # said once: a reload shows the box without it
+    if isinstance(said, list) and len(said) == 3:  # kept before the wait was
+        said = [*said, 0]
     return {"phone": phone, "box": {"id": str(held.get("id", ""))[:32], "masked": str(held.get("masked", ""))},
-            "said": said if isinstance(said, list) and len(said) == 3 else None}
+            "said": said if isinstance(said, list) and len(said) == 4 else None}
 
 
-def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = None):
-    _keep_code(phone, box, said)
+def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, wait: int = 0):
+    _keep_code(phone, box, said, wait)
     return redirect(url_for("public.mine"), code=303)
 
 
@@ -104,11 +114,15 @@ def mine():
         held = _code_sent()
         if held is None:
             return _form()
+        box = held["box"] if held["box"]["id"] else None  # no id: no code was sent to this browser
         if held["said"]:
-            text, field, status = held["said"]
-            return _form(held["phone"], held["box"], text, status=int(status), field=field)
-        return _form(held["phone"], held["box"],
-                     notice=_("We sent a 6-digit code by SMS to %(phone)s.", phone=held["box"]["masked"]))
+            text, field, status, until = held["said"]
+            html, status = _form(held["phone"], box, text, status=int(status), field=field)
+            wait = until - int(time.time()) if isinstance(until, int) and until else 0
+            return html, status, ({"Retry-After": str(max(1, wait))} if status == 429 and until else {})
+        if box is None:
+            return _form(held["phone"])
+        return _form(held["phone"], box, notice=_("We sent a 6-digit code by SMS to %(phone)s.", phone=box["masked"]))
     return render_template("public/mine.html", cases=_cases(number_hash), phone="", verify=None,
                            error=None, notice=None)
 
@@ -135,15 +149,16 @@ def mine_submit():
             browser.pop(CODE_SENT, None)
             browser[SIGNED_IN] = {"hash": phone_hash(services(), phone), "at": time.time()}
             return redirect(url_for("public.mine"), code=303)
-        # the wrong code is counted (a 303 keeps what the request wrote)
+        # the wrong code is counted (a 303 keeps what the request wrote); a dead one says when a new
+        # code may be sent, Retry-After too
+        wait = phone_verify.dead_wait(checked, phone, key) if checked.reason == "dead" else 0
         return _to_box(phone, box, (phone_verify.checked_text(checked, phone, key), "verify_code",
-                                    429 if checked.reason == "dead" else 422))
+                                    429 if wait else 422), wait)
     try:
         verification = phone_verify.send(session, phone=phone, purpose="mine", locale=current_locale(), client_key=key)
-    except Refused as refused:
-        if vid:  # a new code refused: the box stays, saying why
-            return _to_box(phone, box, (phone_verify.refused_text(refused), None, 429))
-        return _form(phone, None, phone_verify.refused_text(refused), status=429)
+    except Refused as refused:  # a new code refused: the box stays, saying why and for how long; the
+        # first code refused (too soon from another browser, locked, the day's limit): no box, no id
+        return _to_box(phone, box, (phone_verify.refused_text(refused), None, 429), refused.retry_after)
     box["id"] = verification.id
     return _to_box(phone, box)
 
