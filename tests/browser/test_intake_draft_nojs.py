@@ -235,3 +235,45 @@ def test_my_cases_code_step_without_javascript_never_asks_to_send_again(no_js, l
     page.wait_for_load_state()
     assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
     assert page.locator("#mine-none").count() == 1
+
+
+def test_my_cases_first_code_refused_in_a_second_browser_is_said_on_mine_and_back_asks_nothing(
+        no_js, browser, live_server, db, app):
+    """我的诉求 from a second browser within the minute: no code may go to the number yet. The
+    refusal answered its POST with the form (429), and back through it from /track showed
+    ERR_CACHE_MISS. It answers 303 to /mine, which says why once, with the number and no code's box."""
+    page, _ = no_js
+    page.goto(live_server + "/mine")  # the first browser: a code sent to 13800138000
+    page.locator("#phone").fill("13800138000")
+    page.locator("button[name=action][value=send]").click()
+    page.wait_for_selector("#verify_code")
+    first = app_code(app)
+    ctx, second, seen = watched_phone(browser, javascript=False)
+    try:
+        second.goto(live_server + "/mine")
+        second.locator("#phone").fill("13800138000")
+        second.locator("button[name=action][value=send]").click()
+        second.wait_for_selector("#mine-error")
+        assert second.url == live_server + "/mine", second.url
+        error = second.locator("#mine-error").inner_text()
+        assert re.search(r"验证码发送不到一分钟。\d+ 秒后可以重新获取验证码。", error), error
+        assert second.locator("#phone").input_value() == "13800138000"
+        assert second.locator("#verify_code").count() == 0 and "138****8000" not in second.locator("main").inner_text()
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        second.screenshot(path=os.path.join(ARTIFACTS, "mine_first_code_refused_nojs.png"), full_page=True)
+        posts = seen["posts"]
+
+        second.goto(live_server + "/track")
+        second.go_back()  # the refusal's page was /mine's own: nothing to send again
+        second.wait_for_load_state()
+        assert second.url == live_server + "/mine" and not cache_miss(second), second.url
+        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+        assert second.locator("#mine-error").count() == 0 and "不到一分钟" not in second.locator("main").inner_text()
+        assert second.locator("#verify_code").count() == 0
+        second.go_forward()
+        second.wait_for_load_state()
+        assert second.url == live_server + "/track"
+        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    finally:
+        ctx.close()
+    assert app_code(app) == first  # no new code went out
