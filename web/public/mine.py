@@ -68,7 +68,8 @@ CODE_SENT = "mine_code"
 PHONE_PURPOSE = "mine.code_phone"
 
 
-def _keep_code(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, wait: int = 0) -> None:
+def _keep_code(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, *,
+               wait: int = 0) -> None:
     """``said``: the error, its field and status; ``wait``: for a 429, the seconds until a new code
     may be sent (kept as the time it ends, the said's fourth member)."""
     from casework.verify.service import CODE_MINUTES
@@ -102,8 +103,8 @@ def _code_sent() -> dict | None:
             "said": said if isinstance(said, list) and len(said) == 4 else None}
 
 
-def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, wait: int = 0):
-    _keep_code(phone, box, said, wait)
+def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = None, *, wait: int = 0):
+    _keep_code(phone, box, said, wait=wait)
     return redirect(url_for("public.mine"), code=303)
 
 
@@ -153,12 +154,12 @@ def mine_submit():
         # code may be sent, Retry-After too
         wait = phone_verify.dead_wait(checked, phone, key) if checked.reason == "dead" else 0
         return _to_box(phone, box, (phone_verify.checked_text(checked, phone, key), "verify_code",
-                                    429 if wait else 422), wait)
+                                    429 if wait else 422), wait=wait)
     try:
         verification = phone_verify.send(session, phone=phone, purpose="mine", locale=current_locale(), client_key=key)
     except Refused as refused:  # a new code refused: the box stays, saying why and for how long; the
         # first code refused (too soon from another browser, locked, the day's limit): no box, no id
-        return _to_box(phone, box, (phone_verify.refused_text(refused), None, 429), refused.retry_after)
+        return _to_box(phone, box, (phone_verify.refused_text(refused), None, 429), wait=refused.retry_after)
     box["id"] = verification.id
     return _to_box(phone, box)
 
