@@ -44,6 +44,23 @@ def send_filled_form(page, base: str) -> str:
     return page.url
 
 
+def away_and_back(page, seen, base: str, url: str, said_once) -> None:
+    """From ``url`` (a refusal's page) to /track, back and forward again: no dialog, no page that
+    failed to load (ERR_CACHE_MISS), no POST sent; back at ``url``, ``said_once()`` checks the page
+    (the refusal not said again)."""
+    posts = seen["posts"]
+    page.goto(base + "/track")
+    page.go_back()  # the refusal's page was the form's own address: nothing to send again
+    page.wait_for_load_state()
+    assert page.url == url and not cache_miss(page), page.url
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+    said_once()
+    page.go_forward()
+    page.wait_for_load_state()
+    assert page.url == base + "/track"
+    assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+
+
 def test_back_from_the_receipt_without_javascript_never_asks_to_send_the_form_again(no_js, live_server, db, app):
     page, seen = no_js
     base = live_server
@@ -157,21 +174,13 @@ def test_a_new_code_refused_in_a_second_browser_is_said_on_the_forms_address_and
         assert second.get_by_role("button", name="重新获取验证码").count() == 1
         os.makedirs(ARTIFACTS, exist_ok=True)
         second.screenshot(path=os.path.join(ARTIFACTS, "new_code_refused_nojs.png"), full_page=True)
-        posts = seen["posts"]
 
-        second.goto(live_server + "/track")
-        second.go_back()  # the refusal's page was the form's address: nothing to send again
-        second.wait_for_load_state()
-        assert second.url == step_url and not cache_miss(second), second.url
-        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
-        # said once: the form without the message, everything typed kept
-        assert second.locator("#verify_code-error").count() == 0
-        assert second.get_by_label("标题").input_value() == "强制入会并收取会费"
-        assert second.locator("#complainant-name").input_value() == "张三"
-        second.go_forward()
-        second.wait_for_load_state()
-        assert second.url == live_server + "/track"
-        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+        def said_once():  # the form without the message, everything typed kept
+            assert second.locator("#verify_code-error").count() == 0
+            assert second.get_by_label("标题").input_value() == "强制入会并收取会费"
+            assert second.locator("#complainant-name").input_value() == "张三"
+
+        away_and_back(second, seen, live_server, step_url, said_once)
     finally:
         ctx.close()
     assert cases(db) == 0
@@ -261,19 +270,12 @@ def test_my_cases_first_code_refused_in_a_second_browser_is_said_on_mine_and_bac
         assert second.locator("#verify_code").count() == 0 and "138****8000" not in second.locator("main").inner_text()
         os.makedirs(ARTIFACTS, exist_ok=True)
         second.screenshot(path=os.path.join(ARTIFACTS, "mine_first_code_refused_nojs.png"), full_page=True)
-        posts = seen["posts"]
 
-        second.goto(live_server + "/track")
-        second.go_back()  # the refusal's page was /mine's own: nothing to send again
-        second.wait_for_load_state()
-        assert second.url == live_server + "/mine" and not cache_miss(second), second.url
-        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
-        assert second.locator("#mine-error").count() == 0 and "不到一分钟" not in second.locator("main").inner_text()
-        assert second.locator("#verify_code").count() == 0
-        second.go_forward()
-        second.wait_for_load_state()
-        assert second.url == live_server + "/track"
-        assert seen["dialogs"] == [] and seen["failed"] == [] and seen["posts"] == posts, seen
+        def said_once():  # the number's form without the refusal, and still no code's box
+            assert second.locator("#mine-error").count() == 0 and "不到一分钟" not in second.locator("main").inner_text()
+            assert second.locator("#verify_code").count() == 0
+
+        away_and_back(second, seen, live_server, live_server + "/mine", said_once)
     finally:
         ctx.close()
     assert app_code(app) == first  # no new code went out
