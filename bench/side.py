@@ -30,6 +30,10 @@ after ``--warmup`` seconds that are not measured:
 With ``--floor``, a third gunicorn serves ``bench.floor:app``: the case API checking the code as
 the real route does but neither loading nor presenting the case, loaded after the real route. Its
 share of the bare route is the most a cheaper loading or presenter of the case could reach.
+With ``--replay``, another serves ``bench.replay:app``: a worker that imports Changtong (its size,
+its frozen collector generation) answering the case API with the bytes the real route answered
+(status, headers, body), doing nothing else. Its share is what gunicorn and the process cost
+around an answer of that shape.
 
 Then the PSS and RSS of each web worker (/proc/<pid>/smaps_rollup), and, in this process, the
 median server time of each Changtong route through Flask's test client (no network, no queue).
@@ -563,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
                          "into this database (recreated unless --reuse), each run into a copy of it (<name>_run)")
     ap.add_argument("--floor", action="store_true",
                     help="also load the case API's floor (bench/floor.py): the code checked, the case not loaded")
+    ap.add_argument("--replay", action="store_true",
+                    help="also load the case API's answer replayed by a Changtong-sized worker (bench/replay.py)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, run database)")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     args = ap.parse_args(argv)
@@ -612,11 +618,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.floor:
             floor = Gunicorn("floor", "bench.floor:app", ROOT, dict(base_env, **env_vars, PYTHONPATH=str(ROOT)), tmp)
             servers.append(floor)
+        replay = None
+        if args.replay:
+            replay = Gunicorn("replay", "bench.replay:app", ROOT, dict(base_env, **env_vars, PYTHONPATH=str(ROOT),
+                                                                   REPLAY_FILE=str(tmp / "replay.json")), tmp)
+            servers.append(replay)
         real.wait_ready("/healthz")
         bare.wait_ready(HELLO_PATH)
         bare_write.wait_ready("/healthz")
         if floor is not None:
             floor.wait_ready("/healthz")
+        if replay is not None:
+            replay.wait_ready("/healthz")
         import web
 
         code = real.code_path()
@@ -626,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"the code run is {where}, not this checkout's ({ROOT})")
 
         number, query_code = file_case(real.port)
+        if replay is not None:  # what the real route answers, for the replaying worker to send
+            status, headers, body = request(real.port, "GET", f"{CASES_PATH}/{number}",
+                                            headers={"X-Query-Code": query_code})
+            kept = [(k, v) for k, v in headers if k.lower() not in ("date", "server", "connection")]
+            (tmp / "replay.json").write_text(json.dumps({"status": status, "headers": kept, "body": body.hex()}))
         staff = sign_in(real.port, password)
         matches = search_matches(url, data_dir, unit_id, bool(args.postgres))
         desk = {"Cookie": f"ct_staff={staff}"}
@@ -637,6 +655,8 @@ def main(argv: list[str] | None = None) -> int:
                  headers={"X-Query-Code": query_code}),
             *([Load("  the same, case not loaded nor presented (floor)", "floor", "GET", f"{CASES_PATH}/{number}", 200,
                     headers={"X-Query-Code": query_code})] if floor is not None else []),
+            *([Load("  its answer replayed by a Changtong-sized worker", "replay", "GET", f"{CASES_PATH}/{number}",
+                    200)] if replay is not None else []),
             Load(f"GET /api/v1/associations?q={LOOKUP_WORDS}", "changtong", "GET",
                  "/api/v1/associations?q=" + urllib.parse.quote(LOOKUP_WORDS), 200),
             Load("POST /api/v1/cases", "changtong", "POST", CASES_PATH, 201, body=BODY,
