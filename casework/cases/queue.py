@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from casework.cases.models import Case, CaseState as S, CaseType
 from casework.db import as_utc
+from casework.deadlines.calendar import china_date
 
 from casework.workflow.states import CAN_BE_OVERDUE, OPEN, TABS, TRIAGE
 
@@ -26,6 +27,18 @@ def is_overdue(case: Case, now: datetime) -> bool:
     """The sweep's flag, or a deadline passed since the sweep last ran (clock not paused,
     and a state where a passed deadline makes a case overdue)."""
     return overdue_now(case.overdue, case.due_at, case.paused_at, case.state, now)
+
+
+def days_overdue(case: Case, now: datetime) -> int | None:
+    """How late an overdue case is, as every page says it (the desk's 超期与督办 tab, the
+    supervisor's overdue list): calendar days on China's calendar from its deadline's date to
+    today's, at least 1 (due 23:59 Beijing, it is 1 day late at 00:10 the next day; a case flagged
+    overdue never reads 0). None while it is not overdue."""
+    if not is_overdue(case, now):
+        return None
+    if case.due_at is None:
+        return 1
+    return max(1, (china_date(now) - china_date(case.due_at)).days)
 
 
 def overdue_now(flag: bool, due_at, paused_at, state, now: datetime) -> bool:

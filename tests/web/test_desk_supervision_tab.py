@@ -154,3 +154,33 @@ def test_the_tab_and_its_count_read_two_indexes_not_every_case_of_the_unit(db):
         for query in queries:  # as the app sends it: with its bound parameters
             shown = plan(db, conn, query)
             assert "ix_case_unit_attention" in shown and "ix_case_unit_state_due_id" in shown, shown
+
+
+def test_both_overdue_pages_count_the_same_days_late(client, app, db, services, file_case, make_staff, monkeypatch):
+    """Due 2026-12-07 23:59 Beijing, on 12-08 the supervisor's overdue list said 超期天数 0 (whole 24-hour
+    periods) while the handler's 超期与督办 tab said 超期 1 天 (China calendar dates). Checked at 00:10
+    Beijing, a case due yesterday 23:59 is 1 day late on both; one flagged overdue at 00:05 today
+    is 1 day late too, never 0."""
+    from dataclasses import replace
+
+    today = datetime.now(timezone.utc).astimezone(CHINA).date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=CHINA)
+    now = midnight + timedelta(minutes=10)
+    monkeypatch.setitem(app.extensions, "changtong.services", replace(services, clock=lambda: now))
+    yesterday, this_morning = file_case().case_number, file_case().case_number
+    handler = make_staff("miit", Role.handler)
+    with db.session_scope() as s:
+        for number, due in ((yesterday, midnight - timedelta(minutes=1)), (this_morning, midnight + timedelta(minutes=5))):
+            s.execute(update(Case).where(Case.number == number).values(
+                overdue=True, supervision_level=1, due_at=due, handler_id=handler.user_id))
+        miit = s.scalar(select(Unit.id).where(Unit.code == "miit"))
+
+    signed_in(client, db, handler)
+    desk = client.get(f"/desk/units/{miit}?tab=supervision").get_data(as_text=True)
+    assert "超期 1 天" in row(desk, yesterday) and "超期 1 天" in row(desk, this_morning)
+
+    signed_in(client, db, make_staff("mca", Role.supervisor))
+    listed = client.get("/supervise/overdue").get_data(as_text=True)
+    for number in (yesterday, this_morning):
+        days = re.search(rf'>{number}</a>.*?<td class="num days"[^>]*>(\d+)</td>', listed, re.S).group(1)
+        assert days == "1"

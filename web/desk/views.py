@@ -14,7 +14,7 @@ from casework.accounts.permissions import (
     can_administer, can_decide_reveals, can_oversee_unit, can_supervise, can_triage, can_use_desk, can_work_unit,
 )
 from casework.cases.models import ActorKind, Case, CaseState, CaseType, Event, EventKind
-from casework.cases.queue import SUPERVISION_TAB, TABS, is_overdue, queue_page, supervision_count, tab_counts
+from casework.cases.queue import SUPERVISION_TAB, TABS, days_overdue, is_overdue, queue_page, supervision_count, tab_counts
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import start_of_day
 from casework.mediation.models import MediationSession, SessionStatus
@@ -181,14 +181,14 @@ def _render_queue(actor: Actor, unit: Unit | None):
 
 def lateness(rows: list[Case], now) -> dict[int, dict]:
     """How late each case is, in calendar days on China's calendar: past its deadline
-    (``overdue_days``), and the 督办单's report date (``report_by``) with the days past it
-    (``report_late``) or left before it (``report_left``)."""
+    (``overdue_days``, casework.cases.queue.days_overdue, as the supervisor's overdue list counts
+    it), and the 督办单's report date (``report_by``) with the days past it (``report_late``) or
+    left before it (``report_left``)."""
     today = china_date(now)
     out = {}
     for c in rows:
-        late = (today - china_date(c.due_at)).days if c.due_at is not None and is_overdue(c, now) else None
         report = c.notice_report_due
-        out[c.id] = {"overdue_days": max(late, 0) if late is not None else None, "report_by": report,
+        out[c.id] = {"overdue_days": days_overdue(c, now), "report_by": report,
                      "report_late": (today - report).days if report is not None and report < today else 0,
                      "report_left": (report - today).days if report is not None and report >= today else None}
     return out

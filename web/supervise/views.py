@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from casework.accounts.permissions import can_supervise
 from casework.cases.models import Case, CaseType, Category
+from casework.cases.queue import days_overdue
 from casework.registry.models import Association, Unit, UnitKind
 from casework.stats import queries
 from casework.stats.models import AssociationRisk
@@ -225,7 +226,7 @@ def overdue():
     return render_template(
         "supervise/overdue.html", cases=cases, total=total, page=page, per_page=OVERDUE_PAGE,
         pages=max(1, -(-total // OVERDUE_PAGE)), unit=unit, level=level, unit_names=names, assoc_names=assoc,
-        units=units, days_over=lambda c: max(0, (now - c.due_at).days) if c.due_at else 0,
+        units=units, days_over=lambda c: days_overdue(c, now),  # as the desk's 超期与督办 tab counts
         level_labels={1: _("1 · at the deadline"), 2: _("2 · escalated")},
         escalation_days=services().settings.escalation_working_days)
 
