@@ -70,10 +70,47 @@ def test_a_few_months_are_each_named_under_their_own_columns():
     assert '<text x="100%" y="214" text-anchor="end" fill="#1d2733">2026-12</text>' in svg
 
 
-def test_long_names_are_cut_in_the_chart_only():
-    name = "Sichuan Provincial Department of Economy and Information Technology"
-    svg = rows("t", "d", [name], [6], ["6"], "#000")
-    assert f'data-label="{name}"' in svg and ">Sichuan Provincial Department…</text>" in svg
+def label_lines(svg: str, name: str) -> list[str]:
+    """The lines a row's label is drawn in: its tspans, or the text itself where it has one line."""
+    g = re.search(rf'<g data-label="{re.escape(name)}"><title>(.*?)</title><text [^>]*>(.*?)</text>', svg)
+    assert g and g.group(1) == name  # the row's <title>: the name in full (a tooltip over its bar)
+    return re.findall(r"<tspan [^>]*>(.*?)</tspan>", g.group(2)) or [g.group(2)]
+
+
+def test_long_names_wrap_instead_of_being_cut():
+    """"Sichuan Provincial Department…" and "Ministry of Industry and Infor…" said half a name
+    where the chart had room for the rest on a second line."""
+    miit, fees = MIIT, "Illegal fees / arbitrary charges on businesses"
+    svg = rows("t", "d", [miit, fees, "乙"], [15, 6, None], ["15", "6", "withheld"], "#000")
+    assert label_lines(svg, miit) == ["Ministry of Industry and", "Information Technology"]
+    assert label_lines(svg, fees) == ["Illegal fees / arbitrary", "charges on businesses"]
+    assert label_lines(svg, "乙") == ["乙"] and "…" not in svg
+    # each line 20 px below the one before; the bar below the last line, the rows taller to hold them
+    assert re.search(r'<tspan x="0" y="16">Ministry of Industry and</tspan><tspan x="0" y="36">Information '
+                     r'Technology</tspan></text><rect data-value="15" x="0" y="44"', svg)
+    # 2 + 2 + 1 lines of 20 px, three bars of 24 px, 4 px below
+    assert '<svg class="chart-svg chart-rows" width="100%" height="176"' in svg
+    three = label_lines(rows("t", "d", [SICHUAN_UNIT], [6], ["6"], "#000"), SICHUAN_UNIT)
+    assert three == ["Sichuan Provincial Department", "of Economy and Information", "Technology"]
+
+
+def test_chinese_names_wrap_between_characters():
+    short = "四川省经济和信息化厅"
+    assert label_lines(rows("t", "d", [short], [6], ["6"], "#000"), short) == [short]
+    name = "中国汽车工业协会调解中心（示例）与四川省经济和信息化厅联合调解委员会"
+    lines = label_lines(rows("t", "d", [name], [6], ["6"], "#000"), name)
+    assert lines == ["中国汽车工业协会调解中心（示例）与", "四川省经济和信息化厅联合调解委员会"]
+    # a closing bracket does not start a line: it takes the character it closes with it
+    name = "中国汽车工业协会调解中心（四川中心）"
+    assert label_lines(rows("t", "d", [name], [6], ["6"], "#000"), name) == ["中国汽车工业协会调解中心（四川中", "心）"]
+
+
+def test_a_name_longer_than_three_lines_ends_in_an_ellipsis_with_its_title_whole():
+    """A word longer than a line is broken where the line ends; after the third line, "…"."""
+    name = ("Donaudampfschifffahrtsgesellschaftskapitänswitwe of the Provincial Department of Economy "
+            "and Information Technology")
+    assert label_lines(rows("t", "d", [name], [6], ["6"], "#000"), name) == [
+        "Donaudampfschifffahrtsgesellsc", "haftskapitänswitwe of the", "Provincial Department of…"]
 
 
 def test_a_trend_with_no_month_published_is_a_sentence_not_empty_axes(app):

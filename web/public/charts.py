@@ -125,34 +125,93 @@ def columns(title: str, desc: str, labels: list[str], series: list[Series], *, h
     return Markup(head + "".join(parts) + "</svg>")
 
 
-def _clip(label: str, ems: float = 17) -> str:
-    """A label cut to about ``ems`` × 14 px (a CJK character is one em, others about half):
-    the table beside the chart has it whole."""
-    used = 0.0
-    for i, ch in enumerate(label):
-        used += 1 if ord(ch) > 0x2E80 else 0.55
-        if used > ems:
-            return label[:i].rstrip() + "…"
-    return label
+EMS = 17  # a label's line: 17 × 14 px = 238 px, inside the chart on a 320 px screen
+MOST_LINES = 3
+# never at the start of a line / never at its end (Chinese line breaking, and the ASCII ones)
+_CLOSING = set("，。、；：？！）》」』】〕〉”’,.;:?!)]}%")
+_OPENING = set("（《「『【〔〈“‘([{")
+
+
+def _em(ch: str) -> float:
+    """A character's width in ems, estimated: a CJK character one, anything else about half.
+    The server cannot know the reader's font (system-ui), so nothing measures it more exactly."""
+    return 1 if ord(ch) > 0x2E80 else 0.55
+
+
+def _width(text: str) -> float:
+    return sum(_em(ch) for ch in text)
+
+
+def _pieces(label: str) -> list[str]:
+    """Where a line may break: after a space, and between two CJK characters; closing punctuation
+    stays with what it closes and opening punctuation with what it opens."""
+    pieces, piece = [], ""
+    for ch in label:
+        if ch == " ":
+            pieces.append(piece + ch)
+            piece = ""
+            continue
+        if piece and ch not in _CLOSING and piece[-1] not in _OPENING and (_em(ch) == 1 or _em(piece[-1]) == 1):
+            pieces.append(piece)  # a CJK character on either side: a place to break
+            piece = ""
+        piece += ch
+    return pieces + [piece] if piece else pieces
+
+
+def _wrap(label: str, ems: float = EMS, most: int = MOST_LINES) -> list[str]:
+    """A label in lines of about ``ems`` × 14 px, at most ``most`` of them, the last ending in "…"
+    where the label goes on (the chart's <title> and the table beside it have it whole). A word
+    longer than a line is broken where the line ends."""
+    lines, line = [], ""
+    for piece in _pieces(" ".join(label.split())):
+        if _width((line + piece).rstrip()) <= ems:
+            line += piece
+            continue
+        if line:
+            lines.append(line.rstrip())
+        while _width(piece.rstrip()) > ems:
+            cut = 1
+            while _width(piece[:cut + 1]) <= ems:
+                cut += 1
+            lines.append(piece[:cut])
+            piece = piece[cut:]
+        line = piece
+    if line.strip():
+        lines.append(line.rstrip())
+    if len(lines) > most:
+        last = lines[most - 1]
+        while last and _width(last) + 1 > ems:  # the ellipsis counted as a whole em
+            last = last[:-1]
+        lines = lines[:most - 1] + [last.rstrip() + "…"]
+    return lines
 
 
 def rows(title: str, desc: str, labels: list[str], values: list, texts: list[str], colour: str) -> Markup:
-    """One bar per label, the label above its bar and the figure as written in the table
-    (``texts``) after it; a value that is None has no bar, only its text."""
-    row = LINE_PX + 24
-    height = row * len(labels) + 4
+    """One bar per label, the label above its bar in up to three lines and the figure as written
+    in the table (``texts``) after it; a value that is None has no bar, only its text. Each row is
+    named in full by a <title> (a tooltip over its bar)."""
+    wrapped = [_wrap(label) for label in labels]
+    height = sum(LINE_PX * len(lines) + 24 for lines in wrapped) + 4
     head, parts = _open(title, desc, height, "chart-svg chart-rows")
     top_value = max([v for v in values if v is not None] or [0]) or 1
-    for i, (label, v, text) in enumerate(zip(labels, values, texts)):
-        base = i * row
-        parts.append(f'<g data-label="{escape(label)}"><text x="0" y="{base + TEXT_PX + 2}" fill="#1d2733">'
-                     f'{escape(_clip(label))}</text>')
+    base = 0
+    for label, lines, v, text in zip(labels, wrapped, values, texts):
+        first = base + TEXT_PX + 2
+        if len(lines) == 1:
+            name = escape(lines[0])
+        else:
+            name = "".join(f'<tspan x="0" y="{first + LINE_PX * j}">{escape(line)}</tspan>'
+                           for j, line in enumerate(lines))
+        parts.append(f'<g data-label="{escape(label)}"><title>{escape(label)}</title>'
+                     f'<text x="0" y="{first}" fill="#1d2733">{name}</text>')
+        bar = base + LINE_PX * len(lines)
         width = 80 * v / top_value if v else 0
         if v is not None:  # not published: no bar, only the words of the table
-            parts.append(f'<rect data-value="{v}" x="0" y="{base + LINE_PX + 4}" width="{_pct(width)}" '
+            parts.append(f'<rect data-value="{v}" x="0" y="{bar + 4}" width="{_pct(width)}" '
                          f'height="16" fill="{colour}"/>')
-        parts.append(f'<text x="{_pct(width)}" dx="{6 if width else 0}" y="{base + LINE_PX + 17}" '
+        parts.append(f'<text x="{_pct(width)}" dx="{6 if width else 0}" y="{bar + 17}" '
                      f'fill="#1d2733">{escape(text)}</text></g>')
+        base = bar + 24
     return Markup(head + "".join(parts) + "</svg>")
 
 
