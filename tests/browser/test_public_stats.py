@@ -1,6 +1,8 @@
 """The public statistics on a 360 px phone: charts drawn on the server as SVG with the same
 figures as their tables (a small group is a gap), no sideways scrolling, nothing from another
-host, no script at all; the same page without JavaScript."""
+host, no script at all; the same page without JavaScript; in English at 390 px, long names wrapped
+in the charts, none cut."""
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -8,6 +10,7 @@ from sqlalchemy import select
 
 from casework.registry.models import Association
 from casework.stats.rollup import month_of, refresh
+from tests.browser.conftest import ARTIFACTS
 
 # the live server answers from threads of its own: the test commits its rows
 pytestmark = [pytest.mark.browser, pytest.mark.commits]
@@ -124,3 +127,57 @@ def test_a_table_wider_than_the_phone_shows_a_shadow_where_columns_are_hidden(ph
     wrap.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
     shown = right_edge(wrap)
     assert hidden < shown - 8 and shown > 250, (hidden, shown)
+
+
+@pytest.fixture
+def two_units(db, file_case):
+    """Five complaints about 中国复合材料工业协会 (工业和信息化部, forced membership) and five about
+    四川省食品工业协会 (四川省经济和信息化厅, illegal fees): both units and both categories drawn."""
+    with db.session_scope(write=False) as s:
+        sichuan = s.scalar(select(Association.credit_code).where(Association.name == "四川省食品工业协会"))
+    for _ in range(5):
+        file_case()
+        file_case(association=sichuan, category="illegal_fees")
+    refresh(db, lambda: datetime.now(timezone.utc))
+
+
+# every text of every chart, whether it lies inside its SVG's box, and each row's name as drawn
+CHART_TEXTS = """() => Array.from(document.querySelectorAll("svg.chart-svg")).flatMap(svg => {
+  const box = svg.getBoundingClientRect();  // no viewBox: the SVG's units are CSS px
+  return Array.from(svg.querySelectorAll("text")).map(t => {
+    const b = t.getBBox(), g = t.closest("g[data-label]");
+    const name = g && g.querySelector(":scope > text") === t;
+    return {chart: svg.closest("figure").id, text: t.textContent,
+            lines: name ? Array.from(t.querySelectorAll("tspan"), s => s.textContent) : null,
+            title: name ? g.querySelector(":scope > title")?.textContent : null,
+            at: [b.x, b.y, b.x + b.width, b.y + b.height].map(v => Math.round(v * 10) / 10), box: [box.width, box.height],
+            // a pixel's grace: a line starting with "T" begins at x = -1 in DejaVu Sans (the glyph's own bearing)
+            inside: b.x >= -1 && b.y >= 0 && b.x + b.width <= box.width && b.y + b.height <= box.height};
+  });
+})"""
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_long_english_names_wrap_inside_the_charts_at_390_px(browser, live_server, two_units, js):
+    """"Ministry of Industry and Infor…", "Sichuan Provincial Department…", "Illegal fees / arbitrary
+    charg…": the charts cut the names where a second line had room for the rest."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              locale="en-GB", java_script_enabled=js)
+    try:
+        page = ctx.new_page()
+        page.goto(live_server + "/lang/en?next=/stats")
+        page.wait_for_selector("#by-unit svg")
+        texts = page.evaluate(CHART_TEXTS)
+        assert [t for t in texts if not t["inside"]] == []  # no text reaches beyond its chart's box
+        assert [t["text"] for t in texts if "…" in t["text"]] == []  # no name cut short
+        names = {t["title"]: t["lines"] for t in texts if t["title"]}
+        # two lines each, the whole name between them; the row's <title> has it too
+        for name in ("Ministry of Industry and Information Technology", "Illegal fees / arbitrary charges on businesses"):
+            assert len(names[name]) == 2 and " ".join(names[name]) == name, names
+        sichuan = "Sichuan Provincial Department of Economy and Information Technology"
+        assert " ".join(names[sichuan]) == sichuan and len(names[sichuan]) <= 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page does not scroll sideways
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, f"stats_en_390_{'js' if js else 'nojs'}.png"), full_page=True)
+    finally:
+        ctx.close()
