@@ -52,8 +52,15 @@ def for_case(text: str, case) -> str:
     """``for_filer`` for ``case``'s type, and the table's "复查（复核）" (one move decides either) as
     the step the case is at: 复查 while a review runs, 复核 while a re-review does (信访工作条例
     第三十五、三十六条)."""
-    text = for_filer(text, case.type)
-    state = getattr(case.state, "value", case.state)
+    return for_round(for_filer(text, case.type), case.state)
+
+
+def for_round(text: str, state) -> str:
+    """``text``, already translated, with the table's "复查（复核）" as the step of a case in
+    ``state`` (a CaseState or its value): 复查 while a review runs, 复核 while a re-review does;
+    in any other state as it is. A move that decides the review says which by the state the case
+    was in before it (web.desk.case's flash)."""
+    state = getattr(state, "value", state)
     if "复查（复核）" in text and state in ("under_review", "under_re_review"):
         text = text.replace("复查（复核）", "复核" if state == "under_re_review" else "复查")
     return text

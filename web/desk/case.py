@@ -41,7 +41,7 @@ from web.desk.blueprint import bp
 from web.desk.choices import (
     UNIT_FILTER, UNIT_FILTER_GO, UnitPicker, canned_replies, field_choices, move_options, receiving_units,
 )
-from web.i18n import filer, for_filer, title, tr, tr_errors
+from web.i18n import filer, for_filer, for_round, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
@@ -339,7 +339,7 @@ def case_move(number: str, move: str):
         send.refused()
         return render_case(actor, case, failed_move=move, values=fields,
                            unit_filter=request.form.get(UNIT_FILTER, "")[:100])
-    unit_before = case.unit_id
+    unit_before, state_before = case.unit_id, case.state
     try:
         event = perform(session, services(), actor, case, move, version=request.form.get("version", ""), **fields)
     except WorkflowError as err:
@@ -352,7 +352,7 @@ def case_move(number: str, move: str):
         return render_case(actor, case, status=err.status, error=" ".join([tr(err.message), *stray]),
                            failed_move=move, values=fields, errors=errors)
     send.done()
-    action = _(MOVES[move].title)
+    action = for_round(_(MOVES[move].title), state_before)  # 作出复查决定 or 作出复核决定, as its form said
     code = getattr(event, "respondent_code", None)
     if code and can_view_case(actor, case):
         # shown this once, on this page (not through the session cookie), and never stored
