@@ -95,8 +95,8 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     from web.i18n import current_locale, filer, for_case, for_filer, template_gettext, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
-    from web.presenters import (deadline_explanation, public_case, public_moves, rated_latest_reply, stage_name,
-                                stage_title, state_name, unit_title)
+    from web.presenters import (deadline_explanation, public_case, public_moves, rated_latest_reply, rating_window,
+                                stage_name, stage_title, state_name, unit_title)
     from web.requestdb import db_session
 
     app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case,
@@ -104,7 +104,8 @@ def create_app(settings: Settings, *, services: Services | None = None, database
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,
                                  unit_title=unit_title, filer=filer, for_filer=for_filer, for_case=for_case,
-                                 rated_latest_reply=rated_latest_reply, stage_title=stage_title,
+                                 rated_latest_reply=rated_latest_reply, rating_window=rating_window,
+                                 stage_title=stage_title,
                                  stage_name=stage_name, state_name=state_name)
     app.context_processor(template_gettext)  # the request's translations looked up once per page
     # the move forms' file fields state the limits the machine checks

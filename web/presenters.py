@@ -163,6 +163,13 @@ PENDING_NEXT_STEP = {
 }
 
 
+def step_and_date(case: Case) -> dict:
+    """What happens next and by when (the ``next_step`` sentence, the current stage's
+    ``deadline``): the status page's and the receipt's (templates/_macros/cases.html
+    ``next_step``), and the API's."""
+    return {"next_step": next_step(case), "deadline": public_deadline(case)}
+
+
 def next_step(case: Case) -> str:
     if case.type is CaseType.mediation and case.state in MEDIATION_NEXT_STEP:
         return MEDIATION_NEXT_STEP[case.state]()
@@ -222,6 +229,23 @@ def _replied_step(case: Case) -> str:
     return NEXT_STEP[case.state]()
 
 
+def rating_window(case: Case) -> dict | None:
+    """While the latest reply (or review decision) waits for a rating: the last day to rate it
+    (``by``; casework.workflow.handling.rating_due) and the day after which the case is closed
+    as not rated if nothing more is done (``closed_after``: the sweep's ``close_unrated`` once the
+    case's own deadline has passed, the review's window for a complaint, the rating's for a
+    suggestion). None once rated or after the rating's window."""
+    from casework.workflow.handling import rating_due
+
+    if case.state is not CaseState.replied or case.type not in (CaseType.complaint, CaseType.suggestion):
+        return None
+    due = rating_due(case)
+    if due is None or case.due_at is None or as_utc(due) < datetime.now(timezone.utc) or rated_latest_reply(case):
+        return None
+    return {"stage_title": stage_name(case.type, Stage.rating), "by": local_date(due),
+            "closed_after": local_date(case.due_at)}
+
+
 def unit_title(unit) -> str:
     return bilingual(unit.name, unit.name_en, current_locale())
 
@@ -260,7 +284,7 @@ def public_case(case: Case, *, utc: bool = False) -> dict:
     locale = current_locale()
     at = utc_time if utc else local_time
     return {
-        "deadline": public_deadline(case),
+        **step_and_date(case),
         "review": review_info(case),
         "version": case.version,
         "case_number": case.number,
@@ -268,7 +292,6 @@ def public_case(case: Case, *, utc: bool = False) -> dict:
         "type_title": title(case.type),
         "state": case.state.value,
         "state_title": state_name(case.type, case.state),
-        "next_step": next_step(case),
         "category": case.category.code,
         "category_title": case.category.display_name(locale),
         "association": case.association.credit_code if case.association else None,

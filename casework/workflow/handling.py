@@ -4,6 +4,8 @@ values; a step changes what the table cannot say in one word and returns the eve
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
@@ -157,11 +159,17 @@ def evidence_open(case, now) -> Message | None:
     return None
 
 
-def rating_open(case, now) -> Message | None:
-    """The satisfaction rating has its own window (15 days from the reply or the review
-    decision), shorter than the window to ask for a review."""
+def rating_due(case) -> datetime | None:
+    """The end of the satisfaction rating's own window (15 days from the reply or the review
+    decision: a design default, the administrator's to change), shorter than the window to ask
+    for a review; None before a reply."""
     start = case.stage_started_at
-    if start is None or now > deadlines_of(case).due(case.type, Stage.rating, start):
+    return deadlines_of(case).due(case.type, Stage.rating, start) if start is not None else None
+
+
+def rating_open(case, now) -> Message | None:
+    due = rating_due(case)
+    if due is None or now > due:
         return Message(N_("The time to rate the reply has passed."))
     return None
 

@@ -50,7 +50,7 @@ def test_complaint_in_chinese_with_attachment(phone, live_server, evidence, sms_
     sms_step(page)  # the code sent to the phone (issue 19)
     number, code = read_receipt(page)
     assert number.startswith("TS")
-    assert "只显示这一次" in page.content()
+    assert "仅在本浏览器中显示" in page.content()
 
     check_status(page, live_server, number, code)
     assert page.locator("#case-state").inner_text() == "待受理"
@@ -94,7 +94,7 @@ def test_anonymous_report_in_english(phone, live_server):
     page.get_by_role("button", name="Submit").click()
     number, code = read_receipt(page)
     assert number.startswith("JB")
-    assert "shown on this page only this once" in page.content()
+    assert "shown only in this browser, for 10 minutes after filing" in page.content()
     check_status(page, live_server, number, code)
     assert page.locator("#case-state").inner_text() == "Awaiting acceptance"
     assert "Submitted" in page.content()

@@ -38,11 +38,11 @@ def test_the_receipt_survives_a_language_switch_and_a_reload(pages, live_server)
     page.get_by_role("link", name="English").click()
     page.wait_for_url(re.compile(rf".*/file/report/receipt/{number}$"))
     assert read_receipt(page) == (number, code)
-    assert "shown on this page only this once" in page.content()
+    assert "shown only in this browser, for 10 minutes after filing" in page.content()
     page.reload()
     assert read_receipt(page) == (number, code)
     page.get_by_role("link", name="中文").click()
-    assert read_receipt(page) == (number, code) and "只显示这一次" in page.content()
+    assert read_receipt(page) == (number, code) and "仅在本浏览器中显示" in page.content()
 
     check_status(page, live_server, number, code)
     assert page.locator("#case-state").inner_text() == "待受理"

@@ -130,7 +130,7 @@ def test_the_receipt_in_another_browser_shows_the_number_only(watched, browser, 
         stranger = other.new_page()
         stranger.goto(page.url)
         text = stranger.locator("main").inner_text()
-        assert number in text and code not in text and "只在提交后的本页显示过一次" in text
+        assert number in text and code not in text and "仅在提交案件的浏览器中显示" in text
         assert stranger.get_by_role("link", name="我的诉求").is_visible()
         os.makedirs(ARTIFACTS, exist_ok=True)
         stranger.screenshot(path=os.path.join(ARTIFACTS, "receipt_number_only.png"), full_page=True)

@@ -65,7 +65,7 @@ def test_the_receipt_address_shows_the_number_only_to_another_browser_or_after_i
     assert late.status_code == 200 and number in html and code not in html
     where, english = switch(client, late)  # the language link keeps the address, the code stays gone
     assert where.endswith(number) and code not in english.get_data(as_text=True)
-    assert "The query code was shown once" in english.get_data(as_text=True)
+    assert "shown only in the browser that filed the case" in english.get_data(as_text=True)
 
 
 def test_the_filing_forms_switch_sends_the_form_and_brings_everything_back_in_the_other_language(client, db):

@@ -430,7 +430,7 @@ def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator,
     receipt = applicant.get(resp.headers["Location"]).get_data(as_text=True)
     new_number = re.search(r'id="case-number" class="code">([A-Z]{2}\d{14})<', receipt).group(1)
     new_code = re.search(r'id="query-code" class="code">([0-9A-Z-]+)<', receipt).group(1)
-    assert new_number.startswith("TS") and "只显示这一次" in receipt
+    assert new_number.startswith("TS") and "仅在本浏览器中显示" in receipt
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert 'id="followup"' in page and new_number in page and 'id="complaint-form"' not in page
     assert new_code not in page

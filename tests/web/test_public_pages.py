@@ -62,7 +62,7 @@ def test_filing_a_complaint_shows_number_and_code_once(client, db, post_filing):
     number = re.search(r'id="case-number"[^>]*>([A-Z0-9]+)<', html).group(1)
     code = re.search(r'id="query-code"[^>]*>([0-9A-Z-]+)<', html).group(1)
     assert number.startswith("TS") and len(code) == 19
-    assert "只显示这一次" in html
+    assert "仅在本浏览器中显示" in html
     assert resp.headers["Cache-Control"] == "no-store"
     # a double click sends the same form again: same receipt, one case
     again = client.post("/file/complaint", data=form_data(csrf, token), follow_redirects=True).get_data(as_text=True)

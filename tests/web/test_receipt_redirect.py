@@ -3,9 +3,10 @@
 A filing that went through answers 303 See Other to the receipt's GET address
 /file/<type>/receipt/<number>: the number in the address, never the query code. The code shows to
 the browser that filed, within the receipt's minutes (``receipt_minutes``), again on a reload;
-another browser with the same address, or this one later, sees the number only, that the code was
-shown once, and 我的诉求 as the way in without it. Nothing is cached (no-store). A form with errors
-still comes back filled in, to the POST, as before."""
+another browser with the same address, or this one later, sees the number only, that the code is
+shown only to the browser that filed, for the receipt's minutes, and 我的诉求 as the way in without
+it. Nothing is cached (no-store). A form with errors still comes back filled in, to the POST, as
+before."""
 import re
 import time
 from datetime import timedelta
@@ -52,7 +53,7 @@ def test_a_filing_answers_303_to_an_address_with_the_number_and_without_the_code
     code = CODE.search(html).group(1)
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
     assert code not in where and code.replace("-", "") not in where and code not in resp.get_data(as_text=True)
-    assert "只显示这一次" in html and 'action="/track" id="open-status"' in html
+    assert "仅在本浏览器中显示" in html and 'action="/track" id="open-status"' in html
     # the session cookie holds no code either (it is signed, not encrypted: it can be read)
     cookie = client.get_cookie("session")
     assert cookie is not None and code not in cookie.decoded_value and code.replace("-", "") not in cookie.decoded_value
@@ -73,7 +74,7 @@ def test_another_browser_with_the_same_address_sees_the_number_only(app, client,
     html = other.get_data(as_text=True)
     assert other.status_code == 200 and other.headers["Cache-Control"] == "no-store"
     assert NUMBER.search(html).group(1) == number and code not in html and 'id="query-code"' not in html
-    assert "查询码只在提交后的本页显示过一次" in html
+    assert "查询码仅在提交案件的浏览器中显示" in html
     assert 'href="/mine"' in html and "我的诉求" in html  # the way in without the code
     assert f'href="/track?number={number}"' in html
     assert 'id="copy-codes"' not in html and 'id="print-link"' not in html
@@ -94,7 +95,7 @@ def test_after_the_receipts_minutes_the_code_is_gone(client, db, services):
     late = client.get(where)
     html = late.get_data(as_text=True)
     assert late.status_code == 200 and code not in html and RECEIPT_AT.match(where).group(1) in html
-    assert "不会再次显示" in html and 'href="/mine"' in html
+    assert "此处不显示，平台也无法再次显示" in html and 'href="/mine"' in html
     # the form sent again after them: still the same case, its address, no code
     again = client.post("/file/complaint", data=form_data(csrf, token))
     assert again.status_code == 303 and again.headers["Location"] == where
@@ -146,11 +147,11 @@ def test_the_english_receipt_says_the_same(client, db):
     csrf, token, _ = open_form(client)
     where = send(client, form_data(csrf, token)).headers["Location"]
     html = client.get(where).get_data(as_text=True)
-    assert 'lang="en"' in html and "Query code" in html and "shown on this page only this once" in html
+    assert 'lang="en"' in html and "Query code" in html and "shown only in this browser, for 10 minutes after filing" in html
     assert "My cases" in html and 'href="/mine"' in html
     client.set_cookie("session", "")  # the browser closed: its session cookie is gone
     html = client.get(where).get_data(as_text=True)
-    assert "Query code" not in html and "The query code was shown once" in html and "My cases" in html
+    assert "Query code" not in html and "shown only in the browser that filed the case" in html and "My cases" in html
 
 
 def test_the_code_step_opened_again_keeps_the_forms_token_and_its_files(client, db):

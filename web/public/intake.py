@@ -45,7 +45,7 @@ from flask_wtf.csrf import generate_csrf
 
 from casework.i18n import bilingual
 from casework import reference
-from casework.cases.models import CaseType, Channel
+from casework.cases.models import Case, CaseType, Channel
 from casework.cases.numbers import is_well_formed, normalize_number
 from casework.intake import drafts, operations as ops
 from casework.intake.files import UploadBudget, UploadRejected, inspect_upload
@@ -61,6 +61,7 @@ from web import phone_verify
 from web.extensions import LOCALES, remember_language
 from web.i18n import current_locale, tr, tr_errors
 from web.pagecache import TokenPage, pages
+from web.presenters import step_and_date
 from web.public.blueprint import bp
 from web.requestdb import database, db_session, keep_on_error, services
 from web.request_limits import as_id
@@ -515,16 +516,22 @@ def receipt_here(slug: str, number: str):
 @bp.get("/file/<slug>/receipt/<number>")
 def file_receipt(slug: str, number: str):
     """The receipt: the number and the query code for the browser that filed, within the
-    receipt's minutes (a reload or a language switch shows it again); the number only, and how
-    to open the case without the code, to any other browser or later. Never cached (no-store,
-    as every page that is not marked public: web.security)."""
+    receipt's minutes (a reload or a language switch shows it again), with what happens next and
+    by when, as the status page says it (web.presenters.step_and_date); the number only, and how
+    to open the case without the code, to any other browser or later: that page reads nothing
+    (not even whether the number exists, nor the case's state or the date it waits for, which a
+    filing's routing and an anonymous report's text make the case's own, not the number's). Never
+    cached (no-store, as every page that is not marked public: web.security)."""
     number, receipt = receipt_here(slug, number)
     if receipt is None:
-        return render_template("public/receipt.html", number=number, code=None, case_type=_type_of(number))
+        return render_template("public/receipt.html", number=number, code=None, case_type=_type_of(number),
+                               code_minutes=services().settings.receipt_minutes)
     sent = receipt.notices or frozenset()
     return render_template(
         "public/receipt.html", number=number, code=receipt.query_code, case_type=receipt.case_type,
         phone_given=OutboxChannel.sms in sent, email_given=OutboxChannel.email in sent,
+        step=step_and_date(db_session().get(Case, receipt.case_id)),
+        code_minutes=services().settings.receipt_minutes,
     )
 
 

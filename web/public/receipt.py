@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 
 from casework.cases.models import Case
-from web.presenters import local_time
+from web.presenters import local_time, step_and_date
 from web.public.blueprint import bp
 from web.public.intake import receipt_here
 from web.requestdb import db_session
@@ -23,5 +23,5 @@ def file_receipt_print(slug: str, number: str):
     case = db_session().get(Case, receipt.case_id)
     return render_template(
         "public/receipt_print.html", receipt=receipt, case_type=case.type, filed_at=local_time(case.submitted_at),
-        track_url=external_url("public.track_form"),
+        track_url=external_url("public.track_form"), step=step_and_date(case),
     )
