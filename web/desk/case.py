@@ -265,9 +265,10 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         respondent=_masked(case, "respondent") if show_identity else None,
         timeline=_timeline(session, case),
         moves=moves, move_names=names, field_options=lambda fd: field_choices(fd, options, case, now),
-        # the moves that tell the filer, where no notice reaches them (said in the move's form)
-        untold_moves=({m.name for m in moves if Notice.complainant in m.notices}
-                      if not complainant_reachable(case) else set()),
+        # the moves that tell the filer, where no notice reaches them (said in the move's form, with
+        # what this viewer can do instead)
+        untold=untold_moves(case, moves, reveal_box, contact_control=can_reveal_contact,
+                            contact_shown=contact is not None),
         # what a form starts with (a review decision: the decision it reviews), unless it was sent
         starts={m.name: {fd.name: v for fd in m.fields if (v := fd.starting_value(case)) is not None}
                 for m in moves},
@@ -288,6 +289,28 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         unit_filtered=unit_filter is not None,
         restored_typed=[k for k, v in restored.values.items() if v.strip()] if restored else [],
     ), status
+
+
+HANDING_ON = frozenset({"route", "transfer"})  # the moves that give the case to another unit
+
+
+def untold_moves(case: Case, moves, reveal_box: dict, *, contact_control: bool, contact_shown: bool) -> dict[str, str]:
+    """The moves shown that tell the filer, on a case whose filer no notice reaches, each with what
+    its form says this viewer can do instead, on this page: ``contact`` (the 查看联系方式 box),
+    ``contact_shown`` (its answer, on the page now); on a report, whose reporter's contact details
+    are never named without an audited reveal, ``request_reveal`` or ``show_identity`` (the
+    identity box); with neither, ``next_unit`` (a route or a transfer: the unit that receives the
+    case can) or ``query_code`` (the filer learns of it on the status page)."""
+    if complainant_reachable(case):
+        return {}
+    if case.type is CaseType.report:
+        own = "show_identity" if reveal_box["active"] else "request_reveal" if reveal_box["can_request"] else None
+        held = reveal_box["has_identity"]
+    else:
+        own = "contact_shown" if contact_shown else "contact" if contact_control else None
+        held = contact_move.has_contact(case)
+    return {m.name: own or ("next_unit" if held and m.name in HANDING_ON else "query_code")
+            for m in moves if Notice.complainant in m.notices}
 
 
 def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict:
