@@ -47,7 +47,7 @@ def test_another_units_case_answers_as_a_number_never_issued(client, db, make_st
     for typed in (mine, theirs, never):
         resp = client.get("/desk/find", query_string={"number": typed})
         html = resp.get_data(as_text=True)
-        message = re.search(r'<div class="error-summary" role="alert" id="find-result"><p>([^<]*)</p>', html)
+        message = re.search(r'<div class="error-summary" role="alert" id="find-result"[^>]*><p>([^<]*)</p>', html)
         assert resp.status_code == 200 and message, typed
         answers.append(message.group(1).replace(typed, "<n>"))
     assert answers[0] == answers[1] == answers[2] == "未找到编号为 <n> 的案件。"

@@ -91,7 +91,7 @@ def test_the_first_code_refused_answers_303_and_my_cases_says_when_to_ask_again_
     told = second.get("/mine")
     html = told.get_data(as_text=True)
     assert told.status_code == 429 and 1 <= int(told.headers["Retry-After"]) <= 61
-    summary = re.search(r'<div class="error-summary" role="alert" id="mine-error">(.*?)</div>', html, re.S).group(1)
+    summary = re.search(r'<div class="error-summary" role="alert" id="mine-error"[^>]*>(.*?)</div>', html, re.S).group(1)
     assert re.search(r"验证码发送不到一分钟。\d+ 秒后可以重新获取验证码。", summary), summary
     assert f'value="{PHONE}"' in html and VERIFICATION.search(html) is None and 'id="verify_code"' not in html
     assert "138****8000" not in html  # no "we sent a code": none was sent to this browser
