@@ -46,7 +46,10 @@ def event_title(ev) -> str:
     if ev.kind is EventKind.session_logged:  # three alike entries said nothing of which was which
         data = ev.data or {}
         if data.get("action") == "scheduled" and data.get("scheduled_at"):
-            return _("Session scheduled for %(when)s", when=local_time(datetime.fromisoformat(data["scheduled_at"])))
+            when = local_time(datetime.fromisoformat(data["scheduled_at"]))
+            if data.get("invited") is False:  # its time had come: recorded after the fact, nobody invited
+                return _("Session of %(when)s entered after its time (no invitation sent)", when=when)
+            return _("Session scheduled for %(when)s", when=when)
         if data.get("action") == "held":
             return _("Session held")
         if data.get("action") == "moved" and data.get("was") and data.get("scheduled_at"):

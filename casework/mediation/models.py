@@ -130,6 +130,9 @@ class MediationSession(Base):
     place: Mapped[str] = mapped_column(sa.String(200))
     online: Mapped[bool] = mapped_column(default=False)
     held: Mapped[bool] = mapped_column(default=False)
+    # the parties were sent an invitation (its time was still to come when it was scheduled); one
+    # recorded after the fact was not, and neither is told of its move or cancellation as such
+    invited: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     attendees: Mapped[str | None] = mapped_column(sa.String(500))
     summary: Mapped[str | None] = mapped_column(sa.Text)  # the parties see it
     internal_notes: Mapped[str | None] = mapped_column(sa.Text)

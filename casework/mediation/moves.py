@@ -422,24 +422,51 @@ def _parse_when(raw: str) -> datetime | None:
     return None
 
 
+# a session recorded after the fact (it was held before anyone entered it): its time may lie up to
+# this long before now; an earlier time is a typo. Only a session still to come is announced to the
+# parties (casework.workflow.notices): one entered at or after its time sends no invitation, and the
+# desk asks to log how it went.
+AFTER_THE_FACT = timedelta(hours=24)
+
+
+def earliest_session_time(now: datetime) -> datetime:
+    """The earliest time a session may be entered with now (Beijing time): AFTER_THE_FACT back,
+    rounded up to the minute the form takes, so the time the message gives is one accepted."""
+    earliest = (now - AFTER_THE_FACT).astimezone(CHINA)
+    if earliest.second or earliest.microsecond:
+        earliest = earliest.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return earliest
+
+
 def scheduled_at_problem(raw, case, now) -> Message | None:
-    """A session's date and time (the field's own check): a session set after the fact (held
-    earlier today) is allowed; one before yesterday is a typo."""
+    """A session's date and time (the field's own check): one still to come, or one held up to
+    AFTER_THE_FACT ago and recorded after the fact (the parties are then sent no invitation);
+    one before that is a typo, and the message gives the earliest time taken."""
     when = _parse_when(raw)
     if when is None:
         return Message(N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
-    if when < now - timedelta(days=1):
-        return Message(N_("A session cannot be set in the past: give a time from today on."))
+    earliest = earliest_session_time(now)
+    if when < earliest:
+        return Message(N_("A session held earlier can be recorded up to %(hours)d hours after its time: give a time "
+                          "from %(earliest)s (Beijing time) on."),
+                       {"hours": int(AFTER_THE_FACT.total_seconds() // 3600),
+                        "earliest": earliest.strftime("%Y-%m-%d %H:%M")})
     return None
 
 
 def schedule(ctx: Ctx) -> dict:
+    """A session at a time still to come is announced to both parties (the table's notice); one
+    whose time has come (recorded after the fact) is not: ``invited`` says which, for the notice,
+    for a later move or cancellation of the session, and for the desk, which asks to log it."""
     when = _parse_when(ctx.values.get("scheduled_at"))
     if when is None:  # a step is run through the machine, which checked the field
         raise invalid("scheduled_at", N_("Give the date and time as YYYY-MM-DD HH:MM (Beijing time)."))
     place, online = ctx.values["place"], ctx.values["online"]
-    ctx.session.add(MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online))
-    return {"action": "scheduled", "scheduled_at": when.isoformat(), "place": place, "online": online}
+    invited = when > ctx.now
+    ctx.session.add(MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online,
+                                     invited=invited))
+    return {"action": "scheduled", "scheduled_at": when.isoformat(), "place": place, "online": online,
+            "invited": invited}
 
 
 def _session_of(raw, case) -> MediationSession | None:
@@ -521,7 +548,9 @@ def _changing(ctx: Ctx) -> MediationSession:
 def move_session(ctx: Ctx) -> dict:
     """The session is replaced by one at the new time (and place: an empty place keeps the old
     one, and whether it is online): the old one reads "moved", with the reason, and is no longer
-    one to log. Both parties are told the new date, time and place (the table's notice)."""
+    one to log. Both parties are told the new date, time and place (the table's notice); of a
+    session they were never invited to (recorded after its time), they get the invitation to the
+    new one, not a change to a time they never heard of (``was_invited``)."""
     old = _changing(ctx)
     when = _parse_when(ctx.values.get("scheduled_at"))
     if when is None:  # the machine checked the field
@@ -530,21 +559,23 @@ def move_session(ctx: Ctx) -> dict:
     place, online = (typed, bool(ctx.values.get("online"))) if typed else (old.place, old.online)
     if when == as_utc(old.scheduled_at) and place == old.place and online == old.online:
         raise invalid("scheduled_at", N_("That is the session's time and place already: give a new time or place."))
-    new = MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online)
+    new = MediationSession(case_id=ctx.case.id, scheduled_at=when, place=place, online=online)  # still to come
     ctx.session.add(new)
     old.status, old.status_reason, old.status_changed_at = SessionStatus.moved, ctx.values["public_text"], ctx.now
     old.moved_to = new
     return {"action": "moved", "session_id": old.id, "was": as_utc(old.scheduled_at).isoformat(),
-            "was_place": old.place, "scheduled_at": when.isoformat(), "place": place, "online": online}
+            "was_place": old.place, "scheduled_at": when.isoformat(), "place": place, "online": online,
+            "was_invited": old.invited}
 
 
 def cancel_session(ctx: Ctx) -> dict:
-    """The session is called off, with the reason; both parties are told (the table's notice)."""
+    """The session is called off, with the reason; both parties are told (the table's notice),
+    unless they were never invited to it (recorded after its time: ``was_invited``)."""
     session = _changing(ctx)
     session.status, session.status_reason = SessionStatus.cancelled, ctx.values["public_text"]
     session.status_changed_at = ctx.now
     return {"action": "cancelled", "session_id": session.id, "scheduled_at": as_utc(session.scheduled_at).isoformat(),
-            "place": session.place, "online": session.online}
+            "place": session.place, "online": session.online, "was_invited": session.invited}
 
 
 def _mediator_of(raw, case) -> User | None:

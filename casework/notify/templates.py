@@ -79,8 +79,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "case number and query code on the 'Check a case' page ($site/track), the respondent with the answer code on the "
                "'Answer a mediation request' page ($site/respond)."),
     },
-    # a session was scheduled (schedule_session): both parties, with its time and place (the
-    # place is what the mediator typed: a room or, for an online session, the meeting link)
+    # a session was scheduled (schedule_session) for a time still to come, or one never announced
+    # was moved to one: both parties, with its time and place (the place is what the mediator
+    # typed: a room or, for an online session, the meeting link)
     "mediation_session": {
         "zh_CN": ("调解会议安排", "【畅通】调解案件 $case_number 的调解会议定于 $session_time（北京时间）举行，地点：$place。"
                                   "申请人可凭案件编号和查询码在“查询案件”页面（$site/track）查看，"
@@ -211,7 +212,8 @@ SENT_WHEN: dict[str, str] = {
     "case_document": N_("To the filer, when a move makes a written notice (PDF) on the status page."),
     "respondent_invite": N_("To a mediation's respondent, when the mediation body accepts the request: the answer code, the body and the day to answer by."),
     "mediation_ended": N_("To both parties of a mediation, when it ends."),
-    "mediation_session": N_("To both parties of a mediation, when a session is scheduled: date, time and place."),
+    "mediation_session": N_("To both parties of a mediation, when a session is scheduled for a time still to come: "
+                            "date, time and place (one recorded after its time is not announced)."),
     "mediation_session_moved": N_("To both parties of a mediation, when a session is moved: the time it was set for, the new date, time and place."),
     "mediation_session_cancelled": N_("To both parties of a mediation, when a session is cancelled: which one (its date and time)."),
     "judicial_confirmation": N_("To both parties, when an agreement is signed: the 30 days to seek judicial confirmation."),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from casework.accounts.models import User
-from casework.cases.models import Attachment, Case, CaseState as S, CaseType, EventKind, Opinion, Rating, Stage
+from casework.cases.models import Attachment, Case, CaseState as S, CaseType, Event, EventKind, Opinion, Rating, Stage
 from casework.deadlines.calendar import china_date
 from casework.deadlines.limits import Deadlines, end_of_day
 from casework.i18n import Message, N_
@@ -246,23 +246,12 @@ def reply_is_opinion(case) -> bool:
     return case.type is CaseType.complaint
 
 
-# a review decision's form starts from the decision it reviews: a reviewer who upholds it need not
-# choose its finding and opinion again, and one left unchosen no longer drops the finding (the
-# decision replaces the case's finding and opinion, ``_decision``)
-def reviewed_finding(case) -> str | None:
-    return case.finding.value if case.finding is not None else None
-
-
-def reviewed_opinion(case) -> str | None:
-    return case.opinion.value if case.opinion is not None else None
-
-
-def reviewed_basis(case) -> str | None:
-    """The laws the decision under review rested on (its event's data)."""
-    for ev in sorted(case.events, key=lambda e: e.id or 0, reverse=True):
-        if ev.kind in (EventKind.replied, EventKind.review_decided) and (ev.data or {}).get("legal_basis"):
-            return ev.data["legal_basis"]
-    return None
+def decision_under_review(case) -> Event | None:
+    """The decision a review (复查) or re-review (复核) decides on: the last reply or review decision.
+    The desk shows it beside the decision's form, for reference only: the deciding body's finding,
+    opinion and laws are its own (信访工作条例 第三十五、三十六条), and its form starts empty."""
+    decisions = [ev for ev in case.events if ev.kind in (EventKind.replied, EventKind.review_decided)]
+    return max(decisions, key=lambda e: e.id or 0) if decisions else None
 
 
 # -- steps ----------------------------------------------------------------------------------

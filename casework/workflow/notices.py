@@ -101,13 +101,23 @@ def _mediation_session(ctx: Ctx, event: Event) -> None:
     the case, the date and time (Beijing time, as the mediator set it) and the place or meeting
     link; a moved session's text gives the time it was moved from too, a cancelled one's the
     time of the session called off. One text per party and event, held to the daily cap like
-    every text to a member of the public. The reason is on the status page, not in the text."""
+    every text to a member of the public. The reason is on the status page, not in the text.
+    Only a session still to come is announced: one entered at or after its time (recorded after
+    the fact, ``invited`` false) sends nothing, and so does the cancellation of such a session; one
+    moved from it to a new time sends the invitation to the new time (the parties never heard of
+    the old one). Events from before ``invited`` was kept were all announced."""
     case: Case = ctx.case
-    template = SESSION_TEMPLATES[event.data.get("action", "scheduled")]
-    payload = {"case_number": case.number, "session_time": _china_time(event.data["scheduled_at"]),
-               "place": event.data["place"]}
-    if event.data.get("was"):
-        payload["old_time"] = _china_time(event.data["was"])
+    data = event.data
+    action = data.get("action", "scheduled")
+    if not data.get("invited", True) or (action == "cancelled" and not data.get("was_invited", True)):
+        return
+    if action == "moved" and not data.get("was_invited", True):
+        action = "scheduled"
+    template = SESSION_TEMPLATES[action]
+    payload = {"case_number": case.number, "session_time": _china_time(data["scheduled_at"]),
+               "place": data["place"]}
+    if action == "moved" and data.get("was"):
+        payload["old_time"] = _china_time(data["was"])
     for who, phone in _parties(ctx):
         queue_message(ctx.session, ctx.services, dedupe_key=f"case:{case.id}:event:{event.id}:{template}:{who}",
                       case=case, channel=OutboxChannel.sms, template=template, locale=_language_of(ctx, who),

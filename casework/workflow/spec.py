@@ -98,8 +98,10 @@ class Field:
     # a value's own rule (a date's range, a number's checksum) said with the other fields' errors, not
     # a send later by the step: (the value as checked, the case, now) -> the problem, or None
     check: Callable[[Any, Case, datetime], "Message | None"] | None = None
-    # the value the form starts with, from the case (a review decision starts from the decision it
-    # reviews); the form's user may change it. (the case) -> the value as the form sends it, or None
+    # the value the form starts with, from the case (the lead's extension starts from what the handler
+    # asked for); the form's user may change it. Not for a decision another body made: a review
+    # decision's form starts empty (its finding, opinion and laws are the deciding body's own).
+    # (the case) -> the value as the form sends it, or None
     start: Callable[[Case], str | None] | None = None
 
     def starting_value(self, case: Case) -> str | None:

@@ -266,12 +266,14 @@ MOVES: dict[str, Move] = {m.name: m for m in [
          fields=(to_unit(check=h.review_unit_problem), internal(hint=N_("Staff only (optional)."))),
          notices=(Notice.complainant,), primary=True),
     # a decision is again an opinion on the request, one of 第三十二条's three with the laws it rests
-    # on (the articles on 复查 and 复核, 第三十五、三十六条, do not list its parts: docs/legal.md, "Unsure")
+    # on (the articles on 复查 and 复核, 第三十五、三十六条, do not list its parts: docs/legal.md, "Unsure").
+    # It is the deciding body's own (第三十五条: 提出复查意见; 第三十六条: 提出复核意见): its form starts
+    # empty, never from the decision under review, which the desk shows above it for reference
+    # (a reviewer who typed only the text issued the lower body's articles as their own)
     Move("decide_review", N_("Decide the review"), reached(S.under_review, S.under_re_review),
          reached(S.replied, S.closed), E.review_decided, who=UNIT, step=h.decide_review, when=h.not_own_decision,
          fields=(notice(N_("Review decision (told to the complainant)"), required=True, lo=10, hi=10000, rows=8),
-                 replace(FINDING, start=h.reviewed_finding), replace(OPINION, start=h.reviewed_opinion),
-                 replace(BASIS, start=h.reviewed_basis)),
+                 FINDING, OPINION, BASIS),
          clock=BY_STEP, notices=(Notice.complainant, Notice.deciding_units), document=review_document),
     Move("close_unrated", N_("Close: rating window lapsed"), reached(S.replied), reached(S.closed), E.closed,
          who=SYSTEM, step=h.close_unrated, when=h.rating_lapsed, clock=STOP),
@@ -380,7 +382,9 @@ MOVES: dict[str, Move] = {m.name: m for m in [
                        hint=N_("Typed without a date picker: YYYY-MM-DD HH:MM."), check=med.scheduled_at_problem),
                  Field("place", Kind.line, N_("Place, or the meeting link"), required=True, lo=2, hi=200),
                  Field("online", Kind.flag, N_("Online session"))),
-         notices=(Notice.mediation_session,)),  # both parties: when and where (人民调解法 sets no notice period)
+         # both parties: when and where (人民调解法 sets no notice period), for a session still to come;
+         # one entered at or after its time (recorded after the fact) is announced to nobody
+         notices=(Notice.mediation_session,)),
     Move("log_session", N_("Log a session"), reached(S.mediating), frozenset(), E.session_logged,
          who=UNIT, types=MEDIATION, step=med.log_session, when=med.session_to_log,
          fields=(Field("session_id", Kind.ref, N_("Session"), required=True, choices="sessions",

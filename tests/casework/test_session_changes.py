@@ -42,6 +42,15 @@ def offered(db, actor, case_id) -> set[str]:
         return {m.name for m in available_moves(actor, s.get(Case, case_id))}
 
 
+def time_comes(db, session_id: int) -> None:
+    """The session's time comes: a minute ago, this minute in Beijing (as the desk takes a time)."""
+    from datetime import datetime, timedelta
+
+    with db.session_scope() as s:
+        s.get(MediationSession, session_id).scheduled_at = (datetime.now(CHINA) - timedelta(minutes=1)).replace(
+            second=0, microsecond=0)
+
+
 def queued(db, services, template) -> list[tuple[str, str]]:
     with db.session_scope(write=False) as s:
         return sorted((services.cipher.decrypt_text(m.recipient_enc, "outbox.recipient"), m.locale)
@@ -98,8 +107,9 @@ def test_a_cancelled_session_is_off_for_both_parties_and_no_longer_one_to_log(db
     will not), it is no longer offered to log_session, which is refused for it, and each party is
     told which session is off."""
     case_id, coordinator = mediating
-    act(db, services, coordinator, case_id, "schedule_session", scheduled_at=just_now(), place="协会会议室")
+    act(db, services, coordinator, case_id, "schedule_session", scheduled_at="2099-12-03 09:30", place="协会会议室")
     [session] = sessions(db, case_id)
+    time_comes(db, session.id)  # announced while still to come; its time has come now
     assert "log_session" in offered(db, coordinator, case_id)
     act(db, services, coordinator, case_id, "cancel_session", session_id=str(session.id),
         public_text="被申请人代理人突发疾病，本次会议取消，另行安排。")
@@ -214,3 +224,125 @@ def test_two_alike_texts_within_a_minute_are_one(db, services, file_case, make_s
     assert len(sms("case_update")) == 1  # the same text again within the minute: not
     act(db, at(4), handler, case_id, "record_execution", public_text="协会已整改收费制度。")
     assert len(sms("case_update")) == 2  # a minute on: sent
+
+
+# -- a session entered at or after its time (recorded after the fact) ----------------------------
+# 人民调解法 sets no notice of a session (see the top of this file): announcing it is the platform's
+# rule, and a text that a session "定于 … 举行" is an invitation, which only a session still to come
+# can be. One entered after it was held is recorded, not announced; the desk then asks to log it.
+
+def _at(services, now):
+    """The services with the clock standing at ``now``."""
+    from dataclasses import replace
+
+    return replace(services, clock=lambda: now)
+
+
+def _fixed_now():
+    """A moment just ahead of the real clock, 30 seconds into its minute (the desk takes minutes)."""
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) + timedelta(minutes=1)).replace(second=30, microsecond=0)
+
+
+def _china(when) -> str:
+    return when.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def _case_texts(db, case_id, template) -> int:
+    with db.session_scope(write=False) as s:
+        return len(list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.case_id == case_id,
+                                                                 OutboxMessage.template == template))))
+
+
+def test_a_session_entered_after_its_time_invites_neither_party_one_still_to_come_invites_both(db, services, mediating):
+    """The walk: at 08:10 a session of 07:39 was saved and both parties were texted that it "定于
+    07:39 举行". A time already past (or this very minute) invites nobody; the session and its event
+    say so (``invited``), and it is one to log. A time still to come invites both parties."""
+    from datetime import timedelta
+
+    case_id, coordinator = mediating
+    now = _fixed_now()
+    clocked = _at(services, now)
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(now - timedelta(minutes=31)),
+        place="调解中心第一会议室")
+    assert _case_texts(db, case_id, "mediation_session") == 0
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(now), place="调解中心第一会议室")
+    assert _case_texts(db, case_id, "mediation_session") == 0  # this minute is not still to come
+    past, this_minute = sessions(db, case_id)
+    assert not past.invited and not this_minute.invited
+    with db.session_scope(write=False) as s:
+        event = s.get(Case, case_id).events[-1]
+        assert event.data["action"] == "scheduled" and event.data["invited"] is False
+        assert "log_session" in {m.name for m in available_moves(coordinator, s.get(Case, case_id), now)}
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(now + timedelta(minutes=1)),
+        place="调解中心第一会议室")
+    assert sorted(p for p, _ in queued(db, services, "mediation_session")) == [APPLICANT, RESPONDENT]
+    assert sessions(db, case_id)[-1].invited
+    assert _case_texts(db, case_id, "mediation_session_cancelled") == _case_texts(db, case_id, "mediation_session_moved") == 0
+
+
+def test_a_session_is_taken_back_to_24_hours_and_the_refusal_gives_that_bound(db, services, mediating):
+    """A session held earlier may be recorded up to 24 hours after its time (AFTER_THE_FACT); an
+    earlier time is refused, and the message gives the hours and the earliest time the desk takes
+    now (it said "give a time from today on" while it took yesterday's times)."""
+    from datetime import timedelta
+
+    from casework.mediation.moves import AFTER_THE_FACT, earliest_session_time
+
+    case_id, coordinator = mediating
+    now = _fixed_now()  # 30 seconds into a minute: the bound is the next whole minute, 24 hours back
+    clocked = _at(services, now)
+    earliest = earliest_session_time(now)
+    assert AFTER_THE_FACT == timedelta(hours=24)
+    assert earliest == (now - AFTER_THE_FACT + timedelta(seconds=30)).astimezone(CHINA)
+    with pytest.raises(InvalidMove) as refused:
+        act(db, clocked, coordinator, case_id, "schedule_session",
+            scheduled_at=_china(earliest - timedelta(minutes=1)), place="调解中心第一会议室")
+    [message] = refused.value.errors["scheduled_at"]
+    said = message.render(lambda s: s)
+    assert said == ("A session held earlier can be recorded up to 24 hours after its time: give a time from "
+                    f"{_china(earliest)} (Beijing time) on.")
+    from pathlib import Path
+
+    from babel.support import Translations
+
+    # the Chinese, as the desk shows it
+    zh = Translations.load(Path(__file__).resolve().parents[2] / "web/translations", ["zh_Hans_CN"])
+    assert message.render(zh.gettext) == (f"已举行的调解会议最迟可在会议时间后 24 小时内补录：请填写 {_china(earliest)}"
+                                          "（北京时间）或之后的时间。")
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(earliest), place="调解中心第一会议室")
+    [recorded] = sessions(db, case_id)
+    assert not recorded.invited and _case_texts(db, case_id, "mediation_session") == 0
+
+
+def test_a_session_nobody_was_invited_to_is_moved_as_an_invitation_and_cancelled_in_silence(db, services, mediating,
+                                                                                            tmp_path):
+    """A session entered after its time (perhaps a typo for a later hour) is moved to a time still
+    to come: the parties, who never heard of the first time, get the invitation to the new one,
+    not "the session of 07:39 is moved". Another such session cancelled tells nobody."""
+    from datetime import timedelta
+
+    case_id, coordinator = mediating
+    now = _fixed_now()
+    clocked = _at(services, now)
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(now - timedelta(minutes=31)),
+        place="调解中心第一会议室")
+    [typo] = sessions(db, case_id)
+    later = now + timedelta(days=2)
+    act(db, clocked, coordinator, case_id, "move_session", session_id=str(typo.id), scheduled_at=_china(later),
+        place="", public_text="时间录入有误，更正为后天。")
+    assert _case_texts(db, case_id, "mediation_session_moved") == 0
+    assert sorted(p for p, _ in queued(db, services, "mediation_session")) == [APPLICANT, RESPONDENT]
+    assert sessions(db, case_id)[-1].invited
+    with db.session_scope(write=False) as s:
+        number = s.get(Case, case_id).number
+    for text in (n["body"] for n in _sent_sms(db, clocked, tmp_path, "mediation_session")):
+        assert f"调解案件 {number} 的调解会议定于 {_china(later)}（北京时间）举行，地点：调解中心第一会议室。" in text
+        assert _china(now - timedelta(minutes=31)) not in text
+    act(db, clocked, coordinator, case_id, "schedule_session", scheduled_at=_china(now - timedelta(minutes=5)),
+        place="调解中心第二会议室")
+    other = sessions(db, case_id)[-1]
+    act(db, clocked, coordinator, case_id, "cancel_session", session_id=str(other.id), public_text="录入重复，撤销。")
+    assert _case_texts(db, case_id, "mediation_session_cancelled") == 0
+    assert _case_texts(db, case_id, "mediation_session") == 2  # the invitation to the moved one only

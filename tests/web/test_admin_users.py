@@ -309,7 +309,7 @@ def test_the_session_notice_is_listed_with_the_placeholders_it_must_keep(client,
     from casework.notify.templates import SENT_WHEN, TEMPLATES
 
     assert set(SENT_WHEN) == set(TEMPLATES)
-    assert "安排调解会议时发给双方当事人：日期、时间和地点。" in row[:row.index("</tr>")]
+    assert "安排尚未举行的调解会议时发给双方当事人：日期、时间和地点（会议时间过后补录的会议不发送通知）。" in row[:row.index("</tr>")]
     page = client.get("/admin/notice-templates/mediation_session/en").get_data(as_text=True)
     # in the page's own punctuation (the Chinese page read "占位符: $a, $b .")
     assert re.search(r"正文必须保留：<code>\$case_number</code>、<code>\$place</code>、<code>\$session_time</code>、<code>\$site</code>。", page)

@@ -287,8 +287,10 @@ def test_sessions_show_on_both_parties_pages(app, client, db, coordinator, media
     assert resp.status_code == 303
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "被申请人资金紧张，可分期。" in page  # staff see the internal notes
-    # the timeline tells the sessions apart: when each was set, and which one was held
-    assert f"已安排调解会议：{when.replace('T', ' ')}" in page and "调解会议已进行" in page
+    # the timeline tells the sessions apart: when each was set, which one was entered at its time
+    # (after the fact: nobody invited), and which one was held
+    assert f"补录 {when.replace('T', ' ')} 的调解会议（未发送会议通知）" in page and "调解会议已进行" in page
+    assert f"已安排调解会议：{in_days(10, 14).replace('T', ' ')}" in page
 
     applicant = app.test_client()
     open_as_applicant(applicant, mediation)

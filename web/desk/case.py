@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from casework.accounts.actor import Actor
 from casework.accounts.models import User
 from casework.accounts.permissions import can_see_identity, can_view_case, can_work_unit, reads_only_as_decider
-from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind
+from casework.cases.models import ActorKind, Case, CaseState, CaseType, EventKind, Finding, Opinion
 from casework.cases.numbers import normalize_number
 from casework.cases.queue import is_overdue
 from casework.db import as_utc
@@ -29,7 +29,7 @@ from casework.registry.models import Unit
 from casework.search.similar import similar_cases, unit_keys
 from casework.workflow import contact as contact_move, reveal, supervision
 from casework.workflow.duplicates import MERGE, NAME as LINK_DUPLICATE, merge_candidates
-from casework.workflow.handling import extension_asked, runs_extended
+from casework.workflow.handling import decision_under_review, extension_asked, runs_extended
 from casework.workflow.machine import MOVES, WorkflowError, available_moves, perform
 from casework.workflow.reasons import NotAcceptReason, TransferReason
 from casework.workflow.spec import Notice
@@ -151,7 +151,7 @@ def _mediation(session, case: Case) -> dict:
         "mediation": med,
         "amount": money(med.amount),
         "sessions": [{"id": x.id, "at": local_time(x.scheduled_at), "place": x.place, "online": x.online,
-                      "held": x.held, "not_held": never_held(med, x),
+                      "held": x.held, "not_held": never_held(med, x), "invited": x.invited,
                       # its time came and went with nothing recorded (it read "not yet" all the same)
                       "overdue_record": not x.held and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
                       "attendees": x.attendees, "summary": x.summary,
@@ -269,9 +269,11 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         # what this viewer can do instead)
         untold=untold_moves(case, moves, reveal_box, contact_control=can_reveal_contact,
                             contact_shown=contact is not None),
-        # what a form starts with (a review decision: the decision it reviews), unless it was sent
+        # what a form starts with (the lead's extension: what the handler asked for), unless it was
+        # sent; a review decision's starts empty, the decision under review shown beside it (reviewed)
         starts={m.name: {fd.name: v for fd in m.fields if (v := fd.starting_value(case)) is not None}
                 for m in moves},
+        reviewed=_reviewed(session, case) if "decide_review" in names else None,
         can_claim=("assign" in names and case.handler_id != actor.user_id
                    and any(uid == actor.user_id for uid, _label in options.get("handlers", []))),
         canned=canned_replies(session, case.unit_id) if names & {"reply", "acknowledge_reply"} else [],
@@ -289,6 +291,26 @@ def render_case(actor: Actor, case: Case, *, status: int = 200, error: str | Non
         unit_filtered=unit_filter is not None,
         restored_typed=[k for k, v in restored.values.items() if v.strip()] if restored else [],
     ), status
+
+
+def _reviewed(session, case: Case) -> dict | None:
+    """The decision a review or re-review decides on, shown read only above the decision's form
+    and labelled as the earlier decision: the form itself starts empty (信访工作条例 第三十五、
+    三十六条: the deciding body makes its own opinion)."""
+    ev = decision_under_review(case)
+    if ev is None:
+        return None
+    data = ev.data or {}
+    unit = session.get(Unit, data["unit_id"]) if isinstance(data.get("unit_id"), int) else None
+    finding = Finding._value2member_map_.get(data.get("finding"))
+    opinion = Opinion._value2member_map_.get(data.get("opinion"))
+    return {
+        "what": _("Reply (handling opinion)") if ev.kind is EventKind.replied else _("Review decision (复查意见)"),
+        "unit": unit_title(unit) if unit is not None else None, "at": local_time(ev.created_at),
+        "finding": title(finding) if finding is not None else None,
+        "opinion": title(opinion) if opinion is not None else None,
+        "legal_basis": data.get("legal_basis"), "text": ev.public_text,
+    }
 
 
 HANDING_ON = frozenset({"route", "transfer"})  # the moves that give the case to another unit
@@ -383,6 +405,9 @@ def case_move(number: str, move: str):
                            code_sent=bool((event.data or {}).get("respondent_invited_by_sms")))
     if can_view_case(actor, case):
         flash(_("Done: %(action)s.", action=action), "success")
+        if (event.data or {}).get("invited") is False:  # a session entered at or after its time
+            flash(_("The session's time has passed: no invitation was sent to the parties. Record how it went "
+                    "(%(log)s).", log=_(MOVES["log_session"].title)), "warning")
         return redirect(url_for("desk.case_page", number=case.number), code=303)
     # transferred or routed away: the case has left this desk, for which unit is said
     if case.unit_id != unit_before and case.unit is not None:

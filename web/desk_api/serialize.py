@@ -156,6 +156,8 @@ def mediation_detail(session: Session, case: Case, sessions: list[MediationSessi
         "sessions": [{
             "id": x.id, "scheduled_at": iso(x.scheduled_at), "place": x.place, "online": x.online,
             "held": x.held,
+            # the parties were sent an invitation; one recorded after its time was not
+            "invited": x.invited,
             "not_held": never_held(med, x),  # the mediation ended with it never logged: it did not take place
             # its time came and went with nothing recorded: log_session takes it now
             "to_log": not x.held and x.stands and not never_held(med, x) and as_utc(x.scheduled_at) <= now,
