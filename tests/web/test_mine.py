@@ -50,8 +50,15 @@ def test_my_cases_lists_only_this_numbers_proved_cases_and_opens_them(client, db
     assert opened.status_code == 303
     status = client.get(opened.headers["Location"])
     assert status.status_code == 200 and first.case_number in status.get_data(as_text=True)
+    # the way back to the list, while this browser is signed in to it
+    assert 'id="back-to-my-cases" href="/mine"' in status.get_data(as_text=True).replace(
+        'href="/mine" id="back-to-my-cases"', 'id="back-to-my-cases" href="/mine"')
     assert client.get("/mine/" + other.case_number).status_code == 404
     assert client.get(f"/track/{other.case_number}").status_code == 302  # still needs its code
+    # signed out of 我的诉求: the case opened stays open, without the way back to a list it no longer shows
+    left = client.post("/mine/leave", data={"csrf_token": CSRF.search(client.get("/mine").get_data(as_text=True)).group(1)})
+    assert left.status_code == 303
+    assert 'id="back-to-my-cases"' not in client.get(opened.headers["Location"]).get_data(as_text=True)
 
 
 def test_a_wrong_code_does_not_sign_in(client, db, file_case, sms_code):

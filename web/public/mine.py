@@ -34,7 +34,8 @@ from web.requestdb import db_session, services
 SIGNED_IN = "mine"  # the signed session's key: the number's hash and when it was proved
 
 
-def _signed_in() -> str | None:
+def signed_in() -> str | None:
+    """The number's hash this browser proved for 我的诉求 in the last 30 minutes, or None."""
     held = browser.get(SIGNED_IN)
     if not isinstance(held, dict) or not isinstance(held.get("at"), (int, float)):
         return None
@@ -110,7 +111,7 @@ def _to_box(phone: str, box: dict, said: tuple[str, str | None, int] | None = No
 
 @bp.get("/mine")
 def mine():
-    number_hash = _signed_in()
+    number_hash = signed_in()
     if number_hash is None:
         held = _code_sent()
         if held is None:
@@ -167,7 +168,7 @@ def mine_submit():
 @bp.get("/mine/<number>")
 def mine_open(number: str):
     """Open one of the listed cases: granted as if its query code had been typed."""
-    number_hash = _signed_in()
+    number_hash = signed_in()
     if number_hash is None:
         return redirect(url_for("public.mine"))
     number = normalize_number(number)

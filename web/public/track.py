@@ -20,6 +20,7 @@ from casework.workflow.spec import COMPLAINANT
 from web import kept_files, move_fields
 from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
+from web.public.mine import signed_in
 from web.public.opened import APPLICANT, expired_form, forget, is_open, lookup_limited, open_case, resumable
 from web.requestdb import db_session, discard_changes, services
 
@@ -53,7 +54,9 @@ def status_page(case, *, values=None, errors=None, failed_move=None, move_error=
     """The status page, with a move's form sent back filled in when ``failed_move``."""
     return render_template("public/status.html", case=case, events=public_events(case), values=values or {},
                            errors=errors or {}, failed_move=failed_move, move_error=move_error, kept_text=kept_text,
-                           kept=kept_files.kept(case.number, _FILE_MOVES)), status
+                           kept=kept_files.kept(case.number, _FILE_MOVES),
+                           # signed in to 我的诉求 (the case may have been opened from its list): the way back
+                           my_cases=signed_in() is not None), status
 
 
 def _resumed(case, kept):
