@@ -18,6 +18,7 @@ from casework.workflow.machine import perform
 from tests.web.test_admin_routing import login_as
 from tests.web.test_public_moves import opened  # noqa: F401 (a fixture)
 from tests.conftest import BASIS
+from tests.refused_moves import followed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -51,15 +52,16 @@ def test_adding_a_statement_and_a_photo(client, db, opened, make_staff):
     receipt, csrf, get = opened
     page = get()
     assert 'id="evidence-form"' in page and 'enctype="multipart/form-data"' in page
-    empty = client.post(f"/track/{receipt.case_number}/moves/add_evidence",
-                        data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
-                        headers={"Accept-Language": "zh-CN"})
+    empty = followed(client, client.post(f"/track/{receipt.case_number}/moves/add_evidence",
+                                         data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
+                                         headers={"Accept-Language": "zh-CN"}))
     assert empty.status_code == 422 and "请填写陈述或附上文件" in empty.get_data(as_text=True)
     assert "请重新选择文件" not in empty.get_data(as_text=True)  # none was chosen: none to choose again
-    fake = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
-                       data={"csrf_token": csrf, "version": version(db, receipt.case_id),
-                             "files": (io.BytesIO(b"<html>not an image</html>"), "photo.png")},
-                       headers={"Accept-Language": "zh-CN"})
+    fake = followed(client, client.post(
+        f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
+        data={"csrf_token": csrf, "version": version(db, receipt.case_id),
+              "files": (io.BytesIO(b"<html>not an image</html>"), "photo.png")},
+        headers={"Accept-Language": "zh-CN"}))
     assert fake.status_code == 422 and "photo.png" in fake.get_data(as_text=True)
     # the refused file is named beside the field; nothing passed the checks, so nothing is listed as kept
     assert 'id="add_evidence-kept"' not in fake.get_data(as_text=True)
@@ -100,8 +102,8 @@ def test_a_closed_case_takes_no_more_evidence(client, db, services, opened, make
     staff_move(db, services, make_staff("miit", Role.handler), receipt.case_id, "not_accept",
                reason="no_clear_request", public_text="本单位无权处理，请向市场监管部门反映。")
     assert 'id="evidence-form"' not in get()
-    resp = client.post(f"/track/{receipt.case_number}/moves/add_evidence",
-                       data={"csrf_token": csrf, "version": version(db, receipt.case_id), "public_text": "还有一件事。"})
+    resp = followed(client, client.post(f"/track/{receipt.case_number}/moves/add_evidence", data={
+        "csrf_token": csrf, "version": version(db, receipt.case_id), "public_text": "还有一件事。"}))
     assert resp.status_code == 422
 
 
@@ -110,9 +112,9 @@ def test_urging_only_after_the_deadline_and_once(client, db, services, opened, m
     handler = make_staff("miit", Role.handler)
     staff_move(db, services, handler, receipt.case_id, "accept")
     assert 'id="urge-form"' not in get()
-    early = client.post(f"/track/{receipt.case_number}/moves/urge",
-                        data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
-                        headers={"Accept-Language": "zh-CN"})
+    early = followed(client, client.post(f"/track/{receipt.case_number}/moves/urge",
+                                         data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
+                                         headers={"Accept-Language": "zh-CN"}))
     assert early.status_code == 422 and "办理时限届满后才能催办" in early.get_data(as_text=True)
     with db.session_scope() as s:
         s.get(Unit, s.get(Case, receipt.case_id).unit_id).notice_email = "office@miit.example.cn"
@@ -124,9 +126,9 @@ def test_urging_only_after_the_deadline_and_once(client, db, services, opened, m
     page = get()
     assert "已催促办理单位" in page and "催办" in page[page.index('class="timeline"'):]
     assert 'id="urge-form"' not in page  # once per deadline
-    again = client.post(f"/track/{receipt.case_number}/moves/urge",
-                        data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
-                        headers={"Accept-Language": "zh-CN"})
+    again = followed(client, client.post(f"/track/{receipt.case_number}/moves/urge",
+                                         data={"csrf_token": csrf, "version": version(db, receipt.case_id)},
+                                         headers={"Accept-Language": "zh-CN"}))
     assert again.status_code == 422 and "已就本次办理时限催办" in again.get_data(as_text=True)
     with db.session_scope(write=False) as s:
         sent = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == receipt.case_id,

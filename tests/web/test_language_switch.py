@@ -13,6 +13,7 @@ from casework.db import utcnow
 from tests.web.test_desk import post_move, signed_in
 from tests.phone_codes import post_filing
 from tests.web.test_public_pages import case_count, form_data, open_form, png_bytes
+from tests.refused_moves import followed
 
 LANG = re.compile(r'<a href="(/lang/[^"]+)" lang=')
 NUMBER = re.compile(r'id="case-number"[^>]*>([A-Z0-9]+)<')
@@ -114,7 +115,8 @@ def test_a_failed_rating_switches_language_back_to_the_status_page(client, db, f
     receipt = file_case()
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/track").get_data(as_text=True)).group(1)
     client.post("/track", data={"csrf_token": csrf, "number": receipt.case_number, "code": receipt.query_code})
-    resp = client.post(f"/track/{receipt.case_number}/moves/rate", data={"csrf_token": csrf, "version": "1"})
+    resp = followed(client, client.post(f"/track/{receipt.case_number}/moves/rate",
+                                        data={"csrf_token": csrf, "version": "1"}))
     assert resp.status_code >= 400 and resp.status_code != 405
     where, page = switch(client, resp)
     assert where == f"/track/{receipt.case_number}" and page.status_code == 200

@@ -13,6 +13,7 @@ from casework.cases.models import Case, CaseState as S
 from casework.cases.numbers import CHINA
 from casework.mediation.models import MediationSession
 from tests.web.test_admin_routing import login_as
+from tests.refused_moves import followed
 
 pytestmark = pytest.mark.usefixtures("cjk_pdf")
 
@@ -168,7 +169,8 @@ def test_a_refusal_ends_it_and_the_applicant_is_told_the_other_routes(app, clien
     answer = {"csrf_token": CSRF.search(page).group(1), "version": VERSION.search(page).group(1),
               "public_text": "我方认为货款已结清。"}
     # 人民调解法 第十七条: a refusal ends the request and is not undone, so one tap does not send it
-    untucked = respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse", data=answer)
+    untucked = followed(respondent, respondent.post(f"/respond/{mediation.case_number}/moves/respondent_refuse",
+                                                    data=answer))
     html = untucked.get_data(as_text=True)
     assert untucked.status_code == 422 and "如确定不同意调解，请勾选确认框。" in html
     assert "我方认为货款已结清。" in html and case_state(db, mediation.case_id) is S.accepted
@@ -424,7 +426,7 @@ def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator,
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert "双方分歧较大" in page and 'id="complaint-form"' in page and "转为投诉" in page
     token = CSRF.search(page).group(1)
-    missing = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": ""})
+    missing = followed(applicant, applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": ""}))
     assert missing.status_code == 422 and 'id="category-error"' in missing.get_data(as_text=True)
     resp = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": "forced_membership"})
     # answered as a filing is: 303 See Other to the receipt's address, the number in it, never the code
@@ -436,7 +438,8 @@ def test_a_failed_mediation_turns_into_a_complaint(app, client, db, coordinator,
     page = applicant.get(f"/track/{number}").get_data(as_text=True)
     assert 'id="followup"' in page and new_number in page and 'id="complaint-form"' not in page
     assert new_code not in page
-    again = applicant.post(f"/track/{number}/complaint", data={"csrf_token": token, "category": "forced_membership"})
+    again = followed(applicant, applicant.post(f"/track/{number}/complaint",
+                                               data={"csrf_token": token, "category": "forced_membership"}))
     assert again.status_code == 422 and new_number in again.get_data(as_text=True)
     desk_page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="mediation-followup"' in desk_page and new_number in desk_page
@@ -495,7 +498,7 @@ def test_the_applicant_ends_mediation_on_the_status_page(app, client, db, coordi
     # not undone: one tap does not end it (the box is ticked, as for a withdrawal), and the withdraw
     # form says how withdrawing differs from ending the mediation
     assert "撤回是收回您的申请" in page
-    unticked = public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。")
+    unticked = followed(applicant, public_post(applicant, "/track", number, "end_mediation", public_text="我方决定向法院起诉。"))
     assert unticked.status_code == 422 and "请勾选确认框，确认您要终止调解。" in unticked.get_data(as_text=True)
     assert "我方决定向法院起诉。" in unticked.get_data(as_text=True)  # what was typed is kept
     assert case_state(db, mediation.case_id) is S.mediating
@@ -515,7 +518,7 @@ def test_the_respondent_ends_mediation_only_with_the_box_ticked(app, client, db,
     page = respondent.get(f"/respond/{number}").get_data(as_text=True)
     assert re.search(r'<form method="post" novalidate action="[^"]*/respondent_end_mediation"', page)
     assert re.search(r'<form method="post" novalidate action="[^"]*/respondent_request_recusal"', page)
-    unticked = public_post(respondent, "/respond", number, "respondent_end_mediation")
+    unticked = followed(respondent, public_post(respondent, "/respond", number, "respondent_end_mediation"))
     assert unticked.status_code == 422 and "请勾选确认框，确认您要终止调解。" in unticked.get_data(as_text=True)
     assert case_state(db, mediation.case_id) is S.mediating
     assert public_post(respondent, "/respond", number, "respondent_end_mediation", confirm="1").status_code == 303
@@ -529,7 +532,7 @@ def test_the_respondent_asks_for_recusal_and_the_coordinator_decides(app, client
     respondent = consent(app, mediation, accept(client, mediation))
     page = respondent.get(f"/respond/{number}").get_data(as_text=True)
     assert 'id="respondent-recusal-form"' in page and 'id="respondent-end-form"' in page
-    short = public_post(respondent, "/respond", number, "respondent_request_recusal", public_text="")
+    short = followed(respondent, public_post(respondent, "/respond", number, "respondent_request_recusal", public_text=""))
     assert short.status_code == 422
     resp = public_post(respondent, "/respond", number, "respondent_request_recusal", public_text="调解员与申请人系同学关系。")
     assert resp.status_code == 303

@@ -18,6 +18,7 @@ from casework.stats.rollup import refresh
 from casework.workflow.machine import perform
 from tests.conftest import BASIS
 from tests.web.test_public_pages import form_data, open_form
+from tests.refused_moves import followed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -145,10 +146,10 @@ def open_track(client, receipt):
     return csrf
 
 
-def test_a_rating_sent_empty_links_to_its_first_radio_button_and_marks_the_group(opened):
+def test_a_rating_sent_empty_links_to_its_first_radio_button_and_marks_the_group(client, opened):
     _, _, post = opened
-    resp = post("rate")
-    assert resp.status_code == 422
+    resp = followed(client, post("rate"))
+    assert resp.status_code == 422  # the status page the refused send's 303 led to
     page = resp.get_data(as_text=True)
     assert summary_links(page) == [("rate-rating-satisfied", "您对答复满意吗？：请选择您的满意程度。")]
     assert 'id="to-failed-form"' in tag(page, "to-failed-form") and tag(page, "rate-rating-satisfied")
@@ -157,9 +158,9 @@ def test_a_rating_sent_empty_links_to_its_first_radio_button_and_marks_the_group
         assert attr(r, "aria-describedby").split() == ["rating-closes", "rating-error"]
 
 
-def test_a_review_sent_empty_names_its_field_and_links_to_it(opened):
+def test_a_review_sent_empty_names_its_field_and_links_to_it(client, opened):
     _, _, post = opened
-    page = post("request_review", public_text="").get_data(as_text=True)
+    page = followed(client, post("request_review", public_text="")).get_data(as_text=True)
     assert summary_links(page) == [("request_review-public_text", "不满意的理由：此项为必填项。")]
     assert described_by(page, "request_review-public_text") == ["request_review-public_text-error"]
 
@@ -169,8 +170,8 @@ def test_a_box_left_unticked_says_the_usual_heading_and_names_the_box(client, db
     csrf = open_track(client, receipt)
     with db.session_scope(write=False) as s:
         version = s.get(Case, receipt.case_id).version
-    page = client.post(f"/track/{receipt.case_number}/moves/withdraw",
-                       data={"csrf_token": csrf, "version": version}).get_data(as_text=True)
+    page = followed(client, client.post(f"/track/{receipt.case_number}/moves/withdraw",
+                                        data={"csrf_token": csrf, "version": version})).get_data(as_text=True)
     summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
     assert "<p>请检查标出的内容。</p>" in summary
     [(target, text)] = summary_links(page)
@@ -200,8 +201,9 @@ def test_the_respondents_summary_names_the_field(client, db, respondent):
     receipt, _, csrf = respondent
     with db.session_scope(write=False) as s:
         version = s.get(Case, receipt.case_id).version
-    page = client.post(f"/respond/{receipt.case_number}/moves/respondent_request_recusal",
-                       data={"csrf_token": csrf, "version": version, "public_text": ""}).get_data(as_text=True)
+    page = followed(client, client.post(f"/respond/{receipt.case_number}/moves/respondent_request_recusal",
+                                        data={"csrf_token": csrf, "version": version, "public_text": ""})
+                    ).get_data(as_text=True)
     [(target, text)] = summary_links(page)
     assert target == "respondent_request_recusal-public_text" and text.startswith("申请哪位调解员回避及理由：")
 

@@ -11,6 +11,7 @@ from casework.registry.models import Unit
 from casework.workflow.machine import perform
 from tests.web.test_admin_routing import login_as
 from tests.conftest import BASIS
+from tests.refused_moves import followed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -63,7 +64,7 @@ def test_answering_a_request_for_material(client, db, services, make_staff, open
     assert "请补充缴费凭证的照片。" in form and 'name="files" type="file"' in form
     # one form answers the request: the evidence form, which looked the same, waits until it is answered
     assert 'id="evidence-form"' not in page
-    empty = post(client, receipt, csrf, "supply_info", db, public_text="")
+    empty = followed(client, post(client, receipt, csrf, "supply_info", db, public_text=""))
     assert empty.status_code == 422 and "请填写答复或附上所要求的文件" in empty.get_data(as_text=True)
     ok = post(client, receipt, csrf, "supply_info", db, public_text="凭证已通过邮件寄出，编号 123。")
     assert ok.status_code == 303
@@ -89,8 +90,8 @@ def test_a_good_file_is_kept_when_the_send_is_refused_for_another(client, db, se
         return client.post(f"/track/{receipt.case_number}/moves/supply_info", content_type="multipart/form-data",
                            data={"csrf_token": csrf, "version": state(db, receipt.case_id)[1], **data})
 
-    refused = send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "缴费凭证.png"),
-                                                  (io.BytesIO(b"not an image at all"), "假图.png")])
+    refused = followed(client, send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "缴费凭证.png"),
+                                                                   (io.BytesIO(b"not an image at all"), "假图.png")]))
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "假图.png" in html  # the error names the file refused
     kept = re.search(r'<ul class="files kept" id="supply_info-kept">(.*?)</ul>', html, re.S)
@@ -98,8 +99,8 @@ def test_a_good_file_is_kept_when_the_send_is_refused_for_another(client, db, se
     assert re.search(r'name="keep_file" value="\d+" checked', kept.group(1))
     assert "缴费凭证.png" in get().split('id="supply-form"')[1]  # still kept when the page is opened again
     # a second refusal (a second good file, the first unticked): only the second is kept
-    again = send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "收据.png"),
-                                                (io.BytesIO(b"still no image"), "假图.png")])
+    again = followed(client, send(public_text="凭证见附件。", files=[(io.BytesIO(_png()), "收据.png"),
+                                                                 (io.BytesIO(b"still no image"), "假图.png")]))
     html = again.get_data(as_text=True)
     kept = re.search(r'id="supply_info-kept">(.*?)</ul>', html, re.S).group(1)
     assert "收据.png" in kept and "缴费凭证.png" not in kept
@@ -156,7 +157,7 @@ def test_rating_closes_a_satisfied_case(client, db, services, make_staff, opened
     # a satisfied rating gives up the review: the form says so before it is sent
     assert re.search(r'id="rating-closes">[^<]*不能再申请复查', page)
     assert 'id="withdraw-form"' not in page
-    missing = post(client, receipt, csrf, "rate", db)
+    missing = followed(client, post(client, receipt, csrf, "rate", db))
     assert missing.status_code == 422 and 'id="rating-error"' in missing.get_data(as_text=True)
     assert post(client, receipt, csrf, "rate", db, rating="satisfied", public_text="处理及时。").status_code == 303
     assert state(db, receipt.case_id)[0] is S.closed
@@ -187,7 +188,7 @@ def test_review_then_re_review_then_final(client, db, services, make_staff, open
     page = get()
     assert '<dt>对您请求的处理意见</dt><dd id="opinion">不予支持</dd>' in page
     assert '<dd id="finding">不属实</dd>' in page
-    refused = post(client, receipt, csrf, "request_review", db, public_text="再申请一次。")
+    refused = followed(client, post(client, receipt, csrf, "request_review", db, public_text="再申请一次。"))
     assert refused.status_code == 422
 
 
@@ -210,7 +211,7 @@ def test_each_form_on_the_status_page_has_ids_of_its_own(client, db, services, m
     assert 'for="request_review-public_text"' in review and 'id="request_review-public_text"' in review
     rate = page.split('id="rate-form"')[1].split("</form>")[0]
     assert 'for="rate-public_text"' in rate and 'id="rate-public_text"' in rate
-    short = post(client, receipt, csrf, "request_review", db, public_text="")
+    short = followed(client, post(client, receipt, csrf, "request_review", db, public_text=""))
     assert short.status_code == 422 and 'id="request_review-public_text-error"' in short.get_data(as_text=True)
     # the message at the top links down to the marked field itself, named, which may be screens below
     assert ('<a href="#request_review-public_text" id="to-failed-form">不满意的理由：此项为必填项。</a>'
@@ -235,7 +236,7 @@ def test_withdrawing_asks_for_a_ticked_confirmation(client, db, opened):
     form = page.split('id="withdraw-form"')[1].split("</form>")[0]
     assert re.search(r'<input id="withdraw-confirm" name="confirm" type="checkbox" value="1" required', form)
     assert 'for="withdraw-confirm"' in form and 'id="withdraw-public_text"' in form
-    resp = post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。")
+    resp = followed(client, post(client, receipt, csrf, "withdraw", db, public_text="已与协会协商解决。"))
     assert resp.status_code == 422 and state(db, receipt.case_id)[0] is S.pending_acceptance
     page = resp.get_data(as_text=True)
     assert 'id="withdraw-confirm-error"' in page and "确认" in page

@@ -14,6 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from casework.cases.models import ActorKind, Attachment, Case, CaseState as S, EventKind
+from tests.refused_moves import followed
 from tests.web.test_mediation_web import (  # noqa: F401 (the coordinator fixture)
     CSRF, VERSION, accept, consent, coordinator, desk_move, open_as_applicant, open_as_respondent,
 )
@@ -50,7 +51,7 @@ def test_the_respondent_writes_only_once_it_agreed_and_while_mediation_goes_on(a
     assert open_as_respondent(respondent, number, code).status_code == 303
     page = respondent.get(f"/respond/{number}").get_data(as_text=True)
     assert 'id="statement-form"' not in page  # it has not agreed yet
-    early = send(respondent, number, statement=STATEMENT)
+    early = followed(respondent, send(respondent, number, statement=STATEMENT))
     assert early.status_code == 422 and "待被申请人答复" in early.get_data(as_text=True)
     assert STATEMENT in early.get_data(as_text=True)  # what was typed comes back
     assert statements(db, mediation.case_id) == []
@@ -69,8 +70,8 @@ def test_the_respondent_writes_only_once_it_agreed_and_while_mediation_goes_on(a
     assert 'id="statement-form"' not in page and STATEMENT in page  # the statements stay listed
     with db.session_scope(write=False) as s:  # a form sent from a page opened before the end
         version = s.get(Case, mediation.case_id).version
-    late = respondent.post(f"/respond/{number}/moves/respondent_statement", data={
-        "csrf_token": CSRF.search(page).group(1), "version": version, "statement": MORE})
+    late = followed(respondent, respondent.post(f"/respond/{number}/moves/respondent_statement", data={
+        "csrf_token": CSRF.search(page).group(1), "version": version, "statement": MORE}))
     assert late.status_code == 422 and MORE in late.get_data(as_text=True)
     assert 'id="kept-statement"' in late.get_data(as_text=True)  # the form is gone: the text is kept to copy
     assert [t for _a, _k, t, _p, _f in statements(db, mediation.case_id)] == [STATEMENT, STATEMENT]
@@ -130,23 +131,24 @@ def test_bad_input_says_what_is_wrong_and_keeps_what_was_typed(app, client, db, 
     number = mediation.case_number
     respondent = consent(app, mediation, accept(client, mediation))
     zh = {"Accept-Language": "zh-CN"}
-    short = send(respondent, number, zh, statement="好")
+    short = followed(respondent, send(respondent, number, zh, statement="好"))
     assert short.status_code == 422 and "请填写2至5000个字" in short.get_data(as_text=True).replace(" ", "")
     assert ">好</textarea>" in short.get_data(as_text=True)
-    empty = send(respondent, number, zh, statement="")
+    empty = followed(respondent, send(respondent, number, zh, statement=""))
     assert empty.status_code == 422 and "请写明您对纠纷的陈述和处理建议" in empty.get_data(as_text=True)
     long = "长" * 5001
-    too_long = send(respondent, number, zh, statement=long)
+    too_long = followed(respondent, send(respondent, number, zh, statement=long))
     assert too_long.status_code == 422 and f">{long}</textarea>" in too_long.get_data(as_text=True)
-    wrong = send(respondent, number, zh, statement=STATEMENT, files=(io.BytesIO(b"<html>not a photo</html>"), "合同.png"))
+    wrong = followed(respondent, send(respondent, number, zh, statement=STATEMENT,
+                                      files=(io.BytesIO(b"<html>not a photo</html>"), "合同.png")))
     body = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "合同.png" in body and f">{STATEMENT}</textarea>" in body
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * settings.max_file_bytes
-    too_big = send(respondent, number, zh, statement=STATEMENT, files=(io.BytesIO(big), "大图.png"))
+    too_big = followed(respondent, send(respondent, number, zh, statement=STATEMENT, files=(io.BytesIO(big), "大图.png")))
     body = too_big.get_data(as_text=True)
     assert too_big.status_code == 422 and "大图.png" in body and "MB" in body and f">{STATEMENT}</textarea>" in body
     # a good file with a refused text is kept for the next send, ticked
-    kept = send(respondent, number, zh, statement="好", files=(io.BytesIO(png()), "照片.png"))
+    kept = followed(respondent, send(respondent, number, zh, statement="好", files=(io.BytesIO(png()), "照片.png")))
     assert kept.status_code == 422 and 'id="respondent_statement-kept"' in kept.get_data(as_text=True)
     keep = re.search(r'name="keep_file" value="(\d+)"', kept.get_data(as_text=True)).group(1)
     assert send(respondent, number, zh, statement=STATEMENT, keep_file=keep).status_code == 303
@@ -184,7 +186,7 @@ def test_the_answer_code_pasted_into_a_statement_is_refused_with_the_text_kept(a
     code = accept(client, mediation)
     respondent = consent(app, mediation, code)
     text = f"我方答复码是 {code}，请调解员联系。"
-    resp = send(respondent, number, {"Accept-Language": "zh-CN"}, statement=text)
+    resp = followed(respondent, send(respondent, number, {"Accept-Language": "zh-CN"}, statement=text))
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "含有您的答复码" in body and f">{text}</textarea>" in body
     assert statements(db, mediation.case_id) == []
@@ -198,7 +200,7 @@ def test_in_english(app, client, db, coordinator, mediation):
     page = respondent.get(f"/respond/{number}", headers=en).get_data(as_text=True)
     assert "Your side in writing" in page and "Your account of the dispute and what you propose" in page
     assert "the applicant does not see it" in page
-    short = send(respondent, number, en, statement="x")
+    short = followed(respondent, send(respondent, number, en, statement="x"))
     assert short.status_code == 422 and "Between 2 and 5000 characters, please." in short.get_data(as_text=True)
     assert send(respondent, number, en, statement="We delivered every part; two batches are disputed.").status_code == 303
     page = respondent.get(f"/respond/{number}", headers=en).get_data(as_text=True)

@@ -16,6 +16,7 @@ from casework.cases.models import Attachment, Case
 from casework.context import Services
 from casework.intake.operations import STAGED_FOR, sweep_staged
 from tests.phone_codes import post_filing
+from tests.refused_moves import followed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -183,10 +184,11 @@ def test_evidence_added_to_an_open_case_shares_one_pixel_budget(client, db, file
     photo = io.BytesIO()
     Image.new("RGB", (6000, 4000), (90, 90, 90)).save(photo, format="JPEG", quality=10)
     before = counts(db)
-    resp = client.post(f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
-                       data={"csrf_token": csrf, "version": version(db, receipt.case_id),
-                             "files": [(io.BytesIO(photo.getvalue()), f"现场{i}.jpg") for i in range(3)]},
-                       headers={"Accept-Language": "zh-CN"})
+    resp = followed(client, client.post(
+        f"/track/{receipt.case_number}/moves/add_evidence", content_type="multipart/form-data",
+        data={"csrf_token": csrf, "version": version(db, receipt.case_id),
+              "files": [(io.BytesIO(photo.getvalue()), f"现场{i}.jpg") for i in range(3)]},
+        headers={"Accept-Language": "zh-CN"}))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "图片“现场2.jpg”像素过多" in html and "图片“现场0.jpg”像素过多" not in html
     # nothing on the case; the two photos within the budget are kept for the next send (listed ticked)

@@ -63,6 +63,7 @@ from web.i18n import current_locale, tr, tr_errors
 from web.pagecache import TokenPage, pages
 from web.presenters import step_and_date
 from web.public.blueprint import bp
+from web.public.refused import said_once
 from web.requestdb import database, db_session, keep_on_error, services
 from web.request_limits import as_id
 
@@ -428,10 +429,9 @@ CODE_SAID = "intake_said"
 
 def _said(token: str) -> dict | None:
     """The error kept for the code's box of the form ``token``, taken (said once), or None."""
-    kept = browser.get(CODE_SAID)
-    if not isinstance(kept, dict) or kept.get("token") != token:
+    kept = said_once(CODE_SAID, token=token)
+    if kept is None:
         return None
-    browser.pop(CODE_SAID, None)
     text, status, until = kept.get("text"), kept.get("status"), kept.get("until")
     if not isinstance(text, str) or status not in (422, 429) or not isinstance(until, int):
         return None

@@ -38,8 +38,9 @@ from web.public.blueprint import bp
 from web.public.documents import pdf_download
 from web.public.intake import to_receipt
 from web.public.opened import RESPONDENT, expired_form, forget, is_open, lookup_limited, open_case, resumable
-from web.public.track import REOPEN, authorised as _applicantauthorised, expired_text, status_page, unconfirmed
-from web.requestdb import db_session, discard_changes, services
+from web.public import refused as refused_send
+from web.public.track import REOPEN, authorised as _applicantauthorised, expired_text, to_status, unconfirmed
+from web.requestdb import db_session, services
 
 RESPONDENT_MOVES = move_fields.party_moves(RESPONDENT_PARTY)  # the table's moves for the respondent
 resumable(RESPONDENT, RESPONDENT_MOVES)  # a form that expired comes back (web.public.opened)
@@ -147,7 +148,8 @@ def respond_status(number: str):
     number = normalize_number(number)
     if not _responding(number):
         return redirect(url_for("public.respond_form", number=number))
-    return _render_respondent(_mediation_case(number))
+    # a move just refused (Post/Redirect/Get, web.public.refused): its form filled in with its errors, once
+    return _render_respondent(_mediation_case(number), **(refused_send.take(_scope(number)) or {}))
 
 
 def own_code_in(text: str, case: Case, limit: int = SCAN_MAX) -> bool:
@@ -168,24 +170,22 @@ def respond_move(number: str, move: str):
     values = move_fields.from_form(MOVES[move], request.form, request.files)
     send = kept_files.Send(_scope(number), MOVES[move], values)  # files kept from a refused send go with it
 
-    def refused(case, errors, message, status):
-        send.refused()
-        return _render_respondent(case, status=status, values=values, errors=errors, failed_move=move,
-                                  move_error=message)
+    def refused(errors, message, status):
+        return refused_send.to_page(_scope(number), move, values, errors, message, status,
+                                    url_for("public.respond_status", number=number), send=send)
 
     for name in ("public_text", "statement"):  # the answer code pasted into a text the staff read
         if own_code_in(values.get(name, ""), case, move_fields.text_max(MOVES[move], name)):
             message = _(OWN_ANSWER_CODE)
-            return refused(case, {name: [message]}, message, 422)
+            return refused({name: [message]}, message, 422)
     message = unconfirmed(move)
     if message is not None:
-        return refused(case, {"confirm": [message]}, message, 422)
+        return refused({"confirm": [message]}, message, 422)
     try:
         perform(db, services(), Actor.respondent(case.id), case, move,
                 version=request.form.get("version"), **values)
     except WorkflowError as err:
-        discard_changes()
-        return refused(_mediation_case(number), tr_errors(err.errors), tr(err.message), err.status)
+        return refused(tr_errors(err.errors), tr(err.message), err.status)
     send.done()
     flash(DONE[move]())
     return redirect(url_for("public.respond_status", number=number), code=303)
@@ -228,9 +228,8 @@ def track_complaint(number: str):
     try:
         receipt = turn_into_complaint(db, services(), case, category)
     except WorkflowError as err:
-        discard_changes()
-        return status_page(_mediation_case(number), values={"category": category}, errors=tr_errors(err.errors),
-                           failed_move="turn_into_complaint", move_error=tr(err.message), status=err.status)
+        return to_status(number, "turn_into_complaint", {"category": category}, tr_errors(err.errors),
+                         tr(err.message), err.status)
     # shown as a filing's receipt is: 303 to its GET address, the code kept for this browser only
     key = secrets.token_urlsafe(32)
     keep_receipt(db, services(), key, receipt)

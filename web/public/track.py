@@ -22,7 +22,8 @@ from web.i18n import tr, tr_errors
 from web.public.blueprint import bp
 from web.public.mine import signed_in
 from web.public.opened import APPLICANT, expired_form, forget, is_open, lookup_limited, open_case, resumable
-from web.requestdb import db_session, discard_changes, services
+from web.public import refused as refused_send
+from web.requestdb import db_session, services
 
 
 
@@ -91,7 +92,14 @@ def status(number: str):
     case = case_by_number(db_session(), number)
     if case is None:
         return redirect(url_for("public.track_form"))
-    return status_page(case)
+    # a move just refused (Post/Redirect/Get): its form filled in with its errors, once
+    return status_page(case, **(refused_send.take(number) or {}))
+
+
+def to_status(number: str, move: str, values: dict, errors: dict, message: str, status: int, send=None):
+    """A refused send of the status page's ``move``: kept, 303 to the page (web.public.refused)."""
+    return refused_send.to_page(number, move, values, errors, message, status,
+                                url_for("public.status", number=number), send=send)
 
 
 # what the complainant can do on the status page: the table's moves for the complainant (the
@@ -151,8 +159,7 @@ def public_move(number: str, move: str):
     send = kept_files.Send(number, MOVES[move], values)  # files kept from a refused send go with it
 
     def refused(errors, message, status):
-        send.refused()
-        return status_page(case, values=values, errors=errors, failed_move=move, move_error=message, status=status)
+        return to_status(number, move, values, errors, message, status, send=send)
 
     pepper = services().settings.query_pepper
     if mentions_code(values.get("public_text", ""), lambda c: check_code(pepper, case.number, c, case.query_code_hash),
@@ -166,8 +173,6 @@ def public_move(number: str, move: str):
         perform(db, services(), Actor.complainant(case.id), case, move,
                 version=request.form.get("version"), **values)
     except WorkflowError as err:
-        discard_changes()
-        case = case_by_number(db, number)
         return refused(tr_errors(err.errors), tr(err.message), err.status)
     send.done()
     flash(done(move, case))
