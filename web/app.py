@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    from web.i18n import current_locale, filer, for_case, for_filer, template_gettext, title
+    from web.i18n import current_locale, field_message, filer, for_case, for_filer, template_gettext, title
     from casework.cases.models import Rating
     from casework.mediation.models import RespondentKind
     from web.presenters import (deadline_explanation, public_case, public_moves, rated_latest_reply, rating_window,
@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, services: Services | None = None, database
     from web.requestdb import db_session
 
     app.jinja_env.globals.update(current_locale=current_locale, title=title, public_case=public_case,
+                                 field_message=field_message,
                                  public_moves=public_moves, ratings=list(Rating),
                                  respondent_kinds=list(RespondentKind),
                                  deadline_explanation=deadline_explanation, db_session=db_session,

@@ -106,6 +106,17 @@ def _bind(translations) -> dict:
     return {"gettext": gettext_, "_": gettext_, "ngettext": ngettext_, "title": title_}
 
 
+def field_message(field: str, message: str) -> str:
+    """An error summary's line: the field's label, then its error ("Title: This field is required.").
+    A label that is a question ends with its own mark ("您对答复满意吗？请选择满意程度。", not "吗？："),
+    the Latin one followed by a space."""
+    if field.endswith("？"):
+        return f"{field}{message}"
+    if field.endswith("?"):
+        return f"{field} {message}"
+    return gettext("%(field)s: %(message)s", field=field, message=message)
+
+
 def template_gettext() -> dict:
     """A context processor: gettext, _ and ngettext bound to the current translations."""
     from flask_babel import get_translations

@@ -55,7 +55,7 @@ def test_summary_links_move_the_focus_to_the_field(phone, live_server, replied):
     page.locator("#rate-form button[type=submit]").click()
     page.wait_for_selector("#move-error")
     link = page.locator("#to-failed-form")
-    assert link.inner_text() == "您对答复满意吗？：请选择您的满意程度。"
+    assert link.inner_text() == "您对答复满意吗？请选择您的满意程度。"
     link.click()
     assert page.evaluate(ACTIVE) == "rate-rating-satisfied"
     # the review: its text box, named in the link

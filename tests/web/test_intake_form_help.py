@@ -34,7 +34,7 @@ def test_error_summary_names_each_field_in_english(client):
     assert ("#title", "Title: This field is required.") in links
     assert ("#category", "Category: Choose a category.") in links
     # a radio group's link goes to its first radio button: a fieldset takes no focus
-    assert ("#respondent-kind-member_company", "Who is the other party?: Say who the other party is.") in links
+    assert ("#respondent-kind-member_company", "Who is the other party? Say who the other party is.") in links
     assert ("#privacy_consent", "Privacy notice: Please read and accept the privacy notice.") in links
 
 

@@ -49,6 +49,8 @@ def test_a_rating_sent_without_a_rating_is_said_once_on_the_status_page(app, cli
     assert page.status_code == 422
     assert 'id="rating-error"' in html and 'id="move-error"' in html and "autofocus" in html
     assert f">{COMMENT}</textarea>" in html
+    # the summary's line: the question that labels the field, then its error, with no colon after the mark
+    assert "您对答复满意吗？请选择您的满意程度。" in html and "吗？：" not in html
     again = client.get(f"/track/{receipt.case_number}")  # a reload: the plain page
     assert again.status_code == 200
     assert 'id="rating-error"' not in again.get_data(as_text=True) and COMMENT not in again.get_data(as_text=True)

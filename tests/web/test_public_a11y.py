@@ -66,7 +66,7 @@ def test_the_other_partys_kind_is_a_required_group_whose_error_reaches_its_radio
         assert attr(r, "aria-invalid") == "true" and attr(r, "aria-describedby") == "respondent-kind-error"
         assert " required" in r
     first = attr(group[0], "id")
-    assert ("respondent-kind-member_company", "Who is the other party?: Say who the other party is.") in summary_links(page)
+    assert ("respondent-kind-member_company", "Who is the other party? Say who the other party is.") in summary_links(page)
     assert first == "respondent-kind-member_company"
 
 
@@ -151,7 +151,7 @@ def test_a_rating_sent_empty_links_to_its_first_radio_button_and_marks_the_group
     resp = followed(client, post("rate"))
     assert resp.status_code == 422  # the status page the refused send's 303 led to
     page = resp.get_data(as_text=True)
-    assert summary_links(page) == [("rate-rating-satisfied", "您对答复满意吗？：请选择您的满意程度。")]
+    assert summary_links(page) == [("rate-rating-satisfied", "您对答复满意吗？请选择您的满意程度。")]
     assert 'id="to-failed-form"' in tag(page, "to-failed-form") and tag(page, "rate-rating-satisfied")
     for r in radios(page, "rating"):
         assert attr(r, "aria-invalid") == "true" and " required" in r
