@@ -1,12 +1,15 @@
 """Reusable reads of cases."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import bindparam, event, inspect as sa_inspect, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.cases.models import Attachment, Case, Event
 from casework.cases.numbers import normalize_number
+from casework.db import driver_execute
 from casework.privacy.codes import check_code
 
 
@@ -14,16 +17,16 @@ def case_by_number(session: Session, number: str) -> Case | None:
     return session.scalar(select(Case).where(Case.number == normalize_number(number)))
 
 
-def case_for_lookup(session: Session, pepper: bytes, number: str, code: str) -> Case | None:
-    """The case if number and code match, else None; the same work either way, so that
-    a wrong code and a number never issued cannot be told apart.
+def lookup_row(session: Session, pepper: bytes, number: str, code: str):
+    """The code's row of the case (``CodeRow``: its id, hash, whether it has files, its stamps) if
+    number and code match, else None; the same work either way, so that a wrong code and a
+    number never issued cannot be told apart. Nothing of the case is loaded: the case API's
+    answer kept per process (web.api.answers) is found by the row's hash and stamps.
 
-    A request asks twice (the rate limit's exemption of a right code, then the view): the row
-    read for a number is kept in the session until its next flush, commit or rollback, and the
-    second ask checks the code against it with the same keyed hash, without a query, for a
-    number never issued as for a wrong code. The case is loaded once, with its timeline, files,
-    category, association and unit (what every caller shows): ``_load_shown``. The row also says
-    whether the case has any file, so that a case without one is loaded in one statement."""
+    A request asks more than once (the rate limit's exemption of a right code, then the view):
+    the row read for a number is kept in the session until its next flush, commit or rollback,
+    and a later ask checks the code against it with the same keyed hash, without a query, for a
+    number never issued as for a wrong code."""
     number = normalize_number(number)[:20]
     if session.new or session.dirty or session.deleted:  # a change not flushed yet: ask the database
         _forget_lookups(session)
@@ -34,9 +37,21 @@ def case_for_lookup(session: Session, pepper: bytes, number: str, code: str) -> 
         # one small query and one keyed hash on every failure; the case and its timeline are
         # loaded only after the code matched (loading them first made a wrong code on an
         # existing case measurably slower than a number never issued)
-        row = rows[number] = session.execute(_CODE_OF, {"number": number}).first()
+        row = rows[number] = _code_row(session, number)
     stored = row[1] if row is not None else None  # a hash under a retired pepper is renewed at this use
     if not check_code(pepper, number, code or "", stored, session=session, column=Case.query_code_hash):
+        return None
+    return row
+
+
+def case_for_lookup(session: Session, pepper: bytes, number: str, code: str) -> Case | None:
+    """The case if number and code match (``lookup_row``), else None.
+
+    The case is loaded once per transaction, with its timeline, files, category, association and
+    unit (what every caller shows): ``_load_shown``. The code's row also says whether the case
+    has any file, so that a case without one is loaded in one statement."""
+    row = lookup_row(session, pepper, number, code)
+    if row is None:
         return None
     loaded = session.info.setdefault(_LOADED, {})  # held here: the identity map holds objects weakly
     case = loaded.get(row[0])
@@ -63,10 +78,37 @@ def _load_shown(session: Session, case_id: int, *, has_files: bool = True) -> Ca
     return case
 
 
+class CodeRow(NamedTuple):
+    id: int
+    query_code_hash: str
+    has_files: bool
+    version: int  # the mapper's counter: every write of the row through the ORM
+    updated_at: object  # every write of the row but raw SQL (a Core UPDATE too: its onupdate), as the driver gives it
+
+
+def _code_row(session: Session, number: str) -> CodeRow | None:
+    """``_CODE_OF`` for ``number``, sent to the driver as SQL compiled once per dialect
+    (casework.db.driver_execute): Session.execute's own steps around this one-row SELECT cost
+    more than SQLite took to run it (issue 18). The session's pending changes are flushed
+    first, as Session.execute would."""
+    if session.autoflush:
+        session.flush()
+    conn = session.connection()
+    found = _CODE_SQL.get(conn.dialect.name)
+    if found is None:
+        compiled = _CODE_OF.compile(dialect=conn.dialect)
+        found = _CODE_SQL[conn.dialect.name] = (compiled.string, compiled.positional)
+    sql, positional = found
+    rows = driver_execute(conn, sql, (number,) if positional else {"number": number})
+    return CodeRow(*rows[0]) if rows else None
+
+
+_CODE_SQL: dict[str, tuple[str, bool]] = {}  # dialect name -> _CODE_OF's SQL, positional or named
 _ROWS, _LOADED = "case_for_lookup.rows", "case_for_lookup.loaded"
 # built once: a statement object keeps its cache key, so each use skips building and keying it
 _CODE_OF = (select(Case.id, Case.query_code_hash,
-                   select(Attachment.id).where(Attachment.case_id == Case.id).exists())
+                   select(Attachment.id).where(Attachment.case_id == Case.id).exists().label("has_files"),
+                   Case.version, Case.updated_at)
             .where(Case.number == bindparam("number")))
 _LOOKED_UP = (select(Case).where(Case.id == bindparam("id"))
               .options(joinedload(Case.events), joinedload(Case.category), joinedload(Case.association),

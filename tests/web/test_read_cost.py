@@ -56,9 +56,10 @@ def test_bound_gettext_gives_the_pages_flask_babel_gave(app, client, lang):
 # -- the case API's GET ----------------------------------------------------------------------------
 
 # The statements of GET /api/v1/cases/<n> with the right X-Query-Code (transaction control left
-# out). The rate limit's exemption and the view ask the same lookup; the second ask uses the row
-# the first read (casework.cases.queries.case_for_lookup):
-#   1. SELECT id, query_code_hash of the number, and whether the case has any file
+# out), the first time it is asked (then only the first: tests/web/test_case_answers.py). The rate
+# limit's exemption and the view ask the same lookup; the second ask uses the row the first read
+# (casework.cases.queries.lookup_row):
+#   1. SELECT id, query_code_hash of the number, whether the case has any file, its stamps
 #   2. SELECT the case, its category, association, unit and events (joined)
 #   3. SELECT its files (which are its events' files too), only if it has any
 API_CASE_STATEMENTS = 3
@@ -93,7 +94,7 @@ def _png(color=(200, 0, 0)) -> bytes:
     return out.getvalue()
 
 
-def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_case, make_staff, monkeypatch):
+def test_the_case_api_shows_what_a_plain_load_shows(app, client, db, services, file_case, make_staff, monkeypatch):
     """A case with the complainant's evidence and a reply's documents: the API's answer is the one
     made from a case whose events, files and each event's files load lazily."""
     import base64
@@ -103,6 +104,7 @@ def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_c
     from casework.cases.models import Case
     from casework.intake.files import Upload
     from casework.workflow.machine import perform
+    from web.api.answers import Answers
 
     png = _png
     receipt = file_case()
@@ -119,6 +121,7 @@ def test_the_case_api_shows_what_a_plain_load_shows(client, db, services, file_c
                 finding="substantiated", files=[Upload("decision.png", png((0, 90, 0)))])
     shown = client.get(path, headers=headers).get_json()
     monkeypatch.setattr(queries, "_load_shown", lambda session, case_id, **_: session.get(Case, case_id))
+    monkeypatch.setitem(app.extensions, "changtong.answers", Answers())  # made again, not the kept answer
     assert client.get(path, headers=headers).get_json() == shown
     files = {e["kind"]: e["files"] for e in shown["timeline"] if e["files"]}
     assert [f["filename"] for f in files["evidence_added"]] == ["notice.png"]

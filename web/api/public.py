@@ -7,24 +7,25 @@ import math
 import time
 from pathlib import Path
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _, ngettext
 
 from casework.i18n import bilingual
 from casework import reference
 from casework.cases.models import CaseType, Channel
 from casework.cases.numbers import normalize_number
-from casework.cases.queries import case_for_lookup
+from casework.cases.queries import case_for_lookup, lookup_row
 from casework.intake import operations as ops
 from casework.intake.validation import validate_submission
 from casework.registry.lookup import lookup as registry_lookup
 from web import idempotency, request_limits
+from web.api.answers import answers
 from web.api.blueprint import bp
 from web.api.shape import shape_errors
 from web.lookup_limit import failures_limited
 from web.i18n import current_locale, title, tr_errors
 from web.presenters import public_case, utc_time
-from web.requestdb import db_session, services
+from web.requestdb import database, db_session, services
 
 OPENAPI = Path(__file__).with_name("openapi.json")
 
@@ -265,9 +266,9 @@ def _header_number_key() -> str:
 
 
 def _right_code() -> bool:
-    """A correct code is never refused (only failures count, see web.public.opened)."""
-    number, code = request.view_args.get("number", ""), request.headers.get("X-Query-Code", "")
-    return case_for_lookup(db_session(), services().settings.query_pepper, number, code) is not None
+    """A correct code is never refused (only failures count, see web.public.opened). Nothing of
+    the case is loaded here: the view loads what it shows, or finds its answer kept."""
+    return _row_by_code(request.view_args.get("number", "")) is not None
 
 
 def _lookups_refused(limit):
@@ -292,10 +293,26 @@ lookup_limited = failures_limited(scope="api-lookup", key=_header_number_key, ri
 @bp.get("/cases/<number>")
 @lookup_limited
 def get_case(number: str):
-    case = _case_by_code(number)
-    if case is None:
+    row = _row_by_code(number)
+    if row is None:
         return _no_case()
-    return jsonify(_public(case))
+    kept, now = answers(), services().clock()
+    version = reference.recent(database().engine, db_session).version
+    key = _answer_key(row, version)
+    body = kept.get(key, now)
+    if body is None:  # the case is loaded after its row, in the same transaction: as new as the key or newer
+        body = jsonify(_public(_case_by_code(number))).get_data()
+        kept.put(key, body, now)
+    return current_app.response_class(body, mimetype=current_app.json.mimetype)
+
+
+def _answer_key(row, reference_version) -> tuple:
+    """What a kept answer depends on besides the day (web.api.answers): the case's row's stamps,
+    the reference data's version, the language and the script root. The case is named by its
+    code's stored hash, not its id: made with a random code, it is another case's in a database
+    made again with the same ids (a test's, a demo's)."""
+    return (row.query_code_hash, row.version, row.updated_at, reference_version, current_locale(),
+            request.script_root)
 
 
 @bp.get("/cases/<number>/documents/<int:document_id>")
@@ -389,6 +406,11 @@ def _document_events() -> frozenset:
 def _case_by_code(number: str):
     code = request.headers.get("X-Query-Code", "")
     return case_for_lookup(db_session(), services().settings.query_pepper, number, code)
+
+
+def _row_by_code(number: str):
+    code = request.headers.get("X-Query-Code", "")
+    return lookup_row(db_session(), services().settings.query_pepper, number, code)
 
 
 def _no_case():
