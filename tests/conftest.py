@@ -262,7 +262,42 @@ def session(db):
 def app(settings, db, services):
     from web.app import create_app
 
-    return create_app(settings, services=services, database=db)
+    return checking_kept_answers(create_app(settings, services=services, database=db))
+
+
+def checking_kept_answers(app):
+    """Every answer of ``GET /api/v1/cases/<n>`` in the suite is also made again with nothing
+    kept (web.api.answers), in the same request, and the two must be the same bytes: a change
+    of a case that the kept answer's key misses fails whichever test made it and asked again."""
+    from flask import current_app
+
+    from web.api.answers import Answers
+
+    view = app.view_functions["api.get_case"]
+    plain = view.__wrapped__  # without the lookups' limit: a wrong code is counted once
+
+    def checked(**kw):
+        given = current_app.make_response(view(**kw))
+        if not current_app.config.get("CHECK_KEPT_ANSWERS", True) or given.status_code != 200:
+            return given
+        kept = current_app.extensions.get("changtong.answers")
+        current_app.extensions["changtong.answers"] = Answers()
+        try:
+            made = current_app.make_response(plain(**kw))
+        finally:
+            current_app.extensions["changtong.answers"] = kept
+        assert (given.status_code, given.get_data()) == (made.status_code, made.get_data()), \
+            "a kept case API answer differs from the one made now"
+        return given
+
+    app.view_functions["api.get_case"] = checked
+    return app
+
+
+@pytest.fixture
+def one_answer(app, monkeypatch):
+    """The case API's GET as it runs, not made a second time to check the kept answer."""
+    monkeypatch.setitem(app.config, "CHECK_KEPT_ANSWERS", False)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The case API's answers kept per process (web.api.answers, issue 18): a case asked again is
 answered without loading it, and every change a complainant would see is in the next answer:
 a move, a deadline moved by a Core UPDATE, a renamed association, another language, another
-day. A wrong code is refused as before."""
+day. A wrong code is refused as before. (Every test's case API answer is also checked against
+one made with nothing kept: tests/conftest.checking_kept_answers.)"""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -31,7 +32,7 @@ def _fresh(app, client, path, headers):
     return client.get(path, headers=headers).get_json()
 
 
-def test_a_case_asked_again_is_answered_from_its_code_row_alone(client, db, filed):
+def test_a_case_asked_again_is_answered_from_its_code_row_alone(client, db, filed, one_answer):
     path, headers, _made = filed
     first = client.get(path, headers=headers)
     with counted(db) as seen:
@@ -100,7 +101,7 @@ def test_each_language_has_its_own_answer(app, client, filed):
     assert client.get(path, headers=headers).get_json() == english == _fresh(app, client, path, headers)
 
 
-def test_a_kept_answer_is_not_used_on_the_next_day(app, client, db, services, filed, monkeypatch):
+def test_a_kept_answer_is_not_used_on_the_next_day(app, client, db, services, filed, monkeypatch, one_answer):
     path, headers, _made = filed
     client.get(path, headers=headers)
     tomorrow = services.clock() + timedelta(days=1)

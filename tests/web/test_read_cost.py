@@ -66,7 +66,7 @@ API_CASE_STATEMENTS = 3
 
 
 @pytest.mark.parametrize("with_file", [False, True])
-def test_the_case_api_read_stays_within_its_statement_budget(client, db, submission_data, with_file):
+def test_the_case_api_read_stays_within_its_statement_budget(client, db, submission_data, with_file, one_answer):
     import base64
 
     filed = client.post("/api/v1/cases", json=submission_data()).get_json()
