@@ -11,6 +11,10 @@ page focused on its error summary (whose links lead to the form), and a reload t
 address has no fragment (``#rate-form``): Chromium applies no autofocus to a page opened at a
 fragment's target, and the summary would lose the focus. The move's own changes are dropped first (the 303
 commits): only the draft and the files kept for the next try (web.kept_files) are written.
+
+``keep_once`` and ``take_once`` are that mechanism on its own (a draft under a random token, the
+signed session holding the token and what is not secret, taken once): the desk's case page shows the
+respondent's answer code with them after the move that made it (web.desk.case).
 """
 from __future__ import annotations
 
@@ -41,23 +45,41 @@ def to_page(scope: str, move: str, values: dict, errors: dict, message: str, sta
     discard_changes()  # nothing of the move is committed with the 303
     if send is not None:
         send.refused()
-    token = secrets.token_urlsafe(24)
     typed = {k: v for k, v in values.items() if isinstance(v, str)}  # files go with ``send``
-    keep_draft(db_session(), services(), token, {"values": typed, "errors": errors, "message": message},
-               minutes=MINUTES)
-    browser[REFUSED] = {"token": token, "scope": scope, "move": move, "status": status}
+    keep_once(REFUSED, {"values": typed, "errors": errors, "message": message}, minutes=MINUTES,
+              scope=scope, move=move, status=status)
     return redirect(url, code=303)
+
+
+def keep_once(key: str, secret: dict, *, minutes: int, **held) -> None:
+    """``secret`` (JSON) kept encrypted as a draft (casework.intake.drafts) under a random token for
+    ``minutes``, for the next page of this browser: its signed session (signed, not secret) holds
+    under ``key`` the token and ``held``, nothing of ``secret``. Committed with the request's answer."""
+    token = secrets.token_urlsafe(24)
+    keep_draft(db_session(), services(), token, secret, minutes=minutes)
+    browser[key] = {**held, "token": token}
+
+
+def take_once(key: str, **match) -> tuple[dict, dict] | None:
+    """What ``keep_once`` kept under ``key`` for ``match`` (each item of ``held`` equal), taken: said
+    once, a reload shows the page without it. (``held``, the secret), or None when nothing waits, its
+    minutes are over or it does not open."""
+    held = said_once(key, **match)
+    if held is None:
+        return None
+    secret = read_draft(db_session(), services(), str(held.get("token", "")))
+    return None if secret is None else (held, secret)
 
 
 def take(scope: str) -> dict | None:
     """The refused send waiting for the page of ``scope`` (taken once), as the page's keywords
     (values, errors, failed_move, move_error, status), or None."""
-    held = said_once(REFUSED, scope=scope)
-    if held is None:
+    taken = take_once(REFUSED, scope=scope)
+    if taken is None:
         return None
-    draft = read_draft(db_session(), services(), str(held.get("token", "")))
+    held, draft = taken
     status = held.get("status")
-    if draft is None or not isinstance(status, int) or not 400 <= status < 500:
+    if not isinstance(status, int) or not 400 <= status < 500:
         return None
     values, errors, message = draft.get("values"), draft.get("errors"), draft.get("message")
     if not (isinstance(values, dict) and isinstance(errors, dict) and isinstance(message, str)):
