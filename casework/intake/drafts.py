@@ -12,6 +12,10 @@ A draft holds a name, a phone, maybe an ID number: it is one ciphertext under th
 under the form's token for the code's minutes, and not read once a case is filed under that
 token (its address then shows an empty form). Drafts past their minutes are deleted with the next
 draft kept and by the hourly sweep of staged uploads (casework.intake.operations.sweep_staged). Nothing here logs or returns a value to log.
+
+The web layer keeps other things said once on the next page the same way, under a random token
+(web.public.refused.keep_once): a party's refused move, and the respondent's answer code the
+desk's case page shows after accept_mediation.
 """
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
 """Mediation through the Flask test client: the coordinator's desk, the respondent's page
 (its own code), the applicant's status page, the agreement PDF and the mediator's list."""
 import io
+import json
+import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from pypdf import PdfReader
@@ -11,6 +14,7 @@ from sqlalchemy import select
 from casework.accounts.models import Role, User
 from casework.cases.models import Case, CaseState as S
 from casework.cases.numbers import CHINA
+from casework.intake.drafts import IntakeDraft
 from casework.mediation.models import MediationSession
 from tests.web.test_admin_routing import login_as
 from tests.refused_moves import followed
@@ -42,6 +46,13 @@ def desk_move(client, number, move, **fields):
     return client.post(f"/desk/cases/{number}/moves/{move}", data=data)
 
 
+def session_cookie(app, set_cookies) -> dict:
+    """What the signed cookie session the answer sets holds, decoded."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    value = next(c.split(";", 1)[0].split("=", 1)[1] for c in set_cookies if c.startswith(f"{name}="))
+    return app.session_interface.get_signing_serializer(app).loads(value)
+
+
 def open_as_respondent(client, number, code):
     page = client.get("/respond").get_data(as_text=True)
     return client.post("/respond", data={"csrf_token": CSRF.search(page).group(1), "number": number, "code": code})
@@ -60,9 +71,9 @@ def case_state(db, case_id):
 
 
 def accept(client, receipt) -> str:
+    """The respondent's answer code, as the case page the move's 303 leads to shows it."""
     resp = desk_move(client, receipt.case_number, "accept_mediation", public_text="调解中心已受理您的申请。")
-    assert resp.status_code == 200
-    return CODE.search(resp.get_data(as_text=True)).group(1)
+    return CODE.search(followed(client, resp).get_data(as_text=True)).group(1)
 
 
 def consent(app, receipt, code):
@@ -103,8 +114,9 @@ def test_accept_shows_the_code_once_and_the_respondent_consents(app, client, db,
     page = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-accept_mediation"' in page and 'id="mediation-claim"' in page
     resp = desk_move(client, number, "accept_mediation", public_text="调解中心已受理您的申请。")
-    assert resp.status_code == 200 and "短信发送到被申请人的手机" in resp.get_data(as_text=True)
-    code = CODE.search(resp.get_data(as_text=True)).group(1)
+    shown = followed(client, resp).get_data(as_text=True)
+    assert "短信发送到被申请人的手机" in shown
+    code = CODE.search(shown).group(1)
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
     assert case_state(db, mediation.case_id) is S.accepted
     again = client.get(f"/desk/cases/{number}").get_data(as_text=True)
@@ -134,6 +146,54 @@ def test_accept_shows_the_code_once_and_the_respondent_consents(app, client, db,
                                       "code": code}).status_code == 404
     # and without opening it, the respondent's pages send you to the form
     assert other.get(f"/respond/{number}").status_code == 302
+
+
+def test_accepting_answers_303_and_the_case_page_shows_the_code_once(app, client, db, coordinator, mediation,
+                                                                     caplog):
+    """Post/Redirect/Get: a reload of the page with the code does not post the move again, and
+    shows the plain page; the code travels neither in the address nor in the cookie, in clear."""
+    caplog.set_level(logging.DEBUG)
+    number = mediation.case_number
+    resp = desk_move(client, number, "accept_mediation", public_text="调解中心已受理您的申请。")
+    assert resp.status_code == 303
+    assert urlsplit(resp.headers["Location"]).path == f"/desk/cases/{number}"
+    assert case_state(db, mediation.case_id) is S.accepted
+    cookies = resp.headers.getlist("Set-Cookie")
+    held = session_cookie(app, cookies)
+
+    page = client.get(f"/desk/cases/{number}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    code = CODE.search(html).group(1)
+    assert "已完成：受理调解申请。" in html and "答复码也已通过短信发送到被申请人的手机。" in html
+    plain = code.replace("-", "")
+    for text in (resp.headers["Location"], *cookies, json.dumps(held, ensure_ascii=False)):
+        assert code not in text and plain not in text
+    assert "answer_code" in held  # the session holds the token, which opens nothing without the key
+    with db.session_scope(write=False) as s:  # kept encrypted, for minutes
+        assert all(code.encode() not in row and plain.encode() not in row
+                   for row in s.scalars(select(IntakeDraft.draft_enc)))
+
+    again = client.get(f"/desk/cases/{number}").get_data(as_text=True)  # a reload: the plain page
+    assert code not in again and 'id="respondent-code"' not in again and "短信发送" not in again
+    assert code not in caplog.text and plain not in caplog.text
+
+
+def test_the_code_without_a_text_message_and_not_for_another_case(app, client, db, coordinator, file_case,
+                                                                  mediation):
+    """A respondent with no mobile number: the page says nothing of a text message. The code
+    waits for its own case's page only (another case's page shows nothing and leaves it)."""
+    with db.session_scope(write=False) as s:
+        caam = s.get(Case, mediation.case_id).association.credit_code
+    no_phone = file_case(type="mediation", category="member_contract", association=caam, claim="请求对方退还货款。",
+                         amount="1000", respondent={"name": "某某贸易有限公司", "kind": "member_company"})
+    resp = desk_move(client, no_phone.case_number, "accept_mediation", public_text="调解中心已受理您的申请。")
+    assert resp.status_code == 303
+    other = client.get(f"/desk/cases/{mediation.case_number}").get_data(as_text=True)
+    assert 'id="respondent-code"' not in other
+    html = followed(client, resp).get_data(as_text=True)
+    assert CODE.search(html) and "短信发送" not in html
+    assert 'id="respondent-code"' not in client.get(f"/desk/cases/{no_phone.case_number}").get_data(as_text=True)
 
 
 def test_a_wrong_code_looks_like_an_unknown_number(app, client, db, coordinator, mediation):

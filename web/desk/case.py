@@ -43,10 +43,16 @@ from web.desk.choices import (
 )
 from web.i18n import filer, for_filer, for_round, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
+from web.public.refused import keep_once, take_once
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
 from web.staff import kept_text
 
+# the respondent's answer code made by accept_mediation waits for the case page the move's 303 leads
+# to: encrypted under a random token for these minutes (the 303 is followed at once), the signed
+# session holding the token, the case and the user; that page shows it once (web.public.refused)
+ANSWER_CODE = "answer_code"
+ANSWER_CODE_MINUTES = 5
 
 
 def _load(number: str, actor: Actor) -> Case:
@@ -361,10 +367,22 @@ def _reveal_box(session, actor: Actor, case: Case, names: set[str], now) -> dict
 def case_page(number: str):
     actor = current_actor()
     case = _load(number, actor)
-    kept = kept_text.take(current_user().id)  # what a form sent after the session ended held
+    user_id = current_user().id
+    code = _answer_code(case.number, user_id)
+    kept = kept_text.take(user_id)  # what a form sent after the session ended held
     if kept is not None:
-        return render_case(actor, case, failed_move=kept.form, values=kept.values, restored=kept)
-    return render_case(actor, case)
+        return render_case(actor, case, failed_move=kept.form, values=kept.values, restored=kept, **code)
+    return render_case(actor, case, **code)
+
+
+def _answer_code(number: str, user_id: int) -> dict:
+    """The respondent's answer code the move's 303 led here with (and whether it went by text
+    message too), taken: this page shows it once, a reload without it."""
+    taken = take_once(ANSWER_CODE, number=number, user=user_id)
+    code = taken[1].get("code") if taken is not None else None
+    if not isinstance(code, str) or not code:
+        return {}
+    return {"respondent_code": code, "code_sent": taken[1].get("sent") is True}
 
 
 @bp.post("/cases/<number>/moves/<move>")
@@ -399,11 +417,10 @@ def case_move(number: str, move: str):
     send.done()
     action = for_round(_(MOVES[move].title), state_before)  # 作出复查决定 or 作出复核决定, as its form said
     code = getattr(event, "respondent_code", None)
-    if code and can_view_case(actor, case):
-        # shown this once, on this page (not through the session cookie), and never stored
-        return render_case(actor, _load(number, actor), respondent_code=code,
-                           code_sent=bool((event.data or {}).get("respondent_invited_by_sms")))
     if can_view_case(actor, case):
+        if code:  # shown once, on the page the 303 leads to; never in its address nor in the cookie
+            keep_once(ANSWER_CODE, {"code": code, "sent": bool((event.data or {}).get("respondent_invited_by_sms"))},
+                      minutes=ANSWER_CODE_MINUTES, number=case.number, user=actor.user_id)
         flash(_("Done: %(action)s.", action=action), "success")
         if (event.data or {}).get("invited") is False:  # a session entered at or after its time
             flash(_("The session's time has passed: no invitation was sent to the parties. Record how it went "
