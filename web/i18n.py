@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import get_locale, gettext
 
 from casework.i18n import Message, N_
+from casework.workflow.states import review_round
 
 
 def tr(message: Message) -> str:
@@ -59,10 +60,11 @@ def for_round(text: str, state) -> str:
     """``text``, already translated, with the table's "复查（复核）" as the step of a case in
     ``state`` (a CaseState or its value): 复查 while a review runs, 复核 while a re-review does;
     in any other state as it is. A move that decides the review says which by the state the case
-    was in before it (web.desk.case's flash)."""
-    state = getattr(state, "value", state)
-    if "复查（复核）" in text and state in ("under_review", "under_re_review"):
-        text = text.replace("复查（复核）", "复核" if state == "under_re_review" else "复查")
+    was in before it (web.desk.case's flash). The names are ``review_round``'s, as the mail to the
+    units whose decision it decided gives them (casework.workflow.notices)."""
+    either = review_round(None)
+    if either in text and (named := review_round(state)) != either:
+        text = text.replace(either, named)
     return text
 
 

@@ -26,6 +26,7 @@ from casework.audit.operations import Change, record
 from casework.db import Base, UTCDateTime, utcnow
 from casework.i18n import Message, N_
 from casework.text import clean_text
+from casework.workflow.states import review_round
 
 LOCALES = ("zh_CN", "en")
 SUBJECT_MAX, BODY_MAX = 200, 1000
@@ -36,6 +37,9 @@ log = logging.getLogger("changtong.notify")
 # A provider's SMS template is text the provider approved, filled with the payload's variables
 # only: it writes the address out (casework.notify.providers, docs/operations.md)
 SITE = "site"
+# the round of a review a notice is about (review_decided_unit), filled where it is queued in the
+# notice's language: 复查 or 复核, review or re-review (casework.workflow.states.review_round)
+ROUND = "review_round"
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     # template -> locale -> (subject, body)
@@ -151,13 +155,14 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "due by $respond_by), went to another unit; the notice went with it and that unit has been told. Sign in "
                "to the desk to see it."),
     },
-    # a review decided: to the mailboxes of the units whose decision it reviewed
+    # a review decided: to the mailboxes of the units whose decision it reviewed, naming its round
+    # ($review_round: ROUND)
     "review_decided_unit": {
-        "zh_CN": ("复查、复核意见已作出", "【畅通】本单位答复或复查过的案件 $case_number，上一级已作出复查（复核）意见。"
-                                      "请登录办理平台查看；意见支持投诉请求的，请予执行。"),
-        "en": ("A review of your unit's decision", "[Changtong] The level above has decided the review of case "
-               "$case_number, which your unit decided before. Sign in to the desk to read it; if it supports the "
-               "request, carry it out."),
+        "zh_CN": ("$review_round意见已作出", "【畅通】本单位答复或复查过的案件 $case_number，上一级已作出$review_round意见。"
+                                         "请登录办理平台查看；意见支持投诉请求的，请予执行。"),
+        "en": ("A $review_round of your unit's decision", "[Changtong] The level above has decided the $review_round "
+               "of case $case_number, which your unit decided before. Sign in to the desk to read it; if it supports "
+               "the request, carry it out."),
     },
     # the complainant urged (催办) a case past its deadline: to the unit's mailbox
     "case_urged": {
@@ -284,6 +289,9 @@ def render(template: str, locale: str, values: dict, overrides: Overrides | None
     locale = _locale(locale)
     subject, body = (overrides or {}).get((template, locale)) or TEMPLATES[template][locale]
     filled = {SITE: site, **{k: str(v) for k, v in values.items() if k != SITE}}
+    # a message queued before its text had $review_round carries no round: it names either, as its
+    # text did then ("上一级已作出复查（复核）意见", "decided the review of case")
+    filled.setdefault(ROUND, review_round(None, locale))
     if "more" in values:
         more = int(values["more"] or 0)
         filled["more_clause"] = MORE_CLAUSE[locale].format(n=more) if more > 0 else ""

@@ -11,6 +11,8 @@ from casework.cases.models import Case, Event
 from casework.cases.numbers import CHINA
 from casework.notify.models import OutboxChannel
 from casework.notify.queue import queue_case_update, queue_message
+from casework.notify.templates import ROUND
+from casework.workflow.states import review_round
 from casework.workflow.spec import Ctx, Notice
 
 SUPERVISION_TEMPLATE = "supervision_notice"
@@ -26,6 +28,7 @@ REVEAL_REQUESTED_TEMPLATE = "reveal_requested"
 REVEAL_DECIDED_TEMPLATE = "reveal_decided"
 EXTENSION_ASKED_TEMPLATE = "extension_asked"
 RESPONDENT_STATEMENT_TEMPLATE = "respondent_statement"
+UNIT_LOCALE = "zh_CN"  # a unit's mailbox is written to in Chinese
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -140,7 +143,7 @@ def _mail_units(ctx: Ctx, unit_ids, *, template: str, key: str, payload: dict) -
         unit = ctx.session.get(Unit, unit_id)
         if unit is not None and unit.notice_email:
             queue_message(ctx.session, ctx.services, dedupe_key=f"{key}:{unit_id}", case=ctx.case,
-                          channel=OutboxChannel.email, template=template, locale="zh_CN",
+                          channel=OutboxChannel.email, template=template, locale=UNIT_LOCALE,
                           recipient=unit.notice_email, payload=payload, unit_mailbox=True)
 
 
@@ -170,13 +173,16 @@ def _supervision_follows(ctx: Ctx, event: Event) -> None:
 
 
 def _deciding_units(ctx: Ctx, event: Event) -> None:
-    """A review decided: the units that replied or decided before it are told which case (they
-    read the decision on the desk, casework.accounts.permissions.decided_it); a review that
-    supports the request is carried out by them, as a rule (信访工作条例 第三十二条第二款)."""
+    """A review decided: the units that replied or decided before it are told which case and
+    which round decided it, 复查 or 复核 (信访工作条例 第三十五、三十六条; by the state the case was
+    in before the move, as the desk's flash names it); they read the decision on the desk
+    (casework.accounts.permissions.decided_it), and a review that supports the request is carried
+    out by them, as a rule (第三十二条第二款)."""
     from casework.workflow.handling import deciding_units
 
     _mail_units(ctx, deciding_units(ctx.case) - {ctx.case.unit_id}, template=REVIEW_DECIDED_TEMPLATE,
-                key=f"review-decided:{ctx.case.id}:{event.id}", payload={"case_number": ctx.case.number})
+                key=f"review-decided:{ctx.case.id}:{event.id}",
+                payload={"case_number": ctx.case.number, ROUND: review_round(event.from_state, UNIT_LOCALE)})
 
 
 def _unit_urged(ctx: Ctx, event: Event) -> None:

@@ -56,3 +56,21 @@ TABS: dict[str, tuple[S, ...]] = {
 }
 # the triage desk's list: cases no unit holds yet (new cases; reviews with no upper level)
 TRIAGE = (S.received, S.under_review, S.under_re_review)
+
+# a review's round as a text names it, by the state the case is in while it runs (信访工作条例
+# 第三十五条 复查, 第三十六条 复核): the desk's flash (web.i18n.for_round) and the mail to the units
+# whose decision it decided (casework.workflow.notices). A text that cannot tell names both, as
+# the workflow table's labels do ("复查（复核）"); in English, as such a text always said, "review"
+REVIEW_ROUNDS: dict[str | None, dict[str, str]] = {
+    S.under_review.value: {"zh_CN": "复查", "en": "review"},
+    S.under_re_review.value: {"zh_CN": "复核", "en": "re-review"},
+    None: {"zh_CN": "复查（复核）", "en": "review"},
+}
+
+
+def review_round(state, locale: str = "zh_CN") -> str:
+    """The name of the review round that runs while a case is in ``state`` (a CaseState or its
+    value; the one before a move that decides it), in ``locale``: 复查 / review, 复核 / re-review;
+    for any other state (or None) the name of either."""
+    names = REVIEW_ROUNDS.get(getattr(state, "value", state), REVIEW_ROUNDS[None])
+    return names["en" if (locale or "").startswith("en") else "zh_CN"]

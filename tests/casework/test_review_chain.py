@@ -101,6 +101,96 @@ def test_review_goes_one_level_up_and_re_review_one_more_never_back_to_the_unit_
     assert "request_review" not in moves(db, complainant, case)
 
 
+class Mailbox:
+    """A channel that keeps what it is given."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, notice) -> None:
+        self.sent.append(notice)
+
+
+def unit_mail(db, services, template="review_decided_unit") -> dict[str, tuple[str, str]]:
+    """The outbox's messages due now sent, and those of ``template``: mailbox -> (subject, body)."""
+    from casework.notify import dispatch
+    from casework.notify.models import OutboxChannel
+
+    box = Mailbox()
+    for mid in dispatch.due_ids(db, services.clock()):
+        dispatch.send_message(db, services, mid, {OutboxChannel.email: box, OutboxChannel.sms: Mailbox()})
+    return {n.recipient: (n.subject, n.body) for n in box.sent if n.template == template}
+
+
+def mailbox(db, code) -> str:
+    with db.session_scope(write=False) as s:
+        return s.scalar(select(Unit.notice_email).where(Unit.code == code))
+
+
+def decide_both_rounds(db, services, case, make_staff, do):
+    """The province replies, the ministry decides the 复查, 中央社会工作部 the 复核: the units' mail after each."""
+    province, ministry, top = (make_staff(code, Role.handler) for code in ("sc-economy-it", "miit", "swd-central"))
+    complainant = Actor.complainant(case)
+    do(province, case, "accept")
+    do(province, case, "reply", opinion="not_supported", legal_basis=BASIS, public_text=REPLY)
+    unit_mail(db, services)  # the complainant's and the digests' notices so far
+    do(complainant, case, "request_review", public_text="答复没有解决问题，请复查。")
+    do(ministry, case, "decide_review", opinion="not_supported", legal_basis=BASIS, public_text="经复查，维持原处理意见，理由如下。")
+    review = unit_mail(db, services)
+    do(complainant, case, "request_review", public_text="对复查意见不服，请求复核。")
+    do(top, case, "decide_review", opinion="not_supported", legal_basis=BASIS, public_text="经复核，维持复查意见。本意见为最终意见。")
+    return review, unit_mail(db, services)
+
+
+@pytest.mark.parametrize("locale, review, re_review", [
+    ("zh_CN", ("复查意见已作出", "上一级已作出复查意见。"), ("复核意见已作出", "上一级已作出复核意见。")),
+    ("en", ("A review of your unit's decision", "has decided the review of case"),
+     ("A re-review of your unit's decision", "has decided the re-review of case")),
+])
+def test_xinfang_35_36_the_units_whose_decision_was_reviewed_are_told_which_round_decided_it(
+        db, services, sichuan_complaint, make_staff, do, monkeypatch, locale, review, re_review):
+    """信访工作条例（2022）第三十五条: the body one level above gives a 复查意见; 第三十六条: the level above
+    it a 复核意见, final. The mail to the units whose decision it decided said "上一级已作出复查（复核）意见"
+    ("decided the review") whatever the round: after a 复查 it names the 复查意见, after a 复核 the
+    复核意见 (in English: the review, the re-review), in its subject and its text."""
+    from casework.workflow import notices
+
+    monkeypatch.setattr(notices, "UNIT_LOCALE", locale, raising=False)  # a unit's mailbox is written to in Chinese
+    after_review, after_re_review = decide_both_rounds(db, services, sichuan_complaint, make_staff, do)
+    province, ministry = mailbox(db, "sc-economy-it"), mailbox(db, "miit")
+    assert province and ministry and set(after_review) == {province}
+    subject, body = after_review[province]
+    assert subject == review[0] and review[1] in body and "复核" not in subject + body and "re-review" not in body
+    assert set(after_re_review) == {province, ministry}  # both decided before it
+    for subject, body in after_re_review.values():
+        assert subject == re_review[0] and re_review[1] in body and "复查（复核）" not in body
+        assert "$" not in subject + body
+
+
+def test_a_units_mail_text_saved_without_the_round_is_still_sent_as_written(
+        db, services, sichuan_complaint, make_staff, do):
+    """An administrator's text of the units' mail saved before it named the round ($review_round)
+    keeps being sent as written, on both rounds (the placeholder is known, not required); and a
+    message queued before the round was filled names either round, as the text did then."""
+    from casework.notify.templates import check_text, render, save_override
+
+    subject, body = "复查（复核）意见已作出", "【畅通】本单位的案件 $case_number，上一级已作出复查（复核）意见，请登录办理平台查看。"
+    assert check_text("review_decided_unit", subject, body) == ((subject, body), {})
+    admin = make_staff("miit", Role.administrator)
+    with db.session_scope() as s:
+        save_override(s, admin, "review_decided_unit", "zh_CN", subject, body)
+    after_review, after_re_review = decide_both_rounds(db, services, sichuan_complaint, make_staff, do)
+    with db.session_scope(write=False) as s:
+        number = s.get(Case, sichuan_complaint).number
+    sent = [*after_review.values(), *after_re_review.values()]
+    assert len(sent) == 3 and set(sent) == {(subject, body.replace("$case_number", number))}
+
+    old = render("review_decided_unit", "zh_CN", {"case_number": "TJ1"})  # queued before $review_round
+    assert old == ("复查（复核）意见已作出", "【畅通】本单位答复或复查过的案件 TJ1，上一级已作出复查（复核）意见。"
+                                      "请登录办理平台查看；意见支持投诉请求的，请予执行。")
+    assert "decided the review of case TJ1" in render("review_decided_unit", "en", {"case_number": "TJ1"})[1]
+
+
 def test_a_re_reviews_hearing_is_not_counted_in_its_30_days(db, services, sichuan_complaint, make_staff, do):
     """信访工作条例 第三十六条第二款: 复核机关、单位可以…举行听证…听证所需时间不计算在前款规定的期限内. The
     re-reviewing unit pauses its clock for the hearing and restarts it after: the deadline moves by

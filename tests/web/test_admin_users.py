@@ -285,6 +285,24 @@ def test_an_invitation_text_may_give_the_sites_address(client, db, admin, settin
     assert sent == "【某市协会调解中心】案件 TJ1，答复码 AB，请登录 https://ct.example.org/respond 答复。"
 
 
+def test_the_units_review_mail_knows_the_round_and_a_text_without_it_is_saved(client, db, admin):
+    """The mail to the units whose decision a review decided names its round ($review_round: 复查 or
+    复核, 信访工作条例 第三十五、三十六条); the form lists it and says what it stands for. It is not
+    required: a text without it (as administrators wrote before it existed) is saved and sent."""
+    path = "/admin/notice-templates/review_decided_unit/zh_CN"
+    page = client.get(path).get_data(as_text=True)
+    assert "<code>$review_round</code>" in page
+    assert 'id="review-round-placeholder">$review_round 为上一级作出意见的轮次' in page
+    assert 'id="review-round-placeholder"' not in client.get("/admin/notice-templates/case_urged/zh_CN").get_data(as_text=True)
+    body = "【畅通】本单位的案件 $case_number，上一级已作出复查（复核）意见，请登录办理平台查看。"
+    assert client.post(path, data={"csrf_token": csrf(client, path), "subject": "复查、复核意见已作出",
+                                   "body": body}).status_code == 303
+    with db.session_scope(write=False) as s:
+        overrides = notices.load_overrides(s)
+    assert notices.render("review_decided_unit", "zh_CN", {"case_number": "TJ1", "review_round": "复核"}, overrides) == (
+        "复查、复核意见已作出", "【畅通】本单位的案件 TJ1，上一级已作出复查（复核）意见，请登录办理平台查看。")
+
+
 def test_a_respondent_invitation_without_the_site_address_is_refused(client, db, admin):
     """The respondent has never seen the site: its answer code is useless without the address.
     The form says $site must be kept, and a text without it is refused and not saved."""

@@ -54,7 +54,8 @@ def test_the_unit_whose_reply_is_reviewed_reads_the_review_and_is_told_its_outco
         miit_mailbox = s.scalar(select(Unit.notice_email).where(Unit.code == "miit"))
     assert miit_mailbox and len(told) == 1
     assert services.cipher.decrypt_text(told[0].recipient_enc, "outbox.recipient") == miit_mailbox
-    assert json.loads(services.cipher.decrypt(told[0].payload_enc, "outbox.payload")) == {"case_number": number}
+    assert json.loads(services.cipher.decrypt(told[0].payload_enc, "outbox.payload")) == {"case_number": number,
+                                                                                       "review_round": "复查"}
     after = client.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert "撤销原处理意见，支持您的请求" in after and "予以支持" in after
 
