@@ -13,6 +13,7 @@ from casework.workflow import supervision
 from casework.db import as_utc
 from casework.cases.numbers import CHINA
 from web.i18n import current_locale, title
+from web.requestdb import services
 
 NEXT_STEP = {
     CaseState.received: lambda: _("The platform is sending your case to the unit responsible for it, normally within one working day."),
@@ -237,13 +238,14 @@ def rating_window(case: Case) -> dict | None:
     (``by``; casework.workflow.handling.rating_due) and the day after which the case is closed
     as not rated if nothing more is done (``closed_after``: the sweep's ``close_unrated`` once the
     case's own deadline has passed, the review's window for a complaint, the rating's for a
-    suggestion). None once rated or after the rating's window."""
+    suggestion). None once rated or after the rating's window, by the app's clock (as the moves
+    the page offers, ``public_moves``, and the case API's answer, web.api.answers)."""
     from casework.workflow.handling import rating_due
 
     if case.state is not CaseState.replied or case.type not in (CaseType.complaint, CaseType.suggestion):
         return None
     due = rating_due(case)
-    if due is None or case.due_at is None or as_utc(due) < datetime.now(timezone.utc) or rated_latest_reply(case):
+    if due is None or case.due_at is None or as_utc(due) < services().clock() or rated_latest_reply(case):
         return None
     return {"stage_title": stage_name(case.type, Stage.rating), "by": local_date(due),
             "closed_after": local_date(case.due_at)}
@@ -339,11 +341,12 @@ def not_accepted_reason(case: Case, locale: str) -> dict:
 
 
 def public_moves(case: Case) -> set[str]:
-    """The moves the complainant of this case may make now."""
+    """The moves the complainant of this case may make now, by the app's clock: the status page
+    offers what a move made at the page's moment may do (the case API's ``allowed_moves`` too)."""
     from casework.accounts.actor import Actor
     from casework.workflow.machine import available_moves
 
-    return {m.name for m in available_moves(Actor.complainant(case.id), case)}
+    return {m.name for m in available_moves(Actor.complainant(case.id), case, services().clock())}
 
 
 # -- mediation: what the parties see ----------------------------------------------------

@@ -84,6 +84,32 @@ def test_a_replied_complaint_gives_the_rating_date_and_what_happens_without_a_ra
     assert 'id="rating-deadline"' not in get() and "申请复查期限" in get()
 
 
+def test_the_rating_deadline_on_the_status_page_follows_the_apps_clock(app, client, db, services, make_staff, opened,
+                                                                       monkeypatch):
+    """The status page is made for the app's moment (web.requestdb.services().clock(), as the case
+    API's kept answers are): the rating's last day, and the form to rate, stand until that moment
+    passes the rating's end, whatever the wall clock says (it said so after the app's moment had
+    passed it, offering a rating the move then refused)."""
+    from dataclasses import replace
+
+    from casework.workflow.handling import rating_due
+
+    receipt, csrf, get = opened
+    _replied(db, services, make_staff, receipt)
+    with db.session_scope(write=False) as s:
+        due = rating_due(s.get(Case, receipt.case_id))
+
+    def page_at(when):
+        monkeypatch.setitem(app.extensions, "changtong.services", replace(services, clock=lambda: when))
+        return get()
+
+    before = page_at(due - timedelta(minutes=1))
+    assert 'id="rating-deadline"' in before and 'id="rate-form"' in before
+    after = page_at(due + timedelta(minutes=1))
+    assert 'id="rating-deadline"' not in after and 'id="rate-form"' not in after
+    assert "申请复查期限" in after  # the review may still be asked (its 30 days)
+
+
 def test_an_answered_suggestion_says_it_closes_unrated_after_its_rating_date(client, db, make_staff, services,
                                                                            file_case):
     suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",

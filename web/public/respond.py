@@ -127,7 +127,7 @@ def _render_respondent(case: Case, *, status: int = 200, values=None, errors=Non
     # an organisation that applies is named in full (not personal data); a person masked
     applicant = case.organisation_name or masking.masked_party(
         services().cipher, case, "complainant", unreadable="").get("name", "")
-    moves = {m.name for m in available_moves(Actor.respondent(case.id), case)}
+    moves = {m.name for m in available_moves(Actor.respondent(case.id), case, services().clock())}
     return render_template(
         "public/respond_status.html", case=case, m=public_mediation(case, "respondent"), applicant=applicant,
         category=case.category.display_name(current_locale()), moves=moves, values=values or {},
