@@ -7,6 +7,10 @@ What this route serves per second is the most any loading and presenting of the 
 leave: a share of the bare route that this floor does not reach cannot be reached by making the
 case's loading or its presenter cheaper. Served by gunicorn as ``bench.floor:app``; never part of
 the product.
+
+Since the twenty-first session the real route keeps its answer per process (web/api/answers.py)
+and, asked again, neither loads nor presents the case either: the two rows are then the same
+work, and the floor says what the code's check and the request cost.
 """
 from __future__ import annotations
 

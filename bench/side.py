@@ -29,7 +29,8 @@ after ``--warmup`` seconds that are not measured:
 
 With ``--floor``, a third gunicorn serves ``bench.floor:app``: the case API checking the code as
 the real route does but neither loading nor presenting the case, loaded after the real route. Its
-share of the bare route is the most a cheaper loading or presenter of the case could reach.
+share of the bare route is the most a cheaper loading or presenter of the case could reach (the
+real route, which keeps its answer per process since web/api/answers.py, now does the same work).
 With ``--replay``, another serves ``bench.replay:app``: a worker that imports Changtong (its size,
 its frozen collector generation) answering the case API with the bytes the real route answered
 (status, headers, body), doing nothing else. Its share is what gunicorn and the process cost
