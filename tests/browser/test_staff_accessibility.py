@@ -9,7 +9,10 @@
 - the skip link is the first thing a keyboard reaches and shows when focused; a table that scrolls
   sideways is a named region the keyboard reaches, with a visible focus ring;
 - a note sent after the idle limit comes back into its form after the sign-in, and before the
-  limit the page warns and offers to stay signed in (WCAG 2.2.1).
+  limit the page warns and offers to stay signed in (WCAG 2.2.1);
+- on a 390 px phone the administration's tables (staff accounts, the audit log's before and after,
+  units, rules, …) are a card per row, each value named by its column: neither the page nor a
+  table's box scrolls sideways.
 """
 import re
 from datetime import datetime, timedelta, timezone
@@ -19,6 +22,7 @@ from sqlalchemy import select, update
 
 from casework.accounts.models import Role, StaffSession, User
 from casework.accounts.operations import grant_role
+from casework.audit.operations import Change, record
 from casework.cases.models import CannedReply, Case
 from casework.db import utcnow
 from casework.registry.models import Unit
@@ -123,6 +127,45 @@ def test_tap_targets_on_a_phone(browser, live_server, desk, lang, request):
     finally:
         ctx.close()
     assert not any(small.values()), f"{lang}: tap targets under 44×44 CSS px on a 390 px phone: {small}"
+
+
+# every administration page with a table (the routing page's "Try it" too), the audit log with a change
+ADMIN_TABLES = ("/admin/users", "/admin/audit", "/admin/units", "/admin/associations", "/admin/categories",
+                "/admin/routing?case_type=complaint&category=illegal_fees", "/admin/notice-templates",
+                "/admin/document-templates", "/admin/time-limits", "/admin/calendar")
+# what scrolls sideways: the page, or a table inside its box
+SIDEWAYS = """() => [document.scrollingElement.scrollWidth > window.innerWidth ? "the page " + document.scrollingElement.scrollWidth : null,
+  ...Array.from(document.querySelectorAll(".table-wrap")).filter(w => w.scrollWidth > w.clientWidth + 1)
+     .map(w => (w.getAttribute("aria-label") || w.querySelector("table").id) + " " + w.scrollWidth)].filter(Boolean)"""
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_administration_tables_are_cards_on_a_phone(browser, live_server, db, make_staff, lang, request):
+    admin = make_staff("mca", Role.administrator)
+    with db.session_scope() as s:  # a change in the audit log: its before and after
+        record(s, admin, Change("unit", "updated", "miit", {"notice_email": "", "name": "工业和信息化部"},
+                                {"notice_email": "xinfang-notices@miit.example.gov.cn", "name": "工业和信息化部"}))
+    ctx = context(browser, live_server, lang=lang)
+    page = ctx.new_page()
+    sideways = {}
+    try:
+        sign_in(page, live_server, username(db, admin), then="/admin/users")
+        # each value named by its column: the card's label is the header's text
+        cell = page.locator("#users tbody tr").first.locator("td").nth(1)
+        label = cell.evaluate("e => getComputedStyle(e, '::before').content")
+        assert ("Display name" if lang == "en" else "显示名称") in label
+        for path in ADMIN_TABLES:
+            page.goto(live_server + path)
+            assert page.locator(".table-wrap table").count() >= 1, path
+            if found := page.evaluate(SIDEWAYS):
+                sideways[path] = found
+        shot(page, request, f"calendar_{lang}")
+        page.goto(live_server + "/admin/audit")
+        assert page.locator(".audit-log .table-wrap table.cards").count() >= 1
+        shot(page, request, f"audit_{lang}")
+    finally:
+        ctx.close()
+    assert not sideways, f"{lang}: scrolls sideways on a 390 px phone: {sideways}"
 
 
 def test_the_english_desk_reflows_at_320_px(browser, live_server, desk):

@@ -93,8 +93,8 @@ def test_an_import_with_one_bad_row_imports_nothing_and_names_the_line(client, d
     assert resp.status_code == 422
     report = html[html.index('id="import-report"'):]
     # each problem in the page's language (they were the command line's English)
-    assert "<td>3</td>" in report and "统一社会信用代码无效" in report and "check digit" not in report
-    assert "<td>4</td>" in report and "member_count" in report
+    assert '<td data-label="行">3</td>' in report and "统一社会信用代码无效" in report and "check digit" not in report
+    assert '<td data-label="行">4</td>' in report and "member_count" in report
     with db.session_scope(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Association)) == before
     assert len(entries(db, kind="association")) == audits_before  # a refused file leaves no entry
@@ -133,7 +133,7 @@ def test_the_chinese_name_column_holds_the_chinese_name_in_english_too(client, a
     (the column headed "Name (Chinese)" held the English name)."""
     client.set_cookie("lang", "en")
     html = client.get("/admin/associations", query_string={"q": "中国钢铁工业协会"}).get_data(as_text=True)
-    row = re.search(r'<tr id="assoc-[^"]+"[^>]*>\s*<td>(.*?)</td>', html, re.S).group(1)
+    row = re.search(r'<tr id="assoc-[^"]+"[^>]*>\s*<td[^>]*>(.*?)</td>', html, re.S).group(1)
     assert row.startswith("中国钢铁工业协会<br><small lang=\"en\">China Iron and Steel Association</small>"), row
 
 

@@ -18,7 +18,7 @@ from tests.web.test_admin_registry import csrf, new_code
 from tests.web.test_admin_routing import login_as
 
 FORM_ERROR = re.compile(r'<p class="error" id="([a-z_]+)-error">')
-REPORT_ROW = re.compile(r"<tr><td>(\d+)</td><td>(?:<code>([a-z_]+)</code>|—)</td>")
+REPORT_ROW = re.compile(r"<tr><td[^>]*>(\d+)</td><td[^>]*>(?:<code>([a-z_]+)</code>|—)</td>")
 RETIRED, OFF = "sz-test-retired-ind", "sz-test-off-ind"  # industry departments out of use
 
 # good values: each case changes a few

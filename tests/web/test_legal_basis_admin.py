@@ -23,7 +23,7 @@ def admin(client, db, make_staff):
 
 
 def _basis_cells(html: str) -> dict[int, str]:
-    return {int(i): unescape(text).strip() for i, text in re.findall(r'<td id="basis-(\d+)">([^<]*)</td>', html)}
+    return {int(i): unescape(text).strip() for i, text in re.findall(r'<td id="basis-(\d+)"[^>]*>([^<]*)</td>', html)}
 
 
 def test_the_time_limits_page_shows_each_limits_legal_basis_in_both_languages(admin, db):
