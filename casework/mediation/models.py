@@ -20,6 +20,14 @@ class RespondentKind(TitledEnum):
     consumer = "consumer", N_("A consumer")
     other = "other", N_("Another party")
 
+    @property
+    def is_organisation(self) -> bool:
+        """Whether the name the applicant gave is an organisation's: a member company, the association.
+        It is not personal data (个人信息保护法 第四条: information on a natural person), the mediator needs
+        it, and the agreement prints it: staff see it in full. A consumer is a person; "another party"
+        may be a person or a body (the forms ask for "a person or a company"), so its name stays masked."""
+        return self in (RespondentKind.member_company, RespondentKind.association)
+
 
 class Outcome(TitledEnum):
     agreement = "agreement", N_("Agreement reached")

@@ -57,9 +57,17 @@ PARTY_FIELDS = {
 }
 
 
+def names_an_organisation(case, party: str) -> bool:
+    """Whether ``party``'s name on ``case`` is an organisation's, not a person's: a mediation's
+    respondent that is a member company or the association (RespondentKind.is_organisation)."""
+    med = getattr(case, "mediation", None) if party == "respondent" else None
+    return bool(med is not None and getattr(med.respondent_kind, "is_organisation", False))
+
+
 def masked_party(cipher, case, party: str, unreadable: str = "?") -> dict[str, str]:
-    """A party's personal data as staff see it: decrypted, then masked. A value that does
-    not decrypt (a lost or wrong key) shows as ``unreadable`` instead of failing the page."""
+    """A party's personal data as staff see it: decrypted, then masked; an organisation's name
+    (names_an_organisation) is no personal data and shows in full, its phone masked all the same.
+    A value that does not decrypt (a lost or wrong key) shows as ``unreadable`` instead of failing the page."""
     from casework.privacy.crypto import DecryptionError
 
     out = {}
@@ -70,5 +78,5 @@ def masked_party(cipher, case, party: str, unreadable: str = "?") -> dict[str, s
             out[key] = unreadable
             continue
         if value:
-            out[key] = mask(value)
+            out[key] = value if key == "name" and names_an_organisation(case, party) else mask(value)
     return out

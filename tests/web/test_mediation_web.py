@@ -633,3 +633,34 @@ def test_a_mediation_bodys_queue_offers_mediations_own_tabs_and_filters(client, 
     assert tabs and "待受理" in tabs.group(0) and "待补正" not in tabs.group(0) and "已答复" not in tabs.group(0)
     kinds = re.search(r'<select id="f-type".*?</select>', page, re.S).group(0)
     assert "调解申请" in kinds and "投诉" not in kinds
+
+
+@pytest.mark.parametrize("kind, name, shown", [
+    ("member_company", "成都某某贸易有限公司", "成都某某贸易有限公司"),
+    ("association", "中国汽车工业协会", "中国汽车工业协会"),
+    ("consumer", "王小明", "王**"),
+    ("other", "李四", "李*"),  # a person or a body: kept masked
+])
+def test_the_desk_names_an_organisation_respondent_in_full_and_masks_a_person(client, db, coordinator, file_case,
+                                                                               make_staff, mediation, kind, name, shown):
+    """The mediator needs the company the request is against (the agreement prints it): a member
+    company's or the association's name is no personal data. A consumer's name is, and "another
+    party" may be a person: masked. The phone stays masked whoever it is."""
+    from tests.web.test_desk_api import auth, token_for
+
+    with db.session_scope(write=False) as s:
+        caam = s.get(Case, mediation.case_id).association.credit_code
+    receipt = file_case(type="mediation", category="member_contract", association=caam, claim="请求对方退还货款。",
+                        respondent={"name": name, "kind": kind, "phone": "13900139000"})
+    viewer = coordinator
+    with db.session_scope(write=False) as s:
+        if s.get(Case, receipt.case_id).unit_id is None:  # against the association itself: not its own body's
+            viewer = make_staff("triage", Role.triage_operator)  # (no joint body here: it waits in triage)
+            sign_in(client, db, viewer)
+    html = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert re.search(r'<dd id="respondent-name"[^>]*>([^<]*)</dd>', html).group(1) == shown
+    assert "13900139000" not in html and "139****9000" in html
+    if shown != name:
+        assert name not in html
+    body = client.get(f"/api/v1/desk/cases/{receipt.case_number}", headers=auth(token_for(db, viewer))).get_json()
+    assert body["respondent"] == {"name": shown, "phone": "139****9000"}  # the staff API as the desk
