@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from casework.i18n import bilingual
 from casework.cases.models import Case, CaseState, CaseType, EventKind, Stage
 from casework.cases.queries import public_events
+from casework.mediation.document import amount_in_figures
 from casework.mediation.moves import STATEMENT_FILE  # Attachment.role of a mediation respondent's files
 from casework.workflow import supervision
 from casework.db import as_utc
@@ -367,8 +368,8 @@ def respondent_next_step(case: Case) -> str:
     return RESPONDENT_NEXT_STEP.get(case.state, NEXT_STEP[case.state])()
 
 
-def money(amount) -> str | None:
-    return None if amount is None else f"{amount:,.2f}"
+# money on a page as in the agreement: 12,000.50 (yuan, with its fen)
+money = amount_in_figures
 
 
 def _mediation_end(case: Case):

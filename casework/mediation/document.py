@@ -100,6 +100,12 @@ def _group_words(group: int) -> str:
     return out
 
 
+def amount_in_figures(amount: Decimal | None) -> str | None:
+    """An amount of yuan in figures, with its fen and thousands grouped: 12000.5 → 12,000.50. The one
+    writing of money: the agreement's, and every page's (web.presenters.money)."""
+    return None if amount is None else f"{Decimal(amount):,.2f}"
+
+
 def amount_in_words(amount: Decimal) -> str:
     """An amount of yuan in capital numerals as written on contracts: 300000 → 叁拾万元整,
     1005.5 → 壹仟零伍元伍角, 100000001 → 壹亿零壹元整."""
@@ -169,7 +175,7 @@ def agreement_html(case, mediation, *, applicant_name: str, respondent_name: str
         category=case.category.name if case.category is not None else None,
         facts=mediation.facts or "",
         claim=mediation.claim or "",
-        amount=f"{amount:,.2f}" if amount is not None else None,
+        amount=amount_in_figures(amount),
         amount_words=amount_in_words(amount) if amount is not None else None,
         terms=terms,
         performance=performance,

@@ -10,7 +10,7 @@ from casework.accounts.actor import Actor
 from casework.accounts.models import Role
 from casework.cases.models import Case, CaseState as S, CaseType, EventKind
 from casework.cases.queries import case_for_lookup
-from casework.mediation.document import amount_in_words, numbered_lines, split_terms
+from casework.mediation.document import amount_in_figures, amount_in_words, numbered_lines, split_terms
 from casework.mediation.operations import (
     agreement_bytes, respondent_lookup, store_agreement, turn_into_complaint,
 )
@@ -142,6 +142,9 @@ def test_terms_are_numbered_and_amounts_written_out():
     assert amount_in_words(Decimal("1005.50")) == "壹仟零伍元伍角"
     assert amount_in_words(Decimal("100000001")) == "壹亿零壹元整"
     assert amount_in_words(Decimal("0.05")) == "伍分"
+    # in figures with its fen, as every page writes it (web.presenters.money)
+    assert amount_in_figures(Decimal("12000.5")) == "12,000.50"
+    assert amount_in_figures(Decimal("300000")) == "300,000.00" and amount_in_figures(None) is None
 
 
 def test_the_respondent_code_opens_only_its_case(db, services, make_staff, mediation, file_case):

@@ -664,3 +664,28 @@ def test_the_desk_names_an_organisation_respondent_in_full_and_masks_a_person(cl
         assert name not in html
     body = client.get(f"/api/v1/desk/cases/{receipt.case_number}", headers=auth(token_for(db, viewer))).get_json()
     assert body["respondent"] == {"name": shown, "phone": "139****9000"}  # the staff API as the desk
+
+
+@pytest.mark.parametrize("lang, words", [("zh_CN", "12,000.50 元"), ("en", "12,000.50 yuan")])
+def test_an_amount_in_yuan_shows_its_two_decimals(app, client, db, coordinator, file_case, mediation, lang, words):
+    """Money is written with its fen: 12,000.50, never 12,000.5; on the desk, the applicant's status
+    page and the respondent's page alike (one helper, the agreement's too)."""
+    with db.session_scope(write=False) as s:
+        caam = s.get(Case, mediation.case_id).association.credit_code
+    receipt = file_case(type="mediation", category="member_contract", association=caam, claim="请求对方退还货款。",
+                        amount="12000.5", respondent={"name": "成都某某贸易有限公司", "kind": "member_company",
+                                                      "phone": "13900139000"})
+    client.set_cookie("lang", lang)
+    desk = client.get(f"/desk/cases/{receipt.case_number}").get_data(as_text=True)
+    assert f'<dd id="mediation-amount">{words}</dd>' in desk
+    code = accept(client, receipt)
+    applicant = app.test_client()
+    applicant.set_cookie("lang", lang)
+    open_as_applicant(applicant, receipt)
+    status = applicant.get(f"/track/{receipt.case_number}").get_data(as_text=True)
+    assert f'<dd id="amount">{words}</dd>' in status
+    respondent = app.test_client()
+    respondent.set_cookie("lang", lang)
+    open_as_respondent(respondent, receipt.case_number, code)
+    answer = respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
+    assert f'<dd id="amount">{words}</dd>' in answer
