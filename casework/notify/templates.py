@@ -70,7 +70,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     # the mediation body ($body) and the day to answer by ($answer_by): silence after it is refusal
     "respondent_invite": {
         "zh_CN": ("调解邀请", "【畅通】有当事人就与您的纠纷向$body申请调解，案件编号 $case_number，您的答复码 $respondent_code。"
-                              "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码于 $answer_by 前表示是否同意调解；"
+                              "请访问 $site/respond ，在“答复调解邀请”页面凭编号和答复码于 $answer_by 前（含当日）表示是否同意调解；"
                               "逾期未答复的，视为不同意调解。"),
         "en": ("Invitation to mediation", "[Changtong] A party has asked $body to mediate a dispute with you: case "
                "$case_number, your answer code $respondent_code. Use them at $site/respond ('Answer a mediation "

@@ -114,7 +114,7 @@ def test_reply_review_and_re_review_up_the_chain(pages, live_server, db, make_st
     assert "申请复查期限" in phone.locator("#deadline").inner_text()
     assert phone.locator("#review-form h2").inner_text() == "不满意？申请复查"
     where = phone.locator("#review-where").inner_text()
-    assert f"上一级机关「{REVIEWER}」在30日内办理" in where and re.search(r"请于\d{4}-\d{2}-\d{2}前提出", where)
+    assert f"上一级机关「{REVIEWER}」在30日内办理" in where and re.search(r"请于\d{4}-\d{2}-\d{2}前（含当日）提出", where)
     assert REPLIER not in where and "可以再申请一次复核" in phone.locator("#review-next").inner_text()
     assert REPLIER in phone.locator("#review-from").inner_text()  # who decided, on a line of its own
     assert phone.locator("#review-form button[type=submit]").inner_text() == "申请复查"

@@ -178,7 +178,7 @@ def test_the_invitation_names_the_body_and_the_answer_date(db, services, mediati
         payload = json.loads(services.cipher.decrypt(row.payload_enc, "outbox.payload"))
     assert payload["body"] == body and payload["answer_by"] == due
     [text] = [n["body"] for n in _sent_sms(db, services, tmp_path, "respondent_invite")]
-    assert f"向{body}申请调解" in text and f"于 {due} 前表示是否同意调解" in text and "视为不同意调解" in text
+    assert f"向{body}申请调解" in text and f"于 {due} 前（含当日）表示是否同意调解" in text and "视为不同意调解" in text
 
 
 def test_a_session_notice_says_when_in_beijing_time():

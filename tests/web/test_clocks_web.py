@@ -21,7 +21,7 @@ def test_the_status_page_shows_the_material_deadline(db, services, make_staff, o
     with db.session_scope(write=False) as s:
         due = china_date(s.get(Case, receipt.case_id).info_due_at).isoformat()
     page = get()
-    assert re.search(rf'id="material-deadline">请于{due}前提交所需补正材料。逾期未补正的，本案将不予受理', page)
+    assert re.search(rf'id="material-deadline">请于{due}前（含当日）提交所需补正材料。逾期未补正的，本案将不予受理', page)
     # said once, with its stage, not also in the sentence above it
     assert '<p id="next-step">办理单位需要您补充材料。</p>' in page
     assert page.count("暂停") == 1 and "计时暂停：受理决定。" in page

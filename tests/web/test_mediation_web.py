@@ -82,7 +82,7 @@ def consent(app, receipt, code):
     page = respondent.get(f"/respond/{receipt.case_number}").get_data(as_text=True)
     # the respondent is told by when to answer, and what silence means (the no_answer move: silence
     # counts as refusal, 人民调解法 第十七条 不得调解 a party that refuses)
-    assert re.search(r'id="answer-by">请于\d{4}-\d{2}-\d{2}前答复。逾期未答复的，视为不同意调解。', page)
+    assert re.search(r'id="answer-by">请于\d{4}-\d{2}-\d{2}前（含当日）答复。逾期未答复的，视为不同意调解。', page)
     # the state in the words the desk and the applicant read (it said 办理中), and the reason field
     # says whose it is (it sat under "agree" as a bare 理由)
     assert 'id="case-state">待被申请人答复</p>' in page and "不同意的理由（可选）" in page

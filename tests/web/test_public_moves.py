@@ -49,7 +49,7 @@ def post(client, receipt, csrf, move, db, **data):
 
 def test_the_status_page_shows_the_deadline(opened):
     receipt, csrf, get = opened
-    assert re.search(r"受理决定：\d{4}-\d{2}-\d{2}前", get())
+    assert re.search(r"受理决定：\d{4}-\d{2}-\d{2}前（含当日）", get())
 
 
 def test_answering_a_request_for_material(client, db, services, make_staff, opened):

@@ -25,8 +25,8 @@ def test_the_receipt_says_what_happens_next_and_by_when_as_the_status_page_does(
     receipt = client.get(where).get_data(as_text=True)
     said = STEP.search(receipt)
     assert said, receipt
-    assert "负责单位将在所示日期前决定是否受理您的投诉并告知您" in said.group(1)
-    assert re.fullmatch(r"\s*受理决定：\d{4}-\d{2}-\d{2}前\s*", said.group(2))
+    assert "负责单位将在所示日期前（含当日）决定是否受理您的投诉并告知您" in said.group(1)
+    assert re.fullmatch(r"\s*受理决定：\d{4}-\d{2}-\d{2}前（含当日）\s*", said.group(2))
     # the code shows in this browser for the receipt's minutes, and the page says so (it said
     # "only this once" while a reload showed it again)
     assert "仅在本浏览器中显示，显示时间为提交后10分钟" in receipt and "只显示这一次" not in receipt
@@ -75,9 +75,9 @@ def test_a_replied_complaint_gives_the_rating_date_and_what_happens_without_a_ra
     review_by = Deadlines.defaults().explain(CaseType.complaint, Stage.review_request, replied_at).end
     assert rating_by - china_date(replied_at) >= timedelta(days=15)
     assert review_by - china_date(replied_at) >= timedelta(days=30)  # 信访工作条例 第三十五条
-    assert f"申请复查期限：{review_by.isoformat()}前" in page
+    assert f"申请复查期限：{review_by.isoformat()}前（含当日）" in page
     said = page.split('id="rating-deadline">')[1].split("</p>")[0]
-    assert f"评价答复期限：{rating_by.isoformat()}前" in said
+    assert f"评价答复期限：{rating_by.isoformat()}前（含当日）" in said
     assert f"逾期未评价，且在{review_by.isoformat()}前未申请复查的，案件按未评价予以办结。" in said
     # rated (不满意, the review still open): no rating date any more
     assert post(client, receipt, csrf, "rate", db, rating="dissatisfied").status_code == 303
@@ -120,7 +120,7 @@ def test_an_answered_suggestion_says_it_closes_unrated_after_its_rating_date(cli
     assert client.post("/track", data={"csrf_token": CSRF.search(page).group(1), "number": suggestion.case_number,
                                        "code": suggestion.query_code}).status_code == 303
     page = client.get(f"/track/{suggestion.case_number}").get_data(as_text=True)
-    assert re.search(r"评价答复期限：\d{4}-\d{2}-\d{2}前", page)
+    assert re.search(r"评价答复期限：\d{4}-\d{2}-\d{2}前（含当日）", page)
     assert "逾期未评价的，案件按未评价予以办结。" in page.split('id="rating-deadline">')[1].split("</p>")[0]
 
 

@@ -118,7 +118,7 @@ def test_after_the_reply_the_next_step_fits_the_type_and_the_rating(client, db, 
                        headers={"X-Query-Code": complaint.query_code}).status_code == 200
     rated = step(complaint)
     assert rated["state"] == "replied" and "review" in rated["actions"]
-    assert rated["next_step"] == "您对答复的评价为不满意。可以在所示日期前申请一次复查。"
+    assert rated["next_step"] == "您对答复的评价为不满意。可以在所示日期前（含当日）申请一次复查。"
     suggestion = file_case(type="suggestion", category="policy", title="公开会费标准",
                            description="建议协会在网站上公开会费标准和收支情况。")
     staff_move(db, services, handler, suggestion.case_id, "acknowledge_reply",
@@ -146,7 +146,7 @@ def test_a_suggestions_date_is_named_as_its_answer_not_an_acceptance(client, db,
     csrf = CSRF.search(client.get("/track").get_data(as_text=True)).group(1)
     client.post("/track", data={"csrf_token": csrf, "number": suggestion.case_number, "code": suggestion.query_code})
     page = client.get(f"/track/{suggestion.case_number}").get_data(as_text=True)
-    assert re.search(r'<p id="deadline">\s*答复建议：\d{4}-\d{2}-\d{2}前</p>', page) and "受理决定" not in page
+    assert re.search(r'<p id="deadline">\s*答复建议：\d{4}-\d{2}-\d{2}前（含当日）</p>', page) and "受理决定" not in page
 
     signed_in(client, db, make_staff("miit", Role.handler))
     client.set_cookie("lang", "en")

@@ -123,7 +123,7 @@ def test_a_supervision_notice_from_the_case_page(client, db, make_staff, file_ca
     # the date to act by is on the case page's timeline, for the supervisor and the unit alike
     unit = sign_in(client.application.test_client(), db, make_staff("miit", Role.handler))
     for reader in (client, unit):
-        assert f"请于{respond_by}前办理并报告" in reader.get(f"/desk/cases/{number}").get_data(as_text=True)
+        assert f"请于{respond_by}前（含当日）办理并报告" in reader.get(f"/desk/cases/{number}").get_data(as_text=True)
 
 
 def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client, db, make_staff, file_case):
@@ -159,7 +159,7 @@ def test_the_unit_reports_on_the_notice_and_the_supervisor_sees_it_listed(client
     unit = sign_in(client.application.test_client(), db, make_staff("miit", Role.handler))
     page = unit.get(f"/desk/cases/{number}").get_data(as_text=True)
     assert 'id="move-report_supervision"' in page
-    assert f'id="open-notice">督办单：请于 {respond_by} 前报告<' in page  # beside the deadline
+    assert f'id="open-notice">督办单：请于 {respond_by} 前（含当日）报告<' in page  # beside the deadline
     queue = unit.get("/desk", follow_redirects=True).get_data(as_text=True)
     assert "督办待反馈" in queue.split(f'id="row-{number}"')[1].split("</tr>")[0]  # the queue marks it
     form = dict(csrf_token=CSRF.search(page).group(1), version=re.search(r'name="version" value="(\d+)"', page).group(1))
