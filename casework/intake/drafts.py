@@ -14,7 +14,7 @@ token (its address then shows an empty form). Drafts past their minutes are dele
 draft kept and by the hourly sweep of staged uploads (casework.intake.operations.sweep_staged). Nothing here logs or returns a value to log.
 
 The web layer keeps other things said once on the next page the same way, under a random token
-(web.public.refused.keep_once): a party's refused move, and the respondent's answer code the
+(web.once.keep_once): a party's refused move, and the respondent's answer code the
 desk's case page shows after accept_mediation.
 """
 from __future__ import annotations

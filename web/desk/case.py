@@ -43,14 +43,14 @@ from web.desk.choices import (
 )
 from web.i18n import filer, for_filer, for_round, title, tr, tr_errors
 from web.presenters import association_name, event_title, local_time, money, unit_title
-from web.public.refused import keep_once, take_once
+from web.once import keep_once, take_once
 from web.public.respond import agreement_response
 from web.requestdb import db_session, discard_changes, services
 from web.staff import kept_text
 
 # the respondent's answer code made by accept_mediation waits for the case page the move's 303 leads
 # to: encrypted under a random token for these minutes (the 303 is followed at once), the signed
-# session holding the token, the case and the user; that page shows it once (web.public.refused)
+# session holding the token, the case and the user; that page shows it once (web.once)
 ANSWER_CODE = "answer_code"
 ANSWER_CODE_MINUTES = 5
 

@@ -63,7 +63,7 @@ from web.i18n import current_locale, tr, tr_errors
 from web.pagecache import TokenPage, pages
 from web.presenters import step_and_date
 from web.public.blueprint import bp
-from web.public.refused import said_once
+from web.once import said_once
 from web.requestdb import database, db_session, keep_on_error, services
 from web.request_limits import as_id
 

@@ -12,31 +12,18 @@ address has no fragment (``#rate-form``): Chromium applies no autofocus to a pag
 fragment's target, and the summary would lose the focus. The move's own changes are dropped first (the 303
 commits): only the draft and the files kept for the next try (web.kept_files) are written.
 
-``keep_once`` and ``take_once`` are that mechanism on its own (a draft under a random token, the
-signed session holding the token and what is not secret, taken once): the desk's case page shows the
-respondent's answer code with them after the move that made it (web.desk.case).
+The keeping and the taking are web.once's, which the desk's case page uses too (the respondent's
+answer code after the move that made it).
 """
 from __future__ import annotations
 
-import secrets
+from flask import redirect
 
-from flask import redirect, session as browser
-
-from casework.intake.drafts import keep_draft, read_draft
-from web.requestdb import db_session, discard_changes, services
+from web.once import keep_once, take_once
+from web.requestdb import discard_changes
 
 REFUSED = "move_refused"  # the signed session's key: the refused send waiting for its page
 MINUTES = 10  # how long the draft waits for the page (the 303 is followed at once)
-
-
-def said_once(key: str, **match) -> dict | None:
-    """What this browser's signed session holds under ``key`` for ``match`` (each item equal),
-    taken: said once, a reload shows the page without it. None when nothing waits for it."""
-    held = browser.get(key)
-    if not isinstance(held, dict) or any(held.get(k) != v for k, v in match.items()):
-        return None
-    browser.pop(key, None)
-    return held
 
 
 def to_page(scope: str, move: str, values: dict, errors: dict, message: str, status: int, url: str, *,
@@ -49,26 +36,6 @@ def to_page(scope: str, move: str, values: dict, errors: dict, message: str, sta
     keep_once(REFUSED, {"values": typed, "errors": errors, "message": message}, minutes=MINUTES,
               scope=scope, move=move, status=status)
     return redirect(url, code=303)
-
-
-def keep_once(key: str, secret: dict, *, minutes: int, **held) -> None:
-    """``secret`` (JSON) kept encrypted as a draft (casework.intake.drafts) under a random token for
-    ``minutes``, for the next page of this browser: its signed session (signed, not secret) holds
-    under ``key`` the token and ``held``, nothing of ``secret``. Committed with the request's answer."""
-    token = secrets.token_urlsafe(24)
-    keep_draft(db_session(), services(), token, secret, minutes=minutes)
-    browser[key] = {**held, "token": token}
-
-
-def take_once(key: str, **match) -> tuple[dict, dict] | None:
-    """What ``keep_once`` kept under ``key`` for ``match`` (each item of ``held`` equal), taken: said
-    once, a reload shows the page without it. (``held``, the secret), or None when nothing waits, its
-    minutes are over or it does not open."""
-    held = said_once(key, **match)
-    if held is None:
-        return None
-    secret = read_draft(db_session(), services(), str(held.get("token", "")))
-    return None if secret is None else (held, secret)
 
 
 def take(scope: str) -> dict | None:
